@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+//
+// DGMO bundle packaging: a static launcher stub (Stub/), the format library it reads
+// with (Sources/), and the packager's tool (Tools/bundle-append). See README.md.
+
+import PackageDescription
+
+/// Optimise the launcher for size even in debug builds would hide bugs; only release gets -Osize.
+let stubSwiftSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Osize"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "dgmo-bundle",
+    products: [
+        .executable(name: "dgmo-stub", targets: ["dgmo-stub"]),
+        .executable(name: "bundle-append", targets: ["bundle-append"]),
+        .library(name: "BundleFormat", targets: ["BundleFormat"]),
+        .library(name: "BundleBuilder", targets: ["BundleBuilder"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // One system-library target per C library, nothing else in it.
+        .systemLibrary(name: "CSodium", path: "Sources/CSodium"),
+        .systemLibrary(name: "CLZMA", path: "Sources/CLZMA"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        // The patchable public-key slot compiled into the stub.
+        .target(name: "CKeySlot", path: "Sources/CKeySlot"),
+
+        // Pure bytes in, values out: trailer, manifest, limits, path rules. No Foundation, no I/O.
+        .target(name: "BundleFormat", path: "Sources/BundleFormat"),
+        // Streaming compressors and decompressors (zstd, xz, zlib, none). No Foundation.
+        .target(name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"], path: "Sources/BundleCodecs"),
+        // BLAKE2b digests, Ed25519, minisign key and signature formats. No Foundation.
+        .target(name: "BundleCrypto", dependencies: ["CSodium"], path: "Sources/BundleCrypto"),
+        // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
+        .target(
+            name: "BundleBuilder",
+            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CKeySlot",
+                           .product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Sources/BundleBuilder"),
+
+        .executableTarget(
+            name: "dgmo-stub",
+            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CKeySlot"],
+            path: "Stub",
+            swiftSettings: stubSwiftSettings,
+            linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        .executableTarget(
+            name: "bundle-append",
+            dependencies: ["BundleBuilder", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/bundle-append"),
+
+        .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat"]),
+        .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat"]),
+        .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto"]),
+        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto"]),
+    ]
+)

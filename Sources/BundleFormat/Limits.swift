@@ -1,0 +1,31 @@
+/// Hard limits every reader enforces before it allocates or trusts a size from a file.
+/// They bound the launcher's time and memory whatever the input (docs/format.md, "Limits").
+public enum Limits {
+    /// Largest manifest header (app metadata, layer table, entries).
+    public static let maxHeaderLength: UInt64 = 4 << 20
+    /// Largest file table of one layer.
+    public static let maxFileTableLength: UInt64 = 256 << 20
+    /// Largest signature block.
+    public static let maxSignatureLength: UInt64 = 4096
+    public static let maxLayers = 256
+    public static let maxEntries = 256
+    public static let maxFilesPerLayer = 1_000_000
+    /// Longest relative path inside a layer, in bytes.
+    public static let maxPathLength = 4096
+    /// Longest single path component, in bytes (NAME_MAX on Linux).
+    public static let maxComponentLength = 255
+    /// Longest string in the header (names, argv items, env values).
+    public static let maxStringLength = 64 << 10
+    public static let maxArgvItems = 1024
+    public static let maxEnvItems = 1024
+    /// Largest uncompressed layer (64 GiB).
+    public static let maxLayerSize: UInt64 = 64 << 30
+    /// zstd window the decoder accepts: 2^24 = 16 MiB. The builder never writes a larger one.
+    public static let zstdMaxWindowLog: Int32 = 24
+    /// zstd window the encoder uses at most: 2^23 = 8 MiB (what level 19 uses).
+    public static let zstdEncoderWindowLog: Int32 = 23
+    /// liblzma decoder memory limit.
+    public static let xzMemoryLimit: UInt64 = 32 << 20
+    /// Largest LZMA2 dictionary the encoder uses (xz preset 6).
+    public static let xzMaxDictionary: UInt32 = 8 << 20
+}

@@ -1,0 +1,25 @@
+/// Rules for the names a bundle gives things, shared by the builder and the stub.
+public enum Names {
+    /// Bundle, layer and entry names: 1–64 bytes of `[A-Za-z0-9._-]`, starting with a letter or digit.
+    /// Entry names are matched against the program's basename, and the bundle name becomes an
+    /// environment-variable prefix and a cache directory name, so nothing else is allowed.
+    public static func isValid(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...64).contains(bytes.count) else { return false }
+        for (i, b) in bytes.enumerated() {
+            let alnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            if i == 0 { if !alnum { return false } } else if !(alnum || b == 0x2E || b == 0x5F || b == 0x2D) { return false }
+        }
+        return true
+    }
+
+    /// The environment-variable prefix of a bundle: upper-cased, `.` and `-` become `_`.
+    /// `hello` gives `HELLO` (so `HELLO_CACHE_DIR`), `my-app` gives `MY_APP`.
+    public static func environmentPrefix(_ bundleName: String) -> String {
+        var out: [UInt8] = []
+        for b in bundleName.utf8 {
+            if b >= 0x61 && b <= 0x7A { out.append(b - 0x20) } else if b == 0x2E || b == 0x2D { out.append(0x5F) } else { out.append(b) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
