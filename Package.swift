@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CLZMA", path: "Sources/CLZMA"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        // Linux calls Glibc's Swift module does not expose (syncfs, getrandom).
+        .target(name: "CLinux", path: "Sources/CLinux"),
         // The patchable public-key slot compiled into the stub.
         .target(name: "CKeySlot", path: "Sources/CKeySlot"),
 
@@ -37,16 +39,19 @@ let package = Package(
         .target(name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"], path: "Sources/BundleCodecs"),
         // BLAKE2b digests, Ed25519, minisign key and signature formats. No Foundation.
         .target(name: "BundleCrypto", dependencies: ["CSodium"], path: "Sources/BundleCrypto"),
+        // Reading a bundle from a file descriptor, verifying it, extracting layers safely.
+        // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
+        .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CLinux"], path: "Sources/BundleRuntime"),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",
-            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CKeySlot",
+            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "BundleRuntime", "CKeySlot",
                            .product(name: "TOMLKit", package: "TOMLKit")],
             path: "Sources/BundleBuilder"),
 
         .executableTarget(
             name: "dgmo-stub",
-            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CKeySlot"],
+            dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CKeySlot", "CLinux"],
             path: "Stub",
             swiftSettings: stubSwiftSettings,
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
@@ -59,6 +64,6 @@ let package = Package(
         .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat"]),
         .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto"]),
         .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"]),
     ]
 )

@@ -1,0 +1,91 @@
+import Foundation
+import BundleFormat
+import BundleCrypto
+import BundleRuntime
+
+/// How the bundle is signed.
+public enum Signing: Sendable {
+    case key(SecretKey)
+    /// Needs `--unsigned` on the command line; the stub then says so in `--launcher info`.
+    case unsigned
+}
+
+/// Puts a stub, built layers and a manifest together into the bytes of one executable.
+public enum BundleAssembler {
+    /// Patches the key slot of a stub copy. The marker must occur exactly once.
+    public static func patchStub(_ stub: [UInt8], signing: Signing) throws(BuildError) -> [UInt8] {
+        guard let at = KeySlotSearch.find(in: stub) else {
+            throw BuildError("the stub has no key slot, or more than one: is it a dgmo-stub binary?")
+        }
+        let current: KeySlot
+        do { current = try withBytes(stub) { (b) throws(FormatError) in try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)])) } }
+        catch { throw BuildError("stub key slot: \(error.message)") }
+        guard current == .empty else { throw BuildError("the stub's key slot is already filled: pass an unbundled dgmo-stub") }
+        if stub.count >= Trailer.size, Array(stub.suffix(Trailer.size).prefix(8)) == Trailer.magic {
+            throw BuildError("the stub already carries a bundle: pass an unbundled dgmo-stub")
+        }
+        let slot: KeySlot
+        switch signing {
+        case .key(let key): slot = .pinned(keyBytes: key.publicKey.slotBytes)
+        case .unsigned: slot = .unsigned
+        }
+        var out = stub
+        out.replaceSubrange(at..<(at + KeySlot.size), with: slot.encoded())
+        return out
+    }
+
+    /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md).
+    public static func assemble(stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing) throws(BuildError) -> [UInt8] {
+        let patched = try patchStub(stub, signing: signing)
+        var layerRecords: [LayerRecord] = []
+        var offset: UInt64 = 0
+        var tableOffset: UInt64 = 0
+        for l in layers {
+            layerRecords.append(LayerRecord(name: l.name, codec: l.codec, offset: offset, compressedSize: UInt64(l.compressed.count),
+                                            uncompressedSize: l.uncompressedSize, fileCount: l.records.count,
+                                            tableOffset: tableOffset, tableLength: UInt64(l.table.count), digest: l.digest))
+            offset += UInt64(l.compressed.count)
+            tableOffset += UInt64(l.table.count)
+        }
+        let entries = spec.entries.map { e in
+            EntryRecord(name: e.name, isDefault: e.isDefault, argv: e.exec,
+                        env: e.env.map { .init(key: $0.key, value: $0.value) },
+                        layers: e.layers.compactMap { n in layers.firstIndex { $0.name == n } }.sorted())
+        }
+        let keyID: [UInt8]
+        switch signing {
+        case .key(let k): keyID = k.keyID.bytes
+        case .unsigned: keyID = [UInt8](repeating: 0, count: Manifest.keyIDLength)
+        }
+        let manifest = Manifest(appName: spec.name, appVersion: spec.version, buildTime: buildTime, keyID: keyID,
+                                layers: layerRecords, entries: entries)
+        let header = manifest.encoded()
+        guard UInt64(header.count) <= Limits.maxHeaderLength else { throw BuildError("manifest header is larger than \(Limits.maxHeaderLength) bytes") }
+        // Decode what we wrote with the launcher's own checks: a builder bug fails here, not at launch.
+        let tablesLength = tableOffset
+        do { _ = try withBytes(header) { (b) throws(FormatError) in try Manifest(decoding: b, layersLength: offset, tablesLength: tablesLength) } }
+        catch { throw BuildError("internal error: the manifest does not pass its own checks: \(error.message)") }
+
+        var signatureBlock: [UInt8] = []
+        if case .key(let key) = signing {
+            let sig = header.withUnsafeBytes { key.signPrehashed($0) }
+            signatureBlock = SignatureBlock(keyID: key.keyID.bytes, signature: sig).encoded()
+        }
+
+        var out = patched
+        out.reserveCapacity(patched.count + Int(offset) + header.count + Int(tableOffset) + signatureBlock.count + Trailer.size)
+        let layersStart = UInt64(out.count)
+        for l in layers { out += l.compressed }
+        let headerStart = UInt64(out.count)
+        out += header
+        let tablesStart = UInt64(out.count)
+        for l in layers { out += l.table }
+        let sigStart = UInt64(out.count)
+        out += signatureBlock
+        let trailer = Trailer(signed: !signatureBlock.isEmpty,
+                              layers: layersStart..<headerStart, header: headerStart..<tablesStart,
+                              tables: tablesStart..<sigStart, signature: sigStart..<UInt64(out.count))
+        out += trailer.encoded()
+        return out
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import BundleFormat
+import BundleCrypto
+
+/// The whole `bundle-append build` job: spec in, executable file out.
+public struct BundleBuild {
+    public var spec: BundleSpec
+    public var stubPath: String
+    public var outputPath: String
+    public var signing: Signing
+    /// `SOURCE_DATE_EPOCH` when set, so the same inputs give the same bytes.
+    public var buildTime: UInt64
+    /// Called from worker threads with (bytes done, bytes total) while layers compress.
+    public var progress: (@Sendable (UInt64, UInt64) -> Void)?
+
+    public init(spec: BundleSpec, stubPath: String, outputPath: String, signing: Signing,
+                buildTime: UInt64 = BundleBuild.defaultBuildTime(), progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) {
+        self.spec = spec
+        self.stubPath = stubPath
+        self.outputPath = outputPath
+        self.signing = signing
+        self.buildTime = buildTime
+        self.progress = progress
+    }
+
+    public static func defaultBuildTime() -> UInt64 {
+        if let s = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let v = UInt64(s) { return v }
+        return UInt64(Date().timeIntervalSince1970)
+    }
+
+    public struct Result: Sendable {
+        public var outputPath: String
+        public var size: Int
+        public var layers: [BuiltLayer]
+    }
+
+    /// Compresses the layers in parallel, assembles, and writes the output atomically
+    /// (temporary file in the same directory, fsync, rename) with mode 0755.
+    public func run() throws(BuildError) -> Result {
+        let stub: [UInt8]
+        do { stub = Array(try Data(contentsOf: URL(fileURLWithPath: stubPath))) }
+        catch { throw BuildError("cannot read stub \(stubPath): \(error.localizedDescription)") }
+
+        let total = spec.layers.reduce(UInt64(0)) { $0 + BundleBuild.directorySize($1.directory) }
+        let counter = ProgressCounter(total: total, report: progress)
+        let results = LockedResults(count: spec.layers.count)
+        let specs = spec.layers
+        DispatchQueue.concurrentPerform(iterations: specs.count) { i in
+            do throws(BuildError) { results.set(i, .success(try LayerBuilder.build(specs[i]) { counter.add($0) })) }
+            catch { results.set(i, .failure(error)) }
+        }
+        var layers: [BuiltLayer] = []
+        for r in results.all() {
+            switch r {
+            case .success(let l): layers.append(l)
+            case .failure(let e): throw e
+            case nil: throw BuildError("internal error: a layer was not built")
+            }
+        }
+        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: layers, buildTime: buildTime, signing: signing)
+        try BundleBuild.writeAtomically(bytes, to: outputPath, mode: 0o755)
+        return Result(outputPath: outputPath, size: bytes.count, layers: layers)
+    }
+
+    static func directorySize(_ path: String) -> UInt64 {
+        guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: UInt64 = 0
+        while let rel = e.nextObject() as? String {
+            var st = stat()
+            if lstat(path + "/" + rel, &st) == 0, st.st_mode & S_IFMT == S_IFREG { total += UInt64(st.st_size) }
+        }
+        return total
+    }
+
+    /// Writes through a temporary file in the destination directory and renames it into place,
+    /// so an interrupted build never leaves a half-written executable under the output name.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws(BuildError) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw BuildError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        var ok = false
+        defer { if !ok { unlink(tmp) } }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 { if errno == EINTR { continue }; let e = errno; close(fd); throw BuildError("cannot write \(path): \(String(cString: strerror(e)))") }
+            done += n
+        }
+        fchmod(fd, mode)
+        if fsync(fd) != 0 { let e = errno; close(fd); throw BuildError("cannot write \(path): \(String(cString: strerror(e)))") }
+        close(fd)
+        guard rename(tmp, path) == 0 else { throw BuildError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        ok = true
+    }
+}
+
+/// Counts compressed input across worker threads and forwards it to the progress callback.
+final class ProgressCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done: UInt64 = 0
+    private let total: UInt64
+    private let report: (@Sendable (UInt64, UInt64) -> Void)?
+    init(total: UInt64, report: (@Sendable (UInt64, UInt64) -> Void)?) { self.total = total; self.report = report }
+    func add(_ n: Int) {
+        guard let report else { return }
+        lock.lock(); done += UInt64(n); let d = done; lock.unlock()
+        report(d, max(total, d))
+    }
+}
+
+final class LockedResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Result<BuiltLayer, BuildError>?]
+    init(count: Int) { items = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<BuiltLayer, BuildError>) { lock.lock(); items[i] = r; lock.unlock() }
+    func all() -> [Result<BuiltLayer, BuildError>?] { lock.lock(); defer { lock.unlock() }; return items }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import BundleFormat
+import BundleCodecs
+import BundleCrypto
+
+/// A layer compressed and described, not yet placed in a bundle.
+public struct BuiltLayer: Sendable {
+    public var name: String
+    public var codec: Codec
+    public var records: [FileRecord]
+    public var table: [UInt8]
+    public var digest: [UInt8]
+    public var compressed: [UInt8]
+    public var uncompressedSize: UInt64
+}
+
+public enum LayerBuilder {
+    /// Compresses the layer's regular files, in table order, into one stream.
+    /// `progress` receives the number of input bytes consumed since the last call.
+    public static func build(_ spec: LayerSpec, progress: @Sendable (Int) -> Void = { _ in }) throws(BuildError) -> BuiltLayer {
+        let files = try TreeScanner.scan(spec.directory, layerName: spec.name)
+        guard files.count <= Limits.maxFilesPerLayer else { throw BuildError("layer '\(spec.name)': more than \(Limits.maxFilesPerLayer) files") }
+        var records = files.map(\.record)
+        var compressed: [UInt8] = []
+        var total: UInt64 = 0
+        let compressor: Compressor?
+        do { compressor = spec.codec == .none ? nil : try Compressor(codec: spec.codec, level: spec.level) }
+        catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        for (index, f) in files.enumerated() where f.record.kind == .regular {
+            guard let source = f.source else { continue }
+            let hasher = Blake2b()
+            let fd = open(source, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw BuildError("layer '\(spec.name)': cannot open \(source): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var left = f.record.size
+            while left > 0 {
+                let n = read(fd, buffer.baseAddress, Int(min(UInt64(buffer.count), left)))
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw BuildError("layer '\(spec.name)': \(source) changed while it was being bundled") }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                hasher.update(chunk)
+                if let compressor {
+                    do { try compressor.compress(chunk, into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
+                } else {
+                    compressed.append(contentsOf: chunk)
+                }
+                left -= UInt64(n)
+                total += UInt64(n)
+                progress(n)
+            }
+            records[index].digest = hasher.finalize()
+        }
+        if let compressor {
+            do { try compressor.finish(into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
+        }
+        let table = FileTable.encode(records)
+        guard total <= Limits.maxLayerSize else { throw BuildError("layer '\(spec.name)': larger than \(Limits.maxLayerSize) bytes") }
+        return BuiltLayer(name: spec.name, codec: spec.codec, records: records, table: table,
+                          digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total)
+    }
+}

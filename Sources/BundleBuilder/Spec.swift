@@ -1,0 +1,210 @@
+import Foundation
+import TOMLKit
+import BundleFormat
+
+/// A bad spec: one line, `<file>: <key path>: <what is wrong>`.
+public struct SpecError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public struct LayerSpec: Equatable, Sendable {
+    public var name: String
+    /// Absolute, standardized path of the directory to bundle.
+    public var directory: String
+    public var codec: Codec
+    /// `codec.defaultLevel` when the spec names none; 0 for `none`.
+    public var level: Int
+}
+
+public struct EntrySpec: Equatable, Sendable {
+    public struct EnvVar: Equatable, Sendable {
+        public var key: String
+        public var value: String
+    }
+    public var name: String
+    public var exec: [String]
+    /// Sorted by key.
+    public var env: [EnvVar]
+    /// Every layer the entry uses (placeholders in exec and env, plus `layers`), sorted, unique.
+    public var layers: [String]
+    public var isDefault: Bool
+}
+
+/// The packager's description of a bundle (docs/spec.md).
+public struct BundleSpec: Equatable, Sendable {
+    public var name: String
+    public var version: String
+    /// Sorted by name.
+    public var layers: [LayerSpec]
+    /// Sorted by name.
+    public var entries: [EntrySpec]
+
+    public static func load(path: String) throws(SpecError) -> BundleSpec {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) }
+        catch { throw SpecError("\(path): cannot read spec: \((error as NSError).localizedDescription)") }
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        return try parse(toml: text, baseDirectory: url.deletingLastPathComponent().path, fileName: (path as NSString).lastPathComponent)
+    }
+
+    public static func parse(toml: String, baseDirectory: String, fileName: String) throws(SpecError) -> BundleSpec {
+        var p = SpecParser(file: fileName, base: baseDirectory)
+        return try p.parse(toml)
+    }
+
+    /// Every layer compressed with `codec` (at `level`, else the codec's default).
+    public func withCompression(_ codec: Codec, level: Int?) -> BundleSpec {
+        var copy = self
+        copy.layers = layers.map { l in
+            var l = l
+            l.codec = codec
+            l.level = codec == .none ? 0 : (level ?? codec.defaultLevel)
+            return l
+        }
+        return copy
+    }
+}
+
+/// Walks the TOML tree, checking every key and type, and names the key in every error.
+private struct SpecParser {
+    let file: String
+    let base: String
+
+    func fail(_ key: String, _ what: String) -> SpecError { SpecError("\(file): \(key): \(what)") }
+
+    func typeName(_ v: TOMLValueConvertible) -> String {
+        switch v.type {
+        case .table: return "table"
+        case .array: return "array"
+        case .string: return "string"
+        case .int: return "integer"
+        case .double: return "number"
+        case .bool: return "boolean"
+        default: return "date/time"
+        }
+    }
+
+    func table(_ v: TOMLValueConvertible?, _ key: String) throws(SpecError) -> TOMLTable {
+        guard let v else { throw fail(key, "missing table") }
+        guard let t = v.table else { throw fail(key, "expected a table, found a \(typeName(v))") }
+        return t
+    }
+
+    func string(_ v: TOMLValueConvertible?, _ key: String, required: Bool = true) throws(SpecError) -> String? {
+        guard let v else { if required { throw fail(key, "missing (a string is required)") }; return nil }
+        guard let s = v.string else { throw fail(key, "expected a string, found a \(typeName(v))") }
+        return s
+    }
+
+    func strings(_ v: TOMLValueConvertible?, _ key: String) throws(SpecError) -> [String]? {
+        guard let v else { return nil }
+        guard let a = v.array else { throw fail(key, "expected an array of strings, found a \(typeName(v))") }
+        var out: [String] = []
+        for (i, item) in a.enumerated() {
+            guard let s = item.string else { throw fail("\(key)[\(i)]", "expected a string, found a \(typeName(item))") }
+            out.append(s)
+        }
+        return out
+    }
+
+    func checkKeys(_ t: TOMLTable, _ prefix: String, allowed: [String]) throws(SpecError) {
+        for k in t.keys.sorted() where !allowed.contains(k) {
+            throw fail(prefix.isEmpty ? k : "\(prefix).\(k)", "unknown key (allowed: \(allowed.joined(separator: ", ")))")
+        }
+    }
+
+    mutating func parse(_ text: String) throws(SpecError) -> BundleSpec {
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) }
+        catch let e as TOMLParseError { throw SpecError("\(file): line \(e.source.begin.line): \(e.description)") }
+        catch { throw SpecError("\(file): \(error)") }
+        try checkKeys(root, "", allowed: ["bundle", "layers", "entries"])
+
+        let bundle = try table(root["bundle"], "bundle")
+        try checkKeys(bundle, "bundle", allowed: ["name", "version"])
+        let name = try string(bundle["name"], "bundle.name")!
+        guard Names.isValid(name) else { throw fail("bundle.name", "'\(name)' must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit") }
+        let version = try string(bundle["version"], "bundle.version")!
+        guard !version.isEmpty, version.utf8.count <= 64, version.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw fail("bundle.version", "'\(version)' must be 1-64 printable ASCII characters without spaces")
+        }
+
+        let layersTable = try table(root["layers"], "layers")
+        var layers: [LayerSpec] = []
+        for layerName in layersTable.keys.sorted() {
+            let key = "layers.\(layerName)"
+            guard Names.isValid(layerName) else { throw fail(key, "invalid layer name (use A-Z a-z 0-9 . _ -)") }
+            let t = try table(layersTable[layerName], key)
+            try checkKeys(t, key, allowed: ["path", "compression", "level"])
+            let path = try string(t["path"], "\(key).path")!
+            let absolute = path.hasPrefix("/") ? path : base + "/" + path
+            let dir = URL(fileURLWithPath: absolute).standardizedFileURL.path
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw fail("\(key).path", "directory not found: \(dir)") }
+            guard isDir.boolValue else { throw fail("\(key).path", "not a directory: \(dir)") }
+            let codecName = try string(t["compression"], "\(key).compression", required: false) ?? "zstd"
+            guard let codec = Codec(name: codecName) else { throw fail("\(key).compression", "'\(codecName)' is not one of zstd, xz, zlib, none") }
+            var level = codec == .none ? 0 : codec.defaultLevel
+            if let lv = t["level"] {
+                guard let n = lv.int else { throw fail("\(key).level", "expected an integer, found a \(typeName(lv))") }
+                guard let range = codec.levelRange else { throw fail("\(key).level", "compression 'none' takes no level") }
+                guard range.contains(n) else { throw fail("\(key).level", "\(n) is outside \(range.lowerBound)...\(range.upperBound) for \(codec.name)") }
+                level = n
+            }
+            layers.append(LayerSpec(name: layerName, directory: dir, codec: codec, level: level))
+        }
+        guard !layers.isEmpty else { throw fail("layers", "at least one layer is required") }
+        let layerNames = layers.map(\.name)
+
+        let entriesTable = try table(root["entries"], "entries")
+        var entries: [EntrySpec] = []
+        for entryName in entriesTable.keys.sorted() {
+            let key = "entries.\(entryName)"
+            guard Names.isValid(entryName) else { throw fail(key, "invalid entry name (use A-Z a-z 0-9 . _ -)") }
+            let t = try table(entriesTable[entryName], key)
+            try checkKeys(t, key, allowed: ["exec", "env", "default", "layers"])
+            guard let exec = try strings(t["exec"], "\(key).exec") else { throw fail("\(key).exec", "missing (an array of strings is required)") }
+            guard !exec.isEmpty, !exec[0].isEmpty else { throw fail("\(key).exec", "must name a program") }
+            var used: [String] = []
+            func placeholders(_ template: String, _ k: String) throws(SpecError) {
+                let names: [String]
+                do { names = try Placeholders.names(in: template) } catch {
+                    throw fail(k, "malformed placeholder in '\(template)' (write {layer}; {{ and }} for literal braces)")
+                }
+                for n in names {
+                    guard layerNames.contains(n) else { throw fail(k, "unknown placeholder {\(n)} (layers: \(layerNames.joined(separator: ", ")))") }
+                    if !used.contains(n) { used.append(n) }
+                }
+            }
+            for (i, a) in exec.enumerated() { try placeholders(a, "\(key).exec[\(i)]") }
+            var env: [EntrySpec.EnvVar] = []
+            if let e = t["env"] {
+                guard let et = e.table else { throw fail("\(key).env", "expected a table of strings, found a \(typeName(e))") }
+                for k in et.keys.sorted() {
+                    guard Manifest.isValidEnvName(k) else { throw fail("\(key).env.\(k)", "invalid environment variable name") }
+                    let v = try string(et[k], "\(key).env.\(k)")!
+                    try placeholders(v, "\(key).env.\(k)")
+                    env.append(.init(key: k, value: v))
+                }
+            }
+            for (i, l) in (try strings(t["layers"], "\(key).layers") ?? []).enumerated() {
+                guard layerNames.contains(l) else { throw fail("\(key).layers[\(i)]", "no layer named '\(l)' (layers: \(layerNames.joined(separator: ", ")))") }
+                if !used.contains(l) { used.append(l) }
+            }
+            var isDefault = false
+            if let d = t["default"] {
+                guard let b = d.bool else { throw fail("\(key).default", "expected a boolean, found a \(typeName(d))") }
+                isDefault = b
+            }
+            if isDefault, let other = entries.first(where: { $0.isDefault }) {
+                throw fail("\(key).default", "two default entries (\(other.name), \(entryName))")
+            }
+            entries.append(EntrySpec(name: entryName, exec: exec, env: env, layers: used.sorted(), isDefault: isDefault))
+        }
+        guard !entries.isEmpty else { throw fail("entries", "at least one entry is required") }
+        if entries.count == 1 { entries[0].isDefault = true }
+        return BundleSpec(name: name, version: version, layers: layers, entries: entries)
+    }
+}

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSodium
+
+/// A malformed key, signature or password problem: one sentence naming what is wrong.
+public struct CryptoError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public enum Sodium {
+    /// `sodium_init` is idempotent and thread-safe; every entry point that needs it calls this.
+    public static func initialize() {
+        _ = sodium_init()
+    }
+}
+
+/// Streaming BLAKE2b (libsodium `crypto_generichash`), 32 bytes by default.
+///
+/// A class because libsodium's state is a 64-byte-aligned C struct Swift only sees as
+/// opaque: it lives in memory allocated (and freed) here.
+public final class Blake2b {
+    private let state: UnsafeMutableRawPointer
+    private let outputLength: Int
+
+    public init(outputLength: Int = 32) {
+        Sodium.initialize()
+        self.outputLength = outputLength
+        state = .allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
+        crypto_generichash_init(OpaquePointer(state), nil, 0, outputLength)
+    }
+
+    deinit { state.deallocate() }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        crypto_generichash_update(OpaquePointer(state), base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    public func finalize() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: outputLength)
+        crypto_generichash_final(OpaquePointer(state), &out, outputLength)
+        return out
+    }
+
+    public static func hash(_ bytes: UnsafeRawBufferPointer, outputLength: Int = 32) -> [UInt8] {
+        let h = Blake2b(outputLength: outputLength)
+        h.update(bytes)
+        return h.finalize()
+    }
+
+    public static func hash(_ bytes: [UInt8], outputLength: Int = 32) -> [UInt8] {
+        bytes.withUnsafeBytes { hash($0, outputLength: outputLength) }
+    }
+}
+
+public enum Hex {
+    public static func encode(_ bytes: some Collection<UInt8>, uppercase: Bool = false) -> String {
+        let digits = Array((uppercase ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func decode(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        func v(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: return c - 0x30
+            case 0x61...0x66: return c - 0x61 + 10
+            case 0x41...0x46: return c - 0x41 + 10
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        var i = 0
+        while i < u.count {
+            guard let hi = v(u[i]), let lo = v(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+}
+
+/// Standard base64 with padding (libsodium's "original" variant), as minisign writes it.
+public enum Base64 {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Sodium.initialize()
+        let variant = Int32(sodium_base64_VARIANT_ORIGINAL)
+        let len = sodium_base64_encoded_len(bytes.count, variant)
+        var out = [CChar](repeating: 0, count: len)
+        _ = bytes.withUnsafeBufferPointer { b in sodium_bin2base64(&out, len, b.baseAddress, bytes.count, variant) }
+        return String(cString: out)
+    }
+
+    public static func decode(_ s: String) -> [UInt8]? {
+        Sodium.initialize()
+        let input = Array(s.utf8)
+        guard !input.isEmpty else { return [] }
+        var out = [UInt8](repeating: 0, count: input.count)
+        var written = 0
+        var end: UnsafePointer<CChar>? = nil
+        let r = input.withUnsafeBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { c in
+                sodium_base642bin(&out, out.count, c, b.count, nil, &written, &end, Int32(sodium_base64_VARIANT_ORIGINAL))
+            }
+        }
+        guard r == 0 else { return nil }
+        // Trailing garbage after valid base64 is refused too.
+        let consumed = input.withUnsafeBufferPointer { b in
+            end.map { UnsafeRawPointer($0) - UnsafeRawPointer(b.baseAddress!) } ?? input.count
+        }
+        guard consumed == input.count else { return nil }
+        return Array(out[0..<written])
+    }
+}

@@ -1,0 +1,152 @@
+/// What kind of thing a file-table record creates.
+public enum FileKind: UInt8, Sendable {
+    case directory = 0
+    case regular = 1
+    case symlink = 2
+}
+
+/// One record of a layer's file table (docs/format.md, "File table").
+public struct FileRecord: Equatable, Sendable {
+    public var kind: FileKind
+    /// Permission bits as recorded by the builder (at most 0o777); the stub masks them further.
+    public var mode: UInt32
+    /// Length of the file's content in the layer stream; 0 for directories and symlinks.
+    public var size: UInt64
+    /// Layer-relative path, `/`-separated, checked by `PathRules`.
+    public var path: [UInt8]
+    /// BLAKE2b-256 of the content (regular files only; empty otherwise).
+    public var digest: [UInt8]
+    /// Link target (symlinks only; empty otherwise).
+    public var linkTarget: [UInt8]
+
+    public init(kind: FileKind, mode: UInt32, size: UInt64, path: [UInt8], digest: [UInt8] = [], linkTarget: [UInt8] = []) {
+        self.kind = kind
+        self.mode = mode
+        self.size = size
+        self.path = path
+        self.digest = digest
+        self.linkTarget = linkTarget
+    }
+
+    public var pathString: String { String(decoding: path, as: UTF8.self) }
+}
+
+public enum FileTable {
+    /// Encodes records, which must already be in strictly increasing byte order of path.
+    public static func encode(_ records: [FileRecord]) -> [UInt8] {
+        var w = ByteWriter()
+        for f in records {
+            w.u8(f.kind.rawValue)
+            w.u32(f.mode)
+            w.u64(f.size)
+            w.string(f.path)
+            switch f.kind {
+            case .regular: w.raw(f.digest)
+            case .symlink: w.string(f.linkTarget)
+            case .directory: break
+            }
+        }
+        return w.bytes
+    }
+
+    /// Decodes and checks a whole table (tools and tests; the stub streams with `Reader`).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) throws(FormatError) -> [FileRecord] {
+        var reader = Reader(bytes, layer: layer)
+        var out: [FileRecord] = []
+        while let f = try reader.next() { out.append(f) }
+        return out
+    }
+
+    /// Reads a table one record at a time, checking as it goes: path rules, strictly increasing
+    /// order (so no duplicates, and a directory comes before what it holds), every parent a
+    /// directory listed earlier, symlinks that stay inside the layer, and — at the end — the
+    /// declared file count and total size. Memory: the table itself plus the set of directories.
+    public struct Reader {
+        private var r: ByteReader
+        private let layer: LayerRecord
+        private var previous: [UInt8] = []
+        private var directories: Set<[UInt8]> = []
+        private var count = 0
+        private var total: UInt64 = 0
+        private var done = false
+
+        public init(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) {
+            self.r = ByteReader(bytes, what: "file table of layer '\(layer.name)'")
+            self.layer = layer
+        }
+
+        private func fail(_ what: String) -> FormatError { FormatError("layer '\(layer.name)': \(what)") }
+
+        public mutating func next() throws(FormatError) -> FileRecord? {
+            if done { return nil }
+            if r.isAtEnd {
+                done = true
+                guard count == layer.fileCount else { throw fail("file table holds \(count) files, the manifest says \(layer.fileCount)") }
+                guard total == layer.uncompressedSize else {
+                    throw fail("files add up to \(total) bytes, the manifest says \(layer.uncompressedSize)")
+                }
+                return nil
+            }
+            guard count < layer.fileCount else { throw fail("file table holds more than the \(layer.fileCount) files declared") }
+            let kindByte = try r.u8()
+            guard let kind = FileKind(rawValue: kindByte) else { throw fail("unknown file type \(kindByte)") }
+            let mode = try r.u32()
+            guard mode & ~0o777 == 0 else { throw fail("file mode 0o\(String(mode, radix: 8)) has bits beyond 0o777") }
+            let size = try r.u64()
+            let path = try r.bytes(limit: Limits.maxPathLength, field: "path")
+            let shown = String(decoding: path, as: UTF8.self)
+            do { try PathRules.check(path) } catch { throw fail("unsafe path '\(shown)': \(error)") }
+            guard count == 0 || previous.lexicographicallyPrecedes(path) else {
+                throw fail(path == previous ? "duplicate path '\(shown)'" : "path '\(shown)' is out of order")
+            }
+            if let slash = path.lastIndex(of: 0x2F), !directories.contains(Array(path[..<slash])) {
+                throw fail("'\(shown)' has no parent directory listed before it")
+            }
+            var record = FileRecord(kind: kind, mode: mode, size: size, path: path)
+            switch kind {
+            case .regular:
+                record.digest = try r.raw(Manifest.digestLength)
+                let (sum, overflow) = total.addingReportingOverflow(size)
+                guard !overflow, sum <= layer.uncompressedSize else { throw fail("files add up to more than the declared \(layer.uncompressedSize) bytes") }
+                total = sum
+            case .symlink:
+                guard size == 0 else { throw fail("symlink '\(shown)' has a size") }
+                record.linkTarget = try r.bytes(limit: Limits.maxPathLength, field: "link target")
+                do { try PathRules.checkSymlink(path: path, target: record.linkTarget) } catch {
+                    throw fail("symlink '\(shown)': \(error)")
+                }
+            case .directory:
+                guard size == 0 else { throw fail("directory '\(shown)' has a size") }
+                directories.insert(path)
+            }
+            previous = path
+            count += 1
+            return record
+        }
+    }
+}
+
+/// The signature block: minisign's prehashed Ed25519 over the manifest header.
+///
+/// Layout (74 bytes): `"ED"`, 8-byte key id, 64-byte Ed25519 signature of BLAKE2b-512(header).
+/// It is exactly the second line of a minisign signature of the header bytes, decoded.
+public struct SignatureBlock: Equatable, Sendable {
+    public static let size = 74
+    public static let algorithm: [UInt8] = [0x45, 0x44]  // "ED"
+    public var keyID: [UInt8]
+    public var signature: [UInt8]
+
+    public init(keyID: [UInt8], signature: [UInt8]) {
+        self.keyID = keyID
+        self.signature = signature
+    }
+
+    public func encoded() -> [UInt8] { SignatureBlock.algorithm + keyID + signature }
+
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        guard bytes.count == SignatureBlock.size else { throw FormatError("signature block is \(bytes.count) bytes, expected \(SignatureBlock.size)") }
+        guard bytes[0] == 0x45, bytes[1] == 0x44 else { throw FormatError("signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)") }
+        keyID = Array(bytes[2..<10])
+        signature = Array(bytes[10..<74])
+    }
+}

@@ -1,0 +1,238 @@
+/// The manifest header: what the bundle is, its layers and its entries.
+///
+/// It is the signed part of a bundle. It binds every file table by digest, and every
+/// table binds its files by digest, so one signature over this header covers every byte
+/// the launcher will ever extract. Encoding: docs/format.md, "Manifest header".
+public struct Manifest: Equatable, Sendable {
+    public var appName: String
+    public var appVersion: String
+    /// Seconds since the epoch (`SOURCE_DATE_EPOCH` when the builder had one).
+    public var buildTime: UInt64
+    /// The signing key's minisign id; all zero in an unsigned bundle.
+    public var keyID: [UInt8]
+    public var layers: [LayerRecord]
+    public var entries: [EntryRecord]
+
+    public init(appName: String, appVersion: String, buildTime: UInt64, keyID: [UInt8], layers: [LayerRecord], entries: [EntryRecord]) {
+        self.appName = appName
+        self.appVersion = appVersion
+        self.buildTime = buildTime
+        self.keyID = keyID
+        self.layers = layers
+        self.entries = entries
+    }
+
+    public static let digestLength = 32
+    public static let keyIDLength = 8
+
+    public func layer(named name: String) -> Int? { layers.firstIndex { $0.name == name } }
+    public func entry(named name: String) -> EntryRecord? { entries.first { $0.name == name } }
+    public var defaultEntry: EntryRecord? { entries.first { $0.isDefault } }
+}
+
+/// One layer: a directory tree compressed as one stream.
+public struct LayerRecord: Equatable, Sendable {
+    public var name: String
+    public var codec: Codec
+    /// Offset of the compressed stream from the start of the layers region.
+    public var offset: UInt64
+    public var compressedSize: UInt64
+    /// Sum of the sizes of the layer's regular files: the length of the decoded stream.
+    public var uncompressedSize: UInt64
+    public var fileCount: Int
+    /// Offset and length of the layer's file table within the tables region.
+    public var tableOffset: UInt64
+    public var tableLength: UInt64
+    /// BLAKE2b-256 of the file table bytes; also the layer's name in the cache.
+    public var digest: [UInt8]
+
+    public init(name: String, codec: Codec, offset: UInt64, compressedSize: UInt64, uncompressedSize: UInt64,
+                fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8]) {
+        self.name = name
+        self.codec = codec
+        self.offset = offset
+        self.compressedSize = compressedSize
+        self.uncompressedSize = uncompressedSize
+        self.fileCount = fileCount
+        self.tableOffset = tableOffset
+        self.tableLength = tableLength
+        self.digest = digest
+    }
+}
+
+/// A command the bundle can run.
+public struct EntryRecord: Equatable, Sendable {
+    public struct EnvVar: Equatable, Sendable {
+        public var key: String
+        public var value: String
+        public init(key: String, value: String) { self.key = key; self.value = value }
+    }
+    public var name: String
+    public var isDefault: Bool
+    /// argv template; `{layer}` placeholders are replaced at launch (see `Placeholders`).
+    public var argv: [String]
+    public var env: [EnvVar]
+    /// Indices into `Manifest.layers` of the layers this entry needs, in ascending order.
+    public var layers: [Int]
+
+    public init(name: String, isDefault: Bool, argv: [String], env: [EnvVar], layers: [Int]) {
+        self.name = name
+        self.isDefault = isDefault
+        self.argv = argv
+        self.env = env
+        self.layers = layers
+    }
+}
+
+extension Manifest {
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        w.string(appName)
+        w.string(appVersion)
+        w.u64(buildTime)
+        w.raw(keyID)
+        w.u32(UInt32(layers.count))
+        for l in layers {
+            w.string(l.name)
+            w.u8(l.codec.rawValue)
+            w.u64(l.offset)
+            w.u64(l.compressedSize)
+            w.u64(l.uncompressedSize)
+            w.u32(UInt32(l.fileCount))
+            w.u64(l.tableOffset)
+            w.u64(l.tableLength)
+            w.raw(l.digest)
+        }
+        w.u32(UInt32(entries.count))
+        for e in entries {
+            w.string(e.name)
+            w.u8(e.isDefault ? 1 : 0)
+            w.u32(UInt32(e.argv.count))
+            for a in e.argv { w.string(a) }
+            w.u32(UInt32(e.env.count))
+            for v in e.env { w.string(v.key); w.string(v.value) }
+            w.u32(UInt32(e.layers.count))
+            for i in e.layers { w.u32(UInt32(i)) }
+        }
+        return w.bytes
+    }
+
+    /// Decodes a header and checks it against the sizes of the regions it points into.
+    /// Nothing here trusts a count or offset before checking it against `Limits` or the regions.
+    public init(decoding bytes: UnsafeRawBufferPointer, layersLength: UInt64, tablesLength: UInt64) throws(FormatError) {
+        var r = ByteReader(bytes, what: "manifest")
+        appName = try r.string(limit: 64, field: "app name")
+        guard Names.isValid(appName) else { throw FormatError("manifest: invalid app name '\(appName)'") }
+        appVersion = try r.string(limit: 64, field: "app version")
+        buildTime = try r.u64()
+        keyID = try r.raw(Manifest.keyIDLength)
+
+        let layerCount = try r.count(limit: Limits.maxLayers, field: "layer count")
+        var layers: [LayerRecord] = []
+        layers.reserveCapacity(layerCount)
+        var nextOffset: UInt64 = 0
+        var nextTable: UInt64 = 0
+        for i in 0..<layerCount {
+            let name = try r.string(limit: 64, field: "layer \(i) name")
+            guard Names.isValid(name) else { throw FormatError("manifest: invalid layer name '\(name)'") }
+            guard !layers.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate layer '\(name)'") }
+            let codecByte = try r.u8()
+            guard let codec = Codec(rawValue: codecByte) else { throw FormatError("manifest: layer '\(name)' has unknown codec \(codecByte)") }
+            let offset = try r.u64()
+            let compressedSize = try r.u64()
+            let uncompressedSize = try r.u64()
+            let fileCount = Int(try r.u32())
+            let tableOffset = try r.u64()
+            let tableLength = try r.u64()
+            let digest = try r.raw(Manifest.digestLength)
+            // Layers and tables are stored back to back in manifest order: no overlap, no gap.
+            guard offset == nextOffset, compressedSize <= layersLength - offset else {
+                throw FormatError("manifest: layer '\(name)' data (offset \(offset), length \(compressedSize)) is not where the layers region says")
+            }
+            guard tableOffset == nextTable, tableLength <= tablesLength - tableOffset else {
+                throw FormatError("manifest: layer '\(name)' file table (offset \(tableOffset), length \(tableLength)) is not where the tables region says")
+            }
+            guard uncompressedSize <= Limits.maxLayerSize else {
+                throw FormatError("manifest: layer '\(name)' declares \(uncompressedSize) bytes, over the limit of \(Limits.maxLayerSize)")
+            }
+            guard fileCount <= Limits.maxFilesPerLayer else {
+                throw FormatError("manifest: layer '\(name)' declares \(fileCount) files, over the limit of \(Limits.maxFilesPerLayer)")
+            }
+            guard tableLength <= Limits.maxFileTableLength else {
+                throw FormatError("manifest: layer '\(name)' file table is \(tableLength) bytes, over the limit of \(Limits.maxFileTableLength)")
+            }
+            if codec == .none, compressedSize != uncompressedSize {
+                throw FormatError("manifest: uncompressed layer '\(name)' has different stored and declared sizes")
+            }
+            nextOffset = offset + compressedSize
+            nextTable = tableOffset + tableLength
+            layers.append(LayerRecord(name: name, codec: codec, offset: offset, compressedSize: compressedSize,
+                                      uncompressedSize: uncompressedSize, fileCount: fileCount,
+                                      tableOffset: tableOffset, tableLength: tableLength, digest: digest))
+        }
+        guard nextOffset == layersLength else { throw FormatError("manifest: layers do not fill the layers region") }
+        guard nextTable == tablesLength else { throw FormatError("manifest: file tables do not fill the tables region") }
+
+        let entryCount = try r.count(limit: Limits.maxEntries, field: "entry count")
+        var entries: [EntryRecord] = []
+        entries.reserveCapacity(entryCount)
+        for i in 0..<entryCount {
+            let name = try r.string(limit: 64, field: "entry \(i) name")
+            guard Names.isValid(name) else { throw FormatError("manifest: invalid entry name '\(name)'") }
+            guard !entries.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate entry '\(name)'") }
+            let flags = try r.u8()
+            guard flags <= 1 else { throw FormatError("manifest: entry '\(name)' has unknown flags \(flags)") }
+            if flags == 1, let other = entries.first(where: { $0.isDefault }) {
+                throw FormatError("manifest: two default entries ('\(other.name)' and '\(name)')")
+            }
+            let argc = try r.count(limit: Limits.maxArgvItems, field: "entry '\(name)' argv count")
+            guard argc > 0 else { throw FormatError("manifest: entry '\(name)' has an empty argv") }
+            var argv: [String] = []
+            for j in 0..<argc { argv.append(try r.string(field: "entry '\(name)' argv[\(j)]")) }
+            let envc = try r.count(limit: Limits.maxEnvItems, field: "entry '\(name)' env count")
+            var env: [EntryRecord.EnvVar] = []
+            for _ in 0..<envc {
+                let key = try r.string(limit: 256, field: "entry '\(name)' env name")
+                guard Manifest.isValidEnvName(key) else { throw FormatError("manifest: entry '\(name)' has invalid env name '\(key)'") }
+                env.append(.init(key: key, value: try r.string(field: "entry '\(name)' env \(key)")))
+            }
+            let refc = try r.count(limit: layerCount, field: "entry '\(name)' layer count")
+            var refs: [Int] = []
+            for _ in 0..<refc {
+                let index = Int(try r.u32())
+                guard index < layerCount, refs.last.map({ $0 < index }) ?? true else {
+                    throw FormatError("manifest: entry '\(name)' names layer \(index), which is out of range or out of order")
+                }
+                refs.append(index)
+            }
+            let entry = EntryRecord(name: name, isDefault: flags == 1, argv: argv, env: env, layers: refs)
+            try Manifest.checkPlaceholders(entry, layers: layers)
+            entries.append(entry)
+        }
+        guard r.isAtEnd else { throw FormatError("manifest: \(r.remaining) unexpected bytes after the entries") }
+        self.layers = layers
+        self.entries = entries
+    }
+
+    /// `[A-Za-z_][A-Za-z0-9_]*`
+    public static func isValidEnvName(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard let first = b.first, first == 0x5F || (first | 0x20 >= 0x61 && first | 0x20 <= 0x7A) else { return false }
+        return b.allSatisfy { $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
+    }
+
+    /// Every placeholder in an entry must name one of the layers the entry lists,
+    /// so the launcher never substitutes a path it did not extract.
+    static func checkPlaceholders(_ e: EntryRecord, layers: [LayerRecord]) throws(FormatError) {
+        let own = e.layers.map { layers[$0].name }
+        for (what, template) in e.argv.map({ ("argv", $0) }) + e.env.map({ ("env \($0.key)", $0.value) }) {
+            let names: [String]
+            do { names = try Placeholders.names(in: template) } catch {
+                throw FormatError("manifest: entry '\(e.name)' \(what) has a malformed placeholder")
+            }
+            for n in names where !own.contains(n) {
+                throw FormatError("manifest: entry '\(e.name)' \(what) uses {\(n)}, which is not one of its layers")
+            }
+        }
+    }
+}

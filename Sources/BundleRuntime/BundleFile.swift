@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+
+/// Which signatures a reader accepts.
+public enum Trust: Sendable {
+    /// Only bundles signed by this key (the stub's pinned key, or `verify --pubkey`).
+    case key(PublicKey)
+    /// Unsigned bundles only (a stub built with `--unsigned`).
+    case unsignedOnly
+    /// Read without checking the signature (tools' `inspect`); digests are still checked on extraction.
+    case inspectOnly
+}
+
+/// A bundle file opened and checked: trailer, manifest header, signature.
+///
+/// Opening reads three small regions (trailer, header, signature block) and verifies the
+/// signature over the header before anything is parsed further, so the warm launch costs a
+/// few `pread`s and one Ed25519 check, never a pass over the layers.
+public final class BundleFile {
+    public let fd: Int32
+    public let path: String
+    public let fileSize: UInt64
+    public let trailer: Trailer
+    public let headerBytes: [UInt8]
+    public let manifest: Manifest
+    public let signature: SignatureBlock?
+    /// BLAKE2b-256 of the manifest header: names this exact bundle.
+    public let digest: [UInt8]
+
+    deinit { Sys.close(fd) }
+
+    public convenience init(path: String, trust: Trust) throws(RuntimeError) {
+        let fd: Int32
+        do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
+        do {
+            try self.init(fd: fd, path: path, trust: trust)
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+    }
+
+    /// Takes ownership of `fd`... only on success; on failure the caller still owns it.
+    private init(fd: Int32, path: String, trust: Trust) throws(RuntimeError) {
+        let st: stat
+        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw RuntimeError("\(path) is not a regular file") }
+        let size = UInt64(st.st_size)
+        guard size >= UInt64(Trailer.size) else { throw RuntimeError("no bundle found: file is only \(size) bytes") }
+
+        let trailerBytes = try Sys.pread(fd, count: Trailer.size, at: size - UInt64(Trailer.size), what: "trailer")
+        let trailer: Trailer
+        do { trailer = try withBytes(trailerBytes) { (b) throws(FormatError) in try Trailer(decoding: b, fileSize: size) } }
+        catch { throw RuntimeError(error.message) }
+
+        let header = try Sys.pread(fd, count: trailer.header.count, at: trailer.header.lowerBound, what: "manifest")
+        var signature: SignatureBlock? = nil
+        if trailer.isSigned {
+            let sigBytes = try Sys.pread(fd, count: trailer.signature.count, at: trailer.signature.lowerBound, what: "signature block")
+            do { signature = try withBytes(sigBytes) { (b) throws(FormatError) in try SignatureBlock(decoding: b) } }
+            catch { throw RuntimeError(error.message) }
+        }
+
+        // The signature is checked on the raw header bytes before they are parsed.
+        switch trust {
+        case .key(let key):
+            guard let signature else {
+                throw RuntimeError("bundle is unsigned, but this launcher only runs bundles signed by key \(key.keyID.displayString)")
+            }
+            let sigKeyID = KeyID(bytes: signature.keyID)
+            guard signature.keyID == key.keyID.bytes else {
+                throw RuntimeError("bundle is signed by key \(sigKeyID?.displayString ?? "?"), not by the trusted key \(key.keyID.displayString)")
+            }
+            let ok = header.withUnsafeBytes { Ed25519.verifyPrehashed(signature: signature.signature, message: $0, publicKey: key) }
+            guard ok else { throw RuntimeError("signature verification failed: the manifest was modified or not signed by key \(key.keyID.displayString)") }
+        case .unsignedOnly:
+            guard signature == nil else {
+                throw RuntimeError("bundle is signed, but this launcher was built for unsigned bundles and holds no key to check it")
+            }
+        case .inspectOnly:
+            break
+        }
+
+        let manifest: Manifest
+        do {
+            manifest = try withBytes(header) { (b) throws(FormatError) in
+                try Manifest(decoding: b, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
+            }
+        } catch { throw RuntimeError(error.message) }
+        if let signature, manifest.keyID != signature.keyID {
+            throw RuntimeError("manifest names key \(KeyID(bytes: manifest.keyID)?.displayString ?? "?") but is signed by another key")
+        }
+        if signature == nil, manifest.keyID.contains(where: { $0 != 0 }) {
+            throw RuntimeError("manifest names a signing key but the bundle carries no signature")
+        }
+
+        self.fd = fd
+        self.path = path
+        self.fileSize = size
+        self.trailer = trailer
+        self.headerBytes = header
+        self.manifest = manifest
+        self.signature = signature
+        self.digest = Blake2b.hash(header)
+    }
+
+    public var isSigned: Bool { signature != nil }
+
+    /// Reads a layer's file table and checks it against the digest the header carries.
+    public func fileTable(of layer: LayerRecord) throws(RuntimeError) -> [UInt8] {
+        let table = try Sys.pread(fd, count: Int(layer.tableLength), at: trailer.tables.lowerBound + layer.tableOffset,
+                                  what: "file table of layer '\(layer.name)'")
+        guard Blake2b.hash(table) == layer.digest else {
+            throw RuntimeError("layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
+        }
+        return table
+    }
+
+    /// The bytes before the appended data: the stub itself.
+    public func readKeySlot() throws(RuntimeError) -> KeySlot {
+        let stub = try Sys.pread(fd, count: Int(trailer.stubLength), at: 0, what: "launcher stub")
+        guard let at = KeySlotSearch.find(in: stub) else { throw RuntimeError("launcher stub has no key slot (or more than one)") }
+        do { return try withBytes(stub) { (b) throws(FormatError) in try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)])) } }
+        catch { throw RuntimeError(error.message) }
+    }
+}
+
+public enum KeySlotSearch {
+    /// Offset of the only key-slot marker in `bytes`, or nil when it is missing or repeated.
+    public static func find(in bytes: [UInt8]) -> Int? {
+        let m = KeySlot.marker
+        var found: Int? = nil
+        var i = 0
+        let last = bytes.count - KeySlot.size
+        while i <= last {
+            if bytes[i] == m[0], bytes[i + 1] == m[1], bytes[(i + 2)..<(i + m.count)].elementsEqual(m[2...]) {
+                if found != nil { return nil }
+                found = i
+                i += m.count
+                continue
+            }
+            i += 1
+        }
+        return found
+    }
+}

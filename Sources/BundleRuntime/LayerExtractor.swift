@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+
+/// Writes one layer into an empty directory, checking every file's digest as it writes.
+///
+/// Everything is created relative to directory descriptors with `O_NOFOLLOW`/`O_EXCL`
+/// (`openat`, `mkdirat`, `symlinkat`): nothing that already exists is followed or written
+/// through. Modes are masked to 0o755, so no setuid, setgid, group- or world-writable bits.
+/// The table is checked completely before the first file is created.
+public enum LayerExtractor {
+    /// Bits kept from the recorded mode.
+    public static let modeMask: mode_t = 0o755
+    static let outputBufferSize = 1 << 20
+
+    /// Decodes `layer` and checks every file against its digest without writing anything
+    /// (`bundle-append verify`, `--launcher verify`).
+    public static func verify(_ bundle: BundleFile, layer: LayerRecord) throws(RuntimeError) {
+        try extract(bundle, layer: layer, into: nil)
+    }
+
+    /// Extracts `layer` of `bundle` into `rootFD`, which must be an empty directory
+    /// (nil: only decode and check). `progress` is called with the bytes decoded so far.
+    public static func extract(_ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
+                               progress: ((UInt64) -> Void)? = nil) throws(RuntimeError) {
+        let table = try bundle.fileTable(of: layer)
+        try withBytes(table) { (tableBytes) throws(RuntimeError) in
+            // Pass 1: the whole table is well-formed before anything is created.
+            var check = FileTable.Reader(tableBytes, layer: layer)
+            do throws(FormatError) { while try check.next() != nil {} } catch { throw RuntimeError(error.message) }
+
+            // Pass 2: create.
+            var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
+            defer { buffer.deallocate() }
+            var dirs = DirectoryStack(root: rootFD ?? -1)
+            defer { dirs.closeAll() }
+            var directoryModes: [([UInt8], mode_t)] = []
+            var written: UInt64 = 0
+            var reader = FileTable.Reader(tableBytes, layer: layer)
+            while true {
+                let next: FileRecord?
+                do throws(FormatError) { next = try reader.next() } catch { throw RuntimeError(error.message) }
+                guard let file = next else { break }
+                guard let rootFD else {
+                    if file.kind == .regular {
+                        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: progress)
+                    }
+                    continue
+                }
+                let (parentPath, name) = split(file.path)
+                let parent: Int32
+                do throws(SystemError) { parent = try dirs.open(parentPath) } catch { throw RuntimeError(error) }
+                do {
+                    switch file.kind {
+                    case .directory:
+                        try Sys.mkdirat(parent, name, 0o700)
+                        let mode = mode_t(file.mode) & modeMask
+                        if mode != 0o700 { directoryModes.append((file.path, mode)) }
+                    case .symlink:
+                        try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
+                    case .regular:
+                        let fd = try Sys.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+                        defer { Sys.close(fd) }
+                        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
+                        let mode = mode_t(file.mode) & modeMask
+                        if mode != 0o600 { try Sys.fchmod(fd, mode, what: file.pathString) }
+                    }
+                } catch let e as SystemError {
+                    throw RuntimeError(e)
+                } catch let e as RuntimeError {
+                    throw e
+                } catch {
+                    throw RuntimeError("layer '\(layer.name)': \(error)")
+                }
+            }
+            try stream.finish(scratch: buffer)
+            dirs.closeAll()
+            guard let rootFD else { return }
+            // Directory modes last, deepest first, so read-only directories could be filled.
+            var chmodDirs = DirectoryStack(root: rootFD)
+            defer { chmodDirs.closeAll() }
+            for (path, mode) in directoryModes.reversed() {
+                do throws(SystemError) { try Sys.fchmod(try chmodDirs.open(path), mode, what: String(decoding: path, as: UTF8.self)) }
+                catch { throw RuntimeError(error) }
+            }
+        }
+    }
+
+    /// Moves one regular file's bytes from the stream to `fd` (nil: nowhere), hashing as it goes.
+    private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
+                             buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
+                             progress: ((UInt64) -> Void)?) throws(RuntimeError) {
+        let hasher = Blake2b()
+        var left = file.size
+        while left > 0 {
+            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(left, UInt64(buffer.count)))])
+            try stream.readExactly(chunk)
+            hasher.update(UnsafeRawBufferPointer(chunk))
+            if let fd {
+                do { try Sys.writeAll(fd, UnsafeRawBufferPointer(chunk), what: file.pathString) } catch { throw RuntimeError(error) }
+            }
+            left -= UInt64(chunk.count)
+            written += UInt64(chunk.count)
+            progress?(written)
+        }
+        guard hasher.finalize() == file.digest else {
+            throw RuntimeError("layer '\(layer.name)': '\(file.pathString)' does not match its digest (the bundle is corrupt or was modified)")
+        }
+    }
+
+    static func split(_ path: [UInt8]) -> ([UInt8], String) {
+        guard let slash = path.lastIndex(of: 0x2F) else { return ([], String(decoding: path, as: UTF8.self)) }
+        return (Array(path[..<slash]), String(decoding: path[(slash + 1)...], as: UTF8.self))
+    }
+}
+
+/// Open descriptors for the chain of directories leading to the current one.
+///
+/// Table order keeps siblings together, so moving to the next file's parent usually
+/// costs nothing or one `openat` per new component. Each component is opened with
+/// `O_NOFOLLOW | O_DIRECTORY` from its parent's descriptor: a symlink planted where a
+/// directory should be is refused, never followed.
+struct DirectoryStack {
+    private let root: Int32
+    private var components: [[UInt8]] = []
+    private var fds: [Int32] = []
+
+    init(root: Int32) { self.root = root }
+
+    mutating func open(_ path: [UInt8]) throws(SystemError) -> Int32 {
+        let wanted = path.isEmpty ? [] : path.split(separator: 0x2F, omittingEmptySubsequences: false).map(Array.init)
+        var common = 0
+        while common < components.count, common < wanted.count, components[common] == wanted[common] { common += 1 }
+        while components.count > common {
+            Sys.close(fds.removeLast())
+            components.removeLast()
+        }
+        while components.count < wanted.count {
+            let c = wanted[components.count]
+            let fd = try Sys.openat(fds.last ?? root, String(decoding: c, as: UTF8.self), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            fds.append(fd)
+            components.append(c)
+        }
+        return fds.last ?? root
+    }
+
+    mutating func closeAll() {
+        for fd in fds { Sys.close(fd) }
+        fds = []
+        components = []
+    }
+}

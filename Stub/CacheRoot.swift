@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleRuntime
+import BundleCrypto
+
+/// Where the per-user cache lives, and why (shown by `--launcher info`).
+struct CacheRoot {
+    enum Source: String {
+        case variable = "environment variable"
+        case xdg = "XDG_CACHE_HOME"
+        case home = "default (~/.cache)"
+    }
+    let path: String
+    let source: Source
+    let variableName: String
+
+    /// `$<APP>_CACHE_DIR`, else `$XDG_CACHE_HOME/<app>`, else `$HOME/.cache/<app>`
+    /// (home from the password database when `$HOME` is unset). Relative paths are refused:
+    /// a cache that moves with the working directory would be re-extracted everywhere.
+    static func resolve(appName: String) -> CacheRoot {
+        let variable = Names.environmentPrefix(appName) + "_CACHE_DIR"
+        if let v = Sys.getenv(variable), !v.isEmpty {
+            guard v.hasPrefix("/") else { fail("\(variable) must be an absolute path, got '\(v)'") }
+            return CacheRoot(path: trimmed(v), source: .variable, variableName: variable)
+        }
+        if let x = Sys.getenv("XDG_CACHE_HOME"), x.hasPrefix("/") {
+            return CacheRoot(path: trimmed(x) + "/" + appName, source: .xdg, variableName: variable)
+        }
+        var home = Sys.getenv("HOME") ?? ""
+        if !home.hasPrefix("/"), let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir {
+            home = String(cString: dir)
+        }
+        guard home.hasPrefix("/") else { fail("cannot find a cache directory: set \(variable) or HOME") }
+        return CacheRoot(path: trimmed(home) + "/.cache/" + appName, source: .home, variableName: variable)
+    }
+
+    private static func trimmed(_ p: String) -> String {
+        var p = p
+        while p.count > 1, p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+
+    func layerPath(_ layer: LayerRecord) -> String { path + "/layers/" + Hex.layerName(layer.digest) }
+
+    /// A layer is usable when its completion marker exists: one `stat`. The marker is written
+    /// last, inside the temporary directory, before the rename that publishes the layer.
+    func isExtracted(_ layer: LayerRecord) -> Bool {
+        var st = stat()
+        return stat(layerPath(layer) + "/" + PathRules.markerName, &st) == 0
+    }
+
+    /// Creates the root and its missing parents with mode 0700, and the `layers` and `tmp`
+    /// directories inside it; returns a descriptor for the root.
+    func create() throws(RuntimeError) -> Int32 {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0, errno != EEXIST {
+                throw RuntimeError("cannot create cache directory \(prefix): \(String(cString: strerror(errno)))", errno: errno)
+            }
+        }
+        do {
+            let fd = try Sys.open(path, O_RDONLY | O_DIRECTORY)
+            for sub in ["layers", "tmp"] {
+                do { try Sys.mkdirat(fd, sub, 0o700) } catch where error.errno == EEXIST {}
+            }
+            return fd
+        } catch {
+            throw RuntimeError("cache directory \(path): \(error.reason)", errno: error.errno)
+        }
+    }
+}
+
+extension Hex {
+    /// The cache name of a layer: its digest in lower-case hex.
+    static func layerName(_ digest: [UInt8]) -> String { encode(digest) }
+}

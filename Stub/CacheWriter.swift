@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+import BundleRuntime
+
+/// Publishes layers into the cache atomically.
+///
+/// A layer is extracted into `tmp/<digest16>.<pid>.<random>` on the cache's filesystem,
+/// completed with its marker, synced (`syncfs`, one call for the whole tree), and only then
+/// renamed to `layers/<digest>`. A reader therefore sees no layer or a complete one. When
+/// another process published the same layer first, our copy is discarded and theirs used.
+enum CacheWriter {
+    static func install(_ layer: LayerRecord, from bundle: BundleFile, rootFD: Int32) throws(RuntimeError) {
+        let name = Hex.layerName(layer.digest)
+        let tmpName = String(name.prefix(16)) + "." + String(getpid()) + "." + Hex.encode(Sys.randomBytes(6))
+        let tmpDir: Int32, layersDir: Int32
+        do {
+            tmpDir = try Sys.openat(rootFD, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        } catch { throw RuntimeError(error) }
+        defer { Sys.close(tmpDir) }
+        do {
+            layersDir = try Sys.openat(rootFD, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        } catch { throw RuntimeError(error) }
+        defer { Sys.close(layersDir) }
+        do { try Sys.mkdirat(tmpDir, tmpName, 0o700) } catch { throw RuntimeError(error) }
+
+        var committed = false
+        defer { if !committed { try? removeTree(tmpDir, tmpName) } }
+        try fill(layer, from: bundle, tmpDir: tmpDir, tmpName: tmpName, markerText: name + "\n")
+        committed = try publish(tmpDir: tmpDir, tmpName: tmpName, layersDir: layersDir, name: name)
+    }
+
+    /// Extracts into the temporary directory, writes the marker, and syncs the filesystem.
+    private static func fill(_ layer: LayerRecord, from bundle: BundleFile, tmpDir: Int32, tmpName: String, markerText: String) throws(RuntimeError) {
+        let workFD: Int32
+        do { workFD = try Sys.openat(tmpDir, tmpName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch { throw RuntimeError(error) }
+        defer { Sys.close(workFD) }
+        try LayerExtractor.extract(bundle, layer: layer, into: workFD)
+        do {
+            let marker = try Sys.openat(workFD, PathRules.markerName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o400)
+            defer { Sys.close(marker) }
+            try withBytes(Array(markerText.utf8)) { (b) throws(SystemError) in try Sys.writeAll(marker, b, what: PathRules.markerName) }
+            // Durability: everything written above reaches the disk before the layer is published.
+            try Sys.syncfs(workFD)
+        } catch { throw RuntimeError(error) }
+    }
+
+    /// Renames the finished tree into place. Returns false when another process won the race
+    /// with a complete copy (ours is then removed by the caller).
+    private static func publish(tmpDir: Int32, tmpName: String, layersDir: Int32, name: String) throws(RuntimeError) -> Bool {
+        if renameat(tmpDir, tmpName, layersDir, name) == 0 { return true }
+        let e = errno
+        guard e == ENOTEMPTY || e == EEXIST else { throw RuntimeError(SystemError("rename", name, errno: e)) }
+        var st = stat()
+        guard fstatat(layersDir, name + "/" + PathRules.markerName, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+            throw RuntimeError("layer directory \(name) exists but is incomplete; remove it from the cache")
+        }
+        return false
+    }
+}

@@ -1,0 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleRuntime
+
+/// The launcher's own failures all exit with this status (docs/format.md, "Launcher exit status"),
+/// so callers can tell "the launcher could not start the program" from the program's own codes.
+let launcherFailureStatus: Int32 = 125
+
+/// The program's name as the user typed it (argv[0]'s basename), for messages.
+nonisolated(unsafe) var programName = "launcher"
+
+/// Prints `<program>: <message>` as one line on stderr and exits with `launcherFailureStatus`.
+func fail(_ message: String) -> Never {
+    writeOut(2, "\(programName): \(String(message.map { $0 == "\n" ? " " : $0 }))\n")
+    exit(launcherFailureStatus)
+}
+
+func writeOut(_ fd: Int32, _ s: String) {
+    var s = s
+    s.withUTF8 { b in try? Sys.writeAll(fd, UnsafeRawBufferPointer(b), what: "output") }
+}

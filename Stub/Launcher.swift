@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+import BundleRuntime
+import CKeySlot
+import CLinux
+
+enum Launcher {
+    /// The key this stub copy was given by bundle-append; an unpatched stub runs nothing.
+    static func trustFromKeySlot() -> Trust {
+        let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(ckeyslot_bytes()), count: KeySlot.size)
+        // Copy through volatile storage once, then parse plain bytes.
+        let bytes = Array(raw)
+        let slot: KeySlot
+        do { slot = try withBytes(bytes) { (b) throws(FormatError) in try KeySlot(decoding: b) } } catch { fail("launcher key slot is damaged: \(error.message)") }
+        switch slot {
+        case .empty:
+            fail("this launcher holds no public key: it must be turned into a bundle by bundle-append")
+        case .unsigned:
+            return .unsignedOnly
+        case .pinned(let keyBytes):
+            do { return .key(try PublicKey(slotBytes: keyBytes)) } catch { fail("launcher key slot is damaged: \(error.message)") }
+        }
+    }
+
+    /// `$<APP>_ENTRY`, else the entry named like the program (a symlink `dgm -> dgmo` runs `dgm`),
+    /// else the default entry.
+    static func selectEntry(_ manifest: Manifest) -> EntryRecord {
+        let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
+        if let wanted = Sys.getenv(variable), !wanted.isEmpty {
+            guard let e = manifest.entry(named: wanted) else {
+                fail("\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map(\.name).joined(separator: ", ")))")
+            }
+            return e
+        }
+        if let e = manifest.entry(named: programName) { return e }
+        if let e = manifest.defaultEntry { return e }
+        fail("no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map(\.name).joined(separator: ", ")); set \(variable))")
+    }
+
+    /// Extracts each layer the entry needs that the cache does not hold yet.
+    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, cache: CacheRoot) {
+        var rootFD: Int32 = -1
+        defer { if rootFD >= 0 { Sys.close(rootFD) } }
+        for index in entry.layers {
+            let layer = bundle.manifest.layers[index]
+            if cache.isExtracted(layer) { continue }
+            do {
+                if rootFD < 0 { rootFD = try cache.create() }
+                try CacheWriter.install(layer, from: bundle, rootFD: rootFD)
+            } catch {
+                fail(error.errno == ENOSPC
+                     ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(cache.variableName))"
+                     : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")
+            }
+        }
+    }
+
+    /// Replaces this process with the entry: same PID, so exit status and signals are the runtime's own.
+    static func exec(_ entry: EntryRecord, bundle: BundleFile, cache: CacheRoot, exePath: String, userArguments: [String]) -> Never {
+        let manifest = bundle.manifest
+        let resolve: (String) -> String? = { name in
+            guard let i = manifest.layer(named: name), entry.layers.contains(i) else { return nil }
+            return cache.layerPath(manifest.layers[i])
+        }
+        func substitute(_ template: String) -> String {
+            do {
+                guard let s = try Placeholders.substitute(template, resolve) else { fail("entry '\(entry.name)': unknown placeholder in '\(template)'") }
+                return s
+            } catch { fail("entry '\(entry.name)': malformed placeholder in '\(template)'") }
+        }
+        let argv = entry.argv.map(substitute) + userArguments
+
+        let prefix = Names.environmentPrefix(manifest.appName)
+        var overrides: [(String, String)] = entry.env.map { ($0.key, substitute($0.value)) }
+        overrides += [
+            (prefix + "_BUNDLE_EXE", exePath),
+            (prefix + "_BUNDLE_VERSION", manifest.appVersion),
+            (prefix + "_BUNDLE_ENTRY", entry.name),
+            (prefix + "_BUNDLE_CACHE", cache.path),
+        ]
+        // The entry choice is for this launch only; a runtime that starts the bundle again
+        // gets the default behaviour unless it sets the variable itself.
+        let removed = Set([prefix + "_ENTRY"] + overrides.map(\.0))
+        var env: [String] = []
+        var p = environ
+        while let s = p.pointee {
+            let item = String(cString: s)
+            let key = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? item
+            if !removed.contains(key) { env.append(item) }
+            p += 1
+        }
+        env += overrides.map { "\($0.0)=\($0.1)" }
+
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup($0) } + [nil]
+        let program = argv[0]
+        if program.contains("/") {
+            execve(program, cArgv, cEnv)
+        } else {
+            clinux_execvpe(program, cArgv, cEnv)
+        }
+        let e = errno
+        fail("cannot run \(program) (entry '\(entry.name)'): \(String(cString: strerror(e)))")
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import XCTest
+import BundleFormat
+
+/// Builds real bundles with bundle-append around a static C program and a /bin/sh script,
+/// runs them, and checks what the user and the runtime see.
+final class LaunchTests: XCTestCase {
+    var dir = ""
+    var cache = ""
+    var binary = ""
+
+    /// A project with two layers (the static probe; a shell script) and three entries.
+    override func setUpWithError() throws {
+        dir = try Harness.makeTempDir()
+        cache = dir + "/cache"
+        try FileManager.default.createDirectory(atPath: dir + "/native", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Harness.probeBinary, toPath: dir + "/native/probe")
+        try Harness.write("#!/bin/sh\necho \"script: $# args: $*\"\nexit ${SCRIPT_EXIT:-0}\n", to: dir + "/scripts/run.sh", mode: 0o755)
+        try Harness.write("""
+            [bundle]
+            name = "probe"
+            version = "2.3.4"
+
+            [layers.native]
+            path = "native"
+
+            [layers.scripts]
+            path = "scripts"
+            compression = "xz"
+
+            [entries.probe]
+            exec = ["{native}/probe", "--fixed"]
+            env = { PROBE_HOME = "{native}" }
+            default = true
+
+            [entries.script]
+            exec = ["/bin/sh", "{scripts}/run.sh"]
+            """, to: dir + "/probe.toml")
+        try Harness.tool(["keygen", dir + "/key"])
+        binary = dir + "/probe-bin"
+        try Harness.tool(["build", dir + "/probe.toml", "-o", binary, "--key", dir + "/key.key", "--stub", Harness.stub, "--quiet"])
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func launch(_ args: [String] = [], env: [String: String] = [:], program: String? = nil) throws -> Harness.Output {
+        var e = ["PROBE_CACHE_DIR": cache]
+        for (k, v) in env { e[k] = v }
+        return try Harness.run(program ?? binary, args, env: e)
+    }
+
+    func testArgumentsPassUnchanged() throws {
+        let o = try launch(["a b", "", "ünï cödé", "--launcherx", "$HOME", "*"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let args = o.stdout.split(separator: "\n").filter { $0.hasPrefix("arg[") }
+        XCTAssertEqual(args, ["arg[--fixed]", "arg[a b]", "arg[]", "arg[ünï cödé]", "arg[--launcherx]", "arg[$HOME]", "arg[*]"])
+        XCTAssertTrue(o.stdout.contains("argc=7"))
+    }
+
+    func testEnvironmentVariablesAreSet() throws {
+        let o = try launch(env: ["PROBE_ENTRY": "probe"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=\(binary)\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_VERSION=2.3.4\n"))
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_ENTRY=probe\n"))
+        XCTAssertTrue(o.stdout.contains("PROBE_ENTRY=<unset>\n"), "the entry selector must not leak to the runtime")
+        XCTAssertTrue(o.stdout.contains("PROBE_HOME=\(cache)/layers/"), o.stdout)
+    }
+
+    func testExitStatusPassesThrough() throws {
+        for code in [0, 1, 42, 124, 125, 255] {
+            let o = try launch(env: ["PROBE_EXIT": String(code)])
+            XCTAssertEqual(o.status, Int32(code))
+            XCTAssertEqual(o.reason, .exit)
+        }
+    }
+
+    func testDeathBySignalPassesThrough() throws {
+        let o = try launch(env: ["PROBE_SIGNAL": String(SIGTERM)])
+        XCTAssertEqual(o.reason, .uncaughtSignal)
+        XCTAssertEqual(o.status, SIGTERM)
+    }
+
+    func testNoParentStaysBehindPIDIsTheRuntimes() throws {
+        let o = try launch()
+        XCTAssertTrue(o.stdout.contains("pid=\(o.pid)\n"), "runtime pid should equal the launched pid \(o.pid): \(o.stdout)")
+    }
+
+    func testSecondRunExtractsNothing() throws {
+        XCTAssertEqual(try launch().status, 0)
+        let layers = try FileManager.default.contentsOfDirectory(atPath: cache + "/layers")
+        XCTAssertEqual(layers.count, 1, "only the entry's layer is extracted: \(layers)")
+        let marker = cache + "/layers/" + layers[0] + "/" + PathRules.markerName
+        let before = try FileManager.default.attributesOfItem(atPath: marker)
+        // Second run as an unprivileged user on a cache it can read but not write
+        // (root ignores permissions, so dropping privileges is what makes this prove anything).
+        XCTAssertEqual(try Harness.run("/bin/chmod", ["-R", "a+rX,a-w", dir]).status, 0)
+        defer { _ = try? Harness.run("/bin/chmod", ["-R", "u+w", dir]) }
+        let o = try Harness.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
+                                env: ["PROBE_CACHE_DIR": cache])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let after = try FileManager.default.attributesOfItem(atPath: marker)
+        XCTAssertEqual(before[.systemFileNumber] as? Int, after[.systemFileNumber] as? Int)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [])
+    }
+
+    func testEntryChosenByVariableAndBySymlinkName() throws {
+        var o = try launch(["x"], env: ["PROBE_ENTRY": "script"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(o.stdout, "script: 1 args: x\n")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/script", withDestinationPath: binary)
+        o = try launch(["y", "z"], program: dir + "/script")
+        XCTAssertEqual(o.stdout, "script: 2 args: y z\n", o.stderr)
+        o = try launch(env: ["PROBE_ENTRY": "nope"])
+        XCTAssertEqual(o.status, 125)
+        XCTAssertTrue(o.stderr.contains("PROBE_ENTRY=nope names no entry"), o.stderr)
+        XCTAssertEqual(o.stderr.split(separator: "\n").count, 1)
+    }
+
+    func testLauncherInfoAndHelp() throws {
+        var o = try launch(["--launcher", "info"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        for needle in ["probe", "2.3.4", "bundle digest:", "native", "scripts", "zstd", "xz", cache, "signed:         yes"] {
+            XCTAssertTrue(o.stdout.contains(needle), "info lacks \(needle):\n\(o.stdout)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/layers"), "info must not extract")
+        o = try launch(["--launcher", "help"])
+        XCTAssertEqual(o.status, 0)
+        XCTAssertTrue(o.stdout.contains("PROBE_CACHE_DIR"))
+        o = try launch(["--launcher", "bogus"])
+        XCTAssertEqual(o.status, 125)
+        o = try launch(["--launcher", "info", "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["version"] as? String, "2.3.4")
+        XCTAssertEqual(json?["signed"] as? Bool, true)
+    }
+
+    func testCacheRootFallsBackToXDGAndHome() throws {
+        let xdg = dir + "/xdg"
+        var o = try Harness.run(binary, ["--launcher", "cache", "path"], env: ["XDG_CACHE_HOME": xdg])
+        XCTAssertEqual(o.stdout, xdg + "/probe\n")
+        o = try Harness.run(binary, [], env: ["HOME": dir + "/home"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        var st = stat()
+        XCTAssertEqual(stat(dir + "/home/.cache/probe", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o700)
+        o = try Harness.run(binary, [], env: ["PROBE_CACHE_DIR": "relative/path"])
+        XCTAssertEqual(o.status, 125)
+        XCTAssertTrue(o.stderr.contains("must be an absolute path"))
+    }
+
+    func testStubIsStaticallyLinked() throws {
+        let o = try Harness.run("/usr/bin/file", ["-L", Harness.stub])
+        XCTAssertTrue(o.stdout.contains("statically linked"), o.stdout)
+    }
+
+    func testUnpatchedStubRunsNothing() throws {
+        let o = try Harness.run(Harness.stub, [])
+        XCTAssertEqual(o.status, 125)
+        XCTAssertTrue(o.stderr.contains("bad trailer magic") || o.stderr.contains("no bundle found") || o.stderr.contains("holds no public key"), o.stderr)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import XCTest
+import BundleFormat
+
+/// A binary changed anywhere that matters is refused — one line, status 125 — before the
+/// payload runs; a bundle signed by another key or unsigned under a pinned key is refused too.
+final class TamperTests: XCTestCase {
+    var dir = ""
+    var binary = ""
+    var touched = ""
+
+    override func setUpWithError() throws {
+        dir = try Harness.makeTempDir()
+        touched = dir + "/payload-ran"
+        try FileManager.default.createDirectory(atPath: dir + "/native/sub", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Harness.probeBinary, toPath: dir + "/native/probe")
+        try Harness.write(String(repeating: "some data to compress ", count: 5000), to: dir + "/native/sub/data.txt")
+        try Harness.write("""
+            [bundle]
+            name = "probe"
+            version = "1.0.0"
+            [layers.native]
+            path = "native"
+            [entries.probe]
+            exec = ["{native}/probe"]
+            """, to: dir + "/spec.toml")
+        try Harness.tool(["keygen", dir + "/a"])
+        try Harness.tool(["keygen", dir + "/b"])
+        binary = dir + "/bin-a"
+        try Harness.tool(["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/a.key", "--stub", Harness.stub, "-q"])
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func trailer(_ bytes: [UInt8]) throws -> Trailer {
+        try bytes.suffix(Trailer.size).withUnsafeBytes { try Trailer(decoding: $0, fileSize: UInt64(bytes.count)) }
+    }
+
+    /// Runs `bytes` as a binary on an empty cache and expects a refusal naming `expect`.
+    func assertRefused(_ bytes: [UInt8], _ expect: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = dir + "/tampered-" + UUID().uuidString
+        try Harness.writeBytes(bytes, to: path)
+        let cache = dir + "/cache-" + UUID().uuidString
+        let o = try Harness.run(path, ["arg"], env: ["PROBE_CACHE_DIR": cache, "PROBE_TOUCH": touched])
+        XCTAssertEqual(o.status, 125, "expected refusal, got \(o.status): \(o.stdout) \(o.stderr)", file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: touched), "the payload ran", file: file, line: line)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, "one line: \(o.stderr)", file: file, line: line)
+        XCTAssertTrue(expect.contains { o.stderr.contains($0) }, "message should mention one of \(expect): \(o.stderr)", file: file, line: line)
+        XCTAssertTrue(o.stderr.hasPrefix((path as NSString).lastPathComponent + ": "), o.stderr, file: file, line: line)
+        // Nothing was published in the cache.
+        let layers = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? []
+        XCTAssertEqual(layers, [], "a layer was committed", file: file, line: line)
+        let tmp = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? []
+        XCTAssertEqual(tmp, [], "temporary files were left behind", file: file, line: line)
+    }
+
+    func testUntouchedBinaryRuns() throws {
+        let o = try Harness.run(binary, [], env: ["PROBE_CACHE_DIR": dir + "/cache", "PROBE_TOUCH": touched])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: touched))
+    }
+
+    func testFlippedByteInLayerData() throws {
+        let b = try Harness.bytes(binary)
+        let t = try trailer(b)
+        for offset in [t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10] {
+            var x = b
+            x[Int(offset)] ^= 0x40
+            try assertRefused(x, ["layer 'native'"])
+        }
+    }
+
+    func testFlippedByteInManifest() throws {
+        let b = try Harness.bytes(binary)
+        let t = try trailer(b)
+        for offset in [t.header.lowerBound, t.header.lowerBound + 7, t.header.upperBound - 1] {
+            var x = b
+            x[Int(offset)] ^= 0x01
+            try assertRefused(x, ["signature verification failed"])
+        }
+    }
+
+    func testFlippedByteInFileTable() throws {
+        let b = try Harness.bytes(binary)
+        let t = try trailer(b)
+        var x = b
+        x[Int(t.tables.lowerBound + 3)] ^= 0x01
+        try assertRefused(x, ["file table does not match its digest"])
+    }
+
+    func testFlippedByteInSignature() throws {
+        let b = try Harness.bytes(binary)
+        let t = try trailer(b)
+        for offset in [t.signature.lowerBound, t.signature.lowerBound + 5, t.signature.upperBound - 1] {
+            var x = b
+            x[Int(offset)] ^= 0x01
+            try assertRefused(x, ["signature", "signed by key"])
+        }
+    }
+
+    func testFlippedByteInTrailer() throws {
+        let b = try Harness.bytes(binary)
+        for back in [1, 8, 20, 50, 96] {
+            var x = b
+            x[b.count - back] ^= 0x10
+            try assertRefused(x, ["trailer", "truncated", "signature", "manifest", "outside the file"])
+        }
+    }
+
+    func testTruncatedBinary() throws {
+        let b = try Harness.bytes(binary)
+        for cut in [1, 50, 96, 200, b.count / 2] {
+            try assertRefused(Array(b.dropLast(cut)), ["no bundle found", "trailer"])
+        }
+    }
+
+    func testBundleSignedByAnotherKeyIsRefused() throws {
+        let other = dir + "/bin-b"
+        try Harness.tool(["build", dir + "/spec.toml", "-o", other, "--key", dir + "/b.key", "--stub", Harness.stub, "-q"])
+        let a = try Harness.bytes(binary), b = try Harness.bytes(other)
+        let stubLength = Int(try trailer(a).stubLength)
+        // Stub (pinned to key A) + data signed by key B.
+        try assertRefused(Array(a[..<stubLength]) + Array(b[stubLength...]), ["signed by key", "not by the trusted key"])
+    }
+
+    func testUnsignedDataUnderPinnedKeyIsRefused() throws {
+        let unsigned = dir + "/bin-u"
+        try Harness.tool(["build", dir + "/spec.toml", "-o", unsigned, "--unsigned", "--stub", Harness.stub, "-q"])
+        let a = try Harness.bytes(binary), u = try Harness.bytes(unsigned)
+        let stubLength = Int(try trailer(a).stubLength)
+        try assertRefused(Array(a[..<stubLength]) + Array(u[stubLength...]), ["bundle is unsigned"])
+        // The unsigned build itself runs, and says so.
+        let o = try Harness.run(unsigned, ["--launcher", "info"], env: ["PROBE_CACHE_DIR": dir + "/c"])
+        XCTAssertTrue(o.stdout.contains("UNSIGNED"), o.stdout)
+        XCTAssertEqual(try Harness.run(unsigned, [], env: ["PROBE_CACHE_DIR": dir + "/c"]).status, 0)
+    }
+}

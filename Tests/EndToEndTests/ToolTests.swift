@@ -1,0 +1,143 @@
+import Foundation
+import XCTest
+
+/// bundle-append's commands, run as a packager would.
+final class ToolTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = try Harness.makeTempDir()
+        // An odd little tree: nested dirs, an empty file, an empty dir, a symlink, modes, Unicode.
+        try Harness.write("#!/bin/sh\necho tree ok\n", to: dir + "/tree/bin/run", mode: 0o755)
+        try Harness.write("", to: dir + "/tree/empty.txt")
+        try Harness.write("read only\n", to: dir + "/tree/ro.txt", mode: 0o444)
+        try Harness.write("naïve data with spaces\n", to: dir + "/tree/dir with spaces/ünïcode.txt")
+        try FileManager.default.createDirectory(atPath: dir + "/tree/empty-dir", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/tree/bin/link", withDestinationPath: "../ro.txt")
+        try Harness.write("""
+            [bundle]
+            name = "tree"
+            version = "0.1.0"
+            [layers.tree]
+            path = "tree"
+            compression = "zlib"
+            level = 9
+            [entries.run]
+            exec = ["/bin/sh", "{tree}/bin/run"]
+            """, to: dir + "/tree.toml")
+        try Harness.tool(["keygen", dir + "/k"])
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func build(_ out: String, _ extra: [String] = [], env: [String: String] = [:]) throws {
+        try Harness.tool(["build", dir + "/tree.toml", "-o", out, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"] + extra, env: env)
+    }
+
+    func testKeygenWritesMinisignFilesWithPrivateMode() throws {
+        var st = stat()
+        XCTAssertEqual(stat(dir + "/k.key", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o600)
+        let pub = try String(contentsOfFile: dir + "/k.pub", encoding: .utf8)
+        XCTAssertTrue(pub.hasPrefix("untrusted comment: minisign public key "))
+        XCTAssertTrue(pub.split(separator: "\n")[1].hasPrefix("RWQ"), "base64 of \"Ed\" + key id + key")
+        let again = try Harness.run(Harness.tool, ["keygen", dir + "/k"])
+        XCTAssertNotEqual(again.status, 0, "must not overwrite a key")
+    }
+
+    func testBuildIsDeterministic() throws {
+        try build(dir + "/one", env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        try build(dir + "/two", env: ["SOURCE_DATE_EPOCH": "1700000000"])
+        XCTAssertEqual(try Harness.bytes(dir + "/one"), try Harness.bytes(dir + "/two"))
+        try build(dir + "/three", env: ["SOURCE_DATE_EPOCH": "1700000001"])
+        XCTAssertNotEqual(try Harness.bytes(dir + "/one"), try Harness.bytes(dir + "/three"))
+    }
+
+    func testVerifyAcceptsGoodAndRefusesTampered() throws {
+        try build(dir + "/b")
+        let ok = try Harness.tool(["verify", dir + "/b", "--pubkey", dir + "/k.pub"])
+        XCTAssertTrue(ok.stdout.contains("OK"), ok.stdout)
+        var bytes = try Harness.bytes(dir + "/b")
+        let stub = try Harness.bytes(Harness.stub)
+        bytes[stub.count + 5] ^= 0xFF   // inside the layer data
+        try Harness.writeBytes(bytes, to: dir + "/bad")
+        let bad = try Harness.run(Harness.tool, ["verify", dir + "/bad", "--pubkey", dir + "/k.pub"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("layer 'tree'"), bad.stderr)
+        try Harness.tool(["keygen", dir + "/other"])
+        let wrongKey = try Harness.run(Harness.tool, ["verify", dir + "/b", "--pubkey", dir + "/other.pub"])
+        XCTAssertNotEqual(wrongKey.status, 0)
+    }
+
+    func testExtractRoundTripsTheTreeExactly() throws {
+        try build(dir + "/b")
+        try Harness.tool(["extract", dir + "/b", dir + "/out"])
+        let diff = try Harness.run("/usr/bin/diff", ["-r", "--no-dereference", dir + "/tree", dir + "/out/tree"])
+        XCTAssertEqual(diff.status, 0, diff.stdout + diff.stderr)
+        let fm = FileManager.default
+        XCTAssertEqual(try fm.destinationOfSymbolicLink(atPath: dir + "/out/tree/bin/link"), "../ro.txt")
+        XCTAssertEqual((try fm.attributesOfItem(atPath: dir + "/out/tree/ro.txt")[.posixPermissions] as? Int), 0o444)
+        XCTAssertEqual((try fm.attributesOfItem(atPath: dir + "/out/tree/bin/run")[.posixPermissions] as? Int), 0o755)
+        XCTAssertTrue(fm.fileExists(atPath: dir + "/out/tree/empty-dir"))
+        let again = try Harness.run(Harness.tool, ["extract", dir + "/b", dir + "/out"])
+        XCTAssertNotEqual(again.status, 0, "extract must not write into a non-empty directory")
+    }
+
+    func testInspectJSON() throws {
+        try build(dir + "/b")
+        let o = try Harness.tool(["inspect", dir + "/b", "--json", "--files"])
+        let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["app"] as? String, "tree")
+        let layers = json?["layers"] as? [[String: Any]]
+        XCTAssertEqual(layers?.first?["codec"] as? String, "zlib")
+        XCTAssertEqual((layers?.first?["fileList"] as? [Any])?.count, 9)
+    }
+
+    func testBuiltBundleRuns() throws {
+        try build(dir + "/b")
+        let o = try Harness.run(dir + "/b", [], env: ["TREE_CACHE_DIR": dir + "/cache"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(o.stdout, "tree ok\n")
+    }
+
+    func testCompressionOverrides() throws {
+        for codec in ["zstd", "xz", "zlib", "none"] {
+            try build(dir + "/b-" + codec, ["--compression", codec])
+            let o = try Harness.run(dir + "/b-" + codec, [], env: ["TREE_CACHE_DIR": dir + "/cache-" + codec])
+            XCTAssertEqual(o.stdout, "tree ok\n", codec + ": " + o.stderr)
+        }
+    }
+
+    func testBadSpecsGetOneLineErrorsNamingTheKey() throws {
+        let cases: [(String, String)] = [
+            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"missing\"\n[entries.e]\nexec = [\"{a}/x\"]\n", "layers.a.path"),
+            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{b}/x\"]\n", "entries.e.exec[0]"),
+            ("[bundle]\nname = \"x\"\nversion = \"1\"\ncolour = \"red\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\n", "bundle.colour"),
+            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\ndefault = true\n[entries.f]\nexec = [\"{a}/y\"]\ndefault = true\n", "default"),
+            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\nlayers = [\"zz\"]\n", "entries.e.layers"),
+        ]
+        for (i, (text, key)) in cases.enumerated() {
+            let spec = dir + "/bad\(i).toml"
+            try Harness.write(text, to: spec)
+            let o = try Harness.run(Harness.tool, ["build", spec, "-o", dir + "/x", "--key", dir + "/k.key", "--stub", Harness.stub])
+            XCTAssertNotEqual(o.status, 0)
+            XCTAssertTrue(o.stderr.contains(key), "error should name \(key): \(o.stderr)")
+            XCTAssertEqual(o.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, o.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x"))
+        }
+    }
+
+    func testBuildNeedsKeyOrUnsigned() throws {
+        let o = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/x", "--stub", Harness.stub])
+        XCTAssertNotEqual(o.status, 0)
+        XCTAssertTrue(o.stderr.contains("--unsigned"), o.stderr)
+    }
+
+    func testEveryCommandHasHelp() throws {
+        for cmd in [[], ["keygen"], ["build"], ["inspect"], ["verify"], ["extract"]] {
+            let o = try Harness.run(Harness.tool, cmd + ["--help"])
+            XCTAssertEqual(o.status, 0)
+            XCTAssertTrue(o.stdout.contains("USAGE"), o.stdout)
+        }
+    }
+}

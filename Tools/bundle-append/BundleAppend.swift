@@ -1,0 +1,233 @@
+import ArgumentParser
+import Foundation
+import BundleBuilder
+import BundleCrypto
+import BundleFormat
+import BundleRuntime
+
+@main
+struct BundleAppend: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle-append",
+        abstract: "Build, sign, inspect, verify and extract single-file bundles.",
+        discussion: """
+        A bundle is a launcher stub with compressed layers, a manifest and an Ed25519 signature \
+        appended. See docs/format.md for the bytes and docs/spec.md for the spec file.
+        """,
+        subcommands: [Keygen.self, Build.self, Inspect.self, Verify.self, Extract.self])
+}
+
+/// Prints `bundle-append: <message>` and exits 1: the one-line error for everything but usage.
+struct ToolFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+func readText(_ path: String, what: String) throws -> String {
+    do { return try String(contentsOfFile: path, encoding: .utf8) }
+    catch { throw ToolFailure("cannot read \(what) \(path): \((error as NSError).localizedDescription)") }
+}
+
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a signing key pair: NAME.key (secret, mode 0600) and NAME.pub, in minisign's formats.")
+
+    @Argument(help: "Path prefix of the key files to write.")
+    var name: String
+
+    @Flag(help: "Overwrite existing key files.")
+    var force = false
+
+    func run() throws {
+        let secretPath = name + ".key", publicPath = name + ".pub"
+        for p in [secretPath, publicPath] where !force && FileManager.default.fileExists(atPath: p) {
+            throw ToolFailure("\(p) already exists (use --force to overwrite)")
+        }
+        let key = SecretKey.generate()
+        try BundleBuild.writeAtomically(Array(key.unencryptedFileContents.utf8), to: secretPath, mode: 0o600)
+        try BundleBuild.writeAtomically(Array(key.publicKey.fileContents.utf8), to: publicPath, mode: 0o644)
+        print("wrote \(secretPath) (secret, unencrypted, mode 0600) and \(publicPath); key id \(key.keyID.displayString)")
+    }
+}
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build a signed single-file executable from a bundle spec.",
+        discussion: "The same inputs and SOURCE_DATE_EPOCH give a byte-identical output.")
+
+    @Argument(help: "The bundle spec (TOML); see docs/spec.md.")
+    var spec: String
+
+    @Option(name: .shortAndLong, help: "Output executable.")
+    var output: String
+
+    @Option(help: "Secret key file (minisign format). Encrypted keys read the password from $BUNDLE_APPEND_PASSWORD, --password-file or the terminal.")
+    var key: String?
+
+    @Option(help: "File holding the secret key's password (first line).")
+    var passwordFile: String?
+
+    @Flag(help: "Build without a signature. The launcher then says UNSIGNED in --launcher info.")
+    var unsigned = false
+
+    @Option(help: "Launcher stub to use (default: dgmo-stub next to this tool, or $BUNDLE_APPEND_STUB).")
+    var stub: String?
+
+    @Option(help: "Override every layer's compression: zstd, xz, zlib or none.")
+    var compression: String?
+
+    @Option(help: "Override every layer's compression level.")
+    var level: Int?
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        if key == nil && !unsigned { throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature") }
+        if key != nil && unsigned { throw ValidationError("--key and --unsigned exclude each other") }
+        if let compression, Codec(name: compression) == nil { throw ValidationError("--compression must be zstd, xz, zlib or none, not '\(compression)'") }
+    }
+
+    func run() throws {
+        var parsed = try BundleSpec.load(path: spec)
+        if let compression, let codec = Codec(name: compression) {
+            parsed = parsed.withCompression(codec, level: level)
+        } else if let level {
+            for codec in Set(parsed.layers.map(\.codec)) where codec.levelRange.map({ !$0.contains(level) }) ?? true {
+                throw ToolFailure("--level \(level) is not valid for \(codec.name) layers")
+            }
+            parsed.layers = parsed.layers.map { var l = $0; l.level = level; return l }
+        }
+        let signing: Signing = try key.map { .key(try KeyLoading.secretKey(path: $0, passwordFile: passwordFile)) } ?? .unsigned
+        let stubPath = try stub ?? StubLocation.default()
+        let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, label: "compressing layers")
+        let started = Date()
+        let result = try BundleBuild(spec: parsed, stubPath: stubPath, outputPath: output, signing: signing,
+                                     progress: { done, total in bar.update(done, total) }).run()
+        bar.finish()
+        if !quiet {
+            let secs = Date().timeIntervalSince(started)
+            print("built \(output): \(parsed.name) \(parsed.version), \(formatBytes(UInt64(result.size))), \(result.layers.count) layer(s), "
+                  + (unsigned ? "UNSIGNED" : "signed by key \(signing.keyIDText)") + String(format: " in %.1f s", secs))
+            for l in result.layers {
+                let ratio = l.uncompressedSize == 0 ? 0 : Double(l.compressed.count) / Double(l.uncompressedSize) * 100
+                print("  \(l.name): \(l.records.count) files, \(formatBytes(l.uncompressedSize)) -> \(formatBytes(UInt64(l.compressed.count))) \(l.codec.name) (\(String(format: "%.0f", ratio))%)")
+            }
+        }
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show what a bundle holds (does not check the signature; use verify).")
+
+    @Argument(help: "The bundle executable.")
+    var binary: String
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Flag(help: "List every file of every layer.")
+    var files = false
+
+    func run() throws {
+        let bundle = try openBundle(binary, trust: .inspectOnly)
+        let slot = try? bundle.readKeySlot()
+        let report = try InspectReport(bundle, slot: slot, withFiles: files)
+        print(json ? report.json() : report.text())
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a bundle: trailer, manifest, signature against a public key, every layer and file digest.")
+
+    @Argument(help: "The bundle executable.")
+    var binary: String
+
+    @Option(help: "Public key file (minisign format) the bundle must be signed with.")
+    var pubkey: String?
+
+    @Flag(help: "Accept an unsigned bundle (still checks every digest).")
+    var allowUnsigned = false
+
+    func validate() throws {
+        if pubkey == nil && !allowUnsigned { throw ValidationError("pass --pubkey KEY.pub (or --allow-unsigned to check an unsigned bundle's digests)") }
+    }
+
+    func run() throws {
+        let trust: Trust
+        if let pubkey {
+            do { trust = .key(try PublicKey(fileContents: try readText(pubkey, what: "public key"))) }
+            catch let e as CryptoError { throw ToolFailure("\(pubkey): \(e.message)") }
+        } else {
+            trust = .unsignedOnly
+        }
+        let bundle = try openBundle(binary, trust: trust)
+        // The stub's pinned key must be the same key: otherwise the binary would refuse to run.
+        let slot = try wrap { () throws(RuntimeError) in try bundle.readKeySlot() }
+        switch (slot, trust) {
+        case (.pinned(let k), .key(let expected)) where k != expected.slotBytes:
+            throw ToolFailure("\(binary): the launcher's pinned key differs from \(pubkey ?? "")")
+        case (.empty, _):
+            throw ToolFailure("\(binary): the launcher holds no key and will run nothing")
+        default: break
+        }
+        for layer in bundle.manifest.layers {
+            try wrap { () throws(RuntimeError) in try LayerExtractor.verify(bundle, layer: layer) }
+        }
+        let files = bundle.manifest.layers.reduce(0) { $0 + $1.fileCount }
+        print("\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion), "
+              + (bundle.isSigned ? "signed by key \(KeyID(bytes: bundle.manifest.keyID)?.displayString ?? "?")" : "UNSIGNED")
+              + ", \(bundle.manifest.layers.count) layer(s), \(files) file(s) verified")
+    }
+}
+
+struct Extract: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write every layer of a bundle into DIR/<layer>/, checking each file's digest.",
+        discussion: "Does not check the signature: run verify for that. DIR must not exist or be empty.")
+
+    @Argument(help: "The bundle executable.")
+    var binary: String
+
+    @Argument(help: "Directory to create.")
+    var dir: String
+
+    func run() throws {
+        let bundle = try openBundle(binary, trust: .inspectOnly)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: dir) {
+            guard (try? fm.contentsOfDirectory(atPath: dir))?.isEmpty == true else { throw ToolFailure("\(dir) exists and is not an empty directory") }
+        } else {
+            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            catch { throw ToolFailure("cannot create \(dir): \((error as NSError).localizedDescription)") }
+        }
+        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else { throw ToolFailure("cannot open \(dir): \(String(cString: strerror(errno)))") }
+        defer { close(dirFD) }
+        for layer in bundle.manifest.layers {
+            guard mkdirat(dirFD, layer.name, 0o755) == 0 else { throw ToolFailure("cannot create \(dir)/\(layer.name): \(String(cString: strerror(errno)))") }
+            let fd = openat(dirFD, layer.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            defer { close(fd) }
+            try wrap { () throws(RuntimeError) in try LayerExtractor.extract(bundle, layer: layer, into: fd) }
+            print("\(dir)/\(layer.name): \(layer.fileCount) files, \(formatBytes(layer.uncompressedSize))")
+        }
+    }
+}
+
+func openBundle(_ path: String, trust: Trust) throws -> BundleFile {
+    do { return try BundleFile(path: path, trust: trust) } catch { throw ToolFailure("\(path): \(error.message)") }
+}
+
+func wrap<T>(_ body: () throws(RuntimeError) -> T) throws -> T {
+    do { return try body() } catch { throw ToolFailure(error.message) }
+}
+
+extension Signing {
+    var keyIDText: String {
+        switch self {
+        case .key(let k): return k.keyID.displayString
+        case .unsigned: return "none"
+        }
+    }
+}

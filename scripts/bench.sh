@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Launcher benchmarks (docs/benchmarks.md). Compares ratios measured in the same run:
+#   1. warm launch: the bundle vs exec'ing the same cached program directly (hyperfine);
+#   2. cold launch: first run extracting a ~100 MB layer vs `zstd -d | tar -x` of the same tree
+#      (and vs `zstd -d | tar -x && sync`, since the launcher makes the layer durable before use);
+#   3. peak RSS of the launcher while extracting that layer (/usr/bin/time -v).
+# Usage: scripts/bench.sh [--quick]     (--quick: 20 MB layer, fewer runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release --product dgmo-stub >/dev/null
+swift build -c release --product bundle-append >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+
+SIZE_MB=100; RUNS=10; WARM_RUNS=300
+[ "${1:-}" = "--quick" ] && { SIZE_MB=20; RUNS=3; WARM_RUNS=100; }
+
+W=$(mktemp -d /var/tmp/dgmo-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/native" "$W/data"
+cat > "$W/true.c" <<'C'
+int main(void) { return 0; }
+C
+gcc -static -O2 -o "$W/native/true" "$W/true.c"
+cp "$W/native/true" "$W/data/true"
+
+# A tree that looks like a runtime: ~2,000 files, half text-like (compressible), half random.
+python3 - "$W/data" "$SIZE_MB" <<'PY'
+import os, sys, random
+root, mb = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(1)
+words = [bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz_") for _ in range(rnd.randint(2, 12))) for _ in range(5000)]
+total, i = 0, 0
+while total < mb * 1024 * 1024:
+    d = os.path.join(root, f"pkg{i % 40}", f"mod{i % 7}")
+    os.makedirs(d, exist_ok=True)
+    size = rnd.randint(1_000, 100_000)
+    if i % 2:
+        data = os.urandom(size)
+    else:
+        data = b" ".join(rnd.choice(words) for _ in range(size // 7))[:size]
+    with open(os.path.join(d, f"f{i}.dat"), "wb") as f:
+        f.write(data)
+    total += size; i += 1
+print(f"tree: {i} files, {total / 1048576:.1f} MiB", file=sys.stderr)
+PY
+
+cat > "$W/small.toml" <<T
+[bundle]
+name = "bench"
+version = "1.0.0"
+[layers.native]
+path = "native"
+[entries.true]
+exec = ["{native}/true"]
+T
+cat > "$W/big.toml" <<T
+[bundle]
+name = "bigbench"
+version = "1.0.0"
+[layers.data]
+path = "data"
+compression = "zstd"
+level = 9
+[entries.true]
+exec = ["{data}/true"]
+T
+"$BIN/bundle-append" keygen "$W/k" >/dev/null
+"$BIN/bundle-append" build "$W/small.toml" -o "$W/small" --key "$W/k.key" -q
+"$BIN/bundle-append" build "$W/big.toml" -o "$W/big" --key "$W/k.key" -q
+
+echo "== sizes"
+ls -l "$BIN/dgmo-stub" | awk '{printf "stub (unstripped): %.2f MiB\n", $5/1048576}'
+strip -o "$W/stub.stripped" "$BIN/dgmo-stub"; ls -l "$W/stub.stripped" | awk '{printf "stub (stripped):   %.2f MiB\n", $5/1048576}'
+ls -l "$W/big" | awk '{printf "big bundle:        %.2f MiB\n", $5/1048576}'
+
+echo; echo "== 1. warm launch (cached) vs direct exec"
+export BENCH_CACHE_DIR="$W/cache-small"
+"$W/small" >/dev/null
+DIRECT=$(ls -d "$W"/cache-small/layers/*/true)
+hyperfine -N --warmup 20 --runs "$WARM_RUNS" --export-json "$W/warm.json" \
+  -n direct "$DIRECT" -n bundle "$W/small" 2>&1 | grep -Ev '^\s*$'
+python3 - "$W/warm.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+d, b = r["direct"]["median"], r["bundle"]["median"]
+print(f"warm: direct median {d*1e3:.3f} ms, bundle median {b*1e3:.3f} ms, overhead {(b-d)*1e3:.3f} ms (target <= 1 ms)")
+PY
+
+echo; echo "== 2. cold launch: ${SIZE_MB} MB layer"
+( cd "$W/data" && tar -cf - . | zstd -q -9 -o "$W/data.tar.zst" )
+export BIGBENCH_CACHE_DIR="$W/cache-big"
+hyperfine --runs "$RUNS" --export-json "$W/cold.json" \
+  --prepare "rm -rf '$W/cache-big' '$W/untar'; mkdir -p '$W/untar'; sync" \
+  -n "bundle cold" "$W/big" \
+  -n "zstd -d | tar -x" "zstd -q -d -c '$W/data.tar.zst' | tar -x -C '$W/untar'" \
+  -n "zstd -d | tar -x; sync" "zstd -q -d -c '$W/data.tar.zst' | tar -x -C '$W/untar'; sync" 2>&1 | grep -Ev '^\s*$'
+python3 - "$W/cold.json" "$SIZE_MB" <<'PY'
+import json, sys
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+b, t, ts = r["bundle cold"], r["zstd -d | tar -x"], r["zstd -d | tar -x; sync"]
+mb = int(sys.argv[2])
+print(f"cold: bundle {b:.3f} s ({mb/b:.0f} MB/s), tar {t:.3f} s, tar+sync {ts:.3f} s; "
+      f"ratio vs tar {b/t:.2f}x, vs tar+sync {b/ts:.2f}x (target <= 1.3x)")
+PY
+
+echo; echo "== 3. peak RSS while extracting the ${SIZE_MB} MB layer"
+rm -rf "$W/cache-big"
+/usr/bin/time -v "$W/big" 2> "$W/time.txt" >/dev/null
+grep -E "Maximum resident" "$W/time.txt" | awk '{printf "peak RSS: %.1f MiB (target <= 32 MB)\n", $6/1024}'

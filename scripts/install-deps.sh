@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need, if any is missing.
+# Idempotent and quiet when everything is there; runs apt-get update only when it must install.
+set -euo pipefail
+
+packages=(
+  libsodium-dev liblzma-dev zlib1g-dev libzstd-dev   # C libraries (static .a files included)
+  gcc libc6-dev make file                            # the example's static C program, `file` in tests
+  minisign zstd xz-utils                             # interoperability tests and benchmarks
+  hyperfine time util-linux                          # benchmarks, setpriv
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
