@@ -56,7 +56,7 @@ final class LaunchTests: XCTestCase {
         XCTAssertEqual(o.status, 0, o.stderr)
         let args = o.stdout.split(separator: "\n").filter { $0.hasPrefix("arg[") }
         XCTAssertEqual(args, ["arg[--fixed]", "arg[a b]", "arg[]", "arg[ünï cödé]", "arg[--launcherx]", "arg[$HOME]", "arg[*]"])
-        XCTAssertTrue(o.stdout.contains("argc=7"))
+        XCTAssertTrue(o.stdout.contains("argc=8"), "argv[0], --fixed and six user arguments")
     }
 
     func testEnvironmentVariablesAreSet() throws {
