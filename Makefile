@@ -29,7 +29,7 @@ demo: build
 ## Builds everything in debug (tests use the debug stub and tool) and runs every test.
 test: deps
 	$(SWIFT) build
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 bench: build
 	scripts/bench.sh

@@ -36,7 +36,7 @@ struct CacheRoot {
         return CacheRoot(path: trimmed(home) + "/.cache/" + appName, source: .home, variableName: variable)
     }
 
-    private static func trimmed(_ p: String) -> String {
+    static func trimmed(_ p: String) -> String {
         var p = p
         while p.count > 1, p.hasSuffix("/") { p.removeLast() }
         return p
@@ -44,11 +44,48 @@ struct CacheRoot {
 
     func layerPath(_ layer: LayerRecord) -> String { path + "/layers/" + Hex.layerName(layer.digest) }
 
-    /// A layer is usable when its completion marker exists: one `stat`. The marker is written
-    /// last, inside the temporary directory, before the rename that publishes the layer.
+    /// A layer is usable when its completion marker exists and is trusted: one `stat`. The
+    /// marker is written last, inside the temporary directory, before the rename that publishes
+    /// the layer. A marker owned by another user, or writable by others, is not ours: the layer
+    /// is not used (docs/security.md).
     func isExtracted(_ layer: LayerRecord) -> Bool {
         var st = stat()
-        return stat(layerPath(layer) + "/" + PathRules.markerName, &st) == 0
+        guard lstat(layerPath(layer) + "/" + PathRules.markerName, &st) == 0 else { return false }
+        return st.st_mode & S_IFMT == S_IFREG && CacheRoot.isTrustedOwner(st) && st.st_mode & 0o022 == 0
+    }
+
+    static func isTrustedOwner(_ st: stat) -> Bool { st.st_uid == getuid() || st.st_uid == 0 }
+
+    /// Refuses a cache that other users could change: the root and each parent up to `$HOME`
+    /// (or `/` when the root is elsewhere) must be owned by this user or root and not be group-
+    /// or world-writable — except a root-owned sticky directory such as `/tmp`, where others
+    /// cannot replace what is ours. Directories that do not exist yet are skipped (they will be
+    /// created 0700). Costs one `stat` per path component on every launch.
+    func checkTrusted() {
+        let home = CacheRoot.homeDirectory()
+        var dir = path
+        while true {
+            var st = stat()
+            if stat(dir, &st) == 0 {
+                guard st.st_mode & S_IFMT == S_IFDIR else { fail("cache path \(dir) is not a directory (set \(variableName))") }
+                guard CacheRoot.isTrustedOwner(st) else {
+                    fail("cache directory \(dir) is owned by uid \(st.st_uid), not by you (uid \(getuid())): remove it or set \(variableName) to a directory you own")
+                }
+                let sticky = st.st_mode & S_ISVTX != 0 && st.st_uid == 0
+                if st.st_mode & 0o022 != 0 && !sticky {
+                    fail("cache directory \(dir) is writable by other users (mode \(String(st.st_mode & 0o7777, radix: 8))): run 'chmod go-w \(dir)' or set \(variableName)")
+                }
+            }
+            if dir == home || dir == "/" { return }
+            guard let slash = dir.lastIndex(of: "/") else { return }
+            dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
+        }
+    }
+
+    static func homeDirectory() -> String? {
+        if let h = Sys.getenv("HOME"), h.hasPrefix("/") { return trimmed(h) }
+        if let pw = getpwuid(getuid()), let d = pw.pointee.pw_dir { return trimmed(String(cString: d)) }
+        return nil
     }
 
     /// Creates the root and its missing parents with mode 0700, and the `layers` and `tmp`

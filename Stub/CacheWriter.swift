@@ -54,8 +54,12 @@ enum CacheWriter {
         let e = errno
         guard e == ENOTEMPTY || e == EEXIST else { throw RuntimeError(SystemError("rename", name, errno: e)) }
         var st = stat()
-        guard fstatat(layersDir, name + "/" + PathRules.markerName, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+        guard fstatat(layersDir, name + "/" + PathRules.markerName, &st, AT_SYMLINK_NOFOLLOW) == 0,
+              st.st_mode & S_IFMT == S_IFREG else {
             throw RuntimeError("layer directory \(name) exists but is incomplete; remove it from the cache")
+        }
+        guard CacheRoot.isTrustedOwner(st), st.st_mode & 0o022 == 0 else {
+            throw RuntimeError("layer directory \(name) in the cache is owned by uid \(st.st_uid) or writable by others; remove it")
         }
         return false
     }

@@ -23,6 +23,7 @@ if arguments.count > 1, arguments[1] == "--launcher" {
     exit(Ops.run(Array(arguments.dropFirst(2)), bundle: bundle, cache: cache, trust: trust))
 }
 
+cache.checkTrusted()
 let entry = Launcher.selectEntry(bundle.manifest)
 Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache)
 Launcher.exec(entry, bundle: bundle, cache: cache, exePath: exePath, userArguments: Array(arguments.dropFirst()))

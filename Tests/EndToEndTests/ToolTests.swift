@@ -136,8 +136,45 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(o.stderr.contains("--unsigned"), o.stderr)
     }
 
+    /// `sign` writes what `minisign -V` accepts; `verify --signature` accepts what `minisign -S` writes.
+    func testMinisignInteroperabilityBothWays() throws {
+        try build(dir + "/b")
+        let signed = try Harness.tool(["sign", dir + "/b", "--key", dir + "/k.key"])
+        XCTAssertTrue(signed.stdout.contains("app:tree"), signed.stdout)
+        let v = try Harness.run("/usr/bin/minisign", ["-Vm", dir + "/b", "-p", dir + "/k.pub"])
+        XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        XCTAssertTrue(v.stdout.contains("version:0.1.0") && v.stdout.contains("bundle:"), v.stdout)
+
+        XCTAssertEqual(try Harness.run("/usr/bin/minisign", ["-G", "-W", "-p", dir + "/m.pub", "-s", dir + "/m.key"]).status, 0)
+        try Harness.write("any file\n", to: dir + "/any.txt")
+        XCTAssertEqual(try Harness.run("/usr/bin/minisign", ["-Sm", dir + "/any.txt", "-s", dir + "/m.key", "-t", "hello"]).status, 0)
+        let ok = try Harness.tool(["verify", dir + "/any.txt", "--pubkey", dir + "/m.pub", "--signature", dir + "/any.txt.minisig"])
+        XCTAssertTrue(ok.stdout.contains("hello"), ok.stdout)
+        try Harness.write("changed\n", to: dir + "/any.txt")
+        let bad = try Harness.run(Harness.tool, ["verify", dir + "/any.txt", "--pubkey", dir + "/m.pub", "--signature", dir + "/any.txt.minisig"])
+        XCTAssertNotEqual(bad.status, 0)
+
+        // A bundle signed with a key minisign made (and a public key it wrote) verifies and runs.
+        try Harness.tool(["build", dir + "/tree.toml", "-o", dir + "/mb", "--key", dir + "/m.key", "--stub", Harness.stub, "-q"])
+        try Harness.tool(["verify", dir + "/mb", "--pubkey", dir + "/m.pub"])
+    }
+
+    func testPasswordProtectedMinisignKeyBuilds() throws {
+        let gen = try Harness.run("/bin/sh", ["-c", "printf 'pw1\\npw1\\n' | minisign -G -p '\(dir)/e.pub' -s '\(dir)/e.key'"])
+        XCTAssertEqual(gen.status, 0, gen.stderr)
+        let noPassword = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--stub", Harness.stub])
+        XCTAssertNotEqual(noPassword.status, 0)
+        XCTAssertTrue(noPassword.stderr.contains("BUNDLE_APPEND_PASSWORD"), noPassword.stderr)
+        let wrong = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--stub", Harness.stub],
+                                    env: ["BUNDLE_APPEND_PASSWORD": "nope"])
+        XCTAssertTrue(wrong.stderr.contains("wrong password"), wrong.stderr)
+        try Harness.write("pw1\n", to: dir + "/pwfile")
+        try Harness.tool(["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--password-file", dir + "/pwfile", "--stub", Harness.stub, "-q"])
+        try Harness.tool(["verify", dir + "/e", "--pubkey", dir + "/e.pub"])
+    }
+
     func testEveryCommandHasHelp() throws {
-        for cmd in [[], ["keygen"], ["build"], ["inspect"], ["verify"], ["extract"]] {
+        for cmd in [[], ["keygen"], ["build"], ["sign"], ["inspect"], ["verify"], ["extract"]] {
             let o = try Harness.run(Harness.tool, cmd + ["--help"])
             XCTAssertEqual(o.status, 0)
             XCTAssertTrue(o.stdout.contains("USAGE"), o.stdout)

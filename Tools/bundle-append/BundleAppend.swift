@@ -14,7 +14,7 @@ struct BundleAppend: ParsableCommand {
         A bundle is a launcher stub with compressed layers, a manifest and an Ed25519 signature \
         appended. See docs/format.md for the bytes and docs/spec.md for the spec file.
         """,
-        subcommands: [Keygen.self, Build.self, Inspect.self, Verify.self, Extract.self])
+        subcommands: [Keygen.self, Build.self, Sign.self, Inspect.self, Verify.self, Extract.self])
 }
 
 /// Prints `bundle-append: <message>` and exits 1: the one-line error for everything but usage.
@@ -117,6 +117,58 @@ struct Build: ParsableCommand {
     }
 }
 
+struct Sign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write FILE.minisig, a minisign signature that `minisign -Vm FILE -p KEY.pub` accepts.",
+        discussion: "When FILE is a bundle, the trusted comment carries its app, version and bundle digest.")
+
+    @Argument(help: "The file to sign (a bundle, an archive, anything).")
+    var file: String
+
+    @Option(help: "Secret key file (minisign format).")
+    var key: String
+
+    @Option(help: "File holding the secret key's password (first line).")
+    var passwordFile: String?
+
+    @Option(name: .shortAndLong, help: "Signature file to write (default: FILE.minisig).")
+    var output: String?
+
+    func run() throws {
+        let secret = try KeyLoading.secretKey(path: key, passwordFile: passwordFile)
+        let out = output ?? file + ".minisig"
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) }
+        catch { throw ToolFailure("cannot read \(file): \((error as NSError).localizedDescription)") }
+        let name = (file as NSString).lastPathComponent
+        var comment = "timestamp:\(BundleBuild.defaultBuildTime())\tfile:\(name)"
+        if let bundle = try? BundleFile(path: file, trust: .inspectOnly) {
+            comment += "\tapp:\(bundle.manifest.appName)\tversion:\(bundle.manifest.appVersion)\tbundle:\(Hex.encode(bundle.digest))"
+        }
+        let sig = data.withUnsafeBytes { MinisignSignature.create(for: $0, key: secret, trustedComment: comment) }
+        try BundleBuild.writeAtomically(Array(sig.fileContents.utf8), to: out, mode: 0o644)
+        print("wrote \(out) (key \(secret.keyID.displayString)): \(comment.replacingOccurrences(of: "\t", with: " "))")
+    }
+}
+
+enum MinisignCheck {
+    static func verify(file: String, signature: String, pubkey: String) throws {
+        do {
+            let key = try PublicKey(fileContents: try readText(pubkey, what: "public key"))
+            let sig = try MinisignSignature(fileContents: try readText(signature, what: "signature"))
+            let data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped)
+            try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws in try sig.verify(file: b, publicKey: key) }
+            print("\(file): signature OK (key \(key.keyID.displayString)); trusted comment: \(sig.trustedComment)")
+        } catch let e as CryptoError {
+            throw ToolFailure("\(file): \(e.message)")
+        } catch let e as ToolFailure {
+            throw e
+        } catch {
+            throw ToolFailure("\(file): \((error as NSError).localizedDescription)")
+        }
+    }
+}
+
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show what a bundle holds (does not check the signature; use verify).")
 
@@ -141,7 +193,7 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a bundle: trailer, manifest, signature against a public key, every layer and file digest.")
 
-    @Argument(help: "The bundle executable.")
+    @Argument(help: "The bundle executable (or, with --signature, any file).")
     var binary: String
 
     @Option(help: "Public key file (minisign format) the bundle must be signed with.")
@@ -150,11 +202,19 @@ struct Verify: ParsableCommand {
     @Flag(help: "Accept an unsigned bundle (still checks every digest).")
     var allowUnsigned = false
 
+    @Option(help: "A minisign signature file (.minisig) to check FILE against instead: works for any file.")
+    var signature: String?
+
     func validate() throws {
         if pubkey == nil && !allowUnsigned { throw ValidationError("pass --pubkey KEY.pub (or --allow-unsigned to check an unsigned bundle's digests)") }
+        if signature != nil && pubkey == nil { throw ValidationError("--signature needs --pubkey") }
     }
 
     func run() throws {
+        if let signature, let pubkey {
+            try MinisignCheck.verify(file: binary, signature: signature, pubkey: pubkey)
+            return
+        }
         let trust: Trust
         if let pubkey {
             do { trust = .key(try PublicKey(fileContents: try readText(pubkey, what: "public key"))) }

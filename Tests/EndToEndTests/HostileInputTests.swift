@@ -1,0 +1,122 @@
+import Foundation
+import XCTest
+@testable import BundleBuilder
+import BundleCodecs
+import BundleCrypto
+import BundleFormat
+
+/// The bad-input corpus: bundles a buggy or hostile builder could produce, correctly signed
+/// with the pinned key, so only the launcher's own re-checks stand between them and the disk.
+/// Each must be refused with one line and status 125, in bounded time, writing nothing outside
+/// the cache and committing nothing, and never running the payload.
+final class HostileInputTests: XCTestCase {
+    var dir = ""
+    var key: SecretKey!
+
+    override func setUpWithError() throws {
+        dir = try Harness.makeTempDir()
+        key = SecretKey.generate()
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func digest(_ s: String) -> [UInt8] { Blake2b.hash(Array(s.utf8)) }
+
+    func file(_ path: [UInt8], _ content: String, mode: UInt32 = 0o644) -> FileRecord {
+        FileRecord(kind: .regular, mode: mode, size: UInt64(content.utf8.count), path: path, digest: digest(content))
+    }
+
+    /// Signs a bundle whose only layer has exactly these records and this data stream.
+    func craft(_ records: [FileRecord], data: String, declaredSize: UInt64? = nil, codec: Codec = .zstd) throws -> String {
+        let table = FileTable.encode(records)
+        let compressed = try Codecs.compress(Array(data.utf8), codec: codec, level: codec.defaultLevel)
+        let layer = BuiltLayer(name: "l", codec: codec, records: records, table: table, digest: Blake2b.hash(table),
+                               compressed: compressed, uncompressedSize: declaredSize ?? records.reduce(0) { $0 + $1.size })
+        let spec = BundleSpec(name: "hostile", version: "1",
+                              layers: [LayerSpec(name: "l", directory: dir, codec: codec, level: codec.defaultLevel)],
+                              entries: [EntrySpec(name: "hostile", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])
+        let bytes = try BundleAssembler.assemble(stub: try Harness.bytes(Harness.stub), spec: spec, layers: [layer],
+                                                 buildTime: 0, signing: .key(key))
+        let path = dir + "/hostile-" + UUID().uuidString
+        try Harness.writeBytes(bytes, to: path)
+        return path
+    }
+
+    func assertRefused(_ binary: String, _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let cache = dir + "/cache"
+        let started = Date()
+        let o = try Harness.run(binary, [], env: ["HOSTILE_CACHE_DIR": cache], timeout: 30)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, "bounded time", file: file, line: line)
+        XCTAssertEqual(o.status, 125, "\(o.stdout) \(o.stderr)", file: file, line: line)
+        XCTAssertTrue(o.stderr.contains(needle), "'\(o.stderr)' should mention '\(needle)'", file: file, line: line)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr, file: file, line: line)
+        XCTAssertFalse(o.stdout.contains("PAYLOAD"), "payload ran", file: file, line: line)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? [], [], file: file, line: line)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? [], [], file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/escaped"), "wrote outside the cache", file: file, line: line)
+    }
+
+    let run = "echo PAYLOAD\n"
+
+    func testBaselineCraftedBundleRuns() throws {
+        let b = try craft([file(Array("run.sh".utf8), run)], data: run)
+        let o = try Harness.run(b, [], env: ["HOSTILE_CACHE_DIR": dir + "/cache"])
+        XCTAssertEqual(o.stdout, "PAYLOAD\n", o.stderr)
+    }
+
+    func testTraversalAndAbsoluteNames() throws {
+        for name in ["../escaped", "../../escaped", "/tmp/escaped-abs", "a/../../escaped", "./run.sh", ".dgmo-layer"] {
+            let records = [file(Array("run.sh".utf8), run), file(Array(name.utf8), "x")].sorted { $0.path.lexicographicallyPrecedes($1.path) }
+            let data = records.map { $0.path == Array("run.sh".utf8) ? run : "x" }.joined()
+            try assertRefused(try craft(records, data: data), "unsafe path")
+        }
+    }
+
+    func testInvalidUTF8AndNULNames() throws {
+        for name: [UInt8] in [[0x61, 0xFF], [0x61, 0x00, 0x62]] {
+            let records = [file(name, "x"), file(Array("run.sh".utf8), run)]
+            try assertRefused(try craft(records, data: "x" + run), "unsafe path")
+        }
+    }
+
+    func testEscapingSymlinks() throws {
+        for target in ["../escaped", "/etc/passwd", "sub/../../escaped"] {
+            let records = [FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("link".utf8), linkTarget: Array(target.utf8)),
+                           file(Array("run.sh".utf8), run)]
+            try assertRefused(try craft(records, data: run), "symlink")
+        }
+    }
+
+    func testDuplicateAndUnorderedNames() throws {
+        let dup = [file(Array("run.sh".utf8), run), file(Array("run.sh".utf8), run)]
+        try assertRefused(try craft(dup, data: run + run), "duplicate path")
+        let unordered = [file(Array("run.sh".utf8), run), file(Array("a".utf8), "x")]
+        try assertRefused(try craft(unordered, data: run + "x"), "out of order")
+    }
+
+    func testWrongDigestAndWrongSizes() throws {
+        var wrong = file(Array("run.sh".utf8), run)
+        wrong.digest = digest("something else")
+        try assertRefused(try craft([wrong], data: run), "does not match its digest")
+        // Stream longer than the files declare (a bomb must not be written past its declared size).
+        try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: run + String(repeating: "A", count: 100_000)), "longer than the files")
+        // Stream shorter than declared.
+        try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: "echo"), "ends before")
+        // Declared layer size disagreeing with the files.
+        try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: run, declaredSize: 5), "more than the declared")
+    }
+
+    func testSignedByAnotherKeyAndMissingParents() throws {
+        let missingParent = [file(Array("dir/run.sh".utf8), run)]
+        try assertRefused(try craft(missingParent, data: run), "no parent directory")
+        // The same bytes under a stub pinned to another key.
+        let b = try craft([file(Array("run.sh".utf8), run)], data: run)
+        key = SecretKey.generate()
+        let other = try craft([file(Array("run.sh".utf8), run)], data: run)
+        let stubLength = try Harness.bytes(Harness.stub).count
+        let mixed = Array(try Harness.bytes(other)[..<stubLength]) + Array(try Harness.bytes(b)[stubLength...])
+        let path = dir + "/mixed"
+        try Harness.writeBytes(mixed, to: path)
+        try assertRefused(path, "not by the trusted key")
+    }
+}
