@@ -15,6 +15,7 @@ struct CacheRoot {
     let path: String
     let source: Source
     let variableName: String
+    let appName: String
 
     /// `$<APP>_CACHE_DIR`, else `$XDG_CACHE_HOME/<app>`, else `$HOME/.cache/<app>`
     /// (home from the password database when `$HOME` is unset). Relative paths are refused:
@@ -23,17 +24,17 @@ struct CacheRoot {
         let variable = Names.environmentPrefix(appName) + "_CACHE_DIR"
         if let v = Sys.getenv(variable), !v.isEmpty {
             guard v.hasPrefix("/") else { fail("\(variable) must be an absolute path, got '\(v)'") }
-            return CacheRoot(path: trimmed(v), source: .variable, variableName: variable)
+            return CacheRoot(path: trimmed(v), source: .variable, variableName: variable, appName: appName)
         }
         if let x = Sys.getenv("XDG_CACHE_HOME"), x.hasPrefix("/") {
-            return CacheRoot(path: trimmed(x) + "/" + appName, source: .xdg, variableName: variable)
+            return CacheRoot(path: trimmed(x) + "/" + appName, source: .xdg, variableName: variable, appName: appName)
         }
         var home = Sys.getenv("HOME") ?? ""
         if !home.hasPrefix("/"), let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir {
             home = String(cString: dir)
         }
         guard home.hasPrefix("/") else { fail("cannot find a cache directory: set \(variable) or HOME") }
-        return CacheRoot(path: trimmed(home) + "/.cache/" + appName, source: .home, variableName: variable)
+        return CacheRoot(path: trimmed(home) + "/.cache/" + appName, source: .home, variableName: variable, appName: appName)
     }
 
     static func trimmed(_ p: String) -> String {
@@ -52,6 +53,29 @@ struct CacheRoot {
         var st = stat()
         guard lstat(layerPath(layer) + "/" + PathRules.markerName, &st) == 0 else { return false }
         return st.st_mode & S_IFMT == S_IFREG && CacheRoot.isTrustedOwner(st) && st.st_mode & 0o022 == 0
+    }
+
+    /// The read-only, system-wide cache a distro package can fill (docs/ops.md): used for a layer
+    /// the user's cache lacks, never written to. Trusted like the user's cache: a marker owned
+    /// by root or this user and not writable by others.
+    var systemRoot: String { "/var/cache/" + appName }
+
+    func systemLayerPath(_ layer: LayerRecord) -> String? {
+        let dir = systemRoot + "/layers/" + Hex.layerName(layer.digest)
+        var st = stat()
+        guard lstat(dir + "/" + PathRules.markerName, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+              CacheRoot.isTrustedOwner(st), st.st_mode & 0o022 == 0 else { return nil }
+        return dir
+    }
+
+    /// Extracted programs must be executable where they land. Peers' users hit `/tmp` mounted
+    /// noexec constantly; we say so before extracting rather than fail at `execve`.
+    func checkExecAllowed() {
+        var vfs = statvfs()
+        let stNoexec: UInt = 8   // ST_NOEXEC in <sys/statvfs.h> (Linux); not exported to Swift
+        if statvfs(path, &vfs) == 0, vfs.f_flag & stNoexec != 0 {
+            fail("cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(variableName) to a directory on another filesystem (for example under $HOME)")
+        }
     }
 
     static func isTrustedOwner(_ st: stat) -> Bool { st.st_uid == getuid() || st.st_uid == 0 }

@@ -32,6 +32,45 @@ enum CacheWriter {
         committed = try publish(tmpDir: tmpDir, tmpName: tmpName, layersDir: layersDir, name: name)
     }
 
+    /// Moves a damaged layer out of `layers/` (one atomic rename, so no launch sees it half
+    /// deleted) and deletes it. A launch killed in between leaves it in `tmp/`, where
+    /// `removeAbandoned` finds it.
+    static func setAside(_ layer: LayerRecord, rootFD: Int32) throws(RuntimeError) {
+        let name = Hex.layerName(layer.digest)
+        let trash = String(name.prefix(16)) + "." + String(getpid()) + "." + Hex.encode(Sys.randomBytes(6)) + ".damaged"
+        do {
+            let tmpDir = try Sys.openat(rootFD, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            defer { Sys.close(tmpDir) }
+            let layersDir = try Sys.openat(rootFD, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            defer { Sys.close(layersDir) }
+            try Sys.renameat(layersDir, name, tmpDir, trash)
+            try removeTree(tmpDir, trash)
+        } catch where error.errno == ENOENT {
+            // Another launch repaired or removed it first.
+        } catch {
+            throw RuntimeError(error)
+        }
+    }
+
+    /// Deletes temporary extractions whose process is gone (`<digest16>.<pid>.<random>`):
+    /// a launch killed mid-extraction leaves one; the next cold launch removes it.
+    /// Never used as a layer, whatever they hold. Runs only on the cold path.
+    static func removeAbandoned(rootFD: Int32) {
+        guard let tmpDir = try? Sys.openat(rootFD, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return }
+        defer { Sys.close(tmpDir) }
+        let listFD = dup(tmpDir)
+        guard listFD >= 0, let dir = fdopendir(listFD) else { return }
+        var stale: [String] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+            let parts = name.split(separator: ".")
+            guard parts.count >= 3, let pid = Int32(parts[1]), pid > 0 else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH { stale.append(name) }
+        }
+        closedir(dir)
+        for name in stale { try? removeTree(tmpDir, name) }
+    }
+
     /// Extracts into the temporary directory, writes the marker, and syncs the filesystem.
     private static func fill(_ layer: LayerRecord, from bundle: BundleFile, tmpDir: Int32, tmpName: String, markerText: String) throws(RuntimeError) {
         let workFD: Int32

@@ -40,30 +40,69 @@ enum Launcher {
         fail("no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map(\.name).joined(separator: ", ")); set \(variable))")
     }
 
-    /// Extracts each layer the entry needs that the cache does not hold yet.
-    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, cache: CacheRoot) {
+    /// Finds each layer the entry needs — in the user's cache, else in the read-only system
+    /// cache — and extracts into the user's cache what neither holds. Returns layer index → path.
+    ///
+    /// Warm path: one `stat` of each layer's marker, plus one of the entry's program when it lives
+    /// in a layer, so a layer whose files a cleaner deleted is noticed and extracted again instead
+    /// of failing obscurely at `execve` (docs/format.md, "What the launcher does").
+    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, cache: CacheRoot) -> [Int: String] {
+        let manifest = bundle.manifest
+        var paths: [Int: String] = [:]
         var rootFD: Int32 = -1
         defer { if rootFD >= 0 { Sys.close(rootFD) } }
         for index in entry.layers {
-            let layer = bundle.manifest.layers[index]
-            if cache.isExtracted(layer) { continue }
+            let layer = manifest.layers[index]
+            var damaged = false
+            if cache.isExtracted(layer) {
+                if programIsPresent(entry, layerIndex: index, layerPath: cache.layerPath(layer), manifest: manifest) {
+                    paths[index] = cache.layerPath(layer)
+                    continue
+                }
+                damaged = true
+            } else if let system = cache.systemLayerPath(layer),
+                      programIsPresent(entry, layerIndex: index, layerPath: system, manifest: manifest) {
+                paths[index] = system
+                continue
+            }
             do {
-                if rootFD < 0 { rootFD = try cache.create() }
+                if rootFD < 0 {
+                    rootFD = try cache.create()
+                    cache.checkExecAllowed()
+                    CacheWriter.removeAbandoned(rootFD: rootFD)
+                }
+                if damaged { try CacheWriter.setAside(layer, rootFD: rootFD) }
                 try CacheWriter.install(layer, from: bundle, rootFD: rootFD)
             } catch {
                 fail(error.errno == ENOSPC
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(cache.variableName))"
                      : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")
             }
+            paths[index] = cache.layerPath(layer)
         }
+        return paths
+    }
+
+    /// True unless the entry's program is inside this layer and missing from it. The program is
+    /// the first argv item that starts with `{layer}`: the executable itself (`{native}/hello`)
+    /// or, for an interpreter, its script (`/bin/sh {scripts}/run.sh`).
+    static func programIsPresent(_ entry: EntryRecord, layerIndex: Int, layerPath: String, manifest: Manifest) -> Bool {
+        let name = manifest.layers[layerIndex].name
+        for item in entry.argv {
+            guard let pieces = try? Placeholders.parse(item), case .placeholder(name)? = pieces.first else { continue }
+            guard let program = try? Placeholders.substitute(item, { $0 == name ? layerPath : "" }) else { return true }
+            var st = stat()
+            return stat(program, &st) == 0
+        }
+        return true
     }
 
     /// Replaces this process with the entry: same PID, so exit status and signals are the runtime's own.
-    static func exec(_ entry: EntryRecord, bundle: BundleFile, cache: CacheRoot, exePath: String, userArguments: [String]) -> Never {
+    static func exec(_ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cache: CacheRoot, exePath: String, userArguments: [String]) -> Never {
         let manifest = bundle.manifest
         let resolve: (String) -> String? = { name in
-            guard let i = manifest.layer(named: name), entry.layers.contains(i) else { return nil }
-            return cache.layerPath(manifest.layers[i])
+            guard let i = manifest.layer(named: name) else { return nil }
+            return layerPaths[i]
         }
         func substitute(_ template: String) -> String {
             do {

@@ -25,5 +25,5 @@ if arguments.count > 1, arguments[1] == "--launcher" {
 
 cache.checkTrusted()
 let entry = Launcher.selectEntry(bundle.manifest)
-Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache)
-Launcher.exec(entry, bundle: bundle, cache: cache, exePath: exePath, userArguments: Array(arguments.dropFirst()))
+let layerPaths = Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache)
+Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cache: cache, exePath: exePath, userArguments: Array(arguments.dropFirst()))

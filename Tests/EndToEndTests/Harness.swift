@@ -25,7 +25,7 @@ enum Harness {
     /// Runs a program with a clean, explicit environment and waits for it (with a timeout).
     @discardableResult
     static func run(_ program: String, _ args: [String] = [], env: [String: String] = [:], cwd: String? = nil,
-                    timeout: TimeInterval = 120, argv0: String? = nil) throws -> Output {
+                    timeout: TimeInterval = 120, stdin: String? = nil) throws -> Output {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: program)
         p.arguments = args
@@ -41,7 +41,13 @@ enum Harness {
         let out = FileHandle(forWritingAtPath: base + ".out")!, err = FileHandle(forWritingAtPath: base + ".err")!
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = FileHandle.nullDevice
+        if let stdin {
+            FileManager.default.createFile(atPath: base + ".in", contents: Data(stdin.utf8))
+            p.standardInput = FileHandle(forReadingAtPath: base + ".in")
+        } else {
+            p.standardInput = FileHandle.nullDevice
+        }
+        defer { unlink(base + ".in") }
         try p.run()
         let pid = p.processIdentifier
         let deadline = Date().addingTimeInterval(timeout)
