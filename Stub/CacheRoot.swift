@@ -124,7 +124,7 @@ struct CacheRoot {
         }
         do {
             let fd = try Sys.open(path, O_RDONLY | O_DIRECTORY)
-            for sub in ["layers", "tmp"] {
+            for sub in ["layers", "tmp", "locks", "bundles"] {
                 do { try Sys.mkdirat(fd, sub, 0o700) } catch where error.errno == EEXIST {}
             }
             return fd

@@ -58,16 +58,12 @@ enum CacheWriter {
     static func removeAbandoned(rootFD: Int32) {
         guard let tmpDir = try? Sys.openat(rootFD, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return }
         defer { Sys.close(tmpDir) }
-        let listFD = dup(tmpDir)
-        guard listFD >= 0, let dir = fdopendir(listFD) else { return }
         var stale: [String] = []
-        while let ent = readdir(dir) {
-            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        for name in (try? Sys.listDirectory(tmpDir)) ?? [] {
             let parts = name.split(separator: ".")
             guard parts.count >= 3, let pid = Int32(parts[1]), pid > 0 else { continue }
             if kill(pid, 0) == -1 && errno == ESRCH { stale.append(name) }
         }
-        closedir(dir)
         for name in stale { try? removeTree(tmpDir, name) }
     }
 

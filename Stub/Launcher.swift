@@ -46,7 +46,7 @@ enum Launcher {
     /// Warm path: one `stat` of each layer's marker, plus one of the entry's program when it lives
     /// in a layer, so a layer whose files a cleaner deleted is noticed and extracted again instead
     /// of failing obscurely at `execve` (docs/format.md, "What the launcher does").
-    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, cache: CacheRoot) -> [Int: String] {
+    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, cache: CacheRoot, exePath: String) -> [Int: String] {
         let manifest = bundle.manifest
         var paths: [Int: String] = [:]
         var rootFD: Int32 = -1
@@ -54,7 +54,8 @@ enum Launcher {
         for index in entry.layers {
             let layer = manifest.layers[index]
             var damaged = false
-            if cache.isExtracted(layer) {
+            let locked = cache.holdShared(layer)
+            if locked, cache.isExtracted(layer) {
                 if programIsPresent(entry, layerIndex: index, layerPath: cache.layerPath(layer), manifest: manifest) {
                     paths[index] = cache.layerPath(layer)
                     continue
@@ -71,6 +72,7 @@ enum Launcher {
                     cache.checkExecAllowed()
                     CacheWriter.removeAbandoned(rootFD: rootFD)
                 }
+                if !locked { cache.holdShared(layer) }
                 if damaged { try CacheWriter.setAside(layer, rootFD: rootFD) }
                 try CacheWriter.install(layer, from: bundle, rootFD: rootFD)
             } catch {
@@ -80,6 +82,7 @@ enum Launcher {
             }
             paths[index] = cache.layerPath(layer)
         }
+        if rootFD >= 0 { cache.writeBundleRecord(bundle, exePath: exePath) } else { cache.touchBundle(bundle, exePath: exePath) }
         return paths
     }
 

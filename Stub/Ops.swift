@@ -15,11 +15,57 @@ enum Ops {
         case "info":
             writeOut(1, info(bundle, cache: cache, json: args.dropFirst().contains("--json")))
             return 0
-        case "cache" where args.count == 2 && args[1] == "path":
-            writeOut(1, cache.path + "\n")
-            return 0
+        case "cache":
+            return cacheCommand(Array(args.dropFirst()), bundle: bundle, cache: cache)
+        case "extract":
+            guard args.count == 2 else { fail("usage: \(programName) --launcher extract DIR") }
+            return CacheOps.extract(bundle, to: args[1])
         case let other?:
             fail("unknown launcher command '\(other)'; run '\(programName) --launcher help'")
+        }
+    }
+
+    static func cacheCommand(_ args: [String], bundle: BundleFile, cache: CacheRoot) -> Int32 {
+        let json = args.contains("--json")
+        func value(_ flag: String) -> String? {
+            guard let i = args.firstIndex(of: flag) else { return nil }
+            guard i + 1 < args.count else { fail("\(flag) needs a value") }
+            return args[i + 1]
+        }
+        func allow(_ flags: [String], values: [String] = []) {
+            var i = 1
+            while i < args.count {
+                if values.contains(args[i]) { i += 2; continue }
+                guard flags.contains(args[i]) else { fail("unknown option '\(args[i])' for 'cache \(args[0])'; run '\(programName) --launcher help'") }
+                i += 1
+            }
+        }
+        switch args.first {
+        case "path":
+            allow([])
+            writeOut(1, cache.path + "\n")
+            return 0
+        case "list":
+            allow(["--json"])
+            return CacheOps.list(cache, json: json)
+        case "verify":
+            allow(["--json", "--repair"])
+            cache.checkTrusted()
+            return CacheOps.verify(bundle, cache: cache, repair: args.contains("--repair"), json: json)
+        case "gc":
+            allow(["--json", "--dry-run"], values: ["--older-than", "--keep"])
+            cache.checkTrusted()
+            let olderText = value("--older-than") ?? "30d"
+            guard let older = CacheOps.parseDuration(olderText) else { fail("--older-than: '\(olderText)' is not a duration like 30d, 12h, 45m, 90s or 2w") }
+            let keepText = value("--keep") ?? "1"
+            guard let keep = Int(keepText), keep >= 0 else { fail("--keep: '\(keepText)' is not a number") }
+            return CacheOps.gc(cache, olderThan: older, keep: keep, dryRun: args.contains("--dry-run"), json: json)
+        case "clear":
+            allow(["--json", "--all"])
+            cache.checkTrusted()
+            return CacheOps.clear(bundle, cache: cache, all: args.contains("--all"), json: json)
+        default:
+            fail("usage: \(programName) --launcher cache path|list|verify|gc|clear; run '\(programName) --launcher help'")
         }
     }
 
@@ -29,9 +75,18 @@ enum Ops {
         \(programName) --launcher COMMAND: launcher commands of the \(m.appName) \(m.appVersion) bundle
 
         Commands:
-          info [--json]   what this binary holds: version, digest, key, layers, entries, cache state
-          cache path      print the cache directory
-          help            this text
+          info [--json]                 what this binary holds: version, digest, key, layers, entries, cache state
+          cache path                    print the cache directory
+          cache list [--json]           every bundle and layer in the cache: size, last use, users, in use
+          cache verify [--repair] [--json]
+                                        re-hash this bundle's extracted files against the signed manifest;
+                                        --repair re-extracts damaged layers; exit 1 while damage remains
+          cache gc [--older-than 30d] [--keep 1] [--dry-run] [--json]
+                                        remove layers that no bundle used within the period needs (keeping
+                                        the N most recently used bundles of each app); never a layer in use
+          cache clear [--all] [--json]  remove this bundle's layers (--all: every layer); never one in use
+          extract DIR                   write every layer of this bundle into DIR/<layer>/ (checked)
+          help                          this text
 
         Every other invocation runs the bundled program; its arguments are passed on unchanged.
 

@@ -25,5 +25,5 @@ if arguments.count > 1, arguments[1] == "--launcher" {
 
 cache.checkTrusted()
 let entry = Launcher.selectEntry(bundle.manifest)
-let layerPaths = Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache)
+let layerPaths = Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache, exePath: exePath)
 Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cache: cache, exePath: exePath, userArguments: Array(arguments.dropFirst()))

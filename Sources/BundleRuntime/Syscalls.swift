@@ -121,6 +121,25 @@ public enum Sys {
     }
 }
 
+extension Sys {
+    /// Names in a directory (without `.` and `..`). `dirfd` stays open and owned by the caller.
+    public static func listDirectory(_ dirfd: Int32) throws(SystemError) -> [String] {
+        let fd = dup(dirfd)
+        guard fd >= 0 else { throw SystemError("dup", "", errno: errno) }
+        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw SystemError("opendir", "", errno: e) }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var names: [String] = []
+        while let ent = readdir(dir) {
+            let child = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if child != "." && child != ".." { names.append(child) }
+        }
+        return names
+    }
+}
+
 /// Removes a directory tree below `dirfd` without following symlinks: a name is deleted,
 /// never what it points to. Used for abandoned temporary extractions.
 public func removeTree(_ dirfd: Int32, _ name: String) throws(SystemError) {
@@ -130,17 +149,19 @@ public func removeTree(_ dirfd: Int32, _ name: String) throws(SystemError) {
         return
     }
     let fd = try Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+    defer { Sys.close(fd) }
     // Make sure we may delete inside it even if the layer recorded a read-only directory.
     _ = Glibc.fchmod(fd, 0o700)
-    guard let dir = fdopendir(fd) else { Sys.close(fd); throw SystemError("opendir", name, errno: errno) }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let ent = readdir(dir) {
-        let child = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-            String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-        }
-        if child != "." && child != ".." { names.append(child) }
-    }
-    for child in names { try removeTree(fd, child) }
+    for child in try Sys.listDirectory(fd) { try removeTree(fd, child) }
     try Sys.unlinkat(dirfd, name, AT_REMOVEDIR)
+}
+
+/// Bytes a tree occupies on disk (allocated blocks), without following symlinks.
+public func diskUsage(_ dirfd: Int32, _ name: String) -> UInt64 {
+    guard let st = try? Sys.lstatat(dirfd, name) else { return 0 }
+    var total = UInt64(st.st_blocks) * 512
+    guard st.st_mode & S_IFMT == S_IFDIR, let fd = try? Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return total }
+    defer { Sys.close(fd) }
+    for child in (try? Sys.listDirectory(fd)) ?? [] { total += diskUsage(fd, child) }
+    return total
 }

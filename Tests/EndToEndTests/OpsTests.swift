@@ -1,0 +1,152 @@
+import Foundation
+import XCTest
+
+/// `<app> --launcher cache ...` and `extract`, run against real caches and a live process.
+final class OpsTests: XCTestCase {
+    var dir = ""
+    var binary = ""
+    var cache = ""
+
+    override func setUpWithError() throws {
+        dir = try Harness.makeTempDir()
+        cache = dir + "/cache"
+        try Harness.write("#!/bin/sh\necho run\n", to: dir + "/a/run.sh", mode: 0o755)
+        try Harness.write("data a\n", to: dir + "/a/data.txt")
+        try Harness.write("#!/bin/sh\necho holding; exec sleep 60\n", to: dir + "/b/hold.sh", mode: 0o755)
+        try Harness.write("""
+            [bundle]
+            name = "ops"
+            version = "3.0"
+            [layers.a]
+            path = "a"
+            [layers.b]
+            path = "b"
+            [entries.ops]
+            exec = ["/bin/sh", "{a}/run.sh"]
+            default = true
+            [entries.hold]
+            exec = ["/bin/sh", "{b}/hold.sh"]
+            """, to: dir + "/ops.toml")
+        try Harness.tool(["keygen", dir + "/k"])
+        binary = dir + "/ops"
+        try Harness.tool(["build", dir + "/ops.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    @discardableResult
+    func ops(_ args: [String], env: [String: String] = [:]) throws -> Harness.Output {
+        var e = ["OPS_CACHE_DIR": cache]
+        for (k, v) in env { e[k] = v }
+        return try Harness.run(binary, ["--launcher"] + args, env: e)
+    }
+
+    func layerDirs() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? []).sorted() }
+
+    /// Starts the `hold` entry (which sleeps) and waits until it runs.
+    func startHolder() throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.environment = ["OPS_CACHE_DIR": cache, "OPS_ENTRY": "hold", "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        _ = out.fileHandleForReading.availableData   // "holding": the runtime is up, holding its lock
+        return p
+    }
+
+    func testListShowsBundlesLayersAndUse() throws {
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        let o = try ops(["cache", "list", "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        let bundles = json?["bundles"] as? [[String: Any]]
+        XCTAssertEqual(bundles?.count, 1)
+        XCTAssertEqual(bundles?.first?["version"] as? String, "3.0")
+        XCTAssertEqual(bundles?.first?["binary"] as? String, binary)
+        let layers = json?["layers"] as? [[String: Any]]
+        XCTAssertEqual(layers?.count, 1, "only the entry's layer was extracted")
+        XCTAssertGreaterThan(layers?.first?["size"] as? Int ?? 0, 0)
+        let text = try ops(["cache", "list"]).stdout
+        XCTAssertTrue(text.contains("ops") && text.contains("3.0") && text.contains("total:"), text)
+        XCTAssertEqual(try ops(["cache", "path"]).stdout, cache + "\n")
+    }
+
+    func testLastUseIsRecordedOnEveryLaunch() throws {
+        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        let records = try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles")
+        XCTAssertEqual(records.count, 1)
+        let path = cache + "/bundles/" + records[0]
+        var old = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, path, &old, 0), 0)
+        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        let mtime = (try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        XCTAssertGreaterThan(mtime, Date().timeIntervalSince1970 - 60)
+    }
+
+    func testVerifyFindsDamageAndRepairFixesIt() throws {
+        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        XCTAssertEqual(try ops(["cache", "verify"]).status, 0)
+        let layer = cache + "/layers/" + layerDirs()[0]
+        try Harness.write("data b\n", to: layer + "/data.txt")   // same size, other content
+        try Harness.write("new\n", to: layer + "/unexpected.txt")
+        var o = try ops(["cache", "verify"])
+        XCTAssertEqual(o.status, 1)
+        XCTAssertTrue(o.stdout.contains("modified (content): data.txt") && o.stdout.contains("unexpected: unexpected.txt"), o.stdout)
+        o = try ops(["cache", "verify", "--repair"])
+        XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
+        XCTAssertEqual(try String(contentsOfFile: layer + "/data.txt", encoding: .utf8), "data a\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: layer + "/unexpected.txt"))
+        try FileManager.default.removeItem(atPath: layer + "/data.txt")
+        o = try ops(["cache", "verify", "--json"])
+        XCTAssertEqual(o.status, 1)
+        XCTAssertTrue(o.stdout.contains("missing: data.txt"), o.stdout)
+    }
+
+    func testGcNeverRemovesALayerInUse() throws {
+        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        let holder = try startHolder()
+        defer { if holder.isRunning { holder.terminate() } }
+        XCTAssertEqual(layerDirs().count, 2)
+        var o = try ops(["cache", "gc", "--older-than", "0s", "--keep", "0"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("removed 1 layer(s)") && o.stdout.contains("in use by a running process"), o.stdout)
+        XCTAssertEqual(layerDirs().count, 1, "the held layer stays")
+        holder.terminate(); holder.waitUntilExit()
+        o = try ops(["cache", "gc", "--older-than", "0s", "--keep", "0"])
+        XCTAssertTrue(o.stdout.contains("removed 1 layer(s)"), o.stdout)
+        XCTAssertEqual(layerDirs(), [])
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n", "a later launch extracts again")
+    }
+
+    func testGcKeepsRecentlyUsedBundles() throws {
+        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        let o = try ops(["cache", "gc"])   // default: 30 days, keep 1
+        XCTAssertTrue(o.stdout.contains("removed 0 layer(s)"), o.stdout)
+        XCTAssertEqual(layerDirs().count, 1)
+        XCTAssertNotEqual(try ops(["cache", "gc", "--older-than", "soon"]).status, 0)
+    }
+
+    func testClearRespectsInUseAndReportsSpace() throws {
+        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        let holder = try startHolder()
+        defer { if holder.isRunning { holder.terminate() } }
+        var o = try ops(["cache", "clear"])
+        XCTAssertEqual(o.status, 1, "a layer in use remains")
+        XCTAssertTrue(o.stdout.contains("removed 1 layer(s), freed") && o.stdout.contains("in use"), o.stdout)
+        holder.terminate(); holder.waitUntilExit()
+        o = try ops(["cache", "clear", "--all", "--json"])
+        XCTAssertEqual(o.status, 0)
+        let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        XCTAssertGreaterThan(json?["freed"] as? Int ?? 0, 0)
+        XCTAssertEqual(layerDirs(), [])
+    }
+
+    func testExtractWritesTheWholeBundle() throws {
+        let o = try ops(["extract", dir + "/out"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/out/a/data.txt", encoding: .utf8), "data a\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/b/hold.sh"))
+        XCTAssertEqual(try ops(["extract", dir + "/out"]).status, 125, "refuses a non-empty directory")
+        XCTAssertEqual(try ops(["cache", "bogus"]).status, 125)
+    }
+}
