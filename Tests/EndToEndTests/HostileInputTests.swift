@@ -87,6 +87,14 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// GNU tar CVE-2025-45582 shape: a symlink to a directory, then a file "through" it.
+    func testFileThroughASymlinkIsRefused() throws {
+        let records = [FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("d".utf8), linkTarget: Array("sub".utf8)),
+                       file(Array("d/x".utf8), "x"), file(Array("run.sh".utf8), run),
+                       FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array("sub".utf8))]
+        try assertRefused(try craft(records, data: "x" + run), "no parent directory")
+    }
+
     func testDuplicateAndUnorderedNames() throws {
         let dup = [file(Array("run.sh".utf8), run), file(Array("run.sh".utf8), run)]
         try assertRefused(try craft(dup, data: run + run), "duplicate path")

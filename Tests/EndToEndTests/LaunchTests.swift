@@ -151,6 +151,18 @@ final class LaunchTests: XCTestCase {
         XCTAssertTrue(o.stderr.contains("must be an absolute path"))
     }
 
+    /// The runtime gets the terminal itself: run under a pseudo-terminal (`script`), the program
+    /// sees a tty on stdin and stdout, exactly as when run directly.
+    func testTerminalIsTheRuntimes() throws {
+        try Harness.write("#!/bin/sh\n[ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty\n", to: dir + "/scripts/tty.sh", mode: 0o755)
+        try Harness.write("[bundle]\nname = \"tty\"\nversion = \"1\"\n[layers.s]\npath = \"scripts\"\n[entries.tty]\nexec = [\"/bin/sh\", \"{s}/tty.sh\"]\n",
+                          to: dir + "/tty.toml")
+        try Harness.tool(["build", dir + "/tty.toml", "-o", dir + "/ttybin", "--key", dir + "/key.key", "--stub", Harness.stub, "-q"])
+        let o = try Harness.run("/usr/bin/script", ["-qec", dir + "/ttybin", "/dev/null"], env: ["TTY_CACHE_DIR": cache])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("stdin-tty") && o.stdout.contains("stdout-tty"), o.stdout)
+    }
+
     func testStubIsStaticallyLinked() throws {
         let o = try Harness.run("/usr/bin/file", ["-L", Harness.stub])
         XCTAssertTrue(o.stdout.contains("statically linked"), o.stdout)

@@ -86,6 +86,32 @@ final class ToolTests: XCTestCase {
         XCTAssertNotEqual(again.status, 0, "extract must not write into a non-empty directory")
     }
 
+    /// 10,000 files, a path near the 4096-byte limit, Unicode and spaces, modes: extracted by the
+    /// launcher exactly as they were.
+    func testLargeAndOddTreesRoundTripThroughTheLauncher() throws {
+        let big = dir + "/big"
+        for i in 0..<10_000 {
+            let sub = big + "/d\(i / 500)"
+            if i % 500 == 0 { try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true) }
+            FileManager.default.createFile(atPath: sub + "/f \(i) ü", contents: Data("\(i)\n".utf8), attributes: [.posixPermissions: i % 3 == 0 ? 0o755 : 0o444])
+        }
+        var deep = big
+        for _ in 0..<15 { deep += "/" + String(repeating: "ä", count: 100) }   // 15 × 201 bytes
+        try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        try Harness.write("deep\n", to: deep + "/leaf.txt")
+        try Harness.write("#!/bin/sh\necho big ok\n", to: big + "/run.sh", mode: 0o755)
+        try Harness.write("[bundle]\nname = \"big\"\nversion = \"1\"\n[layers.big]\npath = \"big\"\n[entries.big]\nexec = [\"/bin/sh\", \"{big}/run.sh\"]\n",
+                          to: dir + "/big.toml")
+        try Harness.tool(["build", dir + "/big.toml", "-o", dir + "/bigbin", "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        let o = try Harness.run(dir + "/bigbin", [], env: ["BIG_CACHE_DIR": dir + "/cache"])
+        XCTAssertEqual(o.stdout, "big ok\n", o.stderr)
+        let layer = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers")[0]
+        let diff = try Harness.run("/usr/bin/diff", ["-r", "-x", ".dgmo-layer", big, dir + "/cache/layers/" + layer])
+        XCTAssertEqual(diff.status, 0, String(diff.stdout.prefix(500)))
+        let modes = try Harness.run("/bin/sh", ["-c", "cd '\(big)' && find . -type f -printf '%m %p\\n' | sort > /tmp/m1.\(getpid()); cd '\(dir)/cache/layers/\(layer)' && find . -type f ! -name .dgmo-layer -printf '%m %p\\n' | sort | diff /tmp/m1.\(getpid()) -"])
+        XCTAssertEqual(modes.status, 0, "modes differ: \(modes.stdout.prefix(300))")
+    }
+
     func testInspectJSON() throws {
         try build(dir + "/b")
         let o = try Harness.tool(["inspect", dir + "/b", "--json", "--files"])
