@@ -104,6 +104,40 @@ print(f"cold: bundle {b:.3f} s ({mb/b:.0f} MB/s), tar {t:.3f} s, tar+sync {ts:.3
       f"ratio vs tar {b/t:.2f}x, vs tar+sync {b/ts:.2f}x (target <= 1.3x)")
 PY
 
+echo; echo "== 2b. cost of durability (syncfs before publishing) on the ${SIZE_MB} MB layer"
+# A bench-only stub compiled without the syncfs call, in its own build directory.
+swift build -c release --product dgmo-stub --scratch-path .build-bench-nosync -Xswiftc -DBENCH_NO_DURABILITY >/dev/null
+"$BIN/bundle-append" build "$W/big.toml" -o "$W/big-nosync" --key "$W/k.key" -q \
+  --stub "$(swift build -c release --scratch-path .build-bench-nosync --show-bin-path)/dgmo-stub"
+hyperfine --runs "$RUNS" --export-json "$W/sync.json" \
+  --prepare "rm -rf '$W/cache-big'; sync" \
+  -n "with syncfs" "$W/big" -n "without syncfs" "$W/big-nosync" 2>&1 | grep -Ev '^\s*$'
+python3 - "$W/sync.json" "$SIZE_MB" <<'PY'
+import json, sys
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
+w, wo = r["with syncfs"], r["without syncfs"]
+mb = int(sys.argv[2])
+print(f"durability: with syncfs {w:.3f} s ({mb/w:.0f} MB/s), without {wo:.3f} s ({mb/wo:.0f} MB/s): costs {w-wo:+.3f} s ({(w/wo-1)*100:+.0f}%)")
+PY
+
+echo; echo "== 2c. last-use bookkeeping: one utimensat per launch"
+cat > "$W/ut.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+int main(int argc, char **argv) {
+    struct timespec a, b; int n = 200000;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < n; i++) utimensat(AT_FDCWD, argv[1], NULL, 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    printf("utimensat: %.2f us per call\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n / 1000.0);
+    return 0;
+}
+C
+gcc -O2 -o "$W/ut" "$W/ut.c"
+"$W/ut" "$(ls -d "$W"/cache-small/bundles/* | head -1)"
+
 echo; echo "== 3. peak RSS while extracting the ${SIZE_MB} MB layer"
 rm -rf "$W/cache-big"
 /usr/bin/time -v "$W/big" 2> "$W/time.txt" >/dev/null
