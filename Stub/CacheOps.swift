@@ -235,9 +235,10 @@ enum CacheOps {
     /// Removes the given layers that exist and that no process holds. Returns bytes freed,
     /// removed digests, and digests skipped because they are in use.
     static func remove(_ digests: [String], cache: CacheRoot, dryRun: Bool) -> (UInt64, [String], [String]) {
-        guard let root = openRoot(cache), let layersFD = try? Sys.openat(root, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW),
-              let tmpFD = try? Sys.openat(root, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return (0, [], []) }
-        defer { Sys.close(layersFD); Sys.close(tmpFD); close(root) }
+        guard let root = openRoot(cache), let layersFD = try? Sys.openat(root, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else {
+            return (0, [], [])
+        }
+        defer { Sys.close(layersFD); close(root) }
         var freed: UInt64 = 0
         var removed: [String] = []
         var busy: [String] = []
@@ -247,9 +248,7 @@ enum CacheOps {
             defer { close(lock) }
             let size = diskUsage(layersFD, d)
             if !dryRun {
-                let trash = String(d.prefix(16)) + "." + String(getpid()) + "." + Hex.encode(Sys.randomBytes(6)) + ".gc"
-                guard (try? Sys.renameat(layersFD, d, tmpFD, trash)) != nil else { continue }
-                try? removeTree(tmpFD, trash)
+                guard (try? CacheWriter.setAside(digest: d, rootFD: root, reason: "gc")) != nil else { continue }
             }
             freed += size
             removed.append(d)
@@ -285,9 +284,9 @@ enum CacheOps {
                 let fd = try Sys.openat(dirFD, layer.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
                 defer { Sys.close(fd) }
                 do { try LayerExtractor.extract(bundle, layer: layer, into: fd) } catch { fail("\(dir)/\(layer.name): \(error.message)") }
-            } catch let e as SystemError {
-                fail(e.errno == ENOSPC ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(e.reason)")
-            } catch { fail("\(dir)/\(layer.name): \(error)") }
+            } catch {
+                fail(error.errno == ENOSPC ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)")
+            }
             writeOut(1, "\(dir)/\(layer.name): \(layer.fileCount) files, \(formatSize(layer.uncompressedSize))\n")
         }
         return 0

@@ -36,8 +36,13 @@ enum CacheWriter {
     /// deleted) and deletes it. A launch killed in between leaves it in `tmp/`, where
     /// `removeAbandoned` finds it.
     static func setAside(_ layer: LayerRecord, rootFD: Int32) throws(RuntimeError) {
-        let name = Hex.layerName(layer.digest)
-        let trash = String(name.prefix(16)) + "." + String(getpid()) + "." + Hex.encode(Sys.randomBytes(6)) + ".damaged"
+        try setAside(digest: Hex.layerName(layer.digest), rootFD: rootFD, reason: "damaged")
+    }
+
+    /// Moves `layers/<digest>` into `tmp/` and deletes it there (repair, gc and clear all remove
+    /// layers this way). A missing layer is not an error.
+    static func setAside(digest name: String, rootFD: Int32, reason: String) throws(RuntimeError) {
+        let trash = String(name.prefix(16)) + "." + String(getpid()) + "." + Hex.encode(Sys.randomBytes(6)) + "." + reason
         do {
             let tmpDir = try Sys.openat(rootFD, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             defer { Sys.close(tmpDir) }
