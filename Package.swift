@@ -5,8 +5,8 @@
 
 import PackageDescription
 
-/// Optimise the launcher for size even in debug builds would hide bugs; only release gets -Osize.
-let stubSwiftSettings: [SwiftSetting] = [
+/// The launcher is optimised for size in release builds.
+let launcherSwiftSettings: [SwiftSetting] = [
     .unsafeFlags(["-Osize"], .when(configuration: .release)),
 ]
 
@@ -53,7 +53,7 @@ let package = Package(
             name: "dgmo-stub",
             dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CKeySlot", "CLinux"],
             path: "Stub",
-            swiftSettings: stubSwiftSettings,
+            swiftSettings: launcherSwiftSettings,
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
         .executableTarget(
             name: "bundle-append",

@@ -122,7 +122,7 @@ enum CacheOps {
     /// Missing, modified and unexpected files of one extracted layer.
     static func check(_ layer: LayerRecord, bundle: BundleFile, at path: String) -> [String] {
         guard let table = try? bundle.fileTable(of: layer),
-              let records = try? withBytes(table, { (b) throws(FormatError) in try FileTable.decode(b, layer: layer) }) else {
+              let records = try? FileTable.decode(table, layer: layer) else {
             return ["cannot read the layer's file table from the binary"]
         }
         var problems: [String] = []

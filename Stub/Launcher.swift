@@ -14,7 +14,7 @@ enum Launcher {
         // Copy through volatile storage once, then parse plain bytes.
         let bytes = Array(raw)
         let slot: KeySlot
-        do { slot = try withBytes(bytes) { (b) throws(FormatError) in try KeySlot(decoding: b) } } catch { fail("launcher key slot is damaged: \(error.message)") }
+        do { slot = try KeySlot(decoding: bytes) } catch { fail("launcher key slot is damaged: \(error.message)") }
         switch slot {
         case .empty:
             fail("this launcher holds no public key: it must be turned into a bundle by bundle-append")
@@ -101,7 +101,8 @@ enum Launcher {
     }
 
     /// Replaces this process with the entry: same PID, so exit status and signals are the runtime's own.
-    static func exec(_ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cache: CacheRoot, exePath: String, userArguments: [String]) -> Never {
+    static func exec(_ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cache: CacheRoot, exePath: String,
+                     userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>) -> Never {
         let manifest = bundle.manifest
         let resolve: (String) -> String? = { name in
             guard let i = manifest.layer(named: name) else { return nil }
@@ -113,7 +114,11 @@ enum Launcher {
                 return s
             } catch { fail("entry '\(entry.name)': malformed placeholder in '\(template)'") }
         }
-        let argv = entry.argv.map(substitute) + userArguments
+        let program = substitute(entry.argv[0])
+        // The entry's own items, then the user's arguments exactly as received.
+        var cArgv: [UnsafeMutablePointer<CChar>?] = [strdup(program)] + entry.argv.dropFirst().map { strdup(substitute($0)) }
+        cArgv += userArguments
+        cArgv.append(nil)
 
         let prefix = Names.environmentPrefix(manifest.appName)
         var overrides: [(String, String)] = entry.env.map { ($0.key, substitute($0.value)) }
@@ -124,21 +129,20 @@ enum Launcher {
             (prefix + "_BUNDLE_CACHE", cache.path),
         ]
         // The entry choice is for this launch only; a runtime that starts the bundle again
-        // gets the default behaviour unless it sets the variable itself.
-        let removed = Set([prefix + "_ENTRY"] + overrides.map(\.0))
-        var env: [String] = []
+        // gets the default behaviour unless it sets the variable itself. Other variables pass
+        // through as the very bytes we received.
+        let removed = ([prefix + "_ENTRY"] + overrides.map(\.0)).map { Array(($0 + "=").utf8CString.dropLast()) }
+        var cEnv: [UnsafeMutablePointer<CChar>?] = []
         var p = environ
-        while let s = p.pointee {
-            let item = String(cString: s)
-            let key = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? item
-            if !removed.contains(key) { env.append(item) }
+        while let item = p.pointee {
+            if !removed.contains(where: { key in key.withUnsafeBufferPointer { strncmp(item, $0.baseAddress!, key.count) == 0 } }) {
+                cEnv.append(item)
+            }
             p += 1
         }
-        env += overrides.map { "\($0.0)=\($0.1)" }
+        cEnv += overrides.map { strdup("\($0.0)=\($0.1)") }
+        cEnv.append(nil)
 
-        let cArgv = argv.map { strdup($0) } + [nil]
-        let cEnv = env.map { strdup($0) } + [nil]
-        let program = argv[0]
         if program.contains("/") {
             execve(program, cArgv, cEnv)
         } else {

@@ -14,38 +14,48 @@ public struct ByteWriter: Sendable {
 
 /// Bounds-checked little-endian reader. Every read checks the remaining length first,
 /// so a hostile count or length fails with a `FormatError` instead of trapping.
+///
+/// It reads from an array, not a pointer, so the launcher can decode the bytes it `pread`
+/// without closures or generic wrappers (each costs run-time metadata work at start-up).
 public struct ByteReader {
-    private let buffer: UnsafeRawBufferPointer
+    private let buffer: [UInt8]
     public private(set) var offset: Int = 0
     /// What is being read, for error messages ("manifest header", "file table of layer 'x'").
     private let what: String
 
-    public init(_ buffer: UnsafeRawBufferPointer, what: String) {
-        self.buffer = buffer
+    public init(_ bytes: [UInt8], what: String) {
+        self.buffer = bytes
         self.what = what
+    }
+
+    public init(_ buffer: UnsafeRawBufferPointer, what: String) {
+        self.init(Array(buffer), what: what)
     }
 
     public var remaining: Int { buffer.count - offset }
     public var isAtEnd: Bool { offset == buffer.count }
 
-    private mutating func take(_ n: Int) throws(FormatError) -> UnsafeRawBufferPointer {
+    private mutating func take(_ n: Int) throws(FormatError) -> Int {
         guard n >= 0, n <= remaining else { throw FormatError("\(what) is truncated at byte \(offset)") }
         defer { offset += n }
-        return UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + n)])
+        return offset
     }
 
-    public mutating func u8() throws(FormatError) -> UInt8 { try take(1)[0] }
+    public mutating func u8() throws(FormatError) -> UInt8 { buffer[try take(1)] }
     public mutating func u32() throws(FormatError) -> UInt32 {
-        let b = try take(4)
-        return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
+        let i = try take(4)
+        return UInt32(buffer[i]) | UInt32(buffer[i + 1]) << 8 | UInt32(buffer[i + 2]) << 16 | UInt32(buffer[i + 3]) << 24
     }
     public mutating func u64() throws(FormatError) -> UInt64 {
-        let b = try take(8)
+        let i = try take(8)
         var v: UInt64 = 0
-        for i in (0..<8).reversed() { v = v << 8 | UInt64(b[i]) }
+        for k in (0..<8).reversed() { v = v << 8 | UInt64(buffer[i + k]) }
         return v
     }
-    public mutating func raw(_ n: Int) throws(FormatError) -> [UInt8] { Array(try take(n)) }
+    public mutating func raw(_ n: Int) throws(FormatError) -> [UInt8] {
+        let i = try take(n)
+        return Array(buffer[i..<(i + n)])
+    }
 
     /// A length-prefixed byte string of at most `limit` bytes.
     public mutating func bytes(limit: Int, field: String) throws(FormatError) -> [UInt8] {

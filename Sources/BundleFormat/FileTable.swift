@@ -51,6 +51,10 @@ public enum FileTable {
 
     /// Decodes and checks a whole table (tools and tests; the stub streams with `Reader`).
     public static func decode(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) throws(FormatError) -> [FileRecord] {
+        try decode(Array(bytes), layer: layer)
+    }
+
+    public static func decode(_ bytes: [UInt8], layer: LayerRecord) throws(FormatError) -> [FileRecord] {
         var reader = Reader(bytes, layer: layer)
         var out: [FileRecord] = []
         while let f = try reader.next() { out.append(f) }
@@ -71,6 +75,10 @@ public enum FileTable {
         private var done = false
 
         public init(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) {
+            self.init(Array(bytes), layer: layer)
+        }
+
+        public init(_ bytes: [UInt8], layer: LayerRecord) {
             self.r = ByteReader(bytes, what: "file table of layer '\(layer.name)'")
             self.layer = layer
         }
@@ -144,6 +152,10 @@ public struct SignatureBlock: Equatable, Sendable {
     public func encoded() -> [UInt8] { SignatureBlock.algorithm + keyID + signature }
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        try self.init(decoding: Array(bytes))
+    }
+
+    public init(decoding bytes: [UInt8]) throws(FormatError) {
         guard bytes.count == SignatureBlock.size else { throw FormatError("signature block is \(bytes.count) bytes, expected \(SignatureBlock.size)") }
         guard bytes[0] == 0x45, bytes[1] == 0x44 else { throw FormatError("signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)") }
         keyID = Array(bytes[2..<10])

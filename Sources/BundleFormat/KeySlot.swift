@@ -20,6 +20,10 @@ public enum KeySlot: Equatable, Sendable {
     public static let keyLength = 42
 
     public init(decoding bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        try self.init(decoding: Array(bytes))
+    }
+
+    public init(decoding bytes: [UInt8]) throws(FormatError) {
         guard bytes.count >= KeySlot.size, bytes.prefix(32).elementsEqual(KeySlot.marker) else {
             throw FormatError("key slot: marker not found")
         }

@@ -120,6 +120,10 @@ extension Manifest {
     /// Decodes a header and checks it against the sizes of the regions it points into.
     /// Nothing here trusts a count or offset before checking it against `Limits` or the regions.
     public init(decoding bytes: UnsafeRawBufferPointer, layersLength: UInt64, tablesLength: UInt64) throws(FormatError) {
+        try self.init(decoding: Array(bytes), layersLength: layersLength, tablesLength: tablesLength)
+    }
+
+    public init(decoding bytes: [UInt8], layersLength: UInt64, tablesLength: UInt64) throws(FormatError) {
         var r = ByteReader(bytes, what: "manifest")
         appName = try r.string(limit: 64, field: "app name")
         guard Names.isValid(appName) else { throw FormatError("manifest: invalid app name '\(appName)'") }

@@ -54,6 +54,10 @@ public struct Trailer: Equatable, Sendable {
 
     /// Parses and checks the last `Trailer.size` bytes of a file of `fileSize` bytes.
     public init(decoding bytes: UnsafeRawBufferPointer, fileSize: UInt64) throws(FormatError) {
+        try self.init(decoding: Array(bytes), fileSize: fileSize)
+    }
+
+    public init(decoding bytes: [UInt8], fileSize: UInt64) throws(FormatError) {
         guard bytes.count == Trailer.size, fileSize >= UInt64(Trailer.size) else {
             throw FormatError("file is too small to hold a bundle trailer (\(fileSize) bytes)")
         }

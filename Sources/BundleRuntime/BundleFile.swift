@@ -53,14 +53,14 @@ public final class BundleFile {
 
         let trailerBytes = try Sys.pread(fd, count: Trailer.size, at: size - UInt64(Trailer.size), what: "trailer")
         let trailer: Trailer
-        do { trailer = try withBytes(trailerBytes) { (b) throws(FormatError) in try Trailer(decoding: b, fileSize: size) } }
+        do { trailer = try Trailer(decoding: trailerBytes, fileSize: size) }
         catch { throw RuntimeError(error.message) }
 
         let header = try Sys.pread(fd, count: trailer.header.count, at: trailer.header.lowerBound, what: "manifest")
         var signature: SignatureBlock? = nil
         if trailer.isSigned {
             let sigBytes = try Sys.pread(fd, count: trailer.signature.count, at: trailer.signature.lowerBound, what: "signature block")
-            do { signature = try withBytes(sigBytes) { (b) throws(FormatError) in try SignatureBlock(decoding: b) } }
+            do { signature = try SignatureBlock(decoding: sigBytes) }
             catch { throw RuntimeError(error.message) }
         }
 
@@ -86,9 +86,7 @@ public final class BundleFile {
 
         let manifest: Manifest
         do {
-            manifest = try withBytes(header) { (b) throws(FormatError) in
-                try Manifest(decoding: b, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
-            }
+            manifest = try Manifest(decoding: header, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
         } catch { throw RuntimeError(error.message) }
         if let signature, manifest.keyID != signature.keyID {
             throw RuntimeError("manifest names key \(KeyID(bytes: manifest.keyID)?.displayString ?? "?") but is signed by another key")
@@ -123,7 +121,7 @@ public final class BundleFile {
     public func readKeySlot() throws(RuntimeError) -> KeySlot {
         let stub = try Sys.pread(fd, count: Int(trailer.stubLength), at: 0, what: "launcher stub")
         guard let at = KeySlotSearch.find(in: stub) else { throw RuntimeError("launcher stub has no key slot (or more than one)") }
-        do { return try withBytes(stub) { (b) throws(FormatError) in try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)])) } }
+        do { return try KeySlot(decoding: Array(stub[at..<(at + KeySlot.size)])) }
         catch { throw RuntimeError(error.message) }
     }
 }

@@ -59,6 +59,14 @@ final class LaunchTests: XCTestCase {
         XCTAssertTrue(o.stdout.contains("argc=8"), "argv[0], --fixed and six user arguments")
     }
 
+    /// An argument that is not UTF-8 reaches the runtime byte for byte.
+    func testNonUTF8BytesPassUnchanged() throws {
+        let o = try Harness.run("/bin/sh", ["-c", "'\(binary)' \"$(printf 'a\\377b')\" | od -An -tx1 | tr -d ' \\n'"],
+                                env: ["PROBE_CACHE_DIR": cache])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("5b61ff625d"), "arg[a\\xffb] expected in \(o.stdout)")   // "[a\xffb]"
+    }
+
     func testEnvironmentVariablesAreSet() throws {
         let o = try launch(env: ["PROBE_ENTRY": "probe"])
         XCTAssertEqual(o.status, 0, o.stderr)
