@@ -78,7 +78,10 @@ struct CacheRoot {
         }
     }
 
-    static func isTrustedOwner(_ st: stat) -> Bool { st.st_uid == getuid() || st.st_uid == 0 }
+    /// Our uid, read once: `getuid` is a real system call and the warm path checks several owners.
+    static let uid = getuid()
+
+    static func isTrustedOwner(_ st: stat) -> Bool { st.st_uid == uid || st.st_uid == 0 }
 
     /// Refuses a cache that other users could change: the root and each parent up to `$HOME`
     /// (or `/` when the root is elsewhere) must be owned by this user or root and not be group-
@@ -93,7 +96,7 @@ struct CacheRoot {
             if stat(dir, &st) == 0 {
                 guard st.st_mode & S_IFMT == S_IFDIR else { fail("cache path \(dir) is not a directory (set \(variableName))") }
                 guard CacheRoot.isTrustedOwner(st) else {
-                    fail("cache directory \(dir) is owned by uid \(st.st_uid), not by you (uid \(getuid())): remove it or set \(variableName) to a directory you own")
+                    fail("cache directory \(dir) is owned by uid \(st.st_uid), not by you (uid \(CacheRoot.uid)): remove it or set \(variableName) to a directory you own")
                 }
                 let sticky = st.st_mode & S_ISVTX != 0 && st.st_uid == 0
                 if st.st_mode & 0o022 != 0 && !sticky {
