@@ -1,3 +1,11 @@
+// Streaming compression for bundle layers: zstd, xz, zlib and `.none`.
+//
+// This module is linked into the fully static launcher stub, so it imports no Foundation
+// and keeps memory bounded: a decoder owns only the C library's state, whose size the
+// limits in `BundleFormat.Limits` cap whatever a (possibly hostile) stream declares.
+// Data is passed straight between the caller's buffers and the C libraries: no per-byte
+// Swift loops and no intermediate arrays on the decode path.
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,14 +15,24 @@ import CLZMA
 import CZlib
 
 /// A compression or decompression failure, as one short sentence ("zstd: corrupt data").
+///
+/// A struct with a message rather than an enum of cases: callers only prefix it with the
+/// layer's name and show it, and typed throws keep the launcher free of `any Error` boxing.
 public struct CodecError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
 
-/// Streaming decoder for one layer stream. Memory stays bounded by the codec's limits
-/// (`Limits.zstdMaxWindowLog`, `Limits.xzMemoryLimit`), whatever the stream claims.
+/// zlib counts bytes in `uInt` (32 bits): larger buffers are handed over in pieces.
+private let zlibMaxChunk = Int(UInt32.max)
+
+/// Streaming decoder. One instance decodes one layer stream.
+///
+/// The decoder limits are applied when it is created, so a stream that asks for more memory
+/// than the launcher allows fails with a `CodecError` instead of allocating it:
+/// zstd windows above 2^`Limits.zstdMaxWindowLog` bytes, xz streams needing more than
+/// `Limits.xzMemoryLimit` bytes. The final class owns the C state and frees it in `deinit`.
 public final class Decompressor {
     private enum State {
         case none
@@ -23,26 +41,43 @@ public final class Decompressor {
         case zlib(UnsafeMutablePointer<z_stream>)
     }
     private let state: State
+    private let codec: Codec
+    /// Set once the end of the compressed stream has been decoded. Later calls report the end
+    /// again and consume nothing, so bytes after the stream are left to the caller (trailing
+    /// garbage) instead of being decoded as a second zstd frame.
+    private var ended = false
 
+    /// Creates a decoder for `codec` with the launcher's memory limits:
+    /// zstd `ZSTD_d_windowLogMax = Limits.zstdMaxWindowLog`; xz a single-stream
+    /// `lzma_stream_decoder` with memlimit `Limits.xzMemoryLimit`; zlib the zlib format
+    /// (windowBits 15, neither raw deflate nor gzip), which is what `Compressor` writes.
     public init(codec: Codec) throws(CodecError) {
+        self.codec = codec
         switch codec {
         case .none:
             state = .none
         case .zstd:
             guard let ctx = ZSTD_createDCtx() else { throw CodecError("zstd: out of memory") }
             let r = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, Limits.zstdMaxWindowLog)
-            guard ZSTD_isError(r) == 0 else { ZSTD_freeDCtx(ctx); throw CodecError("zstd: cannot set window limit") }
+            guard ZSTD_isError(r) == 0 else { ZSTD_freeDCtx(ctx); throw CodecError("zstd: cannot set the window limit") }
             state = .zstd(ctx)
         case .xz:
             let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
             clzma_stream_init(strm)
             let r = lzma_stream_decoder(strm, Limits.xzMemoryLimit, 0)
-            guard r == LZMA_OK else { strm.deallocate(); throw CodecError("xz: cannot start decoder (\(r.rawValue))") }
+            guard r == LZMA_OK else {
+                lzma_end(strm); strm.deallocate()
+                throw CodecError(r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(r.rawValue))")
+            }
             state = .xz(strm)
         case .zlib:
             let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             strm.initialize(to: z_stream())
-            guard czlib_inflate_init2(strm, 15) == Z_OK else { strm.deallocate(); throw CodecError("zlib: cannot start decoder") }
+            let r = czlib_inflate_init2(strm, 15)
+            guard r == Z_OK else {
+                strm.deallocate()
+                throw CodecError(r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
+            }
             state = .zlib(strm)
         }
     }
@@ -56,66 +91,109 @@ public final class Decompressor {
         }
     }
 
-    /// Decodes as much of `input` into `output` as fits. `finished` is true once the end of the
-    /// compressed stream has been decoded. For `.none` bytes are copied and `finished` is never
-    /// set: the caller knows the length. An empty input with nothing pending returns (0, 0, false),
-    /// which the caller treats as truncation.
+    /// Decodes as much as possible of `input` into `output`. Returns bytes consumed from input,
+    /// bytes written to output, and whether the end of the compressed stream was reached.
+    ///
+    /// - `finished` becomes true once the whole stream (for zstd: one frame) is decoded and
+    ///   flushed; unconsumed input after that is not part of the stream. Later calls return
+    ///   `(0, 0, true)`.
+    /// - Truncation is the caller's to detect: at end of input it calls with an empty `input`;
+    ///   with nothing left to flush this returns `(0, 0, false)` (never loops, never throws),
+    ///   which means the stream is cut short.
+    /// - `.none` copies `min(input.count, output.count)` bytes and never sets `finished` by
+    ///   itself: an uncompressed layer has no end marker, its size is known to the caller.
+    /// - Corrupt data and streams over the memory limits throw, e.g. "zstd: frame requires too
+    ///   much memory (window larger than 16 MiB)", "xz: corrupt data", "zlib: corrupt data".
     public func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(CodecError) -> (consumed: Int, produced: Int, finished: Bool) {
+        if ended { return (0, 0, true) }
         switch state {
         case .none:
             let n = min(input.count, output.count)
             if n > 0 { output.baseAddress!.copyMemory(from: input.baseAddress!, byteCount: n) }
             return (n, n, false)
+
         case .zstd(let ctx):
             var inb = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
             var outb = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
             let r = ZSTD_decompressStream(ctx, &outb, &inb)
-            if ZSTD_isError(r) != 0 {
-                let code = ZSTD_getErrorCode(r)
-                if code == ZSTD_error_frameParameter_windowTooLarge {
-                    throw CodecError("zstd: frame requires too much memory (window larger than \(1 << (Limits.zstdMaxWindowLog - 20)) MiB)")
-                }
-                throw CodecError("zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
-            }
-            return (inb.pos, outb.pos, r == 0)
+            if ZSTD_isError(r) != 0 { throw Decompressor.zstdError(r) }
+            // 0 means a frame is completely decoded and flushed; one frame is one stream.
+            if r == 0 { ended = true }
+            return (inb.pos, outb.pos, ended)
+
         case .xz(let s):
             s.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
             s.pointee.avail_in = input.count
             s.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
             s.pointee.avail_out = output.count
-            let r = lzma_code(s, input.isEmpty ? LZMA_FINISH : LZMA_RUN)
+            // Always LZMA_RUN: a single-stream decoder finds the end from the stream footer,
+            // and LZMA_FINISH would forbid feeding more input later (LZMA_PROG_ERROR).
+            let r = lzma_code(s, LZMA_RUN)
             let consumed = input.count - s.pointee.avail_in
             let produced = output.count - s.pointee.avail_out
+            s.pointee.next_in = nil   // do not keep pointers into the caller's buffers
+            s.pointee.next_out = nil
             switch r {
-            case LZMA_OK: return (consumed, produced, false)
-            case LZMA_STREAM_END: return (consumed, produced, true)
-            case LZMA_BUF_ERROR: return (consumed, produced, false)
-            case LZMA_MEMLIMIT_ERROR: throw CodecError("xz: stream requires more than \(Limits.xzMemoryLimit >> 20) MiB of memory to decode")
+            case LZMA_OK, LZMA_BUF_ERROR:   // BUF_ERROR: no progress possible now; not fatal
+                return (consumed, produced, false)
+            case LZMA_STREAM_END:
+                ended = true
+                return (consumed, produced, true)
+            case LZMA_MEMLIMIT_ERROR:
+                throw CodecError("xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
+            case LZMA_MEM_ERROR: throw CodecError("xz: out of memory")
             case LZMA_FORMAT_ERROR: throw CodecError("xz: not an xz stream")
             case LZMA_OPTIONS_ERROR: throw CodecError("xz: unsupported options")
             case LZMA_DATA_ERROR: throw CodecError("xz: corrupt data")
             default: throw CodecError("xz: decoding failed (\(r.rawValue))")
             }
+
         case .zlib(let s):
+            let inCount = min(input.count, zlibMaxChunk)
+            let outCount = min(output.count, zlibMaxChunk)
             s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            s.pointee.avail_in = uInt(input.count)
+            s.pointee.avail_in = uInt(inCount)
             s.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            s.pointee.avail_out = uInt(output.count)
+            s.pointee.avail_out = uInt(outCount)
             let r = inflate(s, Z_NO_FLUSH)
-            let consumed = input.count - Int(s.pointee.avail_in)
-            let produced = output.count - Int(s.pointee.avail_out)
+            let consumed = inCount - Int(s.pointee.avail_in)
+            let produced = outCount - Int(s.pointee.avail_out)
+            s.pointee.next_in = nil
+            s.pointee.next_out = nil
             switch r {
-            case Z_OK, Z_BUF_ERROR: return (consumed, produced, false)
-            case Z_STREAM_END: return (consumed, produced, true)
+            case Z_OK, Z_BUF_ERROR:   // BUF_ERROR: no progress possible now; not fatal
+                return (consumed, produced, false)
+            case Z_STREAM_END:
+                ended = true
+                return (consumed, produced, true)
             case Z_MEM_ERROR: throw CodecError("zlib: out of memory")
-            default: throw CodecError("zlib: corrupt data")
+            default: throw CodecError("zlib: corrupt data")   // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
             }
+        }
+    }
+
+    private static func zstdError(_ r: Int) -> CodecError {
+        switch ZSTD_getErrorCode(r) {
+        case ZSTD_error_frameParameter_windowTooLarge:
+            return CodecError("zstd: frame requires too much memory (window larger than \(1 << (Limits.zstdMaxWindowLog - 20)) MiB)")
+        case ZSTD_error_memory_allocation:
+            return CodecError("zstd: out of memory")
+        case ZSTD_error_checksum_wrong:
+            return CodecError("zstd: corrupt data (checksum mismatch)")
+        case ZSTD_error_prefix_unknown:
+            return CodecError("zstd: not a zstd stream")
+        default:
+            return CodecError("zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
         }
     }
 }
 
-/// Streaming encoder for the packaging tool. Window and dictionary sizes are clamped so
-/// that whatever level a spec asks for, the launcher can decode within its limits.
+/// Streaming encoder for the packaging tool.
+///
+/// Whatever level a spec asks for, the output stays decodable by the launcher's `Decompressor`:
+/// the zstd window is clamped to 2^`Limits.zstdEncoderWindowLog` and the xz dictionary to
+/// `Limits.xzMaxDictionary`. Integrity checks are always on (zstd content checksum,
+/// xz CRC64, zlib Adler-32), so corruption is caught even when the layer digest is not checked yet.
 public final class Compressor {
     private enum State {
         case none
@@ -124,12 +202,28 @@ public final class Compressor {
         case zlib(UnsafeMutablePointer<z_stream>)
     }
     private let state: State
-    private let chunk = 1 << 18
+    private let codec: Codec
+    /// Scratch output buffer, allocated once: compressed bytes go here, then to the caller's array.
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var finished = false
 
+    private static let bufferSize = 256 << 10
+
+    /// Creates an encoder. `level` must be in `codec.levelRange` (it is ignored for `.none`).
+    ///
+    /// - zstd: `ZSTD_c_compressionLevel = level`, `ZSTD_c_checksumFlag = 1`; levels 20-22
+    ///   (the "ultra" levels, whose windows are 32-128 MiB) get `ZSTD_c_windowLog =
+    ///   Limits.zstdEncoderWindowLog`, the window levels 17-19 use, so the launcher (which
+    ///   refuses windows over 2^`Limits.zstdMaxWindowLog`) can decode them.
+    /// - xz: one LZMA2 filter from `lzma_lzma_preset(level)`, dictionary clamped to
+    ///   `Limits.xzMaxDictionary` (presets 7-9 ask for 16-64 MiB, over the decoder memlimit),
+    ///   CRC64 check, via `lzma_stream_encoder` (.xz container).
+    /// - zlib: deflate in the zlib format (windowBits 15), default strategy.
     public init(codec: Codec, level: Int) throws(CodecError) {
         if let range = codec.levelRange, !range.contains(level) {
             throw CodecError("\(codec.name): level \(level) is outside \(range.lowerBound)...\(range.upperBound)")
         }
+        self.codec = codec
         switch codec {
         case .none:
             state = .none
@@ -137,11 +231,10 @@ public final class Compressor {
             guard let ctx = ZSTD_createCCtx() else { throw CodecError("zstd: out of memory") }
             var ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level))) == 0
             ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)) == 0
-            // Levels 20-22 would pick windows up to 128 MiB; the launcher decodes at most 16 MiB.
-            if level >= 18 {
+            if level >= 20 {
                 ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.zstdEncoderWindowLog)) == 0
             }
-            guard ok else { ZSTD_freeCCtx(ctx); throw CodecError("zstd: cannot set parameters") }
+            guard ok else { ZSTD_freeCCtx(ctx); throw CodecError("zstd: cannot set the encoder parameters") }
             state = .zstd(ctx)
         case .xz:
             var options = lzma_options_lzma()
@@ -149,23 +242,31 @@ public final class Compressor {
             options.dict_size = min(options.dict_size, Limits.xzMaxDictionary)
             let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
             clzma_stream_init(strm)
+            // lzma_stream_encoder copies the filter options, so `options` need only outlive the call.
             let r = withUnsafeMutablePointer(to: &options) { opt -> lzma_ret in
                 var filters = [
                     lzma_filter(id: CLZMA_FILTER_LZMA2, options: UnsafeMutableRawPointer(opt)),
                     lzma_filter(id: CLZMA_VLI_UNKNOWN, options: nil),
                 ]
-                return lzma_stream_encoder(strm, &filters, LZMA_CHECK_CRC64)
+                return filters.withUnsafeMutableBufferPointer { lzma_stream_encoder(strm, $0.baseAddress, LZMA_CHECK_CRC64) }
             }
-            guard r == LZMA_OK else { strm.deallocate(); throw CodecError("xz: cannot start encoder (\(r.rawValue))") }
+            guard r == LZMA_OK else {
+                lzma_end(strm); strm.deallocate()
+                throw CodecError(r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the encoder (\(r.rawValue))")
+            }
             state = .xz(strm)
         case .zlib:
             let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             strm.initialize(to: z_stream())
-            guard czlib_deflate_init2(strm, Int32(level), 15, 9, Z_DEFAULT_STRATEGY) == Z_OK else {
-                strm.deallocate(); throw CodecError("zlib: cannot start encoder")
+            let r = czlib_deflate_init2(strm, Int32(level), 15, 8, Z_DEFAULT_STRATEGY)
+            guard r == Z_OK else {
+                strm.deallocate()
+                throw CodecError(r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the encoder (\(r))")
             }
             state = .zlib(strm)
         }
+        buffer = codec == .none ? UnsafeMutableRawBufferPointer(start: nil, count: 0)
+                                : .allocate(byteCount: Compressor.bufferSize, alignment: 16)
     }
 
     deinit {
@@ -175,63 +276,84 @@ public final class Compressor {
         case .xz(let s): lzma_end(s); s.deallocate()
         case .zlib(let s): deflateEnd(s); s.deallocate()
         }
+        buffer.deallocate()
     }
 
-    /// Appends compressed output for `input` to `output`.
+    /// Appends compressed output for `input` to `output`. The encoder may keep some of it
+    /// internally until later calls or `finish`. Fails after `finish`.
     public func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(CodecError) {
+        guard !finished else { throw CodecError("\(codec.name): stream already finished") }
         try run(input, finish: false, into: &output)
     }
 
-    /// Ends the stream, appending what is left to `output`.
+    /// Flushes and ends the stream, appending the rest to `output`. Call it exactly once.
     public func finish(into output: inout [UInt8]) throws(CodecError) {
+        guard !finished else { throw CodecError("\(codec.name): stream already finished") }
+        finished = true
         try run(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: &output)
     }
 
     private func run(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(CodecError) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
         switch state {
         case .none:
             output.append(contentsOf: input)
+
         case .zstd(let ctx):
             var inb = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
             while true {
                 var outb = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
                 let r = ZSTD_compressStream2(ctx, &outb, &inb, finish ? ZSTD_e_end : ZSTD_e_continue)
-                guard ZSTD_isError(r) == 0 else { throw CodecError("zstd: \(String(cString: ZSTD_getErrorName(r)))") }
+                guard ZSTD_isError(r) == 0 else { throw CodecError("zstd: compression failed (\(String(cString: ZSTD_getErrorName(r))))") }
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<outb.pos]))
+                // e_continue: done once all input is taken; e_end: done once r == 0 (fully flushed).
                 if finish ? r == 0 : inb.pos == inb.size { break }
             }
+
         case .xz(let s):
             s.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
             s.pointee.avail_in = input.count
+            defer { s.pointee.next_in = nil; s.pointee.next_out = nil }
             while true {
                 s.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
                 s.pointee.avail_out = buffer.count
                 let r = lzma_code(s, finish ? LZMA_FINISH : LZMA_RUN)
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - s.pointee.avail_out)]))
                 if r == LZMA_STREAM_END { break }
-                guard r == LZMA_OK else { throw CodecError("xz: encoding failed (\(r.rawValue))") }
+                guard r == LZMA_OK else {
+                    throw CodecError(r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: compression failed (\(r.rawValue))")
+                }
                 if !finish && s.pointee.avail_in == 0 { break }
             }
+
         case .zlib(let s):
-            s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            s.pointee.avail_in = uInt(input.count)
-            while true {
-                s.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                s.pointee.avail_out = uInt(buffer.count)
-                let r = deflate(s, finish ? Z_FINISH : Z_NO_FLUSH)
-                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - Int(s.pointee.avail_out))]))
-                if r == Z_STREAM_END { break }
-                guard r == Z_OK || r == Z_BUF_ERROR else { throw CodecError("zlib: encoding failed (\(r))") }
-                if !finish && s.pointee.avail_in == 0 && s.pointee.avail_out != 0 { break }
-            }
+            var offset = 0
+            defer { s.pointee.next_in = nil; s.pointee.next_out = nil }
+            repeat {
+                let n = min(input.count - offset, zlibMaxChunk)
+                s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + offset })
+                s.pointee.avail_in = uInt(n)
+                // Only the last piece may carry Z_FINISH.
+                let flush = finish && offset + n == input.count ? Z_FINISH : Z_NO_FLUSH
+                while true {
+                    s.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                    s.pointee.avail_out = uInt(buffer.count)
+                    let r = deflate(s, flush)
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - Int(s.pointee.avail_out))]))
+                    if r == Z_STREAM_END { break }
+                    guard r == Z_OK || r == Z_BUF_ERROR else { throw CodecError("zlib: compression failed (\(r))") }
+                    // Without Z_FINISH, done when all input is taken and deflate had room to spare.
+                    if flush != Z_FINISH && s.pointee.avail_in == 0 && s.pointee.avail_out != 0 { break }
+                }
+                offset += n
+            } while offset < input.count
         }
     }
 }
 
-/// One-shot helpers for tests and small inputs.
+/// One-shot helpers (used by tests and the builder for small inputs). Both go through the
+/// streaming `Compressor` and `Decompressor`, so they apply the same clamps and limits.
 public enum Codecs {
+    /// Compresses `bytes` into one complete stream. For `.none` the bytes are returned as they are.
     public static func compress(_ bytes: [UInt8], codec: Codec, level: Int) throws(CodecError) -> [UInt8] {
         let c = try Compressor(codec: codec, level: level)
         var out: [UInt8] = []
@@ -240,29 +362,37 @@ public enum Codecs {
         return out
     }
 
-    /// Decodes a whole stream; fails on more than `maxOutput` bytes, truncation, or trailing bytes.
+    /// Decodes a whole stream; fails if output would exceed `maxOutput` bytes, or if input has
+    /// trailing garbage after the end of the stream, or if the stream is truncated.
+    ///
+    /// Never produces more than `maxOutput + 1` bytes before failing, so a small hostile input
+    /// cannot make it allocate much. For `.none` only the size limit is checked.
     public static func decompress(_ bytes: [UInt8], codec: Codec, maxOutput: Int) throws(CodecError) -> [UInt8] {
         if codec == .none {
-            guard bytes.count <= maxOutput else { throw CodecError("none: more than \(maxOutput) bytes") }
+            guard bytes.count <= maxOutput else { throw CodecError("none: output larger than \(maxOutput) bytes") }
             return bytes
         }
         let d = try Decompressor(codec: codec)
         var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
         var pos = 0
         var finished = false
-        while !finished {
-            let p = pos
-            let step = try withBytes(bytes) { (inb) throws(CodecError) in
-                try withMutableBytes(&buffer) { (outb) throws(CodecError) in
-                    try d.decode(UnsafeRawBufferPointer(rebasing: inb[p...]), into: outb)
+        try withBytes(bytes) { (all) throws(CodecError) in
+            while !finished {
+                // One byte more than allowed is enough to know the limit is exceeded.
+                let left = maxOutput - out.count
+                let room = left >= buffer.count ? buffer.count : max(0, left) + 1
+                let step = try d.decode(UnsafeRawBufferPointer(rebasing: all[pos...]),
+                                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<room]))
+                pos += step.consumed
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<step.produced]))
+                guard out.count <= maxOutput else { throw CodecError("\(codec.name): output larger than \(maxOutput) bytes") }
+                finished = step.finished
+                if !finished && step.consumed == 0 && step.produced == 0 {
+                    throw CodecError("\(codec.name): truncated stream")
                 }
             }
-            pos += step.consumed
-            out.append(contentsOf: buffer[0..<step.produced])
-            guard out.count <= maxOutput else { throw CodecError("\(codec.name): output larger than \(maxOutput) bytes") }
-            finished = step.finished
-            if !finished && step.consumed == 0 && step.produced == 0 { throw CodecError("\(codec.name): truncated stream") }
         }
         guard pos == bytes.count else { throw CodecError("\(codec.name): unexpected bytes after the end of the stream") }
         return out
