@@ -1,27 +1,39 @@
-/// A minisign `.minisig` file: signature over a whole file plus a signed trusted comment.
+/// A minisign `.minisig` file: a signature over a whole file, plus a trusted comment that is
+/// signed together with that signature (the "global signature"), so the comment cannot be swapped.
 public struct MinisignSignature: Sendable {
     public var untrustedComment: String
     public var trustedComment: String
     public var keyID: KeyID
-    /// "ED" (prehashed, BLAKE2b-512 of the file) or legacy "Ed" (the raw file).
+    /// "ED" (prehashed: Ed25519 over BLAKE2b-512 of the file, what minisign writes by default and
+    /// what `create` writes) or legacy "Ed" (Ed25519 over the raw file), accepted when verifying.
     public var algorithm: [UInt8]
     public var signature: [UInt8]
     public var globalSignature: [UInt8]
 
+    private static let untrustedPrefix = "untrusted comment: "
+    private static let trustedPrefix = "trusted comment: "
+
+    /// Parses the four lines; CRLF line ends and lines after the fourth are tolerated, as minisign does.
     public init(fileContents: String) throws(CryptoError) {
         let ls = lines(fileContents)
-        guard ls.count >= 4, ls[0].hasPrefix("untrusted comment: "), ls[2].hasPrefix("trusted comment: ") else {
-            throw CryptoError("signature file: not in minisign format (expected 4 lines)")
+        guard ls.count >= 4 else { throw CryptoError("signature file: not in minisign format (expected 4 lines)") }
+        guard ls[0].hasPrefix(Self.untrustedPrefix) else {
+            throw CryptoError("signature file: line 1 does not start with \"untrusted comment: \"")
         }
-        guard let sig = Base64.decode(ls[1].trimmingSpaces()), sig.count == 74 else {
-            throw CryptoError("signature file: invalid signature line")
+        guard ls[2].hasPrefix(Self.trustedPrefix) else {
+            throw CryptoError("signature file: line 3 does not start with \"trusted comment: \"")
         }
-        guard (sig[0] == 0x45 && (sig[1] == 0x44 || sig[1] == 0x64)) else { throw CryptoError("signature file: unknown signature algorithm") }
-        guard let global = Base64.decode(ls[3].trimmingSpaces()), global.count == 64 else {
-            throw CryptoError("signature file: invalid global signature line")
+        guard let sig = Base64.decode(ls[1].trimmingSpaces()) else { throw CryptoError("signature file: signature line is not base64") }
+        guard sig.count == 74 else { throw CryptoError("signature file: signature line has \(sig.count) bytes, expected 74") }
+        guard sig[0] == 0x45, sig[1] == 0x44 || sig[1] == 0x64 else {
+            throw CryptoError("signature file: unknown signature algorithm (neither \"ED\" nor \"Ed\")")
         }
-        untrustedComment = String(ls[0].dropFirst("untrusted comment: ".count))
-        trustedComment = String(ls[2].dropFirst("trusted comment: ".count))
+        guard let global = Base64.decode(ls[3].trimmingSpaces()) else {
+            throw CryptoError("signature file: global signature line is not base64")
+        }
+        guard global.count == 64 else { throw CryptoError("signature file: global signature has \(global.count) bytes, expected 64") }
+        untrustedComment = String(ls[0].dropFirst(Self.untrustedPrefix.count))
+        trustedComment = String(ls[2].dropFirst(Self.trustedPrefix.count))
         algorithm = Array(sig[0..<2])
         keyID = KeyID(bytes: Array(sig[2..<10]))!
         signature = Array(sig[10..<74])
@@ -37,27 +49,39 @@ public struct MinisignSignature: Sendable {
         self.globalSignature = globalSignature
     }
 
+    /// Signs `file` the way `minisign -S` does (prehashed "ED"). Comments are one line each in the
+    /// file format, so any CR or LF in them is replaced by a space before signing.
     public static func create(for file: UnsafeRawBufferPointer, key: SecretKey, trustedComment: String,
                               untrustedComment: String = "signature from bundle-append secret key") -> MinisignSignature {
+        let trusted = oneLine(trustedComment), untrusted = oneLine(untrustedComment)
         let sig = key.signPrehashed(file)
-        let global = key.sign(sig + Array(trustedComment.utf8))
-        return MinisignSignature(untrustedComment: untrustedComment, trustedComment: trustedComment, keyID: key.keyID,
+        let global = key.sign(sig + Array(trusted.utf8))
+        return MinisignSignature(untrustedComment: untrusted, trustedComment: trusted, keyID: key.keyID,
                                  signature: sig, globalSignature: global)
     }
 
-    public var fileContents: String {
-        "untrusted comment: \(untrustedComment)\n\(Base64.encode(algorithm + keyID.bytes + signature))\n"
-            + "trusted comment: \(trustedComment)\n\(Base64.encode(globalSignature))\n"
+    private static func oneLine(_ s: String) -> String {
+        String(s.map { $0 == "\n" || $0 == "\r" || $0 == "\r\n" ? " " : $0 })
     }
 
-    /// Checks key id, the file signature and the global signature; the error says which failed.
+    /// The `.minisig` text, as minisign writes it.
+    public var fileContents: String {
+        "\(Self.untrustedPrefix)\(untrustedComment)\n\(Base64.encode(algorithm + keyID.bytes + signature))\n"
+            + "\(Self.trustedPrefix)\(trustedComment)\n\(Base64.encode(globalSignature))\n"
+    }
+
+    /// Checks key id, the file signature and the global signature; the error names which failed.
+    /// The key id is checked first only to give a clearer message; the signatures decide.
     public func verify(file: UnsafeRawBufferPointer, publicKey: PublicKey) throws(CryptoError) {
         guard keyID == publicKey.keyID else {
-            throw CryptoError("signature was made by key \(keyID.displayString), not \(publicKey.keyID.displayString)")
+            throw CryptoError("signature was made by key \(keyID.displayString), not by the trusted key \(publicKey.keyID.displayString)")
         }
-        let ok = algorithm[1] == 0x44
-            ? Ed25519.verifyPrehashed(signature: signature, message: file, publicKey: publicKey)
-            : Ed25519.verify(signature: signature, message: file, publicKey: publicKey)
+        let ok: Bool
+        switch algorithm {
+        case [0x45, 0x44]: ok = Ed25519.verifyPrehashed(signature: signature, message: file, publicKey: publicKey)
+        case [0x45, 0x64]: ok = Ed25519.verify(signature: signature, message: file, publicKey: publicKey)
+        default: throw CryptoError("signature: unknown signature algorithm (neither \"ED\" nor \"Ed\")")
+        }
         guard ok else { throw CryptoError("signature verification failed: the file was modified or signed by another key") }
         let globalOK = (signature + Array(trustedComment.utf8)).withUnsafeBytes {
             Ed25519.verify(signature: globalSignature, message: $0, publicKey: publicKey)

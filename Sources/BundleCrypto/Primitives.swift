@@ -10,40 +10,59 @@ public struct CryptoError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
+/// libsodium initialisation. Every entry point of this module that needs libsodium calls
+/// `initialize()` itself, so callers never have to remember to; it is cheap after the first call.
 public enum Sodium {
-    /// `sodium_init` is idempotent and thread-safe; every entry point that needs it calls this.
+    /// `sodium_init` is idempotent and thread-safe (returns 1 when already done). It only fails when
+    /// no randomness source exists; libsodium 1.0.18 uses getrandom(2), so it works in a static binary.
     public static func initialize() {
         _ = sodium_init()
     }
 }
 
-/// Streaming BLAKE2b (libsodium `crypto_generichash`), 32 bytes by default.
+/// Streaming BLAKE2b (libsodium `crypto_generichash`, unkeyed), 32 bytes by default.
 ///
-/// A class because libsodium's state is a 64-byte-aligned C struct Swift only sees as
-/// opaque: it lives in memory allocated (and freed) here.
+/// A final class rather than the struct first sketched: libsodium's state is a 64-byte-aligned
+/// C struct that Swift only sees as opaque bytes (Swift storage does not promise that alignment),
+/// so it lives in memory allocated and freed here, and copying a struct around it would alias it.
+/// Existing callers hold hashers in `let`; `var` works too.
+/// Not `Sendable`: use one hasher per task.
 public final class Blake2b {
     private let state: UnsafeMutableRawPointer
     private let outputLength: Int
+    private var digest: [UInt8]?
 
+    /// `outputLength` must be 16...64 bytes (libsodium's range); minisign uses 32 for its
+    /// key checksum and 64 for prehashing files.
     public init(outputLength: Int = 32) {
+        precondition(outputLength >= crypto_generichash_bytes_min() && outputLength <= crypto_generichash_bytes_max(),
+                     "BLAKE2b output length must be 16...64 bytes")
         Sodium.initialize()
         self.outputLength = outputLength
         state = .allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
         crypto_generichash_init(OpaquePointer(state), nil, 0, outputLength)
     }
 
-    deinit { state.deallocate() }
+    deinit {
+        sodium_memzero(state, crypto_generichash_statebytes())
+        state.deallocate()
+    }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
+        precondition(digest == nil, "Blake2b.update after finalize")
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         crypto_generichash_update(OpaquePointer(state), base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
     }
 
     public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
+    /// The digest. Calling it again returns the same digest (libsodium itself would refuse a
+    /// second finalisation); updating after it is a programming error.
     public func finalize() -> [UInt8] {
+        if let digest { return digest }
         var out = [UInt8](repeating: 0, count: outputLength)
         crypto_generichash_final(OpaquePointer(state), &out, outputLength)
+        digest = out
         return out
     }
 
@@ -58,6 +77,7 @@ public final class Blake2b {
     }
 }
 
+/// Lower- or upper-case hex; `decode` accepts either case and refuses anything else (no spaces, no "0x").
 public enum Hex {
     public static func encode(_ bytes: some Collection<UInt8>, uppercase: Bool = false) -> String {
         let digits = Array((uppercase ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
@@ -90,6 +110,8 @@ public enum Hex {
 }
 
 /// Standard base64 with padding (libsodium's "original" variant), as minisign writes it.
+/// `decode` refuses anything that is not exactly base64: whitespace inside, missing padding,
+/// trailing garbage. Callers trim the line ends themselves.
 public enum Base64 {
     public static func encode(_ bytes: [UInt8]) -> String {
         Sodium.initialize()
@@ -97,7 +119,8 @@ public enum Base64 {
         let len = sodium_base64_encoded_len(bytes.count, variant)
         var out = [CChar](repeating: 0, count: len)
         _ = bytes.withUnsafeBufferPointer { b in sodium_bin2base64(&out, len, b.baseAddress, bytes.count, variant) }
-        return String(cString: out)
+        // `len` counts the terminating NUL.
+        return String(decoding: out.prefix(len - 1).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public static func decode(_ s: String) -> [UInt8]? {
@@ -106,18 +129,14 @@ public enum Base64 {
         guard !input.isEmpty else { return [] }
         var out = [UInt8](repeating: 0, count: input.count)
         var written = 0
-        var end: UnsafePointer<CChar>? = nil
-        let r = input.withUnsafeBufferPointer { b in
-            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { c in
-                sodium_base642bin(&out, out.count, c, b.count, nil, &written, &end, Int32(sodium_base64_VARIANT_ORIGINAL))
+        let complete = input.withUnsafeBufferPointer { b -> Bool in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { c -> Bool in
+                var end: UnsafePointer<CChar>? = nil
+                let r = sodium_base642bin(&out, out.count, c, b.count, nil, &written, &end, Int32(sodium_base64_VARIANT_ORIGINAL))
+                // libsodium stops quietly at the first non-base64 character: refuse trailing garbage too.
+                return r == 0 && end == c + b.count
             }
         }
-        guard r == 0 else { return nil }
-        // Trailing garbage after valid base64 is refused too.
-        let consumed = input.withUnsafeBufferPointer { b in
-            end.map { UnsafeRawPointer($0) - UnsafeRawPointer(b.baseAddress!) } ?? input.count
-        }
-        guard consumed == input.count else { return nil }
-        return Array(out[0..<written])
+        return complete ? Array(out[0..<written]) : nil
     }
 }
