@@ -46,7 +46,7 @@ public struct Trailer: Equatable, Sendable {
         w.u32(flags)
         for r in [layers, header, tables, signature] {
             w.u64(r.lowerBound)
-            w.u64(UInt64(r.count))
+            w.u64(r.upperBound - r.lowerBound)   // not r.count: an Int, which traps past Int.max
         }
         w.raw([UInt8](repeating: 0, count: 16))
         return w.bytes
@@ -87,13 +87,15 @@ public struct Trailer: Equatable, Sendable {
         guard layers.upperBound == header.lowerBound, header.upperBound == tables.lowerBound,
               tables.upperBound == signature.lowerBound, signature.upperBound == fileSize - UInt64(Trailer.size)
         else { throw FormatError("trailer: regions overlap or leave gaps") }
-        guard header.count > 0, UInt64(header.count) <= Limits.maxHeaderLength else {
-            throw FormatError("trailer: manifest header length \(header.count) is outside 1...\(Limits.maxHeaderLength)")
+        let headerLength = header.upperBound - header.lowerBound
+        let signatureLength = signature.upperBound - signature.lowerBound
+        guard headerLength > 0, headerLength <= Limits.maxHeaderLength else {
+            throw FormatError("trailer: manifest header length \(headerLength) is outside 1...\(Limits.maxHeaderLength)")
         }
-        guard UInt64(signature.count) <= Limits.maxSignatureLength else {
-            throw FormatError("trailer: signature block length \(signature.count) is over the limit of \(Limits.maxSignatureLength)")
+        guard signatureLength <= Limits.maxSignatureLength else {
+            throw FormatError("trailer: signature block length \(signatureLength) is over the limit of \(Limits.maxSignatureLength)")
         }
-        guard isSigned == (signature.count > 0) else {
+        guard isSigned == (signatureLength > 0) else {
             throw FormatError(isSigned ? "trailer: signed bundle without a signature block" : "trailer: unsigned bundle with a signature block")
         }
     }

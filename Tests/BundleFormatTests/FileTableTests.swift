@@ -1,0 +1,308 @@
+import XCTest
+@testable import BundleFormat
+
+final class FileTableTests: XCTestCase {
+    let files = Fx.files()
+
+    func rejected(_ records: [FileRecord], _ needles: String..., layer: LayerRecord? = nil,
+                  file: StaticString = #filePath, line: UInt = #line) {
+        expectRejected(FileTable.encode(records), layer: layer ?? Fx.layer(for: records), needles, file: file, line: line)
+    }
+    func rejected(bytes: [UInt8], layer: LayerRecord, _ needles: String..., file: StaticString = #filePath, line: UInt = #line) {
+        expectRejected(bytes, layer: layer, needles, file: file, line: line)
+    }
+    private func expectRejected(_ bytes: [UInt8], layer: LayerRecord, _ needles: [String], file: StaticString, line: UInt) {
+        do {
+            let out = try FileTable.decode(bytes, layer: layer)
+            XCTFail("expected a FormatError mentioning \(needles), decoded \(out.map(\.pathString))", file: file, line: line)
+        } catch {
+            // `error` is a FormatError: the decoders use typed throws.
+            for n in needles where !error.message.contains(n) {
+                XCTFail("'\(error.message)' should mention '\(n)'", file: file, line: line)
+            }
+        }
+    }
+    func accepted(_ records: [FileRecord], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(try Fx.decodeTable(records), records, file: file, line: line)
+    }
+
+    // MARK: Round trips
+
+    func testRoundTrip() throws {
+        let bytes = FileTable.encode(files)
+        let layer = Fx.layer(for: files)
+        XCTAssertEqual(layer.uncompressedSize, 1000)
+        XCTAssertEqual(try FileTable.decode(bytes, layer: layer), files)
+        XCTAssertEqual(try bytes.withUnsafeBytes { try FileTable.decode($0, layer: layer) }, files)
+        let decoded = try FileTable.decode(bytes, layer: layer)
+        XCTAssertEqual(FileTable.encode(decoded), bytes)
+        XCTAssertEqual(decoded.filter { $0.kind == .symlink }.count, 5)
+        XCTAssertEqual(decoded.filter { $0.kind == .directory }.count, 4)
+        XCTAssertEqual(decoded.first { $0.pathString == "bin/up" }?.linkTarget, Array("../lib/libx.so".utf8))
+        XCTAssertEqual(decoded.first { $0.pathString == "bin/tool" }?.mode, 0o755)
+        XCTAssertTrue(decoded.filter { $0.kind != .regular }.allSatisfy { $0.digest.isEmpty && $0.size == 0 })
+        XCTAssertTrue(decoded.filter { $0.kind != .symlink }.allSatisfy { $0.linkTarget.isEmpty })
+        XCTAssertTrue(decoded.filter { $0.kind == .regular }.allSatisfy { $0.digest.count == 32 })
+    }
+
+    func testEncodingLayout() {
+        let f = Fx.file("ab", size: 0x0102)
+        let b = FileTable.encode([f])
+        XCTAssertEqual(b.count, 1 + 4 + 8 + 4 + 2 + 32)
+        XCTAssertEqual(Array(b.prefix(19)), [1, 0xA4, 0x01, 0, 0, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0x61, 0x62])
+        let l = FileTable.encode([Fx.link("l", "t")])
+        XCTAssertEqual(l, [2, 0xFF, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x6C, 1, 0, 0, 0, 0x74])
+        XCTAssertEqual(FileTable.encode([Fx.dir("d")]), [0, 0xED, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x64])
+    }
+
+    func testStreamingReader() throws {
+        var reader = FileTable.Reader(FileTable.encode(files), layer: Fx.layer(for: files))
+        var out: [FileRecord] = []
+        while let f = try reader.next() { out.append(f) }
+        XCTAssertEqual(out, files)
+        XCTAssertNil(try reader.next())     // stays finished
+        XCTAssertNil(try reader.next())
+
+        // The pointer initialiser reads the same.
+        var r2 = FileTable.encode(files).withUnsafeBytes { FileTable.Reader($0, layer: Fx.layer(for: files)) }
+        XCTAssertEqual(try r2.next(), files[0])
+
+        // Records before a bad one are handed out; the bad one throws when reached.
+        var bad = files; bad.append(Fx.file("zzz/orphan"))
+        var r3 = FileTable.Reader(FileTable.encode(bad), layer: Fx.layer(for: bad))
+        for f in files { XCTAssertEqual(try r3.next(), f) }
+        assertFormatError(try r3.next(), mentions: "'zzz/orphan' has no parent directory")
+    }
+
+    func testEmptyTable() throws {
+        XCTAssertEqual(try FileTable.decode([], layer: Fx.layer(for: [])), [])
+        var l = Fx.layer(for: []); l.fileCount = 1
+        rejected(bytes: [], layer: l, "file table holds 0 files, the manifest says 1")
+        l = Fx.layer(for: []); l.uncompressedSize = 1
+        rejected(bytes: [], layer: l, "files add up to 0 bytes, the manifest says 1")
+    }
+
+    func testByteOrderNotStringOrder() {
+        // '-' (0x2D) sorts before '/' (0x2F): "a-b" comes between "a" and "a/b".
+        accepted([Fx.dir("a"), Fx.file("a-b"), Fx.file("a/b")])
+        rejected([Fx.dir("a"), Fx.file("a/b"), Fx.file("a-b")], "path 'a-b' is out of order")
+        // Upper case sorts before lower case, and multi-byte UTF-8 after ASCII.
+        accepted([Fx.file("B"), Fx.file("a"), Fx.file("z"), Fx.file("é")])
+        rejected([Fx.file("a"), Fx.file("B")], "out of order")
+    }
+
+    func testLimitsExactlyAreAccepted() throws {
+        // A path of exactly 4096 bytes: 17 components of 240 bytes, each parent listed.
+        var records: [FileRecord] = []
+        var path = ""
+        for i in 0..<17 {
+            path += (i == 0 ? "" : "/") + String(repeating: Character(UnicodeScalar(UInt8(0x61 + i))), count: 240)
+            records.append(i == 16 ? Fx.file(path) : Fx.dir(path))
+        }
+        XCTAssertEqual(records.last!.path.count, Limits.maxPathLength)
+        accepted(records)
+        // A component of exactly 255 bytes; a link target of exactly 4096 bytes.
+        accepted([Fx.file(String(repeating: "x", count: 255))])
+        accepted([Fx.link("l", String(repeating: "t", count: Limits.maxPathLength))])
+        // The largest mode.
+        accepted([FileRecord(kind: .regular, mode: 0o777, size: 0, path: [0x61], digest: Fx.digest(0))])
+    }
+
+    // MARK: Count and size
+
+    func testFileCountMismatch() {
+        var l = Fx.layer(for: files); l.fileCount = files.count + 1
+        rejected(files, "file table holds \(files.count) files, the manifest says \(files.count + 1)", layer: l)
+        l.fileCount = files.count - 1
+        rejected(files, "file table holds more than the \(files.count - 1) files declared", layer: l)
+        l.fileCount = 0
+        rejected(files, "more than the 0 files", layer: l)
+    }
+
+    func testTotalSizeMismatch() {
+        var l = Fx.layer(for: files); l.uncompressedSize = 1001
+        rejected(files, "files add up to 1000 bytes, the manifest says 1001", layer: l)
+        l.uncompressedSize = 999
+        rejected(files, "files add up to more than the declared 999 bytes", layer: l)
+        l.uncompressedSize = 0
+        rejected(files, "more than the declared 0 bytes", layer: l)
+        // Sizes whose sum overflows a UInt64 are refused, not wrapped.
+        let big = [Fx.file("a", size: .max), Fx.file("b", size: 2)]
+        l = Fx.layer(for: [big[0]]); l.fileCount = 2
+        rejected(big, "more than the declared", layer: l)
+        let wrap = [Fx.file("a", size: 1 << 63), Fx.file("b", size: 1 << 63), Fx.file("c", size: 5)]
+        l = Fx.layer(for: [Fx.file("x", size: 5)]); l.fileCount = 3
+        rejected(wrap, "more than the declared 5 bytes", layer: l)
+    }
+
+    // MARK: Record fields
+
+    func testUnknownKind() {
+        for kind: UInt8 in [3, 7, 0xFF] {
+            let records = [Fx.dir("a"), Fx.file("a/b")]
+            let bytes = FileTable.encode(records).setting(Fx.recordOffset(records, 1), kind)
+            rejected(bytes: bytes, layer: Fx.layer(for: records), "layer 'base': unknown file type \(kind)")
+        }
+    }
+
+    func testModeBits() {
+        for mode: UInt32 in [0o1000, 0o4755, 0o2755, 0o1777, 0o100644, 0xFFFF_FFFF] {
+            var f = files; f[1].mode = mode
+            rejected(f, "file mode 0o\(String(mode, radix: 8)) has bits beyond 0o777")
+        }
+        for mode: UInt32 in [0, 0o644, 0o755, 0o777] {
+            var f = files; f[1].mode = mode
+            accepted(f)
+        }
+    }
+
+    func testDirectoryAndSymlinkSizes() {
+        rejected([Fx.dir("d")].map { var r = $0; r.size = 1; return r }, "directory 'd' has a size")
+        var l = Fx.link("l", "x"); l.size = 1
+        rejected([l], "symlink 'l' has a size")
+        l.size = .max
+        rejected([l], "symlink 'l' has a size")
+    }
+
+    // MARK: Paths
+
+    func testUnsafePaths() {
+        let cases: [(String, String)] = [
+            ("../x", "'..' path component"), ("a/../b", "'..' path component"), ("..", "'..' path component"),
+            ("/abs", "absolute path"), ("/", "absolute path"),
+            ("a//b", "empty, '.'"), ("./a", "empty, '.'"), (".", "empty, '.'"), ("a/", "empty, '.'"), ("a/.", "empty, '.'"),
+            ("", "empty path"),
+            (".dgmo-layer", "reserved name '.dgmo-layer'"), (".dgmo-layer/x", "reserved name"),
+            (String(repeating: "c", count: 256), "component longer than 255"),
+            ("a/" + String(repeating: "c", count: 256), "component longer than 255"),
+        ]
+        for (path, why) in cases {
+            rejected([Fx.dir("a"), Fx.file(path)].sorted { $0.path.lexicographicallyPrecedes($1.path) },
+                     "unsafe path '\(path)'", why)
+            // As a directory and as a symlink too.
+            rejected([Fx.dir(path)], "unsafe path", why)
+            rejected([Fx.link(path, "x")], "unsafe path", why)
+        }
+    }
+
+    func testNULAndInvalidUTF8Paths() {
+        rejected([Fx.file(bytes: [0x61, 0x00, 0x62])], "unsafe path", "NUL byte in path")
+        rejected([Fx.file(bytes: [0x00])], "NUL byte")
+        for bad: [UInt8] in [[0x61, 0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80]] {
+            rejected([Fx.file(bytes: bad)], "unsafe path", "not valid UTF-8")
+        }
+    }
+
+    func testPathOverLimit() {
+        let long = [UInt8](repeating: 0x61, count: Limits.maxPathLength + 1)
+        rejected([Fx.file(bytes: long)], "path is \(Limits.maxPathLength + 1) bytes, over the limit of \(Limits.maxPathLength)")
+        // A hostile length field is refused before anything is read or allocated.
+        let bytes = FileTable.encode([Fx.file("a")]).putting32(0xFFFF_FFFF, at: 13)
+        rejected(bytes: bytes, layer: Fx.layer(for: [Fx.file("a")]), "path is 4294967295 bytes")
+        let target = FileTable.encode([Fx.link("l", "t")]).putting32(0xFFFF_FFFF, at: 18)
+        rejected(bytes: target, layer: Fx.layer(for: [Fx.link("l", "t")]), "link target is 4294967295 bytes")
+        rejected([Fx.link("l", String(repeating: "t", count: Limits.maxPathLength + 1))], "link target is 4097 bytes")
+    }
+
+    func testReservedNameOnlyAtTopLevel() {
+        accepted([Fx.dir("a"), Fx.file("a/.dgmo-layer")])
+        accepted([Fx.dir("a"), Fx.dir("a/b"), Fx.dir("a/b/.dgmo-layer")])
+        accepted([Fx.file(".dgmo-layer2"), Fx.file(".dgmo-layes"), Fx.file("x.dgmo-layer")])
+        rejected([Fx.file(".dgmo-layer")], "reserved name")
+        rejected([Fx.link(".dgmo-layer", "x")], "reserved name")
+    }
+
+    // MARK: Order and parents
+
+    func testDuplicatesAndOrder() {
+        rejected([Fx.file("a"), Fx.file("a")], "duplicate path 'a'")
+        rejected([Fx.dir("a"), Fx.dir("a")], "duplicate path 'a'")
+        rejected([Fx.dir("a"), Fx.file("a")], "duplicate path 'a'")
+        rejected([Fx.file("b"), Fx.file("a")], "path 'a' is out of order")
+        var f = files; f.swapAt(4, 5)
+        rejected(f, "out of order")
+        f = files; f.append(files[0])
+        rejected(f, "out of order")
+        f = files; f.insert(files[6], at: 7)
+        rejected(f, "duplicate path '\(files[6].pathString)'")
+    }
+
+    func testParentDirectories() {
+        rejected([Fx.file("a/b")], "'a/b' has no parent directory listed before it")
+        // The parent listed after its child.
+        rejected([Fx.file("a/b"), Fx.dir("a")], "'a/b' has no parent directory")
+        // The parent listed, but as a regular file or a symlink.
+        rejected([Fx.file("a"), Fx.file("a/b")], "'a/b' has no parent directory")
+        rejected([Fx.link("a", "."), Fx.file("a/b")], "'a/b' has no parent directory")
+        // A grandparent listed but not the parent.
+        rejected([Fx.dir("a"), Fx.file("a/b/c")], "'a/b/c' has no parent directory")
+        // Directories with similar names do not count.
+        rejected([Fx.dir("a"), Fx.dir("ab"), Fx.file("ab/c"), Fx.file("b/c")], "'b/c' has no parent")
+        // A parent directory listed earlier but not adjacent is fine.
+        accepted([Fx.dir("a"), Fx.dir("a-"), Fx.file("a-/x"), Fx.file("a/x")])
+        // Every record of the fixture without its parent.
+        for (i, r) in files.enumerated() where r.kind == .directory && files.contains(where: { $0.path.starts(with: r.path + [0x2F]) }) {
+            var f = files; f.remove(at: i)
+            let l = Fx.layer(for: f)
+            rejected(f, "has no parent directory", layer: l)
+        }
+    }
+
+    // MARK: Symlinks
+
+    func testSymlinkEscapes() {
+        let cases: [(path: String, target: String)] = [
+            ("l", "../x"), ("l", ".."), ("l", "../"), ("l", "./../x"),
+            ("l", "/etc/passwd"), ("l", "/"),
+            ("a/l", "a/../../x"), ("a/l", "../../x"), ("a/l", "../.."),
+            ("l", "b/../x"), ("a/l", "b/../x"), ("a/l", "../b/../x"), ("a/l", "x/.."),
+            ("a/b/l", "../../../x"),
+        ]
+        for (path, target) in cases {
+            var records = [Fx.dir("a"), Fx.dir("a/b"), Fx.dir("b"), Fx.link(path, target)]
+            records.sort { $0.path.lexicographicallyPrecedes($1.path) }
+            rejected(records, "symlink '\(path)'", "points outside its layer")
+        }
+        rejected([Fx.link("l", "")], "symlink 'l'", "empty path")
+        rejected([FileRecord(kind: .symlink, mode: 0o777, size: 0, path: [0x6C], linkTarget: [0x61, 0x00])], "symlink 'l'", "NUL")
+    }
+
+    func testSymlinksInsideTheLayer() {
+        let cases: [(path: String, target: String)] = [
+            ("l", "x"), ("l", "./x"), ("l", "."), ("l", "a/b/c"), ("l", "a//b"), ("l", "a/"),
+            ("a/l", "../x"), ("a/l", ".."), ("a/l", "../a/./x"), ("a/l", "./../b"),
+            ("a/b/l", "../../x"), ("a/b/l", "../.."), ("a/b/l", "../../a/b/l"),
+        ]
+        for (path, target) in cases {
+            var records = [Fx.dir("a"), Fx.dir("a/b"), Fx.link(path, target)]
+            records.sort { $0.path.lexicographicallyPrecedes($1.path) }
+            XCTAssertEqual(try Fx.decodeTable(records).count, 3, "\(path) -> \(target)")
+        }
+    }
+
+    // MARK: Truncation and mutation
+
+    func testTruncatedAtEveryByteOffset() {
+        let bytes = FileTable.encode(files)
+        let layer = Fx.layer(for: files)
+        for n in 0..<bytes.count {
+            assertThrowsFormatError(try FileTable.decode(Array(bytes.prefix(n)), layer: layer), "prefix \(n) of \(bytes.count)")
+        }
+        // Trailing bytes after the last declared record.
+        rejected(bytes: bytes + [0], layer: layer, "more than the \(files.count) files declared")
+    }
+
+    func testSingleByteMutationsNeverTrap() {
+        let bytes = FileTable.encode(files)
+        let layer = Fx.layer(for: files)
+        var rng = SplitMix64(state: 7)
+        for i in bytes.indices {
+            for v in [0, 1, 0x2E, 0x2F, 0xFF, UInt8.random(in: 0...255, using: &rng)] where v != bytes[i] {
+                let b = bytes.setting(i, v)
+                if let decoded = try? FileTable.decode(b, layer: layer) {
+                    XCTAssertEqual(FileTable.encode(decoded), b, "byte \(i) = \(v)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,401 @@
+import XCTest
+@testable import BundleFormat
+
+final class ManifestTests: XCTestCase {
+    let fx = Fx.manifest()
+    var raw: Fx.RawManifest { Fx.RawManifest(fx.manifest) }
+
+    func rejected(_ m: Manifest, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
+                  file: StaticString = #filePath, line: UInt = #line) {
+        expectRejected(m.encoded(), needles, layers: layers, tables: tables, file: file, line: line)
+    }
+    func rejected(_ r: Fx.RawManifest, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
+                  file: StaticString = #filePath, line: UInt = #line) {
+        expectRejected(r.encoded(), needles, layers: layers, tables: tables, file: file, line: line)
+    }
+    private func expectRejected(_ bytes: [UInt8], _ needles: [String], layers: UInt64?, tables: UInt64?, file: StaticString, line: UInt) {
+        do {
+            let m = try Manifest(decoding: bytes, layersLength: layers ?? fx.layersLength, tablesLength: tables ?? fx.tablesLength)
+            XCTFail("expected a FormatError mentioning \(needles), decoded \(m)", file: file, line: line)
+        } catch {
+            // `error` is a FormatError: the decoders use typed throws.
+            for n in needles where !error.message.contains(n) {
+                XCTFail("'\(error.message)' should mention '\(n)'", file: file, line: line)
+            }
+        }
+    }
+
+    /// Decoding must finish (by throwing) well within `limit` seconds.
+    func assertFast(_ limit: Double = 0.5, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+        let clock = ContinuousClock()
+        let elapsed = clock.measure { () -> Void in
+            do { try body() } catch { XCTFail("unexpected \(error)", file: file, line: line) }
+        }
+        XCTAssertLessThan(elapsed, .milliseconds(Int(limit * 1000)), "took \(elapsed)", file: file, line: line)
+    }
+
+    // MARK: Round trips
+
+    func testRoundTrip() throws {
+        let m = fx.manifest
+        let bytes = m.encoded()
+        let decoded = try fx.decode(bytes)
+        XCTAssertEqual(decoded, m)
+        XCTAssertEqual(try fx.decodeRaw(bytes), m)
+        XCTAssertEqual(decoded.encoded(), bytes)
+        XCTAssertEqual(decoded.layers.count, 3)
+        XCTAssertEqual(decoded.entries.count, 4)
+        XCTAssertEqual(decoded.defaultEntry?.name, "app")
+        XCTAssertEqual(decoded.layer(named: "py-3.12"), 1)
+        XCTAssertNil(decoded.layer(named: "nope"))
+        XCTAssertEqual(decoded.entry(named: "py")?.layers, [0, 1])
+        XCTAssertEqual(decoded.entry(named: "app")?.env, [.init(key: "APP_HOME", value: "{base}"), .init(key: "_x9", value: "plain ü")])
+        XCTAssertEqual(decoded.layers[1].codec, .none)
+        XCTAssertEqual(decoded.layers[2].codec, .xz)
+        XCTAssertEqual(decoded.keyID, Fx.keyID)
+    }
+
+    func testRawWriterMatchesEncoder() {
+        XCTAssertEqual(raw.encoded(), fx.manifest.encoded())
+    }
+
+    func testEveryCodecRoundTrips() throws {
+        for codec in Codec.allCases {
+            var m = fx.manifest
+            m.layers[0].codec = codec
+            if codec == .none { m.layers[0].uncompressedSize = m.layers[0].compressedSize }
+            XCTAssertEqual(try fx.decode(m.encoded()), m, codec.name)
+        }
+    }
+
+    func testNoDefaultNoEntriesNoLayers() throws {
+        var m = fx.manifest
+        for i in m.entries.indices { m.entries[i].isDefault = false }
+        XCTAssertNil(try fx.decode(m.encoded()).defaultEntry)
+        m.entries[3].isDefault = true
+        XCTAssertEqual(try fx.decode(m.encoded()).defaultEntry?.name, "all")
+
+        let empty = Manifest(appName: "a", appVersion: "", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [], entries: [])
+        XCTAssertEqual(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 0), empty)
+        // With no layers, the regions must be empty.
+        assertFormatError(try Manifest(decoding: empty.encoded(), layersLength: 1, tablesLength: 0), mentions: "do not fill the layers region")
+        assertFormatError(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 1), mentions: "do not fill the tables region")
+    }
+
+    func testLimitsExactlyAreAccepted() throws {
+        // 256 layers and 256 entries, names of 64 bytes, an argv item of 64 KiB, 1024 argv items.
+        var layers: [LayerRecord] = []
+        for i in 0..<Limits.maxLayers {
+            layers.append(LayerRecord(name: "l\(i)", codec: .zstd, offset: UInt64(i), compressedSize: 1, uncompressedSize: Limits.maxLayerSize,
+                                      fileCount: Limits.maxFilesPerLayer, tableOffset: UInt64(i) * 2, tableLength: 2, digest: Fx.digest(UInt8(i % 256))))
+        }
+        layers[255].tableLength = Limits.maxFileTableLength
+        var entries: [EntryRecord] = []
+        for i in 0..<Limits.maxEntries {
+            entries.append(EntryRecord(name: "e\(i)", isDefault: i == 7, argv: ["{l\(i)}"], env: [], layers: [i]))
+        }
+        entries[0].argv = [String](repeating: "x", count: Limits.maxArgvItems)
+        entries[1].argv = [String(repeating: "y", count: Limits.maxStringLength)]
+        entries[2].env = (0..<Limits.maxEnvItems).map { .init(key: "K\($0)", value: "{l2}") }
+        entries[3].layers = Array(0..<Limits.maxLayers)
+        let name64 = String(repeating: "n", count: 64)
+        let m = Manifest(appName: name64, appVersion: String(repeating: "v", count: 64), buildTime: .max, keyID: Fx.keyID,
+                         layers: layers, entries: entries)
+        let tables = UInt64(255) * 2 + Limits.maxFileTableLength
+        let decoded = try Manifest(decoding: m.encoded(), layersLength: 256, tablesLength: tables)
+        XCTAssertEqual(decoded, m)
+    }
+
+    // MARK: Truncation and trailing bytes
+
+    func testTruncatedAtEveryByteOffset() {
+        let b = fx.manifest.encoded()
+        XCTAssertGreaterThan(b.count, 300)
+        for n in 0..<b.count {
+            let prefix = Array(b.prefix(n))
+            assertFormatError(try fx.decode(prefix), mentions: "truncated", context: "prefix \(n) of \(b.count)")
+            assertThrowsFormatError(try fx.decodeRaw(prefix), "prefix \(n)")
+        }
+    }
+
+    func testTrailingBytes() {
+        let b = fx.manifest.encoded()
+        assertFormatError(try fx.decode(b + [0]), mentions: "1 unexpected bytes")
+        assertFormatError(try fx.decode(b + [UInt8](repeating: 0xFF, count: 100)), mentions: "100 unexpected bytes")
+        assertFormatError(try fx.decode(b + b), mentions: "unexpected bytes")
+    }
+
+    // MARK: Names
+
+    func testInvalidNames() {
+        let bad = ["", "-a", ".a", "_a", "a b", "a/b", "a:b", "ü", String(repeating: "a", count: 65), "a\u{7F}"]
+        for name in bad {
+            var m = fx.manifest; m.appName = name
+            rejected(m, name.utf8.count > 64 ? "app name" : "invalid app name")
+            m = fx.manifest; m.layers[1].name = name
+            rejected(m, name.utf8.count > 64 ? "layer 1 name" : "invalid layer name")
+            m = fx.manifest; m.entries[2].name = name
+            rejected(m, name.utf8.count > 64 ? "entry 2 name" : "invalid entry name")
+        }
+        var m = fx.manifest; m.appName = String(repeating: "a", count: 65)
+        rejected(m, "app name is 65 bytes, over the limit of 64")
+        m = fx.manifest; m.appVersion = String(repeating: "1", count: 65)
+        rejected(m, "app version is 65 bytes")
+    }
+
+    func testDuplicates() {
+        var m = fx.manifest; m.layers[2].name = "base"
+        rejected(m, "duplicate layer 'base'")
+        m = fx.manifest; m.entries[3].name = "app"
+        rejected(m, "duplicate entry 'app'")
+        m = fx.manifest; m.entries[1].name = "tool.v2"
+        rejected(m, "duplicate entry 'tool.v2'")
+    }
+
+    func testUnknownCodecAndEntryFlags() {
+        for byte: UInt8 in [4, 9, 0x80, 0xFF] {
+            var r = raw; r.layers[1].codec = byte
+            rejected(r, "layer 'py-3.12' has unknown codec \(byte)")
+        }
+        for flags: UInt8 in [2, 3, 0xFF] {
+            var r = raw; r.entries[1].flags = flags
+            rejected(r, "entry 'py' has unknown flags \(flags)")
+        }
+    }
+
+    // MARK: Regions
+
+    func testLayerOffsets() {
+        var m = fx.manifest; m.layers[1].offset = 101               // gap
+        rejected(m, "layer 'py-3.12' data", "not where the layers region says")
+        m = fx.manifest; m.layers[1].offset = 99                     // overlap
+        rejected(m, "not where the layers region says")
+        m = fx.manifest; m.layers[0].offset = 1                      // first not at 0
+        rejected(m, "layer 'base' data")
+        m = fx.manifest; m.layers[2].offset = 0                      // back to the start
+        rejected(m, "layer 'empty_x' data")
+        m = fx.manifest; m.layers[1].offset = .max                   // would overflow offset + size
+        rejected(m, "not where the layers region says")
+        // Layer data running past the region.
+        m = fx.manifest; m.layers[2].compressedSize = 1
+        rejected(m, "layer 'empty_x' data", "not where the layers region says")
+        m = fx.manifest; m.layers[0].compressedSize = .max
+        rejected(m, "layer 'base' data")
+        rejected(fx.manifest, "layer 'py-3.12' data", layers: 149)
+        rejected(fx.manifest, "layer 'base' data", layers: 0)
+    }
+
+    func testLayersNotFillingRegion() {
+        rejected(fx.manifest, "layers do not fill the layers region", layers: 151)
+        rejected(fx.manifest, "layers do not fill the layers region", layers: .max)
+        var m = fx.manifest; m.layers[2].compressedSize = 0
+        m.layers.removeLast(); m.entries.removeLast()
+        rejected(m, "layers do not fill", layers: 151)
+    }
+
+    func testTableOffsets() {
+        var m = fx.manifest; m.layers[1].tableOffset = 121          // gap
+        rejected(m, "layer 'py-3.12' file table", "not where the tables region says")
+        m = fx.manifest; m.layers[1].tableOffset = 119               // overlap
+        rejected(m, "not where the tables region says")
+        m = fx.manifest; m.layers[0].tableOffset = 5
+        rejected(m, "layer 'base' file table")
+        m = fx.manifest; m.layers[2].tableLength = 1                 // past the region
+        rejected(m, "layer 'empty_x' file table")
+        m = fx.manifest; m.layers[1].tableLength = .max
+        rejected(m, "layer 'py-3.12' file table")
+        rejected(fx.manifest, "file table", tables: 159)
+    }
+
+    func testTablesNotFillingRegion() {
+        rejected(fx.manifest, "file tables do not fill the tables region", tables: 161)
+        var m = fx.manifest; m.layers[1].tableLength = 39; m.layers[2].tableOffset = 159
+        rejected(m, "file tables do not fill the tables region")
+    }
+
+    func testSizeAndCountLimits() {
+        var m = fx.manifest; m.layers[0].uncompressedSize = Limits.maxLayerSize + 1
+        rejected(m, "layer 'base' declares \(Limits.maxLayerSize + 1) bytes, over the limit")
+        m = fx.manifest; m.layers[0].uncompressedSize = .max
+        rejected(m, "over the limit of \(Limits.maxLayerSize)")
+        // An uncompressed layer over the limit (its region is as large, since nothing is allocated).
+        m = fx.manifest; m.layers[1].compressedSize = Limits.maxLayerSize + 1; m.layers[1].uncompressedSize = Limits.maxLayerSize + 1
+        rejected(m, "layer 'py-3.12' declares", layers: 100 + Limits.maxLayerSize + 1)
+        m = fx.manifest; m.layers[1].fileCount = Limits.maxFilesPerLayer + 1
+        rejected(m, "declares \(Limits.maxFilesPerLayer + 1) files, over the limit")
+        var r = raw; r.layers[0].fileCount = .max
+        rejected(r, "declares \(UInt32.max) files")
+        m = fx.manifest; m.layers[2].tableLength = Limits.maxFileTableLength + 1
+        rejected(m, "file table is \(Limits.maxFileTableLength + 1) bytes, over the limit", tables: 160 + Limits.maxFileTableLength + 1)
+    }
+
+    func testUncompressedLayerSizesMustMatch() {
+        var m = fx.manifest; m.layers[1].uncompressedSize = 51
+        rejected(m, "uncompressed layer 'py-3.12' has different stored and declared sizes")
+        m = fx.manifest; m.layers[1].uncompressedSize = 0
+        rejected(m, "different stored and declared sizes")
+        m = fx.manifest; m.layers[2].codec = .none; m.layers[2].uncompressedSize = 1
+        rejected(m, "uncompressed layer 'empty_x'")
+    }
+
+    // MARK: Hostile counts
+
+    func testHugeCountsFailFastWithoutAllocating() {
+        assertFast {
+            var r = raw; r.layerCount = 0xFFFF_FFFF
+            rejected(r, "layer count is 4294967295, over the limit of 256")
+            r = raw; r.layerCount = UInt32(Limits.maxLayers + 1)
+            rejected(r, "layer count is 257")
+            r = raw; r.layerCount = UInt32(Limits.maxLayers)         // within limits, but the data is not there
+            rejected(r)
+            r = raw; r.entryCount = 0xFFFF_FFFF
+            rejected(r, "entry count is 4294967295, over the limit of 256")
+            r = raw; r.entries[1].argvCount = 0xFFFF_FFFF
+            rejected(r, "entry 'py' argv count is 4294967295, over the limit of 1024")
+            r = raw; r.entries[1].argvCount = UInt32(Limits.maxArgvItems + 1)
+            rejected(r, "argv count is 1025")
+            r = raw; r.entries[0].envCount = 0xFFFF_FFFF
+            rejected(r, "entry 'app' env count is 4294967295, over the limit of 1024")
+            r = raw; r.entries[0].layerCount = 0xFFFF_FFFF
+            rejected(r, "entry 'app' layer count is 4294967295, over the limit of 3")
+            r = raw; r.entries[0].layerCount = 4                      // more than the bundle's layers
+            rejected(r, "layer count is 4, over the limit of 3")
+            r = raw; r.entries[3].argvCount = UInt32(Limits.maxArgvItems)
+            rejected(r)
+            // Counts within the limits but with nothing behind them.
+            var w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(UInt32(Limits.maxLayers))
+            assertFormatError(try fx.decode(w.bytes), mentions: "truncated")
+            w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(UInt32(Limits.maxEntries))
+            assertFormatError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), mentions: "truncated")
+            w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(1)
+            w.string("e"); w.u8(0); w.u32(UInt32(Limits.maxArgvItems))
+            assertFormatError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), mentions: "truncated at byte 46")
+        }
+    }
+
+    func testHugeStringLengthsFailFast() {
+        assertFast {
+            // A string length of 0xFFFFFFFF in place of the app name, the version, an argv item, an env value.
+            var w = ByteWriter(); w.u32(0xFFFF_FFFF)
+            assertFormatError(try fx.decode(w.bytes), mentions: "app name is 4294967295 bytes, over the limit of 64")
+            w = ByteWriter(); w.string("app"); w.u32(0xFFFF_FFFF)
+            assertFormatError(try fx.decode(w.bytes), mentions: "app version is 4294967295 bytes")
+            var r = raw; r.entries[0].argv[0] = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
+            rejected(r, "argv[0] is \(Limits.maxStringLength + 1) bytes, over the limit of \(Limits.maxStringLength)")
+            r = raw; r.entries[0].env[0].1 = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
+            rejected(r, "env APP_HOME is \(Limits.maxStringLength + 1) bytes")
+            r = raw; r.entries[0].env[0].0 = [UInt8](repeating: 0x41, count: 257)
+            rejected(r, "env name is 257 bytes")
+            // The declared length is checked before the bytes are read: a 4 GiB claim in 20 bytes.
+            w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(1); w.u32(0xFFFF_FFFF)
+            assertFormatError(try fx.decode(w.bytes), mentions: "layer 0 name is 4294967295 bytes")
+        }
+    }
+
+    // MARK: Entries
+
+    func testTwoDefaultEntries() {
+        var m = fx.manifest; m.entries[2].isDefault = true
+        rejected(m, "two default entries ('app' and 'tool.v2')")
+        m = fx.manifest; for i in m.entries.indices { m.entries[i].isDefault = true }
+        rejected(m, "two default entries")
+    }
+
+    func testEmptyArgv() {
+        var m = fx.manifest; m.entries[2].argv = []
+        rejected(m, "entry 'tool.v2' has an empty argv")
+    }
+
+    func testEntryLayerIndices() {
+        var m = fx.manifest; m.entries[1].layers = [0, 3]
+        rejected(m, "entry 'py' names layer 3, which is out of range or out of order")
+        m = fx.manifest; m.entries[2].layers = [3]
+        rejected(m, "names layer 3")
+        var r = raw; r.entries[2].layers = [0xFFFF_FFFF]
+        rejected(r, "names layer 4294967295")
+        m = fx.manifest; m.entries[1].layers = [1, 0]                // unsorted
+        rejected(m, "names layer 0, which is out of range or out of order")
+        m = fx.manifest; m.entries[0].layers = [0, 0]                // repeated
+        rejected(m, "out of range or out of order")
+        m = fx.manifest; m.entries[3].layers = [0, 2, 1]
+        rejected(m, "out of order")
+    }
+
+    func testPlaceholdersMustNameListedLayers() {
+        var m = fx.manifest; m.entries[0].argv = ["{py-3.12}/bin/python"]
+        rejected(m, "entry 'app' argv uses {py-3.12}, which is not one of its layers")
+        m = fx.manifest; m.entries[1].env = [.init(key: "X", value: "a:{empty_x}:b")]
+        rejected(m, "entry 'py' env X uses {empty_x}, which is not one of its layers")
+        m = fx.manifest; m.entries[2].argv = ["{base}"]              // entry with no layers
+        rejected(m, "uses {base}")
+        m = fx.manifest; m.entries[0].argv = ["{nope}"]              // no such layer at all
+        rejected(m, "uses {nope}")
+        // Escaped braces are literal text, not placeholders.
+        m = fx.manifest; m.entries[2].argv = ["{{py-3.12}}", "}}{{"]
+        XCTAssertEqual(try fx.decode(m.encoded()), m)
+    }
+
+    func testMalformedPlaceholders() {
+        for bad in ["{base", "{", "{}", "x}y", "}", "{base}}", "{{base}"] {
+            var m = fx.manifest; m.entries[0].argv = [bad]
+            rejected(m, "entry 'app' argv has a malformed placeholder")
+            m = fx.manifest; m.entries[0].env = [.init(key: "K", value: bad)]
+            rejected(m, "entry 'app' env K has a malformed placeholder")
+        }
+    }
+
+    func testInvalidEnvNames() {
+        for bad in ["", "1A", "A-B", "A B", "A=B", "É", "a.b", "$X"] {
+            var m = fx.manifest; m.entries[0].env = [.init(key: bad, value: "v")]
+            rejected(m, "entry 'app' has invalid env name '\(bad)'")
+        }
+    }
+
+    // MARK: Strings
+
+    func testInvalidUTF8AndNULInStrings() {
+        let badStrings: [[UInt8]] = [
+            [0x61, 0xFF],              // invalid byte
+            [0xC3],                    // truncated sequence
+            [0xC0, 0xAF],              // overlong '/'
+            [0xED, 0xA0, 0x80],        // UTF-16 surrogate
+            [0xF4, 0x90, 0x80, 0x80],  // beyond U+10FFFF
+            [0x61, 0x00, 0x62],        // NUL
+            [0x00],
+        ]
+        for s in badStrings {
+            var r = raw; r.appName = s
+            rejected(r, "app name is not valid UTF-8")
+            r = raw; r.appVersion = s
+            rejected(r, "app version is not valid UTF-8")
+            r = raw; r.layers[1].name = s
+            rejected(r, "layer 1 name is not valid UTF-8")
+            r = raw; r.entries[1].name = s
+            rejected(r, "entry 1 name is not valid UTF-8")
+            r = raw; r.entries[1].argv[1] = s
+            rejected(r, "entry 'py' argv[1] is not valid UTF-8")
+            r = raw; r.entries[0].env[1].0 = s
+            rejected(r, "entry 'app' env name is not valid UTF-8")
+            r = raw; r.entries[0].env[1].1 = s
+            rejected(r, "entry 'app' env _x9 is not valid UTF-8")
+        }
+    }
+
+    /// Every single-byte change is refused or decodes to a manifest that re-encodes to exactly
+    /// the mutated bytes (the encoding is canonical); nothing traps.
+    func testSingleByteMutationsNeverTrap() {
+        let base = fx.manifest.encoded()
+        var rng = SplitMix64(state: 42)
+        var accepted = 0
+        for i in base.indices {
+            for v in [0, 1, 0xFF, base[i] ^ 0x80, UInt8.random(in: 0...255, using: &rng)] where v != base[i] {
+                let b = base.setting(i, v)
+                if let m = try? fx.decode(b) {
+                    accepted += 1
+                    XCTAssertEqual(m.encoded(), b, "byte \(i) = \(v)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(accepted, 0)   // e.g. build time, key id, digests, argv text
+    }
+}
