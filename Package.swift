@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "dgmo-stub", targets: ["dgmo-stub"]),
         .executable(name: "bundle-append", targets: ["bundle-append"]),
+        .executable(name: "dgmo-build", targets: ["dgmo-build"]),
         .library(name: "BundleFormat", targets: ["BundleFormat"]),
         .library(name: "BundleBuilder", targets: ["BundleBuilder"]),
     ],
@@ -59,6 +60,12 @@ let package = Package(
             name: "bundle-append",
             dependencies: ["BundleBuilder", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/bundle-append"),
+        // DGMO's build pipeline: Bun, PyInstaller and Go outputs into one signed binary (see docs/dgmo.md).
+        .executableTarget(
+            name: "dgmo-build",
+            dependencies: ["BundleBuilder", "BundleCodecs", "BundleCrypto", "BundleFormat",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/dgmo-build"),
 
         .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat"]),
         .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat"]),

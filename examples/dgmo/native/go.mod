@@ -1,0 +1,3 @@
+module dgmo.dev/native
+
+go 1.27

@@ -1,0 +1,82 @@
+import { copyFileSync, chmodSync, renameSync, unlinkSync, existsSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { dirname, basename, join, resolve } from "node:path";
+import { parseArgs } from "../args";
+import { bundleExe, launcherCommand } from "../launcher";
+import { compareVersions } from "../semver";
+import { UsageError, type Command } from "../types";
+
+interface Verified { name: string; version: string; key_id: string }
+
+/**
+ * Asks this binary's launcher to verify FILE: the whole file against its minisign signature
+ * and the bundle's own signature, both by the key pinned in this launcher's key slot.
+ */
+async function verify(file: string, signature: string): Promise<Verified> {
+  const r = await launcherCommand(["verify-file", file, "--signature", signature]);
+  if (r.status !== 0) {
+    const why = r.stderr.trim().split("\n").pop() ?? "verification failed";
+    throw new UsageError(`dgmo update: refusing ${file}: ${why.replace(/^[^:]*: /, "")}`, 1);
+  }
+  try { return JSON.parse(r.stdout) as Verified; }
+  catch { throw new UsageError("dgmo update: the launcher's answer was not JSON", 1); }
+}
+
+export function makeUpdate(version: string): Command {
+  return {
+    name: "update",
+    summary: "check a downloaded dgmo binary and replace this one with it",
+    help: `usage: dgmo update FILE [--signature SIG] [--apply] [--target PATH]
+
+Checks that FILE is a DGMO binary signed with the key this binary trusts (the whole file
+against SIG, default FILE.minisig, and the bundle's own signature) and that its version is
+newer than ${version}. Without --apply it only reports. With --apply it copies FILE beside
+the target, verifies that copy again, and renames it over the target. An unverified, older
+or same-version file is never installed.
+
+options:
+  --signature SIG  minisign signature of FILE (default: FILE.minisig)
+  --apply          replace the target after verifying
+  --target PATH    the binary to replace (default: this binary)
+  -h, --help       show this help`,
+    async run(args) {
+      const a = parseArgs("update", args, { signature: "string", apply: "bool", target: "string" });
+      if (a.help) { console.log(this.help); return 0; }
+      if (a.positionals.length !== 1) throw new UsageError("dgmo update: give exactly one FILE (see dgmo update --help)");
+      const file = resolve(a.positionals[0]);
+      const signature = resolve(String(a.flags.signature ?? `${a.positionals[0]}.minisig`));
+      if (!existsSync(file)) throw new UsageError(`dgmo update: no such file: ${file}`, 1);
+      if (!existsSync(signature)) throw new UsageError(`dgmo update: no signature for ${basename(file)}: ${signature} is missing`, 1);
+
+      const checkVersion = (v: Verified) => {
+        const order = compareVersions(v.version, version);
+        if (order === null) throw new UsageError(`dgmo update: refusing ${file}: version ${v.version} is not a semantic version`, 1);
+        if (order <= 0) throw new UsageError(`dgmo update: refusing ${file}: version ${v.version} is not newer than ${version}`, 1);
+      };
+      const found = await verify(file, signature);
+      checkVersion(found);
+      if (!a.flags.apply) {
+        console.log(`update available: ${version} -> ${found.version} (verified, signed by key ${found.key_id}); run with --apply to install`);
+        return 0;
+      }
+      const target = resolve(String(a.flags.target ?? bundleExe()));
+      // Copy first, then verify the copy that will be installed: a FILE changed after the first
+      // check cannot slip through. The rename is atomic, so the target is always a whole binary.
+      const staged = join(dirname(target), `.${basename(target)}.update-${process.pid}`);
+      try {
+        copyFileSync(file, staged);
+        chmodSync(staged, 0o755);
+        const fd = openSync(staged, "r"); fsyncSync(fd); closeSync(fd);
+        const again = await verify(staged, signature);
+        checkVersion(again);
+        if (again.version !== found.version) throw new UsageError(`dgmo update: ${file} changed while updating`, 1);
+        renameSync(staged, target);
+      } catch (e) {
+        try { unlinkSync(staged); } catch {}
+        if (e instanceof UsageError) throw e;
+        throw new UsageError(`dgmo update: cannot replace ${target}: ${(e as Error).message}`, 1);
+      }
+      console.log(`updated ${target}: ${version} -> ${found.version}`);
+      return 0;
+    },
+  };
+}
