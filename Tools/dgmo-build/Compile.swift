@@ -41,6 +41,11 @@ struct Compile {
         let flags = ["--noconfirm", "--clean", "--onedir", "--name", "dgm-engine", "--strip", "--optimize", "2",
                      "--exclude-module", "tkinter", "--exclude-module", "_tkinter", "--exclude-module", "unittest",
                      "--exclude-module", "test", "--exclude-module", "pydoc_data", "--exclude-module", "lib2to3",
+                     // The engine opens no network connections and no terminal UI: without these,
+                     // libssl, libcrypto, readline and ncurses stay out (about 6 MiB).
+                     "--exclude-module", "ssl", "--exclude-module", "_ssl", "--exclude-module", "_hashlib",
+                     "--exclude-module", "readline", "--exclude-module", "curses", "--exclude-module", "_curses",
+                     "--exclude-module", "sqlite3", "--exclude-module", "_sqlite3",
                      "--paths", engine, "--distpath", out + "/dist", "--workpath", out + "/work", "--specpath", out,
                      engine + "/entry.py"]
         var inputs = flags.joined(separator: " ") + (tools.pins.map { "\($0)=\($1)" }.sorted().joined(separator: ","))

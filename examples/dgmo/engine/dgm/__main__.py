@@ -1,7 +1,7 @@
 """Command line of the engine: `dgm-engine evolve --seed N --generations N [--json]`."""
 
 import argparse
-import json
+import os
 import sys
 
 from pydantic import ValidationError
@@ -39,11 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         err = e.errors()[0]
         print(f"dgm-engine: --{'-'.join(map(str, err['loc'])).replace('_', '-')}: {err['msg']}", file=sys.stderr)
         return 2
-    for report in evolve(config):
-        if args.json:
-            print(report.model_dump_json(), flush=True)
-        else:
-            print(f"generation {report.generation}: best score {report.best_score:.6f}", flush=True)
+    try:
+        for report in evolve(config):
+            if args.json:
+                print(report.model_dump_json(), flush=True)
+            else:
+                print(f"generation {report.generation}: best score {report.best_score:.6f}", flush=True)
+    except BrokenPipeError:
+        # The reader went away (`dgmo evolve | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 

@@ -13,7 +13,8 @@ import { captureEntry, runEntry } from "./launcher";
 import { pluginsDir } from "./paths";
 import { UsageError, type Command, type Plugin, type PluginAPI } from "./types";
 
-const VERSION: string = pkg.version;
+/** The bundle's signed manifest version when run by the launcher (dgmo-build checks it equals package.json's). */
+const VERSION: string = process.env.DGMO_BUNDLE_VERSION ?? pkg.version;
 const commands = new Map<string, Command>();
 const loaded: { name: string; version: string; file: string }[] = [];
 

@@ -14,8 +14,10 @@ interface Verified { name: string; version: string; key_id: string }
 async function verify(file: string, signature: string): Promise<Verified> {
   const r = await launcherCommand(["verify-file", file, "--signature", signature]);
   if (r.status !== 0) {
-    const why = r.stderr.trim().split("\n").pop() ?? "verification failed";
-    throw new UsageError(`dgmo update: refusing ${file}: ${why.replace(/^[^:]*: /, "")}`, 1);
+    // The launcher says "<program>: <file>: <why>"; keep only the why.
+    let why = (r.stderr.trim().split("\n").pop() ?? "").replace(/^[^:]*: /, "");
+    if (why.startsWith(`${file}: `)) why = why.slice(file.length + 2);
+    throw new UsageError(`dgmo update: refusing ${file}: ${why || "verification failed"}`, 1);
   }
   try { return JSON.parse(r.stdout) as Verified; }
   catch { throw new UsageError("dgmo update: the launcher's answer was not JSON", 1); }
