@@ -8,6 +8,7 @@ struct Shell {
     var log: String
     var verbose: Bool
 
+    @discardableResult
     func run(_ program: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:],
              capture: Bool = false) throws(BuildError) -> String {
         let program = try Shell.which(program)
