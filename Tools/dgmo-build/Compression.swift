@@ -78,6 +78,42 @@ enum CompressionChoice {
         return spec.layers.indices.map { measured[$0][pick[$0]].layer }
     }
 
+    /// The decision is kept in the source tree (`release-compression.toml`), so two release
+    /// builds of the same inputs make the same bytes: timing never varies the output. `--measure`
+    /// measures again and rewrites it.
+    static func load(_ path: String, layers: [LayerSpec]) throws(BuildError) -> [LayerSpec]? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var chosen: [String: (Codec, Int)] = [:]
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?.trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            let kv = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let value = kv.count == 2 ? kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) : ""
+            let parts = value.split(separator: ":")
+            guard kv.count == 2, parts.count == 2, let codec = Codec(name: String(parts[0])), let level = Int(parts[1]) else {
+                throw BuildError("\(path): line \(n + 1): expected name = \"codec:level\", got '\(line)'")
+            }
+            chosen[kv[0]] = (codec, level)
+        }
+        var out: [LayerSpec] = []
+        for var l in layers {
+            guard let (codec, level) = chosen[l.name] else { return nil }   // a new layer: measure again
+            l.codec = codec
+            l.level = level
+            out.append(l)
+        }
+        return out
+    }
+
+    static func save(_ path: String, _ layers: [BuiltLayer], levels: [String: Int]) throws(BuildError) {
+        var text = "# Per-layer release compression, chosen by `dgmo-build --release --measure` (decode time\n"
+        text += "# measured per layer, see docs/dgmo.md). Committed so release builds are reproducible.\n"
+        for l in layers { text += "\(l.name) = \"\(l.codec.name):\(levels[l.name] ?? 0)\"\n" }
+        try Files.write(text, to: path)
+    }
+
+    static func levelFor(_ codec: Codec) -> Int { candidates.first { $0.0 == codec }?.1 ?? codec.defaultLevel }
+
     static func layerIndices(_ e: EntrySpec, _ spec: BundleSpec) -> [Int] {
         let names = Set(e.layers + spec.layers.map(\.name).filter { name in
             (e.exec + e.env.map(\.value)).contains { $0.contains("{\(name)}") }

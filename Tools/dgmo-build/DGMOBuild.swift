@@ -40,6 +40,9 @@ struct DGMOBuild: ParsableCommand {
     @Flag(help: "Strongest compression that keeps a cold start under a second (measured per layer); dev builds use fast zstd.")
     var release = false
 
+    @Flag(help: "Release builds: measure zstd and xz per layer again and rewrite SOURCE/release-compression.toml.")
+    var measure = false
+
     @Option(help: "Release builds: seconds of decoding allowed per cold command.")
     var decodeBudget = 0.6
 
@@ -98,10 +101,18 @@ struct DGMOBuild: ParsableCommand {
         let spec = try Metadata.spec(compile: compile, name: project.name, version: project.version,
                                      goCommands: goCommands, release: release, work: work)
 
-        step(release ? "compressing (release: measuring zstd and xz per layer)" : "compressing (dev: zstd 3)")
+        let choiceFile = source + "/release-compression.toml"
+        let recorded = release && !measure ? try CompressionChoice.load(choiceFile, layers: spec.layers) : nil
+        step(!release ? "compressing (dev: zstd 3)"
+             : recorded != nil ? "compressing (release: per-layer codecs from \(self.source)/release-compression.toml)"
+             : "compressing (release: measuring zstd and xz per layer)")
         let layers: [BuiltLayer]
-        if release {
+        if let recorded {
+            layers = try Self.buildLayers(recorded)
+        } else if release {
             layers = try CompressionChoice.choose(spec, budget: decodeBudget, say: say)
+            try CompressionChoice.save(choiceFile, layers, levels: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, CompressionChoice.levelFor($0.codec)) }))
+            say("recorded the choice in \(choiceFile) (commit it; --measure measures again)")
         } else {
             layers = try Self.buildLayers(spec.layers)
         }

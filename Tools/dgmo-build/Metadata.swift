@@ -69,7 +69,6 @@ enum Metadata {
 
         [entries.dgmo]
         exec = ["{bun}/embedded-resources/bun-runtime/bun", "{app}/application-code/cli-entry.js"]
-        env = { DGMO_HOME = "{app}" }
         default = true
 
         # The PyInstaller bootloader links libz dynamically; its own copy is in _internal/.
