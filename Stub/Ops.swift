@@ -17,6 +17,8 @@ enum Ops {
             return 0
         case "cache":
             return cacheCommand(Array(args.dropFirst()), bundle: bundle, cache: cache)
+        case "sbom":
+            return Sbom.run(Array(args.dropFirst()), bundle: bundle)
         case "verify-file":
             return VerifyFile.run(Array(args.dropFirst()), running: bundle, trust: trust)
         case "extract":
@@ -87,6 +89,7 @@ enum Ops {
                                         remove layers that no bundle used within the period needs (keeping
                                         the N most recently used bundles of each app); never a layer in use
           cache clear [--all] [--json]  remove this bundle's layers (--all: every layer); never one in use
+          sbom                          print the software bill of materials (CycloneDX JSON) the bundle carries
           verify-file FILE [--signature SIG]
                                         check that FILE is a bundle of this app whose every byte is signed
                                         (SIG, default FILE.minisig) by the key this launcher trusts; prints

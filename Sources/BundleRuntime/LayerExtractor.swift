@@ -89,16 +89,63 @@ public enum LayerExtractor {
         }
     }
 
-    /// Moves one regular file's bytes from the stream to `fd` (nil: nowhere), hashing as it goes.
+    /// Decodes `layer` in memory and returns the bytes of the regular file at `path` (nil when the
+    /// layer has no such file), checked against its digest; nothing is written to disk. Files up
+    /// to `limit` bytes, for small metadata such as an SBOM (`--launcher sbom`).
+    public static func readFile(_ bundle: BundleFile, layer: LayerRecord, path: String, limit: UInt64 = 16 << 20) throws(RuntimeError) -> [UInt8]? {
+        let table = try bundle.fileTable(of: layer)
+        let wanted = Array(path.utf8)
+        return try withBytes(table) { (tableBytes) throws(RuntimeError) -> [UInt8]? in
+            var find = FileTable.Reader(tableBytes, layer: layer)
+            var target: FileRecord? = nil
+            do throws(FormatError) {
+                while let f = try find.next() {
+                    if f.kind == .regular && f.path == wanted { target = f; break }
+                }
+            } catch { throw RuntimeError(error.message) }
+            guard let target else { return nil }
+            guard target.size <= limit else { throw RuntimeError("'\(path)' is \(target.size) bytes, over the \(limit)-byte limit") }
+            var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
+            defer { buffer.deallocate() }
+            var written: UInt64 = 0
+            var reader = FileTable.Reader(tableBytes, layer: layer)
+            while true {
+                let next: FileRecord?
+                do throws(FormatError) { next = try reader.next() } catch { throw RuntimeError(error.message) }
+                guard let file = next else { break }
+                guard file.kind == .regular else { continue }
+                if file.path == wanted {
+                    var out: [UInt8]? = []
+                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &out)
+                    return out
+                }
+                var none: [UInt8]? = nil
+                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &none)
+            }
+            return nil
+        }
+    }
+
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
                              buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
                              progress: ((UInt64) -> Void)?) throws(RuntimeError) {
+        var none: [UInt8]? = nil
+        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, collect: &none)
+    }
+
+    /// Moves one regular file's bytes from the stream to `fd` (nil: nowhere) and, when `collect`
+    /// is non-nil, into that array, hashing as it goes.
+    private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
+                             buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
+                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?) throws(RuntimeError) {
         let hasher = Blake2b()
         var left = file.size
         while left > 0 {
             let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(left, UInt64(buffer.count)))])
             try stream.readExactly(chunk)
             hasher.update(UnsafeRawBufferPointer(chunk))
+            collect?.append(contentsOf: UnsafeRawBufferPointer(chunk))
             if let fd {
                 do { try Sys.writeAll(fd, UnsafeRawBufferPointer(chunk), what: file.pathString) } catch { throw RuntimeError(error) }
             }

@@ -65,6 +65,26 @@ final class DGMOTests: XCTestCase {
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
     }
 
+    func testSbomIsPrintedFromTheBinaryWithoutExtracting() throws {
+        let o = try dgmo(["--launcher", "sbom"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let sbom = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(sbom?["bomFormat"] as? String, "CycloneDX")
+        XCTAssertEqual(sbom?["specVersion"] as? String, "1.5")
+        let components = sbom?["components"] as? [[String: Any]] ?? []
+        let byName = Dictionary(components.map { ($0["name"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        for name in ["bun", "cpython", "go", "pydantic", "pydantic-core", "dgmo-system-info"] {
+            XCTAssertNotNil(byName[name], "SBOM lists \(name)")
+            XCTAssertFalse((byName[name]?["version"] as? String ?? "").isEmpty, name)
+        }
+        let digest = (byName["bun"]?["hashes"] as? [[String: String]])?.first?["content"]
+        XCTAssertEqual(digest?.count, 64)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/layers"), "printing the SBOM extracts nothing")
+        if let shipped = try? String(contentsOfFile: Self.binary + ".cdx.json", encoding: .utf8) {
+            XCTAssertEqual(shipped, o.stdout, "the SBOM shipped beside the binary is the one inside it")
+        }
+    }
+
     func testCorePluginIsLoadedAtStart() throws {
         let o = try dgmo(["plugins", "--json"])
         XCTAssertEqual(o.status, 0, o.stderr)

@@ -69,7 +69,8 @@ struct DGMOBuild: ParsableCommand {
         guard Files.isDirectory(source) else { throw BuildError("source tree not found: \(source)") }
         let toolLock = source + "/toolchain.lock", engineLock = source + "/engine/requirements.lock"
         let project = try LockCheck.bunProject(source)
-        _ = try LockCheck.requirements(try readText(engineLock, what: "lock file"), file: engineLock)
+        let enginePins = try LockCheck.pins(try readText(engineLock, what: "lock file"), file: engineLock)
+        let toolPins = try LockCheck.pins(try readText(toolLock, what: "lock file"), file: toolLock)
         _ = try LockCheck.goModule(source + "/native")
         let engineVersion = try Self.engineVersion(source)
         guard engineVersion == project.version else {
@@ -97,7 +98,7 @@ struct DGMOBuild: ParsableCommand {
         step("laying out metadata")
         let buildTime = BundleBuild.defaultBuildTime()
         try Metadata.write(compile: compile, name: project.name, version: project.version, buildTime: buildTime,
-                           versions: versions, pins: tools.pins, shell: shell)
+                           versions: versions, pins: tools.pins, engineLock: enginePins, toolLock: toolPins, shell: shell)
         let spec = try Metadata.spec(compile: compile, name: project.name, version: project.version,
                                      goCommands: goCommands, release: release, work: work)
 
@@ -130,6 +131,7 @@ struct DGMOBuild: ParsableCommand {
         try Files.write(sig.fileContents, to: output + ".minisig")
         let pubPath = (output as NSString).deletingLastPathComponent + "/dgmo.pub"
         try Files.write(signing.publicKey.fileContents, to: pubPath)
+        try Files.copy(compile.appLayer + "/metadata/sbom.cdx.json", output + ".cdx.json")
 
         print("built \(self.output) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         print("  size \(formatBytes(UInt64(bytes.count))) (stub \(formatBytes(UInt64(stubBytes.count))))")

@@ -8,9 +8,15 @@ import BundleBuilder
 enum LockCheck {
     /// `name==version` lines, each with at least one `--hash=sha256:<64 hex>`.
     static func requirements(_ text: String, file: String) throws(BuildError) -> [(String, String)] {
+        try pins(text, file: file).map { ($0.name, $0.version) }
+    }
+
+    struct Pin { var name: String; var version: String; var sha256: [String] }
+
+    static func pins(_ text: String, file: String) throws(BuildError) -> [Pin] {
         // Join continuation lines first, as pip does.
         let joined = text.replacingOccurrences(of: "\\\n", with: " ")
-        var out: [(String, String)] = []
+        var out: [Pin] = []
         for (n, raw) in joined.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
                 .trimmingCharacters(in: .whitespaces) ?? ""
@@ -30,7 +36,8 @@ enum LockCheck {
             if let other = parts.dropFirst().first(where: { !$0.hasPrefix("--hash=") }) {
                 throw BuildError("\(file): \(req): unexpected option \(other)")
             }
-            out.append((nv[0].lowercased().replacingOccurrences(of: "_", with: "-"), nv[1]))
+            out.append(Pin(name: nv[0].lowercased().replacingOccurrences(of: "_", with: "-"), version: nv[1],
+                           sha256: hashes.map { String($0.dropFirst("--hash=sha256:".count)) }))
         }
         guard !out.isEmpty else { throw BuildError("\(file): no requirements") }
         return out

@@ -6,7 +6,8 @@ enum Metadata {
     /// What is inside, for people and for `dgmo sysinfo`-style tooling: versions of every
     /// embedded runtime and locked package. Keys sorted, so the same build gives the same bytes.
     static func write(compile: Compile, name: String, version: String, buildTime: UInt64,
-                      versions: [String: String], pins: [String: String], shell: Shell) throws(BuildError) {
+                      versions: [String: String], pins: [String: String], engineLock: [LockCheck.Pin],
+                      toolLock: [LockCheck.Pin], shell: Shell) throws(BuildError) {
         var components = pins
         components["bun"] = versions["bun"]
         components["go"] = versions["go"]
@@ -21,17 +22,28 @@ enum Metadata {
                 "native": "embedded-resources/native/",
             ],
         ]
-        let json: Data
-        do { json = try JSONSerialization.data(withJSONObject: info, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) }
-        catch { throw BuildError("cannot encode version.json: \(error)") }
-        try Files.write(String(decoding: json, as: UTF8.self) + "\n", to: compile.appLayer + "/metadata/version.json")
+        try writeJSON(info, to: compile.appLayer + "/metadata/version.json")
         // Checksums of every file the bundle carries, as the union of the layers lays them out.
         var lines: [String] = []
-        for layer in [compile.appLayer, compile.bunLayer, compile.pythonLayer, compile.nativeLayer] {
+        for layer in [compile.bunLayer, compile.pythonLayer, compile.nativeLayer] {
             lines += try SHA256Sum.lines(root: layer, prefix: "", shell: shell)
         }
+        var digest: [String: String] = [:]
+        for l in lines { digest[String(l.dropFirst(66))] = String(l.prefix(64)) }
+        let sbom = SBOM.document(name: name, version: version, buildTime: buildTime, versions: versions,
+                                 engineLock: engineLock, toolLock: toolLock, fileDigests: digest)
+        try writeJSON(sbom, to: compile.appLayer + "/metadata/sbom.cdx.json")
+        lines += try SHA256Sum.lines(root: compile.appLayer, prefix: "", shell: shell)
+            .filter { !$0.hasSuffix("  metadata/checksums.sha256") }
         lines.sort { $0.dropFirst(66).utf8.lexicographicallyPrecedes($1.dropFirst(66).utf8) }
         try Files.write(lines.joined(separator: "\n") + "\n", to: compile.appLayer + "/metadata/checksums.sha256")
+    }
+
+    static func writeJSON(_ object: Any, to path: String) throws(BuildError) {
+        let json: Data
+        do { json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) }
+        catch { throw BuildError("cannot encode \(path): \(error)") }
+        try Files.write(String(decoding: json, as: UTF8.self) + "\n", to: path)
     }
 
     /// The bundle spec, written to WORK/dgmo.toml (so `bundle-append build` can rebuild from the same

