@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build and the tests need, if any is missing.
+# Installs the Debian packages the build and the tests need, if any is missing
+# (--release: also what `make release` needs).
 # Idempotent and quiet when everything is there; runs apt-get update only when it must install.
 set -euo pipefail
 
@@ -11,6 +12,11 @@ packages=(
   binutils coreutils                                 # strip (stub, PyInstaller), sha256sum
   ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
 )
+
+# `make release` also packages (.deb, .rpm) and checks the .deb with lintian.
+if [ "${1:-}" = "--release" ]; then
+  packages+=(rpm lintian dpkg-dev)
+fi
 
 # dgmo-build makes a virtual environment for the pinned toolchain: python3 with venv and pip.
 if ! command -v python3 >/dev/null 2>&1; then

@@ -16,7 +16,13 @@ public struct KeyID: Equatable, Hashable, Sendable {
 
     /// As minisign prints it: the bytes read as a little-endian u64, in 16 upper-case hex digits
     /// (bytes ea e6 6b 90 f9 e3 44 73 print as 7344E3F9906BE6EA).
-    public var displayString: String { Hex.encode(bytes.reversed(), uppercase: true) }
+    /// As minisign prints it (`%" PRIX64`): the little-endian value in upper-case hex, without
+    /// leading zeros, so our key files and messages match minisign's byte for byte.
+    public var displayString: String {
+        let hex = Hex.encode(bytes.reversed(), uppercase: true)
+        let trimmed = hex.drop { $0 == "0" }
+        return trimmed.isEmpty ? "0" : String(trimmed)
+    }
 }
 
 /// Splits minisign file text into lines, tolerating CRLF and a missing final newline.

@@ -57,6 +57,10 @@ final class PrimitivesTests: XCTestCase {
     func testKeyIDDisplayIsLittleEndianUpperHex() throws {
         let id = try XCTUnwrap(KeyID(bytes: [0xea, 0xe6, 0x6b, 0x90, 0xf9, 0xe3, 0x44, 0x73]))
         XCTAssertEqual(id.displayString, "7344E3F9906BE6EA")
+        // minisign prints the id with %PRIX64: no leading zeros (a 1-in-16 case that once failed CI).
+        let leadingZero = try XCTUnwrap(KeyID(bytes: [0x9f, 0xa9, 0x33, 0xe0, 0xaa, 0x02, 0xc7, 0x06]))
+        XCTAssertEqual(leadingZero.displayString, "6C702AAE033A99F")
+        XCTAssertEqual(try XCTUnwrap(KeyID(bytes: [UInt8](repeating: 0, count: 8))).displayString, "0")
         XCTAssertNil(KeyID(bytes: [1, 2, 3]))
         XCTAssertNil(KeyID(bytes: [UInt8](repeating: 0, count: 9)))
     }

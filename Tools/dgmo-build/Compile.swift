@@ -35,7 +35,7 @@ struct Compile {
     /// The engine with PyInstaller in onedir mode (onefile would unpack a second time at every
     /// start), stripped, optimize=2, without tkinter and test modules. Reused when nothing it
     /// depends on changed, because it is the slowest step.
-    func python(say: (String) -> Void) throws(BuildError) {
+    func python(reuse: Bool, say: (String) -> Void) throws(BuildError) {
         let engine = source + "/engine"
         let out = work + "/pyinstaller"
         let flags = ["--noconfirm", "--clean", "--onedir", "--name", "dgm-engine", "--strip", "--optimize", "2",
@@ -55,7 +55,7 @@ struct Compile {
         let stampPath = out + "/.dgmo-inputs"
         let stamp = Hex.fingerprint(inputs)
         let built = out + "/dist/dgm-engine"
-        if (try? String(contentsOfFile: stampPath, encoding: .utf8)) == stamp, Files.exists(built + "/dgm-engine") {
+        if reuse, (try? String(contentsOfFile: stampPath, encoding: .utf8)) == stamp, Files.exists(built + "/dgm-engine") {
             say("engine unchanged since the last build; reusing \(built)")
         } else {
             try Files.fresh(out)

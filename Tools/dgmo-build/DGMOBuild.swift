@@ -46,6 +46,9 @@ struct DGMOBuild: ParsableCommand {
     @Option(help: "Release builds: seconds of decoding allowed per cold command.")
     var decodeBudget = 0.6
 
+    @Flag(help: "Rebuild the engine even when its inputs did not change (reproducibility checks).")
+    var rebuild = false
+
     @Flag(name: .shortAndLong, help: "Show the tools' output as they run.")
     var verbose = false
 
@@ -90,7 +93,7 @@ struct DGMOBuild: ParsableCommand {
         step("TypeScript: bun build (CLI and plugins)")
         try compile.typescript()
         step("Python: PyInstaller onedir (engine)")
-        try compile.python(say: say)
+        try compile.python(reuse: !rebuild, say: say)
         step("Go: static components")
         let goCommands = try compile.go()
         say(goCommands.joined(separator: ", "))

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# `make release`: every artifact a release page needs, from dist/dgmo-linux-x64 (`make dgmo`).
+#
+#   dgmo-<v>-linux-x64.tar.gz / .tar.xz   the binary, its SBOM, man page and README
+#   dgmo_<v>-1_amd64.deb                  installs /usr/bin/dgmo (dpkg-deb; lintian-checked)
+#   dgmo-<v>-1.x86_64.rpm                 installs /usr/bin/dgmo (rpmbuild)
+#   dgmo-<v>-linux-x64                    the bare binary
+#   dgmo-<v>.cdx.json                     CycloneDX SBOM (also inside: dgmo --launcher sbom)
+#   checksums.sha256                      `sha256sum -c checksums.sha256`
+#   *.minisig, dgmo.pub                   `minisign -Vm FILE -p dgmo.pub`
+#
+# Reproducible: with the same inputs and SOURCE_DATE_EPOCH (default: the last commit's time),
+# two runs give byte-identical files (scripts/reproducibility-test.sh checks it).
+# Key: $DGMO_RELEASE_KEY (minisign secret key), default the development key dgmo-build made.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export TZ=UTC LC_ALL=C
+BIN=${BIN:-$(swift build -c release --show-bin-path)}
+KEY=${DGMO_RELEASE_KEY:-.build-dgmo/dev-signing.key}
+SRC=dist/dgmo-linux-x64
+OUT=${OUT:-dist/release}
+[ -x "$SRC" ] || { echo "release: $SRC is missing (run 'make dgmo')" >&2; exit 2; }
+[ -f "$KEY" ] || { echo "release: signing key $KEY not found (set DGMO_RELEASE_KEY)" >&2; exit 2; }
+VERSION=$(python3 -c "import json; print(json.load(open('examples/dgmo/package.json'))['version'])")
+[ "$("$SRC" --launcher info --json | python3 -c "import json,sys; print(json.load(sys.stdin)['version'])")" = "$VERSION" ] \
+  || { echo "release: $SRC is not version $VERSION (run 'make dgmo')" >&2; exit 2; }
+
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+rm -rf "$OUT"; mkdir -p "$OUT"
+NAME=dgmo-$VERSION-linux-x64
+touch_all() { find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }
+
+# --- the binary and its SBOM ---------------------------------------------------------------
+cp "$SRC" "$OUT/$NAME"
+"$SRC" --launcher sbom > "$OUT/dgmo-$VERSION.cdx.json"
+
+# --- archives ------------------------------------------------------------------------------
+mkdir -p "$W/$NAME"
+cp "$SRC" "$W/$NAME/dgmo"
+cp "$OUT/dgmo-$VERSION.cdx.json" "$W/$NAME/sbom.cdx.json"
+cp packaging/dgmo.1 "$W/$NAME/dgmo.1"
+cat > "$W/$NAME/README.txt" <<TXT
+DGMO $VERSION for Linux x86_64: one file, no runtime to install.
+
+  ./dgmo --version
+  ./dgmo help
+  ./dgmo --launcher sbom     what is inside (CycloneDX)
+
+Check the download first:  minisign -Vm $NAME.tar.xz -p dgmo.pub
+TXT
+chmod 0755 "$W/$NAME/dgmo"; chmod 0644 "$W/$NAME"/{sbom.cdx.json,dgmo.1,README.txt}
+touch_all "$W/$NAME"
+tar_det() { tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu -C "$W" -cf - "$NAME"; }
+tar_det | gzip -9 -n > "$OUT/$NAME.tar.gz"
+tar_det | xz -9 -T1 > "$OUT/$NAME.tar.xz"
+
+# --- .deb ----------------------------------------------------------------------------------
+D=$W/deb
+install -D -m 0755 "$SRC" "$D/usr/bin/dgmo"
+install -D -m 0644 packaging/copyright "$D/usr/share/doc/dgmo/copyright"
+install -D -m 0644 "$OUT/dgmo-$VERSION.cdx.json" "$D/usr/share/doc/dgmo/sbom.cdx.json"
+mkdir -p "$D/usr/share/man/man1"
+gzip -9 -n -c packaging/dgmo.1 > "$D/usr/share/man/man1/dgmo.1.gz"
+printf 'dgmo (%s-1) unstable; urgency=medium\n\n  * Release %s.\n\n -- DGMO maintainers <maintainers@dgmo.invalid>  %s\n' \
+  "$VERSION" "$VERSION" "$(date -u -d "@$SOURCE_DATE_EPOCH" -R)" | gzip -9 -n > "$D/usr/share/doc/dgmo/changelog.Debian.gz"
+chmod 0644 "$D/usr/share/man/man1/dgmo.1.gz" "$D/usr/share/doc/dgmo/changelog.Debian.gz"
+mkdir -p "$D/DEBIAN"
+cat > "$D/DEBIAN/control" <<CTL
+Package: dgmo
+Version: $VERSION-1
+Architecture: amd64
+Maintainer: DGMO maintainers <maintainers@dgmo.invalid>
+Installed-Size: $(du -sk --apparent-size "$D/usr" | cut -f1)
+Depends: libc6 (>= 2.17)
+Section: utils
+Priority: optional
+Homepage: https://dgmo.invalid/
+Description: polyglot command-line app (Bun, Python, Go) in one verified binary
+ DGMO combines a TypeScript command line (run by Bun), a Python evolutionary
+ engine and Go system components. The binary carries all three runtimes,
+ verifies its Ed25519 signature and extracts what each command needs into a
+ per-user cache on first use.
+CTL
+find "$D" -type d -exec chmod 0755 {} +
+touch_all "$D"
+dpkg-deb --root-owner-group -Zxz -z9 --build "$D" "$OUT/dgmo_${VERSION}-1_amd64.deb" >/dev/null
+
+# --- .rpm ----------------------------------------------------------------------------------
+R=$W/rpm
+mkdir -p "$R"/{SOURCES,SPECS,BUILD,RPMS,SRPMS}
+cp "$SRC" "$R/SOURCES/dgmo"; cp packaging/copyright "$R/SOURCES/copyright"
+cp packaging/dgmo.1 "$R/SOURCES/dgmo.1"; cp "$OUT/dgmo-$VERSION.cdx.json" "$R/SOURCES/sbom.cdx.json"
+cat > "$R/SPECS/dgmo.spec" <<SPEC
+Name:           dgmo
+Version:        $VERSION
+Release:        1
+Summary:        DGMO command-line app in one verified binary
+License:        DGMO-unreleased
+URL:            https://dgmo.invalid/
+Source0:        dgmo
+Source1:        copyright
+Source2:        dgmo.1
+Source3:        sbom.cdx.json
+BuildArch:      x86_64
+AutoReqProv:    no
+Requires:       glibc >= 2.17
+
+# The binary carries its payload after the ELF image: stripping, debuginfo extraction or
+# build-id links would cut or rewrite it, so all of them are off.
+%global debug_package %{nil}
+%global __strip /bin/true
+%global __os_install_post %{nil}
+%define _build_id_links none
+
+%description
+DGMO combines a TypeScript command line (run by Bun), a Python evolutionary engine and Go
+system components. The binary carries all three runtimes, verifies its Ed25519 signature and
+extracts what each command needs into a per-user cache on first use.
+
+%install
+install -D -m 0755 %{SOURCE0} %{buildroot}/usr/bin/dgmo
+install -D -m 0644 %{SOURCE2} %{buildroot}/usr/share/man/man1/dgmo.1
+install -D -m 0644 %{SOURCE1} %{buildroot}/usr/share/doc/dgmo/copyright
+install -D -m 0644 %{SOURCE3} %{buildroot}/usr/share/doc/dgmo/sbom.cdx.json
+
+%files
+/usr/bin/dgmo
+/usr/share/man/man1/dgmo.1*
+%doc /usr/share/doc/dgmo/copyright
+%doc /usr/share/doc/dgmo/sbom.cdx.json
+SPEC
+touch_all "$R/SOURCES"
+rpmbuild -bb --quiet \
+  --define "_topdir $R" --define "_buildhost reproducible" \
+  --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
+  --define "_binary_payload w9.xzdio" --define "source_date_epoch_from_changelog 0" \
+  "$R/SPECS/dgmo.spec" >/dev/null 2>"$W/rpmbuild.log" || { cat "$W/rpmbuild.log" >&2; exit 1; }
+cp "$R/RPMS/x86_64/dgmo-$VERSION-1.x86_64.rpm" "$OUT/"
+
+# --- lintian -------------------------------------------------------------------------------
+# Tags we accept, and why, are in packaging/lintian-suppressed; any other error or warning fails the release.
+lintian --tag-display-limit 0 --suppress-tags-from-file packaging/lintian-suppressed "$OUT/dgmo_${VERSION}-1_amd64.deb" > "$W/lintian.txt" 2>&1 || true
+if grep -qE '^[EW]: ' "$W/lintian.txt"; then
+  echo "release: lintian found problems:" >&2; cat "$W/lintian.txt" >&2; exit 1
+fi
+
+# --- checksums, signatures, public key ---------------------------------------------------
+( cd "$OUT" && sha256sum -- * > checksums.sha256 )
+for f in "$OUT"/*; do
+  "$BIN/bundle-append" sign "$f" --key "$KEY" >/dev/null
+done
+# The public key beside the secret key (bundle-append keygen and dgmo-build write both).
+cp "${KEY%.key}.pub" "$OUT/dgmo.pub"
+
+# --- the table -----------------------------------------------------------------------------
+echo
+printf '%-36s %12s  %s\n' ARTIFACT SIZE SHA-256
+for f in "$OUT"/*; do
+  printf '%-36s %12s  %s\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)"
+done
