@@ -8,7 +8,7 @@ DGMO       = dist/dgmo-linux-x64
 # The DGMO binary the tests run: a dev build (fast zstd) with the debug stub and tools.
 TEST_DGMO  = .build-dgmo/test/dgmo-linux-x64
 
-.PHONY: all deps build dgmo demo hello test bench clean
+.PHONY: all deps build dgmo demo hello test bench release reproducible install-test clean
 
 all: build
 
@@ -28,7 +28,22 @@ demo: dgmo
 	@DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache $(DGMO) evolve --seed 1 --generations 3
 
 dgmo: build
-	$(BIN)/dgmo-build --release --stub $(BIN)/dgmo-stub -o $(DGMO)
+	$(BIN)/dgmo-build --release --stub $(BIN)/dgmo-stub -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
+
+## Every release artifact (archives, .deb, .rpm, SBOM, checksums, signatures) in dist/release, with a table.
+## DGMO_RELEASE_KEY=path/to/minisign.key signs with a real key (default: the development key).
+release: dgmo
+	@scripts/install-deps.sh --release
+	BIN=$(BIN) scripts/release.sh
+
+## Builds everything twice from scratch with the same SOURCE_DATE_EPOCH and compares the bytes.
+reproducible: build
+	@scripts/install-deps.sh --release
+	BIN=$(BIN) scripts/reproducibility-test.sh
+
+## Installs dist/release's .deb and .rpm into fresh roots and runs dgmo there (needs root).
+install-test:
+	scripts/install-test.sh dist/release
 
 ## The small example bundle (a static C program and a shell script), signed and run.
 hello: build
@@ -43,6 +58,7 @@ hello: build
 
 ## Builds everything in debug and a dev DGMO binary (tests use the debug stub and tools), then runs every test.
 test: deps
+	@scripts/install-deps.sh --release
 	$(SWIFT) build
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_BIN)/dgmo-stub -o $(TEST_DGMO)
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) $(SWIFT) test --disable-swift-testing

@@ -19,7 +19,7 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/n
 export TZ=UTC LC_ALL=C
 BIN=${BIN:-$(swift build -c release --show-bin-path)}
 KEY=${DGMO_RELEASE_KEY:-.build-dgmo/dev-signing.key}
-SRC=dist/dgmo-linux-x64
+SRC=${SRC:-dist/dgmo-linux-x64}
 OUT=${OUT:-dist/release}
 [ -x "$SRC" ] || { echo "release: $SRC is missing (run 'make dgmo')" >&2; exit 2; }
 [ -f "$KEY" ] || { echo "release: signing key $KEY not found (set DGMO_RELEASE_KEY)" >&2; exit 2; }
@@ -38,6 +38,7 @@ cp "$SRC" "$OUT/$NAME"
 "$SRC" --launcher sbom > "$OUT/dgmo-$VERSION.cdx.json"
 
 # --- archives ------------------------------------------------------------------------------
+make_archives() {
 mkdir -p "$W/$NAME"
 cp "$SRC" "$W/$NAME/dgmo"
 cp "$OUT/dgmo-$VERSION.cdx.json" "$W/$NAME/sbom.cdx.json"
@@ -56,8 +57,10 @@ touch_all "$W/$NAME"
 tar_det() { tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu -C "$W" -cf - "$NAME"; }
 tar_det | gzip -9 -n > "$OUT/$NAME.tar.gz"
 tar_det | xz -9 -T1 > "$OUT/$NAME.tar.xz"
+}
 
 # --- .deb ----------------------------------------------------------------------------------
+make_deb() {
 D=$W/deb
 install -D -m 0755 "$SRC" "$D/usr/bin/dgmo"
 install -D -m 0644 packaging/copyright "$D/usr/share/doc/dgmo/copyright"
@@ -87,8 +90,10 @@ CTL
 find "$D" -type d -exec chmod 0755 {} +
 touch_all "$D"
 dpkg-deb --root-owner-group -Zxz -z9 --build "$D" "$OUT/dgmo_${VERSION}-1_amd64.deb" >/dev/null
+}
 
 # --- .rpm ----------------------------------------------------------------------------------
+make_rpm() {
 R=$W/rpm
 mkdir -p "$R"/{SOURCES,SPECS,BUILD,RPMS,SRPMS}
 cp "$SRC" "$R/SOURCES/dgmo"; cp packaging/copyright "$R/SOURCES/copyright"
@@ -139,6 +144,15 @@ rpmbuild -bb --quiet \
   --define "_binary_payload w9.xzdio" --define "source_date_epoch_from_changelog 0" \
   "$R/SPECS/dgmo.spec" >/dev/null 2>"$W/rpmbuild.log" || { cat "$W/rpmbuild.log" >&2; exit 1; }
 cp "$R/RPMS/x86_64/dgmo-$VERSION-1.x86_64.rpm" "$OUT/"
+}
+
+# The three are independent and mostly compression: run them side by side.
+make_archives & p1=$!
+make_deb & p2=$!
+make_rpm & p3=$!
+status=0
+for p in $p1 $p2 $p3; do wait "$p" || status=1; done
+[ $status -eq 0 ] || { echo "release: packaging failed" >&2; exit 1; }
 
 # --- lintian -------------------------------------------------------------------------------
 # Tags we accept, and why, are in packaging/lintian-suppressed; any other error or warning fails the release.

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs the release's .deb and .rpm into fresh roots and runs dgmo there.
+#
+#   scripts/install-test.sh [RELEASE_DIR]      (default dist/release; `make release` makes it)
+#
+# .deb: a root holding only the C library (Debian's libc6 files, registered in a new dpkg
+#       database so `Depends: libc6` is met by what is really there); `dpkg --root -i`, then
+#       `dgmo --version` inside it (chroot), then `dpkg --root -r`, which must leave no dgmo file.
+# .rpm: `rpm -i --root` into a new root (rpm database created there; --nodeps: the root's libc is
+#       Debian's, not an rpm), the same run, then `rpm -e --root`.
+# Needs root (chroot, mount).
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+cd "$(dirname "$0")/.."
+REL=${1:-dist/release}
+[ "$(id -u)" -eq 0 ] || { echo "install-test: needs root (chroot, mount)" >&2; exit 2; }
+DEB=$(ls "$REL"/dgmo_*_amd64.deb) RPM=$(ls "$REL"/dgmo-*.x86_64.rpm)
+VERSION=$(dpkg-deb -f "$DEB" Version); VERSION=${VERSION%-*}
+
+W=$(mktemp -d /tmp/dgmo-install.XXXXXX)
+cleanup() { for r in "$W"/*/proc; do umount "$r" 2>/dev/null || true; done; rm -rf --one-file-system "$W"; }
+trap cleanup EXIT
+
+# A root with the C library only (same recipe as clean-machine-test.sh).
+libc_root() {
+  local root=$1
+  mkdir -p "$root"
+  for l in lib lib64 bin sbin; do
+    if [ -L "/$l" ]; then target=$(readlink "/$l"); mkdir -p "$root/${target#/}"; ln -s "$target" "$root/$l"; fi
+  done
+  dpkg-query -L libc6 | while read -r f; do
+    [ -d "$f" ] && [ ! -L "$f" ] && continue
+    case "$f" in /usr/share/*|/lib|/lib64|/bin|/sbin) continue ;; esac
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    mkdir -p "$root$(dirname "$f")"; cp -a "$f" "$root$f"
+  done
+  mkdir -p "$root"/{etc,root,tmp,proc,dev}
+  echo "root:x:0:0:root:/root:/nonexistent" > "$root/etc/passwd"
+  mknod -m 666 "$root/dev/null" c 1 3; mknod -m 666 "$root/dev/urandom" c 1 9
+  mount -t proc proc "$root/proc"
+}
+
+run_in() { env -i "$(command -v chroot)" "$1" /usr/bin/dgmo "${@:2}"; }
+
+echo "== .deb: $(basename "$DEB")"
+D=$W/deb
+libc_root "$D"
+mkdir -p "$D/var/lib/dpkg/info" "$D/var/lib/dpkg/updates"
+dpkg-query -s libc6 | grep -vE '^(Conffiles|Depends|Recommends|Suggests|Breaks|Pre-Depends|Replaces|Provides|Conflicts):' \
+  | grep -vE '^ ' > "$D/var/lib/dpkg/status"   # libc6 registered as installed: its files are there
+dpkg-query -L libc6 > "$D/var/lib/dpkg/info/libc6:amd64.list"
+touch "$D/var/lib/dpkg/available"
+dpkg --root="$D" --force-not-root --log=/dev/null -i "$DEB"
+out=$(run_in "$D" --version); echo "$out"
+[ "$out" = "DGMO v$VERSION" ] || { echo "install-test: deb: unexpected output" >&2; exit 1; }
+dpkg --root="$D" -L dgmo | grep -qx /usr/bin/dgmo
+dpkg --root="$D" --log=/dev/null -r dgmo
+[ ! -e "$D/usr/bin/dgmo" ] && [ ! -e "$D/usr/share/doc/dgmo" ] && [ ! -e "$D/usr/share/man/man1/dgmo.1.gz" ] \
+  || { echo "install-test: deb: files left after dpkg -r" >&2; exit 1; }
+echo "dpkg -r: removed cleanly"
+
+echo "== .rpm: $(basename "$RPM")"
+R=$W/rpm
+libc_root "$R"
+rpm --root "$R" --initdb
+rpm --root "$R" -i --nodeps "$RPM"
+out=$(run_in "$R" --version); echo "$out"
+[ "$out" = "DGMO v$VERSION" ] || { echo "install-test: rpm: unexpected output" >&2; exit 1; }
+rpm --root "$R" -q dgmo
+rpm --root "$R" -e dgmo
+[ ! -e "$R/usr/bin/dgmo" ] || { echo "install-test: rpm: /usr/bin/dgmo left after rpm -e" >&2; exit 1; }
+echo "rpm -e: removed cleanly"
+echo "install-test: OK"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds DGMO and every release artifact twice from the same inputs and SOURCE_DATE_EPOCH, from
+# scratch each time (stage removed, PyInstaller re-run), and compares the two sets byte for byte.
+#
+#   scripts/reproducibility-test.sh            release settings (as `make release`)
+#   DGMO_BUILD_FLAGS= scripts/...              dev compression (faster; what `make test` runs)
+#
+# BIN: the directory with dgmo-build, dgmo-stub and bundle-append (default: the release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 1790000000)}
+BIN=${BIN:-$(swift build -c release --show-bin-path)}
+FLAGS=${DGMO_BUILD_FLAGS---release}
+W=$(mktemp -d /tmp/dgmo-repro.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+for i in 1 2; do
+  echo "== build $i (SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH)"
+  rm -rf .build-dgmo/stage
+  # shellcheck disable=SC2086
+  "$BIN/dgmo-build" $FLAGS --rebuild --stub "$BIN/dgmo-stub" -o "$W/$i/dgmo-linux-x64" 2>&1 | grep -E '^built|^\[' | sed 's/^/   /'
+  BIN="$BIN" SRC="$W/$i/dgmo-linux-x64" OUT="$W/$i/release" scripts/release.sh | sed 's/^/   /'
+done
+
+echo "== comparing"
+status=0
+for f in "$W/1/release"/* "$W/1/dgmo-linux-x64" "$W/1/dgmo-linux-x64.cdx.json"; do
+  rel=${f#"$W/1/"}
+  if cmp -s "$f" "$W/2/$rel"; then echo "identical  $rel"; else echo "DIFFERENT  $rel"; status=1; fi
+done
+[ $status -eq 0 ] && echo "reproducibility-test: every artifact is byte-identical" || echo "reproducibility-test: FAILED" >&2
+# REPRO_KEEP=DIR keeps the first build's release directory (the tests install from it).
+if [ -n "${REPRO_KEEP:-}" ]; then rm -rf "$REPRO_KEEP"; cp -a "$W/1/release" "$REPRO_KEEP"; fi
+exit $status
