@@ -58,29 +58,30 @@ enum VerifyFile {
         return 0
     }
 
-    static func readSmallText(_ path: String) throws(RuntimeError) -> String {
+    /// Opens `path` read-only and checks it is a regular file; the caller closes the descriptor.
+    static func openRegularFile(_ path: String) throws(RuntimeError) -> (fd: Int32, size: Int) {
         let fd: Int32
         do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
-        defer { Sys.close(fd) }
         let st: stat
-        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw RuntimeError("not a regular file") }
-        guard st.st_size <= maxSignatureSize else { throw RuntimeError("too large for a signature file (\(st.st_size) bytes)") }
-        let bytes = try Sys.pread(fd, count: Int(st.st_size), at: 0, what: "signature file")
+        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw RuntimeError(error) }
+        guard st.st_mode & S_IFMT == S_IFREG else { Sys.close(fd); throw RuntimeError("not a regular file") }
+        return (fd, Int(st.st_size))
+    }
+
+    static func readSmallText(_ path: String) throws(RuntimeError) -> String {
+        let (fd, size) = try openRegularFile(path)
+        defer { Sys.close(fd) }
+        guard size <= maxSignatureSize else { throw RuntimeError("too large for a signature file (\(size) bytes)") }
+        let bytes = try Sys.pread(fd, count: size, at: 0, what: "signature file")
         guard let text = String(validating: bytes, as: UTF8.self) else { throw RuntimeError("signature file is not UTF-8 text") }
         return text
     }
 
     /// Maps the whole file read-only, so a large binary is hashed without copying it into memory.
     static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> Void) throws(any Error) {
-        let fd: Int32
-        do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
+        let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
-        let st: stat
-        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw RuntimeError("not a regular file") }
-        guard st.st_size > 0 else { throw RuntimeError("file is empty") }
-        let size = Int(st.st_size)
+        guard size > 0 else { throw RuntimeError("file is empty") }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw RuntimeError("cannot map the file: \(String(cString: strerror(errno)))")
         }

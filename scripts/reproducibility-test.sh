@@ -19,6 +19,7 @@ for i in 1 2; do
   rm -rf .build-dgmo/stage
   # shellcheck disable=SC2086
   "$BIN/dgmo-build" $FLAGS --rebuild --stub "$BIN/dgmo-stub" -o "$W/$i/dgmo-linux-x64" 2>&1 | grep -E '^built|^\[' | sed 's/^/   /'
+  cp -a .build-dgmo/stage "$W/$i/stage"
   BIN="$BIN" SRC="$W/$i/dgmo-linux-x64" OUT="$W/$i/release" scripts/release.sh | sed 's/^/   /'
 done
 
@@ -28,7 +29,12 @@ for f in "$W/1/release"/* "$W/1/dgmo-linux-x64" "$W/1/dgmo-linux-x64.cdx.json"; 
   rel=${f#"$W/1/"}
   if cmp -s "$f" "$W/2/$rel"; then echo "identical  $rel"; else echo "DIFFERENT  $rel"; status=1; fi
 done
-[ $status -eq 0 ] && echo "reproducibility-test: every artifact is byte-identical" || echo "reproducibility-test: FAILED" >&2
+if [ $status -eq 0 ]; then
+  echo "reproducibility-test: every artifact is byte-identical"
+else
+  echo "staged files that differ:"; diff -rq "$W/1/stage" "$W/2/stage" | sed 's/^/   /' | head -20
+  echo "reproducibility-test: FAILED" >&2
+fi
 # REPRO_KEEP=DIR keeps the first build's release directory (the tests install from it).
 if [ -n "${REPRO_KEEP:-}" ]; then rm -rf "$REPRO_KEEP"; cp -a "$W/1/release" "$REPRO_KEEP"; fi
 exit $status

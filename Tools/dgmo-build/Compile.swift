@@ -66,7 +66,8 @@ struct Compile {
     }
 
     /// Each `native/cmd/<name>` as a static Go binary: standard library only, CGO off, no proxy,
-    /// module graph read-only, paths trimmed, symbols stripped, no build id (reproducible).
+    /// module graph read-only, paths trimmed, symbols stripped, no build id and no VCS stamp
+    /// (Go would otherwise embed the commit and whether the tree is dirty: not reproducible).
     func go() throws(BuildError) -> [String] {
         let native = source + "/native"
         _ = try LockCheck.goModule(native)
@@ -77,7 +78,7 @@ struct Compile {
         let commands = try Files.list(native + "/cmd").filter { Files.isDirectory(native + "/cmd/" + $0) }
         guard !commands.isEmpty else { throw BuildError("\(native)/cmd holds no Go command") }
         for name in commands {
-            try shell.run(tools.go, ["build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o",
+            try shell.run(tools.go, ["build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=", "-o",
                                      nativeLayer + "/embedded-resources/native/" + name, "./cmd/" + name], cwd: native, env: env)
         }
         return commands
