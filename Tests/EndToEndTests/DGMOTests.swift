@@ -220,6 +220,38 @@ final class DGMOTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".update-") }, [], "no staged copy left")
     }
 
+    /// dgmo-build checks every locked input before it runs anything.
+    func testBuildRefusesUnlockedInputs() throws {
+        let src = dir + "/src"
+        let example = Harness.packageRoot.appendingPathComponent("examples/dgmo").path
+        XCTAssertEqual(try Harness.run("/bin/cp", ["-r", example, src]).status, 0)
+        try? FileManager.default.removeItem(atPath: src + "/node_modules")
+        func build() throws -> Harness.Output {
+            try Harness.run(Harness.binDir + "/dgmo-build", ["--source", src, "--work", dir + "/work", "-o", dir + "/out"], cwd: dir)
+        }
+        func edit(_ file: String, _ transform: (String) -> String) throws {
+            let path = src + "/" + file
+            try transform(try String(contentsOfFile: path, encoding: .utf8)).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let cases: [(String, (String) -> String, String)] = [
+            ("engine/requirements.lock", { $0.replacingOccurrences(of: " \\\n    --hash=sha256:653a2ad9f6d8858529c77c72717d0ea991d6c6837fe683246b2f4b2bbfc3fadc", with: "") }, "pydantic==2.14.4 has no --hash=sha256: pin"),
+            ("engine/requirements.lock", { $0 + "requests>=2\n" }, "is not pinned as name==version"),
+            ("package.json", { $0.replacingOccurrences(of: "\"dependencies\": {", with: "\"dependencies\": {\"left-pad\": \"^1.3.0\",") }, "only workspace: packages"),
+            ("engine/dgm/__init__.py", { $0.replacingOccurrences(of: "__version__ = \"", with: "__version__ = \"9") }, "version mismatch"),
+            ("native/go.mod", { $0 + "require example.com/x v1.0.0\n" }, "no go.sum"),
+        ]
+        for (file, transform, expected) in cases {
+            let original = try String(contentsOfFile: src + "/" + file, encoding: .utf8)
+            try edit(file, transform)
+            let o = try build()
+            XCTAssertEqual(o.status, 1, "\(file): \(o.stderr)")
+            XCTAssertTrue(o.stderr.contains(expected), "\(file): expected '\(expected)' in: \(o.stderr)")
+            try original.write(toFile: src + "/" + file, atomically: true, encoding: .utf8)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"), "nothing was built")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/work/toolchain"), "the checks come before any install")
+    }
+
     func testCleanMachineChroot() throws {
         guard getuid() == 0 else { throw XCTSkip("the clean-machine test needs root (chroot, mount)") }
         let script = Harness.packageRoot.appendingPathComponent("scripts/clean-machine-test.sh").path
