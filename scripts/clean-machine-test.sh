@@ -20,28 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Debian's merged /usr: /lib, /lib64 (and /bin, /sbin) are symlinks into /usr; mirror them first.
-for l in lib lib64 bin sbin; do
-  if [ -L "/$l" ]; then
-    target=$(readlink "/$l"); mkdir -p "$root/${target#/}"; ln -s "$target" "$root/$l"
-  fi
-done
-# The C library and nothing else: every file (and library symlink) Debian's libc6 package installs.
-dpkg-query -L libc6 | while read -r f; do
-  [ -d "$f" ] && [ ! -L "$f" ] && continue
-  case "$f" in /usr/share/*|/lib|/lib64|/bin|/sbin) continue ;; esac
-  [ -e "$f" ] || [ -L "$f" ] || continue
-  mkdir -p "$root$(dirname "$f")"
-  cp -a "$f" "$root$f"
-done
-mkdir -p "$root"/{etc,root,tmp,proc,dev,work}
-chmod 1777 "$root/tmp"
-echo "root:x:0:0:root:/root:/nonexistent" > "$root/etc/passwd"
-echo "root:x:0:" > "$root/etc/group"
-mknod -m 666 "$root/dev/null" c 1 3
-mknod -m 666 "$root/dev/zero" c 1 5
-mknod -m 666 "$root/dev/random" c 1 8
-mknod -m 666 "$root/dev/urandom" c 1 9
+. "$(dirname "$0")/lib/libc-root.sh"
+make_libc_root "$root"
+mkdir -p "$root/work"
 cp "$binary" "$root/dgmo"
 
 for tool in python python3 bun go node sh bash env; do

@@ -21,24 +21,8 @@ W=$(mktemp -d /tmp/dgmo-install.XXXXXX)
 cleanup() { for r in "$W"/*/proc; do umount "$r" 2>/dev/null || true; done; rm -rf --one-file-system "$W"; }
 trap cleanup EXIT
 
-# A root with the C library only (same recipe as clean-machine-test.sh).
-libc_root() {
-  local root=$1
-  mkdir -p "$root"
-  for l in lib lib64 bin sbin; do
-    if [ -L "/$l" ]; then target=$(readlink "/$l"); mkdir -p "$root/${target#/}"; ln -s "$target" "$root/$l"; fi
-  done
-  dpkg-query -L libc6 | while read -r f; do
-    [ -d "$f" ] && [ ! -L "$f" ] && continue
-    case "$f" in /usr/share/*|/lib|/lib64|/bin|/sbin) continue ;; esac
-    [ -e "$f" ] || [ -L "$f" ] || continue
-    mkdir -p "$root$(dirname "$f")"; cp -a "$f" "$root$f"
-  done
-  mkdir -p "$root"/{etc,root,tmp,proc,dev}
-  echo "root:x:0:0:root:/root:/nonexistent" > "$root/etc/passwd"
-  mknod -m 666 "$root/dev/null" c 1 3; mknod -m 666 "$root/dev/urandom" c 1 9
-  mount -t proc proc "$root/proc"
-}
+. scripts/lib/libc-root.sh
+libc_root() { make_libc_root "$1"; mount -t proc proc "$1/proc"; }
 
 run_in() { env -i "$(command -v chroot)" "$1" /usr/bin/dgmo "${@:2}"; }
 
