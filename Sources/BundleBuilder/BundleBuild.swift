@@ -41,10 +41,17 @@ public struct BundleBuild {
         do { stub = Array(try Data(contentsOf: URL(fileURLWithPath: stubPath))) }
         catch { throw BuildError("cannot read stub \(stubPath): \(error.localizedDescription)") }
 
-        let total = spec.layers.reduce(UInt64(0)) { $0 + BundleBuild.directorySize($1.directory) }
+        let layers = try BundleBuild.buildLayers(spec.layers, progress: progress)
+        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: layers, buildTime: buildTime, signing: signing)
+        try BundleBuild.writeAtomically(bytes, to: outputPath, mode: 0o755)
+        return Result(outputPath: outputPath, size: bytes.count, layers: layers)
+    }
+
+    /// Compresses layers in parallel (one job per layer), in the order given.
+    public static func buildLayers(_ specs: [LayerSpec], progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) throws(BuildError) -> [BuiltLayer] {
+        let total = specs.reduce(UInt64(0)) { $0 + BundleBuild.directorySize($1.directory) }
         let counter = ProgressCounter(total: total, report: progress)
-        let results = LockedResults(count: spec.layers.count)
-        let specs = spec.layers
+        let results = LockedResults(count: specs.count)
         DispatchQueue.concurrentPerform(iterations: specs.count) { i in
             do throws(BuildError) { results.set(i, .success(try LayerBuilder.build(specs[i]) { counter.add($0) })) }
             catch { results.set(i, .failure(error)) }
@@ -57,9 +64,7 @@ public struct BundleBuild {
             case nil: throw BuildError("internal error: a layer was not built")
             }
         }
-        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: layers, buildTime: buildTime, signing: signing)
-        try BundleBuild.writeAtomically(bytes, to: outputPath, mode: 0o755)
-        return Result(outputPath: outputPath, size: bytes.count, layers: layers)
+        return layers
     }
 
     static func directorySize(_ path: String) -> UInt64 {

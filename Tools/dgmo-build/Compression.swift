@@ -19,31 +19,17 @@ enum CompressionChoice {
     }
 
     static func choose(_ spec: BundleSpec, budget: Double, say: (String) -> Void) throws(BuildError) -> [BuiltLayer] {
-        let jobs = spec.layers.flatMap { l in candidates.map { (l, $0.0, $0.1) } }
-        let results = Locked<[Int: Result<Measured, BuildError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-            let (layer, codec, level) = jobs[i]
-            var s = layer
-            s.codec = codec
-            s.level = level
-            do throws(BuildError) {
-                let built = try LayerBuilder.build(s)
-                let seconds = (try? decodeTime(built)) ?? .infinity
-                results.mutate { $0[i] = .success(Measured(layer: built, decodeSeconds: seconds)) }
-            } catch { results.mutate { $0[i] = .failure(error) } }
-        }
+        // Every (layer, candidate) compressed in parallel; decodes are timed afterwards, one at a
+        // time, so the timings are not disturbed by compression running beside them.
+        let jobs = spec.layers.flatMap { l in candidates.map { c -> LayerSpec in var s = l; s.codec = c.0; s.level = c.1; return s } }
+        let built = try BundleBuild.buildLayers(jobs)
         // measured[layer index][candidate index]
         var measured: [[Measured]] = []
-        for (li, _) in spec.layers.enumerated() {
-            var row: [Measured] = []
-            for ci in candidates.indices {
-                switch results.value[li * candidates.count + ci] {
-                case .success(let m)?: row.append(m)
-                case .failure(let e)?: throw e
-                case nil: throw BuildError("internal error: a layer was not compressed")
-                }
-            }
-            measured.append(row)
+        for li in spec.layers.indices {
+            measured.append(candidates.indices.map { ci in
+                let layer = built[li * candidates.count + ci]
+                return Measured(layer: layer, decodeSeconds: (try? decodeTime(layer)) ?? .infinity)
+            })
         }
         // Start with the smallest output per layer.
         var pick = measured.map { row in row.indices.min { row[$0].layer.compressed.count < row[$1].layer.compressed.count }! }
@@ -131,13 +117,4 @@ enum CompressionChoice {
         }
         return best
     }
-}
-
-/// A value shared between worker threads.
-final class Locked<T>: @unchecked Sendable {
-    private var v: T
-    private let lock = NSLock()
-    init(_ v: T) { self.v = v }
-    var value: T { lock.lock(); defer { lock.unlock() }; return v }
-    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
 }

@@ -112,13 +112,13 @@ struct DGMOBuild: ParsableCommand {
              : "compressing (release: measuring zstd and xz per layer)")
         let layers: [BuiltLayer]
         if let recorded {
-            layers = try Self.buildLayers(recorded)
+            layers = try BundleBuild.buildLayers(recorded)
         } else if release {
             layers = try CompressionChoice.choose(spec, budget: decodeBudget, say: say)
             try CompressionChoice.save(choiceFile, layers, levels: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, CompressionChoice.levelFor($0.codec)) }))
             say("recorded the choice in \(choiceFile) (commit it; --measure measures again)")
         } else {
-            layers = try Self.buildLayers(spec.layers)
+            layers = try BundleBuild.buildLayers(spec.layers)
         }
         // The stub's symbol tables are not needed to run; dropping them saves about 6 MiB per binary.
         let strippedStub = work + "/dgmo-stub.stripped"
@@ -165,20 +165,5 @@ struct DGMOBuild: ParsableCommand {
             if parts.count >= 2 { return String(parts[1]) }
         }
         throw BuildError("\(source)/engine/dgm/__init__.py: no __version__ = \"...\" line")
-    }
-
-    static func buildLayers(_ specs: [LayerSpec]) throws -> [BuiltLayer] {
-        let results = Locked<[Int: Result<BuiltLayer, BuildError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: specs.count) { i in
-            do throws(BuildError) { let l = try LayerBuilder.build(specs[i]); results.mutate { $0[i] = .success(l) } }
-            catch { results.mutate { $0[i] = .failure(error) } }
-        }
-        return try specs.indices.map { i in
-            switch results.value[i] {
-            case .success(let l)?: return l
-            case .failure(let e)?: throw e
-            case nil: throw BuildError("internal error: layer \(specs[i].name) was not built")
-            }
-        }
     }
 }
