@@ -5,8 +5,16 @@
 
 import PackageDescription
 
+/// Modules linked into the static launcher import neither _Concurrency nor _StringProcessing:
+/// the launcher uses neither, and their implicit imports would link Dispatch and the regex
+/// engine (with their metadata, which `--gc-sections` cannot drop) into every binary.
+let launcherModuleSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-implicit-concurrency-module-import",
+                  "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
+]
+
 /// The launcher is optimised for size in release builds.
-let launcherSwiftSettings: [SwiftSetting] = [
+let launcherSwiftSettings: [SwiftSetting] = launcherModuleSettings + [
     .unsafeFlags(["-Osize"], .when(configuration: .release)),
 ]
 
@@ -35,14 +43,14 @@ let package = Package(
         .target(name: "CKeySlot", path: "Sources/CKeySlot"),
 
         // Pure bytes in, values out: trailer, manifest, limits, path rules. No Foundation, no I/O.
-        .target(name: "BundleFormat", path: "Sources/BundleFormat"),
+        .target(name: "BundleFormat", path: "Sources/BundleFormat", swiftSettings: launcherModuleSettings),
         // Streaming compressors and decompressors (zstd, xz, zlib, none). No Foundation.
-        .target(name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"], path: "Sources/BundleCodecs"),
+        .target(name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"], path: "Sources/BundleCodecs", swiftSettings: launcherModuleSettings),
         // BLAKE2b digests, Ed25519, minisign key and signature formats. No Foundation.
-        .target(name: "BundleCrypto", dependencies: ["CSodium"], path: "Sources/BundleCrypto"),
+        .target(name: "BundleCrypto", dependencies: ["CSodium"], path: "Sources/BundleCrypto", swiftSettings: launcherModuleSettings),
         // Reading a bundle from a file descriptor, verifying it, extracting layers safely.
         // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
-        .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CLinux"], path: "Sources/BundleRuntime"),
+        .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CLinux"], path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",

@@ -23,7 +23,7 @@ enum CacheOps {
     static func records(_ cache: CacheRoot) -> [BundleRecord] {
         guard let fd = try? Sys.open(cache.bundlesPath, O_RDONLY | O_DIRECTORY) else { return [] }
         defer { Sys.close(fd) }
-        return ((try? Sys.listDirectory(fd)) ?? []).filter { !$0.contains(".tmp.") }.compactMap { BundleRecord.read(cache.bundlesPath, $0) }
+        return ((try? Sys.listDirectory(fd)) ?? []).filter { !$0.containsBytes(".tmp.") }.compactMap { BundleRecord.read(cache.bundlesPath, $0) }
     }
 
     static func layers(_ cache: CacheRoot, records: [BundleRecord]) -> [LayerEntry] {
@@ -34,7 +34,10 @@ enum CacheOps {
             var st = stat()
             let markerTime = lstat(cache.path + "/layers/" + d + "/" + PathRules.markerName, &st) == 0 ? Int(st.st_mtim.tv_sec) : 0
             var inUse = false
-            if let lock = cache.lockExclusive(d) { close(lock) } else { inUse = true }
+            // No lock file: nothing ever held this layer's lock since it was extracted by us.
+            if access(cache.locksPath + "/" + d, F_OK) == 0 {
+                if let lock = cache.lockExclusive(d, create: false) { close(lock) } else { inUse = true }
+            }
             return LayerEntry(digest: d, size: diskUsage(fd, d), lastUse: users.map(\.lastUse).max() ?? markerTime, bundles: users, inUse: inUse)
         }
     }
@@ -200,7 +203,9 @@ enum CacheOps {
             for (i, r) in mine.enumerated() where now - r.lastUse < olderThan || i < keep { keptBundles.insert(r.digest) }
         }
         let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap(\.layers))
-        let candidates = layers(cache, records: recs).filter { !needed.contains($0.digest) && now - $0.lastUse >= 0 }
+        // A layer no kept bundle needs goes once its last use (its bundles' newest use, or for a
+        // layer no bundle record names, its extraction time) is older than --older-than.
+        let candidates = layers(cache, records: recs).filter { !needed.contains($0.digest) && now - $0.lastUse >= olderThan }
         let (freed, removed, busy) = remove(candidates.map(\.digest), cache: cache, dryRun: dryRun)
         // Forget bundles whose layers are all gone.
         if !dryRun {
@@ -249,6 +254,9 @@ enum CacheOps {
             let size = diskUsage(layersFD, d)
             if !dryRun {
                 guard (try? CacheWriter.setAside(digest: d, rootFD: root, reason: "gc")) != nil else { continue }
+                // Still holding it exclusively: a launch that opened this file meanwhile sees it
+                // unlinked once it gets its shared lock, and locks a fresh one (holdShared).
+                unlink(cache.locksPath + "/" + d)
             }
             freed += size
             removed.append(d)

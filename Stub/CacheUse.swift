@@ -17,27 +17,43 @@ import BundleRuntime
 extension CacheRoot {
     var locksPath: String { path + "/locks" }
 
-    /// Holds a shared lock on a layer until this process (or what it execs) ends.
-    /// Returns false when the cache has no `locks/` directory yet (nothing extracted).
+    enum SharedLock {
+        /// Held until this process (or what it execs) ends.
+        case held
+        /// The cache cannot be written (read-only mount, no permission), so no lock file can be
+        /// made — and no gc or clear of ours can remove its layers either: use them unlocked.
+        case readOnlyCache
+        /// No `locks/` directory yet: nothing was extracted here.
+        case unavailable
+    }
+
+    /// Takes a shared lock on a layer, held until this process (or what it execs) ends.
     @discardableResult
-    func holdShared(_ layer: LayerRecord) -> Bool {
+    func holdShared(_ layer: LayerRecord) -> SharedLock {
         let lockPath = locksPath + "/" + Hex.layerName(layer.digest)
         for _ in 0..<2 {
             let fd = open(lockPath, O_RDONLY | O_CREAT | O_NOFOLLOW, 0o600)   // no O_CLOEXEC: inherited by the runtime
-            guard fd >= 0 else { return false }
+            guard fd >= 0 else {
+                if errno == EROFS || errno == EACCES { return .readOnlyCache }
+                // No locks/ directory: nothing extracted yet, or a cache nobody can write to.
+                if errno == ENOENT, access(path, W_OK) != 0, errno == EROFS || errno == EACCES { return .readOnlyCache }
+                return .unavailable
+            }
             while flock(fd, LOCK_SH) != 0 && errno == EINTR {}
-            // gc may have unlinked the file between our open and our lock: lock the new one.
+            // gc unlinks a layer's lock file after removing the layer (holding it exclusively);
+            // if that happened between our open and our lock, lock a fresh file instead.
             var st = stat()
-            if fstat(fd, &st) == 0, st.st_nlink > 0 { return true }
+            if fstat(fd, &st) == 0, st.st_nlink > 0 { return .held }
             close(fd)
         }
-        return false
+        return .unavailable
     }
 
     /// Tries to take a layer's lock exclusively without waiting. Returns the descriptor (close it
-    /// to release), or nil when a running process uses the layer.
-    func lockExclusive(_ digestHex: String) -> Int32? {
-        let fd = open(locksPath + "/" + digestHex, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    /// to release), or nil when a running process uses the layer. With `create: false` a missing
+    /// lock file also gives nil (`cache list` only asks; it leaves no files behind).
+    func lockExclusive(_ digestHex: String, create: Bool = true) -> Int32? {
+        let fd = open(locksPath + "/" + digestHex, O_RDONLY | (create ? O_CREAT : 0) | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return fd }
         close(fd)
@@ -50,7 +66,7 @@ extension CacheRoot {
     /// when it is missing.
     func touchBundle(_ bundle: BundleFile, exePath: String) {
         let record = bundlesPath + "/" + Hex.encode(bundle.digest)
-        if utimensat(AT_FDCWD, record, nil, 0) == 0 || errno != ENOENT { return }
+        if utimensat(AT_FDCWD, record, nil, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT { return }
         writeBundleRecord(bundle, exePath: exePath)
     }
 

@@ -54,8 +54,8 @@ enum Launcher {
         for index in entry.layers {
             let layer = manifest.layers[index]
             var damaged = false
-            let locked = cache.holdShared(layer)
-            if locked, cache.isExtracted(layer) {
+            let lock = cache.holdShared(layer)
+            if lock != .unavailable, cache.isExtracted(layer) {
                 if programIsPresent(entry, layerIndex: index, layerPath: cache.layerPath(layer), manifest: manifest) {
                     paths[index] = cache.layerPath(layer)
                     continue
@@ -72,7 +72,7 @@ enum Launcher {
                     cache.checkExecAllowed()
                     CacheWriter.removeAbandoned(rootFD: rootFD)
                 }
-                if !locked { cache.holdShared(layer) }
+                if lock != .held { cache.holdShared(layer) }
                 if damaged { try CacheWriter.setAside(layer, rootFD: rootFD) }
                 try CacheWriter.install(layer, from: bundle, rootFD: rootFD)
             } catch {
@@ -86,16 +86,18 @@ enum Launcher {
         return paths
     }
 
-    /// True unless the entry's program is inside this layer and missing from it. The program is
-    /// the first argv item that starts with `{layer}`: the executable itself (`{native}/hello`)
-    /// or, for an interpreter, its script (`/bin/sh {scripts}/run.sh`).
+    /// True unless the entry's program is inside this layer and missing from it, or no longer
+    /// ours (owned by another user, or made group- or world-writable: someone could have changed
+    /// it). The program is the first argv item that starts with `{layer}`: the executable itself
+    /// (`{native}/hello`) or, for an interpreter, its script (`/bin/sh {scripts}/run.sh`). The
+    /// same `stat` answers both, so the warm path pays nothing more.
     static func programIsPresent(_ entry: EntryRecord, layerIndex: Int, layerPath: String, manifest: Manifest) -> Bool {
         let name = manifest.layers[layerIndex].name
         for item in entry.argv {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(name)? = pieces.first else { continue }
             guard let program = try? Placeholders.substitute(item, { $0 == name ? layerPath : "" }) else { return true }
             var st = stat()
-            return stat(program, &st) == 0
+            return stat(program, &st) == 0 && CacheRoot.isTrustedOwner(st) && st.st_mode & 0o022 == 0
         }
         return true
     }

@@ -124,7 +124,7 @@ enum Ops {
         out += "\nlayers:\n"
         var rows = [["NAME", "CODEC", "COMPRESSED", "SIZE", "FILES", "EXTRACTED", "DIGEST"]]
         for l in m.layers {
-            rows.append([l.name, l.codec.name, formatSize(l.compressedSize), formatSize(l.uncompressedSize), String(l.fileCount),
+            rows.append([l.name, l.encodingName, formatSize(l.compressedSize), formatSize(l.uncompressedSize), String(l.fileCount),
                          cache.isExtracted(l) ? "yes" : "no", String(Hex.encode(l.digest).prefix(16))])
         }
         out += table(rows)
@@ -146,7 +146,7 @@ enum Ops {
         o += "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cache.path)),\"source\":\(jsonString(cache.source == .variable ? cache.variableName : cache.source.rawValue))},"
         o += "\"layers\":["
         o += m.layers.map { l in
-            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"codec\":\"\(l.codec.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(cache.isExtracted(l))}"
+            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(cache.isExtracted(l))}"
         }.joined(separator: ",")
         o += "],\"entries\":["
         o += m.entries.map { e in

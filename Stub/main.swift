@@ -11,23 +11,29 @@ import BundleRuntime
 
 // argv is read through the raw pointers: the user's arguments are handed to execve as the
 // very bytes we received (no UTF-8 round trip), and none is converted unless needed.
-let argc = Int(CommandLine.argc)
-let argv = CommandLine.unsafeArgv
-let argv0 = argc > 0 ? String(cString: argv[0]!) : "launcher"
-programName = String(argv0.split(separator: "/").last.map(String.init) ?? argv0)
+/// The whole launch, in a function rather than as top-level code: with no implicit
+/// _Concurrency import (Package.swift), top-level globals would have to be Sendable.
+func launch() -> Never {
+    let argc = Int(CommandLine.argc)
+    let argv = CommandLine.unsafeArgv
+    let argv0 = argc > 0 ? String(cString: argv[0]!) : "launcher"
+    programName = String(argv0.split(separator: "/").last.map(String.init) ?? argv0)
 
-let exePath = selfPath(argv0: argv0)
-let trust = Launcher.trustFromKeySlot()
-let bundle: BundleFile
-do { bundle = try BundleFile(path: exePath, trust: trust) } catch { fail("\(exePath): \(error.message)") }
-let cache = CacheRoot.resolve(appName: bundle.manifest.appName)
+    let exePath = selfPath(argv0: argv0)
+    let trust = Launcher.trustFromKeySlot()
+    let bundle: BundleFile
+    do { bundle = try BundleFile(path: exePath, trust: trust) } catch { fail("\(exePath): \(error.message)") }
+    let cache = CacheRoot.resolve(appName: bundle.manifest.appName)
 
-if argc > 1, strcmp(argv[1]!, "--launcher") == 0 {
-    exit(Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, cache: cache, trust: trust))
+    if argc > 1, strcmp(argv[1]!, "--launcher") == 0 {
+        exit(Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, cache: cache, trust: trust))
+    }
+
+    cache.checkTrusted()
+    let entry = Launcher.selectEntry(bundle.manifest)
+    let layerPaths = Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache, exePath: exePath)
+    Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cache: cache, exePath: exePath,
+                  userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
 }
 
-cache.checkTrusted()
-let entry = Launcher.selectEntry(bundle.manifest)
-let layerPaths = Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache, exePath: exePath)
-Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cache: cache, exePath: exePath,
-              userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
+launch()

@@ -41,7 +41,7 @@ public enum BundleAssembler {
         var offset: UInt64 = 0
         var tableOffset: UInt64 = 0
         for l in layers {
-            layerRecords.append(LayerRecord(name: l.name, codec: l.codec, offset: offset, compressedSize: UInt64(l.compressed.count),
+            layerRecords.append(LayerRecord(name: l.name, codec: l.codec, filter: l.filter, offset: offset, compressedSize: UInt64(l.compressed.count),
                                             uncompressedSize: l.uncompressedSize, fileCount: l.records.count,
                                             tableOffset: tableOffset, tableLength: UInt64(l.table.count), digest: l.digest))
             offset += UInt64(l.compressed.count)

@@ -7,6 +7,7 @@ import BundleCrypto
 public struct BuiltLayer: Sendable {
     public var name: String
     public var codec: Codec
+    public var filter: LayerFilter = .none
     public var records: [FileRecord]
     public var table: [UInt8]
     public var digest: [UInt8]
@@ -23,8 +24,9 @@ public enum LayerBuilder {
         var records = files.map(\.record)
         var compressed: [UInt8] = []
         var total: UInt64 = 0
-        let compressor: Compressor?
-        do { compressor = spec.codec == .none ? nil : try Compressor(codec: spec.codec, level: spec.level) }
+        let declared = records.reduce(UInt64(0)) { $0 + ($1.kind == .regular ? $1.size : 0) }
+        let encoder: LayerEncoder
+        do { encoder = try LayerEncoder(codec: spec.codec, level: spec.level, filter: spec.filter, totalSize: declared) }
         catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -41,23 +43,17 @@ public enum LayerBuilder {
                 guard n > 0 else { throw BuildError("layer '\(spec.name)': \(source) changed while it was being bundled") }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
                 hasher.update(chunk)
-                if let compressor {
-                    do { try compressor.compress(chunk, into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
-                } else {
-                    compressed.append(contentsOf: chunk)
-                }
+                do { try encoder.encode(chunk, into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
                 left -= UInt64(n)
                 total += UInt64(n)
                 progress(n)
             }
             records[index].digest = hasher.finalize()
         }
-        if let compressor {
-            do { try compressor.finish(into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
-        }
+        do { try encoder.finish(into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
         let table = FileTable.encode(records)
         guard total <= Limits.maxLayerSize else { throw BuildError("layer '\(spec.name)': larger than \(Limits.maxLayerSize) bytes") }
-        return BuiltLayer(name: spec.name, codec: spec.codec, records: records, table: table,
+        return BuiltLayer(name: spec.name, codec: spec.codec, filter: spec.filter, records: records, table: table,
                           digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total)
     }
 }

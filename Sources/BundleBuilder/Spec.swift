@@ -16,6 +16,8 @@ public struct LayerSpec: Equatable, Sendable {
     public var codec: Codec
     /// `codec.defaultLevel` when the spec names none; 0 for `none`.
     public var level: Int
+    /// Applied before compression (`filter = "x86"` for machine code); `.none` by default.
+    public var filter: LayerFilter = .none
 }
 
 public struct EntrySpec: Equatable, Sendable {
@@ -137,7 +139,7 @@ private struct SpecParser {
             let key = "layers.\(layerName)"
             guard Names.isValid(layerName) else { throw fail(key, "invalid layer name (use A-Z a-z 0-9 . _ -)") }
             let t = try table(layersTable[layerName], key)
-            try checkKeys(t, key, allowed: ["path", "compression", "level"])
+            try checkKeys(t, key, allowed: ["path", "compression", "level", "filter"])
             let path = try string(t["path"], "\(key).path")!
             let absolute = path.hasPrefix("/") ? path : base + "/" + path
             let dir = URL(fileURLWithPath: absolute).standardizedFileURL.path
@@ -153,7 +155,9 @@ private struct SpecParser {
                 guard range.contains(n) else { throw fail("\(key).level", "\(n) is outside \(range.lowerBound)...\(range.upperBound) for \(codec.name)") }
                 level = n
             }
-            layers.append(LayerSpec(name: layerName, directory: dir, codec: codec, level: level))
+            let filterName = try string(t["filter"], "\(key).filter", required: false) ?? "none"
+            guard let filter = LayerFilter(name: filterName) else { throw fail("\(key).filter", "'\(filterName)' is not one of none, x86") }
+            layers.append(LayerSpec(name: layerName, directory: dir, codec: codec, level: level, filter: filter))
         }
         guard !layers.isEmpty else { throw fail("layers", "at least one layer is required") }
         let layerNames = layers.map(\.name)

@@ -191,7 +191,7 @@ public final class Decompressor {
 /// Streaming encoder for the packaging tool.
 ///
 /// Whatever level a spec asks for, the output stays decodable by the launcher's `Decompressor`:
-/// the zstd window is clamped to 2^`Limits.zstdEncoderWindowLog` and the xz dictionary to
+/// the zstd window is clamped to 2^`Limits.zstdMaxWindowLog` and the xz dictionary to
 /// `Limits.xzMaxDictionary`. Integrity checks are always on (zstd content checksum,
 /// xz CRC64, zlib Adler-32), so corruption is caught even when the layer digest is not checked yet.
 public final class Compressor {
@@ -213,8 +213,8 @@ public final class Compressor {
     ///
     /// - zstd: `ZSTD_c_compressionLevel = level`, `ZSTD_c_checksumFlag = 1`; levels 20-22
     ///   (the "ultra" levels, whose windows are 32-128 MiB) get `ZSTD_c_windowLog =
-    ///   Limits.zstdEncoderWindowLog`, the window levels 17-19 use, so the launcher (which
-    ///   refuses windows over 2^`Limits.zstdMaxWindowLog`) can decode them.
+    ///   Limits.zstdMaxWindowLog` (16 MiB), the largest window the launcher decodes: on a
+    ///   100 MB executable that is 1 % smaller than level 19's 8 MiB, for 8 MiB more decoder memory.
     /// - xz: one LZMA2 filter from `lzma_lzma_preset(level)`, dictionary clamped to
     ///   `Limits.xzMaxDictionary` (presets 7-9 ask for 16-64 MiB, over the decoder memlimit),
     ///   CRC64 check, via `lzma_stream_encoder` (.xz container).
@@ -232,7 +232,7 @@ public final class Compressor {
             var ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level))) == 0
             ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)) == 0
             if level >= 20 {
-                ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.zstdEncoderWindowLog)) == 0
+                ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.zstdMaxWindowLog)) == 0
             }
             guard ok else { ZSTD_freeCCtx(ctx); throw CodecError("zstd: cannot set the encoder parameters") }
             state = .zstd(ctx)
@@ -354,10 +354,11 @@ public final class Compressor {
 /// streaming `Compressor` and `Decompressor`, so they apply the same clamps and limits.
 public enum Codecs {
     /// Compresses `bytes` into one complete stream. For `.none` the bytes are returned as they are.
-    public static func compress(_ bytes: [UInt8], codec: Codec, level: Int) throws(CodecError) -> [UInt8] {
-        let c = try Compressor(codec: codec, level: level)
+    /// With a `filter`, it is applied before compressing (as `LayerEncoder` does for a layer).
+    public static func compress(_ bytes: [UInt8], codec: Codec, level: Int, filter: LayerFilter = .none) throws(CodecError) -> [UInt8] {
+        let c = try LayerEncoder(codec: codec, level: level, filter: filter, totalSize: UInt64(bytes.count))
         var out: [UInt8] = []
-        try withBytes(bytes) { (b) throws(CodecError) in try c.compress(b, into: &out) }
+        try withBytes(bytes) { (b) throws(CodecError) in try c.encode(b, into: &out) }
         try c.finish(into: &out)
         return out
     }
@@ -367,7 +368,17 @@ public enum Codecs {
     ///
     /// Never produces more than `maxOutput + 1` bytes before failing, so a small hostile input
     /// cannot make it allocate much. For `.none` only the size limit is checked.
-    public static func decompress(_ bytes: [UInt8], codec: Codec, maxOutput: Int) throws(CodecError) -> [UInt8] {
+    /// With a `filter`, it is undone after decoding.
+    public static func decompress(_ bytes: [UInt8], codec: Codec, maxOutput: Int, filter: LayerFilter = .none) throws(CodecError) -> [UInt8] {
+        var out = try decode(bytes, codec: codec, maxOutput: maxOutput)
+        if filter == .x86 {
+            var f = X86BranchFilter(encoding: false, totalSize: UInt64(out.count))
+            out.withUnsafeMutableBytes { _ = f.process($0, atEnd: true) }
+        }
+        return out
+    }
+
+    private static func decode(_ bytes: [UInt8], codec: Codec, maxOutput: Int) throws(CodecError) -> [UInt8] {
         if codec == .none {
             guard bytes.count <= maxOutput else { throw CodecError("none: output larger than \(maxOutput) bytes") }
             return bytes

@@ -41,3 +41,25 @@ public enum Codec: UInt8, Sendable, CaseIterable {
         }
     }
 }
+
+/// A reversible transform of a layer's stream applied before compression and undone after
+/// decoding, to make machine code compress better (docs/format.md, "Filters"). Stored in the
+/// high four bits of the layer record's codec byte; the raw value must never be renumbered.
+public enum LayerFilter: UInt8, Sendable, CaseIterable {
+    case none = 0
+    /// x86 `call`/`jmp rel32` operands rewritten as stream positions (`X86BranchFilter`).
+    case x86 = 1
+
+    /// The spelling used in bundle specs and tool output.
+    public var name: String {
+        switch self {
+        case .none: return "none"
+        case .x86: return "x86"
+        }
+    }
+
+    public init?(name: String) {
+        guard let filter = LayerFilter.allCases.first(where: { $0.name == name }) else { return nil }
+        self = filter
+    }
+}

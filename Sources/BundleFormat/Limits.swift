@@ -20,9 +20,10 @@ public enum Limits {
     public static let maxEnvItems = 1024
     /// Largest uncompressed layer (64 GiB).
     public static let maxLayerSize: UInt64 = 64 << 30
-    /// zstd window the decoder accepts: 2^24 = 16 MiB. The builder never writes a larger one.
+    /// zstd window the decoder accepts: 2^24 = 16 MiB. The builder never writes a larger one:
+    /// levels 20-22 (which would ask for 32-128 MiB) are given exactly this window.
     public static let zstdMaxWindowLog: Int32 = 24
-    /// zstd window the encoder uses at most: 2^23 = 8 MiB (what level 19 uses).
+    /// zstd window of levels 1-19 at most: 2^23 = 8 MiB (what level 19 uses).
     public static let zstdEncoderWindowLog: Int32 = 23
     /// liblzma decoder memory limit.
     public static let xzMemoryLimit: UInt64 = 32 << 20

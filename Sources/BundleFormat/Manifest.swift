@@ -34,6 +34,8 @@ public struct Manifest: Equatable, Sendable {
 public struct LayerRecord: Equatable, Sendable {
     public var name: String
     public var codec: Codec
+    /// Transform undone after decoding (high four bits of the codec byte).
+    public var filter: LayerFilter
     /// Offset of the compressed stream from the start of the layers region.
     public var offset: UInt64
     public var compressedSize: UInt64
@@ -46,10 +48,14 @@ public struct LayerRecord: Equatable, Sendable {
     /// BLAKE2b-256 of the file table bytes; also the layer's name in the cache.
     public var digest: [UInt8]
 
-    public init(name: String, codec: Codec, offset: UInt64, compressedSize: UInt64, uncompressedSize: UInt64,
-                fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8]) {
+    /// "zstd", or "zstd+x86" for a filtered layer: how tools show the layer's encoding.
+    public var encodingName: String { filter == .none ? codec.name : "\(codec.name)+\(filter.name)" }
+
+    public init(name: String, codec: Codec, filter: LayerFilter = .none, offset: UInt64, compressedSize: UInt64,
+                uncompressedSize: UInt64, fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8]) {
         self.name = name
         self.codec = codec
+        self.filter = filter
         self.offset = offset
         self.compressedSize = compressedSize
         self.uncompressedSize = uncompressedSize
@@ -94,7 +100,7 @@ extension Manifest {
         w.u32(UInt32(layers.count))
         for l in layers {
             w.string(l.name)
-            w.u8(l.codec.rawValue)
+            w.u8(l.codec.rawValue | l.filter.rawValue << 4)
             w.u64(l.offset)
             w.u64(l.compressedSize)
             w.u64(l.uncompressedSize)
@@ -140,8 +146,10 @@ extension Manifest {
             let name = try r.string(limit: 64, field: "layer \(i) name")
             guard Names.isValid(name) else { throw FormatError("manifest: invalid layer name '\(name)'") }
             guard !layers.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate layer '\(name)'") }
+            // Low four bits: the codec; high four bits: the filter.
             let codecByte = try r.u8()
-            guard let codec = Codec(rawValue: codecByte) else { throw FormatError("manifest: layer '\(name)' has unknown codec \(codecByte)") }
+            guard let codec = Codec(rawValue: codecByte & 0x0F) else { throw FormatError("manifest: layer '\(name)' has unknown codec \(codecByte & 0x0F)") }
+            guard let filter = LayerFilter(rawValue: codecByte >> 4) else { throw FormatError("manifest: layer '\(name)' has unknown filter \(codecByte >> 4)") }
             let offset = try r.u64()
             let compressedSize = try r.u64()
             let uncompressedSize = try r.u64()
@@ -170,7 +178,7 @@ extension Manifest {
             }
             nextOffset = offset + compressedSize
             nextTable = tableOffset + tableLength
-            layers.append(LayerRecord(name: name, codec: codec, offset: offset, compressedSize: compressedSize,
+            layers.append(LayerRecord(name: name, codec: codec, filter: filter, offset: offset, compressedSize: compressedSize,
                                       uncompressedSize: uncompressedSize, fileCount: fileCount,
                                       tableOffset: tableOffset, tableLength: tableLength, digest: digest))
         }

@@ -4,9 +4,10 @@ import Glibc
 import BundleFormat
 import BundleCodecs
 
-/// Decodes one layer's compressed bytes from the bundle file, a buffer at a time.
+/// Decodes one layer's compressed bytes from the bundle file, a buffer at a time, and undoes
+/// the layer's filter (if any).
 ///
-/// Memory is two fixed buffers plus the decoder's bounded state, whatever the layer's size.
+/// Memory is fixed buffers plus the decoder's bounded state, whatever the layer's size.
 /// Reading past the declared end, or finding the stream longer or shorter than declared, is an error.
 struct LayerStream: ~Copyable {
     private let fd: Int32
@@ -18,8 +19,18 @@ struct LayerStream: ~Copyable {
     private var inputStart = 0
     private var inputEnd = 0
     private var finished = false
+    /// For a filtered layer: the filter, and decoded bytes staged for it. `staged[0..<ready]`
+    /// is final (`readPos` is where the caller's reads have got to); `staged[ready..<end]` is an
+    /// operand the filter has not seen whole yet, kept for the next decode.
+    private var filter: X86BranchFilter?
+    private let staged: UnsafeMutableRawBufferPointer
+    private var readPos = 0
+    private var ready = 0
+    private var end = 0
+    private var decodedAll = false
 
     static let inputBufferSize = 256 << 10
+    static let stagingBufferSize = 256 << 10
 
     init(fd: Int32, dataOffset: UInt64, layer: LayerRecord) throws(RuntimeError) {
         self.fd = fd
@@ -32,9 +43,20 @@ struct LayerStream: ~Copyable {
             do { decoder = try Decompressor(codec: layer.codec) } catch { throw RuntimeError("layer '\(layer.name)': \(error.message)") }
         }
         input = .allocate(byteCount: LayerStream.inputBufferSize, alignment: 16)
+        switch layer.filter {
+        case .none:
+            filter = nil
+            staged = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        case .x86:
+            filter = X86BranchFilter(encoding: false, totalSize: layer.uncompressedSize)
+            staged = .allocate(byteCount: LayerStream.stagingBufferSize, alignment: 16)
+        }
     }
 
-    deinit { input.deallocate() }
+    deinit {
+        input.deallocate()
+        staged.deallocate()
+    }
 
     private mutating func refill() throws(RuntimeError) {
         let n = Int(min(UInt64(input.count), compressedLeft))
@@ -55,8 +77,34 @@ struct LayerStream: ~Copyable {
         }
     }
 
-    /// Decodes into `output`; returns 0 only at the end of the stream.
+    /// Decodes into `output` (and undoes the filter); returns 0 only at the end of the stream.
     mutating func read(_ output: UnsafeMutableRawBufferPointer) throws(RuntimeError) -> Int {
+        guard filter != nil else { return try readDecoded(output) }
+        while readPos == ready {
+            if decodedAll && ready == end { return 0 }
+            try refillStaged()
+        }
+        let n = min(output.count, ready - readPos)
+        output.baseAddress!.copyMemory(from: staged.baseAddress! + readPos, byteCount: n)
+        readPos += n
+        return n
+    }
+
+    /// Moves the unfinished tail to the front, decodes more after it, and runs the filter.
+    private mutating func refillStaged() throws(RuntimeError) {
+        let tail = end - ready
+        if tail > 0 { staged.baseAddress!.copyMemory(from: staged.baseAddress! + ready, byteCount: tail) }
+        readPos = 0; ready = 0; end = tail
+        while end < staged.count && !decodedAll {
+            let n = try readDecoded(UnsafeMutableRawBufferPointer(rebasing: staged[end...]))
+            if n == 0 { decodedAll = true } else { end += n }
+            if end - tail >= 4 { break }   // enough to settle at least the kept operand
+        }
+        ready = filter!.process(UnsafeMutableRawBufferPointer(rebasing: staged[0..<end]), atEnd: decodedAll)
+    }
+
+    /// Decodes into `output` without the filter; returns 0 only at the end of the stream.
+    private mutating func readDecoded(_ output: UnsafeMutableRawBufferPointer) throws(RuntimeError) -> Int {
         while true {
             if inputStart == inputEnd, compressedLeft > 0 { try refill() }
             let available = UnsafeRawBufferPointer(rebasing: input[inputStart..<inputEnd])

@@ -63,6 +63,9 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(s.entries[1].env.map(\.key), ["B", "HELLO_HOME"])
         XCTAssertTrue(s.entries[1].isDefault)
         XCTAssertFalse(s.entries[0].isDefault)
+        XCTAssertEqual(s.layers.map(\.filter), [.none, .none], "no filter unless the spec asks")
+        let filtered = try parse(valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"x86\""))
+        XCTAssertEqual(filtered.layers.map(\.filter), [.x86, .none])
     }
 
     func testTableOrderDoesNotMatter() throws {
@@ -98,6 +101,8 @@ final class SpecTests: XCTestCase {
         assertError(valid.replacingOccurrences(of: "path = \"native\"", with: "path = \"nope\""), "layers.native.path: directory not found")
         assertError(valid.replacingOccurrences(of: "compression = \"xz\"", with: "compression = \"lz4\""), "layers.scripts.compression")
         assertError(valid.replacingOccurrences(of: "level = 19", with: "level = 30"), "layers.native.level: 30 is outside")
+        assertError(valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"arm64\""), "layers.native.filter: 'arm64' is not one of none, x86")
+        assertError(valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = 1"), "layers.native.filter: expected a string")
         assertError(valid.replacingOccurrences(of: "level = 19", with: "level = \"high\""), "layers.native.level: expected an integer")
         assertError(head + "compression = \"none\"\nlevel = 1\n[entries.e]\nexec = [\"x\"]\n", "layers.l.level: compression 'none' takes no level")
         assertError(valid.replacingOccurrences(of: "{native}/hello", with: "{nat}/hello"), "entries.hello.exec[0]: unknown placeholder {nat}")

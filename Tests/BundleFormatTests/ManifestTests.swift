@@ -68,6 +68,23 @@ final class ManifestTests: XCTestCase {
         }
     }
 
+    func testEveryFilterRoundTripsInTheCodecByte() throws {
+        for filter in LayerFilter.allCases {
+            for codec in Codec.allCases {
+                var m = fx.manifest
+                m.layers[0].codec = codec
+                m.layers[0].filter = filter
+                if codec == .none { m.layers[0].uncompressedSize = m.layers[0].compressedSize }
+                let bytes = m.encoded()
+                XCTAssertEqual(try fx.decode(bytes), m, "\(codec.name)+\(filter.name)")
+            }
+        }
+        // The byte itself: codec | filter << 4, so a filter-less layer reads as before.
+        var r = raw; r.layers[0].codec = Codec.zstd.rawValue | LayerFilter.x86.rawValue << 4
+        var expected = fx.manifest; expected.layers[0].filter = .x86
+        XCTAssertEqual(try fx.decode(r.encoded()), expected)
+    }
+
     func testNoDefaultNoEntriesNoLayers() throws {
         var m = fx.manifest
         for i in m.entries.indices { m.entries[i].isDefault = false }
@@ -152,10 +169,15 @@ final class ManifestTests: XCTestCase {
         rejected(m, "duplicate entry 'tool.v2'")
     }
 
-    func testUnknownCodecAndEntryFlags() {
-        for byte: UInt8 in [4, 9, 0x80, 0xFF] {
+    func testUnknownCodecFilterAndEntryFlags() {
+        // Low four bits: codec; high four bits: filter.
+        for byte: UInt8 in [4, 9, 0x0F, 0x14, 0x1F] {
             var r = raw; r.layers[1].codec = byte
-            rejected(r, "layer 'py-3.12' has unknown codec \(byte)")
+            rejected(r, "layer 'py-3.12' has unknown codec \(byte & 0x0F)")
+        }
+        for byte: UInt8 in [0x20, 0x21, 0x80, 0xF1] {
+            var r = raw; r.layers[1].codec = byte
+            rejected(r, "layer 'py-3.12' has unknown filter \(byte >> 4)")
         }
         for flags: UInt8 in [2, 3, 0xFF] {
             var r = raw; r.entries[1].flags = flags

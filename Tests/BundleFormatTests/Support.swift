@@ -115,7 +115,7 @@ enum Fx {
             buildTime = m.buildTime
             keyID = m.keyID
             layers = m.layers.map {
-                Layer(name: Array($0.name.utf8), codec: $0.codec.rawValue, offset: $0.offset, compressedSize: $0.compressedSize,
+                Layer(name: Array($0.name.utf8), codec: $0.codec.rawValue | $0.filter.rawValue << 4, offset: $0.offset, compressedSize: $0.compressedSize,
                       uncompressedSize: $0.uncompressedSize, fileCount: UInt32($0.fileCount), tableOffset: $0.tableOffset,
                       tableLength: $0.tableLength, digest: $0.digest)
             }

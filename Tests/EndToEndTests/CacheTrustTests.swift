@@ -52,6 +52,37 @@ final class CacheTrustTests: XCTestCase {
         XCTAssertTrue(o.stderr.contains("owned by uid 65534"), o.stderr)
     }
 
+    /// A layer whose program was made world-writable (anyone could have rewritten it) is not
+    /// run: it is set aside and extracted again, with the recorded mode.
+    func testWorldWritableProgramInALayerIsReextracted() throws {
+        let cache = dir + "/cache"
+        XCTAssertEqual(try launch(cache: cache).stdout, "ran\n")
+        let layer = try FileManager.default.contentsOfDirectory(atPath: cache + "/layers")[0]
+        let program = cache + "/layers/" + layer + "/run.sh"
+        chmod(program, 0o777)
+        try Harness.write("#!/bin/sh\necho tampered\n", to: program, mode: 0o777)
+        XCTAssertEqual(try launch(cache: cache).stdout, "ran\n")
+        var st = stat()
+        XCTAssertEqual(stat(program, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o755)
+    }
+
+    /// Planted symlinks in place of the cache's own directories are never followed: the launch
+    /// fails with one line and nothing is written where they point.
+    func testSymlinkedCacheDirectoriesAreNotFollowed() throws {
+        for sub in ["tmp", "layers"] {
+            let cache = dir + "/planted-" + sub, outside = dir + "/outside-" + sub
+            try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+            chmod(cache, 0o700)
+            try FileManager.default.createSymbolicLink(atPath: cache + "/" + sub, withDestinationPath: outside)
+            let o = try launch(cache: cache)
+            XCTAssertEqual(o.status, 125, sub + ": " + o.stdout)
+            XCTAssertEqual(o.stderr.split(separator: "\n").count, 1, o.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [], "\(sub): nothing written through the link")
+        }
+    }
+
     func testLayerPlantedByAnotherUserIsNotUsed() throws {
         let cache = dir + "/cache"
         XCTAssertEqual(try launch(cache: cache).stdout, "ran\n")

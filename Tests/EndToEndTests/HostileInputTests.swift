@@ -45,8 +45,12 @@ final class HostileInputTests: XCTestCase {
     func assertRefused(_ binary: String, _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let cache = dir + "/cache"
         let started = Date()
-        let o = try Harness.run(binary, [], env: ["HOSTILE_CACHE_DIR": cache], timeout: 30)
+        // Under /usr/bin/time (which passes the exit status through) for the peak RSS.
+        let rssFile = dir + "/rss.txt"
+        let o = try Harness.run("/usr/bin/time", ["-f", "%M", "-o", rssFile, binary], env: ["HOSTILE_CACHE_DIR": cache], timeout: 30)
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, "bounded time", file: file, line: line)
+        let rssKiB = (try? String(contentsOfFile: rssFile, encoding: .utf8))?.split(separator: "\n").last.flatMap { Int($0) }
+        XCTAssertLessThan(try XCTUnwrap(rssKiB, "peak RSS measured", file: file, line: line), 64 << 10, "bounded memory (KiB)", file: file, line: line)
         XCTAssertEqual(o.status, 125, "\(o.stdout) \(o.stderr)", file: file, line: line)
         XCTAssertTrue(o.stderr.contains(needle), "'\(o.stderr)' should mention '\(needle)'", file: file, line: line)
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr, file: file, line: line)

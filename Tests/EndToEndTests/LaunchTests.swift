@@ -15,7 +15,7 @@ final class LaunchTests: XCTestCase {
         cache = dir + "/cache"
         try FileManager.default.createDirectory(atPath: dir + "/native", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Harness.probeBinary, toPath: dir + "/native/probe")
-        try Harness.write("#!/bin/sh\necho \"script: $# args: $*\"\nexit ${SCRIPT_EXIT:-0}\n", to: dir + "/scripts/run.sh", mode: 0o755)
+        try Harness.write("#!/bin/sh\necho \"script: $# args: $*\"\necho \"to stderr\" >&2\nexit ${SCRIPT_EXIT:-0}\n", to: dir + "/scripts/run.sh", mode: 0o755)
         try Harness.write("""
             [bundle]
             name = "probe"
@@ -85,6 +85,14 @@ final class LaunchTests: XCTestCase {
         }
     }
 
+    /// The runtime writes to the caller's stdout and stderr directly (no pipe in between).
+    func testStdoutAndStderrAreTheRuntimes() throws {
+        let o = try launch(["a"], env: ["PROBE_ENTRY": "script"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(o.stdout, "script: 1 args: a\n")
+        XCTAssertEqual(o.stderr, "to stderr\n")
+    }
+
     func testDeathBySignalPassesThrough() throws {
         let o = try launch(env: ["PROBE_SIGNAL": String(SIGTERM)])
         XCTAssertEqual(o.reason, .uncaughtSignal)
@@ -140,9 +148,25 @@ final class LaunchTests: XCTestCase {
         o = try launch(["--launcher", "bogus"])
         XCTAssertEqual(o.status, 125)
         o = try launch(["--launcher", "info", "--json"])
-        let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        var json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(json?["version"] as? String, "2.3.4")
         XCTAssertEqual(json?["signed"] as? Bool, true)
+        XCTAssertEqual(json?["formatVersion"] as? Int, 1)
+        XCTAssertEqual((json?["bundleDigest"] as? String)?.count, 64)
+        XCTAssertGreaterThan(json?["buildTime"] as? Int ?? 0, 1_600_000_000)
+        // The key id is the signing key's, as minisign prints it (the public key file's comment).
+        let pub = try String(contentsOfFile: dir + "/key.pub", encoding: .utf8)
+        let keyID = try XCTUnwrap(json?["keyId"] as? String)
+        XCTAssertTrue(pub.contains(keyID), "key id \(keyID) not in \(pub)")
+        func extracted(_ j: [String: Any]?) -> [String: Bool] {
+            Dictionary(uniqueKeysWithValues: (j?["layers"] as? [[String: Any]] ?? []).map { ($0["name"] as? String ?? "", $0["extracted"] as? Bool ?? false) })
+        }
+        XCTAssertEqual(extracted(json), ["native": false, "scripts": false])
+        XCTAssertEqual(try launch().status, 0)   // the default entry needs `native` only
+        json = try JSONSerialization.jsonObject(with: Data(try launch(["--launcher", "info", "--json"]).stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(extracted(json), ["native": true, "scripts": false])
+        o = try launch(["--launcher", "info"])
+        XCTAssertTrue(o.stdout.contains("format version: 1") && o.stdout.contains("key id:         \(keyID)"), o.stdout)
     }
 
     func testCacheRootFallsBackToXDGAndHome() throws {
@@ -162,13 +186,51 @@ final class LaunchTests: XCTestCase {
     /// The runtime gets the terminal itself: run under a pseudo-terminal (`script`), the program
     /// sees a tty on stdin and stdout, exactly as when run directly.
     func testTerminalIsTheRuntimes() throws {
-        try Harness.write("#!/bin/sh\n[ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty\n", to: dir + "/scripts/tty.sh", mode: 0o755)
+        try Harness.write("#!/bin/sh\n[ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty; [ -t 2 ] && echo stderr-tty\n", to: dir + "/scripts/tty.sh", mode: 0o755)
         try Harness.write("[bundle]\nname = \"tty\"\nversion = \"1\"\n[layers.s]\npath = \"scripts\"\n[entries.tty]\nexec = [\"/bin/sh\", \"{s}/tty.sh\"]\n",
                           to: dir + "/tty.toml")
         try Harness.tool(["build", dir + "/tty.toml", "-o", dir + "/ttybin", "--key", dir + "/key.key", "--stub", Harness.stub, "-q"])
         let o = try Harness.run("/usr/bin/script", ["-qec", dir + "/ttybin", "/dev/null"], env: ["TTY_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("stdin-tty") && o.stdout.contains("stdout-tty"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("stdin-tty") && o.stdout.contains("stdout-tty") && o.stdout.contains("stderr-tty"), o.stdout)
+    }
+
+    /// A layer stored with the x86 branch filter (`filter = "x86"`) runs, verifies and extracts
+    /// byte for byte: the static probe, the launcher itself (megabytes of x86-64 code, so the
+    /// launcher's staging buffer refills many times), an empty file and a file ending in E8.
+    func testX86FilteredLayerRunsAndExtractsExactly() throws {
+        let code = dir + "/code"
+        try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Harness.probeBinary, toPath: code + "/probe")
+        try FileManager.default.copyItem(atPath: Harness.stub, toPath: code + "/big-elf")
+        try Harness.writeBytes([], to: code + "/empty")
+        try Harness.writeBytes([0x90, 0xE8, 0x00, 0x00], to: code + "/tail-e8")
+        try Harness.write("[bundle]\nname = \"filt\"\nversion = \"1\"\n[layers.code]\npath = \"code\"\nfilter = \"x86\"\n"
+                          + "[entries.probe]\nexec = [\"{code}/probe\"]\n", to: dir + "/filt.toml")
+        let bin = dir + "/filt-bin"
+        let built = try Harness.tool(["build", dir + "/filt.toml", "-o", bin, "--key", dir + "/key.key", "--stub", Harness.stub])
+        XCTAssertTrue(built.stdout.contains("zstd+x86"), built.stdout)
+        let o = try Harness.run(bin, ["x y"], env: ["FILT_CACHE_DIR": cache])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("arg[x y]"), o.stdout)
+        XCTAssertTrue(try Harness.tool(["inspect", bin]).stdout.contains("zstd+x86"))
+        try Harness.tool(["verify", bin, "--pubkey", dir + "/key.pub"])
+        let info = try Harness.run(bin, ["--launcher", "info", "--json"], env: ["FILT_CACHE_DIR": cache])
+        XCTAssertTrue(info.stdout.contains("\"filter\":\"x86\""), info.stdout)
+        try Harness.tool(["extract", bin, dir + "/out"])
+        let layerDir = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: cache + "/layers").first)
+        for name in ["probe", "big-elf", "empty", "tail-e8"] {
+            let original = try Harness.bytes(code + "/" + name)
+            XCTAssertTrue(try Harness.bytes(dir + "/out/code/" + name) == original, "extract: \(name) differs")
+            XCTAssertTrue(try Harness.bytes(cache + "/layers/" + layerDir + "/" + name) == original, "cache: \(name) differs")
+        }
+        // The stored stream really is transformed: the same tree without the filter differs in size.
+        try Harness.write("[bundle]\nname = \"filt\"\nversion = \"1\"\n[layers.code]\npath = \"code\"\n"
+                          + "[entries.probe]\nexec = [\"{code}/probe\"]\n", to: dir + "/plain.toml")
+        try Harness.tool(["build", dir + "/plain.toml", "-o", dir + "/plain-bin", "--key", dir + "/key.key", "--stub", Harness.stub, "-q"])
+        let filteredSize = try FileManager.default.attributesOfItem(atPath: bin)[.size] as! Int
+        let plainSize = try FileManager.default.attributesOfItem(atPath: dir + "/plain-bin")[.size] as! Int
+        XCTAssertLessThan(filteredSize, plainSize, "the x86 filter should make machine code smaller")
     }
 
     func testStubIsStaticallyLinked() throws {

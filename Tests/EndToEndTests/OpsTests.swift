@@ -118,6 +118,50 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n", "a later launch extracts again")
     }
 
+    /// Two apps share one cache root and one layer: `cache list` shows both bundles and who uses
+    /// which layer; gc keeps what a recent bundle needs, removes the rest once it is old, unlinks
+    /// their lock files, and applies --older-than to a layer no bundle record names.
+    func testTwoAppsSharingALayerAndGcByAge() throws {
+        try Harness.write("#!/bin/sh\necho other\n", to: dir + "/c/x.sh", mode: 0o755)
+        try Harness.write("[bundle]\nname = \"other\"\nversion = \"1\"\n[layers.a]\npath = \"a\"\n[layers.c]\npath = \"c\"\n"
+                          + "[entries.other]\nexec = [\"/bin/sh\", \"{c}/x.sh\"]\nlayers = [\"a\"]\n", to: dir + "/other.toml")
+        let other = dir + "/other"
+        try Harness.tool(["build", dir + "/other.toml", "-o", other, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(other, [], env: ["OTHER_CACHE_DIR": cache]).stdout, "other\n")
+        XCTAssertEqual(layerDirs().count, 2, "layer a is shared, so only a and c are extracted")
+
+        let list = try ops(["cache", "list", "--json"])
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any], list.stdout)
+        let bundles = try XCTUnwrap(json["bundles"] as? [[String: Any]])
+        XCTAssertEqual(Set(bundles.compactMap { $0["app"] as? String }), ["ops", "other"])
+        let users = try XCTUnwrap(json["layers"] as? [[String: Any]]).map { ($0["bundles"] as? [String])?.count ?? 0 }
+        XCTAssertEqual(users.sorted(), [1, 2], "one layer used by both bundles, one by 'other' only")
+
+        // Make 'ops' 40 days old: 'other' is recent and needs both layers, so nothing goes.
+        func age(_ app: String, days: Int) throws {
+            let rec = try XCTUnwrap(bundles.first { $0["app"] as? String == app }?["digest"] as? String)
+            let when = Date().addingTimeInterval(-Double(days) * 86400)
+            try FileManager.default.setAttributes([.modificationDate: when], ofItemAtPath: cache + "/bundles/" + rec)
+        }
+        try age("ops", days: 40)
+        var o = try ops(["cache", "gc", "--keep", "0"])
+        XCTAssertTrue(o.stdout.contains("removed 0 layer(s)"), o.stdout)
+        // Both old: both layers go, and so do their lock files; `list` creates none.
+        try age("other", days: 40)
+        o = try ops(["cache", "gc", "--keep", "0"])
+        XCTAssertTrue(o.stdout.contains("removed 2 layer(s)"), o.stdout)
+        XCTAssertEqual(layerDirs(), [])
+        _ = try ops(["cache", "list"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/locks"), [], "no lock files left or made")
+
+        // A layer no record names counts from its extraction: kept by the 30-day default.
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        for r in try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles") { try FileManager.default.removeItem(atPath: cache + "/bundles/" + r) }
+        XCTAssertTrue(try ops(["cache", "gc", "--keep", "0"]).stdout.contains("removed 0 layer(s)"))
+        XCTAssertTrue(try ops(["cache", "gc", "--keep", "0", "--older-than", "0s"]).stdout.contains("removed 1 layer(s)"))
+    }
+
     func testGcKeepsRecentlyUsedBundles() throws {
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
         let o = try ops(["cache", "gc"])   // default: 30 days, keep 1

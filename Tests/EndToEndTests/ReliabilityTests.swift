@@ -172,6 +172,25 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(o.stdout, "ok 0\n", o.stderr)
     }
 
+    /// A user cache that cannot be written (here a read-only bind mount, so even root cannot
+    /// write) and has no lock files: its complete layer is used as it is, nothing is written.
+    func testReadOnlyUserCacheWithoutLockFilesIsUsed() throws {
+        let cache = dir + "/filled"
+        XCTAssertEqual(try launch(cache: cache).status, 0)
+        try FileManager.default.removeItem(atPath: cache + "/locks")
+        let ro = dir + "/ro"
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
+        defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
+        XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
+        XCTAssertFalse(FileManager.default.createFile(atPath: ro + "/probe", contents: nil), "the mount must be read-only")
+        let before = try Harness.run("/usr/bin/find", [cache, "-newer", cache + "/layers", "-print"]).stdout
+        let o = try launch(cache: ro)
+        XCTAssertEqual(o.stdout, "ok 0\n", o.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/locks"), "nothing written")
+        XCTAssertEqual(try Harness.run("/usr/bin/find", [cache, "-newer", cache + "/layers", "-print"]).stdout, before)
+    }
+
     func testStdinAndArgumentsReachTheRuntime() throws {
         let o = try launch(cache: dir + "/stdin", ["cat"], stdin: "piped input\n")
         XCTAssertEqual(o.stdout, "ok 1\npiped input\n", o.stderr)

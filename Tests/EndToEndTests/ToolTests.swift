@@ -100,6 +100,12 @@ final class ToolTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
         try Harness.write("deep\n", to: deep + "/leaf.txt")
         try Harness.write("#!/bin/sh\necho big ok\n", to: big + "/run.sh", mode: 0o755)
+        // A hard link pair, a symlink, an empty file and an empty directory as well.
+        try Harness.write("shared\n", to: big + "/hard-a")
+        XCTAssertEqual(link(big + "/hard-a", big + "/hard-b"), 0)
+        try FileManager.default.createSymbolicLink(atPath: big + "/d0/to-run", withDestinationPath: "../run.sh")
+        FileManager.default.createFile(atPath: big + "/empty file", contents: Data())
+        try FileManager.default.createDirectory(atPath: big + "/empty dir", withIntermediateDirectories: true)
         try Harness.write("[bundle]\nname = \"big\"\nversion = \"1\"\n[layers.big]\npath = \"big\"\n[entries.big]\nexec = [\"/bin/sh\", \"{big}/run.sh\"]\n",
                           to: dir + "/big.toml")
         try Harness.tool(["build", dir + "/big.toml", "-o", dir + "/bigbin", "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
@@ -110,6 +116,33 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(diff.status, 0, String(diff.stdout.prefix(500)))
         let modes = try Harness.run("/bin/sh", ["-c", "cd '\(big)' && find . -type f -printf '%m %p\\n' | sort > /tmp/m1.\(getpid()); cd '\(dir)/cache/layers/\(layer)' && find . -type f ! -name .dgmo-layer -printf '%m %p\\n' | sort | diff /tmp/m1.\(getpid()) -"])
         XCTAssertEqual(modes.status, 0, "modes differ: \(modes.stdout.prefix(300))")
+        // Hard links come back as independent copies (docs/spec.md); the symlink as a symlink.
+        let root = dir + "/cache/layers/" + layer
+        var a = stat(), b = stat()
+        XCTAssertEqual(lstat(root + "/hard-a", &a), 0)
+        XCTAssertEqual(lstat(root + "/hard-b", &b), 0)
+        XCTAssertNotEqual(a.st_ino, b.st_ino)
+        XCTAssertEqual(a.st_nlink, 1)
+        XCTAssertEqual(try String(contentsOfFile: root + "/hard-b", encoding: .utf8), "shared\n")
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/d0/to-run"), "../run.sh")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/empty dir"), [])
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: root + "/empty file")[.size] as? Int, 0)
+    }
+
+    /// The builder refuses links that leave the layer, naming the file, before writing anything.
+    func testBuildRefusesEscapingAndAbsoluteSymlinks() throws {
+        for (name, target) in [("up", "../../etc/passwd"), ("abs", "/etc/passwd"), ("deep", "a/../../x")] {
+            let tree = dir + "/esc-" + name
+            try Harness.write("x\n", to: tree + "/file")
+            try FileManager.default.createSymbolicLink(atPath: tree + "/link", withDestinationPath: target)
+            try Harness.write("[bundle]\nname = \"esc\"\nversion = \"1\"\n[layers.t]\npath = \"esc-\(name)\"\n[entries.e]\nexec = [\"{t}/file\"]\n",
+                              to: dir + "/esc-\(name).toml")
+            let o = try Harness.run(Harness.tool, ["build", dir + "/esc-\(name).toml", "-o", dir + "/esc-\(name).bin", "--key", dir + "/k.key", "--stub", Harness.stub])
+            XCTAssertNotEqual(o.status, 0, target)
+            XCTAssertTrue(o.stderr.contains("link") && o.stderr.contains("is not allowed"), o.stderr)
+            XCTAssertEqual(o.stderr.split(separator: "\n").count, 1, o.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/esc-\(name).bin"))
+        }
     }
 
     func testInspectJSON() throws {

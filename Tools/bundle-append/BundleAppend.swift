@@ -106,7 +106,7 @@ struct Build: ParsableCommand {
                   + (unsigned ? "UNSIGNED" : "signed by key \(signing.keyIDText)") + String(format: " in %.1f s", secs))
             for l in result.layers {
                 let ratio = l.uncompressedSize == 0 ? 0 : Double(l.compressed.count) / Double(l.uncompressedSize) * 100
-                print("  \(l.name): \(l.records.count) files, \(formatBytes(l.uncompressedSize)) -> \(formatBytes(UInt64(l.compressed.count))) \(l.codec.name) (\(String(format: "%.0f", ratio))%)")
+                print("  \(l.name): \(l.records.count) files, \(formatBytes(l.uncompressedSize)) -> \(formatBytes(UInt64(l.compressed.count))) \(l.codec.name)\(l.filter == .none ? "" : "+" + l.filter.name) (\(String(format: "%.0f", ratio))%)")
             }
         }
     }

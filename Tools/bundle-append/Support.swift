@@ -7,7 +7,7 @@ import BundleRuntime
 /// What `inspect` prints, as text or JSON.
 struct InspectReport {
     struct Layer: Encodable {
-        var name: String, digest: String, codec: String, compressedSize: UInt64, size: UInt64, files: Int
+        var name: String, digest: String, codec: String, filter: String, compressedSize: UInt64, size: UInt64, files: Int
         var fileList: [File]?
     }
     struct File: Encodable { var path: String, type: String, mode: String, size: UInt64, digest: String?, target: String? }
@@ -29,7 +29,7 @@ struct InspectReport {
                 let records = try withBytes(table) { (b) throws(FormatError) in try FileTable.decode(b, layer: l) }
                 list = records.map(InspectReport.file)
             }
-            layers.append(Layer(name: l.name, digest: Hex.encode(l.digest), codec: l.codec.name, compressedSize: l.compressedSize,
+            layers.append(Layer(name: l.name, digest: Hex.encode(l.digest), codec: l.codec.name, filter: l.filter.name, compressedSize: l.compressedSize,
                                 size: l.uncompressedSize, files: l.fileCount, fileList: list))
         }
         let slotText: String
@@ -79,7 +79,7 @@ struct InspectReport {
 
         """
         for l in r.layers {
-            out += "  \(l.name)  \(l.codec)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  \(l.digest)\n"
+            out += "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  \(l.digest)\n"
             for f in l.fileList ?? [] {
                 out += "    \(f.type.padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.mode.padding(toLength: 4, withPad: " ", startingAt: 0)) \(String(f.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.path)\(f.target.map { " -> \($0)" } ?? "")\n"
             }
