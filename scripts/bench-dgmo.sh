@@ -54,7 +54,9 @@ echo "## peers, same sources"
 # PyInstaller --onefile of the same engine (the onedir build is what the bundle carries).
 # Same exclusions as dgmo-build's onedir build (Tools/dgmo-build/Compile.swift).
 excludes=()
-for m in tkinter _tkinter unittest test pydoc_data lib2to3 ssl _ssl _hashlib readline curses _curses sqlite3 _sqlite3; do
+for m in tkinter _tkinter unittest test pydoc_data lib2to3 ssl _ssl _hashlib readline curses _curses sqlite3 _sqlite3 \
+         unicodedata _multibytecodec _codecs_cn _codecs_hk _codecs_iso2022 _codecs_jp _codecs_kr _codecs_tw \
+         ctypes _ctypes xml pyexpat asyncio _asyncio multiprocessing _multiprocessing; do
   excludes+=(--exclude-module "$m")
 done
 ( cd "$W" && "$TC/bin/pyinstaller" --noconfirm --onefile --name dgm-onefile --strip --optimize 2 "${excludes[@]}" \

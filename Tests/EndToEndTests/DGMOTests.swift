@@ -77,8 +77,10 @@ final class DGMOTests: XCTestCase {
             XCTAssertNotNil(byName[name], "SBOM lists \(name)")
             XCTAssertFalse((byName[name]?["version"] as? String ?? "").isEmpty, name)
         }
-        let digest = (byName["bun"]?["hashes"] as? [[String: String]])?.first?["content"]
-        XCTAssertEqual(digest?.count, 64)
+        for name in ["bun", "cpython", "go", "pydantic", "pydantic-core", "dgmo-system-info"] {
+            let digest = (byName[name]?["hashes"] as? [[String: String]])?.first?["content"]
+            XCTAssertEqual(digest?.count, 64, "SBOM gives \(name) a SHA-256")
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/layers"), "printing the SBOM extracts nothing")
         if let shipped = try? String(contentsOfFile: Self.binary + ".cdx.json", encoding: .utf8) {
             XCTAssertEqual(shipped, o.stdout, "the SBOM shipped beside the binary is the one inside it")

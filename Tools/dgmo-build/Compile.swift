@@ -46,9 +46,22 @@ struct Compile {
                      "--exclude-module", "ssl", "--exclude-module", "_ssl", "--exclude-module", "_hashlib",
                      "--exclude-module", "readline", "--exclude-module", "curses", "--exclude-module", "_curses",
                      "--exclude-module", "sqlite3", "--exclude-module", "_sqlite3",
+                     // Nor does it use the Unicode database, the CJK codecs, ctypes, XML, asyncio or
+                     // multiprocessing (none is imported by `evolve`, checked with -X importtime):
+                     // about 2.5 MiB less.
+                     "--exclude-module", "unicodedata", "--exclude-module", "_multibytecodec",
+                     "--exclude-module", "_codecs_cn", "--exclude-module", "_codecs_hk", "--exclude-module", "_codecs_iso2022",
+                     "--exclude-module", "_codecs_jp", "--exclude-module", "_codecs_kr", "--exclude-module", "_codecs_tw",
+                     "--exclude-module", "ctypes", "--exclude-module", "_ctypes", "--exclude-module", "xml",
+                     "--exclude-module", "pyexpat", "--exclude-module", "asyncio", "--exclude-module", "_asyncio",
+                     "--exclude-module", "multiprocessing", "--exclude-module", "_multiprocessing",
                      "--paths", engine, "--distpath", out + "/dist", "--workpath", out + "/work", "--specpath", out,
                      engine + "/entry.py"]
-        var inputs = flags.joined(separator: " ") + (tools.pins.map { "\($0)=\($1)" }.sorted().joined(separator: ","))
+        // PyInstaller zlib-compresses each module in its PYZ archive; stored uncompressed instead,
+        // the layer's own xz compresses them across modules: about 1 MiB smaller in the download.
+        let env = ["PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYINSTALLER_ZLIB_COMPRESSION_LEVEL": "0"]
+        var inputs = flags.joined(separator: " ") + env.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
+            + (tools.pins.map { "\($0)=\($1)" }.sorted().joined(separator: ","))
         for f in Files.walk(engine) where !f.contains("__pycache__") {
             inputs += f + ((try? String(contentsOfFile: engine + "/" + f, encoding: .utf8)) ?? "")
         }
@@ -59,7 +72,7 @@ struct Compile {
             say("engine unchanged since the last build; reusing \(built)")
         } else {
             try Files.fresh(out)
-            try shell.run(tools.pyinstaller, flags, cwd: work, env: ["PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"])
+            try shell.run(tools.pyinstaller, flags, cwd: work, env: env)
             try Files.write(stamp, to: stampPath)
         }
         try Files.copy(built, pythonLayer + "/embedded-resources/python-runtime/dgm-engine")

@@ -5,13 +5,14 @@ import BundleFormat
 
 /// Chooses each layer's codec for release builds by measuring, not guessing.
 ///
-/// Every layer is compressed with each candidate (zstd 19 and xz 9) and each result is decoded
+/// Every layer is compressed with each candidate (zstd 22 and xz 9, each with the layer's filter)
+/// and each result is decoded
 /// in memory to time it. Start from the smallest candidate everywhere; while some command's
 /// cold start (the layers of the default entry plus those of the entry it starts) would spend
 /// more than `budget` seconds decoding, switch the layer that buys the most time per added
 /// byte to its faster candidate. The table of measurements is printed and kept in the build log.
 enum CompressionChoice {
-    static let candidates: [(Codec, Int)] = [(.xz, 9), (.zstd, 19)]
+    static let candidates: [(Codec, Int)] = [(.xz, 9), (.zstd, 22)]
 
     struct Measured {
         var layer: BuiltLayer
@@ -54,7 +55,7 @@ enum CompressionChoice {
         say("release compression (decode time measured here; budget \(String(format: "%.2f", budget)) s of decoding per cold command):")
         for (li, l) in spec.layers.enumerated() {
             let cells = measured[li].map { m in
-                "\(m.layer.codec.name) \(formatBytes(UInt64(m.layer.compressed.count))) \(String(format: "%.3f", m.decodeSeconds)) s"
+                "\(m.layer.codec.name)\(m.layer.filter == .none ? "" : "+" + m.layer.filter.name) \(formatBytes(UInt64(m.layer.compressed.count))) \(String(format: "%.3f", m.decodeSeconds)) s"
             }
             say("  \(l.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(measured[li][0].layer.uncompressedSize).padding(toLength: 10, withPad: " ", startingAt: 0)) \(cells.joined(separator: " | "))  -> \(measured[li][pick[li]].layer.codec.name)")
         }
@@ -112,7 +113,7 @@ enum CompressionChoice {
         var best = Double.infinity
         for _ in 0..<3 {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try Codecs.decompress(layer.compressed, codec: layer.codec, maxOutput: Int(layer.uncompressedSize))
+            _ = try Codecs.decompress(layer.compressed, codec: layer.codec, maxOutput: Int(layer.uncompressedSize), filter: layer.filter)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         return best

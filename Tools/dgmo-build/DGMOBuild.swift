@@ -139,7 +139,7 @@ struct DGMOBuild: ParsableCommand {
         print("built \(self.output) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         print("  size \(formatBytes(UInt64(bytes.count))) (stub \(formatBytes(UInt64(stubBytes.count))))")
         for l in layers {
-            print("  layer \(l.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \(l.codec.name.padding(toLength: 5, withPad: " ", startingAt: 0)) \(formatBytes(UInt64(l.compressed.count)).padding(toLength: 10, withPad: " ", startingAt: 0)) from \(formatBytes(l.uncompressedSize)), \(l.records.count) entries")
+            print("  layer \(l.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \((l.codec.name + (l.filter == .none ? "" : "+" + l.filter.name)).padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(UInt64(l.compressed.count)).padding(toLength: 10, withPad: " ", startingAt: 0)) from \(formatBytes(l.uncompressedSize)), \(l.records.count) entries")
         }
         print("  signed by key \(signing.publicKey.keyID.displayString); signature \(self.output).minisig; public key \(pubPath)")
     }

