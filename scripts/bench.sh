@@ -3,6 +3,7 @@
 #   1. warm launch: the bundle vs exec'ing the same cached program directly (hyperfine);
 #   2. cold launch: first run extracting a ~100 MB layer vs `zstd -d | tar -x` of the same tree
 #      (and vs `zstd -d | tar -x && sync`, since the launcher makes the layer durable before use);
+#      2b. the cost of that durability; 2c. last-use bookkeeping; 2d. 32 concurrent first launches;
 #   3. peak RSS of the launcher while extracting that layer (/usr/bin/time -v).
 # Usage: scripts/bench.sh [--quick]     (--quick: 20 MB layer, fewer runs)
 set -euo pipefail
@@ -137,6 +138,26 @@ int main(int argc, char **argv) {
 C
 gcc -O2 -o "$W/ut" "$W/ut.c"
 "$W/ut" "$(ls -d "$W"/cache-small/bundles/* | head -1)"
+
+echo; echo "== 2d. 32 concurrent first launches on an empty cache vs one (the small bundle)"
+# Wall time from start to the last exit; every launch must succeed, and the layer is committed once.
+python3 - "$W/small" "$W" <<'PY'
+import os, shutil, subprocess, sys, time
+binary, w = sys.argv[1], sys.argv[2]
+def run(n, cache):
+    shutil.rmtree(cache, ignore_errors=True)
+    env = dict(os.environ, BENCH_CACHE_DIR=cache)
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([binary], env=env) for _ in range(n)]
+    codes = [p.wait() for p in procs]
+    t = time.monotonic() - t0
+    assert codes == [0] * n, codes
+    assert len(os.listdir(os.path.join(cache, "layers"))) == 1
+    return t
+one = min(run(1, f"{w}/c1") for _ in range(5))
+many = min(run(32, f"{w}/c32") for _ in range(5))
+print(f"concurrent: one cold launch {one*1e3:.1f} ms, 32 at once {many*1e3:.1f} ms wall ({many/one:.1f}x one), best of 5; layer committed once")
+PY
 
 echo; echo "== 3. peak RSS while extracting the ${SIZE_MB} MB layer"
 rm -rf "$W/cache-big"
