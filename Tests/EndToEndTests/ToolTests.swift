@@ -145,6 +145,20 @@ final class ToolTests: XCTestCase {
         }
     }
 
+    /// On a terminal `build` draws a progress bar on stderr (and clears it); piped, it does not.
+    func testProgressBarOnlyOnATerminal() throws {
+        // Enough data that compression takes a moment: 8 MiB of pseudo-random bytes.
+        var rng = SystemRandomNumberGenerator()
+        try Harness.writeBytes((0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }, to: dir + "/tree/blob")
+        let cmd = "'\(Harness.tool)' build '\(dir)/tree.toml' -o '\(dir)/tty-bin' --key '\(dir)/k.key' --stub '\(Harness.stub)'"
+        let tty = try Harness.run("/usr/bin/script", ["-qec", cmd, "/dev/null"])
+        XCTAssertEqual(tty.status, 0, tty.stdout)
+        XCTAssertTrue(tty.stdout.contains("compressing layers [") && tty.stdout.contains("100%"), tty.stdout)
+        let piped = try Harness.tool(["build", dir + "/tree.toml", "-o", dir + "/piped-bin", "--key", dir + "/k.key", "--stub", Harness.stub])
+        XCTAssertFalse(piped.stderr.contains("compressing layers"), piped.stderr)
+        XCTAssertTrue(piped.stdout.contains("built "), piped.stdout)
+    }
+
     func testInspectJSON() throws {
         try build(dir + "/b")
         let o = try Harness.tool(["inspect", dir + "/b", "--json", "--files"])
