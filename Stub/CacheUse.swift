@@ -20,10 +20,12 @@ extension CacheRoot {
     enum SharedLock {
         /// Held until this process (or what it execs) ends.
         case held
-        /// The cache cannot be written (read-only mount, no permission), so no lock file can be
-        /// made — and no gc or clear of ours can remove its layers either: use them unlocked.
+        /// The lock file cannot be opened and the cache root cannot be written (a read-only
+        /// mount, or a root-owned cache seen by a user): no lock file can be made, and no gc or
+        /// clear by this user can remove its layers either, so they are used unlocked.
         case readOnlyCache
-        /// No `locks/` directory yet: nothing was extracted here.
+        /// No lock could be taken in a writable cache (typically: no `locks/` yet, nothing
+        /// extracted here). Its layers are not used unlocked.
         case unavailable
     }
 
@@ -34,9 +36,12 @@ extension CacheRoot {
         for _ in 0..<2 {
             let fd = open(lockPath, O_RDONLY | O_CREAT | O_NOFOLLOW, 0o600)   // no O_CLOEXEC: inherited by the runtime
             guard fd >= 0 else {
-                if errno == EROFS || errno == EACCES { return .readOnlyCache }
-                // No locks/ directory: nothing extracted yet, or a cache nobody can write to.
-                if errno == ENOENT, access(path, W_OK) != 0, errno == EROFS || errno == EACCES { return .readOnlyCache }
+                // Read-only only when the root itself cannot be written: an unreadable lock file in
+                // a writable cache (say, left by root) is no reason to skip the in-use signal.
+                let e = errno
+                if e == EROFS || e == EACCES || e == ENOENT, access(path, W_OK) != 0, errno == EROFS || errno == EACCES {
+                    return .readOnlyCache
+                }
                 return .unavailable
             }
             while flock(fd, LOCK_SH) != 0 && errno == EINTR {}

@@ -60,9 +60,11 @@ enum Launcher {
                     paths[index] = cache.layerPath(layer)
                     continue
                 }
-                damaged = true
-            } else if let system = cache.systemLayerPath(layer),
-                      programIsPresent(entry, layerIndex: index, layerPath: system, manifest: manifest) {
+                // A read-only cache cannot be repaired: look in the system cache instead.
+                damaged = lock == .held
+            }
+            if !damaged, let system = cache.systemLayerPath(layer),
+               programIsPresent(entry, layerIndex: index, layerPath: system, manifest: manifest) {
                 paths[index] = system
                 continue
             }

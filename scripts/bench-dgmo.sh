@@ -36,6 +36,8 @@ hyperfine -N --runs "$RUNS" --prepare "rm -rf $W/cache" --export-json "$W/cold.j
 echo "cold:               $(median_ms "$W/cold.json") ms"
 rm -rf "$W/cache"; /usr/bin/time -f "%M" -o "$W/cold.rss" "$BIN" --version >/dev/null
 echo "peak RSS cold:      $(( $(cat "$W/cold.rss") / 1024 )) MiB (largest process: the launcher extracting, or Bun)"
+/usr/bin/time -f "%M" -o "$W/extract.rss" "$BIN" --launcher extract "$W/extract" >/dev/null
+echo "peak RSS launcher:  $(( $(cat "$W/extract.rss") / 1024 )) MiB (the launcher alone extracting every layer: --launcher extract)"
 
 echo "## warm: dgmo --version vs bun on the cached cli-entry.js (median of $WARM_RUNS, same run)"
 "$BIN" --version >/dev/null

