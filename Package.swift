@@ -75,8 +75,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/dgmo-build"),
 
-        .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat"]),
-        .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat"]),
+        // Helpers shared by the test targets (deterministic random numbers).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"]),
+        .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"]),
         .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto"]),
         .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"]),

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import BundleCodecs
 import BundleFormat
+import TestSupport
 
 /// The x86 branch filter (docs/format.md, "Filters"): exact vectors, a second implementation
 /// written from the spec's text, every chunking and segment boundary, and the size it saves on
@@ -60,7 +61,7 @@ final class X86BranchFilterTests: XCTestCase {
     /// Random bytes dense in E8/E9 with operands in and out of range, so every branch of the
     /// transform is taken many times.
     func branchy(_ n: Int, seed: UInt64) -> [UInt8] {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(state: seed)
         var out: [UInt8] = []
         out.reserveCapacity(n + 8)
         while out.count < n {
@@ -159,18 +160,5 @@ final class X86BranchFilterTests: XCTestCase {
         XCTAssertTrue(try Codecs.decompress(out, codec: .xz, maxOutput: data.count, filter: .x86) == data)
         XCTAssertTrue(try Codecs.decompress(whole, codec: .xz, maxOutput: data.count, filter: .x86) == data)
         XCTAssertTrue(out == whole, "xz at one level is deterministic, so the streams must be identical")
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
