@@ -1,6 +1,7 @@
 // libFuzzer target over everything the launcher parses before it trusts anything:
 // the trailer, the manifest header, file tables, the key slot, path and symlink rules and
-// placeholders. Compiled together with Sources/BundleFormat by scripts/fuzz.sh.
+// placeholders; and the x86 branch filter, which runs over decoded (not yet verified) bytes.
+// Compiled together with Sources/BundleFormat and the filter by scripts/fuzz.sh.
 //
 // The first input byte chooses the parser; the rest is its input. A crash, trap, hang or
 // sanitizer report is a finding; a thrown FormatError is the expected answer to garbage.
@@ -8,7 +9,7 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let selector = data[0] % 6
+    let selector = data[0] % 7
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     switch selector {
     case 0:
@@ -40,9 +41,39 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     case 4:
         _ = try? Placeholders.parse(String(decoding: body, as: UTF8.self))
+    case 5:
+        // The filter never traps and always round-trips, in any piece sizes (the first body byte
+        // picks them) and with small segments so segment ends are crossed too.
+        guard body.count >= 1 else { return 0 }
+        let piece = Int(body[0] % 32) + 1
+        let original = Array(body.dropFirst())
+        let segment: UInt64 = body[0] & 0x80 != 0 ? 64 : X86BranchFilter.segmentSize
+        let encoded = fuzzFilter(original, encoding: true, segment: segment, piece: piece)
+        let decoded = fuzzFilter(encoded, encoding: false, segment: segment, piece: 33 - piece)
+        precondition(decoded == original, "x86 filter does not round-trip")
     default:
         _ = try? KeySlot(decoding: body)
         _ = try? SignatureBlock(decoding: body)
     }
     return 0
+}
+
+/// Runs the filter the way LayerStream does: pieces of `piece` bytes, an unfinished tail
+/// presented again in front of the next piece.
+func fuzzFilter(_ data: [UInt8], encoding: Bool, segment: UInt64, piece: Int) -> [UInt8] {
+    var f = X86BranchFilter(encoding: encoding, totalSize: UInt64(data.count), segmentSize: segment)
+    var out: [UInt8] = []
+    var pending: [UInt8] = []
+    var pos = 0
+    while true {
+        let n = min(piece, data.count - pos)
+        var buf = pending + data[pos..<(pos + n)]
+        pos += n
+        let atEnd = pos == data.count
+        let done = buf.withUnsafeMutableBytes { f.process($0, atEnd: atEnd) }
+        precondition(buf.count - done <= 4 && (!atEnd || done == buf.count), "x86 filter kept too much")
+        out += buf[0..<done]
+        pending = Array(buf[done...])
+        if atEnd { return out }
+    }
 }
