@@ -51,6 +51,9 @@ let package = Package(
         // Reading a bundle from a file descriptor, verifying it, extracting layers safely.
         // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
         .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CLinux"], path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
+        // The per-user cache: root, layer install and publish, locks, bundle records, verify, gc and
+        // clear, all by descriptor and checked with fstat. Used by the stub and by tests. No Foundation.
+        .target(name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime"], path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",
@@ -60,7 +63,7 @@ let package = Package(
 
         .executableTarget(
             name: "dgmo-stub",
-            dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CKeySlot", "CLinux"],
+            dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "BundleCache", "CKeySlot", "CLinux"],
             path: "Stub",
             swiftSettings: launcherSwiftSettings,
             linkerSettings: [.unsafeFlags(["-static-executable"])]),
@@ -80,6 +83,7 @@ let package = Package(
         .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"]),
         .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"]),
         .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto"]),
+        .testTarget(name: "BundleCacheTests", dependencies: ["BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto"]),
         .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"]),
     ]

@@ -4,6 +4,7 @@ import Glibc
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
+import BundleCache
 import CKeySlot
 import CLinux
 
@@ -43,69 +44,101 @@ enum Launcher {
     /// Finds each layer the entry needs — in the user's cache, else in the read-only system
     /// cache — and extracts into the user's cache what neither holds. Returns layer index → path.
     ///
-    /// Warm path: one `stat` of each layer's marker, plus one of the entry's program when it lives
+    /// Warm path, all by descriptor (BundleCache): the checked root, a shared lock on the layer,
+    /// the layer directory and its marker, and one `fstatat` of the entry's program when it lives
     /// in a layer, so a layer whose files a cleaner deleted is noticed and extracted again instead
-    /// of failing obscurely at `execve` (docs/format.md, "What the launcher does").
-    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, cache: CacheRoot, exePath: String) -> [Int: String] {
+    /// of failing obscurely at `execve` (docs/format.md, "What the launcher does"). A damaged
+    /// layer is extracted again at most once; a program still absent after that is an error.
+    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, location: CacheLocation, root existing: CacheRoot?,
+                             exePath: String) -> (paths: [Int: String], cache: CacheRoot?) {
         let manifest = bundle.manifest
         var paths: [Int: String] = [:]
-        var rootFD: Int32 = -1
-        defer { if rootFD >= 0 { Sys.close(rootFD) } }
+        var root = existing
+        var extracted = false
         for index in entry.layers {
             let layer = manifest.layers[index]
+            let name = Hex.layerName(layer.digest)
             var damaged = false
-            let lock = cache.holdShared(layer)
-            if lock != .unavailable, cache.isExtracted(layer) {
-                if programIsPresent(entry, layerIndex: index, layerPath: cache.layerPath(layer), manifest: manifest) {
-                    paths[index] = cache.layerPath(layer)
+            var lock = CacheRoot.SharedLock.unavailable
+            do {
+                if let root {
+                    lock = try root.holdShared(name)
+                    if lock != .unavailable {
+                        switch try root.layer(name) {
+                        case .complete(let fd):
+                            defer { Sys.close(fd) }
+                            if programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest) {
+                                paths[index] = root.layerPath(name)
+                                continue
+                            }
+                            // A read-only cache cannot be repaired: look in the system cache instead.
+                            damaged = lock == .held
+                        case .damaged:
+                            damaged = lock == .held
+                        case .absent:
+                            break
+                        }
+                    }
+                }
+            } catch { fail(error.message) }
+            if !damaged, let fd = SystemCache.layer(appName: manifest.appName, digestName: name) {
+                defer { Sys.close(fd) }
+                if programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest) {
+                    paths[index] = SystemCache.layerPath(appName: manifest.appName, digestName: name)
                     continue
                 }
-                // A read-only cache cannot be repaired: look in the system cache instead.
-                damaged = lock == .held
             }
-            if !damaged, let system = cache.systemLayerPath(layer),
-               programIsPresent(entry, layerIndex: index, layerPath: system, manifest: manifest) {
-                paths[index] = system
-                continue
-            }
+            let cache: CacheRoot
             do {
-                if rootFD < 0 {
-                    rootFD = try cache.create()
-                    cache.checkExecAllowed()
-                    CacheWriter.removeAbandoned(rootFD: rootFD)
+                if let root { cache = root } else {
+                    guard let opened = try location.open(create: true) else { fail("cannot create the cache directory \(location.rootPath())") }
+                    cache = opened
+                    root = opened
                 }
-                if lock != .held { cache.holdShared(layer) }
-                if damaged { try CacheWriter.setAside(layer, rootFD: rootFD) }
-                try CacheWriter.install(layer, from: bundle, rootFD: rootFD)
-            } catch {
-                fail(error.errno == ENOSPC
-                     ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(cache.variableName))"
-                     : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")
+                if !extracted {
+                    try cache.checkExecAllowed()
+                    cache.removeAbandoned()
+                    extracted = true
+                }
+                if lock != .held { lock = try cache.holdShared(name) }
+                if damaged { try cache.setAside(name, reason: "damaged") }
+            } catch { fail(error.message) }
+            let fd: Int32
+            do { fd = try cache.install(layer, from: bundle) } catch {
+                fail(error.errno == ENOSPC && !error.message.hasPrefix("no space")
+                     ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
+                     : error.errno == ENOSPC ? error.message : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")
             }
-            paths[index] = cache.layerPath(layer)
+            let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
+            Sys.close(fd)
+            guard present else {
+                fail("entry '\(entry.name)': its program is not in layer '\(layer.name)' even after extracting it: the bundle is broken")
+            }
+            paths[index] = cache.layerPath(name)
         }
-        if rootFD >= 0 { cache.writeBundleRecord(bundle, exePath: exePath) } else { cache.touchBundle(bundle, exePath: exePath) }
-        return paths
+        if let root {
+            if extracted { root.writeBundleRecord(bundle, exePath: exePath) } else { root.touchBundle(bundle, exePath: exePath) }
+        }
+        return (paths, root)
     }
 
-    /// True unless the entry's program is inside this layer and missing from it, or no longer
-    /// ours (owned by another user, or made group- or world-writable: someone could have changed
-    /// it). The program is the first argv item that starts with `{layer}`: the executable itself
-    /// (`{native}/hello`) or, for an interpreter, its script (`/bin/sh {scripts}/run.sh`). The
-    /// same `stat` answers both, so the warm path pays nothing more.
-    static func programIsPresent(_ entry: EntryRecord, layerIndex: Int, layerPath: String, manifest: Manifest) -> Bool {
+    /// The program is the first argv item that starts with `{layer}`: the executable itself
+    /// (`{native}/hello`) or, for an interpreter, its script (`/bin/sh {scripts}/run.sh`). True
+    /// unless it is in this layer and missing, or no longer ours (owned by another user, or made
+    /// group- or world-writable: someone could have changed it). One `fstatat` from the layer's
+    /// descriptor.
+    static func programIsPresent(_ entry: EntryRecord, layerIndex: Int, layerFD: Int32, manifest: Manifest) -> Bool {
         let name = manifest.layers[layerIndex].name
         for item in entry.argv {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(name)? = pieces.first else { continue }
-            guard let program = try? Placeholders.substitute(item, { $0 == name ? layerPath : "" }) else { return true }
-            var st = stat()
-            return stat(program, &st) == 0 && CacheRoot.isTrustedOwner(st) && st.st_mode & 0o022 == 0
+            guard let program = try? Placeholders.substitute(item, { $0 == name ? "." : "" }) else { return true }
+            return CacheRoot.programIsPresent(layerFD: layerFD, relative: program)
         }
         return true
     }
 
     /// Replaces this process with the entry: same PID, so exit status and signals are the runtime's own.
-    static func exec(_ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cache: CacheRoot, exePath: String,
+    static func exec(_ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cachePath: String, exePath: String,
                      userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>) -> Never {
         let manifest = bundle.manifest
         let resolve: (String) -> String? = { name in
@@ -130,7 +163,7 @@ enum Launcher {
             (prefix + "_BUNDLE_EXE", exePath),
             (prefix + "_BUNDLE_VERSION", manifest.appVersion),
             (prefix + "_BUNDLE_ENTRY", entry.name),
-            (prefix + "_BUNDLE_CACHE", cache.path),
+            (prefix + "_BUNDLE_CACHE", cachePath),
         ]
         // The entry choice is for this launch only; a runtime that starts the bundle again
         // gets the default behaviour unless it sets the variable itself. Other variables pass

@@ -4,19 +4,20 @@ import Glibc
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
+import BundleCache
 
 /// `<app> --launcher ...`: what the binary is and what the cache holds, from the binary itself.
 enum Ops {
-    static func run(_ args: [String], bundle: BundleFile, cache: CacheRoot, trust: Trust) -> Int32 {
+    static func run(_ args: [String], bundle: BundleFile, location: CacheLocation, trust: Trust) -> Int32 {
         switch args.first {
         case nil, "help", "--help", "-h":
-            writeOut(1, help(bundle.manifest, cache: cache))
+            writeOut(1, help(bundle.manifest))
             return 0
         case "info":
-            writeOut(1, info(bundle, cache: cache, json: args.dropFirst().contains("--json")))
+            writeOut(1, info(bundle, location: location, json: args.dropFirst().contains("--json")))
             return 0
         case "cache":
-            return cacheCommand(Array(args.dropFirst()), bundle: bundle, cache: cache)
+            return cacheCommand(Array(args.dropFirst()), bundle: bundle, location: location)
         case "sbom":
             return Sbom.run(Array(args.dropFirst()), bundle: bundle)
         case "verify-file":
@@ -29,7 +30,7 @@ enum Ops {
         }
     }
 
-    static func cacheCommand(_ args: [String], bundle: BundleFile, cache: CacheRoot) -> Int32 {
+    static func cacheCommand(_ args: [String], bundle: BundleFile, location: CacheLocation) -> Int32 {
         let json = args.contains("--json")
         func value(_ flag: String) -> String? {
             guard let i = args.firstIndex(of: flag) else { return nil }
@@ -44,36 +45,38 @@ enum Ops {
                 i += 1
             }
         }
+        /// The cache root, checked by descriptor (a refusal is one line); nil when there is none yet.
+        func root() -> CacheRoot? {
+            do { return try location.open(create: false) } catch { fail(error.message) }
+        }
         switch args.first {
         case "path":
             allow([])
-            writeOut(1, cache.path + "\n")
+            writeOut(1, location.rootPath() + "\n")
             return 0
         case "list":
             allow(["--json"])
-            return CacheOps.list(cache, json: json)
+            return CacheOps.list(root(), path: location.rootPath(), json: json)
         case "verify":
             allow(["--json", "--repair"])
-            cache.checkTrusted()
-            return CacheOps.verify(bundle, cache: cache, repair: args.contains("--repair"), json: json)
+            return CacheOps.verify(bundle, root: root(), location: location, repair: args.contains("--repair"), json: json)
         case "gc":
             allow(["--json", "--dry-run"], values: ["--older-than", "--keep"])
-            cache.checkTrusted()
+            let cache = root()
             let olderText = value("--older-than") ?? "30d"
-            guard let older = CacheOps.parseDuration(olderText) else { fail("--older-than: '\(olderText)' is not a duration like 30d, 12h, 45m, 90s or 2w") }
+            guard let older = Durations.parse(olderText) else { fail("--older-than: '\(olderText)' is not a duration like 30d, 12h, 45m, 90s or 2w") }
             let keepText = value("--keep") ?? "1"
             guard let keep = Int(keepText), keep >= 0 else { fail("--keep: '\(keepText)' is not a number") }
             return CacheOps.gc(cache, olderThan: older, keep: keep, dryRun: args.contains("--dry-run"), json: json)
         case "clear":
             allow(["--json", "--all"])
-            cache.checkTrusted()
-            return CacheOps.clear(bundle, cache: cache, all: args.contains("--all"), json: json)
+            return CacheOps.clear(bundle, root: root(), all: args.contains("--all"), json: json)
         default:
             fail("usage: \(programName) --launcher cache path|list|verify|gc|clear; run '\(programName) --launcher help'")
         }
     }
 
-    static func help(_ m: Manifest, cache: CacheRoot) -> String {
+    static func help(_ m: Manifest) -> String {
         let prefix = Names.environmentPrefix(m.appName)
         return """
         \(programName) --launcher COMMAND: launcher commands of the \(m.appName) \(m.appVersion) bundle
@@ -108,10 +111,18 @@ enum Ops {
         """
     }
 
-    static func info(_ bundle: BundleFile, cache: CacheRoot, json: Bool) -> String {
+    static func info(_ bundle: BundleFile, location: CacheLocation, json: Bool) -> String {
         let m = bundle.manifest
+        // What is extracted, as the launcher would judge it; an unusable cache shows nothing extracted.
+        let root = try? location.open(create: false)
+        let cachePath = root?.path ?? location.rootPath()
+        func isExtracted(_ l: LayerRecord) -> Bool {
+            guard let root, case .complete(let fd)? = try? root.layer(Hex.layerName(l.digest)) else { return false }
+            Sys.close(fd)
+            return true
+        }
         let keyText = bundle.isSigned ? (KeyID(bytes: m.keyID)?.displayString ?? "?") : "none (UNSIGNED bundle: contents are checked against digests but nobody vouches for them)"
-        if json { return infoJSON(bundle, cache: cache) }
+        if json { return infoJSON(bundle, location: location, cachePath: cachePath, isExtracted: isExtracted) }
         var out = ""
         out += "app:            \(m.appName)\n"
         out += "version:        \(m.appVersion)\n"
@@ -120,12 +131,12 @@ enum Ops {
         out += "signed:         \(bundle.isSigned ? "yes" : "no")\n"
         out += "key id:         \(keyText)\n"
         out += "build time:     \(formatTime(m.buildTime))\n"
-        out += "cache:          \(cache.path)  (from \(cache.source == .variable ? cache.variableName : cache.source.rawValue))\n"
+        out += "cache:          \(cachePath)  (from \(location.source == .variable ? location.variableName : location.source.rawValue))\n"
         out += "\nlayers:\n"
         var rows = [["NAME", "CODEC", "COMPRESSED", "SIZE", "FILES", "EXTRACTED", "DIGEST"]]
         for l in m.layers {
             rows.append([l.name, l.encodingName, formatSize(l.compressedSize), formatSize(l.uncompressedSize), String(l.fileCount),
-                         cache.isExtracted(l) ? "yes" : "no", String(Hex.encode(l.digest).prefix(16))])
+                         isExtracted(l) ? "yes" : "no", String(Hex.encode(l.digest).prefix(16))])
         }
         out += table(rows)
         out += "\nentries:\n"
@@ -137,16 +148,16 @@ enum Ops {
         return out
     }
 
-    static func infoJSON(_ bundle: BundleFile, cache: CacheRoot) -> String {
+    static func infoJSON(_ bundle: BundleFile, location: CacheLocation, cachePath: String, isExtracted: (LayerRecord) -> Bool) -> String {
         let m = bundle.manifest
         var o = "{"
         o += "\"app\":\(jsonString(m.appName)),\"version\":\(jsonString(m.appVersion)),"
         o += "\"formatVersion\":\(bundle.trailer.version),\"bundleDigest\":\"\(Hex.encode(bundle.digest))\","
         o += "\"signed\":\(bundle.isSigned),\"keyId\":\(bundle.isSigned ? jsonString(KeyID(bytes: m.keyID)?.displayString ?? "") : "null"),"
-        o += "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cache.path)),\"source\":\(jsonString(cache.source == .variable ? cache.variableName : cache.source.rawValue))},"
+        o += "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cachePath)),\"source\":\(jsonString(location.source == .variable ? location.variableName : location.source.rawValue))},"
         o += "\"layers\":["
         o += m.layers.map { l in
-            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(cache.isExtracted(l))}"
+            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(isExtracted(l))}"
         }.joined(separator: ",")
         o += "],\"entries\":["
         o += m.entries.map { e in
@@ -186,10 +197,18 @@ func formatSize(_ n: UInt64) -> String {
     return "\(tenths / 10).\(tenths % 10) \(units[u])"
 }
 
+/// A UTC timestamp for people. Never traps: times before 1970 print as such, and times beyond
+/// what a date can show (a build time of 2^63 or more, a year past 9999) print as a number.
 func formatTime(_ t: UInt64) -> String {
+    t > UInt64(Int64.max) ? "(out of range: \(t))" : formatTime(Int64(t))
+}
+
+func formatTime(_ t: Int64) -> String {
+    // 0001-01-01T00:00:00Z ... 9999-12-31T23:59:59Z
+    guard t >= -62_135_596_800, t <= 253_402_300_799 else { return "(out of range: \(t))" }
     var time = time_t(t)
     var tmv = tm()
-    gmtime_r(&time, &tmv)
+    guard gmtime_r(&time, &tmv) != nil else { return "(out of range: \(t))" }
     var buf = [CChar](repeating: 0, count: 32)
     _ = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
     return String(cString: buf)

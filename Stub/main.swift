@@ -4,6 +4,7 @@ import Glibc
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
+import BundleCache
 
 // The launcher: find our own file, verify the appended bundle against the pinned key,
 // make sure the chosen entry's layers are in the cache, and execve the entry.
@@ -23,16 +24,19 @@ func launch() -> Never {
     let trust = Launcher.trustFromKeySlot()
     let bundle: BundleFile
     do { bundle = try BundleFile(path: exePath, trust: trust) } catch { fail("\(exePath): \(error.message)") }
-    let cache = CacheRoot.resolve(appName: bundle.manifest.appName)
+    let location: CacheLocation
+    do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }
 
     if argc > 1, strcmp(argv[1]!, "--launcher") == 0 {
-        exit(Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, cache: cache, trust: trust))
+        exit(Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, location: location, trust: trust))
     }
 
-    cache.checkTrusted()
+    // The cache root, opened and checked by descriptor before anything in it is trusted.
+    let root: CacheRoot?
+    do { root = try location.open(create: false) } catch { fail(error.message) }
     let entry = Launcher.selectEntry(bundle.manifest)
-    let layerPaths = Launcher.ensureLayers(for: entry, bundle: bundle, cache: cache, exePath: exePath)
-    Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cache: cache, exePath: exePath,
+    let (layerPaths, cache) = Launcher.ensureLayers(for: entry, bundle: bundle, location: location, root: root, exePath: exePath)
+    Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cachePath: cache?.path ?? location.rootPath(), exePath: exePath,
                   userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
 }
 

@@ -170,33 +170,76 @@ public enum LayerExtractor {
 /// costs nothing or one `openat` per new component. Each component is opened with
 /// `O_NOFOLLOW | O_DIRECTORY` from its parent's descriptor: a symlink planted where a
 /// directory should be is refused, never followed.
-struct DirectoryStack {
+///
+/// At most `maxOpen` descriptors are held, whatever the depth (a layer may nest 2,000 levels,
+/// more than a process's descriptor limit): the shallowest are closed, and reopened from the
+/// nearest open ancestor, one component at a time, only if the walk comes back to them.
+public struct DirectoryStack {
+    public static let maxOpen = 64
     private let root: Int32
     private var components: [[UInt8]] = []
-    private var fds: [Int32] = []
+    private var fds: [Int32] = []   // -1: closed to stay under maxOpen
+    private var openCount = 0
 
-    init(root: Int32) { self.root = root }
+    public init(root: Int32) { self.root = root }
 
-    mutating func open(_ path: [UInt8]) throws(SystemError) -> Int32 {
+    public mutating func open(_ path: [UInt8]) throws(SystemError) -> Int32 {
         let wanted = path.isEmpty ? [] : path.split(separator: 0x2F, omittingEmptySubsequences: false).map(Array.init)
         var common = 0
         while common < components.count, common < wanted.count, components[common] == wanted[common] { common += 1 }
         while components.count > common {
-            Sys.close(fds.removeLast())
+            let fd = fds.removeLast()
+            if fd >= 0 { Sys.close(fd); openCount -= 1 }
             components.removeLast()
         }
         while components.count < wanted.count {
             let c = wanted[components.count]
-            let fd = try Sys.openat(fds.last ?? root, String(decoding: c, as: UTF8.self), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            let parent = try descriptor(at: components.count - 1)
+            let fd = try Sys.openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
             fds.append(fd)
             components.append(c)
+            openCount += 1
+            trim()
         }
-        return fds.last ?? root
+        return try descriptor(at: components.count - 1)
     }
 
-    mutating func closeAll() {
-        for fd in fds { Sys.close(fd) }
+    /// The descriptor of level `level` (-1: the root), reopened if it was closed.
+    private mutating func descriptor(at level: Int) throws(SystemError) -> Int32 {
+        if level < 0 { return root }
+        if fds[level] >= 0 { return fds[level] }
+        var base = level - 1
+        while base >= 0, fds[base] < 0 { base -= 1 }
+        var current = base < 0 ? root : fds[base]
+        var k = base + 1
+        while k <= level {
+            let fd: Int32
+            do { fd = try Sys.openat(current, components[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
+                if k > base + 1 { Sys.close(current) }
+                throw error
+            }
+            if k > base + 1 { Sys.close(current) }
+            current = fd
+            k += 1
+        }
+        fds[level] = current
+        openCount += 1
+        trim(keeping: level)
+        return current
+    }
+
+    private mutating func trim(keeping: Int = -1) {
+        var i = 0
+        while openCount > DirectoryStack.maxOpen, i < fds.count {
+            if fds[i] >= 0, i != keeping, i != fds.count - 1 { Sys.close(fds[i]); fds[i] = -1; openCount -= 1 }
+            i += 1
+        }
+    }
+
+    public mutating func closeAll() {
+        for fd in fds where fd >= 0 { Sys.close(fd) }
         fds = []
         components = []
+        openCount = 0
     }
 }

@@ -7,15 +7,41 @@ import CLinux
 /// One wrapper per libc call. EINTR is retried here and only here; `close` is never
 /// retried (on Linux the descriptor is gone even when close reports EINTR).
 public enum Sys {
+    /// The one EINTR rule: a call that fails with EINTR is made again; any other failure becomes
+    /// a `SystemError` carrying errno as read right after the call.
     @inline(__always)
     static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(SystemError) -> T {
         while true {
-            let r = body()
+            let r: T
+            if let injected = injectedFailure(call, subject) { r = -1; errno = injected } else { r = body() }
             if r != -1 { return r }
             let e = errno
             if e != EINTR { throw SystemError(call, subject, errno: e) }
         }
     }
+
+    #if DEBUG
+    /// Test-only failure injection (debug builds only; a release stub has no such hook): called
+    /// with the call's name (`open`, `mkdir`, `rename`, `write`, ...) and its subject before each
+    /// attempt; an errno it returns is reported as that attempt's failure, nil lets the call run.
+    public nonisolated(unsafe) static var failureInjection: ((String, String) -> Int32?)? = nil
+    @inline(__always)
+    static func injectedFailure(_ call: String, _ subject: String) -> Int32? { failureInjection?(call, subject) }
+    #else
+    @inline(__always)
+    static func injectedFailure(_ call: String, _ subject: String) -> Int32? { nil }
+    #endif
+
+    /// Passes `name` (bytes, no NUL) to a C call as a NUL-terminated string, without a UTF-8 round trip.
+    @inline(__always)
+    public static func withCName<R>(_ name: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
+        var z = name
+        z.append(0)
+        return z.withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
+    }
+
+    /// A name for messages (never used as a path).
+    public static func displayName(_ name: [UInt8]) -> String { String(decoding: name, as: UTF8.self) }
 
     public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
         try retrying("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
@@ -65,7 +91,8 @@ public enum Sys {
     public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: String) throws(SystemError) {
         var done = 0
         while done < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+            let n: Int
+            if let injected = injectedFailure("write", what) { n = -1; errno = injected } else { n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done) }
             if n >= 0 { done += n; continue }
             let e = errno
             if e != EINTR { throw SystemError("write", what, errno: e) }
@@ -94,6 +121,74 @@ public enum Sys {
 
     public static func syncfs(_ fd: Int32) throws(SystemError) {
         _ = try retrying("syncfs", "") { clinux_syncfs(fd) }
+    }
+
+    // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
+
+    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
+        try retrying("open", displayName(name)) { withCName(name) { Glibc.openat(dirfd, $0, flags | O_CLOEXEC, mode) } }
+    }
+
+    /// `openat` whose descriptor survives `execve` (a lock the runtime must keep holding).
+    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
+        try retrying("open", name) { Glibc.openat(dirfd, name, flags, mode) }
+    }
+
+    /// `fstatat`; `follow: false` does not follow a final symlink. Returns nil when the name does not exist.
+    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(SystemError) -> stat? {
+        var st = stat()
+        do {
+            _ = try retrying("stat", displayName(name)) { withCName(name) { Glibc.fstatat(dirfd, $0, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) } }
+        } catch where error.errno == ENOENT {
+            return nil
+        }
+        return st
+    }
+
+    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: mode_t) throws(SystemError) {
+        _ = try retrying("mkdir", displayName(name)) { withCName(name) { Glibc.mkdirat(dirfd, $0, mode) } }
+    }
+
+    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32) throws(SystemError) {
+        _ = try retrying("unlink", displayName(name)) { withCName(name) { Glibc.unlinkat(dirfd, $0, flags) } }
+    }
+
+    public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(SystemError) {
+        _ = try retrying("rename", displayName(to)) { withCName(from) { f in withCName(to) { t in Glibc.renameat(fromDir, f, toDir, t) } } }
+    }
+
+    /// The target of the symlink `name` under `dirfd`, as bytes.
+    public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(SystemError) -> [UInt8] {
+        var buf = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = try retrying("readlink", displayName(name)) {
+            withCName(name) { p in buf.withUnsafeMutableBytes { Glibc.readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) } }
+        }
+        return Array(buf[0..<n])
+    }
+
+    /// Sets the access and modification times of `name` under `dirfd` to now, without following a symlink.
+    public static func touchat(_ dirfd: Int32, _ name: String) throws(SystemError) {
+        _ = try retrying("utimensat", name) { Glibc.utimensat(dirfd, name, nil, AT_SYMLINK_NOFOLLOW) }
+    }
+
+    public static func flock(_ fd: Int32, _ operation: Int32, what: String) throws(SystemError) {
+        _ = try retrying("flock", what) { clinux_flock(fd, operation) }
+    }
+
+    public static func fstatvfs(_ fd: Int32, what: String) throws(SystemError) -> statvfs {
+        var s = statvfs()
+        _ = try retrying("statvfs", what) { Glibc.fstatvfs(fd, &s) }
+        return s
+    }
+
+    /// `faccessat(dirfd, ".", mode)` with the effective ids: can we write in this directory?
+    public static func canAccess(_ dirfd: Int32, _ mode: Int32) -> Bool {
+        (try? retrying("access", "") { Glibc.faccessat(dirfd, ".", mode, AT_EACCESS) }) != nil
+    }
+
+    /// Whether a process exists (signal 0); EPERM means it exists and is someone else's.
+    public static func processExists(_ pid: Int32) -> Bool {
+        do { _ = try retrying("kill", "") { Glibc.kill(pid, 0) }; return true } catch { return error.errno != ESRCH }
     }
 
     /// Random bytes for temporary names.
@@ -138,30 +233,23 @@ extension Sys {
         }
         return names
     }
-}
 
-/// Removes a directory tree below `dirfd` without following symlinks: a name is deleted,
-/// never what it points to. Used for abandoned temporary extractions.
-public func removeTree(_ dirfd: Int32, _ name: String) throws(SystemError) {
-    guard let st = try Sys.lstatat(dirfd, name) else { return }
-    if st.st_mode & S_IFMT != S_IFDIR {
-        try Sys.unlinkat(dirfd, name, 0)
-        return
+    /// Names in a directory as the bytes the kernel returned (without `.` and `..`), so a name
+    /// that is not UTF-8 can still be opened, compared and removed. `dirfd` stays the caller's.
+    public static func listDirectoryBytes(_ dirfd: Int32) throws(SystemError) -> [[UInt8]] {
+        if let injected = injectedFailure("opendir", "") { throw SystemError("opendir", "", errno: injected) }
+        let fd = Glibc.dup(dirfd)
+        guard fd >= 0 else { throw SystemError("dup", "", errno: errno) }
+        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw SystemError("opendir", "", errno: e) }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var names: [[UInt8]] = []
+        while let ent = readdir(dir) {
+            let child = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                Array(UnsafeRawBufferPointer(start: raw.baseAddress!, count: strlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self))))
+            }
+            if child != [0x2E] && child != [0x2E, 0x2E] { names.append(child) }
+        }
+        return names
     }
-    let fd = try Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-    defer { Sys.close(fd) }
-    // Make sure we may delete inside it even if the layer recorded a read-only directory.
-    _ = Glibc.fchmod(fd, 0o700)
-    for child in try Sys.listDirectory(fd) { try removeTree(fd, child) }
-    try Sys.unlinkat(dirfd, name, AT_REMOVEDIR)
-}
-
-/// Bytes a tree occupies on disk (allocated blocks), without following symlinks.
-public func diskUsage(_ dirfd: Int32, _ name: String) -> UInt64 {
-    guard let st = try? Sys.lstatat(dirfd, name) else { return 0 }
-    var total = UInt64(st.st_blocks) * 512
-    guard st.st_mode & S_IFMT == S_IFDIR, let fd = try? Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return total }
-    defer { Sys.close(fd) }
-    for child in (try? Sys.listDirectory(fd)) ?? [] { total += diskUsage(fd, child) }
-    return total
 }

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+import BundleRuntime
+
+/// Last-use bookkeeping: each launch touches `bundles/<bundle digest>` (one `utimensat`); its
+/// mtime is the bundle's last use. The file lists the bundle's app, version, binary and layers,
+/// so `cache list` and `cache gc` know which bundles reference which layers.
+public struct BundleRecord: Sendable {
+    public var digest: String
+    public var app: String
+    public var version: String
+    public var binary: String
+    public var layers: [String]
+    /// Seconds since 1970 (negative for a file dated before 1970).
+    public var lastUse: Int64
+
+    /// Reads one record; nil for anything that is not a small regular file of ours.
+    static func read(_ dirfd: Int32, _ name: [UInt8]) -> BundleRecord? {
+        guard let fd = try? Sys.openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
+        defer { Sys.close(fd) }
+        guard let st = try? Sys.fstat(fd), Ownership.type(st) == S_IFREG, Ownership.isTrusted(st), st.st_size < 1 << 20,
+              let bytes = try? Sys.pread(fd, count: Int(st.st_size), at: 0, what: "bundle record") else { return nil }
+        var r = BundleRecord(digest: Sys.displayName(name), app: "", version: "", binary: "", layers: [], lastUse: Int64(st.st_mtim.tv_sec))
+        for line in bytes.split(separator: 0x0A) {
+            guard let eq = line.firstIndex(of: 0x3D) else { continue }
+            let key = Array(line[line.startIndex..<eq]), value = String(decoding: line[(eq + 1)...], as: UTF8.self)
+            switch key {
+            case Array("app".utf8): r.app = value
+            case Array("version".utf8): r.version = value
+            case Array("binary".utf8): r.binary = value
+            case Array("layers".utf8): r.layers = value.split(separator: ",").map(String.init)
+            default: break
+            }
+        }
+        return r
+    }
+}
+
+extension CacheRoot {
+    /// One `utimensat` on the warm path; the record is (re)written only when it is missing.
+    public func touchBundle(_ bundle: BundleFile, exePath: String) {
+        guard let bundles = try? directory(.bundles, create: false) else { return }
+        do { try Sys.touchat(bundles, Hex.encode(bundle.digest)) } catch where error.errno == ENOENT {
+            writeBundleRecord(bundle, exePath: exePath)
+        } catch {}
+    }
+
+    /// Writes `bundles/<digest>` atomically (temporary file, then rename). Best effort: a cache
+    /// that cannot take the record still runs the bundle.
+    public func writeBundleRecord(_ bundle: BundleFile, exePath: String) {
+        guard let bundles = try? directory(.bundles, create: true) else { return }
+        let m = bundle.manifest
+        let text = "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(exePath)\nlayers=\(m.layers.map { Hex.layerName($0.digest) }.joined(separator: ","))\n"
+        let final = Hex.encode(bundle.digest)
+        let tmp = final + ".tmp." + String(getpid())
+        guard let fd = try? Sys.openat(bundles, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0o600) else { return }
+        let ok = (try? withBytes(Array(text.utf8)) { (b) throws(SystemError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
+        Sys.close(fd)
+        if ok, (try? Sys.renameat(bundles, Array(tmp.utf8), bundles, Array(final.utf8))) != nil { return }
+        try? Sys.unlinkat(bundles, Array(tmp.utf8), 0)
+    }
+
+    /// Every bundle record (temporary ones excluded).
+    public func records() -> [BundleRecord] {
+        guard let bundles = try? directory(.bundles, create: false) else { return [] }
+        let names = (try? Sys.listDirectoryBytes(bundles)) ?? []
+        return names.filter { !Sys.displayName($0).containsBytes(".tmp.") }.compactMap { BundleRecord.read(bundles, $0) }
+    }
+
+    public func removeRecord(_ digest: String) {
+        guard let bundles = try? directory(.bundles, create: false) else { return }
+        try? Sys.unlinkat(bundles, Array(digest.utf8), 0)
+    }
+}
+
+extension String {
+    /// Substring test on bytes (no Foundation, no canonical equivalence).
+    func containsBytes(_ needle: String) -> Bool {
+        let h = Array(utf8), n = Array(needle.utf8)
+        guard n.count <= h.count else { return false }
+        var i = 0
+        while i + n.count <= h.count {
+            if Array(h[i..<(i + n.count)]) == n { return true }
+            i += 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,219 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleRuntime
+
+/// Where the per-user cache lives, and why (shown by `--launcher info`).
+///
+/// `$<APP>_CACHE_DIR`, else `$XDG_CACHE_HOME/<app>`, else `$HOME/.cache/<app>` (home from the
+/// password database when `$HOME` is unset). Relative paths are refused: a cache that moves
+/// with the working directory would be re-extracted everywhere.
+///
+/// The configured directory (`base`) is never used as the cache root when other users can write
+/// to it (a sticky `/tmp`, `/var/tmp`, `/dev/shm`): the root is then a private directory
+/// `<base>/<app>-<uid>` made inside it (docs/ops.md, "Layout").
+public struct CacheLocation: Sendable {
+    public enum Source: String, Sendable {
+        case variable = "environment variable"
+        case xdg = "XDG_CACHE_HOME"
+        case home = "default (~/.cache)"
+    }
+    /// The directory the environment names: `$<APP>_CACHE_DIR`, `$XDG_CACHE_HOME`, `~/.cache`.
+    public let base: String
+    /// The name appended to `base` when it is private (`<app>`; none for `$<APP>_CACHE_DIR`).
+    public let leaf: String?
+    public let source: Source
+    public let variableName: String
+    public let appName: String
+    /// Trusted like the user: `$HOME` (as the kernel resolves it) when the cache is below it.
+    public let home: String?
+
+    public init(base: String, leaf: String?, source: Source, variableName: String, appName: String, home: String?) {
+        self.base = CacheLocation.trimmed(base)
+        self.leaf = leaf
+        self.source = source
+        self.variableName = variableName
+        self.appName = appName
+        self.home = home.map(CacheLocation.trimmed)
+    }
+
+    public static func resolve(appName: String) throws(RuntimeError) -> CacheLocation {
+        let variable = Names.environmentPrefix(appName) + "_CACHE_DIR"
+        let home = homeDirectory()
+        if let v = Sys.getenv(variable), !v.isEmpty {
+            guard v.hasPrefix("/") else { throw RuntimeError("\(variable) must be an absolute path, got '\(v)'") }
+            return CacheLocation(base: v, leaf: nil, source: .variable, variableName: variable, appName: appName, home: home)
+        }
+        if let x = Sys.getenv("XDG_CACHE_HOME"), x.hasPrefix("/") {
+            return CacheLocation(base: x, leaf: appName, source: .xdg, variableName: variable, appName: appName, home: home)
+        }
+        guard let home else { throw RuntimeError("cannot find a cache directory: set \(variable) or HOME") }
+        return CacheLocation(base: home + "/.cache", leaf: appName, source: .home, variableName: variable, appName: appName, home: home)
+    }
+
+    static func trimmed(_ p: String) -> String {
+        var p = p
+        while p.utf8.count > 1, p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+
+    static func homeDirectory() -> String? {
+        if let h = Sys.getenv("HOME"), h.hasPrefix("/") { return trimmed(h) }
+        if let pw = getpwuid(getuid()), let d = pw.pointee.pw_dir { return trimmed(String(cString: d)) }
+        return nil
+    }
+
+    /// The private directory made inside a shared `base`.
+    public var perUserName: String { appName + "-" + String(Ownership.uid) }
+
+    /// The cache root's path as it would be used now (for `cache path` and messages): looks at
+    /// `base` without creating anything.
+    public func rootPath() -> String {
+        if let fd = try? PathWalk.open(base, trustedPrefix: home, create: false, variable: variableName) {
+            defer { Sys.close(fd.fd) }
+            if Ownership.isShared(fd.stat) { return base + "/" + perUserName }
+        }
+        return leaf.map { base + "/" + $0 } ?? base
+    }
+
+    /// Opens the cache root, checked by descriptor all the way down (`PathWalk`); with `create`,
+    /// makes what is missing (mode 0700). Returns nil when it does not exist and `create` is
+    /// false. Throws a one-line refusal when the path is not safe to use.
+    public func open(create: Bool) throws(RuntimeError) -> CacheRoot? {
+        guard let b = try PathWalk.open(base, trustedPrefix: home, create: create, variable: variableName) else { return nil }
+        var name = leaf
+        if Ownership.isShared(b.stat) { name = perUserName }
+        guard let name else { return CacheRoot(fd: b.fd, path: base, location: self) }
+        defer { Sys.close(b.fd) }
+        let path = base + "/" + name
+        guard let r = try PathWalk.child(b.fd, name, path: path, create: create, variable: variableName) else { return nil }
+        if Ownership.othersCanWrite(r.stat) {
+            Sys.close(r.fd)
+            throw RuntimeError("cache directory \(path) is writable by other users (mode \(Ownership.octal(r.stat.st_mode))): run 'chmod go-w \(path)' or set \(variableName)")
+        }
+        return CacheRoot(fd: r.fd, path: path, location: self)
+    }
+}
+
+/// Opens a directory path one component at a time with `O_NOFOLLOW`, checking each with `fstat`
+/// before trusting what it names: owned by us or root, and not writable by group or others
+/// unless sticky (where others cannot rename what is ours). The prefix the walk starts from is
+/// `$HOME` (the user's own choice, resolved by the kernel) when the path is below it, else `/`.
+///
+/// A symlink is followed only inside a directory nobody else can write to (so root or we made
+/// it), by reading it and walking its target the same way; a symlink in a directory others can
+/// write to is refused. Every directory on the way is thus one no other user can change, which
+/// is what makes the path string safe to hand to `execve` later.
+public enum PathWalk {
+    public struct Opened { public let fd: Int32; public let stat: stat }
+
+    public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(RuntimeError) -> Opened? {
+        var rest: [[UInt8]]
+        var current: Opened
+        var shown: String
+        var start = "/"
+        rest = Array(path.utf8).split(separator: 0x2F).map(Array.init)
+        var opened: Int32? = nil
+        if let prefix = trustedPrefix, prefix != "/", path == prefix || path.hasPrefix(prefix + "/") {
+            // A home that does not exist yet is made like any other component, from `/`.
+            if let fd = try? Sys.open(prefix, O_RDONLY | O_DIRECTORY) {
+                start = prefix
+                opened = fd
+                rest = Array(path.utf8.dropFirst(prefix.utf8.count)).split(separator: 0x2F).map(Array.init)
+            }
+        }
+        do throws(SystemError) {
+            let fd: Int32
+            if let opened { fd = opened } else { fd = try Sys.open(start, O_RDONLY | O_DIRECTORY) }
+            current = Opened(fd: fd, stat: try Sys.fstat(fd))
+        } catch {
+            throw RuntimeError("cache directory \(start): \(error.reason) (set \(variable))", errno: error.errno)
+        }
+        shown = start
+        do throws(RuntimeError) {
+            try judge(current.stat, shown, variable: variable)
+            var links = 0
+            rest.reverse()   // a stack: next component last
+            while let component = rest.popLast() {
+                if component == [0x2E] { continue }
+                guard component != [0x2E, 0x2E] else { throw RuntimeError("cache path \(path) must not contain '..' (set \(variable))") }
+                let childPath = (shown == "/" ? "" : shown) + "/" + Sys.displayName(component)
+                let opened: Opened?
+                do throws(RuntimeError) {
+                    opened = try child(current.fd, component, path: childPath, create: create, variable: variable)
+                } catch where error.errno == ELOOP || error.errno == ENOTDIR {
+                    // Only now (never on the common path) ask whether it is a symlink.
+                    guard let st = try? Sys.fstatat(current.fd, component, follow: false), Ownership.type(st) == S_IFLNK else { throw error }
+                    guard !Ownership.othersCanWrite(current.stat) else {
+                        throw RuntimeError("cache path \(childPath) is a symlink in a directory other users can write to: set \(variable) to a path without it")
+                    }
+                    links += 1
+                    guard links <= 40 else { throw RuntimeError("cache path \(path): too many levels of symbolic links", errno: ELOOP) }
+                    let target: [UInt8]
+                    do { target = try Sys.readlinkat(current.fd, component) } catch { throw RuntimeError(error) }
+                    if target.first == 0x2F {
+                        let root: Int32
+                        do { root = try Sys.open("/", O_RDONLY | O_DIRECTORY) } catch { throw RuntimeError(error) }
+                        Sys.close(current.fd)
+                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? stat())
+                        shown = "/"
+                    }
+                    rest += target.split(separator: 0x2F).map(Array.init).reversed()
+                    continue
+                }
+                guard let next = opened else {
+                    Sys.close(current.fd)
+                    return nil
+                }
+                Sys.close(current.fd)
+                current = next
+                shown = childPath
+            }
+            return current
+        } catch {
+            Sys.close(current.fd)
+            throw error
+        }
+    }
+
+    /// Opens (with `create`: makes, mode 0700) one directory below `dirfd` without following a
+    /// symlink, and checks it. nil when it does not exist and `create` is false.
+    public static func child(_ dirfd: Int32, _ name: String, path: String, create: Bool, variable: String) throws(RuntimeError) -> Opened? {
+        try child(dirfd, Array(name.utf8), path: path, create: create, variable: variable)
+    }
+
+    static func child(_ dirfd: Int32, _ name: [UInt8], path: String, create: Bool, variable: String) throws(RuntimeError) -> Opened? {
+        var fd: Int32 = -1
+        for attempt in 0..<2 {
+            do {
+                fd = try Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                break
+            } catch where error.errno == ENOENT && create && attempt == 0 {
+                do { try Sys.mkdirat(dirfd, name, 0o700) } catch where error.errno == EEXIST {} catch {
+                    throw RuntimeError("cannot create cache directory \(path): \(error.reason)", errno: error.errno)
+                }
+            } catch where error.errno == ENOENT {
+                return nil
+            } catch where error.errno == ELOOP || error.errno == ENOTDIR {
+                throw RuntimeError("cache path \(path) is a symlink or not a directory: remove it or set \(variable)", errno: error.errno)
+            } catch {
+                throw RuntimeError("cache directory \(path): \(error.reason) (set \(variable))", errno: error.errno)
+            }
+        }
+        let st: stat
+        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw RuntimeError(error) }
+        do { try judge(st, path, variable: variable) } catch { Sys.close(fd); throw error }
+        return Opened(fd: fd, stat: st)
+    }
+
+    /// Owned by us or root; not writable by others unless a sticky directory of root or ours.
+    static func judge(_ st: stat, _ path: String, variable: String) throws(RuntimeError) {
+        guard Ownership.isTrusted(st) else {
+            throw RuntimeError("cache directory \(path) is owned by uid \(st.st_uid), not by you (uid \(Ownership.uid)): remove it or set \(variable) to a directory you own")
+        }
+        if Ownership.othersCanWrite(st) && !Ownership.isShared(st) {
+            throw RuntimeError("cache directory \(path) is writable by other users (mode \(Ownership.octal(st.st_mode))): run 'chmod go-w \(path)' or set \(variable)")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+import BundleRuntime
+
+/// What `cache list | verify | gc | clear` decide; the launcher only prints the results.
+extension CacheRoot {
+    public struct LayerEntry: Sendable {
+        public var digest: String
+        public var size: UInt64
+        /// Seconds since 1970: the newest use of a bundle needing it, else the marker's mtime.
+        public var lastUse: Int64
+        public var bundles: [BundleRecord]
+        public var inUse: Bool
+    }
+
+    /// Every layer directory with its size, last use, users and in-use state.
+    public func layerEntries(records: [BundleRecord]) -> [LayerEntry] {
+        guard let layersFD = try? directory(.layers, create: false) else { return [] }
+        let locks = try? directory(.locks, create: false)
+        let names = ((try? Sys.listDirectoryBytes(layersFD)) ?? []).map(Sys.displayName).sorted()
+        return names.map { d in
+            let users = records.filter { $0.layers.contains(d) }
+            var markerTime: Int64 = 0
+            if let fd = try? Sys.openat(layersFD, d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) {
+                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) { markerTime = Int64(st.st_mtim.tv_sec) }
+                Sys.close(fd)
+            }
+            var inUse = false
+            // No lock file: nothing ever held this layer's lock since it was extracted by us.
+            if let locks, (try? Sys.fstatat(locks, Array(d.utf8), follow: false)) != nil {
+                if let lock = lockExclusive(d, create: false) { Sys.close(lock) } else { inUse = true }
+            }
+            return LayerEntry(digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map(\.lastUse).max() ?? markerTime,
+                              bundles: users, inUse: inUse)
+        }
+    }
+
+    /// Missing, modified and unexpected files of one extracted layer, compared with the signed
+    /// file table by descriptor (any depth, any path length) and by bytes: two names that are
+    /// canonically equal Swift Strings but different bytes are different files.
+    public static func problems(in layerFD: Int32, layer: LayerRecord, bundle: BundleFile) -> [String] {
+        guard let table = try? bundle.fileTable(of: layer),
+              let records = try? FileTable.decode(table, layer: layer) else {
+            return ["cannot read the layer's file table from the binary"]
+        }
+        var problems: [String] = []
+        var expected = Set<[UInt8]>()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var dirs = DirectoryStack(root: layerFD)
+        defer { dirs.closeAll() }
+        for f in records {
+            let rel = f.pathString
+            expected.insert(f.path)
+            let slash = f.path.lastIndex(of: 0x2F)
+            let parentPath = slash.map { Array(f.path[..<$0]) } ?? []
+            let name = slash.map { Array(f.path[($0 + 1)...]) } ?? f.path
+            guard let parent = try? dirs.open(parentPath), let st = try? Sys.fstatat(parent, name, follow: false) else {
+                problems.append("missing: \(rel)")
+                continue
+            }
+            switch f.kind {
+            case .directory:
+                if Ownership.type(st) != S_IFDIR { problems.append("modified (not a directory): \(rel)") }
+            case .symlink:
+                if Ownership.type(st) != S_IFLNK || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
+                    problems.append("modified (link): \(rel)")
+                }
+            case .regular:
+                guard Ownership.type(st) == S_IFREG, UInt64(st.st_size) == f.size else { problems.append("modified (size or type): \(rel)"); continue }
+                guard let fd = try? Sys.openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { problems.append("unreadable: \(rel)"); continue }
+                let h = Blake2b()
+                var ok = true
+                while true {
+                    let n = read(fd, buffer.baseAddress, buffer.count)
+                    if n > 0 { h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) } else if n < 0 && errno == EINTR { continue } else { ok = n == 0; break }
+                }
+                Sys.close(fd)
+                if !ok || h.finalize() != f.digest { problems.append("modified (content): \(rel)") }
+                if mode_t(f.mode) & LayerExtractor.modeMask != st.st_mode & 0o7777 { problems.append("modified (mode): \(rel)") }
+            }
+        }
+        dirs.closeAll()
+        // Unexpected files: walk the tree.
+        let marker = Array(PathRules.markerName.utf8)
+        do {
+            try TreeWalk.walk(layerFD, visit: { (e) throws(SystemError) -> Bool in
+                if e.path == marker { return false }
+                guard expected.contains(e.path) else {
+                    problems.append("unexpected: \(Sys.displayName(e.path))")
+                    return false
+                }
+                return Ownership.type(e.stat) == S_IFDIR
+            })
+        } catch {
+            problems.append("cannot read the extracted tree: \(error.description)")
+        }
+        return problems
+    }
+
+    /// Removes the given layers that exist and that no process holds. Returns bytes freed,
+    /// removed digests, and digests skipped because they are in use.
+    public func remove(_ digests: [String], dryRun: Bool) -> (freed: UInt64, removed: [String], busy: [String]) {
+        guard let layersFD = try? directory(.layers, create: false) else { return (0, [], []) }
+        var freed: UInt64 = 0
+        var removed: [String] = []
+        var busy: [String] = []
+        for d in digests {
+            guard (try? Sys.fstatat(layersFD, Array(d.utf8), follow: false)) != nil else { continue }
+            guard let lock = lockExclusive(d) else { busy.append(d); continue }
+            defer { Sys.close(lock) }
+            let size = TreeWalk.diskUsage(layersFD, d)
+            if !dryRun {
+                guard (try? setAside(d, reason: "gc")) != nil else { continue }
+                // Still holding it exclusively: a launch that opened this file meanwhile sees it
+                // unlinked once it gets its shared lock, and locks a fresh one (holdShared).
+                removeLockFile(d)
+            }
+            freed += size
+            removed.append(d)
+        }
+        return (freed, removed, busy)
+    }
+
+    /// gc's choice: layers no recently used bundle needs, whose last use is older than `olderThan`.
+    /// Returns the candidates and the bundles kept.
+    public func gcCandidates(now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord]) -> (candidates: [String], kept: Set<String>) {
+        var keptBundles = Set<String>()
+        for app in Set(recs.map(\.app)) {
+            let mine = recs.filter { $0.app == app }.sorted { $0.lastUse > $1.lastUse }
+            for (i, r) in mine.enumerated() where Durations.age(now: now, since: r.lastUse) < olderThan || i < keep { keptBundles.insert(r.digest) }
+        }
+        let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap(\.layers))
+        let candidates = layerEntries(records: recs).filter { !needed.contains($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan }
+        return (candidates.map(\.digest), keptBundles)
+    }
+}
+
+/// Durations and times that never trap: whatever a file's mtime or a user's option says.
+public enum Durations {
+    /// Parses `30d`, `12h`, `45m`, `90s`, `2w` into seconds; a value too large to count in
+    /// seconds is clamped to `Int64.max` ("older than anything"). nil for what is not a duration.
+    public static func parse(_ s: String) -> Int64? {
+        guard let unit = s.last, let n = Int64(s.dropLast()), n >= 0 else { return nil }
+        let scale: Int64
+        switch unit {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86400
+        case "w": scale = 7 * 86400
+        default: return nil
+        }
+        let (v, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? Int64.max : v
+    }
+
+    /// `now - since`, saturating instead of trapping (mtimes before 1970 or far in the future).
+    public static func age(now: Int64, since: Int64) -> Int64 {
+        let (v, overflow) = now.subtractingReportingOverflow(since)
+        return overflow ? (since < 0 ? Int64.max : Int64.min) : v
+    }
+}

@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleRuntime
+import BundleCrypto
+
+/// An opened, checked cache root and the directories below it, all held by descriptor.
+///
+/// Everything the launcher does in the cache goes through these descriptors with `O_NOFOLLOW`
+/// (`openat`, `mkdirat`, `renameat`, `unlinkat`), and each directory and file it relies on is
+/// checked with `fstat` after opening: ours or root's, not writable by group or others, of the
+/// expected type. What is ours is repaired (modes tightened); what is not is refused with one
+/// line that says how to fix it (docs/security.md).
+public final class CacheRoot {
+    public enum Subdirectory: Int, CaseIterable, Sendable {
+        case layers, tmp, locks, bundles
+        public var name: String {
+            switch self {
+            case .layers: return "layers"
+            case .tmp: return "tmp"
+            case .locks: return "locks"
+            case .bundles: return "bundles"
+            }
+        }
+    }
+
+    public let fd: Int32
+    public let path: String
+    public let location: CacheLocation
+    private var subdirectories: [Int32] = [-1, -1, -1, -1]
+
+    init(fd: Int32, path: String, location: CacheLocation) {
+        self.fd = fd
+        self.path = path
+        self.location = location
+    }
+
+    deinit {
+        Sys.close(fd)
+        for d in subdirectories where d >= 0 { Sys.close(d) }
+    }
+
+    /// `layers/`, `tmp/`, `locks/` or `bundles/`, opened once and checked; with `create`, made
+    /// (0700) when missing. nil when missing and not created.
+    public func directory(_ sub: Subdirectory, create: Bool) throws(RuntimeError) -> Int32? {
+        if subdirectories[sub.rawValue] >= 0 { return subdirectories[sub.rawValue] }
+        let p = path + "/" + sub.name
+        guard let opened = try PathWalk.child(fd, sub.name, path: p, create: create, variable: location.variableName) else { return nil }
+        subdirectories[sub.rawValue] = opened.fd
+        return opened.fd
+    }
+
+    /// Like `directory`, for callers that need it to exist.
+    public func requireDirectory(_ sub: Subdirectory) throws(RuntimeError) -> Int32 {
+        guard let d = try directory(sub, create: true) else { throw RuntimeError("cache directory \(path)/\(sub.name) is missing") }
+        return d
+    }
+
+    /// Whether we can write in the root (false on a read-only mount, or a cache root owns).
+    public var isWritable: Bool { Sys.canAccess(fd, W_OK) }
+
+    /// Extracted programs must be executable where they land. Peers' users hit `/tmp` mounted
+    /// noexec constantly; we say so before extracting rather than fail at `execve`.
+    public func checkExecAllowed() throws(RuntimeError) {
+        let stNoexec: UInt = 8   // ST_NOEXEC in <sys/statvfs.h> (Linux); not exported to Swift
+        if let vfs = try? Sys.fstatvfs(fd, what: path), vfs.f_flag & stNoexec != 0 {
+            throw RuntimeError("cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)")
+        }
+    }
+
+    /// Before extracting `bytes` (a layer's declared size) and `files` entries: refuses when the
+    /// filesystem clearly lacks the space or inodes, instead of failing half way.
+    public func checkFreeSpace(bytes: UInt64, files: UInt64, layerName: String) throws(RuntimeError) {
+        guard let vfs = try? Sys.fstatvfs(fd, what: path) else { return }
+        let blocks = Ownership.uid == 0 ? UInt64(vfs.f_bfree) : UInt64(vfs.f_bavail)
+        let (free, overflow) = blocks.multipliedReportingOverflow(by: UInt64(max(vfs.f_frsize, 1)))
+        if !overflow, free < bytes {
+            throw RuntimeError("no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))", errno: ENOSPC)
+        }
+        let inodes = Ownership.uid == 0 ? UInt64(vfs.f_ffree) : UInt64(vfs.f_favail)
+        if vfs.f_files > 0, inodes < files {
+            throw RuntimeError("no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))", errno: ENOSPC)
+        }
+    }
+
+    // MARK: layers
+
+    public enum LayerState {
+        case absent
+        /// Complete and ours: the layer directory's descriptor (the caller closes it).
+        case complete(Int32)
+        /// Ours but incomplete or loosened: set it aside and extract again.
+        case damaged
+    }
+
+    /// One layer in `layers/`, checked by descriptor: the directory (not a symlink, ours, not
+    /// writable by others) and its completion marker (a regular file, ours, not writable by
+    /// others). An object another user owns is refused: only root could have put it in our
+    /// private directory, and we do not guess why.
+    public func layer(_ digestName: String) throws(RuntimeError) -> LayerState {
+        guard let layers = try directory(.layers, create: false) else { return .absent }
+        let fd: Int32
+        do { fd = try Sys.openat(layers, digestName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) }
+        catch where error.errno == ENOENT { return .absent }
+        catch where error.errno == ELOOP || error.errno == ENOTDIR { return .damaged }
+        catch { throw RuntimeError("layer directory \(path)/layers/\(digestName): \(error.reason)", errno: error.errno) }
+        do {
+            try CacheRoot.check(fd: fd, digestName: digestName, root: path)
+            if try CacheRoot.markerIsGood(fd, digestName: digestName, root: path) { return .complete(fd) }
+            Sys.close(fd)
+            return .damaged
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+    }
+
+    static func check(fd: Int32, digestName: String, root: String) throws(RuntimeError) {
+        let st: stat
+        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+        guard Ownership.isTrusted(st) else {
+            throw RuntimeError("layer directory \(root)/layers/\(digestName) is owned by uid \(st.st_uid), not by you: remove it")
+        }
+        if Ownership.othersCanWrite(st) {
+            guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, st.st_mode & 0o755, what: digestName)) != nil else {
+                throw RuntimeError("layer directory \(root)/layers/\(digestName) is writable by other users: remove it")
+            }
+        }
+    }
+
+    /// The marker is written last, inside the temporary directory, before the rename that
+    /// publishes the layer; one `fstatat` relative to the layer's descriptor.
+    static func markerIsGood(_ layerFD: Int32, digestName: String, root: String) throws(RuntimeError) -> Bool {
+        let st: stat?
+        do { st = try Sys.fstatat(layerFD, Array(PathRules.markerName.utf8), follow: false) } catch { return false }
+        guard let st, Ownership.type(st) == S_IFREG else { return false }
+        guard Ownership.isTrusted(st) else {
+            throw RuntimeError("layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.st_uid), not by you: remove it")
+        }
+        return !Ownership.othersCanWrite(st)
+    }
+
+    /// Whether the file at `relative` inside a layer (the entry's program, or the script an
+    /// interpreter runs) exists and is ours or root's and not writable by others: one `fstatat`
+    /// relative to the layer's descriptor. Symlinks inside the layer are followed (the extractor
+    /// only writes symlinks that stay inside it).
+    public static func programIsPresent(layerFD: Int32, relative: String) -> Bool {
+        guard let st = try? Sys.fstatat(layerFD, Array(relative.utf8), follow: true) else { return false }
+        return Ownership.type(st) != S_IFDIR && Ownership.isTrusted(st) && !Ownership.othersCanWrite(st)
+    }
+
+    /// Absolute path of a layer directory (what the runtime is given).
+    public func layerPath(_ digestName: String) -> String { path + "/layers/" + digestName }
+}
+
+extension Hex {
+    /// The cache name of a layer: its digest in lower-case hex.
+    public static func layerName(_ digest: [UInt8]) -> String { encode(digest) }
+}

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+import BundleRuntime
+
+/// Publishes layers into the cache atomically, and removes them.
+///
+/// A layer is extracted into `tmp/<digest16>.<pid>.<random>` on the cache's filesystem,
+/// completed with its marker, synced (`syncfs`, one call for the whole tree), and only then
+/// renamed to `layers/<digest>`. A reader therefore sees no layer or a complete one. When
+/// another process published the same layer first, our copy is discarded and theirs used.
+///
+/// The directory we made is identified by device and inode from the moment it is created;
+/// after the rename, `layers/<digest>` is opened and must be that very directory, ours and not
+/// writable by others. So nothing renamed in by someone else can stand in for what we built.
+extension CacheRoot {
+    /// Extracts and publishes one layer; returns a descriptor of the published directory (the
+    /// caller closes it). `progress` sees the bytes written so far (for a first-run notice).
+    public func install(_ layer: LayerRecord, from bundle: BundleFile, progress: ((UInt64) -> Void)? = nil) throws(RuntimeError) -> Int32 {
+        let name = Hex.layerName(layer.digest)
+        let tmpDir = try requireDirectory(.tmp)
+        let layersDir = try requireDirectory(.layers)
+        try checkFreeSpace(bytes: layer.uncompressedSize, files: UInt64(layer.fileCount), layerName: layer.name)
+        let tmpName = CacheRoot.temporaryName(name, suffix: nil)
+        do { try Sys.mkdirat(tmpDir, Array(tmpName.utf8), 0o700) } catch { throw RuntimeError(error) }
+
+        var committed = false
+        defer { if !committed { try? TreeWalk.removeTree(tmpDir, tmpName) } }
+        let workFD: Int32
+        do { workFD = try Sys.openat(tmpDir, tmpName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch { throw RuntimeError(error) }
+        defer { Sys.close(workFD) }
+        let made: stat
+        do { made = try Sys.fstat(workFD) } catch { throw RuntimeError(error) }
+        guard made.st_uid == Ownership.uid, !Ownership.othersCanWrite(made) else {
+            throw RuntimeError("temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
+        }
+        try fill(layer, from: bundle, workFD: workFD, markerText: name + "\n", progress: progress)
+
+        do {
+            try Sys.renameat(tmpDir, Array(tmpName.utf8), layersDir, Array(name.utf8))
+        } catch where error.errno == ENOTEMPTY || error.errno == EEXIST {
+            // Another launch published the same layer first: use theirs if it is complete and ours.
+            if case .complete(let fd) = try self.layer(name) { return fd }
+            throw RuntimeError("layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
+        } catch {
+            throw RuntimeError(error)
+        }
+        committed = true
+        return try openPublished(layersDir, name, expected: made)
+    }
+
+    /// Opens what we just renamed into `layers/` and checks it is the directory we made.
+    private func openPublished(_ layersDir: Int32, _ name: String, expected: stat) throws(RuntimeError) -> Int32 {
+        let fd: Int32
+        do { fd = try Sys.openat(layersDir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
+            throw RuntimeError("layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)", errno: error.errno)
+        }
+        guard let st = try? Sys.fstat(fd), st.st_dev == expected.st_dev, st.st_ino == expected.st_ino,
+              st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st),
+              (try? CacheRoot.markerIsGood(fd, digestName: name, root: path)) == true else {
+            Sys.close(fd)
+            throw RuntimeError("layer directory \(path)/layers/\(name) is not the one this launch extracted: refusing to run it")
+        }
+        return fd
+    }
+
+    /// Extracts into the temporary directory, writes the marker, and syncs the filesystem.
+    private func fill(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, markerText: String, progress: ((UInt64) -> Void)?) throws(RuntimeError) {
+        try LayerExtractor.extract(bundle, layer: layer, into: workFD, progress: progress)
+        do {
+            let marker = try Sys.openat(workFD, PathRules.markerName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o400)
+            defer { Sys.close(marker) }
+            try withBytes(Array(markerText.utf8)) { (b) throws(SystemError) in try Sys.writeAll(marker, b, what: PathRules.markerName) }
+            // Durability: everything written above reaches the disk before the layer is published.
+            // (BENCH_NO_DURABILITY exists only for scripts/bench.sh, to measure what this costs;
+            // no shipped stub is built with it.)
+            #if !BENCH_NO_DURABILITY
+            try Sys.syncfs(workFD)
+            #endif
+        } catch { throw RuntimeError(error) }
+    }
+
+    /// `<digest16>.<pid>.<random>[.<suffix>]`: the pid lets `removeAbandoned` tell a live
+    /// extraction from one whose process died.
+    static func temporaryName(_ digestName: String, suffix: String?) -> String {
+        String(digestName.prefix(16)) + "." + String(getpid()) + "." + Hex.encode(Sys.randomBytes(6)) + (suffix.map { "." + $0 } ?? "")
+    }
+
+    /// Moves `layers/<digest>` into `tmp/` (one atomic rename, so no launch sees it half
+    /// deleted) and deletes it there. Repair, gc and clear all remove layers this way; a launch
+    /// killed in between leaves it in `tmp/`, where `removeAbandoned` finds it. A missing layer
+    /// is not an error.
+    public func setAside(_ digestName: String, reason: String) throws(RuntimeError) {
+        let trash = CacheRoot.temporaryName(digestName, suffix: reason)
+        let tmpDir = try requireDirectory(.tmp)
+        guard let layersDir = try directory(.layers, create: false) else { return }
+        do {
+            try Sys.renameat(layersDir, Array(digestName.utf8), tmpDir, Array(trash.utf8))
+            try TreeWalk.removeTree(tmpDir, trash)
+        } catch where error.errno == ENOENT {
+            // Another launch repaired or removed it first.
+        } catch {
+            throw RuntimeError(error)
+        }
+    }
+
+    /// Deletes temporary extractions whose process is gone (`<digest16>.<pid>.<random>`):
+    /// a launch killed mid-extraction leaves one; the next cold launch removes it.
+    /// Never used as a layer, whatever they hold. Runs only on the cold path and in gc/clear.
+    public func removeAbandoned() {
+        guard let tmpDir = try? directory(.tmp, create: false) else { return }
+        for name in (try? Sys.listDirectoryBytes(tmpDir)) ?? [] {
+            let parts = name.split(separator: 0x2E)
+            guard parts.count >= 3, let pid = Int32(Sys.displayName(Array(parts[1]))), pid > 0 else { continue }
+            if !Sys.processExists(pid) { try? TreeWalk.removeTree(tmpDir, name) }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleRuntime
+
+/// In-use signals (docs/ops.md, "How gc knows what is in use").
+///
+/// A launch takes a shared `flock` on `locks/<layer digest>` for each user-cache layer it uses,
+/// through a descriptor opened *without* close-on-exec: the runtime inherits it, so the lock
+/// lives exactly as long as the runtime. `cache gc` and `cache clear` take an exclusive lock
+/// without waiting and skip a layer they cannot lock.
+///
+/// Lock files are opened `O_NONBLOCK | O_NOFOLLOW` and must be regular files: a FIFO, device
+/// or symlink where a lock file goes never blocks a launch. Being in our private `locks/`, such
+/// an object can only be ours (or root's); it is removed and a regular file made in its place.
+extension CacheRoot {
+    public enum SharedLock: Equatable, Sendable {
+        /// Held until this process (or what it execs) ends.
+        case held
+        /// Nothing can be written in the cache (a read-only mount, or a root-owned cache seen by
+        /// a user): no gc or clear by this user can remove its layers either, so they are used
+        /// unlocked.
+        case readOnlyCache
+        /// No lock could be taken in a writable cache. Its layers are not used unlocked.
+        case unavailable
+    }
+
+    /// Takes a shared lock on a layer, held until this process (or what it execs) ends.
+    @discardableResult
+    public func holdShared(_ digestName: String) throws(RuntimeError) -> SharedLock {
+        let locks: Int32
+        do {
+            guard let d = try directory(.locks, create: true) else { return .unavailable }
+            locks = d
+        } catch where error.errno == EROFS || error.errno == EACCES {
+            return isWritable ? .unavailable : .readOnlyCache
+        }
+        for _ in 0..<3 {
+            let fd: Int32
+            do {
+                fd = try Sys.openatInherited(locks, digestName, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
+            } catch where error.errno == EROFS || error.errno == EACCES {
+                return isWritable ? .unavailable : .readOnlyCache
+            } catch where error.errno == ELOOP {
+                try replaceLockFile(locks, digestName)
+                continue
+            } catch {
+                return .unavailable
+            }
+            guard try checkLockFile(fd, locks, digestName) else { Sys.close(fd); continue }
+            do { try Sys.flock(fd, LOCK_SH, what: digestName) } catch { Sys.close(fd); return .unavailable }
+            // gc unlinks a layer's lock file after removing the layer (holding it exclusively);
+            // if that happened between our open and our lock, lock a fresh file instead.
+            if let st = try? Sys.fstat(fd), st.st_nlink > 0 { return .held }
+            Sys.close(fd)
+        }
+        return .unavailable
+    }
+
+    /// Tries to take a layer's lock exclusively without waiting. Returns the descriptor (close it
+    /// to release), or nil when a running process uses the layer. With `create: false` a missing
+    /// lock file also gives nil (`cache list` only asks; it leaves no files behind).
+    public func lockExclusive(_ digestName: String, create: Bool = true) -> Int32? {
+        guard let locks = try? directory(.locks, create: create) else { return nil }
+        for _ in 0..<2 {
+            guard let fd = try? Sys.openat(locks, digestName, O_RDONLY | (create ? O_CREAT : 0) | O_NOFOLLOW | O_NONBLOCK, 0o600) else { return nil }
+            guard (try? checkLockFile(fd, locks, digestName)) == true else { Sys.close(fd); continue }
+            if (try? Sys.flock(fd, LOCK_EX | LOCK_NB, what: digestName)) != nil { return fd }
+            Sys.close(fd)
+            return nil
+        }
+        return nil
+    }
+
+    /// Whether a lock file may be used: true when it is a regular file of ours (mode tightened if
+    /// needed). A non-regular object is removed (false: open again); another user's is refused.
+    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(RuntimeError) -> Bool {
+        let st: stat
+        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+        guard Ownership.isTrusted(st) else {
+            throw RuntimeError("lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
+        }
+        guard Ownership.type(st) == S_IFREG else {
+            try replaceLockFile(locks, name)
+            return false
+        }
+        if Ownership.othersCanWrite(st) {
+            guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
+                throw RuntimeError("lock file \(path)/locks/\(name) is writable by other users: remove it")
+            }
+        }
+        return true
+    }
+
+    private func replaceLockFile(_ locks: Int32, _ name: String) throws(RuntimeError) {
+        do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch where error.errno == ENOENT {} catch {
+            throw RuntimeError("lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it", errno: error.errno)
+        }
+    }
+
+    /// Removes a layer's lock file (gc and clear, while holding it exclusively).
+    public func removeLockFile(_ digestName: String) {
+        guard let locks = try? directory(.locks, create: false) else { return }
+        try? Sys.unlinkat(locks, Array(digestName.utf8), 0)
+    }
+}

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleRuntime
+
+/// The read-only, system-wide cache a distro package can fill (docs/ops.md): used for a layer
+/// the user's cache lacks, never written to.
+///
+/// Trusted only when no user but root could have changed it: `/var/cache/<app>/layers/<digest>`
+/// is walked from `/` with `O_NOFOLLOW` (so no component, the layer included, may be a symlink),
+/// and every directory, and the marker, must be owned by root and not writable by group or others.
+public enum SystemCache {
+    public static func root(appName: String) -> String { "/var/cache/" + appName }
+
+    /// A descriptor of the system cache's copy of a layer, or nil when there is no trusted one.
+    public static func layer(appName: String, digestName: String) -> Int32? {
+        guard var fd = try? Sys.open("/", O_RDONLY | O_DIRECTORY) else { return nil }
+        guard isRootOnly(fd) else { Sys.close(fd); return nil }
+        for component in ["var", "cache", appName, "layers", digestName] {
+            let next = try? Sys.openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            Sys.close(fd)
+            guard let next, isRootOnly(next) else { if let next { Sys.close(next) }; return nil }
+            fd = next
+        }
+        guard let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false),
+              Ownership.type(st) == S_IFREG, st.st_uid == 0, !Ownership.othersCanWrite(st) else {
+            Sys.close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    static func isRootOnly(_ fd: Int32) -> Bool {
+        guard let st = try? Sys.fstat(fd) else { return false }
+        return st.st_uid == 0 && !Ownership.othersCanWrite(st)
+    }
+
+    public static func layerPath(appName: String, digestName: String) -> String { root(appName: appName) + "/layers/" + digestName }
+}

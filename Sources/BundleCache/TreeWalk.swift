@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleRuntime
+
+/// Depth-first walks of a directory tree that hold at most two descriptors whatever the depth,
+/// and never build a path: every name is relative to its directory's descriptor, so trees
+/// deeper than the descriptor limit and paths longer than PATH_MAX are handled like any other.
+///
+/// Going back up uses `openat(dir, "..")`, checked against the device and inode recorded on
+/// the way down: if a directory was moved meanwhile the walk stops with ESTALE rather than
+/// continue somewhere else.
+public enum TreeWalk {
+    /// What a visitor is told about one entry below the walked directory.
+    public struct Entry {
+        /// The directory holding the entry (valid during the call only).
+        public let parent: Int32
+        public let name: [UInt8]
+        public let stat: stat
+        /// The entry's path relative to the walked directory, as bytes (never used as a path).
+        public let path: [UInt8]
+    }
+
+    /// Visits every entry below `root` (a directory descriptor the caller keeps): `visit` returns
+    /// true to descend into a directory; `enter` sees a directory's descriptor before it is
+    /// listed; `leave` is called with its parent once its contents were visited.
+    public static func walk(_ root: Int32,
+                            visit: (Entry) throws(SystemError) -> Bool,
+                            enter: (Int32) -> Void = { _ in },
+                            leave: (Entry) throws(SystemError) -> Void = { _ throws(SystemError) in }) throws(SystemError) {
+        struct Frame { var entry: Entry; var pending: [[UInt8]]; var parentID: (dev_t, ino_t) }
+        var frames: [Frame] = []
+        var fd = root
+        var pending = try Sys.listDirectoryBytes(root)
+        var prefix: [UInt8] = []
+        defer { if fd != root { Sys.close(fd) } }
+        while true {
+            if let name = pending.popLast() {
+                guard let st = try Sys.fstatat(fd, name, follow: false) else { continue }
+                let path = prefix.isEmpty ? name : prefix + [0x2F] + name
+                let entry = Entry(parent: fd, name: name, stat: st, path: path)
+                guard try visit(entry), Ownership.type(st) == S_IFDIR else { continue }
+                let child = try Sys.openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                let here = try Sys.fstat(fd)
+                enter(child)
+                let list: [[UInt8]]
+                do { list = try Sys.listDirectoryBytes(child) } catch { Sys.close(child); throw error }
+                frames.append(Frame(entry: entry, pending: pending, parentID: (here.st_dev, here.st_ino)))
+                if fd != root { Sys.close(fd) }
+                fd = child
+                pending = list
+                prefix = path
+                continue
+            }
+            guard let frame = frames.popLast() else { return }
+            let up: Int32
+            if frames.isEmpty {
+                up = root
+            } else {
+                up = try Sys.openat(fd, [0x2E, 0x2E], O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                let st: stat
+                do { st = try Sys.fstat(up) } catch { Sys.close(up); throw error }
+                guard st.st_dev == frame.parentID.0, st.st_ino == frame.parentID.1 else {
+                    Sys.close(up)
+                    throw SystemError("walk", Sys.displayName(frame.entry.path), errno: ESTALE)
+                }
+            }
+            Sys.close(fd)
+            fd = up
+            let entry = Entry(parent: up, name: frame.entry.name, stat: frame.entry.stat, path: frame.entry.path)
+            try leave(entry)
+            pending = frame.pending
+            prefix = frames.last?.entry.path ?? []
+        }
+    }
+
+    /// Removes `name` below `dirfd` and everything in it, without following symlinks: a name is
+    /// deleted, never what it points to. Read-only directories are made writable first.
+    public static func removeTree(_ dirfd: Int32, _ name: [UInt8]) throws(SystemError) {
+        guard let st = try Sys.fstatat(dirfd, name, follow: false) else { return }
+        guard Ownership.type(st) == S_IFDIR else {
+            try Sys.unlinkat(dirfd, name, 0)
+            return
+        }
+        let fd = try Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        defer { Sys.close(fd) }
+        _ = fchmod(fd, 0o700)
+        try walk(fd, visit: { (e) throws(SystemError) -> Bool in
+            if Ownership.type(e.stat) == S_IFDIR { return true }
+            try Sys.unlinkat(e.parent, e.name, 0)
+            return false
+        }, enter: { _ = fchmod($0, 0o700) }, leave: { (e) throws(SystemError) in
+            try Sys.unlinkat(e.parent, e.name, AT_REMOVEDIR)
+        })
+        try Sys.unlinkat(dirfd, name, AT_REMOVEDIR)
+    }
+
+    public static func removeTree(_ dirfd: Int32, _ name: String) throws(SystemError) {
+        try removeTree(dirfd, Array(name.utf8))
+    }
+
+    /// Bytes a tree occupies on disk (allocated blocks), without following symlinks. What cannot
+    /// be read counts as nothing: this is for reports, not for decisions.
+    public static func diskUsage(_ dirfd: Int32, _ name: String) -> UInt64 {
+        guard let st = try? Sys.fstatat(dirfd, Array(name.utf8), follow: false) else { return 0 }
+        var total = UInt64(max(st.st_blocks, 0)) * 512
+        guard Ownership.type(st) == S_IFDIR, let fd = try? Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return total }
+        defer { Sys.close(fd) }
+        try? walk(fd, visit: { (e) throws(SystemError) -> Bool in
+            total += UInt64(max(e.stat.st_blocks, 0)) * 512
+            return true
+        })
+        return total
+    }
+}

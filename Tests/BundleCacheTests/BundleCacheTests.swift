@@ -1,0 +1,333 @@
+import Foundation
+import XCTest
+@testable import BundleBuilder
+import BundleCache
+import BundleCrypto
+import BundleFormat
+import BundleRuntime
+
+/// Unit tests of the cache module, in process: real directories and real bundles, with syscall
+/// failures injected through `Sys.failureInjection` (debug builds only). The attacks that need a
+/// second user are in EndToEndTests/MultiUserCacheTests.
+final class BundleCacheTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "cache-unit-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o700)
+    }
+
+    override func tearDownWithError() throws {
+        Sys.failureInjection = nil
+        _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+rwx", dir]).waitUntilExit()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    // MARK: helpers
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A real, unsigned bundle with one layer `l` holding `files` (path -> content) and run.sh.
+    func makeBundle(_ files: [String: String] = ["run.sh": "#!/bin/sh\necho ran\n"]) throws -> BundleFile {
+        let src = dir + "/src-" + UUID().uuidString
+        for (path, content) in files {
+            let full = src + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try content.write(toFile: full, atomically: false, encoding: .utf8)
+            chmod(full, 0o755)
+        }
+        let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: src, codec: .zstd, level: 3))
+        let spec = BundleSpec(name: "unit", version: "1", layers: [LayerSpec(name: "l", directory: src, codec: .zstd, level: 3)],
+                              entries: [EntrySpec(name: "unit", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])
+        let stub = try Array(Data(contentsOf: BundleCacheTests.packageRoot.appendingPathComponent(".build/debug/dgmo-stub")))
+        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: [layer], buildTime: 0, signing: .unsigned)
+        let path = dir + "/bundle-" + UUID().uuidString
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return try BundleFile(path: path, trust: .unsignedOnly)
+    }
+
+    func location(_ path: String) -> CacheLocation {
+        CacheLocation(base: path, leaf: nil, source: .variable, variableName: "UNIT_CACHE_DIR", appName: "unit", home: nil)
+    }
+
+    func openCache(_ path: String? = nil) throws -> CacheRoot {
+        try XCTUnwrap(try location(path ?? dir + "/cache").open(create: true))
+    }
+
+    func names(_ path: String) -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] }
+
+    /// Injects `errno` into the first `times` calls named `call` (whose subject contains `subject`).
+    final class Injector: @unchecked Sendable {
+        var remaining: Int
+        var seen = 0
+        init(_ times: Int) { remaining = times }
+    }
+    func inject(_ call: String, _ e: Int32, times: Int = Int.max, subject: String = "") -> Injector {
+        let i = Injector(times)
+        Sys.failureInjection = { c, s in
+            guard c == call, subject.isEmpty || s.contains(subject) else { return nil }
+            i.seen += 1
+            guard i.remaining > 0 else { return nil }
+            i.remaining -= 1
+            return e
+        }
+        return i
+    }
+
+    // MARK: the one EINTR rule, and injected failures
+
+    func testEINTRIsRetriedEverywhereInTheSyscallLayer() throws {
+        let mkdirs = inject("mkdir", EINTR, times: 5)
+        let cache = try openCache()
+        let bundle = try makeBundle()
+        let layer = bundle.manifest.layers[0]
+        Sys.failureInjection = nil
+        let opens = inject("open", EINTR, times: 7)
+        let fd = try cache.install(layer, from: bundle)
+        Sys.close(fd)
+        XCTAssertEqual(mkdirs.remaining, 0, "every injected EINTR was consumed")
+        XCTAssertGreaterThan(mkdirs.seen, 5, "and the calls were made again")
+        XCTAssertEqual(opens.remaining, 0)
+        XCTAssertEqual(try String(contentsOfFile: cache.layerPath(Hex.layerName(layer.digest)) + "/run.sh", encoding: .utf8), "#!/bin/sh\necho ran\n")
+    }
+
+    func testENOSPCWhileExtractingLeavesNoTemporaryTree() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": String(repeating: "x", count: 100_000)])
+        _ = inject("write", ENOSPC)
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+            XCTAssertEqual((e as? RuntimeError)?.errno, ENOSPC, "\(e)")
+        }
+        Sys.failureInjection = nil
+        XCTAssertEqual(names(cache.path + "/tmp"), [], "a failed extraction leaves no tmp/ tree")
+        XCTAssertEqual(names(cache.path + "/layers"), [])
+    }
+
+    func testDeclaredSizeLargerThanTheFreeSpaceIsRefusedBeforeExtracting() throws {
+        let cache = try openCache()
+        XCTAssertThrowsError(try cache.checkFreeSpace(bytes: 1 << 62, files: 1, layerName: "huge")) { e in
+            let r = e as? RuntimeError
+            XCTAssertEqual(r?.errno, ENOSPC)
+            XCTAssertTrue(r?.message.contains("layer 'huge': it needs") == true, "\(e)")
+        }
+        XCTAssertNoThrow(try cache.checkFreeSpace(bytes: 1, files: 1, layerName: "tiny"))
+    }
+
+    func testEEXISTOnPublishUsesTheCompleteCopyAnotherLaunchPublished() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle()
+        let layer = bundle.manifest.layers[0]
+        Sys.close(try cache.install(layer, from: bundle))
+        _ = inject("rename", EEXIST)
+        let fd = try cache.install(layer, from: bundle)
+        Sys.close(fd)
+        XCTAssertEqual(names(cache.path + "/tmp"), [], "our copy is discarded")
+        // No complete copy: the rename's EEXIST is an error, with one line.
+        Sys.failureInjection = nil
+        let marker = cache.layerPath(Hex.layerName(layer.digest)) + "/" + PathRules.markerName
+        XCTAssertEqual(unlink(marker), 0)
+        _ = inject("rename", EEXIST)
+        XCTAssertThrowsError(try cache.install(layer, from: bundle)) { e in
+            XCTAssertTrue("\(e)".contains("exists but is incomplete"), "\(e)")
+        }
+    }
+
+    func testELOOPOnACacheDirectoryIsARefusalNotAFollow() throws {
+        let cache = try openCache()
+        _ = inject("open", ELOOP, subject: "tmp")
+        XCTAssertThrowsError(try cache.requireDirectory(.tmp)) { e in
+            XCTAssertTrue("\(e)".contains("is a symlink or not a directory"), "\(e)")
+        }
+        // And a real one: locks/ planted as a symlink is never written through.
+        Sys.failureInjection = nil
+        let outside = dir + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let other = try openCache(dir + "/c2")
+        try FileManager.default.createSymbolicLink(atPath: other.path + "/locks", withDestinationPath: outside)
+        XCTAssertThrowsError(try other.holdShared(String(repeating: "ab", count: 32)))
+        XCTAssertEqual(names(outside), [])
+    }
+
+    // MARK: descriptors, not names
+
+    func testAFIFOWhereALockFileGoesNeverBlocks() throws {
+        let cache = try openCache()
+        let name = String(repeating: "cd", count: 32)
+        _ = try cache.requireDirectory(.locks)
+        XCTAssertEqual(mkfifo(cache.path + "/locks/" + name, 0o600), 0)
+        let started = Date()
+        XCTAssertEqual(try cache.holdShared(name), .held)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        var st = stat()
+        XCTAssertEqual(lstat(cache.path + "/locks/" + name, &st), 0)
+        XCTAssertEqual(st.st_mode & S_IFMT, S_IFREG, "replaced by a regular lock file")
+    }
+
+    func testPublishedDirectoryMustBeTheOneWeExtracted() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle()
+        let layer = bundle.manifest.layers[0]
+        // At the moment of the rename, swap our temporary directory for another one (what a
+        // hostile user with write access to tmp/ would do): the launcher must notice.
+        let tmp = cache.path + "/tmp"
+        Sys.failureInjection = { call, _ in
+            guard call == "rename", let ours = try? FileManager.default.contentsOfDirectory(atPath: tmp).first else { return nil }
+            Sys.failureInjection = nil
+            _ = rename(tmp + "/" + ours, tmp + "/moved-away")
+            _ = mkdir(tmp + "/" + ours, 0o700)
+            _ = FileManager.default.createFile(atPath: tmp + "/" + ours + "/" + PathRules.markerName, contents: Data("x\n".utf8))
+            return nil
+        }
+        XCTAssertThrowsError(try cache.install(layer, from: bundle)) { e in
+            XCTAssertTrue("\(e)".contains("is not the one this launch extracted"), "\(e)")
+        }
+    }
+
+    func testForeignOwnedLayerIsRefusedAndLoosenedOneIsDamaged() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle()
+        let name = Hex.layerName(bundle.manifest.layers[0].digest)
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        guard case .complete(let fd) = try cache.layer(name) else { return XCTFail("complete after install") }
+        Sys.close(fd)
+        let marker = cache.layerPath(name) + "/" + PathRules.markerName
+        chmod(marker, 0o666)
+        guard case .damaged = try cache.layer(name) else { return XCTFail("a marker others can write is not trusted") }
+        chmod(marker, 0o400)
+        XCTAssertEqual(chown(marker, 65534, 65534), 0)
+        XCTAssertThrowsError(try cache.layer(name)) { e in XCTAssertTrue("\(e)".contains("owned by uid 65534"), "\(e)") }
+    }
+
+    // MARK: shared directories
+
+    func testStickySharedDirectoryGetsAPrivatePerUserRoot() throws {
+        let shared = dir + "/shared"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        chmod(shared, 0o1777)
+        let cache = try openCache(shared)
+        XCTAssertEqual(cache.path, shared + "/unit-\(geteuid())")
+        XCTAssertEqual(location(shared).rootPath(), cache.path)
+        var st = stat()
+        XCTAssertEqual(lstat(cache.path, &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o700)
+        // Not sticky: refused with the fix.
+        chmod(shared, 0o777)
+        XCTAssertThrowsError(try location(shared).open(create: true)) { e in XCTAssertTrue("\(e)".contains("chmod go-w \(shared)"), "\(e)") }
+    }
+
+    func testSymlinksAreFollowedOnlyWhereNobodyElseCouldHavePlantedThem() throws {
+        let real = dir + "/real"
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: real)
+        let viaPrivate = try XCTUnwrap(try location(dir + "/link/cache").open(create: true))
+        XCTAssertEqual(viaPrivate.path, dir + "/link/cache")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: real + "/cache/tmp") || FileManager.default.fileExists(atPath: real + "/cache"))
+        let shared = dir + "/sticky"
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        chmod(shared, 0o1777)
+        try FileManager.default.createSymbolicLink(atPath: shared + "/link", withDestinationPath: real)
+        XCTAssertThrowsError(try location(shared + "/link/cache").open(create: true)) { e in
+            XCTAssertTrue("\(e)".contains("is a symlink in a directory other users can write to"), "\(e)")
+        }
+    }
+
+    // MARK: bounded resources
+
+    /// 600 levels, with the descriptor limit lowered to 128: removal, disk usage and the walker
+    /// never hold more than a few descriptors, and no path is ever built.
+    func testTreesDeeperThanTheDescriptorLimit() throws {
+        let rootFD = open(dir, O_RDONLY | O_DIRECTORY)
+        defer { close(rootFD) }
+        XCTAssertEqual(mkdir(dir + "/deep", 0o700), 0)
+        var fd = open(dir + "/deep", O_RDONLY | O_DIRECTORY)
+        for i in 0..<600 {
+            XCTAssertEqual(mkdirat(fd, "d", 0o700), 0)
+            if i % 100 == 0 { close(openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)) }
+            let next = openat(fd, "d", O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        close(fd)
+        var old = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &old)
+        var low = old
+        low.rlim_cur = 128
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &low)
+        defer { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &old) }
+        var count = 0
+        try TreeWalk.walk(rootFD, visit: { _ in count += 1; return true })
+        XCTAssertEqual(count, 1 + 600 + 6)
+        XCTAssertGreaterThan(TreeWalk.diskUsage(rootFD, "deep"), 600 * 512)
+        try TreeWalk.removeTree(rootFD, "deep")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/deep"))
+    }
+
+    func testDirectoryStackHoldsABoundedNumberOfDescriptors() throws {
+        let rootFD = open(dir, O_RDONLY | O_DIRECTORY)
+        defer { close(rootFD) }
+        let before = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        var stack = DirectoryStack(root: rootFD)
+        var path: [UInt8] = []
+        for i in 0..<300 {
+            let parent = try stack.open(path)
+            XCTAssertEqual(mkdirat(parent, "d\(i % 3)", 0o700), 0)
+            path += (path.isEmpty ? [] : [0x2F]) + Array("d\(i % 3)".utf8)
+        }
+        _ = try stack.open(path)
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        XCTAssertLessThanOrEqual(open - before, DirectoryStack.maxOpen + 1)
+        // Back up to a level whose descriptor was closed, then down a new branch.
+        let shallow = Array(path.prefix(11))   // "d0/d1/d2/d0"
+        let fd = try stack.open(shallow)
+        XCTAssertEqual(mkdirat(fd, "new", 0o700), 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/d0/d1/d2/d0/new"))
+        stack.closeAll()
+    }
+
+    // MARK: ops never trap
+
+    func testDurationsAndAgesSaturateInsteadOfTrapping() {
+        XCTAssertEqual(Durations.parse("30d"), 30 * 86400)
+        XCTAssertEqual(Durations.parse("9223372036854775807w"), Int64.max)
+        XCTAssertNil(Durations.parse("-1d"))
+        XCTAssertNil(Durations.parse("12x"))
+        XCTAssertEqual(Durations.age(now: 100, since: -100), 200)
+        XCTAssertEqual(Durations.age(now: Int64.max, since: -5), Int64.max)
+        XCTAssertEqual(Durations.age(now: -5, since: Int64.max), Int64.min)
+    }
+
+    /// `cache verify` compares names as bytes: a decomposed "é" next to the precomposed one the
+    /// table lists is an unexpected file, though the two are equal Swift Strings.
+    func testVerifyComparesNamesAsBytes() throws {
+        let nfc = "caf\u{E9}.txt", nfd = "cafe\u{301}.txt"
+        XCTAssertEqual(nfc, nfd, "canonically equal as Swift Strings")
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", nfc: "hello"])
+        let layer = bundle.manifest.layers[0]
+        let fd = try cache.install(layer, from: bundle)
+        defer { Sys.close(fd) }
+        XCTAssertEqual(CacheRoot.problems(in: fd, layer: layer, bundle: bundle), [])
+        chmod(cache.layerPath(Hex.layerName(layer.digest)), 0o700)
+        let extra = cache.layerPath(Hex.layerName(layer.digest)) + "/" + nfd
+        XCTAssertTrue(FileManager.default.createFile(atPath: extra, contents: Data("x".utf8)))
+        let problems = CacheRoot.problems(in: fd, layer: layer, bundle: bundle)
+        XCTAssertEqual(problems, ["unexpected: \(nfd)"])
+    }
+
+    func testGcNeverTrapsOnRecordsDatedBefore1970OrFarAhead() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle()
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        cache.writeBundleRecord(bundle, exePath: "/x")
+        let record = cache.path + "/bundles/" + Hex.encode(bundle.digest)
+        var times = [timespec(tv_sec: -86400 * 365 * 100, tv_nsec: 0), timespec(tv_sec: -86400 * 365 * 100, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, record, &times, 0), 0)
+        let recs = cache.records()
+        XCTAssertLessThan(recs.first?.lastUse ?? 0, 0)
+        let (candidates, _) = cache.gcCandidates(now: Int64(time(nil)), olderThan: Int64.max, keep: 0, records: recs)
+        XCTAssertEqual(candidates, [])
+        let (all, _) = cache.gcCandidates(now: Int64(time(nil)), olderThan: 1, keep: 0, records: recs)
+        XCTAssertEqual(all, [Hex.layerName(bundle.manifest.layers[0].digest)])
+    }
+}
