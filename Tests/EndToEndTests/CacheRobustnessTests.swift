@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+@testable import BundleBuilder
+import BundleCodecs
+import BundleCrypto
+import BundleFormat
+
+/// Ops never trap on out-of-range times, a broken layer is re-extracted at most once, and deep
+/// trees are handled under a low descriptor limit. Real bundles (crafted where bundle-append
+/// would refuse), real launches.
+final class CacheRobustnessTests: XCTestCase {
+    var dir = ""
+    var key: SecretKey!
+
+    override func setUpWithError() throws {
+        dir = try Harness.makeTempDir()
+        key = SecretKey.generate()
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// A signed bundle assembled directly (no builder checks): one layer from `source`.
+    func assemble(source: String, exec: [String], buildTime: UInt64 = 0) throws -> String {
+        let spec = LayerSpec(name: "l", directory: source, codec: .zstd, level: 3)
+        let layer = try LayerBuilder.build(spec)
+        let bundle = BundleSpec(name: "robust", version: "1", layers: [spec],
+                                entries: [EntrySpec(name: "robust", exec: exec, env: [], layers: ["l"], isDefault: true)])
+        let bytes = try BundleAssembler.assemble(stub: try Harness.bytes(Harness.stub), spec: bundle, layers: [layer],
+                                                 buildTime: buildTime, signing: .key(key))
+        let path = dir + "/robust-" + UUID().uuidString
+        try Harness.writeBytes(bytes, to: path)
+        return path
+    }
+
+    func run(_ binary: String, _ args: [String] = [], cache: String? = nil) throws -> Harness.Output {
+        try Harness.run(binary, args, env: ["ROBUST_CACHE_DIR": cache ?? dir + "/cache"], timeout: 60)
+    }
+
+    func testInfoAndListNeverTrapOnOutOfRangeTimes() throws {
+        try Harness.write("#!/bin/sh\necho ok\n", to: dir + "/src/run.sh", mode: 0o755)
+        let binary = try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/run.sh"], buildTime: UInt64(1) << 63 + 5)
+        let info = try run(binary, ["--launcher", "info"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("build time:     (out of range: 9223372036854775813)"), info.stdout)
+        XCTAssertEqual(try run(binary).stdout, "ok\n")
+        // A bundle record dated before 1970, and one far beyond year 9999.
+        let records = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/bundles")
+        XCTAssertEqual(try Harness.run("/usr/bin/touch", ["-d", "1960-01-01 00:00:00 UTC", dir + "/cache/bundles/" + records[0]]).status, 0)
+        let list = try run(binary, ["--launcher", "cache", "list"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.contains("1960-01-01T00:00:00Z"), list.stdout)
+        let json = try run(binary, ["--launcher", "cache", "list", "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)))
+        // Huge --older-than: clamped ("older than anything"), so nothing is removed, no trap.
+        let gc = try run(binary, ["--launcher", "cache", "gc", "--older-than", "9223372036854775807w", "--keep", "0"])
+        XCTAssertEqual(gc.status, 0, gc.stderr)
+        XCTAssertTrue(gc.stdout.contains("removed 0 layer(s)"), gc.stdout)
+        // A record far in the future, then gc with a normal period: still no trap.
+        XCTAssertEqual(try Harness.run("/usr/bin/touch", ["-d", "@99999999999", dir + "/cache/bundles/" + records[0]]).status, 0)
+        XCTAssertEqual(try run(binary, ["--launcher", "cache", "list"]).status, 0)
+        XCTAssertEqual(try run(binary, ["--launcher", "cache", "gc", "--older-than", "1s", "--keep", "0"]).status, 0)
+    }
+
+    /// The entry's program is not in its layer (a broken bundle the builder would refuse): each
+    /// launch extracts at most once, then fails with one line and 125; no loop of re-extraction.
+    func testProgramAbsentAfterAFreshExtractionFailsOnceWithOneLine() throws {
+        try Harness.write("#!/bin/sh\necho other\n", to: dir + "/src/other.sh", mode: 0o755)
+        let binary = try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"])
+        for _ in 0..<2 {
+            let started = Date()
+            let o = try run(binary)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+            XCTAssertEqual(o.status, 125, o.stdout)
+            XCTAssertTrue(o.stderr.contains("layer 'l'"), o.stderr)
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [], "nothing left in tmp/")
+        }
+    }
+
+    /// 700 nested directories (deeper than the 256 descriptors the launcher is given here):
+    /// extract, verify, gc and clear all work, because none holds a descriptor per level.
+    func testTreesDeeperThanTheDescriptorLimit() throws {
+        var path = dir + "/src"
+        try Harness.write("#!/bin/sh\necho deep\n", to: path + "/run.sh", mode: 0o755)
+        for _ in 0..<700 { path += "/d" }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try Harness.write("bottom\n", to: path + "/file.txt")
+        let binary = try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/run.sh"])
+        func limited(_ args: [String]) throws -> Harness.Output {
+            try Harness.run("/bin/sh", ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", binary] + args, env: ["ROBUST_CACHE_DIR": dir + "/cache"], timeout: 60)
+        }
+        XCTAssertEqual(try limited([]).stdout, "deep\n")
+        let verify = try limited(["--launcher", "cache", "verify"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        XCTAssertTrue(verify.stdout.hasSuffix("OK\n"), verify.stdout)
+        let clear = try limited(["--launcher", "cache", "clear"])
+        XCTAssertEqual(clear.status, 0, clear.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers"), [])
+        XCTAssertEqual(try limited([]).stdout, "deep\n")
+        let gc = try limited(["--launcher", "cache", "gc", "--older-than", "0s", "--keep", "0"])
+        XCTAssertEqual(gc.status, 0, gc.stderr)
+        XCTAssertTrue(gc.stdout.contains("removed 1 layer(s)"), gc.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [])
+    }
+}
