@@ -6,6 +6,9 @@
 #      2b. the cost of that durability; 2c. last-use bookkeeping; 2d. 32 concurrent first launches;
 #   3. peak RSS of the launcher while extracting that layer (/usr/bin/time -v).
 # Usage: scripts/bench.sh [--quick]     (--quick: 20 MB layer, fewer runs)
+#        scripts/bench.sh --warm [BASELINE_STUB]
+#          only section 1; with BASELINE_STUB (e.g. a release stub built from an earlier commit), the
+#          same bundle made with that stub is measured in the same hyperfine run, for before/after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,8 +16,9 @@ swift build -c release --product dgmo-stub >/dev/null
 swift build -c release --product bundle-append >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 
-SIZE_MB=100; RUNS=10; WARM_RUNS=300
+SIZE_MB=100; RUNS=10; WARM_RUNS=300; WARM_ONLY=""; BASELINE_STUB=""
 [ "${1:-}" = "--quick" ] && { SIZE_MB=20; RUNS=3; WARM_RUNS=100; }
+[ "${1:-}" = "--warm" ] && { SIZE_MB=1; WARM_ONLY=1; BASELINE_STUB="${2:-}"; }
 
 W=$(mktemp -d /var/tmp/dgmo-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -79,14 +83,24 @@ echo; echo "== 1. warm launch (cached) vs direct exec"
 export BENCH_CACHE_DIR="$W/cache-small"
 "$W/small" >/dev/null
 DIRECT=$(ls -d "$W"/cache-small/layers/*/true)
+BASELINE=()
+if [ -n "$BASELINE_STUB" ]; then
+  "$BIN/bundle-append" build "$W/small.toml" -o "$W/small-baseline" --key "$W/k.key" -q --stub "$BASELINE_STUB"
+  "$W/small-baseline" >/dev/null
+  BASELINE=(-n baseline "$W/small-baseline")
+fi
 hyperfine -N --warmup 20 --runs "$WARM_RUNS" --export-json "$W/warm.json" \
-  -n direct "$DIRECT" -n bundle "$W/small" 2>&1 | grep -Ev '^\s*$'
+  -n direct "$DIRECT" -n bundle "$W/small" "${BASELINE[@]}" 2>&1 | grep -Ev '^\s*$'
 python3 - "$W/warm.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 d, b = r["direct"]["median"], r["bundle"]["median"]
 print(f"warm: direct median {d*1e3:.3f} ms, bundle median {b*1e3:.3f} ms, overhead {(b-d)*1e3:.3f} ms (target <= 1 ms)")
+if "baseline" in r:
+    o = r["baseline"]["median"]
+    print(f"warm: baseline stub median {o*1e3:.3f} ms, overhead {(o-d)*1e3:.3f} ms; this stub {(b-o)*1e3:+.3f} ms vs baseline")
 PY
+[ -n "$WARM_ONLY" ] && exit 0
 
 echo; echo "== 2. cold launch: ${SIZE_MB} MB layer"
 ( cd "$W/data" && tar -cf - . | zstd -q -9 -o "$W/data.tar.zst" )

@@ -75,8 +75,9 @@ extension CacheRoot {
                 let h = Blake2b()
                 var ok = true
                 while true {
-                    let n = read(fd, buffer.baseAddress, buffer.count)
-                    if n > 0 { h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) } else if n < 0 && errno == EINTR { continue } else { ok = n == 0; break }
+                    guard let n = try? Sys.read(fd, buffer, what: rel) else { ok = false; break }
+                    if n == 0 { break }
+                    h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 }
                 Sys.close(fd)
                 if !ok || h.finalize() != f.digest { problems.append("modified (content): \(rel)") }

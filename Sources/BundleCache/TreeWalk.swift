@@ -84,12 +84,12 @@ public enum TreeWalk {
         }
         let fd = try Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         defer { Sys.close(fd) }
-        _ = fchmod(fd, 0o700)
+        try? Sys.fchmod(fd, 0o700, what: Sys.displayName(name))
         try walk(fd, visit: { (e) throws(SystemError) -> Bool in
             if Ownership.type(e.stat) == S_IFDIR { return true }
             try Sys.unlinkat(e.parent, e.name, 0)
             return false
-        }, enter: { _ = fchmod($0, 0o700) }, leave: { (e) throws(SystemError) in
+        }, enter: { try? Sys.fchmod($0, 0o700, what: "directory") }, leave: { (e) throws(SystemError) in
             try Sys.unlinkat(e.parent, e.name, AT_REMOVEDIR)
         })
         try Sys.unlinkat(dirfd, name, AT_REMOVEDIR)

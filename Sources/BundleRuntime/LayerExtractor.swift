@@ -178,28 +178,46 @@ public struct DirectoryStack {
     public static let maxOpen = 64
     private let root: Int32
     private var components: [[UInt8]] = []
+    /// The current path (components joined by `/`) and where each component ends in it, so that
+    /// moving to the next file's parent costs one comparison of bytes, not a split of the path.
+    private var joined: [UInt8] = []
+    private var ends: [Int] = []
     private var fds: [Int32] = []   // -1: closed to stay under maxOpen
     private var openCount = 0
 
     public init(root: Int32) { self.root = root }
 
     public mutating func open(_ path: [UInt8]) throws(SystemError) -> Int32 {
-        let wanted = path.isEmpty ? [] : path.split(separator: 0x2F, omittingEmptySubsequences: false).map(Array.init)
-        var common = 0
-        while common < components.count, common < wanted.count, components[common] == wanted[common] { common += 1 }
-        while components.count > common {
+        // How many current components `path` keeps: compare bytes, then back up to a boundary.
+        var i = 0
+        let n = min(joined.count, path.count)
+        while i < n, joined[i] == path[i] { i += 1 }
+        var keep = components.count
+        if !(i == joined.count && (i == path.count || path[i] == 0x2F)) {
+            var start = i
+            while start > 0, path[start - 1] != 0x2F { start -= 1 }
+            while keep > 0, ends[keep - 1] > start - 1 { keep -= 1 }
+        }
+        while components.count > keep {
             let fd = fds.removeLast()
             if fd >= 0 { Sys.close(fd); openCount -= 1 }
             components.removeLast()
+            ends.removeLast()
         }
-        while components.count < wanted.count {
-            let c = wanted[components.count]
-            let parent = try descriptor(at: components.count - 1)
-            let fd = try Sys.openat(parent, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-            fds.append(fd)
-            components.append(c)
-            openCount += 1
-            trim()
+        joined.removeSubrange((ends.last ?? 0)...)
+        let restStart = keep == 0 ? 0 : ends[keep - 1] + 1
+        if restStart < path.count {
+            for c in path[restStart...].split(separator: 0x2F, omittingEmptySubsequences: false) {
+                let parent = try descriptor(at: components.count - 1)
+                let fd = try Sys.openat(parent, Array(c), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                if !joined.isEmpty { joined.append(0x2F) }
+                joined += c
+                fds.append(fd)
+                components.append(Array(c))
+                ends.append(joined.count)
+                openCount += 1
+                trim()
+            }
         }
         return try descriptor(at: components.count - 1)
     }
@@ -210,20 +228,22 @@ public struct DirectoryStack {
         if fds[level] >= 0 { return fds[level] }
         var base = level - 1
         while base >= 0, fds[base] < 0 { base -= 1 }
+        // Keep the last `maxOpen` levels opened on the way down: a walk going back up (directory
+        // modes are set deepest first) then finds them open instead of starting from the root again.
+        let keepFrom = level - DirectoryStack.maxOpen + 1
         var current = base < 0 ? root : fds[base]
         var k = base + 1
         while k <= level {
             let fd: Int32
             do { fd = try Sys.openat(current, components[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
-                if k > base + 1 { Sys.close(current) }
+                if k > base + 1, k - 1 < keepFrom { Sys.close(current) }
                 throw error
             }
-            if k > base + 1 { Sys.close(current) }
+            if k > base + 1, k - 1 < keepFrom { Sys.close(current) }
+            if k >= keepFrom { fds[k] = fd; openCount += 1 }
             current = fd
             k += 1
         }
-        fds[level] = current
-        openCount += 1
         trim(keeping: level)
         return current
     }
@@ -240,6 +260,8 @@ public struct DirectoryStack {
         for fd in fds where fd >= 0 { Sys.close(fd) }
         fds = []
         components = []
+        joined = []
+        ends = []
         openCount = 0
     }
 }

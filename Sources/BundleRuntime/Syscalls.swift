@@ -191,6 +191,11 @@ public enum Sys {
         do { _ = try retrying("kill", "") { Glibc.kill(pid, 0) }; return true } catch { return error.errno != ESRCH }
     }
 
+    /// One `read` into `buffer`: the byte count, 0 at the end of the file.
+    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(SystemError) -> Int {
+        try retrying("read", what) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    }
+
     /// Random bytes for temporary names.
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)

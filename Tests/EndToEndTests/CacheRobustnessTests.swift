@@ -17,7 +17,7 @@ final class CacheRobustnessTests: XCTestCase {
         key = SecretKey.generate()
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { if ProcessInfo.processInfo.environment["KEEP_TEST_DIR"] == nil { try? FileManager.default.removeItem(atPath: dir) } }
 
     /// A signed bundle assembled directly (no builder checks): one layer from `source`.
     func assemble(source: String, exec: [String], buildTime: UInt64 = 0) throws -> String {
@@ -78,29 +78,48 @@ final class CacheRobustnessTests: XCTestCase {
         }
     }
 
-    /// 700 nested directories (deeper than the 256 descriptors the launcher is given here):
-    /// extract, verify, gc and clear all work, because none holds a descriptor per level.
-    func testTreesDeeperThanTheDescriptorLimit() throws {
-        var path = dir + "/src"
-        try Harness.write("#!/bin/sh\necho deep\n", to: path + "/run.sh", mode: 0o755)
-        for _ in 0..<700 { path += "/d" }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try Harness.write("bottom\n", to: path + "/file.txt")
-        let binary = try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/run.sh"])
-        func limited(_ args: [String]) throws -> Harness.Output {
-            try Harness.run("/bin/sh", ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", binary] + args, env: ["ROBUST_CACHE_DIR": dir + "/cache"], timeout: 60)
+    /// 2,000 nested directories, a file at the bottom whose path in the layer is 4,008 bytes (so
+    /// its absolute path in the cache is longer than PATH_MAX), with 256 descriptors for the
+    /// launcher: extract, verify, gc and clear all work, because none holds a descriptor per level
+    /// or builds a path. The bundle is assembled from records (no source tree could be that deep).
+    func testTreesDeeperThanTheDescriptorLimitAndPathsLongerThanPATH_MAX() throws {
+        func digest(_ s: String) -> [UInt8] { Blake2b.hash(Array(s.utf8)) }
+        let script = "#!/bin/sh\necho deep\n", bottom = "bottom\n"
+        var records: [FileRecord] = []
+        var path: [UInt8] = []
+        for i in 0..<2000 {
+            path += (i == 0 ? [] : [0x2F]) + [0x64]
+            records.append(FileRecord(kind: .directory, mode: 0o755, size: 0, path: path))
         }
-        XCTAssertEqual(try limited([]).stdout, "deep\n")
+        records.append(FileRecord(kind: .regular, mode: 0o644, size: UInt64(bottom.utf8.count), path: path + Array("/file.txt".utf8), digest: digest(bottom)))
+        records.append(FileRecord(kind: .regular, mode: 0o755, size: UInt64(script.utf8.count), path: Array("run.sh".utf8), digest: digest(script)))
+        XCTAssertEqual(records[records.count - 2].path.count, 4008)
+        let table = FileTable.encode(records)
+        let compressed = try Codecs.compress(Array((bottom + script).utf8), codec: .zstd, level: 3)
+        let layer = BuiltLayer(name: "l", codec: .zstd, records: records, table: table, digest: Blake2b.hash(table),
+                               compressed: compressed, uncompressedSize: UInt64((bottom + script).utf8.count))
+        let spec = BundleSpec(name: "robust", version: "1", layers: [LayerSpec(name: "l", directory: dir, codec: .zstd, level: 3)],
+                              entries: [EntrySpec(name: "robust", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])
+        let bytes = try BundleAssembler.assemble(stub: try Harness.bytes(Harness.stub), spec: spec, layers: [layer], buildTime: 0, signing: .key(key))
+        let binary = dir + "/deep"
+        try Harness.writeBytes(bytes, to: binary)
+        func limited(_ args: [String]) throws -> Harness.Output {
+            try Harness.run("/bin/sh", ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", binary] + args, env: ["ROBUST_CACHE_DIR": dir + "/cache"], timeout: 120)
+        }
+        let first = try limited([])
+        XCTAssertEqual(first.stdout, "deep\n", first.stderr)
         let verify = try limited(["--launcher", "cache", "verify"])
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
         XCTAssertTrue(verify.stdout.hasSuffix("OK\n"), verify.stdout)
         let clear = try limited(["--launcher", "cache", "clear"])
         XCTAssertEqual(clear.status, 0, clear.stderr)
+        XCTAssertTrue(clear.stdout.contains("removed 1 layer(s)"), clear.stdout)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers"), [])
         XCTAssertEqual(try limited([]).stdout, "deep\n")
         let gc = try limited(["--launcher", "cache", "gc", "--older-than", "0s", "--keep", "0"])
         XCTAssertEqual(gc.status, 0, gc.stderr)
         XCTAssertTrue(gc.stdout.contains("removed 1 layer(s)"), gc.stdout)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers"), [])
     }
 }
