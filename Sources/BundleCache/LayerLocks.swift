@@ -47,11 +47,12 @@ extension CacheRoot {
             } catch {
                 return .unavailable
             }
-            guard try checkLockFile(fd, locks, digestName) else { Sys.close(fd); continue }
+            // flock never blocks on what is not a lock file (a FIFO included), so the one fstat
+            // after it checks both the object (checkLockFile) and that gc did not unlink it
+            // between our open and our lock (then lock a fresh file instead).
             do { try Sys.flock(fd, LOCK_SH, what: digestName) } catch { Sys.close(fd); return .unavailable }
-            // gc unlinks a layer's lock file after removing the layer (holding it exclusively);
-            // if that happened between our open and our lock, lock a fresh file instead.
-            if let st = try? Sys.fstat(fd), st.st_nlink > 0 { return .held }
+            guard let st = try checkLockFile(fd, locks, digestName) else { Sys.close(fd); continue }
+            if st.st_nlink > 0 { return .held }
             Sys.close(fd)
         }
         return .unavailable
@@ -64,7 +65,7 @@ extension CacheRoot {
         guard let locks = try? directory(.locks, create: create) else { return nil }
         for _ in 0..<2 {
             guard let fd = try? Sys.openat(locks, digestName, O_RDONLY | (create ? O_CREAT : 0) | O_NOFOLLOW | O_NONBLOCK, 0o600) else { return nil }
-            guard (try? checkLockFile(fd, locks, digestName)) == true else { Sys.close(fd); continue }
+            guard (try? checkLockFile(fd, locks, digestName)) != nil else { Sys.close(fd); continue }
             if (try? Sys.flock(fd, LOCK_EX | LOCK_NB, what: digestName)) != nil { return fd }
             Sys.close(fd)
             return nil
@@ -72,9 +73,9 @@ extension CacheRoot {
         return nil
     }
 
-    /// Whether a lock file may be used: true when it is a regular file of ours (mode tightened if
-    /// needed). A non-regular object is removed (false: open again); another user's is refused.
-    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(RuntimeError) -> Bool {
+    /// Whether a lock file may be used: its `stat` when it is a regular file of ours (mode tightened
+    /// if needed). A non-regular object is removed (nil: open again); another user's is refused.
+    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(RuntimeError) -> stat? {
         let st: stat
         do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
         guard Ownership.isTrusted(st) else {
@@ -82,14 +83,14 @@ extension CacheRoot {
         }
         guard Ownership.type(st) == S_IFREG else {
             try replaceLockFile(locks, name)
-            return false
+            return nil
         }
         if Ownership.othersCanWrite(st) {
             guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
                 throw RuntimeError("lock file \(path)/locks/\(name) is writable by other users: remove it")
             }
         }
-        return true
+        return st
     }
 
     private func replaceLockFile(_ locks: Int32, _ name: String) throws(RuntimeError) {
