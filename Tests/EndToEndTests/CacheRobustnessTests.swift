@@ -17,7 +17,7 @@ final class CacheRobustnessTests: XCTestCase {
         key = SecretKey.generate()
     }
 
-    override func tearDownWithError() throws { if ProcessInfo.processInfo.environment["KEEP_TEST_DIR"] == nil { try? FileManager.default.removeItem(atPath: dir) } }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     /// A signed bundle assembled directly (no builder checks): one layer from `source`.
     func assemble(source: String, exec: [String], buildTime: UInt64 = 0) throws -> String {
