@@ -9,6 +9,7 @@ packages=(
   gcc libc6-dev make file                            # the example's static C program, `file` in tests
   minisign zstd xz-utils                             # interoperability tests and benchmarks
   hyperfine time util-linux                          # benchmarks, setpriv, unshare
+  passwd                                             # useradd/userdel: tests with a second, hostile user
   binutils coreutils                                 # strip (stub, PyInstaller), sha256sum
   ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
 )
