@@ -55,7 +55,7 @@ extension CacheRoot {
         let m = bundle.manifest
         let text = "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(exePath)\nlayers=\(m.layers.map { Hex.layerName($0.digest) }.joined(separator: ","))\n"
         let final = Hex.encode(bundle.digest)
-        let tmp = final + ".tmp." + String(getpid())
+        let tmp = final + ".tmp." + String(Sys.processID())
         guard let fd = try? Sys.openat(bundles, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0o600) else { return }
         let ok = (try? withBytes(Array(text.utf8)) { (b) throws(SystemError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
         Sys.close(fd)

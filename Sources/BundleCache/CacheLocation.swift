@@ -60,8 +60,7 @@ public struct CacheLocation: Sendable {
 
     static func homeDirectory() -> String? {
         if let h = Sys.getenv("HOME"), h.hasPrefix("/") { return trimmed(h) }
-        if let pw = getpwuid(getuid()), let d = pw.pointee.pw_dir { return trimmed(String(cString: d)) }
-        return nil
+        return Sys.passwordDatabaseHome().map(trimmed)
     }
 
     /// The private directory made inside a shared `base`.

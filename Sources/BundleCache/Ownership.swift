@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BundleRuntime
 
 /// Who may have changed a file: the question every check in the cache asks of an `fstat`.
 ///
@@ -9,7 +10,7 @@ import Glibc
 /// (docs/security.md, "The cache on a shared machine").
 public enum Ownership {
     /// Our effective uid, read once: file ownership is judged against it on every check.
-    public static let uid = geteuid()
+    public static let uid = Sys.effectiveUserID()
 
     /// Owned by us or by root.
     public static func isTrusted(_ st: stat) -> Bool { st.st_uid == uid || st.st_uid == 0 }

@@ -196,6 +196,18 @@ public enum Sys {
         try retrying("read", what) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
+    // Calls that cannot fail (no errno to read), here so that no module calls libc directly.
+
+    public static func processID() -> Int32 { Glibc.getpid() }
+    public static func effectiveUserID() -> uid_t { Glibc.geteuid() }
+
+    /// The real user's home directory from the password database (nil where the static
+    /// launcher finds no NSS module, or no entry).
+    public static func passwordDatabaseHome() -> String? {
+        guard let pw = getpwuid(getuid()), let d = pw.pointee.pw_dir else { return nil }
+        return String(cString: d)
+    }
+
     /// Random bytes for temporary names.
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
