@@ -11,6 +11,7 @@ packages=(
   hyperfine time util-linux                          # benchmarks, setpriv, unshare
   binutils coreutils                                 # strip (stub, PyInstaller), sha256sum
   ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
+  debootstrap                                        # the Debian 11 root of OldSystemTests
 )
 
 # `make release` also packages (.deb, .rpm) and checks the .deb with lintian.
