@@ -30,11 +30,17 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# dgmo-build fetches the libc6 the engine carries with `apt-get download libc6=VERSION`
+# (examples/dgmo/glibc.lock): that version must be in apt's index (a fresh container has none).
+glibc_pin=$(sed -n 's/^libc6==\([^ ]*\).*/\1/p' "$(dirname "$0")/../examples/dgmo/glibc.lock" 2>/dev/null || true)
+stale_index=0
+if [ -n "$glibc_pin" ] && ! apt-cache show "libc6=$glibc_pin" >/dev/null 2>&1; then stale_index=1; fi
+[ ${#missing[@]} -eq 0 ] && [ $stale_index -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
