@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, if any is missing
 # (--release: also what `make release` needs).
-# Idempotent and quiet when everything is there; runs apt-get update only when it must install.
+# Idempotent and quiet when everything is there; runs apt-get update only when it must install
+# or when apt's index lacks the pinned libc6 (below).
 set -euo pipefail
 
 packages=(
