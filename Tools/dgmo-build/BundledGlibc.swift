@@ -27,8 +27,11 @@ struct BundledGlibc {
         let dir = work + "/glibc"
         let deb = dir + "/libc6_\(pin.version)_amd64.deb"
         let root = dir + "/libc6_\(pin.version)"
+        // The marker names the version and digest the tree was checked against: a lock that
+        // changes the hash (same version) unpacks and checks again.
         let complete = root + "/.dgmo-complete"
-        if !Files.exists(complete) {
+        let stamp = "\(pin.version) \(pin.sha256.joined(separator: ","))\n"
+        if (try? String(contentsOfFile: complete, encoding: .utf8)) != stamp {
             try Files.mkdir(dir)
             if !Files.exists(deb) || (try? sha256(deb, shell: shell)) != pin.sha256.first {
                 say("fetching libc6 \(pin.version) (the C library the Python layer carries)")
@@ -48,7 +51,7 @@ struct BundledGlibc {
             try? FileManager.default.removeItem(atPath: root)
             do { try FileManager.default.moveItem(atPath: partial, toPath: root) }
             catch { throw BuildError("cannot rename \(partial): \(error.localizedDescription)") }
-            try Files.write(pin.version + "\n", to: complete)
+            try Files.write(stamp, to: complete)
         }
         // Bookworm's package has its libraries in /lib/x86_64-linux-gnu, later ones in /usr/lib/x86_64-linux-gnu.
         for candidate in ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"] where Files.exists(root + candidate + "/" + loader) {
@@ -69,27 +72,28 @@ struct BundledGlibc {
         let elves = ElfScan.files(under: tree)
         guard !elves.isEmpty else { throw BuildError("\(tree) holds no ELF file") }
         let bundled = Set(elves.map { ($0 as NSString).lastPathComponent })
-        var wanted: [String] = [Self.loader], queue: [String] = []
-        var needs = Set<String>()
-        for f in elves {
-            queue += try ElfScan.needed(tree + "/" + f, shell: shell)
-            needs.formUnion(try ElfScan.versions(tree + "/" + f, shell: shell).needs)
-        }
+        let treeInfo = try ElfScan.scan(elves.map { tree + "/" + $0 }, shell: shell)
+        // This glibc's own libraries (real files; the package's symlinks resolved).
+        let available = try Files.list(libDir).filter { $0.contains(".so") }
+        let libPaths = available.map { (libDir + "/" + $0 as NSString).resolvingSymlinksInPath }
+        let libInfo = try ElfScan.scan(Array(Set(libPaths)).sorted(), shell: shell)
+        func info(_ name: String) -> ElfScan.Info? { libInfo[(libDir + "/" + name as NSString).resolvingSymlinksInPath] }
+
+        var wanted: [String] = [Self.loader]
+        var queue = treeInfo.values.flatMap(\.needed) + (info(Self.loader)?.needed ?? [])
+        var needs = treeInfo.values.reduce(into: Set<String>()) { $0.formUnion($1.needs) }
         while let name = queue.popLast() {
             if wanted.contains(name) || bundled.contains(name) { continue }
-            let path = libDir + "/" + name
-            guard Files.exists(path) else {
+            guard available.contains(name), let lib = info(name) else {
                 throw BuildError("\(tree): a file needs \(name), which is neither bundled by PyInstaller nor part of glibc \(version)")
             }
             wanted.append(name)
-            queue += try ElfScan.needed(path, shell: shell)
+            queue += lib.needed
         }
         var defines = Set<String>()
         for name in wanted {
             let path = (libDir + "/" + name as NSString).resolvingSymlinksInPath
-            let v = try ElfScan.versions(path, shell: shell)
-            defines.formUnion(v.defines)
-            needs.formUnion(v.needs)
+            if let lib = info(name) { defines.formUnion(lib.defines); needs.formUnion(lib.needs) }
             do {
                 if Files.exists(dir + "/" + name) { try FileManager.default.removeItem(atPath: dir + "/" + name) }
                 try FileManager.default.copyItem(atPath: path, toPath: dir + "/" + name)
@@ -97,7 +101,7 @@ struct BundledGlibc {
         }
         let missing = needs.filter { $0.hasPrefix("GLIBC_") && !defines.contains($0) }.sorted()
         guard missing.isEmpty else {
-            throw BuildError("\(tree) needs \(missing.joined(separator: ", ")), which glibc \(version) (\(Files.exists(dir) ? dir : libDir)) does not define; pin a newer libc6 in glibc.lock")
+            throw BuildError("\(tree) needs \(missing.joined(separator: ", ")), which glibc \(version) does not define; pin a newer libc6 in glibc.lock")
         }
         return wanted.sorted()
     }
