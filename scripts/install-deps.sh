@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and the tests need, if any is missing
 # (--release: also what `make release` needs).
-# Idempotent and quiet when everything is there; runs apt-get update only when it must install.
+# Idempotent and quiet when everything is there; runs apt-get update only when it must install
+# or when apt's index lacks the pinned libc6 (below).
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   passwd                                             # useradd/userdel: tests with a second, hostile user
   binutils coreutils                                 # strip (stub, PyInstaller), sha256sum
   ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
+  debootstrap                                        # the Debian 11 root of OldSystemTests
 )
 
 # `make release` also packages (.deb, .rpm) and checks the .deb with lintian.
@@ -30,11 +32,17 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# dgmo-build fetches the libc6 the engine carries with `apt-get download libc6=VERSION`
+# (examples/dgmo/glibc.lock): that version must be in apt's index (a fresh container has none).
+glibc_pin=$(sed -n 's/^libc6==\([^ ]*\).*/\1/p' "$(dirname "$0")/../examples/dgmo/glibc.lock" 2>/dev/null || true)
+stale_index=0
+if [ -n "$glibc_pin" ] && ! apt-cache show "libc6=$glibc_pin" >/dev/null 2>&1; then stale_index=1; fi
+[ ${#missing[@]} -eq 0 ] && [ $stale_index -eq 0 ] && exit 0
 
-echo "installing: ${missing[*]}" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

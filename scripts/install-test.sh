@@ -30,9 +30,9 @@ echo "== .deb: $(basename "$DEB")"
 D=$W/deb
 libc_root "$D"
 mkdir -p "$D/var/lib/dpkg/info" "$D/var/lib/dpkg/updates"
-dpkg-query -s libc6 | grep -vE '^(Conffiles|Depends|Recommends|Suggests|Breaks|Pre-Depends|Replaces|Provides|Conflicts):' \
+dpkg-query -s "$(native_libc6)" | grep -vE '^(Conffiles|Depends|Recommends|Suggests|Breaks|Pre-Depends|Replaces|Provides|Conflicts):' \
   | grep -vE '^ ' > "$D/var/lib/dpkg/status"   # libc6 registered as installed: its files are there
-dpkg-query -L libc6 > "$D/var/lib/dpkg/info/libc6:amd64.list"
+dpkg-query -L "$(native_libc6)" > "$D/var/lib/dpkg/info/$(native_libc6).list"
 touch "$D/var/lib/dpkg/available"
 dpkg --root="$D" --force-not-root --log=/dev/null -i "$DEB"
 out=$(run_in "$D" --version); echo "$out"

@@ -29,6 +29,9 @@ VERSION=$(python3 -c "import json; print(json.load(open('examples/dgmo/package.j
 
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
+# The oldest glibc every file in the binary runs on, measured (scripts/lib/glibc-floor.sh): the
+# .deb Depends and the .rpm Requires say exactly that.
+GLIBC_FLOOR=$(scripts/lib/glibc-floor.sh "$SRC")
 rm -rf "$OUT"; mkdir -p "$OUT"
 NAME=dgmo-$VERSION-linux-x64
 touch_all() { find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }
@@ -77,7 +80,7 @@ Version: $VERSION-1
 Architecture: amd64
 Maintainer: DGMO maintainers <maintainers@dgmo.invalid>
 Installed-Size: $(du -sk --apparent-size "$D/usr" | cut -f1)
-Depends: libc6 (>= 2.17)
+Depends: libc6 (>= $GLIBC_FLOOR)
 Section: utils
 Priority: optional
 Homepage: https://dgmo.invalid/
@@ -111,7 +114,7 @@ Source2:        dgmo.1
 Source3:        sbom.cdx.json
 BuildArch:      x86_64
 AutoReqProv:    no
-Requires:       glibc >= 2.17
+Requires:       glibc >= $GLIBC_FLOOR
 
 # The binary carries its payload after the ELF image: stripping, debuginfo extraction or
 # build-id links would cut or rewrite it, so all of them are off.

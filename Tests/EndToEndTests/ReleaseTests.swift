@@ -32,6 +32,17 @@ final class ReleaseTests: XCTestCase {
             XCTAssertEqual(v.status, 0, "minisign -V \(a): \(v.stderr)")
         }
 
+        // Package metadata: the glibc floor measured from the files the binary carries, not a hand-written one.
+        let binary = try XCTUnwrap(artifacts.first { $0.hasPrefix("dgmo-") && $0.hasSuffix("-linux-x64") })
+        let floor = try Harness.run("/bin/bash", [root + "/scripts/lib/glibc-floor.sh", keep + "/" + binary], env: env, timeout: 300)
+        XCTAssertEqual(floor.status, 0, floor.stderr)
+        let measured = floor.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(measured, "2.17", "GlibcFloorTests checks the floor itself")
+        let deb = try XCTUnwrap(artifacts.first { $0.hasSuffix(".deb") }), rpm = try XCTUnwrap(artifacts.first { $0.hasSuffix(".rpm") })
+        XCTAssertEqual(try Harness.run("/usr/bin/dpkg-deb", ["-f", keep + "/" + deb, "Depends"]).stdout, "libc6 (>= \(measured))\n")
+        let requires = try Harness.run("/usr/bin/rpm", ["-qp", "--requires", keep + "/" + rpm], env: env).stdout
+        XCTAssertTrue(requires.split(separator: "\n").contains("glibc >= \(measured)"), requires)
+
         let install = try Harness.run("/bin/bash", [root + "/scripts/install-test.sh", keep], env: env, cwd: root, timeout: 600)
         XCTAssertEqual(install.status, 0, install.stdout + install.stderr)
         XCTAssertTrue(install.stdout.contains("dpkg -r: removed cleanly") && install.stdout.contains("rpm -e: removed cleanly"), install.stdout)

@@ -10,6 +10,7 @@ struct Compile {
     let stage: String
     let work: String
     let tools: Toolchain
+    let glibc: BundledGlibc
     let shell: Shell
 
     var appLayer: String { stage + "/app" }
@@ -75,7 +76,11 @@ struct Compile {
             try shell.run(tools.pyinstaller, flags, cwd: work, env: env)
             try Files.write(stamp, to: stampPath)
         }
-        try Files.copy(built, pythonLayer + "/embedded-resources/python-runtime/dgm-engine")
+        let staged = pythonLayer + "/embedded-resources/python-runtime/dgm-engine"
+        try Files.copy(built, staged)
+        // The glibc the engine runs on, beside the libraries PyInstaller collected (BundledGlibc).
+        let carried = try glibc.install(tree: staged, into: staged + "/_internal", shell: shell)
+        say("carries glibc \(glibc.version): \(carried.joined(separator: ", "))")
     }
 
     /// Each `native/cmd/<name>` as a static Go binary: standard library only, CGO off, no proxy,

@@ -71,6 +71,8 @@ struct DGMOBuild: ParsableCommand {
         step("checking locked inputs in \(self.source)")
         guard Files.isDirectory(source) else { throw BuildError("source tree not found: \(source)") }
         let toolLock = source + "/toolchain.lock", engineLock = source + "/engine/requirements.lock"
+        let glibcLock = source + "/glibc.lock"
+        _ = try LockCheck.pins(try readText(glibcLock, what: "lock file"), file: glibcLock)
         let project = try LockCheck.bunProject(source)
         let enginePins = try LockCheck.pins(try readText(engineLock, what: "lock file"), file: engineLock)
         let toolPins = try LockCheck.pins(try readText(toolLock, what: "lock file"), file: toolLock)
@@ -84,12 +86,13 @@ struct DGMOBuild: ParsableCommand {
 
         step("preparing the pinned toolchain")
         let tools = try Toolchain.prepare(work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
+        let glibc = try BundledGlibc.prepare(lock: glibcLock, work: work, shell: shell, say: say)
         let versions = try tools.versions(shell: shell)
-        say("bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?")")
+        say("bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \(glibc.version)")
 
         let stage = work + "/stage"
         try Files.fresh(stage)
-        let compile = Compile(source: source, stage: stage, work: work, tools: tools, shell: shell)
+        let compile = Compile(source: source, stage: stage, work: work, tools: tools, glibc: glibc, shell: shell)
         step("TypeScript: bun build (CLI and plugins)")
         try compile.typescript()
         step("Python: PyInstaller onedir (engine)")
@@ -101,7 +104,7 @@ struct DGMOBuild: ParsableCommand {
         step("laying out metadata")
         let buildTime = BundleBuild.defaultBuildTime()
         try Metadata.write(compile: compile, name: project.name, version: project.version, buildTime: buildTime,
-                           versions: versions, pins: tools.pins, engineLock: enginePins, toolLock: toolPins, shell: shell)
+                           versions: versions.merging(["glibc": glibc.version]) { a, _ in a }, pins: tools.pins, engineLock: enginePins, toolLock: toolPins, shell: shell)
         let spec = try Metadata.spec(compile: compile, name: project.name, version: project.version,
                                      goCommands: goCommands, release: release, work: work)
 

@@ -12,6 +12,7 @@ enum Metadata {
         components["bun"] = versions["bun"]
         components["go"] = versions["go"]
         components["cpython"] = versions["python"]
+        components["glibc"] = versions["glibc"]
         let info: [String: Any] = [
             "name": name, "version": version, "platform": "linux-x64", "build_time": buildTime,
             "components": components,
@@ -88,10 +89,15 @@ enum Metadata {
         exec = ["{bun}/embedded-resources/bun-runtime/bun", "{app}/application-code/cli-entry.js"]
         default = true
 
-        # The PyInstaller bootloader links libz dynamically; its own copy is in _internal/.
+        # The engine runs on the glibc it carries (docs/platforms.md): the PyInstaller bootloader is
+        # started through that glibc's loader, which finds every library in _internal/ (PyInstaller's
+        # and glibc's) without touching the environment. The two _PYI_ variables tell the bootloader
+        # it need not restart itself to set LD_LIBRARY_PATH (it would restart through the system's
+        # loader when /proc is not mounted); if its path does not match, it restarts through this
+        # loader (found via /proc/self/exe) with LD_LIBRARY_PATH=_internal, which also works.
         [entries.dgmo-engine]
-        exec = ["\(engine)/dgm-engine"]
-        env = { LD_LIBRARY_PATH = "\(engine)/_internal" }
+        exec = ["\(engine)/_internal/\(BundledGlibc.loader)", "--library-path", "\(engine)/_internal", "\(engine)/dgm-engine"]
+        env = { _PYI_ARCHIVE_FILE = "\(engine)/dgm-engine", _PYI_PARENT_PROCESS_LEVEL = "-1" }
 
         """
         for cmd in goCommands {

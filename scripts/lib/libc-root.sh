@@ -1,5 +1,10 @@
 # Sourced by clean-machine-test.sh and install-test.sh.
 #
+# native_libc6: the C library package of this machine's own architecture, e.g. libc6:amd64. A bare
+# `libc6` is ambiguous for dpkg-query once a foreign architecture's libc6 is installed too (cross
+# builds, wine): "ambiguous package name 'libc6' with more than one installed instance".
+native_libc6() { echo "libc6:$(dpkg --print-architecture)"; }
+
 # make_libc_root DIR: a root filesystem holding only the C library — every file (and library
 # symlink) of Debian's libc6 package — plus what any real machine has: a root line in
 # /etc/passwd and /etc/group, /tmp, and /dev/{null,zero,random,urandom}. /proc is not mounted
@@ -13,7 +18,7 @@ make_libc_root() {
       target=$(readlink "/$l"); mkdir -p "$root/${target#/}"; ln -s "$target" "$root/$l"
     fi
   done
-  dpkg-query -L libc6 | while read -r f; do
+  dpkg-query -L "$(native_libc6)" | while read -r f; do
     [ -d "$f" ] && [ ! -L "$f" ] && continue
     case "$f" in /usr/share/*|/lib|/lib64|/bin|/sbin) continue ;; esac
     [ -e "$f" ] || [ -L "$f" ] || continue
