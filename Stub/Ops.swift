@@ -44,6 +44,11 @@ enum Ops {
                 i += 1
             }
         }
+        // `cache --help`, `cache list --help`: the lines of `--launcher help` about the cache (CacheHelp.swift).
+        if let text = CacheHelp.text(for: args) {
+            writeOut(1, text)
+            return 0
+        }
         switch args.first {
         case "path":
             allow([])
