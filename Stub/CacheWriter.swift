@@ -12,7 +12,8 @@ import BundleRuntime
 /// renamed to `layers/<digest>`. A reader therefore sees no layer or a complete one. When
 /// another process published the same layer first, our copy is discarded and theirs used.
 enum CacheWriter {
-    static func install(_ layer: LayerRecord, from bundle: BundleFile, rootFD: Int32) throws(RuntimeError) {
+    static func install(_ layer: LayerRecord, from bundle: BundleFile, rootFD: Int32,
+                        progress: ((UInt64) -> Void)? = nil) throws(RuntimeError) {
         let name = Hex.layerName(layer.digest)
         let tmpName = String(name.prefix(16)) + "." + String(getpid()) + "." + Hex.encode(Sys.randomBytes(6))
         let tmpDir: Int32, layersDir: Int32
@@ -28,7 +29,7 @@ enum CacheWriter {
 
         var committed = false
         defer { if !committed { try? removeTree(tmpDir, tmpName) } }
-        try fill(layer, from: bundle, tmpDir: tmpDir, tmpName: tmpName, markerText: name + "\n")
+        try fill(layer, from: bundle, tmpDir: tmpDir, tmpName: tmpName, markerText: name + "\n", progress: progress)
         committed = try publish(tmpDir: tmpDir, tmpName: tmpName, layersDir: layersDir, name: name)
     }
 
@@ -73,11 +74,12 @@ enum CacheWriter {
     }
 
     /// Extracts into the temporary directory, writes the marker, and syncs the filesystem.
-    private static func fill(_ layer: LayerRecord, from bundle: BundleFile, tmpDir: Int32, tmpName: String, markerText: String) throws(RuntimeError) {
+    private static func fill(_ layer: LayerRecord, from bundle: BundleFile, tmpDir: Int32, tmpName: String, markerText: String,
+                             progress: ((UInt64) -> Void)?) throws(RuntimeError) {
         let workFD: Int32
         do { workFD = try Sys.openat(tmpDir, tmpName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch { throw RuntimeError(error) }
         defer { Sys.close(workFD) }
-        try LayerExtractor.extract(bundle, layer: layer, into: workFD)
+        try LayerExtractor.extract(bundle, layer: layer, into: workFD, progress: progress)
         do {
             let marker = try Sys.openat(workFD, PathRules.markerName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o400)
             defer { Sys.close(marker) }

@@ -51,6 +51,8 @@ enum Launcher {
         var paths: [Int: String] = [:]
         var rootFD: Int32 = -1
         defer { if rootFD >= 0 { Sys.close(rootFD) } }
+        let notice = FirstRunNotice(manifest: manifest, cachePath: cache.path)
+        defer { notice.finish() }
         for index in entry.layers {
             let layer = manifest.layers[index]
             var damaged = false
@@ -76,8 +78,9 @@ enum Launcher {
                 }
                 if lock != .held { cache.holdShared(layer) }
                 if damaged { try CacheWriter.setAside(layer, rootFD: rootFD) }
-                try CacheWriter.install(layer, from: bundle, rootFD: rootFD)
+                try CacheWriter.install(layer, from: bundle, rootFD: rootFD, progress: notice.layer(layer))
             } catch {
+                notice.finish()
                 fail(error.errno == ENOSPC
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(cache.variableName))"
                      : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")

@@ -51,7 +51,10 @@ func main() {
 		}
 	}
 	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// dgmo passes its signals on; should it die without doing so (SIGKILL), the watcher is
+	// re-parented: it notices at the next scan and stops rather than run on unowned.
+	parent := os.Getppid()
 	var deadline <-chan time.Time
 	if *timeout > 0 {
 		deadline = time.After(*timeout)
@@ -68,6 +71,9 @@ func main() {
 		case <-deadline:
 			return
 		case <-ticker.C:
+		}
+		if os.Getppid() != parent {
+			return
 		}
 		cur := scan(flag.Args())
 		for _, e := range diff(prev, cur) {

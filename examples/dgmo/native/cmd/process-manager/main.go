@@ -1,6 +1,8 @@
-// process-manager runs a command, forwards SIGINT/SIGTERM to it, restarts it when it fails
-// (up to --restarts times, with a growing delay) and exits with its last status.
-// Each start and exit is reported as a JSON line on stderr.
+// process-manager runs a command, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, restarts it when
+// it fails (up to --restarts times, with a growing delay) and exits with its last status.
+// Each start and exit is reported as a JSON line on stderr. The command never outlives it: it is
+// started with a parent-death signal (SIGTERM), and should process-manager's own parent die
+// without passing a signal on, process-manager stops the command and exits.
 package main
 
 import (
@@ -40,12 +42,16 @@ func main() {
 		os.Exit(2)
 	}
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	parent := os.Getppid()
+	orphaned := time.NewTicker(500 * time.Millisecond)
+	defer orphaned.Stop()
 	enc := json.NewEncoder(os.Stderr)
 	wait := *delay
 	for attempt := 1; ; attempt++ {
 		cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintf(os.Stderr, "process-manager: cannot start %s: %v\n", flag.Arg(0), err)
 			os.Exit(127)
@@ -61,6 +67,11 @@ func main() {
 			case s := <-sigs:
 				stopped = true
 				cmd.Process.Signal(s)
+			case <-orphaned.C:
+				if !stopped && os.Getppid() != parent {
+					stopped = true
+					cmd.Process.Signal(syscall.SIGTERM)
+				}
 			case err = <-done:
 				break waiting
 			}
