@@ -13,9 +13,10 @@ packages=(
   ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
 )
 
-# `make release` also packages (.deb, .rpm) and checks the .deb with lintian.
+# `make release` also packages (.deb, .rpm) and checks them with lintian and rpmlint;
+# shellcheck lets actionlint check the workflow's scripts (ReleaseLintTests).
 if [ "${1:-}" = "--release" ]; then
-  packages+=(rpm lintian dpkg-dev)
+  packages+=(rpm lintian rpmlint dpkg-dev bzip2 shellcheck)
 fi
 
 # dgmo-build makes a virtual environment for the pinned toolchain: python3 with venv and pip.
@@ -25,11 +26,27 @@ elif ! python3 -m venv --help >/dev/null 2>&1; then
   packages+=(python3-venv)
 fi
 
+# The checkers the release tests run (actionlint, CycloneDX's validator), pinned, in their own
+# virtual environment; rebuilt when packaging/lint/requirements.txt changes.
+lint_venv() {
+  local venv=.build-lint/venv req=packaging/lint/requirements.txt
+  cd "$(dirname "$0")/.."
+  if [ ! -x "$venv/bin/actionlint" ] || ! cmp -s "$req" "$venv/requirements.txt"; then
+    echo "installing the pinned checkers into $venv" >&2
+    python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --no-input --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/requirements.txt"
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  if [ "${1:-}" = "--release" ]; then lint_venv; fi
+  exit 0
+fi
 
 echo "installing: ${missing[*]}" >&2
 SUDO=""
@@ -37,3 +54,4 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "${1:-}" = "--release" ]; then lint_venv; fi

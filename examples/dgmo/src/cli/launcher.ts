@@ -15,6 +15,9 @@ function entryEnv(entry: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.DGMO_ENTRY = entry;
+  // The launcher execs the entry, so its parent is this process: a component that finds another
+  // parent (dgmo was killed before or while it started) knows it is orphaned and stops.
+  env.DGMO_PARENT_PID = String(process.pid);
   return env;
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -43,7 +44,7 @@ func main() {
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	parent := os.Getppid()
+	parent := expectedParent()
 	orphaned := time.NewTicker(500 * time.Millisecond)
 	defer orphaned.Stop()
 	enc := json.NewEncoder(os.Stderr)
@@ -96,4 +97,15 @@ func main() {
 		time.Sleep(wait)
 		wait *= 2
 	}
+}
+
+// expectedParent is the process that started this component: DGMO_PARENT_PID when dgmo set it
+// (the launcher execs the component, so dgmo itself is the parent; if dgmo died before the
+// component started, the component already has another parent and stops at its first check),
+// else the parent at start.
+func expectedParent() int {
+	if pid, err := strconv.Atoi(os.Getenv("DGMO_PARENT_PID")); err == nil && pid > 0 {
+		return pid
+	}
+	return os.Getppid()
 }
