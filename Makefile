@@ -36,7 +36,7 @@ release: dgmo
 	@scripts/install-deps.sh --release
 	BIN=$(BIN) scripts/release.sh
 
-## Builds everything twice from scratch with the same SOURCE_DATE_EPOCH and compares the bytes.
+## Builds everything twice from scratch, as two plain `make release` runs would, and compares the bytes.
 reproducible: build
 	@scripts/install-deps.sh --release
 	BIN=$(BIN) scripts/reproducibility-test.sh

@@ -55,6 +55,8 @@ enum Launcher {
         var paths: [Int: String] = [:]
         var root = existing
         var extracted = false
+        let notice = FirstRunNotice(manifest: manifest, cachePath: location.rootPath())
+        defer { notice.finish() }
         for index in entry.layers {
             let layer = manifest.layers[index]
             let name = Hex.layerName(layer.digest)
@@ -104,7 +106,8 @@ enum Launcher {
                 if damaged { try cache.setAside(name, reason: "damaged") }
             } catch { fail(error.message) }
             let fd: Int32
-            do { fd = try cache.install(layer, from: bundle) } catch {
+            do { fd = try cache.install(layer, from: bundle, progress: notice.layer(layer)) } catch {
+                notice.finish()
                 fail(error.errno == ENOSPC && !error.message.hasPrefix("no space")
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
                      : error.errno == ENOSPC ? error.message : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")

@@ -45,6 +45,11 @@ enum Ops {
                 i += 1
             }
         }
+        // `cache --help`, `cache list --help`: the lines of `--launcher help` about the cache (CacheHelp.swift).
+        if let text = CacheHelp.text(for: args) {
+            writeOut(1, text)
+            return 0
+        }
         /// The cache root, checked by descriptor (a refusal is one line); nil when there is none yet.
         func root() -> CacheRoot? {
             do { return try location.open(create: false) } catch { fail(error.message) }

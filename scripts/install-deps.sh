@@ -16,9 +16,10 @@ packages=(
   debootstrap                                        # the Debian 11 root of OldSystemTests
 )
 
-# `make release` also packages (.deb, .rpm) and checks the .deb with lintian.
+# `make release` also packages (.deb, .rpm) and checks them with lintian and rpmlint;
+# shellcheck lets actionlint check the workflow's scripts (ReleaseLintTests).
 if [ "${1:-}" = "--release" ]; then
-  packages+=(rpm lintian dpkg-dev)
+  packages+=(rpm lintian rpmlint dpkg-dev bzip2 shellcheck)
 fi
 
 # dgmo-build makes a virtual environment for the pinned toolchain: python3 with venv and pip.
@@ -27,6 +28,19 @@ if ! command -v python3 >/dev/null 2>&1; then
 elif ! python3 -m venv --help >/dev/null 2>&1; then
   packages+=(python3-venv)
 fi
+
+# The checkers the release tests run (actionlint, CycloneDX's validator), pinned, in their own
+# virtual environment; rebuilt when packaging/lint/requirements.txt changes.
+lint_venv() {
+  local venv=.build-lint/venv req=packaging/lint/requirements.txt
+  cd "$(dirname "$0")/.."
+  if [ ! -x "$venv/bin/actionlint" ] || ! cmp -s "$req" "$venv/requirements.txt"; then
+    echo "installing the pinned checkers into $venv" >&2
+    python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --no-input --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/requirements.txt"
+  fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -37,12 +51,17 @@ done
 glibc_pin=$(sed -n 's/^libc6==\([^ ]*\).*/\1/p' "$(dirname "$0")/../examples/dgmo/glibc.lock" 2>/dev/null || true)
 stale_index=0
 if [ -n "$glibc_pin" ] && ! apt-cache show "libc6=$glibc_pin" >/dev/null 2>&1; then stale_index=1; fi
-[ ${#missing[@]} -eq 0 ] && [ $stale_index -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ] && [ $stale_index -eq 0 ]; then
+  if [ "${1:-}" = "--release" ]; then lint_venv; fi
+  exit 0
+fi
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}" >&2
-$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--release" ]; then lint_venv; fi

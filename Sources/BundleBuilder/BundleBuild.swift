@@ -8,7 +8,8 @@ public struct BundleBuild {
     public var stubPath: String
     public var outputPath: String
     public var signing: Signing
-    /// `SOURCE_DATE_EPOCH` when set, so the same inputs give the same bytes.
+    /// `BuildTime.resolve`: `SOURCE_DATE_EPOCH`, else the last commit's time, so the same inputs
+    /// give the same bytes.
     public var buildTime: UInt64
     /// Called from worker threads with (bytes done, bytes total) while layers compress.
     public var progress: (@Sendable (UInt64, UInt64) -> Void)?
@@ -23,9 +24,11 @@ public struct BundleBuild {
         self.progress = progress
     }
 
+    /// `SOURCE_DATE_EPOCH`, else the last commit's time of the repository around the current
+    /// directory, else the clock (an invalid `SOURCE_DATE_EPOCH` counts as unset here; the tools
+    /// call `BuildTime.resolve`, which refuses it).
     public static func defaultBuildTime() -> UInt64 {
-        if let s = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let v = UInt64(s) { return v }
-        return UInt64(Date().timeIntervalSince1970)
+        (try? BuildTime.resolve(inputsIn: "."))?.time ?? UInt64(Date().timeIntervalSince1970)
     }
 
     public struct Result: Sendable {
@@ -39,7 +42,7 @@ public struct BundleBuild {
     public func run() throws(BuildError) -> Result {
         let stub: [UInt8]
         do { stub = Array(try Data(contentsOf: URL(fileURLWithPath: stubPath))) }
-        catch { throw BuildError("cannot read stub \(stubPath): \(error.localizedDescription)") }
+        catch { throw BuildError("cannot read stub \(stubPath): \(errorText(error))") }
 
         let layers = try BundleBuild.buildLayers(spec.layers, progress: progress)
         let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: layers, buildTime: buildTime, signing: signing)

@@ -44,9 +44,9 @@ public struct BundleSpec: Equatable, Sendable {
     public var entries: [EntrySpec]
 
     public static func load(path: String) throws(SpecError) -> BundleSpec {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) }
-        catch { throw SpecError("\(path): cannot read spec: \((error as NSError).localizedDescription)") }
+        let bytes: [UInt8]
+        do { bytes = try FileBytes.read(path) } catch { throw SpecError("\(path): cannot read spec: \(error.message)") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw SpecError("\(path): cannot read spec: not UTF-8 text") }
         let url = URL(fileURLWithPath: path).standardizedFileURL
         return try parse(toml: text, baseDirectory: url.deletingLastPathComponent().path, fileName: (path as NSString).lastPathComponent)
     }
@@ -78,34 +78,34 @@ private struct SpecParser {
 
     func typeName(_ v: TOMLValueConvertible) -> String {
         switch v.type {
-        case .table: return "table"
-        case .array: return "array"
-        case .string: return "string"
-        case .int: return "integer"
-        case .double: return "number"
-        case .bool: return "boolean"
-        default: return "date/time"
+        case .table: return "a table"
+        case .array: return "an array"
+        case .string: return "a string"
+        case .int: return "an integer"
+        case .double: return "a number"
+        case .bool: return "a boolean"
+        default: return "a date/time"
         }
     }
 
     func table(_ v: TOMLValueConvertible?, _ key: String) throws(SpecError) -> TOMLTable {
         guard let v else { throw fail(key, "missing table") }
-        guard let t = v.table else { throw fail(key, "expected a table, found a \(typeName(v))") }
+        guard let t = v.table else { throw fail(key, "expected a table, found \(typeName(v))") }
         return t
     }
 
     func string(_ v: TOMLValueConvertible?, _ key: String, required: Bool = true) throws(SpecError) -> String? {
         guard let v else { if required { throw fail(key, "missing (a string is required)") }; return nil }
-        guard let s = v.string else { throw fail(key, "expected a string, found a \(typeName(v))") }
+        guard let s = v.string else { throw fail(key, "expected a string, found \(typeName(v))") }
         return s
     }
 
     func strings(_ v: TOMLValueConvertible?, _ key: String) throws(SpecError) -> [String]? {
         guard let v else { return nil }
-        guard let a = v.array else { throw fail(key, "expected an array of strings, found a \(typeName(v))") }
+        guard let a = v.array else { throw fail(key, "expected an array of strings, found \(typeName(v))") }
         var out: [String] = []
         for (i, item) in a.enumerated() {
-            guard let s = item.string else { throw fail("\(key)[\(i)]", "expected a string, found a \(typeName(item))") }
+            guard let s = item.string else { throw fail("\(key)[\(i)]", "expected a string, found \(typeName(item))") }
             out.append(s)
         }
         return out
@@ -143,14 +143,19 @@ private struct SpecParser {
             let path = try string(t["path"], "\(key).path")!
             let absolute = path.hasPrefix("/") ? path : base + "/" + path
             let dir = URL(fileURLWithPath: absolute).standardizedFileURL.path
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw fail("\(key).path", "directory not found: \(dir)") }
-            guard isDir.boolValue else { throw fail("\(key).path", "not a directory: \(dir)") }
+            var st = stat()
+            guard stat(dir, &st) == 0 else {
+                let e = errno
+                throw fail("\(key).path", e == ELOOP ? "\(dir) is a symlink loop (\(String(cString: strerror(e))))"
+                                           : e == ENOENT ? "directory not found: \(dir)"
+                                           : "\(dir): \(String(cString: strerror(e)))")
+            }
+            guard st.st_mode & S_IFMT == S_IFDIR else { throw fail("\(key).path", "not a directory: \(dir)") }
             let codecName = try string(t["compression"], "\(key).compression", required: false) ?? "zstd"
             guard let codec = Codec(name: codecName) else { throw fail("\(key).compression", "'\(codecName)' is not one of zstd, xz, zlib, none") }
             var level = codec == .none ? 0 : codec.defaultLevel
             if let lv = t["level"] {
-                guard let n = lv.int else { throw fail("\(key).level", "expected an integer, found a \(typeName(lv))") }
+                guard let n = lv.int else { throw fail("\(key).level", "expected an integer, found \(typeName(lv))") }
                 guard let range = codec.levelRange else { throw fail("\(key).level", "compression 'none' takes no level") }
                 guard range.contains(n) else { throw fail("\(key).level", "\(n) is outside \(range.lowerBound)...\(range.upperBound) for \(codec.name)") }
                 level = n
@@ -185,7 +190,7 @@ private struct SpecParser {
             for (i, a) in exec.enumerated() { try placeholders(a, "\(key).exec[\(i)]") }
             var env: [EntrySpec.EnvVar] = []
             if let e = t["env"] {
-                guard let et = e.table else { throw fail("\(key).env", "expected a table of strings, found a \(typeName(e))") }
+                guard let et = e.table else { throw fail("\(key).env", "expected a table of strings, found \(typeName(e))") }
                 for k in et.keys.sorted() {
                     guard Manifest.isValidEnvName(k) else { throw fail("\(key).env.\(k)", "invalid environment variable name") }
                     let v = try string(et[k], "\(key).env.\(k)")!
@@ -199,7 +204,7 @@ private struct SpecParser {
             }
             var isDefault = false
             if let d = t["default"] {
-                guard let b = d.bool else { throw fail("\(key).default", "expected a boolean, found a \(typeName(d))") }
+                guard let b = d.bool else { throw fail("\(key).default", "expected a boolean, found \(typeName(d))") }
                 isDefault = b
             }
             if isDefault, let other = entries.first(where: { $0.isDefault }) {

@@ -1,12 +1,69 @@
 import Foundation
 import BundleCrypto
+import BundleFormat
 
 // Pieces shared by the packager's command-line tools (bundle-append, dgmo-build).
 
+/// The version `bundle-append --version` and `dgmo-build --version` print, with the bundle
+/// format they write (docs/format.md).
+public enum ToolVersion {
+    public static let number = "0.4.0"
+    public static var text: String { "\(number) (bundle format \(Trailer.currentVersion))" }
+}
+
 /// Reads a whole text file, naming what it was on failure.
 public func readText(_ path: String, what: String) throws(BuildError) -> String {
-    do { return try String(contentsOfFile: path, encoding: .utf8) }
-    catch { throw BuildError("cannot read \(what) \(path): \((error as NSError).localizedDescription)") }
+    let bytes: [UInt8]
+    do { bytes = try FileBytes.read(path) } catch { throw BuildError("cannot read \(what) \(path): \(error.message)") }
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw BuildError("cannot read \(what) \(path): not UTF-8 text") }
+    return text
+}
+
+/// Whole-file reads through open/read, so a failure reads like every other tool's:
+/// `strerror(errno)` ("No such file or directory"), not a Foundation sentence.
+public enum FileBytes {
+    public struct Failure: Error { public let message: String }
+
+    public static func read(_ path: String) throws(Failure) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(message: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Failure(message: String(cString: strerror(errno))) }
+        if st.st_mode & S_IFMT == S_IFDIR { throw Failure(message: String(cString: strerror(EISDIR))) }
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(max(st.st_size, 0)))
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw Failure(message: String(cString: strerror(errno))) }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}
+
+/// One voice for errors that come from Foundation: the POSIX error behind them as strerror
+/// prints it ("Permission denied"), never "The operation could not be completed..." with a
+/// curly apostrophe.
+public func errorText(_ error: Error) -> String {
+    let ns = error as NSError
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(u.code)))
+    }
+    if ns.domain == NSCocoaErrorDomain {
+        switch CocoaError.Code(rawValue: ns.code) {
+        case .fileNoSuchFile, .fileReadNoSuchFile: return String(cString: strerror(ENOENT))
+        case .fileReadNoPermission, .fileWriteNoPermission: return String(cString: strerror(EACCES))
+        case .fileWriteOutOfSpace: return String(cString: strerror(ENOSPC))
+        case .fileWriteFileExists: return String(cString: strerror(EEXIST))
+        case .fileWriteVolumeReadOnly: return String(cString: strerror(EROFS))
+        case .fileReadTooLarge: return String(cString: strerror(EFBIG))
+        default: break
+        }
+    }
+    return ns.localizedDescription.replacingOccurrences(of: "\u{2019}", with: "'")
 }
 
 public enum KeyLoading {
@@ -14,6 +71,9 @@ public enum KeyLoading {
     /// `$BUNDLE_APPEND_PASSWORD`, then `--password-file`, then a terminal prompt.
     public static func secretKey(path: String, passwordFile: String?) throws(BuildError) -> SecretKey {
         let text = try readText(path, what: "secret key")
+        if (try? PublicKey(fileContents: text)) != nil {
+            throw BuildError("\(path) is a public key; signing needs the secret key (the .key file beside it)")
+        }
         let plain = Result { () throws(CryptoError) in try SecretKey(fileContents: text, password: nil) }
         if case .success(let key) = plain { return key }
         if case .failure(let e) = plain, !e.message.contains("password") { throw BuildError("\(path): \(e.message)") }

@@ -7,6 +7,8 @@ public struct ScannedFile: Sendable {
     public var record: FileRecord
     /// Where to read a regular file's content from.
     public var source: String?
+    /// Bytes the file occupies on disk (`st_blocks` × 512): much less than its size for a sparse file.
+    public var allocated: UInt64 = 0
 }
 
 /// Walks a layer directory into file records in the order the format requires
@@ -31,7 +33,7 @@ public enum TreeScanner {
         let dirPath = relative.isEmpty ? root : root + "/" + String(decoding: relative, as: UTF8.self)
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: dirPath) }
-        catch { throw BuildError("layer '\(layerName)': cannot read directory \(dirPath): \(error.localizedDescription)") }
+        catch { throw BuildError("layer '\(layerName)': cannot read directory \(dirPath): \(errorText(error))") }
         for name in names {
             let rel = relative.isEmpty ? Array(name.utf8) : relative + [0x2F] + Array(name.utf8)
             let full = root + "/" + String(decoding: rel, as: UTF8.self)
@@ -46,7 +48,8 @@ public enum TreeScanner {
                 try walk(root: root, relative: rel, layerName: layerName, into: &out)
             case S_IFREG:
                 // The digest is filled in by LayerBuilder while it compresses: one read per file.
-                out.append(ScannedFile(record: FileRecord(kind: .regular, mode: mode, size: UInt64(st.st_size), path: rel), source: full))
+                out.append(ScannedFile(record: FileRecord(kind: .regular, mode: mode, size: UInt64(st.st_size), path: rel), source: full,
+                                       allocated: UInt64(max(st.st_blocks, 0)) * 512))
             case S_IFLNK:
                 let target: String
                 do { target = try FileManager.default.destinationOfSymbolicLink(atPath: full) }

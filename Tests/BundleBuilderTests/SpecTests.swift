@@ -96,7 +96,7 @@ final class SpecTests: XCTestCase {
         let head = "[bundle]\nname = \"a\"\nversion = \"1\"\n[layers.l]\npath = \"native\"\n"
         assertError(valid + "\n[other]\nx = 1\n", "other: unknown key")
         assertError(valid.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = \"1.0.0\"\ncolour = 1"), "bundle.colour: unknown key")
-        assertError(valid.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = 1"), "bundle.version: expected a string, found a integer")
+        assertError(valid.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = 1"), "bundle.version: expected a string, found an integer")
         assertError(valid.replacingOccurrences(of: "name = \"hello\"", with: "name = \"he llo\""), "bundle.name")
         assertError(valid.replacingOccurrences(of: "path = \"native\"", with: "path = \"nope\""), "layers.native.path: directory not found")
         assertError(valid.replacingOccurrences(of: "compression = \"xz\"", with: "compression = \"lz4\""), "layers.scripts.compression")

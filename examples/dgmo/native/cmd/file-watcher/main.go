@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -51,7 +52,10 @@ func main() {
 		}
 	}
 	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// dgmo passes its signals on; should it die without doing so (SIGKILL), the watcher is
+	// re-parented: it notices at the next scan and stops rather than run on unowned.
+	parent := expectedParent()
 	var deadline <-chan time.Time
 	if *timeout > 0 {
 		deadline = time.After(*timeout)
@@ -68,6 +72,9 @@ func main() {
 		case <-deadline:
 			return
 		case <-ticker.C:
+		}
+		if os.Getppid() != parent {
+			return
 		}
 		cur := scan(flag.Args())
 		for _, e := range diff(prev, cur) {
@@ -117,4 +124,15 @@ func diff(prev, cur map[string]stamp) []event {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
+}
+
+// expectedParent is the process that started this component: DGMO_PARENT_PID when dgmo set it
+// (the launcher execs the component, so dgmo itself is the parent; if dgmo died before the
+// component started, the component already has another parent and stops at its first check),
+// else the parent at start.
+func expectedParent() int {
+	if pid, err := strconv.Atoi(os.Getenv("DGMO_PARENT_PID")); err == nil && pid > 0 {
+		return pid
+	}
+	return os.Getppid()
 }

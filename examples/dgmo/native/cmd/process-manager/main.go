@@ -1,6 +1,8 @@
-// process-manager runs a command, forwards SIGINT/SIGTERM to it, restarts it when it fails
-// (up to --restarts times, with a growing delay) and exits with its last status.
-// Each start and exit is reported as a JSON line on stderr.
+// process-manager runs a command, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, restarts it when
+// it fails (up to --restarts times, with a growing delay) and exits with its last status.
+// Each start and exit is reported as a JSON line on stderr. The command never outlives it: it is
+// started with a parent-death signal (SIGTERM), and should process-manager's own parent die
+// without passing a signal on, process-manager stops the command and exits.
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -40,12 +43,16 @@ func main() {
 		os.Exit(2)
 	}
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	parent := expectedParent()
+	orphaned := time.NewTicker(500 * time.Millisecond)
+	defer orphaned.Stop()
 	enc := json.NewEncoder(os.Stderr)
 	wait := *delay
 	for attempt := 1; ; attempt++ {
 		cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintf(os.Stderr, "process-manager: cannot start %s: %v\n", flag.Arg(0), err)
 			os.Exit(127)
@@ -61,6 +68,11 @@ func main() {
 			case s := <-sigs:
 				stopped = true
 				cmd.Process.Signal(s)
+			case <-orphaned.C:
+				if !stopped && os.Getppid() != parent {
+					stopped = true
+					cmd.Process.Signal(syscall.SIGTERM)
+				}
 			case err = <-done:
 				break waiting
 			}
@@ -85,4 +97,15 @@ func main() {
 		time.Sleep(wait)
 		wait *= 2
 	}
+}
+
+// expectedParent is the process that started this component: DGMO_PARENT_PID when dgmo set it
+// (the launcher execs the component, so dgmo itself is the parent; if dgmo died before the
+// component started, the component already has another parent and stops at its first check),
+// else the parent at start.
+func expectedParent() int {
+	if pid, err := strconv.Atoi(os.Getenv("DGMO_PARENT_PID")); err == nil && pid > 0 {
+		return pid
+	}
+	return os.Getppid()
 }

@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+/// A cold first run on a terminal says what it is doing (issue 15, item 7): one line on stderr
+/// naming the app and what it prepares, then a progress bar while it goes on; nothing when stderr
+/// is not a terminal; never anything on stdout. The terminal is a real pseudo-terminal (`script`
+/// from util-linux); the layer is 700 MiB of random bytes stored uncompressed, so that extracting
+/// it (hashing and writing every byte) takes well over the 300 ms threshold even on a fast machine.
+final class FirstRunNoticeTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = try Harness.makeTempDir()
+        try FileManager.default.createDirectory(atPath: dir + "/big", withIntermediateDirectories: true)
+        let head = try Harness.run("/bin/sh", ["-c", "head -c 700M /dev/urandom > '\(dir)/big/blob'"], timeout: 300)
+        XCTAssertEqual(head.status, 0, head.stderr)
+        try Harness.write("#!/bin/sh\necho app-output\n", to: dir + "/big/run.sh", mode: 0o755)
+        try Harness.write("""
+            [bundle]
+            name = "firstrun"
+            version = "1.2"
+            [layers.big]
+            path = "big"
+            compression = "none"
+            [entries.firstrun]
+            exec = ["/bin/sh", "{big}/run.sh"]
+            """, to: dir + "/fr.toml")
+        try Harness.tool(["build", dir + "/fr.toml", "-o", dir + "/firstrun", "--unsigned", "--stub", Harness.stub, "-q"])
+        try FileManager.default.removeItem(atPath: dir + "/big/blob")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// Runs the bundle with stderr (and stdin) on a pseudo-terminal and stdout in a file;
+    /// returns (what the terminal showed, what stdout got).
+    func runOnTerminal(cache: String) throws -> (terminal: String, stdout: String, status: Int32) {
+        let command = "FIRSTRUN_CACHE_DIR='\(cache)' '\(dir)/firstrun' > '\(dir)/stdout.txt'"
+        let o = try Harness.run("/usr/bin/script", ["-qefc", command, dir + "/typescript"], timeout: 300)
+        let terminal = (try? String(contentsOfFile: dir + "/typescript", encoding: .utf8)) ?? ""
+        let stdout = (try? String(contentsOfFile: dir + "/stdout.txt", encoding: .utf8)) ?? ""
+        return (terminal, stdout, o.status)
+    }
+
+    func testColdRunOnATerminalSaysWhatItPreparesAndShowsProgress() throws {
+        let cold = try runOnTerminal(cache: dir + "/c1")
+        XCTAssertEqual(cold.status, 0, cold.terminal)
+        XCTAssertEqual(cold.stdout, "app-output\n", "stdout gets the app's output only")
+        XCTAssertTrue(cold.terminal.contains("firstrun: preparing firstrun 1.2 for its first run: unpacking 'big' (700.0 MiB) into \(dir)/c1"),
+                      cold.terminal)
+        XCTAssertEqual(cold.terminal.components(separatedBy: "preparing firstrun").count - 1, 1, "one line")
+        XCTAssertTrue(cold.terminal.contains("% ") && cold.terminal.contains(" of 700.0 MiB"), "a progress bar: \(cold.terminal)")
+        XCTAssertTrue(cold.terminal.contains("\r\u{1B}[K"), "the bar is erased before the app runs")
+
+        // Warm: nothing to prepare, nothing said.
+        let warm = try runOnTerminal(cache: dir + "/c1")
+        XCTAssertEqual(warm.stdout, "app-output\n")
+        XCTAssertFalse(warm.terminal.contains("preparing"), warm.terminal)
+    }
+
+    func testNothingWhenStderrIsNotATerminal() throws {
+        let o = try Harness.run(dir + "/firstrun", [], env: ["FIRSTRUN_CACHE_DIR": dir + "/c2"], timeout: 300)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(o.stdout, "app-output\n")
+        XCTAssertEqual(o.stderr, "", "a cold run with stderr in a file prints nothing")
+    }
+}
