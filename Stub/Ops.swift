@@ -108,19 +108,21 @@ enum Ops {
         """
     }
 
+    /// Text mode escapes every value from the manifest or the environment (`TerminalText`), so an
+    /// argv item with a newline or ESC stays on its row and cannot drive the terminal.
     static func info(_ bundle: BundleFile, cache: CacheRoot, json: Bool) -> String {
         let m = bundle.manifest
         let keyText = bundle.isSigned ? (KeyID(bytes: m.keyID)?.displayString ?? "?") : "none (UNSIGNED bundle: contents are checked against digests but nobody vouches for them)"
         if json { return infoJSON(bundle, cache: cache) }
         var out = ""
         out += "app:            \(m.appName)\n"
-        out += "version:        \(m.appVersion)\n"
+        out += "version:        \(TerminalText.escaped(m.appVersion))\n"
         out += "format version: \(bundle.trailer.version)\n"
         out += "bundle digest:  \(Hex.encode(bundle.digest))\n"
         out += "signed:         \(bundle.isSigned ? "yes" : "no")\n"
         out += "key id:         \(keyText)\n"
         out += "build time:     \(formatTime(m.buildTime))\n"
-        out += "cache:          \(cache.path)  (from \(cache.source == .variable ? cache.variableName : cache.source.rawValue))\n"
+        out += "cache:          \(TerminalText.escaped(cache.path))  (from \(cache.source == .variable ? cache.variableName : cache.source.rawValue))\n"
         out += "\nlayers:\n"
         var rows = [["NAME", "CODEC", "COMPRESSED", "SIZE", "FILES", "EXTRACTED", "DIGEST"]]
         for l in m.layers {
@@ -131,7 +133,8 @@ enum Ops {
         out += "\nentries:\n"
         var erows = [["NAME", "DEFAULT", "LAYERS", "COMMAND"]]
         for e in m.entries {
-            erows.append([e.name, e.isDefault ? "yes" : "", e.layers.map { m.layers[$0].name }.joined(separator: ","), e.argv.joined(separator: " ")])
+            erows.append([e.name, e.isDefault ? "yes" : "", e.layers.map { m.layers[$0].name }.joined(separator: ","),
+                          TerminalText.escaped(e.argv.joined(separator: " "))])
         }
         out += table(erows)
         return out
