@@ -170,7 +170,9 @@ func jsonString(_ s: String) -> String {
         case "\t": out += "\\t"
         case "\r": out += "\\r"
         default:
-            if u.value < 0x20 {
+            // C0 controls must be escaped in JSON; DEL, C1 controls and bidirectional overrides
+            // may appear raw, but would reach a terminal that shows the output: escaped too.
+            if u.value < 0x20 || (0x7F...0x9F).contains(u.value) || (0x202A...0x202E).contains(u.value) || (0x2066...0x2069).contains(u.value) {
                 let h = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
             } else { out.unicodeScalars.append(u) }

@@ -145,6 +145,14 @@ final class HostileManifestTests: XCTestCase {
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertFalse(o.stdout.unicodeScalars.contains { $0.value == 0x1B }, o.stdout)
         XCTAssertTrue(o.stdout.contains("/bin/sh -c echo PAYLOAD\\x0a\\x1b[2J {l}/run.sh\n"), o.stdout)
+        // JSON: valid, the argv exact after decoding, and no raw ESC or C1 control in the text.
+        let c1 = try signed([entry(["/bin/sh", "-c", "echo \u{9B}31m\u{1B}[2J\u{202E}", "{l}/run.sh"])])
+        let j = try Harness.run(c1, ["--launcher", "info", "--json"], env: ["HOSTILE_CACHE_DIR": dir + "/cache"])
+        XCTAssertEqual(j.status, 0, j.stderr)
+        XCTAssertFalse(j.stdout.unicodeScalars.contains { $0.value == 0x1B || (0x80...0x9F).contains($0.value) || $0.value == 0x202E }, j.stdout)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
+        let argv = (json["entries"] as? [[String: Any]])?.first?["argv"] as? [String]
+        XCTAssertEqual(argv, ["/bin/sh", "-c", "echo \u{9B}31m\u{1B}[2J\u{202E}", "{l}/run.sh"])
     }
 
     // MARK: Bounded memory
