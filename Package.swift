@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"]),
         .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"]),
         .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto"]),
-        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto"]),
+        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"]),
     ]
 )
