@@ -78,12 +78,13 @@ func fuzzEntryRules(_ text: String) {
     let entry = EntryRecord(name: "e", isDefault: true, argv: argv, env: env, layers: [])
     guard (try? EntryRules.check(entry, appName: "app")) != nil else { return }
     for item in argv + env.map(\.value) {
-        guard let substituted = try? Placeholders.substitute(item, { "/R/" + $0 }), let names = try? Placeholders.names(in: item) else {
+        // Each layer's path is "/R\u{1}name\u{1}": no name's root is a prefix of another's.
+        guard let substituted = try? Placeholders.substitute(item, { "/R\u{1}" + $0 + "\u{1}" }), let names = try? Placeholders.names(in: item) else {
             preconditionFailure("EntryRules accepted a template that does not substitute")
         }
         let bytes = Array(substituted.utf8)
         for name in names {
-            let root = Array(("/R/" + name).utf8)
+            let root = Array(("/R\u{1}" + name + "\u{1}").utf8)
             var i = 0
             while i + root.count <= bytes.count {
                 defer { i += 1 }
@@ -99,7 +100,7 @@ func fuzzEntryRules(_ text: String) {
             }
         }
     }
-    let program = Array(((try? Placeholders.substitute(argv[0], { "/R/" + $0 })) ?? "").utf8)
+    let program = Array(((try? Placeholders.substitute(argv[0], { "/R\u{1}" + $0 + "\u{1}" })) ?? "").utf8)
     precondition(program.first == 0x2F || (!program.isEmpty && !program.contains(0x2F)), "EntryRules accepted a relative program")
 }
 

@@ -151,14 +151,15 @@ final class EntryRulesTests: XCTestCase {
             let env = (0..<Int.random(in: 0...2, using: &rng)).map { _ in (["A", "B", "HELLO_ENTRY", "HELLO_BUNDLE_X"].randomElement(using: &rng)!, template()) }
             guard violation(argv, env: env) == nil else { refusedCount += 1; continue }
             acceptedCount += 1
+            // Layer `n` is at "/R/n\u{1}": no layer's root is a prefix of another's ("/R/x", "/R/xbin").
             for item in argv + env.map(\.1) {
-                guard let substituted = try? Placeholders.substitute(item, { "/R/" + $0 }),
+                guard let substituted = try? Placeholders.substitute(item, { "/R/" + $0 + "\u{1}" }),
                       let names = try? Placeholders.names(in: item) else {
                     XCTFail("accepted a template that does not substitute: \(item)"); continue
                 }
-                assertStaysInside(substituted, item, roots: names.map { "/R/" + $0 })
+                assertStaysInside(substituted, item, roots: names.map { "/R/" + $0 + "\u{1}" })
             }
-            let program = try! Placeholders.substitute(argv[0], { "/R/" + $0 })!
+            let program = try! Placeholders.substitute(argv[0], { "/R/" + $0 + "\u{1}" })!
             XCTAssertTrue(program.hasPrefix("/") || !program.contains("/"), "program \(argv[0]) -> \(program)")
             XCTAssertFalse(program.isEmpty || program == "." || program == "..", argv[0])
             let keys = env.map(\.0)
@@ -181,6 +182,7 @@ final class EntryRulesTests: XCTestCase {
                 guard bytes[i..<(i + r.count)].elementsEqual(r) else { continue }
                 var j = i
                 while j < bytes.count, !EntryRules.separators.contains(bytes[j]) { j += 1 }
+                XCTAssertTrue(i + r.count == j || bytes[i + r.count] == 0x2F, "'\(template)': a sibling of its layer", file: file, line: line)
                 var parts: [Substring] = []
                 for c in String(decoding: bytes[i..<j], as: UTF8.self).split(separator: "/", omittingEmptySubsequences: true) {
                     if c == "." { continue }
