@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"]),
         .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto"]),
         .testTarget(name: "BundleCacheTests", dependencies: ["BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto"]),
-        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto"]),
+        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"]),
     ]
 )

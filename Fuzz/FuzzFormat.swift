@@ -1,6 +1,7 @@
 // libFuzzer target over everything the launcher parses before it trusts anything:
-// the trailer, the manifest header, file tables, the key slot, path and symlink rules and
-// placeholders; and the x86 branch filter, which runs over decoded (not yet verified) bytes.
+// the trailer, the manifest header, file tables, the key slot, path and symlink rules,
+// placeholders and the entry rules (with a safety property for what they accept), the terminal
+// escaping; and the x86 branch filter, which runs over decoded (not yet verified) bytes.
 // Compiled together with Sources/BundleFormat and the filter by scripts/fuzz.sh.
 //
 // The first input byte chooses the parser; the rest is its input. A crash, trap, hang or
@@ -40,7 +41,12 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             _ = try? PathRules.check(bytes)
         }
     case 4:
-        _ = try? Placeholders.parse(String(decoding: body, as: UTF8.self))
+        let text = String(decoding: body, as: UTF8.self)
+        _ = try? Placeholders.parse(text)
+        fuzzEntryRules(text)
+        let escaped = TerminalText.escaped(text)
+        precondition(!escaped.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value) },
+                     "TerminalText left a control character")
     case 5:
         // The filter never traps and always round-trips, in any piece sizes (the first body byte
         // picks them) and with small segments so segment ends are crossed too.
@@ -56,6 +62,46 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? SignatureBlock(decoding: body)
     }
     return 0
+}
+
+/// The text as an entry (argv items one per line; lines `KEY=value` after a line `--` are env):
+/// whatever `EntryRules` accepts must keep every layer path inside its layer after substitution.
+func fuzzEntryRules(_ text: String) {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let cut = lines.firstIndex(of: "--") ?? lines.count
+    let argv = Array(lines[..<cut])
+    let env = lines[min(cut + 1, lines.count)...].map { line -> EntryRecord.EnvVar in
+        let parts = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        return .init(key: String(parts[0]), value: parts.count > 1 ? String(parts[1]) : "")
+    }
+    guard !argv.isEmpty else { return }
+    let entry = EntryRecord(name: "e", isDefault: true, argv: argv, env: env, layers: [])
+    guard (try? EntryRules.check(entry, appName: "app")) != nil else { return }
+    for item in argv + env.map(\.value) {
+        // Each layer's path is "/R\u{1}name\u{1}": no name's root is a prefix of another's.
+        guard let substituted = try? Placeholders.substitute(item, { "/R\u{1}" + $0 + "\u{1}" }), let names = try? Placeholders.names(in: item) else {
+            preconditionFailure("EntryRules accepted a template that does not substitute")
+        }
+        let bytes = Array(substituted.utf8)
+        for name in names {
+            let root = Array(("/R\u{1}" + name + "\u{1}").utf8)
+            var i = 0
+            while i + root.count <= bytes.count {
+                defer { i += 1 }
+                guard bytes[i..<(i + root.count)].elementsEqual(root) else { continue }
+                var j = i
+                while j < bytes.count, !EntryRules.separators.contains(bytes[j]) { j += 1 }
+                var depth = 0
+                for c in bytes[(i + root.count)..<j].split(separator: 0x2F) {
+                    if c.elementsEqual([0x2E, 0x2E]) { depth -= 1 } else if !c.elementsEqual([0x2E]) { depth += 1 }
+                    precondition(depth >= 0, "EntryRules accepted a path that leaves its layer")
+                }
+                precondition(i + root.count == j || bytes[i + root.count] == 0x2F, "EntryRules accepted a sibling of a layer")
+            }
+        }
+    }
+    let program = Array(((try? Placeholders.substitute(argv[0], { "/R\u{1}" + $0 + "\u{1}" })) ?? "").utf8)
+    precondition(program.first == 0x2F || (!program.isEmpty && !program.contains(0x2F)), "EntryRules accepted a relative program")
 }
 
 /// Runs the filter the way LayerStream does: pieces of `piece` bytes, an unfinished tail

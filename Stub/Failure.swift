@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BundleFormat
 import BundleRuntime
 
 /// The launcher's own failures all exit with this status (docs/format.md, "Launcher exit status"),
@@ -11,8 +12,10 @@ let launcherFailureStatus: Int32 = 125
 nonisolated(unsafe) var programName = "launcher"
 
 /// Prints `<program>: <message>` as one line on stderr and exits with `launcherFailureStatus`.
+/// Control bytes (LF, CR, ESC, NUL...) from the manifest, a file name or argv[0] are escaped,
+/// so the message stays one line and cannot drive the terminal.
 func fail(_ message: String) -> Never {
-    writeOut(2, "\(programName): \(String(message.map { $0 == "\n" ? " " : $0 }))\n")
+    writeOut(2, TerminalText.escaped("\(programName): \(message)") + "\n")
     exit(launcherFailureStatus)
 }
 

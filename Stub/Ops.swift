@@ -116,6 +116,8 @@ enum Ops {
         """
     }
 
+    /// Text mode escapes every value from the manifest or the environment (`TerminalText`), so an
+    /// argv item with a newline or ESC stays on its row and cannot drive the terminal.
     static func info(_ bundle: BundleFile, location: CacheLocation, json: Bool) -> String {
         let m = bundle.manifest
         // What is extracted, as the launcher would judge it; an unusable cache shows nothing extracted.
@@ -130,13 +132,13 @@ enum Ops {
         if json { return infoJSON(bundle, location: location, cachePath: cachePath, isExtracted: isExtracted) }
         var out = ""
         out += "app:            \(m.appName)\n"
-        out += "version:        \(m.appVersion)\n"
+        out += "version:        \(TerminalText.escaped(m.appVersion))\n"
         out += "format version: \(bundle.trailer.version)\n"
         out += "bundle digest:  \(Hex.encode(bundle.digest))\n"
         out += "signed:         \(bundle.isSigned ? "yes" : "no")\n"
         out += "key id:         \(keyText)\n"
         out += "build time:     \(formatTime(m.buildTime))\n"
-        out += "cache:          \(cachePath)  (from \(location.source == .variable ? location.variableName : location.source.rawValue))\n"
+        out += "cache:          \(TerminalText.escaped(cachePath))  (from \(location.source == .variable ? location.variableName : location.source.rawValue))\n"
         out += "\nlayers:\n"
         var rows = [["NAME", "CODEC", "COMPRESSED", "SIZE", "FILES", "EXTRACTED", "DIGEST"]]
         for l in m.layers {
@@ -147,7 +149,8 @@ enum Ops {
         out += "\nentries:\n"
         var erows = [["NAME", "DEFAULT", "LAYERS", "COMMAND"]]
         for e in m.entries {
-            erows.append([e.name, e.isDefault ? "yes" : "", e.layers.map { m.layers[$0].name }.joined(separator: ","), e.argv.joined(separator: " ")])
+            erows.append([e.name, e.isDefault ? "yes" : "", e.layers.map { m.layers[$0].name }.joined(separator: ","),
+                          TerminalText.escaped(e.argv.joined(separator: " "))])
         }
         out += table(erows)
         return out
@@ -183,7 +186,9 @@ func jsonString(_ s: String) -> String {
         case "\t": out += "\\t"
         case "\r": out += "\\r"
         default:
-            if u.value < 0x20 {
+            // C0 controls must be escaped in JSON; DEL, C1 controls and bidirectional overrides
+            // may appear raw, but would reach a terminal that shows the output: escaped too.
+            if u.value < 0x20 || (0x7F...0x9F).contains(u.value) || (0x202A...0x202E).contains(u.value) || (0x2066...0x2069).contains(u.value) {
                 let h = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
             } else { out.unicodeScalars.append(u) }

@@ -18,7 +18,7 @@ func launch() -> Never {
     let argc = Int(CommandLine.argc)
     let argv = CommandLine.unsafeArgv
     let argv0 = argc > 0 ? String(cString: argv[0]!) : "launcher"
-    programName = String(argv0.split(separator: "/").last.map(String.init) ?? argv0)
+    programName = TerminalText.escaped(String(argv0.split(separator: "/").last.map(String.init) ?? argv0))
 
     let exePath = selfPath(argv0: argv0)
     let trust = Launcher.trustFromKeySlot()

@@ -34,9 +34,11 @@ public enum BundleAssembler {
         return out
     }
 
-    /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md).
+    /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md), after
+    /// checking that each entry's program is in its layer and that the manifest passes the
+    /// launcher's own checks.
     public static func assemble(stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing) throws(BuildError) -> [UInt8] {
-        let patched = try patchStub(stub, signing: signing)
+        try ProgramCheck.check(spec, layers: layers)
         var layerRecords: [LayerRecord] = []
         var offset: UInt64 = 0
         var tableOffset: UInt64 = 0
@@ -64,16 +66,24 @@ public enum BundleAssembler {
         // Decode what we wrote with the launcher's own checks: a builder bug fails here, not at launch.
         let tablesLength = tableOffset
         do { _ = try withBytes(header) { (b) throws(FormatError) in try Manifest(decoding: b, layersLength: offset, tablesLength: tablesLength) } }
-        catch { throw BuildError("internal error: the manifest does not pass its own checks: \(error.message)") }
+        catch { throw BuildError("the manifest does not pass the launcher's checks: \(error.message)") }
+        return try write(stub: stub, manifest: manifest, layers: layers, signing: signing)
+    }
 
+    /// Signs and lays out `manifest` exactly as given, with no check of its contents. Tests use it
+    /// to make correctly signed hostile bundles that only the launcher's own checks can refuse.
+    static func write(stub: [UInt8], manifest: Manifest, layers: [BuiltLayer], signing: Signing) throws(BuildError) -> [UInt8] {
+        let patched = try patchStub(stub, signing: signing)
+        let header = manifest.encoded()
         var signatureBlock: [UInt8] = []
         if case .key(let key) = signing {
             let sig = header.withUnsafeBytes { key.signPrehashed($0) }
             signatureBlock = SignatureBlock(keyID: key.keyID.bytes, signature: sig).encoded()
         }
-
+        let layersLength = layers.reduce(0) { $0 + $1.compressed.count }
+        let tablesLength = layers.reduce(0) { $0 + $1.table.count }
         var out = patched
-        out.reserveCapacity(patched.count + Int(offset) + header.count + Int(tableOffset) + signatureBlock.count + Trailer.size)
+        out.reserveCapacity(patched.count + layersLength + header.count + tablesLength + signatureBlock.count + Trailer.size)
         let layersStart = UInt64(out.count)
         for l in layers { out += l.compressed }
         let headerStart = UInt64(out.count)

@@ -129,8 +129,8 @@ private struct SpecParser {
         let name = try string(bundle["name"], "bundle.name")!
         guard Names.isValid(name) else { throw fail("bundle.name", "'\(name)' must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit") }
         let version = try string(bundle["version"], "bundle.version")!
-        guard !version.isEmpty, version.utf8.count <= 64, version.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw fail("bundle.version", "'\(version)' must be 1-64 printable ASCII characters without spaces")
+        guard Names.isValidVersion(version) else {
+            throw fail("bundle.version", "'\(TerminalText.shown(version))' must be 1-64 printable ASCII characters without spaces")
         }
 
         let layersTable = try table(root["layers"], "layers")
@@ -201,6 +201,16 @@ private struct SpecParser {
             for (i, l) in (try strings(t["layers"], "\(key).layers") ?? []).enumerated() {
                 guard layerNames.contains(l) else { throw fail("\(key).layers[\(i)]", "no layer named '\(l)' (layers: \(layerNames.joined(separator: ", ")))") }
                 if !used.contains(l) { used.append(l) }
+            }
+            // The launcher's entry rules, checked here so the message names the spec's key.
+            do {
+                try EntryRules.check(EntryRecord(name: entryName, isDefault: false, argv: exec, env: env.map { .init(key: $0.key, value: $0.value) }, layers: []),
+                                     appName: name)
+            } catch {
+                switch error.field {
+                case .argv(let i): throw fail("\(key).exec[\(i)]", error.reason)
+                case .env(let k): throw fail("\(key).env.\(k)", error.reason)
+                }
             }
             var isDefault = false
             if let d = t["default"] {

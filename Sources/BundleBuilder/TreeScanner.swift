@@ -29,6 +29,14 @@ public enum TreeScanner {
         return out
     }
 
+    private static func readLink(_ path: String, shown: String) throws(BuildError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: Limits.maxPathLength + 1)
+        let n = buffer.withUnsafeMutableBytes { readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+        guard n >= 0 else { throw BuildError("\(shown): cannot read symlink: \(String(cString: strerror(errno)))") }
+        guard n <= Limits.maxPathLength else { throw BuildError("\(shown): symlink target longer than \(Limits.maxPathLength) bytes") }
+        return Array(buffer[..<n])
+    }
+
     private static func walk(root: String, relative: [UInt8], layerName: String, into out: inout [ScannedFile]) throws {
         let dirPath = relative.isEmpty ? root : root + "/" + String(decoding: relative, as: UTF8.self)
         let names: [String]
@@ -51,12 +59,12 @@ public enum TreeScanner {
                 out.append(ScannedFile(record: FileRecord(kind: .regular, mode: mode, size: UInt64(st.st_size), path: rel), source: full,
                                        allocated: UInt64(max(st.st_blocks, 0)) * 512))
             case S_IFLNK:
-                let target: String
-                do { target = try FileManager.default.destinationOfSymbolicLink(atPath: full) }
-                catch { throw BuildError("\(shown): cannot read symlink") }
-                do { try PathRules.checkSymlink(path: rel, target: Array(target.utf8)) }
-                catch { throw BuildError("\(shown): symlink to '\(target)' is not allowed: \(error) (links must stay inside the layer and be relative)") }
-                out.append(ScannedFile(record: FileRecord(kind: .symlink, mode: 0o755, size: 0, path: rel, linkTarget: Array(target.utf8)), source: nil))
+                // The target's bytes as stored, not a String: a target that is not UTF-8 must be
+                // refused, not silently changed by decoding (docs/format.md, "File table").
+                let target = try readLink(full, shown: shown)
+                do { try PathRules.checkSymlink(path: rel, target: target) }
+                catch { throw BuildError("\(shown): symlink to '\(TerminalText.shown(target))' is not allowed: \(error) (links must stay inside the layer and be relative UTF-8 paths)") }
+                out.append(ScannedFile(record: FileRecord(kind: .symlink, mode: 0o755, size: 0, path: rel, linkTarget: target), source: nil))
             default:
                 throw BuildError("\(shown): only regular files, directories and symlinks can be bundled")
             }

@@ -49,7 +49,7 @@ public enum FileTable {
         return w.bytes
     }
 
-    /// Decodes and checks a whole table (tools and tests; the stub streams with `Reader`).
+    /// Decodes and checks a whole table (tools and tests; the launcher streams with `StreamReader`).
     public static func decode(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) throws(FormatError) -> [FileRecord] {
         try decode(Array(bytes), layer: layer)
     }
@@ -61,33 +61,43 @@ public enum FileTable {
         return out
     }
 
-    /// Reads a table one record at a time, checking as it goes: path rules, strictly increasing
-    /// order (so no duplicates, and a directory comes before what it holds), every parent a
-    /// directory listed earlier, symlinks that stay inside the layer, and — at the end — the
-    /// declared file count and total size. Memory: the table itself plus the set of directories.
-    public struct Reader {
-        private var r: ByteReader
+    /// A reader over a table already in memory.
+    public typealias Reader = StreamReader<ArraySource>
+
+    /// Reads a table one record at a time from a `ByteSource`, checking as it goes: path rules,
+    /// strictly increasing order (so no duplicates, and a directory comes before what it holds),
+    /// every parent a directory listed earlier, symlinks that stay inside the layer, and — at the
+    /// end — the declared file count and total size.
+    ///
+    /// Memory is bounded whatever the table's length (docs/format.md, "Limits"): one 64 KiB read
+    /// buffer, the previous path, and the directories that could still receive children
+    /// (`OpenDirectories`), never the table itself or the set of every directory.
+    public struct StreamReader<Source: ByteSource> {
+        private var r: StreamingByteReader<Source>
         private let layer: LayerRecord
         private var previous: [UInt8] = []
-        private var directories: Set<[UInt8]> = []
+        /// The directories that may still receive children (see `OpenDirectories`).
+        private var openDirectories = OpenDirectories<Void>()
         private var count = 0
         private var total: UInt64 = 0
         private var done = false
 
-        public init(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) {
-            self.init(Array(bytes), layer: layer)
+        public init(source: Source, layer: LayerRecord) {
+            self.r = StreamingByteReader(source, what: "file table of layer '\(layer.name)'")
+            self.layer = layer
         }
 
-        public init(_ bytes: [UInt8], layer: LayerRecord) {
-            self.r = ByteReader(bytes, what: "file table of layer '\(layer.name)'")
-            self.layer = layer
+        /// The source, so that a caller can read (and hash) what is left after an error.
+        public var source: Source {
+            get { r.source }
+            set { r.source = newValue }
         }
 
         private func fail(_ what: String) -> FormatError { FormatError("layer '\(layer.name)': \(what)") }
 
         public mutating func next() throws(FormatError) -> FileRecord? {
             if done { return nil }
-            if r.isAtEnd {
+            if try r.isAtEnd() {
                 done = true
                 guard count == layer.fileCount else { throw fail("file table holds \(count) files, the manifest says \(layer.fileCount)") }
                 guard total == layer.uncompressedSize else {
@@ -102,14 +112,11 @@ public enum FileTable {
             guard mode & ~0o777 == 0 else { throw fail("file mode 0o\(String(mode, radix: 8)) has bits beyond 0o777") }
             let size = try r.u64()
             let path = try r.bytes(limit: Limits.maxPathLength, field: "path")
-            let shown = String(decoding: path, as: UTF8.self)
-            do { try PathRules.check(path) } catch { throw fail("unsafe path '\(shown)': \(error)") }
+            do { try PathRules.check(path) } catch { throw fail("unsafe path '\(TerminalText.shown(path))': \(error)") }
             guard count == 0 || previous.lexicographicallyPrecedes(path) else {
-                throw fail(path == previous ? "duplicate path '\(shown)'" : "path '\(shown)' is out of order")
+                throw fail(path == previous ? "duplicate path '\(TerminalText.shown(path))'" : "path '\(TerminalText.shown(path))' is out of order")
             }
-            if let slash = path.lastIndex(of: 0x2F), !directories.contains(Array(path[..<slash])) {
-                throw fail("'\(shown)' has no parent directory listed before it")
-            }
+            try checkParent(path)
             var record = FileRecord(kind: kind, mode: mode, size: size, path: path)
             switch kind {
             case .regular:
@@ -118,20 +125,34 @@ public enum FileTable {
                 guard !overflow, sum <= layer.uncompressedSize else { throw fail("files add up to more than the declared \(layer.uncompressedSize) bytes") }
                 total = sum
             case .symlink:
-                guard size == 0 else { throw fail("symlink '\(shown)' has a size") }
+                guard size == 0 else { throw fail("symlink '\(TerminalText.shown(path))' has a size") }
                 record.linkTarget = try r.bytes(limit: Limits.maxPathLength, field: "link target")
                 do { try PathRules.checkSymlink(path: path, target: record.linkTarget) } catch {
-                    throw fail("symlink '\(shown)': \(error)")
+                    throw fail("symlink '\(TerminalText.shown(path))': \(error)")
                 }
             case .directory:
-                guard size == 0 else { throw fail("directory '\(shown)' has a size") }
-                directories.insert(path)
+                guard size == 0 else { throw fail("directory '\(TerminalText.shown(path))' has a size") }
+                openDirectories.push(path, ())
             }
             previous = path
             count += 1
             return record
         }
+
+        /// Drops the directories `path` has moved past, then requires its parent among the rest.
+        private mutating func checkParent(_ path: [UInt8]) throws(FormatError) {
+            _ = openDirectories.advance(from: previous, to: path)
+            guard let slash = path.lastIndex(of: 0x2F) else { return }
+            guard openDirectories.contains(length: slash) else {
+                throw fail("'\(TerminalText.shown(path))' has no parent directory listed before it")
+            }
+        }
     }
+}
+
+extension FileTable.StreamReader where Source == ArraySource {
+    public init(_ bytes: [UInt8], layer: LayerRecord) { self.init(source: ArraySource(bytes), layer: layer) }
+    public init(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) { self.init(Array(bytes), layer: layer) }
 }
 
 /// The signature block: minisign's prehashed Ed25519 over the manifest header.

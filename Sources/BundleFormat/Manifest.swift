@@ -132,8 +132,11 @@ extension Manifest {
     public init(decoding bytes: [UInt8], layersLength: UInt64, tablesLength: UInt64) throws(FormatError) {
         var r = ByteReader(bytes, what: "manifest")
         appName = try r.string(limit: 64, field: "app name")
-        guard Names.isValid(appName) else { throw FormatError("manifest: invalid app name '\(appName)'") }
+        guard Names.isValid(appName) else { throw FormatError("manifest: invalid app name '\(TerminalText.shown(appName))'") }
         appVersion = try r.string(limit: 64, field: "app version")
+        guard Names.isValidVersion(appVersion) else {
+            throw FormatError("manifest: app version '\(TerminalText.shown(appVersion))' must be 1-64 printable ASCII characters without spaces")
+        }
         buildTime = try r.u64()
         keyID = try r.raw(Manifest.keyIDLength)
 
@@ -144,7 +147,7 @@ extension Manifest {
         var nextTable: UInt64 = 0
         for i in 0..<layerCount {
             let name = try r.string(limit: 64, field: "layer \(i) name")
-            guard Names.isValid(name) else { throw FormatError("manifest: invalid layer name '\(name)'") }
+            guard Names.isValid(name) else { throw FormatError("manifest: invalid layer name '\(TerminalText.shown(name))'") }
             guard !layers.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate layer '\(name)'") }
             // Low four bits: the codec; high four bits: the filter.
             let codecByte = try r.u8()
@@ -190,7 +193,7 @@ extension Manifest {
         entries.reserveCapacity(entryCount)
         for i in 0..<entryCount {
             let name = try r.string(limit: 64, field: "entry \(i) name")
-            guard Names.isValid(name) else { throw FormatError("manifest: invalid entry name '\(name)'") }
+            guard Names.isValid(name) else { throw FormatError("manifest: invalid entry name '\(TerminalText.shown(name))'") }
             guard !entries.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate entry '\(name)'") }
             let flags = try r.u8()
             guard flags <= 1 else { throw FormatError("manifest: entry '\(name)' has unknown flags \(flags)") }
@@ -205,8 +208,8 @@ extension Manifest {
             var env: [EntryRecord.EnvVar] = []
             for _ in 0..<envc {
                 let key = try r.string(limit: 256, field: "entry '\(name)' env name")
-                guard Manifest.isValidEnvName(key) else { throw FormatError("manifest: entry '\(name)' has invalid env name '\(key)'") }
-                env.append(.init(key: key, value: try r.string(field: "entry '\(name)' env \(key)")))
+                guard Manifest.isValidEnvName(key) else { throw FormatError("manifest: entry '\(name)' has invalid env name '\(TerminalText.shown(key))'") }
+                env.append(.init(key: key, value: try r.string(field: "entry '\(name)' env \(TerminalText.shown(key))")))
             }
             let refc = try r.count(limit: layerCount, field: "entry '\(name)' layer count")
             var refs: [Int] = []
@@ -219,6 +222,9 @@ extension Manifest {
             }
             let entry = EntryRecord(name: name, isDefault: flags == 1, argv: argv, env: env, layers: refs)
             try Manifest.checkPlaceholders(entry, layers: layers)
+            do { try EntryRules.check(entry, appName: appName) } catch {
+                throw FormatError("manifest: entry '\(name)' \(error)")
+            }
             entries.append(entry)
         }
         guard r.isAtEnd else { throw FormatError("manifest: \(r.remaining) unexpected bytes after the entries") }

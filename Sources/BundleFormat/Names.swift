@@ -23,3 +23,13 @@ public enum Names {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension Names {
+    /// Versions: 1–64 printable ASCII characters, no spaces (docs/spec.md). The version reaches
+    /// the terminal (`--launcher info`), the bundle record and the runtime's environment, so a
+    /// control character or a space is refused by the builder and by every reader.
+    public static func isValidVersion(_ version: String) -> Bool {
+        let bytes = version.utf8
+        return (1...64).contains(bytes.count) && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+}

@@ -12,6 +12,7 @@ public enum PathRules {
         case invalidUTF8
         case reserved            // the layer's own marker name at the top level
         case symlinkEscapes      // a link target that leaves the layer
+        case targetNotUTF8       // a link target that is not valid UTF-8
 
         public var description: String {
             switch self {
@@ -24,6 +25,7 @@ public enum PathRules {
             case .invalidUTF8: return "path is not valid UTF-8"
             case .reserved: return "path uses the reserved name '\(PathRules.markerName)'"
             case .symlinkEscapes: return "symlink points outside its layer"
+            case .targetNotUTF8: return "symlink target is not valid UTF-8"
             }
         }
     }
@@ -61,6 +63,9 @@ public enum PathRules {
         guard target.count <= Limits.maxPathLength else { throw .tooLong }
         guard target[0] != 0x2F else { throw .symlinkEscapes }
         guard !target.contains(0) else { throw .nul }
+        // Targets are text like paths: the launcher creates the link from a String, and a byte
+        // string that is not UTF-8 would not survive that unchanged (docs/format.md, "File table").
+        guard String(validating: target, as: UTF8.self) != nil else { throw .targetNotUTF8 }
         // `..` may only lead the target ("../../lib/x", not "lib/../../x"): after a downward
         // step through a component that may itself be a link, a lexical `..` no longer means
         // what it seems. With that rule every link resolves to an ancestor of its directory

@@ -9,7 +9,7 @@ import BundleCrypto
 /// Everything is created relative to directory descriptors with `O_NOFOLLOW`/`O_EXCL`
 /// (`openat`, `mkdirat`, `symlinkat`): nothing that already exists is followed or written
 /// through. Modes are masked to 0o755, so no setuid, setgid, group- or world-writable bits.
-/// The table is checked completely before the first file is created.
+/// The table is checked completely (records and digest) before the first file is created.
 public enum LayerExtractor {
     /// Bits kept from the recorded mode.
     public static let modeMask: mode_t = 0o755
@@ -23,108 +23,116 @@ public enum LayerExtractor {
 
     /// Extracts `layer` of `bundle` into `rootFD`, which must be an empty directory
     /// (nil: only decode and check). `progress` is called with the bytes decoded so far.
+    ///
+    /// The file table is streamed from the bundle, never held whole (docs/format.md, "Limits"):
+    /// pass 1 checks every record and the table's digest before anything is created, pass 2
+    /// creates the files (and checks the digest again, so a table changed in between is refused),
+    /// pass 3 gives directories their modes, each once its subtree is complete.
     public static func extract(_ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
                                progress: ((UInt64) -> Void)? = nil) throws(RuntimeError) {
-        let table = try bundle.fileTable(of: layer)
-        try withBytes(table) { (tableBytes) throws(RuntimeError) in
-            // Pass 1: the whole table is well-formed before anything is created.
-            var check = FileTable.Reader(tableBytes, layer: layer)
-            do throws(FormatError) { while try check.next() != nil {} } catch { throw RuntimeError(error.message) }
+        // Pass 1: the whole table is well-formed and signed before anything is created.
+        var check = bundle.fileTableStream(of: layer)
+        while try check.next() != nil {}
 
-            // Pass 2: create.
-            var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
-            defer { buffer.deallocate() }
-            var dirs = DirectoryStack(root: rootFD ?? -1)
-            defer { dirs.closeAll() }
-            var directoryModes: [([UInt8], mode_t)] = []
-            var written: UInt64 = 0
-            var reader = FileTable.Reader(tableBytes, layer: layer)
-            while true {
-                let next: FileRecord?
-                do throws(FormatError) { next = try reader.next() } catch { throw RuntimeError(error.message) }
-                guard let file = next else { break }
-                guard let rootFD else {
-                    if file.kind == .regular {
-                        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: progress)
-                    }
-                    continue
+        // Pass 2: create.
+        var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var dirs = DirectoryStack(root: rootFD ?? -1)
+        defer { dirs.closeAll() }
+        var written: UInt64 = 0
+        var restrictedModes = false
+        var records = bundle.fileTableStream(of: layer)
+        while let file = try records.next() {
+            guard rootFD != nil else {
+                if file.kind == .regular {
+                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: progress)
                 }
-                let (parentPath, name) = split(file.path)
-                let parent: Int32
-                do throws(SystemError) { parent = try dirs.open(parentPath) } catch { throw RuntimeError(error) }
-                do {
-                    switch file.kind {
-                    case .directory:
-                        try Sys.mkdirat(parent, name, 0o700)
-                        let mode = mode_t(file.mode) & modeMask
-                        if mode != 0o700 { directoryModes.append((file.path, mode)) }
-                    case .symlink:
-                        try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
-                    case .regular:
-                        let fd = try Sys.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
-                        defer { Sys.close(fd) }
-                        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
-                        let mode = mode_t(file.mode) & modeMask
-                        if mode != 0o600 { try Sys.fchmod(fd, mode, what: file.pathString) }
-                    }
-                } catch let e as SystemError {
-                    throw RuntimeError(e)
-                } catch let e as RuntimeError {
-                    throw e
-                } catch {
-                    throw RuntimeError("layer '\(layer.name)': \(error)")
-                }
+                continue
             }
-            try stream.finish(scratch: buffer)
-            dirs.closeAll()
-            guard let rootFD else { return }
-            // Directory modes last, deepest first, so read-only directories could be filled.
-            var chmodDirs = DirectoryStack(root: rootFD)
-            defer { chmodDirs.closeAll() }
-            for (path, mode) in directoryModes.reversed() {
-                do throws(SystemError) { try Sys.fchmod(try chmodDirs.open(path), mode, what: String(decoding: path, as: UTF8.self)) }
+            let (parentPath, name) = split(file.path)
+            let parent: Int32
+            do throws(SystemError) { parent = try dirs.open(parentPath) } catch { throw RuntimeError(error) }
+            do {
+                switch file.kind {
+                case .directory:
+                    try Sys.mkdirat(parent, name, 0o700)
+                    if mode_t(file.mode) & modeMask != 0o700 { restrictedModes = true }
+                case .symlink:
+                    try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
+                case .regular:
+                    let fd = try Sys.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+                    defer { Sys.close(fd) }
+                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
+                    let mode = mode_t(file.mode) & modeMask
+                    if mode != 0o600 { try Sys.fchmod(fd, mode, what: file.pathString) }
+                }
+            } catch let e as SystemError {
+                throw RuntimeError(e)
+            } catch let e as RuntimeError {
+                throw e
+            } catch {
+                throw RuntimeError("layer '\(layer.name)': \(error)")
+            }
+        }
+        try stream.finish(scratch: buffer)
+        dirs.closeAll()
+        guard let root = rootFD, restrictedModes else { return }
+        try applyDirectoryModes(bundle, layer: layer, rootFD: root)
+    }
+
+    /// Pass 3: directory modes last, each directory once nothing more is created below it
+    /// (deepest first), so a read-only directory could still be filled. Memory: the open
+    /// directories of one path (`OpenDirectories`), not a list of every directory.
+    private static func applyDirectoryModes(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(RuntimeError) {
+        var chmodDirs = DirectoryStack(root: rootFD)
+        defer { chmodDirs.closeAll() }
+        var open = OpenDirectories<mode_t>()
+        var previous: [UInt8] = []
+        func apply(_ closed: [(length: Int, payload: mode_t)], in path: [UInt8]) throws(RuntimeError) {
+            for (length, mode) in closed where mode != 0o700 {
+                let dir = Array(path[..<length])
+                do throws(SystemError) { try Sys.fchmod(try chmodDirs.open(dir), mode, what: String(decoding: dir, as: UTF8.self)) }
                 catch { throw RuntimeError(error) }
             }
         }
+        var records = bundle.fileTableStream(of: layer)
+        while let file = try records.next() {
+            try apply(open.advance(from: previous, to: file.path), in: previous)
+            if file.kind == .directory { open.push(file.path, mode_t(file.mode) & modeMask) }
+            previous = file.path
+        }
+        try apply(open.closeAll(), in: previous)
     }
 
     /// Decodes `layer` in memory and returns the bytes of the regular file at `path` (nil when the
     /// layer has no such file), checked against its digest; nothing is written to disk. Files up
     /// to `limit` bytes, for small metadata such as an SBOM (`--launcher sbom`).
     public static func readFile(_ bundle: BundleFile, layer: LayerRecord, path: String, limit: UInt64 = 16 << 20) throws(RuntimeError) -> [UInt8]? {
-        let table = try bundle.fileTable(of: layer)
         let wanted = Array(path.utf8)
-        return try withBytes(table) { (tableBytes) throws(RuntimeError) -> [UInt8]? in
-            var find = FileTable.Reader(tableBytes, layer: layer)
-            var target: FileRecord? = nil
-            do throws(FormatError) {
-                while let f = try find.next() {
-                    if f.kind == .regular && f.path == wanted { target = f; break }
-                }
-            } catch { throw RuntimeError(error.message) }
-            guard let target else { return nil }
-            guard target.size <= limit else { throw RuntimeError("'\(path)' is \(target.size) bytes, over the \(limit)-byte limit") }
-            var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
-            defer { buffer.deallocate() }
-            var written: UInt64 = 0
-            var reader = FileTable.Reader(tableBytes, layer: layer)
-            while true {
-                let next: FileRecord?
-                do throws(FormatError) { next = try reader.next() } catch { throw RuntimeError(error.message) }
-                guard let file = next else { break }
-                guard file.kind == .regular else { continue }
-                if file.path == wanted {
-                    var out: [UInt8]? = []
-                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &out)
-                    return out
-                }
-                var none: [UInt8]? = nil
-                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &none)
-            }
-            return nil
+        var find = bundle.fileTableStream(of: layer)
+        var target: FileRecord? = nil
+        while let f = try find.next() {
+            if f.kind == .regular && f.path == wanted { target = f }
         }
+        guard let target else { return nil }
+        guard target.size <= limit else { throw RuntimeError("'\(TerminalText.shown(path))' is \(target.size) bytes, over the \(limit)-byte limit") }
+        var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var written: UInt64 = 0
+        var reader = bundle.fileTableStream(of: layer)
+        while let file = try reader.next() {
+            guard file.kind == .regular else { continue }
+            if file.path == wanted {
+                var out: [UInt8]? = []
+                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &out)
+                return out
+            }
+            var none: [UInt8]? = nil
+            try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &none)
+        }
+        return nil
     }
 
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
@@ -154,7 +162,7 @@ public enum LayerExtractor {
             progress?(written)
         }
         guard hasher.finalize() == file.digest else {
-            throw RuntimeError("layer '\(layer.name)': '\(file.pathString)' does not match its digest (the bundle is corrupt or was modified)")
+            throw RuntimeError("layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)")
         }
     }
 

@@ -93,7 +93,7 @@ final class ManifestTests: XCTestCase {
         m.entries[3].isDefault = true
         XCTAssertEqual(try fx.decode(m.encoded()).defaultEntry?.name, "all")
 
-        let empty = Manifest(appName: "a", appVersion: "", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [], entries: [])
+        let empty = Manifest(appName: "a", appVersion: "0", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [], entries: [])
         XCTAssertEqual(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 0), empty)
         // With no layers, the regions must be empty.
         assertFormatError(try Manifest(decoding: empty.encoded(), layersLength: 1, tablesLength: 0), mentions: "do not fill the layers region")
@@ -110,7 +110,7 @@ final class ManifestTests: XCTestCase {
         layers[255].tableLength = Limits.maxFileTableLength
         var entries: [EntryRecord] = []
         for i in 0..<Limits.maxEntries {
-            entries.append(EntryRecord(name: "e\(i)", isDefault: i == 7, argv: ["{l\(i)}"], env: [], layers: [i]))
+            entries.append(EntryRecord(name: "e\(i)", isDefault: i == 7, argv: ["{l\(i)}/bin/run"], env: [], layers: [i]))
         }
         entries[0].argv = [String](repeating: "x", count: Limits.maxArgvItems)
         entries[1].argv = [String(repeating: "y", count: Limits.maxStringLength)]

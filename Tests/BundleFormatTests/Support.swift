@@ -71,7 +71,7 @@ enum Fx {
             EntryRecord(name: "py", isDefault: false, argv: ["{py-3.12}/bin/python", "-I", "{base}/lib"],
                         env: [], layers: [0, 1]),
             EntryRecord(name: "tool.v2", isDefault: false, argv: ["/usr/bin/env"], env: [], layers: []),
-            EntryRecord(name: "all", isDefault: false, argv: ["{empty_x}", ""], env: [.init(key: "E", value: "")], layers: [0, 1, 2]),
+            EntryRecord(name: "all", isDefault: false, argv: ["{empty_x}/run", ""], env: [.init(key: "E", value: "")], layers: [0, 1, 2]),
         ]
         let m = Manifest(appName: "my-app.x", appVersion: "1.2.3+build", buildTime: 1_700_000_000, keyID: keyID,
                          layers: layers, entries: entries)

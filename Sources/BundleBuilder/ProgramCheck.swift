@@ -1,0 +1,77 @@
+import BundleFormat
+
+/// Refuses, at build time, an entry whose program is not in its layer: the launcher would
+/// otherwise find nothing to run after extracting (or, with part of a layer missing, extract it
+/// again on every launch). The files checked are `EntryRules.programPaths`, exactly those the
+/// launcher looks for before a warm launch; symlinks are followed inside the layer's tree.
+enum ProgramCheck {
+    static func check(_ spec: BundleSpec, layers: [BuiltLayer]) throws(BuildError) {
+        var trees: [String: [[UInt8]: FileRecord]] = [:]
+        for e in spec.entries {
+            let record = EntryRecord(name: e.name, isDefault: e.isDefault, argv: e.exec, env: [], layers: [])
+            let paths: [EntryRules.ProgramPath]
+            do { paths = try EntryRules.programPaths(record) } catch { throw BuildError("entries.\(e.name).exec[\(argvIndex(error.field))]: \(error.reason)") }
+            for p in paths {
+                guard let layer = layers.first(where: { $0.name == p.layer }) else { continue }
+                if trees[p.layer] == nil {
+                    trees[p.layer] = Dictionary(layer.records.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+                }
+                let key = "entries.\(e.name).exec[\(p.argvIndex)]"
+                let item = TerminalText.shown(e.exec[p.argvIndex])
+                let directory = spec.layers.first { $0.name == p.layer }?.directory ?? p.layer
+                let found: Found
+                do { found = try resolve(p.path, in: trees[p.layer]!) } catch {
+                    throw BuildError("\(key): '\(item)': \(error.message) in layer '\(p.layer)' (\(directory))")
+                }
+                switch found {
+                case .missing:
+                    throw BuildError("\(key): '\(item)' is not in layer '\(p.layer)' (\(directory)): the launcher would have nothing to run")
+                case .directory where p.argvIndex == 0:
+                    throw BuildError("\(key): '\(item)' is a directory in layer '\(p.layer)' (\(directory)), not a program")
+                case .file(let mode) where p.argvIndex == 0 && mode & 0o111 == 0:
+                    throw BuildError("\(key): '\(item)' is not executable in layer '\(p.layer)' (\(directory)): chmod +x it")
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    private static func argvIndex(_ field: EntryRules.Field) -> Int {
+        if case .argv(let i) = field { return i }
+        return 0
+    }
+
+    enum Found: Equatable { case missing, directory, file(mode: UInt32) }
+
+    /// Resolves a layer-relative path the way the kernel would inside the extracted layer,
+    /// following symlinks (which the table guarantees stay inside it), at most 40 of them.
+    static func resolve(_ path: [UInt8], in tree: [[UInt8]: FileRecord]) throws(BuildError) -> Found {
+        var resolved: [[UInt8]] = []
+        var pending = components(path)
+        var links = 0
+        while !pending.isEmpty {
+            let c = pending.removeFirst()
+            if c == [0x2E] || c.isEmpty { continue }
+            if c == [0x2E, 0x2E] { if !resolved.isEmpty { resolved.removeLast() }; continue }
+            let candidate = resolved + [c]
+            guard let record = tree[Array(candidate.joined(separator: [0x2F]))] else { return .missing }
+            switch record.kind {
+            case .directory:
+                resolved = candidate
+            case .regular:
+                guard pending.isEmpty else { return .missing }  // "file/x": not a directory
+                return .file(mode: record.mode)
+            case .symlink:
+                links += 1
+                guard links <= 40 else { throw BuildError("too many levels of symbolic links") }
+                pending = components(record.linkTarget) + pending
+            }
+        }
+        return .directory
+    }
+
+    private static func components(_ path: [UInt8]) -> [[UInt8]] {
+        path.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+    }
+}

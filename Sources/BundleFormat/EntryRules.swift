@@ -1,0 +1,139 @@
+/// What an entry may ask the launcher to run and set, checked by `bundle-append build` (with the
+/// spec's key in the message) and again by every reader of a manifest, the launcher included.
+///
+/// A correct signature proves who packaged a bundle, not that the packager was careful: a
+/// careless or compromised build can still sign an entry that runs `{layer}/../../bin/sh`, a
+/// program relative to the user's working directory, or that overrides the variables the
+/// launcher sets. One function, used on both sides, so they cannot disagree (docs/format.md,
+/// "Entry rules"; docs/security.md, "Signed but hostile manifests").
+public enum EntryRules {
+    /// Where in an entry a rule is broken.
+    public enum Field: Equatable, Sendable, CustomStringConvertible {
+        case argv(Int)
+        case env(String)
+
+        public var description: String {
+            switch self {
+            case .argv(let i): return "argv[\(i)]"
+            case .env(let key): return "env \(TerminalText.shown(key))"
+            }
+        }
+    }
+
+    public struct Violation: Error, Equatable, Sendable, CustomStringConvertible {
+        public var field: Field
+        public var reason: String
+        public init(_ field: Field, _ reason: String) { self.field = field; self.reason = reason }
+        public var description: String { "\(field): \(reason)" }
+    }
+
+    /// Bytes that may follow a placeholder besides `/` and the end of the item: list separators
+    /// (`{a}/bin:{b}/bin`, `{a},{b}`, `{a} {b}`) and shell quotes (`'{a}'`). Anything else would
+    /// name a sibling of the layer's directory (`{a}x`, `{a}..`), not something inside it.
+    public static let separators: [UInt8] = [0x3A, 0x3B, 0x2C, 0x20, 0x27, 0x22]  // : ; , space ' "
+
+    /// Checks one entry of the bundle `appName`. Rules, in order:
+    /// 1. the program (`argv[0]`) is `{layer}/path` (a path the layer may hold, `PathRules`), an
+    ///    absolute path, or a bare name looked up in `PATH` (no `/`); never relative to the
+    ///    working directory (`bin/sh`, `./x`, `../x`);
+    /// 2. in every argv item and env value, placeholders are well-formed layer names, each is
+    ///    followed by `/`, a separator or the end, and the path after it has no `..` component,
+    ///    so it stays inside its layer;
+    /// 3. for each layer, the first argv item that starts with its placeholder — the file the
+    ///    launcher checks before every warm launch — is `{layer}` or `{layer}/path`;
+    /// 4. env keys are unique and leave the launcher's own variables alone: `<APP>_ENTRY` and
+    ///    every `<APP>_BUNDLE_*`.
+    public static func check(_ e: EntryRecord, appName: String) throws(Violation) {
+        guard let program = e.argv.first else { throw Violation(.argv(0), "an entry needs a program") }
+        try checkProgram(program)
+        for (i, item) in e.argv.enumerated() { try checkPlaceholderPaths(item, field: .argv(i)) }
+        for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key)) }
+        _ = try programPaths(e)
+        let prefix = Names.environmentPrefix(appName)
+        var seen: [String] = []
+        for v in e.env {
+            guard !seen.contains(v.key) else { throw Violation(.env(v.key), "is set twice") }
+            seen.append(v.key)
+            if v.key == prefix + "_ENTRY" || v.key.utf8.starts(with: (prefix + "_BUNDLE_").utf8) {
+                throw Violation(.env(v.key), "is the launcher's own variable (\(prefix)_ENTRY and \(prefix)_BUNDLE_* cannot be set by an entry)")
+            }
+        }
+    }
+
+    /// A file an entry needs inside one of its layers: the first argv item that starts with the
+    /// layer's placeholder (`{native}/hello`, or the script of `/bin/sh {scripts}/run.sh`), as a
+    /// layer-relative path (empty for the layer itself). The launcher checks it exists before a
+    /// warm launch; the builder checks the layer holds it.
+    public struct ProgramPath: Equatable, Sendable {
+        public var layer: String
+        public var path: [UInt8]
+        public var argvIndex: Int
+    }
+
+    /// One `ProgramPath` per layer the entry's argv starts an item with, in argv order.
+    public static func programPaths(_ e: EntryRecord) throws(Violation) -> [ProgramPath] {
+        var out: [ProgramPath] = []
+        for (i, item) in e.argv.enumerated() {
+            guard let pieces = try? Placeholders.parse(item), case .placeholder(let layer)? = pieces.first,
+                  !out.contains(where: { $0.layer == layer }) else { continue }
+            var path: [UInt8] = []
+            if pieces.count > 1 {
+                guard pieces.count == 2, case .literal(let rest) = pieces[1], rest.first == 0x2F else {
+                    throw Violation(.argv(i), "'\(TerminalText.shown(item))' must be {\(layer)} or {\(layer)}/path: the launcher checks that file before it runs the entry")
+                }
+                path = Array(rest.dropFirst())
+                do { try PathRules.check(path) } catch {
+                    throw Violation(.argv(i), "'\(TerminalText.shown(item))' must name a file inside layer '\(layer)': \(error)")
+                }
+            }
+            if i == 0 && path.isEmpty { throw Violation(.argv(0), "the program cannot be the layer directory {\(layer)} itself") }
+            out.append(ProgramPath(layer: layer, path: path, argvIndex: i))
+        }
+        return out
+    }
+
+    static func checkProgram(_ program: String) throws(Violation) {
+        let pieces: [Placeholders.Piece]
+        do { pieces = try Placeholders.parse(program) } catch { throw Violation(.argv(0), "malformed placeholder") }
+        switch pieces.first {
+        case nil:
+            throw Violation(.argv(0), "the program is empty")
+        case .placeholder?:
+            return  // `{layer}/path`: its shape is checked by `programPaths`
+        case .literal(let bytes)?:
+            guard pieces.count == 1 else {
+                throw Violation(.argv(0), "program '\(TerminalText.shown(program))' must start with its layer's placeholder ({layer}/path) or use none")
+            }
+            if bytes.first == 0x2F { return }  // absolute
+            if !bytes.contains(0x2F) && !bytes.elementsEqual([0x2E]) && !bytes.elementsEqual([0x2E, 0x2E]) { return }  // looked up in PATH
+            throw Violation(.argv(0), "relative program '\(TerminalText.shown(program))' would depend on the working directory (use an absolute path, {layer}/path, or a name looked up in PATH)")
+        }
+    }
+
+    /// Rule 2 for one template.
+    static func checkPlaceholderPaths(_ template: String, field: Field) throws(Violation) {
+        let pieces: [Placeholders.Piece]
+        do { pieces = try Placeholders.parse(template) } catch {
+            throw Violation(field, "'\(TerminalText.shown(template))' has a malformed placeholder (write {layer}; {{ and }} for literal braces)")
+        }
+        for (i, piece) in pieces.enumerated() {
+            guard case .placeholder(let layer) = piece else { continue }
+            guard Names.isValid(layer) else {
+                throw Violation(field, "'\(TerminalText.shown(template))': {\(TerminalText.shown(layer))} cannot name a layer (write {{ and }} for literal braces)")
+            }
+            guard i + 1 < pieces.count else { continue }
+            guard case .literal(let rest) = pieces[i + 1], let first = rest.first, first == 0x2F || separators.contains(first) else {
+                throw Violation(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': {\(layer)} must be followed by '/', one of : ; , space ' \" or the end")
+            }
+            // The path after the placeholder runs to the first separator.
+            var start = 0
+            for j in 0...rest.count where j == rest.count || rest[j] == 0x2F || separators.contains(rest[j]) {
+                if j - start == 2 && rest[start] == 0x2E && rest[start + 1] == 0x2E {
+                    throw Violation(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': '..' after {\(layer)}")
+                }
+                if j < rest.count && separators.contains(rest[j]) { break }
+                start = j + 1
+            }
+        }
+    }
+}

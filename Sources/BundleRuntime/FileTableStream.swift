@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BundleFormat
+import BundleCrypto
+
+/// A layer's file table read from the bundle file a buffer at a time and hashed as it is read.
+/// The table is never held whole: 256 MiB is the format's limit, far more than the launcher's
+/// 64 MiB memory budget (docs/format.md, "Limits").
+public struct TableSource: ByteSource {
+    private let fd: Int32
+    private var offset: UInt64
+    private var left: UInt64
+    private let hasher = Blake2b()
+    private let what: String
+
+    init(fd: Int32, offset: UInt64, length: UInt64, what: String) {
+        self.fd = fd
+        self.offset = offset
+        self.left = length
+        self.what = what
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(FormatError) -> Int {
+        let n = Int(min(UInt64(buffer.count), left))
+        guard n > 0 else { return 0 }
+        let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+        do { try Sys.preadFully(fd, chunk, at: offset, what: what) } catch { throw FormatError(error.message) }
+        hasher.update(UnsafeRawBufferPointer(chunk))
+        offset += UInt64(n)
+        left -= UInt64(n)
+        return n
+    }
+
+    /// Reads (and hashes) whatever the reader has not asked for yet.
+    mutating func drain() throws(FormatError) {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { scratch.deallocate() }
+        while try read(into: scratch) > 0 {}
+    }
+
+    /// The digest of everything read; call once, after the last byte.
+    func finish() -> [UInt8] { hasher.finalize() }
+}
+
+/// The records of one layer's file table, checked one at a time (`FileTable.StreamReader`) and
+/// bound to the signed manifest by the table's digest, which is compared when the stream ends.
+///
+/// A table whose bytes do not match the digest is reported as corrupt or modified, never by the
+/// rule its bytes happen to break: on a format error the rest of the table is read and hashed
+/// first. Callers that act on records before the end (the extractor) do so only in a private
+/// directory that is published after the stream has ended with a matching digest.
+public struct FileTableStream {
+    private var reader: FileTable.StreamReader<TableSource>
+    private let layer: LayerRecord
+    private var finished = false
+
+    init(_ bundle: BundleFile, layer: LayerRecord) {
+        let what = "file table of layer '\(layer.name)'"
+        reader = FileTable.StreamReader(source: TableSource(fd: bundle.fd, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
+                                                            length: layer.tableLength, what: what), layer: layer)
+        self.layer = layer
+    }
+
+    private var digestError: RuntimeError {
+        RuntimeError("layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
+    }
+
+    public mutating func next() throws(RuntimeError) -> FileRecord? {
+        if finished { return nil }
+        let record: FileRecord?
+        do { record = try reader.next() } catch {
+            finished = true
+            var source = reader.source
+            do { try source.drain() } catch { throw RuntimeError(error.message) }
+            guard source.finish() == layer.digest else { throw digestError }
+            throw RuntimeError(error.message)
+        }
+        if record == nil {
+            finished = true
+            guard reader.source.finish() == layer.digest else { throw digestError }
+        }
+        return record
+    }
+}
+
+extension BundleFile {
+    /// Streams a layer's file table: bounded memory, checked record by record, digest checked at the end.
+    public func fileTableStream(of layer: LayerRecord) -> FileTableStream { FileTableStream(self, layer: layer) }
+}
