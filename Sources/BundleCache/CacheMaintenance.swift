@@ -42,18 +42,21 @@ extension CacheRoot {
     /// file table by descriptor (any depth, any path length) and by bytes: two names that are
     /// canonically equal Swift Strings but different bytes are different files.
     public static func problems(in layerFD: Int32, layer: LayerRecord, bundle: BundleFile) -> [String] {
-        guard let table = try? bundle.fileTable(of: layer),
-              let records = try? FileTable.decode(table, layer: layer) else {
-            return ["cannot read the layer's file table from the binary"]
-        }
+        // Streamed (bounded memory, like extraction): only the set of expected names is kept.
+        var records = bundle.fileTableStream(of: layer)
         var problems: [String] = []
         var expected = Set<[UInt8]>()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         var dirs = DirectoryStack(root: layerFD)
         defer { dirs.closeAll() }
-        for f in records {
-            let rel = f.pathString
+        while true {
+            let next: FileRecord?
+            do { next = try records.next() } catch {
+                return ["cannot read the layer's file table from the binary: \(error.message)"]
+            }
+            guard let f = next else { break }
+            let rel = TerminalText.escaped(f.pathString)
             expected.insert(f.path)
             let slash = f.path.lastIndex(of: 0x2F)
             let parentPath = slash.map { Array(f.path[..<$0]) } ?? []
@@ -91,7 +94,7 @@ extension CacheRoot {
             try TreeWalk.walk(layerFD, visit: { (e) throws(SystemError) -> Bool in
                 if e.path == marker { return false }
                 guard expected.contains(e.path) else {
-                    problems.append("unexpected: \(Sys.displayName(e.path))")
+                    problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")
                     return false
                 }
                 return Ownership.type(e.stat) == S_IFDIR
