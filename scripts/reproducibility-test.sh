@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds DGMO and every release artifact twice from the same inputs, from scratch each time
-# (stage removed, PyInstaller re-run), and compares the two sets byte for byte.
+# (stage emptied, PyInstaller re-run), and compares the two sets byte for byte. The stage is a
+# temporary directory (the same path for both builds), so the work tree's .build-dgmo/stage is left alone.
 #
 #   scripts/reproducibility-test.sh            release settings (as `make release`)
 #   DGMO_BUILD_FLAGS= scripts/...              dev compression (faster; what `make test` runs)
@@ -26,10 +27,15 @@ trap 'rm -rf "$W"' EXIT
 
 for i in 1 2; do
   echo "== build $i ($when)"
-  rm -rf .build-dgmo/stage
+  mkdir -p "$W/$i"
   # shellcheck disable=SC2086
-  "$BIN/dgmo-build" $FLAGS --rebuild --stub "$BIN/dgmo-stub" -o "$W/$i/dgmo-linux-x64" 2>&1 | grep -E '^built|^\[' | sed 's/^/   /'
-  cp -a .build-dgmo/stage "$W/$i/stage"
+  if ! "$BIN/dgmo-build" $FLAGS --rebuild --stage "$W/stage" --stub "$BIN/dgmo-stub" -o "$W/$i/dgmo-linux-x64" >"$W/$i/build.log" 2>&1; then
+    cat "$W/$i/build.log" >&2
+    echo "reproducibility-test: dgmo-build failed in build $i (its output is above)" >&2
+    exit 1
+  fi
+  grep -E '^built|^\[' "$W/$i/build.log" | sed 's/^/   /' || true
+  cp -a "$W/stage" "$W/$i/stage"
   BIN="$BIN" SRC="$W/$i/dgmo-linux-x64" OUT="$W/$i/release" scripts/release.sh | sed 's/^/   /'
 done
 
