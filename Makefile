@@ -56,11 +56,17 @@ hello: build
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache HELLO_ENTRY=greet $(DEMO_DIR)/hello you
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello --launcher info
 
-# Test classes `make check` leaves to `make test`: they need the DGMO binary, change the machine
-# (users, mounts, chroots), write hundreds of MiB or take minutes.
+# Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
+# DGMO binary, change the machine (users, mounts, chroots), write hundreds of MiB, run scrypt or
+# take over 30 s each on a loaded 2-core machine.
 SLOW_TESTS = DGMOTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests \
-             MultiUserCacheTests ReliabilityTests FirstRunNoticeTests
-SKIP_SLOW  = $(foreach t,$(SLOW_TESTS),--skip 'EndToEndTests\.$(t)/')
+             MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
+             HostileManifestTests/testLargestFileTableInBoundedMemory \
+             ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \
+             ToolTests/testLargeAndOddTreesRoundTripThroughTheLauncher \
+             CacheRobustnessTests/testTreesDeeperThanTheDescriptorLimitAndPathsLongerThanPATH_MAX \
+             MinisignTests/testPasswordProtectedMinisignKey
+SKIP_SLOW  = $(foreach t,$(SLOW_TESTS),--skip '\.$(t)(/|$$)')
 # Our own targets are compiled with warnings as errors in both tiers (Package.swift reads this;
 # dependencies are not affected).
 STRICT     = DGMO_WARNINGS_AS_ERRORS=1
