@@ -28,9 +28,6 @@ struct DGMOBuild: ParsableCommand {
     @Option(help: "Working directory for the toolchain, caches and the stage.")
     var work = ".build-dgmo"
 
-    @Option(help: "Directory the compiled app is staged in, emptied first (default: WORK/stage).")
-    var stage: String?
-
     @Option(help: "Minisign secret key to sign with (default: a development key in WORK, created if missing).")
     var key: String?
 
@@ -96,7 +93,7 @@ struct DGMOBuild: ParsableCommand {
         let versions = try tools.versions(shell: shell)
         say("bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \(glibc.version)")
 
-        let stage = self.stage ?? work + "/stage"
+        let stage = work + "/stage"
         try Files.fresh(stage)
         let compile = Compile(source: source, stage: stage, work: work, tools: tools, glibc: glibc, shell: shell)
         step("TypeScript: bun build (CLI and plugins)")
