@@ -71,7 +71,7 @@ SKIP_SLOW  = $(foreach t,$(SLOW_TESTS),--skip '\.$(t)(/|$$)')
 # dependencies are not affected).
 STRICT     = DGMO_WARNINGS_AS_ERRORS=1
 
-## The edit-test loop (about 3 minutes): unit tests, the fast end-to-end tests and the format lint.
+## The edit-test loop (budget: 3 minutes on 2 cores): unit tests, the fast end-to-end tests, the format lint.
 check: deps
 	$(STRICT) $(SWIFT) build
 	$(STRICT) $(SWIFT) test --disable-swift-testing $(SKIP_SLOW)
