@@ -5,13 +5,18 @@
 
 import PackageDescription
 
+/// `DGMO_WARNINGS_AS_ERRORS=1 swift build` (as `make check` and `make test` run it) turns warnings in
+/// the project's own Swift targets into errors; dependencies are compiled as before.
+let strictSettings: [SwiftSetting] = Context.environment["DGMO_WARNINGS_AS_ERRORS"] == "1"
+    ? [.unsafeFlags(["-warnings-as-errors"])] : []
+
 /// Modules linked into the static launcher import neither _Concurrency nor _StringProcessing:
 /// the launcher uses neither, and their implicit imports would link Dispatch and the regex
 /// engine (with their metadata, which `--gc-sections` cannot drop) into every binary.
 let launcherModuleSettings: [SwiftSetting] = [
     .unsafeFlags(["-Xfrontend", "-disable-implicit-concurrency-module-import",
                   "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
-]
+] + strictSettings
 
 /// The launcher is optimised for size in release builds.
 let launcherSwiftSettings: [SwiftSetting] = launcherModuleSettings + [
@@ -20,12 +25,12 @@ let launcherSwiftSettings: [SwiftSetting] = launcherModuleSettings + [
 
 let package = Package(
     name: "dgmo-bundle",
+    // No library products: the launcher's modules carry unsafeFlags (see above), which SwiftPM
+    // refuses in a dependency, so another package could not use them anyway.
     products: [
         .executable(name: "dgmo-stub", targets: ["dgmo-stub"]),
         .executable(name: "bundle-append", targets: ["bundle-append"]),
         .executable(name: "dgmo-build", targets: ["dgmo-build"]),
-        .library(name: "BundleFormat", targets: ["BundleFormat"]),
-        .library(name: "BundleBuilder", targets: ["BundleBuilder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,7 +52,7 @@ let package = Package(
         // Streaming compressors and decompressors (zstd, xz, zlib, none). No Foundation.
         .target(name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"], path: "Sources/BundleCodecs", swiftSettings: launcherModuleSettings),
         // BLAKE2b digests, Ed25519, minisign key and signature formats. No Foundation.
-        .target(name: "BundleCrypto", dependencies: ["CSodium"], path: "Sources/BundleCrypto", swiftSettings: launcherModuleSettings),
+        .target(name: "BundleCrypto", dependencies: ["CSodium", "BundleFormat"], path: "Sources/BundleCrypto", swiftSettings: launcherModuleSettings),
         // Reading a bundle from a file descriptor, verifying it, extracting layers safely.
         // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
         .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CLinux"], path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
@@ -59,7 +64,8 @@ let package = Package(
             name: "BundleBuilder",
             dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "BundleRuntime", "CKeySlot",
                            .product(name: "TOMLKit", package: "TOMLKit")],
-            path: "Sources/BundleBuilder"),
+            path: "Sources/BundleBuilder",
+            swiftSettings: strictSettings),
 
         .executableTarget(
             name: "dgmo-stub",
@@ -70,21 +76,23 @@ let package = Package(
         .executableTarget(
             name: "bundle-append",
             dependencies: ["BundleBuilder", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Tools/bundle-append"),
+            path: "Tools/bundle-append",
+            swiftSettings: strictSettings),
         // DGMO's build pipeline: Bun, PyInstaller and Go outputs into one signed binary (see docs/dgmo.md).
         .executableTarget(
             name: "dgmo-build",
             dependencies: ["BundleBuilder", "BundleCodecs", "BundleCrypto", "BundleFormat",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Tools/dgmo-build"),
+            path: "Tools/dgmo-build",
+            swiftSettings: strictSettings),
 
         // Helpers shared by the test targets (deterministic random numbers).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"]),
-        .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"]),
-        .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto"]),
-        .testTarget(name: "BundleCacheTests", dependencies: ["BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto"]),
-        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "BundleCacheTests", dependencies: ["BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto"], swiftSettings: strictSettings),
+        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"], swiftSettings: strictSettings),
     ]
 )

@@ -220,8 +220,8 @@ func formatTime(_ t: Int64) -> String {
     var tmv = tm()
     guard gmtime_r(&time, &tmv) != nil else { return "(out of range: \(t))" }
     var buf = [CChar](repeating: 0, count: 32)
-    _ = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
-    return String(cString: buf)
+    let n = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+    return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 func table(_ rows: [[String]]) -> String {

@@ -10,7 +10,10 @@ func selfPath(argv0: String) -> String {
     if argv0.contains("/") {
         if argv0.hasPrefix("/") { return argv0 }
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        if getcwd(&buf, buf.count) != nil { return String(cString: buf) + "/" + argv0 }
+        if getcwd(&buf, buf.count) != nil {
+            let cwd = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+            return String(decoding: cwd, as: UTF8.self) + "/" + argv0
+        }
         return argv0
     }
     for dir in (Sys.getenv("PATH") ?? "/usr/bin:/bin").split(separator: ":") {

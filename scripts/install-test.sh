@@ -14,7 +14,18 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 cd "$(dirname "$0")/.."
 REL=${1:-dist/release}
 [ "$(id -u)" -eq 0 ] || { echo "install-test: needs root (chroot, mount)" >&2; exit 2; }
-DEB=$(ls "$REL"/dgmo_*_amd64.deb) RPM=$(ls "$REL"/dgmo-*.x86_64.rpm)
+# Exactly one package of each kind: with two versions in the directory, say which and stop.
+one() {
+  local found=() f
+  for f in "$REL"/$1; do [ -e "$f" ] && found+=("$f"); done
+  if [ "${#found[@]}" -ne 1 ]; then
+    echo "install-test: $REL must hold exactly one $1, found ${#found[@]}${found[*]:+: ${found[*]}}" >&2
+    exit 2
+  fi
+  printf '%s\n' "${found[0]}"
+}
+DEB=$(one 'dgmo_*_amd64.deb')
+RPM=$(one 'dgmo-*.x86_64.rpm')
 VERSION=$(dpkg-deb -f "$DEB" Version); VERSION=${VERSION%-*}
 
 W=$(mktemp -d /tmp/dgmo-install.XXXXXX)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds DGMO and every release artifact twice from the same inputs, from scratch each time
-# (stage removed, PyInstaller re-run), and compares the two sets byte for byte.
+# (stage emptied, PyInstaller re-run), and compares the two sets byte for byte. dgmo-build stages
+# into .build-dgmo/stage (its spec names that path): a stage already there is put aside first
+# and put back at the end, so the work tree's build is left as it was.
 #
 #   scripts/reproducibility-test.sh            release settings (as `make release`)
 #   DGMO_BUILD_FLAGS= scripts/...              dev compression (faster; what `make test` runs)
@@ -22,13 +24,25 @@ fi
 BIN=${BIN:-$(swift build -c release --show-bin-path)}
 FLAGS=${DGMO_BUILD_FLAGS---release}
 W=$(mktemp -d /tmp/dgmo-repro.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+saved=.build-dgmo/stage.repro-saved.$$
+[ -e .build-dgmo/stage ] && mv .build-dgmo/stage "$saved"
+# shellcheck disable=SC2317  # run by the EXIT trap
+restore() {
+  rm -rf "$W"
+  if [ -e "$saved" ]; then rm -rf .build-dgmo/stage; mv "$saved" .build-dgmo/stage; fi
+}
+trap restore EXIT
 
 for i in 1 2; do
   echo "== build $i ($when)"
-  rm -rf .build-dgmo/stage
+  mkdir -p "$W/$i"
   # shellcheck disable=SC2086
-  "$BIN/dgmo-build" $FLAGS --rebuild --stub "$BIN/dgmo-stub" -o "$W/$i/dgmo-linux-x64" 2>&1 | grep -E '^built|^\[' | sed 's/^/   /'
+  if ! "$BIN/dgmo-build" $FLAGS --rebuild --stub "$BIN/dgmo-stub" -o "$W/$i/dgmo-linux-x64" >"$W/$i/build.log" 2>&1; then
+    cat "$W/$i/build.log" >&2
+    echo "reproducibility-test: dgmo-build failed in build $i (its output is above)" >&2
+    exit 1
+  fi
+  grep -E '^built|^\[' "$W/$i/build.log" | sed 's/^/   /' || true
   cp -a .build-dgmo/stage "$W/$i/stage"
   BIN="$BIN" SRC="$W/$i/dgmo-linux-x64" OUT="$W/$i/release" scripts/release.sh | sed 's/^/   /'
 done

@@ -161,7 +161,7 @@ public enum NativeLibraryScan {
     }
 
     static func sha256(_ path: String) -> String? {
-        run("sha256sum", ["--", path]).flatMap { $0.split(separator: " ").first.map(String.init) }
+        run("sha256sum", ["--", path]).flatMap { SHA256SumLine($0.split(separator: "\n").first ?? "")?.digest }
     }
 
     static func run(_ program: String, _ args: [String]) -> String? {

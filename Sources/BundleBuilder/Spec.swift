@@ -127,10 +127,10 @@ private struct SpecParser {
         let bundle = try table(root["bundle"], "bundle")
         try checkKeys(bundle, "bundle", allowed: ["name", "version"])
         let name = try string(bundle["name"], "bundle.name")!
-        guard Names.isValid(name) else { throw fail("bundle.name", "'\(name)' must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit") }
+        guard Names.isValid(name) else { throw fail("bundle.name", "'\(name)' must be 1-\(Names.maximumLength) characters of A-Z a-z 0-9 . _ -, starting with a letter or digit") }
         let version = try string(bundle["version"], "bundle.version")!
         guard Names.isValidVersion(version) else {
-            throw fail("bundle.version", "'\(TerminalText.shown(version))' must be 1-64 printable ASCII characters without spaces")
+            throw fail("bundle.version", "'\(TerminalText.shown(version))' must be 1-\(Names.maximumLength) printable ASCII characters without spaces")
         }
 
         let layersTable = try table(root["layers"], "layers")

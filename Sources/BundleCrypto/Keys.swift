@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSodium
+import BundleFormat
 
 /// minisign's 8-byte key id (random, chosen at key generation). It only names a key, it proves
 /// nothing; signatures carry it so a verifier can say "signed by another key" instead of "bad signature".
@@ -38,7 +39,7 @@ private func keyLine(_ text: String) -> String? {
     lines(text).map { $0.trimmingSpaces() }.first { !$0.isEmpty && !$0.hasPrefix("untrusted comment:") }
 }
 
-private let ed: [UInt8] = [0x45, 0x64]   // "Ed": minisign's Ed25519 algorithm tag
+private let ed = SignatureAlgorithm.ed25519
 
 /// An Ed25519 public key in minisign's format: `base64("Ed" + keyid + pk)`.
 public struct PublicKey: Equatable, Sendable {

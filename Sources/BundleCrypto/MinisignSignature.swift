@@ -1,3 +1,5 @@
+import BundleFormat
+
 /// A minisign `.minisig` file: a signature over a whole file, plus a trusted comment that is
 /// signed together with that signature (the "global signature"), so the comment cannot be swapped.
 public struct MinisignSignature: Sendable {
@@ -25,7 +27,7 @@ public struct MinisignSignature: Sendable {
         }
         guard let sig = Base64.decode(ls[1].trimmingSpaces()) else { throw CryptoError("signature file: signature line is not base64") }
         guard sig.count == 74 else { throw CryptoError("signature file: signature line has \(sig.count) bytes, expected 74") }
-        guard sig[0] == 0x45, sig[1] == 0x44 || sig[1] == 0x64 else {
+        guard SignatureAlgorithm.tags(sig, SignatureAlgorithm.ed25519Prehashed) || SignatureAlgorithm.tags(sig, SignatureAlgorithm.ed25519) else {
             throw CryptoError("signature file: unknown signature algorithm (neither \"ED\" nor \"Ed\")")
         }
         guard let global = Base64.decode(ls[3].trimmingSpaces()) else {
@@ -44,7 +46,7 @@ public struct MinisignSignature: Sendable {
         self.untrustedComment = untrustedComment
         self.trustedComment = trustedComment
         self.keyID = keyID
-        self.algorithm = [0x45, 0x44]
+        self.algorithm = SignatureAlgorithm.ed25519Prehashed
         self.signature = signature
         self.globalSignature = globalSignature
     }
@@ -78,8 +80,8 @@ public struct MinisignSignature: Sendable {
         }
         let ok: Bool
         switch algorithm {
-        case [0x45, 0x44]: ok = Ed25519.verifyPrehashed(signature: signature, message: file, publicKey: publicKey)
-        case [0x45, 0x64]: ok = Ed25519.verify(signature: signature, message: file, publicKey: publicKey)
+        case SignatureAlgorithm.ed25519Prehashed: ok = Ed25519.verifyPrehashed(signature: signature, message: file, publicKey: publicKey)
+        case SignatureAlgorithm.ed25519: ok = Ed25519.verify(signature: signature, message: file, publicKey: publicKey)
         default: throw CryptoError("signature: unknown signature algorithm (neither \"ED\" nor \"Ed\")")
         }
         guard ok else { throw CryptoError("signature verification failed: the file was modified or signed by another key") }

@@ -127,6 +127,9 @@ public enum Base64 {
         Sodium.initialize()
         let input = Array(s.utf8)
         guard !input.isEmpty else { return [] }
+        // libsodium reads a byte >= 0x80 through a signed char and can take it for '/' (found by
+        // ParserRobustnessTests): only the 65 characters of the alphabet are passed to it.
+        guard input.allSatisfy(isAlphabet) else { return nil }
         var out = [UInt8](repeating: 0, count: input.count)
         var written = 0
         let complete = input.withUnsafeBufferPointer { b -> Bool in
@@ -138,5 +141,10 @@ public enum Base64 {
             }
         }
         return complete ? Array(out[0..<written]) : nil
+    }
+
+    /// `A-Z a-z 0-9 + / =`.
+    private static func isAlphabet(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F || b == 0x3D
     }
 }

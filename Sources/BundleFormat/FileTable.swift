@@ -161,7 +161,7 @@ extension FileTable.StreamReader where Source == ArraySource {
 /// It is exactly the second line of a minisign signature of the header bytes, decoded.
 public struct SignatureBlock: Equatable, Sendable {
     public static let size = 74
-    public static let algorithm: [UInt8] = [0x45, 0x44]  // "ED"
+    public static let algorithm = SignatureAlgorithm.ed25519Prehashed
     public var keyID: [UInt8]
     public var signature: [UInt8]
 
@@ -178,7 +178,7 @@ public struct SignatureBlock: Equatable, Sendable {
 
     public init(decoding bytes: [UInt8]) throws(FormatError) {
         guard bytes.count == SignatureBlock.size else { throw FormatError("signature block is \(bytes.count) bytes, expected \(SignatureBlock.size)") }
-        guard bytes[0] == 0x45, bytes[1] == 0x44 else { throw FormatError("signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)") }
+        guard SignatureAlgorithm.tags(bytes, SignatureBlock.algorithm) else { throw FormatError("signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)") }
         keyID = Array(bytes[2..<10])
         signature = Array(bytes[10..<74])
     }

@@ -31,7 +31,7 @@ public enum KeySlot: Equatable, Sendable {
         case 0: self = .empty
         case 1:
             let key = Array(bytes[34..<(34 + KeySlot.keyLength)])
-            guard key[0] == 0x45, key[1] == 0x64 else { throw FormatError("key slot: not an Ed25519 key") }
+            guard SignatureAlgorithm.tags(key, SignatureAlgorithm.ed25519) else { throw FormatError("key slot: not an Ed25519 key") }
             self = .pinned(keyBytes: key)
         case 2: self = .unsigned
         default: throw FormatError("key slot: unknown state \(bytes[32])")

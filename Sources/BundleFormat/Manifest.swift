@@ -131,9 +131,9 @@ extension Manifest {
 
     public init(decoding bytes: [UInt8], layersLength: UInt64, tablesLength: UInt64) throws(FormatError) {
         var r = ByteReader(bytes, what: "manifest")
-        appName = try r.string(limit: 64, field: "app name")
+        appName = try r.string(limit: Names.maximumLength, field: "app name")
         guard Names.isValid(appName) else { throw FormatError("manifest: invalid app name '\(TerminalText.shown(appName))'") }
-        appVersion = try r.string(limit: 64, field: "app version")
+        appVersion = try r.string(limit: Names.maximumLength, field: "app version")
         guard Names.isValidVersion(appVersion) else {
             throw FormatError("manifest: app version '\(TerminalText.shown(appVersion))' must be 1-64 printable ASCII characters without spaces")
         }
@@ -146,7 +146,7 @@ extension Manifest {
         var nextOffset: UInt64 = 0
         var nextTable: UInt64 = 0
         for i in 0..<layerCount {
-            let name = try r.string(limit: 64, field: "layer \(i) name")
+            let name = try r.string(limit: Names.maximumLength, field: "layer \(i) name")
             guard Names.isValid(name) else { throw FormatError("manifest: invalid layer name '\(TerminalText.shown(name))'") }
             guard !layers.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate layer '\(name)'") }
             // Low four bits: the codec; high four bits: the filter.
@@ -192,7 +192,7 @@ extension Manifest {
         var entries: [EntryRecord] = []
         entries.reserveCapacity(entryCount)
         for i in 0..<entryCount {
-            let name = try r.string(limit: 64, field: "entry \(i) name")
+            let name = try r.string(limit: Names.maximumLength, field: "entry \(i) name")
             guard Names.isValid(name) else { throw FormatError("manifest: invalid entry name '\(TerminalText.shown(name))'") }
             guard !entries.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate entry '\(name)'") }
             let flags = try r.u8()

@@ -1,11 +1,15 @@
 /// Rules for the names a bundle gives things, shared by the builder and the stub.
 public enum Names {
+    /// The longest bundle, layer or entry name, and the longest version, in bytes (docs/spec.md,
+    /// docs/format.md): checked by the builder and by every reader of a manifest.
+    public static let maximumLength = 64
+
     /// Bundle, layer and entry names: 1–64 bytes of `[A-Za-z0-9._-]`, starting with a letter or digit.
     /// Entry names are matched against the program's basename, and the bundle name becomes an
     /// environment-variable prefix and a cache directory name, so nothing else is allowed.
     public static func isValid(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        guard (1...64).contains(bytes.count) else { return false }
+        guard (1...maximumLength).contains(bytes.count) else { return false }
         for (i, b) in bytes.enumerated() {
             let alnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
             if i == 0 { if !alnum { return false } } else if !(alnum || b == 0x2E || b == 0x5F || b == 0x2D) { return false }
@@ -30,6 +34,6 @@ extension Names {
     /// control character or a space is refused by the builder and by every reader.
     public static func isValidVersion(_ version: String) -> Bool {
         let bytes = version.utf8
-        return (1...64).contains(bytes.count) && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+        return (1...maximumLength).contains(bytes.count) && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 }

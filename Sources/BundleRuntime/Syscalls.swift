@@ -201,11 +201,21 @@ public enum Sys {
     public static func processID() -> Int32 { Glibc.getpid() }
     public static func effectiveUserID() -> uid_t { Glibc.geteuid() }
 
-    /// The real user's home directory from the password database (nil where the static
-    /// launcher finds no NSS module, or no entry).
+    /// The real user's home directory from `/etc/passwd` (nil without a readable file or an entry).
+    /// Read directly rather than with getpwuid: in a static binary getpwuid would dlopen NSS
+    /// modules of the build machine's glibc version at run time. Users known only to a network
+    /// directory (LDAP, sssd) are not found here; they have HOME set, which is looked at first.
     public static func passwordDatabaseHome() -> String? {
-        guard let pw = getpwuid(getuid()), let d = pw.pointee.pw_dir else { return nil }
-        return String(cString: d)
+        guard let fd = try? open("/etc/passwd", O_RDONLY | O_CLOEXEC) else { return nil }
+        defer { close(fd) }
+        var text: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while text.count < PasswdFile.maximumSize {
+            let n = chunk.withUnsafeMutableBytes { b in (try? read(fd, b, what: "/etc/passwd")) ?? -1 }
+            if n <= 0 { break }
+            text += chunk[0..<n]
+        }
+        return PasswdFile.home(ofUser: getuid(), in: text)
     }
 
     /// Random bytes for temporary names.
@@ -268,5 +278,22 @@ extension Sys {
             if child != [0x2E] && child != [0x2E, 0x2E] { names.append(child) }
         }
         return names
+    }
+}
+
+/// The `passwd(5)` format: `name:password:uid:gid:gecos:home:shell`, one user a line.
+public enum PasswdFile {
+    /// Larger files are read this far only (a password file is a few KiB).
+    public static let maximumSize = 4 << 20
+
+    /// The home directory of the first line whose uid is `uid`, if it is an absolute path.
+    public static func home(ofUser uid: uid_t, in text: [UInt8]) -> String? {
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+            guard fields.count >= 7, let id = UInt32(String(decoding: fields[2], as: UTF8.self)), id == uid else { continue }
+            let home = String(decoding: fields[5], as: UTF8.self)
+            return home.hasPrefix("/") ? home : nil
+        }
+        return nil
     }
 }

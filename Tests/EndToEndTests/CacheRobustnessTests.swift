@@ -34,6 +34,21 @@ final class CacheRobustnessTests: XCTestCase {
         return path
     }
 
+    /// The same bundle signed with its manifest exactly as given (`BundleAssembler.write`): for
+    /// entries `assemble` refuses, such as a program that is not in its layer.
+    func assembleUnchecked(source: String, exec: [String]) throws -> String {
+        let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: source, codec: .zstd, level: 3))
+        let record = LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: UInt64(layer.compressed.count),
+                                 uncompressedSize: layer.uncompressedSize, fileCount: layer.records.count, tableOffset: 0,
+                                 tableLength: UInt64(layer.table.count), digest: layer.digest)
+        let entry = EntryRecord(name: "robust", isDefault: true, argv: exec, env: [], layers: [0])
+        let manifest = Manifest(appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record], entries: [entry])
+        let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [layer], signing: .key(key))
+        let path = dir + "/robust-" + UUID().uuidString
+        try Harness.writeBytes(bytes, to: path)
+        return path
+    }
+
     func run(_ binary: String, _ args: [String] = [], cache: String? = nil) throws -> Harness.Output {
         try Harness.run(binary, args, env: ["ROBUST_CACHE_DIR": cache ?? dir + "/cache"], timeout: 60)
     }
@@ -68,7 +83,8 @@ final class CacheRobustnessTests: XCTestCase {
     /// launch extracts at most once, then fails with one line and 125; no loop of re-extraction.
     func testProgramAbsentAfterAFreshExtractionFailsOnceWithOneLine() throws {
         try Harness.write("#!/bin/sh\necho other\n", to: dir + "/src/other.sh", mode: 0o755)
-        let binary = try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"])
+        XCTAssertThrowsError(try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"]), "the builder refuses it")
+        let binary = try assembleUnchecked(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"])
         for _ in 0..<2 {
             let started = Date()
             let o = try run(binary)

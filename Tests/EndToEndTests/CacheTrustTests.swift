@@ -9,12 +9,9 @@ final class CacheTrustTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
-        try Harness.write("#!/bin/sh\necho ran\n", to: dir + "/l/run.sh", mode: 0o755)
-        try Harness.write("[bundle]\nname = \"trust\"\nversion = \"1\"\n[layers.l]\npath = \"l\"\n[entries.trust]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
-                          to: dir + "/t.toml")
-        try Harness.tool(["keygen", dir + "/k"])
-        binary = dir + "/trust"
-        try Harness.tool(["build", dir + "/t.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        binary = try Harness.makeBundle(
+            spec: "[bundle]\nname = \"trust\"\nversion = \"1\"\n[layers.l]\npath = \"l\"\n[entries.trust]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
+            tree: ["l/run.sh": .script("#!/bin/sh\necho ran\n")], in: dir, key: "k", output: "trust")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }

@@ -16,10 +16,7 @@ final class DGMOTests: XCTestCase {
     var cache: String { dir + "/cache" }
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            XCTFail("no DGMO binary at \(Self.binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY")
-            throw XCTSkip("no DGMO binary")
-        }
+        try Harness.requireDGMOBinary()
         dir = try Harness.makeTempDir()
     }
 

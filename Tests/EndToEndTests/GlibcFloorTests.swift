@@ -14,10 +14,7 @@ final class GlibcFloorTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: DGMOTests.binary) else {
-            XCTFail("no DGMO binary at \(DGMOTests.binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY")
-            throw XCTSkip("no DGMO binary")
-        }
+        try Harness.requireDGMOBinary()
         dir = try Harness.makeTempDir()
     }
 

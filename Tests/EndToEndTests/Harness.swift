@@ -35,14 +35,16 @@ enum Harness {
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         // Output goes to files, not pipes: a chatty child can never block on a full pipe.
         let base = NSTemporaryDirectory() + "e2e-out-" + UUID().uuidString
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        try createFile(base + ".out")
+        try createFile(base + ".err")
         defer { unlink(base + ".out"); unlink(base + ".err") }
-        let out = FileHandle(forWritingAtPath: base + ".out")!, err = FileHandle(forWritingAtPath: base + ".err")!
+        guard let out = FileHandle(forWritingAtPath: base + ".out"), let err = FileHandle(forWritingAtPath: base + ".err") else {
+            throw SetupError(description: "cannot open \(base).out/.err")
+        }
         p.standardOutput = out
         p.standardError = err
         if let stdin {
-            FileManager.default.createFile(atPath: base + ".in", contents: Data(stdin.utf8))
+            try createFile(base + ".in", Data(stdin.utf8))
             p.standardInput = FileHandle(forReadingAtPath: base + ".in")
         } else {
             p.standardInput = FileHandle.nullDevice
@@ -69,21 +71,78 @@ enum Harness {
         return o
     }
 
+    /// Creates (or truncates) a file, or throws naming it.
+    static func createFile(_ path: String, _ contents: Data = Data(), mode: Int = 0o644) throws {
+        guard FileManager.default.createFile(atPath: path, contents: contents, attributes: [.posixPermissions: mode]) else {
+            throw SetupError(description: "cannot create \(path)")
+        }
+    }
+
     static func makeTempDir() throws -> String {
         let dir = NSTemporaryDirectory() + "e2e-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
 
-    /// The static C probe program (Tests/Fixtures/probe.c), compiled once per test run.
-    static let probeBinary: String = {
+    /// Fails the test, and stops it, when the DGMO binary `make test` builds is missing.
+    static func requireDGMOBinary(file: StaticString = #filePath, line: UInt = #line) throws {
+        guard FileManager.default.isExecutableFile(atPath: DGMOTests.binary) else {
+            XCTFail("no DGMO binary at \(DGMOTests.binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY", file: file, line: line)
+            throw XCTSkip("no DGMO binary")
+        }
+    }
+
+    /// A file of a test tree: text (0644), a script (0755), or a copy of an existing file.
+    enum TreeFile {
+        case text(String)
+        case script(String)
+        case copy(of: String)
+    }
+
+    /// Writes `tree` (paths relative to `dir`) and `spec` (as `dir/spec.toml`), makes the key pair
+    /// `dir/<key>.key`/`.pub` unless it exists, and builds the signed bundle `dir/<output>` with the
+    /// debug stub: the set-up every end-to-end class needs. Returns the bundle's path.
+    @discardableResult
+    static func makeBundle(spec: String, tree: [String: TreeFile], in dir: String, key: String = "key",
+                           output: String = "bundle", file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        for (path, content) in tree.sorted(by: { $0.key < $1.key }) {
+            let full = dir + "/" + path
+            switch content {
+            case .text(let text): try write(text, to: full)
+            case .script(let text): try write(text, to: full, mode: 0o755)
+            case .copy(let source):
+                try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: source, toPath: full)
+            }
+        }
+        try write(spec, to: dir + "/spec.toml")
+        if !FileManager.default.fileExists(atPath: dir + "/" + key + ".key") {
+            try tool(["keygen", dir + "/" + key], file: file, line: line)
+        }
+        let binary = dir + "/" + output
+        try tool(["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/" + key + ".key", "--stub", stub, "-q"], file: file, line: line)
+        return binary
+    }
+
+    struct SetupError: Error, CustomStringConvertible { let description: String }
+
+    /// The static C probe program (Tests/Fixtures/probe.c), compiled once per test run. Without gcc
+    /// (or if it fails) each test that needs the probe fails with the reason; the others still run.
+    static func probeBinary() throws -> String { try probe.get() }
+
+    private static let probe: Result<String, SetupError> = {
         let dir = NSTemporaryDirectory() + "e2e-probe-" + String(getpid())
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let out = dir + "/probe"
         let src = packageRoot.appendingPathComponent("Tests/Fixtures/probe.c").path
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") else {
+            return .failure(SetupError(description: "cannot compile the probe: /usr/bin/gcc is missing (scripts/install-deps.sh installs it)"))
+        }
         let r = try? run("/usr/bin/gcc", ["-static", "-O2", "-o", out, src])
-        precondition(r?.status == 0, "cannot compile the probe: \(r?.stderr ?? "gcc missing")")
-        return out
+        guard let r, r.status == 0 else {
+            return .failure(SetupError(description: "cannot compile the probe with gcc -static: \(r?.stderr ?? "gcc did not start")"))
+        }
+        return .success(out)
     }()
 
     static func write(_ text: String, to path: String, mode: Int = 0o644) throws {

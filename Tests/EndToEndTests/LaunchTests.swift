@@ -13,10 +13,7 @@ final class LaunchTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
         cache = dir + "/cache"
-        try FileManager.default.createDirectory(atPath: dir + "/native", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Harness.probeBinary, toPath: dir + "/native/probe")
-        try Harness.write("#!/bin/sh\necho \"script: $# args: $*\"\necho \"to stderr\" >&2\nexit ${SCRIPT_EXIT:-0}\n", to: dir + "/scripts/run.sh", mode: 0o755)
-        try Harness.write("""
+        binary = try Harness.makeBundle(spec: """
             [bundle]
             name = "probe"
             version = "2.3.4"
@@ -35,10 +32,10 @@ final class LaunchTests: XCTestCase {
 
             [entries.script]
             exec = ["/bin/sh", "{scripts}/run.sh"]
-            """, to: dir + "/probe.toml")
-        try Harness.tool(["keygen", dir + "/key"])
-        binary = dir + "/probe-bin"
-        try Harness.tool(["build", dir + "/probe.toml", "-o", binary, "--key", dir + "/key.key", "--stub", Harness.stub, "--quiet"])
+            """, tree: [
+                "native/probe": .copy(of: try Harness.probeBinary()),
+                "scripts/run.sh": .script("#!/bin/sh\necho \"script: $# args: $*\"\necho \"to stderr\" >&2\nexit ${SCRIPT_EXIT:-0}\n"),
+            ], in: dir, output: "probe-bin")
     }
 
     override func tearDownWithError() throws {
@@ -201,7 +198,7 @@ final class LaunchTests: XCTestCase {
     func testX86FilteredLayerRunsAndExtractsExactly() throws {
         let code = dir + "/code"
         try FileManager.default.createDirectory(atPath: code, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Harness.probeBinary, toPath: code + "/probe")
+        try FileManager.default.copyItem(atPath: try Harness.probeBinary(), toPath: code + "/probe")
         try FileManager.default.copyItem(atPath: Harness.stub, toPath: code + "/big-elf")
         try Harness.writeBytes([], to: code + "/empty")
         try Harness.writeBytes([0x90, 0xE8, 0x00, 0x00], to: code + "/tail-e8")
@@ -273,7 +270,10 @@ final class LaunchTests: XCTestCase {
 
     func testUnpatchedStubRunsNothing() throws {
         let o = try Harness.run(Harness.stub, [])
+        // The empty key slot is checked before the file is read, so this is the one message.
         XCTAssertEqual(o.status, 125)
-        XCTAssertTrue(o.stderr.contains("bad trailer magic") || o.stderr.contains("no bundle found") || o.stderr.contains("holds no public key"), o.stderr)
+        XCTAssertEqual(o.stdout, "")
+        XCTAssertTrue(o.stderr.hasSuffix("this launcher holds no public key: it must be turned into a bundle by bundle-append\n"), o.stderr)
+        XCTAssertEqual(o.stderr.split(separator: "\n").count, 1, o.stderr)
     }
 }

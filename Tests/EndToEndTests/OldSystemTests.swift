@@ -8,10 +8,7 @@ import XCTest
 final class OldSystemTests: XCTestCase {
     func testEveryCommandRunsInADebian11Root() throws {
         guard getuid() == 0 else { throw XCTSkip("the old-system test needs root (debootstrap, mount, chroot)") }
-        guard FileManager.default.isExecutableFile(atPath: DGMOTests.binary) else {
-            XCTFail("no DGMO binary at \(DGMOTests.binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY")
-            return
-        }
+        try Harness.requireDGMOBinary()
         let dir = try Harness.makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A newer release of the same stage, signed with the key the binary trusts, for `dgmo update`.

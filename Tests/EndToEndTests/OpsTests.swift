@@ -10,10 +10,7 @@ final class OpsTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
         cache = dir + "/cache"
-        try Harness.write("#!/bin/sh\necho run\n", to: dir + "/a/run.sh", mode: 0o755)
-        try Harness.write("data a\n", to: dir + "/a/data.txt")
-        try Harness.write("#!/bin/sh\necho holding; exec sleep 60\n", to: dir + "/b/hold.sh", mode: 0o755)
-        try Harness.write("""
+        binary = try Harness.makeBundle(spec: """
             [bundle]
             name = "ops"
             version = "3.0"
@@ -26,10 +23,11 @@ final class OpsTests: XCTestCase {
             default = true
             [entries.hold]
             exec = ["/bin/sh", "{b}/hold.sh"]
-            """, to: dir + "/ops.toml")
-        try Harness.tool(["keygen", dir + "/k"])
-        binary = dir + "/ops"
-        try Harness.tool(["build", dir + "/ops.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+            """, tree: [
+                "a/run.sh": .script("#!/bin/sh\necho run\n"),
+                "a/data.txt": .text("data a\n"),
+                "b/hold.sh": .script("#!/bin/sh\necho holding; exec sleep 60\n"),
+            ], in: dir, key: "k", output: "ops")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }

@@ -47,11 +47,8 @@ final class ReleaseLintTests: XCTestCase {
     }
 
     func testSBOMIsValidCycloneDXWithLicensesPurlsAndScannedNativeLibraries() throws {
+        try Harness.requireDGMOBinary()
         let binary = DGMOTests.binary
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            XCTFail("no DGMO binary at \(binary): run 'make test' or set DGMO_TEST_BINARY")
-            throw XCTSkip("no DGMO binary")
-        }
         let dir = try Harness.makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let o = try Harness.run(binary, ["--launcher", "sbom"], env: ["DGMO_CACHE_DIR": dir + "/cache"])

@@ -19,12 +19,9 @@ final class ReliabilityTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
             try Data(bytes).write(to: URL(fileURLWithPath: sub + "/f\(i)"))
         }
-        try Harness.write("#!/bin/sh\necho \"ok $#\"\n[ $# -gt 0 ] && [ \"$1\" = cat ] && cat\nexit 0\n", to: dir + "/tree/run.sh", mode: 0o755)
-        try Harness.write("[bundle]\nname = \"\(app)\"\nversion = \"1\"\n[layers.tree]\npath = \"tree\"\ncompression = \"xz\"\nlevel = 1\n[entries.rel]\nexec = [\"/bin/sh\", \"{tree}/run.sh\"]\n",
-                          to: dir + "/r.toml")
-        try Harness.tool(["keygen", dir + "/k"])
-        binary = dir + "/rel"
-        try Harness.tool(["build", dir + "/r.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        binary = try Harness.makeBundle(
+            spec: "[bundle]\nname = \"\(app)\"\nversion = \"1\"\n[layers.tree]\npath = \"tree\"\ncompression = \"xz\"\nlevel = 1\n[entries.rel]\nexec = [\"/bin/sh\", \"{tree}/run.sh\"]\n",
+            tree: ["tree/run.sh": .script("#!/bin/sh\necho \"ok $#\"\n[ $# -gt 0 ] && [ \"$1\" = cat ] && cat\nexit 0\n")], in: dir, key: "k", output: "rel")
     }
 
     override func tearDownWithError() throws {

@@ -9,10 +9,7 @@ final class SignalTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: DGMOTests.binary) else {
-            XCTFail("no DGMO binary at \(DGMOTests.binary): run 'make test' or set DGMO_TEST_BINARY")
-            throw XCTSkip("no DGMO binary")
-        }
+        try Harness.requireDGMOBinary()
         dir = try Harness.makeTempDir()
         try FileManager.default.createDirectory(atPath: dir + "/watched", withIntermediateDirectories: true)
     }

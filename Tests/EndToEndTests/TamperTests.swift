@@ -12,10 +12,8 @@ final class TamperTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
         touched = dir + "/payload-ran"
-        try FileManager.default.createDirectory(atPath: dir + "/native/sub", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Harness.probeBinary, toPath: dir + "/native/probe")
-        try Harness.write(String(repeating: "some data to compress ", count: 5000), to: dir + "/native/sub/data.txt")
-        try Harness.write("""
+        try Harness.tool(["keygen", dir + "/b"])
+        binary = try Harness.makeBundle(spec: """
             [bundle]
             name = "probe"
             version = "1.0.0"
@@ -23,11 +21,10 @@ final class TamperTests: XCTestCase {
             path = "native"
             [entries.probe]
             exec = ["{native}/probe"]
-            """, to: dir + "/spec.toml")
-        try Harness.tool(["keygen", dir + "/a"])
-        try Harness.tool(["keygen", dir + "/b"])
-        binary = dir + "/bin-a"
-        try Harness.tool(["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/a.key", "--stub", Harness.stub, "-q"])
+            """, tree: [
+                "native/probe": .copy(of: try Harness.probeBinary()),
+                "native/sub/data.txt": .text(String(repeating: "some data to compress ", count: 5000)),
+            ], in: dir, key: "a", output: "bin-a")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }

@@ -93,7 +93,7 @@ final class ToolTests: XCTestCase {
         for i in 0..<10_000 {
             let sub = big + "/d\(i / 500)"
             if i % 500 == 0 { try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true) }
-            FileManager.default.createFile(atPath: sub + "/f \(i) ü", contents: Data("\(i)\n".utf8), attributes: [.posixPermissions: i % 3 == 0 ? 0o755 : 0o444])
+            try Harness.createFile(sub + "/f \(i) ü", Data("\(i)\n".utf8), mode: i % 3 == 0 ? 0o755 : 0o444)
         }
         var deep = big
         for _ in 0..<15 { deep += "/" + String(repeating: "ä", count: 100) }   // 15 × 201 bytes
@@ -104,7 +104,7 @@ final class ToolTests: XCTestCase {
         try Harness.write("shared\n", to: big + "/hard-a")
         XCTAssertEqual(link(big + "/hard-a", big + "/hard-b"), 0)
         try FileManager.default.createSymbolicLink(atPath: big + "/d0/to-run", withDestinationPath: "../run.sh")
-        FileManager.default.createFile(atPath: big + "/empty file", contents: Data())
+        try Harness.createFile(big + "/empty file")
         try FileManager.default.createDirectory(atPath: big + "/empty dir", withIntermediateDirectories: true)
         try Harness.write("[bundle]\nname = \"big\"\nversion = \"1\"\n[layers.big]\npath = \"big\"\n[entries.big]\nexec = [\"/bin/sh\", \"{big}/run.sh\"]\n",
                           to: dir + "/big.toml")

@@ -61,7 +61,11 @@ struct BundledGlibc {
     }
 
     static func sha256(_ path: String, shell: Shell) throws(BuildError) -> String {
-        String(try shell.run("/usr/bin/sha256sum", ["--", path], capture: true).prefix(64))
+        let out = try shell.run("/usr/bin/sha256sum", ["--", path], capture: true)
+        guard let line = SHA256SumLine(out.split(separator: "\n").first ?? "") else {
+            throw BuildError("sha256sum \(path) printed an unexpected line: \(out)")
+        }
+        return line.digest
     }
 
     /// Copies into `dir` the loader and every library of this glibc that an ELF file under `tree`

@@ -30,7 +30,7 @@ enum Metadata {
             lines += try SHA256Sum.lines(root: layer, prefix: "", shell: shell)
         }
         var digest: [String: String] = [:]
-        for l in lines { digest[String(l.dropFirst(66))] = String(l.prefix(64)) }
+        for l in lines { if let line = SHA256SumLine(l) { digest[line.name] = line.digest } }
         // Native libraries by scanning what ships: the staged layers, and the launcher's link line
         // (the module maps of the C modules it was built from, beside this tool's sources).
         let staged = NativeLibraryScan.staged([compile.bunLayer, compile.pythonLayer, compile.nativeLayer].map { (prefix: "", directory: $0) })

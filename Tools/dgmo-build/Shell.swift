@@ -51,7 +51,8 @@ struct Shell {
 
     private func appendLog(_ s: String) {
         guard let h = FileHandle(forWritingAtPath: log) else {
-            FileManager.default.createFile(atPath: log, contents: Data(s.utf8))
+            // The log is an aid for reading failures; a command's own result is checked by its caller.
+            _ = FileManager.default.createFile(atPath: log, contents: Data(s.utf8))
             return
         }
         h.seekToEndOfFile()
@@ -123,9 +124,11 @@ enum SHA256Sum {
         let files = Files.walk(root)
         guard !files.isEmpty else { return [] }
         let out = try shell.run("/usr/bin/sha256sum", ["--"] + files, cwd: root, capture: true)
-        return out.split(separator: "\n").map { line in
-            let hex = line.prefix(64)
-            return "\(hex)  \(prefix)\(line.dropFirst(66))"
+        var lines: [String] = []
+        for text in out.split(separator: "\n") {
+            guard let line = SHA256SumLine(text) else { throw BuildError("sha256sum printed an unexpected line: \(text)") }
+            lines.append("\(line.digest)  \(prefix)\(line.name)")
         }
+        return lines
     }
 }
