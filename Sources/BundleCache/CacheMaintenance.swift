@@ -84,7 +84,7 @@ extension CacheRoot {
                 }
                 Sys.close(fd)
                 if !ok || h.finalize() != f.digest { problems.append("modified (content): \(rel)") }
-                if mode_t(f.mode) & LayerExtractor.modeMask != st.st_mode & 0o7777 { problems.append("modified (mode): \(rel)") }
+                if LayerExtractor.extractedMode(f.mode, directory: false) != st.st_mode & 0o7777 { problems.append("modified (mode): \(rel)") }
             }
         }
         dirs.closeAll()

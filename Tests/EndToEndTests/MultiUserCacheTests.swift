@@ -227,4 +227,30 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertFalse(o.stdout.contains("v2"), "v1 ran v2's tree from an untrusted system cache")
         XCTAssertEqual(o.status, 125, o.stdout)
     }
+
+    /// An honest build of a tree holding a directory of mode 0o000 records that mode (the builder
+    /// keeps `mode & 0o755`). Extracted as such, the victim's own layer could not be read by
+    /// `cache verify` (reported DAMAGED) nor removed by `cache clear` (which moved it to `tmp/`,
+    /// left it there for good and said "removed 0"). The owner keeps r-x on what it extracts.
+    func testLayerWithADirectoryOfMode000CanBeVerifiedAndCleared() throws {
+        try Harness.write("#!/bin/sh\necho locked\n", to: dir + "/srcL/run.sh", mode: 0o755)
+        try Harness.write("x\n", to: dir + "/srcL/locked/inner/f")
+        chmod(dir + "/srcL/locked", 0)
+        defer { chmod(dir + "/srcL/locked", 0o755) }
+        try Harness.write("[bundle]\nname = \"\(app)\"\nversion = \"3\"\n[layers.l]\npath = \"srcL\"\n[entries.mucache]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
+                          to: dir + "/locked.toml")
+        let binary = dir + "/locked"
+        try Harness.tool(["build", dir + "/locked.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        chmod(binary, 0o755)
+        XCTAssertEqual(try launch(binary).stdout, "locked\n")
+        let env = ["MUCACHE_CACHE_DIR": shared]
+        let verify = try asUser(victim, binary, ["--launcher", "cache", "verify"], env: env)
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        let clear = try asUser(victim, binary, ["--launcher", "cache", "clear"], env: env)
+        XCTAssertEqual(clear.status, 0, clear.stdout + clear.stderr)
+        XCTAssertTrue(clear.stdout.contains("removed 1 layer"), clear.stdout)
+        let root = shared + "/\(app)-\(victim.uid)"
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/layers"), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [], "a layer was left behind in tmp/")
+    }
 }
