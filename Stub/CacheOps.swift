@@ -28,13 +28,15 @@ enum CacheOps {
         }
         var out = "cache: \(path)\n\nbundles:\n"
         var rows = [["APP", "VERSION", "LAST USE", "DIGEST", "BINARY"]]
-        for r in recs { rows.append([r.app, r.version, formatTime(r.lastUse), String(r.digest.prefix(16)), r.binary]) }
+        // Records and directory names are text from the cache, not from us: every cell is
+        // escaped (a binary path can hold ESC or a newline), so one record is one row.
+        for r in recs { rows.append([r.app, r.version, formatTime(r.lastUse), String(r.digest.prefix(16)), r.binary].map(TerminalText.escaped)) }
         out += recs.isEmpty ? "  (none)\n" : table(rows)
         out += "\nlayers:\n"
         var lrows = [["DIGEST", "SIZE", "LAST USE", "IN USE", "USED BY"]]
         for l in ls {
             lrows.append([String(l.digest.prefix(16)), formatSize(l.size), formatTime(l.lastUse), l.inUse ? "yes" : "no",
-                          l.bundles.map { "\($0.app) \($0.version)" }.joined(separator: ", ")])
+                          l.bundles.map { "\($0.app) \($0.version)" }.joined(separator: ", ")].map(TerminalText.escaped))
         }
         out += ls.isEmpty ? "  (none)\n" : table(lrows)
         out += "\ntotal: \(formatSize(ls.reduce(0) { $0 + $1.size })) in \(ls.count) layer(s)\n"
@@ -143,7 +145,7 @@ enum CacheOps {
             return
         }
         var out = "\(what): \(dryRun ? "would remove" : "removed") \(removed.count) layer(s), \(dryRun ? "would free" : "freed") \(formatSize(freed))\n"
-        for d in busy { out += "  kept \(String(d.prefix(16))): in use by a running process\n" }
+        for d in busy { out += "  kept \(TerminalText.escaped(String(d.prefix(16)))): in use by a running process\n" }
         writeOut(1, out)
     }
 

@@ -71,6 +71,22 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(try ops(["cache", "path"]).stdout, cache + "\n")
     }
 
+    /// A binary whose file name holds ESC and a newline followed by `app=`: its bundle record
+    /// stays one record of the real app (the name cannot add lines to it), and `cache list`
+    /// prints no control byte (it used to send the ESC to the terminal).
+    func testBinaryNameWithControlCharactersNeitherForgesRecordLinesNorReachesTheTerminal() throws {
+        let odd = dir + "/ops\u{1b}[31m\napp=forged"
+        XCTAssertEqual(link(binary, odd), 0)
+        XCTAssertEqual(try Harness.run(odd, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        let text = try ops(["cache", "list"]).stdout
+        XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, text)
+        XCTAssertFalse(text.contains("forged  "), text)
+        let json = try JSONSerialization.jsonObject(with: Data(try ops(["cache", "list", "--json"]).stdout.utf8)) as? [String: Any]
+        let bundles = json?["bundles"] as? [[String: Any]]
+        XCTAssertEqual(bundles?.first?["app"] as? String, "ops", "a file name added a line to the bundle record")
+        XCTAssertFalse((bundles?.first?["binary"] as? String ?? "\n").contains("\n"))
+    }
+
     func testLastUseIsRecordedOnEveryLaunch() throws {
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
         let records = try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles")
