@@ -98,13 +98,13 @@ enum CacheOps {
     /// Removes layers no recently used bundle needs, never one a running process holds.
     static func gc(_ cache: CacheRoot?, olderThan: Int64, keep: Int, dryRun: Bool, json: Bool) -> Int32 {
         guard let cache else {
-            report("gc", freed: 0, removed: [], busy: [], dryRun: dryRun, json: json)
+            report("gc", freed: 0, removed: [], busy: [], failed: [], dryRun: dryRun, json: json)
             return 0
         }
         let now = Int64(time(nil))
         let recs = cache.records()
         let (candidates, keptBundles) = cache.gcCandidates(now: now, olderThan: olderThan, keep: keep, records: recs)
-        let (freed, removed, busy) = cache.remove(candidates, dryRun: dryRun)
+        let (freed, removed, busy, failed) = cache.remove(candidates, dryRun: dryRun)
         // Forget bundles whose layers are all gone.
         if !dryRun {
             let remaining = Set(cache.layerEntries(records: []).map(\.digest))
@@ -113,13 +113,13 @@ enum CacheOps {
             }
             cache.removeAbandoned()
         }
-        report("gc", freed: freed, removed: removed, busy: busy, dryRun: dryRun, json: json)
-        return 0
+        report("gc", freed: freed, removed: removed, busy: busy, failed: failed, dryRun: dryRun, json: json)
+        return failed.isEmpty ? 0 : 1
     }
 
     static func clear(_ bundle: BundleFile, root cache: CacheRoot?, all: Bool, json: Bool) -> Int32 {
         guard let cache else {
-            report("clear", freed: 0, removed: [], busy: [], dryRun: false, json: json)
+            report("clear", freed: 0, removed: [], busy: [], failed: [], dryRun: false, json: json)
             return 0
         }
         let digests: [String]
@@ -128,20 +128,22 @@ enum CacheOps {
         } else {
             digests = bundle.manifest.layers.map { Hex.layerName($0.digest) }
         }
-        let (freed, removed, busy) = cache.remove(digests, dryRun: false)
+        let (freed, removed, busy, failed) = cache.remove(digests, dryRun: false)
         if all {
             for r in cache.records() { cache.removeRecord(r.digest) }
             cache.removeAbandoned()
-        } else if busy.isEmpty {
+        } else if busy.isEmpty && failed.isEmpty {
             cache.removeRecord(Hex.encode(bundle.digest))
         }
-        report("clear", freed: freed, removed: removed, busy: busy, dryRun: false, json: json)
-        return busy.isEmpty ? 0 : 1
+        report("clear", freed: freed, removed: removed, busy: busy, failed: failed, dryRun: false, json: json)
+        return busy.isEmpty && failed.isEmpty ? 0 : 1
     }
 
-    static func report(_ what: String, freed: UInt64, removed: [String], busy: [String], dryRun: Bool, json: Bool) {
+    /// Layers that could not be removed are one line each on stderr (and `failed` in JSON).
+    static func report(_ what: String, freed: UInt64, removed: [String], busy: [String], failed: [String], dryRun: Bool, json: Bool) {
+        for f in failed { writeOut(2, TerminalText.escaped("\(programName): \(f)") + "\n") }
         if json {
-            writeOut(1, "{\"freed\":\(freed),\"removed\":[\(removed.map(jsonString).joined(separator: ","))],\"inUse\":[\(busy.map(jsonString).joined(separator: ","))],\"dryRun\":\(dryRun)}\n")
+            writeOut(1, "{\"freed\":\(freed),\"removed\":[\(removed.map(jsonString).joined(separator: ","))],\"inUse\":[\(busy.map(jsonString).joined(separator: ","))],\"failed\":[\(failed.map(jsonString).joined(separator: ","))],\"dryRun\":\(dryRun)}\n")
             return
         }
         var out = "\(what): \(dryRun ? "would remove" : "removed") \(removed.count) layer(s), \(dryRun ? "would free" : "freed") \(formatSize(freed))\n"

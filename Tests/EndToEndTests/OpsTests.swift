@@ -87,6 +87,30 @@ final class OpsTests: XCTestCase {
         XCTAssertFalse((bundles?.first?["binary"] as? String ?? "\n").contains("\n"))
     }
 
+    /// `cache clear` and `cache gc` on a cache that cannot be written (a read-only bind mount, so
+    /// even root cannot write): they said "removed 0 layer(s)" with status 0, or called the layer
+    /// "in use by a running process" when it had no lock file. Now each layer they could not
+    /// remove is one line on stderr naming the read-only cache, and the status is 1.
+    func testClearAndGcOnAReadOnlyCacheSayWhatTheyCouldNotRemove() throws {
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        let ro = dir + "/ro"
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
+        defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
+        XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
+        for withLocks in [true, false] {
+            if !withLocks { try Harness.run("/bin/sh", ["-c", "rm -f '\(cache)'/locks/*"]) }
+            for args in [["cache", "clear"], ["cache", "gc", "--older-than", "0s", "--keep", "0"]] {
+                let o = try ops(args, env: ["OPS_CACHE_DIR": ro])
+                XCTAssertEqual(o.status, 1, "\(args) locks: \(withLocks): \(o.stdout)")
+                XCTAssertTrue(o.stderr.contains("cannot remove layer") && o.stderr.contains("read-only"), o.stderr)
+                XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+                XCTAssertFalse(o.stdout.contains("in use"), o.stdout)
+                XCTAssertEqual(layerDirs().count, 1)
+            }
+        }
+    }
+
     func testLastUseIsRecordedOnEveryLaunch() throws {
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
         let records = try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles")
