@@ -110,7 +110,10 @@ enum Launcher {
                 notice.finish()
                 fail(error.errno == ENOSPC && !error.message.hasPrefix("no space")
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
-                     : error.errno == ENOSPC ? error.message : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")
+                     : error.errno == ENOSPC ? error.message
+                     : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
+                       + (error.errno == EROFS || error.errno == EACCES || error.errno == EPERM
+                          ? " (set \(location.variableName) to a directory you can write to)" : ""))
             }
             let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
             Sys.close(fd)

@@ -190,7 +190,7 @@ public enum PathWalk {
                 break
             } catch where error.errno == ENOENT && create && attempt == 0 {
                 do { try Sys.mkdirat(dirfd, name, 0o700) } catch where error.errno == EEXIST {} catch {
-                    throw RuntimeError("cannot create cache directory \(path): \(error.reason)", errno: error.errno)
+                    throw RuntimeError("cannot create cache directory \(path): \(error.reason) (set \(variable) to a directory you can write to)", errno: error.errno)
                 }
             } catch where error.errno == ENOENT {
                 return nil

@@ -111,6 +111,28 @@ final class OpsTests: XCTestCase {
         }
     }
 
+    /// A launch that must extract into a cache it cannot write says how to fix it, in one line:
+    /// a read-only cache lacking the entry's layer, and a cache directory that cannot be created.
+    func testALaunchThatCannotWriteItsCacheSaysHowToFixIt() throws {
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        let ro = dir + "/ro"
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
+        defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
+        XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
+        let o = try Harness.run(binary, [], env: ["OPS_CACHE_DIR": ro, "OPS_ENTRY": "hold"])
+        XCTAssertEqual(o.status, 125, o.stdout)
+        XCTAssertTrue(o.stderr.contains("Read-only file system") && o.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), o.stderr)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+
+        chmod(dir, 0o755)
+        let c = try Harness.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
+                                env: ["OPS_CACHE_DIR": dir + "/not-yours/cache", "HOME": "/nonexistent"])
+        XCTAssertEqual(c.status, 125, c.stdout)
+        XCTAssertTrue(c.stderr.contains("cannot create cache directory") && c.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), c.stderr)
+        XCTAssertEqual(c.stderr.filter { $0 == "\n" }.count, 1, c.stderr)
+    }
+
     func testLastUseIsRecordedOnEveryLaunch() throws {
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
         let records = try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles")
