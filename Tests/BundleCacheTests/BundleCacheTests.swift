@@ -216,6 +216,31 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertThrowsError(try location(shared).open(create: true)) { e in XCTAssertTrue("\(e)".contains("chmod go-w \(shared)"), "\(e)") }
     }
 
+    /// A relative symlink whose target climbs (`~/.cache -> ../data/cache`, as stow and many
+    /// dotfile setups make) names a directory like any other: it was refused with "must not
+    /// contain '..'" although the configured path holds none. `..` in a link target goes back to
+    /// the directory already opened and checked on the way down (also above the trusted prefix,
+    /// walked again from `/`); `..` in the configured path itself is still refused.
+    func testRelativeSymlinksThatClimbAreFollowedLikeTheKernelDoes() throws {
+        let home = dir + "/home"
+        try FileManager.default.createDirectory(atPath: home + "/data", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/outside", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: home + "/.cache", withDestinationPath: "data/../data/x/..")
+        try FileManager.default.createSymbolicLink(atPath: home + "/up", withDestinationPath: "../outside")
+        let below = CacheLocation(base: home + "/.cache", leaf: "app", source: .home, variableName: "T_CACHE_DIR", appName: "app", home: home)
+        XCTAssertNil(try below.open(create: false))
+        try FileManager.default.createDirectory(atPath: home + "/data/x", withIntermediateDirectories: true)
+        let opened = try XCTUnwrap(try below.open(create: true))
+        XCTAssertEqual(opened.path, home + "/.cache/app")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/data/app"))
+        let above = CacheLocation(base: home + "/up/c", leaf: nil, source: .variable, variableName: "T_CACHE_DIR", appName: "app", home: home)
+        XCTAssertNotNil(try above.open(create: true))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/outside/c"))
+        XCTAssertThrowsError(try location(home + "/../home/c").open(create: true)) { e in
+            XCTAssertTrue("\(e)".contains("must not contain '..'"), "\(e)")
+        }
+    }
+
     func testSymlinksAreFollowedOnlyWhereNobodyElseCouldHavePlantedThem() throws {
         let real = dir + "/real"
         try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
