@@ -55,7 +55,9 @@ enum Launcher {
         var paths: [Int: String] = [:]
         var root = existing
         var extracted = false
-        let notice = FirstRunNotice(manifest: manifest, cachePath: location.rootPath())
+        // The opened root's path when there is one: `rootPath()` walks the whole path again,
+        // which the warm path (that never shows the notice) must not pay for.
+        let notice = FirstRunNotice(manifest: manifest, cachePath: existing?.path ?? location.rootPath())
         defer { notice.finish() }
         for index in entry.layers {
             let layer = manifest.layers[index]
