@@ -153,16 +153,26 @@ enum CacheOps {
 
     // MARK: extract
 
+    /// DIR is opened once, without following a symlink, and must be ours and not writable by
+    /// others: a DIR in `/tmp` that another user made first (empty, or a symlink to a directory
+    /// of theirs) would otherwise receive the files, where that user could change them before
+    /// they are run. The emptiness check and the extraction use that one descriptor.
     static func extract(_ bundle: BundleFile, to dir: String) -> Int32 {
+        var created = true
         if mkdir(dir, 0o755) != 0 {
             let e = errno
-            guard e == EEXIST, let fd = try? Sys.open(dir, O_RDONLY | O_DIRECTORY), ((try? Sys.listDirectory(fd)) ?? ["x"]).isEmpty else {
-                fail("\(dir) exists and is not an empty directory")
-            }
-            Sys.close(fd)
+            guard e == EEXIST else { fail("cannot create \(dir): \(String(cString: strerror(e)))") }
+            created = false
         }
-        guard let dirFD = try? Sys.open(dir, O_RDONLY | O_DIRECTORY) else { fail("cannot open \(dir)") }
+        let dirFD: Int32
+        do { dirFD = try Sys.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
+            fail(error.errno == ELOOP || error.errno == ENOTDIR ? "\(dir) is a symlink or not a directory: choose a new directory" : "cannot open \(dir): \(error.reason)")
+        }
         defer { Sys.close(dirFD) }
+        guard let st = try? Sys.fstat(dirFD), st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st) else {
+            fail("\(dir) belongs to another user or is writable by others (so its files could be changed after extracting): choose a new directory of yours")
+        }
+        if !created, !((try? Sys.listDirectory(dirFD)) ?? ["x"]).isEmpty { fail("\(dir) exists and is not an empty directory") }
         for layer in bundle.manifest.layers {
             do {
                 try Sys.mkdirat(dirFD, layer.name, 0o755)

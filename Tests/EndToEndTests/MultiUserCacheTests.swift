@@ -253,4 +253,24 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/layers"), [])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [], "a layer was left behind in tmp/")
     }
+
+    /// `--launcher extract DIR` into a shared directory where the attacker made DIR first: an
+    /// empty directory of theirs, or a symlink to one. Either way the files would have landed
+    /// where the attacker can change them before the victim runs them; both are refused with
+    /// one line and nothing is written there. A new DIR of the victim's own still works.
+    func testExtractIntoADirectoryAnotherUserPreparedIsRefused() throws {
+        let planted = try attackerDirectory("out")
+        let target = try attackerDirectory("target")
+        XCTAssertEqual(try asUser(attacker, "/bin/ln", ["-s", target, shared + "/out2"]).status, 0)
+        for dest in [planted, shared + "/out2"] {
+            let o = try asUser(victim, v1, ["--launcher", "extract", dest])
+            XCTAssertEqual(o.status, 125, "\(dest): \(o.stdout)")
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: planted), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target), [])
+        let mine = try asUser(victim, v1, ["--launcher", "extract", shared + "/victim-out"])
+        XCTAssertEqual(mine.status, 0, mine.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: shared + "/victim-out/l/run.sh"))
+    }
 }
