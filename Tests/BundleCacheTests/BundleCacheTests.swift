@@ -201,6 +201,28 @@ final class BundleCacheTests: XCTestCase {
 
     // MARK: shared directories
 
+    /// A root that already holds a sticky, world-writable `tmp/` (`<APP>_CACHE_DIR=/` or `/var`
+    /// for root): `tmp/` was accepted like `/tmp` on the way to a root, so extractions went into
+    /// a shared directory and the clean-up of abandoned extractions deleted other users' files
+    /// named like `a.<dead pid>.b`. Now refused with one line, and left as it is.
+    func testTheCachesOwnDirectoriesAreNeverSharedEvenWhenSticky() throws {
+        let root = dir + "/like-var"
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        chmod(root + "/tmp", 0o1777)
+        let theirs = root + "/tmp/report.999999.txt"
+        XCTAssertTrue(FileManager.default.createFile(atPath: theirs, contents: Data("x".utf8)))
+        XCTAssertEqual(chown(theirs, 54321, 54321), 0)
+        let cache = try openCache(root)
+        XCTAssertThrowsError(try cache.requireDirectory(.tmp)) { e in
+            XCTAssertTrue("\(e)".contains(root + "/tmp is writable by other users"), "\(e)")
+        }
+        cache.removeAbandoned()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: theirs), "another user's file in a shared tmp/ was deleted")
+        var st = stat()
+        XCTAssertEqual(lstat(root + "/tmp", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o1777, "a shared directory is not changed")
+    }
+
     func testStickySharedDirectoryGetsAPrivatePerUserRoot() throws {
         let shared = dir + "/shared"
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)

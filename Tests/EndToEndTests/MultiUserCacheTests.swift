@@ -273,4 +273,24 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertEqual(mine.status, 0, mine.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: shared + "/victim-out/l/run.sh"))
     }
+
+    /// The victim's cache directory already holds a sticky, world-writable `tmp/` it does not own
+    /// (like `/` or `/var` when used as a cache root), with another user's file named like an
+    /// abandoned extraction (`a.<dead pid>.b`). The launch is refused with one line; before, it
+    /// extracted into the shared `tmp/` (and, run as root, deleted such files as abandoned:
+    /// BundleCacheTests.testTheCachesOwnDirectoriesAreNeverSharedEvenWhenSticky).
+    func testASharedStickyTmpInsideTheCacheIsRefusedAndOthersFilesAreKept() throws {
+        let root = dir + "/victim-root"
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        XCTAssertEqual(chown(root, uid_t(victim.uid), gid_t(victim.gid)), 0)
+        chmod(root, 0o700)
+        chmod(root + "/tmp", 0o1777)
+        XCTAssertTrue(FileManager.default.createFile(atPath: root + "/tmp/report.999999.txt", contents: Data("theirs".utf8)))
+        XCTAssertEqual(chown(root + "/tmp/report.999999.txt", uid_t(attacker.uid), gid_t(attacker.gid)), 0)
+        let o = try asUser(victim, v1, env: ["MUCACHE_CACHE_DIR": root])
+        XCTAssertEqual(o.status, 125, o.stdout)
+        XCTAssertTrue(o.stderr.contains(root + "/tmp is writable by other users"), o.stderr)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/tmp/report.999999.txt"), "another user's file was deleted")
+    }
 }
