@@ -28,13 +28,15 @@ enum CacheOps {
         }
         var out = "cache: \(path)\n\nbundles:\n"
         var rows = [["APP", "VERSION", "LAST USE", "DIGEST", "BINARY"]]
-        for r in recs { rows.append([r.app, r.version, formatTime(r.lastUse), String(r.digest.prefix(16)), r.binary]) }
+        // Records and directory names are text from the cache, not from us: every cell is
+        // escaped (a binary path can hold ESC or a newline), so one record is one row.
+        for r in recs { rows.append([r.app, r.version, formatTime(r.lastUse), String(r.digest.prefix(16)), r.binary].map(TerminalText.escaped)) }
         out += recs.isEmpty ? "  (none)\n" : table(rows)
         out += "\nlayers:\n"
         var lrows = [["DIGEST", "SIZE", "LAST USE", "IN USE", "USED BY"]]
         for l in ls {
             lrows.append([String(l.digest.prefix(16)), formatSize(l.size), formatTime(l.lastUse), l.inUse ? "yes" : "no",
-                          l.bundles.map { "\($0.app) \($0.version)" }.joined(separator: ", ")])
+                          l.bundles.map { "\($0.app) \($0.version)" }.joined(separator: ", ")].map(TerminalText.escaped))
         }
         out += ls.isEmpty ? "  (none)\n" : table(lrows)
         out += "\ntotal: \(formatSize(ls.reduce(0) { $0 + $1.size })) in \(ls.count) layer(s)\n"
@@ -96,13 +98,13 @@ enum CacheOps {
     /// Removes layers no recently used bundle needs, never one a running process holds.
     static func gc(_ cache: CacheRoot?, olderThan: Int64, keep: Int, dryRun: Bool, json: Bool) -> Int32 {
         guard let cache else {
-            report("gc", freed: 0, removed: [], busy: [], dryRun: dryRun, json: json)
+            report("gc", freed: 0, removed: [], busy: [], failed: [], dryRun: dryRun, json: json)
             return 0
         }
         let now = Int64(time(nil))
         let recs = cache.records()
         let (candidates, keptBundles) = cache.gcCandidates(now: now, olderThan: olderThan, keep: keep, records: recs)
-        let (freed, removed, busy) = cache.remove(candidates, dryRun: dryRun)
+        let (freed, removed, busy, failed) = cache.remove(candidates, dryRun: dryRun)
         // Forget bundles whose layers are all gone.
         if !dryRun {
             let remaining = Set(cache.layerEntries(records: []).map(\.digest))
@@ -111,13 +113,13 @@ enum CacheOps {
             }
             cache.removeAbandoned()
         }
-        report("gc", freed: freed, removed: removed, busy: busy, dryRun: dryRun, json: json)
-        return 0
+        report("gc", freed: freed, removed: removed, busy: busy, failed: failed, dryRun: dryRun, json: json)
+        return failed.isEmpty ? 0 : 1
     }
 
     static func clear(_ bundle: BundleFile, root cache: CacheRoot?, all: Bool, json: Bool) -> Int32 {
         guard let cache else {
-            report("clear", freed: 0, removed: [], busy: [], dryRun: false, json: json)
+            report("clear", freed: 0, removed: [], busy: [], failed: [], dryRun: false, json: json)
             return 0
         }
         let digests: [String]
@@ -126,39 +128,51 @@ enum CacheOps {
         } else {
             digests = bundle.manifest.layers.map { Hex.layerName($0.digest) }
         }
-        let (freed, removed, busy) = cache.remove(digests, dryRun: false)
+        let (freed, removed, busy, failed) = cache.remove(digests, dryRun: false)
         if all {
             for r in cache.records() { cache.removeRecord(r.digest) }
             cache.removeAbandoned()
-        } else if busy.isEmpty {
+        } else if busy.isEmpty && failed.isEmpty {
             cache.removeRecord(Hex.encode(bundle.digest))
         }
-        report("clear", freed: freed, removed: removed, busy: busy, dryRun: false, json: json)
-        return busy.isEmpty ? 0 : 1
+        report("clear", freed: freed, removed: removed, busy: busy, failed: failed, dryRun: false, json: json)
+        return busy.isEmpty && failed.isEmpty ? 0 : 1
     }
 
-    static func report(_ what: String, freed: UInt64, removed: [String], busy: [String], dryRun: Bool, json: Bool) {
+    /// Layers that could not be removed are one line each on stderr (and `failed` in JSON).
+    static func report(_ what: String, freed: UInt64, removed: [String], busy: [String], failed: [String], dryRun: Bool, json: Bool) {
+        for f in failed { writeOut(2, TerminalText.escaped("\(programName): \(f)") + "\n") }
         if json {
-            writeOut(1, "{\"freed\":\(freed),\"removed\":[\(removed.map(jsonString).joined(separator: ","))],\"inUse\":[\(busy.map(jsonString).joined(separator: ","))],\"dryRun\":\(dryRun)}\n")
+            writeOut(1, "{\"freed\":\(freed),\"removed\":[\(removed.map(jsonString).joined(separator: ","))],\"inUse\":[\(busy.map(jsonString).joined(separator: ","))],\"failed\":[\(failed.map(jsonString).joined(separator: ","))],\"dryRun\":\(dryRun)}\n")
             return
         }
         var out = "\(what): \(dryRun ? "would remove" : "removed") \(removed.count) layer(s), \(dryRun ? "would free" : "freed") \(formatSize(freed))\n"
-        for d in busy { out += "  kept \(String(d.prefix(16))): in use by a running process\n" }
+        for d in busy { out += "  kept \(TerminalText.escaped(String(d.prefix(16)))): in use by a running process\n" }
         writeOut(1, out)
     }
 
     // MARK: extract
 
+    /// DIR is opened once, without following a symlink, and must be ours and not writable by
+    /// others: a DIR in `/tmp` that another user made first (empty, or a symlink to a directory
+    /// of theirs) would otherwise receive the files, where that user could change them before
+    /// they are run. The emptiness check and the extraction use that one descriptor.
     static func extract(_ bundle: BundleFile, to dir: String) -> Int32 {
+        var created = true
         if mkdir(dir, 0o755) != 0 {
             let e = errno
-            guard e == EEXIST, let fd = try? Sys.open(dir, O_RDONLY | O_DIRECTORY), ((try? Sys.listDirectory(fd)) ?? ["x"]).isEmpty else {
-                fail("\(dir) exists and is not an empty directory")
-            }
-            Sys.close(fd)
+            guard e == EEXIST else { fail("cannot create \(dir): \(String(cString: strerror(e)))") }
+            created = false
         }
-        guard let dirFD = try? Sys.open(dir, O_RDONLY | O_DIRECTORY) else { fail("cannot open \(dir)") }
+        let dirFD: Int32
+        do { dirFD = try Sys.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
+            fail(error.errno == ELOOP || error.errno == ENOTDIR ? "\(dir) is a symlink or not a directory: choose a new directory" : "cannot open \(dir): \(error.reason)")
+        }
         defer { Sys.close(dirFD) }
+        guard let st = try? Sys.fstat(dirFD), st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st) else {
+            fail("\(dir) belongs to another user or is writable by others (so its files could be changed after extracting): choose a new directory of yours")
+        }
+        if !created, !((try? Sys.listDirectory(dirFD)) ?? ["x"]).isEmpty { fail("\(dir) exists and is not an empty directory") }
         for layer in bundle.manifest.layers {
             do {
                 try Sys.mkdirat(dirFD, layer.name, 0o755)

@@ -55,7 +55,9 @@ enum Launcher {
         var paths: [Int: String] = [:]
         var root = existing
         var extracted = false
-        let notice = FirstRunNotice(manifest: manifest, cachePath: location.rootPath())
+        // The opened root's path when there is one: `rootPath()` walks the whole path again,
+        // which the warm path (that never shows the notice) must not pay for.
+        let notice = FirstRunNotice(manifest: manifest, cachePath: existing?.path ?? location.rootPath())
         defer { notice.finish() }
         for index in entry.layers {
             let layer = manifest.layers[index]
@@ -110,7 +112,10 @@ enum Launcher {
                 notice.finish()
                 fail(error.errno == ENOSPC && !error.message.hasPrefix("no space")
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
-                     : error.errno == ENOSPC ? error.message : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)")
+                     : error.errno == ENOSPC ? error.message
+                     : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
+                       + (error.errno == EROFS || error.errno == EACCES || error.errno == EPERM
+                          ? " (set \(location.variableName) to a directory you can write to)" : ""))
             }
             let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
             Sys.close(fd)

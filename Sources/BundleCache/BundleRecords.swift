@@ -53,7 +53,10 @@ extension CacheRoot {
     public func writeBundleRecord(_ bundle: BundleFile, exePath: String) {
         guard let bundles = try? directory(.bundles, create: true) else { return }
         let m = bundle.manifest
-        let text = "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(exePath)\nlayers=\(m.layers.map { Hex.layerName($0.digest) }.joined(separator: ","))\n"
+        // The binary's path is the only text here that is not checked by the manifest rules: a
+        // file name can hold a newline (which would add lines such as `app=` to the record) or
+        // ESC. It is stored escaped: one line, shown as is by `cache list`.
+        let text = "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(TerminalText.escaped(exePath))\nlayers=\(m.layers.map { Hex.layerName($0.digest) }.joined(separator: ","))\n"
         let final = Hex.encode(bundle.digest)
         let tmp = final + ".tmp." + String(Sys.processID())
         guard let fd = try? Sys.openat(bundles, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, 0o600) else { return }

@@ -108,18 +108,29 @@ public enum PathWalk {
     public struct Opened { public let fd: Int32; public let stat: stat }
 
     public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(RuntimeError) -> Opened? {
-        var rest: [[UInt8]]
+        /// A component still to walk; `fromLink` when it comes from a symlink's target, where
+        /// `..` is allowed (it names the parent of the directory holding the link, as for the kernel).
+        struct Component { var name: [UInt8]; var fromLink: Bool }
+        func components(_ bytes: [UInt8], fromLink: Bool) -> [Component] {
+            bytes.split(separator: 0x2F).map { Component(name: Array($0), fromLink: fromLink) }
+        }
+        var rest = components(Array(path.utf8), fromLink: false)
         var current: Opened
         var shown: String
         var start = "/"
-        rest = Array(path.utf8).split(separator: 0x2F).map(Array.init)
         var opened: Int32? = nil
+        /// The directories above `current`, still open, so that `..` in a link target goes back
+        /// to the very directory we came from (checked on the way down), never to a path again.
+        var ancestors: [(opened: Opened, shown: String)] = []
+        /// The trusted prefix the walk started from (nil when it started at `/`).
+        var startedAt: [UInt8]? = nil
         if let prefix = trustedPrefix, prefix != "/", path == prefix || path.hasPrefix(prefix + "/") {
             // A home that does not exist yet is made like any other component, from `/`.
             if let fd = try? Sys.open(prefix, O_RDONLY | O_DIRECTORY) {
                 start = prefix
                 opened = fd
-                rest = Array(path.utf8.dropFirst(prefix.utf8.count)).split(separator: 0x2F).map(Array.init)
+                startedAt = Array(prefix.utf8)
+                rest = components(Array(path.utf8.dropFirst(prefix.utf8.count)), fromLink: false)
             }
         }
         do throws(SystemError) {
@@ -130,48 +141,82 @@ public enum PathWalk {
             throw RuntimeError("cache directory \(start): \(error.reason) (set \(variable))", errno: error.errno)
         }
         shown = start
+        func closeAncestors() {
+            for a in ancestors { Sys.close(a.opened.fd) }
+            ancestors.removeAll()
+        }
         do throws(RuntimeError) {
             try judge(current.stat, shown, variable: variable)
             var links = 0
             rest.reverse()   // a stack: next component last
             while let component = rest.popLast() {
-                if component == [0x2E] { continue }
-                guard component != [0x2E, 0x2E] else { throw RuntimeError("cache path \(path) must not contain '..' (set \(variable))") }
-                let childPath = (shown == "/" ? "" : shown) + "/" + Sys.displayName(component)
+                if component.name == [0x2E] { continue }
+                if component.name == [0x2E, 0x2E] {
+                    guard component.fromLink else { throw RuntimeError("cache path \(path) must not contain '..' (set \(variable))") }
+                    if let up = ancestors.popLast() {
+                        Sys.close(current.fd)
+                        current = up.opened
+                        shown = up.shown
+                    } else if let home = startedAt {
+                        // Above the trusted prefix: walk again from `/`, the prefix included,
+                        // each of its directories checked like any other.
+                        rest.append(component)
+                        rest += components(home, fromLink: true).reversed()
+                        startedAt = nil
+                        let root: Int32
+                        do { root = try Sys.open("/", O_RDONLY | O_DIRECTORY) } catch { throw RuntimeError(error) }
+                        Sys.close(current.fd)
+                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? stat())
+                        shown = "/"
+                        try judge(current.stat, shown, variable: variable)
+                    }
+                    // `/..` is `/`.
+                    continue
+                }
+                let childPath = (shown == "/" ? "" : shown) + "/" + Sys.displayName(component.name)
                 let opened: Opened?
                 do throws(RuntimeError) {
-                    opened = try child(current.fd, component, path: childPath, create: create, variable: variable)
+                    opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
                 } catch where error.errno == ELOOP || error.errno == ENOTDIR {
                     // Only now (never on the common path) ask whether it is a symlink.
-                    guard let st = try? Sys.fstatat(current.fd, component, follow: false), Ownership.type(st) == S_IFLNK else { throw error }
+                    guard let st = try? Sys.fstatat(current.fd, component.name, follow: false), Ownership.type(st) == S_IFLNK else { throw error }
                     guard !Ownership.othersCanWrite(current.stat) else {
                         throw RuntimeError("cache path \(childPath) is a symlink in a directory other users can write to: set \(variable) to a path without it")
                     }
                     links += 1
                     guard links <= 40 else { throw RuntimeError("cache path \(path): too many levels of symbolic links", errno: ELOOP) }
                     let target: [UInt8]
-                    do { target = try Sys.readlinkat(current.fd, component) } catch { throw RuntimeError(error) }
+                    do { target = try Sys.readlinkat(current.fd, component.name) } catch { throw RuntimeError(error) }
                     if target.first == 0x2F {
                         let root: Int32
                         do { root = try Sys.open("/", O_RDONLY | O_DIRECTORY) } catch { throw RuntimeError(error) }
                         Sys.close(current.fd)
+                        closeAncestors()
+                        startedAt = nil
                         current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? stat())
                         shown = "/"
                     }
-                    rest += target.split(separator: 0x2F).map(Array.init).reversed()
+                    rest += components(target, fromLink: true).reversed()
                     continue
                 }
                 guard let next = opened else {
                     Sys.close(current.fd)
+                    closeAncestors()
                     return nil
                 }
-                Sys.close(current.fd)
+                guard ancestors.count < 256 else {
+                    Sys.close(next.fd)
+                    throw RuntimeError("cache path \(path) is too deep (set \(variable))")
+                }
+                ancestors.append((current, shown))
                 current = next
                 shown = childPath
             }
+            closeAncestors()
             return current
         } catch {
             Sys.close(current.fd)
+            closeAncestors()
             throw error
         }
     }
@@ -190,7 +235,7 @@ public enum PathWalk {
                 break
             } catch where error.errno == ENOENT && create && attempt == 0 {
                 do { try Sys.mkdirat(dirfd, name, 0o700) } catch where error.errno == EEXIST {} catch {
-                    throw RuntimeError("cannot create cache directory \(path): \(error.reason)", errno: error.errno)
+                    throw RuntimeError("cannot create cache directory \(path): \(error.reason) (set \(variable) to a directory you can write to)", errno: error.errno)
                 }
             } catch where error.errno == ENOENT {
                 return nil

@@ -84,7 +84,7 @@ extension CacheRoot {
                 }
                 Sys.close(fd)
                 if !ok || h.finalize() != f.digest { problems.append("modified (content): \(rel)") }
-                if mode_t(f.mode) & LayerExtractor.modeMask != st.st_mode & 0o7777 { problems.append("modified (mode): \(rel)") }
+                if LayerExtractor.extractedMode(f.mode, directory: false) != st.st_mode & 0o7777 { problems.append("modified (mode): \(rel)") }
             }
         }
         dirs.closeAll()
@@ -106,19 +106,29 @@ extension CacheRoot {
     }
 
     /// Removes the given layers that exist and that no process holds. Returns bytes freed,
-    /// removed digests, and digests skipped because they are in use.
-    public func remove(_ digests: [String], dryRun: Bool) -> (freed: UInt64, removed: [String], busy: [String]) {
-        guard let layersFD = try? directory(.layers, create: false) else { return (0, [], []) }
+    /// removed digests, digests skipped because they are in use, and one line for each layer
+    /// that could not be removed (a read-only cache, a tree we cannot delete): those are
+    /// reported, never counted as removed nor silently skipped.
+    public func remove(_ digests: [String], dryRun: Bool) -> (freed: UInt64, removed: [String], busy: [String], failed: [String]) {
+        guard let layersFD = try? directory(.layers, create: false) else { return (0, [], [], []) }
         var freed: UInt64 = 0
         var removed: [String] = []
         var busy: [String] = []
+        var failed: [String] = []
         for d in digests {
             guard (try? Sys.fstatat(layersFD, Array(d.utf8), follow: false)) != nil else { continue }
-            guard let lock = lockExclusive(d) else { busy.append(d); continue }
+            guard let lock = lockExclusive(d) else {
+                // No lock file can be made in a read-only cache: nothing there can be removed either.
+                if isWritable { busy.append(d) } else { failed.append("cannot remove layer \(path)/layers/\(d): the cache is read-only") }
+                continue
+            }
             defer { Sys.close(lock) }
             let size = TreeWalk.diskUsage(layersFD, d)
             if !dryRun {
-                guard (try? setAside(d, reason: "gc")) != nil else { continue }
+                do { try setAside(d, reason: "gc") } catch {
+                    failed.append("cannot remove layer \(path)/layers/\(d): " + (error.errno == EROFS ? "the cache is read-only" : error.message))
+                    continue
+                }
                 // Still holding it exclusively: a launch that opened this file meanwhile sees it
                 // unlinked once it gets its shared lock, and locks a fresh one (holdShared).
                 removeLockFile(d)
@@ -126,7 +136,7 @@ extension CacheRoot {
             freed += size
             removed.append(d)
         }
-        return (freed, removed, busy)
+        return (freed, removed, busy, failed)
     }
 
     /// gc's choice: layers no recently used bundle needs, whose last use is older than `olderThan`.

@@ -47,6 +47,15 @@ public final class CacheRoot {
         if subdirectories[sub.rawValue] >= 0 { return subdirectories[sub.rawValue] }
         let p = path + "/" + sub.name
         guard let opened = try PathWalk.child(fd, sub.name, path: p, create: create, variable: location.variableName) else { return nil }
+        // Unlike a directory on the way to the root, the cache's own directories may not be
+        // shared even when sticky: a root such as `/` or `/var` (for root) already holds a
+        // sticky `tmp/`, where extractions would mix with other users' files and the clean-up
+        // of abandoned extractions (`removeAbandoned`) would delete theirs. (`PathWalk` already
+        // refused one that is not sticky; a sticky one is shared on purpose and left alone.)
+        if Ownership.othersCanWrite(opened.stat) {
+            Sys.close(opened.fd)
+            throw RuntimeError("cache directory \(p) is writable by other users: set \(location.variableName) to a directory of the cache's own")
+        }
         subdirectories[sub.rawValue] = opened.fd
         return opened.fd
     }

@@ -13,6 +13,15 @@ import BundleCrypto
 public enum LayerExtractor {
     /// Bits kept from the recorded mode.
     public static let modeMask: mode_t = 0o755
+
+    /// The mode an extracted file or directory gets: the recorded mode masked with `modeMask`,
+    /// plus what the owner needs to read, hash and remove it again (r for a file, r-x for a
+    /// directory). A source directory of mode 0o000 is recorded as 0 by an honest build; without
+    /// these bits `cache verify` could not read the layer and `gc`/`clear`/repair could not
+    /// remove it (they moved it to `tmp/` and left it there for good).
+    public static func extractedMode(_ recorded: UInt32, directory: Bool) -> mode_t {
+        (mode_t(recorded) & modeMask) | (directory ? 0o500 : 0o400)
+    }
     static let outputBufferSize = 1 << 20
 
     /// Decodes `layer` and checks every file against its digest without writing anything
@@ -57,14 +66,14 @@ public enum LayerExtractor {
                 switch file.kind {
                 case .directory:
                     try Sys.mkdirat(parent, name, 0o700)
-                    if mode_t(file.mode) & modeMask != 0o700 { restrictedModes = true }
+                    if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
                 case .symlink:
                     try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
                 case .regular:
                     let fd = try Sys.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
                     defer { Sys.close(fd) }
                     try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
-                    let mode = mode_t(file.mode) & modeMask
+                    let mode = extractedMode(file.mode, directory: false)
                     if mode != 0o600 { try Sys.fchmod(fd, mode, what: file.pathString) }
                 }
             } catch let e as SystemError {
@@ -99,7 +108,7 @@ public enum LayerExtractor {
         var records = bundle.fileTableStream(of: layer)
         while let file = try records.next() {
             try apply(open.advance(from: previous, to: file.path), in: previous)
-            if file.kind == .directory { open.push(file.path, mode_t(file.mode) & modeMask) }
+            if file.kind == .directory { open.push(file.path, extractedMode(file.mode, directory: true)) }
             previous = file.path
         }
         try apply(open.closeAll(), in: previous)

@@ -201,6 +201,28 @@ final class BundleCacheTests: XCTestCase {
 
     // MARK: shared directories
 
+    /// A root that already holds a sticky, world-writable `tmp/` (`<APP>_CACHE_DIR=/` or `/var`
+    /// for root): `tmp/` was accepted like `/tmp` on the way to a root, so extractions went into
+    /// a shared directory and the clean-up of abandoned extractions deleted other users' files
+    /// named like `a.<dead pid>.b`. Now refused with one line, and left as it is.
+    func testTheCachesOwnDirectoriesAreNeverSharedEvenWhenSticky() throws {
+        let root = dir + "/like-var"
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        chmod(root + "/tmp", 0o1777)
+        let theirs = root + "/tmp/report.999999.txt"
+        XCTAssertTrue(FileManager.default.createFile(atPath: theirs, contents: Data("x".utf8)))
+        XCTAssertEqual(chown(theirs, 54321, 54321), 0)
+        let cache = try openCache(root)
+        XCTAssertThrowsError(try cache.requireDirectory(.tmp)) { e in
+            XCTAssertTrue("\(e)".contains(root + "/tmp is writable by other users"), "\(e)")
+        }
+        cache.removeAbandoned()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: theirs), "another user's file in a shared tmp/ was deleted")
+        var st = stat()
+        XCTAssertEqual(lstat(root + "/tmp", &st), 0)
+        XCTAssertEqual(st.st_mode & 0o7777, 0o1777, "a shared directory is not changed")
+    }
+
     func testStickySharedDirectoryGetsAPrivatePerUserRoot() throws {
         let shared = dir + "/shared"
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
@@ -214,6 +236,31 @@ final class BundleCacheTests: XCTestCase {
         // Not sticky: refused with the fix.
         chmod(shared, 0o777)
         XCTAssertThrowsError(try location(shared).open(create: true)) { e in XCTAssertTrue("\(e)".contains("chmod go-w \(shared)"), "\(e)") }
+    }
+
+    /// A relative symlink whose target climbs (`~/.cache -> ../data/cache`, as stow and many
+    /// dotfile setups make) names a directory like any other: it was refused with "must not
+    /// contain '..'" although the configured path holds none. `..` in a link target goes back to
+    /// the directory already opened and checked on the way down (also above the trusted prefix,
+    /// walked again from `/`); `..` in the configured path itself is still refused.
+    func testRelativeSymlinksThatClimbAreFollowedLikeTheKernelDoes() throws {
+        let home = dir + "/home"
+        try FileManager.default.createDirectory(atPath: home + "/data", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/outside", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: home + "/.cache", withDestinationPath: "data/../data/x/..")
+        try FileManager.default.createSymbolicLink(atPath: home + "/up", withDestinationPath: "../outside")
+        let below = CacheLocation(base: home + "/.cache", leaf: "app", source: .home, variableName: "T_CACHE_DIR", appName: "app", home: home)
+        XCTAssertNil(try below.open(create: false))
+        try FileManager.default.createDirectory(atPath: home + "/data/x", withIntermediateDirectories: true)
+        let opened = try XCTUnwrap(try below.open(create: true))
+        XCTAssertEqual(opened.path, home + "/.cache/app")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/data/app"))
+        let above = CacheLocation(base: home + "/up/c", leaf: nil, source: .variable, variableName: "T_CACHE_DIR", appName: "app", home: home)
+        XCTAssertNotNil(try above.open(create: true))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/outside/c"))
+        XCTAssertThrowsError(try location(home + "/../home/c").open(create: true)) { e in
+            XCTAssertTrue("\(e)".contains("must not contain '..'"), "\(e)")
+        }
     }
 
     func testSymlinksAreFollowedOnlyWhereNobodyElseCouldHavePlantedThem() throws {

@@ -227,4 +227,70 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertFalse(o.stdout.contains("v2"), "v1 ran v2's tree from an untrusted system cache")
         XCTAssertEqual(o.status, 125, o.stdout)
     }
+
+    /// An honest build of a tree holding a directory of mode 0o000 records that mode (the builder
+    /// keeps `mode & 0o755`). Extracted as such, the victim's own layer could not be read by
+    /// `cache verify` (reported DAMAGED) nor removed by `cache clear` (which moved it to `tmp/`,
+    /// left it there for good and said "removed 0"). The owner keeps r-x on what it extracts.
+    func testLayerWithADirectoryOfMode000CanBeVerifiedAndCleared() throws {
+        try Harness.write("#!/bin/sh\necho locked\n", to: dir + "/srcL/run.sh", mode: 0o755)
+        try Harness.write("x\n", to: dir + "/srcL/locked/inner/f")
+        chmod(dir + "/srcL/locked", 0)
+        defer { chmod(dir + "/srcL/locked", 0o755) }
+        try Harness.write("[bundle]\nname = \"\(app)\"\nversion = \"3\"\n[layers.l]\npath = \"srcL\"\n[entries.mucache]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
+                          to: dir + "/locked.toml")
+        let binary = dir + "/locked"
+        try Harness.tool(["build", dir + "/locked.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        chmod(binary, 0o755)
+        XCTAssertEqual(try launch(binary).stdout, "locked\n")
+        let env = ["MUCACHE_CACHE_DIR": shared]
+        let verify = try asUser(victim, binary, ["--launcher", "cache", "verify"], env: env)
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        let clear = try asUser(victim, binary, ["--launcher", "cache", "clear"], env: env)
+        XCTAssertEqual(clear.status, 0, clear.stdout + clear.stderr)
+        XCTAssertTrue(clear.stdout.contains("removed 1 layer"), clear.stdout)
+        let root = shared + "/\(app)-\(victim.uid)"
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/layers"), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [], "a layer was left behind in tmp/")
+    }
+
+    /// `--launcher extract DIR` into a shared directory where the attacker made DIR first: an
+    /// empty directory of theirs, or a symlink to one. Either way the files would have landed
+    /// where the attacker can change them before the victim runs them; both are refused with
+    /// one line and nothing is written there. A new DIR of the victim's own still works.
+    func testExtractIntoADirectoryAnotherUserPreparedIsRefused() throws {
+        let planted = try attackerDirectory("out")
+        let target = try attackerDirectory("target")
+        XCTAssertEqual(try asUser(attacker, "/bin/ln", ["-s", target, shared + "/out2"]).status, 0)
+        for dest in [planted, shared + "/out2"] {
+            let o = try asUser(victim, v1, ["--launcher", "extract", dest])
+            XCTAssertEqual(o.status, 125, "\(dest): \(o.stdout)")
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: planted), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target), [])
+        let mine = try asUser(victim, v1, ["--launcher", "extract", shared + "/victim-out"])
+        XCTAssertEqual(mine.status, 0, mine.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: shared + "/victim-out/l/run.sh"))
+    }
+
+    /// The victim's cache directory already holds a sticky, world-writable `tmp/` it does not own
+    /// (like `/` or `/var` when used as a cache root), with another user's file named like an
+    /// abandoned extraction (`a.<dead pid>.b`). The launch is refused with one line; before, it
+    /// extracted into the shared `tmp/` (and, run as root, deleted such files as abandoned:
+    /// BundleCacheTests.testTheCachesOwnDirectoriesAreNeverSharedEvenWhenSticky).
+    func testASharedStickyTmpInsideTheCacheIsRefusedAndOthersFilesAreKept() throws {
+        let root = dir + "/victim-root"
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        XCTAssertEqual(chown(root, uid_t(victim.uid), gid_t(victim.gid)), 0)
+        chmod(root, 0o700)
+        chmod(root + "/tmp", 0o1777)
+        XCTAssertTrue(FileManager.default.createFile(atPath: root + "/tmp/report.999999.txt", contents: Data("theirs".utf8)))
+        XCTAssertEqual(chown(root + "/tmp/report.999999.txt", uid_t(attacker.uid), gid_t(attacker.gid)), 0)
+        let o = try asUser(victim, v1, env: ["MUCACHE_CACHE_DIR": root])
+        XCTAssertEqual(o.status, 125, o.stdout)
+        XCTAssertTrue(o.stderr.contains(root + "/tmp is writable by other users"), o.stderr)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/tmp/report.999999.txt"), "another user's file was deleted")
+    }
 }

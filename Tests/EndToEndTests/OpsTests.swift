@@ -69,6 +69,68 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(try ops(["cache", "path"]).stdout, cache + "\n")
     }
 
+    /// A binary whose file name holds ESC and a newline followed by `app=`: its bundle record
+    /// stays one record of the real app (the name cannot add lines to it), and `cache list`
+    /// prints no control byte (it used to send the ESC to the terminal).
+    func testBinaryNameWithControlCharactersNeitherForgesRecordLinesNorReachesTheTerminal() throws {
+        let odd = dir + "/ops\u{1b}[31m\napp=forged"
+        XCTAssertEqual(link(binary, odd), 0)
+        XCTAssertEqual(try Harness.run(odd, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        let text = try ops(["cache", "list"]).stdout
+        XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, text)
+        XCTAssertFalse(text.contains("forged  "), text)
+        let json = try JSONSerialization.jsonObject(with: Data(try ops(["cache", "list", "--json"]).stdout.utf8)) as? [String: Any]
+        let bundles = json?["bundles"] as? [[String: Any]]
+        XCTAssertEqual(bundles?.first?["app"] as? String, "ops", "a file name added a line to the bundle record")
+        XCTAssertFalse((bundles?.first?["binary"] as? String ?? "\n").contains("\n"))
+    }
+
+    /// `cache clear` and `cache gc` on a cache that cannot be written (a read-only bind mount, so
+    /// even root cannot write): they said "removed 0 layer(s)" with status 0, or called the layer
+    /// "in use by a running process" when it had no lock file. Now each layer they could not
+    /// remove is one line on stderr naming the read-only cache, and the status is 1.
+    func testClearAndGcOnAReadOnlyCacheSayWhatTheyCouldNotRemove() throws {
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        let ro = dir + "/ro"
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
+        defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
+        XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
+        for withLocks in [true, false] {
+            if !withLocks { try Harness.run("/bin/sh", ["-c", "rm -f '\(cache)'/locks/*"]) }
+            for args in [["cache", "clear"], ["cache", "gc", "--older-than", "0s", "--keep", "0"]] {
+                let o = try ops(args, env: ["OPS_CACHE_DIR": ro])
+                XCTAssertEqual(o.status, 1, "\(args) locks: \(withLocks): \(o.stdout)")
+                XCTAssertTrue(o.stderr.contains("cannot remove layer") && o.stderr.contains("read-only"), o.stderr)
+                XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+                XCTAssertFalse(o.stdout.contains("in use"), o.stdout)
+                XCTAssertEqual(layerDirs().count, 1)
+            }
+        }
+    }
+
+    /// A launch that must extract into a cache it cannot write says how to fix it, in one line:
+    /// a read-only cache lacking the entry's layer, and a cache directory that cannot be created.
+    func testALaunchThatCannotWriteItsCacheSaysHowToFixIt() throws {
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        let ro = dir + "/ro"
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
+        defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
+        XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
+        let o = try Harness.run(binary, [], env: ["OPS_CACHE_DIR": ro, "OPS_ENTRY": "hold"])
+        XCTAssertEqual(o.status, 125, o.stdout)
+        XCTAssertTrue(o.stderr.contains("Read-only file system") && o.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), o.stderr)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+
+        chmod(dir, 0o755)
+        let c = try Harness.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
+                                env: ["OPS_CACHE_DIR": dir + "/not-yours/cache", "HOME": "/nonexistent"])
+        XCTAssertEqual(c.status, 125, c.stdout)
+        XCTAssertTrue(c.stderr.contains("cannot create cache directory") && c.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), c.stderr)
+        XCTAssertEqual(c.stderr.filter { $0 == "\n" }.count, 1, c.stderr)
+    }
+
     func testLastUseIsRecordedOnEveryLaunch() throws {
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
         let records = try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles")

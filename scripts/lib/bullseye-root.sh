@@ -19,7 +19,9 @@ bullseye_root() {
     debootstrap --variant=minbase bullseye "$root.partial" "$BULLSEYE_MIRROR" > "$root.log" 2>&1 \
       || { echo "bullseye-root: debootstrap failed; see $root.log" >&2; exit 1; }
     # The root must be what it claims: glibc 2.31.
-    ldd_version=$(chroot "$root.partial" /usr/bin/ldd --version | head -1)
+    # sed reads all of ldd's output: with head, ldd could die of SIGPIPE (status 141), and pipefail
+    # made that fail the whole script after a good debootstrap.
+    ldd_version=$(chroot "$root.partial" /usr/bin/ldd --version | sed -n 1p)
     case "$ldd_version" in *2.31*) ;; *) echo "bullseye-root: unexpected C library: $ldd_version" >&2; exit 1 ;; esac
     rm -rf "$root.partial/var/cache/apt/archives/"*.deb
     echo "$ldd_version" > "$root.partial/.dgmo-root-complete"
