@@ -5,7 +5,7 @@ import BundleBuilder
 /// Release files) says can be downloaded, so that a pin Debian no longer serves fails with the
 /// served version, its SHA-256 and the lock update instead of apt-get's "Version ... was not found".
 enum AptIndex {
-    struct Package: Equatable { var version: String; var sha256: String }
+    struct Package: Equatable { var version: String; var sha256: String; var origin = "" }
 
     /// Every version of `package` (e.g. `libc6:amd64`) that some configured source serves, with
     /// the SHA-256 of its `.deb`, newest first as apt ranks them (the first is apt's candidate).
@@ -18,8 +18,25 @@ enum AptIndex {
             candidate = policy.split(separator: "\n").lazy.map { $0.trimmingCharacters(in: .whitespaces) }
                 .first { $0.hasPrefix("Candidate: ") }.map { String($0.dropFirst("Candidate: ".count)) }
         }
-        let served = parse(text)
+        var served = parse(text)
+        if let policy = try? shell.run("apt-cache", ["policy", package], capture: true) {
+            for i in served.indices { served[i].origin = origin(of: served[i].version, policy: policy) }
+        }
         return served.filter { $0.version == candidate } + served.filter { $0.version != candidate }
+    }
+
+    /// Where a version comes from, from `apt-cache policy`'s version table: the first source line
+    /// under it, e.g. "http://deb.debian.org/debian bookworm/main" (a Debian pin offered an
+    /// Ubuntu libc6 means the build machine is not the Debian the lock was made on).
+    static func origin(of version: String, policy: String) -> String {
+        let lines = policy.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let at = lines.firstIndex(where: { $0 == "*** \(version)" || $0.hasPrefix("*** \(version) ") || $0.hasPrefix("\(version) ") }) else { return "" }
+        for line in lines[(at + 1)...] {
+            let words = line.split(separator: " ")
+            guard words.count >= 3, Int(words[0]) != nil else { break }
+            if words[1].contains("://") { return "\(words[1]) \(words[2])" }
+        }
+        return ""
     }
 
     /// The `Version:`/`SHA256:` pairs of `apt-cache show` stanzas that have both.
@@ -45,7 +62,7 @@ enum AptIndex {
             return "\(lock) pins libc6 \(pinned), and apt's index lists no downloadable libc6 for amd64 (run 'apt-get update'; scripts/install-deps.sh does), \(keep)"
         }
         let command = "sed -i 's/^libc6==[^ ]*/libc6==\(new.version)/; s/--hash=sha256:[0-9a-f]*/--hash=sha256:\(new.sha256)/' \(shellQuoted(lock))"
-        return "\(lock) pins libc6 \(pinned), which apt's index does not offer (Debian serves one libc6 per suite and drops the previous one at each point release); it offers \(new.version) with SHA-256 \(new.sha256) (from Debian's signed index). "
+        return "\(lock) pins libc6 \(pinned), which apt's index does not offer (Debian serves one libc6 per suite and drops the previous one at each point release); it offers \(new.version)\(new.origin.isEmpty ? "" : " from " + new.origin) with SHA-256 \(new.sha256) (from apt's signed index). "
             + "To move to it, run: \(command) (then rebuild and run the tests; docs/platforms.md), \(keep)"
     }
 
