@@ -48,9 +48,10 @@ for p in "${packages[@]}"; do
 done
 # dgmo-build fetches the libc6 the engine carries with `apt-get download libc6=VERSION`
 # (examples/dgmo/glibc.lock): that version must be in apt's index (a fresh container has none).
-glibc_pin=$(sed -n 's/^libc6==\([^ ]*\).*/\1/p' "$(dirname "$0")/../examples/dgmo/glibc.lock" 2>/dev/null || true)
+. "$(dirname "$0")/lib/glibc-pin.sh"
+glibc_lock="$(dirname "$0")/../examples/dgmo/glibc.lock"
 stale_index=0
-if [ -n "$glibc_pin" ] && ! apt-cache show "libc6=$glibc_pin" >/dev/null 2>&1; then stale_index=1; fi
+if [ -n "$(glibc_pin "$glibc_lock")" ] && ! glibc_pin_served "$glibc_lock"; then stale_index=1; fi
 if [ ${#missing[@]} -eq 0 ] && [ $stale_index -eq 0 ]; then
   if [ "${1:-}" = "--release" ]; then lint_venv; fi
   exit 0

@@ -84,6 +84,22 @@ public enum KeyLoading {
         }
     }
 
+    /// Loads a minisign public key; a secret key in its place (an easy slip: k.key beside
+    /// k.pub) is named as such instead of "not minisign Ed25519 format".
+    public static func publicKey(path: String) throws(BuildError) -> PublicKey {
+        let text = try readText(path, what: "public key")
+        switch Result(catching: { () throws(CryptoError) in try PublicKey(fileContents: text) }) {
+        case .success(let key): return key
+        case .failure(let e):
+            let secret = Result { () throws(CryptoError) in try SecretKey(fileContents: text, password: nil) }
+            if case .success = secret { throw BuildError("\(path) is a secret key; verifying needs the public key (the .pub file beside it)") }
+            if case .failure(let s) = secret, s.message.contains("password") {
+                throw BuildError("\(path) is an encrypted secret key; verifying needs the public key (the .pub file beside it)")
+            }
+            throw BuildError("\(path): \(e.message)")
+        }
+    }
+
     private static func readPassword(path: String, passwordFile: String?) throws(BuildError) -> String {
         if let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_PASSWORD"] { return env }
         if let passwordFile {

@@ -14,7 +14,7 @@ final class FirstRunNoticeTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/big", withIntermediateDirectories: true)
         let head = try Harness.run("/bin/sh", ["-c", "head -c 700M /dev/urandom > '\(dir)/big/blob'"], timeout: 300)
         XCTAssertEqual(head.status, 0, head.stderr)
-        try Harness.write("#!/bin/sh\necho app-output\n", to: dir + "/big/run.sh", mode: 0o755)
+        try Harness.write("#!/bin/sh\necho app-output\necho app-says-on-stderr >&2\n", to: dir + "/big/run.sh", mode: 0o755)
         try Harness.write("""
             [bundle]
             name = "firstrun"
@@ -49,18 +49,24 @@ final class FirstRunNoticeTests: XCTestCase {
                       cold.terminal)
         XCTAssertEqual(cold.terminal.components(separatedBy: "preparing firstrun").count - 1, 1, "one line")
         XCTAssertTrue(cold.terminal.contains("% ") && cold.terminal.contains(" of 700.0 MiB"), "a progress bar: \(cold.terminal)")
-        XCTAssertTrue(cold.terminal.contains("\r\u{1B}[K"), "the bar is erased before the app runs")
+        // Erased before the app writes: the last bar drawn is followed by "\r ESC[K" and then, at
+        // the start of the (now empty) line, the app's own stderr; nothing of the bar after it.
+        let erase = try XCTUnwrap(cold.terminal.range(of: "\r\u{1B}[K", options: .backwards), "the bar is erased: \(cold.terminal.debugDescription)")
+        let app = try XCTUnwrap(cold.terminal.range(of: "app-says-on-stderr"), "the app's stderr reached the terminal")
+        XCTAssertEqual(erase.upperBound, app.lowerBound, "the app writes right after the erase, at column 0: \(cold.terminal.suffix(300).debugDescription)")
+        XCTAssertFalse(cold.terminal[app.upperBound...].contains("% "), "no bar after the app started")
 
         // Warm: nothing to prepare, nothing said.
         let warm = try runOnTerminal(cache: dir + "/c1")
         XCTAssertEqual(warm.stdout, "app-output\n")
         XCTAssertFalse(warm.terminal.contains("preparing"), warm.terminal)
+        XCTAssertFalse(warm.terminal.contains("\u{1B}["), "no escape sequences on a warm run: \(warm.terminal.debugDescription)")
     }
 
     func testNothingWhenStderrIsNotATerminal() throws {
         let o = try Harness.run(dir + "/firstrun", [], env: ["FIRSTRUN_CACHE_DIR": dir + "/c2"], timeout: 300)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(o.stdout, "app-output\n")
-        XCTAssertEqual(o.stderr, "", "a cold run with stderr in a file prints nothing")
+        XCTAssertEqual(o.stderr, "app-says-on-stderr\n", "a cold run with stderr in a file prints nothing of its own")
     }
 }

@@ -116,29 +116,8 @@ final class GlibcFloorTests: XCTestCase {
     /// carries, and the program runs through that loader with an empty environment.
     func checkOwnLoaderLayer(_ root: String, elves: [String], loader: String) throws {
         let libDir = (loader as NSString).deletingLastPathComponent
-        var needs = Set<String>(), defines = Set<String>()
-        for f in elves {
-            let v = try Self.versions(f)
-            needs.formUnion(v.needs)
-            if (f as NSString).deletingLastPathComponent == libDir { defines.formUnion(v.defines) }
-        }
-        let missing = needs.filter { $0.hasPrefix("GLIBC_") && !defines.contains($0) }
-        XCTAssertEqual(missing, [], "\(root): needs symbol versions its own C library does not define")
-        XCTAssertTrue(defines.contains("GLIBC_2.17") && defines.contains("GLIBC_PRIVATE"), "\(libDir) carries a whole glibc")
-        var listed = 0
-        for f in elves where f != loader {
-            let o = try Harness.run(loader, ["--library-path", libDir, "--list", f])
-            guard o.status == 0 else { continue }   // not loadable on its own (for example a static file); nothing it would pull from the system
-            for line in o.stdout.split(separator: "\n") {
-                let text = line.trimmingCharacters(in: .whitespaces)
-                XCTAssertFalse(text.contains("not found"), "\(f): \(text)")
-                let target = text.components(separatedBy: "=> ").last ?? text
-                guard target.hasPrefix("/") else { continue }   // linux-vdso.so.1
-                let path = String(target.split(separator: " ").first ?? "")
-                XCTAssertTrue(path.hasPrefix(root + "/"), "\(f.dropFirst(root.count + 1)) would load \(path) from the system")
-                listed += 1
-            }
-        }
+        let (problems, listed) = try Self.ownLoaderProblems(root, elves: elves, loader: loader)
+        XCTAssertEqual(problems, [], "\(root): files that would not run on the C library the layer carries")
         XCTAssertGreaterThan(listed, 20, "the loader resolved the layer's libraries")
         // The PyInstaller bootloader, through the loader, as the dgmo-engine entry runs it.
         let engine = root + "/embedded-resources/python-runtime/dgm-engine/dgm-engine"
@@ -155,5 +134,73 @@ final class GlibcFloorTests: XCTestCase {
         let needs = try Self.versions(try XCTUnwrap(libpython, "the Python layer holds libpython")).needs
         let v = try XCTUnwrap(Self.newestGlibc(needs))
         XCTAssertTrue(Self.floor.lexicographicallyPrecedes(v), "libpython needs GLIBC_\(Self.dotted(v))")
+    }
+
+    /// What would keep a file of an own-loader layer from running on that layer's C library:
+    /// a GLIBC_x.y it needs that the carried glibc does not define, a library the loader would
+    /// take from the system, or a library it cannot find at all (`--list` then fails with 127;
+    /// only a file with no dynamic section, which `--list` cannot take, is skipped). Also returns
+    /// how many libraries the loader resolved.
+    static func ownLoaderProblems(_ root: String, elves: [String], loader: String) throws -> (problems: [String], listed: Int) {
+        let libDir = (loader as NSString).deletingLastPathComponent
+        var problems: [String] = []
+        var needs = Set<String>(), defines = Set<String>()
+        for f in elves {
+            let v = try versions(f)
+            needs.formUnion(v.needs)
+            if (f as NSString).deletingLastPathComponent == libDir { defines.formUnion(v.defines) }
+        }
+        for missing in needs.filter({ $0.hasPrefix("GLIBC_") && !defines.contains($0) }).sorted() {
+            problems.append("needs \(missing), which the C library in \(libDir) does not define")
+        }
+        if !(defines.contains("GLIBC_2.17") && defines.contains("GLIBC_PRIVATE")) { problems.append("\(libDir) does not carry a whole glibc") }
+        var listed = 0
+        for f in elves where f != loader {
+            let name = String(f.dropFirst(root.count + 1))
+            let o = try Harness.run(loader, ["--library-path", libDir, "--list", f])
+            guard o.status == 0 else {
+                let d = try Harness.run("/usr/bin/readelf", ["-d", "-W", f])
+                if d.stdout.contains("There is no dynamic section") { continue }   // static: loads nothing
+                problems.append("\(name): the loader cannot load it (status \(o.status)): \(o.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                continue
+            }
+            for line in o.stdout.split(separator: "\n") {
+                let text = line.trimmingCharacters(in: .whitespaces)
+                if text.contains("not found") { problems.append("\(name): \(text)") }
+                let target = text.components(separatedBy: "=> ").last ?? text
+                guard target.hasPrefix("/") else { continue }   // linux-vdso.so.1
+                let path = String(target.split(separator: " ").first ?? "")
+                if !path.hasPrefix(root + "/") { problems.append("\(name) would load \(path) from the system") }
+                listed += 1
+            }
+        }
+        return (problems, listed)
+    }
+
+    /// The own-loader check is not vacuous: a file that needs a library neither the layer nor the
+    /// system has (the loader's `--list` fails with 127, it prints no "not found"), one that would
+    /// load a library from the system, and a static file (skipped, not an error).
+    func testOwnLoaderCheckCatchesMissingAndSystemLibraries() throws {
+        let root = dir + "/layer", lib = root + "/lib"
+        try FileManager.default.createDirectory(atPath: lib, withIntermediateDirectories: true)
+        // The C library this machine's programs use stands in for a carried one.
+        for name in [Self.loaderName, "libc.so.6"] {
+            let real = try Harness.run("/usr/bin/realpath", ["/lib/x86_64-linux-gnu/" + name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try FileManager.default.copyItem(atPath: real, toPath: lib + "/" + name)
+        }
+        try Harness.write("int f(void) { return 0; }\n", to: dir + "/f.c")
+        try Harness.write("int f(void); int main(void) { return f(); }\n", to: dir + "/main.c")
+        try Harness.write("#include <zlib.h>\nint main(void) { return zlibVersion()[0] == 0; }\n", to: dir + "/z.c")
+        func cc(_ args: [String]) throws { let o = try Harness.run("/usr/bin/gcc", args, cwd: dir); XCTAssertEqual(o.status, 0, o.stderr) }
+        try cc(["-shared", "-fPIC", "-o", "libgone.so", "f.c"])
+        try cc(["-o", root + "/needs-gone", "main.c", "-L.", "-lgone"])
+        try cc(["-o", root + "/needs-zlib", "z.c", "-lz"])
+        try cc(["-static", "-o", root + "/static", "main.c", "f.c"])
+        let elves = Self.elfFiles(root)
+        let (problems, _) = try Self.ownLoaderProblems(root, elves: elves, loader: lib + "/" + Self.loaderName)
+        XCTAssertTrue(problems.contains { $0.hasPrefix("needs-gone: the loader cannot load it (status 127)") && $0.contains("libgone.so") }, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.hasPrefix("needs-zlib would load /") && $0.contains("libz.so.1") }, "\(problems)")
+        XCTAssertFalse(problems.contains { $0.hasPrefix("static") }, "a static file is skipped: \(problems)")
+        XCTAssertEqual(problems.count, 2, "\(problems)")
     }
 }

@@ -77,6 +77,26 @@ final class PackagerGuardTests: XCTestCase {
         assertPlainError(s, contains: "is a public key")
     }
 
+    /// The mirror slip: the secret key where the public one belongs (verify --pubkey, plain or
+    /// encrypted, and verify --signature with --pubkey).
+    func testASecretKeyPassedAsPubkeySaysItIsASecretKey() throws {
+        try Harness.tool(["keygen", dir + "/k"])
+        try Harness.tool(["build", dir + "/app.toml", "--stub", Harness.stub, "-o", dir + "/out", "--key", dir + "/k.key", "-q"])
+        try Harness.tool(["sign", dir + "/out", "--key", dir + "/k.key"])
+        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/k.key"]),
+                         contains: "k.key is a secret key; verifying needs the public key (the .pub file beside it)")
+        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--signature", dir + "/out.minisig", "--pubkey", dir + "/k.key"]),
+                         contains: "k.key is a secret key; verifying needs the public key")
+        XCTAssertEqual(try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/k.pub"]).status, 0, "the public key still verifies")
+        // A missing key or signature beside --signature: strerror, not Foundation's sentence.
+        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--signature", dir + "/out.minisig", "--pubkey", dir + "/none.pub"]),
+                         contains: "none.pub: No such file or directory")
+        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--signature", dir + "/none.minisig", "--pubkey", dir + "/k.pub"]),
+                         contains: "none.minisig: No such file or directory")
+        try Harness.write("garbage\n", to: dir + "/bad.pub")
+        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/bad.pub"]), contains: "bad.pub: public key:")
+    }
+
     func testOutputNamingTheSpecOrAPathInALayerIsRefusedBeforeWriting() throws {
         let spec = try String(contentsOfFile: dir + "/app.toml", encoding: .utf8)
         var o = try build(["-o", dir + "/app.toml", "--unsigned"])

@@ -165,7 +165,7 @@ struct Sign: ParsableCommand {
 enum MinisignCheck {
     static func verify(file: String, signature: String, pubkey: String) throws {
         do {
-            let key = try PublicKey(fileContents: try readText(pubkey, what: "public key"))
+            let key = try KeyLoading.publicKey(path: pubkey)
             let sig = try MinisignSignature(fileContents: try readText(signature, what: "signature"))
             let data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped)
             try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws in try sig.verify(file: b, publicKey: key) }
@@ -174,6 +174,8 @@ enum MinisignCheck {
             throw ToolFailure("\(file): \(e.message)")
         } catch let e as ToolFailure {
             throw e
+        } catch let e as BuildError {
+            throw e    // already names its file (the key, the signature)
         } catch {
             throw ToolFailure("\(file): \(errorText(error))")
         }
@@ -228,8 +230,7 @@ struct Verify: ParsableCommand {
         }
         let trust: Trust
         if let pubkey {
-            do { trust = .key(try PublicKey(fileContents: try readText(pubkey, what: "public key"))) }
-            catch let e as CryptoError { throw ToolFailure("\(pubkey): \(e.message)") }
+            trust = .key(try KeyLoading.publicKey(path: pubkey))
         } else {
             trust = .unsignedOnly
         }

@@ -34,9 +34,15 @@ struct BundledGlibc {
         if (try? String(contentsOfFile: complete, encoding: .utf8)) != stamp {
             try Files.mkdir(dir)
             if !Files.exists(deb) || (try? sha256(deb, shell: shell)) != pin.sha256.first {
+                // Debian serves one libc6 per suite: the pin stops being downloadable at the next
+                // point release. Say so, with what is served now and the one command that moves
+                // the lock to it, before apt-get fails with "Version ... was not found".
+                if let served = AptIndex.downloadable("libc6:amd64", shell: shell), !served.contains(where: { $0.version == pin.version }) {
+                    throw BuildError(AptIndex.unservedPinMessage(lock: lock, pinned: pin.version, served: served, deb: deb))
+                }
                 say("fetching libc6 \(pin.version) (the C library the Python layer carries)")
                 try? FileManager.default.removeItem(atPath: deb)
-                do { try shell.run("apt-get", ["download", "libc6=\(pin.version)"], cwd: dir) }
+                do { try shell.run("apt-get", ["download", "libc6:amd64=\(pin.version)"], cwd: dir) }
                 catch { throw BuildError("cannot download libc6=\(pin.version) with apt-get (is that version still served? 'apt-get update', or put \((deb as NSString).lastPathComponent) into \(dir)): \(error.message)") }
             }
             let got = try sha256(deb, shell: shell)

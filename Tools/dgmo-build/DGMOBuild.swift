@@ -88,8 +88,9 @@ struct DGMOBuild: ParsableCommand {
         let signing = try loadOrCreateKey(work: work, say: say)
 
         step("preparing the pinned toolchain")
-        let tools = try Toolchain.prepare(work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
+        // The glibc first: a pin Debian stopped serving is reported before minutes of pip installs.
         let glibc = try BundledGlibc.prepare(lock: glibcLock, work: work, shell: shell, say: say)
+        let tools = try Toolchain.prepare(work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
         let versions = try tools.versions(shell: shell)
         say("bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \(glibc.version)")
 
