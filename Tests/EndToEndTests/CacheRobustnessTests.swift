@@ -23,14 +23,10 @@ final class CacheRobustnessTests: XCTestCase {
     func assemble(source: String, exec: [String], buildTime: UInt64 = 0) throws -> String {
         let spec = LayerSpec(name: "l", directory: source, codec: .zstd, level: 3)
         let layer = try LayerBuilder.build(spec)
-        // Written from a manifest, not through assemble(): ProgramCheck would refuse an entry whose
-        // program is absent, and that is the launcher behaviour some of these tests need.
-        let record = LayerRecord(name: "l", codec: layer.codec, filter: layer.filter, offset: 0, compressedSize: UInt64(layer.compressed.count),
-                                 uncompressedSize: layer.uncompressedSize, fileCount: layer.records.count,
-                                 tableOffset: 0, tableLength: UInt64(layer.table.count), digest: layer.digest)
-        let manifest = Manifest(appName: "robust", appVersion: "1", buildTime: buildTime, keyID: key.keyID.bytes, layers: [record],
-                                entries: [EntryRecord(name: "robust", isDefault: true, argv: exec, env: [], layers: [0])])
-        let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [layer], signing: .key(key))
+        let bundle = BundleSpec(name: "robust", version: "1", layers: [spec],
+                                entries: [EntrySpec(name: "robust", exec: exec, env: [], layers: ["l"], isDefault: true)])
+        let bytes = try BundleAssembler.assemble(stub: try Harness.bytes(Harness.stub), spec: bundle, layers: [layer],
+                                                 buildTime: buildTime, signing: .key(key))
         let path = dir + "/robust-" + UUID().uuidString
         try Harness.writeBytes(bytes, to: path)
         return path
