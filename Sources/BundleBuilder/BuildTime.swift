@@ -20,17 +20,7 @@ public enum BuildTime {
 
     /// `git log -1 --format=%ct` in `directory`; nil outside a repository or without git.
     static func lastCommitTime(_ directory: String) -> UInt64? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["git", "-C", directory.isEmpty ? "." : directory, "log", "-1", "--format=%ct"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { return nil }
-        return UInt64(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        CommandOutput.run("git", ["-C", directory.isEmpty ? "." : directory, "log", "-1", "--format=%ct"])
+            .flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 }

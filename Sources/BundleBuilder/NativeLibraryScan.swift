@@ -164,17 +164,5 @@ public enum NativeLibraryScan {
         run("sha256sum", ["--", path]).flatMap { SHA256SumLine($0.split(separator: "\n").first ?? "")?.digest }
     }
 
-    static func run(_ program: String, _ args: [String]) -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [program] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
-    }
+    static func run(_ program: String, _ args: [String]) -> String? { CommandOutput.run(program, args) }
 }
