@@ -85,26 +85,34 @@ final class OpsTests: XCTestCase {
         XCTAssertFalse((bundles?.first?["binary"] as? String ?? "\n").contains("\n"))
     }
 
-    /// `cache clear` and `cache gc` on a cache that cannot be written (a read-only bind mount, so
-    /// even root cannot write): they said "removed 0 layer(s)" with status 0, or called the layer
-    /// "in use by a running process" when it had no lock file. Now each layer they could not
-    /// remove is one line on stderr naming the read-only cache, and the status is 1.
-    func testClearAndGcOnAReadOnlyCacheSayWhatTheyCouldNotRemove() throws {
+    /// Fills the cache with one launch, then runs `body` with a read-only bind mount of it
+    /// (even root cannot write there), unmounted afterwards.
+    func withReadOnlyCache(_ body: (String) throws -> Void) throws {
         XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
         let ro = dir + "/ro"
         try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
         guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
         defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
         XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
-        for withLocks in [true, false] {
-            if !withLocks { try Harness.run("/bin/sh", ["-c", "rm -f '\(cache)'/locks/*"]) }
-            for args in [["cache", "clear"], ["cache", "gc", "--older-than", "0s", "--keep", "0"]] {
-                let o = try ops(args, env: ["OPS_CACHE_DIR": ro])
-                XCTAssertEqual(o.status, 1, "\(args) locks: \(withLocks): \(o.stdout)")
-                XCTAssertTrue(o.stderr.contains("cannot remove layer") && o.stderr.contains("read-only"), o.stderr)
-                XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
-                XCTAssertFalse(o.stdout.contains("in use"), o.stdout)
-                XCTAssertEqual(layerDirs().count, 1)
+        try body(ro)
+    }
+
+    /// `cache clear` and `cache gc` on a cache that cannot be written (a read-only bind mount, so
+    /// even root cannot write): they said "removed 0 layer(s)" with status 0, or called the layer
+    /// "in use by a running process" when it had no lock file. Now each layer they could not
+    /// remove is one line on stderr naming the read-only cache, and the status is 1.
+    func testClearAndGcOnAReadOnlyCacheSayWhatTheyCouldNotRemove() throws {
+        try withReadOnlyCache { ro in
+            for withLocks in [true, false] {
+                if !withLocks { try Harness.run("/bin/sh", ["-c", "rm -f '\(cache)'/locks/*"]) }
+                for args in [["cache", "clear"], ["cache", "gc", "--older-than", "0s", "--keep", "0"]] {
+                    let o = try ops(args, env: ["OPS_CACHE_DIR": ro])
+                    XCTAssertEqual(o.status, 1, "\(args) locks: \(withLocks): \(o.stdout)")
+                    XCTAssertTrue(o.stderr.contains("cannot remove layer") && o.stderr.contains("read-only"), o.stderr)
+                    XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+                    XCTAssertFalse(o.stdout.contains("in use"), o.stdout)
+                    XCTAssertEqual(layerDirs().count, 1)
+                }
             }
         }
     }
@@ -112,16 +120,12 @@ final class OpsTests: XCTestCase {
     /// A launch that must extract into a cache it cannot write says how to fix it, in one line:
     /// a read-only cache lacking the entry's layer, and a cache directory that cannot be created.
     func testALaunchThatCannotWriteItsCacheSaysHowToFixIt() throws {
-        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
-        let ro = dir + "/ro"
-        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
-        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
-        defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
-        XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
-        let o = try Harness.run(binary, [], env: ["OPS_CACHE_DIR": ro, "OPS_ENTRY": "hold"])
-        XCTAssertEqual(o.status, 125, o.stdout)
-        XCTAssertTrue(o.stderr.contains("Read-only file system") && o.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), o.stderr)
-        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        try withReadOnlyCache { ro in
+            let o = try Harness.run(binary, [], env: ["OPS_CACHE_DIR": ro, "OPS_ENTRY": "hold"])
+            XCTAssertEqual(o.status, 125, o.stdout)
+            XCTAssertTrue(o.stderr.contains("Read-only file system") && o.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), o.stderr)
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        }
 
         chmod(dir, 0o755)
         let c = try Harness.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
