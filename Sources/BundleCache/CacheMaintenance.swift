@@ -1,9 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
+import CPlatform
 
 /// What `cache list | verify | gc | clear` decide; the launcher only prints the results.
 extension CacheRoot {
@@ -24,8 +22,8 @@ extension CacheRoot {
         return names.map { d in
             let users = records.filter { $0.layers.contains(d) }
             var markerTime: Int64 = 0
-            if let fd = try? Sys.openat(layersFD, d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) {
-                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) { markerTime = Int64(st.st_mtim.tv_sec) }
+            if let fd = try? Sys.openat(layersFD, d, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) {
+                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) { markerTime = Int64(st.st_mtime_sec) }
                 Sys.close(fd)
             }
             var inUse = false
@@ -67,14 +65,14 @@ extension CacheRoot {
             }
             switch f.kind {
             case .directory:
-                if Ownership.type(st) != S_IFDIR { problems.append("modified (not a directory): \(rel)") }
+                if Ownership.type(st) != CPLAT_S_IFDIR { problems.append("modified (not a directory): \(rel)") }
             case .symlink:
-                if Ownership.type(st) != S_IFLNK || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
+                if Ownership.type(st) != CPLAT_S_IFLNK || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
                     problems.append("modified (link): \(rel)")
                 }
             case .regular:
-                guard Ownership.type(st) == S_IFREG, UInt64(st.st_size) == f.size else { problems.append("modified (size or type): \(rel)"); continue }
-                guard let fd = try? Sys.openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { problems.append("unreadable: \(rel)"); continue }
+                guard Ownership.type(st) == CPLAT_S_IFREG, UInt64(st.st_size) == f.size else { problems.append("modified (size or type): \(rel)"); continue }
+                guard let fd = try? Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK) else { problems.append("unreadable: \(rel)"); continue }
                 let h = Blake2b()
                 var ok = true
                 while true {
@@ -97,7 +95,7 @@ extension CacheRoot {
                     problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")
                     return false
                 }
-                return Ownership.type(e.stat) == S_IFDIR
+                return Ownership.type(e.stat) == CPLAT_S_IFDIR
             })
         } catch {
             problems.append("cannot read the extracted tree: \(error.description)")
@@ -126,7 +124,7 @@ extension CacheRoot {
             let size = TreeWalk.diskUsage(layersFD, d)
             if !dryRun {
                 do { try setAside(d, reason: "gc") } catch {
-                    failed.append("cannot remove layer \(path)/layers/\(d): " + (error.errno == EROFS ? "the cache is read-only" : error.message))
+                    failed.append("cannot remove layer \(path)/layers/\(d): " + (error.errno == CPLAT_EROFS ? "the cache is read-only" : error.message))
                     continue
                 }
                 // Still holding it exclusively: a launch that opened this file meanwhile sees it

@@ -6,9 +6,6 @@
 // Data is passed straight between the caller's buffers and the C libraries: no per-byte
 // Swift loops and no intermediate arrays on the decode path.
 
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import CZstd
 import CLZMA

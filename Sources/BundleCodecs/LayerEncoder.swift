@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 
 /// Encodes one layer's stream: the layer's filter, then its codec (the packaging side of
