@@ -31,7 +31,7 @@ extension CacheRoot {
             if let locks, (try? Sys.fstatat(locks, Array(d.utf8), follow: false)) != nil {
                 if let lock = lockExclusive(d, create: false) { Sys.close(lock) } else { inUse = true }
             }
-            return LayerEntry(digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map(\.lastUse).max() ?? markerTime,
+            return LayerEntry(digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map { $0.lastUse }.max() ?? markerTime,
                               bundles: users, inUse: inUse)
         }
     }
@@ -141,13 +141,13 @@ extension CacheRoot {
     /// Returns the candidates and the bundles kept.
     public func gcCandidates(now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord]) -> (candidates: [String], kept: Set<String>) {
         var keptBundles = Set<String>()
-        for app in Set(recs.map(\.app)) {
+        for app in Set(recs.map { $0.app }) {
             let mine = recs.filter { $0.app == app }.sorted { $0.lastUse > $1.lastUse }
             for (i, r) in mine.enumerated() where Durations.age(now: now, since: r.lastUse) < olderThan || i < keep { keptBundles.insert(r.digest) }
         }
-        let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap(\.layers))
+        let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap { $0.layers })
         let candidates = layerEntries(records: recs).filter { !needed.contains($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan }
-        return (candidates.map(\.digest), keptBundles)
+        return (candidates.map { $0.digest }, keptBundles)
     }
 }
 

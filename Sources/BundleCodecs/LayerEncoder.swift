@@ -1,5 +1,8 @@
 import BundleFormat
 
+// Packaging only (see Compressor in Codecs.swift).
+#if !LAUNCHER_DECODE_ONLY
+
 /// Encodes one layer's stream: the layer's filter, then its codec (the packaging side of
 /// `LayerStream` in BundleRuntime).
 ///
@@ -56,3 +59,4 @@ public final class LayerEncoder {
         if pending > 0 { staging.baseAddress!.copyMemory(from: staging.baseAddress! + done, byteCount: pending) }
     }
 }
+#endif

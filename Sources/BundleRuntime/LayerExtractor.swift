@@ -60,26 +60,20 @@ public enum LayerExtractor {
             let (parentPath, name) = split(file.path)
             let parent: Int32
             do throws(SystemError) { parent = try dirs.open(parentPath) } catch { throw RuntimeError(error) }
-            do {
-                switch file.kind {
-                case .directory:
-                    try Sys.mkdirat(parent, name, 0o700)
-                    if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
-                case .symlink:
-                    try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
-                case .regular:
-                    let fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
-                    defer { Sys.close(fd) }
-                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
-                    let mode = extractedMode(file.mode, directory: false)
-                    if mode != 0o600 { try Sys.fchmod(fd, mode, what: file.pathString) }
-                }
-            } catch let e as SystemError {
-                throw RuntimeError(e)
-            } catch let e as RuntimeError {
-                throw e
-            } catch {
-                throw RuntimeError("layer '\(layer.name)': \(error)")
+            // One typed error per `do` (Embedded Swift cannot cast errors).
+            switch file.kind {
+            case .directory:
+                do { try Sys.mkdirat(parent, name, 0o700) } catch { throw RuntimeError(error) }
+                if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
+            case .symlink:
+                do { try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name) } catch { throw RuntimeError(error) }
+            case .regular:
+                let fd: Int32
+                do { fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600) } catch { throw RuntimeError(error) }
+                defer { Sys.close(fd) }
+                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
+                let mode = extractedMode(file.mode, directory: false)
+                if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw RuntimeError(error) } }
             }
         }
         try stream.finish(scratch: buffer)
