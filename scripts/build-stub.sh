@@ -52,7 +52,7 @@ esac
   echo "build-stub: no Embedded Swift libraries for $TRIPLE in $EMBEDDED_LIB" >&2; exit 1; }
 
 if [ -n "$DEBUG" ]; then
-  SWIFT_OPT=(-Onone -DDEBUG -g); C_OPT=(-O0 -g)
+  SWIFT_OPT=(-Onone -DDEBUG); C_OPT=(-O0)
 else
   SWIFT_OPT=(-Osize); C_OPT=(-Os)
 fi

@@ -111,17 +111,18 @@ public enum KeyLoading {
 }
 
 public enum StubLocation {
-    /// `$BUNDLE_APPEND_STUB`, else `dgmo-stub` in the directory of this executable
-    /// (SwiftPM puts both products in the same build directory).
+    /// `$BUNDLE_APPEND_STUB`, else `stubs/linux-x64/bundle-stub` in the directory of this
+    /// executable (the Makefile's `stubs` step puts the Embedded stub there, scripts/build-stub.sh).
     public static func `default`() throws(BuildError) -> String {
         if let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty { return env }
+        let relative = "stubs/linux-x64/bundle-stub"
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var candidates = [me.deletingLastPathComponent().appendingPathComponent("dgmo-stub").path]
+        var candidates = [me.deletingLastPathComponent().appendingPathComponent(relative).path]
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.insert(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("dgmo-stub").path, at: 0)
+            candidates.insert(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(relative).path, at: 0)
         }
         for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
-        throw BuildError("cannot find the launcher stub (looked for \(candidates[0])); build it with 'swift build --product dgmo-stub' or pass --stub")
+        throw BuildError("cannot find the launcher stub (looked for \(candidates[0])); build it with 'make stubs' (scripts/build-stub.sh) or pass --stub")
     }
 }
 

@@ -71,7 +71,7 @@ struct Build: ParsableCommand {
     @Flag(help: "Build without a signature. The launcher then says UNSIGNED in --launcher info.")
     var unsigned = false
 
-    @Option(help: "Launcher stub to use (default: dgmo-stub next to this tool, or $BUNDLE_APPEND_STUB).")
+    @Option(help: "Launcher stub to use (default: stubs/linux-x64/bundle-stub next to this tool, or $BUNDLE_APPEND_STUB).")
     var stub: String?
 
     @Option(help: "Override every layer's compression: zstd, xz, zlib or none.")

@@ -34,7 +34,7 @@ struct DGMOBuild: ParsableCommand {
     @Option(help: "File holding the password of an encrypted --key (or set BUNDLE_APPEND_PASSWORD).")
     var passwordFile: String?
 
-    @Option(help: "The launcher stub (default: dgmo-stub beside this tool).")
+    @Option(help: "The launcher stub (default: stubs/linux-x64/bundle-stub beside this tool).")
     var stub: String?
 
     @Option(help: "Python used to create the toolchain's virtual environment.")
@@ -128,8 +128,8 @@ struct DGMOBuild: ParsableCommand {
         } else {
             layers = try BundleBuild.buildLayers(spec.layers)
         }
-        // The stub's symbol tables are not needed to run; dropping them saves about 6 MiB per binary.
-        let strippedStub = work + "/dgmo-stub.stripped"
+        // The stub's symbol tables are not needed to run (a release stub is stripped already; a debug one is not).
+        let strippedStub = work + "/bundle-stub.stripped"
         try shell.run("strip", ["--strip-all", "-o", strippedStub, stubPath])
         let stubBytes: [UInt8]
         do { stubBytes = Array(try Data(contentsOf: URL(fileURLWithPath: strippedStub))) }
