@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts that cross-build for linux-arm64 (build-stub.sh, install-deps.sh, the arm64
 # tests); also runnable on its own (`scripts/lib/arm64-toolchain.sh` prints the exports).
 #
@@ -79,7 +80,8 @@ arm64_toolchain() {
     || { echo "arm64-toolchain: qemu-aarch64-static is missing after installing" >&2; return 1; }
 
   export ARM64_CC=aarch64-linux-gnu-gcc
-  export ARM64_LDFLAGS="-fuse-ld=lld -B$(dirname "$lld") -L$libdir"
+  ARM64_LDFLAGS="-fuse-ld=lld -B${lld%/*} -L$libdir"
+  export ARM64_LDFLAGS
   export ARM64_SYSROOT=/usr/aarch64-linux-gnu
   export ARM64_LIBDIR=$libdir
   export ARM64_QEMU
