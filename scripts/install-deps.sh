@@ -42,6 +42,12 @@ lint_venv() {
   fi
 }
 
+# The linux-arm64 cross toolchain (arm64 multiarch static libraries, the cross gcc, ld.lld,
+# qemu-user-static): the arm64 stub's build and the arm64 tests need it. It installs only what is
+# missing and runs its own apt-get update only then.
+. "$(dirname "$0")/lib/arm64-toolchain.sh"
+arm64_toolchain
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
