@@ -63,7 +63,7 @@ enum CacheOps {
                     writeOut(2, "\(programName): layer '\(layer.name)' is in use by a running process; not repaired\n")
                     continue
                 }
-                defer { close(lock) }
+                defer { Sys.close(lock) }
                 do {
                     try root.setAside(name, reason: "damaged")
                     Sys.close(try root.install(layer, from: bundle))
@@ -105,7 +105,7 @@ enum CacheOps {
         let (freed, removed, busy, failed) = cache.remove(candidates, dryRun: dryRun)
         // Forget bundles whose layers are all gone.
         if !dryRun {
-            let remaining = Set(cache.layerEntries(records: []).map(\.digest))
+            let remaining = Set(cache.layerEntries(records: []).map { $0.digest })
             for r in recs where !keptBundles.contains(r.digest) && r.layers.allSatisfy({ !remaining.contains($0) }) {
                 cache.removeRecord(r.digest)
             }
@@ -122,7 +122,7 @@ enum CacheOps {
         }
         let digests: [String]
         if all {
-            digests = cache.layerEntries(records: []).map(\.digest)
+            digests = cache.layerEntries(records: []).map { $0.digest }
         } else {
             digests = bundle.manifest.layers.map { Hex.layerName($0.digest) }
         }

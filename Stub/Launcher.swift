@@ -29,13 +29,13 @@ enum Launcher {
         let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
         if let wanted = Sys.getenv(variable), !wanted.isEmpty {
             guard let e = manifest.entry(named: wanted) else {
-                fail("\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map(\.name).joined(separator: ", ")))")
+                fail("\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")))")
             }
             return e
         }
         if let e = manifest.entry(named: programName) { return e }
         if let e = manifest.defaultEntry { return e }
-        fail("no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map(\.name).joined(separator: ", ")); set \(variable))")
+        fail("no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")); set \(variable))")
     }
 
     /// Finds each layer the entry needs — in the user's cache, else in the read-only system
@@ -173,7 +173,7 @@ enum Launcher {
         // The entry choice is for this launch only; a runtime that starts the bundle again
         // gets the default behaviour unless it sets the variable itself. Other variables pass
         // through as the very bytes we received.
-        let removed = ([prefix + "_ENTRY"] + overrides.map(\.0)).map { Array(($0 + "=").utf8) }
+        let removed = ([prefix + "_ENTRY"] + overrides.map { $0.0 }).map { Array(($0 + "=").utf8) }
         var cEnv: [UnsafeMutablePointer<CChar>?] = []
         for item in Sys.environment() where !removed.contains(where: { hasPrefix(item, $0) }) {
             cEnv.append(item)

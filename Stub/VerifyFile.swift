@@ -42,9 +42,9 @@ enum VerifyFile {
         let signature: MinisignSignature
         do { signature = try MinisignSignature(fileContents: signatureText) } catch { fail("\(sigFile): \(error.message)") }
 
-        do {
+        do throws(RuntimeError) {
             try withMappedFile(file) { bytes throws(RuntimeError) in
-                do { try signature.verify(file: bytes, publicKey: key) } catch { throw RuntimeError(error.message) }
+                do throws(CryptoError) { try signature.verify(file: bytes, publicKey: key) } catch { throw RuntimeError(error.message) }
             }
         } catch { fail("\(file): \(error.message)") }
 
