@@ -34,6 +34,7 @@ case "$TARGET" in
     CC=${CC:-gcc}
     LDFLAGS=()
     STRIP=${STRIP:-strip}
+    TARGET_SWIFT_FLAGS=()
     ;;
   linux-arm64)
     # The Linux triple has no Embedded stdlib here; the bare-metal one works for Linux userspace
@@ -41,10 +42,13 @@ case "$TARGET" in
     TRIPLE=aarch64-none-none-elf
     # shellcheck source=lib/arm64-toolchain.sh
     . scripts/lib/arm64-toolchain.sh
+    arm64_toolchain || { echo "build-stub: the arm64 cross toolchain is not available (scripts/lib/arm64-toolchain.sh)" >&2; exit 1; }
     CC=$ARM64_CC
     read -r -a LDFLAGS <<<"${ARM64_LDFLAGS:-}"
-    STRIP=${ARM64_STRIP:-llvm-strip}
-    command -v "$STRIP" >/dev/null || STRIP=/opt/swift/usr/bin/llvm-strip
+    STRIP=${STRIP:-aarch64-linux-gnu-strip}
+    # The C libraries' headers (zstd.h, lzma.h, ...) for the Swift side's module maps: the
+    # bare-metal triple searches no system directory by itself.
+    TARGET_SWIFT_FLAGS=(-Xcc -isystem -Xcc "$ARM64_SYSROOT/include" -Xcc -isystem -Xcc /usr/include)
     ;;
   *) echo "build-stub: --target must be linux-x64 or linux-arm64 (got '${TARGET}')" >&2; exit 2 ;;
 esac
@@ -67,7 +71,7 @@ SWIFT_FLAGS=(-enable-experimental-feature Embedded -wmo -parse-as-library -targe
              "${SWIFT_OPT[@]}" -Xfrontend -function-sections
              -Xfrontend -disable-implicit-concurrency-module-import
              -Xfrontend -disable-implicit-string-processing-module-import
-             "${INCLUDES[@]}" "${DEFINES[@]}")
+             "${TARGET_SWIFT_FLAGS[@]}" "${INCLUDES[@]}" "${DEFINES[@]}")
 
 step() { echo "build-stub [$TARGET${DEBUG:+ debug}]: $1"; }
 fail() { echo "build-stub: $1 failed (see the messages above)" >&2; exit 1; }
