@@ -57,9 +57,9 @@ hello: build
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello --launcher info
 
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
-# DGMO binary, change the machine (users, mounts, chroots), write hundreds of MiB, run scrypt or
+# DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
 # take over 30 s each on a loaded 2-core machine.
-SLOW_TESTS = DGMOTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests \
+SLOW_TESTS = DGMOTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \
