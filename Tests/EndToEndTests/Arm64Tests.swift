@@ -110,6 +110,7 @@ final class Arm64Tests: XCTestCase {
         [entries.probe]
         exec = ["{native}/probe"]
         env = { PROBE_HOME = "{native}" }
+        default = true
         """
 
     func probeBundle() throws -> String {
