@@ -7,8 +7,16 @@ DEMO_DIR   = examples/hello/build
 DGMO       = dist/dgmo-linux-x64
 # The DGMO binary the tests run: a dev build (fast zstd) with the debug stub and tools.
 TEST_DGMO  = .build-dgmo/test/dgmo-linux-x64
+# The Embedded Swift launcher stub per target (scripts/build-stub.sh), release and debug, beside the
+# tools that look for it there. Rebuilt only when a file it is compiled from changed.
+STUB_SOURCES = $(wildcard Stub/*.swift Sources/BundleFormat/*.swift Sources/BundleCodecs/*.swift \
+                 Sources/BundleCrypto/*.swift Sources/BundleRuntime/*.swift Sources/BundleCache/*.swift \
+                 Sources/CPlatform/*.c Sources/CPlatform/include/* Sources/CKeySlot/*.c Sources/CKeySlot/include/* \
+                 Sources/CZstd/* Sources/CLZMA/* Sources/CZlib/* Sources/CSodium/*) scripts/build-stub.sh
+STUB       = $(BIN)/stubs/linux-x64/bundle-stub
+DEBUG_STUB = $(DEBUG_BIN)/stubs/linux-x64/bundle-stub
 
-.PHONY: all deps build dgmo demo hello check test bench release reproducible install-test clean
+.PHONY: all deps build stubs dgmo demo hello check test bench release reproducible install-test clean
 
 all: build
 
@@ -16,9 +24,18 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	$(SWIFT) build -c $(CONFIG) --product dgmo-stub
 	$(SWIFT) build -c $(CONFIG) --product bundle-append
 	$(SWIFT) build -c $(CONFIG) --product dgmo-build
+	$(MAKE) --no-print-directory stubs
+
+## The launcher stubs: release (for bundles you ship) and debug (with failure injection, for the tests).
+stubs: $(STUB) $(DEBUG_STUB)
+
+$(STUB): $(STUB_SOURCES)
+	scripts/build-stub.sh --target linux-x64 -o $@
+
+$(DEBUG_STUB): $(STUB_SOURCES)
+	scripts/build-stub.sh --target linux-x64 --debug -o $@
 
 ## Builds dist/dgmo-linux-x64 from examples/dgmo (release compression), then runs it: the main job.
 demo: dgmo
@@ -28,7 +45,7 @@ demo: dgmo
 	@DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache $(DGMO) evolve --seed 1 --generations 3
 
 dgmo: build
-	$(BIN)/dgmo-build --release --stub $(BIN)/dgmo-stub -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
+	$(BIN)/dgmo-build --release --stub $(STUB) -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
 
 ## Every release artifact (archives, .deb, .rpm, SBOM, checksums, signatures) in dist/release, with a table.
 ## DGMO_RELEASE_KEY=path/to/minisign.key signs with a real key (default: the development key).
@@ -74,6 +91,7 @@ STRICT     = DGMO_WARNINGS_AS_ERRORS=1
 ## The edit-test loop (budget: 3 minutes on 2 cores): unit tests, the fast end-to-end tests, the format lint.
 check: deps
 	$(STRICT) $(SWIFT) build
+	$(MAKE) --no-print-directory $(DEBUG_STUB)
 	$(STRICT) $(SWIFT) test --disable-swift-testing $(SKIP_SLOW)
 	scripts/format.sh --lint
 
@@ -82,7 +100,8 @@ check: deps
 test: deps
 	@scripts/install-deps.sh --release
 	$(STRICT) $(SWIFT) build
-	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_BIN)/dgmo-stub -o $(TEST_DGMO)
+	$(MAKE) --no-print-directory $(DEBUG_STUB)
+	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) $(STRICT) $(SWIFT) test --disable-swift-testing
 
 bench: build

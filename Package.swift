@@ -18,17 +18,11 @@ let launcherModuleSettings: [SwiftSetting] = [
                   "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
 ] + strictSettings
 
-/// The launcher is optimised for size in release builds.
-let launcherSwiftSettings: [SwiftSetting] = launcherModuleSettings + [
-    .unsafeFlags(["-Osize"], .when(configuration: .release)),
-]
-
 let package = Package(
     name: "dgmo-bundle",
     // No library products: the launcher's modules carry unsafeFlags (see above), which SwiftPM
     // refuses in a dependency, so another package could not use them anyway.
     products: [
-        .executable(name: "dgmo-stub", targets: ["dgmo-stub"]),
         .executable(name: "bundle-append", targets: ["bundle-append"]),
         .executable(name: "dgmo-build", targets: ["dgmo-build"]),
     ],
@@ -42,8 +36,9 @@ let package = Package(
         .systemLibrary(name: "CLZMA", path: "Sources/CLZMA"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
-        // Linux calls Glibc's Swift module does not expose (syncfs, getrandom).
-        .target(name: "CLinux", path: "Sources/CLinux"),
+        // The launcher's one door to the operating system: fixed-width types, our own constants,
+        // one-line wrappers that translate them (docs/security.md, "Platform layer").
+        .target(name: "CPlatform", path: "Sources/CPlatform"),
         // The patchable public-key slot compiled into the stub.
         .target(name: "CKeySlot", path: "Sources/CKeySlot"),
 
@@ -55,10 +50,10 @@ let package = Package(
         .target(name: "BundleCrypto", dependencies: ["CSodium", "BundleFormat"], path: "Sources/BundleCrypto", swiftSettings: launcherModuleSettings),
         // Reading a bundle from a file descriptor, verifying it, extracting layers safely.
         // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
-        .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CLinux"], path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
+        .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CPlatform"], path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
         // The per-user cache: root, layer install and publish, locks, bundle records, verify, gc and
         // clear, all by descriptor and checked with fstat. Used by the stub and by tests. No Foundation.
-        .target(name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime"], path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
+        .target(name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CPlatform"], path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",
@@ -67,12 +62,8 @@ let package = Package(
             path: "Sources/BundleBuilder",
             swiftSettings: strictSettings),
 
-        .executableTarget(
-            name: "dgmo-stub",
-            dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "BundleCache", "CKeySlot", "CLinux"],
-            path: "Stub",
-            swiftSettings: launcherSwiftSettings,
-            linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        // The launcher (Stub/) is not a SwiftPM target: scripts/build-stub.sh compiles it and the
+        // modules above as Embedded Swift into a small static binary per target (README.md).
         .executableTarget(
             name: "bundle-append",
             dependencies: ["BundleBuilder", .product(name: "ArgumentParser", package: "swift-argument-parser")],

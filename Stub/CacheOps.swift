@@ -1,10 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
 import BundleCache
+import CPlatform
 
 /// The text of `--launcher cache list | verify | gc | clear`, and `--launcher extract DIR`.
 /// What to remove, what is damaged and what is in use is decided in BundleCache.
@@ -65,7 +63,7 @@ enum CacheOps {
                     writeOut(2, "\(programName): layer '\(layer.name)' is in use by a running process; not repaired\n")
                     continue
                 }
-                defer { close(lock) }
+                defer { Sys.close(lock) }
                 do {
                     try root.setAside(name, reason: "damaged")
                     Sys.close(try root.install(layer, from: bundle))
@@ -101,13 +99,13 @@ enum CacheOps {
             report("gc", freed: 0, removed: [], busy: [], failed: [], dryRun: dryRun, json: json)
             return 0
         }
-        let now = Int64(time(nil))
+        let now = Sys.now()
         let recs = cache.records()
         let (candidates, keptBundles) = cache.gcCandidates(now: now, olderThan: olderThan, keep: keep, records: recs)
         let (freed, removed, busy, failed) = cache.remove(candidates, dryRun: dryRun)
         // Forget bundles whose layers are all gone.
         if !dryRun {
-            let remaining = Set(cache.layerEntries(records: []).map(\.digest))
+            let remaining = Set(cache.layerEntries(records: []).map { $0.digest })
             for r in recs where !keptBundles.contains(r.digest) && r.layers.allSatisfy({ !remaining.contains($0) }) {
                 cache.removeRecord(r.digest)
             }
@@ -124,7 +122,7 @@ enum CacheOps {
         }
         let digests: [String]
         if all {
-            digests = cache.layerEntries(records: []).map(\.digest)
+            digests = cache.layerEntries(records: []).map { $0.digest }
         } else {
             digests = bundle.manifest.layers.map { Hex.layerName($0.digest) }
         }
@@ -159,14 +157,13 @@ enum CacheOps {
     /// they are run. The emptiness check and the extraction use that one descriptor.
     static func extract(_ bundle: BundleFile, to dir: String) -> Int32 {
         var created = true
-        if mkdir(dir, 0o755) != 0 {
-            let e = errno
-            guard e == EEXIST else { fail("cannot create \(dir): \(String(cString: strerror(e)))") }
+        do { try Sys.mkdir(dir, 0o755) } catch {
+            guard error.errno == CPLAT_EEXIST else { fail("cannot create \(dir): \(error.reason)") }
             created = false
         }
         let dirFD: Int32
-        do { dirFD = try Sys.open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
-            fail(error.errno == ELOOP || error.errno == ENOTDIR ? "\(dir) is a symlink or not a directory: choose a new directory" : "cannot open \(dir): \(error.reason)")
+        do { dirFD = try Sys.open(dir, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
+            fail(error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR ? "\(dir) is a symlink or not a directory: choose a new directory" : "cannot open \(dir): \(error.reason)")
         }
         defer { Sys.close(dirFD) }
         guard let st = try? Sys.fstat(dirFD), st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st) else {
@@ -176,11 +173,11 @@ enum CacheOps {
         for layer in bundle.manifest.layers {
             do {
                 try Sys.mkdirat(dirFD, layer.name, 0o755)
-                let fd = try Sys.openat(dirFD, layer.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                let fd = try Sys.openat(dirFD, layer.name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
                 defer { Sys.close(fd) }
                 do { try LayerExtractor.extract(bundle, layer: layer, into: fd) } catch { fail("\(dir)/\(layer.name): \(error.message)") }
             } catch {
-                fail(error.errno == ENOSPC ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)")
+                fail(error.errno == CPLAT_ENOSPC ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)")
             }
             writeOut(1, "\(dir)/\(layer.name): \(layer.fileCount) files, \(formatSize(layer.uncompressedSize))\n")
         }

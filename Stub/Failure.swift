@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleRuntime
 
@@ -16,7 +13,7 @@ nonisolated(unsafe) var programName = "launcher"
 /// so the message stays one line and cannot drive the terminal.
 func fail(_ message: String) -> Never {
     writeOut(2, TerminalText.escaped("\(programName): \(message)") + "\n")
-    exit(launcherFailureStatus)
+    Sys.exit(launcherFailureStatus)
 }
 
 func writeOut(_ fd: Int32, _ s: String) {

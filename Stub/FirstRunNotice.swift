@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
+import BundleRuntime
 
 /// Tells a person at a terminal why the first launch takes a while.
 ///
@@ -27,7 +25,7 @@ final class FirstRunNotice {
     private var lastDraw: Int64 = 0
 
     init(manifest: Manifest, cachePath: String) {
-        enabled = isatty(2) == 1
+        enabled = Sys.isTerminal(2)
         appName = manifest.appName
         appVersion = manifest.appVersion
         self.cachePath = cachePath
@@ -71,9 +69,5 @@ final class FirstRunNotice {
         barDrawn = true
     }
 
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
+    static func now() -> Int64 { Sys.monotonicNanoseconds() }
 }

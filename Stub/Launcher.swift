@@ -1,12 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
 import BundleCache
 import CKeySlot
-import CLinux
+import CPlatform
 
 enum Launcher {
     /// The key this stub copy was given by bundle-append; an unpatched stub runs nothing.
@@ -32,13 +29,13 @@ enum Launcher {
         let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
         if let wanted = Sys.getenv(variable), !wanted.isEmpty {
             guard let e = manifest.entry(named: wanted) else {
-                fail("\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map(\.name).joined(separator: ", ")))")
+                fail("\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")))")
             }
             return e
         }
         if let e = manifest.entry(named: programName) { return e }
         if let e = manifest.defaultEntry { return e }
-        fail("no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map(\.name).joined(separator: ", ")); set \(variable))")
+        fail("no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")); set \(variable))")
     }
 
     /// Finds each layer the entry needs — in the user's cache, else in the read-only system
@@ -110,11 +107,11 @@ enum Launcher {
             let fd: Int32
             do { fd = try cache.install(layer, from: bundle, progress: notice.layer(layer)) } catch {
                 notice.finish()
-                fail(error.errno == ENOSPC && !error.message.hasPrefix("no space")
+                fail(error.errno == CPLAT_ENOSPC && !error.message.hasPrefix("no space")
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
-                     : error.errno == ENOSPC ? error.message
+                     : error.errno == CPLAT_ENOSPC ? error.message
                      : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
-                       + (error.errno == EROFS || error.errno == EACCES || error.errno == EPERM
+                       + (error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES || error.errno == CPLAT_EPERM
                           ? " (set \(location.variableName) to a directory you can write to)" : ""))
             }
             let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
@@ -161,7 +158,7 @@ enum Launcher {
         }
         let program = substitute(entry.argv[0])
         // The entry's own items, then the user's arguments exactly as received.
-        var cArgv: [UnsafeMutablePointer<CChar>?] = [strdup(program)] + entry.argv.dropFirst().map { strdup(substitute($0)) }
+        var cArgv: [UnsafeMutablePointer<CChar>?] = [cString(program)] + entry.argv.dropFirst().map { cString(substitute($0)) }
         cArgv += userArguments
         cArgv.append(nil)
 
@@ -176,24 +173,30 @@ enum Launcher {
         // The entry choice is for this launch only; a runtime that starts the bundle again
         // gets the default behaviour unless it sets the variable itself. Other variables pass
         // through as the very bytes we received.
-        let removed = ([prefix + "_ENTRY"] + overrides.map(\.0)).map { Array(($0 + "=").utf8CString.dropLast()) }
+        let removed = ([prefix + "_ENTRY"] + overrides.map { $0.0 }).map { Array(($0 + "=").utf8) }
         var cEnv: [UnsafeMutablePointer<CChar>?] = []
-        var p = environ
-        while let item = p.pointee {
-            if !removed.contains(where: { key in key.withUnsafeBufferPointer { strncmp(item, $0.baseAddress!, key.count) == 0 } }) {
-                cEnv.append(item)
-            }
-            p += 1
+        for item in Sys.environment() where !removed.contains(where: { hasPrefix(item, $0) }) {
+            cEnv.append(item)
         }
-        cEnv += overrides.map { strdup("\($0.0)=\($0.1)") }
+        cEnv += overrides.map { cString("\($0.0)=\($0.1)") }
         cEnv.append(nil)
 
-        if program.contains("/") {
-            execve(program, cArgv, cEnv)
-        } else {
-            clinux_execvpe(program, cArgv, cEnv)
-        }
-        let e = errno
-        fail("cannot run \(program) (entry '\(entry.name)'): \(String(cString: strerror(e)))")
+        let e = Sys.exec(program, argv: cArgv, env: cEnv)
+        fail("cannot run \(program) (entry '\(entry.name)'): \(Sys.errorText(e))")
+    }
+
+    /// A C copy of `s` that lives until `execve` (never freed: the process is replaced).
+    static func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
+        let bytes = Array(s.utf8)
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+        for (i, b) in bytes.enumerated() { p[i] = CChar(bitPattern: b) }
+        p[bytes.count] = 0
+        return p
+    }
+
+    /// Whether the C string `item` starts with `prefix`.
+    static func hasPrefix(_ item: UnsafeMutablePointer<CChar>, _ prefix: [UInt8]) -> Bool {
+        for (i, b) in prefix.enumerated() where UInt8(bitPattern: item[i]) != b { return false }
+        return true
     }
 }

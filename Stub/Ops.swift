@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
@@ -217,12 +214,23 @@ func formatTime(_ t: UInt64) -> String {
 func formatTime(_ t: Int64) -> String {
     // 0001-01-01T00:00:00Z ... 9999-12-31T23:59:59Z
     guard t >= -62_135_596_800, t <= 253_402_300_799 else { return "(out of range: \(t))" }
-    var time = time_t(t)
-    var tmv = tm()
-    guard gmtime_r(&time, &tmv) != nil else { return "(out of range: \(t))" }
-    var buf = [CChar](repeating: 0, count: 32)
-    let n = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
-    return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil, inverted).
+    let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+    let secs = t - days * 86_400
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let day = doy - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    func pad(_ v: Int64, _ width: Int) -> String {
+        let s = String(v)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
 }
 
 func table(_ rows: [[String]]) -> String {

@@ -1,9 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
+import CPlatform
 
 /// `<app> --launcher verify-file FILE [--signature SIG]`: is FILE a release this launcher would trust?
 ///
@@ -38,16 +36,17 @@ enum VerifyFile {
         }
         let sigFile = sigPath ?? file + ".minisig"
 
+        // One typed error per `do` (Embedded Swift has no `any Error` to catch both kinds).
+        let signatureText: String
+        do { signatureText = try readSmallText(sigFile) } catch { fail("\(sigFile): \(error.message)") }
         let signature: MinisignSignature
-        do { signature = try MinisignSignature(fileContents: try readSmallText(sigFile)) }
-        catch let e as CryptoError { fail("\(sigFile): \(e.message)") }
-        catch let e as RuntimeError { fail("\(sigFile): \(e.message)") }
-        catch { fail("\(sigFile): \(error)") }
+        do { signature = try MinisignSignature(fileContents: signatureText) } catch { fail("\(sigFile): \(error.message)") }
 
-        do { try withMappedFile(file) { bytes throws(CryptoError) in try signature.verify(file: bytes, publicKey: key) } }
-        catch let e as CryptoError { fail("\(file): \(e.message)") }
-        catch let e as RuntimeError { fail("\(file): \(e.message)") }
-        catch { fail("\(file): \(error)") }
+        do throws(RuntimeError) {
+            try withMappedFile(file) { bytes throws(RuntimeError) in
+                do throws(CryptoError) { try signature.verify(file: bytes, publicKey: key) } catch { throw RuntimeError(error.message) }
+            }
+        } catch { fail("\(file): \(error.message)") }
 
         let other: BundleFile
         do { other = try BundleFile(path: file, trust: trust) } catch { fail("\(file): \(error.message)") }
@@ -61,10 +60,10 @@ enum VerifyFile {
     /// Opens `path` read-only and checks it is a regular file; the caller closes the descriptor.
     static func openRegularFile(_ path: String) throws(RuntimeError) -> (fd: Int32, size: Int) {
         let fd: Int32
-        do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
-        let st: stat
+        do { fd = try Sys.open(path, CPLAT_O_RDONLY) } catch { throw RuntimeError(error) }
+        let st: FileStatus
         do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw RuntimeError(error) }
-        guard st.st_mode & S_IFMT == S_IFREG else { Sys.close(fd); throw RuntimeError("not a regular file") }
+        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { Sys.close(fd); throw RuntimeError("not a regular file") }
         return (fd, Int(st.st_size))
     }
 
@@ -78,14 +77,15 @@ enum VerifyFile {
     }
 
     /// Maps the whole file read-only, so a large binary is hashed without copying it into memory.
-    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> Void) throws(any Error) {
+    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(RuntimeError) -> Void) throws(RuntimeError) {
         let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
         guard size > 0 else { throw RuntimeError("file is empty") }
-        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
-            throw RuntimeError("cannot map the file: \(String(cString: strerror(errno)))")
+        let base: UnsafeRawPointer
+        do { base = try Sys.mapReadOnly(fd, size: size, what: path) } catch {
+            throw RuntimeError("cannot map the file: \(error.reason)")
         }
-        defer { munmap(base, size) }
+        defer { Sys.unmap(base, size: size) }
         try body(UnsafeRawBufferPointer(start: base, count: size))
     }
 }

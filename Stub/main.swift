@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
@@ -8,15 +5,18 @@ import BundleCache
 
 // The launcher: find our own file, verify the appended bundle against the pinned key,
 // make sure the chosen entry's layers are in the cache, and execve the entry.
-// No Foundation: start-up time and size matter on every launch. See docs/format.md.
+// Embedded Swift, no Foundation: start-up time and size matter on every launch. See docs/format.md.
 
-// argv is read through the raw pointers: the user's arguments are handed to execve as the
-// very bytes we received (no UTF-8 round trip), and none is converted unless needed.
-/// The whole launch, in a function rather than as top-level code: with no implicit
-/// _Concurrency import (Package.swift), top-level globals would have to be Sendable.
-func launch() -> Never {
-    let argc = Int(CommandLine.argc)
-    let argv = CommandLine.unsafeArgv
+/// The C entry point (Embedded Swift has no `CommandLine`; scripts/build-stub.sh compiles with
+/// `-parse-as-library`). argv is read through the raw pointers: the user's arguments are handed
+/// to execve as the very bytes we received (no UTF-8 round trip), and none is converted unless needed.
+@_cdecl("main")
+func main(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    launch(argc: Int(argc), argv: argv)
+}
+
+/// The whole launch.
+func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Never {
     let argv0 = argc > 0 ? String(cString: argv[0]!) : "launcher"
     programName = TerminalText.escaped(String(argv0.split(separator: "/").last.map(String.init) ?? argv0))
 
@@ -27,8 +27,8 @@ func launch() -> Never {
     let location: CacheLocation
     do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }
 
-    if argc > 1, strcmp(argv[1]!, "--launcher") == 0 {
-        exit(Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, location: location, trust: trust))
+    if argc > 1, String(cString: argv[1]!) == "--launcher" {
+        Sys.exit(Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, location: location, trust: trust))
     }
 
     // The cache root, opened and checked by descriptor before anything in it is trusted.
@@ -39,5 +39,3 @@ func launch() -> Never {
     Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cachePath: cache?.path ?? location.rootPath(), exePath: exePath,
                   userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
 }
-
-launch()

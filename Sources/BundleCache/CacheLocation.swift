@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleRuntime
+import CPlatform
 
 /// Where the per-user cache lives, and why (shown by `--launcher info`).
 ///
@@ -105,7 +103,7 @@ public struct CacheLocation: Sendable {
 /// write to is refused. Every directory on the way is thus one no other user can change, which
 /// is what makes the path string safe to hand to `execve` later.
 public enum PathWalk {
-    public struct Opened { public let fd: Int32; public let stat: stat }
+    public struct Opened { public let fd: Int32; public let stat: FileStatus }
 
     public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(RuntimeError) -> Opened? {
         /// A component still to walk; `fromLink` when it comes from a symlink's target, where
@@ -126,7 +124,7 @@ public enum PathWalk {
         var startedAt: [UInt8]? = nil
         if let prefix = trustedPrefix, prefix != "/", path == prefix || path.hasPrefix(prefix + "/") {
             // A home that does not exist yet is made like any other component, from `/`.
-            if let fd = try? Sys.open(prefix, O_RDONLY | O_DIRECTORY) {
+            if let fd = try? Sys.open(prefix, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY) {
                 start = prefix
                 opened = fd
                 startedAt = Array(prefix.utf8)
@@ -135,7 +133,7 @@ public enum PathWalk {
         }
         do throws(SystemError) {
             let fd: Int32
-            if let opened { fd = opened } else { fd = try Sys.open(start, O_RDONLY | O_DIRECTORY) }
+            if let opened { fd = opened } else { fd = try Sys.open(start, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY) }
             current = Opened(fd: fd, stat: try Sys.fstat(fd))
         } catch {
             throw RuntimeError("cache directory \(start): \(error.reason) (set \(variable))", errno: error.errno)
@@ -164,9 +162,9 @@ public enum PathWalk {
                         rest += components(home, fromLink: true).reversed()
                         startedAt = nil
                         let root: Int32
-                        do { root = try Sys.open("/", O_RDONLY | O_DIRECTORY) } catch { throw RuntimeError(error) }
+                        do { root = try Sys.open("/", CPLAT_O_RDONLY | CPLAT_O_DIRECTORY) } catch { throw RuntimeError(error) }
                         Sys.close(current.fd)
-                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? stat())
+                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? FileStatus())
                         shown = "/"
                         try judge(current.stat, shown, variable: variable)
                     }
@@ -177,23 +175,23 @@ public enum PathWalk {
                 let opened: Opened?
                 do throws(RuntimeError) {
                     opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
-                } catch where error.errno == ELOOP || error.errno == ENOTDIR {
+                } catch where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
                     // Only now (never on the common path) ask whether it is a symlink.
-                    guard let st = try? Sys.fstatat(current.fd, component.name, follow: false), Ownership.type(st) == S_IFLNK else { throw error }
+                    guard let st = try? Sys.fstatat(current.fd, component.name, follow: false), Ownership.type(st) == CPLAT_S_IFLNK else { throw error }
                     guard !Ownership.othersCanWrite(current.stat) else {
                         throw RuntimeError("cache path \(childPath) is a symlink in a directory other users can write to: set \(variable) to a path without it")
                     }
                     links += 1
-                    guard links <= 40 else { throw RuntimeError("cache path \(path): too many levels of symbolic links", errno: ELOOP) }
+                    guard links <= 40 else { throw RuntimeError("cache path \(path): too many levels of symbolic links", errno: CPLAT_ELOOP) }
                     let target: [UInt8]
                     do { target = try Sys.readlinkat(current.fd, component.name) } catch { throw RuntimeError(error) }
                     if target.first == 0x2F {
                         let root: Int32
-                        do { root = try Sys.open("/", O_RDONLY | O_DIRECTORY) } catch { throw RuntimeError(error) }
+                        do { root = try Sys.open("/", CPLAT_O_RDONLY | CPLAT_O_DIRECTORY) } catch { throw RuntimeError(error) }
                         Sys.close(current.fd)
                         closeAncestors()
                         startedAt = nil
-                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? stat())
+                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? FileStatus())
                         shown = "/"
                     }
                     rest += components(target, fromLink: true).reversed()
@@ -231,28 +229,28 @@ public enum PathWalk {
         var fd: Int32 = -1
         for attempt in 0..<2 {
             do {
-                fd = try Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                fd = try Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
                 break
-            } catch where error.errno == ENOENT && create && attempt == 0 {
-                do { try Sys.mkdirat(dirfd, name, 0o700) } catch where error.errno == EEXIST {} catch {
+            } catch where error.errno == CPLAT_ENOENT && create && attempt == 0 {
+                do { try Sys.mkdirat(dirfd, name, 0o700) } catch where error.errno == CPLAT_EEXIST {} catch {
                     throw RuntimeError("cannot create cache directory \(path): \(error.reason) (set \(variable) to a directory you can write to)", errno: error.errno)
                 }
-            } catch where error.errno == ENOENT {
+            } catch where error.errno == CPLAT_ENOENT {
                 return nil
-            } catch where error.errno == ELOOP || error.errno == ENOTDIR {
+            } catch where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
                 throw RuntimeError("cache path \(path) is a symlink or not a directory: remove it or set \(variable)", errno: error.errno)
             } catch {
                 throw RuntimeError("cache directory \(path): \(error.reason) (set \(variable))", errno: error.errno)
             }
         }
-        let st: stat
+        let st: FileStatus
         do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw RuntimeError(error) }
         do { try judge(st, path, variable: variable) } catch { Sys.close(fd); throw error }
         return Opened(fd: fd, stat: st)
     }
 
     /// Owned by us or root; not writable by others unless a sticky directory of root or ours.
-    static func judge(_ st: stat, _ path: String, variable: String) throws(RuntimeError) {
+    static func judge(_ st: FileStatus, _ path: String, variable: String) throws(RuntimeError) {
         guard Ownership.isTrusted(st) else {
             throw RuntimeError("cache directory \(path) is owned by uid \(st.st_uid), not by you (uid \(Ownership.uid)): remove it or set \(variable) to a directory you own")
         }

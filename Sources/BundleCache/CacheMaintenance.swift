@@ -1,9 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
+import CPlatform
 
 /// What `cache list | verify | gc | clear` decide; the launcher only prints the results.
 extension CacheRoot {
@@ -24,8 +22,8 @@ extension CacheRoot {
         return names.map { d in
             let users = records.filter { $0.layers.contains(d) }
             var markerTime: Int64 = 0
-            if let fd = try? Sys.openat(layersFD, d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) {
-                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) { markerTime = Int64(st.st_mtim.tv_sec) }
+            if let fd = try? Sys.openat(layersFD, d, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) {
+                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) { markerTime = Int64(st.st_mtime_sec) }
                 Sys.close(fd)
             }
             var inUse = false
@@ -33,7 +31,7 @@ extension CacheRoot {
             if let locks, (try? Sys.fstatat(locks, Array(d.utf8), follow: false)) != nil {
                 if let lock = lockExclusive(d, create: false) { Sys.close(lock) } else { inUse = true }
             }
-            return LayerEntry(digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map(\.lastUse).max() ?? markerTime,
+            return LayerEntry(digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map { $0.lastUse }.max() ?? markerTime,
                               bundles: users, inUse: inUse)
         }
     }
@@ -67,14 +65,14 @@ extension CacheRoot {
             }
             switch f.kind {
             case .directory:
-                if Ownership.type(st) != S_IFDIR { problems.append("modified (not a directory): \(rel)") }
+                if Ownership.type(st) != CPLAT_S_IFDIR { problems.append("modified (not a directory): \(rel)") }
             case .symlink:
-                if Ownership.type(st) != S_IFLNK || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
+                if Ownership.type(st) != CPLAT_S_IFLNK || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
                     problems.append("modified (link): \(rel)")
                 }
             case .regular:
-                guard Ownership.type(st) == S_IFREG, UInt64(st.st_size) == f.size else { problems.append("modified (size or type): \(rel)"); continue }
-                guard let fd = try? Sys.openat(parent, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { problems.append("unreadable: \(rel)"); continue }
+                guard Ownership.type(st) == CPLAT_S_IFREG, UInt64(st.st_size) == f.size else { problems.append("modified (size or type): \(rel)"); continue }
+                guard let fd = try? Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK) else { problems.append("unreadable: \(rel)"); continue }
                 let h = Blake2b()
                 var ok = true
                 while true {
@@ -97,7 +95,7 @@ extension CacheRoot {
                     problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")
                     return false
                 }
-                return Ownership.type(e.stat) == S_IFDIR
+                return Ownership.type(e.stat) == CPLAT_S_IFDIR
             })
         } catch {
             problems.append("cannot read the extracted tree: \(error.description)")
@@ -126,7 +124,7 @@ extension CacheRoot {
             let size = TreeWalk.diskUsage(layersFD, d)
             if !dryRun {
                 do { try setAside(d, reason: "gc") } catch {
-                    failed.append("cannot remove layer \(path)/layers/\(d): " + (error.errno == EROFS ? "the cache is read-only" : error.message))
+                    failed.append("cannot remove layer \(path)/layers/\(d): " + (error.errno == CPLAT_EROFS ? "the cache is read-only" : error.message))
                     continue
                 }
                 // Still holding it exclusively: a launch that opened this file meanwhile sees it
@@ -143,13 +141,13 @@ extension CacheRoot {
     /// Returns the candidates and the bundles kept.
     public func gcCandidates(now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord]) -> (candidates: [String], kept: Set<String>) {
         var keptBundles = Set<String>()
-        for app in Set(recs.map(\.app)) {
+        for app in Set(recs.map { $0.app }) {
             let mine = recs.filter { $0.app == app }.sorted { $0.lastUse > $1.lastUse }
             for (i, r) in mine.enumerated() where Durations.age(now: now, since: r.lastUse) < olderThan || i < keep { keptBundles.insert(r.digest) }
         }
-        let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap(\.layers))
+        let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap { $0.layers })
         let candidates = layerEntries(records: recs).filter { !needed.contains($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan }
-        return (candidates.map(\.digest), keptBundles)
+        return (candidates.map { $0.digest }, keptBundles)
     }
 }
 

@@ -1,9 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleRuntime
 import BundleCrypto
+import CPlatform
 
 /// An opened, checked cache root and the directories below it, all held by descriptor.
 ///
@@ -67,13 +65,12 @@ public final class CacheRoot {
     }
 
     /// Whether we can write in the root (false on a read-only mount, or a cache root owns).
-    public var isWritable: Bool { Sys.canAccess(fd, W_OK) }
+    public var isWritable: Bool { Sys.canAccess(fd, CPLAT_W_OK) }
 
     /// Extracted programs must be executable where they land. Peers' users hit `/tmp` mounted
     /// noexec constantly; we say so before extracting rather than fail at `execve`.
     public func checkExecAllowed() throws(RuntimeError) {
-        let stNoexec: UInt = 8   // ST_NOEXEC in <sys/statvfs.h> (Linux); not exported to Swift
-        if let vfs = try? Sys.fstatvfs(fd, what: path), vfs.f_flag & stNoexec != 0 {
+        if let vfs = try? Sys.fstatvfs(fd, what: path), vfs.f_flag & CPLAT_ST_NOEXEC != 0 {
             throw RuntimeError("cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)")
         }
     }
@@ -85,11 +82,11 @@ public final class CacheRoot {
         let blocks = Ownership.uid == 0 ? UInt64(vfs.f_bfree) : UInt64(vfs.f_bavail)
         let (free, overflow) = blocks.multipliedReportingOverflow(by: UInt64(max(vfs.f_frsize, 1)))
         if !overflow, free < bytes {
-            throw RuntimeError("no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))", errno: ENOSPC)
+            throw RuntimeError("no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
         }
         let inodes = Ownership.uid == 0 ? UInt64(vfs.f_ffree) : UInt64(vfs.f_favail)
         if vfs.f_files > 0, inodes < files {
-            throw RuntimeError("no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))", errno: ENOSPC)
+            throw RuntimeError("no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
         }
     }
 
@@ -110,9 +107,9 @@ public final class CacheRoot {
     public func layer(_ digestName: String) throws(RuntimeError) -> LayerState {
         guard let layers = try directory(.layers, create: false) else { return .absent }
         let fd: Int32
-        do { fd = try Sys.openat(layers, digestName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) }
-        catch where error.errno == ENOENT { return .absent }
-        catch where error.errno == ELOOP || error.errno == ENOTDIR { return .damaged }
+        do { fd = try Sys.openat(layers, digestName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) }
+        catch where error.errno == CPLAT_ENOENT { return .absent }
+        catch where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR { return .damaged }
         catch { throw RuntimeError("layer directory \(path)/layers/\(digestName): \(error.reason)", errno: error.errno) }
         do {
             try CacheRoot.check(fd: fd, digestName: digestName, root: path)
@@ -126,7 +123,7 @@ public final class CacheRoot {
     }
 
     static func check(fd: Int32, digestName: String, root: String) throws(RuntimeError) {
-        let st: stat
+        let st: FileStatus
         do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
         guard Ownership.isTrusted(st) else {
             throw RuntimeError("layer directory \(root)/layers/\(digestName) is owned by uid \(st.st_uid), not by you: remove it")
@@ -141,9 +138,9 @@ public final class CacheRoot {
     /// The marker is written last, inside the temporary directory, before the rename that
     /// publishes the layer; one `fstatat` relative to the layer's descriptor.
     static func markerIsGood(_ layerFD: Int32, digestName: String, root: String) throws(RuntimeError) -> Bool {
-        let st: stat?
+        let st: FileStatus?
         do { st = try Sys.fstatat(layerFD, Array(PathRules.markerName.utf8), follow: false) } catch { return false }
-        guard let st, Ownership.type(st) == S_IFREG else { return false }
+        guard let st, Ownership.type(st) == CPLAT_S_IFREG else { return false }
         guard Ownership.isTrusted(st) else {
             throw RuntimeError("layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.st_uid), not by you: remove it")
         }
@@ -156,7 +153,7 @@ public final class CacheRoot {
     /// only writes symlinks that stay inside it).
     public static func programIsPresent(layerFD: Int32, relative: String) -> Bool {
         guard let st = try? Sys.fstatat(layerFD, Array(relative.utf8), follow: true) else { return false }
-        return Ownership.type(st) != S_IFDIR && Ownership.isTrusted(st) && !Ownership.othersCanWrite(st)
+        return Ownership.type(st) != CPLAT_S_IFDIR && Ownership.isTrusted(st) && !Ownership.othersCanWrite(st)
     }
 
     /// Absolute path of a layer directory (what the runtime is given).

@@ -1,9 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
+import CPlatform
 
 /// Publishes layers into the cache atomically, and removes them.
 ///
@@ -29,9 +27,9 @@ extension CacheRoot {
         var committed = false
         defer { if !committed { try? TreeWalk.removeTree(tmpDir, tmpName) } }
         let workFD: Int32
-        do { workFD = try Sys.openat(tmpDir, tmpName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch { throw RuntimeError(error) }
+        do { workFD = try Sys.openat(tmpDir, tmpName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch { throw RuntimeError(error) }
         defer { Sys.close(workFD) }
-        let made: stat
+        let made: FileStatus
         do { made = try Sys.fstat(workFD) } catch { throw RuntimeError(error) }
         guard made.st_uid == Ownership.uid, !Ownership.othersCanWrite(made) else {
             throw RuntimeError("temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
@@ -40,7 +38,7 @@ extension CacheRoot {
 
         do {
             try Sys.renameat(tmpDir, Array(tmpName.utf8), layersDir, Array(name.utf8))
-        } catch where error.errno == ENOTEMPTY || error.errno == EEXIST {
+        } catch where error.errno == CPLAT_ENOTEMPTY || error.errno == CPLAT_EEXIST {
             // Another launch published the same layer first: use theirs if it is complete and ours.
             if case .complete(let fd) = try self.layer(name) { return fd }
             throw RuntimeError("layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
@@ -52,9 +50,9 @@ extension CacheRoot {
     }
 
     /// Opens what we just renamed into `layers/` and checks it is the directory we made.
-    private func openPublished(_ layersDir: Int32, _ name: String, expected: stat) throws(RuntimeError) -> Int32 {
+    private func openPublished(_ layersDir: Int32, _ name: String, expected: FileStatus) throws(RuntimeError) -> Int32 {
         let fd: Int32
-        do { fd = try Sys.openat(layersDir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
+        do { fd = try Sys.openat(layersDir, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
             throw RuntimeError("layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)", errno: error.errno)
         }
         guard let st = try? Sys.fstat(fd), st.st_dev == expected.st_dev, st.st_ino == expected.st_ino,
@@ -70,7 +68,7 @@ extension CacheRoot {
     private func fill(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, markerText: String, progress: ((UInt64) -> Void)?) throws(RuntimeError) {
         try LayerExtractor.extract(bundle, layer: layer, into: workFD, progress: progress)
         do {
-            let marker = try Sys.openat(workFD, PathRules.markerName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o400)
+            let marker = try Sys.openat(workFD, PathRules.markerName, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o400)
             defer { Sys.close(marker) }
             try withBytes(Array(markerText.utf8)) { (b) throws(SystemError) in try Sys.writeAll(marker, b, what: PathRules.markerName) }
             // Durability: everything written above reaches the disk before the layer is published.
@@ -99,7 +97,7 @@ extension CacheRoot {
         do {
             try Sys.renameat(layersDir, Array(digestName.utf8), tmpDir, Array(trash.utf8))
             try TreeWalk.removeTree(tmpDir, trash)
-        } catch where error.errno == ENOENT {
+        } catch where error.errno == CPLAT_ENOENT {
             // Another launch repaired or removed it first.
         } catch {
             throw RuntimeError(error)

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleRuntime
+import CPlatform
 
 /// In-use signals (docs/ops.md, "How gc knows what is in use").
 ///
@@ -32,16 +30,16 @@ extension CacheRoot {
         do {
             guard let d = try directory(.locks, create: true) else { return .unavailable }
             locks = d
-        } catch where error.errno == EROFS || error.errno == EACCES {
+        } catch where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
             return isWritable ? .unavailable : .readOnlyCache
         }
         for _ in 0..<3 {
             let fd: Int32
             do {
-                fd = try Sys.openatInherited(locks, digestName, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
-            } catch where error.errno == EROFS || error.errno == EACCES {
+                fd = try Sys.openatInherited(locks, digestName, CPLAT_O_RDONLY | CPLAT_O_CREAT | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600)
+            } catch where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
                 return isWritable ? .unavailable : .readOnlyCache
-            } catch where error.errno == ELOOP {
+            } catch where error.errno == CPLAT_ELOOP {
                 try replaceLockFile(locks, digestName)
                 continue
             } catch {
@@ -50,7 +48,7 @@ extension CacheRoot {
             // flock never blocks on what is not a lock file (a FIFO included), so the one fstat
             // after it checks both the object (checkLockFile) and that gc did not unlink it
             // between our open and our lock (then lock a fresh file instead).
-            do { try Sys.flock(fd, LOCK_SH, what: digestName) } catch { Sys.close(fd); return .unavailable }
+            do { try Sys.flock(fd, CPLAT_LOCK_SH, what: digestName) } catch { Sys.close(fd); return .unavailable }
             guard let st = try checkLockFile(fd, locks, digestName) else { Sys.close(fd); continue }
             if st.st_nlink > 0 { return .held }
             Sys.close(fd)
@@ -64,9 +62,9 @@ extension CacheRoot {
     public func lockExclusive(_ digestName: String, create: Bool = true) -> Int32? {
         guard let locks = try? directory(.locks, create: create) else { return nil }
         for _ in 0..<2 {
-            guard let fd = try? Sys.openat(locks, digestName, O_RDONLY | (create ? O_CREAT : 0) | O_NOFOLLOW | O_NONBLOCK, 0o600) else { return nil }
+            guard let fd = try? Sys.openat(locks, digestName, CPLAT_O_RDONLY | (create ? CPLAT_O_CREAT : 0) | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600) else { return nil }
             guard (try? checkLockFile(fd, locks, digestName)) != nil else { Sys.close(fd); continue }
-            if (try? Sys.flock(fd, LOCK_EX | LOCK_NB, what: digestName)) != nil { return fd }
+            if (try? Sys.flock(fd, CPLAT_LOCK_EX | CPLAT_LOCK_NB, what: digestName)) != nil { return fd }
             Sys.close(fd)
             return nil
         }
@@ -75,13 +73,13 @@ extension CacheRoot {
 
     /// Whether a lock file may be used: its `stat` when it is a regular file of ours (mode tightened
     /// if needed). A non-regular object is removed (nil: open again); another user's is refused.
-    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(RuntimeError) -> stat? {
-        let st: stat
+    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(RuntimeError) -> FileStatus? {
+        let st: FileStatus
         do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
         guard Ownership.isTrusted(st) else {
             throw RuntimeError("lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
         }
-        guard Ownership.type(st) == S_IFREG else {
+        guard Ownership.type(st) == CPLAT_S_IFREG else {
             try replaceLockFile(locks, name)
             return nil
         }
@@ -94,7 +92,7 @@ extension CacheRoot {
     }
 
     private func replaceLockFile(_ locks: Int32, _ name: String) throws(RuntimeError) {
-        do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch where error.errno == ENOENT {} catch {
+        do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch where error.errno == CPLAT_ENOENT {} catch {
             throw RuntimeError("lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it", errno: error.errno)
         }
     }

@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleRuntime
+import CPlatform
 
 /// Who may have changed a file: the question every check in the cache asks of an `fstat`.
 ///
@@ -13,18 +11,18 @@ public enum Ownership {
     public static let uid = Sys.effectiveUserID()
 
     /// Owned by us or by root.
-    public static func isTrusted(_ st: stat) -> Bool { st.st_uid == uid || st.st_uid == 0 }
+    public static func isTrusted(_ st: FileStatus) -> Bool { st.st_uid == uid || st.st_uid == 0 }
 
     /// Writable by group or others.
-    public static func othersCanWrite(_ st: stat) -> Bool { st.st_mode & 0o022 != 0 }
+    public static func othersCanWrite(_ st: FileStatus) -> Bool { st.st_mode & 0o022 != 0 }
 
     /// Sticky directory owned by root or us (`/tmp`, `/var/tmp`, `/dev/shm`): others may add
     /// names to it but cannot rename or delete ours.
-    public static func isShared(_ st: stat) -> Bool {
-        st.st_mode & S_ISVTX != 0 && isTrusted(st) && othersCanWrite(st)
+    public static func isShared(_ st: FileStatus) -> Bool {
+        st.st_mode & CPLAT_S_ISVTX != 0 && isTrusted(st) && othersCanWrite(st)
     }
 
-    public static func type(_ st: stat) -> mode_t { st.st_mode & S_IFMT }
+    public static func type(_ st: FileStatus) -> UInt32 { st.st_mode & CPLAT_S_IFMT }
 
-    public static func octal(_ mode: mode_t) -> String { String(mode & 0o7777, radix: 8) }
+    public static func octal(_ mode: UInt32) -> String { String(mode & 0o7777, radix: 8) }
 }

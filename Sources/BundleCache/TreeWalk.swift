@@ -1,7 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleRuntime
+import CPlatform
 
 /// Depth-first walks of a directory tree that hold at most two descriptors whatever the depth,
 /// and never build a path: every name is relative to its directory's descriptor, so trees
@@ -16,7 +14,7 @@ public enum TreeWalk {
         /// The directory holding the entry (valid during the call only).
         public let parent: Int32
         public let name: [UInt8]
-        public let stat: stat
+        public let stat: FileStatus
         /// The entry's path relative to the walked directory, as bytes (never used as a path).
         public let path: [UInt8]
     }
@@ -28,7 +26,7 @@ public enum TreeWalk {
                             visit: (Entry) throws(SystemError) -> Bool,
                             enter: (Int32) -> Void = { _ in },
                             leave: (Entry) throws(SystemError) -> Void = { _ throws(SystemError) in }) throws(SystemError) {
-        struct Frame { var entry: Entry; var pending: [[UInt8]]; var parentID: (dev_t, ino_t) }
+        struct Frame { var entry: Entry; var pending: [[UInt8]]; var parentID: (UInt64, UInt64) }
         var frames: [Frame] = []
         var fd = root
         var pending = try Sys.listDirectoryBytes(root)
@@ -39,8 +37,8 @@ public enum TreeWalk {
                 guard let st = try Sys.fstatat(fd, name, follow: false) else { continue }
                 let path = prefix.isEmpty ? name : prefix + [0x2F] + name
                 let entry = Entry(parent: fd, name: name, stat: st, path: path)
-                guard try visit(entry), Ownership.type(st) == S_IFDIR else { continue }
-                let child = try Sys.openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                guard try visit(entry), Ownership.type(st) == CPLAT_S_IFDIR else { continue }
+                let child = try Sys.openat(fd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
                 let here = try Sys.fstat(fd)
                 enter(child)
                 let list: [[UInt8]]
@@ -57,12 +55,12 @@ public enum TreeWalk {
             if frames.isEmpty {
                 up = root
             } else {
-                up = try Sys.openat(fd, [0x2E, 0x2E], O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-                let st: stat
+                up = try Sys.openat(fd, [0x2E, 0x2E], CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                let st: FileStatus
                 do { st = try Sys.fstat(up) } catch { Sys.close(up); throw error }
                 guard st.st_dev == frame.parentID.0, st.st_ino == frame.parentID.1 else {
                     Sys.close(up)
-                    throw SystemError("walk", Sys.displayName(frame.entry.path), errno: ESTALE)
+                    throw SystemError("walk", Sys.displayName(frame.entry.path), errno: CPLAT_ESTALE)
                 }
             }
             Sys.close(fd)
@@ -78,21 +76,21 @@ public enum TreeWalk {
     /// deleted, never what it points to. Read-only directories are made writable first.
     public static func removeTree(_ dirfd: Int32, _ name: [UInt8]) throws(SystemError) {
         guard let st = try Sys.fstatat(dirfd, name, follow: false) else { return }
-        guard Ownership.type(st) == S_IFDIR else {
+        guard Ownership.type(st) == CPLAT_S_IFDIR else {
             try Sys.unlinkat(dirfd, name, 0)
             return
         }
-        let fd = try Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        let fd = try Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
         defer { Sys.close(fd) }
         try? Sys.fchmod(fd, 0o700, what: Sys.displayName(name))
         try walk(fd, visit: { (e) throws(SystemError) -> Bool in
-            if Ownership.type(e.stat) == S_IFDIR { return true }
+            if Ownership.type(e.stat) == CPLAT_S_IFDIR { return true }
             try Sys.unlinkat(e.parent, e.name, 0)
             return false
         }, enter: { try? Sys.fchmod($0, 0o700, what: "directory") }, leave: { (e) throws(SystemError) in
-            try Sys.unlinkat(e.parent, e.name, AT_REMOVEDIR)
+            try Sys.unlinkat(e.parent, e.name, CPLAT_AT_REMOVEDIR)
         })
-        try Sys.unlinkat(dirfd, name, AT_REMOVEDIR)
+        try Sys.unlinkat(dirfd, name, CPLAT_AT_REMOVEDIR)
     }
 
     public static func removeTree(_ dirfd: Int32, _ name: String) throws(SystemError) {
@@ -104,7 +102,7 @@ public enum TreeWalk {
     public static func diskUsage(_ dirfd: Int32, _ name: String) -> UInt64 {
         guard let st = try? Sys.fstatat(dirfd, Array(name.utf8), follow: false) else { return 0 }
         var total = UInt64(max(st.st_blocks, 0)) * 512
-        guard Ownership.type(st) == S_IFDIR, let fd = try? Sys.openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { return total }
+        guard Ownership.type(st) == CPLAT_S_IFDIR, let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) else { return total }
         defer { Sys.close(fd) }
         try? walk(fd, visit: { (e) throws(SystemError) -> Bool in
             total += UInt64(max(e.stat.st_blocks, 0)) * 512

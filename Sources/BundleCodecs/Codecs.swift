@@ -6,9 +6,6 @@
 // Data is passed straight between the caller's buffers and the C libraries: no per-byte
 // Swift loops and no intermediate arrays on the decode path.
 
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import CZstd
 import CLZMA
@@ -188,6 +185,10 @@ public final class Decompressor {
     }
 }
 
+// The encoders are for the packaging tool only: scripts/build-stub.sh compiles this module with
+// -DLAUNCHER_DECODE_ONLY, so the launcher links no compressor (the class metadata of a public
+// class is kept by the linker, and with it the whole zstd, xz and zlib encoders: about 600 KB).
+#if !LAUNCHER_DECODE_ONLY
 /// Streaming encoder for the packaging tool.
 ///
 /// Whatever level a spec asks for, the output stays decodable by the launcher's `Decompressor`:
@@ -350,11 +351,14 @@ public final class Compressor {
     }
 }
 
+#endif
+
 /// One-shot helpers (used by tests and the builder for small inputs). Both go through the
 /// streaming `Compressor` and `Decompressor`, so they apply the same clamps and limits.
 public enum Codecs {
     /// Compresses `bytes` into one complete stream. For `.none` the bytes are returned as they are.
     /// With a `filter`, it is applied before compressing (as `LayerEncoder` does for a layer).
+#if !LAUNCHER_DECODE_ONLY
     public static func compress(_ bytes: [UInt8], codec: Codec, level: Int, filter: LayerFilter = .none) throws(CodecError) -> [UInt8] {
         let c = try LayerEncoder(codec: codec, level: level, filter: filter, totalSize: UInt64(bytes.count))
         var out: [UInt8] = []
@@ -362,6 +366,7 @@ public enum Codecs {
         try c.finish(into: &out)
         return out
     }
+    #endif
 
     /// Decodes a whole stream; fails if output would exceed `maxOutput` bytes, or if input has
     /// trailing garbage after the end of the stream, or if the stream is truncated.

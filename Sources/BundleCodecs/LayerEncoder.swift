@@ -1,7 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
+
+// Packaging only (see Compressor in Codecs.swift).
+#if !LAUNCHER_DECODE_ONLY
 
 /// Encodes one layer's stream: the layer's filter, then its codec (the packaging side of
 /// `LayerStream` in BundleRuntime).
@@ -59,3 +59,4 @@ public final class LayerEncoder {
         if pending > 0 { staging.baseAddress!.copyMemory(from: staging.baseAddress! + done, byteCount: pending) }
     }
 }
+#endif

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CSodium
 
 /// A malformed key, signature or password problem: one sentence naming what is wrong.

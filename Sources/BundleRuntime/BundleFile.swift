@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
+import CPlatform
 
 /// Which signatures a reader accepts.
 public enum Trust: Sendable {
@@ -34,7 +32,7 @@ public final class BundleFile {
 
     public convenience init(path: String, trust: Trust) throws(RuntimeError) {
         let fd: Int32
-        do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
+        do { fd = try Sys.open(path, CPLAT_O_RDONLY) } catch { throw RuntimeError(error) }
         do {
             try self.init(fd: fd, path: path, trust: trust)
         } catch {
@@ -45,9 +43,9 @@ public final class BundleFile {
 
     /// Takes ownership of `fd`... only on success; on failure the caller still owns it.
     private init(fd: Int32, path: String, trust: Trust) throws(RuntimeError) {
-        let st: stat
+        let st: FileStatus
         do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
-        guard st.st_mode & S_IFMT == S_IFREG else { throw RuntimeError("\(path) is not a regular file") }
+        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { throw RuntimeError("\(path) is not a regular file") }
         let size = UInt64(st.st_size)
         guard size >= UInt64(Trailer.size) else { throw RuntimeError("no bundle found: file is only \(size) bytes") }
 

@@ -1,8 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
 import BundleCrypto
+import CPlatform
 
 /// Writes one layer into an empty directory, checking every file's digest as it writes.
 ///
@@ -12,15 +10,15 @@ import BundleCrypto
 /// The table is checked completely (records and digest) before the first file is created.
 public enum LayerExtractor {
     /// Bits kept from the recorded mode.
-    public static let modeMask: mode_t = 0o755
+    public static let modeMask: UInt32 = 0o755
 
     /// The mode an extracted file or directory gets: the recorded mode masked with `modeMask`,
     /// plus what the owner needs to read, hash and remove it again (r for a file, r-x for a
     /// directory). A source directory of mode 0o000 is recorded as 0 by an honest build; without
     /// these bits `cache verify` could not read the layer and `gc`/`clear`/repair could not
     /// remove it (they moved it to `tmp/` and left it there for good).
-    public static func extractedMode(_ recorded: UInt32, directory: Bool) -> mode_t {
-        (mode_t(recorded) & modeMask) | (directory ? 0o500 : 0o400)
+    public static func extractedMode(_ recorded: UInt32, directory: Bool) -> UInt32 {
+        (UInt32(recorded) & modeMask) | (directory ? 0o500 : 0o400)
     }
     static let outputBufferSize = 1 << 20
 
@@ -62,26 +60,20 @@ public enum LayerExtractor {
             let (parentPath, name) = split(file.path)
             let parent: Int32
             do throws(SystemError) { parent = try dirs.open(parentPath) } catch { throw RuntimeError(error) }
-            do {
-                switch file.kind {
-                case .directory:
-                    try Sys.mkdirat(parent, name, 0o700)
-                    if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
-                case .symlink:
-                    try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
-                case .regular:
-                    let fd = try Sys.openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
-                    defer { Sys.close(fd) }
-                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
-                    let mode = extractedMode(file.mode, directory: false)
-                    if mode != 0o600 { try Sys.fchmod(fd, mode, what: file.pathString) }
-                }
-            } catch let e as SystemError {
-                throw RuntimeError(e)
-            } catch let e as RuntimeError {
-                throw e
-            } catch {
-                throw RuntimeError("layer '\(layer.name)': \(error)")
+            // One typed error per `do` (Embedded Swift cannot cast errors).
+            switch file.kind {
+            case .directory:
+                do { try Sys.mkdirat(parent, name, 0o700) } catch { throw RuntimeError(error) }
+                if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
+            case .symlink:
+                do { try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name) } catch { throw RuntimeError(error) }
+            case .regular:
+                let fd: Int32
+                do { fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600) } catch { throw RuntimeError(error) }
+                defer { Sys.close(fd) }
+                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
+                let mode = extractedMode(file.mode, directory: false)
+                if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw RuntimeError(error) } }
             }
         }
         try stream.finish(scratch: buffer)
@@ -96,9 +88,9 @@ public enum LayerExtractor {
     private static func applyDirectoryModes(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(RuntimeError) {
         var chmodDirs = DirectoryStack(root: rootFD)
         defer { chmodDirs.closeAll() }
-        var open = OpenDirectories<mode_t>()
+        var open = OpenDirectories<UInt32>()
         var previous: [UInt8] = []
-        func apply(_ closed: [(length: Int, payload: mode_t)], in path: [UInt8]) throws(RuntimeError) {
+        func apply(_ closed: [(length: Int, payload: UInt32)], in path: [UInt8]) throws(RuntimeError) {
             for (length, mode) in closed where mode != 0o700 {
                 let dir = Array(path[..<length])
                 do throws(SystemError) { try Sys.fchmod(try chmodDirs.open(dir), mode, what: String(decoding: dir, as: UTF8.self)) }
@@ -226,7 +218,7 @@ public struct DirectoryStack {
         if restStart < path.count {
             for c in path[restStart...].split(separator: 0x2F, omittingEmptySubsequences: false) {
                 let parent = try descriptor(at: components.count - 1)
-                let fd = try Sys.openat(parent, Array(c), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+                let fd = try Sys.openat(parent, Array(c), CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
                 if !joined.isEmpty { joined.append(0x2F) }
                 joined += c
                 fds.append(fd)
@@ -252,7 +244,7 @@ public struct DirectoryStack {
         var k = base + 1
         while k <= level {
             let fd: Int32
-            do { fd = try Sys.openat(current, components[k], O_RDONLY | O_DIRECTORY | O_NOFOLLOW) } catch {
+            do { fd = try Sys.openat(current, components[k], CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
                 if k > base + 1, k - 1 < keepFrom { Sys.close(current) }
                 throw error
             }

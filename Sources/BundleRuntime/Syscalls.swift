@@ -1,11 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BundleFormat
-import CLinux
+import CPlatform
 
-/// One wrapper per libc call. EINTR is retried here and only here; `close` is never
-/// retried (on Linux the descriptor is gone even when close reports EINTR).
+/// What `fstat` says about a file (CPlatform's fixed-layout copy of `struct stat`).
+public typealias FileStatus = cplat_stat
+/// What `fstatvfs` says about a file system.
+public typealias FileSystemStatus = cplat_statvfs
+
+/// One wrapper per system call, all on CPlatform (the only module that sees libc). EINTR is
+/// retried here and only here; `close` is never retried (on Linux the descriptor is gone even
+/// when close reports EINTR). Flags and errno values are CPlatform's (`CPLAT_O_*`, `CPLAT_E*`).
 public enum Sys {
     /// The one EINTR rule: a call that fails with EINTR is made again; any other failure becomes
     /// a `SystemError` carrying errno as read right after the call.
@@ -13,10 +16,10 @@ public enum Sys {
     static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(SystemError) -> T {
         while true {
             let r: T
-            if let injected = injectedFailure(call, subject) { r = -1; errno = injected } else { r = body() }
+            if let injected = injectedFailure(call, subject) { r = -1; cplat_set_errno(injected) } else { r = body() }
             if r != -1 { return r }
-            let e = errno
-            if e != EINTR { throw SystemError(call, subject, errno: e) }
+            let e = cplat_errno()
+            if e != CPLAT_EINTR { throw SystemError(call, subject, errno: e) }
         }
     }
 
@@ -43,28 +46,31 @@ public enum Sys {
     /// A name for messages (never used as a path).
     public static func displayName(_ name: [UInt8]) -> String { String(decoding: name, as: UTF8.self) }
 
-    public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
-        try retrying("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    /// The text of an errno value (`CPLAT_E*` or any other the platform reported).
+    public static func errorText(_ code: Int32) -> String { String(cString: cplat_strerror(code)) }
+
+    public static func open(_ path: String, _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+        try retrying("open", path) { cplat_open(path, flags | CPLAT_O_CLOEXEC, mode) }
     }
 
-    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
-        try retrying("open", name) { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+        try retrying("open", name) { cplat_openat(dirfd, name, flags | CPLAT_O_CLOEXEC, mode) }
     }
 
-    public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    public static func close(_ fd: Int32) { _ = cplat_close(fd) }
 
-    public static func fstat(_ fd: Int32) throws(SystemError) -> stat {
-        var st = stat()
-        _ = try retrying("fstat", "") { Glibc.fstat(fd, &st) }
+    public static func fstat(_ fd: Int32) throws(SystemError) -> FileStatus {
+        var st = FileStatus()
+        _ = try retrying("fstat", "") { cplat_fstat(fd, &st) }
         return st
     }
 
     /// `fstatat` without following a final symlink. Returns nil when the name does not exist.
-    public static func lstatat(_ dirfd: Int32, _ name: String) throws(SystemError) -> stat? {
-        var st = stat()
-        if Glibc.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 { return st }
-        let e = errno
-        if e == ENOENT { return nil }
+    public static func lstatat(_ dirfd: Int32, _ name: String) throws(SystemError) -> FileStatus? {
+        var st = FileStatus()
+        if cplat_fstatat(dirfd, name, &st, CPLAT_AT_SYMLINK_NOFOLLOW) == 0 { return st }
+        let e = cplat_errno()
+        if e == CPLAT_ENOENT { return nil }
         throw SystemError("stat", name, errno: e)
     }
 
@@ -72,11 +78,11 @@ public enum Sys {
     public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(RuntimeError) {
         var done = 0
         while done < buffer.count {
-            let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            let n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
             if n > 0 { done += n; continue }
             if n == 0 { throw RuntimeError("\(what) is truncated") }
-            let e = errno
-            if e == EINTR { continue }
+            let e = cplat_errno()
+            if e == CPLAT_EINTR { continue }
             throw RuntimeError(SystemError("read", what, errno: e))
         }
     }
@@ -92,121 +98,154 @@ public enum Sys {
         var done = 0
         while done < buffer.count {
             let n: Int
-            if let injected = injectedFailure("write", what) { n = -1; errno = injected } else { n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done) }
+            if let injected = injectedFailure("write", what) { n = -1; cplat_set_errno(injected) } else { n = Int(cplat_write(fd, buffer.baseAddress! + done, buffer.count - done)) }
             if n >= 0 { done += n; continue }
-            let e = errno
-            if e != EINTR { throw SystemError("write", what, errno: e) }
+            let e = cplat_errno()
+            if e != CPLAT_EINTR { throw SystemError("write", what, errno: e) }
         }
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: mode_t) throws(SystemError) {
-        _ = try retrying("mkdir", name) { Glibc.mkdirat(dirfd, name, mode) }
+    public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: UInt32) throws(SystemError) {
+        _ = try retrying("mkdir", name) { cplat_mkdirat(dirfd, name, mode) }
     }
 
     public static func symlinkat(_ target: String, _ dirfd: Int32, _ name: String) throws(SystemError) {
-        _ = try retrying("symlink", name) { Glibc.symlinkat(target, dirfd, name) }
+        _ = try retrying("symlink", name) { cplat_symlinkat(target, dirfd, name) }
     }
 
-    public static func fchmod(_ fd: Int32, _ mode: mode_t, what: String) throws(SystemError) {
-        _ = try retrying("chmod", what) { Glibc.fchmod(fd, mode) }
+    public static func fchmod(_ fd: Int32, _ mode: UInt32, what: String) throws(SystemError) {
+        _ = try retrying("chmod", what) { cplat_fchmod(fd, mode) }
     }
 
     public static func renameat(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String) throws(SystemError) {
-        _ = try retrying("rename", to) { Glibc.renameat(fromDir, from, toDir, to) }
+        _ = try retrying("rename", to) { cplat_renameat(fromDir, from, toDir, to) }
     }
 
     public static func unlinkat(_ dirfd: Int32, _ name: String, _ flags: Int32) throws(SystemError) {
-        _ = try retrying("unlink", name) { Glibc.unlinkat(dirfd, name, flags) }
+        _ = try retrying("unlink", name) { cplat_unlinkat(dirfd, name, flags) }
     }
 
     public static func syncfs(_ fd: Int32) throws(SystemError) {
-        _ = try retrying("syncfs", "") { clinux_syncfs(fd) }
+        _ = try retrying("syncfs", "") { cplat_syncfs(fd) }
     }
 
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 
-    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
-        try retrying("open", displayName(name)) { withCName(name) { Glibc.openat(dirfd, $0, flags | O_CLOEXEC, mode) } }
+    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+        try retrying("open", displayName(name)) { withCName(name) { cplat_openat(dirfd, $0, flags | CPLAT_O_CLOEXEC, mode) } }
     }
 
     /// `openat` whose descriptor survives `execve` (a lock the runtime must keep holding).
-    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
-        try retrying("open", name) { Glibc.openat(dirfd, name, flags, mode) }
+    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+        try retrying("open", name) { cplat_openat(dirfd, name, flags, mode) }
     }
 
     /// `fstatat`; `follow: false` does not follow a final symlink. Returns nil when the name does not exist.
-    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(SystemError) -> stat? {
-        var st = stat()
+    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(SystemError) -> FileStatus? {
+        var st = FileStatus()
         do {
-            _ = try retrying("stat", displayName(name)) { withCName(name) { Glibc.fstatat(dirfd, $0, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) } }
-        } catch where error.errno == ENOENT {
+            _ = try retrying("stat", displayName(name)) { withCName(name) { cplat_fstatat(dirfd, $0, &st, follow ? 0 : CPLAT_AT_SYMLINK_NOFOLLOW) } }
+        } catch where error.errno == CPLAT_ENOENT {
             return nil
         }
         return st
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: mode_t) throws(SystemError) {
-        _ = try retrying("mkdir", displayName(name)) { withCName(name) { Glibc.mkdirat(dirfd, $0, mode) } }
+    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: UInt32) throws(SystemError) {
+        _ = try retrying("mkdir", displayName(name)) { withCName(name) { cplat_mkdirat(dirfd, $0, mode) } }
     }
 
     public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32) throws(SystemError) {
-        _ = try retrying("unlink", displayName(name)) { withCName(name) { Glibc.unlinkat(dirfd, $0, flags) } }
+        _ = try retrying("unlink", displayName(name)) { withCName(name) { cplat_unlinkat(dirfd, $0, flags) } }
     }
 
     public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(SystemError) {
-        _ = try retrying("rename", displayName(to)) { withCName(from) { f in withCName(to) { t in Glibc.renameat(fromDir, f, toDir, t) } } }
+        _ = try retrying("rename", displayName(to)) { withCName(from) { f in withCName(to) { t in cplat_renameat(fromDir, f, toDir, t) } } }
     }
 
     /// The target of the symlink `name` under `dirfd`, as bytes.
     public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(SystemError) -> [UInt8] {
-        var buf = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        var buf = [UInt8](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
         let n = try retrying("readlink", displayName(name)) {
-            withCName(name) { p in buf.withUnsafeMutableBytes { Glibc.readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) } }
+            withCName(name) { p in buf.withUnsafeMutableBytes { cplat_readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) } }
         }
-        return Array(buf[0..<n])
+        return Array(buf[0..<Int(n)])
     }
 
     /// Sets the access and modification times of `name` under `dirfd` to now, without following a symlink.
     public static func touchat(_ dirfd: Int32, _ name: String) throws(SystemError) {
-        _ = try retrying("utimensat", name) { Glibc.utimensat(dirfd, name, nil, AT_SYMLINK_NOFOLLOW) }
+        _ = try retrying("utimensat", name) { cplat_touchat(dirfd, name) }
     }
 
+    /// `operation` is `CPLAT_LOCK_SH`, `CPLAT_LOCK_EX`, `CPLAT_LOCK_UN`, with `CPLAT_LOCK_NB`.
     public static func flock(_ fd: Int32, _ operation: Int32, what: String) throws(SystemError) {
-        _ = try retrying("flock", what) { clinux_flock(fd, operation) }
+        _ = try retrying("flock", what) { cplat_flock(fd, operation) }
     }
 
-    public static func fstatvfs(_ fd: Int32, what: String) throws(SystemError) -> statvfs {
-        var s = statvfs()
-        _ = try retrying("statvfs", what) { Glibc.fstatvfs(fd, &s) }
+    public static func fstatvfs(_ fd: Int32, what: String) throws(SystemError) -> FileSystemStatus {
+        var s = FileSystemStatus()
+        _ = try retrying("statvfs", what) { cplat_fstatvfs(fd, &s) }
         return s
     }
 
     /// `faccessat(dirfd, ".", mode)` with the effective ids: can we write in this directory?
     public static func canAccess(_ dirfd: Int32, _ mode: Int32) -> Bool {
-        (try? retrying("access", "") { Glibc.faccessat(dirfd, ".", mode, AT_EACCESS) }) != nil
+        (try? retrying("access", "") { cplat_faccessat(dirfd, ".", mode, CPLAT_AT_EACCESS) }) != nil
+    }
+
+    /// Whether `path` (relative to the working directory) exists and is executable for us.
+    public static func isExecutable(_ path: String) -> Bool {
+        (try? retrying("access", path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
     }
 
     /// Whether a process exists (signal 0); EPERM means it exists and is someone else's.
     public static func processExists(_ pid: Int32) -> Bool {
-        do { _ = try retrying("kill", "") { Glibc.kill(pid, 0) }; return true } catch { return error.errno != ESRCH }
+        do { _ = try retrying("kill", "") { cplat_kill(pid, 0) }; return true } catch { return error.errno != CPLAT_ESRCH }
     }
 
     /// One `read` into `buffer`: the byte count, 0 at the end of the file.
     public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(SystemError) -> Int {
-        try retrying("read", what) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        Int(try retrying("read", what) { cplat_read(fd, buffer.baseAddress, buffer.count) })
+    }
+
+    /// Maps `size` bytes of `fd` read-only; release with `unmap`.
+    public static func mapReadOnly(_ fd: Int32, size: Int, what: String) throws(SystemError) -> UnsafeRawPointer {
+        guard let p = cplat_map_readonly(fd, size) else { throw SystemError("mmap", what, errno: cplat_errno()) }
+        return UnsafeRawPointer(p)
+    }
+
+    public static func unmap(_ base: UnsafeRawPointer, size: Int) { _ = cplat_unmap(UnsafeMutableRawPointer(mutating: base), size) }
+
+    public static func mkdir(_ path: String, _ mode: UInt32) throws(SystemError) {
+        _ = try retrying("mkdir", path) { cplat_mkdirat(CPLAT_AT_FDCWD, path, mode) }
     }
 
     // Calls that cannot fail (no errno to read), here so that no module calls libc directly.
 
-    public static func processID() -> Int32 { Glibc.getpid() }
-    public static func effectiveUserID() -> uid_t { Glibc.geteuid() }
+    public static func processID() -> Int32 { cplat_getpid() }
+    public static func effectiveUserID() -> UInt32 { cplat_geteuid() }
+    public static func userID() -> UInt32 { cplat_getuid() }
+    public static func isTerminal(_ fd: Int32) -> Bool { cplat_isatty(fd) == 1 }
+    /// Seconds since 1970.
+    public static func now() -> Int64 { cplat_time_now() }
+    /// A clock that never goes back, in nanoseconds.
+    public static func monotonicNanoseconds() -> Int64 { cplat_monotonic_ns() }
+    /// Flushes C stdio buffers and ends the process.
+    public static func exit(_ status: Int32) -> Never { cplat_exit(status) }
+
+    /// The working directory (nil when it cannot be read, e.g. it was removed).
+    public static func workingDirectory() -> String? {
+        var buf = [CChar](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
+        guard cplat_getcwd(&buf, buf.count) != nil else { return nil }
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// The real user's home directory from `/etc/passwd` (nil without a readable file or an entry).
     /// Read directly rather than with getpwuid: in a static binary getpwuid would dlopen NSS
     /// modules of the build machine's glibc version at run time. Users known only to a network
     /// directory (LDAP, sssd) are not found here; they have HOME set, which is looked at first.
     public static func passwordDatabaseHome() -> String? {
-        guard let fd = try? open("/etc/passwd", O_RDONLY | O_CLOEXEC) else { return nil }
+        guard let fd = try? open("/etc/passwd", CPLAT_O_RDONLY) else { return nil }
         defer { close(fd) }
         var text: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -215,7 +254,7 @@ public enum Sys {
             if n <= 0 { break }
             text += chunk[0..<n]
         }
-        return PasswdFile.home(ofUser: getuid(), in: text)
+        return PasswdFile.home(ofUser: cplat_getuid(), in: text)
     }
 
     /// Random bytes for temporary names.
@@ -223,61 +262,79 @@ public enum Sys {
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-            let n = out.withUnsafeMutableBytes { clinux_getrandom($0.baseAddress! + done, count - done) }
-            if n > 0 { done += n } else if errno != EINTR { break }
+            let n = Int(out.withUnsafeMutableBytes { cplat_getrandom($0.baseAddress! + done, count - done) })
+            if n > 0 { done += n } else if cplat_errno() != CPLAT_EINTR { break }
         }
         return out
     }
 
     /// The target of a symlink, e.g. `/proc/self/exe`.
     public static func readlink(_ path: String) -> String? {
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = Glibc.readlink(path, &buf, buf.count - 1)
+        var buf = [CChar](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
+        let n = Int(cplat_readlinkat(CPLAT_AT_FDCWD, path, &buf, buf.count - 1))
         guard n > 0 else { return nil }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public static func getenv(_ name: String) -> String? {
-        guard let p = Glibc.getenv(name) else { return nil }
+        guard let p = cplat_getenv(name) else { return nil }
         return String(cString: p)
+    }
+
+    /// The process environment as C strings (`NAME=value`), as received.
+    public static func environment() -> [UnsafeMutablePointer<CChar>] {
+        var out: [UnsafeMutablePointer<CChar>] = []
+        guard var p = cplat_environ() else { return out }
+        while let item = p.pointee {
+            out.append(item)
+            p += 1
+        }
+        return out
+    }
+
+    /// Replaces the process with `program` (searched on PATH when it has no `/`), after flushing
+    /// stdio. Returns only on failure, with the errno.
+    public static func exec(_ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?]) -> Int32 {
+        cplat_flush_stdio()
+        let searchPath = !program.utf8.contains(UInt8(ascii: "/"))
+        return argv.withUnsafeBufferPointer { a in
+            env.withUnsafeBufferPointer { e in
+                _ = searchPath ? cplat_execvpe(program, a.baseAddress!, e.baseAddress!) : cplat_execve(program, a.baseAddress!, e.baseAddress!)
+                return cplat_errno()
+            }
+        }
     }
 }
 
 extension Sys {
     /// Names in a directory (without `.` and `..`). `dirfd` stays open and owned by the caller.
     public static func listDirectory(_ dirfd: Int32) throws(SystemError) -> [String] {
-        let fd = dup(dirfd)
-        guard fd >= 0 else { throw SystemError("dup", "", errno: errno) }
-        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw SystemError("opendir", "", errno: e) }
-        defer { closedir(dir) }
-        rewinddir(dir)
-        var names: [String] = []
-        while let ent = readdir(dir) {
-            let child = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if child != "." && child != ".." { names.append(child) }
-        }
-        return names
+        try listDirectoryBytes(dirfd).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Names in a directory as the bytes the kernel returned (without `.` and `..`), so a name
     /// that is not UTF-8 can still be opened, compared and removed. `dirfd` stays the caller's.
     public static func listDirectoryBytes(_ dirfd: Int32) throws(SystemError) -> [[UInt8]] {
         if let injected = injectedFailure("opendir", "") { throw SystemError("opendir", "", errno: injected) }
-        let fd = Glibc.dup(dirfd)
-        guard fd >= 0 else { throw SystemError("dup", "", errno: errno) }
-        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw SystemError("opendir", "", errno: e) }
-        defer { closedir(dir) }
-        rewinddir(dir)
+        let fd = cplat_dup(dirfd)
+        guard fd >= 0 else { throw SystemError("dup", "", errno: cplat_errno()) }
+        guard let dir = cplat_fdopendir(fd) else { let e = cplat_errno(); Sys.close(fd); throw SystemError("opendir", "", errno: e) }
+        defer { cplat_closedir(dir) }
+        cplat_rewinddir(dir)
         var names: [[UInt8]] = []
-        while let ent = readdir(dir) {
-            let child = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                Array(UnsafeRawBufferPointer(start: raw.baseAddress!, count: strlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self))))
-            }
+        var type: UInt8 = 0
+        while let name = cplat_readdir(dir, &type) {
+            let child = Array(UnsafeRawBufferPointer(start: name, count: cStringLength(name)))
             if child != [0x2E] && child != [0x2E, 0x2E] { names.append(child) }
         }
         return names
+    }
+
+    /// The length of a NUL-terminated C string.
+    static func cStringLength(_ p: UnsafePointer<CChar>) -> Int {
+        var n = 0
+        while p[n] != 0 { n += 1 }
+        return n
     }
 }
 
@@ -287,7 +344,7 @@ public enum PasswdFile {
     public static let maximumSize = 4 << 20
 
     /// The home directory of the first line whose uid is `uid`, if it is an absolute path.
-    public static func home(ofUser uid: uid_t, in text: [UInt8]) -> String? {
+    public static func home(ofUser uid: UInt32, in text: [UInt8]) -> String? {
         for line in text.split(separator: UInt8(ascii: "\n")) {
             let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
             guard fields.count >= 7, let id = UInt32(String(decoding: fields[2], as: UTF8.self)), id == uid else { continue }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A failed system call: which call, on what, and errno, read right after the call.
 public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -14,7 +11,7 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
-    public var reason: String { String(cString: strerror(errno)) }
+    public var reason: String { Sys.errorText(errno) }
     public var description: String { subject.isEmpty ? "\(call): \(reason)" : "\(call) \(subject): \(reason)" }
 }
 

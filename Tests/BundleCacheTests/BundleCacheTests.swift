@@ -40,7 +40,7 @@ final class BundleCacheTests: XCTestCase {
         let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: src, codec: .zstd, level: 3))
         let spec = BundleSpec(name: "unit", version: "1", layers: [LayerSpec(name: "l", directory: src, codec: .zstd, level: 3)],
                               entries: [EntrySpec(name: "unit", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])
-        let stub = try Array(Data(contentsOf: BundleCacheTests.packageRoot.appendingPathComponent(".build/debug/dgmo-stub")))
+        let stub = try Array(Data(contentsOf: BundleCacheTests.packageRoot.appendingPathComponent(".build/debug/stubs/linux-x64/bundle-stub")))
         let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: [layer], buildTime: 0, signing: .unsigned)
         let path = dir + "/bundle-" + UUID().uuidString
         try Data(bytes).write(to: URL(fileURLWithPath: path))

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// Runs the built products (`bundle-append`, `dgmo-stub`) and bundles made with them.
+/// Runs the built products (`bundle-append`, the launcher stub) and bundles made with them.
 /// `make test` builds them first (`swift build`); `BUNDLE_BIN_DIR` overrides where they are.
 enum Harness {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -12,7 +12,8 @@ enum Harness {
     }()
 
     static var tool: String { binDir + "/bundle-append" }
-    static var stub: String { binDir + "/dgmo-stub" }
+    /// The debug Embedded stub (`make stubs` / scripts/build-stub.sh --debug).
+    static var stub: String { binDir + "/stubs/linux-x64/bundle-stub" }
 
     struct Output {
         var status: Int32

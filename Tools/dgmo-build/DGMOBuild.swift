@@ -130,8 +130,8 @@ struct DGMOBuild: ParsableCommand {
         } else {
             layers = try BundleBuild.buildLayers(spec.layers)
         }
-        // The stub's symbol tables are not needed to run; dropping them saves about 6 MiB per binary.
-        let strippedStub = work + "/dgmo-stub.stripped"
+        // The stub's symbol tables are not needed to run (a release stub is stripped already; a debug one is not).
+        let strippedStub = work + "/bundle-stub.stripped"
         try shell.run("strip", ["--strip-all", "-o", strippedStub, stubPath])
         let stubBytes: [UInt8]
         do { stubBytes = Array(try Data(contentsOf: URL(fileURLWithPath: strippedStub))) }

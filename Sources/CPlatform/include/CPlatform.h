@@ -1,0 +1,177 @@
+#pragma once
+/* The launcher's one door to the operating system (docs/security.md, "Platform layer").
+ *
+ * Every call the launcher modules make to libc goes through one of these wrappers, so the Swift
+ * side sees fixed-width types and our own constants only: this header includes nothing but
+ * <stdint.h> and <stddef.h>, and it must import for the bare-metal Embedded Swift triple
+ * (aarch64-none-none-elf), where no Linux header is seen and where O_* values and the layout
+ * of `struct stat` differ from x86_64. platform.c, compiled by the target's C compiler with
+ * its real headers, translates our flags into the real ones and the real errno into ours.
+ * Each wrapper is a one-liner: no logic here beyond translation.
+ *
+ * Failures: a wrapper returns -1 (or NULL) and the caller reads `cplat_errno()` at once. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Flags of cplat_open / cplat_openat (translated to O_*). */
+#define CPLAT_O_RDONLY    0x0000
+#define CPLAT_O_WRONLY    0x0001
+#define CPLAT_O_RDWR      0x0002
+#define CPLAT_O_CREAT     0x0010
+#define CPLAT_O_EXCL      0x0020
+#define CPLAT_O_TRUNC     0x0040
+#define CPLAT_O_APPEND    0x0080
+#define CPLAT_O_NONBLOCK  0x0100
+#define CPLAT_O_DIRECTORY 0x0200
+#define CPLAT_O_NOFOLLOW  0x0400
+#define CPLAT_O_CLOEXEC   0x0800
+
+/* The `dirfd` meaning "the working directory", and *at() flags (translated to AT_*). */
+#define CPLAT_AT_FDCWD             (-100000)
+#define CPLAT_AT_SYMLINK_NOFOLLOW  0x1
+#define CPLAT_AT_REMOVEDIR         0x2
+#define CPLAT_AT_EACCESS           0x4
+
+/* File types and permission bits of cplat_stat.st_mode (the POSIX values every Unix uses;
+ * platform.c checks that the real ones agree). */
+#define CPLAT_S_IFMT   0170000u
+#define CPLAT_S_IFSOCK 0140000u
+#define CPLAT_S_IFLNK  0120000u
+#define CPLAT_S_IFREG  0100000u
+#define CPLAT_S_IFBLK  0060000u
+#define CPLAT_S_IFDIR  0040000u
+#define CPLAT_S_IFCHR  0020000u
+#define CPLAT_S_IFIFO  0010000u
+#define CPLAT_S_ISUID  04000u
+#define CPLAT_S_ISGID  02000u
+#define CPLAT_S_ISVTX  01000u
+
+/* faccessat modes, flock operations, statvfs flags (translated). */
+#define CPLAT_R_OK 0x4
+#define CPLAT_W_OK 0x2
+#define CPLAT_X_OK 0x1
+#define CPLAT_LOCK_SH 0x1
+#define CPLAT_LOCK_EX 0x2
+#define CPLAT_LOCK_NB 0x4
+#define CPLAT_LOCK_UN 0x8
+#define CPLAT_ST_RDONLY 0x1u
+#define CPLAT_ST_NOEXEC 0x2u
+
+/* errno values the launcher tests for. cplat_errno() maps the real errno to these; an errno
+ * not in this list is passed through unchanged (its number is still good for cplat_strerror).
+ * The numbers are Linux's (the same on x86_64 and arm64), so on Linux the mapping is one to one. */
+#define CPLAT_EPERM      1
+#define CPLAT_ENOENT     2
+#define CPLAT_ESRCH      3
+#define CPLAT_EINTR      4
+#define CPLAT_EIO        5
+#define CPLAT_EBADF      9
+#define CPLAT_EAGAIN     11
+#define CPLAT_ENOMEM     12
+#define CPLAT_EACCES     13
+#define CPLAT_EBUSY      16
+#define CPLAT_EEXIST     17
+#define CPLAT_EXDEV      18
+#define CPLAT_ENOTDIR    20
+#define CPLAT_EISDIR     21
+#define CPLAT_EINVAL     22
+#define CPLAT_EMFILE     24
+#define CPLAT_ETXTBSY    26
+#define CPLAT_EFBIG      27
+#define CPLAT_ENOSPC     28
+#define CPLAT_EROFS      30
+#define CPLAT_EMLINK     31
+#define CPLAT_ENAMETOOLONG 36
+#define CPLAT_ENOSYS     38
+#define CPLAT_ENOTEMPTY  39
+#define CPLAT_ELOOP      40
+#define CPLAT_EDQUOT     122
+#define CPLAT_ESTALE     116
+#define CPLAT_EWOULDBLOCK CPLAT_EAGAIN
+
+/* Longest path a readlink buffer must hold (PATH_MAX on Linux). */
+#define CPLAT_PATH_MAX 4096
+
+/* What the launcher reads of fstat/fstatat. */
+struct cplat_stat {
+    uint64_t st_dev;
+    uint64_t st_ino;
+    uint32_t st_mode;
+    uint32_t st_uid;
+    uint32_t st_gid;
+    uint64_t st_nlink;
+    int64_t st_size;
+    int64_t st_blocks;      /* 512-byte blocks */
+    int64_t st_mtime_sec;
+    int64_t st_mtime_nsec;
+};
+
+/* What the launcher reads of fstatvfs. */
+struct cplat_statvfs {
+    uint64_t f_bsize;
+    uint64_t f_frsize;
+    uint64_t f_blocks;
+    uint64_t f_bfree;
+    uint64_t f_bavail;
+    uint64_t f_files;
+    uint64_t f_ffree;
+    uint64_t f_favail;
+    uint32_t f_flag;        /* CPLAT_ST_* */
+};
+
+/* errno, translated (see above), and its text. */
+int32_t cplat_errno(void);
+void cplat_set_errno(int32_t code);
+const char *cplat_strerror(int32_t code);
+
+/* Files and directories by descriptor. */
+int32_t cplat_open(const char *path, int32_t flags, uint32_t mode);
+int32_t cplat_openat(int32_t dirfd, const char *name, int32_t flags, uint32_t mode);
+int32_t cplat_close(int32_t fd);
+int32_t cplat_dup(int32_t fd);
+int64_t cplat_read(int32_t fd, void *buf, size_t count);
+int64_t cplat_pread(int32_t fd, void *buf, size_t count, int64_t offset);
+int64_t cplat_write(int32_t fd, const void *buf, size_t count);
+int32_t cplat_fstat(int32_t fd, struct cplat_stat *st);
+int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags);
+int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st);
+int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode);
+int32_t cplat_renameat(int32_t fromdir, const char *from, int32_t todir, const char *to);
+int32_t cplat_unlinkat(int32_t dirfd, const char *name, int32_t flags);
+int32_t cplat_symlinkat(const char *target, int32_t dirfd, const char *name);
+int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size);
+int32_t cplat_fchmod(int32_t fd, uint32_t mode);
+int32_t cplat_touchat(int32_t dirfd, const char *name);   /* utimensat(now), not following a symlink */
+int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags);
+int32_t cplat_fsync(int32_t fd);
+int32_t cplat_syncfs(int32_t fd);
+int32_t cplat_flock(int32_t fd, int32_t operation);
+void *cplat_map_readonly(int32_t fd, size_t size);         /* NULL on failure */
+int32_t cplat_unmap(void *base, size_t size);
+char *cplat_getcwd(char *buf, size_t size);
+
+/* Directory listing: fdopendir takes over `fd` (dup it first to keep yours). readdir returns
+ * the next name (NULL at the end) and its d_type in *type (0 when unknown). */
+void *cplat_fdopendir(int32_t fd);
+void cplat_rewinddir(void *dir);
+const char *cplat_readdir(void *dir, uint8_t *type);
+void cplat_closedir(void *dir);
+
+/* Processes and the environment. */
+int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]);
+int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]);
+char **cplat_environ(void);
+const char *cplat_getenv(const char *name);
+int32_t cplat_getpid(void);
+uint32_t cplat_getuid(void);
+uint32_t cplat_geteuid(void);
+uint32_t cplat_getgid(void);
+int32_t cplat_kill(int32_t pid, int32_t signal);
+int32_t cplat_isatty(int32_t fd);
+void cplat_flush_stdio(void);
+_Noreturn void cplat_exit(int32_t status);
+
+/* Time and randomness. */
+int64_t cplat_time_now(void);            /* seconds since 1970 (CLOCK_REALTIME) */
+int64_t cplat_monotonic_ns(void);        /* CLOCK_MONOTONIC in nanoseconds */
+int64_t cplat_getrandom(void *buf, size_t len);

@@ -1,0 +1,153 @@
+/* The C side of the platform layer (include/CPlatform.h): compiled with the target's real
+ * headers, it translates our constants into the real ones and errno back into ours.
+ * One line per call; the only logic is translation. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+#include "CPlatform.h"
+
+extern char **environ;
+
+_Static_assert(CPLAT_S_IFMT == S_IFMT && CPLAT_S_IFREG == S_IFREG && CPLAT_S_IFDIR == S_IFDIR
+               && CPLAT_S_IFLNK == S_IFLNK && CPLAT_S_IFIFO == S_IFIFO && CPLAT_S_IFSOCK == S_IFSOCK
+               && CPLAT_S_IFCHR == S_IFCHR && CPLAT_S_IFBLK == S_IFBLK && CPLAT_S_ISVTX == S_ISVTX
+               && CPLAT_S_ISUID == S_ISUID && CPLAT_S_ISGID == S_ISGID,
+               "file type and mode bits are passed through unchanged");
+
+/* ---- translation ---- */
+
+static int open_flags(int32_t f) {
+    int r = (f & CPLAT_O_RDWR) ? O_RDWR : (f & CPLAT_O_WRONLY) ? O_WRONLY : O_RDONLY;
+    if (f & CPLAT_O_CREAT) r |= O_CREAT;
+    if (f & CPLAT_O_EXCL) r |= O_EXCL;
+    if (f & CPLAT_O_TRUNC) r |= O_TRUNC;
+    if (f & CPLAT_O_APPEND) r |= O_APPEND;
+    if (f & CPLAT_O_NONBLOCK) r |= O_NONBLOCK;
+    if (f & CPLAT_O_DIRECTORY) r |= O_DIRECTORY;
+    if (f & CPLAT_O_NOFOLLOW) r |= O_NOFOLLOW;
+    if (f & CPLAT_O_CLOEXEC) r |= O_CLOEXEC;
+    return r;
+}
+
+static int at_flags(int32_t f) {
+    return ((f & CPLAT_AT_SYMLINK_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0)
+         | ((f & CPLAT_AT_REMOVEDIR) ? AT_REMOVEDIR : 0)
+         | ((f & CPLAT_AT_EACCESS) ? AT_EACCESS : 0);
+}
+
+static int dir_fd(int32_t fd) { return fd == CPLAT_AT_FDCWD ? AT_FDCWD : fd; }
+
+static int access_mode(int32_t m) {
+    return ((m & CPLAT_R_OK) ? R_OK : 0) | ((m & CPLAT_W_OK) ? W_OK : 0) | ((m & CPLAT_X_OK) ? X_OK : 0);
+}
+
+static int lock_op(int32_t op) {
+    return ((op & CPLAT_LOCK_SH) ? LOCK_SH : 0) | ((op & CPLAT_LOCK_EX) ? LOCK_EX : 0)
+         | ((op & CPLAT_LOCK_NB) ? LOCK_NB : 0) | ((op & CPLAT_LOCK_UN) ? LOCK_UN : 0);
+}
+
+/* Our errno numbers against the real ones, both directions. */
+static const int errno_table[][2] = {
+    {CPLAT_EPERM, EPERM}, {CPLAT_ENOENT, ENOENT}, {CPLAT_ESRCH, ESRCH}, {CPLAT_EINTR, EINTR},
+    {CPLAT_EIO, EIO}, {CPLAT_EBADF, EBADF}, {CPLAT_EAGAIN, EAGAIN}, {CPLAT_ENOMEM, ENOMEM},
+    {CPLAT_EACCES, EACCES}, {CPLAT_EBUSY, EBUSY}, {CPLAT_EEXIST, EEXIST}, {CPLAT_EXDEV, EXDEV},
+    {CPLAT_ENOTDIR, ENOTDIR}, {CPLAT_EISDIR, EISDIR}, {CPLAT_EINVAL, EINVAL}, {CPLAT_EMFILE, EMFILE},
+    {CPLAT_ETXTBSY, ETXTBSY}, {CPLAT_EFBIG, EFBIG}, {CPLAT_ENOSPC, ENOSPC}, {CPLAT_EROFS, EROFS},
+    {CPLAT_EMLINK, EMLINK}, {CPLAT_ENAMETOOLONG, ENAMETOOLONG}, {CPLAT_ENOSYS, ENOSYS},
+    {CPLAT_ENOTEMPTY, ENOTEMPTY}, {CPLAT_ELOOP, ELOOP}, {CPLAT_EDQUOT, EDQUOT}, {CPLAT_ESTALE, ESTALE},
+};
+#define ERRNO_COUNT (sizeof errno_table / sizeof errno_table[0])
+
+static int32_t errno_out(int real) {
+    for (size_t i = 0; i < ERRNO_COUNT; i++) if (errno_table[i][1] == real) return errno_table[i][0];
+    return real;
+}
+
+static int errno_in(int32_t code) {
+    for (size_t i = 0; i < ERRNO_COUNT; i++) if (errno_table[i][0] == code) return errno_table[i][1];
+    return code;
+}
+
+static void stat_out(const struct stat *s, struct cplat_stat *o) {
+    *o = (struct cplat_stat){ s->st_dev, s->st_ino, s->st_mode, s->st_uid, s->st_gid, s->st_nlink,
+                              s->st_size, s->st_blocks, s->st_mtim.tv_sec, s->st_mtim.tv_nsec };
+}
+
+static void statvfs_out(const struct statvfs *s, struct cplat_statvfs *o) {
+    *o = (struct cplat_statvfs){ s->f_bsize, s->f_frsize, s->f_blocks, s->f_bfree, s->f_bavail,
+                                 s->f_files, s->f_ffree, s->f_favail,
+                                 ((s->f_flag & ST_RDONLY) ? CPLAT_ST_RDONLY : 0) | ((s->f_flag & ST_NOEXEC) ? CPLAT_ST_NOEXEC : 0) };
+}
+
+/* ---- errno ---- */
+
+int32_t cplat_errno(void) { return errno_out(errno); }
+void cplat_set_errno(int32_t code) { errno = errno_in(code); }
+const char *cplat_strerror(int32_t code) { return strerror(errno_in(code)); }
+
+/* ---- files ---- */
+
+int32_t cplat_open(const char *path, int32_t flags, uint32_t mode) { return open(path, open_flags(flags), (mode_t)mode); }
+int32_t cplat_openat(int32_t dirfd, const char *name, int32_t flags, uint32_t mode) { return openat(dir_fd(dirfd), name, open_flags(flags), (mode_t)mode); }
+int32_t cplat_close(int32_t fd) { return close(fd); }
+int32_t cplat_dup(int32_t fd) { return dup(fd); }
+int64_t cplat_read(int32_t fd, void *buf, size_t count) { return read(fd, buf, count); }
+int64_t cplat_pread(int32_t fd, void *buf, size_t count, int64_t offset) { return pread(fd, buf, count, (off_t)offset); }
+int64_t cplat_write(int32_t fd, const void *buf, size_t count) { return write(fd, buf, count); }
+int32_t cplat_fstat(int32_t fd, struct cplat_stat *st) { struct stat s; int r = fstat(fd, &s); if (r == 0) stat_out(&s, st); return r; }
+int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags) { struct stat s; int r = fstatat(dir_fd(dirfd), name, &s, at_flags(flags)); if (r == 0) stat_out(&s, st); return r; }
+int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) { struct statvfs s; int r = fstatvfs(fd, &s); if (r == 0) statvfs_out(&s, st); return r; }
+int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode) { return mkdirat(dir_fd(dirfd), name, (mode_t)mode); }
+int32_t cplat_renameat(int32_t fromdir, const char *from, int32_t todir, const char *to) { return renameat(dir_fd(fromdir), from, dir_fd(todir), to); }
+int32_t cplat_unlinkat(int32_t dirfd, const char *name, int32_t flags) { return unlinkat(dir_fd(dirfd), name, at_flags(flags)); }
+int32_t cplat_symlinkat(const char *target, int32_t dirfd, const char *name) { return symlinkat(target, dir_fd(dirfd), name); }
+int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size) { return readlinkat(dir_fd(dirfd), name, buf, size); }
+int32_t cplat_fchmod(int32_t fd, uint32_t mode) { return fchmod(fd, (mode_t)mode); }
+int32_t cplat_touchat(int32_t dirfd, const char *name) { return utimensat(dir_fd(dirfd), name, NULL, AT_SYMLINK_NOFOLLOW); }
+int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags) { return faccessat(dir_fd(dirfd), name, access_mode(mode), at_flags(flags)); }
+int32_t cplat_fsync(int32_t fd) { return fsync(fd); }
+int32_t cplat_syncfs(int32_t fd) { return syncfs(fd); }
+int32_t cplat_flock(int32_t fd, int32_t operation) { return flock(fd, lock_op(operation)); }
+void *cplat_map_readonly(int32_t fd, size_t size) { void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0); return p == MAP_FAILED ? NULL : p; }
+int32_t cplat_unmap(void *base, size_t size) { return munmap(base, size); }
+char *cplat_getcwd(char *buf, size_t size) { return getcwd(buf, size); }
+
+/* ---- directories ---- */
+
+void *cplat_fdopendir(int32_t fd) { return fdopendir(fd); }
+void cplat_rewinddir(void *dir) { rewinddir((DIR *)dir); }
+const char *cplat_readdir(void *dir, uint8_t *type) { struct dirent *e = readdir((DIR *)dir); if (!e) return NULL; *type = e->d_type; return e->d_name; }
+void cplat_closedir(void *dir) { closedir((DIR *)dir); }
+
+/* ---- processes ---- */
+
+int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) { return execve(path, argv, envp); }
+int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) { return execvpe(file, argv, envp); }
+char **cplat_environ(void) { return environ; }
+const char *cplat_getenv(const char *name) { return getenv(name); }
+int32_t cplat_getpid(void) { return getpid(); }
+uint32_t cplat_getuid(void) { return getuid(); }
+uint32_t cplat_geteuid(void) { return geteuid(); }
+uint32_t cplat_getgid(void) { return getgid(); }
+int32_t cplat_kill(int32_t pid, int32_t signal) { return kill(pid, signal); }
+int32_t cplat_isatty(int32_t fd) { return isatty(fd); }
+void cplat_flush_stdio(void) { fflush(NULL); }
+void cplat_exit(int32_t status) { exit(status); }
+
+/* ---- time and randomness ---- */
+
+int64_t cplat_time_now(void) { struct timespec t; clock_gettime(CLOCK_REALTIME, &t); return t.tv_sec; }
+int64_t cplat_monotonic_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+int64_t cplat_getrandom(void *buf, size_t len) { return getrandom(buf, len, 0); }

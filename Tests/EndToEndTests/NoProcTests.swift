@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+
+/// The launcher needs no /proc (issue 12): without /proc/self/exe it finds its own file through
+/// argv[0] (a path) or, for a bare name, the first executable of that name on PATH. Proved in a
+/// minimal chroot that holds only the bundle (the static debug stub with the static probe
+/// program) and an empty cache directory: no /proc, no libc, no /etc.
+final class NoProcTests: XCTestCase {
+    var root = ""
+    var dir = ""
+
+    override func setUpWithError() throws {
+        guard getuid() == 0 else { throw XCTSkip("chroot needs root") }
+        dir = try Harness.makeTempDir()
+        let bundle = try Harness.makeBundle(spec: """
+            [bundle]
+            name = "probe"
+            version = "1.0.0"
+
+            [layers.native]
+            path = "native"
+
+            [entries.probe]
+            exec = ["{native}/probe"]
+            default = true
+            """, tree: ["native/probe": .copy(of: try Harness.probeBinary())], in: dir, output: "probe-bin")
+        root = dir + "/root"
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/cache", withIntermediateDirectories: true)
+        chmod(root + "/cache", 0o700)
+        try FileManager.default.copyItem(atPath: bundle, toPath: root + "/bin/probe-app")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/proc"), "the chroot must have no /proc")
+    }
+
+    override func tearDownWithError() throws {
+        if !dir.isEmpty { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    /// Runs `argv0` inside the chroot (chroot(8) execs it with PATH=/bin, so a bare name is found
+    /// there and reaches the launcher as that bare name).
+    private func runInChroot(_ argv0: String, _ args: [String] = []) throws -> Harness.Output {
+        try Harness.run("/usr/sbin/chroot", [root, argv0] + args, env: ["PATH": "/bin", "PROBE_CACHE_DIR": "/cache"])
+    }
+
+    func testLaunchesInAChrootWithoutProcByAbsolutePath() throws {
+        let o = try runInChroot("/bin/probe-app", ["one", "two"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("arg[one]\narg[two]\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
+        // The layer was extracted into the chroot's cache, and a second run uses it.
+        let again = try runInChroot("/bin/probe-app")
+        XCTAssertEqual(again.status, 0, again.stderr)
+    }
+
+    func testFindsItselfThroughPATHWithoutProc() throws {
+        let o = try runInChroot("probe-app", ["x"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("arg[x]\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
+    }
+
+    func testRelativeArgv0IsMadeAbsoluteWithoutProc() throws {
+        // chroot(8) starts in the new root, so ./bin/probe-app is relative to "/".
+        let o = try runInChroot("./bin/probe-app")
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/./bin/probe-app\n"), o.stdout)
+    }
+
+    /// PATH is searched in order: a directory without the name (or missing) is skipped.
+    func testPATHSearchSkipsDirectoriesWithoutTheName() throws {
+        try FileManager.default.createDirectory(atPath: root + "/sbin", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: root + "/bin/probe-app", toPath: root + "/sbin/probe-app")
+        let o = try Harness.run("/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/missing:/bin:/sbin", "PROBE_CACHE_DIR": "/cache"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/sbin/probe-app\n"), o.stdout)
+    }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Builds the launcher stub (Stub/ and the modules it links) as Embedded Swift into one small,
+# fully static executable for a target (README.md, docs/platforms.md).
+#
+# Usage: scripts/build-stub.sh --target linux-x64|linux-arm64 [--debug] [--define NAME]... -o OUT
+#   --debug        -Onone -DDEBUG (the failure injection of Sys exists), not stripped
+#   --define NAME  an extra Swift compilation condition (scripts/bench.sh: BENCH_NO_DURABILITY)
+#
+# Steps: each Swift module in link order with `-enable-experimental-feature Embedded -wmo`
+# (-emit-module for the next one), then Stub/ itself (`-parse-as-library`: its entry point is a
+# `@_cdecl("main")`), the C files of CPlatform and CKeySlot with the target's C compiler, then a
+# static link against libsodium, libzstd, liblzma and zlib, then strip (release).
+# One line per step; a failure is one line naming the step (the compiler's output above it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGET="" DEBUG="" OUT="" DEFINES=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --target) TARGET="${2:-}"; shift 2 ;;
+    --debug) DEBUG=1; shift ;;
+    --define) DEFINES+=("-D" "${2:?--define needs a name}"); shift 2 ;;
+    -o) OUT="${2:-}"; shift 2 ;;
+    *) echo "build-stub: unknown argument '$1' (usage: --target linux-x64|linux-arm64 [--debug] [--define NAME] -o OUT)" >&2; exit 2 ;;
+  esac
+done
+[ -n "$OUT" ] || { echo "build-stub: -o OUT is required" >&2; exit 2; }
+
+SWIFTC=${SWIFTC:-swiftc}
+EMBEDDED_LIB="$(dirname "$(dirname "$(readlink -f "$(command -v "$SWIFTC")")")")/lib/swift/embedded"
+case "$TARGET" in
+  linux-x64)
+    TRIPLE=x86_64-unknown-linux-gnu
+    CC=${CC:-gcc}
+    LDFLAGS=()
+    STRIP=${STRIP:-strip}
+    TARGET_SWIFT_FLAGS=()
+    ;;
+  linux-arm64)
+    # The Linux triple has no Embedded stdlib here; the bare-metal one works for Linux userspace
+    # (docs/platforms.md). `#if os(Linux)` is false for it, so no Swift file relies on os().
+    TRIPLE=aarch64-none-none-elf
+    # shellcheck source=lib/arm64-toolchain.sh
+    . scripts/lib/arm64-toolchain.sh
+    arm64_toolchain || { echo "build-stub: the arm64 cross toolchain is not available (scripts/lib/arm64-toolchain.sh)" >&2; exit 1; }
+    CC=$ARM64_CC
+    read -r -a LDFLAGS <<<"${ARM64_LDFLAGS:-}"
+    STRIP=${STRIP:-aarch64-linux-gnu-strip}
+    # The C libraries' headers (zstd.h, lzma.h, ...) for the Swift side's module maps: the
+    # bare-metal triple searches no system directory by itself.
+    TARGET_SWIFT_FLAGS=(-Xcc -isystem -Xcc "$ARM64_SYSROOT/include" -Xcc -isystem -Xcc /usr/include)
+    ;;
+  *) echo "build-stub: --target must be linux-x64 or linux-arm64 (got '${TARGET}')" >&2; exit 2 ;;
+esac
+[ -f "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" ] || {
+  echo "build-stub: no Embedded Swift libraries for $TRIPLE in $EMBEDDED_LIB" >&2; exit 1; }
+
+if [ -n "$DEBUG" ]; then
+  SWIFT_OPT=(-Onone -DDEBUG); C_OPT=(-O0)
+else
+  SWIFT_OPT=(-Osize); C_OPT=(-Os)
+fi
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/build-stub.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+INCLUDES=(-I "$W" -I Sources/CPlatform/include -I Sources/CKeySlot/include
+          -I Sources/CZstd -I Sources/CLZMA -I Sources/CZlib -I Sources/CSodium)
+# -function-sections lets --gc-sections drop what the launcher never calls. The implicit
+# _Concurrency and _StringProcessing imports are off, as in Package.swift.
+SWIFT_FLAGS=(-enable-experimental-feature Embedded -wmo -parse-as-library -target "$TRIPLE"
+             "${SWIFT_OPT[@]}" -Xfrontend -function-sections
+             -Xfrontend -disable-implicit-concurrency-module-import
+             -Xfrontend -disable-implicit-string-processing-module-import
+             "${TARGET_SWIFT_FLAGS[@]}" "${INCLUDES[@]}" "${DEFINES[@]}")
+
+step() { echo "build-stub [$TARGET${DEBUG:+ debug}]: $1"; }
+fail() { echo "build-stub: $1 failed (see the messages above)" >&2; exit 1; }
+
+# name, extra flags..., then the sources (after --).
+swift_module() {
+  local name=$1; shift
+  local extra=()
+  while [ "$1" != "--" ]; do extra+=("$1"); shift; done; shift
+  step "swift $name"
+  "$SWIFTC" "${SWIFT_FLAGS[@]}" "${extra[@]}" -module-name "$name" \
+    -emit-module -emit-module-path "$W/$name.swiftmodule" -c "$@" -o "$W/$name.o" || fail "compiling $name"
+}
+
+swift_module BundleFormat -- Sources/BundleFormat/*.swift
+# The launcher only decodes: no compressor is linked (see Compressor in Codecs.swift).
+swift_module BundleCodecs -DLAUNCHER_DECODE_ONLY -- Sources/BundleCodecs/*.swift
+swift_module BundleCrypto -- Sources/BundleCrypto/*.swift
+swift_module BundleRuntime -- Sources/BundleRuntime/*.swift
+swift_module BundleCache -- Sources/BundleCache/*.swift
+step "swift Stub"
+"$SWIFTC" "${SWIFT_FLAGS[@]}" -module-name Stub -c Stub/*.swift -o "$W/Stub.o" || fail "compiling Stub"
+
+step "cc CPlatform CKeySlot"
+"$CC" "${C_OPT[@]}" -ffunction-sections -fdata-sections -I Sources/CPlatform/include \
+  -c Sources/CPlatform/platform.c -o "$W/platform.o" || fail "compiling CPlatform"
+"$CC" "${C_OPT[@]}" -I Sources/CKeySlot/include -c Sources/CKeySlot/keyslot.c -o "$W/keyslot.o" || fail "compiling CKeySlot"
+
+step "link (static)"
+"$CC" -static "${LDFLAGS[@]}" -Wl,--gc-sections -o "$W/bundle-stub" \
+  "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
+  "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
+  -lsodium -lzstd -llzma -lz -lm || fail "linking"
+
+if [ -z "$DEBUG" ]; then
+  step "strip"
+  "$STRIP" "$W/bundle-stub" || fail "stripping"
+fi
+mkdir -p "$(dirname "$OUT")"
+mv -f "$W/bundle-stub" "$OUT.tmp.$$" && mv -f "$OUT.tmp.$$" "$OUT"
+step "$OUT ($(stat -c %s "$OUT") bytes)"
