@@ -153,6 +153,15 @@ final class Arm64Tests: XCTestCase {
         let inspect = try Harness.tool(["inspect", binary]).stdout
         XCTAssertTrue(inspect.contains("target:         linux-arm64"), inspect)
         XCTAssertEqual(ElfIdentity(prefix: Array(try Harness.bytes(binary).prefix(20))), BuildTarget.linuxArm64.elf)
+        let verified = try Harness.tool(["verify", binary, "--pubkey", dir + "/k.pub"]).stdout
+        XCTAssertTrue(verified.contains("OK — hello 1.0.0 for linux-arm64"), verified)
+        // `verify` checks that the launcher is a program for the manifest's target.
+        var swapped = try Harness.bytes(binary)
+        swapped.replaceSubrange(0..<20, with: try Harness.bytes(Harness.stub).prefix(20))
+        try Harness.writeBytes(swapped, to: dir + "/swapped")
+        let mismatch = try Harness.run(Harness.tool, ["verify", dir + "/swapped", "--pubkey", dir + "/k.pub"])
+        XCTAssertEqual(mismatch.status, 1)
+        XCTAssertTrue(mismatch.stderr.contains("the launcher is an x86-64 program, but the bundle's target is linux-arm64 (aarch64)"), mismatch.stderr)
 
         let cache = dir + "/cache"
         let first = try qemu(binary, ["first run", "ünïcödé"], env: ["HELLO_CACHE_DIR": cache])

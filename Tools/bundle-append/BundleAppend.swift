@@ -249,11 +249,21 @@ struct Verify: ParsableCommand {
             throw ToolFailure("\(binary): the launcher holds no key and will run nothing")
         default: break
         }
+        // The launcher must be a program for the manifest's target (the builder checked it; a
+        // stub swapped afterwards would not run where the bundle is meant to).
+        let file = FileHandle(forReadingAtPath: binary)
+        let head = Array((try? file?.read(upToCount: ElfIdentity.headerPrefixLength)) ?? nil ?? Data())
+        try? file?.close()
+        let target = bundle.manifest.target
+        guard let elf = ElfIdentity(prefix: head), elf == target.elf else {
+            let what = ElfIdentity(prefix: head).map { "an \($0.name) program" } ?? "not an ELF program"
+            throw ToolFailure("\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.elf.name))")
+        }
         for layer in bundle.manifest.layers {
             try wrap { () throws(RuntimeError) in try LayerExtractor.verify(bundle, layer: layer) }
         }
         let files = bundle.manifest.layers.reduce(0) { $0 + $1.fileCount }
-        print("\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion), "
+        print("\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion) for \(target.name), "
               + (bundle.isSigned ? "signed by key \(KeyID(bytes: bundle.manifest.keyID)?.displayString ?? "?")" : "UNSIGNED")
               + ", \(bundle.manifest.layers.count) layer(s), \(files) file(s) verified")
     }
