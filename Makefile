@@ -15,8 +15,10 @@ STUB_SOURCES = $(wildcard Stub/*.swift Sources/BundleFormat/*.swift Sources/Bund
                  Sources/CZstd/* Sources/CLZMA/* Sources/CZlib/* Sources/CSodium/*) scripts/build-stub.sh
 STUB       = $(BIN)/stubs/linux-x64/bundle-stub
 DEBUG_STUB = $(DEBUG_BIN)/stubs/linux-x64/bundle-stub
+ARM64_STUB       = $(BIN)/stubs/linux-arm64/bundle-stub
+DEBUG_ARM64_STUB = $(DEBUG_BIN)/stubs/linux-arm64/bundle-stub
 
-.PHONY: all deps build stubs dgmo demo hello check test bench release reproducible install-test clean
+.PHONY: all deps build stubs stubs-arm64 dgmo demo hello check test bench release reproducible install-test clean
 
 all: build
 
@@ -36,6 +38,15 @@ $(STUB): $(STUB_SOURCES)
 
 $(DEBUG_STUB): $(STUB_SOURCES)
 	scripts/build-stub.sh --target linux-x64 --debug -o $@
+
+## The linux-arm64 stubs, cross-built here (scripts/lib/arm64-toolchain.sh installs what is missing).
+stubs-arm64: $(ARM64_STUB) $(DEBUG_ARM64_STUB)
+
+$(ARM64_STUB): $(STUB_SOURCES) scripts/lib/arm64-toolchain.sh
+	scripts/build-stub.sh --target linux-arm64 -o $@
+
+$(DEBUG_ARM64_STUB): $(STUB_SOURCES) scripts/lib/arm64-toolchain.sh
+	scripts/build-stub.sh --target linux-arm64 --debug -o $@
 
 ## Builds dist/dgmo-linux-x64 from examples/dgmo (release compression), then runs it: the main job.
 demo: dgmo

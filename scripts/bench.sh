@@ -12,9 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --product dgmo-stub >/dev/null
 swift build -c release --product bundle-append >/dev/null
 BIN=$(swift build -c release --show-bin-path)
+# The Embedded launcher stub bundle-append picks up by default (Makefile `stubs`).
+make --no-print-directory "$BIN/stubs/linux-x64/bundle-stub" >/dev/null
+STUB="$BIN/stubs/linux-x64/bundle-stub"
 
 SIZE_MB=100; RUNS=10; WARM_RUNS=300; WARM_ONLY=""; BASELINE_STUB=""
 [ "${1:-}" = "--quick" ] && { SIZE_MB=20; RUNS=3; WARM_RUNS=100; }
@@ -75,8 +77,7 @@ T
 "$BIN/bundle-append" build "$W/big.toml" -o "$W/big" --key "$W/k.key" -q
 
 echo "== sizes"
-ls -l "$BIN/dgmo-stub" | awk '{printf "stub (unstripped): %.2f MiB\n", $5/1048576}'
-strip -o "$W/stub.stripped" "$BIN/dgmo-stub"; ls -l "$W/stub.stripped" | awk '{printf "stub (stripped):   %.2f MiB\n", $5/1048576}'
+stat -c %s "$STUB" | awk '{printf "stub (stripped, Embedded Swift): %.2f MiB (%d bytes)\n", $1/1048576, $1}'
 ls -l "$W/big" | awk '{printf "big bundle:        %.2f MiB\n", $5/1048576}'
 
 echo; echo "== 1. warm launch (cached) vs direct exec"
@@ -121,9 +122,8 @@ PY
 
 echo; echo "== 2b. cost of durability (syncfs before publishing) on the ${SIZE_MB} MB layer"
 # A bench-only stub compiled without the syncfs call, in its own build directory.
-swift build -c release --product dgmo-stub --scratch-path .build-bench-nosync -Xswiftc -DBENCH_NO_DURABILITY >/dev/null
-"$BIN/bundle-append" build "$W/big.toml" -o "$W/big-nosync" --key "$W/k.key" -q \
-  --stub "$(swift build -c release --scratch-path .build-bench-nosync --show-bin-path)/dgmo-stub"
+scripts/build-stub.sh --target linux-x64 --define BENCH_NO_DURABILITY -o "$W/stub-nosync" >/dev/null
+"$BIN/bundle-append" build "$W/big.toml" -o "$W/big-nosync" --key "$W/k.key" -q --stub "$W/stub-nosync"
 hyperfine --runs "$RUNS" --export-json "$W/sync.json" \
   --prepare "rm -rf '$W/cache-big'; sync" \
   -n "with syncfs" "$W/big" -n "without syncfs" "$W/big-nosync" 2>&1 | grep -Ev '^\s*$'

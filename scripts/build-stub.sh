@@ -9,7 +9,8 @@
 # Steps: each Swift module in link order with `-enable-experimental-feature Embedded -wmo`
 # (-emit-module for the next one), then Stub/ itself (`-parse-as-library`: its entry point is a
 # `@_cdecl("main")`), the C files of CPlatform and CKeySlot with the target's C compiler, then a
-# static link against libsodium, libzstd, liblzma and zlib, then strip (release).
+# static link against libsodium, libzstd, liblzma and zlib, then strip (release), then a check that
+# the unpatched stub runs (natively, or under qemu-aarch64-static for arm64).
 # One line per step; a failure is one line naming the step (the compiler's output above it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,7 @@ case "$TARGET" in
     LDFLAGS=()
     STRIP=${STRIP:-strip}
     TARGET_SWIFT_FLAGS=()
+    RUNNER=()
     ;;
   linux-arm64)
     # The Linux triple has no Embedded stdlib here; the bare-metal one works for Linux userspace
@@ -46,6 +48,7 @@ case "$TARGET" in
     CC=$ARM64_CC
     read -r -a LDFLAGS <<<"${ARM64_LDFLAGS:-}"
     STRIP=${STRIP:-aarch64-linux-gnu-strip}
+    RUNNER=("$ARM64_QEMU")
     # The C libraries' headers (zstd.h, lzma.h, ...) for the Swift side's module maps: the
     # bare-metal triple searches no system directory by itself.
     TARGET_SWIFT_FLAGS=(-Xcc -isystem -Xcc "$ARM64_SYSROOT/include" -Xcc -isystem -Xcc /usr/include)
@@ -57,6 +60,11 @@ esac
 
 if [ -n "$DEBUG" ]; then
   SWIFT_OPT=(-Onone -DDEBUG); C_OPT=(-O0)
+elif [ "$TARGET" = linux-arm64 ]; then
+  # -O, not -Osize: with -Osize (Swift 6.3.1, aarch64-none-none-elf) the launch path trapped under
+  # qemu on a string whose length was read from its bytes (a small string taken for a large one,
+  # in Launcher.exec); -O and -Onone builds run correctly. x64 is fine with -Osize.
+  SWIFT_OPT=(-O); C_OPT=(-Os)
 else
   SWIFT_OPT=(-Osize); C_OPT=(-Os)
 fi
@@ -110,6 +118,16 @@ if [ -z "$DEBUG" ]; then
   step "strip"
   "$STRIP" "$W/bundle-stub" || fail "stripping"
 fi
+# An unpatched stub must start and refuse to run anything (status 125, one line): proves the
+# binary runs on this machine, natively or, for arm64, under qemu-aarch64-static.
+step "check (runs${RUNNER[0]:+ under ${RUNNER[0]##*/}})"
+set +e
+said=$("${RUNNER[@]}" "$W/bundle-stub" 2>&1 >/dev/null); status=$?
+set -e
+case "$status:$said" in
+  "125:"*"holds no public key"*) ;;
+  *) echo "build-stub: the built stub did not run as expected (status $status: $said)" >&2; exit 1 ;;
+esac
 mkdir -p "$(dirname "$OUT")"
 mv -f "$W/bundle-stub" "$OUT.tmp.$$" && mv -f "$OUT.tmp.$$" "$OUT"
 step "$OUT ($(stat -c %s "$OUT") bytes)"

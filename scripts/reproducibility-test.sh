@@ -12,7 +12,7 @@
 # scripts/release.sh for archives and packages), so that default is what is tested. A
 # SOURCE_DATE_EPOCH in the environment is used as given.
 #
-# BIN: the directory with dgmo-build, dgmo-stub and bundle-append (default: the release build).
+# BIN: the directory with dgmo-build, bundle-append and stubs/linux-x64/bundle-stub (default: the release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
@@ -37,7 +37,7 @@ for i in 1 2; do
   echo "== build $i ($when)"
   mkdir -p "$W/$i"
   # shellcheck disable=SC2086
-  if ! "$BIN/dgmo-build" $FLAGS --rebuild --stub "$BIN/dgmo-stub" -o "$W/$i/dgmo-linux-x64" >"$W/$i/build.log" 2>&1; then
+  if ! "$BIN/dgmo-build" $FLAGS --rebuild --stub "$BIN/stubs/linux-x64/bundle-stub" -o "$W/$i/dgmo-linux-x64" >"$W/$i/build.log" 2>&1; then
     cat "$W/$i/build.log" >&2
     echo "reproducibility-test: dgmo-build failed in build $i (its output is above)" >&2
     exit 1
