@@ -106,12 +106,12 @@ check: deps
 	$(STRICT) $(SWIFT) test --disable-swift-testing $(SKIP_SLOW)
 	scripts/format.sh --lint
 
-## Builds everything in debug and a dev DGMO binary (tests use the debug stub and tools), then runs every
-## test, among them the DGMO, release (reproducibility and install), kill and mount tests.
+## Builds everything in debug and a dev DGMO binary (tests use the debug stubs and tools), then runs every
+## test, among them the DGMO, release (reproducibility and install), kill, mount and arm64 (qemu) tests.
 test: deps
 	@scripts/install-deps.sh --release
 	$(STRICT) $(SWIFT) build
-	$(MAKE) --no-print-directory $(DEBUG_STUB)
+	$(MAKE) --no-print-directory $(DEBUG_STUB) $(DEBUG_ARM64_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) $(STRICT) $(SWIFT) test --disable-swift-testing
 
