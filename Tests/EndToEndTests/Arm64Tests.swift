@@ -43,12 +43,16 @@ final class Arm64Tests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.qemu), "\(Self.qemu) is missing (scripts/install-deps.sh installs qemu-user-static)")
+        dir = try Harness.makeTempDir()
+    }
+
+    /// Every test but the toolchain's needs the arm64 stub, and binfmt_misc for its exec.
+    func requireStub() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.stub) else {
             throw XCTSkip("no linux-arm64 stub at \(Self.stub): build it with 'make stubs-arm64' (scripts/build-stub.sh --target linux-arm64 --debug)")
         }
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.qemu), "\(Self.qemu) is missing (scripts/install-deps.sh installs qemu-user-static)")
         if let failure = Self.binfmtFailure { XCTFail("cannot register qemu-aarch64 with binfmt_misc: \(failure)") }
-        dir = try Harness.makeTempDir()
     }
 
     override func tearDownWithError() throws { if !dir.isEmpty { try? FileManager.default.removeItem(atPath: dir) } }
@@ -126,10 +130,22 @@ final class Arm64Tests: XCTestCase {
 
     // MARK: Tests
 
+    /// The cross toolchain itself (scripts/lib/arm64-toolchain.sh): an Embedded Swift program calling
+    /// libsodium and zstd through a C module, built for aarch64, static, run under qemu and its
+    /// SHA-256 compared with the host's (scripts/arm64-toolchain-check.sh).
+    func testToolchainBuildsAnEmbeddedSwiftProgramThatRunsUnderQemu() throws {
+        let script = Harness.packageRoot.appendingPathComponent("scripts/arm64-toolchain-check.sh").path
+        let o = try Harness.run("/bin/bash", [script, dir + "/probe"], env: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+        XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
+        XCTAssertTrue(o.stdout.contains("arm64 toolchain ok"), o.stdout)
+        XCTAssertEqual(ElfIdentity(prefix: Array(try Harness.bytes(dir + "/probe/probe").prefix(20))), BuildTarget.linuxArm64.elf)
+    }
+
     /// The example's shape for arm64: a static C program and a shell script layer. The script is
     /// run by the system's /bin/sh (an x86-64 program the arm64 launcher execs: the kernel runs it
     /// natively); the C program is arm64 (qemu, through binfmt_misc).
     func testHelloBundle() throws {
+        try requireStub()
         let binary = try build(spec: """
             [bundle]
             name = "hello"
@@ -190,6 +206,7 @@ final class Arm64Tests: XCTestCase {
     /// A flipped byte in the layer data, the manifest or the signature: exit 125, one line, the
     /// payload never ran and nothing was published in the cache.
     func testTamperedBundleIsRefusedBeforeAnythingRuns() throws {
+        try requireStub()
         let binary = try probeBundle()
         let bytes = try Harness.bytes(binary)
         let t = try Trailer(decoding: Array(bytes.suffix(Trailer.size)), fileSize: UInt64(bytes.count))
@@ -226,6 +243,7 @@ final class Arm64Tests: XCTestCase {
     /// Several first launches at once on an empty cache: all run, the layer is extracted and
     /// published once, no temporary directory is left.
     func testConcurrentFirstLaunches() throws {
+        try requireStub()
         let binary = try probeBundle()
         let cache = dir + "/cache"
         let count = 6
@@ -246,6 +264,7 @@ final class Arm64Tests: XCTestCase {
 
     /// The ops commands of the arm64 launcher: info (with the target), cache path/list/verify/gc/clear.
     func testOpsCommands() throws {
+        try requireStub()
         let binary = try probeBundle()
         let cache = dir + "/cache"
         let env = ["PROBE_CACHE_DIR": cache]
@@ -289,6 +308,7 @@ final class Arm64Tests: XCTestCase {
     /// kernel hands it to qemu. argv[0] is preserved (P), and the launcher picks its entry by it:
     /// `exec -a second BUNDLE` runs entry `second`, which it could not if qemu saw only the path.
     func testBinfmtRunsTheBundleDirectly() throws {
+        try requireStub()
         let binary = try build(spec: Self.probeSpec + """
 
             [entries.second]
