@@ -162,9 +162,12 @@ final class Arm64Tests: XCTestCase {
             default = true
             [entries.greet]
             exec = ["/bin/sh", "{scripts}/greet.sh"]
+            [entries.chain]
+            exec = ["/bin/sh", "{scripts}/chain.sh", "{native}/hello"]
             """, tree: [
                 "native/hello": .copy(of: try program("hello")),
                 "scripts/greet.sh": .copy(of: Harness.packageRoot.appendingPathComponent("examples/hello/scripts/greet.sh").path),
+                "scripts/chain.sh": .script("#!/bin/sh\nexec \"$1\" chained\n"),
             ])
         let inspect = try Harness.tool(["inspect", binary]).stdout
         XCTAssertTrue(inspect.contains("target:         linux-arm64"), inspect)
@@ -193,6 +196,10 @@ final class Arm64Tests: XCTestCase {
         XCTAssertEqual(greet.status, 0, greet.stderr)
         XCTAssertFalse(greet.stdout.isEmpty, "the script printed something")
         XCTAssertEqual(layerDirs(cache).count, 2, "both layers extracted once")
+        // arm64 launcher -> the system's x86-64 /bin/sh -> an arm64 program of the bundle (binfmt_misc again).
+        let chain = try qemu(binary, [], env: ["HELLO_CACHE_DIR": cache, "HELLO_ENTRY": "chain"])
+        XCTAssertEqual(chain.status, 0, chain.stderr)
+        XCTAssertTrue(chain.stdout.contains("hello from a bundled static C program (1 argument)") && chain.stdout.contains("argv[1] = [chained]"), chain.stdout)
 
         // The packager refuses an x86-64 program in a linux-arm64 bundle, naming it.
         try FileManager.default.copyItem(atPath: try Harness.probeBinary(), toPath: dir + "/native/x64-probe")
