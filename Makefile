@@ -85,9 +85,9 @@ hello: build
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello --launcher info
 
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
-# DGMO binary, change the machine (users, mounts, chroots), write hundreds of MiB, run scrypt or
+# DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
 # take over 30 s each on a loaded 2-core machine.
-SLOW_TESTS = DGMOTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests \
+SLOW_TESTS = DGMOTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \
@@ -106,12 +106,12 @@ check: deps
 	$(STRICT) $(SWIFT) test --disable-swift-testing $(SKIP_SLOW)
 	scripts/format.sh --lint
 
-## Builds everything in debug and a dev DGMO binary (tests use the debug stub and tools), then runs every
-## test, among them the DGMO, release (reproducibility and install), kill and mount tests.
+## Builds everything in debug and a dev DGMO binary (tests use the debug stubs and tools), then runs every
+## test, among them the DGMO, release (reproducibility and install), kill, mount and arm64 (qemu) tests.
 test: deps
 	@scripts/install-deps.sh --release
 	$(STRICT) $(SWIFT) build
-	$(MAKE) --no-print-directory $(DEBUG_STUB)
+	$(MAKE) --no-print-directory $(DEBUG_STUB) $(DEBUG_ARM64_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) $(STRICT) $(SWIFT) test --disable-swift-testing
 

@@ -131,6 +131,7 @@ enum Ops {
         out += "app:            \(m.appName)\n"
         out += "version:        \(TerminalText.escaped(m.appVersion))\n"
         out += "format version: \(bundle.trailer.version)\n"
+        out += "target:         \(m.target.name)\n"
         out += "bundle digest:  \(Hex.encode(bundle.digest))\n"
         out += "signed:         \(bundle.isSigned ? "yes" : "no")\n"
         out += "key id:         \(keyText)\n"
@@ -157,7 +158,7 @@ enum Ops {
         let m = bundle.manifest
         var o = "{"
         o += "\"app\":\(jsonString(m.appName)),\"version\":\(jsonString(m.appVersion)),"
-        o += "\"formatVersion\":\(bundle.trailer.version),\"bundleDigest\":\"\(Hex.encode(bundle.digest))\","
+        o += "\"formatVersion\":\(bundle.trailer.version),\"target\":\"\(m.target.name)\",\"bundleDigest\":\"\(Hex.encode(bundle.digest))\","
         o += "\"signed\":\(bundle.isSigned),\"keyId\":\(bundle.isSigned ? jsonString(KeyID(bytes: m.keyID)?.displayString ?? "") : "null"),"
         o += "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cachePath)),\"source\":\(jsonString(location.source == .variable ? location.variableName : location.source.rawValue))},"
         o += "\"layers\":["

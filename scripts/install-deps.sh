@@ -44,9 +44,8 @@ lint_venv() {
 
 # The linux-arm64 cross toolchain (arm64 multiarch static libraries, the cross gcc, ld.lld,
 # qemu-user-static): the arm64 stub's build and the arm64 tests need it. It installs only what is
-# missing and runs its own apt-get update only then.
+# missing and runs its own apt-get update only then (sourcing it does the work and exports ARM64_*).
 . "$(dirname "$0")/lib/arm64-toolchain.sh"
-arm64_toolchain
 
 missing=()
 for p in "${packages[@]}"; do

@@ -35,9 +35,12 @@ public enum BundleAssembler {
     }
 
     /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md), after
-    /// checking that each entry's program is in its layer and that the manifest passes the
-    /// launcher's own checks.
-    public static func assemble(stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing) throws(BuildError) -> [UInt8] {
+    /// checking that the stub and the layers' ELF files are for `target`, that each entry's
+    /// program is in its layer and that the manifest passes the launcher's own checks.
+    public static func assemble(stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing,
+                                target: BuildTarget = .default) throws(BuildError) -> [UInt8] {
+        try ArchitectureCheck.checkStub(stub, target: target)
+        try ArchitectureCheck.checkLayers(layers, target: target)
         try ProgramCheck.check(spec, layers: layers)
         var layerRecords: [LayerRecord] = []
         var offset: UInt64 = 0
@@ -60,7 +63,7 @@ public enum BundleAssembler {
         case .unsigned: keyID = [UInt8](repeating: 0, count: Manifest.keyIDLength)
         }
         let manifest = Manifest(appName: spec.name, appVersion: spec.version, buildTime: buildTime, keyID: keyID,
-                                layers: layerRecords, entries: entries)
+                                layers: layerRecords, entries: entries, target: target)
         let header = manifest.encoded()
         guard UInt64(header.count) <= Limits.maxHeaderLength else { throw BuildError("manifest header is larger than \(Limits.maxHeaderLength) bytes") }
         // Decode what we wrote with the launcher's own checks: a builder bug fails here, not at launch.

@@ -8,15 +8,18 @@ public struct BundleBuild {
     public var stubPath: String
     public var outputPath: String
     public var signing: Signing
+    /// The platform the bundle is for: its stub and its layers' ELF files must be for it.
+    public var target: BuildTarget
     /// `BuildTime.resolve`: `SOURCE_DATE_EPOCH`, else the last commit's time, so the same inputs
     /// give the same bytes.
     public var buildTime: UInt64
     /// Called from worker threads with (bytes done, bytes total) while layers compress.
     public var progress: (@Sendable (UInt64, UInt64) -> Void)?
 
-    public init(spec: BundleSpec, stubPath: String, outputPath: String, signing: Signing,
+    public init(spec: BundleSpec, stubPath: String, outputPath: String, signing: Signing, target: BuildTarget = .default,
                 buildTime: UInt64 = BundleBuild.defaultBuildTime(), progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) {
         self.spec = spec
+        self.target = target
         self.stubPath = stubPath
         self.outputPath = outputPath
         self.signing = signing
@@ -44,8 +47,10 @@ public struct BundleBuild {
         do { stub = Array(try Data(contentsOf: URL(fileURLWithPath: stubPath))) }
         catch { throw BuildError("cannot read stub \(stubPath): \(errorText(error))") }
 
+        // The stub first: a wrong one fails before minutes of compression.
+        try ArchitectureCheck.checkStub(stub, target: target)
         let layers = try BundleBuild.buildLayers(spec.layers, progress: progress)
-        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: layers, buildTime: buildTime, signing: signing)
+        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: layers, buildTime: buildTime, signing: signing, target: target)
         try BundleBuild.writeAtomically(bytes, to: outputPath, mode: 0o755)
         return Result(outputPath: outputPath, size: bytes.count, layers: layers)
     }

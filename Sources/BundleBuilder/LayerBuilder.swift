@@ -13,6 +13,9 @@ public struct BuiltLayer: Sendable {
     public var digest: [UInt8]
     public var compressed: [UInt8]
     public var uncompressedSize: UInt64
+    /// The ELF files seen while compressing: for each architecture, the first file (in table
+    /// order) of it. `BundleAssembler` refuses a layer with one that is not the target's.
+    public var elfFiles: [ElfIdentity: String] = [:]
 }
 
 public enum LayerBuilder {
@@ -28,6 +31,7 @@ public enum LayerBuilder {
         let encoder: LayerEncoder
         do { encoder = try LayerEncoder(codec: spec.codec, level: spec.level, filter: spec.filter, totalSize: declared) }
         catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
+        var elfFiles: [ElfIdentity: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         for (index, f) in files.enumerated() where f.record.kind == .regular {
@@ -42,6 +46,11 @@ public enum LayerBuilder {
                 if n < 0, errno == EINTR { continue }
                 guard n > 0 else { throw BuildError("layer '\(spec.name)': \(source) changed while it was being bundled") }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+                // An ELF file's architecture, from its first bytes (read here anyway): no second pass.
+                if left == f.record.size, let elf = ElfIdentity(prefix: Array(chunk.prefix(ElfIdentity.headerPrefixLength))),
+                   elfFiles[elf] == nil {
+                    elfFiles[elf] = f.record.pathString
+                }
                 hasher.update(chunk)
                 do { try encoder.encode(chunk, into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
                 left -= UInt64(n)
@@ -54,6 +63,6 @@ public enum LayerBuilder {
         let table = FileTable.encode(records)
         guard total <= Limits.maxLayerSize else { throw BuildError("layer '\(spec.name)': larger than \(Limits.maxLayerSize) bytes") }
         return BuiltLayer(name: spec.name, codec: spec.codec, filter: spec.filter, records: records, table: table,
-                          digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total)
+                          digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total, elfFiles: elfFiles)
     }
 }

@@ -111,18 +111,29 @@ public enum KeyLoading {
 }
 
 public enum StubLocation {
-    /// `$BUNDLE_APPEND_STUB`, else `stubs/linux-x64/bundle-stub` in the directory of this
-    /// executable (the Makefile's `stubs` step puts the Embedded stub there, scripts/build-stub.sh).
-    public static func `default`() throws(BuildError) -> String {
-        if let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty { return env }
-        let relative = "stubs/linux-x64/bundle-stub"
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var candidates = [me.deletingLastPathComponent().appendingPathComponent(relative).path]
+    /// The launcher stub for `target` when no `--stub` is given: `$BUNDLE_APPEND_STUB` (only for
+    /// the default target, linux-x64), else `stubs/<target>/bundle-stub` in the directory of this
+    /// executable, where the Makefile's `stubs` and `stubs-arm64` targets put them.
+    public static func `default`(for target: BuildTarget = .default) throws(BuildError) -> String {
+        if target == .default, let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty { return env }
+        let relative = "stubs/\(target.name)/bundle-stub"
+        var candidates: [String] = []
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.insert(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(relative).path, at: 0)
+            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(relative).path)
         }
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let beside = me.deletingLastPathComponent().appendingPathComponent(relative).path
+        if !candidates.contains(beside) { candidates.append(beside) }
         for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
-        throw BuildError("cannot find the launcher stub (looked for \(candidates[0])); build it with 'make stubs' (scripts/build-stub.sh) or pass --stub")
+        throw BuildError("cannot find the \(target.name) launcher stub (looked for \(candidates[0])); build it with 'make \(makeTarget(target))' or pass --stub")
+    }
+
+    /// The Makefile target that builds the stub for `target`.
+    public static func makeTarget(_ target: BuildTarget) -> String {
+        switch target {
+        case .linuxX64: return "stubs"
+        case .linuxArm64: return "stubs-arm64"
+        }
     }
 }
 

@@ -12,14 +12,20 @@ public struct Manifest: Equatable, Sendable {
     public var keyID: [UInt8]
     public var layers: [LayerRecord]
     public var entries: [EntryRecord]
+    /// The platform the stub and the layers' ELF files are for. Encoded after the entries only
+    /// when it is not `linux-x64`, so a linux-x64 header is byte for byte a version 1 header from
+    /// before targets, and such a header reads as linux-x64 (docs/format.md).
+    public var target: BuildTarget
 
-    public init(appName: String, appVersion: String, buildTime: UInt64, keyID: [UInt8], layers: [LayerRecord], entries: [EntryRecord]) {
+    public init(appName: String, appVersion: String, buildTime: UInt64, keyID: [UInt8], layers: [LayerRecord], entries: [EntryRecord],
+                target: BuildTarget = .default) {
         self.appName = appName
         self.appVersion = appVersion
         self.buildTime = buildTime
         self.keyID = keyID
         self.layers = layers
         self.entries = entries
+        self.target = target
     }
 
     public static let digestLength = 32
@@ -120,6 +126,7 @@ extension Manifest {
             w.u32(UInt32(e.layers.count))
             for i in e.layers { w.u32(UInt32(i)) }
         }
+        if target != .default { w.string(target.name) }
         return w.bytes
     }
 
@@ -227,9 +234,23 @@ extension Manifest {
             }
             entries.append(entry)
         }
-        guard r.isAtEnd else { throw FormatError("manifest: \(r.remaining) unexpected bytes after the entries") }
+        // The target: absent means linux-x64 (one encoding per manifest, so "linux-x64" itself is
+        // refused). Anything after the entries that is not exactly one string is stray bytes.
+        var target = BuildTarget.default
+        if !r.isAtEnd {
+            let stray = r.remaining
+            guard let name = try? r.string(limit: Names.maximumLength, field: "target"), r.isAtEnd else {
+                throw FormatError("manifest: \(stray) unexpected bytes after the entries (only a target name may follow them)")
+            }
+            guard let named = BuildTarget(name: name) else {
+                throw FormatError("manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64 and linux-arm64)")
+            }
+            guard named != .default else { throw FormatError("manifest: target \(name) is written by leaving the field out") }
+            target = named
+        }
         self.layers = layers
         self.entries = entries
+        self.target = target
     }
 
     /// `[A-Za-z_][A-Za-z0-9_]*`

@@ -123,6 +123,8 @@ final class FormatTests: XCTestCase {
         let b = manifest().encoded()
         for n in 0..<b.count { XCTAssertThrowsError(try decodeManifest(Array(b.prefix(n))), "prefix \(n)") }
         XCTAssertThrowsError(try decodeManifest(b + [0])) { XCTAssertTrue("\($0)".contains("unexpected bytes")) }
+        // After the entries only a target name may follow (docs/format.md).
+        XCTAssertThrowsError(try decodeManifest(b + [0, 0, 0, 0])) { XCTAssertTrue("\($0)".contains("unknown target"), "\($0)") }
     }
 
     func testManifestRejections() {

@@ -71,7 +71,10 @@ struct Build: ParsableCommand {
     @Flag(help: "Build without a signature. The launcher then says UNSIGNED in --launcher info.")
     var unsigned = false
 
-    @Option(help: "Launcher stub to use (default: stubs/linux-x64/bundle-stub next to this tool, or $BUNDLE_APPEND_STUB).")
+    @Option(help: "The platform to build for: linux-x64 or linux-arm64. The stub and every ELF file in the layers must be for it.")
+    var target = BuildTarget.default.name
+
+    @Option(help: "Launcher stub to use (default: stubs/<target>/bundle-stub next to this tool; for linux-x64, $BUNDLE_APPEND_STUB first).")
     var stub: String?
 
     @Option(help: "Override every layer's compression: zstd, xz, zlib or none.")
@@ -89,10 +92,12 @@ struct Build: ParsableCommand {
     func validate() throws {
         if key == nil && !unsigned { throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature") }
         if key != nil && unsigned { throw ValidationError("--key and --unsigned exclude each other") }
+        if BuildTarget(name: target) == nil { throw ValidationError("--target must be linux-x64 or linux-arm64, not '\(target)'") }
         if let compression, Codec(name: compression) == nil { throw ValidationError("--compression must be zstd, xz, zlib or none, not '\(compression)'") }
     }
 
     func run() throws {
+        let target = BuildTarget(name: self.target) ?? .default
         var parsed = try BundleSpec.load(path: spec)
         if let compression, let codec = Codec(name: compression) {
             parsed = parsed.withCompression(codec, level: level)
@@ -109,15 +114,15 @@ struct Build: ParsableCommand {
         let specDir = (spec as NSString).deletingLastPathComponent
         let buildTime = try BuildTime.resolve(inputsIn: specDir.isEmpty ? "." : specDir).time
         let signing: Signing = try key.map { .key(try KeyLoading.secretKey(path: $0, passwordFile: passwordFile)) } ?? .unsigned
-        let stubPath = try stub ?? StubLocation.default()
+        let stubPath = try stub ?? StubLocation.default(for: target)
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, label: "compressing layers")
         let started = Date()
         let result = try BundleBuild(spec: parsed, stubPath: stubPath, outputPath: output, signing: signing,
-                                     buildTime: buildTime, progress: { done, total in bar.update(done, total) }).run()
+                                     target: target, buildTime: buildTime, progress: { done, total in bar.update(done, total) }).run()
         bar.finish()
         if !quiet {
             let secs = Date().timeIntervalSince(started)
-            print("built \(output): \(parsed.name) \(parsed.version), \(formatBytes(UInt64(result.size))), \(result.layers.count) layer(s), "
+            print("built \(output): \(parsed.name) \(parsed.version) for \(target.name), \(formatBytes(UInt64(result.size))), \(result.layers.count) layer(s), "
                   + (unsigned ? "UNSIGNED" : "signed by key \(signing.keyIDText)") + String(format: " in %.1f s", secs))
             for l in result.layers {
                 let ratio = l.uncompressedSize == 0 ? 0 : Double(l.compressed.count) / Double(l.uncompressedSize) * 100
@@ -244,11 +249,21 @@ struct Verify: ParsableCommand {
             throw ToolFailure("\(binary): the launcher holds no key and will run nothing")
         default: break
         }
+        // The launcher must be a program for the manifest's target (the builder checked it; a
+        // stub swapped afterwards would not run where the bundle is meant to).
+        let file = FileHandle(forReadingAtPath: binary)
+        let head = Array((try? file?.read(upToCount: ElfIdentity.headerPrefixLength)) ?? nil ?? Data())
+        try? file?.close()
+        let target = bundle.manifest.target
+        guard let elf = ElfIdentity(prefix: head), elf == target.elf else {
+            let what = ElfIdentity(prefix: head).map { "an \($0.name) program" } ?? "not an ELF program"
+            throw ToolFailure("\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.elf.name))")
+        }
         for layer in bundle.manifest.layers {
             try wrap { () throws(RuntimeError) in try LayerExtractor.verify(bundle, layer: layer) }
         }
         let files = bundle.manifest.layers.reduce(0) { $0 + $1.fileCount }
-        print("\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion), "
+        print("\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion) for \(target.name), "
               + (bundle.isSigned ? "signed by key \(KeyID(bytes: bundle.manifest.keyID)?.displayString ?? "?")" : "UNSIGNED")
               + ", \(bundle.manifest.layers.count) layer(s), \(files) file(s) verified")
     }

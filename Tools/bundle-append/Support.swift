@@ -13,7 +13,7 @@ struct InspectReport {
     struct File: Encodable { var path: String, type: String, mode: String, size: UInt64, digest: String?, target: String? }
     struct Entry: Encodable { var name: String, isDefault: Bool, argv: [String], env: [String: String], layers: [String] }
     struct Report: Encodable {
-        var app: String, version: String, formatVersion: UInt32, bundleDigest: String, signed: Bool, keyId: String?
+        var app: String, version: String, formatVersion: UInt32, target: String, bundleDigest: String, signed: Bool, keyId: String?
         var launcherKey: String, buildTime: UInt64, stubSize: UInt64, fileSize: UInt64
         var layers: [Layer], entries: [Entry]
     }
@@ -39,7 +39,7 @@ struct InspectReport {
         case .empty?: slotText = "empty (runs nothing)"
         case nil: slotText = "not found"
         }
-        report = Report(app: m.appName, version: m.appVersion, formatVersion: bundle.trailer.version,
+        report = Report(app: m.appName, version: m.appVersion, formatVersion: bundle.trailer.version, target: m.target.name,
                         bundleDigest: Hex.encode(bundle.digest), signed: bundle.isSigned,
                         keyId: bundle.isSigned ? KeyID(bytes: m.keyID)?.displayString : nil, launcherKey: slotText,
                         buildTime: m.buildTime, stubSize: bundle.trailer.stubLength, fileSize: bundle.fileSize, layers: layers,
@@ -69,6 +69,7 @@ struct InspectReport {
         var out = """
         app:            \(r.app) \(r.version)
         format version: \(r.formatVersion)
+        target:         \(r.target)
         bundle digest:  \(r.bundleDigest)
         signed:         \(r.signed ? "yes, key \(r.keyId ?? "?")" : "NO (unsigned)")
         launcher key:   \(r.launcherKey)

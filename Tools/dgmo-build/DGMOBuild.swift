@@ -84,7 +84,9 @@ struct DGMOBuild: ParsableCommand {
         guard engineVersion == project.version else {
             throw BuildError("version mismatch: package.json says \(project.version), engine/dgm/__init__.py says \(engineVersion)")
         }
-        let stubPath = try stub.map(abs) ?? StubLocation.default()
+        // DGMO is built for linux-x64 only for now (linux-arm64 is issue 14).
+        let target = BuildTarget.linuxX64
+        let stubPath = try stub.map(abs) ?? StubLocation.default(for: target)
         let signing = try loadOrCreateKey(work: work, say: say)
 
         step("preparing the pinned toolchain")
@@ -134,7 +136,7 @@ struct DGMOBuild: ParsableCommand {
         let stubBytes: [UInt8]
         do { stubBytes = Array(try Data(contentsOf: URL(fileURLWithPath: strippedStub))) }
         catch { throw BuildError("cannot read stub \(strippedStub): \(errorText(error))") }
-        let bytes = try BundleAssembler.assemble(stub: stubBytes, spec: spec, layers: layers, buildTime: buildTime, signing: .key(signing))
+        let bytes = try BundleAssembler.assemble(stub: stubBytes, spec: spec, layers: layers, buildTime: buildTime, signing: .key(signing), target: target)
         try Files.mkdir((output as NSString).deletingLastPathComponent)
         try BundleBuild.writeAtomically(bytes, to: output, mode: 0o755)
         let trusted = "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"

@@ -2,8 +2,8 @@
 # Sourced by the scripts that cross-build for linux-arm64 (build-stub.sh, install-deps.sh, the arm64
 # tests); also runnable on its own (`scripts/lib/arm64-toolchain.sh` prints the exports).
 #
-# arm64_toolchain: makes sure this x86_64 Debian machine can cross-build and run linux-arm64 programs,
-# installing only what is missing, then exports
+# Sourcing it runs arm64_toolchain, which makes sure this x86_64 Debian machine can cross-build
+# and run linux-arm64 programs, installing only what is missing, then exports
 #   ARM64_CC       the C driver for aarch64 Linux (Debian's cross gcc, aarch64-linux-gnu-gcc)
 #   ARM64_LDFLAGS  flags for linking with it: -fuse-ld=lld (GNU ld fails on the Embedded Swift objects
 #                  with "copy relocation against non-copyable protected symbol"), -B to the directory of
@@ -88,11 +88,14 @@ arm64_toolchain() {
   ARM64_QEMU=$(command -v qemu-aarch64-static)
 }
 
-# Run directly (not sourced): set up, then print the exports for `eval`.
+# Sourced: set up and export now (the `.` command fails when that fails; calling arm64_toolchain
+# again later is cheap). Run directly: set up, then print the exports for `eval`.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   arm64_toolchain
   for v in ARM64_CC ARM64_LDFLAGS ARM64_SYSROOT ARM64_LIBDIR ARM64_QEMU; do
     printf 'export %s=%q\n' "$v" "${!v}"
   done
+else
+  arm64_toolchain
 fi

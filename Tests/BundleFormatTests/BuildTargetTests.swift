@@ -1,0 +1,91 @@
+import XCTest
+@testable import BundleFormat
+
+/// The build target in the manifest (docs/format.md, "Manifest header") and the ELF identity the
+/// builder compares it with (docs/platforms.md). Real compiled ELF files are checked in
+/// BundleBuilderTests.ArchitectureCheckTests; here the headers are made byte by byte.
+final class BuildTargetTests: XCTestCase {
+    func testNamesRoundTripAndUnknownNamesAreRefused() {
+        for t in BuildTarget.allCases { XCTAssertEqual(BuildTarget(name: t.name), t) }
+        XCTAssertEqual(BuildTarget.allCases.map(\.name), ["linux-x64", "linux-arm64"])
+        for bad in ["", "linux-x86_64", "linux-aarch64", "Linux-x64", "linux-x64 "] { XCTAssertNil(BuildTarget(name: bad), bad) }
+        XCTAssertEqual(BuildTarget.default, .linuxX64)
+    }
+
+    /// e_ident (16 bytes), e_type (2), e_machine (2) as an ELF file starts.
+    func header(elfClass: UInt8 = 2, byteOrder: UInt8 = 1, machine: UInt16, magic: [UInt8] = ElfIdentity.magic) -> [UInt8] {
+        var b = magic + [elfClass, byteOrder, 1, 0] + [UInt8](repeating: 0, count: 8)
+        let type: UInt16 = 2, big = byteOrder == 2
+        for v in [type, machine] { b += big ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        return b + [UInt8](repeating: 0x55, count: 44)
+    }
+
+    func testElfIdentityFromHeaders() {
+        XCTAssertEqual(ElfIdentity(prefix: header(machine: 62)), BuildTarget.linuxX64.elf)
+        XCTAssertEqual(ElfIdentity(prefix: header(machine: 183)), BuildTarget.linuxArm64.elf)
+        XCTAssertEqual(ElfIdentity(prefix: header(machine: 62))?.name, "x86-64")
+        XCTAssertEqual(ElfIdentity(prefix: header(machine: 183))?.name, "aarch64")
+        XCTAssertEqual(ElfIdentity(prefix: header(elfClass: 1, machine: 3))?.name, "x86 (32-bit)")
+        XCTAssertEqual(ElfIdentity(prefix: header(elfClass: 1, machine: 40))?.name, "arm (32-bit)")
+        XCTAssertEqual(ElfIdentity(prefix: header(machine: 243))?.name, "riscv")
+        XCTAssertEqual(ElfIdentity(prefix: header(machine: 4242))?.name, "e_machine 4242")
+        // e_machine is read in the file's byte order: a big-endian aarch64 file is not a linux-arm64 one.
+        let bigArm = ElfIdentity(prefix: header(byteOrder: 2, machine: 183))
+        XCTAssertEqual(bigArm?.machine, 183)
+        XCTAssertEqual(bigArm?.name, "aarch64 (big-endian)")
+        XCTAssertNotEqual(bigArm, BuildTarget.linuxArm64.elf)
+        // x32 (a 32-bit ELF for x86-64) is not a linux-x64 program either.
+        XCTAssertNotEqual(ElfIdentity(prefix: header(elfClass: 1, machine: 62)), BuildTarget.linuxX64.elf)
+        // A damaged class or byte order matches no target.
+        let odd = ElfIdentity(prefix: header(elfClass: 7, byteOrder: 9, machine: 62))
+        XCTAssertEqual(odd?.name, "x86-64 (ELF class 7, byte order 9)")
+        XCTAssertFalse(BuildTarget.allCases.contains { $0.elf == odd })
+    }
+
+    func testNotElfOrTooShortToSayIsNoIdentity() {
+        XCTAssertNil(ElfIdentity(prefix: []))
+        XCTAssertNil(ElfIdentity(prefix: Array(header(machine: 62).prefix(19))))
+        XCTAssertNil(ElfIdentity(prefix: header(machine: 62, magic: Array("#!/b".utf8))))
+        XCTAssertNil(ElfIdentity(prefix: header(machine: 62, magic: [0x7F, 0x45, 0x4C, 0x47])))
+        XCTAssertNotNil(ElfIdentity(prefix: Array(header(machine: 62).prefix(20))))
+    }
+
+    // MARK: The manifest field
+
+    func testLinuxX64IsTheVersion1EncodingAndArm64AddsTheField() throws {
+        let fx = Fx.manifest()
+        var arm = fx.manifest
+        arm.target = .linuxArm64
+        let x64Bytes = fx.manifest.encoded(), armBytes = arm.encoded()
+        // A linux-x64 header is exactly what a version 1 writer from before targets wrote.
+        XCTAssertEqual(x64Bytes, Fx.RawManifest(fx.manifest).encoded())
+        XCTAssertEqual(try fx.decode(x64Bytes).target, .linuxX64)
+        var w = ByteWriter()
+        w.string("linux-arm64")
+        XCTAssertEqual(armBytes, x64Bytes + w.bytes)
+        XCTAssertEqual(try fx.decode(armBytes), arm)
+        XCTAssertEqual(try fx.decodeRaw(armBytes).target, .linuxArm64)
+    }
+
+    func testTargetFieldRejections() {
+        let fx = Fx.manifest()
+        let base = fx.manifest.encoded()
+        func with(_ s: String) -> [UInt8] { var w = ByteWriter(); w.string(s); return base + w.bytes }
+        assertFormatError(try fx.decode(with("linux-riscv64")), mentions: "unknown target 'linux-riscv64'")
+        assertFormatError(try fx.decode(with("")), mentions: "unknown target ''")
+        assertFormatError(try fx.decode(with("linux-\u{1b}[31m")), mentions: "unknown target 'linux-\\x1b[31m'")
+        // One encoding per manifest: linux-x64 is said by leaving the field out.
+        assertFormatError(try fx.decode(with("linux-x64")), mentions: "linux-x64", "leaving the field out")
+        // Anything but exactly one string after the entries is stray bytes, named as such.
+        assertFormatError(try fx.decode(with("linux-arm64") + [0]), mentions: "16 unexpected bytes after the entries")
+        assertFormatError(try fx.decode(base + [0, 0]), mentions: "2 unexpected bytes after the entries")
+        var long = ByteWriter()
+        long.u32(65)
+        assertFormatError(try fx.decode(base + long.bytes + [UInt8](repeating: 0x61, count: 65)), mentions: "69 unexpected bytes")
+        // A signed arm64 header cut back to its entries would read as linux-x64; the signature
+        // covers the header's exact bytes (and the trailer its length), so it cannot be cut unnoticed.
+        var arm = fx.manifest
+        arm.target = .linuxArm64
+        for n in base.count + 1..<arm.encoded().count { assertThrowsFormatError(try fx.decode(Array(arm.encoded().prefix(n))), "prefix \(n)") }
+    }
+}
