@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BundleFormat
 import BundleRuntime
 
 /// In-use signals (docs/ops.md, "How gc knows what is in use").
@@ -27,7 +28,7 @@ extension CacheRoot {
 
     /// Takes a shared lock on a layer, held until this process (or what it execs) ends.
     @discardableResult
-    public func holdShared(_ digestName: String) throws(RuntimeError) -> SharedLock {
+    public func holdShared(_ digestName: String) throws(BundleError) -> SharedLock {
         let locks: Int32
         do {
             guard let d = try directory(.locks, create: true) else { return .unavailable }
@@ -75,11 +76,10 @@ extension CacheRoot {
 
     /// Whether a lock file may be used: its `stat` when it is a regular file of ours (mode tightened
     /// if needed). A non-regular object is removed (nil: open again); another user's is refused.
-    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(RuntimeError) -> stat? {
-        let st: stat
-        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(BundleError) -> stat? {
+        let st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
-            throw RuntimeError("lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
+            throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
         }
         guard Ownership.type(st) == S_IFREG else {
             try replaceLockFile(locks, name)
@@ -87,15 +87,15 @@ extension CacheRoot {
         }
         if Ownership.othersCanWrite(st) {
             guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
-                throw RuntimeError("lock file \(path)/locks/\(name) is writable by other users: remove it")
+                throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is writable by other users: remove it")
             }
         }
         return st
     }
 
-    private func replaceLockFile(_ locks: Int32, _ name: String) throws(RuntimeError) {
+    private func replaceLockFile(_ locks: Int32, _ name: String) throws(BundleError) {
         do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch where error.errno == ENOENT {} catch {
-            throw RuntimeError("lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it", errno: error.errno)
+            throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it", errno: error.errno)
         }
     }
 

@@ -8,15 +8,15 @@ import CLinux
 /// retried (on Linux the descriptor is gone even when close reports EINTR).
 public enum Sys {
     /// The one EINTR rule: a call that fails with EINTR is made again; any other failure becomes
-    /// a `SystemError` carrying errno as read right after the call.
+    /// a `BundleError.system` carrying errno as read right after the call.
     @inline(__always)
-    static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(SystemError) -> T {
+    static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(BundleError) -> T {
         while true {
             let r: T
             if let injected = injectedFailure(call, subject) { r = -1; errno = injected } else { r = body() }
             if r != -1 { return r }
             let e = errno
-            if e != EINTR { throw SystemError(call, subject, errno: e) }
+            if e != EINTR { throw BundleError.system(call, subject, errno: e) }
         }
     }
 
@@ -43,99 +43,99 @@ public enum Sys {
     /// A name for messages (never used as a path).
     public static func displayName(_ name: [UInt8]) -> String { String(decoding: name, as: UTF8.self) }
 
-    public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
+    public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) throws(BundleError) -> Int32 {
         try retrying("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
-    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(BundleError) -> Int32 {
         try retrying("open", name) { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
     }
 
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
-    public static func fstat(_ fd: Int32) throws(SystemError) -> stat {
+    public static func fstat(_ fd: Int32) throws(BundleError) -> stat {
         var st = stat()
         _ = try retrying("fstat", "") { Glibc.fstat(fd, &st) }
         return st
     }
 
     /// `fstatat` without following a final symlink. Returns nil when the name does not exist.
-    public static func lstatat(_ dirfd: Int32, _ name: String) throws(SystemError) -> stat? {
+    public static func lstatat(_ dirfd: Int32, _ name: String) throws(BundleError) -> stat? {
         var st = stat()
         if Glibc.fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 { return st }
         let e = errno
         if e == ENOENT { return nil }
-        throw SystemError("stat", name, errno: e)
+        throw BundleError.system("stat", name, errno: e)
     }
 
     /// Reads exactly `buffer.count` bytes at `offset`, or throws (a short file is an error).
-    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(RuntimeError) {
+    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(BundleError) {
         var done = 0
         while done < buffer.count {
             let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n > 0 { done += n; continue }
-            if n == 0 { throw RuntimeError("\(what) is truncated") }
+            if n == 0 { throw BundleError(.truncated, "\(what) is truncated") }
             let e = errno
             if e == EINTR { continue }
-            throw RuntimeError(SystemError("read", what, errno: e))
+            throw BundleError.system("read", what, errno: e)
         }
     }
 
-    public static func pread(_ fd: Int32, count: Int, at offset: UInt64, what: String) throws(RuntimeError) -> [UInt8] {
+    public static func pread(_ fd: Int32, count: Int, at offset: UInt64, what: String) throws(BundleError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        try withMutableBytes(&out) { (b) throws(RuntimeError) in try preadFully(fd, b, at: offset, what: what) }
+        try withMutableBytes(&out) { (b) throws(BundleError) in try preadFully(fd, b, at: offset, what: what) }
         return out
     }
 
     /// Writes all of `buffer`; short writes are normal and continued.
-    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: String) throws(SystemError) {
+    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: String) throws(BundleError) {
         var done = 0
         while done < buffer.count {
             let n: Int
             if let injected = injectedFailure("write", what) { n = -1; errno = injected } else { n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done) }
             if n >= 0 { done += n; continue }
             let e = errno
-            if e != EINTR { throw SystemError("write", what, errno: e) }
+            if e != EINTR { throw BundleError.system("write", what, errno: e) }
         }
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: mode_t) throws(SystemError) {
+    public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: mode_t) throws(BundleError) {
         _ = try retrying("mkdir", name) { Glibc.mkdirat(dirfd, name, mode) }
     }
 
-    public static func symlinkat(_ target: String, _ dirfd: Int32, _ name: String) throws(SystemError) {
+    public static func symlinkat(_ target: String, _ dirfd: Int32, _ name: String) throws(BundleError) {
         _ = try retrying("symlink", name) { Glibc.symlinkat(target, dirfd, name) }
     }
 
-    public static func fchmod(_ fd: Int32, _ mode: mode_t, what: String) throws(SystemError) {
+    public static func fchmod(_ fd: Int32, _ mode: mode_t, what: String) throws(BundleError) {
         _ = try retrying("chmod", what) { Glibc.fchmod(fd, mode) }
     }
 
-    public static func renameat(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String) throws(SystemError) {
+    public static func renameat(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String) throws(BundleError) {
         _ = try retrying("rename", to) { Glibc.renameat(fromDir, from, toDir, to) }
     }
 
-    public static func unlinkat(_ dirfd: Int32, _ name: String, _ flags: Int32) throws(SystemError) {
+    public static func unlinkat(_ dirfd: Int32, _ name: String, _ flags: Int32) throws(BundleError) {
         _ = try retrying("unlink", name) { Glibc.unlinkat(dirfd, name, flags) }
     }
 
-    public static func syncfs(_ fd: Int32) throws(SystemError) {
+    public static func syncfs(_ fd: Int32) throws(BundleError) {
         _ = try retrying("syncfs", "") { clinux_syncfs(fd) }
     }
 
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 
-    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
+    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: mode_t = 0) throws(BundleError) -> Int32 {
         try retrying("open", displayName(name)) { withCName(name) { Glibc.openat(dirfd, $0, flags | O_CLOEXEC, mode) } }
     }
 
     /// `openat` whose descriptor survives `execve` (a lock the runtime must keep holding).
-    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(SystemError) -> Int32 {
+    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: mode_t = 0) throws(BundleError) -> Int32 {
         try retrying("open", name) { Glibc.openat(dirfd, name, flags, mode) }
     }
 
     /// `fstatat`; `follow: false` does not follow a final symlink. Returns nil when the name does not exist.
-    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(SystemError) -> stat? {
+    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(BundleError) -> stat? {
         var st = stat()
         do {
             _ = try retrying("stat", displayName(name)) { withCName(name) { Glibc.fstatat(dirfd, $0, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) } }
@@ -145,20 +145,20 @@ public enum Sys {
         return st
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: mode_t) throws(SystemError) {
+    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: mode_t) throws(BundleError) {
         _ = try retrying("mkdir", displayName(name)) { withCName(name) { Glibc.mkdirat(dirfd, $0, mode) } }
     }
 
-    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32) throws(SystemError) {
+    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32) throws(BundleError) {
         _ = try retrying("unlink", displayName(name)) { withCName(name) { Glibc.unlinkat(dirfd, $0, flags) } }
     }
 
-    public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(SystemError) {
+    public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(BundleError) {
         _ = try retrying("rename", displayName(to)) { withCName(from) { f in withCName(to) { t in Glibc.renameat(fromDir, f, toDir, t) } } }
     }
 
     /// The target of the symlink `name` under `dirfd`, as bytes.
-    public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(SystemError) -> [UInt8] {
+    public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(BundleError) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = try retrying("readlink", displayName(name)) {
             withCName(name) { p in buf.withUnsafeMutableBytes { Glibc.readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) } }
@@ -167,15 +167,15 @@ public enum Sys {
     }
 
     /// Sets the access and modification times of `name` under `dirfd` to now, without following a symlink.
-    public static func touchat(_ dirfd: Int32, _ name: String) throws(SystemError) {
+    public static func touchat(_ dirfd: Int32, _ name: String) throws(BundleError) {
         _ = try retrying("utimensat", name) { Glibc.utimensat(dirfd, name, nil, AT_SYMLINK_NOFOLLOW) }
     }
 
-    public static func flock(_ fd: Int32, _ operation: Int32, what: String) throws(SystemError) {
+    public static func flock(_ fd: Int32, _ operation: Int32, what: String) throws(BundleError) {
         _ = try retrying("flock", what) { clinux_flock(fd, operation) }
     }
 
-    public static func fstatvfs(_ fd: Int32, what: String) throws(SystemError) -> statvfs {
+    public static func fstatvfs(_ fd: Int32, what: String) throws(BundleError) -> statvfs {
         var s = statvfs()
         _ = try retrying("statvfs", what) { Glibc.fstatvfs(fd, &s) }
         return s
@@ -192,7 +192,7 @@ public enum Sys {
     }
 
     /// One `read` into `buffer`: the byte count, 0 at the end of the file.
-    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(SystemError) -> Int {
+    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(BundleError) -> Int {
         try retrying("read", what) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
@@ -245,10 +245,10 @@ public enum Sys {
 
 extension Sys {
     /// Names in a directory (without `.` and `..`). `dirfd` stays open and owned by the caller.
-    public static func listDirectory(_ dirfd: Int32) throws(SystemError) -> [String] {
+    public static func listDirectory(_ dirfd: Int32) throws(BundleError) -> [String] {
         let fd = dup(dirfd)
-        guard fd >= 0 else { throw SystemError("dup", "", errno: errno) }
-        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw SystemError("opendir", "", errno: e) }
+        guard fd >= 0 else { throw BundleError.system("dup", "", errno: errno) }
+        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw BundleError.system("opendir", "", errno: e) }
         defer { closedir(dir) }
         rewinddir(dir)
         var names: [String] = []
@@ -263,11 +263,11 @@ extension Sys {
 
     /// Names in a directory as the bytes the kernel returned (without `.` and `..`), so a name
     /// that is not UTF-8 can still be opened, compared and removed. `dirfd` stays the caller's.
-    public static func listDirectoryBytes(_ dirfd: Int32) throws(SystemError) -> [[UInt8]] {
-        if let injected = injectedFailure("opendir", "") { throw SystemError("opendir", "", errno: injected) }
+    public static func listDirectoryBytes(_ dirfd: Int32) throws(BundleError) -> [[UInt8]] {
+        if let injected = injectedFailure("opendir", "") { throw BundleError.system("opendir", "", errno: injected) }
         let fd = Glibc.dup(dirfd)
-        guard fd >= 0 else { throw SystemError("dup", "", errno: errno) }
-        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw SystemError("opendir", "", errno: e) }
+        guard fd >= 0 else { throw BundleError.system("dup", "", errno: errno) }
+        guard let dir = fdopendir(fd) else { let e = errno; Sys.close(fd); throw BundleError.system("opendir", "", errno: e) }
         defer { closedir(dir) }
         rewinddir(dir)
         var names: [[UInt8]] = []
