@@ -180,7 +180,7 @@ enum CacheOps {
                 defer { Sys.close(fd) }
                 do { try LayerExtractor.extract(bundle, layer: layer, into: fd) } catch { fail("\(dir)/\(layer.name): \(error.message)") }
             } catch {
-                fail(error.errno == ENOSPC ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)")
+                fail(error.code == .diskFull ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)")
             }
             writeOut(1, "\(dir)/\(layer.name): \(layer.fileCount) files, \(formatSize(layer.uncompressedSize))\n")
         }

@@ -110,9 +110,9 @@ enum Launcher {
             let fd: Int32
             do { fd = try cache.install(layer, from: bundle, progress: notice.layer(layer)) } catch {
                 notice.finish()
-                fail(error.errno == ENOSPC && !error.message.hasPrefix("no space")
+                fail(error.code == .diskFull && !error.message.hasPrefix("no space")
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
-                     : error.errno == ENOSPC ? error.message
+                     : error.code == .diskFull ? error.message
                      : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
                        + (error.errno == EROFS || error.errno == EACCES || error.errno == EPERM
                           ? " (set \(location.variableName) to a directory you can write to)" : ""))

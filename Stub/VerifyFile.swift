@@ -40,14 +40,10 @@ enum VerifyFile {
 
         let signature: MinisignSignature
         do { signature = try MinisignSignature(fileContents: try readSmallText(sigFile)) }
-        catch let e as CryptoError { fail("\(sigFile): \(e.message)") }
-        catch let e as RuntimeError { fail("\(sigFile): \(e.message)") }
-        catch { fail("\(sigFile): \(error)") }
+        catch { fail("\(sigFile): \(error.message)") }
 
-        do { try withMappedFile(file) { bytes throws(CryptoError) in try signature.verify(file: bytes, publicKey: key) } }
-        catch let e as CryptoError { fail("\(file): \(e.message)") }
-        catch let e as RuntimeError { fail("\(file): \(e.message)") }
-        catch { fail("\(file): \(error)") }
+        do { try withMappedFile(file) { bytes throws(BundleError) in try signature.verify(file: bytes, publicKey: key) } }
+        catch { fail("\(file): \(error.message)") }
 
         let other: BundleFile
         do { other = try BundleFile(path: file, trust: trust) } catch { fail("\(file): \(error.message)") }
@@ -59,31 +55,31 @@ enum VerifyFile {
     }
 
     /// Opens `path` read-only and checks it is a regular file; the caller closes the descriptor.
-    static func openRegularFile(_ path: String) throws(RuntimeError) -> (fd: Int32, size: Int) {
-        let fd: Int32
-        do { fd = try Sys.open(path, O_RDONLY) } catch { throw RuntimeError(error) }
+    static func openRegularFile(_ path: String) throws(BundleError) -> (fd: Int32, size: Int) {
+        let fd = try Sys.open(path, O_RDONLY)
         let st: stat
-        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw RuntimeError(error) }
-        guard st.st_mode & S_IFMT == S_IFREG else { Sys.close(fd); throw RuntimeError("not a regular file") }
+        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
+        guard st.st_mode & S_IFMT == S_IFREG else { Sys.close(fd); throw BundleError(.notRegularFile, "not a regular file") }
         return (fd, Int(st.st_size))
     }
 
-    static func readSmallText(_ path: String) throws(RuntimeError) -> String {
+    static func readSmallText(_ path: String) throws(BundleError) -> String {
         let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
-        guard size <= maxSignatureSize else { throw RuntimeError("too large for a signature file (\(size) bytes)") }
+        guard size <= maxSignatureSize else { throw BundleError(.tooLarge, "too large for a signature file (\(size) bytes)") }
         let bytes = try Sys.pread(fd, count: size, at: 0, what: "signature file")
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw RuntimeError("signature file is not UTF-8 text") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw BundleError(.badSignature, "signature file is not UTF-8 text") }
         return text
     }
 
     /// Maps the whole file read-only, so a large binary is hashed without copying it into memory.
-    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> Void) throws(any Error) {
+    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(BundleError) -> Void) throws(BundleError) {
         let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
-        guard size > 0 else { throw RuntimeError("file is empty") }
+        guard size > 0 else { throw BundleError(.notRegularFile, "file is empty") }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
-            throw RuntimeError("cannot map the file: \(String(cString: strerror(errno)))")
+            let e = errno
+            throw BundleError(.system, "cannot map the file: \(BundleError.describe(errno: e))", errno: e)
         }
         defer { munmap(base, size) }
         try body(UnsafeRawBufferPointer(start: base, count: size))
