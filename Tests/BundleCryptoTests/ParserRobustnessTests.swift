@@ -1,12 +1,13 @@
 import XCTest
 import BundleCrypto
+import BundleFormat
 import TestSupport
 
-/// Every parser of untrusted text or bytes throws a one-line CryptoError on bad input; none traps.
+/// Every parser of untrusted text or bytes throws a one-line BundleError on bad input; none traps.
 final class ParserRobustnessTests: XCTestCase {
     func assertOneLineError(_ body: () throws -> Void, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), what, file: file, line: line) { e in
-            guard let c = e as? CryptoError else { return XCTFail("not a CryptoError: \(e)", file: file, line: line) }
+            guard let c = e as? BundleError else { return XCTFail("not a BundleError: \(e)", file: file, line: line) }
             XCTAssertFalse(c.message.isEmpty || c.message.contains("\n"), c.message, file: file, line: line)
             XCTAssertEqual(c.description, c.message, file: file, line: line)
         }
@@ -37,7 +38,7 @@ final class ParserRobustnessTests: XCTestCase {
                                                publicKey: SecretKey.generate().publicKey))
     }
 
-    /// Random text near the formats: every parser either accepts it or throws a one-line CryptoError
+    /// Random text near the formats: every parser either accepts it or throws a one-line BundleError
     /// (a trap would end the run), and the codecs accept only what they would have written.
     func testRandomTextIsRefusedCleanly() {
         var rng = SplitMix64(state: 0x9E37_79B9_7F4A_7C15)
@@ -46,10 +47,10 @@ final class ParserRobustnessTests: XCTestCase {
         let cases = 3000
         var refused = 0
         func parse(_ body: () throws -> Void, _ s: String) {
-            do { try body() } catch let e as CryptoError {
+            do { try body() } catch let e as BundleError {
                 refused += 1
                 XCTAssertFalse(e.message.isEmpty || e.message.contains("\n"), "\(e.message) for \(s.debugDescription)")
-            } catch { XCTFail("not a CryptoError: \(error) for \(s.debugDescription)") }
+            } catch { XCTFail("not a BundleError: \(error) for \(s.debugDescription)") }
         }
         for _ in 0..<cases {
             var s = prefixes[Int.random(in: 0..<prefixes.count, using: &rng)]

@@ -72,7 +72,7 @@ final class FileTableTests: XCTestCase {
         var bad = files; bad.append(Fx.file("zzz/orphan"))
         var r3 = FileTable.Reader(FileTable.encode(bad), layer: Fx.layer(for: bad))
         for f in files { XCTAssertEqual(try r3.next(), f) }
-        assertFormatError(try r3.next(), mentions: "'zzz/orphan' has no parent directory")
+        assertBundleError(try r3.next(), .badFileTable, mentions: "'zzz/orphan'")
     }
 
     func testEmptyTable() throws {
@@ -287,7 +287,7 @@ final class FileTableTests: XCTestCase {
         let bytes = FileTable.encode(files)
         let layer = Fx.layer(for: files)
         for n in 0..<bytes.count {
-            assertThrowsFormatError(try FileTable.decode(Array(bytes.prefix(n)), layer: layer), "prefix \(n) of \(bytes.count)")
+            assertThrowsBundleError(try FileTable.decode(Array(bytes.prefix(n)), layer: layer), "prefix \(n) of \(bytes.count)")
         }
         // Trailing bytes after the last declared record.
         rejected(bytes: bytes + [0], layer: layer, "more than the \(files.count) files declared")

@@ -257,9 +257,9 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(try Placeholders.names(in: "{a}/x/{b}{a}"), ["a", "b"])
         XCTAssertEqual(try Placeholders.substitute("{{x}} {a}", { $0 == "a" ? "/p" : nil }), "{x} /p")
         XCTAssertNil(try Placeholders.substitute("{zz}", { _ in nil }))
-        XCTAssertThrowsError(try Placeholders.parse("{a")) { XCTAssertEqual($0 as? Placeholders.Problem, .unterminated) }
-        XCTAssertThrowsError(try Placeholders.parse("{}")) { XCTAssertEqual($0 as? Placeholders.Problem, .emptyName) }
-        XCTAssertThrowsError(try Placeholders.parse("a}b")) { XCTAssertEqual($0 as? Placeholders.Problem, .strayClosingBrace) }
+        for bad in ["{a", "{}", "a}b"] {
+            XCTAssertThrowsError(try Placeholders.parse(bad)) { XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder, bad) }
+        }
     }
 
     func testNamesAndEnvironment() {

@@ -96,8 +96,8 @@ final class ManifestTests: XCTestCase {
         let empty = Manifest(appName: "a", appVersion: "0", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [], entries: [])
         XCTAssertEqual(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 0), empty)
         // With no layers, the regions must be empty.
-        assertFormatError(try Manifest(decoding: empty.encoded(), layersLength: 1, tablesLength: 0), mentions: "do not fill the layers region")
-        assertFormatError(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 1), mentions: "do not fill the tables region")
+        assertBundleError(try Manifest(decoding: empty.encoded(), layersLength: 1, tablesLength: 0), .badManifest)
+        assertBundleError(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 1), .badManifest)
     }
 
     func testLimitsExactlyAreAccepted() throws {
@@ -131,16 +131,16 @@ final class ManifestTests: XCTestCase {
         XCTAssertGreaterThan(b.count, 300)
         for n in 0..<b.count {
             let prefix = Array(b.prefix(n))
-            assertFormatError(try fx.decode(prefix), mentions: "truncated", context: "prefix \(n) of \(b.count)")
-            assertThrowsFormatError(try fx.decodeRaw(prefix), "prefix \(n)")
+            assertBundleError(try fx.decode(prefix), .truncated, context: "prefix \(n) of \(b.count)")
+            assertThrowsBundleError(try fx.decodeRaw(prefix), "prefix \(n)")
         }
     }
 
     func testTrailingBytes() {
         let b = fx.manifest.encoded()
-        assertFormatError(try fx.decode(b + [0]), mentions: "1 unexpected bytes")
-        assertFormatError(try fx.decode(b + [UInt8](repeating: 0xFF, count: 100)), mentions: "100 unexpected bytes")
-        assertFormatError(try fx.decode(b + b), mentions: "unexpected bytes")
+        assertBundleError(try fx.decode(b + [0]), .badManifest, mentions: "1 unexpected bytes")
+        assertBundleError(try fx.decode(b + [UInt8](repeating: 0xFF, count: 100)), .badManifest, mentions: "100 unexpected bytes")
+        assertBundleError(try fx.decode(b + b), .badManifest)
     }
 
     // MARK: Names
@@ -287,12 +287,12 @@ final class ManifestTests: XCTestCase {
             rejected(r)
             // Counts within the limits but with nothing behind them.
             var w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(UInt32(Limits.maxLayers))
-            assertFormatError(try fx.decode(w.bytes), mentions: "truncated")
+            assertBundleError(try fx.decode(w.bytes), .truncated)
             w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(UInt32(Limits.maxEntries))
-            assertFormatError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), mentions: "truncated")
+            assertBundleError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), .truncated)
             w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(1)
             w.string("e"); w.u8(0); w.u32(UInt32(Limits.maxArgvItems))
-            assertFormatError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), mentions: "truncated at byte 46")
+            assertBundleError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), .truncated, mentions: "truncated at byte 46")
         }
     }
 
@@ -300,9 +300,9 @@ final class ManifestTests: XCTestCase {
         assertFast {
             // A string length of 0xFFFFFFFF in place of the app name, the version, an argv item, an env value.
             var w = ByteWriter(); w.u32(0xFFFF_FFFF)
-            assertFormatError(try fx.decode(w.bytes), mentions: "app name is 4294967295 bytes, over the limit of 64")
+            assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "app name is 4294967295 bytes, over the limit of 64")
             w = ByteWriter(); w.string("app"); w.u32(0xFFFF_FFFF)
-            assertFormatError(try fx.decode(w.bytes), mentions: "app version is 4294967295 bytes")
+            assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "app version is 4294967295 bytes")
             var r = raw; r.entries[0].argv[0] = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
             rejected(r, "argv[0] is \(Limits.maxStringLength + 1) bytes, over the limit of \(Limits.maxStringLength)")
             r = raw; r.entries[0].env[0].1 = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
@@ -311,7 +311,7 @@ final class ManifestTests: XCTestCase {
             rejected(r, "env name is 257 bytes")
             // The declared length is checked before the bytes are read: a 4 GiB claim in 20 bytes.
             w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(1); w.u32(0xFFFF_FFFF)
-            assertFormatError(try fx.decode(w.bytes), mentions: "layer 0 name is 4294967295 bytes")
+            assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "layer 0 name is 4294967295 bytes")
         }
     }
 
