@@ -48,7 +48,7 @@ final class MinisignTests: XCTestCase {
                      file f: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try verify(sig, file, key), file: f, line: line) { e in
             XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: f, line: line)
-            XCTAssertTrue("\(e)".contains(words), "\(e)", file: f, line: line)
+            if !words.isEmpty { XCTAssertTrue("\(e)".contains(words), "\(e)", file: f, line: line) }
         }
     }
 

@@ -121,7 +121,7 @@ final class StreamingTableTests: XCTestCase {
 
     func testLinkTargetsMustBeUTF8() {
         let bad = FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("l".utf8), linkTarget: [0x61, 0xFF, 0x62])
-        XCTAssertThrowsError(try PathRules.checkSymlink(path: bad.path, target: bad.linkTarget)) {
+        XCTAssertThrowsError(try PathRules.symlinkRule(path: bad.path, target: bad.linkTarget)) {
             XCTAssertEqual($0 as? PathRules.Violation, .targetNotUTF8)
         }
         assertBundleError(try FileTable.decode(FileTable.encode([bad]), layer: Fx.layer(for: [bad])), .badPath, mentions: "symlink 'l'")
