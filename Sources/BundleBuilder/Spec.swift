@@ -205,7 +205,7 @@ private struct SpecParser {
             // The launcher's entry rules, checked here so the message names the spec's key.
             do {
                 try EntryRules.check(EntryRecord(name: entryName, isDefault: false, argv: exec, env: env.map { .init(key: $0.key, value: $0.value) }, layers: []),
-                                     appName: name, name: { field in
+                                     appName: name, fieldName: { field in
                     switch field {
                     case .argv(let i): return "\(key).exec[\(i)]"
                     case .env(let k): return "\(key).env.\(k)"

@@ -21,7 +21,7 @@ public enum EntryRules {
     }
 
     /// How a broken rule is reported: `BundleError(.badEntry)` whose message is the field, as
-    /// `name` spells it, then the reason: "argv[0]: the program is empty" by default; the builder
+    /// `fieldName` spells it, then the reason: "argv[0]: the program is empty" by default; the builder
     /// names the spec's key instead ("entries.x.exec[0]: ...").
     public typealias FieldName = (Field) -> String
 
@@ -45,12 +45,12 @@ public enum EntryRules {
     ///    launcher checks before every warm launch — is `{layer}` or `{layer}/path`;
     /// 4. env keys are unique and leave the launcher's own variables alone: `<APP>_ENTRY` and
     ///    every `<APP>_BUNDLE_*`.
-    public static func check(_ e: EntryRecord, appName: String, name: FieldName = { $0.description }) throws(BundleError) {
+    public static func check(_ e: EntryRecord, appName: String, fieldName name: FieldName = { $0.description }) throws(BundleError) {
         guard let program = e.argv.first else { throw broken(.argv(0), "an entry needs a program", name) }
         try checkProgram(program, name)
         for (i, item) in e.argv.enumerated() { try checkPlaceholderPaths(item, field: .argv(i), name) }
         for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key), name) }
-        _ = try programPaths(e, name: name)
+        _ = try programPaths(e, fieldName: name)
         let prefix = Names.environmentPrefix(appName)
         var seen: [String] = []
         for v in e.env {
@@ -73,7 +73,7 @@ public enum EntryRules {
     }
 
     /// One `ProgramPath` per layer the entry's argv starts an item with, in argv order.
-    public static func programPaths(_ e: EntryRecord, name: FieldName = { $0.description }) throws(BundleError) -> [ProgramPath] {
+    public static func programPaths(_ e: EntryRecord, fieldName name: FieldName = { $0.description }) throws(BundleError) -> [ProgramPath] {
         var out: [ProgramPath] = []
         for (i, item) in e.argv.enumerated() {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(let layer)? = pieces.first,

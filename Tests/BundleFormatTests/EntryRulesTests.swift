@@ -10,11 +10,11 @@ final class EntryRulesTests: XCTestCase {
         EntryRecord(name: "e", isDefault: true, argv: argv, env: env.map { .init(key: $0.0, value: $0.1) }, layers: [])
     }
 
-    /// The refusal and the field it names (as `EntryRules` hands it to `name`), nil when accepted.
+    /// The refusal and the field it names (as `EntryRules` hands it to `fieldName`), nil when accepted.
     func violation(_ argv: [String], env: [(String, String)] = [], app: String = "hello") -> (error: BundleError, field: EntryRules.Field?)? {
         var named: EntryRules.Field? = nil
         do {
-            try EntryRules.check(entry(argv, env: env), appName: app, name: { named = $0; return $0.description })
+            try EntryRules.check(entry(argv, env: env), appName: app, fieldName: { named = $0; return $0.description })
             return nil
         } catch { return (error, named) }
     }
