@@ -172,20 +172,22 @@ final class FileTableTests: XCTestCase {
     // MARK: Paths
 
     func testUnsafePaths() {
-        let cases: [(String, String)] = [
-            ("../x", "'..' path component"), ("a/../b", "'..' path component"), ("..", "'..' path component"),
-            ("/abs", "absolute path"), ("/", "absolute path"),
-            ("a//b", "empty, '.'"), ("./a", "empty, '.'"), (".", "empty, '.'"), ("a/", "empty, '.'"), ("a/.", "empty, '.'"),
-            ("", "empty path"),
-            (".dgmo-layer", "reserved name '.dgmo-layer'"), (".dgmo-layer/x", "reserved name"),
-            (String(repeating: "c", count: 256), "component longer than 255"),
-            ("a/" + String(repeating: "c", count: 256), "component longer than 255"),
+        // The refusal names the path and carries the rule's own description (PathRules).
+        let cases: [(String, PathRules.Violation)] = [
+            ("../x", .dotComponent), ("a/../b", .dotComponent), ("..", .dotComponent),
+            ("/abs", .absolute), ("/", .absolute),
+            ("a//b", .dotComponent), ("./a", .dotComponent), (".", .dotComponent), ("a/", .dotComponent), ("a/.", .dotComponent),
+            ("", .empty),
+            (".dgmo-layer", .reserved), (".dgmo-layer/x", .reserved),
+            (String(repeating: "c", count: 256), .componentTooLong),
+            ("a/" + String(repeating: "c", count: 256), .componentTooLong),
         ]
-        for (path, why) in cases {
-            rejected([Fx.dir("a"), Fx.file(path)].sorted { $0.path.lexicographicallyPrecedes($1.path) }, .badPath, "unsafe path '\(path)'")
+        for (path, rule) in cases {
+            rejected([Fx.dir("a"), Fx.file(path)].sorted { $0.path.lexicographicallyPrecedes($1.path) }, .badPath,
+                     "unsafe path '\(path)'", rule.description)
             // As a directory and as a symlink too.
-            rejected([Fx.dir(path)], .badPath)
-            rejected([Fx.link(path, "x")], .badPath)
+            rejected([Fx.dir(path)], .badPath, rule.description)
+            rejected([Fx.link(path, "x")], .badPath, rule.description)
         }
     }
 
