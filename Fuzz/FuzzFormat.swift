@@ -5,7 +5,7 @@
 // Compiled together with Sources/BundleFormat and the filter by scripts/fuzz.sh.
 //
 // The first input byte chooses the parser; the rest is its input. A crash, trap, hang or
-// sanitizer report is a finding; a thrown FormatError is the expected answer to garbage.
+// sanitizer report is a finding; a thrown BundleError is the expected answer to garbage.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -42,10 +42,8 @@ enum VerifyFile {
         let signature: MinisignSignature
         do { signature = try MinisignSignature(fileContents: signatureText) } catch { fail("\(sigFile): \(error.message)") }
 
-        do throws(RuntimeError) {
-            try withMappedFile(file) { bytes throws(RuntimeError) in
-                do throws(CryptoError) { try signature.verify(file: bytes, publicKey: key) } catch { throw RuntimeError(error.message) }
-            }
+        do throws(BundleError) {
+            try withMappedFile(file) { bytes throws(BundleError) in try signature.verify(file: bytes, publicKey: key) }
         } catch { fail("\(file): \(error.message)") }
 
         let other: BundleFile
@@ -58,32 +56,32 @@ enum VerifyFile {
     }
 
     /// Opens `path` read-only and checks it is a regular file; the caller closes the descriptor.
-    static func openRegularFile(_ path: String) throws(RuntimeError) -> (fd: Int32, size: Int) {
+    static func openRegularFile(_ path: String) throws(BundleError) -> (fd: Int32, size: Int) {
         let fd: Int32
-        do { fd = try Sys.open(path, CPLAT_O_RDONLY) } catch { throw RuntimeError(error) }
+        fd = try Sys.open(path, CPLAT_O_RDONLY)
         let st: FileStatus
-        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw RuntimeError(error) }
-        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { Sys.close(fd); throw RuntimeError("not a regular file") }
+        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
+        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { Sys.close(fd); throw BundleError(.notRegularFile, "not a regular file") }
         return (fd, Int(st.st_size))
     }
 
-    static func readSmallText(_ path: String) throws(RuntimeError) -> String {
+    static func readSmallText(_ path: String) throws(BundleError) -> String {
         let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
-        guard size <= maxSignatureSize else { throw RuntimeError("too large for a signature file (\(size) bytes)") }
+        guard size <= maxSignatureSize else { throw BundleError(.tooLarge, "too large for a signature file (\(size) bytes)") }
         let bytes = try Sys.pread(fd, count: size, at: 0, what: "signature file")
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw RuntimeError("signature file is not UTF-8 text") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw BundleError(.badSignature, "signature file is not UTF-8 text") }
         return text
     }
 
     /// Maps the whole file read-only, so a large binary is hashed without copying it into memory.
-    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(RuntimeError) -> Void) throws(RuntimeError) {
+    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(BundleError) -> Void) throws(BundleError) {
         let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
-        guard size > 0 else { throw RuntimeError("file is empty") }
+        guard size > 0 else { throw BundleError(.notRegularFile, "file is empty") }
         let base: UnsafeRawPointer
         do { base = try Sys.mapReadOnly(fd, size: size, what: path) } catch {
-            throw RuntimeError("cannot map the file: \(error.reason)")
+            throw error.reworded("cannot map the file: \(error.reason)")
         }
         defer { Sys.unmap(base, size: size) }
         try body(UnsafeRawBufferPointer(start: base, count: size))

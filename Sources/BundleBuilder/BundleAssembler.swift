@@ -18,7 +18,7 @@ public enum BundleAssembler {
             throw BuildError("the stub has no key slot, or more than one: is it a dgmo-stub binary?")
         }
         let current: KeySlot
-        do { current = try withBytes(stub) { (b) throws(FormatError) in try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)])) } }
+        do { current = try withBytes(stub) { (b) throws(BundleError) in try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)])) } }
         catch { throw BuildError("stub key slot: \(error.message)") }
         guard current == .empty else { throw BuildError("the stub's key slot is already filled: pass an unbundled dgmo-stub") }
         if stub.count >= Trailer.size, Array(stub.suffix(Trailer.size).prefix(8)) == Trailer.magic {
@@ -68,7 +68,7 @@ public enum BundleAssembler {
         guard UInt64(header.count) <= Limits.maxHeaderLength else { throw BuildError("manifest header is larger than \(Limits.maxHeaderLength) bytes") }
         // Decode what we wrote with the launcher's own checks: a builder bug fails here, not at launch.
         let tablesLength = tableOffset
-        do { _ = try withBytes(header) { (b) throws(FormatError) in try Manifest(decoding: b, layersLength: offset, tablesLength: tablesLength) } }
+        do { _ = try withBytes(header) { (b) throws(BundleError) in try Manifest(decoding: b, layersLength: offset, tablesLength: tablesLength) } }
         catch { throw BuildError("the manifest does not pass the launcher's checks: \(error.message)") }
         return try write(stub: stub, manifest: manifest, layers: layers, signing: signing)
     }

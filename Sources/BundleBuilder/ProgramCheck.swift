@@ -10,7 +10,7 @@ enum ProgramCheck {
         for e in spec.entries {
             let record = EntryRecord(name: e.name, isDefault: e.isDefault, argv: e.exec, env: [], layers: [])
             let paths: [EntryRules.ProgramPath]
-            do { paths = try EntryRules.programPaths(record) } catch { throw BuildError("entries.\(e.name).exec[\(argvIndex(error.field))]: \(error.reason)") }
+            do { paths = try EntryRules.programPaths(record, fieldName: { "entries.\(e.name).exec[\(argvIndex($0))]" }) } catch { throw BuildError(error.message) }
             for p in paths {
                 guard let layer = layers.first(where: { $0.name == p.layer }) else { continue }
                 if trees[p.layer] == nil {

@@ -205,12 +205,14 @@ private struct SpecParser {
             // The launcher's entry rules, checked here so the message names the spec's key.
             do {
                 try EntryRules.check(EntryRecord(name: entryName, isDefault: false, argv: exec, env: env.map { .init(key: $0.key, value: $0.value) }, layers: []),
-                                     appName: name)
+                                     appName: name, fieldName: { field in
+                    switch field {
+                    case .argv(let i): return "\(key).exec[\(i)]"
+                    case .env(let k): return "\(key).env.\(k)"
+                    }
+                })
             } catch {
-                switch error.field {
-                case .argv(let i): throw fail("\(key).exec[\(i)]", error.reason)
-                case .env(let k): throw fail("\(key).env.\(k)", error.reason)
-                }
+                throw SpecError("\(file): \(error.message)")
             }
             var isDefault = false
             if let d = t["default"] {

@@ -74,11 +74,11 @@ public enum KeyLoading {
         if (try? PublicKey(fileContents: text)) != nil {
             throw BuildError("\(path) is a public key; signing needs the secret key (the .key file beside it)")
         }
-        let plain = Result { () throws(CryptoError) in try SecretKey(fileContents: text, password: nil) }
+        let plain = Result { () throws(BundleError) in try SecretKey(fileContents: text, password: nil) }
         if case .success(let key) = plain { return key }
-        if case .failure(let e) = plain, !e.message.contains("password") { throw BuildError("\(path): \(e.message)") }
+        if case .failure(let e) = plain, e.code != .passwordNeeded { throw BuildError("\(path): \(e.message)") }
         let password = try readPassword(path: path, passwordFile: passwordFile)
-        switch Result(catching: { () throws(CryptoError) in try SecretKey(fileContents: text, password: password) }) {
+        switch Result(catching: { () throws(BundleError) in try SecretKey(fileContents: text, password: password) }) {
         case .success(let key): return key
         case .failure(let e): throw BuildError("\(path): \(e.message)")
         }
@@ -88,12 +88,12 @@ public enum KeyLoading {
     /// k.pub) is named as such instead of "not minisign Ed25519 format".
     public static func publicKey(path: String) throws(BuildError) -> PublicKey {
         let text = try readText(path, what: "public key")
-        switch Result(catching: { () throws(CryptoError) in try PublicKey(fileContents: text) }) {
+        switch Result(catching: { () throws(BundleError) in try PublicKey(fileContents: text) }) {
         case .success(let key): return key
         case .failure(let e):
-            let secret = Result { () throws(CryptoError) in try SecretKey(fileContents: text, password: nil) }
+            let secret = Result { () throws(BundleError) in try SecretKey(fileContents: text, password: nil) }
             if case .success = secret { throw BuildError("\(path) is a secret key; verifying needs the public key (the .pub file beside it)") }
-            if case .failure(let s) = secret, s.message.contains("password") {
+            if case .failure(let s) = secret, s.code == .passwordNeeded {
                 throw BuildError("\(path) is an encrypted secret key; verifying needs the public key (the .pub file beside it)")
             }
             throw BuildError("\(path): \(e.message)")

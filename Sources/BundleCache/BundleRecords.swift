@@ -58,7 +58,7 @@ extension CacheRoot {
         let final = Hex.encode(bundle.digest)
         let tmp = final + ".tmp." + String(Sys.processID())
         guard let fd = try? Sys.openat(bundles, tmp, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_TRUNC | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600) else { return }
-        let ok = (try? withBytes(Array(text.utf8)) { (b) throws(SystemError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
+        let ok = (try? withBytes(Array(text.utf8)) { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
         Sys.close(fd)
         if ok, (try? Sys.renameat(bundles, Array(tmp.utf8), bundles, Array(final.utf8))) != nil { return }
         try? Sys.unlinkat(bundles, Array(tmp.utf8), 0)

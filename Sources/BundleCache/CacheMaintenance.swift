@@ -89,7 +89,7 @@ extension CacheRoot {
         // Unexpected files: walk the tree.
         let marker = Array(PathRules.markerName.utf8)
         do {
-            try TreeWalk.walk(layerFD, visit: { (e) throws(SystemError) -> Bool in
+            try TreeWalk.walk(layerFD, visit: { (e) throws(BundleError) -> Bool in
                 if e.path == marker { return false }
                 guard expected.contains(e.path) else {
                     problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")

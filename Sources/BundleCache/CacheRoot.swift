@@ -41,7 +41,7 @@ public final class CacheRoot {
 
     /// `layers/`, `tmp/`, `locks/` or `bundles/`, opened once and checked; with `create`, made
     /// (0700) when missing. nil when missing and not created.
-    public func directory(_ sub: Subdirectory, create: Bool) throws(RuntimeError) -> Int32? {
+    public func directory(_ sub: Subdirectory, create: Bool) throws(BundleError) -> Int32? {
         if subdirectories[sub.rawValue] >= 0 { return subdirectories[sub.rawValue] }
         let p = path + "/" + sub.name
         guard let opened = try PathWalk.child(fd, sub.name, path: p, create: create, variable: location.variableName) else { return nil }
@@ -52,15 +52,15 @@ public final class CacheRoot {
         // refused one that is not sticky; a sticky one is shared on purpose and left alone.)
         if Ownership.othersCanWrite(opened.stat) {
             Sys.close(opened.fd)
-            throw RuntimeError("cache directory \(p) is writable by other users: set \(location.variableName) to a directory of the cache's own")
+            throw BundleError(.unsafeCache, "cache directory \(p) is writable by other users: set \(location.variableName) to a directory of the cache's own")
         }
         subdirectories[sub.rawValue] = opened.fd
         return opened.fd
     }
 
     /// Like `directory`, for callers that need it to exist.
-    public func requireDirectory(_ sub: Subdirectory) throws(RuntimeError) -> Int32 {
-        guard let d = try directory(sub, create: true) else { throw RuntimeError("cache directory \(path)/\(sub.name) is missing") }
+    public func requireDirectory(_ sub: Subdirectory) throws(BundleError) -> Int32 {
+        guard let d = try directory(sub, create: true) else { throw BundleError(.damagedCache, "cache directory \(path)/\(sub.name) is missing") }
         return d
     }
 
@@ -69,24 +69,24 @@ public final class CacheRoot {
 
     /// Extracted programs must be executable where they land. Peers' users hit `/tmp` mounted
     /// noexec constantly; we say so before extracting rather than fail at `execve`.
-    public func checkExecAllowed() throws(RuntimeError) {
+    public func checkExecAllowed() throws(BundleError) {
         if let vfs = try? Sys.fstatvfs(fd, what: path), vfs.f_flag & CPLAT_ST_NOEXEC != 0 {
-            throw RuntimeError("cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)")
+            throw BundleError(.noExec, "cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)")
         }
     }
 
     /// Before extracting `bytes` (a layer's declared size) and `files` entries: refuses when the
     /// filesystem clearly lacks the space or inodes, instead of failing half way.
-    public func checkFreeSpace(bytes: UInt64, files: UInt64, layerName: String) throws(RuntimeError) {
+    public func checkFreeSpace(bytes: UInt64, files: UInt64, layerName: String) throws(BundleError) {
         guard let vfs = try? Sys.fstatvfs(fd, what: path) else { return }
         let blocks = Ownership.uid == 0 ? UInt64(vfs.f_bfree) : UInt64(vfs.f_bavail)
         let (free, overflow) = blocks.multipliedReportingOverflow(by: UInt64(max(vfs.f_frsize, 1)))
         if !overflow, free < bytes {
-            throw RuntimeError("no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
+            throw BundleError(.diskFull, "no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
         }
         let inodes = Ownership.uid == 0 ? UInt64(vfs.f_ffree) : UInt64(vfs.f_favail)
         if vfs.f_files > 0, inodes < files {
-            throw RuntimeError("no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
+            throw BundleError(.diskFull, "no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
         }
     }
 
@@ -104,13 +104,13 @@ public final class CacheRoot {
     /// writable by others) and its completion marker (a regular file, ours, not writable by
     /// others). An object another user owns is refused: only root could have put it in our
     /// private directory, and we do not guess why.
-    public func layer(_ digestName: String) throws(RuntimeError) -> LayerState {
+    public func layer(_ digestName: String) throws(BundleError) -> LayerState {
         guard let layers = try directory(.layers, create: false) else { return .absent }
         let fd: Int32
         do { fd = try Sys.openat(layers, digestName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) }
         catch where error.errno == CPLAT_ENOENT { return .absent }
         catch where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR { return .damaged }
-        catch { throw RuntimeError("layer directory \(path)/layers/\(digestName): \(error.reason)", errno: error.errno) }
+        catch { throw error.reworded("layer directory \(path)/layers/\(digestName): \(error.reason)") }
         do {
             try CacheRoot.check(fd: fd, digestName: digestName, root: path)
             if try CacheRoot.markerIsGood(fd, digestName: digestName, root: path) { return .complete(fd) }
@@ -122,27 +122,27 @@ public final class CacheRoot {
         }
     }
 
-    static func check(fd: Int32, digestName: String, root: String) throws(RuntimeError) {
+    static func check(fd: Int32, digestName: String, root: String) throws(BundleError) {
         let st: FileStatus
-        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+        st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
-            throw RuntimeError("layer directory \(root)/layers/\(digestName) is owned by uid \(st.st_uid), not by you: remove it")
+            throw BundleError(.unsafeCache, "layer directory \(root)/layers/\(digestName) is owned by uid \(st.st_uid), not by you: remove it")
         }
         if Ownership.othersCanWrite(st) {
             guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, st.st_mode & 0o755, what: digestName)) != nil else {
-                throw RuntimeError("layer directory \(root)/layers/\(digestName) is writable by other users: remove it")
+                throw BundleError(.unsafeCache, "layer directory \(root)/layers/\(digestName) is writable by other users: remove it")
             }
         }
     }
 
     /// The marker is written last, inside the temporary directory, before the rename that
     /// publishes the layer; one `fstatat` relative to the layer's descriptor.
-    static func markerIsGood(_ layerFD: Int32, digestName: String, root: String) throws(RuntimeError) -> Bool {
+    static func markerIsGood(_ layerFD: Int32, digestName: String, root: String) throws(BundleError) -> Bool {
         let st: FileStatus?
         do { st = try Sys.fstatat(layerFD, Array(PathRules.markerName.utf8), follow: false) } catch { return false }
         guard let st, Ownership.type(st) == CPLAT_S_IFREG else { return false }
         guard Ownership.isTrusted(st) else {
-            throw RuntimeError("layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.st_uid), not by you: remove it")
+            throw BundleError(.unsafeCache, "layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.st_uid), not by you: remove it")
         }
         return !Ownership.othersCanWrite(st)
     }

@@ -16,23 +16,23 @@ import CPlatform
 extension CacheRoot {
     /// Extracts and publishes one layer; returns a descriptor of the published directory (the
     /// caller closes it). `progress` sees the bytes written so far (for a first-run notice).
-    public func install(_ layer: LayerRecord, from bundle: BundleFile, progress: ((UInt64) -> Void)? = nil) throws(RuntimeError) -> Int32 {
+    public func install(_ layer: LayerRecord, from bundle: BundleFile, progress: ((UInt64) -> Void)? = nil) throws(BundleError) -> Int32 {
         let name = Hex.layerName(layer.digest)
         let tmpDir = try requireDirectory(.tmp)
         let layersDir = try requireDirectory(.layers)
         try checkFreeSpace(bytes: layer.uncompressedSize, files: UInt64(layer.fileCount), layerName: layer.name)
         let tmpName = CacheRoot.temporaryName(name, suffix: nil)
-        do { try Sys.mkdirat(tmpDir, Array(tmpName.utf8), 0o700) } catch { throw RuntimeError(error) }
+        try Sys.mkdirat(tmpDir, Array(tmpName.utf8), 0o700)
 
         var committed = false
         defer { if !committed { try? TreeWalk.removeTree(tmpDir, tmpName) } }
         let workFD: Int32
-        do { workFD = try Sys.openat(tmpDir, tmpName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch { throw RuntimeError(error) }
+        workFD = try Sys.openat(tmpDir, tmpName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
         defer { Sys.close(workFD) }
         let made: FileStatus
-        do { made = try Sys.fstat(workFD) } catch { throw RuntimeError(error) }
+        made = try Sys.fstat(workFD)
         guard made.st_uid == Ownership.uid, !Ownership.othersCanWrite(made) else {
-            throw RuntimeError("temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
+            throw BundleError(.unsafeCache, "temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
         }
         try fill(layer, from: bundle, workFD: workFD, markerText: name + "\n", progress: progress)
 
@@ -41,43 +41,41 @@ extension CacheRoot {
         } catch where error.errno == CPLAT_ENOTEMPTY || error.errno == CPLAT_EEXIST {
             // Another launch published the same layer first: use theirs if it is complete and ours.
             if case .complete(let fd) = try self.layer(name) { return fd }
-            throw RuntimeError("layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
-        } catch {
-            throw RuntimeError(error)
+            throw BundleError(.damagedCache, "layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
         }
         committed = true
         return try openPublished(layersDir, name, expected: made)
     }
 
     /// Opens what we just renamed into `layers/` and checks it is the directory we made.
-    private func openPublished(_ layersDir: Int32, _ name: String, expected: FileStatus) throws(RuntimeError) -> Int32 {
+    private func openPublished(_ layersDir: Int32, _ name: String, expected: FileStatus) throws(BundleError) -> Int32 {
         let fd: Int32
         do { fd = try Sys.openat(layersDir, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
-            throw RuntimeError("layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)", errno: error.errno)
+            throw BundleError(.damagedCache, "layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)", errno: error.errno)
         }
         guard let st = try? Sys.fstat(fd), st.st_dev == expected.st_dev, st.st_ino == expected.st_ino,
               st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st),
               (try? CacheRoot.markerIsGood(fd, digestName: name, root: path)) == true else {
             Sys.close(fd)
-            throw RuntimeError("layer directory \(path)/layers/\(name) is not the one this launch extracted: refusing to run it")
+            throw BundleError(.unsafeCache, "layer directory \(path)/layers/\(name) is not the one this launch extracted: refusing to run it")
         }
         return fd
     }
 
     /// Extracts into the temporary directory, writes the marker, and syncs the filesystem.
-    private func fill(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, markerText: String, progress: ((UInt64) -> Void)?) throws(RuntimeError) {
+    private func fill(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, markerText: String, progress: ((UInt64) -> Void)?) throws(BundleError) {
         try LayerExtractor.extract(bundle, layer: layer, into: workFD, progress: progress)
         do {
             let marker = try Sys.openat(workFD, PathRules.markerName, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o400)
             defer { Sys.close(marker) }
-            try withBytes(Array(markerText.utf8)) { (b) throws(SystemError) in try Sys.writeAll(marker, b, what: PathRules.markerName) }
+            try withBytes(Array(markerText.utf8)) { (b) throws(BundleError) in try Sys.writeAll(marker, b, what: PathRules.markerName) }
             // Durability: everything written above reaches the disk before the layer is published.
             // (BENCH_NO_DURABILITY exists only for scripts/bench.sh, to measure what this costs;
             // no shipped stub is built with it.)
             #if !BENCH_NO_DURABILITY
             try Sys.syncfs(workFD)
             #endif
-        } catch { throw RuntimeError(error) }
+        }
     }
 
     /// `<digest16>.<pid>.<random>[.<suffix>]`: the pid lets `removeAbandoned` tell a live
@@ -90,7 +88,7 @@ extension CacheRoot {
     /// deleted) and deletes it there. Repair, gc and clear all remove layers this way; a launch
     /// killed in between leaves it in `tmp/`, where `removeAbandoned` finds it. A missing layer
     /// is not an error.
-    public func setAside(_ digestName: String, reason: String) throws(RuntimeError) {
+    public func setAside(_ digestName: String, reason: String) throws(BundleError) {
         let trash = CacheRoot.temporaryName(digestName, suffix: reason)
         let tmpDir = try requireDirectory(.tmp)
         guard let layersDir = try directory(.layers, create: false) else { return }
@@ -99,8 +97,6 @@ extension CacheRoot {
             try TreeWalk.removeTree(tmpDir, trash)
         } catch where error.errno == CPLAT_ENOENT {
             // Another launch repaired or removed it first.
-        } catch {
-            throw RuntimeError(error)
         }
     }
 

@@ -1,3 +1,4 @@
+import BundleFormat
 import BundleRuntime
 import CPlatform
 
@@ -25,7 +26,7 @@ extension CacheRoot {
 
     /// Takes a shared lock on a layer, held until this process (or what it execs) ends.
     @discardableResult
-    public func holdShared(_ digestName: String) throws(RuntimeError) -> SharedLock {
+    public func holdShared(_ digestName: String) throws(BundleError) -> SharedLock {
         let locks: Int32
         do {
             guard let d = try directory(.locks, create: true) else { return .unavailable }
@@ -73,11 +74,11 @@ extension CacheRoot {
 
     /// Whether a lock file may be used: its `stat` when it is a regular file of ours (mode tightened
     /// if needed). A non-regular object is removed (nil: open again); another user's is refused.
-    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(RuntimeError) -> FileStatus? {
+    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(BundleError) -> FileStatus? {
         let st: FileStatus
-        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
+        st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
-            throw RuntimeError("lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
+            throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
         }
         guard Ownership.type(st) == CPLAT_S_IFREG else {
             try replaceLockFile(locks, name)
@@ -85,15 +86,15 @@ extension CacheRoot {
         }
         if Ownership.othersCanWrite(st) {
             guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
-                throw RuntimeError("lock file \(path)/locks/\(name) is writable by other users: remove it")
+                throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is writable by other users: remove it")
             }
         }
         return st
     }
 
-    private func replaceLockFile(_ locks: Int32, _ name: String) throws(RuntimeError) {
+    private func replaceLockFile(_ locks: Int32, _ name: String) throws(BundleError) {
         do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch where error.errno == CPLAT_ENOENT {} catch {
-            throw RuntimeError("lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it", errno: error.errno)
+            throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it", errno: error.errno)
         }
     }
 

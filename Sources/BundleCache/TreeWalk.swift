@@ -1,3 +1,4 @@
+import BundleFormat
 import BundleRuntime
 import CPlatform
 
@@ -23,9 +24,9 @@ public enum TreeWalk {
     /// true to descend into a directory; `enter` sees a directory's descriptor before it is
     /// listed; `leave` is called with its parent once its contents were visited.
     public static func walk(_ root: Int32,
-                            visit: (Entry) throws(SystemError) -> Bool,
+                            visit: (Entry) throws(BundleError) -> Bool,
                             enter: (Int32) -> Void = { _ in },
-                            leave: (Entry) throws(SystemError) -> Void = { _ throws(SystemError) in }) throws(SystemError) {
+                            leave: (Entry) throws(BundleError) -> Void = { _ throws(BundleError) in }) throws(BundleError) {
         struct Frame { var entry: Entry; var pending: [[UInt8]]; var parentID: (UInt64, UInt64) }
         var frames: [Frame] = []
         var fd = root
@@ -60,7 +61,7 @@ public enum TreeWalk {
                 do { st = try Sys.fstat(up) } catch { Sys.close(up); throw error }
                 guard st.st_dev == frame.parentID.0, st.st_ino == frame.parentID.1 else {
                     Sys.close(up)
-                    throw SystemError("walk", Sys.displayName(frame.entry.path), errno: CPLAT_ESTALE)
+                    throw BundleError.system("walk", Sys.displayName(frame.entry.path), errno: CPLAT_ESTALE)
                 }
             }
             Sys.close(fd)
@@ -74,7 +75,7 @@ public enum TreeWalk {
 
     /// Removes `name` below `dirfd` and everything in it, without following symlinks: a name is
     /// deleted, never what it points to. Read-only directories are made writable first.
-    public static func removeTree(_ dirfd: Int32, _ name: [UInt8]) throws(SystemError) {
+    public static func removeTree(_ dirfd: Int32, _ name: [UInt8]) throws(BundleError) {
         guard let st = try Sys.fstatat(dirfd, name, follow: false) else { return }
         guard Ownership.type(st) == CPLAT_S_IFDIR else {
             try Sys.unlinkat(dirfd, name, 0)
@@ -83,17 +84,17 @@ public enum TreeWalk {
         let fd = try Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
         defer { Sys.close(fd) }
         try? Sys.fchmod(fd, 0o700, what: Sys.displayName(name))
-        try walk(fd, visit: { (e) throws(SystemError) -> Bool in
+        try walk(fd, visit: { (e) throws(BundleError) -> Bool in
             if Ownership.type(e.stat) == CPLAT_S_IFDIR { return true }
             try Sys.unlinkat(e.parent, e.name, 0)
             return false
-        }, enter: { try? Sys.fchmod($0, 0o700, what: "directory") }, leave: { (e) throws(SystemError) in
+        }, enter: { try? Sys.fchmod($0, 0o700, what: "directory") }, leave: { (e) throws(BundleError) in
             try Sys.unlinkat(e.parent, e.name, CPLAT_AT_REMOVEDIR)
         })
         try Sys.unlinkat(dirfd, name, CPLAT_AT_REMOVEDIR)
     }
 
-    public static func removeTree(_ dirfd: Int32, _ name: String) throws(SystemError) {
+    public static func removeTree(_ dirfd: Int32, _ name: String) throws(BundleError) {
         try removeTree(dirfd, Array(name.utf8))
     }
 
@@ -104,7 +105,7 @@ public enum TreeWalk {
         var total = UInt64(max(st.st_blocks, 0)) * 512
         guard Ownership.type(st) == CPLAT_S_IFDIR, let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) else { return total }
         defer { Sys.close(fd) }
-        try? walk(fd, visit: { (e) throws(SystemError) -> Bool in
+        try? walk(fd, visit: { (e) throws(BundleError) -> Bool in
             total += UInt64(max(e.stat.st_blocks, 0)) * 512
             return true
         })

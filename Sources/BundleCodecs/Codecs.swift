@@ -11,15 +11,10 @@ import CZstd
 import CLZMA
 import CZlib
 
-/// A compression or decompression failure, as one short sentence ("zstd: corrupt data").
-///
-/// A struct with a message rather than an enum of cases: callers only prefix it with the
-/// layer's name and show it, and typed throws keep the launcher free of `any Error` boxing.
-public struct CodecError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
+// Failures are `BundleError`s with one short sentence ("zstd: corrupt data"): `.codec` for
+// corrupt or foreign data and codecs that cannot start, `.tooLarge` for streams over the
+// decoder limits or the caller's output limit, `.truncated` for a cut stream, `.usage` for a
+// level out of range or a stream used after it finished.
 
 /// zlib counts bytes in `uInt` (32 bits): larger buffers are handed over in pieces.
 private let zlibMaxChunk = Int(UInt32.max)
@@ -27,7 +22,7 @@ private let zlibMaxChunk = Int(UInt32.max)
 /// Streaming decoder. One instance decodes one layer stream.
 ///
 /// The decoder limits are applied when it is created, so a stream that asks for more memory
-/// than the launcher allows fails with a `CodecError` instead of allocating it:
+/// than the launcher allows fails with a `BundleError` (`.tooLarge`) instead of allocating it:
 /// zstd windows above 2^`Limits.zstdMaxWindowLog` bytes, xz streams needing more than
 /// `Limits.xzMemoryLimit` bytes. The final class owns the C state and frees it in `deinit`.
 public final class Decompressor {
@@ -48,15 +43,15 @@ public final class Decompressor {
     /// zstd `ZSTD_d_windowLogMax = Limits.zstdMaxWindowLog`; xz a single-stream
     /// `lzma_stream_decoder` with memlimit `Limits.xzMemoryLimit`; zlib the zlib format
     /// (windowBits 15, neither raw deflate nor gzip), which is what `Compressor` writes.
-    public init(codec: Codec) throws(CodecError) {
+    public init(codec: Codec) throws(BundleError) {
         self.codec = codec
         switch codec {
         case .none:
             state = .none
         case .zstd:
-            guard let ctx = ZSTD_createDCtx() else { throw CodecError("zstd: out of memory") }
+            guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
             let r = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, Limits.zstdMaxWindowLog)
-            guard ZSTD_isError(r) == 0 else { ZSTD_freeDCtx(ctx); throw CodecError("zstd: cannot set the window limit") }
+            guard ZSTD_isError(r) == 0 else { ZSTD_freeDCtx(ctx); throw BundleError(.codec, "zstd: cannot set the window limit") }
             state = .zstd(ctx)
         case .xz:
             let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
@@ -64,7 +59,7 @@ public final class Decompressor {
             let r = lzma_stream_decoder(strm, Limits.xzMemoryLimit, 0)
             guard r == LZMA_OK else {
                 lzma_end(strm); strm.deallocate()
-                throw CodecError(r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(r.rawValue))")
+                throw BundleError(.codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(r.rawValue))")
             }
             state = .xz(strm)
         case .zlib:
@@ -73,7 +68,7 @@ public final class Decompressor {
             let r = czlib_inflate_init2(strm, 15)
             guard r == Z_OK else {
                 strm.deallocate()
-                throw CodecError(r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
+                throw BundleError(.codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
             }
             state = .zlib(strm)
         }
@@ -101,7 +96,7 @@ public final class Decompressor {
     ///   itself: an uncompressed layer has no end marker, its size is known to the caller.
     /// - Corrupt data and streams over the memory limits throw, e.g. "zstd: frame requires too
     ///   much memory (window larger than 16 MiB)", "xz: corrupt data", "zlib: corrupt data".
-    public func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(CodecError) -> (consumed: Int, produced: Int, finished: Bool) {
+    public func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(BundleError) -> (consumed: Int, produced: Int, finished: Bool) {
         if ended { return (0, 0, true) }
         switch state {
         case .none:
@@ -137,12 +132,12 @@ public final class Decompressor {
                 ended = true
                 return (consumed, produced, true)
             case LZMA_MEMLIMIT_ERROR:
-                throw CodecError("xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
-            case LZMA_MEM_ERROR: throw CodecError("xz: out of memory")
-            case LZMA_FORMAT_ERROR: throw CodecError("xz: not an xz stream")
-            case LZMA_OPTIONS_ERROR: throw CodecError("xz: unsupported options")
-            case LZMA_DATA_ERROR: throw CodecError("xz: corrupt data")
-            default: throw CodecError("xz: decoding failed (\(r.rawValue))")
+                throw BundleError(.tooLarge, "xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
+            case LZMA_MEM_ERROR: throw BundleError(.codec, "xz: out of memory")
+            case LZMA_FORMAT_ERROR: throw BundleError(.codec, "xz: not an xz stream")
+            case LZMA_OPTIONS_ERROR: throw BundleError(.codec, "xz: unsupported options")
+            case LZMA_DATA_ERROR: throw BundleError(.codec, "xz: corrupt data")
+            default: throw BundleError(.codec, "xz: decoding failed (\(r.rawValue))")
             }
 
         case .zlib(let s):
@@ -163,24 +158,24 @@ public final class Decompressor {
             case Z_STREAM_END:
                 ended = true
                 return (consumed, produced, true)
-            case Z_MEM_ERROR: throw CodecError("zlib: out of memory")
-            default: throw CodecError("zlib: corrupt data")   // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
+            case Z_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
+            default: throw BundleError(.codec, "zlib: corrupt data")   // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
             }
         }
     }
 
-    private static func zstdError(_ r: Int) -> CodecError {
+    private static func zstdError(_ r: Int) -> BundleError {
         switch ZSTD_getErrorCode(r) {
         case ZSTD_error_frameParameter_windowTooLarge:
-            return CodecError("zstd: frame requires too much memory (window larger than \(1 << (Limits.zstdMaxWindowLog - 20)) MiB)")
+            return BundleError(.tooLarge, "zstd: frame requires too much memory (window larger than \(1 << (Limits.zstdMaxWindowLog - 20)) MiB)")
         case ZSTD_error_memory_allocation:
-            return CodecError("zstd: out of memory")
+            return BundleError(.codec, "zstd: out of memory")
         case ZSTD_error_checksum_wrong:
-            return CodecError("zstd: corrupt data (checksum mismatch)")
+            return BundleError(.codec, "zstd: corrupt data (checksum mismatch)")
         case ZSTD_error_prefix_unknown:
-            return CodecError("zstd: not a zstd stream")
+            return BundleError(.codec, "zstd: not a zstd stream")
         default:
-            return CodecError("zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
+            return BundleError(.codec, "zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
         }
     }
 }
@@ -220,26 +215,26 @@ public final class Compressor {
     ///   `Limits.xzMaxDictionary` (presets 7-9 ask for 16-64 MiB, over the decoder memlimit),
     ///   CRC64 check, via `lzma_stream_encoder` (.xz container).
     /// - zlib: deflate in the zlib format (windowBits 15), default strategy.
-    public init(codec: Codec, level: Int) throws(CodecError) {
+    public init(codec: Codec, level: Int) throws(BundleError) {
         if let range = codec.levelRange, !range.contains(level) {
-            throw CodecError("\(codec.name): level \(level) is outside \(range.lowerBound)...\(range.upperBound)")
+            throw BundleError(.usage, "\(codec.name): level \(level) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         self.codec = codec
         switch codec {
         case .none:
             state = .none
         case .zstd:
-            guard let ctx = ZSTD_createCCtx() else { throw CodecError("zstd: out of memory") }
+            guard let ctx = ZSTD_createCCtx() else { throw BundleError(.codec, "zstd: out of memory") }
             var ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level))) == 0
             ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)) == 0
             if level >= 20 {
                 ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.zstdMaxWindowLog)) == 0
             }
-            guard ok else { ZSTD_freeCCtx(ctx); throw CodecError("zstd: cannot set the encoder parameters") }
+            guard ok else { ZSTD_freeCCtx(ctx); throw BundleError(.codec, "zstd: cannot set the encoder parameters") }
             state = .zstd(ctx)
         case .xz:
             var options = lzma_options_lzma()
-            guard lzma_lzma_preset(&options, UInt32(level)) == 0 else { throw CodecError("xz: unsupported level \(level)") }
+            guard lzma_lzma_preset(&options, UInt32(level)) == 0 else { throw BundleError(.codec, "xz: unsupported level \(level)") }
             options.dict_size = min(options.dict_size, Limits.xzMaxDictionary)
             let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
             clzma_stream_init(strm)
@@ -253,7 +248,7 @@ public final class Compressor {
             }
             guard r == LZMA_OK else {
                 lzma_end(strm); strm.deallocate()
-                throw CodecError(r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the encoder (\(r.rawValue))")
+                throw BundleError(.codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the encoder (\(r.rawValue))")
             }
             state = .xz(strm)
         case .zlib:
@@ -262,7 +257,7 @@ public final class Compressor {
             let r = czlib_deflate_init2(strm, Int32(level), 15, 8, Z_DEFAULT_STRATEGY)
             guard r == Z_OK else {
                 strm.deallocate()
-                throw CodecError(r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the encoder (\(r))")
+                throw BundleError(.codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the encoder (\(r))")
             }
             state = .zlib(strm)
         }
@@ -282,19 +277,19 @@ public final class Compressor {
 
     /// Appends compressed output for `input` to `output`. The encoder may keep some of it
     /// internally until later calls or `finish`. Fails after `finish`.
-    public func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(CodecError) {
-        guard !finished else { throw CodecError("\(codec.name): stream already finished") }
+    public func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(BundleError) {
+        guard !finished else { throw BundleError(.usage, "\(codec.name): stream already finished") }
         try run(input, finish: false, into: &output)
     }
 
     /// Flushes and ends the stream, appending the rest to `output`. Call it exactly once.
-    public func finish(into output: inout [UInt8]) throws(CodecError) {
-        guard !finished else { throw CodecError("\(codec.name): stream already finished") }
+    public func finish(into output: inout [UInt8]) throws(BundleError) {
+        guard !finished else { throw BundleError(.usage, "\(codec.name): stream already finished") }
         finished = true
         try run(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: &output)
     }
 
-    private func run(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(CodecError) {
+    private func run(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(BundleError) {
         switch state {
         case .none:
             output.append(contentsOf: input)
@@ -304,7 +299,7 @@ public final class Compressor {
             while true {
                 var outb = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
                 let r = ZSTD_compressStream2(ctx, &outb, &inb, finish ? ZSTD_e_end : ZSTD_e_continue)
-                guard ZSTD_isError(r) == 0 else { throw CodecError("zstd: compression failed (\(String(cString: ZSTD_getErrorName(r))))") }
+                guard ZSTD_isError(r) == 0 else { throw BundleError(.codec, "zstd: compression failed (\(String(cString: ZSTD_getErrorName(r))))") }
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<outb.pos]))
                 // e_continue: done once all input is taken; e_end: done once r == 0 (fully flushed).
                 if finish ? r == 0 : inb.pos == inb.size { break }
@@ -321,7 +316,7 @@ public final class Compressor {
                 output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - s.pointee.avail_out)]))
                 if r == LZMA_STREAM_END { break }
                 guard r == LZMA_OK else {
-                    throw CodecError(r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: compression failed (\(r.rawValue))")
+                    throw BundleError(.codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: compression failed (\(r.rawValue))")
                 }
                 if !finish && s.pointee.avail_in == 0 { break }
             }
@@ -341,7 +336,7 @@ public final class Compressor {
                     let r = deflate(s, flush)
                     output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - Int(s.pointee.avail_out))]))
                     if r == Z_STREAM_END { break }
-                    guard r == Z_OK || r == Z_BUF_ERROR else { throw CodecError("zlib: compression failed (\(r))") }
+                    guard r == Z_OK || r == Z_BUF_ERROR else { throw BundleError(.codec, "zlib: compression failed (\(r))") }
                     // Without Z_FINISH, done when all input is taken and deflate had room to spare.
                     if flush != Z_FINISH && s.pointee.avail_in == 0 && s.pointee.avail_out != 0 { break }
                 }
@@ -359,10 +354,10 @@ public enum Codecs {
     /// Compresses `bytes` into one complete stream. For `.none` the bytes are returned as they are.
     /// With a `filter`, it is applied before compressing (as `LayerEncoder` does for a layer).
 #if !LAUNCHER_DECODE_ONLY
-    public static func compress(_ bytes: [UInt8], codec: Codec, level: Int, filter: LayerFilter = .none) throws(CodecError) -> [UInt8] {
+    public static func compress(_ bytes: [UInt8], codec: Codec, level: Int, filter: LayerFilter = .none) throws(BundleError) -> [UInt8] {
         let c = try LayerEncoder(codec: codec, level: level, filter: filter, totalSize: UInt64(bytes.count))
         var out: [UInt8] = []
-        try withBytes(bytes) { (b) throws(CodecError) in try c.encode(b, into: &out) }
+        try withBytes(bytes) { (b) throws(BundleError) in try c.encode(b, into: &out) }
         try c.finish(into: &out)
         return out
     }
@@ -374,7 +369,7 @@ public enum Codecs {
     /// Never produces more than `maxOutput + 1` bytes before failing, so a small hostile input
     /// cannot make it allocate much. For `.none` only the size limit is checked.
     /// With a `filter`, it is undone after decoding.
-    public static func decompress(_ bytes: [UInt8], codec: Codec, maxOutput: Int, filter: LayerFilter = .none) throws(CodecError) -> [UInt8] {
+    public static func decompress(_ bytes: [UInt8], codec: Codec, maxOutput: Int, filter: LayerFilter = .none) throws(BundleError) -> [UInt8] {
         var out = try decode(bytes, codec: codec, maxOutput: maxOutput)
         if filter == .x86 {
             var f = X86BranchFilter(encoding: false, totalSize: UInt64(out.count))
@@ -383,9 +378,9 @@ public enum Codecs {
         return out
     }
 
-    private static func decode(_ bytes: [UInt8], codec: Codec, maxOutput: Int) throws(CodecError) -> [UInt8] {
+    private static func decode(_ bytes: [UInt8], codec: Codec, maxOutput: Int) throws(BundleError) -> [UInt8] {
         if codec == .none {
-            guard bytes.count <= maxOutput else { throw CodecError("none: output larger than \(maxOutput) bytes") }
+            guard bytes.count <= maxOutput else { throw BundleError(.tooLarge, "none: output larger than \(maxOutput) bytes") }
             return bytes
         }
         let d = try Decompressor(codec: codec)
@@ -394,7 +389,7 @@ public enum Codecs {
         defer { buffer.deallocate() }
         var pos = 0
         var finished = false
-        try withBytes(bytes) { (all) throws(CodecError) in
+        try withBytes(bytes) { (all) throws(BundleError) in
             while !finished {
                 // One byte more than allowed is enough to know the limit is exceeded.
                 let left = maxOutput - out.count
@@ -403,14 +398,14 @@ public enum Codecs {
                                         into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<room]))
                 pos += step.consumed
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<step.produced]))
-                guard out.count <= maxOutput else { throw CodecError("\(codec.name): output larger than \(maxOutput) bytes") }
+                guard out.count <= maxOutput else { throw BundleError(.tooLarge, "\(codec.name): output larger than \(maxOutput) bytes") }
                 finished = step.finished
                 if !finished && step.consumed == 0 && step.produced == 0 {
-                    throw CodecError("\(codec.name): truncated stream")
+                    throw BundleError(.truncated, "\(codec.name): truncated stream")
                 }
             }
         }
-        guard pos == bytes.count else { throw CodecError("\(codec.name): unexpected bytes after the end of the stream") }
+        guard pos == bytes.count else { throw BundleError(.codec, "\(codec.name): unexpected bytes after the end of the stream") }
         return out
     }
 }

@@ -19,7 +19,7 @@ public final class LayerEncoder {
 
     /// `totalSize` is the length of the whole stream (the layer's uncompressed size); the
     /// filter's last segment depends on it.
-    public init(codec: Codec, level: Int, filter: LayerFilter, totalSize: UInt64) throws(CodecError) {
+    public init(codec: Codec, level: Int, filter: LayerFilter, totalSize: UInt64) throws(BundleError) {
         compressor = try Compressor(codec: codec, level: level)
         switch filter {
         case .none:
@@ -34,7 +34,7 @@ public final class LayerEncoder {
     deinit { staging.deallocate() }
 
     /// Appends the encoding of `input` (the next bytes of the stream) to `output`.
-    public func encode(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(CodecError) {
+    public func encode(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(BundleError) {
         guard filter != nil else { return try compressor.compress(input, into: &output) }
         var offset = 0
         while offset < input.count {
@@ -46,13 +46,13 @@ public final class LayerEncoder {
     }
 
     /// Encodes what is still waiting and ends the stream. Call it exactly once.
-    public func finish(into output: inout [UInt8]) throws(CodecError) {
+    public func finish(into output: inout [UInt8]) throws(BundleError) {
         if filter != nil { try flushStaging(count: pending, atEnd: true, into: &output) }
         try compressor.finish(into: &output)
     }
 
     /// Filters `staging[0..<count]`, compresses the finished part and keeps the rest in front.
-    private func flushStaging(count: Int, atEnd: Bool, into output: inout [UInt8]) throws(CodecError) {
+    private func flushStaging(count: Int, atEnd: Bool, into output: inout [UInt8]) throws(BundleError) {
         let done = filter!.process(UnsafeMutableRawBufferPointer(rebasing: staging[0..<count]), atEnd: atEnd)
         try compressor.compress(UnsafeRawBufferPointer(rebasing: staging[0..<done]), into: &output)
         pending = count - done

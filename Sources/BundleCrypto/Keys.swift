@@ -51,25 +51,25 @@ public struct PublicKey: Equatable, Sendable {
     }
 
     /// The 42 bytes `"Ed" + keyid + pk`, as embedded in the launcher's key slot.
-    public init(slotBytes: [UInt8]) throws(CryptoError) {
+    public init(slotBytes: [UInt8]) throws(BundleError) {
         guard slotBytes.count == 42 else {
-            throw CryptoError("public key: not minisign Ed25519 format (\(slotBytes.count) bytes, expected 42)")
+            throw BundleError(.badKey, "public key: not minisign Ed25519 format (\(slotBytes.count) bytes, expected 42)")
         }
         guard slotBytes[0] == ed[0], slotBytes[1] == ed[1] else {
-            throw CryptoError("public key: not minisign Ed25519 format (algorithm is not \"Ed\")")
+            throw BundleError(.badKey, "public key: not minisign Ed25519 format (algorithm is not \"Ed\")")
         }
         self.init(keyID: KeyID(bytes: Array(slotBytes[2..<10]))!, bytes: Array(slotBytes[10..<42]))
     }
 
     /// The key line of a `.pub` file ("RWQ..."), as `minisign -P` takes it.
-    public init(base64 line: String) throws(CryptoError) {
-        guard let raw = Base64.decode(line.trimmingSpaces()) else { throw CryptoError("public key: invalid base64") }
+    public init(base64 line: String) throws(BundleError) {
+        guard let raw = Base64.decode(line.trimmingSpaces()) else { throw BundleError(.badKey, "public key: invalid base64") }
         try self.init(slotBytes: raw)
     }
 
     /// The `.pub` file: a comment line and the key line; a file holding only the key line is accepted too.
-    public init(fileContents: String) throws(CryptoError) {
-        guard let line = keyLine(fileContents) else { throw CryptoError("public key: no key line found") }
+    public init(fileContents: String) throws(BundleError) {
+        guard let line = keyLine(fileContents) else { throw BundleError(.badKey, "public key: no key line found") }
         try self.init(base64: line)
     }
 
@@ -120,26 +120,26 @@ public struct SecretKey: Sendable {
     /// is needed"; that is the only error mentioning "password" when none was given, so a caller can
     /// try nil first and prompt only then. A wrong password shows as a checksum mismatch (minisign's
     /// format has no other way to tell).
-    public init(fileContents: String, password: String?) throws(CryptoError) {
-        guard let line = keyLine(fileContents) else { throw CryptoError("secret key: no key line found") }
-        guard var raw = Base64.decode(line) else { throw CryptoError("secret key: invalid base64") }
+    public init(fileContents: String, password: String?) throws(BundleError) {
+        guard let line = keyLine(fileContents) else { throw BundleError(.badKey, "secret key: no key line found") }
+        guard var raw = Base64.decode(line) else { throw BundleError(.badKey, "secret key: invalid base64") }
         defer { sodium_memzero(&raw, raw.count) }
         guard raw.count == SecretKey.length else {
-            throw CryptoError("secret key: not a minisign secret key (\(raw.count) bytes, expected \(SecretKey.length))")
+            throw BundleError(.badKey, "secret key: not a minisign secret key (\(raw.count) bytes, expected \(SecretKey.length))")
         }
-        guard raw[0] == ed[0], raw[1] == ed[1] else { throw CryptoError("secret key: not an Ed25519 key (algorithm is not \"Ed\")") }
-        guard raw[4] == 0x42, raw[5] == 0x32 else { throw CryptoError("secret key: unknown checksum algorithm (not \"B2\")") }
+        guard raw[0] == ed[0], raw[1] == ed[1] else { throw BundleError(.badKey, "secret key: not an Ed25519 key (algorithm is not \"Ed\")") }
+        guard raw[4] == 0x42, raw[5] == 0x32 else { throw BundleError(.badKey, "secret key: unknown checksum algorithm (not \"B2\")") }
         let encrypted: Bool
         switch (raw[2], raw[3]) {
         case (0, 0): encrypted = false
         case (0x53, 0x63): encrypted = true   // "Sc": scrypt
-        default: throw CryptoError("secret key: unknown key derivation (neither none nor scrypt)")
+        default: throw BundleError(.badKey, "secret key: unknown key derivation (neither none nor scrypt)")
         }
         if encrypted {
-            guard let password else { throw CryptoError("secret key is encrypted: a password is needed") }
+            guard let password else { throw BundleError(.passwordNeeded, "secret key is encrypted: a password is needed") }
             let ops = le64(raw[38..<46]), mem = le64(raw[46..<54])
             guard ops <= SecretKey.maxOpslimit, mem <= SecretKey.maxMemlimit else {
-                throw CryptoError("secret key: unreasonable scrypt parameters (opslimit \(ops), memlimit \(mem))")
+                throw BundleError(.badKey, "secret key: unreasonable scrypt parameters (opslimit \(ops), memlimit \(mem))")
             }
             Sodium.initialize()
             let salt = Array(raw[6..<38])
@@ -151,7 +151,7 @@ public struct SecretKey: Sendable {
                 }
             }
             sodium_memzero(&pw, pw.count)
-            guard r == 0 else { throw CryptoError("secret key: scrypt key derivation failed (out of memory?)") }
+            guard r == 0 else { throw BundleError(.crypto, "secret key: scrypt key derivation failed (out of memory?)") }
             for i in 0..<104 { raw[SecretKey.sealedStart + i] ^= stream[i] }
             sodium_memzero(&stream, stream.count)
         }
@@ -161,14 +161,14 @@ public struct SecretKey: Sendable {
             // minisign 0.11 `-G -W` leaves the checksum zeroed; accept that for unencrypted keys only,
             // and then at least check that the public half matches the seed.
             guard !encrypted, chk.allSatisfy({ $0 == 0 }) else {
-                throw CryptoError(encrypted ? "secret key: wrong password or corrupt key (checksum mismatch)"
-                                            : "secret key: corrupt key (checksum mismatch)")
+                throw encrypted ? BundleError(.wrongPassword, "secret key: wrong password or corrupt key (checksum mismatch)")
+                                : BundleError(.badKey, "secret key: corrupt key (checksum mismatch)")
             }
             Sodium.initialize()
             var pk = [UInt8](repeating: 0, count: 32), derived = [UInt8](repeating: 0, count: 64)
             _ = crypto_sign_seed_keypair(&pk, &derived, Array(sk[0..<32]))
             sodium_memzero(&derived, derived.count)
-            guard pk == Array(sk[32..<64]) else { throw CryptoError("secret key: corrupt key (public half does not match the seed)") }
+            guard pk == Array(sk[32..<64]) else { throw BundleError(.badKey, "secret key: corrupt key (public half does not match the seed)") }
         }
         self.init(keyID: KeyID(bytes: id)!, bytes: sk)
     }

@@ -1,12 +1,5 @@
 import CSodium
 
-/// A malformed key, signature or password problem: one sentence naming what is wrong.
-public struct CryptoError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// libsodium initialisation. Every entry point of this module that needs libsodium calls
 /// `initialize()` itself, so callers never have to remember to; it is cheap after the first call.
 public enum Sodium {

@@ -4,7 +4,7 @@
 /// and the code stays Embedded-Swift friendly.
 public protocol ByteSource {
     /// Copies the next bytes into `buffer` (at most `buffer.count`); returns 0 only at the end.
-    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(FormatError) -> Int
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int
 }
 
 /// Bytes already in memory.
@@ -14,7 +14,7 @@ public struct ArraySource: ByteSource {
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(FormatError) -> Int {
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int {
         let n = min(buffer.count, bytes.count - offset)
         guard n > 0 else { return 0 }
         let start = offset
@@ -53,7 +53,7 @@ public struct StreamingByteReader<Source: ByteSource> {
     }
 
     /// True when at least `n` bytes are buffered, reading from the source as needed.
-    private mutating func ensure(_ n: Int) throws(FormatError) -> Bool {
+    private mutating func ensure(_ n: Int) throws(BundleError) -> Bool {
         if end - start >= n { return true }
         let base = buffer.bytes.baseAddress!
         if start > 0 {
@@ -68,34 +68,34 @@ public struct StreamingByteReader<Source: ByteSource> {
         return end - start >= n
     }
 
-    public mutating func isAtEnd() throws(FormatError) -> Bool { try !ensure(1) }
+    public mutating func isAtEnd() throws(BundleError) -> Bool { try !ensure(1) }
 
-    private mutating func take(_ n: Int) throws(FormatError) -> Int {
-        guard n >= 0, n <= buffer.bytes.count, try ensure(n) else { throw FormatError("\(what) is truncated at byte \(offset)") }
+    private mutating func take(_ n: Int) throws(BundleError) -> Int {
+        guard n >= 0, n <= buffer.bytes.count, try ensure(n) else { throw BundleError(.truncated, "\(what) is truncated at byte \(offset)") }
         defer { start += n; offset += UInt64(n) }
         return start
     }
 
-    public mutating func u8() throws(FormatError) -> UInt8 { buffer.bytes[try take(1)] }
-    public mutating func u32() throws(FormatError) -> UInt32 {
+    public mutating func u8() throws(BundleError) -> UInt8 { buffer.bytes[try take(1)] }
+    public mutating func u32() throws(BundleError) -> UInt32 {
         let i = try take(4)
         let b = buffer.bytes
         return UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
     }
-    public mutating func u64() throws(FormatError) -> UInt64 {
+    public mutating func u64() throws(BundleError) -> UInt64 {
         let i = try take(8)
         var v: UInt64 = 0
         for k in (0..<8).reversed() { v = v << 8 | UInt64(buffer.bytes[i + k]) }
         return v
     }
-    public mutating func raw(_ n: Int) throws(FormatError) -> [UInt8] {
+    public mutating func raw(_ n: Int) throws(BundleError) -> [UInt8] {
         let i = try take(n)
         return Array(UnsafeRawBufferPointer(rebasing: buffer.bytes[i..<(i + n)]))
     }
     /// A length-prefixed byte string of at most `limit` bytes (`limit` ≤ `capacity` - 4).
-    public mutating func bytes(limit: Int, field: String) throws(FormatError) -> [UInt8] {
+    public mutating func bytes(limit: Int, field: String) throws(BundleError) -> [UInt8] {
         let n = try u32()
-        guard n <= limit else { throw FormatError("\(what): \(field) is \(n) bytes, over the limit of \(limit)") }
+        guard n <= limit else { throw BundleError(.tooLarge, "\(what): \(field) is \(n) bytes, over the limit of \(limit)") }
         return try raw(Int(n))
     }
 }

@@ -20,11 +20,13 @@ public enum EntryRules {
         }
     }
 
-    public struct Violation: Error, Equatable, Sendable, CustomStringConvertible {
-        public var field: Field
-        public var reason: String
-        public init(_ field: Field, _ reason: String) { self.field = field; self.reason = reason }
-        public var description: String { "\(field): \(reason)" }
+    /// How a broken rule is reported: `BundleError(.badEntry)` whose message is the field, as
+    /// `fieldName` spells it, then the reason: "argv[0]: the program is empty" by default; the builder
+    /// names the spec's key instead ("entries.x.exec[0]: ...").
+    public typealias FieldName = (Field) -> String
+
+    static func broken(_ field: Field, _ reason: String, _ name: FieldName) -> BundleError {
+        BundleError(.badEntry, "\(name(field)): \(reason)")
     }
 
     /// Bytes that may follow a placeholder besides `/` and the end of the item: list separators
@@ -43,19 +45,19 @@ public enum EntryRules {
     ///    launcher checks before every warm launch — is `{layer}` or `{layer}/path`;
     /// 4. env keys are unique and leave the launcher's own variables alone: `<APP>_ENTRY` and
     ///    every `<APP>_BUNDLE_*`.
-    public static func check(_ e: EntryRecord, appName: String) throws(Violation) {
-        guard let program = e.argv.first else { throw Violation(.argv(0), "an entry needs a program") }
-        try checkProgram(program)
-        for (i, item) in e.argv.enumerated() { try checkPlaceholderPaths(item, field: .argv(i)) }
-        for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key)) }
-        _ = try programPaths(e)
+    public static func check(_ e: EntryRecord, appName: String, fieldName name: FieldName = { $0.description }) throws(BundleError) {
+        guard let program = e.argv.first else { throw broken(.argv(0), "an entry needs a program", name) }
+        try checkProgram(program, name)
+        for (i, item) in e.argv.enumerated() { try checkPlaceholderPaths(item, field: .argv(i), name) }
+        for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key), name) }
+        _ = try programPaths(e, fieldName: name)
         let prefix = Names.environmentPrefix(appName)
         var seen: [String] = []
         for v in e.env {
-            guard !seen.contains(v.key) else { throw Violation(.env(v.key), "is set twice") }
+            guard !seen.contains(v.key) else { throw broken(.env(v.key), "is set twice", name) }
             seen.append(v.key)
             if v.key == prefix + "_ENTRY" || v.key.utf8.starts(with: (prefix + "_BUNDLE_").utf8) {
-                throw Violation(.env(v.key), "is the launcher's own variable (\(prefix)_ENTRY and \(prefix)_BUNDLE_* cannot be set by an entry)")
+                throw broken(.env(v.key), "is the launcher's own variable (\(prefix)_ENTRY and \(prefix)_BUNDLE_* cannot be set by an entry)", name)
             }
         }
     }
@@ -71,7 +73,7 @@ public enum EntryRules {
     }
 
     /// One `ProgramPath` per layer the entry's argv starts an item with, in argv order.
-    public static func programPaths(_ e: EntryRecord) throws(Violation) -> [ProgramPath] {
+    public static func programPaths(_ e: EntryRecord, fieldName name: FieldName = { $0.description }) throws(BundleError) -> [ProgramPath] {
         var out: [ProgramPath] = []
         for (i, item) in e.argv.enumerated() {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(let layer)? = pieces.first,
@@ -79,57 +81,57 @@ public enum EntryRules {
             var path: [UInt8] = []
             if pieces.count > 1 {
                 guard pieces.count == 2, case .literal(let rest) = pieces[1], rest.first == 0x2F else {
-                    throw Violation(.argv(i), "'\(TerminalText.shown(item))' must be {\(layer)} or {\(layer)}/path: the launcher checks that file before it runs the entry")
+                    throw broken(.argv(i), "'\(TerminalText.shown(item))' must be {\(layer)} or {\(layer)}/path: the launcher checks that file before it runs the entry", name)
                 }
                 path = Array(rest.dropFirst())
                 do { try PathRules.check(path) } catch {
-                    throw Violation(.argv(i), "'\(TerminalText.shown(item))' must name a file inside layer '\(layer)': \(error)")
+                    throw broken(.argv(i), "'\(TerminalText.shown(item))' must name a file inside layer '\(layer)': \(error)", name)
                 }
             }
-            if i == 0 && path.isEmpty { throw Violation(.argv(0), "the program cannot be the layer directory {\(layer)} itself") }
+            if i == 0 && path.isEmpty { throw broken(.argv(0), "the program cannot be the layer directory {\(layer)} itself", name) }
             out.append(ProgramPath(layer: layer, path: path, argvIndex: i))
         }
         return out
     }
 
-    static func checkProgram(_ program: String) throws(Violation) {
+    static func checkProgram(_ program: String, _ name: FieldName) throws(BundleError) {
         let pieces: [Placeholders.Piece]
-        do { pieces = try Placeholders.parse(program) } catch { throw Violation(.argv(0), "malformed placeholder") }
+        do { pieces = try Placeholders.parse(program) } catch { throw broken(.argv(0), "malformed placeholder", name) }
         switch pieces.first {
         case nil:
-            throw Violation(.argv(0), "the program is empty")
+            throw broken(.argv(0), "the program is empty", name)
         case .placeholder?:
             return  // `{layer}/path`: its shape is checked by `programPaths`
         case .literal(let bytes)?:
             guard pieces.count == 1 else {
-                throw Violation(.argv(0), "program '\(TerminalText.shown(program))' must start with its layer's placeholder ({layer}/path) or use none")
+                throw broken(.argv(0), "program '\(TerminalText.shown(program))' must start with its layer's placeholder ({layer}/path) or use none", name)
             }
             if bytes.first == 0x2F { return }  // absolute
             if !bytes.contains(0x2F) && !bytes.elementsEqual([0x2E]) && !bytes.elementsEqual([0x2E, 0x2E]) { return }  // looked up in PATH
-            throw Violation(.argv(0), "relative program '\(TerminalText.shown(program))' would depend on the working directory (use an absolute path, {layer}/path, or a name looked up in PATH)")
+            throw broken(.argv(0), "relative program '\(TerminalText.shown(program))' would depend on the working directory (use an absolute path, {layer}/path, or a name looked up in PATH)", name)
         }
     }
 
     /// Rule 2 for one template.
-    static func checkPlaceholderPaths(_ template: String, field: Field) throws(Violation) {
+    static func checkPlaceholderPaths(_ template: String, field: Field, _ name: FieldName) throws(BundleError) {
         let pieces: [Placeholders.Piece]
         do { pieces = try Placeholders.parse(template) } catch {
-            throw Violation(field, "'\(TerminalText.shown(template))' has a malformed placeholder (write {layer}; {{ and }} for literal braces)")
+            throw broken(field, "'\(TerminalText.shown(template))' has a malformed placeholder (write {layer}; {{ and }} for literal braces)", name)
         }
         for (i, piece) in pieces.enumerated() {
             guard case .placeholder(let layer) = piece else { continue }
             guard Names.isValid(layer) else {
-                throw Violation(field, "'\(TerminalText.shown(template))': {\(TerminalText.shown(layer))} cannot name a layer (write {{ and }} for literal braces)")
+                throw broken(field, "'\(TerminalText.shown(template))': {\(TerminalText.shown(layer))} cannot name a layer (write {{ and }} for literal braces)", name)
             }
             guard i + 1 < pieces.count else { continue }
             guard case .literal(let rest) = pieces[i + 1], let first = rest.first, first == 0x2F || separators.contains(first) else {
-                throw Violation(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': {\(layer)} must be followed by '/', one of : ; , space ' \" or the end")
+                throw broken(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': {\(layer)} must be followed by '/', one of : ; , space ' \" or the end", name)
             }
             // The path after the placeholder runs to the first separator.
             var start = 0
             for j in 0...rest.count where j == rest.count || rest[j] == 0x2F || separators.contains(rest[j]) {
                 if j - start == 2 && rest[start] == 0x2E && rest[start + 1] == 0x2E {
-                    throw Violation(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': '..' after {\(layer)}")
+                    throw broken(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': '..' after {\(layer)}", name)
                 }
                 if j < rest.count && separators.contains(rest[j]) { break }
                 start = j + 1

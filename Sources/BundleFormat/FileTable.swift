@@ -50,11 +50,11 @@ public enum FileTable {
     }
 
     /// Decodes and checks a whole table (tools and tests; the launcher streams with `StreamReader`).
-    public static func decode(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) throws(FormatError) -> [FileRecord] {
+    public static func decode(_ bytes: UnsafeRawBufferPointer, layer: LayerRecord) throws(BundleError) -> [FileRecord] {
         try decode(Array(bytes), layer: layer)
     }
 
-    public static func decode(_ bytes: [UInt8], layer: LayerRecord) throws(FormatError) -> [FileRecord] {
+    public static func decode(_ bytes: [UInt8], layer: LayerRecord) throws(BundleError) -> [FileRecord] {
         var reader = Reader(bytes, layer: layer)
         var out: [FileRecord] = []
         while let f = try reader.next() { out.append(f) }
@@ -93,9 +93,9 @@ public enum FileTable {
             set { r.source = newValue }
         }
 
-        private func fail(_ what: String) -> FormatError { FormatError("layer '\(layer.name)': \(what)") }
+        private func fail(_ what: String) -> BundleError { BundleError(.badFileTable, "layer '\(layer.name)': \(what)") }
 
-        public mutating func next() throws(FormatError) -> FileRecord? {
+        public mutating func next() throws(BundleError) -> FileRecord? {
             if done { return nil }
             if try r.isAtEnd() {
                 done = true
@@ -112,7 +112,7 @@ public enum FileTable {
             guard mode & ~0o777 == 0 else { throw fail("file mode 0o\(String(mode, radix: 8)) has bits beyond 0o777") }
             let size = try r.u64()
             let path = try r.bytes(limit: Limits.maxPathLength, field: "path")
-            do { try PathRules.check(path) } catch { throw fail("unsafe path '\(TerminalText.shown(path))': \(error)") }
+            do { try PathRules.check(path) } catch { throw error.prefixed("layer '\(layer.name)': unsafe path '\(TerminalText.shown(path))': ") }
             guard count == 0 || previous.lexicographicallyPrecedes(path) else {
                 throw fail(path == previous ? "duplicate path '\(TerminalText.shown(path))'" : "path '\(TerminalText.shown(path))' is out of order")
             }
@@ -128,7 +128,7 @@ public enum FileTable {
                 guard size == 0 else { throw fail("symlink '\(TerminalText.shown(path))' has a size") }
                 record.linkTarget = try r.bytes(limit: Limits.maxPathLength, field: "link target")
                 do { try PathRules.checkSymlink(path: path, target: record.linkTarget) } catch {
-                    throw fail("symlink '\(TerminalText.shown(path))': \(error)")
+                    throw error.prefixed("layer '\(layer.name)': symlink '\(TerminalText.shown(path))': ")
                 }
             case .directory:
                 guard size == 0 else { throw fail("directory '\(TerminalText.shown(path))' has a size") }
@@ -140,7 +140,7 @@ public enum FileTable {
         }
 
         /// Drops the directories `path` has moved past, then requires its parent among the rest.
-        private mutating func checkParent(_ path: [UInt8]) throws(FormatError) {
+        private mutating func checkParent(_ path: [UInt8]) throws(BundleError) {
             _ = openDirectories.advance(from: previous, to: path)
             guard let slash = path.lastIndex(of: 0x2F) else { return }
             guard openDirectories.contains(length: slash) else {
@@ -172,13 +172,13 @@ public struct SignatureBlock: Equatable, Sendable {
 
     public func encoded() -> [UInt8] { SignatureBlock.algorithm + keyID + signature }
 
-    public init(decoding bytes: UnsafeRawBufferPointer) throws(FormatError) {
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(BundleError) {
         try self.init(decoding: Array(bytes))
     }
 
-    public init(decoding bytes: [UInt8]) throws(FormatError) {
-        guard bytes.count == SignatureBlock.size else { throw FormatError("signature block is \(bytes.count) bytes, expected \(SignatureBlock.size)") }
-        guard SignatureAlgorithm.tags(bytes, SignatureBlock.algorithm) else { throw FormatError("signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)") }
+    public init(decoding bytes: [UInt8]) throws(BundleError) {
+        guard bytes.count == SignatureBlock.size else { throw BundleError(.badSignature, "signature block is \(bytes.count) bytes, expected \(SignatureBlock.size)") }
+        guard SignatureAlgorithm.tags(bytes, SignatureBlock.algorithm) else { throw BundleError(.badSignature, "signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)") }
         keyID = Array(bytes[2..<10])
         signature = Array(bytes[10..<74])
     }

@@ -19,22 +19,22 @@ public enum KeySlot: Equatable, Sendable {
     public static let marker: [UInt8] = Array("1ea9c3f7-1V-TOLS-YEK-ELDNUB-OMGD".utf8.reversed())
     public static let keyLength = 42
 
-    public init(decoding bytes: UnsafeRawBufferPointer) throws(FormatError) {
+    public init(decoding bytes: UnsafeRawBufferPointer) throws(BundleError) {
         try self.init(decoding: Array(bytes))
     }
 
-    public init(decoding bytes: [UInt8]) throws(FormatError) {
+    public init(decoding bytes: [UInt8]) throws(BundleError) {
         guard bytes.count >= KeySlot.size, bytes.prefix(32).elementsEqual(KeySlot.marker) else {
-            throw FormatError("key slot: marker not found")
+            throw BundleError(.badKey, "key slot: marker not found")
         }
         switch bytes[32] {
         case 0: self = .empty
         case 1:
             let key = Array(bytes[34..<(34 + KeySlot.keyLength)])
-            guard SignatureAlgorithm.tags(key, SignatureAlgorithm.ed25519) else { throw FormatError("key slot: not an Ed25519 key") }
+            guard SignatureAlgorithm.tags(key, SignatureAlgorithm.ed25519) else { throw BundleError(.badKey, "key slot: not an Ed25519 key") }
             self = .pinned(keyBytes: key)
         case 2: self = .unsigned
-        default: throw FormatError("key slot: unknown state \(bytes[32])")
+        default: throw BundleError(.badKey, "key slot: unknown state \(bytes[32])")
         }
     }
 

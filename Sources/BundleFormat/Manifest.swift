@@ -132,17 +132,17 @@ extension Manifest {
 
     /// Decodes a header and checks it against the sizes of the regions it points into.
     /// Nothing here trusts a count or offset before checking it against `Limits` or the regions.
-    public init(decoding bytes: UnsafeRawBufferPointer, layersLength: UInt64, tablesLength: UInt64) throws(FormatError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, layersLength: UInt64, tablesLength: UInt64) throws(BundleError) {
         try self.init(decoding: Array(bytes), layersLength: layersLength, tablesLength: tablesLength)
     }
 
-    public init(decoding bytes: [UInt8], layersLength: UInt64, tablesLength: UInt64) throws(FormatError) {
-        var r = ByteReader(bytes, what: "manifest")
+    public init(decoding bytes: [UInt8], layersLength: UInt64, tablesLength: UInt64) throws(BundleError) {
+        var r = ByteReader(bytes, what: "manifest", code: .badManifest)
         appName = try r.string(limit: Names.maximumLength, field: "app name")
-        guard Names.isValid(appName) else { throw FormatError("manifest: invalid app name '\(TerminalText.shown(appName))'") }
+        guard Names.isValid(appName) else { throw BundleError(.badManifest, "manifest: invalid app name '\(TerminalText.shown(appName))'") }
         appVersion = try r.string(limit: Names.maximumLength, field: "app version")
         guard Names.isValidVersion(appVersion) else {
-            throw FormatError("manifest: app version '\(TerminalText.shown(appVersion))' must be 1-64 printable ASCII characters without spaces")
+            throw BundleError(.badManifest, "manifest: app version '\(TerminalText.shown(appVersion))' must be 1-64 printable ASCII characters without spaces")
         }
         buildTime = try r.u64()
         keyID = try r.raw(Manifest.keyIDLength)
@@ -154,12 +154,12 @@ extension Manifest {
         var nextTable: UInt64 = 0
         for i in 0..<layerCount {
             let name = try r.string(limit: Names.maximumLength, field: "layer \(i) name")
-            guard Names.isValid(name) else { throw FormatError("manifest: invalid layer name '\(TerminalText.shown(name))'") }
-            guard !layers.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate layer '\(name)'") }
+            guard Names.isValid(name) else { throw BundleError(.badManifest, "manifest: invalid layer name '\(TerminalText.shown(name))'") }
+            guard !layers.contains(where: { $0.name == name }) else { throw BundleError(.badManifest, "manifest: duplicate layer '\(name)'") }
             // Low four bits: the codec; high four bits: the filter.
             let codecByte = try r.u8()
-            guard let codec = Codec(rawValue: codecByte & 0x0F) else { throw FormatError("manifest: layer '\(name)' has unknown codec \(codecByte & 0x0F)") }
-            guard let filter = LayerFilter(rawValue: codecByte >> 4) else { throw FormatError("manifest: layer '\(name)' has unknown filter \(codecByte >> 4)") }
+            guard let codec = Codec(rawValue: codecByte & 0x0F) else { throw BundleError(.badManifest, "manifest: layer '\(name)' has unknown codec \(codecByte & 0x0F)") }
+            guard let filter = LayerFilter(rawValue: codecByte >> 4) else { throw BundleError(.badManifest, "manifest: layer '\(name)' has unknown filter \(codecByte >> 4)") }
             let offset = try r.u64()
             let compressedSize = try r.u64()
             let uncompressedSize = try r.u64()
@@ -169,22 +169,22 @@ extension Manifest {
             let digest = try r.raw(Manifest.digestLength)
             // Layers and tables are stored back to back in manifest order: no overlap, no gap.
             guard offset == nextOffset, compressedSize <= layersLength - offset else {
-                throw FormatError("manifest: layer '\(name)' data (offset \(offset), length \(compressedSize)) is not where the layers region says")
+                throw BundleError(.badManifest, "manifest: layer '\(name)' data (offset \(offset), length \(compressedSize)) is not where the layers region says")
             }
             guard tableOffset == nextTable, tableLength <= tablesLength - tableOffset else {
-                throw FormatError("manifest: layer '\(name)' file table (offset \(tableOffset), length \(tableLength)) is not where the tables region says")
+                throw BundleError(.badManifest, "manifest: layer '\(name)' file table (offset \(tableOffset), length \(tableLength)) is not where the tables region says")
             }
             guard uncompressedSize <= Limits.maxLayerSize else {
-                throw FormatError("manifest: layer '\(name)' declares \(uncompressedSize) bytes, over the limit of \(Limits.maxLayerSize)")
+                throw BundleError(.tooLarge, "manifest: layer '\(name)' declares \(uncompressedSize) bytes, over the limit of \(Limits.maxLayerSize)")
             }
             guard fileCount <= Limits.maxFilesPerLayer else {
-                throw FormatError("manifest: layer '\(name)' declares \(fileCount) files, over the limit of \(Limits.maxFilesPerLayer)")
+                throw BundleError(.tooLarge, "manifest: layer '\(name)' declares \(fileCount) files, over the limit of \(Limits.maxFilesPerLayer)")
             }
             guard tableLength <= Limits.maxFileTableLength else {
-                throw FormatError("manifest: layer '\(name)' file table is \(tableLength) bytes, over the limit of \(Limits.maxFileTableLength)")
+                throw BundleError(.tooLarge, "manifest: layer '\(name)' file table is \(tableLength) bytes, over the limit of \(Limits.maxFileTableLength)")
             }
             if codec == .none, compressedSize != uncompressedSize {
-                throw FormatError("manifest: uncompressed layer '\(name)' has different stored and declared sizes")
+                throw BundleError(.badManifest, "manifest: uncompressed layer '\(name)' has different stored and declared sizes")
             }
             nextOffset = offset + compressedSize
             nextTable = tableOffset + tableLength
@@ -192,30 +192,30 @@ extension Manifest {
                                       uncompressedSize: uncompressedSize, fileCount: fileCount,
                                       tableOffset: tableOffset, tableLength: tableLength, digest: digest))
         }
-        guard nextOffset == layersLength else { throw FormatError("manifest: layers do not fill the layers region") }
-        guard nextTable == tablesLength else { throw FormatError("manifest: file tables do not fill the tables region") }
+        guard nextOffset == layersLength else { throw BundleError(.badManifest, "manifest: layers do not fill the layers region") }
+        guard nextTable == tablesLength else { throw BundleError(.badManifest, "manifest: file tables do not fill the tables region") }
 
         let entryCount = try r.count(limit: Limits.maxEntries, field: "entry count")
         var entries: [EntryRecord] = []
         entries.reserveCapacity(entryCount)
         for i in 0..<entryCount {
             let name = try r.string(limit: Names.maximumLength, field: "entry \(i) name")
-            guard Names.isValid(name) else { throw FormatError("manifest: invalid entry name '\(TerminalText.shown(name))'") }
-            guard !entries.contains(where: { $0.name == name }) else { throw FormatError("manifest: duplicate entry '\(name)'") }
+            guard Names.isValid(name) else { throw BundleError(.badManifest, "manifest: invalid entry name '\(TerminalText.shown(name))'") }
+            guard !entries.contains(where: { $0.name == name }) else { throw BundleError(.badManifest, "manifest: duplicate entry '\(name)'") }
             let flags = try r.u8()
-            guard flags <= 1 else { throw FormatError("manifest: entry '\(name)' has unknown flags \(flags)") }
+            guard flags <= 1 else { throw BundleError(.badManifest, "manifest: entry '\(name)' has unknown flags \(flags)") }
             if flags == 1, let other = entries.first(where: { $0.isDefault }) {
-                throw FormatError("manifest: two default entries ('\(other.name)' and '\(name)')")
+                throw BundleError(.badManifest, "manifest: two default entries ('\(other.name)' and '\(name)')")
             }
             let argc = try r.count(limit: Limits.maxArgvItems, field: "entry '\(name)' argv count")
-            guard argc > 0 else { throw FormatError("manifest: entry '\(name)' has an empty argv") }
+            guard argc > 0 else { throw BundleError(.badManifest, "manifest: entry '\(name)' has an empty argv") }
             var argv: [String] = []
             for j in 0..<argc { argv.append(try r.string(field: "entry '\(name)' argv[\(j)]")) }
             let envc = try r.count(limit: Limits.maxEnvItems, field: "entry '\(name)' env count")
             var env: [EntryRecord.EnvVar] = []
             for _ in 0..<envc {
                 let key = try r.string(limit: 256, field: "entry '\(name)' env name")
-                guard Manifest.isValidEnvName(key) else { throw FormatError("manifest: entry '\(name)' has invalid env name '\(TerminalText.shown(key))'") }
+                guard Manifest.isValidEnvName(key) else { throw BundleError(.badManifest, "manifest: entry '\(name)' has invalid env name '\(TerminalText.shown(key))'") }
                 env.append(.init(key: key, value: try r.string(field: "entry '\(name)' env \(TerminalText.shown(key))")))
             }
             let refc = try r.count(limit: layerCount, field: "entry '\(name)' layer count")
@@ -223,14 +223,14 @@ extension Manifest {
             for _ in 0..<refc {
                 let index = Int(try r.u32())
                 guard index < layerCount, refs.last.map({ $0 < index }) ?? true else {
-                    throw FormatError("manifest: entry '\(name)' names layer \(index), which is out of range or out of order")
+                    throw BundleError(.badManifest, "manifest: entry '\(name)' names layer \(index), which is out of range or out of order")
                 }
                 refs.append(index)
             }
             let entry = EntryRecord(name: name, isDefault: flags == 1, argv: argv, env: env, layers: refs)
             try Manifest.checkPlaceholders(entry, layers: layers)
             do { try EntryRules.check(entry, appName: appName) } catch {
-                throw FormatError("manifest: entry '\(name)' \(error)")
+                throw error.prefixed("manifest: entry '\(name)' ")
             }
             entries.append(entry)
         }
@@ -240,12 +240,12 @@ extension Manifest {
         if !r.isAtEnd {
             let stray = r.remaining
             guard let name = try? r.string(limit: Names.maximumLength, field: "target"), r.isAtEnd else {
-                throw FormatError("manifest: \(stray) unexpected bytes after the entries (only a target name may follow them)")
+                throw BundleError(.badManifest, "manifest: \(stray) unexpected bytes after the entries (only a target name may follow them)")
             }
             guard let named = BuildTarget(name: name) else {
-                throw FormatError("manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64 and linux-arm64)")
+                throw BundleError(.badManifest, "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64 and linux-arm64)")
             }
-            guard named != .default else { throw FormatError("manifest: target \(name) is written by leaving the field out") }
+            guard named != .default else { throw BundleError(.badManifest, "manifest: target \(name) is written by leaving the field out") }
             target = named
         }
         self.layers = layers
@@ -262,15 +262,15 @@ extension Manifest {
 
     /// Every placeholder in an entry must name one of the layers the entry lists,
     /// so the launcher never substitutes a path it did not extract.
-    static func checkPlaceholders(_ e: EntryRecord, layers: [LayerRecord]) throws(FormatError) {
+    static func checkPlaceholders(_ e: EntryRecord, layers: [LayerRecord]) throws(BundleError) {
         let own = e.layers.map { layers[$0].name }
         for (what, template) in e.argv.map({ ("argv", $0) }) + e.env.map({ ("env \($0.key)", $0.value) }) {
             let names: [String]
             do { names = try Placeholders.names(in: template) } catch {
-                throw FormatError("manifest: entry '\(e.name)' \(what) has a malformed placeholder")
+                throw BundleError(.badPlaceholder, "manifest: entry '\(e.name)' \(what) has a malformed placeholder")
             }
             for n in names where !own.contains(n) {
-                throw FormatError("manifest: entry '\(e.name)' \(what) uses {\(n)}, which is not one of its layers")
+                throw BundleError(.badManifest, "manifest: entry '\(e.name)' \(what) uses {\(n)}, which is not one of its layers")
             }
         }
     }

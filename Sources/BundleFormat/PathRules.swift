@@ -2,7 +2,9 @@
 /// directory and again by the stub before it creates anything: a signed manifest can
 /// still come from a buggy builder (docs/security.md, "Safe names and links").
 public enum PathRules {
-    public enum Violation: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Which rule a path breaks. Internal: outside this module it is `BundleError(.badPath)` with
+    /// this description as its message (`check`, `checkSymlink`); tests match the case itself.
+    enum Violation: Error, Equatable, Sendable, CustomStringConvertible {
         case empty
         case tooLong
         case componentTooLong
@@ -14,7 +16,7 @@ public enum PathRules {
         case symlinkEscapes      // a link target that leaves the layer
         case targetNotUTF8       // a link target that is not valid UTF-8
 
-        public var description: String {
+        var description: String {
             switch self {
             case .empty: return "empty path"
             case .tooLong: return "path longer than \(Limits.maxPathLength) bytes"
@@ -34,7 +36,19 @@ public enum PathRules {
     public static let markerName = ".dgmo-layer"
 
     /// Checks a layer-relative path given as raw bytes.
-    public static func check(_ path: [UInt8]) throws(Violation) {
+    public static func check(_ path: [UInt8]) throws(BundleError) {
+        do { try rule(path) } catch { throw BundleError(.badPath, error.description) }
+    }
+
+    public static func check(_ path: String) throws(BundleError) { try check(Array(path.utf8)) }
+
+    /// Checks that a symlink at `path` with target `target` resolves inside the layer.
+    public static func checkSymlink(path: [UInt8], target: [UInt8]) throws(BundleError) {
+        do { try symlinkRule(path: path, target: target) } catch { throw BundleError(.badPath, error.description) }
+    }
+
+    /// The first rule `path` breaks, thrown as a `Violation`.
+    static func rule(_ path: [UInt8]) throws(Violation) {
         guard !path.isEmpty else { throw .empty }
         guard path.count <= Limits.maxPathLength else { throw .tooLong }
         guard path[0] != 0x2F else { throw .absolute }
@@ -54,11 +68,9 @@ public enum PathRules {
         }
     }
 
-    public static func check(_ path: String) throws(Violation) { try check(Array(path.utf8)) }
-
-    /// Checks that a symlink at `path` with target `target` resolves inside the layer:
+    /// The first rule a symlink at `path` with target `target` breaks:
     /// absolute targets are refused and `..` may not climb above the layer root.
-    public static func checkSymlink(path: [UInt8], target: [UInt8]) throws(Violation) {
+    static func symlinkRule(path: [UInt8], target: [UInt8]) throws(Violation) {
         guard !target.isEmpty else { throw .empty }
         guard target.count <= Limits.maxPathLength else { throw .tooLong }
         guard target[0] != 0x2F else { throw .symlinkEscapes }

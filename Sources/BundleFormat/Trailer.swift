@@ -53,50 +53,50 @@ public struct Trailer: Equatable, Sendable {
     }
 
     /// Parses and checks the last `Trailer.size` bytes of a file of `fileSize` bytes.
-    public init(decoding bytes: UnsafeRawBufferPointer, fileSize: UInt64) throws(FormatError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, fileSize: UInt64) throws(BundleError) {
         try self.init(decoding: Array(bytes), fileSize: fileSize)
     }
 
-    public init(decoding bytes: [UInt8], fileSize: UInt64) throws(FormatError) {
+    public init(decoding bytes: [UInt8], fileSize: UInt64) throws(BundleError) {
         guard bytes.count == Trailer.size, fileSize >= UInt64(Trailer.size) else {
-            throw FormatError("file is too small to hold a bundle trailer (\(fileSize) bytes)")
+            throw BundleError(.badTrailer, "file is too small to hold a bundle trailer (\(fileSize) bytes)")
         }
-        var r = ByteReader(bytes, what: "trailer")
+        var r = ByteReader(bytes, what: "trailer", code: .badTrailer)
         guard try r.raw(8) == Trailer.magic else {
-            throw FormatError("no bundle found: bad trailer magic (was the file truncated, stripped or never bundled?)")
+            throw BundleError(.badTrailer, "no bundle found: bad trailer magic (was the file truncated, stripped or never bundled?)")
         }
         version = try r.u32()
         guard version == Trailer.currentVersion else {
-            throw FormatError("unsupported bundle format version \(version) (this launcher reads version \(Trailer.currentVersion))")
+            throw BundleError(.badTrailer, "unsupported bundle format version \(version) (this launcher reads version \(Trailer.currentVersion))")
         }
         flags = try r.u32()
-        guard flags & ~Trailer.signedFlag == 0 else { throw FormatError("trailer has unknown flags 0x\(String(flags, radix: 16))") }
+        guard flags & ~Trailer.signedFlag == 0 else { throw BundleError(.badTrailer, "trailer has unknown flags 0x\(String(flags, radix: 16))") }
         var ranges: [Range<UInt64>] = []
         for name in ["layers", "header", "tables", "signature"] {
             let offset = try r.u64()
             let length = try r.u64()
             let (end, overflow) = offset.addingReportingOverflow(length)
             guard !overflow, end <= fileSize - UInt64(Trailer.size) else {
-                throw FormatError("trailer: \(name) region (offset \(offset), length \(length)) lies outside the file")
+                throw BundleError(.badTrailer, "trailer: \(name) region (offset \(offset), length \(length)) lies outside the file")
             }
             ranges.append(offset..<end)
         }
-        guard try r.raw(16).allSatisfy({ $0 == 0 }) else { throw FormatError("trailer: reserved bytes are not zero") }
+        guard try r.raw(16).allSatisfy({ $0 == 0 }) else { throw BundleError(.badTrailer, "trailer: reserved bytes are not zero") }
         layers = ranges[0]; header = ranges[1]; tables = ranges[2]; signature = ranges[3]
 
         guard layers.upperBound == header.lowerBound, header.upperBound == tables.lowerBound,
               tables.upperBound == signature.lowerBound, signature.upperBound == fileSize - UInt64(Trailer.size)
-        else { throw FormatError("trailer: regions overlap or leave gaps") }
+        else { throw BundleError(.badTrailer, "trailer: regions overlap or leave gaps") }
         let headerLength = header.upperBound - header.lowerBound
         let signatureLength = signature.upperBound - signature.lowerBound
         guard headerLength > 0, headerLength <= Limits.maxHeaderLength else {
-            throw FormatError("trailer: manifest header length \(headerLength) is outside 1...\(Limits.maxHeaderLength)")
+            throw BundleError(.badTrailer, "trailer: manifest header length \(headerLength) is outside 1...\(Limits.maxHeaderLength)")
         }
         guard signatureLength <= Limits.maxSignatureLength else {
-            throw FormatError("trailer: signature block length \(signatureLength) is over the limit of \(Limits.maxSignatureLength)")
+            throw BundleError(.badTrailer, "trailer: signature block length \(signatureLength) is over the limit of \(Limits.maxSignatureLength)")
         }
         guard isSigned == (signatureLength > 0) else {
-            throw FormatError(isSigned ? "trailer: signed bundle without a signature block" : "trailer: unsigned bundle with a signature block")
+            throw BundleError(.badTrailer, isSigned ? "trailer: signed bundle without a signature block" : "trailer: unsigned bundle with a signature block")
         }
     }
 }

@@ -30,9 +30,9 @@ public final class BundleFile {
 
     deinit { Sys.close(fd) }
 
-    public convenience init(path: String, trust: Trust) throws(RuntimeError) {
+    public convenience init(path: String, trust: Trust) throws(BundleError) {
         let fd: Int32
-        do { fd = try Sys.open(path, CPLAT_O_RDONLY) } catch { throw RuntimeError(error) }
+        fd = try Sys.open(path, CPLAT_O_RDONLY)
         do {
             try self.init(fd: fd, path: path, trust: trust)
         } catch {
@@ -42,55 +42,49 @@ public final class BundleFile {
     }
 
     /// Takes ownership of `fd`... only on success; on failure the caller still owns it.
-    private init(fd: Int32, path: String, trust: Trust) throws(RuntimeError) {
+    private init(fd: Int32, path: String, trust: Trust) throws(BundleError) {
         let st: FileStatus
-        do { st = try Sys.fstat(fd) } catch { throw RuntimeError(error) }
-        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { throw RuntimeError("\(path) is not a regular file") }
+        st = try Sys.fstat(fd)
+        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { throw BundleError(.notRegularFile, "\(path) is not a regular file") }
         let size = UInt64(st.st_size)
-        guard size >= UInt64(Trailer.size) else { throw RuntimeError("no bundle found: file is only \(size) bytes") }
+        guard size >= UInt64(Trailer.size) else { throw BundleError(.badTrailer, "no bundle found: file is only \(size) bytes") }
 
         let trailerBytes = try Sys.pread(fd, count: Trailer.size, at: size - UInt64(Trailer.size), what: "trailer")
-        let trailer: Trailer
-        do { trailer = try Trailer(decoding: trailerBytes, fileSize: size) }
-        catch { throw RuntimeError(error.message) }
+        let trailer = try Trailer(decoding: trailerBytes, fileSize: size)
 
         let header = try Sys.pread(fd, count: trailer.header.count, at: trailer.header.lowerBound, what: "manifest")
         var signature: SignatureBlock? = nil
         if trailer.isSigned {
             let sigBytes = try Sys.pread(fd, count: trailer.signature.count, at: trailer.signature.lowerBound, what: "signature block")
-            do { signature = try SignatureBlock(decoding: sigBytes) }
-            catch { throw RuntimeError(error.message) }
+            signature = try SignatureBlock(decoding: sigBytes)
         }
 
         // The signature is checked on the raw header bytes before they are parsed.
         switch trust {
         case .key(let key):
             guard let signature else {
-                throw RuntimeError("bundle is unsigned, but this launcher only runs bundles signed by key \(key.keyID.displayString)")
+                throw BundleError(.untrustedKey, "bundle is unsigned, but this launcher only runs bundles signed by key \(key.keyID.displayString)")
             }
             let sigKeyID = KeyID(bytes: signature.keyID)
             guard signature.keyID == key.keyID.bytes else {
-                throw RuntimeError("bundle is signed by key \(sigKeyID?.displayString ?? "?"), not by the trusted key \(key.keyID.displayString)")
+                throw BundleError(.untrustedKey, "bundle is signed by key \(sigKeyID?.displayString ?? "?"), not by the trusted key \(key.keyID.displayString)")
             }
             let ok = header.withUnsafeBytes { Ed25519.verifyPrehashed(signature: signature.signature, message: $0, publicKey: key) }
-            guard ok else { throw RuntimeError("signature verification failed: the manifest was modified or not signed by key \(key.keyID.displayString)") }
+            guard ok else { throw BundleError(.badSignature, "signature verification failed: the manifest was modified or not signed by key \(key.keyID.displayString)") }
         case .unsignedOnly:
             guard signature == nil else {
-                throw RuntimeError("bundle is signed, but this launcher was built for unsigned bundles and holds no key to check it")
+                throw BundleError(.untrustedKey, "bundle is signed, but this launcher was built for unsigned bundles and holds no key to check it")
             }
         case .inspectOnly:
             break
         }
 
-        let manifest: Manifest
-        do {
-            manifest = try Manifest(decoding: header, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
-        } catch { throw RuntimeError(error.message) }
+        let manifest = try Manifest(decoding: header, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
         if let signature, manifest.keyID != signature.keyID {
-            throw RuntimeError("manifest names key \(KeyID(bytes: manifest.keyID)?.displayString ?? "?") but is signed by another key")
+            throw BundleError(.badManifest, "manifest names key \(KeyID(bytes: manifest.keyID)?.displayString ?? "?") but is signed by another key")
         }
         if signature == nil, manifest.keyID.contains(where: { $0 != 0 }) {
-            throw RuntimeError("manifest names a signing key but the bundle carries no signature")
+            throw BundleError(.badManifest, "manifest names a signing key but the bundle carries no signature")
         }
 
         self.fd = fd
@@ -106,21 +100,20 @@ public final class BundleFile {
     public var isSigned: Bool { signature != nil }
 
     /// Reads a layer's file table and checks it against the digest the header carries.
-    public func fileTable(of layer: LayerRecord) throws(RuntimeError) -> [UInt8] {
+    public func fileTable(of layer: LayerRecord) throws(BundleError) -> [UInt8] {
         let table = try Sys.pread(fd, count: Int(layer.tableLength), at: trailer.tables.lowerBound + layer.tableOffset,
                                   what: "file table of layer '\(layer.name)'")
         guard Blake2b.hash(table) == layer.digest else {
-            throw RuntimeError("layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
+            throw BundleError(.digestMismatch, "layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
         }
         return table
     }
 
     /// The bytes before the appended data: the stub itself.
-    public func readKeySlot() throws(RuntimeError) -> KeySlot {
+    public func readKeySlot() throws(BundleError) -> KeySlot {
         let stub = try Sys.pread(fd, count: Int(trailer.stubLength), at: 0, what: "launcher stub")
-        guard let at = KeySlotSearch.find(in: stub) else { throw RuntimeError("launcher stub has no key slot (or more than one)") }
-        do { return try KeySlot(decoding: Array(stub[at..<(at + KeySlot.size)])) }
-        catch { throw RuntimeError(error.message) }
+        guard let at = KeySlotSearch.find(in: stub) else { throw BundleError(.badKey, "launcher stub has no key slot (or more than one)") }
+        return try KeySlot(decoding: Array(stub[at..<(at + KeySlot.size)]))
     }
 }
 

@@ -18,11 +18,11 @@ public struct TableSource: ByteSource {
         self.what = what
     }
 
-    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(FormatError) -> Int {
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int {
         let n = Int(min(UInt64(buffer.count), left))
         guard n > 0 else { return 0 }
         let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-        do { try Sys.preadFully(fd, chunk, at: offset, what: what) } catch { throw FormatError(error.message) }
+        try Sys.preadFully(fd, chunk, at: offset, what: what)
         hasher.update(UnsafeRawBufferPointer(chunk))
         offset += UInt64(n)
         left -= UInt64(n)
@@ -30,7 +30,7 @@ public struct TableSource: ByteSource {
     }
 
     /// Reads (and hashes) whatever the reader has not asked for yet.
-    mutating func drain() throws(FormatError) {
+    mutating func drain() throws(BundleError) {
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
         defer { scratch.deallocate() }
         while try read(into: scratch) > 0 {}
@@ -59,19 +59,19 @@ public struct FileTableStream {
         self.layer = layer
     }
 
-    private var digestError: RuntimeError {
-        RuntimeError("layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
+    private var digestError: BundleError {
+        BundleError(.digestMismatch, "layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
     }
 
-    public mutating func next() throws(RuntimeError) -> FileRecord? {
+    public mutating func next() throws(BundleError) -> FileRecord? {
         if finished { return nil }
         let record: FileRecord?
         do { record = try reader.next() } catch {
             finished = true
             var source = reader.source
-            do { try source.drain() } catch { throw RuntimeError(error.message) }
+            try source.drain()
             guard source.finish() == layer.digest else { throw digestError }
-            throw RuntimeError(error.message)
+            throw error
         }
         if record == nil {
             finished = true

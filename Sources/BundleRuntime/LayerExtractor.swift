@@ -24,7 +24,7 @@ public enum LayerExtractor {
 
     /// Decodes `layer` and checks every file against its digest without writing anything
     /// (`bundle-append verify`, `--launcher verify`).
-    public static func verify(_ bundle: BundleFile, layer: LayerRecord) throws(RuntimeError) {
+    public static func verify(_ bundle: BundleFile, layer: LayerRecord) throws(BundleError) {
         try extract(bundle, layer: layer, into: nil)
     }
 
@@ -36,7 +36,7 @@ public enum LayerExtractor {
     /// creates the files (and checks the digest again, so a table changed in between is refused),
     /// pass 3 gives directories their modes, each once its subtree is complete.
     public static func extract(_ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
-                               progress: ((UInt64) -> Void)? = nil) throws(RuntimeError) {
+                               progress: ((UInt64) -> Void)? = nil) throws(BundleError) {
         // Pass 1: the whole table is well-formed and signed before anything is created.
         var check = bundle.fileTableStream(of: layer)
         while try check.next() != nil {}
@@ -59,21 +59,21 @@ public enum LayerExtractor {
             }
             let (parentPath, name) = split(file.path)
             let parent: Int32
-            do throws(SystemError) { parent = try dirs.open(parentPath) } catch { throw RuntimeError(error) }
+            do throws(BundleError) { parent = try dirs.open(parentPath) } catch { throw error }
             // One typed error per `do` (Embedded Swift cannot cast errors).
             switch file.kind {
             case .directory:
-                do { try Sys.mkdirat(parent, name, 0o700) } catch { throw RuntimeError(error) }
+                do { try Sys.mkdirat(parent, name, 0o700) } catch { throw error }
                 if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
             case .symlink:
-                do { try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name) } catch { throw RuntimeError(error) }
+                do { try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name) } catch { throw error }
             case .regular:
                 let fd: Int32
-                do { fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600) } catch { throw RuntimeError(error) }
+                fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
                 defer { Sys.close(fd) }
                 try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
                 let mode = extractedMode(file.mode, directory: false)
-                if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw RuntimeError(error) } }
+                if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw error } }
             }
         }
         try stream.finish(scratch: buffer)
@@ -85,16 +85,15 @@ public enum LayerExtractor {
     /// Pass 3: directory modes last, each directory once nothing more is created below it
     /// (deepest first), so a read-only directory could still be filled. Memory: the open
     /// directories of one path (`OpenDirectories`), not a list of every directory.
-    private static func applyDirectoryModes(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(RuntimeError) {
+    private static func applyDirectoryModes(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError) {
         var chmodDirs = DirectoryStack(root: rootFD)
         defer { chmodDirs.closeAll() }
         var open = OpenDirectories<UInt32>()
         var previous: [UInt8] = []
-        func apply(_ closed: [(length: Int, payload: UInt32)], in path: [UInt8]) throws(RuntimeError) {
+        func apply(_ closed: [(length: Int, payload: UInt32)], in path: [UInt8]) throws(BundleError) {
             for (length, mode) in closed where mode != 0o700 {
                 let dir = Array(path[..<length])
-                do throws(SystemError) { try Sys.fchmod(try chmodDirs.open(dir), mode, what: String(decoding: dir, as: UTF8.self)) }
-                catch { throw RuntimeError(error) }
+                try Sys.fchmod(try chmodDirs.open(dir), mode, what: String(decoding: dir, as: UTF8.self))
             }
         }
         var records = bundle.fileTableStream(of: layer)
@@ -109,7 +108,7 @@ public enum LayerExtractor {
     /// Decodes `layer` in memory and returns the bytes of the regular file at `path` (nil when the
     /// layer has no such file), checked against its digest; nothing is written to disk. Files up
     /// to `limit` bytes, for small metadata such as an SBOM (`--launcher sbom`).
-    public static func readFile(_ bundle: BundleFile, layer: LayerRecord, path: String, limit: UInt64 = 16 << 20) throws(RuntimeError) -> [UInt8]? {
+    public static func readFile(_ bundle: BundleFile, layer: LayerRecord, path: String, limit: UInt64 = 16 << 20) throws(BundleError) -> [UInt8]? {
         let wanted = Array(path.utf8)
         var find = bundle.fileTableStream(of: layer)
         var target: FileRecord? = nil
@@ -117,7 +116,7 @@ public enum LayerExtractor {
             if f.kind == .regular && f.path == wanted { target = f }
         }
         guard let target else { return nil }
-        guard target.size <= limit else { throw RuntimeError("'\(TerminalText.shown(path))' is \(target.size) bytes, over the \(limit)-byte limit") }
+        guard target.size <= limit else { throw BundleError(.tooLarge, "'\(TerminalText.shown(path))' is \(target.size) bytes, over the \(limit)-byte limit") }
         var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -138,7 +137,7 @@ public enum LayerExtractor {
 
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
                              buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?) throws(RuntimeError) {
+                             progress: ((UInt64) -> Void)?) throws(BundleError) {
         var none: [UInt8]? = nil
         try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, collect: &none)
     }
@@ -147,7 +146,7 @@ public enum LayerExtractor {
     /// is non-nil, into that array, hashing as it goes.
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
                              buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?) throws(RuntimeError) {
+                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?) throws(BundleError) {
         let hasher = Blake2b()
         var left = file.size
         while left > 0 {
@@ -156,14 +155,14 @@ public enum LayerExtractor {
             hasher.update(UnsafeRawBufferPointer(chunk))
             collect?.append(contentsOf: UnsafeRawBufferPointer(chunk))
             if let fd {
-                do { try Sys.writeAll(fd, UnsafeRawBufferPointer(chunk), what: file.pathString) } catch { throw RuntimeError(error) }
+                try Sys.writeAll(fd, UnsafeRawBufferPointer(chunk), what: file.pathString)
             }
             left -= UInt64(chunk.count)
             written += UInt64(chunk.count)
             progress?(written)
         }
         guard hasher.finalize() == file.digest else {
-            throw RuntimeError("layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)")
+            throw BundleError(.digestMismatch, "layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)")
         }
     }
 
@@ -196,7 +195,7 @@ public struct DirectoryStack {
 
     public init(root: Int32) { self.root = root }
 
-    public mutating func open(_ path: [UInt8]) throws(SystemError) -> Int32 {
+    public mutating func open(_ path: [UInt8]) throws(BundleError) -> Int32 {
         // How many current components `path` keeps: compare bytes, then back up to a boundary.
         var i = 0
         let n = min(joined.count, path.count)
@@ -232,7 +231,7 @@ public struct DirectoryStack {
     }
 
     /// The descriptor of level `level` (-1: the root), reopened if it was closed.
-    private mutating func descriptor(at level: Int) throws(SystemError) -> Int32 {
+    private mutating func descriptor(at level: Int) throws(BundleError) -> Int32 {
         if level < 0 { return root }
         if fds[level] >= 0 { return fds[level] }
         var base = level - 1

@@ -29,7 +29,7 @@ struct LayerStream: ~Copyable {
     static let inputBufferSize = 256 << 10
     static let stagingBufferSize = 256 << 10
 
-    init(fd: Int32, dataOffset: UInt64, layer: LayerRecord) throws(RuntimeError) {
+    init(fd: Int32, dataOffset: UInt64, layer: LayerRecord) throws(BundleError) {
         self.fd = fd
         self.layerName = layer.name
         self.nextOffset = dataOffset + layer.offset
@@ -37,7 +37,7 @@ struct LayerStream: ~Copyable {
         if layer.codec == .none {
             decoder = nil
         } else {
-            do { decoder = try Decompressor(codec: layer.codec) } catch { throw RuntimeError("layer '\(layer.name)': \(error.message)") }
+            do { decoder = try Decompressor(codec: layer.codec) } catch { throw error.prefixed("layer '\(layer.name)': ") }
         }
         input = .allocate(byteCount: LayerStream.inputBufferSize, alignment: 16)
         switch layer.filter {
@@ -55,7 +55,7 @@ struct LayerStream: ~Copyable {
         staged.deallocate()
     }
 
-    private mutating func refill() throws(RuntimeError) {
+    private mutating func refill() throws(BundleError) {
         let n = Int(min(UInt64(input.count), compressedLeft))
         try Sys.preadFully(fd, UnsafeMutableRawBufferPointer(rebasing: input[0..<n]), at: nextOffset, what: "layer '\(layerName)' data")
         nextOffset += UInt64(n)
@@ -65,17 +65,17 @@ struct LayerStream: ~Copyable {
     }
 
     /// Fills `output` completely with decoded bytes; fails if the stream ends first.
-    mutating func readExactly(_ output: UnsafeMutableRawBufferPointer) throws(RuntimeError) {
+    mutating func readExactly(_ output: UnsafeMutableRawBufferPointer) throws(BundleError) {
         var filled = 0
         while filled < output.count {
             let n = try read(UnsafeMutableRawBufferPointer(rebasing: output[filled...]))
-            if n == 0 { throw RuntimeError("layer '\(layerName)': data ends before the files it declares (corrupt or truncated)") }
+            if n == 0 { throw BundleError(.truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)") }
             filled += n
         }
     }
 
     /// Decodes into `output` (and undoes the filter); returns 0 only at the end of the stream.
-    mutating func read(_ output: UnsafeMutableRawBufferPointer) throws(RuntimeError) -> Int {
+    mutating func read(_ output: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int {
         guard filter != nil else { return try readDecoded(output) }
         while readPos == ready {
             if decodedAll && ready == end { return 0 }
@@ -88,7 +88,7 @@ struct LayerStream: ~Copyable {
     }
 
     /// Moves the unfinished tail to the front, decodes more after it, and runs the filter.
-    private mutating func refillStaged() throws(RuntimeError) {
+    private mutating func refillStaged() throws(BundleError) {
         let tail = end - ready
         if tail > 0 { staged.baseAddress!.copyMemory(from: staged.baseAddress! + ready, byteCount: tail) }
         readPos = 0; ready = 0; end = tail
@@ -101,7 +101,7 @@ struct LayerStream: ~Copyable {
     }
 
     /// Decodes into `output` without the filter; returns 0 only at the end of the stream.
-    private mutating func readDecoded(_ output: UnsafeMutableRawBufferPointer) throws(RuntimeError) -> Int {
+    private mutating func readDecoded(_ output: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int {
         while true {
             if inputStart == inputEnd, compressedLeft > 0 { try refill() }
             let available = UnsafeRawBufferPointer(rebasing: input[inputStart..<inputEnd])
@@ -114,26 +114,26 @@ struct LayerStream: ~Copyable {
             if finished { return 0 }
             let step: (consumed: Int, produced: Int, finished: Bool)
             do { step = try decoder.decode(available, into: output) } catch {
-                throw RuntimeError("layer '\(layerName)': \(error.message)")
+                throw error.prefixed("layer '\(layerName)': ")
             }
             inputStart += step.consumed
             if step.finished { finished = true }
             if step.produced > 0 || finished { return step.produced }
             if step.consumed == 0 && inputStart == inputEnd && compressedLeft == 0 {
-                throw RuntimeError("layer '\(layerName)': compressed data is truncated")
+                throw BundleError(.truncated, "layer '\(layerName)': compressed data is truncated")
             }
             if step.consumed == 0 && inputStart < inputEnd {
-                throw RuntimeError("layer '\(layerName)': decoder made no progress (corrupt data)")
+                throw BundleError(.codec, "layer '\(layerName)': decoder made no progress (corrupt data)")
             }
         }
     }
 
     /// After the last file: the stream must end here, with no decoded or compressed bytes left.
-    mutating func finish(scratch: UnsafeMutableRawBufferPointer) throws(RuntimeError) {
+    mutating func finish(scratch: UnsafeMutableRawBufferPointer) throws(BundleError) {
         let extra = try read(UnsafeMutableRawBufferPointer(rebasing: scratch[0..<1]))
-        guard extra == 0 else { throw RuntimeError("layer '\(layerName)': data is longer than the files it declares") }
+        guard extra == 0 else { throw BundleError(.codec, "layer '\(layerName)': data is longer than the files it declares") }
         guard inputStart == inputEnd, compressedLeft == 0 else {
-            throw RuntimeError("layer '\(layerName)': unexpected bytes after the end of the compressed stream")
+            throw BundleError(.codec, "layer '\(layerName)': unexpected bytes after the end of the compressed stream")
         }
     }
 }

@@ -11,15 +11,15 @@ public typealias FileSystemStatus = cplat_statvfs
 /// when close reports EINTR). Flags and errno values are CPlatform's (`CPLAT_O_*`, `CPLAT_E*`).
 public enum Sys {
     /// The one EINTR rule: a call that fails with EINTR is made again; any other failure becomes
-    /// a `SystemError` carrying errno as read right after the call.
+    /// a `BundleError.system` carrying errno as read right after the call.
     @inline(__always)
-    static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(SystemError) -> T {
+    static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(BundleError) -> T {
         while true {
             let r: T
             if let injected = injectedFailure(call, subject) { r = -1; cplat_set_errno(injected) } else { r = body() }
             if r != -1 { return r }
             let e = cplat_errno()
-            if e != CPLAT_EINTR { throw SystemError(call, subject, errno: e) }
+            if e != CPLAT_EINTR { throw BundleError.system(call, subject, errno: e) }
         }
     }
 
@@ -49,99 +49,99 @@ public enum Sys {
     /// The text of an errno value (`CPLAT_E*` or any other the platform reported).
     public static func errorText(_ code: Int32) -> String { String(cString: cplat_strerror(code)) }
 
-    public static func open(_ path: String, _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+    public static func open(_ path: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
         try retrying("open", path) { cplat_open(path, flags | CPLAT_O_CLOEXEC, mode) }
     }
 
-    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
         try retrying("open", name) { cplat_openat(dirfd, name, flags | CPLAT_O_CLOEXEC, mode) }
     }
 
     public static func close(_ fd: Int32) { _ = cplat_close(fd) }
 
-    public static func fstat(_ fd: Int32) throws(SystemError) -> FileStatus {
+    public static func fstat(_ fd: Int32) throws(BundleError) -> FileStatus {
         var st = FileStatus()
         _ = try retrying("fstat", "") { cplat_fstat(fd, &st) }
         return st
     }
 
     /// `fstatat` without following a final symlink. Returns nil when the name does not exist.
-    public static func lstatat(_ dirfd: Int32, _ name: String) throws(SystemError) -> FileStatus? {
+    public static func lstatat(_ dirfd: Int32, _ name: String) throws(BundleError) -> FileStatus? {
         var st = FileStatus()
         if cplat_fstatat(dirfd, name, &st, CPLAT_AT_SYMLINK_NOFOLLOW) == 0 { return st }
         let e = cplat_errno()
         if e == CPLAT_ENOENT { return nil }
-        throw SystemError("stat", name, errno: e)
+        throw BundleError.system("stat", name, errno: e)
     }
 
     /// Reads exactly `buffer.count` bytes at `offset`, or throws (a short file is an error).
-    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(RuntimeError) {
+    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(BundleError) {
         var done = 0
         while done < buffer.count {
             let n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
             if n > 0 { done += n; continue }
-            if n == 0 { throw RuntimeError("\(what) is truncated") }
+            if n == 0 { throw BundleError(.truncated, "\(what) is truncated") }
             let e = cplat_errno()
             if e == CPLAT_EINTR { continue }
-            throw RuntimeError(SystemError("read", what, errno: e))
+            throw BundleError.system("read", what, errno: e)
         }
     }
 
-    public static func pread(_ fd: Int32, count: Int, at offset: UInt64, what: String) throws(RuntimeError) -> [UInt8] {
+    public static func pread(_ fd: Int32, count: Int, at offset: UInt64, what: String) throws(BundleError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        try withMutableBytes(&out) { (b) throws(RuntimeError) in try preadFully(fd, b, at: offset, what: what) }
+        try withMutableBytes(&out) { (b) throws(BundleError) in try preadFully(fd, b, at: offset, what: what) }
         return out
     }
 
     /// Writes all of `buffer`; short writes are normal and continued.
-    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: String) throws(SystemError) {
+    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: String) throws(BundleError) {
         var done = 0
         while done < buffer.count {
             let n: Int
             if let injected = injectedFailure("write", what) { n = -1; cplat_set_errno(injected) } else { n = Int(cplat_write(fd, buffer.baseAddress! + done, buffer.count - done)) }
             if n >= 0 { done += n; continue }
             let e = cplat_errno()
-            if e != CPLAT_EINTR { throw SystemError("write", what, errno: e) }
+            if e != CPLAT_EINTR { throw BundleError.system("write", what, errno: e) }
         }
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: UInt32) throws(SystemError) {
+    public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: UInt32) throws(BundleError) {
         _ = try retrying("mkdir", name) { cplat_mkdirat(dirfd, name, mode) }
     }
 
-    public static func symlinkat(_ target: String, _ dirfd: Int32, _ name: String) throws(SystemError) {
+    public static func symlinkat(_ target: String, _ dirfd: Int32, _ name: String) throws(BundleError) {
         _ = try retrying("symlink", name) { cplat_symlinkat(target, dirfd, name) }
     }
 
-    public static func fchmod(_ fd: Int32, _ mode: UInt32, what: String) throws(SystemError) {
+    public static func fchmod(_ fd: Int32, _ mode: UInt32, what: String) throws(BundleError) {
         _ = try retrying("chmod", what) { cplat_fchmod(fd, mode) }
     }
 
-    public static func renameat(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String) throws(SystemError) {
+    public static func renameat(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String) throws(BundleError) {
         _ = try retrying("rename", to) { cplat_renameat(fromDir, from, toDir, to) }
     }
 
-    public static func unlinkat(_ dirfd: Int32, _ name: String, _ flags: Int32) throws(SystemError) {
+    public static func unlinkat(_ dirfd: Int32, _ name: String, _ flags: Int32) throws(BundleError) {
         _ = try retrying("unlink", name) { cplat_unlinkat(dirfd, name, flags) }
     }
 
-    public static func syncfs(_ fd: Int32) throws(SystemError) {
+    public static func syncfs(_ fd: Int32) throws(BundleError) {
         _ = try retrying("syncfs", "") { cplat_syncfs(fd) }
     }
 
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 
-    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
         try retrying("open", displayName(name)) { withCName(name) { cplat_openat(dirfd, $0, flags | CPLAT_O_CLOEXEC, mode) } }
     }
 
     /// `openat` whose descriptor survives `execve` (a lock the runtime must keep holding).
-    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(SystemError) -> Int32 {
+    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
         try retrying("open", name) { cplat_openat(dirfd, name, flags, mode) }
     }
 
     /// `fstatat`; `follow: false` does not follow a final symlink. Returns nil when the name does not exist.
-    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(SystemError) -> FileStatus? {
+    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(BundleError) -> FileStatus? {
         var st = FileStatus()
         do {
             _ = try retrying("stat", displayName(name)) { withCName(name) { cplat_fstatat(dirfd, $0, &st, follow ? 0 : CPLAT_AT_SYMLINK_NOFOLLOW) } }
@@ -151,20 +151,20 @@ public enum Sys {
         return st
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: UInt32) throws(SystemError) {
+    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: UInt32) throws(BundleError) {
         _ = try retrying("mkdir", displayName(name)) { withCName(name) { cplat_mkdirat(dirfd, $0, mode) } }
     }
 
-    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32) throws(SystemError) {
+    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32) throws(BundleError) {
         _ = try retrying("unlink", displayName(name)) { withCName(name) { cplat_unlinkat(dirfd, $0, flags) } }
     }
 
-    public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(SystemError) {
+    public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(BundleError) {
         _ = try retrying("rename", displayName(to)) { withCName(from) { f in withCName(to) { t in cplat_renameat(fromDir, f, toDir, t) } } }
     }
 
     /// The target of the symlink `name` under `dirfd`, as bytes.
-    public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(SystemError) -> [UInt8] {
+    public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(BundleError) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
         let n = try retrying("readlink", displayName(name)) {
             withCName(name) { p in buf.withUnsafeMutableBytes { cplat_readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) } }
@@ -173,16 +173,16 @@ public enum Sys {
     }
 
     /// Sets the access and modification times of `name` under `dirfd` to now, without following a symlink.
-    public static func touchat(_ dirfd: Int32, _ name: String) throws(SystemError) {
+    public static func touchat(_ dirfd: Int32, _ name: String) throws(BundleError) {
         _ = try retrying("utimensat", name) { cplat_touchat(dirfd, name) }
     }
 
     /// `operation` is `CPLAT_LOCK_SH`, `CPLAT_LOCK_EX`, `CPLAT_LOCK_UN`, with `CPLAT_LOCK_NB`.
-    public static func flock(_ fd: Int32, _ operation: Int32, what: String) throws(SystemError) {
+    public static func flock(_ fd: Int32, _ operation: Int32, what: String) throws(BundleError) {
         _ = try retrying("flock", what) { cplat_flock(fd, operation) }
     }
 
-    public static func fstatvfs(_ fd: Int32, what: String) throws(SystemError) -> FileSystemStatus {
+    public static func fstatvfs(_ fd: Int32, what: String) throws(BundleError) -> FileSystemStatus {
         var s = FileSystemStatus()
         _ = try retrying("statvfs", what) { cplat_fstatvfs(fd, &s) }
         return s
@@ -204,19 +204,19 @@ public enum Sys {
     }
 
     /// One `read` into `buffer`: the byte count, 0 at the end of the file.
-    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(SystemError) -> Int {
+    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(BundleError) -> Int {
         Int(try retrying("read", what) { cplat_read(fd, buffer.baseAddress, buffer.count) })
     }
 
     /// Maps `size` bytes of `fd` read-only; release with `unmap`.
-    public static func mapReadOnly(_ fd: Int32, size: Int, what: String) throws(SystemError) -> UnsafeRawPointer {
-        guard let p = cplat_map_readonly(fd, size) else { throw SystemError("mmap", what, errno: cplat_errno()) }
+    public static func mapReadOnly(_ fd: Int32, size: Int, what: String) throws(BundleError) -> UnsafeRawPointer {
+        guard let p = cplat_map_readonly(fd, size) else { throw BundleError.system("mmap", what, errno: cplat_errno()) }
         return UnsafeRawPointer(p)
     }
 
     public static func unmap(_ base: UnsafeRawPointer, size: Int) { _ = cplat_unmap(UnsafeMutableRawPointer(mutating: base), size) }
 
-    public static func mkdir(_ path: String, _ mode: UInt32) throws(SystemError) {
+    public static func mkdir(_ path: String, _ mode: UInt32) throws(BundleError) {
         _ = try retrying("mkdir", path) { cplat_mkdirat(CPLAT_AT_FDCWD, path, mode) }
     }
 
@@ -308,17 +308,17 @@ public enum Sys {
 
 extension Sys {
     /// Names in a directory (without `.` and `..`). `dirfd` stays open and owned by the caller.
-    public static func listDirectory(_ dirfd: Int32) throws(SystemError) -> [String] {
+    public static func listDirectory(_ dirfd: Int32) throws(BundleError) -> [String] {
         try listDirectoryBytes(dirfd).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Names in a directory as the bytes the kernel returned (without `.` and `..`), so a name
     /// that is not UTF-8 can still be opened, compared and removed. `dirfd` stays the caller's.
-    public static func listDirectoryBytes(_ dirfd: Int32) throws(SystemError) -> [[UInt8]] {
-        if let injected = injectedFailure("opendir", "") { throw SystemError("opendir", "", errno: injected) }
+    public static func listDirectoryBytes(_ dirfd: Int32) throws(BundleError) -> [[UInt8]] {
+        if let injected = injectedFailure("opendir", "") { throw BundleError.system("opendir", "", errno: injected) }
         let fd = cplat_dup(dirfd)
-        guard fd >= 0 else { throw SystemError("dup", "", errno: cplat_errno()) }
-        guard let dir = cplat_fdopendir(fd) else { let e = cplat_errno(); Sys.close(fd); throw SystemError("opendir", "", errno: e) }
+        guard fd >= 0 else { throw BundleError.system("dup", "", errno: cplat_errno()) }
+        guard let dir = cplat_fdopendir(fd) else { let e = cplat_errno(); Sys.close(fd); throw BundleError.system("opendir", "", errno: e) }
         defer { cplat_closedir(dir) }
         cplat_rewinddir(dir)
         var names: [[UInt8]] = []

@@ -1,29 +1,21 @@
+import BundleFormat
+import CPlatform
 
-/// A failed system call: which call, on what, and errno, read right after the call.
-public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let call: String
-    public let subject: String
-    public let errno: Int32
-
-    public init(_ call: String, _ subject: String, errno: Int32) {
-        self.call = call
-        self.subject = subject
-        self.errno = errno
+/// Failed system calls as `BundleError`s. BundleFormat is pure (no libc), so the part of the
+/// error that needs the platform layer lives here, with the launcher's only `strerror` call
+/// (through `Sys.errorText`).
+extension BundleError {
+    /// A failed call: "open /x: No such file or directory" (or "fstat: ..." without a subject),
+    /// with errno as read right after the call. ENOSPC is `.diskFull`, anything else `.system`.
+    public static func system(_ call: String, _ subject: String, errno: Int32) -> BundleError {
+        let reason = describe(errno: errno)
+        return BundleError(errno == CPLAT_ENOSPC ? .diskFull : .system,
+                           subject.isEmpty ? "\(call): \(reason)" : "\(call) \(subject): \(reason)", errno: errno)
     }
 
-    public var reason: String { Sys.errorText(errno) }
-    public var description: String { subject.isEmpty ? "\(call): \(reason)" : "\(call) \(subject): \(reason)" }
-}
+    /// The platform's sentence for an errno ("Permission denied").
+    public static func describe(errno: Int32) -> String { Sys.errorText(errno) }
 
-/// Why reading, verifying or extracting a bundle failed: one human sentence.
-public struct RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let message: String
-    /// errno of the underlying call, when there was one (ENOSPC lets callers say "disk full").
-    public let errno: Int32?
-    public init(_ message: String, errno: Int32? = nil) {
-        self.message = message
-        self.errno = errno
-    }
-    public init(_ e: SystemError) { self.init(e.description, errno: e.errno) }
-    public var description: String { message }
+    /// The sentence for this error's errno, for messages that word the failure themselves.
+    public var reason: String { BundleError.describe(errno: errno) }
 }

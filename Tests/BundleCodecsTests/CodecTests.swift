@@ -7,6 +7,14 @@ import CLZMA
 import CZlib
 
 final class CodecTests: XCTestCase {
+    /// Asserts that `body` throws a `BundleError` with `code` (tests match codes, not messages).
+    func assertCode<T>(_ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ context: String = "",
+                       file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), context, file: file, line: line) {
+            XCTAssertEqual(($0 as? BundleError)?.code, code, "\(context): \($0)", file: file, line: line)
+        }
+    }
+
     /// Text-like data that compresses, plus a random tail that does not.
     func sample(_ n: Int) -> [UInt8] {
         var rng = SystemRandomNumberGenerator()
@@ -185,7 +193,7 @@ final class CodecTests: XCTestCase {
         XCTAssertFalse(step.finished)
         XCTAssertEqual(out, [1, 2, 3])
         XCTAssertEqual(try Codecs.decompress(input, codec: .none, maxOutput: 5), input)
-        XCTAssertThrowsError(try Codecs.decompress(input, codec: .none, maxOutput: 4))
+        assertCode(try Codecs.decompress(input, codec: .none, maxOutput: 4), .tooLarge)
     }
 
     // MARK: Bad input
@@ -198,25 +206,21 @@ final class CodecTests: XCTestCase {
                 XCTAssertThrowsError(try Codecs.decompress(Array(c.prefix(keep)), codec: codec, maxOutput: data.count),
                                      "\(codec.name) truncated to \(keep)")
             }
-            XCTAssertThrowsError(try Codecs.decompress(Array(c.dropLast()), codec: codec, maxOutput: data.count)) { error in
-                XCTAssertTrue("\(error)".hasPrefix("\(codec.name): "), "\(error)")
-            }
+            assertCode(try Codecs.decompress(Array(c.dropLast()), codec: codec, maxOutput: data.count), .truncated, codec.name)
 
             var bad = c
             bad[c.count / 2] ^= 0xFF
             bad[c.count / 2 + 1] ^= 0x55
             // No output limit here: a flipped length can also make the output too long, but the
             // decoder (or its checksum) must catch the damage by itself.
-            XCTAssertThrowsError(try Codecs.decompress(bad, codec: codec, maxOutput: Int.max), "\(codec.name) corrupt") { error in
-                XCTAssertTrue("\(error)".contains("corrupt"), "\(error)")
-            }
+            assertCode(try Codecs.decompress(bad, codec: codec, maxOutput: Int.max), .codec, "\(codec.name) corrupt")
 
-            XCTAssertThrowsError(try Codecs.decompress(c + [1, 2, 3], codec: codec, maxOutput: data.count), "\(codec.name) trailing")
-            XCTAssertThrowsError(try Codecs.decompress(c + [0], codec: codec, maxOutput: data.count), "\(codec.name) trailing zero")
-            XCTAssertThrowsError(try Codecs.decompress(c, codec: codec, maxOutput: data.count - 1), "\(codec.name) over maxOutput")
-            XCTAssertThrowsError(try Codecs.decompress(c, codec: codec, maxOutput: 0), "\(codec.name) over maxOutput 0")
+            assertCode(try Codecs.decompress(c + [1, 2, 3], codec: codec, maxOutput: data.count), .codec, "\(codec.name) trailing")
+            assertCode(try Codecs.decompress(c + [0], codec: codec, maxOutput: data.count), .codec, "\(codec.name) trailing zero")
+            assertCode(try Codecs.decompress(c, codec: codec, maxOutput: data.count - 1), .tooLarge, "\(codec.name) over maxOutput")
+            assertCode(try Codecs.decompress(c, codec: codec, maxOutput: 0), .tooLarge, "\(codec.name) over maxOutput 0")
             XCTAssertEqual(try Codecs.decompress(c, codec: codec, maxOutput: Int.max), data, "\(codec.name) no limit")
-            XCTAssertThrowsError(try Codecs.decompress(Array("not compressed at all".utf8), codec: codec, maxOutput: 100), "\(codec.name) garbage")
+            assertCode(try Codecs.decompress(Array("not compressed at all".utf8), codec: codec, maxOutput: 100), .codec, "\(codec.name) garbage")
         }
     }
 
@@ -246,12 +250,12 @@ final class CodecTests: XCTestCase {
     }
 
     func testLevelsOutsideTheRangeAreRefused() {
-        XCTAssertThrowsError(try Compressor(codec: .zstd, level: 0))
-        XCTAssertThrowsError(try Compressor(codec: .zstd, level: 23))
-        XCTAssertThrowsError(try Compressor(codec: .xz, level: -1))
-        XCTAssertThrowsError(try Compressor(codec: .xz, level: 10))
-        XCTAssertThrowsError(try Compressor(codec: .zlib, level: 0))
-        XCTAssertThrowsError(try Compressor(codec: .zlib, level: 10))
+        assertCode(try Compressor(codec: .zstd, level: 0), .usage)
+        assertCode(try Compressor(codec: .zstd, level: 23), .usage)
+        assertCode(try Compressor(codec: .xz, level: -1), .usage)
+        assertCode(try Compressor(codec: .xz, level: 10), .usage)
+        assertCode(try Compressor(codec: .zlib, level: 0), .usage)
+        assertCode(try Compressor(codec: .zlib, level: 10), .usage)
         XCTAssertNoThrow(try Compressor(codec: .none, level: 42))
     }
 
@@ -260,8 +264,8 @@ final class CodecTests: XCTestCase {
             let c = try Compressor(codec: codec, level: codec.defaultLevel)
             var out: [UInt8] = []
             try c.finish(into: &out)
-            XCTAssertThrowsError(try [UInt8]([1]).withUnsafeBytes { try c.compress($0, into: &out) }, codec.name)
-            XCTAssertThrowsError(try c.finish(into: &out), codec.name)
+            assertCode(try [UInt8]([1]).withUnsafeBytes { try c.compress($0, into: &out) }, .usage, codec.name)
+            assertCode(try c.finish(into: &out), .usage, codec.name)
         }
     }
 
@@ -319,26 +323,26 @@ final class CodecTests: XCTestCase {
         let data = sample(100_000)
         let huge = try zstdFrame(data, windowLog: 27)
         XCTAssertEqual(zstdWindowSize(huge), 1 << 27)
+        // The message names the limit.
         XCTAssertThrowsError(try Codecs.decompress(huge, codec: .zstd, maxOutput: data.count)) { error in
+            XCTAssertEqual((error as? BundleError)?.code, .tooLarge)
             XCTAssertEqual("\(error)", "zstd: frame requires too much memory (window larger than 16 MiB)")
         }
         // Refused at the first decode call, before any output.
         let d = try Decompressor(codec: .zstd)
         var out = [UInt8](repeating: 0, count: 1 << 16)
-        XCTAssertThrowsError(try huge.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try d.decode(i, into: o) } })
+        assertCode(try huge.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try d.decode(i, into: o) } }, .tooLarge)
 
         // The limit itself (2^24) is accepted.
         let atLimit = try zstdFrame(data, windowLog: Limits.zstdMaxWindowLog)
         XCTAssertEqual(zstdWindowSize(atLimit), 1 << 24)
         XCTAssertEqual(try Codecs.decompress(atLimit, codec: .zstd, maxOutput: data.count), data)
         let over = try zstdFrame(data, windowLog: Limits.zstdMaxWindowLog + 1)
-        XCTAssertThrowsError(try Codecs.decompress(over, codec: .zstd, maxOutput: data.count))
+        assertCode(try Codecs.decompress(over, codec: .zstd, maxOutput: data.count), .tooLarge)
 
         // The same from the CLI: --long=27 on stdin writes a 128 MiB window.
         let cli = try run("zstd", ["-q", "-c", "--long=27", "-19"], input: data)
-        XCTAssertThrowsError(try Codecs.decompress(cli, codec: .zstd, maxOutput: data.count)) { error in
-            XCTAssertTrue("\(error)".contains("too much memory"), "\(error)")
-        }
+        assertCode(try Codecs.decompress(cli, codec: .zstd, maxOutput: data.count), .tooLarge)
     }
 
     /// An xz stream with a preset 9 (64 MiB) dictionary, made with the C API.
@@ -365,16 +369,16 @@ final class CodecTests: XCTestCase {
         // A 64 MiB dictionary needs ~65 MiB to decode: over the 32 MiB limit, whatever the data size.
         let data = sample(100_000)
         let huge = try xzPreset(data, preset: 9)
+        // The message names the limit.
         XCTAssertThrowsError(try Codecs.decompress(huge, codec: .xz, maxOutput: data.count)) { error in
+            XCTAssertEqual((error as? BundleError)?.code, .tooLarge)
             XCTAssertEqual("\(error)", "xz: stream requires too much memory (more than 32 MiB to decode)")
         }
         // Preset 6 (8 MiB) is fine.
         XCTAssertEqual(try Codecs.decompress(try xzPreset(data, preset: 6), codec: .xz, maxOutput: data.count), data)
 
         let cli = try run("xz", ["-c", "-9"], input: data)
-        XCTAssertThrowsError(try Codecs.decompress(cli, codec: .xz, maxOutput: data.count)) { error in
-            XCTAssertTrue("\(error)".contains("too much memory"), "\(error)")
-        }
+        assertCode(try Codecs.decompress(cli, codec: .xz, maxOutput: data.count), .tooLarge)
     }
 
     /// Our xz level 9 is clamped to an 8 MiB dictionary, so it decodes within the limit

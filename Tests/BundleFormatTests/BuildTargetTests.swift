@@ -71,21 +71,21 @@ final class BuildTargetTests: XCTestCase {
         let fx = Fx.manifest()
         let base = fx.manifest.encoded()
         func with(_ s: String) -> [UInt8] { var w = ByteWriter(); w.string(s); return base + w.bytes }
-        assertFormatError(try fx.decode(with("linux-riscv64")), mentions: "unknown target 'linux-riscv64'")
-        assertFormatError(try fx.decode(with("")), mentions: "unknown target ''")
-        assertFormatError(try fx.decode(with("linux-\u{1b}[31m")), mentions: "unknown target 'linux-\\x1b[31m'")
+        assertBundleError(try fx.decode(with("linux-riscv64")), .badManifest, mentions: "unknown target 'linux-riscv64'")
+        assertBundleError(try fx.decode(with("")), .badManifest, mentions: "unknown target ''")
+        assertBundleError(try fx.decode(with("linux-\u{1b}[31m")), .badManifest, mentions: "unknown target 'linux-\\x1b[31m'")
         // One encoding per manifest: linux-x64 is said by leaving the field out.
-        assertFormatError(try fx.decode(with("linux-x64")), mentions: "linux-x64", "leaving the field out")
+        assertBundleError(try fx.decode(with("linux-x64")), .badManifest, mentions: "linux-x64", "leaving the field out")
         // Anything but exactly one string after the entries is stray bytes, named as such.
-        assertFormatError(try fx.decode(with("linux-arm64") + [0]), mentions: "16 unexpected bytes after the entries")
-        assertFormatError(try fx.decode(base + [0, 0]), mentions: "2 unexpected bytes after the entries")
+        assertBundleError(try fx.decode(with("linux-arm64") + [0]), .badManifest, mentions: "16 unexpected bytes after the entries")
+        assertBundleError(try fx.decode(base + [0, 0]), .badManifest, mentions: "2 unexpected bytes after the entries")
         var long = ByteWriter()
         long.u32(65)
-        assertFormatError(try fx.decode(base + long.bytes + [UInt8](repeating: 0x61, count: 65)), mentions: "69 unexpected bytes")
+        assertBundleError(try fx.decode(base + long.bytes + [UInt8](repeating: 0x61, count: 65)), .badManifest, mentions: "69 unexpected bytes")
         // A signed arm64 header cut back to its entries would read as linux-x64; the signature
         // covers the header's exact bytes (and the trailer its length), so it cannot be cut unnoticed.
         var arm = fx.manifest
         arm.target = .linuxArm64
-        for n in base.count + 1..<arm.encoded().count { assertThrowsFormatError(try fx.decode(Array(arm.encoded().prefix(n))), "prefix \(n)") }
+        for n in base.count + 1..<arm.encoded().count { assertThrowsBundleError(try fx.decode(Array(arm.encoded().prefix(n))), "prefix \(n)") }
     }
 }

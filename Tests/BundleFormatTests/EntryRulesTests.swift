@@ -10,15 +10,24 @@ final class EntryRulesTests: XCTestCase {
         EntryRecord(name: "e", isDefault: true, argv: argv, env: env.map { .init(key: $0.0, value: $0.1) }, layers: [])
     }
 
-    func violation(_ argv: [String], env: [(String, String)] = [], app: String = "hello") -> EntryRules.Violation? {
-        do { try EntryRules.check(entry(argv, env: env), appName: app); return nil } catch { return error }
+    /// The refusal and the field it names (as `EntryRules` hands it to `fieldName`), nil when accepted.
+    func violation(_ argv: [String], env: [(String, String)] = [], app: String = "hello") -> (error: BundleError, field: EntryRules.Field?)? {
+        var named: EntryRules.Field? = nil
+        do {
+            try EntryRules.check(entry(argv, env: env), appName: app, fieldName: { named = $0; return $0.description })
+            return nil
+        } catch { return (error, named) }
     }
 
+    /// Refused with `.badEntry`, naming `field`; `needle` pins which rule fired (these tests pin the
+    /// rules' decisions, and the reason is what the builder and the launcher print).
     func refused(_ argv: [String], env: [(String, String)] = [], app: String = "hello", field: EntryRules.Field, _ needle: String,
                  file: StaticString = #filePath, line: UInt = #line) {
         guard let v = violation(argv, env: env, app: app) else { return XCTFail("\(argv) \(env) should be refused", file: file, line: line) }
-        XCTAssertEqual(v.field, field, "\(v)", file: file, line: line)
-        XCTAssertTrue(v.reason.contains(needle), "'\(v.reason)' should mention '\(needle)'", file: file, line: line)
+        XCTAssertEqual(v.error.code, .badEntry, v.error.message, file: file, line: line)
+        XCTAssertEqual(v.field, field, v.error.message, file: file, line: line)
+        XCTAssertTrue(v.error.message.hasPrefix("\(field): "), v.error.message, file: file, line: line)
+        XCTAssertTrue(v.error.message.contains(needle), "'\(v.error.message)' should mention '\(needle)'", file: file, line: line)
     }
 
     func accepted(_ argv: [String], env: [(String, String)] = [], app: String = "hello", file: StaticString = #filePath, line: UInt = #line) {
@@ -112,10 +121,10 @@ final class EntryRulesTests: XCTestCase {
             change(&m.entries[0])
             return try fx.decode(m.encoded())
         }
-        assertFormatError(try decode { $0.argv[0] = "{base}/../../bin/sh" }, mentions: "entry 'app' argv[0]", "'..' after {base}")
-        assertFormatError(try decode { $0.argv[0] = "bin/sh" }, mentions: "entry 'app' argv[0]", "relative program")
-        assertFormatError(try decode { $0.env.append(.init(key: "MY_APP_X_BUNDLE_EXE", value: "/x")) }, mentions: "launcher's own")
-        assertFormatError(try decode { $0.env = [.init(key: "K", value: "1"), .init(key: "K", value: "2")] }, mentions: "env K", "set twice")
+        assertBundleError(try decode { $0.argv[0] = "{base}/../../bin/sh" }, .badEntry, mentions: "entry 'app' argv[0]", "'..' after {base}")
+        assertBundleError(try decode { $0.argv[0] = "bin/sh" }, .badEntry, mentions: "entry 'app' argv[0]")
+        assertBundleError(try decode { $0.env.append(.init(key: "MY_APP_X_BUNDLE_EXE", value: "/x")) }, .badEntry, mentions: "launcher's own")
+        assertBundleError(try decode { $0.env = [.init(key: "K", value: "1"), .init(key: "K", value: "2")] }, .badEntry)
         XCTAssertNoThrow(try decode { $0.env.append(.init(key: "MY_APP_HOME", value: "{base}")) })
     }
 
@@ -125,7 +134,7 @@ final class EntryRulesTests: XCTestCase {
             XCTAssertFalse(Names.isValidVersion(bad), bad)
             var m = fx.manifest
             m.appVersion = bad
-            if bad.utf8.count <= 64 { assertFormatError(try fx.decode(m.encoded()), mentions: "app version") }
+            if bad.utf8.count <= 64 { assertBundleError(try fx.decode(m.encoded()), .badManifest) }
         }
         for good in ["1", "1.2.3+build.5", "2024-01-01_rc~1", String(repeating: "v", count: 64)] {
             XCTAssertTrue(Names.isValidVersion(good), good)
@@ -133,7 +142,7 @@ final class EntryRulesTests: XCTestCase {
         // The message shows the bad version escaped, on one line.
         var m = fx.manifest
         m.appVersion = "1\n\u{1B}"
-        assertFormatError(try fx.decode(m.encoded()), mentions: "'1\\x0a\\x1b'")
+        assertBundleError(try fx.decode(m.encoded()), .badManifest, mentions: "'1\\x0a\\x1b'")
     }
 
     // MARK: Adversarial: random entries

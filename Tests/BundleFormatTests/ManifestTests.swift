@@ -6,20 +6,23 @@ final class ManifestTests: XCTestCase {
     let fx = Fx.manifest()
     var raw: Fx.RawManifest { Fx.RawManifest(fx.manifest) }
 
-    func rejected(_ m: Manifest, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
+    /// Refused with `code`; `needles` are what the message must name (a layer, an entry, a number).
+    func rejected(_ m: Manifest, _ code: BundleError.Code, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
                   file: StaticString = #filePath, line: UInt = #line) {
-        expectRejected(m.encoded(), needles, layers: layers, tables: tables, file: file, line: line)
+        expectRejected(m.encoded(), code, needles, layers: layers, tables: tables, file: file, line: line)
     }
-    func rejected(_ r: Fx.RawManifest, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
+    func rejected(_ r: Fx.RawManifest, _ code: BundleError.Code, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
                   file: StaticString = #filePath, line: UInt = #line) {
-        expectRejected(r.encoded(), needles, layers: layers, tables: tables, file: file, line: line)
+        expectRejected(r.encoded(), code, needles, layers: layers, tables: tables, file: file, line: line)
     }
-    private func expectRejected(_ bytes: [UInt8], _ needles: [String], layers: UInt64?, tables: UInt64?, file: StaticString, line: UInt) {
+    private func expectRejected(_ bytes: [UInt8], _ code: BundleError.Code, _ needles: [String], layers: UInt64?, tables: UInt64?,
+                                file: StaticString, line: UInt) {
         do {
             let m = try Manifest(decoding: bytes, layersLength: layers ?? fx.layersLength, tablesLength: tables ?? fx.tablesLength)
-            XCTFail("expected a FormatError mentioning \(needles), decoded \(m)", file: file, line: line)
+            XCTFail("expected BundleError .\(code), decoded \(m)", file: file, line: line)
         } catch {
-            // `error` is a FormatError: the decoders use typed throws.
+            // `error` is a BundleError: the decoders use typed throws.
+            XCTAssertEqual(error.code, code, error.message, file: file, line: line)
             for n in needles where !error.message.contains(n) {
                 XCTFail("'\(error.message)' should mention '\(n)'", file: file, line: line)
             }
@@ -96,8 +99,8 @@ final class ManifestTests: XCTestCase {
         let empty = Manifest(appName: "a", appVersion: "0", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [], entries: [])
         XCTAssertEqual(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 0), empty)
         // With no layers, the regions must be empty.
-        assertFormatError(try Manifest(decoding: empty.encoded(), layersLength: 1, tablesLength: 0), mentions: "do not fill the layers region")
-        assertFormatError(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 1), mentions: "do not fill the tables region")
+        assertBundleError(try Manifest(decoding: empty.encoded(), layersLength: 1, tablesLength: 0), .badManifest)
+        assertBundleError(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 1), .badManifest)
     }
 
     func testLimitsExactlyAreAccepted() throws {
@@ -131,16 +134,16 @@ final class ManifestTests: XCTestCase {
         XCTAssertGreaterThan(b.count, 300)
         for n in 0..<b.count {
             let prefix = Array(b.prefix(n))
-            assertFormatError(try fx.decode(prefix), mentions: "truncated", context: "prefix \(n) of \(b.count)")
-            assertThrowsFormatError(try fx.decodeRaw(prefix), "prefix \(n)")
+            assertBundleError(try fx.decode(prefix), .truncated, context: "prefix \(n) of \(b.count)")
+            assertThrowsBundleError(try fx.decodeRaw(prefix), "prefix \(n)")
         }
     }
 
     func testTrailingBytes() {
         let b = fx.manifest.encoded()
-        assertFormatError(try fx.decode(b + [0]), mentions: "1 unexpected bytes")
-        assertFormatError(try fx.decode(b + [UInt8](repeating: 0xFF, count: 100)), mentions: "100 unexpected bytes")
-        assertFormatError(try fx.decode(b + b), mentions: "unexpected bytes")
+        assertBundleError(try fx.decode(b + [0]), .badManifest, mentions: "1 unexpected bytes")
+        assertBundleError(try fx.decode(b + [UInt8](repeating: 0xFF, count: 100)), .badManifest, mentions: "100 unexpected bytes")
+        assertBundleError(try fx.decode(b + b), .badManifest)
     }
 
     // MARK: Names
@@ -149,40 +152,40 @@ final class ManifestTests: XCTestCase {
         let bad = ["", "-a", ".a", "_a", "a b", "a/b", "a:b", "ü", String(repeating: "a", count: 65), "a\u{7F}"]
         for name in bad {
             var m = fx.manifest; m.appName = name
-            rejected(m, name.utf8.count > 64 ? "app name" : "invalid app name")
+            rejected(m, name.utf8.count > 64 ? .tooLarge : .badManifest, "app name")
             m = fx.manifest; m.layers[1].name = name
-            rejected(m, name.utf8.count > 64 ? "layer 1 name" : "invalid layer name")
+            rejected(m, name.utf8.count > 64 ? .tooLarge : .badManifest)
             m = fx.manifest; m.entries[2].name = name
-            rejected(m, name.utf8.count > 64 ? "entry 2 name" : "invalid entry name")
+            rejected(m, name.utf8.count > 64 ? .tooLarge : .badManifest)
         }
         var m = fx.manifest; m.appName = String(repeating: "a", count: 65)
-        rejected(m, "app name is 65 bytes, over the limit of 64")
+        rejected(m, .tooLarge, "app name is 65 bytes, over the limit of 64")
         m = fx.manifest; m.appVersion = String(repeating: "1", count: 65)
-        rejected(m, "app version is 65 bytes")
+        rejected(m, .tooLarge, "app version is 65 bytes")
     }
 
     func testDuplicates() {
         var m = fx.manifest; m.layers[2].name = "base"
-        rejected(m, "duplicate layer 'base'")
+        rejected(m, .badManifest, "duplicate layer 'base'")
         m = fx.manifest; m.entries[3].name = "app"
-        rejected(m, "duplicate entry 'app'")
+        rejected(m, .badManifest, "duplicate entry 'app'")
         m = fx.manifest; m.entries[1].name = "tool.v2"
-        rejected(m, "duplicate entry 'tool.v2'")
+        rejected(m, .badManifest, "duplicate entry 'tool.v2'")
     }
 
     func testUnknownCodecFilterAndEntryFlags() {
         // Low four bits: codec; high four bits: filter.
         for byte: UInt8 in [4, 9, 0x0F, 0x14, 0x1F] {
             var r = raw; r.layers[1].codec = byte
-            rejected(r, "layer 'py-3.12' has unknown codec \(byte & 0x0F)")
+            rejected(r, .badManifest, "layer 'py-3.12' has unknown codec \(byte & 0x0F)")
         }
         for byte: UInt8 in [0x20, 0x21, 0x80, 0xF1] {
             var r = raw; r.layers[1].codec = byte
-            rejected(r, "layer 'py-3.12' has unknown filter \(byte >> 4)")
+            rejected(r, .badManifest, "layer 'py-3.12' has unknown filter \(byte >> 4)")
         }
         for flags: UInt8 in [2, 3, 0xFF] {
             var r = raw; r.entries[1].flags = flags
-            rejected(r, "entry 'py' has unknown flags \(flags)")
+            rejected(r, .badManifest, "entry 'py' has unknown flags \(flags)")
         }
     }
 
@@ -190,75 +193,75 @@ final class ManifestTests: XCTestCase {
 
     func testLayerOffsets() {
         var m = fx.manifest; m.layers[1].offset = 101               // gap
-        rejected(m, "layer 'py-3.12' data", "not where the layers region says")
+        rejected(m, .badManifest, "layer 'py-3.12' data")
         m = fx.manifest; m.layers[1].offset = 99                     // overlap
-        rejected(m, "not where the layers region says")
+        rejected(m, .badManifest)
         m = fx.manifest; m.layers[0].offset = 1                      // first not at 0
-        rejected(m, "layer 'base' data")
+        rejected(m, .badManifest, "layer 'base' data")
         m = fx.manifest; m.layers[2].offset = 0                      // back to the start
-        rejected(m, "layer 'empty_x' data")
+        rejected(m, .badManifest, "layer 'empty_x' data")
         m = fx.manifest; m.layers[1].offset = .max                   // would overflow offset + size
-        rejected(m, "not where the layers region says")
+        rejected(m, .badManifest)
         // Layer data running past the region.
         m = fx.manifest; m.layers[2].compressedSize = 1
-        rejected(m, "layer 'empty_x' data", "not where the layers region says")
+        rejected(m, .badManifest, "layer 'empty_x' data")
         m = fx.manifest; m.layers[0].compressedSize = .max
-        rejected(m, "layer 'base' data")
-        rejected(fx.manifest, "layer 'py-3.12' data", layers: 149)
-        rejected(fx.manifest, "layer 'base' data", layers: 0)
+        rejected(m, .badManifest, "layer 'base' data")
+        rejected(fx.manifest, .badManifest, "layer 'py-3.12' data", layers: 149)
+        rejected(fx.manifest, .badManifest, "layer 'base' data", layers: 0)
     }
 
     func testLayersNotFillingRegion() {
-        rejected(fx.manifest, "layers do not fill the layers region", layers: 151)
-        rejected(fx.manifest, "layers do not fill the layers region", layers: .max)
+        rejected(fx.manifest, .badManifest, layers: 151)
+        rejected(fx.manifest, .badManifest, layers: .max)
         var m = fx.manifest; m.layers[2].compressedSize = 0
         m.layers.removeLast(); m.entries.removeLast()
-        rejected(m, "layers do not fill", layers: 151)
+        rejected(m, .badManifest, layers: 151)
     }
 
     func testTableOffsets() {
         var m = fx.manifest; m.layers[1].tableOffset = 121          // gap
-        rejected(m, "layer 'py-3.12' file table", "not where the tables region says")
+        rejected(m, .badManifest, "layer 'py-3.12' file table")
         m = fx.manifest; m.layers[1].tableOffset = 119               // overlap
-        rejected(m, "not where the tables region says")
+        rejected(m, .badManifest)
         m = fx.manifest; m.layers[0].tableOffset = 5
-        rejected(m, "layer 'base' file table")
+        rejected(m, .badManifest, "layer 'base' file table")
         m = fx.manifest; m.layers[2].tableLength = 1                 // past the region
-        rejected(m, "layer 'empty_x' file table")
+        rejected(m, .badManifest, "layer 'empty_x' file table")
         m = fx.manifest; m.layers[1].tableLength = .max
-        rejected(m, "layer 'py-3.12' file table")
-        rejected(fx.manifest, "file table", tables: 159)
+        rejected(m, .badManifest, "layer 'py-3.12' file table")
+        rejected(fx.manifest, .badManifest, tables: 159)
     }
 
     func testTablesNotFillingRegion() {
-        rejected(fx.manifest, "file tables do not fill the tables region", tables: 161)
+        rejected(fx.manifest, .badManifest, tables: 161)
         var m = fx.manifest; m.layers[1].tableLength = 39; m.layers[2].tableOffset = 159
-        rejected(m, "file tables do not fill the tables region")
+        rejected(m, .badManifest)
     }
 
     func testSizeAndCountLimits() {
         var m = fx.manifest; m.layers[0].uncompressedSize = Limits.maxLayerSize + 1
-        rejected(m, "layer 'base' declares \(Limits.maxLayerSize + 1) bytes, over the limit")
+        rejected(m, .tooLarge, "layer 'base' declares \(Limits.maxLayerSize + 1) bytes, over the limit")
         m = fx.manifest; m.layers[0].uncompressedSize = .max
-        rejected(m, "over the limit of \(Limits.maxLayerSize)")
+        rejected(m, .tooLarge, "over the limit of \(Limits.maxLayerSize)")
         // An uncompressed layer over the limit (its region is as large, since nothing is allocated).
         m = fx.manifest; m.layers[1].compressedSize = Limits.maxLayerSize + 1; m.layers[1].uncompressedSize = Limits.maxLayerSize + 1
-        rejected(m, "layer 'py-3.12' declares", layers: 100 + Limits.maxLayerSize + 1)
+        rejected(m, .tooLarge, "layer 'py-3.12' declares", layers: 100 + Limits.maxLayerSize + 1)
         m = fx.manifest; m.layers[1].fileCount = Limits.maxFilesPerLayer + 1
-        rejected(m, "declares \(Limits.maxFilesPerLayer + 1) files, over the limit")
+        rejected(m, .tooLarge, "declares \(Limits.maxFilesPerLayer + 1) files, over the limit")
         var r = raw; r.layers[0].fileCount = .max
-        rejected(r, "declares \(UInt32.max) files")
+        rejected(r, .tooLarge, "declares \(UInt32.max) files")
         m = fx.manifest; m.layers[2].tableLength = Limits.maxFileTableLength + 1
-        rejected(m, "file table is \(Limits.maxFileTableLength + 1) bytes, over the limit", tables: 160 + Limits.maxFileTableLength + 1)
+        rejected(m, .tooLarge, "file table is \(Limits.maxFileTableLength + 1) bytes, over the limit", tables: 160 + Limits.maxFileTableLength + 1)
     }
 
     func testUncompressedLayerSizesMustMatch() {
         var m = fx.manifest; m.layers[1].uncompressedSize = 51
-        rejected(m, "uncompressed layer 'py-3.12' has different stored and declared sizes")
+        rejected(m, .badManifest, "uncompressed layer 'py-3.12' has different stored and declared sizes")
         m = fx.manifest; m.layers[1].uncompressedSize = 0
-        rejected(m, "different stored and declared sizes")
+        rejected(m, .badManifest)
         m = fx.manifest; m.layers[2].codec = .none; m.layers[2].uncompressedSize = 1
-        rejected(m, "uncompressed layer 'empty_x'")
+        rejected(m, .badManifest, "uncompressed layer 'empty_x'")
     }
 
     // MARK: Hostile counts
@@ -266,33 +269,33 @@ final class ManifestTests: XCTestCase {
     func testHugeCountsFailFastWithoutAllocating() {
         assertFast {
             var r = raw; r.layerCount = 0xFFFF_FFFF
-            rejected(r, "layer count is 4294967295, over the limit of 256")
+            rejected(r, .tooLarge, "layer count is 4294967295, over the limit of 256")
             r = raw; r.layerCount = UInt32(Limits.maxLayers + 1)
-            rejected(r, "layer count is 257")
+            rejected(r, .tooLarge, "layer count is 257")
             r = raw; r.layerCount = UInt32(Limits.maxLayers)         // within limits, but the data is not there
-            rejected(r)
+            rejected(r, .badManifest)
             r = raw; r.entryCount = 0xFFFF_FFFF
-            rejected(r, "entry count is 4294967295, over the limit of 256")
+            rejected(r, .tooLarge, "entry count is 4294967295, over the limit of 256")
             r = raw; r.entries[1].argvCount = 0xFFFF_FFFF
-            rejected(r, "entry 'py' argv count is 4294967295, over the limit of 1024")
+            rejected(r, .tooLarge, "entry 'py' argv count is 4294967295, over the limit of 1024")
             r = raw; r.entries[1].argvCount = UInt32(Limits.maxArgvItems + 1)
-            rejected(r, "argv count is 1025")
+            rejected(r, .tooLarge, "argv count is 1025")
             r = raw; r.entries[0].envCount = 0xFFFF_FFFF
-            rejected(r, "entry 'app' env count is 4294967295, over the limit of 1024")
+            rejected(r, .tooLarge, "entry 'app' env count is 4294967295, over the limit of 1024")
             r = raw; r.entries[0].layerCount = 0xFFFF_FFFF
-            rejected(r, "entry 'app' layer count is 4294967295, over the limit of 3")
+            rejected(r, .tooLarge, "entry 'app' layer count is 4294967295, over the limit of 3")
             r = raw; r.entries[0].layerCount = 4                      // more than the bundle's layers
-            rejected(r, "layer count is 4, over the limit of 3")
+            rejected(r, .tooLarge, "layer count is 4, over the limit of 3")
             r = raw; r.entries[3].argvCount = UInt32(Limits.maxArgvItems)
-            rejected(r)
+            rejected(r, .tooLarge)   // the next bytes, read as a length, are over the string limit
             // Counts within the limits but with nothing behind them.
             var w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(UInt32(Limits.maxLayers))
-            assertFormatError(try fx.decode(w.bytes), mentions: "truncated")
+            assertBundleError(try fx.decode(w.bytes), .truncated)
             w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(UInt32(Limits.maxEntries))
-            assertFormatError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), mentions: "truncated")
+            assertBundleError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), .truncated)
             w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(1)
             w.string("e"); w.u8(0); w.u32(UInt32(Limits.maxArgvItems))
-            assertFormatError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), mentions: "truncated at byte 46")
+            assertBundleError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), .truncated, mentions: "truncated at byte 46")
         }
     }
 
@@ -300,18 +303,18 @@ final class ManifestTests: XCTestCase {
         assertFast {
             // A string length of 0xFFFFFFFF in place of the app name, the version, an argv item, an env value.
             var w = ByteWriter(); w.u32(0xFFFF_FFFF)
-            assertFormatError(try fx.decode(w.bytes), mentions: "app name is 4294967295 bytes, over the limit of 64")
+            assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "app name is 4294967295 bytes, over the limit of 64")
             w = ByteWriter(); w.string("app"); w.u32(0xFFFF_FFFF)
-            assertFormatError(try fx.decode(w.bytes), mentions: "app version is 4294967295 bytes")
+            assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "app version is 4294967295 bytes")
             var r = raw; r.entries[0].argv[0] = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
-            rejected(r, "argv[0] is \(Limits.maxStringLength + 1) bytes, over the limit of \(Limits.maxStringLength)")
+            rejected(r, .tooLarge, "argv[0] is \(Limits.maxStringLength + 1) bytes, over the limit of \(Limits.maxStringLength)")
             r = raw; r.entries[0].env[0].1 = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
-            rejected(r, "env APP_HOME is \(Limits.maxStringLength + 1) bytes")
+            rejected(r, .tooLarge, "env APP_HOME is \(Limits.maxStringLength + 1) bytes")
             r = raw; r.entries[0].env[0].0 = [UInt8](repeating: 0x41, count: 257)
-            rejected(r, "env name is 257 bytes")
+            rejected(r, .tooLarge, "env name is 257 bytes")
             // The declared length is checked before the bytes are read: a 4 GiB claim in 20 bytes.
             w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(1); w.u32(0xFFFF_FFFF)
-            assertFormatError(try fx.decode(w.bytes), mentions: "layer 0 name is 4294967295 bytes")
+            assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "layer 0 name is 4294967295 bytes")
         }
     }
 
@@ -319,40 +322,40 @@ final class ManifestTests: XCTestCase {
 
     func testTwoDefaultEntries() {
         var m = fx.manifest; m.entries[2].isDefault = true
-        rejected(m, "two default entries ('app' and 'tool.v2')")
+        rejected(m, .badManifest, "two default entries ('app' and 'tool.v2')")
         m = fx.manifest; for i in m.entries.indices { m.entries[i].isDefault = true }
-        rejected(m, "two default entries")
+        rejected(m, .badManifest)
     }
 
     func testEmptyArgv() {
         var m = fx.manifest; m.entries[2].argv = []
-        rejected(m, "entry 'tool.v2' has an empty argv")
+        rejected(m, .badManifest, "entry 'tool.v2' has an empty argv")
     }
 
     func testEntryLayerIndices() {
         var m = fx.manifest; m.entries[1].layers = [0, 3]
-        rejected(m, "entry 'py' names layer 3, which is out of range or out of order")
+        rejected(m, .badManifest, "entry 'py' names layer 3, which is out of range or out of order")
         m = fx.manifest; m.entries[2].layers = [3]
-        rejected(m, "names layer 3")
+        rejected(m, .badManifest, "names layer 3")
         var r = raw; r.entries[2].layers = [0xFFFF_FFFF]
-        rejected(r, "names layer 4294967295")
+        rejected(r, .badManifest, "names layer 4294967295")
         m = fx.manifest; m.entries[1].layers = [1, 0]                // unsorted
-        rejected(m, "names layer 0, which is out of range or out of order")
+        rejected(m, .badManifest, "names layer 0, which is out of range or out of order")
         m = fx.manifest; m.entries[0].layers = [0, 0]                // repeated
-        rejected(m, "out of range or out of order")
+        rejected(m, .badManifest)
         m = fx.manifest; m.entries[3].layers = [0, 2, 1]
-        rejected(m, "out of order")
+        rejected(m, .badManifest)
     }
 
     func testPlaceholdersMustNameListedLayers() {
         var m = fx.manifest; m.entries[0].argv = ["{py-3.12}/bin/python"]
-        rejected(m, "entry 'app' argv uses {py-3.12}, which is not one of its layers")
+        rejected(m, .badManifest, "entry 'app' argv uses {py-3.12}, which is not one of its layers")
         m = fx.manifest; m.entries[1].env = [.init(key: "X", value: "a:{empty_x}:b")]
-        rejected(m, "entry 'py' env X uses {empty_x}, which is not one of its layers")
+        rejected(m, .badManifest, "entry 'py' env X uses {empty_x}, which is not one of its layers")
         m = fx.manifest; m.entries[2].argv = ["{base}"]              // entry with no layers
-        rejected(m, "uses {base}")
+        rejected(m, .badManifest)
         m = fx.manifest; m.entries[0].argv = ["{nope}"]              // no such layer at all
-        rejected(m, "uses {nope}")
+        rejected(m, .badManifest)
         // Escaped braces are literal text, not placeholders.
         m = fx.manifest; m.entries[2].argv = ["{{py-3.12}}", "}}{{"]
         XCTAssertEqual(try fx.decode(m.encoded()), m)
@@ -361,16 +364,16 @@ final class ManifestTests: XCTestCase {
     func testMalformedPlaceholders() {
         for bad in ["{base", "{", "{}", "x}y", "}", "{base}}", "{{base}"] {
             var m = fx.manifest; m.entries[0].argv = [bad]
-            rejected(m, "entry 'app' argv has a malformed placeholder")
+            rejected(m, .badPlaceholder, "entry 'app' argv has a malformed placeholder")
             m = fx.manifest; m.entries[0].env = [.init(key: "K", value: bad)]
-            rejected(m, "entry 'app' env K has a malformed placeholder")
+            rejected(m, .badPlaceholder, "entry 'app' env K has a malformed placeholder")
         }
     }
 
     func testInvalidEnvNames() {
         for bad in ["", "1A", "A-B", "A B", "A=B", "É", "a.b", "$X"] {
             var m = fx.manifest; m.entries[0].env = [.init(key: bad, value: "v")]
-            rejected(m, "entry 'app' has invalid env name '\(bad)'")
+            rejected(m, .badManifest, "entry 'app' has invalid env name '\(bad)'")
         }
     }
 
@@ -388,19 +391,19 @@ final class ManifestTests: XCTestCase {
         ]
         for s in badStrings {
             var r = raw; r.appName = s
-            rejected(r, "app name is not valid UTF-8")
+            rejected(r, .badManifest, "app name is not valid UTF-8")
             r = raw; r.appVersion = s
-            rejected(r, "app version is not valid UTF-8")
+            rejected(r, .badManifest, "app version is not valid UTF-8")
             r = raw; r.layers[1].name = s
-            rejected(r, "layer 1 name is not valid UTF-8")
+            rejected(r, .badManifest, "layer 1 name is not valid UTF-8")
             r = raw; r.entries[1].name = s
-            rejected(r, "entry 1 name is not valid UTF-8")
+            rejected(r, .badManifest, "entry 1 name is not valid UTF-8")
             r = raw; r.entries[1].argv[1] = s
-            rejected(r, "entry 'py' argv[1] is not valid UTF-8")
+            rejected(r, .badManifest, "entry 'py' argv[1] is not valid UTF-8")
             r = raw; r.entries[0].env[1].0 = s
-            rejected(r, "entry 'app' env name is not valid UTF-8")
+            rejected(r, .badManifest, "entry 'app' env name is not valid UTF-8")
             r = raw; r.entries[0].env[1].1 = s
-            rejected(r, "entry 'app' env _x9 is not valid UTF-8")
+            rejected(r, .badManifest, "entry 'app' env _x9 is not valid UTF-8")
         }
     }
 

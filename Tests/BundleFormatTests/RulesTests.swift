@@ -6,12 +6,13 @@ import XCTest
 final class RulesTests: XCTestCase {
     // MARK: PathRules
 
+    /// The rule a path breaks (the internal `Violation`; callers see `BundleError(.badPath)`).
     func violation(_ path: [UInt8]) -> PathRules.Violation? {
-        do { try PathRules.check(path); return nil } catch { return error }
+        do { try PathRules.rule(path); return nil } catch { return error }
     }
     func violation(_ path: String) -> PathRules.Violation? { violation(Array(path.utf8)) }
     func linkViolation(_ path: String, _ target: String) -> PathRules.Violation? {
-        do { try PathRules.checkSymlink(path: Array(path.utf8), target: Array(target.utf8)); return nil } catch { return error }
+        do { try PathRules.symlinkRule(path: Array(path.utf8), target: Array(target.utf8)); return nil } catch { return error }
     }
 
     func testPathRulesAccepted() {
@@ -41,7 +42,11 @@ final class RulesTests: XCTestCase {
         for bad: [UInt8] in [[0xFF], [0x61, 0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80]] {
             XCTAssertEqual(violation(bad), .invalidUTF8, "\(bad)")
         }
-        XCTAssertThrowsError(try PathRules.check("../x")) { XCTAssertEqual($0 as? PathRules.Violation, .dotComponent) }
+        // Outside the module a violation is a BundleError whose message is the rule's description.
+        XCTAssertThrowsError(try PathRules.check("../x")) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badPath)
+            XCTAssertEqual(($0 as? BundleError)?.message, PathRules.Violation.dotComponent.description)
+        }
     }
 
     func testViolationDescriptions() {
@@ -69,13 +74,14 @@ final class RulesTests: XCTestCase {
         XCTAssertEqual(linkViolation("l", String(repeating: "t", count: Limits.maxPathLength + 1)), .tooLong)
         XCTAssertNil(linkViolation("l", String(repeating: "t", count: Limits.maxPathLength)))
         XCTAssertThrowsError(try PathRules.checkSymlink(path: [0x6C], target: [0x61, 0x00])) {
-            XCTAssertEqual($0 as? PathRules.Violation, .nul)
+            XCTAssertEqual(($0 as? BundleError)?.code, .badPath)
+            XCTAssertEqual(($0 as? BundleError)?.message, PathRules.Violation.nul.description)
         }
     }
 
     // MARK: Placeholders
 
-    func problem(_ template: String) -> Placeholders.Problem? {
+    func problem(_ template: String) -> BundleError? {
         do { _ = try Placeholders.parse(template); return nil } catch { return error }
     }
 
@@ -96,19 +102,18 @@ final class RulesTests: XCTestCase {
     }
 
     func testPlaceholderProblems() {
-        XCTAssertEqual(problem("{a"), .unterminated)
-        XCTAssertEqual(problem("{"), .unterminated)
-        XCTAssertEqual(problem("x{"), .unterminated)
-        XCTAssertEqual(problem("{a}{b"), .unterminated)
-        XCTAssertEqual(problem("{}"), .emptyName)
-        XCTAssertEqual(problem("a{}b"), .emptyName)
-        XCTAssertEqual(problem("}"), .strayClosingBrace)
-        XCTAssertEqual(problem("a}b"), .strayClosingBrace)
-        XCTAssertEqual(problem("}}}"), .strayClosingBrace)
-        XCTAssertEqual(problem("{a}}"), .strayClosingBrace)
-        XCTAssertEqual(problem("{{a}"), .strayClosingBrace)
-        XCTAssertThrowsError(try Placeholders.names(in: "{a")) { XCTAssertEqual($0 as? Placeholders.Problem, .unterminated) }
-        XCTAssertThrowsError(try Placeholders.substitute("}", { $0 })) { XCTAssertEqual($0 as? Placeholders.Problem, .strayClosingBrace) }
+        // Which of the three problems: the message says it (the builder and the launcher print it as it is).
+        let cases: [(String, String)] = [
+            ("{a", "unterminated"), ("{", "unterminated"), ("x{", "unterminated"), ("{a}{b", "unterminated"),
+            ("{}", "empty"), ("a{}b", "empty"),
+            ("}", "stray"), ("a}b", "stray"), ("}}}", "stray"), ("{a}}", "stray"), ("{{a}", "stray"),
+        ]
+        for (template, kind) in cases {
+            XCTAssertEqual(problem(template)?.code, .badPlaceholder, template)
+            XCTAssertTrue(problem(template)?.message.hasPrefix(kind) == true, "\(template): \(problem(template)?.message ?? "accepted")")
+        }
+        XCTAssertThrowsError(try Placeholders.names(in: "{a")) { XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder) }
+        XCTAssertThrowsError(try Placeholders.substitute("}", { $0 })) { XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder) }
     }
 
     func testPlaceholderNames() throws {
@@ -183,7 +188,7 @@ final class RulesTests: XCTestCase {
         var w = ByteWriter()
         w.u8(0xAB); w.u32(0x0102_0304); w.u64(0x0102_0304_0506_0708); w.string("hé"); w.raw([9, 9])
         XCTAssertEqual(w.bytes, [0xAB, 4, 3, 2, 1, 8, 7, 6, 5, 4, 3, 2, 1, 3, 0, 0, 0, 0x68, 0xC3, 0xA9, 9, 9])
-        var r = ByteReader(w.bytes, what: "thing")
+        var r = ByteReader(w.bytes, what: "thing", code: .badManifest)
         XCTAssertEqual(try r.u8(), 0xAB)
         XCTAssertEqual(try r.u32(), 0x0102_0304)
         XCTAssertEqual(try r.u64(), 0x0102_0304_0506_0708)
@@ -191,23 +196,23 @@ final class RulesTests: XCTestCase {
         XCTAssertEqual(r.remaining, 2)
         XCTAssertEqual(try r.raw(2), [9, 9])
         XCTAssertTrue(r.isAtEnd)
-        assertFormatError(try r.u8(), mentions: "thing is truncated at byte 22")
-        assertFormatError(try r.raw(-1), mentions: "truncated")
+        assertBundleError(try r.u8(), .truncated, mentions: "thing is truncated at byte 22")
+        assertBundleError(try r.raw(-1), .truncated)
         XCTAssertEqual(try r.raw(0), [])
 
-        var big = ByteReader([0xFF, 0xFF, 0xFF, 0xFF], what: "x")
-        assertFormatError(try big.count(limit: 10, field: "n"), mentions: "x: n is 4294967295, over the limit of 10")
-        var s = ByteReader([5, 0, 0, 0, 0x61], what: "x")
-        assertFormatError(try s.bytes(limit: 4, field: "f"), mentions: "f is 5 bytes, over the limit of 4")
-        s = ByteReader([5, 0, 0, 0, 0x61], what: "x")
-        assertFormatError(try s.bytes(limit: 10, field: "f"), mentions: "truncated")
-        var p = [UInt8]([1, 0, 0, 0, 0x61]).withUnsafeBytes { ByteReader($0, what: "p") }
+        var big = ByteReader([0xFF, 0xFF, 0xFF, 0xFF], what: "x", code: .badManifest)
+        assertBundleError(try big.count(limit: 10, field: "n"), .tooLarge, mentions: "x: n is 4294967295, over the limit of 10")
+        var s = ByteReader([5, 0, 0, 0, 0x61], what: "x", code: .badManifest)
+        assertBundleError(try s.bytes(limit: 4, field: "f"), .tooLarge, mentions: "f is 5 bytes, over the limit of 4")
+        s = ByteReader([5, 0, 0, 0, 0x61], what: "x", code: .badManifest)
+        assertBundleError(try s.bytes(limit: 10, field: "f"), .truncated)
+        var p = [UInt8]([1, 0, 0, 0, 0x61]).withUnsafeBytes { ByteReader($0, what: "p", code: .badManifest) }
         XCTAssertEqual(try p.string(field: "f"), "a")
         // Partial reads of fixed-size integers.
         for n in 0..<8 {
-            var q = ByteReader([UInt8](repeating: 1, count: n), what: "q")
-            assertThrowsFormatError(try q.u64())
-            if n < 4 { var q4 = ByteReader([UInt8](repeating: 1, count: n), what: "q"); assertThrowsFormatError(try q4.u32()) }
+            var q = ByteReader([UInt8](repeating: 1, count: n), what: "q", code: .badManifest)
+            assertThrowsBundleError(try q.u64())
+            if n < 4 { var q4 = ByteReader([UInt8](repeating: 1, count: n), what: "q", code: .badManifest); assertThrowsBundleError(try q4.u32()) }
         }
     }
 
@@ -224,11 +229,11 @@ final class RulesTests: XCTestCase {
 
         for n in [0, 1, 2, 10, 73, 75, 4096] {
             let b = n <= 74 ? Array(bytes.prefix(n)) : bytes + [UInt8](repeating: 0, count: n - 74)
-            assertFormatError(try SignatureBlock(decoding: b), mentions: "signature block is \(n) bytes, expected 74")
+            assertBundleError(try SignatureBlock(decoding: b), .badSignature, mentions: "signature block is \(n) bytes, expected 74")
         }
         // "Ed" is minisign's non-prehashed algorithm, refused like anything else.
         for (i, v) in [(0, UInt8(0x65)), (1, UInt8(0x64)), (0, 0), (1, 0)] {
-            assertFormatError(try SignatureBlock(decoding: bytes.setting(i, v)), mentions: "unknown algorithm")
+            assertBundleError(try SignatureBlock(decoding: bytes.setting(i, v)), .badSignature)
         }
     }
 
@@ -258,17 +263,17 @@ final class RulesTests: XCTestCase {
         let key = Array("Ed".utf8) + [UInt8](repeating: 3, count: 40)
         let pinned = KeySlot.pinned(keyBytes: key).encoded()
         for i in [0, 5, 31] {
-            assertFormatError(try KeySlot(decoding: pinned.setting(i, pinned[i] ^ 1)), mentions: "marker not found")
+            assertBundleError(try KeySlot(decoding: pinned.setting(i, pinned[i] ^ 1)), .badKey)
         }
         for n in [0, 31, 32, 33, 75, 95] {
-            assertFormatError(try KeySlot(decoding: Array(pinned.prefix(n))), mentions: "marker not found", context: "prefix \(n)")
+            assertBundleError(try KeySlot(decoding: Array(pinned.prefix(n))), .badKey, context: "prefix \(n)")
         }
         for state: UInt8 in [3, 0x80, 0xFF] {
-            assertFormatError(try KeySlot(decoding: pinned.setting(32, state)), mentions: "unknown state \(state)")
+            assertBundleError(try KeySlot(decoding: pinned.setting(32, state)), .badKey, mentions: "unknown state \(state)")
         }
-        assertFormatError(try KeySlot(decoding: pinned.setting(34, 0x65)), mentions: "not an Ed25519 key")
-        assertFormatError(try KeySlot(decoding: pinned.setting(35, 0x44)), mentions: "not an Ed25519 key")
+        assertBundleError(try KeySlot(decoding: pinned.setting(34, 0x65)), .badKey)
+        assertBundleError(try KeySlot(decoding: pinned.setting(35, 0x44)), .badKey)
         // State 1 on an empty slot: the all-zero key is not an Ed25519 key.
-        assertFormatError(try KeySlot(decoding: KeySlot.empty.encoded().setting(32, 1)), mentions: "not an Ed25519 key")
+        assertBundleError(try KeySlot(decoding: KeySlot.empty.encoded().setting(32, 1)), .badKey)
     }
 }

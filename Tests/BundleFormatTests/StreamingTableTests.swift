@@ -11,7 +11,7 @@ final class StreamingTableTests: XCTestCase {
         var bytes: [UInt8]
         var offset = 0
         var rng: SplitMix64
-        mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(FormatError) -> Int {
+        mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int {
             let n = min(buffer.count, bytes.count - offset, Int.random(in: 1...7, using: &rng))
             guard n > 0 else { return 0 }
             for i in 0..<n { buffer[i] = bytes[offset + i] }
@@ -20,7 +20,7 @@ final class StreamingTableTests: XCTestCase {
         }
     }
 
-    func decodeDribbled(_ bytes: [UInt8], layer: LayerRecord, seed: UInt64 = 1) throws(FormatError) -> [FileRecord] {
+    func decodeDribbled(_ bytes: [UInt8], layer: LayerRecord, seed: UInt64 = 1) throws(BundleError) -> [FileRecord] {
         var reader = FileTable.StreamReader(source: DribbleSource(bytes: bytes, rng: SplitMix64(state: seed)), layer: layer)
         var out: [FileRecord] = []
         while let r = try reader.next() { out.append(r) }
@@ -121,18 +121,17 @@ final class StreamingTableTests: XCTestCase {
 
     func testLinkTargetsMustBeUTF8() {
         let bad = FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("l".utf8), linkTarget: [0x61, 0xFF, 0x62])
-        XCTAssertThrowsError(try PathRules.checkSymlink(path: bad.path, target: bad.linkTarget)) {
+        XCTAssertThrowsError(try PathRules.symlinkRule(path: bad.path, target: bad.linkTarget)) {
             XCTAssertEqual($0 as? PathRules.Violation, .targetNotUTF8)
         }
-        assertFormatError(try FileTable.decode(FileTable.encode([bad]), layer: Fx.layer(for: [bad])), mentions: "symlink 'l'", "not valid UTF-8")
+        assertBundleError(try FileTable.decode(FileTable.encode([bad]), layer: Fx.layer(for: [bad])), .badPath, mentions: "symlink 'l'")
         XCTAssertEqual(try FileTable.decode(FileTable.encode([Fx.link("l", "ü/x")]), layer: Fx.layer(for: [Fx.link("l", "ü/x")])).first?.linkTarget,
                        Array("ü/x".utf8))
     }
 
     func testMessagesEscapeControlBytesInPaths() {
         let records = [Fx.file("b"), Fx.file("a\u{1B}[2J\r\nb")]
-        assertFormatError(try FileTable.decode(FileTable.encode(records), layer: Fx.layer(for: records)),
-                          mentions: "'a\\x1b[2J\\x0d\\x0ab' is out of order")
+        assertBundleError(try FileTable.decode(FileTable.encode(records), layer: Fx.layer(for: records)), .badFileTable, mentions: "'a\\x1b[2J\\x0d\\x0ab' is out of order")
     }
 }
 

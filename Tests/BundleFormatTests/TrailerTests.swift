@@ -65,38 +65,38 @@ final class TrailerTests: XCTestCase {
 
     func testBadMagic() {
         for i in 0..<8 {
-            assertFormatError(try decode(valid.setting(i, valid[i] ^ 0x20)), mentions: "magic", context: "byte \(i)")
+            assertBundleError(try decode(valid.setting(i, valid[i] ^ 0x20)), .badTrailer, context: "byte \(i)")
         }
-        assertFormatError(try decode([UInt8](repeating: 0, count: 96)), mentions: "magic")
+        assertBundleError(try decode([UInt8](repeating: 0, count: 96)), .badTrailer)
     }
 
     func testUnknownVersion() {
         for v: UInt32 in [0, 2, 0x100, 0xFFFF_FFFF] {
-            assertFormatError(try decode(valid.putting32(v, at: 8)), mentions: "version \(v)", "version 1")
+            assertBundleError(try decode(valid.putting32(v, at: 8)), .badTrailer, mentions: "version \(v)", "version 1")
         }
     }
 
     func testUnknownFlags() {
         for f: UInt32 in [2, 3, 0x100, 0x8000_0000, 0xFFFF_FFFF] {
-            assertFormatError(try decode(valid.putting32(f, at: 12)), mentions: "unknown flags", "0x\(String(f, radix: 16))")
+            assertBundleError(try decode(valid.putting32(f, at: 12)), .badTrailer, mentions: "0x\(String(f, radix: 16))")
         }
     }
 
     func testNonZeroReserved() {
         for i in 80..<96 {
-            assertFormatError(try decode(valid.setting(i, 1)), mentions: "reserved", context: "byte \(i)")
+            assertBundleError(try decode(valid.setting(i, 1)), .badTrailer, context: "byte \(i)")
         }
     }
 
     func testOffsetPlusLengthOverflow() {
         for field in F.allCases {
             let at = field.rawValue
-            assertFormatError(try decode(valid.putting64(.max, at: at)), mentions: "\(field.name) region", "outside the file")
-            assertFormatError(try decode(valid.putting64(.max, at: at + 8)), mentions: "\(field.name) region", "outside the file")
-            assertFormatError(try decode(valid.putting64(.max, at: at).putting64(.max, at: at + 8)), mentions: "outside the file")
-            assertFormatError(try decode(valid.putting64(2, at: at).putting64(.max - 1, at: at + 8)), mentions: "outside the file")
+            assertBundleError(try decode(valid.putting64(.max, at: at)), .badTrailer, mentions: "\(field.name) region")
+            assertBundleError(try decode(valid.putting64(.max, at: at + 8)), .badTrailer, mentions: "\(field.name) region")
+            assertBundleError(try decode(valid.putting64(.max, at: at).putting64(.max, at: at + 8)), .badTrailer)
+            assertBundleError(try decode(valid.putting64(2, at: at).putting64(.max - 1, at: at + 8)), .badTrailer)
             // Also with the largest file size: the sum overflows rather than passing the bound.
-            assertFormatError(try decode(valid.putting64(10, at: at).putting64(.max - 5, at: at + 8), size: .max), mentions: "outside the file")
+            assertBundleError(try decode(valid.putting64(10, at: at).putting64(.max - 5, at: at + 8), size: .max), .badTrailer)
         }
     }
 
@@ -105,13 +105,13 @@ final class TrailerTests: XCTestCase {
         for field in F.allCases {
             let at = field.rawValue
             let end = Fx.fileSize - 96 + 1
-            assertFormatError(try decode(valid.putting64(end - 1, at: at).putting64(1, at: at + 8)), mentions: "\(field.name) region", "outside the file")
+            assertBundleError(try decode(valid.putting64(end - 1, at: at).putting64(1, at: at + 8)), .badTrailer, mentions: "\(field.name) region")
         }
         // The signature block running past the end of the file.
-        assertFormatError(try decode(valid.putting64(200, at: 72)), mentions: "signature region", "outside the file")
+        assertBundleError(try decode(valid.putting64(200, at: 72)), .badTrailer)
         // A valid trailer measured against a smaller file.
-        assertFormatError(try decode(valid, size: Fx.fileSize - 1), mentions: "outside the file")
-        assertFormatError(try decode(valid, size: 96), mentions: "outside the file")
+        assertBundleError(try decode(valid, size: Fx.fileSize - 1), .badTrailer)
+        assertBundleError(try decode(valid, size: 96), .badTrailer)
     }
 
     func testGapsAndOverlaps() {
@@ -135,42 +135,42 @@ final class TrailerTests: XCTestCase {
             (b.putting64(0, at: 16).putting64(0, at: 24).putting64(0, at: 32).putting64(9830, at: 40), "overlap"),
         ]
         for (bytes, what) in cases {
-            assertFormatError(try decode(bytes), mentions: "overlap or leave gaps", context: what)
+            assertBundleError(try decode(bytes), .badTrailer, context: what)
         }
         // A file larger than the regions describe: a gap before the trailer.
-        assertFormatError(try decode(valid, size: Fx.fileSize + 1), mentions: "overlap or leave gaps")
+        assertBundleError(try decode(valid, size: Fx.fileSize + 1), .badTrailer)
     }
 
     func testHeaderLength() {
         let (zero, zeroSize) = laidOut(stub: 10, layers: 5, header: 0, tables: 5, signature: 0, signed: false)
-        assertFormatError(try decode(zero, size: zeroSize), mentions: "header length 0")
+        assertBundleError(try decode(zero, size: zeroSize), .badTrailer, mentions: "header length 0")
         let (over, overSize) = laidOut(layers: 0, header: Limits.maxHeaderLength + 1, tables: 0, signature: 0, signed: false)
-        assertFormatError(try decode(over, size: overSize), mentions: "header length \(Limits.maxHeaderLength + 1)")
+        assertBundleError(try decode(over, size: overSize), .badTrailer, mentions: "header length \(Limits.maxHeaderLength + 1)")
         let (huge, hugeSize) = laidOut(layers: 0, header: 1 << 40, tables: 0, signature: 0, signed: false)
-        assertFormatError(try decode(huge, size: hugeSize), mentions: "header length")
+        assertBundleError(try decode(huge, size: hugeSize), .badTrailer)
     }
 
     func testSignatureOverLimit() {
         let (b, size) = laidOut(layers: 1, header: 1, tables: 1, signature: Limits.maxSignatureLength + 1, signed: true)
-        assertFormatError(try decode(b, size: size), mentions: "signature block length \(Limits.maxSignatureLength + 1)")
+        assertBundleError(try decode(b, size: size), .badTrailer, mentions: "signature block length \(Limits.maxSignatureLength + 1)")
         let (h, hSize) = laidOut(layers: 1, header: 1, tables: 1, signature: 1 << 40, signed: true)
-        assertFormatError(try decode(h, size: hSize), mentions: "signature block length")
+        assertBundleError(try decode(h, size: hSize), .badTrailer)
     }
 
     func testSignedFlagMustMatchSignature() {
         let (noSig, s1) = laidOut(layers: 10, header: 10, tables: 10, signature: 0, signed: true)
-        assertFormatError(try decode(noSig, size: s1), mentions: "signed bundle without a signature block")
+        assertBundleError(try decode(noSig, size: s1), .badTrailer)
         let (withSig, s2) = laidOut(layers: 10, header: 10, tables: 10, signature: 74, signed: false)
-        assertFormatError(try decode(withSig, size: s2), mentions: "unsigned bundle with a signature block")
+        assertBundleError(try decode(withSig, size: s2), .badTrailer)
         // Flipping the flag of a valid trailer either way.
-        assertFormatError(try decode(valid.putting32(0, at: 12)), mentions: "unsigned bundle with a signature block")
-        assertFormatError(try decode(Fx.trailer(signed: false).encoded().putting32(1, at: 12)), mentions: "without a signature block")
+        assertBundleError(try decode(valid.putting32(0, at: 12)), .badTrailer)
+        assertBundleError(try decode(Fx.trailer(signed: false).encoded().putting32(1, at: 12)), .badTrailer)
     }
 
     func testFileSmallerThanTrailer() {
         for size: UInt64 in [0, 1, 50, 95] {
-            assertFormatError(try decode(valid, size: size), mentions: "too small", "\(size) bytes")
-            assertFormatError(try decodeRaw(valid, size: size), mentions: "too small")
+            assertBundleError(try decode(valid, size: size), .badTrailer, mentions: "\(size) bytes")
+            assertBundleError(try decodeRaw(valid, size: size), .badTrailer)
         }
     }
 
@@ -178,14 +178,14 @@ final class TrailerTests: XCTestCase {
         let b = valid
         for n in 0..<Trailer.size {
             let prefix = Array(b.prefix(n))
-            assertThrowsFormatError(try decode(prefix), "prefix \(n)")
-            assertThrowsFormatError(try decodeRaw(prefix), "prefix \(n)")
-            assertThrowsFormatError(try decode(prefix, size: UInt64(n)), "prefix \(n), file of \(n)")
+            assertThrowsBundleError(try decode(prefix), "prefix \(n)")
+            assertThrowsBundleError(try decodeRaw(prefix), "prefix \(n)")
+            assertThrowsBundleError(try decode(prefix, size: UInt64(n)), "prefix \(n), file of \(n)")
             // The tail of the trailer (what a reader of a short file might have).
-            assertThrowsFormatError(try decode(Array(b.suffix(n))), "suffix \(n)")
+            assertThrowsBundleError(try decode(Array(b.suffix(n))), "suffix \(n)")
         }
         // Longer than a trailer is refused too.
-        assertThrowsFormatError(try decode(b + [0]))
+        assertThrowsBundleError(try decode(b + [0]))
     }
 
     /// Every single-byte change either is refused or decodes to a trailer that re-encodes to the

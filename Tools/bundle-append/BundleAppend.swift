@@ -175,7 +175,7 @@ enum MinisignCheck {
             let data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped)
             try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws in try sig.verify(file: b, publicKey: key) }
             print("\(file): signature OK (key \(key.keyID.displayString)); trusted comment: \(sig.trustedComment)")
-        } catch let e as CryptoError {
+        } catch let e as BundleError {
             throw ToolFailure("\(file): \(e.message)")
         } catch let e as ToolFailure {
             throw e
@@ -241,7 +241,7 @@ struct Verify: ParsableCommand {
         }
         let bundle = try openBundle(binary, trust: trust)
         // The stub's pinned key must be the same key: otherwise the binary would refuse to run.
-        let slot = try wrap { () throws(RuntimeError) in try bundle.readKeySlot() }
+        let slot = try wrap { () throws(BundleError) in try bundle.readKeySlot() }
         switch (slot, trust) {
         case (.pinned(let k), .key(let expected)) where k != expected.slotBytes:
             throw ToolFailure("\(binary): the launcher's pinned key differs from \(pubkey ?? "")")
@@ -260,7 +260,7 @@ struct Verify: ParsableCommand {
             throw ToolFailure("\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.elf.name))")
         }
         for layer in bundle.manifest.layers {
-            try wrap { () throws(RuntimeError) in try LayerExtractor.verify(bundle, layer: layer) }
+            try wrap { () throws(BundleError) in try LayerExtractor.verify(bundle, layer: layer) }
         }
         let files = bundle.manifest.layers.reduce(0) { $0 + $1.fileCount }
         print("\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion) for \(target.name), "
@@ -296,7 +296,7 @@ struct Extract: ParsableCommand {
             guard mkdirat(dirFD, layer.name, 0o755) == 0 else { throw ToolFailure("cannot create \(dir)/\(layer.name): \(String(cString: strerror(errno)))") }
             let fd = openat(dirFD, layer.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             defer { close(fd) }
-            try wrap { () throws(RuntimeError) in try LayerExtractor.extract(bundle, layer: layer, into: fd) }
+            try wrap { () throws(BundleError) in try LayerExtractor.extract(bundle, layer: layer, into: fd) }
             print("\(dir)/\(layer.name): \(layer.fileCount) files, \(formatBytes(layer.uncompressedSize))")
         }
     }
@@ -306,7 +306,7 @@ func openBundle(_ path: String, trust: Trust) throws -> BundleFile {
     do { return try BundleFile(path: path, trust: trust) } catch { throw ToolFailure("\(path): \(error.message)") }
 }
 
-func wrap<T>(_ body: () throws(RuntimeError) -> T) throws -> T {
+func wrap<T>(_ body: () throws(BundleError) -> T) throws -> T {
     do { return try body() } catch { throw ToolFailure(error.message) }
 }
 

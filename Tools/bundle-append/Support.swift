@@ -25,8 +25,8 @@ struct InspectReport {
         for l in m.layers {
             var list: [File]? = nil
             if withFiles {
-                let table = try wrap { () throws(RuntimeError) in try bundle.fileTable(of: l) }
-                let records = try withBytes(table) { (b) throws(FormatError) in try FileTable.decode(b, layer: l) }
+                let table = try wrap { () throws(BundleError) in try bundle.fileTable(of: l) }
+                let records = try withBytes(table) { (b) throws(BundleError) in try FileTable.decode(b, layer: l) }
                 list = records.map(InspectReport.file)
             }
             layers.append(Layer(name: l.name, digest: Hex.encode(l.digest), codec: l.codec.name, filter: l.filter.name, compressedSize: l.compressedSize,
