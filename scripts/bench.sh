@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Launcher benchmarks (docs/benchmarks.md). Compares ratios measured in the same run:
-#   1. warm launch: the bundle vs exec'ing the same cached program directly (hyperfine);
-#   2. cold launch: first run extracting a ~100 MB layer vs `zstd -d | tar -x` of the same tree
-#      (and vs `zstd -d | tar -x && sync`, since the launcher makes the layer durable before use);
+# Launcher benchmarks (docs/benchmarks.md). Every ratio compares commands measured in the same run,
+# and the stub of this tree ("new") runs beside a baseline stub ("old") built from an earlier commit:
+#   0. sizes: both stubs stripped, the big bundle;
+#   1. warm launch: both bundles vs exec'ing the same cached program directly (hyperfine);
+#   2. cold launch: first run extracting a ~100 MB layer, both stubs, vs `zstd -d | tar -x` of the
+#      same tree (and vs `zstd -d | tar -x && sync`, since the launcher makes the layer durable);
 #      2b. the cost of that durability; 2c. last-use bookkeeping; 2d. 32 concurrent first launches;
-#   3. peak RSS of the launcher while extracting that layer (/usr/bin/time -v).
+#   3. peak RSS of both launchers while extracting that layer (/usr/bin/time -v).
 # Usage: scripts/bench.sh [--quick]     (--quick: 20 MB layer, fewer runs)
-#        scripts/bench.sh --warm [BASELINE_STUB]
-#          only section 1; with BASELINE_STUB (e.g. a release stub built from an earlier commit), the
-#          same bundle made with that stub is measured in the same hyperfine run, for before/after.
+#        scripts/bench.sh --warm        (only sections 0 and 1)
+# BENCH_BASELINE_REF (default e5554c4, the last commit with the standard-Swift stub): the commit the
+# old stub is built from, once, in .build-bench/ (a detached git worktree; its release build is kept).
+# BENCH_BASELINE_REF=none leaves the old stub out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 scripts/install-deps.sh
 swift build -c release --product bundle-append >/dev/null
 BIN=$(swift build -c release --show-bin-path)
@@ -18,9 +22,23 @@ BIN=$(swift build -c release --show-bin-path)
 make --no-print-directory "$BIN/stubs/linux-x64/bundle-stub" >/dev/null
 STUB="$BIN/stubs/linux-x64/bundle-stub"
 
-SIZE_MB=100; RUNS=10; WARM_RUNS=300; WARM_ONLY=""; BASELINE_STUB=""
+SIZE_MB=100; RUNS=10; WARM_RUNS=300; WARM_ONLY=""
 [ "${1:-}" = "--quick" ] && { SIZE_MB=20; RUNS=3; WARM_RUNS=100; }
-[ "${1:-}" = "--warm" ] && { SIZE_MB=1; WARM_ONLY=1; BASELINE_STUB="${2:-}"; }
+[ "${1:-}" = "--warm" ] && { SIZE_MB=1; WARM_ONLY=1; }
+
+# The old stub: built from BENCH_BASELINE_REF in its own worktree, kept between runs.
+REF=${BENCH_BASELINE_REF:-e5554c4}
+OLD_STUB=""
+if [ "$REF" != none ]; then
+  OLD_SRC="$ROOT/.build-bench/baseline-$REF"
+  OLD_STUB="$ROOT/.build-bench/baseline-$REF.stub"
+  if [ ! -x "$OLD_STUB" ]; then
+    echo "building the baseline stub from $REF (once; kept in .build-bench/)" >&2
+    [ -d "$OLD_SRC" ] || git worktree add -q --detach "$OLD_SRC" "$REF"
+    swift build -c release --package-path "$OLD_SRC" --product dgmo-stub >/dev/null
+    strip -o "$OLD_STUB" "$(swift build -c release --package-path "$OLD_SRC" --show-bin-path)/dgmo-stub"
+  fi
+fi
 
 W=$(mktemp -d /var/tmp/dgmo-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -73,33 +91,39 @@ level = 9
 exec = ["{data}/true"]
 T
 "$BIN/bundle-append" keygen "$W/k" >/dev/null
-"$BIN/bundle-append" build "$W/small.toml" -o "$W/small" --key "$W/k.key" -q
-"$BIN/bundle-append" build "$W/big.toml" -o "$W/big" --key "$W/k.key" -q
+"$BIN/bundle-append" build "$W/small.toml" -o "$W/small" --key "$W/k.key" -q --stub "$STUB"
+"$BIN/bundle-append" build "$W/big.toml" -o "$W/big" --key "$W/k.key" -q --stub "$STUB"
+if [ -n "$OLD_STUB" ]; then
+  "$BIN/bundle-append" build "$W/small.toml" -o "$W/small-old" --key "$W/k.key" -q --stub "$OLD_STUB"
+  "$BIN/bundle-append" build "$W/big.toml" -o "$W/big-old" --key "$W/k.key" -q --stub "$OLD_STUB"
+fi
 
-echo "== sizes"
-stat -c %s "$STUB" | awk '{printf "stub (stripped, Embedded Swift): %.2f MiB (%d bytes)\n", $1/1048576, $1}'
-ls -l "$W/big" | awk '{printf "big bundle:        %.2f MiB\n", $5/1048576}'
+echo "== 0. sizes"
+strip -o "$W/stub.stripped" "$STUB"
+ls -l "$W/stub.stripped" | awk '{printf "new stub (stripped): %d bytes = %.2f MB = %.2f MiB\n", $5, $5/1e6, $5/1048576}'
+[ -n "$OLD_STUB" ] && ls -l "$OLD_STUB" | awk '{printf "old stub (stripped): %d bytes = %.2f MB = %.2f MiB\n", $5, $5/1e6, $5/1048576}'
+ls -l "$W/big" | awk '{printf "big bundle:          %.2f MiB\n", $5/1048576}'
 
-echo; echo "== 1. warm launch (cached) vs direct exec"
+echo; echo "== 1. warm launch (cached) vs direct exec, both stubs in one hyperfine run"
 export BENCH_CACHE_DIR="$W/cache-small"
 "$W/small" >/dev/null
 DIRECT=$(ls -d "$W"/cache-small/layers/*/true)
-BASELINE=()
-if [ -n "$BASELINE_STUB" ]; then
-  "$BIN/bundle-append" build "$W/small.toml" -o "$W/small-baseline" --key "$W/k.key" -q --stub "$BASELINE_STUB"
-  "$W/small-baseline" >/dev/null
-  BASELINE=(-n baseline "$W/small-baseline")
-fi
+OLD=()
+if [ -n "$OLD_STUB" ]; then "$W/small-old" >/dev/null; OLD=(-n old "$W/small-old"); fi
 hyperfine -N --warmup 20 --runs "$WARM_RUNS" --export-json "$W/warm.json" \
-  -n direct "$DIRECT" -n bundle "$W/small" "${BASELINE[@]}" 2>&1 | grep -Ev '^\s*$'
+  -n direct "$DIRECT" -n new "$W/small" "${OLD[@]}" 2>&1 | grep -Ev '^\s*$'
 python3 - "$W/warm.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-d, b = r["direct"]["median"], r["bundle"]["median"]
-print(f"warm: direct median {d*1e3:.3f} ms, bundle median {b*1e3:.3f} ms, overhead {(b-d)*1e3:.3f} ms (target <= 1 ms)")
-if "baseline" in r:
-    o = r["baseline"]["median"]
-    print(f"warm: baseline stub median {o*1e3:.3f} ms, overhead {(o-d)*1e3:.3f} ms; this stub {(b-o)*1e3:+.3f} ms vs baseline")
+def ms(x): return x * 1e3
+d = r["direct"]["median"]
+for name in ("new", "old"):
+    if name in r:
+        x = r[name]
+        print(f"warm {name}: median {ms(x['median']):.3f} ms (min {ms(x['min']):.3f}, max {ms(x['max']):.3f}); "
+              f"direct {ms(d):.3f} ms; ratio {x['median']/d:.2f}x (target <= 2.2x), overhead {ms(x['median']-d):.3f} ms")
+if "old" in r:
+    print(f"warm: new/old = {r['new']['median']/r['old']['median']:.2f}")
 PY
 [ -n "$WARM_ONLY" ] && exit 0
 
@@ -108,7 +132,7 @@ echo; echo "== 2. cold launch: ${SIZE_MB} MB layer"
 export BIGBENCH_CACHE_DIR="$W/cache-big"
 hyperfine --runs "$RUNS" --export-json "$W/cold.json" \
   --prepare "rm -rf '$W/cache-big' '$W/untar'; mkdir -p '$W/untar'; sync" \
-  -n "bundle cold" "$W/big" \
+  -n "bundle cold" "$W/big" ${OLD_STUB:+-n "old bundle cold" "$W/big-old"} \
   -n "zstd -d | tar -x" "zstd -q -d -c '$W/data.tar.zst' | tar -x -C '$W/untar'" \
   -n "zstd -d | tar -x; sync" "zstd -q -d -c '$W/data.tar.zst' | tar -x -C '$W/untar'; sync" 2>&1 | grep -Ev '^\s*$'
 python3 - "$W/cold.json" "$SIZE_MB" <<'PY'
@@ -118,6 +142,9 @@ b, t, ts = r["bundle cold"], r["zstd -d | tar -x"], r["zstd -d | tar -x; sync"]
 mb = int(sys.argv[2])
 print(f"cold: bundle {b:.3f} s ({mb/b:.0f} MB/s), tar {t:.3f} s, tar+sync {ts:.3f} s; "
       f"ratio vs tar {b/t:.2f}x, vs tar+sync {b/ts:.2f}x (target <= 1.3x)")
+if "old bundle cold" in r:
+    o = r["old bundle cold"]
+    print(f"cold: old stub {o:.3f} s; new/old = {b/o:.2f}")
 PY
 
 echo; echo "== 2b. cost of durability (syncfs before publishing) on the ${SIZE_MB} MB layer"
@@ -174,6 +201,8 @@ print(f"concurrent: one cold launch {one*1e3:.1f} ms, 32 at once {many*1e3:.1f} 
 PY
 
 echo; echo "== 3. peak RSS while extracting the ${SIZE_MB} MB layer"
-rm -rf "$W/cache-big"
-/usr/bin/time -v "$W/big" 2> "$W/time.txt" >/dev/null
-grep -E "Maximum resident" "$W/time.txt" | awk '{printf "peak RSS: %.1f MiB (target <= 32 MB)\n", $6/1024}'
+for b in big ${OLD_STUB:+big-old}; do
+  rm -rf "$W/cache-big"
+  /usr/bin/time -v "$W/$b" 2> "$W/time.txt" >/dev/null
+  grep -E "Maximum resident" "$W/time.txt" | awk -v b="$b" '{printf "peak RSS %s: %.1f MiB (target <= 16 MiB)\n", (b == "big" ? "new" : "old"), $6/1024}'
+done
