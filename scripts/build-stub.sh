@@ -29,11 +29,17 @@ done
 
 SWIFTC=${SWIFTC:-swiftc}
 EMBEDDED_LIB="$(dirname "$(dirname "$(readlink -f "$(command -v "$SWIFTC")")")")/lib/swift/embedded"
+# The C side and the link: `zig cc` against musl, fully static, for both targets (docs/platforms.md,
+# "Why musl": measured smaller and faster to start than static glibc). zig is pinned from PyPI.
+# shellcheck source=lib/zig-toolchain.sh
+. scripts/lib/zig-toolchain.sh
+zig_toolchain || { echo "build-stub: cannot install the pinned zig (scripts/lib/zig-toolchain.sh)" >&2; exit 1; }
+read -r -a ZIG <<<"$ZIG_CC"
 case "$TARGET" in
   linux-x64)
     TRIPLE=x86_64-unknown-linux-gnu
-    CC=${CC:-gcc}
-    LDFLAGS=()
+    CC=("${ZIG[@]}" -target x86_64-linux-musl)
+    LIBDIR=/usr/lib/x86_64-linux-gnu
     STRIP=${STRIP:-strip}
     TARGET_SWIFT_FLAGS=()
     RUNNER=()
@@ -45,8 +51,8 @@ case "$TARGET" in
     # shellcheck source=lib/arm64-toolchain.sh
     . scripts/lib/arm64-toolchain.sh
     arm64_toolchain || { echo "build-stub: the arm64 cross toolchain is not available (scripts/lib/arm64-toolchain.sh)" >&2; exit 1; }
-    CC=$ARM64_CC
-    read -r -a LDFLAGS <<<"${ARM64_LDFLAGS:-}"
+    CC=("${ZIG[@]}" -target aarch64-linux-musl)
+    LIBDIR=$ARM64_LIBDIR
     STRIP=${STRIP:-aarch64-linux-gnu-strip}
     RUNNER=("$ARM64_QEMU")
     # The C libraries' headers (zstd.h, lzma.h, ...) for the Swift side's module maps: the
@@ -59,7 +65,7 @@ esac
   echo "build-stub: no Embedded Swift libraries for $TRIPLE in $EMBEDDED_LIB" >&2; exit 1; }
 
 if [ -n "$DEBUG" ]; then
-  SWIFT_OPT=(-Onone -DDEBUG); C_OPT=(-O0)
+  SWIFT_OPT=(-Onone -DDEBUG); C_OPT=(-O0 -fno-sanitize=all)
 elif [ "$TARGET" = linux-arm64 ]; then
   # -O, not -Osize: with -Osize (Swift 6.3.1, aarch64-none-none-elf) the EntryRecord that
   # BundleFormat's `Manifest.defaultEntry` (`entries.first { $0.isDefault }`) returns had a corrupt
@@ -106,15 +112,19 @@ step "swift Stub"
 "$SWIFTC" "${SWIFT_FLAGS[@]}" -module-name Stub -c Stub/*.swift -o "$W/Stub.o" || fail "compiling Stub"
 
 step "cc CPlatform CKeySlot"
-"$CC" "${C_OPT[@]}" -ffunction-sections -fdata-sections -I Sources/CPlatform/include \
+"${CC[@]}" "${C_OPT[@]}" -ffunction-sections -fdata-sections -I Sources/CPlatform/include \
   -c Sources/CPlatform/platform.c -o "$W/platform.o" || fail "compiling CPlatform"
-"$CC" "${C_OPT[@]}" -I Sources/CKeySlot/include -c Sources/CKeySlot/keyslot.c -o "$W/keyslot.o" || fail "compiling CKeySlot"
+"${CC[@]}" "${C_OPT[@]}" -I Sources/CKeySlot/include -c Sources/CKeySlot/keyslot.c -o "$W/keyslot.o" || fail "compiling CKeySlot"
 
-step "link (static)"
-"$CC" -static "${LDFLAGS[@]}" -Wl,--gc-sections -o "$W/bundle-stub" \
+# Debian's static C libraries (built for glibc) link against musl with one shim
+# (Stub/Link/musl-compat.c). -fno-sanitize=all: zig would otherwise add its UBSan runtime to C
+# code it compiles without optimisation.
+step "link (static, musl)"
+"${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -o "$W/bundle-stub" \
   "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
   "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
-  -lsodium -lzstd -llzma -lz -lm || fail "linking"
+  Stub/Link/musl-compat.c \
+  "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
 
 if [ -z "$DEBUG" ]; then
   step "strip"
