@@ -3,8 +3,9 @@ import XCTest
 
 /// Every DGMO command on a real old system: a Debian 11 root (glibc 2.31), made once with
 /// debootstrap and cached in .build-dgmo/bullseye-root, no network, an empty environment, with
-/// /proc mounted and without (scripts/old-system-test.sh; without /proc the launcher and Bun
-/// cannot start at all, so that part runs the layers' entries directly and reports the rest).
+/// /proc mounted and without (scripts/old-system-test.sh; without /proc the launcher runs, Bun
+/// cannot start at all, so that part runs the launcher's own commands, the engine through the
+/// launcher and the layers' entries directly, and reports Bun).
 final class OldSystemTests: XCTestCase {
     func testEveryCommandRunsInADebian11Root() throws {
         guard getuid() == 0 else { throw XCTSkip("the old-system test needs root (debootstrap, mount, chroot)") }
@@ -31,6 +32,7 @@ final class OldSystemTests: XCTestCase {
         XCTAssertTrue(o.stdout.contains("update available: \(DGMOTests.version) -> 99.0.0"), o.stdout)
         XCTAssertTrue(o.stdout.contains("$ dgmo --version (the updated copy)\nDGMO v99.0.0"), o.stdout)
         XCTAssertTrue(o.stdout.contains("(no /proc, through the layer's own loader)\ngeneration 1: best score -"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("(no /proc, through the launcher: DGMO_ENTRY=dgmo-engine)\ngeneration 1: best score -"), o.stdout)
         XCTAssertTrue(o.stdout.hasSuffix("old-system-test: OK\n"), o.stdout)
         // Nothing the script mounted is left mounted.
         let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
