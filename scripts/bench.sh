@@ -93,6 +93,9 @@ T
 "$BIN/bundle-append" keygen "$W/k" >/dev/null
 "$BIN/bundle-append" build "$W/small.toml" -o "$W/small" --key "$W/k.key" -q --stub "$STUB"
 "$BIN/bundle-append" build "$W/big.toml" -o "$W/big" --key "$W/k.key" -q --stub "$STUB"
+# The same stub linked against static glibc instead of musl: why the stub uses musl (docs/platforms.md).
+scripts/build-stub.sh --target linux-x64 --libc glibc -o "$W/stub-glibc" >/dev/null
+"$BIN/bundle-append" build "$W/small.toml" -o "$W/small-glibc" --key "$W/k.key" -q --stub "$W/stub-glibc"
 if [ -n "$OLD_STUB" ]; then
   "$BIN/bundle-append" build "$W/small.toml" -o "$W/small-old" --key "$W/k.key" -q --stub "$OLD_STUB"
   "$BIN/bundle-append" build "$W/big.toml" -o "$W/big-old" --key "$W/k.key" -q --stub "$OLD_STUB"
@@ -101,23 +104,25 @@ fi
 echo "== 0. sizes"
 strip -o "$W/stub.stripped" "$STUB"
 ls -l "$W/stub.stripped" | awk '{printf "new stub (stripped): %d bytes = %.2f MB = %.2f MiB\n", $5, $5/1e6, $5/1048576}'
+ls -l "$W/stub-glibc" | awk '{printf "new stub on glibc:   %d bytes = %.2f MB = %.2f MiB (not shipped; for comparison)\n", $5, $5/1e6, $5/1048576}'
 [ -n "$OLD_STUB" ] && ls -l "$OLD_STUB" | awk '{printf "old stub (stripped): %d bytes = %.2f MB = %.2f MiB\n", $5, $5/1e6, $5/1048576}'
 ls -l "$W/big" | awk '{printf "big bundle:          %.2f MiB\n", $5/1048576}'
 
 echo; echo "== 1. warm launch (cached) vs direct exec, both stubs in one hyperfine run"
 export BENCH_CACHE_DIR="$W/cache-small"
 "$W/small" >/dev/null
+"$W/small-glibc" >/dev/null
 DIRECT=$(ls -d "$W"/cache-small/layers/*/true)
 OLD=()
 if [ -n "$OLD_STUB" ]; then "$W/small-old" >/dev/null; OLD=(-n old "$W/small-old"); fi
 hyperfine -N --warmup 20 --runs "$WARM_RUNS" --export-json "$W/warm.json" \
-  -n direct "$DIRECT" -n new "$W/small" "${OLD[@]}" 2>&1 | grep -Ev '^\s*$'
+  -n direct "$DIRECT" -n new "$W/small" -n new-glibc "$W/small-glibc" "${OLD[@]}" 2>&1 | grep -Ev '^\s*$'
 python3 - "$W/warm.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 def ms(x): return x * 1e3
 d = r["direct"]["median"]
-for name in ("new", "old"):
+for name in ("new", "new-glibc", "old"):
     if name in r:
         x = r[name]
         print(f"warm {name}: median {ms(x['median']):.3f} ms (min {ms(x['min']):.3f}, max {ms(x['max']):.3f}); "

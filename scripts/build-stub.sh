@@ -5,6 +5,8 @@
 # Usage: scripts/build-stub.sh --target linux-x64|linux-arm64 [--debug] [--define NAME]... -o OUT
 #   --debug        -Onone -DDEBUG (the failure injection of Sys exists), not stripped
 #   --define NAME  an extra Swift compilation condition (scripts/bench.sh: BENCH_NO_DURABILITY)
+#   --libc glibc   linux-x64 only: link against static glibc with gcc instead of musl (for the
+#                  comparison in scripts/bench.sh; releases and tests use musl)
 #
 # Steps: each Swift module in link order with `-enable-experimental-feature Embedded -wmo`
 # (-emit-module for the next one), then Stub/ itself (`-parse-as-library`: its entry point is a
@@ -15,17 +17,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGET="" DEBUG="" OUT="" DEFINES=()
+TARGET="" DEBUG="" OUT="" DEFINES=() LIBC=musl
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) TARGET="${2:-}"; shift 2 ;;
     --debug) DEBUG=1; shift ;;
     --define) DEFINES+=("-D" "${2:?--define needs a name}"); shift 2 ;;
+    --libc) LIBC="${2:-}"; shift 2 ;;
     -o) OUT="${2:-}"; shift 2 ;;
     *) echo "build-stub: unknown argument '$1' (usage: --target linux-x64|linux-arm64 [--debug] [--define NAME] -o OUT)" >&2; exit 2 ;;
   esac
 done
 [ -n "$OUT" ] || { echo "build-stub: -o OUT is required" >&2; exit 2; }
+case "$TARGET:$LIBC" in
+  *:musl|linux-x64:glibc) ;;
+  *) echo "build-stub: --libc must be musl, or glibc for linux-x64 (got '$LIBC' for '$TARGET')" >&2; exit 2 ;;
+esac
 
 SWIFTC=${SWIFTC:-swiftc}
 EMBEDDED_LIB="$(dirname "$(dirname "$(readlink -f "$(command -v "$SWIFTC")")")")/lib/swift/embedded"
@@ -111,6 +118,7 @@ swift_module BundleCache -- Sources/BundleCache/*.swift
 step "swift Stub"
 "$SWIFTC" "${SWIFT_FLAGS[@]}" -module-name Stub -c Stub/*.swift -o "$W/Stub.o" || fail "compiling Stub"
 
+[ "$LIBC" = glibc ] && CC=(gcc)
 step "cc CPlatform CKeySlot"
 "${CC[@]}" "${C_OPT[@]}" -ffunction-sections -fdata-sections -I Sources/CPlatform/include \
   -c Sources/CPlatform/platform.c -o "$W/platform.o" || fail "compiling CPlatform"
@@ -119,12 +127,20 @@ step "cc CPlatform CKeySlot"
 # Debian's static C libraries (built for glibc) link against musl with one shim
 # (Stub/Link/musl-compat.c). -fno-sanitize=all: zig would otherwise add its UBSan runtime to C
 # code it compiles without optimisation.
-step "link (static, musl)"
-"${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -o "$W/bundle-stub" \
-  "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
-  "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
-  Stub/Link/musl-compat.c \
-  "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
+if [ "$LIBC" = glibc ]; then
+  step "link (static, glibc)"
+  gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
+    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
+    "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
+    -lsodium -lzstd -llzma -lz || fail "linking"
+else
+  step "link (static, musl)"
+  "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -o "$W/bundle-stub" \
+    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
+    "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
+    Stub/Link/musl-compat.c \
+    "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
+fi
 
 if [ -z "$DEBUG" ]; then
   step "strip"
