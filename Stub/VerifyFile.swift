@@ -48,6 +48,7 @@ enum VerifyFile {
 
         let other: BundleFile
         do { other = try BundleFile(path: file, trust: trust) } catch { fail("\(file): \(error.message)") }
+        requireRunningTarget(other.manifest, file: file)
         guard other.manifest.appName == running.manifest.appName else {
             fail("\(file): is a bundle of '\(other.manifest.appName)', not of '\(running.manifest.appName)'")
         }

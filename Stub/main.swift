@@ -24,6 +24,7 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     let trust = Launcher.trustFromKeySlot()
     let bundle: BundleFile
     do { bundle = try BundleFile(path: exePath, trust: trust) } catch { fail("\(exePath): \(error.message)") }
+    requireRunningTarget(bundle.manifest, file: exePath)
     let location: CacheLocation
     do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }
 

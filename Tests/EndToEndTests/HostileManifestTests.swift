@@ -37,7 +37,8 @@ final class HostileManifestTests: XCTestCase {
     /// A bundle of app `hostile` with one layer `l` (by default `run.sh`, which prints PAYLOAD),
     /// signed with the pinned key, manifest taken exactly as given.
     func signed(_ entries: [EntryRecord], version: String = "1", records: [FileRecord]? = nil, data: String? = nil,
-                table: [UInt8]? = nil, fileCount: Int? = nil, declaredSize: UInt64? = nil) throws -> String {
+                table: [UInt8]? = nil, fileCount: Int? = nil, declaredSize: UInt64? = nil,
+                target: BuildTarget = .default) throws -> String {
         let records = records ?? [file("run.sh", payload)]
         let data = data ?? payload
         let table = table ?? FileTable.encode(records)
@@ -47,7 +48,8 @@ final class HostileManifestTests: XCTestCase {
                                compressed: compressed, uncompressedSize: size)
         let layer = LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: UInt64(compressed.count), uncompressedSize: size,
                                 fileCount: fileCount ?? records.count, tableOffset: 0, tableLength: UInt64(table.count), digest: built.digest)
-        let manifest = Manifest(appName: "hostile", appVersion: version, buildTime: 0, keyID: key.keyID.bytes, layers: [layer], entries: entries)
+        let manifest = Manifest(appName: "hostile", appVersion: version, buildTime: 0, keyID: key.keyID.bytes, layers: [layer], entries: entries,
+                                target: target)
         let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [built], signing: .key(key))
         let path = dir + "/hostile-" + UUID().uuidString
         try Harness.writeBytes(bytes, to: path)
@@ -86,6 +88,15 @@ final class HostileManifestTests: XCTestCase {
 
     func testBaselineSignedBundleRuns() throws {
         try runs(try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_HOME", "{l}"), ("PATH_EXTRA", "{l}/bin:{l}/lib")])]))
+    }
+
+    /// A signed manifest for linux-arm64 behind the linux-x64 launcher (bundle-append refuses to
+    /// build it; `write` signs it as given): refused before anything is extracted or run, also
+    /// by `--launcher info`, since the whole bundle is for another machine.
+    func testBundleForAnotherTargetIsRefused() throws {
+        let bundle = try signed([entry(["/bin/sh", "{l}/run.sh"])], target: .linuxArm64)
+        try assertRefused(bundle, "is a bundle for linux-arm64, and this launcher is for linux-x64")
+        try assertRefused(bundle, "is a bundle for linux-arm64", args: ["--launcher", "info"])
     }
 
     func testProgramLeavingItsLayerIsRefused() throws {
