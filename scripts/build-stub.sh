@@ -132,7 +132,7 @@ if [ "$LIBC" = glibc ]; then
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
     "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
-    -lsodium -lzstd -llzma -lz || fail "linking"
+    -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
   step "link (static, musl)"
   "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -o "$W/bundle-stub" \

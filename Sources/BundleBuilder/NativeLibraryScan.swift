@@ -50,9 +50,9 @@ public enum NativeLibraryScan {
     }
 
     /// The libraries linked into a static executable: `link "x"` of each module map under
-    /// `moduleMaps`, plus the C library.
+    /// `moduleMaps` (the C library is not among them: see `musl(zigRoot:requirements:)`).
     public static func linked(moduleMaps: [String]) -> [Library] {
-        var names: [String] = ["c"]
+        var names: [String] = []
         for path in moduleMaps {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
             for line in text.split(separator: "\n") {
@@ -70,6 +70,24 @@ public enum NativeLibraryScan {
             out.append(describe(fileName: "lib\(n).a", location: real, disk: real))
         }
         return out
+    }
+
+    /// The C library of the launcher: musl, as the pinned zig ships it (scripts/build-stub.sh links
+    /// with `zig cc -target <arch>-linux-musl`). `zigRoot` is the installed `ziglang` package
+    /// directory, `requirements` the pin (packaging/zig/requirements.txt). Nil when either is missing.
+    public static func musl(zigRoot: String, requirements: String) -> Library? {
+        guard let header = try? String(contentsOfFile: zigRoot + "/lib/libc/musl/src/internal/version.h", encoding: .utf8),
+              let pin = try? String(contentsOfFile: requirements, encoding: .utf8) else { return nil }
+        let version = header.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+        let zig = pin.split(separator: "\n").compactMap { line -> String? in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            return t.hasPrefix("ziglang==") ? String(t.dropFirst("ziglang==".count).prefix { $0 != " " && $0 != "\\" }) : nil
+        }.first ?? ""
+        let wheel = pin.components(separatedBy: "--hash=sha256:").dropFirst().first.map { String($0.prefix(64)) } ?? ""
+        guard !version.isEmpty, !zig.isEmpty else { return nil }
+        return Library(fileName: "libc.a", location: "musl \(version) from the ziglang \(zig) wheel (PyPI)", sha256: wheel,
+                       name: "musl", version: version, purl: "pkg:generic/musl@\(version)", license: "MIT",
+                       evidence: "zig \(zig) (packaging/zig/requirements.txt; sha256 is the wheel's) ships musl \(version)")
     }
 
     /// The module maps of the C modules under `sourcesDirectory` (Sources/C*/module.modulemap).

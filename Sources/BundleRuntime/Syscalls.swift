@@ -257,13 +257,22 @@ public enum Sys {
         return PasswdFile.home(ofUser: cplat_getuid(), in: text)
     }
 
-    /// Random bytes for temporary names.
+    /// Random bytes for temporary names: getrandom(2), else /dev/urandom (kernels before 3.17
+    /// have no getrandom).
     public static func randomBytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
             let n = Int(out.withUnsafeMutableBytes { cplat_getrandom($0.baseAddress! + done, count - done) })
             if n > 0 { done += n } else if cplat_errno() != CPLAT_EINTR { break }
+        }
+        if done < count, let fd = try? open("/dev/urandom", CPLAT_O_RDONLY) {
+            defer { close(fd) }
+            while done < count {
+                let n = out.withUnsafeMutableBytes { (try? read(fd, UnsafeMutableRawBufferPointer(rebasing: $0[done...]), what: "/dev/urandom")) ?? 0 }
+                if n <= 0 { break }
+                done += n
+            }
         }
         return out
     }

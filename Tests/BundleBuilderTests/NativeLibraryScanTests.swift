@@ -55,13 +55,35 @@ final class NativeLibraryScanTests: XCTestCase {
         XCTAssertTrue(libs.contains { $0.fileName == "plugin-core.bin" }, "found through the program's DT_NEEDED")
     }
 
+    /// The launcher's C library is musl from the pinned zig: its version is read from zig's own
+    /// copy of musl, and the evidence names the pin.
+    func testTheLaunchersCLibraryIsMuslFromThePinnedZig() throws {
+        let root = try Self.fakeZig(dir: dir, musl: "1.2.5")
+        try "ziglang==0.17.1 \\\n    --hash=sha256:\(String(repeating: "ab", count: 32))\n".write(toFile: dir + "/req.txt", atomically: true, encoding: .utf8)
+        let musl = try XCTUnwrap(NativeLibraryScan.musl(zigRoot: root, requirements: dir + "/req.txt"))
+        XCTAssertEqual(musl.name, "musl")
+        XCTAssertEqual(musl.version, "1.2.5")
+        XCTAssertEqual(musl.purl, "pkg:generic/musl@1.2.5")
+        XCTAssertEqual(musl.license, "MIT")
+        XCTAssertEqual(musl.sha256, String(repeating: "ab", count: 32))
+        XCTAssertTrue(musl.evidence.contains("zig 0.17.1"), musl.evidence)
+        XCTAssertNil(NativeLibraryScan.musl(zigRoot: dir + "/none", requirements: dir + "/req.txt"), "no zig: nothing invented")
+    }
+
+    static func fakeZig(dir: String, musl: String) throws -> String {
+        let root = dir + "/ziglang"
+        try FileManager.default.createDirectory(atPath: root + "/lib/libc/musl/src/internal", withIntermediateDirectories: true)
+        try "#define VERSION \"\(musl)\"\n".write(toFile: root + "/lib/libc/musl/src/internal/version.h", atomically: true, encoding: .utf8)
+        return root
+    }
+
     func testTheLaunchersLinkLineIsReadFromTheModuleMaps() throws {
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources").path
         let maps = NativeLibraryScan.moduleMaps(in: sources)
         XCTAssertGreaterThanOrEqual(maps.count, 4, "\(maps)")
         let libs = NativeLibraryScan.linked(moduleMaps: maps)
-        XCTAssertEqual(Set(libs.map(\.name)), ["glibc", "libsodium", "libzstd", "xz-utils", "zlib"])
+        XCTAssertEqual(Set(libs.map(\.name)), ["libsodium", "libzstd", "xz-utils", "zlib"])
         for l in libs {
             XCTAssertTrue(l.purl.hasPrefix("pkg:deb/debian/"), l.purl)
             XCTAssertFalse(l.version.isEmpty)

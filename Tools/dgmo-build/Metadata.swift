@@ -36,7 +36,11 @@ enum Metadata {
         let staged = NativeLibraryScan.staged([compile.bunLayer, compile.pythonLayer, compile.nativeLayer].map { (prefix: "", directory: $0) })
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources").path
+        let root = URL(fileURLWithPath: sources).deletingLastPathComponent().path
+        let zigRoot = (try? FileManager.default.contentsOfDirectory(atPath: root + "/.build-dgmo/zig/lib"))?
+            .first.map { root + "/.build-dgmo/zig/lib/" + $0 + "/site-packages/ziglang" } ?? ""
         let launcher = NativeLibraryScan.linked(moduleMaps: NativeLibraryScan.moduleMaps(in: sources))
+            + [NativeLibraryScan.musl(zigRoot: zigRoot, requirements: root + "/packaging/zig/requirements.txt")].compactMap { $0 }
         let sbom = SBOM.document(name: name, version: version, buildTime: buildTime, versions: versions,
                                  engineLock: engineLock, toolLock: toolLock, fileDigests: digest,
                                  pythonLicenses: PythonLicenses.read(engineLock.map(\.name), venv: compile.tools.venv),
