@@ -15,14 +15,14 @@ public enum BundleAssembler {
     /// Patches the key slot of a stub copy. The marker must occur exactly once.
     public static func patchStub(_ stub: [UInt8], signing: Signing) throws(BuildError) -> [UInt8] {
         guard let at = KeySlotSearch.find(in: stub) else {
-            throw BuildError("the stub has no key slot, or more than one: is it a dgmo-stub binary?")
+            throw BuildError("the stub has no key slot, or more than one: is it a bundle-stub built by scripts/build-stub.sh?")
         }
         let current: KeySlot
         do { current = try withBytes(stub) { (b) throws(BundleError) in try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)])) } }
         catch { throw BuildError("stub key slot: \(error.message)") }
-        guard current == .empty else { throw BuildError("the stub's key slot is already filled: pass an unbundled dgmo-stub") }
+        guard current == .empty else { throw BuildError("the stub's key slot is already filled: pass an unbundled stub (stubs/<target>/bundle-stub)") }
         if stub.count >= Trailer.size, Array(stub.suffix(Trailer.size).prefix(8)) == Trailer.magic {
-            throw BuildError("the stub already carries a bundle: pass an unbundled dgmo-stub")
+            throw BuildError("the stub already carries a bundle: pass an unbundled stub (stubs/<target>/bundle-stub)")
         }
         let slot: KeySlot
         switch signing {
