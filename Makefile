@@ -95,6 +95,9 @@ SLOW_TESTS = DGMOTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests R
              ToolTests/testLargeAndOddTreesRoundTripThroughTheLauncher \
              CacheRobustnessTests/testTreesDeeperThanTheDescriptorLimitAndPathsLongerThanPATH_MAX \
              MinisignTests/testPasswordProtectedMinisignKey
+# The end-to-end classes `make test` runs a second time against the release stubs (no failure
+# injection there, so not the cache-robustness classes).
+RELEASE_STUB_TESTS = LaunchTests|TamperTests|OpsTests|NoProcTests|HostileManifestTests|Arm64Tests
 SKIP_SLOW  = $(foreach t,$(SLOW_TESTS),--skip '\.$(t)(/|$$)')
 # Our own targets are compiled with warnings as errors in both tiers (Package.swift reads this;
 # dependencies are not affected).
@@ -115,6 +118,10 @@ test: deps
 	$(MAKE) --no-print-directory $(DEBUG_STUB) $(DEBUG_ARM64_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) $(STRICT) $(SWIFT) test --disable-swift-testing
+	@echo "again against the release stubs (what ships: -Osize on x64, -O on arm64), a subset:"
+	$(MAKE) --no-print-directory $(STUB) $(ARM64_STUB)
+	BUNDLE_TEST_STUB=$(STUB) DGMO_TEST_ARM64_STUB=$(ARM64_STUB) $(STRICT) $(SWIFT) test --disable-swift-testing \
+	  --filter '$(RELEASE_STUB_TESTS)'
 
 bench: build
 	scripts/bench.sh

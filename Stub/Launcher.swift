@@ -107,9 +107,11 @@ enum Launcher {
             let fd: Int32
             do { fd = try cache.install(layer, from: bundle, progress: notice.layer(layer)) } catch {
                 notice.finish()
-                fail(error.errno == CPLAT_ENOSPC && !error.message.hasPrefix("no space")
+                // .diskFull: ENOSPC or EDQUOT from a write, or the free-space check (whose own
+                // message already says it all and starts with "no space").
+                fail(error.code == .diskFull && !error.message.hasPrefix("no space")
                      ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
-                     : error.errno == CPLAT_ENOSPC ? error.message
+                     : error.code == .diskFull ? error.message
                      : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
                        + (error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES || error.errno == CPLAT_EPERM
                           ? " (set \(location.variableName) to a directory you can write to)" : ""))

@@ -10,6 +10,7 @@ func selfPath(argv0: String) -> String {
 }
 
 func selfPathWithoutProc(argv0: String) -> String {
+    guard !argv0.isEmpty else { fail("cannot find my own executable (no /proc/self/exe, and argv[0] is empty)") }
     if argv0.utf8.contains(UInt8(ascii: "/")) {
         if argv0.hasPrefix("/") { return argv0 }
         if let cwd = Sys.workingDirectory() { return (cwd == "/" ? "" : cwd) + "/" + argv0 }
@@ -17,7 +18,7 @@ func selfPathWithoutProc(argv0: String) -> String {
     }
     for dir in (Sys.getenv("PATH") ?? "/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
         let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + argv0
-        if Sys.isExecutable(candidate) { return candidate.hasPrefix("/") ? candidate : selfPathWithoutProc(argv0: candidate) }
+        if Sys.isExecutableFile(candidate) { return candidate.hasPrefix("/") ? candidate : selfPathWithoutProc(argv0: candidate) }
     }
     fail("cannot find my own executable (no /proc/self/exe, and '\(argv0)' is not on PATH)")
 }

@@ -15,26 +15,39 @@
 # the unpatched stub runs (natively, or under qemu-aarch64-static for arm64).
 # One line per step; a failure is one line naming the step (the compiler's output above it).
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 TARGET="" DEBUG="" OUT="" DEFINES=() LIBC=musl
+usage="usage: build-stub.sh --target linux-x64|linux-arm64 [--debug] [--define NAME] [--libc musl|glibc] -o OUT"
 while [ $# -gt 0 ]; do
   case "$1" in
+    --target|--define|--libc|-o)
+      [ $# -ge 2 ] && [ -n "$2" ] && [ "${2#-}" = "$2" ] || { echo "build-stub: $1 needs a value ($usage)" >&2; exit 2; } ;;
+  esac
+  case "$1" in
+    -h|--help) echo "$usage"; exit 0 ;;
     --target) TARGET="${2:-}"; shift 2 ;;
     --debug) DEBUG=1; shift ;;
     --define) DEFINES+=("-D" "${2:?--define needs a name}"); shift 2 ;;
     --libc) LIBC="${2:-}"; shift 2 ;;
     -o) OUT="${2:-}"; shift 2 ;;
-    *) echo "build-stub: unknown argument '$1' (usage: --target linux-x64|linux-arm64 [--debug] [--define NAME] -o OUT)" >&2; exit 2 ;;
+    *) echo "build-stub: unknown argument '$1' ($usage)" >&2; exit 2 ;;
   esac
 done
-[ -n "$OUT" ] || { echo "build-stub: -o OUT is required" >&2; exit 2; }
+[ -n "$OUT" ] || { echo "build-stub: -o OUT is required ($usage)" >&2; exit 2; }
+case "$TARGET" in
+  linux-x64|linux-arm64) ;;
+  *) echo "build-stub: --target must be linux-x64 or linux-arm64 (got '${TARGET}')" >&2; exit 2 ;;
+esac
+# OUT is relative to where we were called from; everything else to the repository root.
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+cd "$(dirname "$0")/.."
 case "$TARGET:$LIBC" in
   *:musl|linux-x64:glibc) ;;
   *) echo "build-stub: --libc must be musl, or glibc for linux-x64 (got '$LIBC' for '$TARGET')" >&2; exit 2 ;;
 esac
 
 SWIFTC=${SWIFTC:-swiftc}
+command -v "$SWIFTC" >/dev/null || { echo "build-stub: no Swift compiler: '$SWIFTC' is not on PATH (Swift 6.3 with Embedded Swift is needed)" >&2; exit 1; }
 EMBEDDED_LIB="$(dirname "$(dirname "$(readlink -f "$(command -v "$SWIFTC")")")")/lib/swift/embedded"
 # The C side and the link: `zig cc` against musl, fully static, for both targets (docs/platforms.md,
 # "Why musl": measured smaller and faster to start than static glibc). zig is pinned from PyPI.
@@ -125,7 +138,7 @@ step "cc CPlatform CKeySlot"
 "${CC[@]}" "${C_OPT[@]}" -I Sources/CKeySlot/include -c Sources/CKeySlot/keyslot.c -o "$W/keyslot.o" || fail "compiling CKeySlot"
 
 # Debian's static C libraries (built for glibc) link against musl with one shim
-# (Stub/Link/musl-compat.c). -fno-sanitize=all: zig would otherwise add its UBSan runtime to C
+# (Stub/Link/musl-compat.c, which also ends the launcher on a failed Swift allocation: --wrap). -fno-sanitize=all: zig would otherwise add its UBSan runtime to C
 # code it compiles without optimisation.
 if [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
@@ -135,7 +148,7 @@ if [ "$LIBC" = glibc ]; then
     -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
   step "link (static, musl)"
-  "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -o "$W/bundle-stub" \
+  "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign -o "$W/bundle-stub" \
     "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
     Stub/Link/musl-compat.c \

@@ -32,7 +32,9 @@ public final class BundleFile {
 
     public convenience init(path: String, trust: Trust) throws(BundleError) {
         let fd: Int32
-        fd = try Sys.open(path, CPLAT_O_RDONLY)
+        // O_NONBLOCK: a FIFO or device at this path must not hang the open; init(fd:) then
+        // refuses anything that is not a regular file.
+        fd = try Sys.open(path, CPLAT_O_RDONLY | CPLAT_O_NONBLOCK)
         do {
             try self.init(fd: fd, path: path, trust: trust)
         } catch {

@@ -99,8 +99,9 @@ public enum Sys {
         while done < buffer.count {
             let n: Int
             if let injected = injectedFailure("write", what) { n = -1; cplat_set_errno(injected) } else { n = Int(cplat_write(fd, buffer.baseAddress! + done, buffer.count - done)) }
-            if n >= 0 { done += n; continue }
-            let e = cplat_errno()
+            if n > 0 { done += n; continue }
+            // write(2) returning 0 for a non-empty buffer would loop forever: treat it as EIO.
+            let e = n == 0 ? CPLAT_EIO : cplat_errno()
             if e != CPLAT_EINTR { throw BundleError.system("write", what, errno: e) }
         }
     }
@@ -198,6 +199,14 @@ public enum Sys {
         (try? retrying("access", path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
     }
 
+    /// Whether `path` is a regular file (following symlinks) that this process may execute, as a
+    /// shell's PATH search requires: a directory or FIFO of that name is passed over.
+    public static func isExecutableFile(_ path: String) -> Bool {
+        guard let st = try? fstatat(CPLAT_AT_FDCWD, Array(path.utf8), follow: true),
+              st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { return false }
+        return isExecutable(path)
+    }
+
     /// Whether a process exists (signal 0); EPERM means it exists and is someone else's.
     public static func processExists(_ pid: Int32) -> Bool {
         do { _ = try retrying("kill", "") { cplat_kill(pid, 0) }; return true } catch { return error.errno != CPLAT_ESRCH }
@@ -245,7 +254,7 @@ public enum Sys {
     /// modules of the build machine's glibc version at run time. Users known only to a network
     /// directory (LDAP, sssd) are not found here; they have HOME set, which is looked at first.
     public static func passwordDatabaseHome() -> String? {
-        guard let fd = try? open("/etc/passwd", CPLAT_O_RDONLY) else { return nil }
+        guard let fd = try? open("/etc/passwd", CPLAT_O_RDONLY | CPLAT_O_NONBLOCK) else { return nil }
         defer { close(fd) }
         var text: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)

@@ -6,10 +6,11 @@ import CPlatform
 /// (through `Sys.errorText`).
 extension BundleError {
     /// A failed call: "open /x: No such file or directory" (or "fstat: ..." without a subject),
-    /// with errno as read right after the call. ENOSPC is `.diskFull`, anything else `.system`.
+    /// with errno as read right after the call. ENOSPC and EDQUOT (quota) are `.diskFull`, anything
+    /// else `.system`.
     public static func system(_ call: String, _ subject: String, errno: Int32) -> BundleError {
         let reason = describe(errno: errno)
-        return BundleError(errno == CPLAT_ENOSPC ? .diskFull : .system,
+        return BundleError(errno == CPLAT_ENOSPC || errno == CPLAT_EDQUOT ? .diskFull : .system,
                            subject.isEmpty ? "\(call): \(reason)" : "\(call) \(subject): \(reason)", errno: errno)
     }
 

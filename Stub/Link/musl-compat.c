@@ -62,3 +62,21 @@ void arc4random_buf(void *buf, size_t n) {
         n--;
     }
 }
+
+/* Out of memory. Embedded Swift allocates through posix_memalign and, when it fails, carries on
+ * with a null buffer of count 0 (the extractor would then spin on zero-byte chunks forever). The
+ * link wraps posix_memalign (-Wl,--wrap=posix_memalign) so that a failed allocation ends the
+ * launcher at once, as every launcher failure does: one line on stderr, status 125. The C libraries
+ * allocate with malloc and report a failure themselves; they are not wrapped. */
+int __real_posix_memalign(void **out, size_t alignment, size_t size);
+int __wrap_posix_memalign(void **out, size_t alignment, size_t size);
+
+int __wrap_posix_memalign(void **out, size_t alignment, size_t size) {
+    int r = __real_posix_memalign(out, alignment, size);
+    if (r != 0) {
+        static const char message[] = "launcher: out of memory\n";
+        (void)!write(2, message, sizeof message - 1);
+        _exit(125);
+    }
+    return r;
+}

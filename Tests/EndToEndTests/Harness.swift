@@ -13,7 +13,8 @@ enum Harness {
 
     static var tool: String { binDir + "/bundle-append" }
     /// The debug Embedded stub (`make stubs` / scripts/build-stub.sh --debug).
-    static var stub: String { binDir + "/stubs/linux-x64/bundle-stub" }
+    /// `BUNDLE_TEST_STUB` overrides it (`make test` runs a subset against the release stub too).
+    static var stub: String { ProcessInfo.processInfo.environment["BUNDLE_TEST_STUB"] ?? binDir + "/stubs/linux-x64/bundle-stub" }
 
     struct Output {
         var status: Int32

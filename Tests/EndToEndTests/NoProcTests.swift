@@ -74,4 +74,16 @@ final class NoProcTests: XCTestCase {
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/sbin/probe-app\n"), o.stdout)
     }
+
+    /// As a shell does, the PATH search takes only a regular file: an executable-looking directory
+    /// or FIFO of the same name earlier on PATH is passed over (a FIFO would hang the open).
+    func testPATHSearchSkipsDirectoriesAndFIFOsOfTheSameName() throws {
+        try FileManager.default.createDirectory(atPath: root + "/d1/probe-app", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/f1", withIntermediateDirectories: true)
+        XCTAssertEqual(mkfifo(root + "/f1/probe-app", 0o755), 0)
+        let o = try Harness.run("/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/d1:/f1:/bin", "PROBE_CACHE_DIR": "/cache"],
+                                timeout: 60)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
+    }
 }

@@ -53,6 +53,19 @@ final class OpsTests: XCTestCase {
         return p
     }
 
+    /// `verify-file` never blocks on a FIFO given as the file or its signature (a self-update
+    /// would stall): refused at once, one line, status 125.
+    func testVerifyFileRefusesAFIFOWithoutBlocking() throws {
+        let fifo = dir + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        for args in [["verify-file", binary, "--signature", fifo], ["verify-file", fifo, "--signature", fifo]] {
+            let o = try ops(args)
+            XCTAssertEqual(o.status, 125, "\(args): \(o.stderr)")
+            XCTAssertTrue(o.stderr.contains("not a regular file"), o.stderr)
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        }
+    }
+
     func testListShowsBundlesLayersAndUse() throws {
         XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
         let o = try ops(["cache", "list", "--json"])
