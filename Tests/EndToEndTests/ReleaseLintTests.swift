@@ -85,7 +85,7 @@ final class ReleaseLintTests: XCTestCase {
         for lib in ["libbz2.so", "liblzma.so", "libz.so", "libuuid.so", "libgcc_s.so"] {
             XCTAssertTrue(descriptions.contains { $0.contains(lib) && $0.contains("shipped at") }, "\(lib) listed")
         }
-        for (name, archive) in [("glibc", "libc.a"), ("libsodium", "libsodium.a"), ("libzstd", "libzstd.a"), ("xz-utils", "liblzma.a"), ("zlib", "libz.a")] {
+        for (name, archive) in [("musl", "libc.a"), ("libsodium", "libsodium.a"), ("libzstd", "libzstd.a"), ("xz-utils", "liblzma.a"), ("zlib", "libz.a")] {
             XCTAssertTrue(descriptions.contains { $0.hasPrefix(name + " " + archive + " linked statically into the launcher") }, "\(name) (\(archive)) listed: \(descriptions)")
         }
         // The timestamp is the build time: SOURCE_DATE_EPOCH or the last commit, never the clock of a later run.
