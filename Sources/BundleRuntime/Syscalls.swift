@@ -345,6 +345,10 @@ extension Sys {
             let child = Array(UnsafeRawBufferPointer(start: name, count: cStringLength(name)))
             if child != [0x2E] && child != [0x2E, 0x2E] { names.append(child) }
         }
+        // NULL is also how readdir reports an error (EIO, a stale NFS handle): a partial listing
+        // must not pass for the whole directory (gc, clear and cache verify act on it).
+        let e = cplat_errno()
+        if e != 0 { throw BundleError.system("readdir", "", errno: e) }
         return names
     }
 

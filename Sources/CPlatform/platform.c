@@ -128,7 +128,7 @@ char *cplat_getcwd(char *buf, size_t size) { return getcwd(buf, size); }
 
 void *cplat_fdopendir(int32_t fd) { return fdopendir(fd); }
 void cplat_rewinddir(void *dir) { rewinddir((DIR *)dir); }
-const char *cplat_readdir(void *dir, uint8_t *type) { struct dirent *e = readdir((DIR *)dir); if (!e) return NULL; *type = e->d_type; return e->d_name; }
+const char *cplat_readdir(void *dir, uint8_t *type) { errno = 0; struct dirent *e = readdir((DIR *)dir); if (!e) return NULL; *type = e->d_type; return e->d_name; }
 void cplat_closedir(void *dir) { closedir((DIR *)dir); }
 
 /* ---- processes ---- */

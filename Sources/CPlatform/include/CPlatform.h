@@ -151,7 +151,8 @@ int32_t cplat_unmap(void *base, size_t size);
 char *cplat_getcwd(char *buf, size_t size);
 
 /* Directory listing: fdopendir takes over `fd` (dup it first to keep yours). readdir returns
- * the next name (NULL at the end) and its d_type in *type (0 when unknown). */
+ * the next name (NULL at the end, or on an error: then cplat_errno() is not 0) and its d_type
+ * in *type (0 when unknown). */
 void *cplat_fdopendir(int32_t fd);
 void cplat_rewinddir(void *dir);
 const char *cplat_readdir(void *dir, uint8_t *type);
