@@ -194,17 +194,12 @@ public enum Sys {
         (try? retrying("access", "") { cplat_faccessat(dirfd, ".", mode, CPLAT_AT_EACCESS) }) != nil
     }
 
-    /// Whether `path` (relative to the working directory) exists and is executable for us.
-    public static func isExecutable(_ path: String) -> Bool {
-        (try? retrying("access", path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
-    }
-
-    /// Whether `path` is a regular file (following symlinks) that this process may execute, as a
+    /// Whether `path` (relative to the working directory) is a regular file (following symlinks) that this process may execute, as a
     /// shell's PATH search requires: a directory or FIFO of that name is passed over.
     public static func isExecutableFile(_ path: String) -> Bool {
         guard let st = try? fstatat(CPLAT_AT_FDCWD, Array(path.utf8), follow: true),
               st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { return false }
-        return isExecutable(path)
+        return (try? retrying("access", path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
     }
 
     /// Whether a process exists (signal 0); EPERM means it exists and is someone else's.
