@@ -57,7 +57,7 @@ let package = Package(
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",
-            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "BundleRuntime", "CKeySlot",
+            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CKeySlot",
                            .product(name: "TOMLKit", package: "TOMLKit")],
             path: "Sources/BundleBuilder",
             swiftSettings: strictSettings),

@@ -1,7 +1,6 @@
 import Foundation
 import BundleFormat
 import BundleCrypto
-import BundleRuntime
 
 /// How the bundle is signed.
 public enum Signing: Sendable {

@@ -49,7 +49,7 @@ public enum TreeScanner {
             do { try PathRules.check(rel) } catch { throw BuildError("\(shown): \(error)") }
             var st = stat()
             guard lstat(full, &st) == 0 else { throw BuildError("\(shown): cannot stat: \(String(cString: strerror(errno)))") }
-            let mode = UInt32(st.st_mode) & 0o755
+            let mode = UInt32(st.st_mode) & FileModes.kept
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 out.append(ScannedFile(record: FileRecord(kind: .directory, mode: mode, size: 0, path: rel), source: nil))

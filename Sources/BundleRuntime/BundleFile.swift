@@ -118,23 +118,3 @@ public final class BundleFile {
         return try KeySlot(decoding: Array(stub[at..<(at + KeySlot.size)]))
     }
 }
-
-public enum KeySlotSearch {
-    /// Offset of the only key-slot marker in `bytes`, or nil when it is missing or repeated.
-    public static func find(in bytes: [UInt8]) -> Int? {
-        let m = KeySlot.marker
-        var found: Int? = nil
-        var i = 0
-        let last = bytes.count - KeySlot.size
-        while i <= last {
-            if bytes[i] == m[0], bytes[i + 1] == m[1], bytes[(i + 2)..<(i + m.count)].elementsEqual(m[2...]) {
-                if found != nil { return nil }
-                found = i
-                i += m.count
-                continue
-            }
-            i += 1
-        }
-        return found
-    }
-}

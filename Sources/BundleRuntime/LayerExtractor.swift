@@ -9,16 +9,13 @@ import CPlatform
 /// through. Modes are masked to 0o755, so no setuid, setgid, group- or world-writable bits.
 /// The table is checked completely (records and digest) before the first file is created.
 public enum LayerExtractor {
-    /// Bits kept from the recorded mode.
-    public static let modeMask: UInt32 = 0o755
-
-    /// The mode an extracted file or directory gets: the recorded mode masked with `modeMask`,
+    /// The mode an extracted file or directory gets: the recorded mode masked with `FileModes.kept`,
     /// plus what the owner needs to read, hash and remove it again (r for a file, r-x for a
     /// directory). A source directory of mode 0o000 is recorded as 0 by an honest build; without
     /// these bits `cache verify` could not read the layer and `gc`/`clear`/repair could not
     /// remove it (they moved it to `tmp/` and left it there for good).
     public static func extractedMode(_ recorded: UInt32, directory: Bool) -> UInt32 {
-        (UInt32(recorded) & modeMask) | (directory ? 0o500 : 0o400)
+        (UInt32(recorded) & FileModes.kept) | (directory ? 0o500 : 0o400)
     }
     static let outputBufferSize = 1 << 20
 
