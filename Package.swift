@@ -66,7 +66,7 @@ let package = Package(
         // modules above as Embedded Swift into a small static binary per target (README.md).
         .executableTarget(
             name: "bundle-append",
-            dependencies: ["BundleBuilder", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BundleBuilder", "BundleRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/bundle-append",
             swiftSettings: strictSettings),
         // DGMO's build pipeline: Bun, PyInstaller and Go outputs into one signed binary (see docs/dgmo.md).
