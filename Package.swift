@@ -62,17 +62,25 @@ let package = Package(
             path: "Sources/BundleBuilder",
             swiftSettings: strictSettings),
 
+        // Command-line options shared by the packager's tools (key, stub, target).
+        .target(
+            name: "PackagerOptions",
+            dependencies: ["BundleBuilder", "BundleCrypto", "BundleFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/PackagerOptions",
+            swiftSettings: strictSettings),
+
         // The launcher (Stub/) is not a SwiftPM target: scripts/build-stub.sh compiles it and the
         // modules above as Embedded Swift into a small static binary per target (README.md).
         .executableTarget(
             name: "bundle-append",
-            dependencies: ["BundleBuilder", "BundleRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["BundleBuilder", "BundleRuntime", "BundleCache", "PackagerOptions",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/bundle-append",
             swiftSettings: strictSettings),
         // DGMO's build pipeline: Bun, PyInstaller and Go outputs into one signed binary (see docs/dgmo.md).
         .executableTarget(
             name: "dgmo-build",
-            dependencies: ["BundleBuilder", "BundleCodecs", "BundleCrypto", "BundleFormat",
+            dependencies: ["BundleBuilder", "BundleCodecs", "BundleCrypto", "BundleFormat", "PackagerOptions",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/dgmo-build",
             swiftSettings: strictSettings),

@@ -151,36 +151,14 @@ enum CacheOps {
 
     // MARK: extract
 
-    /// DIR is opened once, without following a symlink, and must be ours and not writable by
-    /// others: a DIR in `/tmp` that another user made first (empty, or a symlink to a directory
-    /// of theirs) would otherwise receive the files, where that user could change them before
-    /// they are run. The emptiness check and the extraction use that one descriptor.
+    /// `--launcher extract DIR`: `DirectoryExtraction` (shared with `bundle-append extract`), one
+    /// line per layer.
     static func extract(_ bundle: BundleFile, to dir: String) -> Int32 {
-        var created = true
-        do { try Sys.mkdir(dir, 0o755) } catch {
-            guard error.errno == CPLAT_EEXIST else { fail("cannot create \(dir): \(error.reason)") }
-            created = false
-        }
-        let dirFD: Int32
-        do { dirFD = try Sys.open(dir, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
-            fail(error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR ? "\(dir) is a symlink or not a directory: choose a new directory" : "cannot open \(dir): \(error.reason)")
-        }
-        defer { Sys.close(dirFD) }
-        guard let st = try? Sys.fstat(dirFD), st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st) else {
-            fail("\(dir) belongs to another user or is writable by others (so its files could be changed after extracting): choose a new directory of yours")
-        }
-        if !created, !((try? Sys.listDirectory(dirFD)) ?? ["x"]).isEmpty { fail("\(dir) exists and is not an empty directory") }
-        for layer in bundle.manifest.layers {
-            do {
-                try Sys.mkdirat(dirFD, layer.name, 0o755)
-                let fd = try Sys.openat(dirFD, layer.name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
-                defer { Sys.close(fd) }
-                do { try LayerExtractor.extract(bundle, layer: layer, into: fd) } catch { fail("\(dir)/\(layer.name): \(error.message)") }
-            } catch {
-                fail(error.errno == CPLAT_ENOSPC ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)")
+        do {
+            try DirectoryExtraction.extractAll(bundle, to: dir) { layer in
+                writeOut(1, "\(dir)/\(layer.name): \(layer.fileCount) files, \(formatSize(layer.uncompressedSize))\n")
             }
-            writeOut(1, "\(dir)/\(layer.name): \(layer.fileCount) files, \(formatSize(layer.uncompressedSize))\n")
-        }
+        } catch { fail(error.message) }
         return 0
     }
 }

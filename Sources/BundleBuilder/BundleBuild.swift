@@ -2,10 +2,37 @@ import Foundation
 import BundleFormat
 import BundleCrypto
 
-/// The whole `bundle-append build` job: spec in, executable file out.
+/// The one way to build a bundle (`bundle-append build`, dgmo-build): stub and layers in, an
+/// executable file out, with its detached signature and public key beside it when asked.
 public struct BundleBuild {
+    /// Where the launcher stub comes from: a file, or bytes already read.
+    public enum Stub: Sendable {
+        case path(String)
+        case bytes([UInt8])
+    }
+
+    /// What goes into the bundle's layers: directories to compress now, or layers a caller has
+    /// compressed already (dgmo-build's measured release choice, `CompressionChoice`).
+    public enum Layers: Sendable {
+        case compress([LayerSpec])
+        case built([BuiltLayer])
+    }
+
+    /// `OUTPUT.minisig` (a minisign signature of the whole file, with `trustedComment`) and the
+    /// public key at `publicKeyPath`, written after the bundle. Needs a signing key.
+    public struct DetachedSignature: Sendable {
+        public var trustedComment: String
+        public var publicKeyPath: String
+        public init(trustedComment: String, publicKeyPath: String) {
+            self.trustedComment = trustedComment
+            self.publicKeyPath = publicKeyPath
+        }
+    }
+
     public var spec: BundleSpec
-    public var stubPath: String
+    public var stub: Stub
+    /// nil: compress `spec.layers`.
+    public var layers: Layers?
     public var outputPath: String
     public var signing: Signing
     /// The platform the bundle is for: its stub and its layers' ELF files must be for it.
@@ -13,17 +40,24 @@ public struct BundleBuild {
     /// `BuildTime.resolve`: `SOURCE_DATE_EPOCH`, else the last commit's time, so the same inputs
     /// give the same bytes.
     public var buildTime: UInt64
+    /// Drop the stub's symbol tables when it has any (`StubStripping`).
+    public var stripStub: Bool
+    public var detachedSignature: DetachedSignature?
     /// Called from worker threads with (bytes done, bytes total) while layers compress.
     public var progress: (@Sendable (UInt64, UInt64) -> Void)?
 
-    public init(spec: BundleSpec, stubPath: String, outputPath: String, signing: Signing, target: BuildTarget = .default,
-                buildTime: UInt64 = BundleBuild.defaultBuildTime(), progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) {
+    public init(spec: BundleSpec, stub: Stub, outputPath: String, signing: Signing, target: BuildTarget = .default,
+                buildTime: UInt64 = BundleBuild.defaultBuildTime(), layers: Layers? = nil, stripStub: Bool = true,
+                detachedSignature: DetachedSignature? = nil, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) {
         self.spec = spec
-        self.target = target
-        self.stubPath = stubPath
+        self.stub = stub
+        self.layers = layers
         self.outputPath = outputPath
         self.signing = signing
+        self.target = target
         self.buildTime = buildTime
+        self.stripStub = stripStub
+        self.detachedSignature = detachedSignature
         self.progress = progress
     }
 
@@ -37,22 +71,38 @@ public struct BundleBuild {
     public struct Result: Sendable {
         public var outputPath: String
         public var size: Int
+        /// The stub's size in the bundle (after stripping).
+        public var stubSize: Int
         public var layers: [BuiltLayer]
     }
 
     /// Compresses the layers in parallel, assembles, and writes the output atomically
-    /// (temporary file in the same directory, fsync, rename) with mode 0755.
+    /// (temporary file in the same directory, fsync, rename) with mode 0755; then the detached
+    /// signature and public key, if asked.
     public func run() throws(BuildError) -> Result {
-        let stub: [UInt8]
-        do { stub = Array(try Data(contentsOf: URL(fileURLWithPath: stubPath))) }
-        catch { throw BuildError("cannot read stub \(stubPath): \(errorText(error))") }
-
+        var stub: [UInt8]
+        switch self.stub {
+        case .bytes(let b): stub = b
+        case .path(let path):
+            do { stub = try FileBytes.read(path) } catch { throw BuildError("cannot read stub \(path): \(error.message)") }
+        }
         // The stub first: a wrong one fails before minutes of compression.
         try ArchitectureCheck.checkStub(stub, target: target)
-        let layers = try BundleBuild.buildLayers(spec.layers, progress: progress)
-        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: layers, buildTime: buildTime, signing: signing, target: target)
+        if stripStub { stub = try StubStripping.stripped(stub, target: target) }
+        if detachedSignature != nil, case .unsigned = signing { throw BuildError("a detached signature needs a signing key") }
+        let built: [BuiltLayer]
+        switch layers ?? .compress(spec.layers) {
+        case .compress(let specs): built = try BundleBuild.buildLayers(specs, progress: progress)
+        case .built(let l): built = l
+        }
+        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: built, buildTime: buildTime, signing: signing, target: target)
         try BundleBuild.writeAtomically(bytes, to: outputPath, mode: 0o755)
-        return Result(outputPath: outputPath, size: bytes.count, layers: layers)
+        if let detachedSignature, case .key(let key) = signing {
+            let sig = bytes.withUnsafeBytes { MinisignSignature.create(for: $0, key: key, trustedComment: detachedSignature.trustedComment) }
+            try SigningFiles.writeSignature(sig, to: outputPath + ".minisig")
+            try SigningFiles.writePublicKey(key.publicKey, to: detachedSignature.publicKeyPath)
+        }
+        return Result(outputPath: outputPath, size: bytes.count, stubSize: stub.count, layers: built)
     }
 
     /// Compresses layers in parallel (one job per layer), in the order given.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import BundleFormat
 
 /// Runs the built products (`bundle-append`, the launcher stub) and bundles made with them.
 /// `make test` builds them first (`swift build`); `BUNDLE_BIN_DIR` overrides where they are.
@@ -154,6 +155,12 @@ enum Harness {
     }
 
     static func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+    /// The trailer of a bundle's bytes (where its stub ends and each region lies). A bundle's stub
+    /// is the stripped copy of `stub`, so offsets come from here, not from the stub file's size.
+    static func trailer(_ bytes: [UInt8]) throws -> Trailer {
+        try bytes.suffix(Trailer.size).withUnsafeBytes { try Trailer(decoding: $0, fileSize: UInt64(bytes.count)) }
+    }
+
     static func writeBytes(_ b: [UInt8], to path: String) throws {
         try Data(b).write(to: URL(fileURLWithPath: path))
         chmod(path, 0o755)

