@@ -69,8 +69,3 @@ struct Toolchain {
         return ["bun": bunVersion, "go": goVersion, "python": pyVersion]
     }
 }
-
-extension Hex {
-    /// A stable fingerprint of text for stamps (BLAKE2b-256 through BundleCrypto).
-    static func fingerprint(_ s: String) -> String { Hex.encode(Blake2b.hash(Array(s.utf8))) }
-}

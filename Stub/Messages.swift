@@ -1,6 +1,9 @@
 import BundleFormat
 import BundleRuntime
 
+// How the launcher speaks: its name in messages, output lines, and the one-line failure with
+// its own exit status.
+
 /// The launcher's own failures all exit with this status (docs/format.md, "Launcher exit status"),
 /// so callers can tell "the launcher could not start the program" from the program's own codes.
 let launcherFailureStatus: Int32 = 125
