@@ -8,7 +8,7 @@ import Foundation
 public enum BuildTime {
     public enum Source: String, Sendable { case environment = "SOURCE_DATE_EPOCH", lastCommit = "last commit", clock = "clock" }
 
-    /// `directory`: where the inputs are (the spec's directory, the DGMO source tree).
+    /// `directory`: where the inputs are (the spec's directory, an app's source tree).
     public static func resolve(inputsIn directory: String) throws(BuildError) -> (time: UInt64, source: Source) {
         if let s = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], !s.isEmpty {
             guard let v = UInt64(s) else { throw BuildError("SOURCE_DATE_EPOCH='\(s)' is not a number of seconds since 1970") }

@@ -2,7 +2,7 @@ import Foundation
 import BundleFormat
 import BundleCrypto
 
-/// The one way to build a bundle (`bundle-append build`, dgmo-build): stub and layers in, an
+/// The one way to build a bundle (`bundle-append build`, an app's build tool): stub and layers in, an
 /// executable file out, with its detached signature and public key beside it when asked.
 public struct BundleBuild {
     /// Where the launcher stub comes from: a file, or bytes already read.
@@ -12,7 +12,7 @@ public struct BundleBuild {
     }
 
     /// What goes into the bundle's layers: directories to compress now, or layers a caller has
-    /// compressed already (dgmo-build's measured release choice, `CompressionChoice`).
+    /// compressed already (a measured release choice, `CompressionChoice`).
     public enum Layers: Sendable {
         case compress([LayerSpec])
         case built([BuiltLayer])

@@ -66,7 +66,7 @@ public enum CompressionChoice {
         return spec.layers.indices.map { measured[$0][pick[$0]].layer }
     }
 
-    /// The recorded decision (dgmo-build keeps it in its source tree as `release-compression.toml`),
+    /// The recorded decision (an app's build keeps it in its source tree and commits it),
     /// so two release builds of the same inputs make the same bytes: timing never varies the
     /// output. nil when the file is missing or lacks a layer (measure again).
     public static func load(_ path: String, layers: [LayerSpec]) throws(BuildError) -> [LayerSpec]? {

@@ -1,6 +1,6 @@
 import BundleCrypto
 
-/// The minisign files the packager writes: a key pair (`bundle-append keygen`, dgmo-build's
+/// The minisign files the packager writes: a key pair (`bundle-append keygen`, an app build's
 /// development key), a detached signature of a file (`FILE.minisig`) and the public key that
 /// checks it. Written atomically; the secret key with mode 0600.
 public enum SigningFiles {

@@ -2,9 +2,9 @@ import Foundation
 import BundleCrypto
 import BundleFormat
 
-// Pieces shared by the packager's command-line tools (bundle-append, dgmo-build).
+// Pieces shared by the packager's command-line tools (bundle-append, an app's build tool).
 
-/// The version `bundle-append --version` and `dgmo-build --version` print, with the bundle
+/// The version the packager's tools print for `--version`, with the bundle
 /// format they write (docs/format.md).
 public enum ToolVersion {
     public static let number = "0.4.0"

@@ -4,7 +4,7 @@ import BundleCrypto
 import BundleFormat
 
 // Command-line options that more than one packager command takes (bundle-append build and sign,
-// dgmo-build): declared once, so their names, help and checks cannot drift apart.
+// an app's own build tool): declared once, so their names, help and checks cannot drift apart.
 
 /// `--key` and `--password-file`: the minisign secret key to sign with.
 public struct KeyOptions: ParsableArguments {
