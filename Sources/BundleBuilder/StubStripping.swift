@@ -44,7 +44,8 @@ public enum StubStripping {
             for i in 0..<width { v |= UInt64(elf[at + (bigEndian ? width - 1 - i : i)]) << (8 * UInt64(i)) }
             return v > UInt64(Int.max) ? nil : Int(v)
         }
-        guard let tableOffset = read(0x28, 8), let entrySize = read(0x3A, 2), let count = read(0x3C, 2), entrySize >= 8 else { return false }
+        guard let tableOffset = read(0x28, 8), let entrySize = read(0x3A, 2), let count = read(0x3C, 2), entrySize >= 8,
+              tableOffset <= elf.count, count * entrySize <= elf.count - tableOffset else { return false }
         let symtab = 2
         return (0..<count).contains { i in read(tableOffset + i * entrySize + 4, 4) == symtab }
     }

@@ -231,6 +231,37 @@ final class ToolTests: XCTestCase {
         try Harness.tool(["verify", dir + "/mb", "--pubkey", dir + "/m.pub"])
     }
 
+    /// `build --minisig` writes OUTPUT.minisig, which minisign accepts with the OUTPUT.pub written
+    /// beside it; without a key there is nothing to sign with.
+    func testBuildWritesADetachedSignatureAndPublicKeyWhenAsked() throws {
+        try build(dir + "/s", ["--minisig"])
+        XCTAssertEqual(try String(contentsOfFile: dir + "/s.pub", encoding: .utf8), try String(contentsOfFile: dir + "/k.pub", encoding: .utf8))
+        let v = try Harness.run("/usr/bin/minisign", ["-Vm", dir + "/s", "-p", dir + "/s.pub"])
+        XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+        XCTAssertTrue(v.stdout.contains("file:s\tapp:tree\tversion:0.1.0"), v.stdout)
+        let unsigned = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/u", "--unsigned", "--minisig", "--stub", Harness.stub])
+        XCTAssertNotEqual(unsigned.status, 0)
+        XCTAssertTrue(unsigned.stderr.contains("--minisig needs --key"), unsigned.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/u"))
+    }
+
+    /// The bundle carries the stub without symbol tables: byte for byte what `strip --strip-all`
+    /// makes of a debug stub, and the release stub unchanged (it is stripped already).
+    func testTheBundlesStubIsTheStrippedStub() throws {
+        try build(dir + "/b")
+        let bundle = try Harness.bytes(dir + "/b")
+        let inBundle = Array(bundle[..<Int(try Harness.trailer(bundle).stubLength)])
+        let strip = try Harness.run("/usr/bin/strip", ["--strip-all", "-o", dir + "/stub.stripped", Harness.stub])
+        XCTAssertEqual(strip.status, 0, strip.stderr)
+        var expected = try Harness.bytes(dir + "/stub.stripped")
+        XCTAssertEqual(inBundle.count, expected.count)
+        // The key slot differs (patched in the bundle): compare everything else.
+        let marker = Array("DGMO-BUNDLE-KEY-SLOT-V1-".utf8)
+        let at = try XCTUnwrap((0...(expected.count - marker.count)).first { expected[$0..<($0 + marker.count)].elementsEqual(marker) })
+        expected.replaceSubrange(at..<(at + 96), with: inBundle[at..<(at + 96)])
+        XCTAssertTrue(expected == inBundle, "the bundle's stub is not the stripped stub")
+    }
+
     func testPasswordProtectedMinisignKeyBuilds() throws {
         let gen = try Harness.run("/bin/sh", ["-c", "printf 'pw1\\npw1\\n' | minisign -G -p '\(dir)/e.pub' -s '\(dir)/e.key'"])
         XCTAssertEqual(gen.status, 0, gen.stderr)
