@@ -8,17 +8,7 @@ import BundleFormat
 /// Ops never trap on out-of-range times, a broken layer is re-extracted at most once, and deep
 /// trees are handled under a low descriptor limit. Real bundles (crafted where bundle-append
 /// would refuse), real launches.
-final class CacheRobustnessTests: XCTestCase {
-    var dir = ""
-    var key: SecretKey!
-
-    override func setUpWithError() throws {
-        dir = try Harness.makeTempDir()
-        key = SecretKey.generate()
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
+final class CacheRobustnessTests: SignedAsGivenTestCase {
     /// A signed bundle built with the builder's checks (`BundleAssembler.assemble`): one layer from `source`.
     func assemble(source: String, exec: [String], buildTime: UInt64 = 0) throws -> String {
         let spec = LayerSpec(name: "l", directory: source, codec: .zstd, level: 3)
@@ -36,15 +26,9 @@ final class CacheRobustnessTests: XCTestCase {
     /// entries `assemble` refuses, such as a program that is not in its layer.
     func assembleUnchecked(source: String, exec: [String]) throws -> String {
         let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: source, codec: .zstd, level: 3))
-        let record = LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: UInt64(layer.compressed.count),
-                                 uncompressedSize: layer.uncompressedSize, fileCount: layer.records.count, tableOffset: 0,
-                                 tableLength: UInt64(layer.table.count), digest: layer.digest)
         let entry = EntryRecord(name: "robust", isDefault: true, argv: exec, env: [], layers: [0])
-        let manifest = Manifest(appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record], entries: [entry])
-        let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [layer], signing: .key(key))
-        let path = dir + "/robust-" + UUID().uuidString
-        try Harness.writeBytes(bytes, to: path)
-        return path
+        let manifest = Manifest(appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [layerRecord(layer)], entries: [entry])
+        return try writeSignedAsGiven(manifest, layers: [layer], prefix: "robust")
     }
 
     func run(_ binary: String, _ args: [String] = [], cache: String? = nil) throws -> Harness.Output {
@@ -110,10 +94,7 @@ final class CacheRobustnessTests: XCTestCase {
         records.append(FileRecord(kind: .regular, mode: 0o644, size: UInt64(bottom.utf8.count), path: path + Array("/file.txt".utf8), digest: digest(bottom)))
         records.append(FileRecord(kind: .regular, mode: 0o755, size: UInt64(script.utf8.count), path: Array("run.sh".utf8), digest: digest(script)))
         XCTAssertEqual(records[records.count - 2].path.count, 4008)
-        let table = FileTable.encode(records)
-        let compressed = try Codecs.compress(Array((bottom + script).utf8), codec: .zstd, level: 3)
-        let layer = BuiltLayer(name: "l", codec: .zstd, records: records, table: table, digest: Blake2b.hash(table),
-                               compressed: compressed, uncompressedSize: UInt64((bottom + script).utf8.count))
+        let (layer, _) = try craftLayer(records, data: bottom + script)
         let spec = BundleSpec(name: "robust", version: "1", layers: [LayerSpec(name: "l", directory: dir, codec: .zstd, level: 3)],
                               entries: [EntrySpec(name: "robust", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])
         let bytes = try BundleAssembler.assemble(stub: try Harness.bytes(Harness.stub), spec: spec, layers: [layer], buildTime: 0, signing: .key(key))

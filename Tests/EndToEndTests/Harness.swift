@@ -102,6 +102,22 @@ enum Harness {
         case copy(of: String)
     }
 
+    /// The smallest real app: app `probe` 1.0.0 whose one layer `native` holds the static probe
+    /// (`probeTree`), run by its one entry `probe`.
+    static let probeSpec = """
+        [bundle]
+        name = "probe"
+        version = "1.0.0"
+        [layers.native]
+        path = "native"
+        [entries.probe]
+        exec = ["{native}/probe"]
+        default = true
+        """
+
+    /// The tree `probeSpec` needs: `native/probe`.
+    static func probeTree() throws -> [String: TreeFile] { ["native/probe": .copy(of: try probeBinary())] }
+
     /// Writes `tree` (paths relative to `dir`) and `spec` (as `dir/spec.toml`), makes the key pair
     /// `dir/<key>.key`/`.pub` unless it exists, and builds the signed bundle `dir/<output>` with the
     /// debug stub: the set-up every end-to-end class needs. Returns the bundle's path.

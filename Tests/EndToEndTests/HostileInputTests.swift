@@ -9,17 +9,7 @@ import BundleFormat
 /// with the pinned key, so only the launcher's own re-checks stand between them and the disk.
 /// Each must be refused with one line and status 125, in bounded time, writing nothing outside
 /// the cache and committing nothing, and never running the payload.
-final class HostileInputTests: XCTestCase {
-    var dir = ""
-    var key: SecretKey!
-
-    override func setUpWithError() throws {
-        dir = try Harness.makeTempDir()
-        key = SecretKey.generate()
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
-
+final class HostileInputTests: SignedAsGivenTestCase {
     func digest(_ s: String) -> [UInt8] { Blake2b.hash(Array(s.utf8)) }
 
     func file(_ path: [UInt8], _ content: String, mode: UInt32 = 0o644) -> FileRecord {
@@ -28,19 +18,12 @@ final class HostileInputTests: XCTestCase {
 
     /// Signs a bundle whose only layer has exactly these records and this data stream.
     func craft(_ records: [FileRecord], data: String, declaredSize: UInt64? = nil, codec: Codec = .zstd) throws -> String {
-        let table = FileTable.encode(records)
-        let compressed = try Codecs.compress(Array(data.utf8), codec: codec, level: codec.defaultLevel)
-        let layer = BuiltLayer(name: "l", codec: codec, records: records, table: table, digest: Blake2b.hash(table),
-                               compressed: compressed, uncompressedSize: declaredSize ?? records.reduce(0) { $0 + $1.size })
+        let (layer, record) = try craftLayer(records, data: data, codec: codec,
+                                             declaredSize: declaredSize ?? records.reduce(0) { $0 + $1.size })
         // Signed as given: the builder's own checks (ProgramCheck, the manifest decoder) are bypassed.
-        let record = LayerRecord(name: "l", codec: codec, offset: 0, compressedSize: UInt64(compressed.count), uncompressedSize: layer.uncompressedSize,
-                                 fileCount: records.count, tableOffset: 0, tableLength: UInt64(table.count), digest: layer.digest)
         let manifest = Manifest(appName: "hostile", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record],
                                 entries: [EntryRecord(name: "hostile", isDefault: true, argv: ["/bin/sh", "{l}/run.sh"], env: [], layers: [0])])
-        let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [layer], signing: .key(key))
-        let path = dir + "/hostile-" + UUID().uuidString
-        try Harness.writeBytes(bytes, to: path)
-        return path
+        return try writeSignedAsGiven(manifest, layers: [layer], prefix: "hostile")
     }
 
     func assertRefused(_ binary: String, _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {

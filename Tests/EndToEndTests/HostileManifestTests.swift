@@ -12,19 +12,10 @@ import BundleFormat
 /// and one escaped line, running nothing and extracting nothing; `bundle-append build` must
 /// refuse the same entries in a spec. Also: the largest file table the format allows is read in
 /// bounded memory.
-final class HostileManifestTests: XCTestCase {
-    var dir = ""
-    var key: SecretKey!
+final class HostileManifestTests: SignedAsGivenTestCase {
     let payload = "echo PAYLOAD\n"
     /// The peak RSS `assertRefused` measured last, in KiB.
     var lastPeakRSSKiB = 0
-
-    override func setUpWithError() throws {
-        dir = try Harness.makeTempDir()
-        key = SecretKey.generate()
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func file(_ path: String, _ content: String, mode: UInt32 = 0o644) -> FileRecord {
         FileRecord(kind: .regular, mode: mode, size: UInt64(content.utf8.count), path: Array(path.utf8), digest: Blake2b.hash(Array(content.utf8)))
@@ -41,19 +32,10 @@ final class HostileManifestTests: XCTestCase {
                 target: BuildTarget = .default) throws -> String {
         let records = records ?? [file("run.sh", payload)]
         let data = data ?? payload
-        let table = table ?? FileTable.encode(records)
-        let compressed = try Codecs.compress(Array(data.utf8), codec: .zstd, level: 3)
-        let size = declaredSize ?? UInt64(data.utf8.count)
-        let built = BuiltLayer(name: "l", codec: .zstd, records: records, table: table, digest: Blake2b.hash(table),
-                               compressed: compressed, uncompressedSize: size)
-        let layer = LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: UInt64(compressed.count), uncompressedSize: size,
-                                fileCount: fileCount ?? records.count, tableOffset: 0, tableLength: UInt64(table.count), digest: built.digest)
+        let (built, layer) = try craftLayer(records, data: data, table: table, declaredSize: declaredSize, fileCount: fileCount)
         let manifest = Manifest(appName: "hostile", appVersion: version, buildTime: 0, keyID: key.keyID.bytes, layers: [layer], entries: entries,
                                 target: target)
-        let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [built], signing: .key(key))
-        let path = dir + "/hostile-" + UUID().uuidString
-        try Harness.writeBytes(bytes, to: path)
-        return path
+        return try writeSignedAsGiven(manifest, layers: [built], prefix: "hostile")
     }
 
     /// Status 125, one line on stderr mentioning `needle`, no control byte in it, nothing run,

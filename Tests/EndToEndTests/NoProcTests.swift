@@ -12,18 +12,7 @@ final class NoProcTests: XCTestCase {
     override func setUpWithError() throws {
         guard getuid() == 0 else { throw XCTSkip("chroot needs root") }
         dir = try Harness.makeTempDir()
-        let bundle = try Harness.makeBundle(spec: """
-            [bundle]
-            name = "probe"
-            version = "1.0.0"
-
-            [layers.native]
-            path = "native"
-
-            [entries.probe]
-            exec = ["{native}/probe"]
-            default = true
-            """, tree: ["native/probe": .copy(of: try Harness.probeBinary())], in: dir, output: "probe-bin")
+        let bundle = try Harness.makeBundle(spec: Harness.probeSpec, tree: try Harness.probeTree(), in: dir, output: "probe-bin")
         root = dir + "/root"
         try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/cache", withIntermediateDirectories: true)

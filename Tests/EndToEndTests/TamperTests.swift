@@ -13,18 +13,9 @@ final class TamperTests: XCTestCase {
         dir = try Harness.makeTempDir()
         touched = dir + "/payload-ran"
         try Harness.tool(["keygen", dir + "/b"])
-        binary = try Harness.makeBundle(spec: """
-            [bundle]
-            name = "probe"
-            version = "1.0.0"
-            [layers.native]
-            path = "native"
-            [entries.probe]
-            exec = ["{native}/probe"]
-            """, tree: [
-                "native/probe": .copy(of: try Harness.probeBinary()),
+        binary = try Harness.makeBundle(spec: Harness.probeSpec, tree: try Harness.probeTree().merging([
                 "native/sub/data.txt": .text(String(repeating: "some data to compress ", count: 5000)),
-            ], in: dir, key: "a", output: "bin-a")
+            ]) { a, _ in a }, in: dir, key: "a", output: "bin-a")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
@@ -53,50 +44,40 @@ final class TamperTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: touched))
     }
 
-    func testFlippedByteInLayerData() throws {
+    /// Flips `mask` at each offset (one copy of the binary per offset; offsets from its trailer)
+    /// and expects every copy refused naming one of `expect`.
+    func assertFlipsRefused(mask: UInt8 = 0x01, _ expect: [String], at offsets: (Trailer) -> [UInt64],
+                            file: StaticString = #filePath, line: UInt = #line) throws {
         let b = try Harness.bytes(binary)
-        let t = try Harness.trailer(b)
-        for offset in [t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10] {
+        for offset in offsets(try Harness.trailer(b)) {
             var x = b
-            x[Int(offset)] ^= 0x40
-            try assertRefused(x, ["layer 'native'"])
+            x[Int(offset)] ^= mask
+            try assertRefused(x, expect, file: file, line: line)
+        }
+    }
+
+    func testFlippedByteInLayerData() throws {
+        try assertFlipsRefused(mask: 0x40, ["layer 'native'"]) { t in
+            [t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10]
         }
     }
 
     func testFlippedByteInManifest() throws {
-        let b = try Harness.bytes(binary)
-        let t = try Harness.trailer(b)
-        for offset in [t.header.lowerBound, t.header.lowerBound + 7, t.header.upperBound - 1] {
-            var x = b
-            x[Int(offset)] ^= 0x01
-            try assertRefused(x, ["signature verification failed"])
-        }
+        try assertFlipsRefused(["signature verification failed"]) { t in [t.header.lowerBound, t.header.lowerBound + 7, t.header.upperBound - 1] }
     }
 
     func testFlippedByteInFileTable() throws {
-        let b = try Harness.bytes(binary)
-        let t = try Harness.trailer(b)
-        var x = b
-        x[Int(t.tables.lowerBound + 3)] ^= 0x01
-        try assertRefused(x, ["file table does not match its digest"])
+        try assertFlipsRefused(["file table does not match its digest"]) { t in [t.tables.lowerBound + 3] }
     }
 
     func testFlippedByteInSignature() throws {
-        let b = try Harness.bytes(binary)
-        let t = try Harness.trailer(b)
-        for offset in [t.signature.lowerBound, t.signature.lowerBound + 5, t.signature.upperBound - 1] {
-            var x = b
-            x[Int(offset)] ^= 0x01
-            try assertRefused(x, ["signature", "signed by key"])
-        }
+        try assertFlipsRefused(["signature", "signed by key"]) { t in [t.signature.lowerBound, t.signature.lowerBound + 5, t.signature.upperBound - 1] }
     }
 
     func testFlippedByteInTrailer() throws {
-        let b = try Harness.bytes(binary)
-        for back in [1, 8, 20, 50, 96] {
-            var x = b
-            x[b.count - back] ^= 0x10
-            try assertRefused(x, ["trailer", "truncated", "signature", "manifest", "outside the file"])
+        try assertFlipsRefused(mask: 0x10, ["trailer", "truncated", "signature", "manifest", "outside the file"]) { t in
+            let end = t.signature.upperBound + UInt64(Trailer.size)   // the trailer is the file's last bytes
+            return [1, 8, 20, 50, 96].map { end - $0 }
         }
     }
 
