@@ -66,6 +66,18 @@ public enum CompressionChoice {
         return spec.layers.indices.map { measured[$0][pick[$0]].layer }
     }
 
+    /// The layers of a measured build: compressed with the codecs of `recorded` (what `load` read
+    /// from `record`) when there is one, else measured now (`choose`) and written to `record`
+    /// with `header` (`save`), so the next build reads the choice instead of timing again.
+    public static func layers(for spec: BundleSpec, recorded: [LayerSpec]?, record: String, budget: Double, header: String,
+                              say: (String) -> Void) throws(BuildError) -> BundleBuild.Layers {
+        if let recorded { return .compress(recorded) }
+        let chosen = try choose(spec, budget: budget, say: say)
+        try save(record, chosen, header: header)
+        say("recorded the choice in \(record) (commit it; delete it or measure again to change it)")
+        return .built(chosen)
+    }
+
     /// The recorded decision (an app's build keeps it in its source tree and commits it),
     /// so two release builds of the same inputs make the same bytes: timing never varies the
     /// output. nil when the file is missing or lacks a layer (measure again).

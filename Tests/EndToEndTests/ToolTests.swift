@@ -231,6 +231,25 @@ final class ToolTests: XCTestCase {
         try Harness.tool(["verify", dir + "/mb", "--pubkey", dir + "/m.pub"])
     }
 
+    /// `--choose-compression FILE` measures once and records the choice; the next build reads it
+    /// (no timing) and gives the same bytes.
+    func testChosenCompressionIsRecordedAndReused() throws {
+        let record = dir + "/choice.toml"
+        try build(dir + "/c1", ["--choose-compression", record])
+        let text = try String(contentsOfFile: record, encoding: .utf8)
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("tree = ") }, text)
+        XCTAssertTrue(line == "tree = \"xz:9\"" || line == "tree = \"zstd:22\"", String(line))
+        let inspect = try Harness.tool(["inspect", dir + "/c1", "--json"]).stdout
+        XCTAssertTrue(inspect.contains("\"codec\" : \"\(line.contains("xz") ? "xz" : "zstd")\""), inspect)
+        try build(dir + "/c2", ["--choose-compression", record])
+        XCTAssertEqual(try Harness.bytes(dir + "/c1"), try Harness.bytes(dir + "/c2"))
+        XCTAssertEqual(try String(contentsOfFile: record, encoding: .utf8), text)
+        let both = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/c3", "--key", dir + "/k.key", "--stub", Harness.stub,
+                                                   "--choose-compression", record, "--compression", "xz"])
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue(both.stderr.contains("drop --compression"), both.stderr)
+    }
+
     /// `build --minisig` writes OUTPUT.minisig, which minisign accepts with the OUTPUT.pub written
     /// beside it; without a key there is nothing to sign with.
     func testBuildWritesADetachedSignatureAndPublicKeyWhenAsked() throws {

@@ -118,21 +118,12 @@ struct DGMOBuild: ParsableCommand {
         step(!release ? "compressing (dev: zstd 3)"
              : recorded != nil ? "compressing (release: per-layer codecs from \(self.source)/release-compression.toml)"
              : "compressing (release: measuring zstd and xz per layer)")
-        let layers: BundleBuild.Layers
-        if let recorded {
-            layers = .compress(recorded)
-        } else if release {
-            let chosen = try CompressionChoice.choose(spec, budget: decodeBudget, say: say)
-            try CompressionChoice.save(choiceFile, chosen, header: """
+        let layers: BundleBuild.Layers = !release ? .compress(spec.layers) : try CompressionChoice.layers(
+            for: spec, recorded: recorded, record: choiceFile, budget: decodeBudget, header: """
                 # Per-layer release compression, chosen by `dgmo-build --release --measure` (decode time
                 # measured per layer, see docs/dgmo.md). Committed so release builds are reproducible.
 
-                """)
-            say("recorded the choice in \(choiceFile) (commit it; --measure measures again)")
-            layers = .built(chosen)
-        } else {
-            layers = .compress(spec.layers)
-        }
+                """, say: say)
         try Files.mkdir((output as NSString).deletingLastPathComponent)
         let pubPath = (output as NSString).deletingLastPathComponent + "/dgmo.pub"
         let trusted = "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"
