@@ -52,7 +52,8 @@ let package = Package(
         // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
         .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CPlatform"], path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
         // The per-user cache: root, layer install and publish, locks, bundle records, verify, gc and
-        // clear, all by descriptor and checked with fstat. Used by the stub and by tests. No Foundation.
+        // clear, all by descriptor and checked with fstat; extracting a bundle into a directory. Used by the
+        // stub, by bundle-append extract (the same code as --launcher extract) and by tests. No Foundation.
         .target(name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CPlatform"], path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
