@@ -2,7 +2,9 @@ import BundleFormat
 import BundleCrypto
 import CPlatform
 
-/// Writes one layer into an empty directory, checking every file's digest as it writes.
+/// Writes one layer into an empty directory; the layer's stored stream is checked against its
+/// signed data digest before `extract` returns (`LayerStream`), so the caller publishes nothing
+/// that does not match. `verify` checks every file's digest as well.
 ///
 /// Everything is created relative to directory descriptors with `O_NOFOLLOW`/`O_EXCL`
 /// (`openat`, `mkdirat`, `symlinkat`): nothing that already exists is followed or written
@@ -22,8 +24,8 @@ public enum LayerExtractor {
     }
     static let outputBufferSize = 1 << 20
 
-    /// Decodes `layer` and checks every file against its digest without writing anything
-    /// (`bundle-append verify`, `--launcher verify`).
+    /// Decodes `layer` and checks the data digest and every file against its digest, without
+    /// writing anything (`bundle-append verify`, `--launcher verify`).
     public static func verify(_ bundle: BundleFile, layer: LayerRecord) throws(BundleError) {
         try extract(bundle, layer: layer, into: nil)
     }
@@ -35,6 +37,11 @@ public enum LayerExtractor {
     /// pass 1 checks every record and the table's digest before anything is created, pass 2
     /// creates the files (and checks the digest again, so a table changed in between is refused),
     /// pass 3 gives directories their modes, each once its subtree is complete.
+    ///
+    /// Hash once: when writing, the files' contents are not hashed; the stored stream they are
+    /// decoded from is, and it must match the layer's signed data digest at its end, before this
+    /// returns. Until then everything written is in the caller's private `tmp/` directory, which a
+    /// failure leaves for the caller to remove (docs/security.md, "Hash once").
     public static func extract(_ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
                                progress: ((UInt64) -> Void)? = nil) throws(BundleError) {
         // Pass 1: the whole table is well-formed and signed before anything is created.
@@ -71,7 +78,7 @@ public enum LayerExtractor {
                 let fd: Int32
                 fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
                 defer { Sys.close(fd) }
-                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
+                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, checkDigest: false)
                 let mode = extractedMode(file.mode, directory: false)
                 if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw error } }
             }
@@ -137,22 +144,23 @@ public enum LayerExtractor {
 
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
                              buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?) throws(BundleError) {
+                             progress: ((UInt64) -> Void)?, checkDigest: Bool = true) throws(BundleError) {
         var none: [UInt8]? = nil
-        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, collect: &none)
+        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, collect: &none,
+                 checkDigest: checkDigest)
     }
 
     /// Moves one regular file's bytes from the stream to `fd` (nil: nowhere) and, when `collect`
-    /// is non-nil, into that array, hashing as it goes.
+    /// is non-nil, into that array, checking the file's digest when `checkDigest` is set.
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
                              buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?) throws(BundleError) {
-        let hasher = Blake2b()
+                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?, checkDigest: Bool = true) throws(BundleError) {
+        let hasher: Blake2b? = checkDigest ? Blake2b() : nil
         var left = file.size
         while left > 0 {
             let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(left, UInt64(buffer.count)))])
             try stream.readExactly(chunk)
-            hasher.update(UnsafeRawBufferPointer(chunk))
+            hasher?.update(UnsafeRawBufferPointer(chunk))
             collect?.append(contentsOf: UnsafeRawBufferPointer(chunk))
             if let fd {
                 try Sys.writeAll(fd, UnsafeRawBufferPointer(chunk), what: file.pathString)
@@ -161,6 +169,7 @@ public enum LayerExtractor {
             written += UInt64(chunk.count)
             progress?(written)
         }
+        guard let hasher else { return }
         guard hasher.finalize() == file.digest else {
             throw BundleError(.digestMismatch, "layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)")
         }

@@ -38,7 +38,8 @@ final class CacheRobustnessTests: XCTestCase {
         let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: source, codec: .zstd, level: 3))
         let record = LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: UInt64(layer.compressed.count),
                                  uncompressedSize: layer.uncompressedSize, fileCount: layer.records.count, tableOffset: 0,
-                                 tableLength: UInt64(layer.table.count), digest: layer.digest)
+                                 tableLength: UInt64(layer.table.count), digest: layer.digest,
+                                 dataDigest: Blake2b.hash(layer.compressed))
         let entry = EntryRecord(name: "robust", isDefault: true, argv: exec, env: [], layers: [0])
         let manifest = Manifest(appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record], entries: [entry])
         let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [layer], signing: .key(key))

@@ -47,7 +47,8 @@ final class HostileManifestTests: XCTestCase {
         let built = BuiltLayer(name: "l", codec: .zstd, records: records, table: table, digest: Blake2b.hash(table),
                                compressed: compressed, uncompressedSize: size)
         let layer = LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: UInt64(compressed.count), uncompressedSize: size,
-                                fileCount: fileCount ?? records.count, tableOffset: 0, tableLength: UInt64(table.count), digest: built.digest)
+                                fileCount: fileCount ?? records.count, tableOffset: 0, tableLength: UInt64(table.count), digest: built.digest,
+                                dataDigest: Blake2b.hash(compressed))
         let manifest = Manifest(appName: "hostile", appVersion: version, buildTime: 0, keyID: key.keyID.bytes, layers: [layer], entries: entries,
                                 target: target)
         let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [built], signing: .key(key))
