@@ -79,6 +79,8 @@ public enum LayerExtractor {
                 fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
                 defer { Sys.close(fd) }
                 try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, checkDigest: false)
+                // The kernel starts writing it now, while we decode the next files; `flush` waits.
+                Sys.startWriteback(fd)
                 let mode = extractedMode(file.mode, directory: false)
                 if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw error } }
             }
@@ -110,6 +112,33 @@ public enum LayerExtractor {
             previous = file.path
         }
         try apply(open.closeAll(), in: previous)
+    }
+
+    /// Durability for an extracted layer: `fsync` of every regular file and directory of the layer
+    /// under `rootFD` (then of `rootFD` itself), instead of `syncfs`, which would also flush every
+    /// other process's dirty data on the filesystem. Files had their writeback started as they
+    /// were closed (`Sys.startWriteback`), so the first `fsync` commits the journal for all of them
+    /// and the later ones mostly find their data and inode already on disk. One more streamed pass
+    /// over the table (its digest checked again); descriptors: the `DirectoryStack`'s plus one.
+    public static func flush(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError) {
+        var dirs = DirectoryStack(root: rootFD)
+        defer { dirs.closeAll() }
+        var records = bundle.fileTableStream(of: layer)
+        while let file = try records.next() {
+            switch file.kind {
+            case .symlink:
+                continue   // its directory entry is flushed with its parent directory
+            case .directory:
+                try Sys.fsync(try dirs.open(file.path), what: file.pathString)
+            case .regular:
+                let (parentPath, name) = split(file.path)
+                let parent = try dirs.open(parentPath)
+                let fd = try Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW)
+                defer { Sys.close(fd) }
+                try Sys.fsync(fd, what: file.pathString)
+            }
+        }
+        try Sys.fsync(rootFD, what: "layer '\(layer.name)'")
     }
 
     /// Decodes `layer` in memory and returns the bytes of the regular file at `path` (nil when the

@@ -130,6 +130,16 @@ public enum Sys {
         _ = try retrying("syncfs", "") { cplat_syncfs(fd) }
     }
 
+    /// Flushes one file or directory (data and metadata) to the disk.
+    public static func fsync(_ fd: Int32, what: String) throws(BundleError) {
+        _ = try retrying("fsync", what) { cplat_fsync(fd) }
+    }
+
+    /// Starts writing a file's dirty pages to the disk without waiting (`sync_file_range`
+    /// `WRITE`), so that a later `fsync` finds them written. Only a hint: a failure is ignored
+    /// here and would surface in that `fsync`.
+    public static func startWriteback(_ fd: Int32) { _ = cplat_start_writeback(fd) }
+
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 
     public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {

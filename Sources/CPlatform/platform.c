@@ -119,6 +119,11 @@ int32_t cplat_touchat(int32_t dirfd, const char *name) { return utimensat(dir_fd
 int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags) { return faccessat(dir_fd(dirfd), name, access_mode(mode), at_flags(flags)); }
 int32_t cplat_fsync(int32_t fd) { return fsync(fd); }
 int32_t cplat_syncfs(int32_t fd) { return syncfs(fd); }
+#ifdef SYNC_FILE_RANGE_WRITE
+int32_t cplat_start_writeback(int32_t fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
+#else
+int32_t cplat_start_writeback(int32_t fd) { (void)fd; return 0; }
+#endif
 int32_t cplat_flock(int32_t fd, int32_t operation) { return flock(fd, lock_op(operation)); }
 void *cplat_map_readonly(int32_t fd, size_t size) { void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0); return p == MAP_FAILED ? NULL : p; }
 int32_t cplat_unmap(void *base, size_t size) { return munmap(base, size); }

@@ -105,6 +105,57 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertEqual(names(cache.path + "/layers"), [])
     }
 
+    /// Durability without `syncfs`: every regular file and directory of the layer, the marker and
+    /// the layer's root are flushed with `fsync` (and nothing calls `syncfs`) before the rename.
+    func testInstallFlushesEveryFileAndDirectoryItWroteAndNothingElse() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": "c", "a/d.txt": "d", "e/f.txt": "f"])
+        var flushed: [String] = []
+        var syncfsCalls = 0
+        Sys.failureInjection = { call, subject in
+            if call == "fsync" { flushed.append(subject) }
+            if call == "syncfs" { syncfsCalls += 1 }
+            return nil
+        }
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        Sys.failureInjection = nil
+        XCTAssertEqual(syncfsCalls, 0)
+        // 4 files, 4 directories (a, a/b, e: and the root), the marker.
+        XCTAssertEqual(Set(flushed), ["run.sh", "a", "a/b", "a/b/c.txt", "a/d.txt", "e", "e/f.txt", PathRules.markerName, "layer 'l'"])
+        XCTAssertEqual(flushed.count, 9, "\(flushed)")
+        XCTAssertEqual(flushed.last, "layer 'l'", "the layer's root last, after everything in it")
+    }
+
+    /// Past `perFileFlushLimit` entries one `syncfs` is cheaper than an `fsync` per file.
+    func testLargeLayersAreFlushedWithOneSyncfs() throws {
+        let cache = try openCache()
+        var files = ["run.sh": "#!/bin/sh\n"]
+        for i in 0..<CacheRoot.perFileFlushLimit { files["f\(i)"] = "\(i)" }
+        let bundle = try makeBundle(files)
+        XCTAssertGreaterThan(bundle.manifest.layers[0].fileCount, CacheRoot.perFileFlushLimit)
+        var calls: [String] = []
+        Sys.failureInjection = { call, _ in
+            if call == "fsync" || call == "syncfs" { calls.append(call) }
+            return nil
+        }
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        Sys.failureInjection = nil
+        XCTAssertEqual(calls, ["syncfs"])
+    }
+
+    func testFsyncFailureFailsTheInstallAndLeavesNothing() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": String(repeating: "x", count: 10_000)])
+        _ = inject("fsync", EIO, subject: "a/b/c.txt")
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+            XCTAssertEqual((e as? BundleError)?.errno, EIO, "\(e)")
+            XCTAssertTrue((e as? BundleError)?.message.contains("a/b/c.txt") == true, "names the file: \(e)")
+        }
+        Sys.failureInjection = nil
+        XCTAssertEqual(names(cache.path + "/tmp"), [], "a failed flush leaves no tmp/ tree")
+        XCTAssertEqual(names(cache.path + "/layers"), [], "nothing published")
+    }
+
     func testDeclaredSizeLargerThanTheFreeSpaceIsRefusedBeforeExtracting() throws {
         let cache = try openCache()
         XCTAssertThrowsError(try cache.checkFreeSpace(bytes: 1 << 62, files: 1, layerName: "huge")) { e in

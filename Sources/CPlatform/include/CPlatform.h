@@ -145,6 +145,9 @@ int32_t cplat_touchat(int32_t dirfd, const char *name);   /* utimensat(now), not
 int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags);
 int32_t cplat_fsync(int32_t fd);
 int32_t cplat_syncfs(int32_t fd);
+/* sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): starts writing the file's dirty pages back
+ * without waiting (Linux; elsewhere a no-op returning 0). */
+int32_t cplat_start_writeback(int32_t fd);
 int32_t cplat_flock(int32_t fd, int32_t operation);
 void *cplat_map_readonly(int32_t fd, size_t size);         /* NULL on failure */
 int32_t cplat_unmap(void *base, size_t size);
