@@ -48,8 +48,9 @@ public enum LayerExtractor {
         var check = bundle.fileTableStream(of: layer)
         while try check.next() != nil {}
 
-        // Pass 2: create.
-        var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
+        // Pass 2: create. Writing a layer, the decoding runs on a second thread (`DecodePipeline`)
+        // unless threads are unavailable; verifying, on this one.
+        let source = try DecodedBytes(bundle, layer: layer, pipelined: rootFD != nil)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
         defer { buffer.deallocate() }
         var dirs = DirectoryStack(root: rootFD ?? -1)
@@ -59,8 +60,8 @@ public enum LayerExtractor {
         var records = bundle.fileTableStream(of: layer)
         while let file = try records.next() {
             guard rootFD != nil else {
-                if file.kind == .regular {
-                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: progress)
+                if file.kind == .regular, case .inline(let s) = source {
+                    try pump(file, layer: layer, stream: &s.stream, buffer: buffer, to: nil, written: &written, progress: progress)
                 }
                 continue
             }
@@ -78,14 +79,22 @@ public enum LayerExtractor {
                 let fd: Int32
                 fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
                 defer { Sys.close(fd) }
-                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, checkDigest: false)
+                switch source {
+                case .inline(let s):
+                    try pump(file, layer: layer, stream: &s.stream, buffer: buffer, to: fd, written: &written, progress: progress, checkDigest: false)
+                case .pipelined(let p):
+                    try pump(file, from: p, to: fd, written: &written, progress: progress)
+                }
                 // The kernel starts writing it now, while we decode the next files; `flush` waits.
                 Sys.startWriteback(fd)
                 let mode = extractedMode(file.mode, directory: false)
                 if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw error } }
             }
         }
-        try stream.finish(scratch: buffer)
+        switch source {
+        case .inline(let s): try s.stream.finish(scratch: buffer)
+        case .pipelined(let p): try p.finish()
+        }
         dirs.closeAll()
         guard let root = rootFD, restrictedModes else { return }
         try applyDirectoryModes(bundle, layer: layer, rootFD: root)
@@ -201,6 +210,20 @@ public enum LayerExtractor {
         guard let hasher else { return }
         guard hasher.finalize() == file.digest else {
             throw BundleError(.digestMismatch, "layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)")
+        }
+    }
+
+    /// Writes one regular file's bytes from the pipeline's ring straight to `fd` (no copy).
+    private static func pump(_ file: FileRecord, from pipeline: DecodePipeline, to fd: Int32, written: inout UInt64,
+                             progress: ((UInt64) -> Void)?) throws(BundleError) {
+        var left = file.size
+        while left > 0 {
+            let chunk = try pipeline.next(limit: Int(min(left, UInt64(DecodePipeline.slotSize))))
+            try Sys.writeAll(fd, chunk, what: file.pathString)
+            pipeline.release(chunk.count)
+            left -= UInt64(chunk.count)
+            written += UInt64(chunk.count)
+            progress?(written)
         }
     }
 

@@ -78,7 +78,10 @@ public enum Sys {
     public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(BundleError) {
         var done = 0
         while done < buffer.count {
-            let n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
+            let n: Int
+            if let injected = injectedFailure("pread", what) { n = -1; cplat_set_errno(injected) } else {
+                n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
+            }
             if n > 0 { done += n; continue }
             if n == 0 { throw BundleError(.truncated, "\(what) is truncated") }
             let e = cplat_errno()

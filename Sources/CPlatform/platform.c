@@ -3,6 +3,7 @@
  * One line per call; the only logic is translation. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -150,6 +151,26 @@ int32_t cplat_kill(int32_t pid, int32_t signal) { return kill(pid, signal); }
 int32_t cplat_isatty(int32_t fd) { return isatty(fd); }
 void cplat_flush_stdio(void) { fflush(NULL); }
 void cplat_exit(int32_t status) { exit(status); }
+
+/* ---- threads ---- */
+
+int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread) {
+    pthread_t *t = malloc(sizeof *t);
+    if (!t) return CPLAT_ENOMEM;
+    int r = pthread_create(t, NULL, fn, ctx);
+    if (r != 0) { free(t); return errno_out(r); }
+    *thread = t;
+    return 0;
+}
+void cplat_thread_join(void *thread) { pthread_join(*(pthread_t *)thread, NULL); free(thread); }
+void *cplat_mutex_new(void) { pthread_mutex_t *m = malloc(sizeof *m); if (m && pthread_mutex_init(m, NULL) != 0) { free(m); m = NULL; } return m; }
+void cplat_mutex_lock(void *mutex) { pthread_mutex_lock((pthread_mutex_t *)mutex); }
+void cplat_mutex_unlock(void *mutex) { pthread_mutex_unlock((pthread_mutex_t *)mutex); }
+void cplat_mutex_free(void *mutex) { pthread_mutex_destroy((pthread_mutex_t *)mutex); free(mutex); }
+void *cplat_cond_new(void) { pthread_cond_t *c = malloc(sizeof *c); if (c && pthread_cond_init(c, NULL) != 0) { free(c); c = NULL; } return c; }
+void cplat_cond_wait(void *cond, void *mutex) { pthread_cond_wait((pthread_cond_t *)cond, (pthread_mutex_t *)mutex); }
+void cplat_cond_broadcast(void *cond) { pthread_cond_broadcast((pthread_cond_t *)cond); }
+void cplat_cond_free(void *cond) { pthread_cond_destroy((pthread_cond_t *)cond); free(cond); }
 
 /* ---- time and randomness ---- */
 

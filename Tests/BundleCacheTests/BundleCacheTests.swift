@@ -143,6 +143,65 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertEqual(calls, ["syncfs"])
     }
 
+    /// Text that zstd cannot shrink much: a layer of it spans many of the pipeline's buffers.
+    func noise(_ count: Int) -> String {
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var s = ""
+        s.reserveCapacity(count)
+        for _ in 0..<count {
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            s.unicodeScalars.append(UnicodeScalar(UInt8(0x21 + (x >> 33) % 94)))
+        }
+        return s
+    }
+
+    /// The extraction pipeline: the decoding thread fails in the middle of the stream (an I/O
+    /// error reading the bundle); the writer gets that one error, the thread is joined, and
+    /// nothing is left in tmp/ or published.
+    func testDecoderFailureMidStreamStopsThePipelineAndLeavesNothing() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)])
+        let reads = Injector(0)
+        Sys.failureInjection = { call, subject in
+            guard call == "pread", subject.contains("layer 'l' data") else { return nil }
+            reads.seen += 1
+            return reads.seen >= 12 ? EIO : nil
+        }
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+            XCTAssertEqual((e as? BundleError)?.errno, EIO, "\(e)")
+            XCTAssertTrue((e as? BundleError)?.message.contains("layer 'l' data") == true, "\(e)")
+        }
+        Sys.failureInjection = nil
+        XCTAssertGreaterThanOrEqual(reads.seen, 12)
+        XCTAssertEqual(names(cache.path + "/tmp"), [])
+        XCTAssertEqual(names(cache.path + "/layers"), [])
+        // The same bundle installs once nothing fails.
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        XCTAssertEqual(try String(contentsOfFile: cache.layerPath(Hex.layerName(bundle.manifest.layers[0].digest)) + "/big.txt", encoding: .utf8).count, 8 << 20)
+    }
+
+    /// The writer fails (a full disk) while the decoding thread is ahead of it, blocked on a full
+    /// ring: the error is the write's, the thread is stopped and joined, nothing is left.
+    func testWriteFailureWithTheDecoderAheadStopsItAndLeavesNothing() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)])
+        let writes = Injector(0)
+        Sys.failureInjection = { call, subject in
+            guard call == "write", subject == "big.txt" else { return nil }
+            writes.seen += 1
+            if writes.seen == 2 { usleep(200_000) }   // let the decoder fill the ring and block
+            return writes.seen >= 3 ? ENOSPC : nil
+        }
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+            XCTAssertEqual((e as? BundleError)?.code, .diskFull, "\(e)")
+            XCTAssertTrue((e as? BundleError)?.message.contains("big.txt") == true, "\(e)")
+        }
+        Sys.failureInjection = nil
+        XCTAssertEqual(writes.seen, 3, "the write that failed was the last")
+        XCTAssertEqual(names(cache.path + "/tmp"), [])
+        XCTAssertEqual(names(cache.path + "/layers"), [])
+    }
+
     func testFsyncFailureFailsTheInstallAndLeavesNothing() throws {
         let cache = try openCache()
         let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": String(repeating: "x", count: 10_000)])

@@ -175,6 +175,19 @@ int32_t cplat_isatty(int32_t fd);
 void cplat_flush_stdio(void);
 _Noreturn void cplat_exit(int32_t status);
 
+/* Threads (the extraction pipeline): a thread running fn(ctx), joined once; a mutex and a
+ * condition variable, each allocated by _new (NULL on failure) and released by _free. */
+int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread);   /* 0 or an errno (ours) */
+void cplat_thread_join(void *thread);
+void *cplat_mutex_new(void);
+void cplat_mutex_lock(void *mutex);
+void cplat_mutex_unlock(void *mutex);
+void cplat_mutex_free(void *mutex);
+void *cplat_cond_new(void);
+void cplat_cond_wait(void *cond, void *mutex);
+void cplat_cond_broadcast(void *cond);
+void cplat_cond_free(void *cond);
+
 /* Time and randomness. */
 int64_t cplat_time_now(void);            /* seconds since 1970 (CLOCK_REALTIME) */
 int64_t cplat_monotonic_ns(void);        /* CLOCK_MONOTONIC in nanoseconds */
