@@ -126,9 +126,10 @@ public enum LayerExtractor {
     /// Durability for an extracted layer: `fsync` of every regular file and directory of the layer
     /// under `rootFD` (then of `rootFD` itself), instead of `syncfs`, which would also flush every
     /// other process's dirty data on the filesystem. Files had their writeback started as they
-    /// were closed (`Sys.startWriteback`), so the first `fsync` commits the journal for all of them
-    /// and the later ones mostly find their data and inode already on disk. One more streamed pass
-    /// over the table (its digest checked again); descriptors: the `DirectoryStack`'s plus one.
+    /// were closed (`Sys.startWriteback`), so their data is mostly written by now; each `fsync`
+    /// still costs at least a device cache flush, which is why `CacheRoot` uses this only for
+    /// small layers. One more streamed pass over the table (its digest checked again);
+    /// descriptors: the `DirectoryStack`'s plus one.
     public static func flush(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError) {
         var dirs = DirectoryStack(root: rootFD)
         defer { dirs.closeAll() }
