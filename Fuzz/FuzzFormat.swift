@@ -31,7 +31,7 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 2:
         guard body.count >= 3 else { return 0 }
         let layer = LayerRecord(name: "f", codec: .zstd, offset: 0, compressedSize: 0, uncompressedSize: UInt64(body[0]) * 11,
-                                fileCount: Int(body[1] % 16), tableOffset: 0, tableLength: UInt64(body.count - 2), digest: [])
+                                fileCount: Int(body[1] % 16), tableOffset: 0, tableLength: UInt64(body.count - 2), digest: [], dataDigest: [])
         _ = try? FileTable.decode(UnsafeRawBufferPointer(rebasing: body[2...]), layer: layer)
     case 3:
         let bytes = Array(body)

@@ -6,9 +6,15 @@
 #   2. cold launch: first run extracting a ~100 MB layer, both stubs, vs `zstd -d | tar -x` of the
 #      same tree (and vs `zstd -d | tar -x && sync`, since the launcher makes the layer durable);
 #      2b. the cost of that durability; 2c. last-use bookkeeping; 2d. 32 concurrent first launches;
-#   3. peak RSS of both launchers while extracting that layer (/usr/bin/time -v).
+#   3. peak RSS of both launchers while extracting that layer (/usr/bin/time -v);
+#   4. extraction (issue 17), interleaved runs: this stub vs the same stub built without the
+#      decoding thread (BENCH_NO_PIPELINE) and built to always use syncfs (BENCH_SYNCFS) vs `zstd -d | tar -x; sync -f`, on 2 cores and on 1 (taskset -c 0), quiet and while
+#      another process writes 2 GB of dirty data; for the ~2,000-file layer (flushed with syncfs
+#      either way: over CacheRoot.perFileFlushLimit entries) and for a one-file layer of the same
+#      bytes (flushed with fsync by this stub), like DGMO's Bun layer.
 # Usage: scripts/bench.sh [--quick]     (--quick: 20 MB layer, fewer runs)
 #        scripts/bench.sh --warm        (only sections 0 and 1)
+#        scripts/bench.sh --extract     (only section 4; BENCH_BASELINE_REF is not needed for it)
 # BENCH_BASELINE_REF (default e5554c4, the last commit with the standard-Swift stub): the commit the
 # old stub is built from, once, in .build-bench/ (a detached git worktree; its release build is kept).
 # BENCH_BASELINE_REF=none leaves the old stub out.
@@ -22,9 +28,10 @@ BIN=$(swift build -c release --show-bin-path)
 make --no-print-directory "$BIN/stubs/linux-x64/bundle-stub" >/dev/null
 STUB="$BIN/stubs/linux-x64/bundle-stub"
 
-SIZE_MB=100; RUNS=10; WARM_RUNS=300; WARM_ONLY=""
+SIZE_MB=100; RUNS=10; WARM_RUNS=300; WARM_ONLY=""; EXTRACT_ONLY=""
 [ "${1:-}" = "--quick" ] && { SIZE_MB=20; RUNS=3; WARM_RUNS=100; }
 [ "${1:-}" = "--warm" ] && { SIZE_MB=1; WARM_ONLY=1; }
+[ "${1:-}" = "--extract" ] && { EXTRACT_ONLY=1; BENCH_BASELINE_REF=none; }
 
 # The old stub: built from BENCH_BASELINE_REF in its own worktree, kept between runs.
 REF=${BENCH_BASELINE_REF:-e5554c4}
@@ -94,11 +101,84 @@ T
 "$BIN/bundle-append" build "$W/small.toml" -o "$W/small" --key "$W/k.key" -q --stub "$STUB"
 "$BIN/bundle-append" build "$W/big.toml" -o "$W/big" --key "$W/k.key" -q --stub "$STUB"
 # The same stub linked against static glibc instead of musl: why the stub uses musl (docs/platforms.md).
-scripts/build-stub.sh --target linux-x64 --libc glibc -o "$W/stub-glibc" >/dev/null
-"$BIN/bundle-append" build "$W/small.toml" -o "$W/small-glibc" --key "$W/k.key" -q --stub "$W/stub-glibc"
+if [ -z "$EXTRACT_ONLY" ]; then
+  scripts/build-stub.sh --target linux-x64 --libc glibc -o "$W/stub-glibc" >/dev/null
+  "$BIN/bundle-append" build "$W/small.toml" -o "$W/small-glibc" --key "$W/k.key" -q --stub "$W/stub-glibc"
+fi
 if [ -n "$OLD_STUB" ]; then
   "$BIN/bundle-append" build "$W/small.toml" -o "$W/small-old" --key "$W/k.key" -q --stub "$OLD_STUB"
   "$BIN/bundle-append" build "$W/big.toml" -o "$W/big-old" --key "$W/k.key" -q --stub "$OLD_STUB"
+fi
+
+extraction_section() {
+echo; echo "== 4. extraction of the ${SIZE_MB} MB layer: interleaved runs (median, min-max, ratio to the last command)"
+scripts/build-stub.sh --target linux-x64 --define BENCH_SYNCFS -o "$W/stub-syncfs" >/dev/null
+scripts/build-stub.sh --target linux-x64 --define BENCH_NO_PIPELINE -o "$W/stub-nopipe" >/dev/null
+"$BIN/bundle-append" build "$W/big.toml" -o "$W/big-syncfs" --key "$W/k.key" -q --stub "$W/stub-syncfs"
+"$BIN/bundle-append" build "$W/big.toml" -o "$W/big-nopipe" --key "$W/k.key" -q --stub "$W/stub-nopipe"
+mkdir -p "$W/one"
+( cd "$W/data" && tar -cf "$W/one/data.tar" . )
+cp "$W/native/true" "$W/one/true"
+sed 's|path = "data"|path = "one"|' "$W/big.toml" > "$W/one.toml"
+"$BIN/bundle-append" build "$W/one.toml" -o "$W/one-fsync" --key "$W/k.key" -q --stub "$STUB"
+"$BIN/bundle-append" build "$W/one.toml" -o "$W/one-syncfs" --key "$W/k.key" -q --stub "$W/stub-syncfs"
+"$BIN/bundle-append" build "$W/one.toml" -o "$W/one-nopipe" --key "$W/k.key" -q --stub "$W/stub-nopipe"
+( cd "$W/one" && tar -cf - . | zstd -q -9 -o "$W/one.tar.zst" )
+cat > "$W/interleave.py" <<'PY'
+# interleave.py RUNS LABEL DIRTY_MB NAME=COMMAND ... : runs the shell commands in rotating order
+# (run i starts at command i mod n), each after emptying the caches and tar's directory and
+# `sync`; with DIRTY_MB > 0, a `dd` writing that much to the same filesystem (no fsync) is
+# started 1 s before each timed command and killed after it, so syncfs has others' dirty data
+# to flush. Prints median, min-max and the ratio of medians to the last command.
+import os, signal, statistics, subprocess, sys, time
+runs, label, dirty = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+cmds = [a.split("=", 1) for a in sys.argv[4:]]
+w = os.environ["W"]
+times = {n: [] for n, _ in cmds}
+for i in range(runs):
+    for k in range(len(cmds)):
+        name, cmd = cmds[(i + k) % len(cmds)]
+        subprocess.run(f"rm -rf '{w}/cache-big' '{w}/untar'; mkdir -p '{w}/untar'; sync", shell=True, check=True)
+        dd = None
+        if dirty:
+            dd = subprocess.Popen(["dd", "if=/dev/zero", f"of={w}/dirty", "bs=1M", f"count={dirty}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, shell=True, stdout=subprocess.DEVNULL)
+        t = time.perf_counter() - t0
+        if dd:
+            dd.send_signal(signal.SIGKILL); dd.wait()
+            os.unlink(f"{w}/dirty")
+        if r.returncode != 0:
+            sys.exit(f"interleave: '{name}' exited with {r.returncode}")
+        times[name].append(t)
+ref = statistics.median(times[cmds[-1][0]])
+load = " ".join(open("/proc/loadavg").read().split()[:3])
+print(f"{label}: n={runs} each, interleaved, load {load}")
+for name, _ in cmds:
+    xs = times[name]
+    print(f"  {name:<34} {statistics.median(xs):7.3f} s ({min(xs):.3f}-{max(xs):.3f})  {statistics.median(xs) / ref:5.2f}x")
+PY
+for layer in big one; do
+  TAR="zstd -q -d -c '$W/$([ $layer = big ] && echo data || echo one).tar.zst' | tar -x -C '$W/untar'"
+  NEW="$W/$([ $layer = big ] && echo big || echo one-fsync)"
+  for cpus in "" "taskset -c 0"; do
+    for dirty in 0 2000; do
+      W="$W" BIGBENCH_CACHE_DIR="$W/cache-big" python3 "$W/interleave.py" "$RUNS" \
+        "$([ $layer = big ] && echo "~2,000 files" || echo "one file"), ${cpus:-2 cores}${cpus:+ (1 core)}, $([ $dirty = 0 ] && echo quiet || echo "dd writing ${dirty} MB meanwhile")" "$dirty" \
+        "bundle (this stub)=$cpus $NEW" "bundle (no pipeline)=$cpus $W/$layer-nopipe" \
+        "bundle (syncfs always)=$cpus $W/$layer-syncfs" \
+        "zstd -d | tar -x; sync -f=$cpus sh -c \"$TAR; sync -f '$W/untar'\""
+    done
+  done
+done
+}
+
+if [ -n "$EXTRACT_ONLY" ]; then
+  ( cd "$W/data" && tar -cf - . | zstd -q -9 -o "$W/data.tar.zst" )
+  extraction_section
+  exit 0
 fi
 
 echo "== 0. sizes"
@@ -211,3 +291,5 @@ for b in big ${OLD_STUB:+big-old}; do
   /usr/bin/time -v "$W/$b" 2> "$W/time.txt" >/dev/null
   grep -E "Maximum resident" "$W/time.txt" | awk -v b="$b" '{printf "peak RSS %s: %.1f MiB (target <= 16 MiB)\n", (b == "big" ? "new" : "old"), $6/1024}'
 done
+
+extraction_section

@@ -47,7 +47,8 @@ public enum BundleAssembler {
         for l in layers {
             layerRecords.append(LayerRecord(name: l.name, codec: l.codec, filter: l.filter, offset: offset, compressedSize: UInt64(l.compressed.count),
                                             uncompressedSize: l.uncompressedSize, fileCount: l.records.count,
-                                            tableOffset: tableOffset, tableLength: UInt64(l.table.count), digest: l.digest))
+                                            tableOffset: tableOffset, tableLength: UInt64(l.table.count), digest: l.digest,
+                                            dataDigest: Blake2b.hash(l.compressed)))
             offset += UInt64(l.compressed.count)
             tableOffset += UInt64(l.table.count)
         }

@@ -13,8 +13,8 @@ public struct Manifest: Equatable, Sendable {
     public var layers: [LayerRecord]
     public var entries: [EntryRecord]
     /// The platform the stub and the layers' ELF files are for. Encoded after the entries only
-    /// when it is not `linux-x64`, so a linux-x64 header is byte for byte a version 1 header from
-    /// before targets, and such a header reads as linux-x64 (docs/format.md).
+    /// when it is not `linux-x64`, so a linux-x64 header has no target field, as before targets
+    /// existed, and such a header reads as linux-x64 (docs/format.md).
     public var target: BuildTarget
 
     public init(appName: String, appVersion: String, buildTime: UInt64, keyID: [UInt8], layers: [LayerRecord], entries: [EntryRecord],
@@ -53,12 +53,18 @@ public struct LayerRecord: Equatable, Sendable {
     public var tableLength: UInt64
     /// BLAKE2b-256 of the file table bytes; also the layer's name in the cache.
     public var digest: [UInt8]
+    /// BLAKE2b-256 of the layer's stored stream, exactly the `compressedSize` bytes in the bundle
+    /// (compressed and filtered). The extractor hashes the bytes it decodes as it reads them and
+    /// publishes nothing unless this matches at the stream's end, so it need not hash the decoded
+    /// output (format version 2; docs/security.md, "Hash once").
+    public var dataDigest: [UInt8]
 
     /// "zstd", or "zstd+x86" for a filtered layer: how tools show the layer's encoding.
     public var encodingName: String { filter == .none ? codec.name : "\(codec.name)+\(filter.name)" }
 
     public init(name: String, codec: Codec, filter: LayerFilter = .none, offset: UInt64, compressedSize: UInt64,
-                uncompressedSize: UInt64, fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8]) {
+                uncompressedSize: UInt64, fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8],
+                dataDigest: [UInt8]) {
         self.name = name
         self.codec = codec
         self.filter = filter
@@ -69,6 +75,7 @@ public struct LayerRecord: Equatable, Sendable {
         self.tableOffset = tableOffset
         self.tableLength = tableLength
         self.digest = digest
+        self.dataDigest = dataDigest
     }
 }
 
@@ -114,6 +121,7 @@ extension Manifest {
             w.u64(l.tableOffset)
             w.u64(l.tableLength)
             w.raw(l.digest)
+            w.raw(l.dataDigest)
         }
         w.u32(UInt32(entries.count))
         for e in entries {
@@ -167,6 +175,7 @@ extension Manifest {
             let tableOffset = try r.u64()
             let tableLength = try r.u64()
             let digest = try r.raw(Manifest.digestLength)
+            let dataDigest = try r.raw(Manifest.digestLength)
             // Layers and tables are stored back to back in manifest order: no overlap, no gap.
             guard offset == nextOffset, compressedSize <= layersLength - offset else {
                 throw BundleError(.badManifest, "manifest: layer '\(name)' data (offset \(offset), length \(compressedSize)) is not where the layers region says")
@@ -190,7 +199,7 @@ extension Manifest {
             nextTable = tableOffset + tableLength
             layers.append(LayerRecord(name: name, codec: codec, filter: filter, offset: offset, compressedSize: compressedSize,
                                       uncompressedSize: uncompressedSize, fileCount: fileCount,
-                                      tableOffset: tableOffset, tableLength: tableLength, digest: digest))
+                                      tableOffset: tableOffset, tableLength: tableLength, digest: digest, dataDigest: dataDigest))
         }
         guard nextOffset == layersLength else { throw BundleError(.badManifest, "manifest: layers do not fill the layers region") }
         guard nextTable == tablesLength else { throw BundleError(.badManifest, "manifest: file tables do not fill the tables region") }

@@ -2,7 +2,9 @@ import BundleFormat
 import BundleCrypto
 import CPlatform
 
-/// Writes one layer into an empty directory, checking every file's digest as it writes.
+/// Writes one layer into an empty directory; the layer's stored stream is checked against its
+/// signed data digest before `extract` returns (`LayerStream`), so the caller publishes nothing
+/// that does not match. `verify` checks every file's digest as well.
 ///
 /// Everything is created relative to directory descriptors with `O_NOFOLLOW`/`O_EXCL`
 /// (`openat`, `mkdirat`, `symlinkat`): nothing that already exists is followed or written
@@ -19,8 +21,8 @@ public enum LayerExtractor {
     }
     static let outputBufferSize = 1 << 20
 
-    /// Decodes `layer` and checks every file against its digest without writing anything
-    /// (`bundle-append verify`, `--launcher verify`).
+    /// Decodes `layer` and checks the data digest and every file against its digest, without
+    /// writing anything (`bundle-append verify`, `--launcher verify`).
     public static func verify(_ bundle: BundleFile, layer: LayerRecord) throws(BundleError) {
         try extract(bundle, layer: layer, into: nil)
     }
@@ -32,14 +34,20 @@ public enum LayerExtractor {
     /// pass 1 checks every record and the table's digest before anything is created, pass 2
     /// creates the files (and checks the digest again, so a table changed in between is refused),
     /// pass 3 gives directories their modes, each once its subtree is complete.
+    ///
+    /// Hash once: when writing, the files' contents are not hashed; the stored stream they are
+    /// decoded from is, and it must match the layer's signed data digest at its end, before this
+    /// returns. Until then everything written is in the caller's private `tmp/` directory, which a
+    /// failure leaves for the caller to remove (docs/security.md, "Hash once").
     public static func extract(_ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
                                progress: ((UInt64) -> Void)? = nil) throws(BundleError) {
         // Pass 1: the whole table is well-formed and signed before anything is created.
         var check = bundle.fileTableStream(of: layer)
         while try check.next() != nil {}
 
-        // Pass 2: create.
-        var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
+        // Pass 2: create. Writing a layer, the decoding runs on a second thread (`DecodePipeline`)
+        // unless threads are unavailable; verifying, on this one.
+        let source = try DecodedBytes(bundle, layer: layer, pipelined: rootFD != nil)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
         defer { buffer.deallocate() }
         var dirs = DirectoryStack(root: rootFD ?? -1)
@@ -49,8 +57,8 @@ public enum LayerExtractor {
         var records = bundle.fileTableStream(of: layer)
         while let file = try records.next() {
             guard rootFD != nil else {
-                if file.kind == .regular {
-                    try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: progress)
+                if file.kind == .regular, case .inline(let s) = source {
+                    try pump(file, layer: layer, stream: &s.stream, buffer: buffer, to: nil, written: &written, progress: progress)
                 }
                 continue
             }
@@ -68,12 +76,22 @@ public enum LayerExtractor {
                 let fd: Int32
                 fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
                 defer { Sys.close(fd) }
-                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress)
+                switch source {
+                case .inline(let s):
+                    try pump(file, layer: layer, stream: &s.stream, buffer: buffer, to: fd, written: &written, progress: progress, checkDigest: false)
+                case .pipelined(let p):
+                    try pump(file, from: p, to: fd, written: &written, progress: progress)
+                }
+                // The kernel starts writing it now, while we decode the next files; `flush` waits.
+                Sys.startWriteback(fd)
                 let mode = extractedMode(file.mode, directory: false)
                 if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw error } }
             }
         }
-        try stream.finish(scratch: buffer)
+        switch source {
+        case .inline(let s): try s.stream.finish(scratch: buffer)
+        case .pipelined(let p): try p.finish()
+        }
         dirs.closeAll()
         guard let root = rootFD, restrictedModes else { return }
         try applyDirectoryModes(bundle, layer: layer, rootFD: root)
@@ -100,6 +118,34 @@ public enum LayerExtractor {
             previous = file.path
         }
         try apply(open.closeAll(), in: previous)
+    }
+
+    /// Durability for an extracted layer: `fsync` of every regular file and directory of the layer
+    /// under `rootFD` (then of `rootFD` itself), instead of `syncfs`, which would also flush every
+    /// other process's dirty data on the filesystem. Files had their writeback started as they
+    /// were closed (`Sys.startWriteback`), so their data is mostly written by now; each `fsync`
+    /// still costs at least a device cache flush, which is why `CacheRoot` uses this only for
+    /// small layers. One more streamed pass over the table (its digest checked again);
+    /// descriptors: the `DirectoryStack`'s plus one.
+    public static func flush(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError) {
+        var dirs = DirectoryStack(root: rootFD)
+        defer { dirs.closeAll() }
+        var records = bundle.fileTableStream(of: layer)
+        while let file = try records.next() {
+            switch file.kind {
+            case .symlink:
+                continue   // its directory entry is flushed with its parent directory
+            case .directory:
+                try Sys.fsync(try dirs.open(file.path), what: file.pathString)
+            case .regular:
+                let (parentPath, name) = split(file.path)
+                let parent = try dirs.open(parentPath)
+                let fd = try Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW)
+                defer { Sys.close(fd) }
+                try Sys.fsync(fd, what: file.pathString)
+            }
+        }
+        try Sys.fsync(rootFD, what: "layer '\(layer.name)'")
     }
 
     /// Decodes `layer` in memory and returns the bytes of the regular file at `path` (nil when the
@@ -134,22 +180,23 @@ public enum LayerExtractor {
 
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
                              buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?) throws(BundleError) {
+                             progress: ((UInt64) -> Void)?, checkDigest: Bool = true) throws(BundleError) {
         var none: [UInt8]? = nil
-        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, collect: &none)
+        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, collect: &none,
+                 checkDigest: checkDigest)
     }
 
     /// Moves one regular file's bytes from the stream to `fd` (nil: nowhere) and, when `collect`
-    /// is non-nil, into that array, hashing as it goes.
+    /// is non-nil, into that array, checking the file's digest when `checkDigest` is set.
     private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
                              buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?) throws(BundleError) {
-        let hasher = Blake2b()
+                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?, checkDigest: Bool = true) throws(BundleError) {
+        let hasher: Blake2b? = checkDigest ? Blake2b() : nil
         var left = file.size
         while left > 0 {
             let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(left, UInt64(buffer.count)))])
             try stream.readExactly(chunk)
-            hasher.update(UnsafeRawBufferPointer(chunk))
+            hasher?.update(UnsafeRawBufferPointer(chunk))
             collect?.append(contentsOf: UnsafeRawBufferPointer(chunk))
             if let fd {
                 try Sys.writeAll(fd, UnsafeRawBufferPointer(chunk), what: file.pathString)
@@ -158,8 +205,23 @@ public enum LayerExtractor {
             written += UInt64(chunk.count)
             progress?(written)
         }
+        guard let hasher else { return }
         guard hasher.finalize() == file.digest else {
             throw BundleError(.digestMismatch, "layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)")
+        }
+    }
+
+    /// Writes one regular file's bytes from the pipeline's ring straight to `fd` (no copy).
+    private static func pump(_ file: FileRecord, from pipeline: DecodePipeline, to fd: Int32, written: inout UInt64,
+                             progress: ((UInt64) -> Void)?) throws(BundleError) {
+        var left = file.size
+        while left > 0 {
+            let chunk = try pipeline.next(limit: Int(min(left, UInt64(DecodePipeline.slotSize))))
+            try Sys.writeAll(fd, chunk, what: file.pathString)
+            pipeline.release(chunk.count)
+            left -= UInt64(chunk.count)
+            written += UInt64(chunk.count)
+            progress?(written)
         }
     }
 

@@ -1,11 +1,18 @@
 import BundleFormat
 import BundleCodecs
+import BundleCrypto
 
 /// Decodes one layer's compressed bytes from the bundle file, a buffer at a time, and undoes
 /// the layer's filter (if any).
 ///
 /// Memory is fixed buffers plus the decoder's bounded state, whatever the layer's size.
 /// Reading past the declared end, or finding the stream longer or shorter than declared, is an error.
+///
+/// Every stored byte is hashed in the buffer it is decoded from (one `pread`, never a second read
+/// of the file), and `finish()` compares the hash with the layer's signed data digest: a stream
+/// that finishes has decoded exactly the bytes the builder wrote (docs/security.md, "Hash once").
+/// When decoding fails, the rest of the stored stream is hashed first, so a modified bundle is
+/// reported as such rather than by whatever the decoder happened to trip on.
 struct LayerStream: ~Copyable {
     private let fd: Int32
     private let layerName: String
@@ -25,6 +32,8 @@ struct LayerStream: ~Copyable {
     private var ready = 0
     private var end = 0
     private var decodedAll = false
+    private let hasher = Blake2b()
+    private let dataDigest: [UInt8]
 
     static let inputBufferSize = 256 << 10
     static let stagingBufferSize = 256 << 10
@@ -34,6 +43,7 @@ struct LayerStream: ~Copyable {
         self.layerName = layer.name
         self.nextOffset = dataOffset + layer.offset
         self.compressedLeft = layer.compressedSize
+        self.dataDigest = layer.dataDigest
         if layer.codec == .none {
             decoder = nil
         } else {
@@ -58,6 +68,7 @@ struct LayerStream: ~Copyable {
     private mutating func refill() throws(BundleError) {
         let n = Int(min(UInt64(input.count), compressedLeft))
         try Sys.preadFully(fd, UnsafeMutableRawBufferPointer(rebasing: input[0..<n]), at: nextOffset, what: "layer '\(layerName)' data")
+        hasher.update(UnsafeRawBufferPointer(rebasing: input[0..<n]))
         nextOffset += UInt64(n)
         compressedLeft -= UInt64(n)
         inputStart = 0
@@ -69,7 +80,7 @@ struct LayerStream: ~Copyable {
         var filled = 0
         while filled < output.count {
             let n = try read(UnsafeMutableRawBufferPointer(rebasing: output[filled...]))
-            if n == 0 { throw BundleError(.truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)") }
+            if n == 0 { throw try modifiedOr(BundleError(.truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)")) }
             filled += n
         }
     }
@@ -114,26 +125,39 @@ struct LayerStream: ~Copyable {
             if finished { return 0 }
             let step: (consumed: Int, produced: Int, finished: Bool)
             do { step = try decoder.decode(available, into: output) } catch {
-                throw error.prefixed("layer '\(layerName)': ")
+                throw try modifiedOr(error.prefixed("layer '\(layerName)': "))
             }
             inputStart += step.consumed
             if step.finished { finished = true }
             if step.produced > 0 || finished { return step.produced }
             if step.consumed == 0 && inputStart == inputEnd && compressedLeft == 0 {
-                throw BundleError(.truncated, "layer '\(layerName)': compressed data is truncated")
+                throw try modifiedOr(BundleError(.truncated, "layer '\(layerName)': compressed data is truncated"))
             }
             if step.consumed == 0 && inputStart < inputEnd {
-                throw BundleError(.codec, "layer '\(layerName)': decoder made no progress (corrupt data)")
+                throw try modifiedOr(BundleError(.codec, "layer '\(layerName)': decoder made no progress (corrupt data)"))
             }
         }
     }
 
-    /// After the last file: the stream must end here, with no decoded or compressed bytes left.
+    /// After the last file: the stream must end here, with no decoded or compressed bytes left,
+    /// and the stored bytes must match the layer's data digest.
     mutating func finish(scratch: UnsafeMutableRawBufferPointer) throws(BundleError) {
         let extra = try read(UnsafeMutableRawBufferPointer(rebasing: scratch[0..<1]))
-        guard extra == 0 else { throw BundleError(.codec, "layer '\(layerName)': data is longer than the files it declares") }
+        guard extra == 0 else { throw try modifiedOr(BundleError(.codec, "layer '\(layerName)': data is longer than the files it declares")) }
         guard inputStart == inputEnd, compressedLeft == 0 else {
-            throw BundleError(.codec, "layer '\(layerName)': unexpected bytes after the end of the compressed stream")
+            throw try modifiedOr(BundleError(.codec, "layer '\(layerName)': unexpected bytes after the end of the compressed stream"))
         }
+        guard hasher.finalize() == dataDigest else { throw modified }
+    }
+
+    private var modified: BundleError {
+        BundleError(.digestMismatch, "layer '\(layerName)': data does not match its digest (the bundle is corrupt or was modified)")
+    }
+
+    /// On a decoding failure: hashes the stored bytes not read yet and returns the digest error
+    /// if they do not match, else `error` (a signed stream that is itself inconsistent).
+    private mutating func modifiedOr(_ error: BundleError) throws(BundleError) -> BundleError {
+        while compressedLeft > 0 { try refill() }
+        return hasher.finalize() == dataDigest ? error : modified
     }
 }

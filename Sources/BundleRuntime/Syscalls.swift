@@ -78,7 +78,10 @@ public enum Sys {
     public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(BundleError) {
         var done = 0
         while done < buffer.count {
-            let n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
+            let n: Int
+            if let injected = injectedFailure("pread", what) { n = -1; cplat_set_errno(injected) } else {
+                n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
+            }
             if n > 0 { done += n; continue }
             if n == 0 { throw BundleError(.truncated, "\(what) is truncated") }
             let e = cplat_errno()
@@ -129,6 +132,16 @@ public enum Sys {
     public static func syncfs(_ fd: Int32) throws(BundleError) {
         _ = try retrying("syncfs", "") { cplat_syncfs(fd) }
     }
+
+    /// Flushes one file or directory (data and metadata) to the disk.
+    public static func fsync(_ fd: Int32, what: String) throws(BundleError) {
+        _ = try retrying("fsync", what) { cplat_fsync(fd) }
+    }
+
+    /// Starts writing a file's dirty pages to the disk without waiting (`sync_file_range`
+    /// `WRITE`), so that a later `fsync` finds them written. Only a hint: a failure is ignored
+    /// here and would surface in that `fsync`.
+    public static func startWriteback(_ fd: Int32) { _ = cplat_start_writeback(fd) }
 
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 

@@ -3,6 +3,7 @@
  * One line per call; the only logic is translation. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -119,6 +120,11 @@ int32_t cplat_touchat(int32_t dirfd, const char *name) { return utimensat(dir_fd
 int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags) { return faccessat(dir_fd(dirfd), name, access_mode(mode), at_flags(flags)); }
 int32_t cplat_fsync(int32_t fd) { return fsync(fd); }
 int32_t cplat_syncfs(int32_t fd) { return syncfs(fd); }
+#ifdef SYNC_FILE_RANGE_WRITE
+int32_t cplat_start_writeback(int32_t fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
+#else
+int32_t cplat_start_writeback(int32_t fd) { (void)fd; return 0; }
+#endif
 int32_t cplat_flock(int32_t fd, int32_t operation) { return flock(fd, lock_op(operation)); }
 void *cplat_map_readonly(int32_t fd, size_t size) { void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0); return p == MAP_FAILED ? NULL : p; }
 int32_t cplat_unmap(void *base, size_t size) { return munmap(base, size); }
@@ -145,6 +151,26 @@ int32_t cplat_kill(int32_t pid, int32_t signal) { return kill(pid, signal); }
 int32_t cplat_isatty(int32_t fd) { return isatty(fd); }
 void cplat_flush_stdio(void) { fflush(NULL); }
 void cplat_exit(int32_t status) { exit(status); }
+
+/* ---- threads ---- */
+
+int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread) {
+    pthread_t *t = malloc(sizeof *t);
+    if (!t) return CPLAT_ENOMEM;
+    int r = pthread_create(t, NULL, fn, ctx);
+    if (r != 0) { free(t); return errno_out(r); }
+    *thread = t;
+    return 0;
+}
+void cplat_thread_join(void *thread) { pthread_join(*(pthread_t *)thread, NULL); free(thread); }
+void *cplat_mutex_new(void) { pthread_mutex_t *m = malloc(sizeof *m); if (m && pthread_mutex_init(m, NULL) != 0) { free(m); m = NULL; } return m; }
+void cplat_mutex_lock(void *mutex) { pthread_mutex_lock((pthread_mutex_t *)mutex); }
+void cplat_mutex_unlock(void *mutex) { pthread_mutex_unlock((pthread_mutex_t *)mutex); }
+void cplat_mutex_free(void *mutex) { pthread_mutex_destroy((pthread_mutex_t *)mutex); free(mutex); }
+void *cplat_cond_new(void) { pthread_cond_t *c = malloc(sizeof *c); if (c && pthread_cond_init(c, NULL) != 0) { free(c); c = NULL; } return c; }
+void cplat_cond_wait(void *cond, void *mutex) { pthread_cond_wait((pthread_cond_t *)cond, (pthread_mutex_t *)mutex); }
+void cplat_cond_broadcast(void *cond) { pthread_cond_broadcast((pthread_cond_t *)cond); }
+void cplat_cond_free(void *cond) { pthread_cond_destroy((pthread_cond_t *)cond); free(cond); }
 
 /* ---- time and randomness ---- */
 

@@ -51,7 +51,8 @@ final class EntryRulesAgreementTests: XCTestCase {
             }
             let layers = ["a", "b"].enumerated().map { i, n in
                 LayerRecord(name: n, codec: .none, offset: 0, compressedSize: 0, uncompressedSize: 0, fileCount: 0,
-                            tableOffset: 0, tableLength: 0, digest: [UInt8](repeating: UInt8(i), count: 32))
+                            tableOffset: 0, tableLength: 0, digest: [UInt8](repeating: UInt8(i), count: 32),
+                            dataDigest: [UInt8](repeating: UInt8(i + 2), count: 32))
             }
             let sortedEnv = env.sorted { $0.0 < $1.0 }.map { EntryRecord.EnvVar(key: $0.0, value: $0.1) }
             let m = Manifest(appName: "app", appVersion: "1", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: layers,

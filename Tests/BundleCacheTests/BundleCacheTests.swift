@@ -105,6 +105,116 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertEqual(names(cache.path + "/layers"), [])
     }
 
+    /// Durability without `syncfs`: every regular file and directory of the layer, the marker and
+    /// the layer's root are flushed with `fsync` (and nothing calls `syncfs`) before the rename.
+    func testInstallFlushesEveryFileAndDirectoryItWroteAndNothingElse() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": "c", "a/d.txt": "d", "e/f.txt": "f"])
+        var flushed: [String] = []
+        var syncfsCalls = 0
+        Sys.failureInjection = { call, subject in
+            if call == "fsync" { flushed.append(subject) }
+            if call == "syncfs" { syncfsCalls += 1 }
+            return nil
+        }
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        Sys.failureInjection = nil
+        XCTAssertEqual(syncfsCalls, 0)
+        // 4 files, 4 directories (a, a/b, e: and the root), the marker.
+        XCTAssertEqual(Set(flushed), ["run.sh", "a", "a/b", "a/b/c.txt", "a/d.txt", "e", "e/f.txt", PathRules.markerName, "layer 'l'"])
+        XCTAssertEqual(flushed.count, 9, "\(flushed)")
+        XCTAssertEqual(flushed.last, "layer 'l'", "the layer's root last, after everything in it")
+    }
+
+    /// Past `perFileFlushLimit` entries one `syncfs` is cheaper than an `fsync` per file.
+    func testLargeLayersAreFlushedWithOneSyncfs() throws {
+        let cache = try openCache()
+        var files = ["run.sh": "#!/bin/sh\n"]
+        for i in 0..<CacheRoot.perFileFlushLimit { files["f\(i)"] = "\(i)" }
+        let bundle = try makeBundle(files)
+        XCTAssertGreaterThan(bundle.manifest.layers[0].fileCount, CacheRoot.perFileFlushLimit)
+        var calls: [String] = []
+        Sys.failureInjection = { call, _ in
+            if call == "fsync" || call == "syncfs" { calls.append(call) }
+            return nil
+        }
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        Sys.failureInjection = nil
+        XCTAssertEqual(calls, ["syncfs"])
+    }
+
+    /// Text that zstd cannot shrink much: a layer of it spans many of the pipeline's buffers.
+    func noise(_ count: Int) -> String {
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var s = ""
+        s.reserveCapacity(count)
+        for _ in 0..<count {
+            x = x &* 6364136223846793005 &+ 1442695040888963407
+            s.unicodeScalars.append(UnicodeScalar(UInt8(0x21 + (x >> 33) % 94)))
+        }
+        return s
+    }
+
+    /// The extraction pipeline: the decoding thread fails in the middle of the stream (an I/O
+    /// error reading the bundle); the writer gets that one error, the thread is joined, and
+    /// nothing is left in tmp/ or published.
+    func testDecoderFailureMidStreamStopsThePipelineAndLeavesNothing() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)])
+        let reads = Injector(0)
+        Sys.failureInjection = { call, subject in
+            guard call == "pread", subject.contains("layer 'l' data") else { return nil }
+            reads.seen += 1
+            return reads.seen >= 12 ? EIO : nil
+        }
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+            XCTAssertEqual((e as? BundleError)?.errno, EIO, "\(e)")
+            XCTAssertTrue((e as? BundleError)?.message.contains("layer 'l' data") == true, "\(e)")
+        }
+        Sys.failureInjection = nil
+        XCTAssertGreaterThanOrEqual(reads.seen, 12)
+        XCTAssertEqual(names(cache.path + "/tmp"), [])
+        XCTAssertEqual(names(cache.path + "/layers"), [])
+        // The same bundle installs once nothing fails.
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        XCTAssertEqual(try String(contentsOfFile: cache.layerPath(Hex.layerName(bundle.manifest.layers[0].digest)) + "/big.txt", encoding: .utf8).count, 8 << 20)
+    }
+
+    /// The writer fails (a full disk) while the decoding thread is ahead of it, blocked on a full
+    /// ring: the error is the write's, the thread is stopped and joined, nothing is left.
+    func testWriteFailureWithTheDecoderAheadStopsItAndLeavesNothing() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)])
+        let writes = Injector(0)
+        Sys.failureInjection = { call, subject in
+            guard call == "write", subject == "big.txt" else { return nil }
+            writes.seen += 1
+            if writes.seen == 2 { usleep(200_000) }   // let the decoder fill the ring and block
+            return writes.seen >= 3 ? ENOSPC : nil
+        }
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+            XCTAssertEqual((e as? BundleError)?.code, .diskFull, "\(e)")
+            XCTAssertTrue((e as? BundleError)?.message.contains("big.txt") == true, "\(e)")
+        }
+        Sys.failureInjection = nil
+        XCTAssertEqual(writes.seen, 3, "the write that failed was the last")
+        XCTAssertEqual(names(cache.path + "/tmp"), [])
+        XCTAssertEqual(names(cache.path + "/layers"), [])
+    }
+
+    func testFsyncFailureFailsTheInstallAndLeavesNothing() throws {
+        let cache = try openCache()
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": String(repeating: "x", count: 10_000)])
+        _ = inject("fsync", EIO, subject: "a/b/c.txt")
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+            XCTAssertEqual((e as? BundleError)?.errno, EIO, "\(e)")
+            XCTAssertTrue((e as? BundleError)?.message.contains("a/b/c.txt") == true, "names the file: \(e)")
+        }
+        Sys.failureInjection = nil
+        XCTAssertEqual(names(cache.path + "/tmp"), [], "a failed flush leaves no tmp/ tree")
+        XCTAssertEqual(names(cache.path + "/layers"), [], "nothing published")
+    }
+
     func testDeclaredSizeLargerThanTheFreeSpaceIsRefusedBeforeExtracting() throws {
         let cache = try openCache()
         XCTAssertThrowsError(try cache.checkFreeSpace(bytes: 1 << 62, files: 1, layerName: "huge")) { e in

@@ -6,14 +6,15 @@ final class FormatTests: XCTestCase {
     // MARK: Fixtures
 
     let digestA = [UInt8](repeating: 0xAA, count: 32)
+    let digestB = [UInt8](repeating: 0xBB, count: 32)
 
     func manifest() -> Manifest {
         Manifest(appName: "app", appVersion: "1.2.3", buildTime: 1_700_000_000, keyID: [1, 2, 3, 4, 5, 6, 7, 8],
                  layers: [
                     LayerRecord(name: "native", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 300,
-                                fileCount: 3, tableOffset: 0, tableLength: 90, digest: digestA),
+                                fileCount: 3, tableOffset: 0, tableLength: 90, digest: digestA, dataDigest: digestB),
                     LayerRecord(name: "py", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
-                                fileCount: 1, tableOffset: 90, tableLength: 60, digest: digestA),
+                                fileCount: 1, tableOffset: 90, tableLength: 60, digest: digestA, dataDigest: digestB),
                  ],
                  entries: [
                     EntryRecord(name: "app", isDefault: true, argv: ["{native}/bin", "--x"], env: [.init(key: "HOME_X", value: "{native}")], layers: [0]),
@@ -42,7 +43,7 @@ final class FormatTests: XCTestCase {
 
     func layer(for records: [FileRecord]) -> LayerRecord {
         LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: 1, uncompressedSize: records.reduce(0) { $0 + $1.size },
-                    fileCount: records.count, tableOffset: 0, tableLength: 0, digest: digestA)
+                    fileCount: records.count, tableOffset: 0, tableLength: 0, digest: digestA, dataDigest: digestB)
     }
 
     func decodeTable(_ records: [FileRecord], layer: LayerRecord? = nil) throws -> [FileRecord] {
@@ -84,7 +85,8 @@ final class FormatTests: XCTestCase {
         }
         let cases: [([UInt8], String)] = [
             (mutate(0, 0x58), "magic"),
-            (mutate(8, 2), "version 2"),
+            (mutate(8, 1), "version 1 (before layer data digests)"),
+            (mutate(8, 3), "version 3"),
             (mutate(12, 0x03), "unknown flags"),
             (mutate(90, 1), "reserved"),
             (put64(16, UInt64.max), "outside the file"),

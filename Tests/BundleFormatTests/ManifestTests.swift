@@ -108,7 +108,8 @@ final class ManifestTests: XCTestCase {
         var layers: [LayerRecord] = []
         for i in 0..<Limits.maxLayers {
             layers.append(LayerRecord(name: "l\(i)", codec: .zstd, offset: UInt64(i), compressedSize: 1, uncompressedSize: Limits.maxLayerSize,
-                                      fileCount: Limits.maxFilesPerLayer, tableOffset: UInt64(i) * 2, tableLength: 2, digest: Fx.digest(UInt8(i % 256))))
+                                      fileCount: Limits.maxFilesPerLayer, tableOffset: UInt64(i) * 2, tableLength: 2, digest: Fx.digest(UInt8(i % 256)),
+                                      dataDigest: Fx.digest(UInt8((i + 7) % 256))))
         }
         layers[255].tableLength = Limits.maxFileTableLength
         var entries: [EntryRecord] = []

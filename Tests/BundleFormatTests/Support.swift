@@ -62,11 +62,11 @@ enum Fx {
     static func manifest() -> ManifestFixture {
         let layers = [
             LayerRecord(name: "base", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 1000,
-                        fileCount: 4, tableOffset: 0, tableLength: 120, digest: digest(0x10)),
+                        fileCount: 4, tableOffset: 0, tableLength: 120, digest: digest(0x10), dataDigest: digest(0x40)),
             LayerRecord(name: "py-3.12", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
-                        fileCount: 1, tableOffset: 120, tableLength: 40, digest: digest(0x20)),
+                        fileCount: 1, tableOffset: 120, tableLength: 40, digest: digest(0x20), dataDigest: digest(0x50)),
             LayerRecord(name: "empty_x", codec: .xz, offset: 150, compressedSize: 0, uncompressedSize: 0,
-                        fileCount: 0, tableOffset: 160, tableLength: 0, digest: digest(0x30)),
+                        fileCount: 0, tableOffset: 160, tableLength: 0, digest: digest(0x30), dataDigest: digest(0x60)),
         ]
         let entries = [
             EntryRecord(name: "app", isDefault: true, argv: ["{base}/bin/app", "--flag", "{{not-a-layer}}"],
@@ -91,6 +91,7 @@ enum Fx {
             var fileCount: UInt32
             var tableOffset, tableLength: UInt64
             var digest: [UInt8]
+            var dataDigest: [UInt8]
         }
         struct Entry {
             var name: [UInt8]
@@ -120,7 +121,7 @@ enum Fx {
             layers = m.layers.map {
                 Layer(name: Array($0.name.utf8), codec: $0.codec.rawValue | $0.filter.rawValue << 4, offset: $0.offset, compressedSize: $0.compressedSize,
                       uncompressedSize: $0.uncompressedSize, fileCount: UInt32($0.fileCount), tableOffset: $0.tableOffset,
-                      tableLength: $0.tableLength, digest: $0.digest)
+                      tableLength: $0.tableLength, digest: $0.digest, dataDigest: $0.dataDigest)
             }
             entries = m.entries.map {
                 Entry(name: Array($0.name.utf8), flags: $0.isDefault ? 1 : 0, argv: $0.argv.map { Array($0.utf8) },
@@ -138,7 +139,7 @@ enum Fx {
             for l in layers {
                 w.string(l.name); w.u8(l.codec)
                 w.u64(l.offset); w.u64(l.compressedSize); w.u64(l.uncompressedSize)
-                w.u32(l.fileCount); w.u64(l.tableOffset); w.u64(l.tableLength); w.raw(l.digest)
+                w.u32(l.fileCount); w.u64(l.tableOffset); w.u64(l.tableLength); w.raw(l.digest); w.raw(l.dataDigest)
             }
             w.u32(entryCount ?? UInt32(entries.count))
             for e in entries {
@@ -203,7 +204,8 @@ enum Fx {
 
     static func layer(for records: [FileRecord], name: String = "base") -> LayerRecord {
         LayerRecord(name: name, codec: .zstd, offset: 0, compressedSize: 10, uncompressedSize: records.reduce(0) { $0 + $1.size },
-                    fileCount: records.count, tableOffset: 0, tableLength: UInt64(FileTable.encode(records).count), digest: digest(0))
+                    fileCount: records.count, tableOffset: 0, tableLength: UInt64(FileTable.encode(records).count), digest: digest(0),
+                    dataDigest: digest(1))
     }
 
     static func dir(_ p: String) -> FileRecord { FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array(p.utf8)) }

@@ -42,7 +42,7 @@ final class TrailerTests: XCTestCase {
 
     func testEncodingLayout() {
         let b = valid
-        XCTAssertEqual(b[8..<12].elementsEqual([1, 0, 0, 0]), true)      // version 1, little-endian
+        XCTAssertEqual(b[8..<12].elementsEqual([2, 0, 0, 0]), true)      // version 2, little-endian
         XCTAssertEqual(b[12..<16].elementsEqual([1, 0, 0, 0]), true)     // signed flag
         XCTAssertEqual(b[16..<24].elementsEqual([0xE8, 0x03, 0, 0, 0, 0, 0, 0]), true)   // layers offset 1000
         XCTAssertEqual(b[24..<32].elementsEqual([0xA0, 0x0F, 0, 0, 0, 0, 0, 0]), true)   // layers length 4000
@@ -71,8 +71,9 @@ final class TrailerTests: XCTestCase {
     }
 
     func testUnknownVersion() {
-        for v: UInt32 in [0, 2, 0x100, 0xFFFF_FFFF] {
-            assertBundleError(try decode(valid.putting32(v, at: 8)), .badTrailer, mentions: "version \(v)", "version 1")
+        // 1: the format before layer data digests; a version 2 reader refuses it rather than misread it.
+        for v: UInt32 in [0, 1, 3, 0x100, 0xFFFF_FFFF] {
+            assertBundleError(try decode(valid.putting32(v, at: 8)), .badTrailer, mentions: "version \(v)", "version 2")
         }
     }
 

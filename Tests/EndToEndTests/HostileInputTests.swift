@@ -90,10 +90,25 @@ final class HostileInputTests: SignedAsGivenTestCase {
         try assertRefused(try craft(unordered, data: run + "x"), "out of order")
     }
 
-    func testWrongDigestAndWrongSizes() throws {
+    /// A signed table whose file digest disagrees with the signed data: the launcher checks the
+    /// stored stream (the data digest), not each file, so such a bundle is what its signer built
+    /// and the launcher does not catch it (docs/security.md, "Hash once"); `bundle-append verify`,
+    /// which checks the data digest and every file digest, refuses it before release.
+    func testFileDigestDisagreeingWithTheSignedDataIsRefusedByVerify() throws {
         var wrong = file(Array("run.sh".utf8), run)
         wrong.digest = digest("something else")
-        try assertRefused(try craft([wrong], data: run), "does not match its digest")
+        let binary = try craft([wrong], data: run)
+        try Harness.write(key.publicKey.fileContents, to: dir + "/hostile.pub")
+        let o = try Harness.run(Harness.tool, ["verify", binary, "--pubkey", dir + "/hostile.pub"])
+        XCTAssertNotEqual(o.status, 0, o.stdout)
+        XCTAssertTrue(o.stderr.contains("layer 'l': 'run.sh' does not match its digest"), o.stderr)
+        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        // The same bundle with consistent digests passes.
+        let good = try craft([file(Array("run.sh".utf8), run)], data: run)
+        XCTAssertEqual(try Harness.run(Harness.tool, ["verify", good, "--pubkey", dir + "/hostile.pub"]).status, 0)
+    }
+
+    func testWrongSizes() throws {
         // Stream longer than the files declare (a bomb must not be written past its declared size).
         try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: run + String(repeating: "A", count: 100_000)), "longer than the files")
         // Stream shorter than declared.

@@ -148,7 +148,7 @@ final class LaunchTests: XCTestCase {
         var json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(json?["version"] as? String, "2.3.4")
         XCTAssertEqual(json?["signed"] as? Bool, true)
-        XCTAssertEqual(json?["formatVersion"] as? Int, 1)
+        XCTAssertEqual(json?["formatVersion"] as? Int, Int(Trailer.currentVersion))
         XCTAssertEqual((json?["bundleDigest"] as? String)?.count, 64)
         XCTAssertGreaterThan(json?["buildTime"] as? Int ?? 0, 1_600_000_000)
         // The key id is the signing key's, as minisign prints it (the public key file's comment).
@@ -163,7 +163,7 @@ final class LaunchTests: XCTestCase {
         json = try JSONSerialization.jsonObject(with: Data(try launch(["--launcher", "info", "--json"]).stdout.utf8)) as? [String: Any]
         XCTAssertEqual(extracted(json), ["native": true, "scripts": false])
         o = try launch(["--launcher", "info"])
-        XCTAssertTrue(o.stdout.contains("format version: 1") && o.stdout.contains("key id:         \(keyID)"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("format version: \(Trailer.currentVersion)") && o.stdout.contains("key id:         \(keyID)"), o.stdout)
     }
 
     func testCacheRootFallsBackToXDGAndHome() throws {

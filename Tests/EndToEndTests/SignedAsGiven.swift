@@ -36,7 +36,8 @@ class SignedAsGivenTestCase: XCTestCase {
     func layerRecord(_ built: BuiltLayer, fileCount: Int? = nil) -> LayerRecord {
         LayerRecord(name: built.name, codec: built.codec, offset: 0, compressedSize: UInt64(built.compressed.count),
                     uncompressedSize: built.uncompressedSize, fileCount: fileCount ?? built.records.count, tableOffset: 0,
-                    tableLength: UInt64(built.table.count), digest: built.digest)
+                    tableLength: UInt64(built.table.count), digest: built.digest,
+                    dataDigest: Blake2b.hash(built.compressed))
     }
 
     /// Signs `manifest` as given around the test stub and `layers`; writes it to `dir/<prefix>-<uuid>`.

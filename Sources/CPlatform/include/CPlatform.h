@@ -145,6 +145,9 @@ int32_t cplat_touchat(int32_t dirfd, const char *name);   /* utimensat(now), not
 int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags);
 int32_t cplat_fsync(int32_t fd);
 int32_t cplat_syncfs(int32_t fd);
+/* sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE): starts writing the file's dirty pages back
+ * without waiting (Linux; elsewhere a no-op returning 0). */
+int32_t cplat_start_writeback(int32_t fd);
 int32_t cplat_flock(int32_t fd, int32_t operation);
 void *cplat_map_readonly(int32_t fd, size_t size);         /* NULL on failure */
 int32_t cplat_unmap(void *base, size_t size);
@@ -171,6 +174,19 @@ int32_t cplat_kill(int32_t pid, int32_t signal);
 int32_t cplat_isatty(int32_t fd);
 void cplat_flush_stdio(void);
 _Noreturn void cplat_exit(int32_t status);
+
+/* Threads (the extraction pipeline): a thread running fn(ctx), joined once; a mutex and a
+ * condition variable, each allocated by _new (NULL on failure) and released by _free. */
+int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread);   /* 0 or an errno (ours) */
+void cplat_thread_join(void *thread);
+void *cplat_mutex_new(void);
+void cplat_mutex_lock(void *mutex);
+void cplat_mutex_unlock(void *mutex);
+void cplat_mutex_free(void *mutex);
+void *cplat_cond_new(void);
+void cplat_cond_wait(void *cond, void *mutex);
+void cplat_cond_broadcast(void *cond);
+void cplat_cond_free(void *cond);
 
 /* Time and randomness. */
 int64_t cplat_time_now(void);            /* seconds since 1970 (CLOCK_REALTIME) */
