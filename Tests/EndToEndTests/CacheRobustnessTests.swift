@@ -38,7 +38,7 @@ final class CacheRobustnessTests: XCTestCase {
         let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: source, codec: .zstd, level: 3))
         let record = LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: UInt64(layer.compressed.count),
                                  uncompressedSize: layer.uncompressedSize, fileCount: layer.records.count, tableOffset: 0,
-                                 tableLength: UInt64(layer.table.count), digest: layer.digest)
+                                 tableLength: UInt64(layer.storedTable.count), digest: layer.digest)
         let entry = EntryRecord(name: "robust", isDefault: true, argv: exec, env: [], layers: [0])
         let manifest = Manifest(appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record], entries: [entry])
         let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [layer], signing: .key(key))
@@ -112,7 +112,7 @@ final class CacheRobustnessTests: XCTestCase {
         XCTAssertEqual(records[records.count - 2].path.count, 4008)
         let table = FileTable.encode(records)
         let compressed = try Codecs.compress(Array((bottom + script).utf8), codec: .zstd, level: 3)
-        let layer = BuiltLayer(name: "l", codec: .zstd, records: records, table: table, digest: Blake2b.hash(table),
+        let layer = try BuiltLayer(name: "l", codec: .zstd, records: records, table: table, digest: Blake2b.hash(table),
                                compressed: compressed, uncompressedSize: UInt64((bottom + script).utf8.count))
         let spec = BundleSpec(name: "robust", version: "1", layers: [LayerSpec(name: "l", directory: dir, codec: .zstd, level: 3)],
                               entries: [EntrySpec(name: "robust", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])

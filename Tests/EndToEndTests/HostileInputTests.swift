@@ -30,11 +30,11 @@ final class HostileInputTests: XCTestCase {
     func craft(_ records: [FileRecord], data: String, declaredSize: UInt64? = nil, codec: Codec = .zstd) throws -> String {
         let table = FileTable.encode(records)
         let compressed = try Codecs.compress(Array(data.utf8), codec: codec, level: codec.defaultLevel)
-        let layer = BuiltLayer(name: "l", codec: codec, records: records, table: table, digest: Blake2b.hash(table),
+        let layer = try BuiltLayer(name: "l", codec: codec, records: records, table: table, digest: Blake2b.hash(table),
                                compressed: compressed, uncompressedSize: declaredSize ?? records.reduce(0) { $0 + $1.size })
         // Signed as given: the builder's own checks (ProgramCheck, the manifest decoder) are bypassed.
         let record = LayerRecord(name: "l", codec: codec, offset: 0, compressedSize: UInt64(compressed.count), uncompressedSize: layer.uncompressedSize,
-                                 fileCount: records.count, tableOffset: 0, tableLength: UInt64(table.count), digest: layer.digest)
+                                 fileCount: records.count, tableOffset: 0, tableLength: UInt64(layer.storedTable.count), digest: layer.digest)
         let manifest = Manifest(appName: "hostile", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record],
                                 entries: [EntryRecord(name: "hostile", isDefault: true, argv: ["/bin/sh", "{l}/run.sh"], env: [], layers: [0])])
         let bytes = try BundleAssembler.write(stub: try Harness.bytes(Harness.stub), manifest: manifest, layers: [layer], signing: .key(key))
