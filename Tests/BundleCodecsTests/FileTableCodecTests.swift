@@ -5,7 +5,7 @@ import BundleFormat
 import CZstd
 
 /// The stored form of a file table (docs/format.md, "File table"): one zstd frame, window at most
-/// 2^`Limits.fileTableWindowLog`, decoded size at most `Limits.maxFileTableLength`, nothing after it.
+/// 2^`Limits.fileTableWindowLog` (128 KiB), decoded size at most `Limits.maxFileTableLength`, nothing after it.
 final class FileTableCodecTests: XCTestCase {
     func assertCode<T>(_ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ needle: String,
                        file: StaticString = #filePath, line: UInt = #line) {
@@ -75,15 +75,15 @@ final class FileTableCodecTests: XCTestCase {
         if let decoded = try? FileTableCodec.decode(flipped) { XCTAssertNotEqual(decoded, table) }
     }
 
-    /// A frame whose window is over 1 MiB is refused before the decoder allocates it.
+    /// A frame whose window is over 128 KiB is refused before the decoder allocates it.
     func testRefusesLargerWindow() throws {
-        let table = tableLike(40_000)   // about 3 MB: larger than the window, so it is not single-segment
+        let table = tableLike(40_000)   // about 3 MB: larger than any window, so it is not single-segment
         XCTAssertGreaterThan(table.count, 2 << 20)
         let c = try Compressor(codec: .zstd, level: 19)   // window 8 MiB, size unknown to the encoder
         var stored: [UInt8] = []
         try withBytes(table) { (b) throws(BundleError) in try c.compress(b, into: &stored) }
         try c.finish(into: &stored)
-        assertCode(try FileTableCodec.decode(stored), .tooLarge, "window larger than 1 MiB")
+        assertCode(try FileTableCodec.decode(stored), .tooLarge, "window larger than 128 KiB")
     }
 
     /// Decoding stops one byte past 256 MiB, whatever the frame declares.

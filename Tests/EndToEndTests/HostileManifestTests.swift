@@ -199,7 +199,7 @@ final class HostileManifestTests: XCTestCase {
         print("largest file table: launcher peak RSS \(lastPeakRSSKiB) KiB, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 
-    /// The stored table must be exactly one zstd frame (window at most 1 MiB) of the signed table:
+    /// The stored table must be exactly one zstd frame (window at most 128 KiB) of the signed table:
     /// the raw table of format version 1, bytes after the frame or a larger window are refused
     /// before anything is extracted, as a table that does not match its digest.
     func testStoredTableMustBeOneFrame() throws {
@@ -221,7 +221,7 @@ final class HostileManifestTests: XCTestCase {
         try withBytes(big) { (b) throws(BundleError) in try c.compress(b, into: &wide) }
         try c.finish(into: &wide)
         try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], records: records, data: "", table: big, storedTable: wide,
-                                     declaredSize: 0), "window larger than 1 MiB")
+                                     declaredSize: 0), "window larger than 128 KiB")
     }
 
     // MARK: Build-time refusals (bundle-append build)
