@@ -44,8 +44,11 @@ public struct TableSource: ByteSource {
     init(fd: Int32, offset: UInt64, length: UInt64, layerName: String) {
         self.layerName = layerName
         let region = StoredTableRegion(fd: fd, offset: offset, length: length, what: "file table of layer '\(layerName)'")
-        do { decoded = try StoredTableDecoder(stored: region) } catch { failure = error; decoded = nil }
+        do { decoded = try StoredTableDecoder(stored: region) } catch { startFailure = error; decoded = nil }
     }
+
+    /// The decoder could not be created (out of memory): says nothing about the table's bytes.
+    private var startFailure: BundleError?
 
     private func mapped(_ error: BundleError) -> BundleError {
         switch error.code {
@@ -59,6 +62,7 @@ public struct TableSource: ByteSource {
     }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int {
+        if let startFailure { throw startFailure.prefixed("layer '\(layerName)': file table: ") }
         if let failure { throw mapped(failure) }
         let n: Int
         do { n = try decoded!.read(into: buffer) } catch { failure = error; throw mapped(error) }
