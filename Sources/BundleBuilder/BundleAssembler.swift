@@ -47,10 +47,10 @@ public enum BundleAssembler {
         for l in layers {
             layerRecords.append(LayerRecord(name: l.name, codec: l.codec, filter: l.filter, offset: offset, compressedSize: UInt64(l.compressed.count),
                                             uncompressedSize: l.uncompressedSize, fileCount: l.records.count,
-                                            tableOffset: tableOffset, tableLength: UInt64(l.table.count), digest: l.digest,
+                                            tableOffset: tableOffset, tableLength: UInt64(l.storedTable.count), digest: l.digest,
                                             dataDigest: Blake2b.hash(l.compressed)))
             offset += UInt64(l.compressed.count)
-            tableOffset += UInt64(l.table.count)
+            tableOffset += UInt64(l.storedTable.count)
         }
         let entries = spec.entries.map { e in
             EntryRecord(name: e.name, isDefault: e.isDefault, argv: e.exec,
@@ -84,7 +84,7 @@ public enum BundleAssembler {
             signatureBlock = SignatureBlock(keyID: key.keyID.bytes, signature: sig).encoded()
         }
         let layersLength = layers.reduce(0) { $0 + $1.compressed.count }
-        let tablesLength = layers.reduce(0) { $0 + $1.table.count }
+        let tablesLength = layers.reduce(0) { $0 + $1.storedTable.count }
         var out = patched
         out.reserveCapacity(patched.count + layersLength + header.count + tablesLength + signatureBlock.count + Trailer.size)
         let layersStart = UInt64(out.count)
@@ -92,7 +92,7 @@ public enum BundleAssembler {
         let headerStart = UInt64(out.count)
         out += header
         let tablesStart = UInt64(out.count)
-        for l in layers { out += l.table }
+        for l in layers { out += l.storedTable }
         let sigStart = UInt64(out.count)
         out += signatureBlock
         let trailer = Trailer(signed: !signatureBlock.isEmpty,

@@ -9,13 +9,34 @@ public struct BuiltLayer: Sendable {
     public var codec: Codec
     public var filter: LayerFilter = .none
     public var records: [FileRecord]
+    /// The encoded file table (`FileTable.encode`); `digest` is its BLAKE2b-256.
     public var table: [UInt8]
+    /// The table as the bundle stores it: `table` compressed by `FileTableCodec.encode` (one zstd
+    /// frame). Made by the initializer; tests may replace it to build hostile bundles.
+    public var storedTable: [UInt8]
     public var digest: [UInt8]
     public var compressed: [UInt8]
     public var uncompressedSize: UInt64
     /// The ELF files seen while compressing: for each architecture, the first file (in table
     /// order) of it. `BundleAssembler` refuses a layer with one that is not the target's.
     public var elfFiles: [ElfIdentity: String] = [:]
+
+    public init(name: String, codec: Codec, filter: LayerFilter = .none, records: [FileRecord], table: [UInt8], digest: [UInt8],
+                compressed: [UInt8], uncompressedSize: UInt64, elfFiles: [ElfIdentity: String] = [:]) throws(BuildError) {
+        self.name = name
+        self.codec = codec
+        self.filter = filter
+        self.records = records
+        self.table = table
+        do { storedTable = try FileTableCodec.encode(table) } catch { throw BuildError("layer '\(name)': file table: \(error.message)") }
+        guard UInt64(storedTable.count) <= Limits.maxFileTableLength, UInt64(table.count) <= Limits.maxFileTableLength else {
+            throw BuildError("layer '\(name)': file table is larger than \(Limits.maxFileTableLength) bytes")
+        }
+        self.digest = digest
+        self.compressed = compressed
+        self.uncompressedSize = uncompressedSize
+        self.elfFiles = elfFiles
+    }
 }
 
 public enum LayerBuilder {
@@ -62,7 +83,7 @@ public enum LayerBuilder {
         do { try encoder.finish(into: &compressed) } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
         let table = FileTable.encode(records)
         guard total <= Limits.maxLayerSize else { throw BuildError("layer '\(spec.name)': larger than \(Limits.maxLayerSize) bytes") }
-        return BuiltLayer(name: spec.name, codec: spec.codec, filter: spec.filter, records: records, table: table,
+        return try BuiltLayer(name: spec.name, codec: spec.codec, filter: spec.filter, records: records, table: table,
                           digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total, elfFiles: elfFiles)
     }
 }

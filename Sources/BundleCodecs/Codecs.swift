@@ -38,19 +38,23 @@ public final class Decompressor {
     /// again and consume nothing, so bytes after the stream are left to the caller (trailing
     /// garbage) instead of being decoded as a second zstd frame.
     private var ended = false
+    /// The largest zstd window this decoder accepts (log2 of bytes).
+    private let zstdWindowLogMax: Int32
 
     /// Creates a decoder for `codec` with the launcher's memory limits:
-    /// zstd `ZSTD_d_windowLogMax = Limits.zstdMaxWindowLog`; xz a single-stream
+    /// zstd `ZSTD_d_windowLogMax = zstdWindowLogMax` (`Limits.zstdMaxWindowLog` for layers,
+    /// the smaller `Limits.fileTableWindowLog` for file tables); xz a single-stream
     /// `lzma_stream_decoder` with memlimit `Limits.xzMemoryLimit`; zlib the zlib format
     /// (windowBits 15, neither raw deflate nor gzip), which is what `Compressor` writes.
-    public init(codec: Codec) throws(BundleError) {
+    public init(codec: Codec, zstdWindowLogMax: Int32 = Limits.zstdMaxWindowLog) throws(BundleError) {
         self.codec = codec
+        self.zstdWindowLogMax = zstdWindowLogMax
         switch codec {
         case .none:
             state = .none
         case .zstd:
             guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
-            let r = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, Limits.zstdMaxWindowLog)
+            let r = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, zstdWindowLogMax)
             guard ZSTD_isError(r) == 0 else { ZSTD_freeDCtx(ctx); throw BundleError(.codec, "zstd: cannot set the window limit") }
             state = .zstd(ctx)
         case .xz:
@@ -108,7 +112,7 @@ public final class Decompressor {
             var inb = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
             var outb = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
             let r = ZSTD_decompressStream(ctx, &outb, &inb)
-            if ZSTD_isError(r) != 0 { throw Decompressor.zstdError(r) }
+            if ZSTD_isError(r) != 0 { throw Decompressor.zstdError(r, windowLogMax: zstdWindowLogMax) }
             // 0 means a frame is completely decoded and flushed; one frame is one stream.
             if r == 0 { ended = true }
             return (inb.pos, outb.pos, ended)
@@ -164,10 +168,11 @@ public final class Decompressor {
         }
     }
 
-    private static func zstdError(_ r: Int) -> BundleError {
+    private static func zstdError(_ r: Int, windowLogMax: Int32) -> BundleError {
         switch ZSTD_getErrorCode(r) {
         case ZSTD_error_frameParameter_windowTooLarge:
-            return BundleError(.tooLarge, "zstd: frame requires too much memory (window larger than \(1 << (Limits.zstdMaxWindowLog - 20)) MiB)")
+            let limit = windowLogMax >= 20 ? "\(1 << (windowLogMax - 20)) MiB" : "\(1 << (windowLogMax - 10)) KiB"
+            return BundleError(.tooLarge, "zstd: frame requires too much memory (window larger than \(limit))")
         case ZSTD_error_memory_allocation:
             return BundleError(.codec, "zstd: out of memory")
         case ZSTD_error_checksum_wrong:

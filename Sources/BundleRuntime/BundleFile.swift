@@ -101,11 +101,19 @@ public final class BundleFile {
 
     public var isSigned: Bool { signature != nil }
 
-    /// Reads a layer's file table and checks it against the digest the header carries.
+    /// Reads a layer's file table whole (tools: up to 256 MiB), decodes it and checks it against
+    /// the digest the header carries; the launcher streams it instead (`fileTableStream`).
     public func fileTable(of layer: LayerRecord) throws(BundleError) -> [UInt8] {
-        let table = try Sys.pread(fd, count: Int(layer.tableLength), at: trailer.tables.lowerBound + layer.tableOffset,
-                                  what: "file table of layer '\(layer.name)'")
-        guard Blake2b.hash(table) == layer.digest else {
+        var source = TableSource(fd: fd, offset: trailer.tables.lowerBound + layer.tableOffset, length: layer.tableLength, layerName: layer.name)
+        var table: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            table.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        guard source.finish() == layer.digest else {
             throw BundleError(.digestMismatch, "layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
         }
         return table

@@ -1,14 +1,12 @@
 import BundleFormat
+import BundleCodecs
 import BundleCrypto
 
-/// A layer's file table read from the bundle file a buffer at a time and hashed as it is read.
-/// The table is never held whole: 256 MiB is the format's limit, far more than the launcher's
-/// 64 MiB memory budget (docs/format.md, "Limits").
-public struct TableSource: ByteSource {
+/// The stored (compressed) bytes of a layer's file table, read from the bundle file a buffer at a time.
+public struct StoredTableRegion: ByteSource {
     private let fd: Int32
     private var offset: UInt64
     private var left: UInt64
-    private let hasher = Blake2b()
     private let what: String
 
     init(fd: Int32, offset: UInt64, length: UInt64, what: String) {
@@ -23,9 +21,52 @@ public struct TableSource: ByteSource {
         guard n > 0 else { return 0 }
         let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
         try Sys.preadFully(fd, chunk, at: offset, what: what)
-        hasher.update(UnsafeRawBufferPointer(chunk))
         offset += UInt64(n)
         left -= UInt64(n)
+        return n
+    }
+}
+
+/// A layer's decoded file table: read from the bundle file and decoded a buffer at a time
+/// (`StoredTableDecoder`), and hashed as it is decoded. The table is never held whole: 256 MiB is
+/// the format's limit, far more than the launcher's 64 MiB memory budget (docs/format.md, "Limits").
+///
+/// A failure of the stored bytes themselves (not a zstd frame, corrupt, truncated, bytes after the
+/// frame) is reported as a digest mismatch: the signed digest is of the decoded table, so stored
+/// bytes that do not decode cannot be the signed table. A table that decodes to more than the
+/// limit keeps its own error (`.tooLarge`): no digest can be computed for it.
+public struct TableSource: ByteSource {
+    private var decoded: StoredTableDecoder<StoredTableRegion>?
+    private var failure: BundleError?
+    private let hasher = Blake2b()
+    private let layerName: String
+
+    init(fd: Int32, offset: UInt64, length: UInt64, layerName: String) {
+        self.layerName = layerName
+        let region = StoredTableRegion(fd: fd, offset: offset, length: length, what: "file table of layer '\(layerName)'")
+        do { decoded = try StoredTableDecoder(stored: region) } catch { startFailure = error; decoded = nil }
+    }
+
+    /// The decoder could not be created (out of memory): says nothing about the table's bytes.
+    private var startFailure: BundleError?
+
+    private func mapped(_ error: BundleError) -> BundleError {
+        switch error.code {
+        case .codec, .truncated:
+            return BundleError(.digestMismatch, "layer '\(layerName)': file table does not match its digest (the bundle is corrupt or was modified: \(error.message))")
+        case .tooLarge:
+            return error.prefixed("layer '\(layerName)': ")
+        default:
+            return error   // an I/O error reading the bundle file says so itself
+        }
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(BundleError) -> Int {
+        if let startFailure { throw startFailure.prefixed("layer '\(layerName)': file table: ") }
+        if let failure { throw mapped(failure) }
+        let n: Int
+        do { n = try decoded!.read(into: buffer) } catch { failure = error; throw mapped(error) }
+        hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         return n
     }
 
@@ -53,9 +94,8 @@ public struct FileTableStream {
     private var finished = false
 
     init(_ bundle: BundleFile, layer: LayerRecord) {
-        let what = "file table of layer '\(layer.name)'"
         reader = FileTable.StreamReader(source: TableSource(fd: bundle.fd, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
-                                                            length: layer.tableLength, what: what), layer: layer)
+                                                            length: layer.tableLength, layerName: layer.name), layer: layer)
         self.layer = layer
     }
 

@@ -28,11 +28,12 @@ final class HostileManifestTests: SignedAsGivenTestCase {
     /// A bundle of app `hostile` with one layer `l` (by default `run.sh`, which prints PAYLOAD),
     /// signed with the pinned key, manifest taken exactly as given.
     func signed(_ entries: [EntryRecord], version: String = "1", records: [FileRecord]? = nil, data: String? = nil,
-                table: [UInt8]? = nil, fileCount: Int? = nil, declaredSize: UInt64? = nil,
+                table: [UInt8]? = nil, storedTable: [UInt8]? = nil, fileCount: Int? = nil, declaredSize: UInt64? = nil,
                 target: BuildTarget = .default) throws -> String {
         let records = records ?? [file("run.sh", payload)]
         let data = data ?? payload
-        let (built, layer) = try craftLayer(records, data: data, table: table, declaredSize: declaredSize, fileCount: fileCount)
+        let (built, layer) = try craftLayer(records, data: data, table: table, storedTable: storedTable,
+                                            declaredSize: declaredSize, fileCount: fileCount)
         let manifest = Manifest(appName: "hostile", appVersion: version, buildTime: 0, keyID: key.keyID.bytes, layers: [layer], entries: entries,
                                 target: target)
         return try writeSignedAsGiven(manifest, layers: [built], prefix: "hostile")
@@ -178,6 +179,31 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         let started = Date()
         try assertRefused(b, "files add up to 0 bytes, the manifest says 1", timeout: 300)
         print("largest file table: launcher peak RSS \(lastPeakRSSKiB) KiB, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+
+    /// The stored table must be exactly one zstd frame (window at most 128 KiB) of the signed table:
+    /// the raw table of format version 1, bytes after the frame or a larger window are refused
+    /// before anything is extracted, as a table that does not match its digest.
+    func testStoredTableMustBeOneFrame() throws {
+        let raw = FileTable.encode([file("run.sh", payload)])
+        let frame = try FileTableCodec.encode(raw)
+        let cases: [(String, [UInt8])] = [("raw", raw), ("trailing byte", frame + [0]), ("two frames", frame + frame),
+                                          ("cut", Array(frame.dropLast())), ("empty", [])]
+        for (name, stored) in cases {
+            let stderr = try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], storedTable: stored), "file table does not match its digest")
+            XCTAssertTrue(stderr.contains("layer 'l'"), "\(name): \(stderr)")
+        }
+        // A 3 MB table in a frame with an 8 MiB window: refused before the window is allocated.
+        var records: [FileRecord] = []
+        for i in 0..<20_000 { records.append(file(String(format: "f%06d-%@", i, String(repeating: "x", count: 100)), "")) }
+        let big = FileTable.encode(records)
+        XCTAssertGreaterThan(big.count, 2 << 20)
+        let c = try Compressor(codec: .zstd, level: 19)
+        var wide: [UInt8] = []
+        try withBytes(big) { (b) throws(BundleError) in try c.compress(b, into: &wide) }
+        try c.finish(into: &wide)
+        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], records: records, data: "", table: big, storedTable: wide,
+                                     declaredSize: 0), "window larger than 128 KiB")
     }
 
     // MARK: Build-time refusals (bundle-append build)

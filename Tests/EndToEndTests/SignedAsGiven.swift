@@ -20,15 +20,18 @@ class SignedAsGivenTestCase: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     /// A one-layer (`l`) layer whose table is exactly `records` (or `table`) and whose data stream
-    /// is `data`, compressed with `codec`; `declaredSize` and `fileCount` override what the
-    /// manifest's record says. Returns the layer and its manifest record at offset 0.
+    /// is `data`, compressed with `codec`; `storedTable` replaces the table's stored (compressed)
+    /// bytes; `declaredSize` and `fileCount` override what the manifest's record says. Returns the
+    /// layer and its manifest record at offset 0.
     func craftLayer(_ records: [FileRecord], data: String, codec: Codec = .zstd, table: [UInt8]? = nil,
-                    declaredSize: UInt64? = nil, fileCount: Int? = nil) throws -> (BuiltLayer, LayerRecord) {
+                    storedTable: [UInt8]? = nil, declaredSize: UInt64? = nil,
+                    fileCount: Int? = nil) throws -> (BuiltLayer, LayerRecord) {
         let table = table ?? FileTable.encode(records)
         let compressed = try Codecs.compress(Array(data.utf8), codec: codec, level: codec.defaultLevel)
         let size = declaredSize ?? UInt64(data.utf8.count)
-        let built = BuiltLayer(name: "l", codec: codec, records: records, table: table, digest: Blake2b.hash(table),
-                               compressed: compressed, uncompressedSize: size)
+        var built = try BuiltLayer(name: "l", codec: codec, records: records, table: table, digest: Blake2b.hash(table),
+                                   compressed: compressed, uncompressedSize: size)
+        if let storedTable { built.storedTable = storedTable }
         return (built, layerRecord(built, fileCount: fileCount))
     }
 
@@ -36,7 +39,7 @@ class SignedAsGivenTestCase: XCTestCase {
     func layerRecord(_ built: BuiltLayer, fileCount: Int? = nil) -> LayerRecord {
         LayerRecord(name: built.name, codec: built.codec, offset: 0, compressedSize: UInt64(built.compressed.count),
                     uncompressedSize: built.uncompressedSize, fileCount: fileCount ?? built.records.count, tableOffset: 0,
-                    tableLength: UInt64(built.table.count), digest: built.digest,
+                    tableLength: UInt64(built.storedTable.count), digest: built.digest,
                     dataDigest: Blake2b.hash(built.compressed))
     }
 
