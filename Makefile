@@ -76,18 +76,22 @@ dgmo: build
 	$(BIN)/dgmo-build --release --stub $(STUB) -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
 endif
 
-## Every release artifact (archives, .deb, .rpm, SBOM, checksums, signatures) in dist/release, with a table.
+## Every release artifact (archives, .deb, .rpm, SBOM, checksums, signatures) of linux-x64 and
+## linux-arm64 in dist/release, with a table.
 ## DGMO_RELEASE_KEY=path/to/minisign.key signs with a real key (default: the development key).
+## DGMO_ARM64=prebuilt takes the dist/dgmo-linux-arm64 already there (the workflow's arm64 job built it).
 release: dgmo
 	@scripts/install-deps.sh --release
-	BIN=$(BIN) scripts/release.sh
+	$(if $(filter prebuilt,$(DGMO_ARM64)),test -x dist/dgmo-linux-arm64,$(MAKE) --no-print-directory dgmo TARGET=linux-arm64)
+	BIN=$(BIN) SRC_ARM64=dist/dgmo-linux-arm64 scripts/release.sh
 
-## Builds everything twice from scratch, as two plain `make release` runs would, and compares the bytes.
-reproducible: build
+## Builds everything twice from scratch, as two plain `make release` runs would, and compares the bytes
+## (both targets).
+reproducible: build stubs-arm64
 	@scripts/install-deps.sh --release
 	BIN=$(BIN) scripts/reproducibility-test.sh
 
-## Installs dist/release's .deb and .rpm into fresh roots and runs dgmo there (needs root).
+## Installs dist/release's .deb and .rpm into fresh roots (arm64 ones: under qemu) and runs dgmo there (needs root).
 install-test:
 	scripts/install-test.sh dist/release
 
