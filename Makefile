@@ -4,9 +4,12 @@ CONFIG    ?= release
 BIN        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 DEBUG_BIN  = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 DEMO_DIR   = examples/hello/build
-DGMO       = dist/dgmo-linux-x64
-# The DGMO binary the tests run: a dev build (fast zstd) with the debug stub and tools.
+# The DGMO target: linux-x64 (default) or linux-arm64 (cross-built here, engine built under qemu).
+TARGET    ?= linux-x64
+DGMO       = dist/dgmo-$(TARGET)
+# The DGMO binaries the tests run: dev builds (fast zstd) with the debug stubs and tools.
 TEST_DGMO  = .build-dgmo/test/dgmo-linux-x64
+TEST_DGMO_ARM64 = .build-dgmo/test/dgmo-linux-arm64
 # The Embedded Swift launcher stub per target (scripts/build-stub.sh), release and debug, beside the
 # tools that look for it there. Rebuilt only when a file it is compiled from changed.
 STUB_SOURCES = $(wildcard Stub/*.swift Sources/BundleFormat/*.swift Sources/BundleCodecs/*.swift \
@@ -50,27 +53,45 @@ $(DEBUG_ARM64_STUB): $(STUB_SOURCES) scripts/lib/arm64-toolchain.sh
 	scripts/build-stub.sh --target linux-arm64 --debug -o $@
 
 ## Builds dist/dgmo-linux-x64 from examples/dgmo (release compression), then runs it: the main job.
+## TARGET=linux-arm64 builds dist/dgmo-linux-arm64 and runs it under qemu (binfmt_misc registered meanwhile).
 demo: dgmo
+ifeq ($(TARGET),linux-arm64)
+	@bash scripts/lib/qemu-binfmt.sh register $$$$ && \
+	  echo '$$ $(DGMO) --version' && DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache-arm64 $(DGMO) --version && \
+	  echo '$$ $(DGMO) evolve --seed 1 --generations 3' && \
+	  DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache-arm64 $(DGMO) evolve --seed 1 --generations 3; \
+	  status=$$?; bash scripts/lib/qemu-binfmt.sh unregister $$$$; exit $$status
+else
 	@echo '$$ $(DGMO) --version'
 	@DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache $(DGMO) --version
 	@echo '$$ $(DGMO) evolve --seed 1 --generations 3'
 	@DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache $(DGMO) evolve --seed 1 --generations 3
+endif
 
+ifeq ($(TARGET),linux-arm64)
+dgmo: build stubs-arm64
+	$(BIN)/dgmo-build --release --target linux-arm64 --stub $(ARM64_STUB) -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
+else
 dgmo: build
 	$(BIN)/dgmo-build --release --stub $(STUB) -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
+endif
 
-## Every release artifact (archives, .deb, .rpm, SBOM, checksums, signatures) in dist/release, with a table.
+## Every release artifact (archives, .deb, .rpm, SBOM, checksums, signatures) of linux-x64 and
+## linux-arm64 in dist/release, with a table.
 ## DGMO_RELEASE_KEY=path/to/minisign.key signs with a real key (default: the development key).
+## DGMO_ARM64=prebuilt takes the dist/dgmo-linux-arm64 already there (the workflow's arm64 job built it).
 release: dgmo
 	@scripts/install-deps.sh --release
-	BIN=$(BIN) scripts/release.sh
+	$(if $(filter prebuilt,$(DGMO_ARM64)),test -x dist/dgmo-linux-arm64,$(MAKE) --no-print-directory dgmo TARGET=linux-arm64)
+	BIN=$(BIN) SRC_ARM64=dist/dgmo-linux-arm64 scripts/release.sh
 
-## Builds everything twice from scratch, as two plain `make release` runs would, and compares the bytes.
-reproducible: build
+## Builds everything twice from scratch, as two plain `make release` runs would, and compares the bytes
+## (both targets).
+reproducible: build stubs-arm64
 	@scripts/install-deps.sh --release
 	BIN=$(BIN) scripts/reproducibility-test.sh
 
-## Installs dist/release's .deb and .rpm into fresh roots and runs dgmo there (needs root).
+## Installs dist/release's .deb and .rpm into fresh roots (arm64 ones: under qemu) and runs dgmo there (needs root).
 install-test:
 	scripts/install-test.sh dist/release
 
@@ -88,7 +109,7 @@ hello: build
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
 # DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
 # take over 30 s each on a loaded 2-core machine.
-SLOW_TESTS = DGMOTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
+SLOW_TESTS = DGMOTests DGMOArm64Tests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \
@@ -111,13 +132,14 @@ check: deps
 	scripts/format.sh --lint
 
 ## Builds everything in debug and a dev DGMO binary (tests use the debug stubs and tools), then runs every
-## test, among them the DGMO, release (reproducibility and install), kill, mount and arm64 (qemu) tests.
+## test, among them the DGMO (x64, and arm64 under qemu), release (reproducibility and install), kill, mount and arm64 (qemu) tests.
 test: deps
 	@scripts/install-deps.sh --release
 	$(STRICT) $(SWIFT) build
 	$(MAKE) --no-print-directory $(DEBUG_STUB) $(DEBUG_ARM64_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
-	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) $(STRICT) $(SWIFT) test --disable-swift-testing
+	$(DEBUG_BIN)/dgmo-build --target linux-arm64 --stub $(DEBUG_ARM64_STUB) -o $(TEST_DGMO_ARM64)
+	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) $(STRICT) $(SWIFT) test --disable-swift-testing
 	@echo "again against the release stubs (what ships: -Osize on x64, -O on arm64), a subset:"
 	$(MAKE) --no-print-directory $(STUB) $(ARM64_STUB)
 	BUNDLE_TEST_STUB=$(STUB) DGMO_TEST_ARM64_STUB=$(ARM64_STUB) $(STRICT) $(SWIFT) test --disable-swift-testing \

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# `make release`: every artifact a release page needs, from dist/dgmo-linux-x64 (`make dgmo`).
+# `make release`: every artifact a release page needs, from dist/dgmo-linux-x64 (`make dgmo`) and,
+# when SRC_ARM64 names it, dist/dgmo-linux-arm64 (`make dgmo TARGET=linux-arm64`; `make release` does).
 #
 #   dgmo-<v>-linux-x64.tar.gz / .tar.xz   the binary, its SBOM, man page and README
 #   dgmo_<v>-1_amd64.deb                  installs /usr/bin/dgmo (dpkg-deb; lintian-checked)
 #   dgmo-<v>-1.x86_64.rpm                 installs /usr/bin/dgmo (rpmbuild)
 #   dgmo-<v>-linux-x64                    the bare binary
 #   dgmo-<v>.cdx.json                     CycloneDX SBOM (also inside: dgmo --launcher sbom)
+#   linux-arm64: dgmo-<v>-linux-arm64.tar.gz/.tar.xz, dgmo_<v>-1_arm64.deb, dgmo-<v>-1.aarch64.rpm,
+#   dgmo-<v>-linux-arm64 and dgmo-<v>-linux-arm64.cdx.json (the arm64 binary runs here under qemu,
+#   registered with binfmt_misc for the run: scripts/lib/qemu-binfmt.sh)
 #   checksums.sha256                      `sha256sum -c checksums.sha256`
 #   *.minisig, dgmo.pub                   `minisign -Vm FILE -p dgmo.pub`
 #
@@ -20,38 +24,56 @@ export TZ=UTC LC_ALL=C
 BIN=${BIN:-$(swift build -c release --show-bin-path)}
 KEY=${DGMO_RELEASE_KEY:-.build-dgmo/dev-signing.key}
 SRC=${SRC:-dist/dgmo-linux-x64}
+SRC_ARM64=${SRC_ARM64:-}
 OUT=${OUT:-dist/release}
 [ -x "$SRC" ] || { echo "release: $SRC is missing (run 'make dgmo')" >&2; exit 2; }
+[ -z "$SRC_ARM64" ] || [ -x "$SRC_ARM64" ] || { echo "release: $SRC_ARM64 is missing (run 'make dgmo TARGET=linux-arm64')" >&2; exit 2; }
 [ -f "$KEY" ] || { echo "release: signing key $KEY not found (set DGMO_RELEASE_KEY)" >&2; exit 2; }
 VERSION=$(python3 -c "import json; print(json.load(open('examples/dgmo/package.json'))['version'])")
-[ "$("$SRC" --launcher info --json | python3 -c "import json,sys; print(json.load(sys.stdin)['version'])")" = "$VERSION" ] \
-  || { echo "release: $SRC is not version $VERSION (run 'make dgmo')" >&2; exit 2; }
 
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-# The oldest glibc every file in the binary runs on, measured (scripts/lib/glibc-floor.sh): the
-# .deb Depends and the .rpm Requires say exactly that.
-GLIBC_FLOOR=$(scripts/lib/glibc-floor.sh "$SRC")
+if [ -n "$SRC_ARM64" ]; then
+  bash scripts/lib/qemu-binfmt.sh register $$
+  trap 'bash scripts/lib/qemu-binfmt.sh unregister $$; rm -rf "$W"' EXIT
+else
+  trap 'rm -rf "$W"' EXIT
+fi
+for s in "$SRC" $SRC_ARM64; do
+  [ "$("$s" --launcher info --json | python3 -c "import json,sys; print(json.load(sys.stdin)['version'])")" = "$VERSION" ] \
+    || { echo "release: $s is not version $VERSION (run 'make dgmo')" >&2; exit 2; }
+done
 rm -rf "$OUT"; mkdir -p "$OUT"
-NAME=dgmo-$VERSION-linux-x64
 touch_all() { find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }
 # The man page carries the release's version and date (SOURCE_DATE_EPOCH's day).
 sed -e "s/@VERSION@/$VERSION/g" -e "s/@DATE@/$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)/g" packaging/dgmo.1 > "$W/dgmo.1"
 gzip -9 -n -c "$W/dgmo.1" > "$W/dgmo.1.gz"     # Debian's convention (.deb)
 bzip2 -9 -c "$W/dgmo.1" > "$W/dgmo.1.bz2"       # rpmlint's default CompressExtension (.rpm); no timestamps
 
+# The artifacts of one target: TARGET, the binary SRC, and the names and architectures for it.
+release_target() {
+TARGET=$1 SRC=$2
+NAME=dgmo-$VERSION-$TARGET
+case $TARGET in
+  linux-x64) DEB_ARCH=amd64 RPM_ARCH=x86_64 MACHINE=x86_64 SBOM=dgmo-$VERSION.cdx.json ;;
+  linux-arm64) DEB_ARCH=arm64 RPM_ARCH=aarch64 MACHINE=aarch64 SBOM=dgmo-$VERSION-$TARGET.cdx.json ;;
+esac
+WT=$W/$TARGET; mkdir -p "$WT"; cp "$W"/dgmo.1* "$WT/"
+# The oldest glibc every file in the binary runs on, measured (scripts/lib/glibc-floor.sh): the
+# .deb Depends and the .rpm Requires say exactly that.
+GLIBC_FLOOR=$(scripts/lib/glibc-floor.sh "$SRC")
+
 # --- the binary and its SBOM ---------------------------------------------------------------
 cp "$SRC" "$OUT/$NAME"
-"$SRC" --launcher sbom > "$OUT/dgmo-$VERSION.cdx.json"
+"$SRC" --launcher sbom > "$OUT/$SBOM"
 
 # --- archives ------------------------------------------------------------------------------
 make_archives() {
-mkdir -p "$W/$NAME"
-cp "$SRC" "$W/$NAME/dgmo"
-cp "$OUT/dgmo-$VERSION.cdx.json" "$W/$NAME/sbom.cdx.json"
-cp "$W/dgmo.1" "$W/$NAME/dgmo.1"
-cat > "$W/$NAME/README.txt" <<TXT
-DGMO $VERSION for Linux x86_64: one file, no runtime to install.
+mkdir -p "$WT/$NAME"
+cp "$SRC" "$WT/$NAME/dgmo"
+cp "$OUT/$SBOM" "$WT/$NAME/sbom.cdx.json"
+cp "$WT/dgmo.1" "$WT/$NAME/dgmo.1"
+cat > "$WT/$NAME/README.txt" <<TXT
+DGMO $VERSION for Linux $MACHINE: one file, no runtime to install.
 
   ./dgmo --version
   ./dgmo help
@@ -59,20 +81,20 @@ DGMO $VERSION for Linux x86_64: one file, no runtime to install.
 
 Check the download first:  minisign -Vm $NAME.tar.xz -p dgmo.pub
 TXT
-chmod 0755 "$W/$NAME/dgmo"; chmod 0644 "$W/$NAME"/{sbom.cdx.json,dgmo.1,README.txt}
-touch_all "$W/$NAME"
-tar_det() { tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu -C "$W" -cf - "$NAME"; }
+chmod 0755 "$WT/$NAME/dgmo"; chmod 0644 "$WT/$NAME"/{sbom.cdx.json,dgmo.1,README.txt}
+touch_all "$WT/$NAME"
+tar_det() { tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner --format=gnu -C "$WT" -cf - "$NAME"; }
 tar_det | gzip -9 -n > "$OUT/$NAME.tar.gz"
 tar_det | xz -9 -T1 > "$OUT/$NAME.tar.xz"
 }
 
 # --- .deb ----------------------------------------------------------------------------------
 make_deb() {
-D=$W/deb
+D=$WT/deb
 install -D -m 0755 "$SRC" "$D/usr/bin/dgmo"
 install -D -m 0644 packaging/copyright "$D/usr/share/doc/dgmo/copyright"
-install -D -m 0644 "$OUT/dgmo-$VERSION.cdx.json" "$D/usr/share/doc/dgmo/sbom.cdx.json"
-install -D -m 0644 "$W/dgmo.1.gz" "$D/usr/share/man/man1/dgmo.1.gz"
+install -D -m 0644 "$OUT/$SBOM" "$D/usr/share/doc/dgmo/sbom.cdx.json"
+install -D -m 0644 "$WT/dgmo.1.gz" "$D/usr/share/man/man1/dgmo.1.gz"
 # lintian reads the accepted tags from the package itself (docs/release.md lists each with its reason).
 install -D -m 0644 packaging/lintian-overrides "$D/usr/share/lintian/overrides/dgmo"
 printf 'dgmo (%s-1) unstable; urgency=medium\n\n  * Release %s.\n\n -- DGMO maintainers <maintainers@dgmo.invalid>  %s\n' \
@@ -82,7 +104,7 @@ mkdir -p "$D/DEBIAN"
 cat > "$D/DEBIAN/control" <<CTL
 Package: dgmo
 Version: $VERSION-1
-Architecture: amd64
+Architecture: $DEB_ARCH
 Maintainer: DGMO maintainers <maintainers@dgmo.invalid>
 Installed-Size: $(du -sk --apparent-size "$D/usr" | cut -f1)
 Depends: libc6 (>= $GLIBC_FLOOR)
@@ -97,15 +119,17 @@ Description: polyglot command-line app (Bun, Python, Go) in one verified binary
 CTL
 find "$D" -type d -exec chmod 0755 {} +
 touch_all "$D"
-dpkg-deb --root-owner-group -Zxz -z9 --build "$D" "$OUT/dgmo_${VERSION}-1_amd64.deb" >/dev/null
+dpkg-deb --root-owner-group -Zxz -z9 --build "$D" "$OUT/dgmo_${VERSION}-1_${DEB_ARCH}.deb" >/dev/null
 }
 
 # --- .rpm ----------------------------------------------------------------------------------
 make_rpm() {
-R=$W/rpm
+R=$WT/rpm
+# The host's architecture is named in the spec; another one comes from rpmbuild --target below.
+if [ "$RPM_ARCH" = "$(uname -m)" ]; then BUILD_ARCH_LINE="BuildArch:      $RPM_ARCH"; else BUILD_ARCH_LINE="# BuildArch: $RPM_ARCH (rpmbuild --target)"; fi
 mkdir -p "$R"/{SOURCES,SPECS,BUILD,RPMS,SRPMS}
 cp "$SRC" "$R/SOURCES/dgmo"; cp packaging/copyright "$R/SOURCES/copyright"
-cp "$W/dgmo.1.bz2" "$R/SOURCES/dgmo.1.bz2"; cp "$OUT/dgmo-$VERSION.cdx.json" "$R/SOURCES/sbom.cdx.json"
+cp "$WT/dgmo.1.bz2" "$R/SOURCES/dgmo.1.bz2"; cp "$OUT/$SBOM" "$R/SOURCES/sbom.cdx.json"
 cat > "$R/SPECS/dgmo.spec" <<SPEC
 Name:           dgmo
 Version:        $VERSION
@@ -119,7 +143,7 @@ Source0:        dgmo
 Source1:        copyright
 Source2:        dgmo.1.bz2
 Source3:        sbom.cdx.json
-BuildArch:      x86_64
+$BUILD_ARCH_LINE
 AutoReqProv:    no
 Requires:       glibc >= $GLIBC_FLOOR
 
@@ -153,12 +177,13 @@ install -D -m 0644 %{SOURCE3} %{buildroot}/usr/share/doc/dgmo/sbom.cdx.json
 - Release $VERSION.
 SPEC
 touch_all "$R/SOURCES"
-rpmbuild -bb --quiet \
+# shellcheck disable=SC2046 # another architecture: --target (rpmbuild refuses a foreign BuildArch)
+rpmbuild -bb --quiet $([ "$RPM_ARCH" = "$(uname -m)" ] || echo --target "$RPM_ARCH") \
   --define "_topdir $R" --define "_buildhost reproducible" \
   --define "use_source_date_epoch_as_buildtime 1" --define "clamp_mtime_to_source_date_epoch 1" \
   --define "_binary_payload w9.xzdio" --define "source_date_epoch_from_changelog 0" \
-  "$R/SPECS/dgmo.spec" >/dev/null 2>"$W/rpmbuild.log" || { cat "$W/rpmbuild.log" >&2; exit 1; }
-cp "$R/RPMS/x86_64/dgmo-$VERSION-1.x86_64.rpm" "$OUT/"
+  "$R/SPECS/dgmo.spec" >/dev/null 2>"$WT/rpmbuild.log" || { cat "$WT/rpmbuild.log" >&2; exit 1; }
+cp "$R/RPMS/$RPM_ARCH/dgmo-$VERSION-1.$RPM_ARCH.rpm" "$OUT/"
 }
 
 # The three are independent and mostly compression: run them side by side.
@@ -167,7 +192,10 @@ make_deb & p2=$!
 make_rpm & p3=$!
 status=0
 for p in $p1 $p2 $p3; do wait "$p" || status=1; done
-[ $status -eq 0 ] || { echo "release: packaging failed" >&2; exit 1; }
+[ $status -eq 0 ] || { echo "release: packaging $TARGET failed" >&2; exit 1; }
+}
+release_target linux-x64 "$SRC"
+[ -z "$SRC_ARM64" ] || release_target linux-arm64 "$SRC_ARM64"
 
 # --- lintian and rpmlint ------------------------------------------------------------------
 # The accepted tags ship inside the .deb (usr/share/lintian/overrides/dgmo) and in

