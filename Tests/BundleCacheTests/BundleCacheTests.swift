@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import BundleBuilder
 import BundleCache
 import BundleCrypto
@@ -145,12 +146,11 @@ final class BundleCacheTests: XCTestCase {
 
     /// Text that zstd cannot shrink much: a layer of it spans many of the pipeline's buffers.
     func noise(_ count: Int) -> String {
-        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var random = SplitMix64(state: 1)
         var s = ""
         s.reserveCapacity(count)
         for _ in 0..<count {
-            x = x &* 6364136223846793005 &+ 1442695040888963407
-            s.unicodeScalars.append(UnicodeScalar(UInt8(0x21 + (x >> 33) % 94)))
+            s.unicodeScalars.append(UnicodeScalar(UInt8(0x21 + random.next() % 94)))
         }
         return s
     }
