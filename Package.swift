@@ -7,16 +7,20 @@ import PackageDescription
 
 /// `DGMO_WARNINGS_AS_ERRORS=1 swift build` (as `make check` and `make test` run it) turns warnings in
 /// the project's own Swift targets into errors; dependencies are compiled as before.
-let strictSettings: [SwiftSetting] = Context.environment["DGMO_WARNINGS_AS_ERRORS"] == "1"
+let strictSettings: [SwiftSetting] =
+    Context.environment["DGMO_WARNINGS_AS_ERRORS"] == "1"
     ? [.unsafeFlags(["-warnings-as-errors"])] : []
 
 /// Modules linked into the static launcher import neither _Concurrency nor _StringProcessing:
 /// the launcher uses neither, and their implicit imports would link Dispatch and the regex
 /// engine (with their metadata, which `--gc-sections` cannot drop) into every binary.
-let launcherModuleSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Xfrontend", "-disable-implicit-concurrency-module-import",
-                  "-Xfrontend", "-disable-implicit-string-processing-module-import"]),
-] + strictSettings
+let launcherModuleSettings: [SwiftSetting] =
+    [
+        .unsafeFlags([
+            "-Xfrontend", "-disable-implicit-concurrency-module-import",
+            "-Xfrontend", "-disable-implicit-string-processing-module-import",
+        ])
+    ] + strictSettings
 
 let package = Package(
     name: "dgmo-bundle",
@@ -45,28 +49,41 @@ let package = Package(
         // Pure bytes in, values out: trailer, manifest, limits, path rules. No Foundation, no I/O.
         .target(name: "BundleFormat", path: "Sources/BundleFormat", swiftSettings: launcherModuleSettings),
         // Streaming compressors and decompressors (zstd, xz, zlib, none). No Foundation.
-        .target(name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"], path: "Sources/BundleCodecs", swiftSettings: launcherModuleSettings),
+        .target(
+            name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"],
+            path: "Sources/BundleCodecs", swiftSettings: launcherModuleSettings),
         // BLAKE2b digests, Ed25519, minisign key and signature formats. No Foundation.
-        .target(name: "BundleCrypto", dependencies: ["CSodium", "BundleFormat"], path: "Sources/BundleCrypto", swiftSettings: launcherModuleSettings),
+        .target(
+            name: "BundleCrypto", dependencies: ["CSodium", "BundleFormat"], path: "Sources/BundleCrypto",
+            swiftSettings: launcherModuleSettings),
         // Reading a bundle from a file descriptor, verifying it, extracting layers safely.
         // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
-        .target(name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CPlatform"], path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
+        .target(
+            name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CPlatform"],
+            path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
         // The per-user cache: root, layer install and publish, locks, bundle records, verify, gc and
         // clear, all by descriptor and checked with fstat; extracting a bundle into a directory. Used by the
         // stub, by bundle-append extract (the same code as --launcher extract) and by tests. No Foundation.
-        .target(name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CPlatform"], path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
+        .target(
+            name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CPlatform"],
+            path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",
-            dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CKeySlot",
-                           .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: [
+                "BundleFormat", "BundleCodecs", "BundleCrypto", "CKeySlot",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             path: "Sources/BundleBuilder",
             swiftSettings: strictSettings),
 
         // Command-line options shared by the packager's tools (key, stub, target).
         .target(
             name: "PackagerOptions",
-            dependencies: ["BundleBuilder", "BundleCrypto", "BundleFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "BundleBuilder", "BundleCrypto", "BundleFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/PackagerOptions",
             swiftSettings: strictSettings),
 
@@ -74,25 +91,43 @@ let package = Package(
         // modules above as Embedded Swift into a small static binary per target (README.md).
         .executableTarget(
             name: "bundle-append",
-            dependencies: ["BundleBuilder", "BundleRuntime", "BundleCache", "PackagerOptions",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "BundleBuilder", "BundleRuntime", "BundleCache", "PackagerOptions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Tools/bundle-append",
             swiftSettings: strictSettings),
         // DGMO's build pipeline: Bun, PyInstaller and Go outputs into one signed binary (see docs/dgmo.md).
         .executableTarget(
             name: "dgmo-build",
-            dependencies: ["BundleBuilder", "BundleCodecs", "BundleCrypto", "BundleFormat", "PackagerOptions",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "BundleBuilder", "BundleCodecs", "BundleCrypto", "BundleFormat", "PackagerOptions",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Tools/dgmo-build",
             swiftSettings: strictSettings),
 
         // Helpers shared by the test targets (deterministic random numbers).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
-        .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto", "BundleFormat", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "BundleCacheTests", dependencies: ["BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "BundleCryptoTests", dependencies: ["BundleCrypto", "BundleFormat", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "BundleCacheTests",
+            dependencies: [
+                "BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto", "TestSupport",
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BundleBuilderTests",
+            dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"],
+            swiftSettings: strictSettings),
     ]
 )

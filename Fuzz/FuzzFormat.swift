@@ -17,7 +17,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         // Pretend the file is as large as the last 8 bytes say (or the input), so offsets get tested.
         let fileSize = UInt64(body.count) &+ (body.count >= 8 ? UInt64(body[0]) << 20 : 0)
         if body.count >= Trailer.size {
-            _ = try? Trailer(decoding: UnsafeRawBufferPointer(rebasing: body[(body.count - Trailer.size)...]), fileSize: fileSize)
+            _ = try? Trailer(
+                decoding: UnsafeRawBufferPointer(rebasing: body[(body.count - Trailer.size)...]), fileSize: fileSize)
         } else {
             _ = try? Trailer(decoding: body, fileSize: fileSize)
         }
@@ -30,8 +31,10 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     case 2:
         guard body.count >= 3 else { return 0 }
-        let layer = LayerRecord(name: "f", codec: .zstd, offset: 0, compressedSize: 0, uncompressedSize: UInt64(body[0]) * 11,
-                                fileCount: Int(body[1] % 16), tableOffset: 0, tableLength: UInt64(body.count - 2), digest: [], dataDigest: [])
+        let layer = LayerRecord(
+            name: "f", codec: .zstd, offset: 0, compressedSize: 0, uncompressedSize: UInt64(body[0]) * 11,
+            fileCount: Int(body[1] % 16), tableOffset: 0, tableLength: UInt64(body.count - 2), digest: [],
+            dataDigest: [])
         _ = try? FileTable.decode(UnsafeRawBufferPointer(rebasing: body[2...]), layer: layer)
     case 3:
         let bytes = Array(body)
@@ -45,8 +48,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? Placeholders.parse(text)
         fuzzEntryRules(text)
         let escaped = TerminalText.escaped(text)
-        precondition(!escaped.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value) },
-                     "TerminalText left a control character")
+        precondition(
+            !escaped.unicodeScalars.contains {
+                $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value)
+            },
+            "TerminalText left a control character")
     case 5:
         // The filter never traps and always round-trips, in any piece sizes (the first body byte
         // picks them) and with small segments so segment ends are crossed too.
@@ -79,7 +85,9 @@ func fuzzEntryRules(_ text: String) {
     guard (try? EntryRules.check(entry, appName: "app")) != nil else { return }
     for item in argv + env.map(\.value) {
         // Each layer's path is "/R\u{1}name\u{1}": no name's root is a prefix of another's.
-        guard let substituted = try? Placeholders.substitute(item, { "/R\u{1}" + $0 + "\u{1}" }), let names = try? Placeholders.names(in: item) else {
+        guard let substituted = try? Placeholders.substitute(item, { "/R\u{1}" + $0 + "\u{1}" }),
+            let names = try? Placeholders.names(in: item)
+        else {
             preconditionFailure("EntryRules accepted a template that does not substitute")
         }
         let bytes = Array(substituted.utf8)
@@ -96,12 +104,15 @@ func fuzzEntryRules(_ text: String) {
                     if c.elementsEqual([0x2E, 0x2E]) { depth -= 1 } else if !c.elementsEqual([0x2E]) { depth += 1 }
                     precondition(depth >= 0, "EntryRules accepted a path that leaves its layer")
                 }
-                precondition(i + root.count == j || bytes[i + root.count] == 0x2F, "EntryRules accepted a sibling of a layer")
+                precondition(
+                    i + root.count == j || bytes[i + root.count] == 0x2F, "EntryRules accepted a sibling of a layer")
             }
         }
     }
     let program = Array(((try? Placeholders.substitute(argv[0], { "/R\u{1}" + $0 + "\u{1}" })) ?? "").utf8)
-    precondition(program.first == 0x2F || (!program.isEmpty && !program.contains(0x2F)), "EntryRules accepted a relative program")
+    precondition(
+        program.first == 0x2F || (!program.isEmpty && !program.contains(0x2F)), "EntryRules accepted a relative program"
+    )
 }
 
 /// Runs the filter the way LayerStream does: pieces of `piece` bytes, an unfinished tail

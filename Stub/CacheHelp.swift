@@ -4,10 +4,14 @@ enum CacheHelp {
     static let commands: [(name: String, usage: String, what: String)] = [
         ("path", "cache path", "print the cache directory"),
         ("list", "cache list [--json]", "every bundle and layer in the cache: size, last use, users, in use"),
-        ("verify", "cache verify [--repair] [--json]",
-         "re-hash this bundle's extracted files against the signed manifest; --repair re-extracts damaged layers; exit 1 while damage remains"),
-        ("gc", "cache gc [--older-than 30d] [--keep 1] [--dry-run] [--json]",
-         "remove layers that no bundle used within the period needs (keeping the N most recently used bundles of each app); never a layer in use"),
+        (
+            "verify", "cache verify [--repair] [--json]",
+            "re-hash this bundle's extracted files against the signed manifest; --repair re-extracts damaged layers; exit 1 while damage remains"
+        ),
+        (
+            "gc", "cache gc [--older-than 30d] [--keep 1] [--dry-run] [--json]",
+            "remove layers that no bundle used within the period needs (keeping the N most recently used bundles of each app); never a layer in use"
+        ),
         ("clear", "cache clear [--all] [--json]", "remove this bundle's layers (--all: every layer); never one in use"),
     ]
 

@@ -28,13 +28,20 @@ enum CacheOps {
         var rows = [["APP", "VERSION", "LAST USE", "DIGEST", "BINARY"]]
         // Records and directory names are text from the cache, not from us: every cell is
         // escaped (a binary path can hold ESC or a newline), so one record is one row.
-        for r in recs { rows.append([r.app, r.version, formatTime(r.lastUse), String(r.digest.prefix(16)), r.binary].map(TerminalText.escaped)) }
+        for r in recs {
+            rows.append(
+                [r.app, r.version, formatTime(r.lastUse), String(r.digest.prefix(16)), r.binary].map(
+                    TerminalText.escaped))
+        }
         out += recs.isEmpty ? "  (none)\n" : table(rows)
         out += "\nlayers:\n"
         var lrows = [["DIGEST", "SIZE", "LAST USE", "IN USE", "USED BY"]]
         for l in ls {
-            lrows.append([String(l.digest.prefix(16)), formatSize(l.size), formatTime(l.lastUse), l.inUse ? "yes" : "no",
-                          l.bundles.map { "\($0.app) \($0.version)" }.joined(separator: ", ")].map(TerminalText.escaped))
+            lrows.append(
+                [
+                    String(l.digest.prefix(16)), formatSize(l.size), formatTime(l.lastUse), l.inUse ? "yes" : "no",
+                    l.bundles.map { "\($0.app) \($0.version)" }.joined(separator: ", "),
+                ].map(TerminalText.escaped))
         }
         out += ls.isEmpty ? "  (none)\n" : table(lrows)
         out += "\ntotal: \(formatSize(ls.reduce(0) { $0 + $1.size })) in \(ls.count) layer(s)\n"
@@ -45,7 +52,9 @@ enum CacheOps {
     // MARK: verify
 
     /// Re-hashes every extracted file of this bundle's layers against the signed manifest.
-    static func verify(_ bundle: BundleFile, root: CacheRoot?, location: CacheLocation, repair: Bool, json: Bool) -> Int32 {
+    static func verify(_ bundle: BundleFile, root: CacheRoot?, location: CacheLocation, repair: Bool, json: Bool)
+        -> Int32
+    {
         var damagedLayers: [(LayerRecord, [String])] = []
         var checked = 0
         for layer in bundle.manifest.layers {
@@ -77,11 +86,15 @@ enum CacheOps {
             let items = damagedLayers.map { l, p in
                 "{\"layer\":\(jsonString(l.name)),\"digest\":\"\(Hex.layerName(l.digest))\",\"problems\":[\(p.map(jsonString).joined(separator: ","))],\"repaired\":\(repaired.contains(l.name))}"
             }
-            writeOut(1, "{\"checked\":\(checked),\"damaged\":[\(items.joined(separator: ","))],\"ok\":\(remaining.isEmpty)}\n")
+            writeOut(
+                1,
+                "{\"checked\":\(checked),\"damaged\":[\(items.joined(separator: ","))],\"ok\":\(remaining.isEmpty)}\n")
         } else {
-            var out = "checked \(checked) extracted layer(s) of \(bundle.manifest.appName) \(bundle.manifest.appVersion) in \(path)\n"
+            var out =
+                "checked \(checked) extracted layer(s) of \(bundle.manifest.appName) \(bundle.manifest.appVersion) in \(path)\n"
             for (l, problems) in damagedLayers {
-                out += "layer '\(l.name)' (\(String(Hex.layerName(l.digest).prefix(16)))): \(problems.count) problem(s)\(repaired.contains(l.name) ? ", repaired" : "")\n"
+                out +=
+                    "layer '\(l.name)' (\(String(Hex.layerName(l.digest).prefix(16)))): \(problems.count) problem(s)\(repaired.contains(l.name) ? ", repaired" : "")\n"
                 for p in problems.prefix(50) { out += "  \(p)\n" }
                 if problems.count > 50 { out += "  ... and \(problems.count - 50) more\n" }
             }
@@ -138,13 +151,19 @@ enum CacheOps {
     }
 
     /// Layers that could not be removed are one line each on stderr (and `failed` in JSON).
-    static func report(_ what: String, freed: UInt64, removed: [String], busy: [String], failed: [String], dryRun: Bool, json: Bool) {
+    static func report(
+        _ what: String, freed: UInt64, removed: [String], busy: [String], failed: [String], dryRun: Bool, json: Bool
+    ) {
         for f in failed { writeOut(2, TerminalText.escaped("\(programName): \(f)") + "\n") }
         if json {
-            writeOut(1, "{\"freed\":\(freed),\"removed\":[\(removed.map(jsonString).joined(separator: ","))],\"inUse\":[\(busy.map(jsonString).joined(separator: ","))],\"failed\":[\(failed.map(jsonString).joined(separator: ","))],\"dryRun\":\(dryRun)}\n")
+            writeOut(
+                1,
+                "{\"freed\":\(freed),\"removed\":[\(removed.map(jsonString).joined(separator: ","))],\"inUse\":[\(busy.map(jsonString).joined(separator: ","))],\"failed\":[\(failed.map(jsonString).joined(separator: ","))],\"dryRun\":\(dryRun)}\n"
+            )
             return
         }
-        var out = "\(what): \(dryRun ? "would remove" : "removed") \(removed.count) layer(s), \(dryRun ? "would free" : "freed") \(formatSize(freed))\n"
+        var out =
+            "\(what): \(dryRun ? "would remove" : "removed") \(removed.count) layer(s), \(dryRun ? "would free" : "freed") \(formatSize(freed))\n"
         for d in busy { out += "  kept \(TerminalText.escaped(String(d.prefix(16)))): in use by a running process\n" }
         writeOut(1, out)
     }

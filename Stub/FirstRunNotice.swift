@@ -10,7 +10,7 @@ import BundleRuntime
 /// erased before the app starts. Nothing when stderr is not a terminal (scripts and pipes see
 /// exactly what they saw before), and never anything on stdout.
 final class FirstRunNotice {
-    static let announceAfter: Int64 = 300_000_000   // ns
+    static let announceAfter: Int64 = 300_000_000  // ns
     static let barAfter: Int64 = 800_000_000
     static let redrawEvery: Int64 = 100_000_000
 
@@ -54,7 +54,10 @@ final class FirstRunNotice {
         guard elapsed >= FirstRunNotice.announceAfter else { return }
         if !announced {
             announced = true
-            writeOut(2, "\(programName): preparing \(appName) \(appVersion) for its first run: unpacking '\(layerName)' (\(formatSize(total))) into \(cachePath)\n")
+            writeOut(
+                2,
+                "\(programName): preparing \(appName) \(appVersion) for its first run: unpacking '\(layerName)' (\(formatSize(total))) into \(cachePath)\n"
+            )
             return
         }
         guard elapsed >= FirstRunNotice.barAfter else { return }

@@ -19,7 +19,9 @@ enum Launcher {
         case .unsigned:
             return .unsignedOnly
         case .pinned(let keyBytes):
-            do { return .key(try PublicKey(slotBytes: keyBytes)) } catch { fail("launcher key slot is damaged: \(error.message)") }
+            do { return .key(try PublicKey(slotBytes: keyBytes)) } catch {
+                fail("launcher key slot is damaged: \(error.message)")
+            }
         }
     }
 
@@ -29,13 +31,17 @@ enum Launcher {
         let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
         if let wanted = Sys.getenv(variable), !wanted.isEmpty {
             guard let e = manifest.entry(named: wanted) else {
-                fail("\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")))")
+                fail(
+                    "\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")))"
+                )
             }
             return e
         }
         if let e = manifest.entry(named: programName) { return e }
         if let e = manifest.defaultEntry { return e }
-        fail("no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")); set \(variable))")
+        fail(
+            "no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")); set \(variable))"
+        )
     }
 
     /// Finds each layer the entry needs — in the user's cache, else in the read-only system
@@ -46,8 +52,10 @@ enum Launcher {
     /// in a layer, so a layer whose files a cleaner deleted is noticed and extracted again instead
     /// of failing obscurely at `execve` (docs/format.md, "What the launcher does"). A damaged
     /// layer is extracted again at most once; a program still absent after that is an error.
-    static func ensureLayers(for entry: EntryRecord, bundle: BundleFile, location: CacheLocation, root existing: CacheRoot?,
-                             exePath: String) -> (paths: [Int: String], cache: CacheRoot?) {
+    static func ensureLayers(
+        for entry: EntryRecord, bundle: BundleFile, location: CacheLocation, root existing: CacheRoot?,
+        exePath: String
+    ) -> (paths: [Int: String], cache: CacheRoot?) {
         let manifest = bundle.manifest
         var paths: [Int: String] = [:]
         var root = existing
@@ -91,8 +99,12 @@ enum Launcher {
             }
             let cache: CacheRoot
             do {
-                if let root { cache = root } else {
-                    guard let opened = try location.open(create: true) else { fail("cannot create the cache directory \(location.rootPath())") }
+                if let root {
+                    cache = root
+                } else {
+                    guard let opened = try location.open(create: true) else {
+                        fail("cannot create the cache directory \(location.rootPath())")
+                    }
                     cache = opened
                     root = opened
                 }
@@ -109,22 +121,31 @@ enum Launcher {
                 notice.finish()
                 // .diskFull: ENOSPC or EDQUOT from a write, or the free-space check (whose own
                 // message already says it all and starts with "no space").
-                fail(error.code == .diskFull && !error.message.hasPrefix("no space")
-                     ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
-                     : error.code == .diskFull ? error.message
-                     : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
-                       + (error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES || error.errno == CPLAT_EPERM
-                          ? " (set \(location.variableName) to a directory you can write to)" : ""))
+                fail(
+                    error.code == .diskFull && !error.message.hasPrefix("no space")
+                        ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
+                        : error.code == .diskFull
+                            ? error.message
+                            : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
+                                + (error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES
+                                    || error.errno == CPLAT_EPERM
+                                    ? " (set \(location.variableName) to a directory you can write to)" : ""))
             }
             let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
             Sys.close(fd)
             guard present else {
-                fail("entry '\(entry.name)': its program is not in layer '\(layer.name)' even after extracting it: the bundle is broken")
+                fail(
+                    "entry '\(entry.name)': its program is not in layer '\(layer.name)' even after extracting it: the bundle is broken"
+                )
             }
             paths[index] = cache.layerPath(name)
         }
         if let root {
-            if extracted { root.writeBundleRecord(bundle, exePath: exePath) } else { root.touchBundle(bundle, exePath: exePath) }
+            if extracted {
+                root.writeBundleRecord(bundle, exePath: exePath)
+            } else {
+                root.touchBundle(bundle, exePath: exePath)
+            }
         }
         return (paths, root)
     }
@@ -145,8 +166,10 @@ enum Launcher {
     }
 
     /// Replaces this process with the entry: same PID, so exit status and signals are the runtime's own.
-    static func exec(_ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cachePath: String, exePath: String,
-                     userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>) -> Never {
+    static func exec(
+        _ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cachePath: String, exePath: String,
+        userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>
+    ) -> Never {
         let manifest = bundle.manifest
         let resolve: (String) -> String? = { name in
             guard let i = manifest.layer(named: name) else { return nil }
@@ -154,13 +177,16 @@ enum Launcher {
         }
         func substitute(_ template: String) -> String {
             do {
-                guard let s = try Placeholders.substitute(template, resolve) else { fail("entry '\(entry.name)': unknown placeholder in '\(template)'") }
+                guard let s = try Placeholders.substitute(template, resolve) else {
+                    fail("entry '\(entry.name)': unknown placeholder in '\(template)'")
+                }
                 return s
             } catch { fail("entry '\(entry.name)': malformed placeholder in '\(template)'") }
         }
         let program = substitute(entry.argv[0])
         // The entry's own items, then the user's arguments exactly as received.
-        var cArgv: [UnsafeMutablePointer<CChar>?] = [cString(program)] + entry.argv.dropFirst().map { cString(substitute($0)) }
+        var cArgv: [UnsafeMutablePointer<CChar>?] =
+            [cString(program)] + entry.argv.dropFirst().map { cString(substitute($0)) }
         cArgv += userArguments
         cArgv.append(nil)
 

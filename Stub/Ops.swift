@@ -38,7 +38,9 @@ enum Ops {
             var i = 1
             while i < args.count {
                 if values.contains(args[i]) { i += 2; continue }
-                guard flags.contains(args[i]) else { fail("unknown option '\(args[i])' for 'cache \(args[0])'; run '\(programName) --launcher help'") }
+                guard flags.contains(args[i]) else {
+                    fail("unknown option '\(args[i])' for 'cache \(args[0])'; run '\(programName) --launcher help'")
+                }
                 i += 1
             }
         }
@@ -61,12 +63,15 @@ enum Ops {
             return CacheOps.list(root(), path: location.rootPath(), json: json)
         case "verify":
             allow(["--json", "--repair"])
-            return CacheOps.verify(bundle, root: root(), location: location, repair: args.contains("--repair"), json: json)
+            return CacheOps.verify(
+                bundle, root: root(), location: location, repair: args.contains("--repair"), json: json)
         case "gc":
             allow(["--json", "--dry-run"], values: ["--older-than", "--keep"])
             let cache = root()
             let olderText = value("--older-than") ?? "30d"
-            guard let older = Durations.parse(olderText) else { fail("--older-than: '\(olderText)' is not a duration like 30d, 12h, 45m, 90s or 2w") }
+            guard let older = Durations.parse(olderText) else {
+                fail("--older-than: '\(olderText)' is not a duration like 30d, 12h, 45m, 90s or 2w")
+            }
             let keepText = value("--keep") ?? "1"
             guard let keep = Int(keepText), keep >= 0 else { fail("--keep: '\(keepText)' is not a number") }
             return CacheOps.gc(cache, olderThan: older, keep: keep, dryRun: args.contains("--dry-run"), json: json)
@@ -74,43 +79,45 @@ enum Ops {
             allow(["--json", "--all"])
             return CacheOps.clear(bundle, root: root(), all: args.contains("--all"), json: json)
         default:
-            fail("usage: \(programName) --launcher cache path|list|verify|gc|clear; run '\(programName) --launcher help'")
+            fail(
+                "usage: \(programName) --launcher cache path|list|verify|gc|clear; run '\(programName) --launcher help'"
+            )
         }
     }
 
     static func help(_ m: Manifest) -> String {
         let prefix = Names.environmentPrefix(m.appName)
         return """
-        \(programName) --launcher COMMAND: launcher commands of the \(m.appName) \(m.appVersion) bundle
+            \(programName) --launcher COMMAND: launcher commands of the \(m.appName) \(m.appVersion) bundle
 
-        Commands:
-          info [--json]                 what this binary holds: version, digest, key, layers, entries, cache state
-          cache path                    print the cache directory
-          cache list [--json]           every bundle and layer in the cache: size, last use, users, in use
-          cache verify [--repair] [--json]
-                                        re-hash this bundle's extracted files against the signed manifest;
-                                        --repair re-extracts damaged layers; exit 1 while damage remains
-          cache gc [--older-than 30d] [--keep 1] [--dry-run] [--json]
-                                        remove layers that no bundle used within the period needs (keeping
-                                        the N most recently used bundles of each app); never a layer in use
-          cache clear [--all] [--json]  remove this bundle's layers (--all: every layer); never one in use
-          sbom                          print the software bill of materials (CycloneDX JSON) the bundle carries
-          verify-file FILE [--signature SIG]
-                                        check that FILE is a bundle of this app whose every byte is signed
-                                        (SIG, default FILE.minisig) by the key this launcher trusts; prints
-                                        its name and version as JSON (used by self-update)
-          extract DIR                   write every layer of this bundle into DIR/<layer>/ (checked)
-          help                          this text
+            Commands:
+              info [--json]                 what this binary holds: version, digest, key, layers, entries, cache state
+              cache path                    print the cache directory
+              cache list [--json]           every bundle and layer in the cache: size, last use, users, in use
+              cache verify [--repair] [--json]
+                                            re-hash this bundle's extracted files against the signed manifest;
+                                            --repair re-extracts damaged layers; exit 1 while damage remains
+              cache gc [--older-than 30d] [--keep 1] [--dry-run] [--json]
+                                            remove layers that no bundle used within the period needs (keeping
+                                            the N most recently used bundles of each app); never a layer in use
+              cache clear [--all] [--json]  remove this bundle's layers (--all: every layer); never one in use
+              sbom                          print the software bill of materials (CycloneDX JSON) the bundle carries
+              verify-file FILE [--signature SIG]
+                                            check that FILE is a bundle of this app whose every byte is signed
+                                            (SIG, default FILE.minisig) by the key this launcher trusts; prints
+                                            its name and version as JSON (used by self-update)
+              extract DIR                   write every layer of this bundle into DIR/<layer>/ (checked)
+              help                          this text
 
-        Every other invocation runs the bundled program; its arguments are passed on unchanged.
+            Every other invocation runs the bundled program; its arguments are passed on unchanged.
 
-        Environment:
-          \(prefix)_CACHE_DIR   cache directory (default: $XDG_CACHE_HOME/\(m.appName) or ~/.cache/\(m.appName))
-          \(prefix)_ENTRY       run this entry instead of the one named like the program or the default
+            Environment:
+              \(prefix)_CACHE_DIR   cache directory (default: $XDG_CACHE_HOME/\(m.appName) or ~/.cache/\(m.appName))
+              \(prefix)_ENTRY       run this entry instead of the one named like the program or the default
 
-        The launcher's own failures exit with status \(launcherFailureStatus) and one line on stderr.
+            The launcher's own failures exit with status \(launcherFailureStatus) and one line on stderr.
 
-        """
+            """
     }
 
     /// Text mode escapes every value from the manifest or the environment (`TerminalText`), so an
@@ -125,7 +132,10 @@ enum Ops {
             Sys.close(fd)
             return true
         }
-        let keyText = bundle.isSigned ? (KeyID(bytes: m.keyID)?.displayString ?? "?") : "none (UNSIGNED bundle: contents are checked against digests but nobody vouches for them)"
+        let keyText =
+            bundle.isSigned
+            ? (KeyID(bytes: m.keyID)?.displayString ?? "?")
+            : "none (UNSIGNED bundle: contents are checked against digests but nobody vouches for them)"
         if json { return infoJSON(bundle, location: location, cachePath: cachePath, isExtracted: isExtracted) }
         var out = ""
         out += "app:            \(m.appName)\n"
@@ -136,31 +146,42 @@ enum Ops {
         out += "signed:         \(bundle.isSigned ? "yes" : "no")\n"
         out += "key id:         \(keyText)\n"
         out += "build time:     \(formatTime(m.buildTime))\n"
-        out += "cache:          \(TerminalText.escaped(cachePath))  (from \(location.source == .variable ? location.variableName : location.source.rawValue))\n"
+        out +=
+            "cache:          \(TerminalText.escaped(cachePath))  (from \(location.source == .variable ? location.variableName : location.source.rawValue))\n"
         out += "\nlayers:\n"
         var rows = [["NAME", "CODEC", "COMPRESSED", "SIZE", "FILES", "EXTRACTED", "DIGEST"]]
         for l in m.layers {
-            rows.append([l.name, l.encodingName, formatSize(l.compressedSize), formatSize(l.uncompressedSize), String(l.fileCount),
-                         isExtracted(l) ? "yes" : "no", String(Hex.encode(l.digest).prefix(16))])
+            rows.append([
+                l.name, l.encodingName, formatSize(l.compressedSize), formatSize(l.uncompressedSize),
+                String(l.fileCount),
+                isExtracted(l) ? "yes" : "no", String(Hex.encode(l.digest).prefix(16)),
+            ])
         }
         out += table(rows)
         out += "\nentries:\n"
         var erows = [["NAME", "DEFAULT", "LAYERS", "COMMAND"]]
         for e in m.entries {
-            erows.append([e.name, e.isDefault ? "yes" : "", e.layers.map { m.layers[$0].name }.joined(separator: ","),
-                          TerminalText.escaped(e.argv.joined(separator: " "))])
+            erows.append([
+                e.name, e.isDefault ? "yes" : "", e.layers.map { m.layers[$0].name }.joined(separator: ","),
+                TerminalText.escaped(e.argv.joined(separator: " ")),
+            ])
         }
         out += table(erows)
         return out
     }
 
-    static func infoJSON(_ bundle: BundleFile, location: CacheLocation, cachePath: String, isExtracted: (LayerRecord) -> Bool) -> String {
+    static func infoJSON(
+        _ bundle: BundleFile, location: CacheLocation, cachePath: String, isExtracted: (LayerRecord) -> Bool
+    ) -> String {
         let m = bundle.manifest
         var o = "{"
         o += "\"app\":\(jsonString(m.appName)),\"version\":\(jsonString(m.appVersion)),"
-        o += "\"formatVersion\":\(bundle.trailer.version),\"target\":\"\(m.target.name)\",\"bundleDigest\":\"\(Hex.encode(bundle.digest))\","
-        o += "\"signed\":\(bundle.isSigned),\"keyId\":\(bundle.isSigned ? jsonString(KeyID(bytes: m.keyID)?.displayString ?? "") : "null"),"
-        o += "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cachePath)),\"source\":\(jsonString(location.source == .variable ? location.variableName : location.source.rawValue))},"
+        o +=
+            "\"formatVersion\":\(bundle.trailer.version),\"target\":\"\(m.target.name)\",\"bundleDigest\":\"\(Hex.encode(bundle.digest))\","
+        o +=
+            "\"signed\":\(bundle.isSigned),\"keyId\":\(bundle.isSigned ? jsonString(KeyID(bytes: m.keyID)?.displayString ?? "") : "null"),"
+        o +=
+            "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cachePath)),\"source\":\(jsonString(location.source == .variable ? location.variableName : location.source.rawValue))},"
         o += "\"layers\":["
         o += m.layers.map { l in
             "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(isExtracted(l))}"
@@ -186,10 +207,14 @@ func jsonString(_ s: String) -> String {
         default:
             // C0 controls must be escaped in JSON; DEL, C1 controls and bidirectional overrides
             // may appear raw, but would reach a terminal that shows the output: escaped too.
-            if u.value < 0x20 || (0x7F...0x9F).contains(u.value) || (0x202A...0x202E).contains(u.value) || (0x2066...0x2069).contains(u.value) {
+            if u.value < 0x20 || (0x7F...0x9F).contains(u.value) || (0x202A...0x202E).contains(u.value)
+                || (0x2066...0x2069).contains(u.value)
+            {
                 let h = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else { out.unicodeScalars.append(u) }
+            } else {
+                out.unicodeScalars.append(u)
+            }
         }
     }
     return out + "\""
@@ -230,7 +255,8 @@ func formatTime(_ t: Int64) -> String {
         let s = String(v)
         return String(repeating: "0", count: max(0, width - s.count)) + s
     }
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
+    return
+        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
 }
 
 func table(_ rows: [[String]]) -> String {

@@ -7,11 +7,11 @@ extension BuildTarget {
     /// file for another platform handed to `--launcher verify-file`).
     static var running: BuildTarget {
         #if arch(x86_64)
-        return .linuxX64
+            return .linuxX64
         #elseif arch(arm64)
-        return .linuxArm64
+            return .linuxArm64
         #else
-        #error("the launcher is built for linux-x64 and linux-arm64 only")
+            #error("the launcher is built for linux-x64 and linux-arm64 only")
         #endif
     }
 }

@@ -13,8 +13,9 @@ enum Sbom {
         guard args.isEmpty else { fail("usage: \(programName) --launcher sbom") }
         for layer in bundle.manifest.layers {
             let bytes: [UInt8]?
-            do { bytes = try LayerExtractor.readFile(bundle, layer: layer, path: path) }
-            catch { fail("layer '\(layer.name)': \(error.message)") }
+            do { bytes = try LayerExtractor.readFile(bundle, layer: layer, path: path) } catch {
+                fail("layer '\(layer.name)': \(error.message)")
+            }
             if let bytes {
                 writeOut(1, String(decoding: bytes, as: UTF8.self))
                 return 0

@@ -18,7 +18,9 @@ func selfPathWithoutProc(argv0: String) -> String {
     }
     for dir in (Sys.getenv("PATH") ?? "/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
         let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + argv0
-        if Sys.isExecutableFile(candidate) { return candidate.hasPrefix("/") ? candidate : selfPathWithoutProc(argv0: candidate) }
+        if Sys.isExecutableFile(candidate) {
+            return candidate.hasPrefix("/") ? candidate : selfPathWithoutProc(argv0: candidate)
+        }
     }
     fail("cannot find my own executable (no /proc/self/exe, and '\(argv0)' is not on PATH)")
 }

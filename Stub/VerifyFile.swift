@@ -24,7 +24,9 @@ enum VerifyFile {
                 guard i + 1 < args.count else { fail("--signature needs a value") }
                 sigPath = args[i + 1]; i += 2
             case let a where a.hasPrefix("-"):
-                fail("unknown option '\(a)' for 'verify-file'; usage: \(programName) --launcher verify-file FILE [--signature SIG]")
+                fail(
+                    "unknown option '\(a)' for 'verify-file'; usage: \(programName) --launcher verify-file FILE [--signature SIG]"
+                )
             case let a:
                 guard file == nil else { fail("usage: \(programName) --launcher verify-file FILE [--signature SIG]") }
                 file = a; i += 1
@@ -40,7 +42,9 @@ enum VerifyFile {
         let signatureText: String
         do { signatureText = try readSmallText(sigFile) } catch { fail("\(sigFile): \(error.message)") }
         let signature: MinisignSignature
-        do { signature = try MinisignSignature(fileContents: signatureText) } catch { fail("\(sigFile): \(error.message)") }
+        do { signature = try MinisignSignature(fileContents: signatureText) } catch {
+            fail("\(sigFile): \(error.message)")
+        }
 
         do throws(BundleError) {
             try withMappedFile(file) { bytes throws(BundleError) in try signature.verify(file: bytes, publicKey: key) }
@@ -52,31 +56,42 @@ enum VerifyFile {
         guard other.manifest.appName == running.manifest.appName else {
             fail("\(file): is a bundle of '\(other.manifest.appName)', not of '\(running.manifest.appName)'")
         }
-        writeOut(1, "{\"name\":\(jsonString(other.manifest.appName)),\"version\":\(jsonString(other.manifest.appVersion)),\"key_id\":\(jsonString(key.keyID.displayString))}\n")
+        writeOut(
+            1,
+            "{\"name\":\(jsonString(other.manifest.appName)),\"version\":\(jsonString(other.manifest.appVersion)),\"key_id\":\(jsonString(key.keyID.displayString))}\n"
+        )
         return 0
     }
 
     /// Opens `path` read-only and checks it is a regular file; the caller closes the descriptor.
     static func openRegularFile(_ path: String) throws(BundleError) -> (fd: Int32, size: Int) {
         let fd: Int32
-        fd = try Sys.open(path, CPLAT_O_RDONLY | CPLAT_O_NONBLOCK)   // a FIFO must not hang the open
+        fd = try Sys.open(path, CPLAT_O_RDONLY | CPLAT_O_NONBLOCK)  // a FIFO must not hang the open
         let st: FileStatus
         do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
-        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { Sys.close(fd); throw BundleError(.notRegularFile, "not a regular file") }
+        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else {
+            Sys.close(fd); throw BundleError(.notRegularFile, "not a regular file")
+        }
         return (fd, Int(st.st_size))
     }
 
     static func readSmallText(_ path: String) throws(BundleError) -> String {
         let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
-        guard size <= maxSignatureSize else { throw BundleError(.tooLarge, "too large for a signature file (\(size) bytes)") }
+        guard size <= maxSignatureSize else {
+            throw BundleError(.tooLarge, "too large for a signature file (\(size) bytes)")
+        }
         let bytes = try Sys.pread(fd, count: size, at: 0, what: "signature file")
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw BundleError(.badSignature, "signature file is not UTF-8 text") }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw BundleError(.badSignature, "signature file is not UTF-8 text")
+        }
         return text
     }
 
     /// Maps the whole file read-only, so a large binary is hashed without copying it into memory.
-    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(BundleError) -> Void) throws(BundleError) {
+    static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(BundleError) -> Void)
+        throws(BundleError)
+    {
         let (fd, size) = try openRegularFile(path)
         defer { Sys.close(fd) }
         guard size > 0 else { throw BundleError(.notRegularFile, "file is empty") }

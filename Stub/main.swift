@@ -29,14 +29,17 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }
 
     if argc > 1, String(cString: argv[1]!) == "--launcher" {
-        Sys.exit(Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, location: location, trust: trust))
+        Sys.exit(
+            Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, location: location, trust: trust))
     }
 
     // The cache root, opened and checked by descriptor before anything in it is trusted.
     let root: CacheRoot?
     do { root = try location.open(create: false) } catch { fail(error.message) }
     let entry = Launcher.selectEntry(bundle.manifest)
-    let (layerPaths, cache) = Launcher.ensureLayers(for: entry, bundle: bundle, location: location, root: root, exePath: exePath)
-    Launcher.exec(entry, layerPaths: layerPaths, bundle: bundle, cachePath: cache?.path ?? location.rootPath(), exePath: exePath,
-                  userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
+    let (layerPaths, cache) = Launcher.ensureLayers(
+        for: entry, bundle: bundle, location: location, root: root, exePath: exePath)
+    Launcher.exec(
+        entry, layerPaths: layerPaths, bundle: bundle, cachePath: cache?.path ?? location.rootPath(), exePath: exePath,
+        userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
 }

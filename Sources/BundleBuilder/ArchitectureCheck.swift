@@ -8,10 +8,13 @@ public enum ArchitectureCheck {
     /// The stub's own ELF header must say the target's architecture.
     public static func checkStub(_ stub: [UInt8], target: BuildTarget) throws(BuildError) {
         guard let elf = ElfIdentity(prefix: Array(stub.prefix(ElfIdentity.headerPrefixLength))) else {
-            throw BuildError("the stub is not an ELF executable; target \(target.name) needs its \(target.elf.name) launcher stub")
+            throw BuildError(
+                "the stub is not an ELF executable; target \(target.name) needs its \(target.elf.name) launcher stub")
         }
         guard elf == target.elf else {
-            throw BuildError("the stub is an \(elf.name) ELF file, but target \(target.name) needs an \(target.elf.name) one: pass the \(target.name) stub (built by 'make \(StubLocation.makeTarget(target))') with --stub")
+            throw BuildError(
+                "the stub is an \(elf.name) ELF file, but target \(target.name) needs an \(target.elf.name) one: pass the \(target.name) stub (built by 'make \(StubLocation.makeTarget(target))') with --stub"
+            )
         }
     }
 
@@ -21,7 +24,9 @@ public enum ArchitectureCheck {
         for layer in layers {
             let foreign = layer.elfFiles.filter { $0.key != target.elf }.sorted { $0.value < $1.value }
             if let (elf, path) = foreign.first {
-                throw BuildError("layer '\(layer.name)': \(TerminalText.shown(path)) is an \(elf.name) ELF file, but the bundle's target is \(target.name) (\(target.elf.name))")
+                throw BuildError(
+                    "layer '\(layer.name)': \(TerminalText.shown(path)) is an \(elf.name) ELF file, but the bundle's target is \(target.name) (\(target.elf.name))"
+                )
             }
         }
     }

@@ -14,12 +14,19 @@ public enum BundleAssembler {
     /// Patches the key slot of a stub copy. The marker must occur exactly once.
     public static func patchStub(_ stub: [UInt8], signing: Signing) throws(BuildError) -> [UInt8] {
         guard let at = KeySlotSearch.find(in: stub) else {
-            throw BuildError("the stub has no key slot, or more than one: is it a bundle-stub built by scripts/build-stub.sh?")
+            throw BuildError(
+                "the stub has no key slot, or more than one: is it a bundle-stub built by scripts/build-stub.sh?")
         }
         let current: KeySlot
-        do { current = try withBytes(stub) { (b) throws(BundleError) in try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)])) } }
-        catch { throw BuildError("stub key slot: \(error.message)") }
-        guard current == .empty else { throw BuildError("the stub's key slot is already filled: pass an unbundled stub (stubs/<target>/bundle-stub)") }
+        do {
+            current = try withBytes(stub) { (b) throws(BundleError) in
+                try KeySlot(decoding: UnsafeRawBufferPointer(rebasing: b[at..<(at + KeySlot.size)]))
+            }
+        } catch { throw BuildError("stub key slot: \(error.message)") }
+        guard current == .empty else {
+            throw BuildError(
+                "the stub's key slot is already filled: pass an unbundled stub (stubs/<target>/bundle-stub)")
+        }
         if stub.count >= Trailer.size, Array(stub.suffix(Trailer.size).prefix(8)) == Trailer.magic {
             throw BuildError("the stub already carries a bundle: pass an unbundled stub (stubs/<target>/bundle-stub)")
         }
@@ -36,8 +43,10 @@ public enum BundleAssembler {
     /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md), after
     /// checking that the stub and the layers' ELF files are for `target`, that each entry's
     /// program is in its layer and that the manifest passes the launcher's own checks.
-    public static func assemble(stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing,
-                                target: BuildTarget = .default) throws(BuildError) -> [UInt8] {
+    public static func assemble(
+        stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing,
+        target: BuildTarget = .default
+    ) throws(BuildError) -> [UInt8] {
         try ArchitectureCheck.checkStub(stub, target: target)
         try ArchitectureCheck.checkLayers(layers, target: target)
         try ProgramCheck.check(spec, layers: layers)
@@ -45,37 +54,49 @@ public enum BundleAssembler {
         var offset: UInt64 = 0
         var tableOffset: UInt64 = 0
         for l in layers {
-            layerRecords.append(LayerRecord(name: l.name, codec: l.codec, filter: l.filter, offset: offset, compressedSize: UInt64(l.compressed.count),
-                                            uncompressedSize: l.uncompressedSize, fileCount: l.records.count,
-                                            tableOffset: tableOffset, tableLength: UInt64(l.storedTable.count), digest: l.digest,
-                                            dataDigest: Blake2b.hash(l.compressed)))
+            layerRecords.append(
+                LayerRecord(
+                    name: l.name, codec: l.codec, filter: l.filter, offset: offset,
+                    compressedSize: UInt64(l.compressed.count),
+                    uncompressedSize: l.uncompressedSize, fileCount: l.records.count,
+                    tableOffset: tableOffset, tableLength: UInt64(l.storedTable.count), digest: l.digest,
+                    dataDigest: Blake2b.hash(l.compressed)))
             offset += UInt64(l.compressed.count)
             tableOffset += UInt64(l.storedTable.count)
         }
         let entries = spec.entries.map { e in
-            EntryRecord(name: e.name, isDefault: e.isDefault, argv: e.exec,
-                        env: e.env.map { .init(key: $0.key, value: $0.value) },
-                        layers: e.layers.compactMap { n in layers.firstIndex { $0.name == n } }.sorted())
+            EntryRecord(
+                name: e.name, isDefault: e.isDefault, argv: e.exec,
+                env: e.env.map { .init(key: $0.key, value: $0.value) },
+                layers: e.layers.compactMap { n in layers.firstIndex { $0.name == n } }.sorted())
         }
         let keyID: [UInt8]
         switch signing {
         case .key(let k): keyID = k.keyID.bytes
         case .unsigned: keyID = [UInt8](repeating: 0, count: Manifest.keyIDLength)
         }
-        let manifest = Manifest(appName: spec.name, appVersion: spec.version, buildTime: buildTime, keyID: keyID,
-                                layers: layerRecords, entries: entries, target: target)
+        let manifest = Manifest(
+            appName: spec.name, appVersion: spec.version, buildTime: buildTime, keyID: keyID,
+            layers: layerRecords, entries: entries, target: target)
         let header = manifest.encoded()
-        guard UInt64(header.count) <= Limits.maxHeaderLength else { throw BuildError("manifest header is larger than \(Limits.maxHeaderLength) bytes") }
+        guard UInt64(header.count) <= Limits.maxHeaderLength else {
+            throw BuildError("manifest header is larger than \(Limits.maxHeaderLength) bytes")
+        }
         // Decode what we wrote with the launcher's own checks: a builder bug fails here, not at launch.
         let tablesLength = tableOffset
-        do { _ = try withBytes(header) { (b) throws(BundleError) in try Manifest(decoding: b, layersLength: offset, tablesLength: tablesLength) } }
-        catch { throw BuildError("the manifest does not pass the launcher's checks: \(error.message)") }
+        do {
+            _ = try withBytes(header) { (b) throws(BundleError) in
+                try Manifest(decoding: b, layersLength: offset, tablesLength: tablesLength)
+            }
+        } catch { throw BuildError("the manifest does not pass the launcher's checks: \(error.message)") }
         return try write(stub: stub, manifest: manifest, layers: layers, signing: signing)
     }
 
     /// Signs and lays out `manifest` exactly as given, with no check of its contents. Tests use it
     /// to make correctly signed hostile bundles that only the launcher's own checks can refuse.
-    static func write(stub: [UInt8], manifest: Manifest, layers: [BuiltLayer], signing: Signing) throws(BuildError) -> [UInt8] {
+    static func write(stub: [UInt8], manifest: Manifest, layers: [BuiltLayer], signing: Signing) throws(BuildError)
+        -> [UInt8]
+    {
         let patched = try patchStub(stub, signing: signing)
         let header = manifest.encoded()
         var signatureBlock: [UInt8] = []
@@ -86,7 +107,8 @@ public enum BundleAssembler {
         let layersLength = layers.reduce(0) { $0 + $1.compressed.count }
         let tablesLength = layers.reduce(0) { $0 + $1.storedTable.count }
         var out = patched
-        out.reserveCapacity(patched.count + layersLength + header.count + tablesLength + signatureBlock.count + Trailer.size)
+        out.reserveCapacity(
+            patched.count + layersLength + header.count + tablesLength + signatureBlock.count + Trailer.size)
         let layersStart = UInt64(out.count)
         for l in layers { out += l.compressed }
         let headerStart = UInt64(out.count)
@@ -95,9 +117,10 @@ public enum BundleAssembler {
         for l in layers { out += l.storedTable }
         let sigStart = UInt64(out.count)
         out += signatureBlock
-        let trailer = Trailer(signed: !signatureBlock.isEmpty,
-                              layers: layersStart..<headerStart, header: headerStart..<tablesStart,
-                              tables: tablesStart..<sigStart, signature: sigStart..<UInt64(out.count))
+        let trailer = Trailer(
+            signed: !signatureBlock.isEmpty,
+            layers: layersStart..<headerStart, header: headerStart..<tablesStart,
+            tables: tablesStart..<sigStart, signature: sigStart..<UInt64(out.count))
         out += trailer.encoded()
         return out
     }

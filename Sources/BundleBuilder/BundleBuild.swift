@@ -46,9 +46,11 @@ public struct BundleBuild {
     /// Called from worker threads with (bytes done, bytes total) while layers compress.
     public var progress: (@Sendable (UInt64, UInt64) -> Void)?
 
-    public init(spec: BundleSpec, stub: Stub, outputPath: String, signing: Signing, target: BuildTarget = .default,
-                buildTime: UInt64 = BundleBuild.defaultBuildTime(), layers: Layers? = nil, stripStub: Bool = true,
-                detachedSignature: DetachedSignature? = nil, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) {
+    public init(
+        spec: BundleSpec, stub: Stub, outputPath: String, signing: Signing, target: BuildTarget = .default,
+        buildTime: UInt64 = BundleBuild.defaultBuildTime(), layers: Layers? = nil, stripStub: Bool = true,
+        detachedSignature: DetachedSignature? = nil, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+    ) {
         self.spec = spec
         self.stub = stub
         self.layers = layers
@@ -84,21 +86,28 @@ public struct BundleBuild {
         switch self.stub {
         case .bytes(let b): stub = b
         case .path(let path):
-            do { stub = try FileBytes.read(path) } catch { throw BuildError("cannot read stub \(path): \(error.message)") }
+            do { stub = try FileBytes.read(path) } catch {
+                throw BuildError("cannot read stub \(path): \(error.message)")
+            }
         }
         // The stub first: a wrong one fails before minutes of compression.
         try ArchitectureCheck.checkStub(stub, target: target)
         if stripStub { stub = try StubStripping.stripped(stub, target: target) }
-        if detachedSignature != nil, case .unsigned = signing { throw BuildError("a detached signature needs a signing key") }
+        if detachedSignature != nil, case .unsigned = signing {
+            throw BuildError("a detached signature needs a signing key")
+        }
         let built: [BuiltLayer]
         switch layers ?? .compress(spec.layers) {
         case .compress(let specs): built = try BundleBuild.buildLayers(specs, progress: progress)
         case .built(let l): built = l
         }
-        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: built, buildTime: buildTime, signing: signing, target: target)
+        let bytes = try BundleAssembler.assemble(
+            stub: stub, spec: spec, layers: built, buildTime: buildTime, signing: signing, target: target)
         try BundleBuild.writeAtomically(bytes, to: outputPath, mode: 0o755)
         if let detachedSignature, case .key(let key) = signing {
-            let sig = bytes.withUnsafeBytes { MinisignSignature.create(for: $0, key: key, trustedComment: detachedSignature.trustedComment) }
+            let sig = bytes.withUnsafeBytes {
+                MinisignSignature.create(for: $0, key: key, trustedComment: detachedSignature.trustedComment)
+            }
             try SigningFiles.writeSignature(sig, to: outputPath + ".minisig")
             try SigningFiles.writePublicKey(key.publicKey, to: detachedSignature.publicKeyPath)
         }
@@ -106,13 +115,16 @@ public struct BundleBuild {
     }
 
     /// Compresses layers in parallel (one job per layer), in the order given.
-    public static func buildLayers(_ specs: [LayerSpec], progress: (@Sendable (UInt64, UInt64) -> Void)? = nil) throws(BuildError) -> [BuiltLayer] {
+    public static func buildLayers(_ specs: [LayerSpec], progress: (@Sendable (UInt64, UInt64) -> Void)? = nil)
+        throws(BuildError) -> [BuiltLayer]
+    {
         let total = specs.reduce(UInt64(0)) { $0 + BundleBuild.directorySize($1.directory) }
         let counter = ProgressCounter(total: total, report: progress)
         let results = LockedResults(count: specs.count)
         DispatchQueue.concurrentPerform(iterations: specs.count) { i in
-            do throws(BuildError) { results.set(i, .success(try LayerBuilder.build(specs[i]) { counter.add($0) })) }
-            catch { results.set(i, .failure(error)) }
+            do throws(BuildError) {
+                results.set(i, .success(try LayerBuilder.build(specs[i]) { counter.add($0) }))
+            } catch { results.set(i, .failure(error)) }
         }
         var layers: [BuiltLayer] = []
         for r in results.all() {
@@ -147,13 +159,20 @@ public struct BundleBuild {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 { if errno == EINTR { continue }; let e = errno; close(fd); throw BuildError("cannot write \(path): \(String(cString: strerror(e)))") }
+            if n < 0 {
+                if errno == EINTR { continue }; let e = errno; close(fd);
+                throw BuildError("cannot write \(path): \(String(cString: strerror(e)))")
+            }
             done += n
         }
         fchmod(fd, mode)
-        if fsync(fd) != 0 { let e = errno; close(fd); throw BuildError("cannot write \(path): \(String(cString: strerror(e)))") }
+        if fsync(fd) != 0 {
+            let e = errno; close(fd); throw BuildError("cannot write \(path): \(String(cString: strerror(e)))")
+        }
         close(fd)
-        guard rename(tmp, path) == 0 else { throw BuildError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard rename(tmp, path) == 0 else {
+            throw BuildError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
         ok = true
     }
 }

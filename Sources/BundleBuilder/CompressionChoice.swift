@@ -20,21 +20,30 @@ public enum CompressionChoice {
         var decodeSeconds: Double
     }
 
-    public static func choose(_ spec: BundleSpec, budget: Double, say: (String) -> Void) throws(BuildError) -> [BuiltLayer] {
+    public static func choose(_ spec: BundleSpec, budget: Double, say: (String) -> Void) throws(BuildError)
+        -> [BuiltLayer]
+    {
         // Every (layer, candidate) compressed in parallel; decodes are timed afterwards, one at a
         // time, so the timings are not disturbed by compression running beside them.
-        let jobs = spec.layers.flatMap { l in candidates.map { c -> LayerSpec in var s = l; s.codec = c.0; s.level = c.1; return s } }
+        let jobs = spec.layers.flatMap { l in
+            candidates.map { c -> LayerSpec in
+                var s = l; s.codec = c.0; s.level = c.1; return s
+            }
+        }
         let built = try BundleBuild.buildLayers(jobs)
         // measured[layer index][candidate index]
         var measured: [[Measured]] = []
         for li in spec.layers.indices {
-            measured.append(candidates.indices.map { ci in
-                let layer = built[li * candidates.count + ci]
-                return Measured(layer: layer, decodeSeconds: (try? decodeTime(layer)) ?? .infinity)
-            })
+            measured.append(
+                candidates.indices.map { ci in
+                    let layer = built[li * candidates.count + ci]
+                    return Measured(layer: layer, decodeSeconds: (try? decodeTime(layer)) ?? .infinity)
+                })
         }
         // Start with the smallest output per layer.
-        var pick = measured.map { row in row.indices.min { row[$0].layer.compressed.count < row[$1].layer.compressed.count }! }
+        var pick = measured.map { row in
+            row.indices.min { row[$0].layer.compressed.count < row[$1].layer.compressed.count }!
+        }
         let defaultEntry = spec.entries.first { $0.isDefault } ?? spec.entries[0]
         let paths: [(String, Set<Int>)] = spec.entries.map { e in
             (e.name, Set(layerIndices(defaultEntry, spec) + layerIndices(e, spec)))
@@ -50,15 +59,19 @@ public enum CompressionChoice {
                     if best == nil || saved / added > best!.ratio { best = (li, ci, saved / added) }
                 }
             }
-            guard let best else { break }   // nothing faster left: report and go on
+            guard let best else { break }  // nothing faster left: report and go on
             pick[best.layer] = best.to
         }
-        say("release compression (decode time measured here; budget \(String(format: "%.2f", budget)) s of decoding per cold command):")
+        say(
+            "release compression (decode time measured here; budget \(String(format: "%.2f", budget)) s of decoding per cold command):"
+        )
         for (li, l) in spec.layers.enumerated() {
             let cells = measured[li].map { m in
                 "\(m.layer.codec.name)\(m.layer.filter == .none ? "" : "+" + m.layer.filter.name) \(formatBytes(UInt64(m.layer.compressed.count))) \(String(format: "%.3f", m.decodeSeconds)) s"
             }
-            say("  \(l.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(measured[li][0].layer.uncompressedSize).padding(toLength: 10, withPad: " ", startingAt: 0)) \(cells.joined(separator: " | "))  -> \(measured[li][pick[li]].layer.codec.name)")
+            say(
+                "  \(l.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(measured[li][0].layer.uncompressedSize).padding(toLength: 10, withPad: " ", startingAt: 0)) \(cells.joined(separator: " | "))  -> \(measured[li][pick[li]].layer.codec.name)"
+            )
         }
         for (name, path) in paths {
             say("  cold decode for '\(name)': \(String(format: "%.3f", cost(path))) s")
@@ -69,8 +82,10 @@ public enum CompressionChoice {
     /// The layers of a measured build: compressed with the codecs of `recorded` (what `load` read
     /// from `record`) when there is one, else measured now (`choose`) and written to `record`
     /// with `header` (`save`), so the next build reads the choice instead of timing again.
-    public static func layers(for spec: BundleSpec, recorded: [LayerSpec]?, record: String, budget: Double, header: String,
-                              say: (String) -> Void) throws(BuildError) -> BundleBuild.Layers {
+    public static func layers(
+        for spec: BundleSpec, recorded: [LayerSpec]?, record: String, budget: Double, header: String,
+        say: (String) -> Void
+    ) throws(BuildError) -> BundleBuild.Layers {
         if let recorded { return .compress(recorded) }
         let chosen = try choose(spec, budget: budget, say: say)
         try save(record, chosen, header: header)
@@ -85,19 +100,22 @@ public enum CompressionChoice {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         var chosen: [String: (Codec, Int)] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?.trimmingCharacters(in: .whitespaces) ?? ""
+            let line =
+                raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?.trimmingCharacters(
+                    in: .whitespaces) ?? ""
             if line.isEmpty { continue }
             let kv = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             let value = kv.count == 2 ? kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) : ""
             let parts = value.split(separator: ":")
-            guard kv.count == 2, parts.count == 2, let codec = Codec(name: String(parts[0])), let level = Int(parts[1]) else {
+            guard kv.count == 2, parts.count == 2, let codec = Codec(name: String(parts[0])), let level = Int(parts[1])
+            else {
                 throw BuildError("\(path): line \(n + 1): expected name = \"codec:level\", got '\(line)'")
             }
             chosen[kv[0]] = (codec, level)
         }
         var out: [LayerSpec] = []
         for var l in layers {
-            guard let (codec, level) = chosen[l.name] else { return nil }   // a new layer: measure again
+            guard let (codec, level) = chosen[l.name] else { return nil }  // a new layer: measure again
             l.codec = codec
             l.level = level
             out.append(l)
@@ -125,7 +143,8 @@ public enum CompressionChoice {
         var best = Double.infinity
         for _ in 0..<3 {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try Codecs.decompress(layer.compressed, codec: layer.codec, maxOutput: Int(layer.uncompressedSize), filter: layer.filter)
+            _ = try Codecs.decompress(
+                layer.compressed, codec: layer.codec, maxOutput: Int(layer.uncompressedSize), filter: layer.filter)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         return best

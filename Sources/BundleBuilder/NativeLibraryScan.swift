@@ -31,7 +31,7 @@ public enum NativeLibraryScan {
 
     /// Every shared library shipped in `roots` (bundle-relative prefix → directory on disk).
     public static func staged(_ roots: [(prefix: String, directory: String)]) -> [Library] {
-        var files: [String: String] = [:]       // bundle path -> disk path, for every regular file
+        var files: [String: String] = [:]  // bundle path -> disk path, for every regular file
         for (prefix, dir) in roots {
             guard let e = FileManager.default.enumerator(atPath: dir) else { continue }
             while let rel = e.nextObject() as? String {
@@ -42,11 +42,14 @@ public enum NativeLibraryScan {
         }
         let elf = files.filter { isELF($0.value) }
         var wanted = Set(elf.keys.filter { isLibraryName(($0 as NSString).lastPathComponent) })
-        let byName = Dictionary(elf.map { (($0.key as NSString).lastPathComponent, $0.key) }, uniquingKeysWith: { a, _ in a })
+        let byName = Dictionary(
+            elf.map { (($0.key as NSString).lastPathComponent, $0.key) }, uniquingKeysWith: { a, _ in a })
         for (_, disk) in elf {
             for needed in neededLibraries(disk) { if let inTree = byName[needed] { wanted.insert(inTree) } }
         }
-        return wanted.sorted().map { describe(fileName: ($0 as NSString).lastPathComponent, location: $0, disk: files[$0]!) }
+        return wanted.sorted().map {
+            describe(fileName: ($0 as NSString).lastPathComponent, location: $0, disk: files[$0]!)
+        }
     }
 
     /// The libraries linked into a static executable: `link "x"` of each module map under
@@ -64,7 +67,8 @@ public enum NativeLibraryScan {
         }
         var out: [Library] = []
         for n in names {
-            let archive = run("gcc", ["-print-file-name=lib\(n).a"])?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            let archive =
+                run("gcc", ["-print-file-name=lib\(n).a"])?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             guard archive.hasPrefix("/"), FileManager.default.fileExists(atPath: archive) else { continue }
             let real = realPath(archive)
             out.append(describe(fileName: "lib\(n).a", location: real, disk: real))
@@ -76,24 +80,32 @@ public enum NativeLibraryScan {
     /// with `zig cc -target <arch>-linux-musl`). `zigRoot` is the installed `ziglang` package
     /// directory, `requirements` the pin (packaging/zig/requirements.txt). Nil when either is missing.
     public static func musl(zigRoot: String, requirements: String) -> Library? {
-        guard let header = try? String(contentsOfFile: zigRoot + "/lib/libc/musl/src/internal/version.h", encoding: .utf8),
-              let pin = try? String(contentsOfFile: requirements, encoding: .utf8) else { return nil }
+        guard
+            let header = try? String(
+                contentsOfFile: zigRoot + "/lib/libc/musl/src/internal/version.h", encoding: .utf8),
+            let pin = try? String(contentsOfFile: requirements, encoding: .utf8)
+        else { return nil }
         let version = header.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
-        let zig = pin.split(separator: "\n").compactMap { line -> String? in
-            let t = line.trimmingCharacters(in: .whitespaces)
-            return t.hasPrefix("ziglang==") ? String(t.dropFirst("ziglang==".count).prefix { $0 != " " && $0 != "\\" }) : nil
-        }.first ?? ""
+        let zig =
+            pin.split(separator: "\n").compactMap { line -> String? in
+                let t = line.trimmingCharacters(in: .whitespaces)
+                return t.hasPrefix("ziglang==")
+                    ? String(t.dropFirst("ziglang==".count).prefix { $0 != " " && $0 != "\\" }) : nil
+            }.first ?? ""
         let wheel = pin.components(separatedBy: "--hash=sha256:").dropFirst().first.map { String($0.prefix(64)) } ?? ""
         guard !version.isEmpty, !zig.isEmpty else { return nil }
-        return Library(fileName: "libc.a", location: "musl \(version) from the ziglang \(zig) wheel (PyPI)", sha256: wheel,
-                       name: "musl", version: version, purl: "pkg:generic/musl@\(version)", license: "MIT",
-                       evidence: "zig \(zig) (packaging/zig/requirements.txt; sha256 is the wheel's) ships musl \(version)")
+        return Library(
+            fileName: "libc.a", location: "musl \(version) from the ziglang \(zig) wheel (PyPI)", sha256: wheel,
+            name: "musl", version: version, purl: "pkg:generic/musl@\(version)", license: "MIT",
+            evidence: "zig \(zig) (packaging/zig/requirements.txt; sha256 is the wheel's) ships musl \(version)")
     }
 
     /// The module maps of the C modules under `sourcesDirectory` (Sources/C*/module.modulemap).
     public static func moduleMaps(in sourcesDirectory: String) -> [String] {
         let dirs = (try? FileManager.default.contentsOfDirectory(atPath: sourcesDirectory)) ?? []
-        return dirs.sorted().map { sourcesDirectory + "/" + $0 + "/module.modulemap" }.filter { FileManager.default.fileExists(atPath: $0) }
+        return dirs.sorted().map { sourcesDirectory + "/" + $0 + "/module.modulemap" }.filter {
+            FileManager.default.fileExists(atPath: $0)
+        }
     }
 
     static func realPath(_ path: String) -> String {
@@ -114,7 +126,8 @@ public enum NativeLibraryScan {
     static func neededLibraries(_ path: String) -> [String] {
         guard let out = run("readelf", ["-d", "-W", path]) else { return [] }
         return out.split(separator: "\n").compactMap { line in
-            guard line.contains("(NEEDED)"), let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }
+            guard line.contains("(NEEDED)"), let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]")
+            else { return nil }
             return String(line[line.index(after: open)..<close])
         }
     }
@@ -122,18 +135,21 @@ public enum NativeLibraryScan {
     static func describe(fileName: String, location: String, disk: String) -> Library {
         let digest = sha256(disk) ?? ""
         // A Debian package that installed a file of this name with the same bytes.
-        for owner in packagesOwning(fileName) where sha256(owner.path) == digest {   // sha256sum follows symlinks
+        for owner in packagesOwning(fileName) where sha256(owner.path) == digest {  // sha256sum follows symlinks
             if let info = packageInfo(owner.package) {
-                return Library(fileName: fileName, location: location, sha256: digest, name: info.source, version: info.version,
-                               purl: "pkg:deb/debian/\(info.binary)@\(percentEncode(info.version))?arch=\(info.arch)\(info.source != info.binary ? "&upstream=\(info.source)" : "")",
-                               license: license(of: info.binary), evidence: "Debian package \(info.binary) \(info.version)")
+                return Library(
+                    fileName: fileName, location: location, sha256: digest, name: info.source, version: info.version,
+                    purl:
+                        "pkg:deb/debian/\(info.binary)@\(percentEncode(info.version))?arch=\(info.arch)\(info.source != info.binary ? "&upstream=\(info.source)" : "")",
+                    license: license(of: info.binary), evidence: "Debian package \(info.binary) \(info.version)")
             }
         }
         let base = fileName.components(separatedBy: ".so").first ?? fileName
         let soVersion = fileName.components(separatedBy: ".so.").dropFirst().first ?? ""
-        return Library(fileName: fileName, location: location, sha256: digest, name: base, version: soVersion,
-                       purl: "pkg:generic/\(base)@\(soVersion.isEmpty ? "unknown" : soVersion)", license: nil,
-                       evidence: "no installed package has this file: version from the file name only")
+        return Library(
+            fileName: fileName, location: location, sha256: digest, name: base, version: soVersion,
+            purl: "pkg:generic/\(base)@\(soVersion.isEmpty ? "unknown" : soVersion)", license: nil,
+            evidence: "no installed package has this file: version from the file name only")
     }
 
     static func packagesOwning(_ fileName: String) -> [(package: String, path: String)] {
@@ -143,14 +159,19 @@ public enum NativeLibraryScan {
             guard let sep = line.range(of: ": ") else { continue }
             let path = String(line[sep.upperBound...])
             guard (path as NSString).lastPathComponent == fileName else { continue }
-            for p in line[..<sep.lowerBound].split(separator: ",") { result.append((p.trimmingCharacters(in: .whitespaces), path)) }
+            for p in line[..<sep.lowerBound].split(separator: ",") {
+                result.append((p.trimmingCharacters(in: .whitespaces), path))
+            }
         }
         return result
     }
 
     static func packageInfo(_ package: String) -> (binary: String, version: String, source: String, arch: String)? {
-        guard let out = run("dpkg-query", ["-W", "-f", "${Package}\t${Version}\t${source:Package}\t${Architecture}\n", package]),
-              let line = out.split(separator: "\n").first else { return nil }
+        guard
+            let out = run(
+                "dpkg-query", ["-W", "-f", "${Package}\t${Version}\t${source:Package}\t${Architecture}\n", package]),
+            let line = out.split(separator: "\n").first
+        else { return nil }
         let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         guard f.count == 4, !f[1].isEmpty else { return nil }
         return (f[0], f[1], f[2].isEmpty ? f[0] : f[2], f[3])
@@ -159,7 +180,9 @@ public enum NativeLibraryScan {
     /// The first `License:` of the package's machine-readable copyright file; for a free-form
     /// copyright file, the license its text grants (the GCC runtime exception, the LGPL, the GPL).
     static func license(of package: String) -> String? {
-        guard let text = try? String(contentsOfFile: "/usr/share/doc/\(package)/copyright", encoding: .utf8) else { return nil }
+        guard let text = try? String(contentsOfFile: "/usr/share/doc/\(package)/copyright", encoding: .utf8) else {
+            return nil
+        }
         for line in text.split(separator: "\n") where line.hasPrefix("License:") {
             let v = line.dropFirst("License:".count).trimmingCharacters(in: .whitespaces)
             if !v.isEmpty { return v }
@@ -170,7 +193,9 @@ public enum NativeLibraryScan {
             ("GNU General Public License", "GPL-2.0-or-later"),
         ]
         let flat = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).joined(separator: " ")
-        for (phrase, license) in phrases where flat.range(of: phrase, options: .caseInsensitive) != nil { return license }
+        for (phrase, license) in phrases where flat.range(of: phrase, options: .caseInsensitive) != nil {
+            return license
+        }
         return nil
     }
 

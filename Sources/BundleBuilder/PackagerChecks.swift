@@ -13,7 +13,9 @@ public enum OutputCheck {
         for layer in layers {
             guard let dir = realpathString(layer.directory) else { continue }
             if out == dir || out.hasPrefix(dir == "/" ? "/" : dir + "/") {
-                throw BuildError("-o \(output) is inside layer '\(layer.name)' (\(layer.directory)); the output would be bundled by the next build: write it elsewhere")
+                throw BuildError(
+                    "-o \(output) is inside layer '\(layer.name)' (\(layer.directory)); the output would be bundled by the next build: write it elsewhere"
+                )
             }
         }
     }
@@ -52,14 +54,21 @@ public enum LargeFiles {
                 let size = f.record.size
                 let shown = "layer '\(layer.name)': \(f.record.pathString)"
                 let sparse = size >= sparseMinimum && f.allocated < size / 2
-                let sparseNote = sparse ? " (sparse: \(formatBytes(f.allocated)) on disk; the bundle format has no holes, so it is stored and extracted in full)" : ""
+                let sparseNote =
+                    sparse
+                    ? " (sparse: \(formatBytes(f.allocated)) on disk; the bundle format has no holes, so it is stored and extracted in full)"
+                    : ""
                 if size > limit {
                     guard allowLarge else {
-                        throw BuildError("\(shown) is \(formatBytes(size))\(sparseNote); every user's first run would write all of it. Files over \(formatBytes(limit)) need --allow-large")
+                        throw BuildError(
+                            "\(shown) is \(formatBytes(size))\(sparseNote); every user's first run would write all of it. Files over \(formatBytes(limit)) need --allow-large"
+                        )
                     }
-                    warnings.append("\(shown) is \(formatBytes(size))\(sparseNote); every user's first run writes all of it")
+                    warnings.append(
+                        "\(shown) is \(formatBytes(size))\(sparseNote); every user's first run writes all of it")
                 } else if sparse {
-                    warnings.append("\(shown) is \(formatBytes(size))\(sparseNote); every user's first run writes all of it")
+                    warnings.append(
+                        "\(shown) is \(formatBytes(size))\(sparseNote); every user's first run writes all of it")
                 }
             }
         }

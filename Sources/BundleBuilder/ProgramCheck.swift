@@ -10,7 +10,9 @@ enum ProgramCheck {
         for e in spec.entries {
             let record = EntryRecord(name: e.name, isDefault: e.isDefault, argv: e.exec, env: [], layers: [])
             let paths: [EntryRules.ProgramPath]
-            do { paths = try EntryRules.programPaths(record, fieldName: { "entries.\(e.name).exec[\(argvIndex($0))]" }) } catch { throw BuildError(error.message) }
+            do {
+                paths = try EntryRules.programPaths(record, fieldName: { "entries.\(e.name).exec[\(argvIndex($0))]" })
+            } catch { throw BuildError(error.message) }
             for p in paths {
                 guard let layer = layers.first(where: { $0.name == p.layer }) else { continue }
                 if trees[p.layer] == nil {
@@ -25,11 +27,15 @@ enum ProgramCheck {
                 }
                 switch found {
                 case .missing:
-                    throw BuildError("\(key): '\(item)' is not in layer '\(p.layer)' (\(directory)): the launcher would have nothing to run")
+                    throw BuildError(
+                        "\(key): '\(item)' is not in layer '\(p.layer)' (\(directory)): the launcher would have nothing to run"
+                    )
                 case .directory where p.argvIndex == 0:
-                    throw BuildError("\(key): '\(item)' is a directory in layer '\(p.layer)' (\(directory)), not a program")
+                    throw BuildError(
+                        "\(key): '\(item)' is a directory in layer '\(p.layer)' (\(directory)), not a program")
                 case .file(let mode) where p.argvIndex == 0 && mode & 0o111 == 0:
-                    throw BuildError("\(key): '\(item)' is not executable in layer '\(p.layer)' (\(directory)): chmod +x it")
+                    throw BuildError(
+                        "\(key): '\(item)' is not executable in layer '\(p.layer)' (\(directory)): chmod +x it")
                 default:
                     break
                 }

@@ -15,8 +15,8 @@ public struct SHA256SumLine: Equatable, Sendable {
         if escaped { bytes.removeFirst() }
         let n = SHA256SumLine.digestLength
         guard bytes.count > n + 2, bytes[n] == UInt8(ascii: " "),
-              bytes[n + 1] == UInt8(ascii: " ") || bytes[n + 1] == UInt8(ascii: "*"),
-              bytes[0..<n].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            bytes[n + 1] == UInt8(ascii: " ") || bytes[n + 1] == UInt8(ascii: "*"),
+            bytes[0..<n].allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
         else { return nil }
         var name: [UInt8] = []
         var i = n + 2

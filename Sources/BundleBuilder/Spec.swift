@@ -46,9 +46,13 @@ public struct BundleSpec: Equatable, Sendable {
     public static func load(path: String) throws(SpecError) -> BundleSpec {
         let bytes: [UInt8]
         do { bytes = try FileBytes.read(path) } catch { throw SpecError("\(path): cannot read spec: \(error.message)") }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw SpecError("\(path): cannot read spec: not UTF-8 text") }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw SpecError("\(path): cannot read spec: not UTF-8 text")
+        }
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        return try parse(toml: text, baseDirectory: url.deletingLastPathComponent().path, fileName: (path as NSString).lastPathComponent)
+        return try parse(
+            toml: text, baseDirectory: url.deletingLastPathComponent().path,
+            fileName: (path as NSString).lastPathComponent)
     }
 
     public static func parse(toml: String, baseDirectory: String, fileName: String) throws(SpecError) -> BundleSpec {
@@ -113,24 +117,33 @@ private struct SpecParser {
 
     func checkKeys(_ t: TOMLTable, _ prefix: String, allowed: [String]) throws(SpecError) {
         for k in t.keys.sorted() where !allowed.contains(k) {
-            throw fail(prefix.isEmpty ? k : "\(prefix).\(k)", "unknown key (allowed: \(allowed.joined(separator: ", ")))")
+            throw fail(
+                prefix.isEmpty ? k : "\(prefix).\(k)", "unknown key (allowed: \(allowed.joined(separator: ", ")))")
         }
     }
 
     mutating func parse(_ text: String) throws(SpecError) -> BundleSpec {
         let root: TOMLTable
-        do { root = try TOMLTable(string: text) }
-        catch let e as TOMLParseError { throw SpecError("\(file): line \(e.source.begin.line): \(e.description)") }
-        catch { throw SpecError("\(file): \(error)") }
+        do { root = try TOMLTable(string: text) } catch let e as TOMLParseError {
+            throw SpecError("\(file): line \(e.source.begin.line): \(e.description)")
+        } catch { throw SpecError("\(file): \(error)") }
         try checkKeys(root, "", allowed: ["bundle", "layers", "entries"])
 
         let bundle = try table(root["bundle"], "bundle")
         try checkKeys(bundle, "bundle", allowed: ["name", "version"])
         let name = try string(bundle["name"], "bundle.name")!
-        guard Names.isValid(name) else { throw fail("bundle.name", "'\(name)' must be 1-\(Names.maximumLength) characters of A-Z a-z 0-9 . _ -, starting with a letter or digit") }
+        guard Names.isValid(name) else {
+            throw fail(
+                "bundle.name",
+                "'\(name)' must be 1-\(Names.maximumLength) characters of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+            )
+        }
         let version = try string(bundle["version"], "bundle.version")!
         guard Names.isValidVersion(version) else {
-            throw fail("bundle.version", "'\(TerminalText.shown(version))' must be 1-\(Names.maximumLength) printable ASCII characters without spaces")
+            throw fail(
+                "bundle.version",
+                "'\(TerminalText.shown(version))' must be 1-\(Names.maximumLength) printable ASCII characters without spaces"
+            )
         }
 
         let layersTable = try table(root["layers"], "layers")
@@ -146,22 +159,35 @@ private struct SpecParser {
             var st = stat()
             guard stat(dir, &st) == 0 else {
                 let e = errno
-                throw fail("\(key).path", e == ELOOP ? "\(dir) is a symlink loop (\(String(cString: strerror(e))))"
-                                           : e == ENOENT ? "directory not found: \(dir)"
-                                           : "\(dir): \(String(cString: strerror(e)))")
+                throw fail(
+                    "\(key).path",
+                    e == ELOOP
+                        ? "\(dir) is a symlink loop (\(String(cString: strerror(e))))"
+                        : e == ENOENT
+                            ? "directory not found: \(dir)"
+                            : "\(dir): \(String(cString: strerror(e)))")
             }
             guard st.st_mode & S_IFMT == S_IFDIR else { throw fail("\(key).path", "not a directory: \(dir)") }
             let codecName = try string(t["compression"], "\(key).compression", required: false) ?? "zstd"
-            guard let codec = Codec(name: codecName) else { throw fail("\(key).compression", "'\(codecName)' is not one of zstd, xz, zlib, none") }
+            guard let codec = Codec(name: codecName) else {
+                throw fail("\(key).compression", "'\(codecName)' is not one of zstd, xz, zlib, none")
+            }
             var level = codec == .none ? 0 : codec.defaultLevel
             if let lv = t["level"] {
                 guard let n = lv.int else { throw fail("\(key).level", "expected an integer, found \(typeName(lv))") }
-                guard let range = codec.levelRange else { throw fail("\(key).level", "compression 'none' takes no level") }
-                guard range.contains(n) else { throw fail("\(key).level", "\(n) is outside \(range.lowerBound)...\(range.upperBound) for \(codec.name)") }
+                guard let range = codec.levelRange else {
+                    throw fail("\(key).level", "compression 'none' takes no level")
+                }
+                guard range.contains(n) else {
+                    throw fail(
+                        "\(key).level", "\(n) is outside \(range.lowerBound)...\(range.upperBound) for \(codec.name)")
+                }
                 level = n
             }
             let filterName = try string(t["filter"], "\(key).filter", required: false) ?? "none"
-            guard let filter = LayerFilter(name: filterName) else { throw fail("\(key).filter", "'\(filterName)' is not one of none, x86") }
+            guard let filter = LayerFilter(name: filterName) else {
+                throw fail("\(key).filter", "'\(filterName)' is not one of none, x86")
+            }
             layers.append(LayerSpec(name: layerName, directory: dir, codec: codec, level: level, filter: filter))
         }
         guard !layers.isEmpty else { throw fail("layers", "at least one layer is required") }
@@ -174,43 +200,59 @@ private struct SpecParser {
             guard Names.isValid(entryName) else { throw fail(key, "invalid entry name (use A-Z a-z 0-9 . _ -)") }
             let t = try table(entriesTable[entryName], key)
             try checkKeys(t, key, allowed: ["exec", "env", "default", "layers"])
-            guard let exec = try strings(t["exec"], "\(key).exec") else { throw fail("\(key).exec", "missing (an array of strings is required)") }
+            guard let exec = try strings(t["exec"], "\(key).exec") else {
+                throw fail("\(key).exec", "missing (an array of strings is required)")
+            }
             guard !exec.isEmpty, !exec[0].isEmpty else { throw fail("\(key).exec", "must name a program") }
             var used: [String] = []
             func placeholders(_ template: String, _ k: String) throws(SpecError) {
                 let names: [String]
                 do { names = try Placeholders.names(in: template) } catch {
-                    throw fail(k, "malformed placeholder in '\(template)' (write {layer}; {{ and }} for literal braces)")
+                    throw fail(
+                        k, "malformed placeholder in '\(template)' (write {layer}; {{ and }} for literal braces)")
                 }
                 for n in names {
-                    guard layerNames.contains(n) else { throw fail(k, "unknown placeholder {\(n)} (layers: \(layerNames.joined(separator: ", ")))") }
+                    guard layerNames.contains(n) else {
+                        throw fail(k, "unknown placeholder {\(n)} (layers: \(layerNames.joined(separator: ", ")))")
+                    }
                     if !used.contains(n) { used.append(n) }
                 }
             }
             for (i, a) in exec.enumerated() { try placeholders(a, "\(key).exec[\(i)]") }
             var env: [EntrySpec.EnvVar] = []
             if let e = t["env"] {
-                guard let et = e.table else { throw fail("\(key).env", "expected a table of strings, found \(typeName(e))") }
+                guard let et = e.table else {
+                    throw fail("\(key).env", "expected a table of strings, found \(typeName(e))")
+                }
                 for k in et.keys.sorted() {
-                    guard Manifest.isValidEnvName(k) else { throw fail("\(key).env.\(k)", "invalid environment variable name") }
+                    guard Manifest.isValidEnvName(k) else {
+                        throw fail("\(key).env.\(k)", "invalid environment variable name")
+                    }
                     let v = try string(et[k], "\(key).env.\(k)")!
                     try placeholders(v, "\(key).env.\(k)")
                     env.append(.init(key: k, value: v))
                 }
             }
             for (i, l) in (try strings(t["layers"], "\(key).layers") ?? []).enumerated() {
-                guard layerNames.contains(l) else { throw fail("\(key).layers[\(i)]", "no layer named '\(l)' (layers: \(layerNames.joined(separator: ", ")))") }
+                guard layerNames.contains(l) else {
+                    throw fail(
+                        "\(key).layers[\(i)]", "no layer named '\(l)' (layers: \(layerNames.joined(separator: ", ")))")
+                }
                 if !used.contains(l) { used.append(l) }
             }
             // The launcher's entry rules, checked here so the message names the spec's key.
             do {
-                try EntryRules.check(EntryRecord(name: entryName, isDefault: false, argv: exec, env: env.map { .init(key: $0.key, value: $0.value) }, layers: []),
-                                     appName: name, fieldName: { field in
-                    switch field {
-                    case .argv(let i): return "\(key).exec[\(i)]"
-                    case .env(let k): return "\(key).env.\(k)"
-                    }
-                })
+                try EntryRules.check(
+                    EntryRecord(
+                        name: entryName, isDefault: false, argv: exec,
+                        env: env.map { .init(key: $0.key, value: $0.value) }, layers: []),
+                    appName: name,
+                    fieldName: { field in
+                        switch field {
+                        case .argv(let i): return "\(key).exec[\(i)]"
+                        case .env(let k): return "\(key).env.\(k)"
+                        }
+                    })
             } catch {
                 throw SpecError("\(file): \(error.message)")
             }
@@ -222,7 +264,8 @@ private struct SpecParser {
             if isDefault, let other = entries.first(where: { $0.isDefault }) {
                 throw fail("\(key).default", "two default entries (\(other.name), \(entryName))")
             }
-            entries.append(EntrySpec(name: entryName, exec: exec, env: env, layers: used.sorted(), isDefault: isDefault))
+            entries.append(
+                EntrySpec(name: entryName, exec: exec, env: env, layers: used.sorted(), isDefault: isDefault))
         }
         guard !entries.isEmpty else { throw fail("entries", "at least one entry is required") }
         if entries.count == 1 { entries[0].isDefault = true }

@@ -21,22 +21,27 @@ public enum StubStripping {
         guard hasSymbolTable(stub) else { return stub }
         let tool = tool(for: target)
         let dir = NSTemporaryDirectory() + "/bundle-strip-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        guard mkdir(dir, 0o700) == 0 else { throw BuildError("cannot strip the stub: cannot create \(dir): \(String(cString: strerror(errno)))") }
+        guard mkdir(dir, 0o700) == 0 else {
+            throw BuildError("cannot strip the stub: cannot create \(dir): \(String(cString: strerror(errno)))")
+        }
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let input = dir + "/stub", output = dir + "/stub.stripped"
         try BundleBuild.writeAtomically(stub, to: input, mode: 0o755)
         guard CommandOutput.run(tool, ["--strip-all", "-o", output, input]) != nil else {
-            throw BuildError("the stub has symbol tables and '\(tool) --strip-all' failed or is not installed: install binutils for \(target.name), or pass a stripped stub (scripts/build-stub.sh without --debug)")
+            throw BuildError(
+                "the stub has symbol tables and '\(tool) --strip-all' failed or is not installed: install binutils for \(target.name), or pass a stripped stub (scripts/build-stub.sh without --debug)"
+            )
         }
-        do { return try FileBytes.read(output) }
-        catch { throw BuildError("cannot read the stripped stub \(output): \(error.message)") }
+        do { return try FileBytes.read(output) } catch {
+            throw BuildError("cannot read the stripped stub \(output): \(error.message)")
+        }
     }
 
     /// Whether an ELF64 file has a section of type `SHT_SYMTAB` (what `strip --strip-all` drops
     /// first; a stub with none has been stripped). Bytes that are not a well-formed ELF64 section
     /// table count as "none": the architecture check has already refused a foreign file.
     public static func hasSymbolTable(_ elf: [UInt8]) -> Bool {
-        guard elf.count >= 64, elf[4] == 2 else { return false }   // ELFCLASS64 header: 64 bytes
+        guard elf.count >= 64, elf[4] == 2 else { return false }  // ELFCLASS64 header: 64 bytes
         let bigEndian = elf[5] == 2
         func read(_ at: Int, _ width: Int) -> Int? {
             guard at >= 0, at + width <= elf.count else { return nil }
@@ -45,7 +50,8 @@ public enum StubStripping {
             return v > UInt64(Int.max) ? nil : Int(v)
         }
         guard let tableOffset = read(0x28, 8), let entrySize = read(0x3A, 2), let count = read(0x3C, 2), entrySize >= 8,
-              tableOffset <= elf.count, count * entrySize <= elf.count - tableOffset else { return false }
+            tableOffset <= elf.count, count * entrySize <= elf.count - tableOffset
+        else { return false }
         let symtab = 2
         return (0..<count).contains { i in read(tableOffset + i * entrySize + 4, 4) == symtab }
     }

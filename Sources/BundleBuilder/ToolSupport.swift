@@ -15,7 +15,9 @@ public enum ToolVersion {
 public func readText(_ path: String, what: String) throws(BuildError) -> String {
     let bytes: [UInt8]
     do { bytes = try FileBytes.read(path) } catch { throw BuildError("cannot read \(what) \(path): \(error.message)") }
-    guard let text = String(validating: bytes, as: UTF8.self) else { throw BuildError("cannot read \(what) \(path): not UTF-8 text") }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw BuildError("cannot read \(what) \(path): not UTF-8 text")
+    }
     return text
 }
 
@@ -92,9 +94,12 @@ public enum KeyLoading {
         case .success(let key): return key
         case .failure(let e):
             let secret = Result { () throws(BundleError) in try SecretKey(fileContents: text, password: nil) }
-            if case .success = secret { throw BuildError("\(path) is a secret key; verifying needs the public key (the .pub file beside it)") }
+            if case .success = secret {
+                throw BuildError("\(path) is a secret key; verifying needs the public key (the .pub file beside it)")
+            }
             if case .failure(let s) = secret, s.code == .passwordNeeded {
-                throw BuildError("\(path) is an encrypted secret key; verifying needs the public key (the .pub file beside it)")
+                throw BuildError(
+                    "\(path) is an encrypted secret key; verifying needs the public key (the .pub file beside it)")
             }
             throw BuildError("\(path): \(e.message)")
         }
@@ -103,7 +108,10 @@ public enum KeyLoading {
     private static func readPassword(path: String, passwordFile: String?) throws(BuildError) -> String {
         if let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_PASSWORD"] { return env }
         if let passwordFile {
-            return String(try readText(passwordFile, what: "password file").split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+            return String(
+                try readText(passwordFile, what: "password file").split(
+                    separator: "\n", omittingEmptySubsequences: false
+                ).first ?? "")
         }
         if isatty(0) == 1, let p = getpass("Password for \(path): ") { return String(cString: p) }
         throw BuildError("\(path) is encrypted: set BUNDLE_APPEND_PASSWORD or pass --password-file")
@@ -115,17 +123,22 @@ public enum StubLocation {
     /// the default target, linux-x64), else `stubs/<target>/bundle-stub` in the directory of this
     /// executable, where the Makefile's `stubs` and `stubs-arm64` targets put them.
     public static func `default`(for target: BuildTarget = .default) throws(BuildError) -> String {
-        if target == .default, let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty { return env }
+        if target == .default, let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty {
+            return env
+        }
         let relative = "stubs/\(target.name)/bundle-stub"
         var candidates: [String] = []
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(relative).path)
+            candidates.append(
+                URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(relative).path)
         }
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let beside = me.deletingLastPathComponent().appendingPathComponent(relative).path
         if !candidates.contains(beside) { candidates.append(beside) }
         for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
-        throw BuildError("cannot find the \(target.name) launcher stub (looked for \(candidates[0])); build it with 'make \(makeTarget(target))' or pass --stub")
+        throw BuildError(
+            "cannot find the \(target.name) launcher stub (looked for \(candidates[0])); build it with 'make \(makeTarget(target))' or pass --stub"
+        )
     }
 
     /// The Makefile target that builds the stub for `target`.
@@ -157,7 +170,9 @@ public final class ProgressBar: @unchecked Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write("\r\(label) [\(bar)] \(Int(fraction * 100))% \(formatBytes(done))/\(formatBytes(total))\u{1B}[K".data(using: .utf8)!)
+        FileHandle.standardError.write(
+            "\r\(label) [\(bar)] \(Int(fraction * 100))% \(formatBytes(done))/\(formatBytes(total))\u{1B}[K".data(
+                using: .utf8)!)
         drawn = true
     }
 
@@ -175,4 +190,3 @@ public func formatBytes(_ n: UInt64) -> String {
     while v >= 1024, u < units.count - 1 { v /= 1024; u += 1 }
     return String(format: "%.1f %@", v, units[u])
 }
-

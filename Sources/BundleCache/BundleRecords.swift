@@ -17,11 +17,17 @@ public struct BundleRecord: Sendable {
 
     /// Reads one record; nil for anything that is not a small regular file of ours.
     static func read(_ dirfd: Int32, _ name: [UInt8]) -> BundleRecord? {
-        guard let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK) else { return nil }
+        guard let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK) else {
+            return nil
+        }
         defer { Sys.close(fd) }
-        guard let st = try? Sys.fstat(fd), Ownership.type(st) == CPLAT_S_IFREG, Ownership.isTrusted(st), st.st_size < 1 << 20,
-              let bytes = try? Sys.pread(fd, count: Int(st.st_size), at: 0, what: "bundle record") else { return nil }
-        var r = BundleRecord(digest: Sys.displayName(name), app: "", version: "", binary: "", layers: [], lastUse: Int64(st.st_mtime_sec))
+        guard let st = try? Sys.fstat(fd), Ownership.type(st) == CPLAT_S_IFREG, Ownership.isTrusted(st),
+            st.st_size < 1 << 20,
+            let bytes = try? Sys.pread(fd, count: Int(st.st_size), at: 0, what: "bundle record")
+        else { return nil }
+        var r = BundleRecord(
+            digest: Sys.displayName(name), app: "", version: "", binary: "", layers: [], lastUse: Int64(st.st_mtime_sec)
+        )
         for line in bytes.split(separator: 0x0A) {
             guard let eq = line.firstIndex(of: 0x3D) else { continue }
             let key = Array(line[line.startIndex..<eq]), value = String(decoding: line[(eq + 1)...], as: UTF8.self)
@@ -41,7 +47,7 @@ extension CacheRoot {
     /// One `utimensat` on the warm path; the record is (re)written only when it is missing.
     public func touchBundle(_ bundle: BundleFile, exePath: String) {
         guard let bundles = try? directory(.bundles, create: false) else { return }
-        do { try Sys.touchat(bundles, Hex.encode(bundle.digest)) } catch where error.errno == CPLAT_ENOENT {
+        do { try Sys.touchat(bundles, Hex.encode(bundle.digest)) } catch  where error.errno == CPLAT_ENOENT {
             writeBundleRecord(bundle, exePath: exePath)
         } catch {}
     }
@@ -54,11 +60,17 @@ extension CacheRoot {
         // The binary's path is the only text here that is not checked by the manifest rules: a
         // file name can hold a newline (which would add lines such as `app=` to the record) or
         // ESC. It is stored escaped: one line, shown as is by `cache list`.
-        let text = "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(TerminalText.escaped(exePath))\nlayers=\(m.layers.map { Hex.layerName($0.digest) }.joined(separator: ","))\n"
+        let text =
+            "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(TerminalText.escaped(exePath))\nlayers=\(m.layers.map { Hex.layerName($0.digest) }.joined(separator: ","))\n"
         let final = Hex.encode(bundle.digest)
         let tmp = final + ".tmp." + String(Sys.processID())
-        guard let fd = try? Sys.openat(bundles, tmp, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_TRUNC | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600) else { return }
-        let ok = (try? withBytes(Array(text.utf8)) { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
+        guard
+            let fd = try? Sys.openat(
+                bundles, tmp, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_TRUNC | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK,
+                0o600)
+        else { return }
+        let ok =
+            (try? withBytes(Array(text.utf8)) { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
         Sys.close(fd)
         if ok, (try? Sys.renameat(bundles, Array(tmp.utf8), bundles, Array(final.utf8))) != nil { return }
         try? Sys.unlinkat(bundles, Array(tmp.utf8), 0)
@@ -68,7 +80,9 @@ extension CacheRoot {
     public func records() -> [BundleRecord] {
         guard let bundles = try? directory(.bundles, create: false) else { return [] }
         let names = (try? Sys.listDirectoryBytes(bundles)) ?? []
-        return names.filter { !Sys.displayName($0).containsBytes(".tmp.") }.compactMap { BundleRecord.read(bundles, $0) }
+        return names.filter { !Sys.displayName($0).containsBytes(".tmp.") }.compactMap {
+            BundleRecord.read(bundles, $0)
+        }
     }
 
     public func removeRecord(_ digest: String) {

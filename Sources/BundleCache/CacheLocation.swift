@@ -40,14 +40,19 @@ public struct CacheLocation: Sendable {
         let variable = Names.environmentPrefix(appName) + "_CACHE_DIR"
         let home = homeDirectory()
         if let v = Sys.getenv(variable), !v.isEmpty {
-            guard v.hasPrefix("/") else { throw BundleError(.usage, "\(variable) must be an absolute path, got '\(v)'") }
-            return CacheLocation(base: v, leaf: nil, source: .variable, variableName: variable, appName: appName, home: home)
+            guard v.hasPrefix("/") else {
+                throw BundleError(.usage, "\(variable) must be an absolute path, got '\(v)'")
+            }
+            return CacheLocation(
+                base: v, leaf: nil, source: .variable, variableName: variable, appName: appName, home: home)
         }
         if let x = Sys.getenv("XDG_CACHE_HOME"), x.hasPrefix("/") {
-            return CacheLocation(base: x, leaf: appName, source: .xdg, variableName: variable, appName: appName, home: home)
+            return CacheLocation(
+                base: x, leaf: appName, source: .xdg, variableName: variable, appName: appName, home: home)
         }
         guard let home else { throw BundleError(.usage, "cannot find a cache directory: set \(variable) or HOME") }
-        return CacheLocation(base: home + "/.cache", leaf: appName, source: .home, variableName: variable, appName: appName, home: home)
+        return CacheLocation(
+            base: home + "/.cache", leaf: appName, source: .home, variableName: variable, appName: appName, home: home)
     }
 
     static func trimmed(_ p: String) -> String {
@@ -78,16 +83,23 @@ public struct CacheLocation: Sendable {
     /// makes what is missing (mode 0700). Returns nil when it does not exist and `create` is
     /// false. Throws a one-line refusal when the path is not safe to use.
     public func open(create: Bool) throws(BundleError) -> CacheRoot? {
-        guard let b = try PathWalk.open(base, trustedPrefix: home, create: create, variable: variableName) else { return nil }
+        guard let b = try PathWalk.open(base, trustedPrefix: home, create: create, variable: variableName) else {
+            return nil
+        }
         var name = leaf
         if Ownership.isShared(b.stat) { name = perUserName }
         guard let name else { return CacheRoot(fd: b.fd, path: base, location: self) }
         defer { Sys.close(b.fd) }
         let path = base + "/" + name
-        guard let r = try PathWalk.child(b.fd, name, path: path, create: create, variable: variableName) else { return nil }
+        guard let r = try PathWalk.child(b.fd, name, path: path, create: create, variable: variableName) else {
+            return nil
+        }
         if Ownership.othersCanWrite(r.stat) {
             Sys.close(r.fd)
-            throw BundleError(.unsafeCache, "cache directory \(path) is writable by other users (mode \(Ownership.octal(r.stat.st_mode))): run 'chmod go-w \(path)' or set \(variableName)")
+            throw BundleError(
+                .unsafeCache,
+                "cache directory \(path) is writable by other users (mode \(Ownership.octal(r.stat.st_mode))): run 'chmod go-w \(path)' or set \(variableName)"
+            )
         }
         return CacheRoot(fd: r.fd, path: path, location: self)
     }
@@ -105,7 +117,9 @@ public struct CacheLocation: Sendable {
 public enum PathWalk {
     public struct Opened { public let fd: Int32; public let stat: FileStatus }
 
-    public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(BundleError) -> Opened? {
+    public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(BundleError)
+        -> Opened?
+    {
         /// A component still to walk; `fromLink` when it comes from a symlink's target, where
         /// `..` is allowed (it names the parent of the directory holding the link, as for the kernel).
         struct Component { var name: [UInt8]; var fromLink: Bool }
@@ -146,11 +160,13 @@ public enum PathWalk {
         do throws(BundleError) {
             try judge(current.stat, shown, variable: variable)
             var links = 0
-            rest.reverse()   // a stack: next component last
+            rest.reverse()  // a stack: next component last
             while let component = rest.popLast() {
                 if component.name == [0x2E] { continue }
                 if component.name == [0x2E, 0x2E] {
-                    guard component.fromLink else { throw BundleError(.usage, "cache path \(path) must not contain '..' (set \(variable))") }
+                    guard component.fromLink else {
+                        throw BundleError(.usage, "cache path \(path) must not contain '..' (set \(variable))")
+                    }
                     if let up = ancestors.popLast() {
                         Sys.close(current.fd)
                         current = up.opened
@@ -175,14 +191,22 @@ public enum PathWalk {
                 let opened: Opened?
                 do throws(BundleError) {
                     opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
-                } catch where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
+                } catch  where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
                     // Only now (never on the common path) ask whether it is a symlink.
-                    guard let st = try? Sys.fstatat(current.fd, component.name, follow: false), Ownership.type(st) == CPLAT_S_IFLNK else { throw error }
+                    guard let st = try? Sys.fstatat(current.fd, component.name, follow: false),
+                        Ownership.type(st) == CPLAT_S_IFLNK
+                    else { throw error }
                     guard !Ownership.othersCanWrite(current.stat) else {
-                        throw BundleError(.unsafeCache, "cache path \(childPath) is a symlink in a directory other users can write to: set \(variable) to a path without it")
+                        throw BundleError(
+                            .unsafeCache,
+                            "cache path \(childPath) is a symlink in a directory other users can write to: set \(variable) to a path without it"
+                        )
                     }
                     links += 1
-                    guard links <= 40 else { throw BundleError(.system, "cache path \(path): too many levels of symbolic links", errno: CPLAT_ELOOP) }
+                    guard links <= 40 else {
+                        throw BundleError(
+                            .system, "cache path \(path): too many levels of symbolic links", errno: CPLAT_ELOOP)
+                    }
                     let target: [UInt8]
                     target = try Sys.readlinkat(current.fd, component.name)
                     if target.first == 0x2F {
@@ -221,24 +245,32 @@ public enum PathWalk {
 
     /// Opens (with `create`: makes, mode 0700) one directory below `dirfd` without following a
     /// symlink, and checks it. nil when it does not exist and `create` is false.
-    public static func child(_ dirfd: Int32, _ name: String, path: String, create: Bool, variable: String) throws(BundleError) -> Opened? {
+    public static func child(_ dirfd: Int32, _ name: String, path: String, create: Bool, variable: String)
+        throws(BundleError) -> Opened?
+    {
         try child(dirfd, Array(name.utf8), path: path, create: create, variable: variable)
     }
 
-    static func child(_ dirfd: Int32, _ name: [UInt8], path: String, create: Bool, variable: String) throws(BundleError) -> Opened? {
+    static func child(_ dirfd: Int32, _ name: [UInt8], path: String, create: Bool, variable: String) throws(BundleError)
+        -> Opened?
+    {
         var fd: Int32 = -1
         for attempt in 0..<2 {
             do {
                 fd = try Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
                 break
-            } catch where error.errno == CPLAT_ENOENT && create && attempt == 0 {
-                do { try Sys.mkdirat(dirfd, name, 0o700) } catch where error.errno == CPLAT_EEXIST {} catch {
-                    throw error.reworded("cannot create cache directory \(path): \(error.reason) (set \(variable) to a directory you can write to)")
+            } catch  where error.errno == CPLAT_ENOENT && create && attempt == 0 {
+                do { try Sys.mkdirat(dirfd, name, 0o700) } catch  where error.errno == CPLAT_EEXIST {} catch {
+                    throw error.reworded(
+                        "cannot create cache directory \(path): \(error.reason) (set \(variable) to a directory you can write to)"
+                    )
                 }
-            } catch where error.errno == CPLAT_ENOENT {
+            } catch  where error.errno == CPLAT_ENOENT {
                 return nil
-            } catch where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
-                throw BundleError(.unsafeCache, "cache path \(path) is a symlink or not a directory: remove it or set \(variable)", errno: error.errno)
+            } catch  where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
+                throw BundleError(
+                    .unsafeCache, "cache path \(path) is a symlink or not a directory: remove it or set \(variable)",
+                    errno: error.errno)
             } catch {
                 throw error.reworded("cache directory \(path): \(error.reason) (set \(variable))")
             }
@@ -252,10 +284,16 @@ public enum PathWalk {
     /// Owned by us or root; not writable by others unless a sticky directory of root or ours.
     static func judge(_ st: FileStatus, _ path: String, variable: String) throws(BundleError) {
         guard Ownership.isTrusted(st) else {
-            throw BundleError(.unsafeCache, "cache directory \(path) is owned by uid \(st.st_uid), not by you (uid \(Ownership.uid)): remove it or set \(variable) to a directory you own")
+            throw BundleError(
+                .unsafeCache,
+                "cache directory \(path) is owned by uid \(st.st_uid), not by you (uid \(Ownership.uid)): remove it or set \(variable) to a directory you own"
+            )
         }
         if Ownership.othersCanWrite(st) && !Ownership.isShared(st) {
-            throw BundleError(.unsafeCache, "cache directory \(path) is writable by other users (mode \(Ownership.octal(st.st_mode))): run 'chmod go-w \(path)' or set \(variable)")
+            throw BundleError(
+                .unsafeCache,
+                "cache directory \(path) is writable by other users (mode \(Ownership.octal(st.st_mode))): run 'chmod go-w \(path)' or set \(variable)"
+            )
         }
     }
 }

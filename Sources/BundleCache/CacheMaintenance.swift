@@ -23,7 +23,9 @@ extension CacheRoot {
             let users = records.filter { $0.layers.contains(d) }
             var markerTime: Int64 = 0
             if let fd = try? Sys.openat(layersFD, d, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) {
-                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) { markerTime = Int64(st.st_mtime_sec) }
+                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) {
+                    markerTime = Int64(st.st_mtime_sec)
+                }
                 Sys.close(fd)
             }
             var inUse = false
@@ -31,8 +33,9 @@ extension CacheRoot {
             if let locks, (try? Sys.fstatat(locks, Array(d.utf8), follow: false)) != nil {
                 if let lock = lockExclusive(d, create: false) { Sys.close(lock) } else { inUse = true }
             }
-            return LayerEntry(digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map { $0.lastUse }.max() ?? markerTime,
-                              bundles: users, inUse: inUse)
+            return LayerEntry(
+                digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map { $0.lastUse }.max() ?? markerTime,
+                bundles: users, inUse: inUse)
         }
     }
 
@@ -71,8 +74,11 @@ extension CacheRoot {
                     problems.append("modified (link): \(rel)")
                 }
             case .regular:
-                guard Ownership.type(st) == CPLAT_S_IFREG, UInt64(st.st_size) == f.size else { problems.append("modified (size or type): \(rel)"); continue }
-                guard let fd = try? Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK) else { problems.append("unreadable: \(rel)"); continue }
+                guard Ownership.type(st) == CPLAT_S_IFREG, UInt64(st.st_size) == f.size else {
+                    problems.append("modified (size or type): \(rel)"); continue
+                }
+                guard let fd = try? Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK)
+                else { problems.append("unreadable: \(rel)"); continue }
                 let h = Blake2b()
                 var ok = true
                 while true {
@@ -82,21 +88,25 @@ extension CacheRoot {
                 }
                 Sys.close(fd)
                 if !ok || h.finalize() != f.digest { problems.append("modified (content): \(rel)") }
-                if LayerExtractor.extractedMode(f.mode, directory: false) != st.st_mode & 0o7777 { problems.append("modified (mode): \(rel)") }
+                if LayerExtractor.extractedMode(f.mode, directory: false) != st.st_mode & 0o7777 {
+                    problems.append("modified (mode): \(rel)")
+                }
             }
         }
         dirs.closeAll()
         // Unexpected files: walk the tree.
         let marker = Array(PathRules.markerName.utf8)
         do {
-            try TreeWalk.walk(layerFD, visit: { (e) throws(BundleError) -> Bool in
-                if e.path == marker { return false }
-                guard expected.contains(e.path) else {
-                    problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")
-                    return false
-                }
-                return Ownership.type(e.stat) == CPLAT_S_IFDIR
-            })
+            try TreeWalk.walk(
+                layerFD,
+                visit: { (e) throws(BundleError) -> Bool in
+                    if e.path == marker { return false }
+                    guard expected.contains(e.path) else {
+                        problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")
+                        return false
+                    }
+                    return Ownership.type(e.stat) == CPLAT_S_IFDIR
+                })
         } catch {
             problems.append("cannot read the extracted tree: \(error.description)")
         }
@@ -107,7 +117,9 @@ extension CacheRoot {
     /// removed digests, digests skipped because they are in use, and one line for each layer
     /// that could not be removed (a read-only cache, a tree we cannot delete): those are
     /// reported, never counted as removed nor silently skipped.
-    public func remove(_ digests: [String], dryRun: Bool) -> (freed: UInt64, removed: [String], busy: [String], failed: [String]) {
+    public func remove(_ digests: [String], dryRun: Bool) -> (
+        freed: UInt64, removed: [String], busy: [String], failed: [String]
+    ) {
         guard let layersFD = try? directory(.layers, create: false) else { return (0, [], [], []) }
         var freed: UInt64 = 0
         var removed: [String] = []
@@ -117,14 +129,20 @@ extension CacheRoot {
             guard (try? Sys.fstatat(layersFD, Array(d.utf8), follow: false)) != nil else { continue }
             guard let lock = lockExclusive(d) else {
                 // No lock file can be made in a read-only cache: nothing there can be removed either.
-                if isWritable { busy.append(d) } else { failed.append("cannot remove layer \(path)/layers/\(d): the cache is read-only") }
+                if isWritable {
+                    busy.append(d)
+                } else {
+                    failed.append("cannot remove layer \(path)/layers/\(d): the cache is read-only")
+                }
                 continue
             }
             defer { Sys.close(lock) }
             let size = TreeWalk.diskUsage(layersFD, d)
             if !dryRun {
                 do { try setAside(d, reason: "gc") } catch {
-                    failed.append("cannot remove layer \(path)/layers/\(d): " + (error.errno == CPLAT_EROFS ? "the cache is read-only" : error.message))
+                    failed.append(
+                        "cannot remove layer \(path)/layers/\(d): "
+                            + (error.errno == CPLAT_EROFS ? "the cache is read-only" : error.message))
                     continue
                 }
                 // Still holding it exclusively: a launch that opened this file meanwhile sees it
@@ -139,14 +157,20 @@ extension CacheRoot {
 
     /// gc's choice: layers no recently used bundle needs, whose last use is older than `olderThan`.
     /// Returns the candidates and the bundles kept.
-    public func gcCandidates(now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord]) -> (candidates: [String], kept: Set<String>) {
+    public func gcCandidates(now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord]) -> (
+        candidates: [String], kept: Set<String>
+    ) {
         var keptBundles = Set<String>()
         for app in Set(recs.map { $0.app }) {
             let mine = recs.filter { $0.app == app }.sorted { $0.lastUse > $1.lastUse }
-            for (i, r) in mine.enumerated() where Durations.age(now: now, since: r.lastUse) < olderThan || i < keep { keptBundles.insert(r.digest) }
+            for (i, r) in mine.enumerated() where Durations.age(now: now, since: r.lastUse) < olderThan || i < keep {
+                keptBundles.insert(r.digest)
+            }
         }
         let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap { $0.layers })
-        let candidates = layerEntries(records: recs).filter { !needed.contains($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan }
+        let candidates = layerEntries(records: recs).filter {
+            !needed.contains($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan
+        }
         return (candidates.map { $0.digest }, keptBundles)
     }
 }

@@ -44,7 +44,8 @@ public final class CacheRoot {
     public func directory(_ sub: Subdirectory, create: Bool) throws(BundleError) -> Int32? {
         if subdirectories[sub.rawValue] >= 0 { return subdirectories[sub.rawValue] }
         let p = path + "/" + sub.name
-        guard let opened = try PathWalk.child(fd, sub.name, path: p, create: create, variable: location.variableName) else { return nil }
+        guard let opened = try PathWalk.child(fd, sub.name, path: p, create: create, variable: location.variableName)
+        else { return nil }
         // Unlike a directory on the way to the root, the cache's own directories may not be
         // shared even when sticky: a root such as `/` or `/var` (for root) already holds a
         // sticky `tmp/`, where extractions would mix with other users' files and the clean-up
@@ -52,7 +53,10 @@ public final class CacheRoot {
         // refused one that is not sticky; a sticky one is shared on purpose and left alone.)
         if Ownership.othersCanWrite(opened.stat) {
             Sys.close(opened.fd)
-            throw BundleError(.unsafeCache, "cache directory \(p) is writable by other users: set \(location.variableName) to a directory of the cache's own")
+            throw BundleError(
+                .unsafeCache,
+                "cache directory \(p) is writable by other users: set \(location.variableName) to a directory of the cache's own"
+            )
         }
         subdirectories[sub.rawValue] = opened.fd
         return opened.fd
@@ -60,7 +64,9 @@ public final class CacheRoot {
 
     /// Like `directory`, for callers that need it to exist.
     public func requireDirectory(_ sub: Subdirectory) throws(BundleError) -> Int32 {
-        guard let d = try directory(sub, create: true) else { throw BundleError(.damagedCache, "cache directory \(path)/\(sub.name) is missing") }
+        guard let d = try directory(sub, create: true) else {
+            throw BundleError(.damagedCache, "cache directory \(path)/\(sub.name) is missing")
+        }
         return d
     }
 
@@ -71,7 +77,10 @@ public final class CacheRoot {
     /// noexec constantly; we say so before extracting rather than fail at `execve`.
     public func checkExecAllowed() throws(BundleError) {
         if let vfs = try? Sys.fstatvfs(fd, what: path), vfs.f_flag & CPLAT_ST_NOEXEC != 0 {
-            throw BundleError(.noExec, "cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)")
+            throw BundleError(
+                .noExec,
+                "cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)"
+            )
         }
     }
 
@@ -82,11 +91,17 @@ public final class CacheRoot {
         let blocks = Ownership.uid == 0 ? UInt64(vfs.f_bfree) : UInt64(vfs.f_bavail)
         let (free, overflow) = blocks.multipliedReportingOverflow(by: UInt64(max(vfs.f_frsize, 1)))
         if !overflow, free < bytes {
-            throw BundleError(.diskFull, "no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
+            throw BundleError(
+                .diskFull,
+                "no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))",
+                errno: CPLAT_ENOSPC)
         }
         let inodes = Ownership.uid == 0 ? UInt64(vfs.f_ffree) : UInt64(vfs.f_favail)
         if vfs.f_files > 0, inodes < files {
-            throw BundleError(.diskFull, "no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))", errno: CPLAT_ENOSPC)
+            throw BundleError(
+                .diskFull,
+                "no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))",
+                errno: CPLAT_ENOSPC)
         }
     }
 
@@ -107,10 +122,11 @@ public final class CacheRoot {
     public func layer(_ digestName: String) throws(BundleError) -> LayerState {
         guard let layers = try directory(.layers, create: false) else { return .absent }
         let fd: Int32
-        do { fd = try Sys.openat(layers, digestName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) }
-        catch where error.errno == CPLAT_ENOENT { return .absent }
-        catch where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR { return .damaged }
-        catch { throw error.reworded("layer directory \(path)/layers/\(digestName): \(error.reason)") }
+        do { fd = try Sys.openat(layers, digestName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch
+            where error.errno == CPLAT_ENOENT
+        { return .absent } catch  where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
+            return .damaged
+        } catch { throw error.reworded("layer directory \(path)/layers/\(digestName): \(error.reason)") }
         do {
             try CacheRoot.check(fd: fd, digestName: digestName, root: path)
             if try CacheRoot.markerIsGood(fd, digestName: digestName, root: path) { return .complete(fd) }
@@ -126,11 +142,14 @@ public final class CacheRoot {
         let st: FileStatus
         st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
-            throw BundleError(.unsafeCache, "layer directory \(root)/layers/\(digestName) is owned by uid \(st.st_uid), not by you: remove it")
+            throw BundleError(
+                .unsafeCache,
+                "layer directory \(root)/layers/\(digestName) is owned by uid \(st.st_uid), not by you: remove it")
         }
         if Ownership.othersCanWrite(st) {
             guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, st.st_mode & 0o755, what: digestName)) != nil else {
-                throw BundleError(.unsafeCache, "layer directory \(root)/layers/\(digestName) is writable by other users: remove it")
+                throw BundleError(
+                    .unsafeCache, "layer directory \(root)/layers/\(digestName) is writable by other users: remove it")
             }
         }
     }
@@ -142,7 +161,10 @@ public final class CacheRoot {
         do { st = try Sys.fstatat(layerFD, Array(PathRules.markerName.utf8), follow: false) } catch { return false }
         guard let st, Ownership.type(st) == CPLAT_S_IFREG else { return false }
         guard Ownership.isTrusted(st) else {
-            throw BundleError(.unsafeCache, "layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.st_uid), not by you: remove it")
+            throw BundleError(
+                .unsafeCache,
+                "layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.st_uid), not by you: remove it"
+            )
         }
         return !Ownership.othersCanWrite(st)
     }

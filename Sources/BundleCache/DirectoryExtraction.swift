@@ -11,35 +11,50 @@ import CPlatform
 /// they are run. The emptiness check and the extraction use that one descriptor.
 public enum DirectoryExtraction {
     /// Creates DIR (its parent must exist) or takes an empty one; calls `done` after each layer.
-    public static func extractAll(_ bundle: BundleFile, to dir: String, done: (LayerRecord) -> Void) throws(BundleError) {
+    public static func extractAll(_ bundle: BundleFile, to dir: String, done: (LayerRecord) -> Void) throws(BundleError)
+    {
         var created = true
         do { try Sys.mkdir(dir, 0o755) } catch {
-            guard error.errno == CPLAT_EEXIST else { throw BundleError(error.code, "cannot create \(dir): \(error.reason)", errno: error.errno) }
+            guard error.errno == CPLAT_EEXIST else {
+                throw BundleError(error.code, "cannot create \(dir): \(error.reason)", errno: error.errno)
+            }
             created = false
         }
         let dirFD: Int32
         do { dirFD = try Sys.open(dir, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
-            throw BundleError(error.code, error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR
-                              ? "\(dir) is a symlink or not a directory: choose a new directory" : "cannot open \(dir): \(error.reason)",
-                              errno: error.errno)
+            throw BundleError(
+                error.code,
+                error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR
+                    ? "\(dir) is a symlink or not a directory: choose a new directory"
+                    : "cannot open \(dir): \(error.reason)",
+                errno: error.errno)
         }
         defer { Sys.close(dirFD) }
         guard let st = try? Sys.fstat(dirFD), st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st) else {
-            throw BundleError(.unsafeCache, "\(dir) belongs to another user or is writable by others (so its files could be changed after extracting): choose a new directory of yours")
+            throw BundleError(
+                .unsafeCache,
+                "\(dir) belongs to another user or is writable by others (so its files could be changed after extracting): choose a new directory of yours"
+            )
         }
-        if !created, !((try? Sys.listDirectory(dirFD)) ?? ["x"]).isEmpty { throw BundleError(.usage, "\(dir) exists and is not an empty directory") }
+        if !created, !((try? Sys.listDirectory(dirFD)) ?? ["x"]).isEmpty {
+            throw BundleError(.usage, "\(dir) exists and is not an empty directory")
+        }
         for layer in bundle.manifest.layers {
             let fd: Int32
             do {
                 try Sys.mkdirat(dirFD, layer.name, 0o755)
                 fd = try Sys.openat(dirFD, layer.name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
             } catch {
-                throw BundleError(error.code, error.code == .diskFull ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)",
-                                  errno: error.errno)
+                throw BundleError(
+                    error.code,
+                    error.code == .diskFull
+                        ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)",
+                    errno: error.errno)
             }
             defer { Sys.close(fd) }
-            do { try LayerExtractor.extract(bundle, layer: layer, into: fd) }
-            catch { throw BundleError(error.code, "\(dir)/\(layer.name): \(error.message)", errno: error.errno) }
+            do { try LayerExtractor.extract(bundle, layer: layer, into: fd) } catch {
+                throw BundleError(error.code, "\(dir)/\(layer.name): \(error.message)", errno: error.errno)
+            }
             done(layer)
         }
     }

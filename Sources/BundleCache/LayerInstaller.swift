@@ -16,7 +16,9 @@ import CPlatform
 extension CacheRoot {
     /// Extracts and publishes one layer; returns a descriptor of the published directory (the
     /// caller closes it). `progress` sees the bytes written so far (for a first-run notice).
-    public func install(_ layer: LayerRecord, from bundle: BundleFile, progress: ((UInt64) -> Void)? = nil) throws(BundleError) -> Int32 {
+    public func install(_ layer: LayerRecord, from bundle: BundleFile, progress: ((UInt64) -> Void)? = nil)
+        throws(BundleError) -> Int32
+    {
         let name = Hex.layerName(layer.digest)
         let tmpDir = try requireDirectory(.tmp)
         let layersDir = try requireDirectory(.layers)
@@ -32,16 +34,20 @@ extension CacheRoot {
         let made: FileStatus
         made = try Sys.fstat(workFD)
         guard made.st_uid == Ownership.uid, !Ownership.othersCanWrite(made) else {
-            throw BundleError(.unsafeCache, "temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
+            throw BundleError(
+                .unsafeCache,
+                "temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
         }
         try fill(layer, from: bundle, workFD: workFD, markerText: name + "\n", progress: progress)
 
         do {
             try Sys.renameat(tmpDir, Array(tmpName.utf8), layersDir, Array(name.utf8))
-        } catch where error.errno == CPLAT_ENOTEMPTY || error.errno == CPLAT_EEXIST {
+        } catch  where error.errno == CPLAT_ENOTEMPTY || error.errno == CPLAT_EEXIST {
             // Another launch published the same layer first: use theirs if it is complete and ours.
             if case .complete(let fd) = try self.layer(name) { return fd }
-            throw BundleError(.damagedCache, "layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
+            throw BundleError(
+                .damagedCache,
+                "layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
         }
         committed = true
         return try openPublished(layersDir, name, expected: made)
@@ -51,30 +57,40 @@ extension CacheRoot {
     private func openPublished(_ layersDir: Int32, _ name: String, expected: FileStatus) throws(BundleError) -> Int32 {
         let fd: Int32
         do { fd = try Sys.openat(layersDir, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
-            throw BundleError(.damagedCache, "layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)", errno: error.errno)
+            throw BundleError(
+                .damagedCache, "layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)",
+                errno: error.errno)
         }
         guard let st = try? Sys.fstat(fd), st.st_dev == expected.st_dev, st.st_ino == expected.st_ino,
-              st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st),
-              (try? CacheRoot.markerIsGood(fd, digestName: name, root: path)) == true else {
+            st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st),
+            (try? CacheRoot.markerIsGood(fd, digestName: name, root: path)) == true
+        else {
             Sys.close(fd)
-            throw BundleError(.unsafeCache, "layer directory \(path)/layers/\(name) is not the one this launch extracted: refusing to run it")
+            throw BundleError(
+                .unsafeCache,
+                "layer directory \(path)/layers/\(name) is not the one this launch extracted: refusing to run it")
         }
         return fd
     }
 
     /// Extracts into the temporary directory, writes the marker, and flushes what was written.
-    private func fill(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, markerText: String, progress: ((UInt64) -> Void)?) throws(BundleError) {
+    private func fill(
+        _ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, markerText: String, progress: ((UInt64) -> Void)?
+    ) throws(BundleError) {
         try LayerExtractor.extract(bundle, layer: layer, into: workFD, progress: progress)
         do {
-            let marker = try Sys.openat(workFD, PathRules.markerName, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o400)
+            let marker = try Sys.openat(
+                workFD, PathRules.markerName, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o400)
             defer { Sys.close(marker) }
-            try withBytes(Array(markerText.utf8)) { (b) throws(BundleError) in try Sys.writeAll(marker, b, what: PathRules.markerName) }
+            try withBytes(Array(markerText.utf8)) { (b) throws(BundleError) in
+                try Sys.writeAll(marker, b, what: PathRules.markerName)
+            }
             // Durability: everything written above reaches the disk before the layer is published.
             // (BENCH_NO_DURABILITY and BENCH_SYNCFS exist only for scripts/bench.sh, to measure
             // what this costs and compare it with the `syncfs` used before; no shipped stub is
             // built with them.)
             #if !BENCH_NO_DURABILITY
-            try flushToDisk(layer, from: bundle, workFD: workFD, marker: marker)
+                try flushToDisk(layer, from: bundle, workFD: workFD, marker: marker)
             #endif
         }
     }
@@ -90,11 +106,13 @@ extension CacheRoot {
     /// Makes the extracted tree durable before it is published: `fsync` of every file and
     /// directory we wrote (`LayerExtractor.flush`) for a layer of up to `perFileFlushLimit`
     /// entries, else `syncfs` of the cache's filesystem.
-    private func flushToDisk(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, marker: Int32) throws(BundleError) {
+    private func flushToDisk(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, marker: Int32)
+        throws(BundleError)
+    {
         #if BENCH_SYNCFS
-        let perFile = false
+            let perFile = false
         #else
-        let perFile = layer.fileCount <= CacheRoot.perFileFlushLimit
+            let perFile = layer.fileCount <= CacheRoot.perFileFlushLimit
         #endif
         if perFile {
             try Sys.fsync(marker, what: PathRules.markerName)
@@ -107,7 +125,8 @@ extension CacheRoot {
     /// `<digest16>.<pid>.<random>[.<suffix>]`: the pid lets `removeAbandoned` tell a live
     /// extraction from one whose process died.
     static func temporaryName(_ digestName: String, suffix: String?) -> String {
-        String(digestName.prefix(16)) + "." + String(Sys.processID()) + "." + Hex.encode(Sys.randomBytes(6)) + (suffix.map { "." + $0 } ?? "")
+        String(digestName.prefix(16)) + "." + String(Sys.processID()) + "." + Hex.encode(Sys.randomBytes(6))
+            + (suffix.map { "." + $0 } ?? "")
     }
 
     /// Moves `layers/<digest>` into `tmp/` (one atomic rename, so no launch sees it half
@@ -121,7 +140,7 @@ extension CacheRoot {
         do {
             try Sys.renameat(layersDir, Array(digestName.utf8), tmpDir, Array(trash.utf8))
             try TreeWalk.removeTree(tmpDir, trash)
-        } catch where error.errno == CPLAT_ENOENT {
+        } catch  where error.errno == CPLAT_ENOENT {
             // Another launch repaired or removed it first.
         }
     }

@@ -31,16 +31,17 @@ extension CacheRoot {
         do {
             guard let d = try directory(.locks, create: true) else { return .unavailable }
             locks = d
-        } catch where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
+        } catch  where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
             return isWritable ? .unavailable : .readOnlyCache
         }
         for _ in 0..<3 {
             let fd: Int32
             do {
-                fd = try Sys.openatInherited(locks, digestName, CPLAT_O_RDONLY | CPLAT_O_CREAT | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600)
-            } catch where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
+                fd = try Sys.openatInherited(
+                    locks, digestName, CPLAT_O_RDONLY | CPLAT_O_CREAT | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600)
+            } catch  where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
                 return isWritable ? .unavailable : .readOnlyCache
-            } catch where error.errno == CPLAT_ELOOP {
+            } catch  where error.errno == CPLAT_ELOOP {
                 try replaceLockFile(locks, digestName)
                 continue
             } catch {
@@ -63,7 +64,11 @@ extension CacheRoot {
     public func lockExclusive(_ digestName: String, create: Bool = true) -> Int32? {
         guard let locks = try? directory(.locks, create: create) else { return nil }
         for _ in 0..<2 {
-            guard let fd = try? Sys.openat(locks, digestName, CPLAT_O_RDONLY | (create ? CPLAT_O_CREAT : 0) | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600) else { return nil }
+            guard
+                let fd = try? Sys.openat(
+                    locks, digestName,
+                    CPLAT_O_RDONLY | (create ? CPLAT_O_CREAT : 0) | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600)
+            else { return nil }
             guard (try? checkLockFile(fd, locks, digestName)) != nil else { Sys.close(fd); continue }
             if (try? Sys.flock(fd, CPLAT_LOCK_EX | CPLAT_LOCK_NB, what: digestName)) != nil { return fd }
             Sys.close(fd)
@@ -78,7 +83,8 @@ extension CacheRoot {
         let st: FileStatus
         st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
-            throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
+            throw BundleError(
+                .unsafeCache, "lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
         }
         guard Ownership.type(st) == CPLAT_S_IFREG else {
             try replaceLockFile(locks, name)
@@ -93,8 +99,11 @@ extension CacheRoot {
     }
 
     private func replaceLockFile(_ locks: Int32, _ name: String) throws(BundleError) {
-        do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch where error.errno == CPLAT_ENOENT {} catch {
-            throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it", errno: error.errno)
+        do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch  where error.errno == CPLAT_ENOENT {} catch {
+            throw BundleError(
+                .unsafeCache,
+                "lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it",
+                errno: error.errno)
         }
     }
 

@@ -22,7 +22,8 @@ public enum SystemCache {
             fd = next
         }
         guard let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false),
-              Ownership.type(st) == CPLAT_S_IFREG, st.st_uid == 0, !Ownership.othersCanWrite(st) else {
+            Ownership.type(st) == CPLAT_S_IFREG, st.st_uid == 0, !Ownership.othersCanWrite(st)
+        else {
             Sys.close(fd)
             return nil
         }
@@ -34,5 +35,7 @@ public enum SystemCache {
         return st.st_uid == 0 && !Ownership.othersCanWrite(st)
     }
 
-    public static func layerPath(appName: String, digestName: String) -> String { root(appName: appName) + "/layers/" + digestName }
+    public static func layerPath(appName: String, digestName: String) -> String {
+        root(appName: appName) + "/layers/" + digestName
+    }
 }

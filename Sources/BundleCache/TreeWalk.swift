@@ -23,10 +23,12 @@ public enum TreeWalk {
     /// Visits every entry below `root` (a directory descriptor the caller keeps): `visit` returns
     /// true to descend into a directory; `enter` sees a directory's descriptor before it is
     /// listed; `leave` is called with its parent once its contents were visited.
-    public static func walk(_ root: Int32,
-                            visit: (Entry) throws(BundleError) -> Bool,
-                            enter: (Int32) -> Void = { _ in },
-                            leave: (Entry) throws(BundleError) -> Void = { _ throws(BundleError) in }) throws(BundleError) {
+    public static func walk(
+        _ root: Int32,
+        visit: (Entry) throws(BundleError) -> Bool,
+        enter: (Int32) -> Void = { _ in },
+        leave: (Entry) throws(BundleError) -> Void = { _ throws(BundleError) in }
+    ) throws(BundleError) {
         struct Frame { var entry: Entry; var pending: [[UInt8]]; var parentID: (UInt64, UInt64) }
         var frames: [Frame] = []
         var fd = root
@@ -84,13 +86,16 @@ public enum TreeWalk {
         let fd = try Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
         defer { Sys.close(fd) }
         try? Sys.fchmod(fd, 0o700, what: Sys.displayName(name))
-        try walk(fd, visit: { (e) throws(BundleError) -> Bool in
-            if Ownership.type(e.stat) == CPLAT_S_IFDIR { return true }
-            try Sys.unlinkat(e.parent, e.name, 0)
-            return false
-        }, enter: { try? Sys.fchmod($0, 0o700, what: "directory") }, leave: { (e) throws(BundleError) in
-            try Sys.unlinkat(e.parent, e.name, CPLAT_AT_REMOVEDIR)
-        })
+        try walk(
+            fd,
+            visit: { (e) throws(BundleError) -> Bool in
+                if Ownership.type(e.stat) == CPLAT_S_IFDIR { return true }
+                try Sys.unlinkat(e.parent, e.name, 0)
+                return false
+            }, enter: { try? Sys.fchmod($0, 0o700, what: "directory") },
+            leave: { (e) throws(BundleError) in
+                try Sys.unlinkat(e.parent, e.name, CPLAT_AT_REMOVEDIR)
+            })
         try Sys.unlinkat(dirfd, name, CPLAT_AT_REMOVEDIR)
     }
 
@@ -103,12 +108,16 @@ public enum TreeWalk {
     public static func diskUsage(_ dirfd: Int32, _ name: String) -> UInt64 {
         guard let st = try? Sys.fstatat(dirfd, Array(name.utf8), follow: false) else { return 0 }
         var total = UInt64(max(st.st_blocks, 0)) * 512
-        guard Ownership.type(st) == CPLAT_S_IFDIR, let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) else { return total }
+        guard Ownership.type(st) == CPLAT_S_IFDIR,
+            let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+        else { return total }
         defer { Sys.close(fd) }
-        try? walk(fd, visit: { (e) throws(BundleError) -> Bool in
-            total += UInt64(max(e.stat.st_blocks, 0)) * 512
-            return true
-        })
+        try? walk(
+            fd,
+            visit: { (e) throws(BundleError) -> Bool in
+                total += UInt64(max(e.stat.st_blocks, 0)) * 512
+                return true
+            })
         return total
     }
 }

@@ -53,7 +53,8 @@ public struct PublicKey: Equatable, Sendable {
     /// The 42 bytes `"Ed" + keyid + pk`, as embedded in the launcher's key slot.
     public init(slotBytes: [UInt8]) throws(BundleError) {
         guard slotBytes.count == 42 else {
-            throw BundleError(.badKey, "public key: not minisign Ed25519 format (\(slotBytes.count) bytes, expected 42)")
+            throw BundleError(
+                .badKey, "public key: not minisign Ed25519 format (\(slotBytes.count) bytes, expected 42)")
         }
         guard slotBytes[0] == ed[0], slotBytes[1] == ed[1] else {
             throw BundleError(.badKey, "public key: not minisign Ed25519 format (algorithm is not \"Ed\")")
@@ -63,7 +64,9 @@ public struct PublicKey: Equatable, Sendable {
 
     /// The key line of a `.pub` file ("RWQ..."), as `minisign -P` takes it.
     public init(base64 line: String) throws(BundleError) {
-        guard let raw = Base64.decode(line.trimmingSpaces()) else { throw BundleError(.badKey, "public key: invalid base64") }
+        guard let raw = Base64.decode(line.trimmingSpaces()) else {
+            throw BundleError(.badKey, "public key: invalid base64")
+        }
         try self.init(slotBytes: raw)
     }
 
@@ -125,33 +128,44 @@ public struct SecretKey: Sendable {
         guard var raw = Base64.decode(line) else { throw BundleError(.badKey, "secret key: invalid base64") }
         defer { sodium_memzero(&raw, raw.count) }
         guard raw.count == SecretKey.length else {
-            throw BundleError(.badKey, "secret key: not a minisign secret key (\(raw.count) bytes, expected \(SecretKey.length))")
+            throw BundleError(
+                .badKey, "secret key: not a minisign secret key (\(raw.count) bytes, expected \(SecretKey.length))")
         }
-        guard raw[0] == ed[0], raw[1] == ed[1] else { throw BundleError(.badKey, "secret key: not an Ed25519 key (algorithm is not \"Ed\")") }
-        guard raw[4] == 0x42, raw[5] == 0x32 else { throw BundleError(.badKey, "secret key: unknown checksum algorithm (not \"B2\")") }
+        guard raw[0] == ed[0], raw[1] == ed[1] else {
+            throw BundleError(.badKey, "secret key: not an Ed25519 key (algorithm is not \"Ed\")")
+        }
+        guard raw[4] == 0x42, raw[5] == 0x32 else {
+            throw BundleError(.badKey, "secret key: unknown checksum algorithm (not \"B2\")")
+        }
         let encrypted: Bool
         switch (raw[2], raw[3]) {
         case (0, 0): encrypted = false
-        case (0x53, 0x63): encrypted = true   // "Sc": scrypt
+        case (0x53, 0x63): encrypted = true  // "Sc": scrypt
         default: throw BundleError(.badKey, "secret key: unknown key derivation (neither none nor scrypt)")
         }
         if encrypted {
-            guard let password else { throw BundleError(.passwordNeeded, "secret key is encrypted: a password is needed") }
+            guard let password else {
+                throw BundleError(.passwordNeeded, "secret key is encrypted: a password is needed")
+            }
             let ops = le64(raw[38..<46]), mem = le64(raw[46..<54])
             guard ops <= SecretKey.maxOpslimit, mem <= SecretKey.maxMemlimit else {
-                throw BundleError(.badKey, "secret key: unreasonable scrypt parameters (opslimit \(ops), memlimit \(mem))")
+                throw BundleError(
+                    .badKey, "secret key: unreasonable scrypt parameters (opslimit \(ops), memlimit \(mem))")
             }
             Sodium.initialize()
             let salt = Array(raw[6..<38])
             var stream = [UInt8](repeating: 0, count: 104)
-            var pw = Array(password.utf8) + [0]   // never an empty buffer, so never a null pointer
+            var pw = Array(password.utf8) + [0]  // never an empty buffer, so never a null pointer
             let r = pw.withUnsafeBufferPointer { p in
                 p.withMemoryRebound(to: CChar.self) { c in
-                    crypto_pwhash_scryptsalsa208sha256(&stream, 104, c.baseAddress!, UInt64(c.count - 1), salt, ops, Int(mem))
+                    crypto_pwhash_scryptsalsa208sha256(
+                        &stream, 104, c.baseAddress!, UInt64(c.count - 1), salt, ops, Int(mem))
                 }
             }
             sodium_memzero(&pw, pw.count)
-            guard r == 0 else { throw BundleError(.crypto, "secret key: scrypt key derivation failed (out of memory?)") }
+            guard r == 0 else {
+                throw BundleError(.crypto, "secret key: scrypt key derivation failed (out of memory?)")
+            }
             for i in 0..<104 { raw[SecretKey.sealedStart + i] ^= stream[i] }
             sodium_memzero(&stream, stream.count)
         }
@@ -161,14 +175,17 @@ public struct SecretKey: Sendable {
             // minisign 0.11 `-G -W` leaves the checksum zeroed; accept that for unencrypted keys only,
             // and then at least check that the public half matches the seed.
             guard !encrypted, chk.allSatisfy({ $0 == 0 }) else {
-                throw encrypted ? BundleError(.wrongPassword, "secret key: wrong password or corrupt key (checksum mismatch)")
-                                : BundleError(.badKey, "secret key: corrupt key (checksum mismatch)")
+                throw encrypted
+                    ? BundleError(.wrongPassword, "secret key: wrong password or corrupt key (checksum mismatch)")
+                    : BundleError(.badKey, "secret key: corrupt key (checksum mismatch)")
             }
             Sodium.initialize()
             var pk = [UInt8](repeating: 0, count: 32), derived = [UInt8](repeating: 0, count: 64)
             _ = crypto_sign_seed_keypair(&pk, &derived, Array(sk[0..<32]))
             sodium_memzero(&derived, derived.count)
-            guard pk == Array(sk[32..<64]) else { throw BundleError(.badKey, "secret key: corrupt key (public half does not match the seed)") }
+            guard pk == Array(sk[32..<64]) else {
+                throw BundleError(.badKey, "secret key: corrupt key (public half does not match the seed)")
+            }
         }
         self.init(keyID: KeyID(bytes: id)!, bytes: sk)
     }
@@ -186,7 +203,8 @@ public struct SecretKey: Sendable {
     func sign(_ message: UnsafeRawBufferPointer) -> [UInt8] {
         Sodium.initialize()
         var sig = [UInt8](repeating: 0, count: 64)
-        crypto_sign_detached(&sig, nil, message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count), bytes)
+        crypto_sign_detached(
+            &sig, nil, message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count), bytes)
         return sig
     }
 
@@ -205,13 +223,18 @@ public enum Ed25519 {
     public static func verify(signature: [UInt8], message: UnsafeRawBufferPointer, publicKey: PublicKey) -> Bool {
         Sodium.initialize()
         guard signature.count == 64, publicKey.bytes.count == 32 else { return false }
-        return crypto_sign_verify_detached(signature, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                           UInt64(message.count), publicKey.bytes) == 0
+        return crypto_sign_verify_detached(
+            signature, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            UInt64(message.count), publicKey.bytes) == 0
     }
 
     /// minisign's prehashed mode: the signature is over BLAKE2b-512(message).
-    public static func verifyPrehashed(signature: [UInt8], message: UnsafeRawBufferPointer, publicKey: PublicKey) -> Bool {
-        Blake2b.hash(message, outputLength: 64).withUnsafeBytes { verify(signature: signature, message: $0, publicKey: publicKey) }
+    public static func verifyPrehashed(signature: [UInt8], message: UnsafeRawBufferPointer, publicKey: PublicKey)
+        -> Bool
+    {
+        Blake2b.hash(message, outputLength: 64).withUnsafeBytes {
+            verify(signature: signature, message: $0, publicKey: publicKey)
+        }
     }
 }
 

@@ -18,22 +18,33 @@ public struct MinisignSignature: Sendable {
     /// Parses the four lines; CRLF line ends and lines after the fourth are tolerated, as minisign does.
     public init(fileContents: String) throws(BundleError) {
         let ls = lines(fileContents)
-        guard ls.count >= 4 else { throw BundleError(.badSignature, "signature file: not in minisign format (expected 4 lines)") }
+        guard ls.count >= 4 else {
+            throw BundleError(.badSignature, "signature file: not in minisign format (expected 4 lines)")
+        }
         guard ls[0].hasPrefix(Self.untrustedPrefix) else {
             throw BundleError(.badSignature, "signature file: line 1 does not start with \"untrusted comment: \"")
         }
         guard ls[2].hasPrefix(Self.trustedPrefix) else {
             throw BundleError(.badSignature, "signature file: line 3 does not start with \"trusted comment: \"")
         }
-        guard let sig = Base64.decode(ls[1].trimmingSpaces()) else { throw BundleError(.badSignature, "signature file: signature line is not base64") }
-        guard sig.count == 74 else { throw BundleError(.badSignature, "signature file: signature line has \(sig.count) bytes, expected 74") }
-        guard SignatureAlgorithm.tags(sig, SignatureAlgorithm.ed25519Prehashed) || SignatureAlgorithm.tags(sig, SignatureAlgorithm.ed25519) else {
+        guard let sig = Base64.decode(ls[1].trimmingSpaces()) else {
+            throw BundleError(.badSignature, "signature file: signature line is not base64")
+        }
+        guard sig.count == 74 else {
+            throw BundleError(.badSignature, "signature file: signature line has \(sig.count) bytes, expected 74")
+        }
+        guard
+            SignatureAlgorithm.tags(sig, SignatureAlgorithm.ed25519Prehashed)
+                || SignatureAlgorithm.tags(sig, SignatureAlgorithm.ed25519)
+        else {
             throw BundleError(.badSignature, "signature file: unknown signature algorithm (neither \"ED\" nor \"Ed\")")
         }
         guard let global = Base64.decode(ls[3].trimmingSpaces()) else {
             throw BundleError(.badSignature, "signature file: global signature line is not base64")
         }
-        guard global.count == 64 else { throw BundleError(.badSignature, "signature file: global signature has \(global.count) bytes, expected 64") }
+        guard global.count == 64 else {
+            throw BundleError(.badSignature, "signature file: global signature has \(global.count) bytes, expected 64")
+        }
         untrustedComment = String(ls[0].dropFirst(Self.untrustedPrefix.count))
         trustedComment = String(ls[2].dropFirst(Self.trustedPrefix.count))
         algorithm = Array(sig[0..<2])
@@ -42,7 +53,9 @@ public struct MinisignSignature: Sendable {
         globalSignature = global
     }
 
-    private init(untrustedComment: String, trustedComment: String, keyID: KeyID, signature: [UInt8], globalSignature: [UInt8]) {
+    private init(
+        untrustedComment: String, trustedComment: String, keyID: KeyID, signature: [UInt8], globalSignature: [UInt8]
+    ) {
         self.untrustedComment = untrustedComment
         self.trustedComment = trustedComment
         self.keyID = keyID
@@ -53,13 +66,16 @@ public struct MinisignSignature: Sendable {
 
     /// Signs `file` the way `minisign -S` does (prehashed "ED"). Comments are one line each in the
     /// file format, so any CR or LF in them is replaced by a space before signing.
-    public static func create(for file: UnsafeRawBufferPointer, key: SecretKey, trustedComment: String,
-                              untrustedComment: String = "signature from bundle-append secret key") -> MinisignSignature {
+    public static func create(
+        for file: UnsafeRawBufferPointer, key: SecretKey, trustedComment: String,
+        untrustedComment: String = "signature from bundle-append secret key"
+    ) -> MinisignSignature {
         let trusted = oneLine(trustedComment), untrusted = oneLine(untrustedComment)
         let sig = key.signPrehashed(file)
         let global = key.sign(sig + Array(trusted.utf8))
-        return MinisignSignature(untrustedComment: untrusted, trustedComment: trusted, keyID: key.keyID,
-                                 signature: sig, globalSignature: global)
+        return MinisignSignature(
+            untrustedComment: untrusted, trustedComment: trusted, keyID: key.keyID,
+            signature: sig, globalSignature: global)
     }
 
     private static func oneLine(_ s: String) -> String {
@@ -76,18 +92,27 @@ public struct MinisignSignature: Sendable {
     /// The key id is checked first only to give a clearer message; the signatures decide.
     public func verify(file: UnsafeRawBufferPointer, publicKey: PublicKey) throws(BundleError) {
         guard keyID == publicKey.keyID else {
-            throw BundleError(.untrustedKey, "signature was made by key \(keyID.displayString), not by the trusted key \(publicKey.keyID.displayString)")
+            throw BundleError(
+                .untrustedKey,
+                "signature was made by key \(keyID.displayString), not by the trusted key \(publicKey.keyID.displayString)"
+            )
         }
         let ok: Bool
         switch algorithm {
-        case SignatureAlgorithm.ed25519Prehashed: ok = Ed25519.verifyPrehashed(signature: signature, message: file, publicKey: publicKey)
+        case SignatureAlgorithm.ed25519Prehashed:
+            ok = Ed25519.verifyPrehashed(signature: signature, message: file, publicKey: publicKey)
         case SignatureAlgorithm.ed25519: ok = Ed25519.verify(signature: signature, message: file, publicKey: publicKey)
         default: throw BundleError(.badSignature, "signature: unknown signature algorithm (neither \"ED\" nor \"Ed\")")
         }
-        guard ok else { throw BundleError(.badSignature, "signature verification failed: the file was modified or signed by another key") }
+        guard ok else {
+            throw BundleError(
+                .badSignature, "signature verification failed: the file was modified or signed by another key")
+        }
         let globalOK = (signature + Array(trustedComment.utf8)).withUnsafeBytes {
             Ed25519.verify(signature: globalSignature, message: $0, publicKey: publicKey)
         }
-        guard globalOK else { throw BundleError(.badSignature, "trusted comment verification failed: the comment was modified") }
+        guard globalOK else {
+            throw BundleError(.badSignature, "trusted comment verification failed: the comment was modified")
+        }
     }
 }

@@ -25,8 +25,9 @@ public final class Blake2b {
     /// `outputLength` must be 16...64 bytes (libsodium's range); minisign uses 32 for its
     /// key checksum and 64 for prehashing files.
     public init(outputLength: Int = 32) {
-        precondition(outputLength >= crypto_generichash_bytes_min() && outputLength <= crypto_generichash_bytes_max(),
-                     "BLAKE2b output length must be 16...64 bytes")
+        precondition(
+            outputLength >= crypto_generichash_bytes_min() && outputLength <= crypto_generichash_bytes_max(),
+            "BLAKE2b output length must be 16...64 bytes")
         Sodium.initialize()
         self.outputLength = outputLength
         state = .allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
@@ -125,7 +126,8 @@ public enum Base64 {
         let complete = input.withUnsafeBufferPointer { b -> Bool in
             b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { c -> Bool in
                 var end: UnsafePointer<CChar>? = nil
-                let r = sodium_base642bin(&out, out.count, c, b.count, nil, &written, &end, Int32(sodium_base64_VARIANT_ORIGINAL))
+                let r = sodium_base642bin(
+                    &out, out.count, c, b.count, nil, &written, &end, Int32(sodium_base64_VARIANT_ORIGINAL))
                 // libsodium stops quietly at the first non-base64 character: refuse trailing garbage too.
                 return r == 0 && end == c + b.count
             }
@@ -135,6 +137,7 @@ public enum Base64 {
 
     /// `A-Z a-z 0-9 + / =`.
     private static func isAlphabet(_ b: UInt8) -> Bool {
-        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F || b == 0x3D
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
+            || b == 0x3D
     }
 }

@@ -60,7 +60,9 @@ public struct ElfIdentity: Sendable, Equatable, Hashable {
     /// magic) or too short to say. An unknown class or byte order is kept as read: it matches
     /// no target, so such a file is refused rather than guessed at.
     public init?(prefix: [UInt8]) {
-        guard prefix.count >= ElfIdentity.headerPrefixLength, Array(prefix[0..<4]) == ElfIdentity.magic else { return nil }
+        guard prefix.count >= ElfIdentity.headerPrefixLength, Array(prefix[0..<4]) == ElfIdentity.magic else {
+            return nil
+        }
         elfClass = prefix[4]
         byteOrder = prefix[5]
         let lo = UInt16(prefix[18]), hi = UInt16(prefix[19])

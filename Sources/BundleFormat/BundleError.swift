@@ -13,9 +13,11 @@ public struct BundleError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Code: UInt8, Sendable, Equatable {
         /// Bytes end before the structure or stream they declare (a cut file, table or layer).
         case truncated = 1
-        /// No bundle trailer (bad magic, file too small), an unknown version or flags, or regions that do not fit the file.
+        /// No bundle trailer (bad magic, file too small), an unknown version or flags, or regions that do not
+        /// fit the file.
         case badTrailer = 2
-        /// The manifest breaks a rule of docs/format.md (names, offsets, flags, duplicates, placeholders naming no layer).
+        /// The manifest breaks a rule of docs/format.md (names, offsets, flags, duplicates, placeholders
+        /// naming no layer).
         case badManifest = 3
         /// An entry's argv or env breaks the entry rules (`EntryRules`).
         case badEntry = 4

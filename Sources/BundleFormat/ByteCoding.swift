@@ -47,7 +47,8 @@ public struct ByteReader {
     public mutating func u8() throws(BundleError) -> UInt8 { buffer[try take(1)] }
     public mutating func u32() throws(BundleError) -> UInt32 {
         let i = try take(4)
-        return UInt32(buffer[i]) | UInt32(buffer[i + 1]) << 8 | UInt32(buffer[i + 2]) << 16 | UInt32(buffer[i + 3]) << 24
+        return UInt32(buffer[i]) | UInt32(buffer[i + 1]) << 8 | UInt32(buffer[i + 2]) << 16 | UInt32(buffer[i + 3])
+            << 24
     }
     public mutating func u64() throws(BundleError) -> UInt64 {
         let i = try take(8)
@@ -63,7 +64,9 @@ public struct ByteReader {
     /// A length-prefixed byte string of at most `limit` bytes.
     public mutating func bytes(limit: Int, field: String) throws(BundleError) -> [UInt8] {
         let n = try u32()
-        guard n <= limit else { throw BundleError(.tooLarge, "\(what): \(field) is \(n) bytes, over the limit of \(limit)") }
+        guard n <= limit else {
+            throw BundleError(.tooLarge, "\(what): \(field) is \(n) bytes, over the limit of \(limit)")
+        }
         return try raw(Int(n))
     }
 

@@ -71,7 +71,9 @@ public struct StreamingByteReader<Source: ByteSource> {
     public mutating func isAtEnd() throws(BundleError) -> Bool { try !ensure(1) }
 
     private mutating func take(_ n: Int) throws(BundleError) -> Int {
-        guard n >= 0, n <= buffer.bytes.count, try ensure(n) else { throw BundleError(.truncated, "\(what) is truncated at byte \(offset)") }
+        guard n >= 0, n <= buffer.bytes.count, try ensure(n) else {
+            throw BundleError(.truncated, "\(what) is truncated at byte \(offset)")
+        }
         defer { start += n; offset += UInt64(n) }
         return start
     }
@@ -95,7 +97,9 @@ public struct StreamingByteReader<Source: ByteSource> {
     /// A length-prefixed byte string of at most `limit` bytes (`limit` ≤ `capacity` - 4).
     public mutating func bytes(limit: Int, field: String) throws(BundleError) -> [UInt8] {
         let n = try u32()
-        guard n <= limit else { throw BundleError(.tooLarge, "\(what): \(field) is \(n) bytes, over the limit of \(limit)") }
+        guard n <= limit else {
+            throw BundleError(.tooLarge, "\(what): \(field) is \(n) bytes, over the limit of \(limit)")
+        }
         return try raw(Int(n))
     }
 }

@@ -45,7 +45,9 @@ public enum EntryRules {
     ///    launcher checks before every warm launch — is `{layer}` or `{layer}/path`;
     /// 4. env keys are unique and leave the launcher's own variables alone: `<APP>_ENTRY` and
     ///    every `<APP>_BUNDLE_*`.
-    public static func check(_ e: EntryRecord, appName: String, fieldName name: FieldName = { $0.description }) throws(BundleError) {
+    public static func check(_ e: EntryRecord, appName: String, fieldName name: FieldName = { $0.description })
+        throws(BundleError)
+    {
         guard let program = e.argv.first else { throw broken(.argv(0), "an entry needs a program", name) }
         try checkProgram(program, name)
         for (i, item) in e.argv.enumerated() { try checkPlaceholderPaths(item, field: .argv(i), name) }
@@ -57,7 +59,10 @@ public enum EntryRules {
             guard !seen.contains(v.key) else { throw broken(.env(v.key), "is set twice", name) }
             seen.append(v.key)
             if v.key == prefix + "_ENTRY" || v.key.utf8.starts(with: (prefix + "_BUNDLE_").utf8) {
-                throw broken(.env(v.key), "is the launcher's own variable (\(prefix)_ENTRY and \(prefix)_BUNDLE_* cannot be set by an entry)", name)
+                throw broken(
+                    .env(v.key),
+                    "is the launcher's own variable (\(prefix)_ENTRY and \(prefix)_BUNDLE_* cannot be set by an entry)",
+                    name)
             }
         }
     }
@@ -73,22 +78,32 @@ public enum EntryRules {
     }
 
     /// One `ProgramPath` per layer the entry's argv starts an item with, in argv order.
-    public static func programPaths(_ e: EntryRecord, fieldName name: FieldName = { $0.description }) throws(BundleError) -> [ProgramPath] {
+    public static func programPaths(_ e: EntryRecord, fieldName name: FieldName = { $0.description })
+        throws(BundleError) -> [ProgramPath]
+    {
         var out: [ProgramPath] = []
         for (i, item) in e.argv.enumerated() {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(let layer)? = pieces.first,
-                  !out.contains(where: { $0.layer == layer }) else { continue }
+                !out.contains(where: { $0.layer == layer })
+            else { continue }
             var path: [UInt8] = []
             if pieces.count > 1 {
                 guard pieces.count == 2, case .literal(let rest) = pieces[1], rest.first == 0x2F else {
-                    throw broken(.argv(i), "'\(TerminalText.shown(item))' must be {\(layer)} or {\(layer)}/path: the launcher checks that file before it runs the entry", name)
+                    throw broken(
+                        .argv(i),
+                        "'\(TerminalText.shown(item))' must be {\(layer)} or {\(layer)}/path: the launcher checks that file before it runs the entry",
+                        name)
                 }
                 path = Array(rest.dropFirst())
                 do { try PathRules.check(path) } catch {
-                    throw broken(.argv(i), "'\(TerminalText.shown(item))' must name a file inside layer '\(layer)': \(error)", name)
+                    throw broken(
+                        .argv(i), "'\(TerminalText.shown(item))' must name a file inside layer '\(layer)': \(error)",
+                        name)
                 }
             }
-            if i == 0 && path.isEmpty { throw broken(.argv(0), "the program cannot be the layer directory {\(layer)} itself", name) }
+            if i == 0 && path.isEmpty {
+                throw broken(.argv(0), "the program cannot be the layer directory {\(layer)} itself", name)
+            }
             out.append(ProgramPath(layer: layer, path: path, argvIndex: i))
         }
         return out
@@ -104,11 +119,18 @@ public enum EntryRules {
             return  // `{layer}/path`: its shape is checked by `programPaths`
         case .literal(let bytes)?:
             guard pieces.count == 1 else {
-                throw broken(.argv(0), "program '\(TerminalText.shown(program))' must start with its layer's placeholder ({layer}/path) or use none", name)
+                throw broken(
+                    .argv(0),
+                    "program '\(TerminalText.shown(program))' must start with its layer's placeholder ({layer}/path) or use none",
+                    name)
             }
             if bytes.first == 0x2F { return }  // absolute
-            if !bytes.contains(0x2F) && !bytes.elementsEqual([0x2E]) && !bytes.elementsEqual([0x2E, 0x2E]) { return }  // looked up in PATH
-            throw broken(.argv(0), "relative program '\(TerminalText.shown(program))' would depend on the working directory (use an absolute path, {layer}/path, or a name looked up in PATH)", name)
+            // Looked up in PATH.
+            if !bytes.contains(0x2F) && !bytes.elementsEqual([0x2E]) && !bytes.elementsEqual([0x2E, 0x2E]) { return }
+            throw broken(
+                .argv(0),
+                "relative program '\(TerminalText.shown(program))' would depend on the working directory (use an absolute path, {layer}/path, or a name looked up in PATH)",
+                name)
         }
     }
 
@@ -116,22 +138,34 @@ public enum EntryRules {
     static func checkPlaceholderPaths(_ template: String, field: Field, _ name: FieldName) throws(BundleError) {
         let pieces: [Placeholders.Piece]
         do { pieces = try Placeholders.parse(template) } catch {
-            throw broken(field, "'\(TerminalText.shown(template))' has a malformed placeholder (write {layer}; {{ and }} for literal braces)", name)
+            throw broken(
+                field,
+                "'\(TerminalText.shown(template))' has a malformed placeholder (write {layer}; {{ and }} for literal braces)",
+                name)
         }
         for (i, piece) in pieces.enumerated() {
             guard case .placeholder(let layer) = piece else { continue }
             guard Names.isValid(layer) else {
-                throw broken(field, "'\(TerminalText.shown(template))': {\(TerminalText.shown(layer))} cannot name a layer (write {{ and }} for literal braces)", name)
+                throw broken(
+                    field,
+                    "'\(TerminalText.shown(template))': {\(TerminalText.shown(layer))} cannot name a layer (write {{ and }} for literal braces)",
+                    name)
             }
             guard i + 1 < pieces.count else { continue }
-            guard case .literal(let rest) = pieces[i + 1], let first = rest.first, first == 0x2F || separators.contains(first) else {
-                throw broken(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': {\(layer)} must be followed by '/', one of : ; , space ' \" or the end", name)
+            guard case .literal(let rest) = pieces[i + 1], let first = rest.first,
+                first == 0x2F || separators.contains(first)
+            else {
+                throw broken(
+                    field,
+                    "'\(TerminalText.shown(template))' leaves layer '\(layer)': {\(layer)} must be followed by '/', one of : ; , space ' \" or the end",
+                    name)
             }
             // The path after the placeholder runs to the first separator.
             var start = 0
             for j in 0...rest.count where j == rest.count || rest[j] == 0x2F || separators.contains(rest[j]) {
                 if j - start == 2 && rest[start] == 0x2E && rest[start + 1] == 0x2E {
-                    throw broken(field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': '..' after {\(layer)}", name)
+                    throw broken(
+                        field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': '..' after {\(layer)}", name)
                 }
                 if j < rest.count && separators.contains(rest[j]) { break }
                 start = j + 1

@@ -19,7 +19,9 @@ public struct FileRecord: Equatable, Sendable {
     /// Link target (symlinks only; empty otherwise).
     public var linkTarget: [UInt8]
 
-    public init(kind: FileKind, mode: UInt32, size: UInt64, path: [UInt8], digest: [UInt8] = [], linkTarget: [UInt8] = []) {
+    public init(
+        kind: FileKind, mode: UInt32, size: UInt64, path: [UInt8], digest: [UInt8] = [], linkTarget: [UInt8] = []
+    ) {
         self.kind = kind
         self.mode = mode
         self.size = size
@@ -93,28 +95,39 @@ public enum FileTable {
             set { r.source = newValue }
         }
 
-        private func fail(_ what: String) -> BundleError { BundleError(.badFileTable, "layer '\(layer.name)': \(what)") }
+        private func fail(_ what: String) -> BundleError {
+            BundleError(.badFileTable, "layer '\(layer.name)': \(what)")
+        }
 
         public mutating func next() throws(BundleError) -> FileRecord? {
             if done { return nil }
             if try r.isAtEnd() {
                 done = true
-                guard count == layer.fileCount else { throw fail("file table holds \(count) files, the manifest says \(layer.fileCount)") }
+                guard count == layer.fileCount else {
+                    throw fail("file table holds \(count) files, the manifest says \(layer.fileCount)")
+                }
                 guard total == layer.uncompressedSize else {
                     throw fail("files add up to \(total) bytes, the manifest says \(layer.uncompressedSize)")
                 }
                 return nil
             }
-            guard count < layer.fileCount else { throw fail("file table holds more than the \(layer.fileCount) files declared") }
+            guard count < layer.fileCount else {
+                throw fail("file table holds more than the \(layer.fileCount) files declared")
+            }
             let kindByte = try r.u8()
             guard let kind = FileKind(rawValue: kindByte) else { throw fail("unknown file type \(kindByte)") }
             let mode = try r.u32()
             guard mode & ~0o777 == 0 else { throw fail("file mode 0o\(String(mode, radix: 8)) has bits beyond 0o777") }
             let size = try r.u64()
             let path = try r.bytes(limit: Limits.maxPathLength, field: "path")
-            do { try PathRules.check(path) } catch { throw error.prefixed("layer '\(layer.name)': unsafe path '\(TerminalText.shown(path))': ") }
+            do { try PathRules.check(path) } catch {
+                throw error.prefixed("layer '\(layer.name)': unsafe path '\(TerminalText.shown(path))': ")
+            }
             guard count == 0 || previous.lexicographicallyPrecedes(path) else {
-                throw fail(path == previous ? "duplicate path '\(TerminalText.shown(path))'" : "path '\(TerminalText.shown(path))' is out of order")
+                throw fail(
+                    path == previous
+                        ? "duplicate path '\(TerminalText.shown(path))'"
+                        : "path '\(TerminalText.shown(path))' is out of order")
             }
             try checkParent(path)
             var record = FileRecord(kind: kind, mode: mode, size: size, path: path)
@@ -122,7 +135,9 @@ public enum FileTable {
             case .regular:
                 record.digest = try r.raw(Manifest.digestLength)
                 let (sum, overflow) = total.addingReportingOverflow(size)
-                guard !overflow, sum <= layer.uncompressedSize else { throw fail("files add up to more than the declared \(layer.uncompressedSize) bytes") }
+                guard !overflow, sum <= layer.uncompressedSize else {
+                    throw fail("files add up to more than the declared \(layer.uncompressedSize) bytes")
+                }
                 total = sum
             case .symlink:
                 guard size == 0 else { throw fail("symlink '\(TerminalText.shown(path))' has a size") }

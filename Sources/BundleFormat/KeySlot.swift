@@ -31,7 +31,9 @@ public enum KeySlot: Equatable, Sendable {
         case 0: self = .empty
         case 1:
             let key = Array(bytes[34..<(34 + KeySlot.keyLength)])
-            guard SignatureAlgorithm.tags(key, SignatureAlgorithm.ed25519) else { throw BundleError(.badKey, "key slot: not an Ed25519 key") }
+            guard SignatureAlgorithm.tags(key, SignatureAlgorithm.ed25519) else {
+                throw BundleError(.badKey, "key slot: not an Ed25519 key")
+            }
             self = .pinned(keyBytes: key)
         case 2: self = .unsigned
         default: throw BundleError(.badKey, "key slot: unknown state \(bytes[32])")

@@ -17,8 +17,11 @@ public struct Manifest: Equatable, Sendable {
     /// existed, and such a header reads as linux-x64 (docs/format.md).
     public var target: BuildTarget
 
-    public init(appName: String, appVersion: String, buildTime: UInt64, keyID: [UInt8], layers: [LayerRecord], entries: [EntryRecord],
-                target: BuildTarget = .default) {
+    public init(
+        appName: String, appVersion: String, buildTime: UInt64, keyID: [UInt8], layers: [LayerRecord],
+        entries: [EntryRecord],
+        target: BuildTarget = .default
+    ) {
         self.appName = appName
         self.appVersion = appVersion
         self.buildTime = buildTime
@@ -62,9 +65,11 @@ public struct LayerRecord: Equatable, Sendable {
     /// "zstd", or "zstd+x86" for a filtered layer: how tools show the layer's encoding.
     public var encodingName: String { filter == .none ? codec.name : "\(codec.name)+\(filter.name)" }
 
-    public init(name: String, codec: Codec, filter: LayerFilter = .none, offset: UInt64, compressedSize: UInt64,
-                uncompressedSize: UInt64, fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8],
-                dataDigest: [UInt8]) {
+    public init(
+        name: String, codec: Codec, filter: LayerFilter = .none, offset: UInt64, compressedSize: UInt64,
+        uncompressedSize: UInt64, fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8],
+        dataDigest: [UInt8]
+    ) {
         self.name = name
         self.codec = codec
         self.filter = filter
@@ -140,17 +145,23 @@ extension Manifest {
 
     /// Decodes a header and checks it against the sizes of the regions it points into.
     /// Nothing here trusts a count or offset before checking it against `Limits` or the regions.
-    public init(decoding bytes: UnsafeRawBufferPointer, layersLength: UInt64, tablesLength: UInt64) throws(BundleError) {
+    public init(decoding bytes: UnsafeRawBufferPointer, layersLength: UInt64, tablesLength: UInt64) throws(BundleError)
+    {
         try self.init(decoding: Array(bytes), layersLength: layersLength, tablesLength: tablesLength)
     }
 
     public init(decoding bytes: [UInt8], layersLength: UInt64, tablesLength: UInt64) throws(BundleError) {
         var r = ByteReader(bytes, what: "manifest", code: .badManifest)
         appName = try r.string(limit: Names.maximumLength, field: "app name")
-        guard Names.isValid(appName) else { throw BundleError(.badManifest, "manifest: invalid app name '\(TerminalText.shown(appName))'") }
+        guard Names.isValid(appName) else {
+            throw BundleError(.badManifest, "manifest: invalid app name '\(TerminalText.shown(appName))'")
+        }
         appVersion = try r.string(limit: Names.maximumLength, field: "app version")
         guard Names.isValidVersion(appVersion) else {
-            throw BundleError(.badManifest, "manifest: app version '\(TerminalText.shown(appVersion))' must be 1-64 printable ASCII characters without spaces")
+            throw BundleError(
+                .badManifest,
+                "manifest: app version '\(TerminalText.shown(appVersion))' must be 1-64 printable ASCII characters without spaces"
+            )
         }
         buildTime = try r.u64()
         keyID = try r.raw(Manifest.keyIDLength)
@@ -162,12 +173,20 @@ extension Manifest {
         var nextTable: UInt64 = 0
         for i in 0..<layerCount {
             let name = try r.string(limit: Names.maximumLength, field: "layer \(i) name")
-            guard Names.isValid(name) else { throw BundleError(.badManifest, "manifest: invalid layer name '\(TerminalText.shown(name))'") }
-            guard !layers.contains(where: { $0.name == name }) else { throw BundleError(.badManifest, "manifest: duplicate layer '\(name)'") }
+            guard Names.isValid(name) else {
+                throw BundleError(.badManifest, "manifest: invalid layer name '\(TerminalText.shown(name))'")
+            }
+            guard !layers.contains(where: { $0.name == name }) else {
+                throw BundleError(.badManifest, "manifest: duplicate layer '\(name)'")
+            }
             // Low four bits: the codec; high four bits: the filter.
             let codecByte = try r.u8()
-            guard let codec = Codec(rawValue: codecByte & 0x0F) else { throw BundleError(.badManifest, "manifest: layer '\(name)' has unknown codec \(codecByte & 0x0F)") }
-            guard let filter = LayerFilter(rawValue: codecByte >> 4) else { throw BundleError(.badManifest, "manifest: layer '\(name)' has unknown filter \(codecByte >> 4)") }
+            guard let codec = Codec(rawValue: codecByte & 0x0F) else {
+                throw BundleError(.badManifest, "manifest: layer '\(name)' has unknown codec \(codecByte & 0x0F)")
+            }
+            guard let filter = LayerFilter(rawValue: codecByte >> 4) else {
+                throw BundleError(.badManifest, "manifest: layer '\(name)' has unknown filter \(codecByte >> 4)")
+            }
             let offset = try r.u64()
             let compressedSize = try r.u64()
             let uncompressedSize = try r.u64()
@@ -178,41 +197,69 @@ extension Manifest {
             let dataDigest = try r.raw(Manifest.digestLength)
             // Layers and tables are stored back to back in manifest order: no overlap, no gap.
             guard offset == nextOffset, compressedSize <= layersLength - offset else {
-                throw BundleError(.badManifest, "manifest: layer '\(name)' data (offset \(offset), length \(compressedSize)) is not where the layers region says")
+                throw BundleError(
+                    .badManifest,
+                    "manifest: layer '\(name)' data (offset \(offset), length \(compressedSize)) is not where the layers region says"
+                )
             }
             guard tableOffset == nextTable, tableLength <= tablesLength - tableOffset else {
-                throw BundleError(.badManifest, "manifest: layer '\(name)' file table (offset \(tableOffset), length \(tableLength)) is not where the tables region says")
+                throw BundleError(
+                    .badManifest,
+                    "manifest: layer '\(name)' file table (offset \(tableOffset), length \(tableLength)) is not where the tables region says"
+                )
             }
             guard uncompressedSize <= Limits.maxLayerSize else {
-                throw BundleError(.tooLarge, "manifest: layer '\(name)' declares \(uncompressedSize) bytes, over the limit of \(Limits.maxLayerSize)")
+                throw BundleError(
+                    .tooLarge,
+                    "manifest: layer '\(name)' declares \(uncompressedSize) bytes, over the limit of \(Limits.maxLayerSize)"
+                )
             }
             guard fileCount <= Limits.maxFilesPerLayer else {
-                throw BundleError(.tooLarge, "manifest: layer '\(name)' declares \(fileCount) files, over the limit of \(Limits.maxFilesPerLayer)")
+                throw BundleError(
+                    .tooLarge,
+                    "manifest: layer '\(name)' declares \(fileCount) files, over the limit of \(Limits.maxFilesPerLayer)"
+                )
             }
             guard tableLength <= Limits.maxFileTableLength else {
-                throw BundleError(.tooLarge, "manifest: layer '\(name)' file table is \(tableLength) bytes, over the limit of \(Limits.maxFileTableLength)")
+                throw BundleError(
+                    .tooLarge,
+                    "manifest: layer '\(name)' file table is \(tableLength) bytes, over the limit of \(Limits.maxFileTableLength)"
+                )
             }
             if codec == .none, compressedSize != uncompressedSize {
-                throw BundleError(.badManifest, "manifest: uncompressed layer '\(name)' has different stored and declared sizes")
+                throw BundleError(
+                    .badManifest, "manifest: uncompressed layer '\(name)' has different stored and declared sizes")
             }
             nextOffset = offset + compressedSize
             nextTable = tableOffset + tableLength
-            layers.append(LayerRecord(name: name, codec: codec, filter: filter, offset: offset, compressedSize: compressedSize,
-                                      uncompressedSize: uncompressedSize, fileCount: fileCount,
-                                      tableOffset: tableOffset, tableLength: tableLength, digest: digest, dataDigest: dataDigest))
+            layers.append(
+                LayerRecord(
+                    name: name, codec: codec, filter: filter, offset: offset, compressedSize: compressedSize,
+                    uncompressedSize: uncompressedSize, fileCount: fileCount,
+                    tableOffset: tableOffset, tableLength: tableLength, digest: digest, dataDigest: dataDigest))
         }
-        guard nextOffset == layersLength else { throw BundleError(.badManifest, "manifest: layers do not fill the layers region") }
-        guard nextTable == tablesLength else { throw BundleError(.badManifest, "manifest: file tables do not fill the tables region") }
+        guard nextOffset == layersLength else {
+            throw BundleError(.badManifest, "manifest: layers do not fill the layers region")
+        }
+        guard nextTable == tablesLength else {
+            throw BundleError(.badManifest, "manifest: file tables do not fill the tables region")
+        }
 
         let entryCount = try r.count(limit: Limits.maxEntries, field: "entry count")
         var entries: [EntryRecord] = []
         entries.reserveCapacity(entryCount)
         for i in 0..<entryCount {
             let name = try r.string(limit: Names.maximumLength, field: "entry \(i) name")
-            guard Names.isValid(name) else { throw BundleError(.badManifest, "manifest: invalid entry name '\(TerminalText.shown(name))'") }
-            guard !entries.contains(where: { $0.name == name }) else { throw BundleError(.badManifest, "manifest: duplicate entry '\(name)'") }
+            guard Names.isValid(name) else {
+                throw BundleError(.badManifest, "manifest: invalid entry name '\(TerminalText.shown(name))'")
+            }
+            guard !entries.contains(where: { $0.name == name }) else {
+                throw BundleError(.badManifest, "manifest: duplicate entry '\(name)'")
+            }
             let flags = try r.u8()
-            guard flags <= 1 else { throw BundleError(.badManifest, "manifest: entry '\(name)' has unknown flags \(flags)") }
+            guard flags <= 1 else {
+                throw BundleError(.badManifest, "manifest: entry '\(name)' has unknown flags \(flags)")
+            }
             if flags == 1, let other = entries.first(where: { $0.isDefault }) {
                 throw BundleError(.badManifest, "manifest: two default entries ('\(other.name)' and '\(name)')")
             }
@@ -224,15 +271,21 @@ extension Manifest {
             var env: [EntryRecord.EnvVar] = []
             for _ in 0..<envc {
                 let key = try r.string(limit: 256, field: "entry '\(name)' env name")
-                guard Manifest.isValidEnvName(key) else { throw BundleError(.badManifest, "manifest: entry '\(name)' has invalid env name '\(TerminalText.shown(key))'") }
-                env.append(.init(key: key, value: try r.string(field: "entry '\(name)' env \(TerminalText.shown(key))")))
+                guard Manifest.isValidEnvName(key) else {
+                    throw BundleError(
+                        .badManifest, "manifest: entry '\(name)' has invalid env name '\(TerminalText.shown(key))'")
+                }
+                env.append(
+                    .init(key: key, value: try r.string(field: "entry '\(name)' env \(TerminalText.shown(key))")))
             }
             let refc = try r.count(limit: layerCount, field: "entry '\(name)' layer count")
             var refs: [Int] = []
             for _ in 0..<refc {
                 let index = Int(try r.u32())
                 guard index < layerCount, refs.last.map({ $0 < index }) ?? true else {
-                    throw BundleError(.badManifest, "manifest: entry '\(name)' names layer \(index), which is out of range or out of order")
+                    throw BundleError(
+                        .badManifest,
+                        "manifest: entry '\(name)' names layer \(index), which is out of range or out of order")
                 }
                 refs.append(index)
             }
@@ -249,12 +302,19 @@ extension Manifest {
         if !r.isAtEnd {
             let stray = r.remaining
             guard let name = try? r.string(limit: Names.maximumLength, field: "target"), r.isAtEnd else {
-                throw BundleError(.badManifest, "manifest: \(stray) unexpected bytes after the entries (only a target name may follow them)")
+                throw BundleError(
+                    .badManifest,
+                    "manifest: \(stray) unexpected bytes after the entries (only a target name may follow them)")
             }
             guard let named = BuildTarget(name: name) else {
-                throw BundleError(.badManifest, "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64 and linux-arm64)")
+                throw BundleError(
+                    .badManifest,
+                    "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64 and linux-arm64)"
+                )
             }
-            guard named != .default else { throw BundleError(.badManifest, "manifest: target \(name) is written by leaving the field out") }
+            guard named != .default else {
+                throw BundleError(.badManifest, "manifest: target \(name) is written by leaving the field out")
+            }
             target = named
         }
         self.layers = layers
@@ -279,7 +339,8 @@ extension Manifest {
                 throw BundleError(.badPlaceholder, "manifest: entry '\(e.name)' \(what) has a malformed placeholder")
             }
             for n in names where !own.contains(n) {
-                throw BundleError(.badManifest, "manifest: entry '\(e.name)' \(what) uses {\(n)}, which is not one of its layers")
+                throw BundleError(
+                    .badManifest, "manifest: entry '\(e.name)' \(what) uses {\(n)}, which is not one of its layers")
             }
         }
     }

@@ -12,7 +12,11 @@ public enum Names {
         guard (1...maximumLength).contains(bytes.count) else { return false }
         for (i, b) in bytes.enumerated() {
             let alnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-            if i == 0 { if !alnum { return false } } else if !(alnum || b == 0x2E || b == 0x5F || b == 0x2D) { return false }
+            if i == 0 {
+                if !alnum { return false }
+            } else if !(alnum || b == 0x2E || b == 0x5F || b == 0x2D) {
+                return false
+            }
         }
         return true
     }
@@ -22,7 +26,13 @@ public enum Names {
     public static func environmentPrefix(_ bundleName: String) -> String {
         var out: [UInt8] = []
         for b in bundleName.utf8 {
-            if b >= 0x61 && b <= 0x7A { out.append(b - 0x20) } else if b == 0x2E || b == 0x2D { out.append(0x5F) } else { out.append(b) }
+            if b >= 0x61 && b <= 0x7A {
+                out.append(b - 0x20)
+            } else if b == 0x2E || b == 0x2D {
+                out.append(0x5F)
+            } else {
+                out.append(b)
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }

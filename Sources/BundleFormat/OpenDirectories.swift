@@ -20,7 +20,8 @@ public struct OpenDirectories<Payload> {
         let limit = min(previous.count, path.count)
         while common < limit, previous[common] == path[common] { common += 1 }
         var closed: [(length: Int, payload: Payload)] = []
-        while let last = entries.last, !(last.length <= common && last.length < path.count && path[last.length] <= 0x2F) {
+        while let last = entries.last, !(last.length <= common && last.length < path.count && path[last.length] <= 0x2F)
+        {
             closed.append(entries.removeLast())
         }
         return closed

@@ -10,11 +10,11 @@ public enum PathRules {
         case componentTooLong
         case absolute
         case nul
-        case dotComponent        // "", ".", ".." components: "a//b", "./a", "a/..", trailing "/"
+        case dotComponent  // "", ".", ".." components: "a//b", "./a", "a/..", trailing "/"
         case invalidUTF8
-        case reserved            // the layer's own marker name at the top level
-        case symlinkEscapes      // a link target that leaves the layer
-        case targetNotUTF8       // a link target that is not valid UTF-8
+        case reserved  // the layer's own marker name at the top level
+        case symlinkEscapes  // a link target that leaves the layer
+        case targetNotUTF8  // a link target that is not valid UTF-8
 
         var description: String {
             switch self {

@@ -25,13 +25,17 @@ public enum Placeholders {
                 }
                 var j = i + 1
                 while j < bytes.count, bytes[j] != UInt8(ascii: "}") { j += 1 }
-                guard j < bytes.count else { throw BundleError(.badPlaceholder, "unterminated placeholder (a { without its })") }
+                guard j < bytes.count else {
+                    throw BundleError(.badPlaceholder, "unterminated placeholder (a { without its })")
+                }
                 guard j > i + 1 else { throw BundleError(.badPlaceholder, "empty placeholder {}") }
                 if !literal.isEmpty { pieces.append(.literal(literal)); literal = [] }
                 pieces.append(.placeholder(String(decoding: bytes[(i + 1)..<j], as: UTF8.self)))
                 i = j + 1
             } else if b == UInt8(ascii: "}") {
-                guard i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "}") else { throw BundleError(.badPlaceholder, "stray } (write }} for a literal brace)") }
+                guard i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "}") else {
+                    throw BundleError(.badPlaceholder, "stray } (write }} for a literal brace)")
+                }
                 literal.append(b); i += 2
             } else {
                 literal.append(b); i += 1

@@ -20,8 +20,12 @@ public struct SignatureBlock: Equatable, Sendable {
     }
 
     public init(decoding bytes: [UInt8]) throws(BundleError) {
-        guard bytes.count == SignatureBlock.size else { throw BundleError(.badSignature, "signature block is \(bytes.count) bytes, expected \(SignatureBlock.size)") }
-        guard SignatureAlgorithm.tags(bytes, SignatureBlock.algorithm) else { throw BundleError(.badSignature, "signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)") }
+        guard bytes.count == SignatureBlock.size else {
+            throw BundleError(.badSignature, "signature block is \(bytes.count) bytes, expected \(SignatureBlock.size)")
+        }
+        guard SignatureAlgorithm.tags(bytes, SignatureBlock.algorithm) else {
+            throw BundleError(.badSignature, "signature block: unknown algorithm (expected Ed25519 over BLAKE2b-512)")
+        }
         keyID = Array(bytes[2..<10])
         signature = Array(bytes[10..<74])
     }

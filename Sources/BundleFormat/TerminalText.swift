@@ -15,7 +15,9 @@ public enum TerminalText {
             let v = u.value
             if v < 0x20 || v == 0x7F {
                 out += "\\x" + hex(v, digits: 2)
-            } else if (0x80...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v) || v == 0x200E || v == 0x200F {
+            } else if (0x80...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+                || v == 0x200E || v == 0x200F
+            {
                 out += "\\u{" + hex(v, digits: 4) + "}"
             } else {
                 out.unicodeScalars.append(u)
@@ -32,7 +34,11 @@ public enum TerminalText {
         if let s = String(validating: cut, as: UTF8.self) { return escaped(s) + suffix }
         var out = ""
         for b in cut {
-            if b >= 0x20 && b < 0x7F { out.unicodeScalars.append(Unicode.Scalar(b)) } else { out += "\\x" + hex(UInt32(b), digits: 2) }
+            if b >= 0x20 && b < 0x7F {
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            } else {
+                out += "\\x" + hex(UInt32(b), digits: 2)
+            }
         }
         return out + suffix
     }

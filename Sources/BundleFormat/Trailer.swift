@@ -28,7 +28,9 @@ public struct Trailer: Equatable, Sendable {
 
     public var isSigned: Bool { flags & Trailer.signedFlag != 0 }
 
-    public init(signed: Bool, layers: Range<UInt64>, header: Range<UInt64>, tables: Range<UInt64>, signature: Range<UInt64>) {
+    public init(
+        signed: Bool, layers: Range<UInt64>, header: Range<UInt64>, tables: Range<UInt64>, signature: Range<UInt64>
+    ) {
         self.flags = signed ? Trailer.signedFlag : 0
         self.layers = layers
         self.header = header
@@ -46,7 +48,7 @@ public struct Trailer: Equatable, Sendable {
         w.u32(flags)
         for r in [layers, header, tables, signature] {
             w.u64(r.lowerBound)
-            w.u64(r.upperBound - r.lowerBound)   // not r.count: an Int, which traps past Int.max
+            w.u64(r.upperBound - r.lowerBound)  // not r.count: an Int, which traps past Int.max
         }
         w.raw([UInt8](repeating: 0, count: 16))
         return w.bytes
@@ -63,40 +65,55 @@ public struct Trailer: Equatable, Sendable {
         }
         var r = ByteReader(bytes, what: "trailer", code: .badTrailer)
         guard try r.raw(8) == Trailer.magic else {
-            throw BundleError(.badTrailer, "no bundle found: bad trailer magic (was the file truncated, stripped or never bundled?)")
+            throw BundleError(
+                .badTrailer, "no bundle found: bad trailer magic (was the file truncated, stripped or never bundled?)")
         }
         version = try r.u32()
         guard version == Trailer.currentVersion else {
-            throw BundleError(.badTrailer, "unsupported bundle format version \(version) (this launcher reads version \(Trailer.currentVersion))")
+            throw BundleError(
+                .badTrailer,
+                "unsupported bundle format version \(version) (this launcher reads version \(Trailer.currentVersion))")
         }
         flags = try r.u32()
-        guard flags & ~Trailer.signedFlag == 0 else { throw BundleError(.badTrailer, "trailer has unknown flags 0x\(String(flags, radix: 16))") }
+        guard flags & ~Trailer.signedFlag == 0 else {
+            throw BundleError(.badTrailer, "trailer has unknown flags 0x\(String(flags, radix: 16))")
+        }
         var ranges: [Range<UInt64>] = []
         for name in ["layers", "header", "tables", "signature"] {
             let offset = try r.u64()
             let length = try r.u64()
             let (end, overflow) = offset.addingReportingOverflow(length)
             guard !overflow, end <= fileSize - UInt64(Trailer.size) else {
-                throw BundleError(.badTrailer, "trailer: \(name) region (offset \(offset), length \(length)) lies outside the file")
+                throw BundleError(
+                    .badTrailer, "trailer: \(name) region (offset \(offset), length \(length)) lies outside the file")
             }
             ranges.append(offset..<end)
         }
-        guard try r.raw(16).allSatisfy({ $0 == 0 }) else { throw BundleError(.badTrailer, "trailer: reserved bytes are not zero") }
+        guard try r.raw(16).allSatisfy({ $0 == 0 }) else {
+            throw BundleError(.badTrailer, "trailer: reserved bytes are not zero")
+        }
         layers = ranges[0]; header = ranges[1]; tables = ranges[2]; signature = ranges[3]
 
         guard layers.upperBound == header.lowerBound, header.upperBound == tables.lowerBound,
-              tables.upperBound == signature.lowerBound, signature.upperBound == fileSize - UInt64(Trailer.size)
+            tables.upperBound == signature.lowerBound, signature.upperBound == fileSize - UInt64(Trailer.size)
         else { throw BundleError(.badTrailer, "trailer: regions overlap or leave gaps") }
         let headerLength = header.upperBound - header.lowerBound
         let signatureLength = signature.upperBound - signature.lowerBound
         guard headerLength > 0, headerLength <= Limits.maxHeaderLength else {
-            throw BundleError(.badTrailer, "trailer: manifest header length \(headerLength) is outside 1...\(Limits.maxHeaderLength)")
+            throw BundleError(
+                .badTrailer, "trailer: manifest header length \(headerLength) is outside 1...\(Limits.maxHeaderLength)")
         }
         guard signatureLength <= Limits.maxSignatureLength else {
-            throw BundleError(.badTrailer, "trailer: signature block length \(signatureLength) is over the limit of \(Limits.maxSignatureLength)")
+            throw BundleError(
+                .badTrailer,
+                "trailer: signature block length \(signatureLength) is over the limit of \(Limits.maxSignatureLength)")
         }
         guard isSigned == (signatureLength > 0) else {
-            throw BundleError(.badTrailer, isSigned ? "trailer: signed bundle without a signature block" : "trailer: unsigned bundle with a signature block")
+            throw BundleError(
+                .badTrailer,
+                isSigned
+                    ? "trailer: signed bundle without a signature block"
+                    : "trailer: unsigned bundle with a signature block")
         }
     }
 }

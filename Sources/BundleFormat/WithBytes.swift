@@ -8,7 +8,9 @@ public func withBytes<R, E: Error>(_ array: [UInt8], _ body: (UnsafeRawBufferPoi
 
 /// `Array.withUnsafeMutableBytes` keeping a typed error.
 @inlinable
-public func withMutableBytes<R, E: Error>(_ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+public func withMutableBytes<R, E: Error>(
+    _ array: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
+) throws(E) -> R {
     let result: Result<R, E> = array.withUnsafeMutableBytes { b in Result { () throws(E) in try body(b) } }
     return try result.get()
 }

@@ -8,7 +8,10 @@ import BundleFormat
 
 /// `--key` and `--password-file`: the minisign secret key to sign with.
 public struct KeyOptions: ParsableArguments {
-    @Option(help: "Secret key file (minisign format). Encrypted keys read the password from $BUNDLE_APPEND_PASSWORD, --password-file or the terminal.")
+    @Option(
+        help:
+            "Secret key file (minisign format). Encrypted keys read the password from $BUNDLE_APPEND_PASSWORD, --password-file or the terminal."
+    )
     public var key: String?
 
     @Option(help: "File holding the secret key's password (first line).")
@@ -25,7 +28,10 @@ public struct KeyOptions: ParsableArguments {
 
 /// `--stub`: the launcher stub to put in front of the bundle.
 public struct StubOption: ParsableArguments {
-    @Option(help: "Launcher stub to use (default: stubs/<target>/bundle-stub next to this tool; for linux-x64, $BUNDLE_APPEND_STUB first). One with symbol tables (a debug stub) is stripped.")
+    @Option(
+        help:
+            "Launcher stub to use (default: stubs/<target>/bundle-stub next to this tool; for linux-x64, $BUNDLE_APPEND_STUB first). One with symbol tables (a debug stub) is stripped."
+    )
     public var stub: String?
 
     public init() {}
@@ -39,13 +45,18 @@ public struct StubOption: ParsableArguments {
 
 /// `--target`: the platform a bundle is built for.
 public struct TargetOption: ParsableArguments {
-    @Option(help: "The platform to build for: linux-x64 or linux-arm64. The stub and every ELF file in the layers must be for it.")
+    @Option(
+        help:
+            "The platform to build for: linux-x64 or linux-arm64. The stub and every ELF file in the layers must be for it."
+    )
     public var target = BuildTarget.default.name
 
     public init() {}
 
     public func validate() throws {
-        if BuildTarget(name: target) == nil { throw ValidationError("--target must be linux-x64 or linux-arm64, not '\(target)'") }
+        if BuildTarget(name: target) == nil {
+            throw ValidationError("--target must be linux-x64 or linux-arm64, not '\(target)'")
+        }
     }
 
     /// The parsed target (`validate` has refused any other name).

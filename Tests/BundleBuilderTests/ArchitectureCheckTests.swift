@@ -28,7 +28,9 @@ final class ArchitectureCheckTests: XCTestCase {
         p.arguments = [compiler] + args
         try p.run(); p.waitUntilExit()
         guard p.terminationStatus == 0 else {
-            throw BuildError("\(compiler) \(args.joined(separator: " ")) failed (status \(p.terminationStatus)); scripts/install-deps.sh installs it")
+            throw BuildError(
+                "\(compiler) \(args.joined(separator: " ")) failed (status \(p.terminationStatus)); scripts/install-deps.sh installs it"
+            )
         }
     }
 
@@ -38,17 +40,24 @@ final class ArchitectureCheckTests: XCTestCase {
         try LayerBuilder.build(LayerSpec(name: name, directory: directory, codec: .zstd, level: 3))
     }
 
-    func assertBuildError<T>(_ body: @autoclosure () throws -> T, mentions needles: [String], file: StaticString = #filePath, line: UInt = #line) {
+    func assertBuildError<T>(
+        _ body: @autoclosure () throws -> T, mentions needles: [String], file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertThrowsError(try body(), file: file, line: line) { e in
             let message = (e as? BuildError)?.message ?? "\(e)"
             XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
-            for n in needles { XCTAssertTrue(message.contains(n), "'\(message)' should mention '\(n)'", file: file, line: line) }
+            for n in needles {
+                XCTAssertTrue(message.contains(n), "'\(message)' should mention '\(n)'", file: file, line: line)
+            }
         }
     }
 
     func testRealProgramsHaveTheirTargetsIdentity() throws {
-        XCTAssertEqual(ElfIdentity(prefix: Array(try bytes(dir + "/x64/bin/tool").prefix(20))), BuildTarget.linuxX64.elf)
-        XCTAssertEqual(ElfIdentity(prefix: Array(try bytes(dir + "/arm64/bin/tool").prefix(20))), BuildTarget.linuxArm64.elf)
+        XCTAssertEqual(
+            ElfIdentity(prefix: Array(try bytes(dir + "/x64/bin/tool").prefix(20))), BuildTarget.linuxX64.elf)
+        XCTAssertEqual(
+            ElfIdentity(prefix: Array(try bytes(dir + "/arm64/bin/tool").prefix(20))), BuildTarget.linuxArm64.elf)
     }
 
     func testLayerBuilderRecordsEveryArchitectureItSaw() throws {
@@ -59,7 +68,8 @@ final class ArchitectureCheckTests: XCTestCase {
         try Data([0x7F, 0x45, 0x4C, 0x46]).write(to: URL(fileURLWithPath: dir + "/x64/magic-only"))
         try FileManager.default.createSymbolicLink(atPath: dir + "/x64/link", withDestinationPath: "bin/tool-arm64")
         let built = try layer("mixed", dir + "/x64")
-        XCTAssertEqual(built.elfFiles, [BuildTarget.linuxX64.elf: "bin/tool", BuildTarget.linuxArm64.elf: "bin/tool-arm64"])
+        XCTAssertEqual(
+            built.elfFiles, [BuildTarget.linuxX64.elf: "bin/tool", BuildTarget.linuxArm64.elf: "bin/tool-arm64"])
         XCTAssertEqual(try layer("plain", dir + "/x64/bin").elfFiles.count, 2)
     }
 
@@ -67,10 +77,12 @@ final class ArchitectureCheckTests: XCTestCase {
         let x64 = try layer("x64", dir + "/x64"), arm64 = try layer("arm64", dir + "/arm64")
         XCTAssertNoThrow(try ArchitectureCheck.checkLayers([x64], target: .linuxX64))
         XCTAssertNoThrow(try ArchitectureCheck.checkLayers([arm64], target: .linuxArm64))
-        assertBuildError(try ArchitectureCheck.checkLayers([x64, arm64], target: .linuxX64),
-                         mentions: ["layer 'arm64'", "bin/tool", "aarch64 ELF file", "target is linux-x64 (x86-64)"])
-        assertBuildError(try ArchitectureCheck.checkLayers([x64, arm64], target: .linuxArm64),
-                         mentions: ["layer 'x64'", "bin/tool", "x86-64 ELF file", "target is linux-arm64 (aarch64)"])
+        assertBuildError(
+            try ArchitectureCheck.checkLayers([x64, arm64], target: .linuxX64),
+            mentions: ["layer 'arm64'", "bin/tool", "aarch64 ELF file", "target is linux-x64 (x86-64)"])
+        assertBuildError(
+            try ArchitectureCheck.checkLayers([x64, arm64], target: .linuxArm64),
+            mentions: ["layer 'x64'", "bin/tool", "x86-64 ELF file", "target is linux-arm64 (aarch64)"])
         // A layer without ELF files suits every target.
         try FileManager.default.createDirectory(atPath: dir + "/text", withIntermediateDirectories: true)
         try "#!/bin/sh\n".write(toFile: dir + "/text/run.sh", atomically: true, encoding: .utf8)
@@ -82,11 +94,15 @@ final class ArchitectureCheckTests: XCTestCase {
         let x64 = try bytes(dir + "/x64/bin/tool"), arm64 = try bytes(dir + "/arm64/bin/tool")
         XCTAssertNoThrow(try ArchitectureCheck.checkStub(x64, target: .linuxX64))
         XCTAssertNoThrow(try ArchitectureCheck.checkStub(arm64, target: .linuxArm64))
-        assertBuildError(try ArchitectureCheck.checkStub(arm64, target: .linuxX64),
-                         mentions: ["stub is an aarch64 ELF file", "linux-x64 needs an x86-64", "make stubs'"])
-        assertBuildError(try ArchitectureCheck.checkStub(x64, target: .linuxArm64),
-                         mentions: ["stub is an x86-64 ELF file", "linux-arm64 needs an aarch64", "make stubs-arm64"])
-        assertBuildError(try ArchitectureCheck.checkStub(Array("#!/bin/sh\n".utf8), target: .linuxX64), mentions: ["not an ELF executable"])
+        assertBuildError(
+            try ArchitectureCheck.checkStub(arm64, target: .linuxX64),
+            mentions: ["stub is an aarch64 ELF file", "linux-x64 needs an x86-64", "make stubs'"])
+        assertBuildError(
+            try ArchitectureCheck.checkStub(x64, target: .linuxArm64),
+            mentions: ["stub is an x86-64 ELF file", "linux-arm64 needs an aarch64", "make stubs-arm64"])
+        assertBuildError(
+            try ArchitectureCheck.checkStub(Array("#!/bin/sh\n".utf8), target: .linuxX64),
+            mentions: ["not an ELF executable"])
         assertBuildError(try ArchitectureCheck.checkStub([], target: .linuxArm64), mentions: ["not an ELF executable"])
     }
 
@@ -95,32 +111,54 @@ final class ArchitectureCheckTests: XCTestCase {
     /// as the stub: the manifest says linux-arm64, and the x86-64 mix-ups are refused.
     func testAssemblingForArm64RecordsTheTarget() throws {
         let keyslot = Self.sources.appendingPathComponent("Sources/CKeySlot").path
-        try "#include \"CKeySlot.h\"\nint main(void) { return ckeyslot_bytes()[32]; }\n".write(toFile: dir + "/slot.c", atomically: true, encoding: .utf8)
-        try compile("aarch64-linux-gnu-gcc", ["-static", "-O2", "-I", keyslot + "/include", "-o", dir + "/arm64-slot", dir + "/slot.c", keyslot + "/keyslot.c"])
-        try compile("gcc", ["-O2", "-I", keyslot + "/include", "-o", dir + "/x64-slot", dir + "/slot.c", keyslot + "/keyslot.c"])
+        try "#include \"CKeySlot.h\"\nint main(void) { return ckeyslot_bytes()[32]; }\n".write(
+            toFile: dir + "/slot.c", atomically: true, encoding: .utf8)
+        try compile(
+            "aarch64-linux-gnu-gcc",
+            [
+                "-static", "-O2", "-I", keyslot + "/include", "-o", dir + "/arm64-slot", dir + "/slot.c",
+                keyslot + "/keyslot.c",
+            ])
+        try compile(
+            "gcc",
+            ["-O2", "-I", keyslot + "/include", "-o", dir + "/x64-slot", dir + "/slot.c", keyslot + "/keyslot.c"])
         let armStub = try bytes(dir + "/arm64-slot"), x64Stub = try bytes(dir + "/x64-slot")
-        let spec = BundleSpec(name: "arch", version: "1", layers: [LayerSpec(name: "l", directory: dir + "/arm64", codec: .zstd, level: 3)],
-                              entries: [EntrySpec(name: "arch", exec: ["{l}/bin/tool"], env: [], layers: ["l"], isDefault: true)])
+        let spec = BundleSpec(
+            name: "arch", version: "1",
+            layers: [LayerSpec(name: "l", directory: dir + "/arm64", codec: .zstd, level: 3)],
+            entries: [EntrySpec(name: "arch", exec: ["{l}/bin/tool"], env: [], layers: ["l"], isDefault: true)])
         let armLayer = try layer("l", dir + "/arm64"), x64Layer = try layer("l", dir + "/x64")
 
-        let out = try BundleAssembler.assemble(stub: armStub, spec: spec, layers: [armLayer], buildTime: 0, signing: .unsigned, target: .linuxArm64)
+        let out = try BundleAssembler.assemble(
+            stub: armStub, spec: spec, layers: [armLayer], buildTime: 0, signing: .unsigned, target: .linuxArm64)
         let trailer = try Trailer(decoding: Array(out.suffix(Trailer.size)), fileSize: UInt64(out.count))
         let header = Array(out[Int(trailer.header.lowerBound)..<Int(trailer.header.upperBound)])
-        let manifest = try Manifest(decoding: header, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
+        let manifest = try Manifest(
+            decoding: header, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
         XCTAssertEqual(manifest.target, .linuxArm64)
 
-        assertBuildError(try BundleAssembler.assemble(stub: x64Stub, spec: spec, layers: [armLayer], buildTime: 0, signing: .unsigned, target: .linuxArm64),
-                         mentions: ["stub is an x86-64 ELF file"])
-        assertBuildError(try BundleAssembler.assemble(stub: armStub, spec: spec, layers: [x64Layer], buildTime: 0, signing: .unsigned, target: .linuxArm64),
-                         mentions: ["layer 'l': bin/tool is an x86-64 ELF file"])
-        assertBuildError(try BundleAssembler.assemble(stub: armStub, spec: spec, layers: [armLayer], buildTime: 0, signing: .unsigned),
-                         mentions: ["stub is an aarch64 ELF file", "target linux-x64"])
+        assertBuildError(
+            try BundleAssembler.assemble(
+                stub: x64Stub, spec: spec, layers: [armLayer], buildTime: 0, signing: .unsigned, target: .linuxArm64),
+            mentions: ["stub is an x86-64 ELF file"])
+        assertBuildError(
+            try BundleAssembler.assemble(
+                stub: armStub, spec: spec, layers: [x64Layer], buildTime: 0, signing: .unsigned, target: .linuxArm64),
+            mentions: ["layer 'l': bin/tool is an x86-64 ELF file"])
+        assertBuildError(
+            try BundleAssembler.assemble(
+                stub: armStub, spec: spec, layers: [armLayer], buildTime: 0, signing: .unsigned),
+            mentions: ["stub is an aarch64 ELF file", "target linux-x64"])
         // linux-x64 (the default) writes no target field: the header is a version 1 one.
-        let x64Out = try BundleAssembler.assemble(stub: x64Stub, spec: spec, layers: [x64Layer], buildTime: 0, signing: .unsigned)
+        let x64Out = try BundleAssembler.assemble(
+            stub: x64Stub, spec: spec, layers: [x64Layer], buildTime: 0, signing: .unsigned)
         let x64Trailer = try Trailer(decoding: Array(x64Out.suffix(Trailer.size)), fileSize: UInt64(x64Out.count))
         let x64Header = Array(x64Out[Int(x64Trailer.header.lowerBound)..<Int(x64Trailer.header.upperBound)])
-        XCTAssertEqual(try Manifest(decoding: x64Header, layersLength: UInt64(x64Trailer.layers.count),
-                                    tablesLength: UInt64(x64Trailer.tables.count)).target, .linuxX64)
+        XCTAssertEqual(
+            try Manifest(
+                decoding: x64Header, layersLength: UInt64(x64Trailer.layers.count),
+                tablesLength: UInt64(x64Trailer.tables.count)
+            ).target, .linuxX64)
         XCTAssertEqual(x64Header.count + 4 + "linux-arm64".utf8.count, header.count)
     }
 }

@@ -8,7 +8,9 @@ final class CompressionChoiceTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = NSTemporaryDirectory() + "choice-" + UUID().uuidString
-        for d in ["a", "x"] { try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true) }
+        for d in ["a", "x"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
+        }
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
@@ -16,22 +18,23 @@ final class CompressionChoiceTests: XCTestCase {
     /// `{{x}}` is the literal text `{x}`, not the layer x: the cold-start cost of an entry counts
     /// only the layers it really uses (its placeholders and its `layers` list).
     func testAnEntryUsesOnlyItsRealPlaceholdersAndListedLayers() throws {
-        let spec = try BundleSpec.parse(toml: """
-            [bundle]
-            name = "app"
-            version = "1.0.0"
-            [layers.a]
-            path = "a"
-            [layers.x]
-            path = "x"
-            [entries.run]
-            exec = ["{a}/run", "{{x}}"]
-            env = { LITERAL = "{{x}}" }
-            default = true
-            [entries.both]
-            exec = ["/bin/sh"]
-            layers = ["a", "x"]
-            """, baseDirectory: dir, fileName: "s.toml")
+        let spec = try BundleSpec.parse(
+            toml: """
+                [bundle]
+                name = "app"
+                version = "1.0.0"
+                [layers.a]
+                path = "a"
+                [layers.x]
+                path = "x"
+                [entries.run]
+                exec = ["{a}/run", "{{x}}"]
+                env = { LITERAL = "{{x}}" }
+                default = true
+                [entries.both]
+                exec = ["/bin/sh"]
+                layers = ["a", "x"]
+                """, baseDirectory: dir, fileName: "s.toml")
         let run = try XCTUnwrap(spec.entries.first { $0.name == "run" })
         let both = try XCTUnwrap(spec.entries.first { $0.name == "both" })
         XCTAssertEqual(CompressionChoice.layerIndices(run, spec).map { spec.layers[$0].name }, ["a"])
@@ -41,9 +44,14 @@ final class CompressionChoiceTests: XCTestCase {
     /// What `save` writes, `load` reads back as the same codec and level per layer; a layer the
     /// record does not name means "measure again" (nil).
     func testTheRecordedChoiceReadsBack() throws {
-        let layers = [LayerSpec(name: "a", directory: dir + "/a", codec: .zstd, level: 3),
-                      LayerSpec(name: "x", directory: dir + "/x", codec: .zstd, level: 3)]
-        let built = try BundleBuild.buildLayers(layers.map { var l = $0; l.codec = .xz; l.level = 9; return l })
+        let layers = [
+            LayerSpec(name: "a", directory: dir + "/a", codec: .zstd, level: 3),
+            LayerSpec(name: "x", directory: dir + "/x", codec: .zstd, level: 3),
+        ]
+        let built = try BundleBuild.buildLayers(
+            layers.map {
+                var l = $0; l.codec = .xz; l.level = 9; return l
+            })
         let path = dir + "/choice.toml"
         try CompressionChoice.save(path, built, header: "# test\n")
         let loaded = try XCTUnwrap(try CompressionChoice.load(path, layers: layers))

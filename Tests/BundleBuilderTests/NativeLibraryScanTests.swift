@@ -24,15 +24,25 @@ final class NativeLibraryScanTests: XCTestCase {
     func testAnAddedLibraryAppearsWithVersionAndDigest() throws {
         // A library nobody packaged, and a program that needs it under a name that does not
         // look like a library file (found through DT_NEEDED).
-        try "int dgmo_scan_probe(void) { return 7; }\n".write(toFile: dir + "/probe.c", atomically: true, encoding: .utf8)
-        try gcc(["-shared", "-fPIC", "-Wl,-soname,libdgmoprobe.so.3", "-o", dir + "/tree/lib/libdgmoprobe.so.3", dir + "/probe.c"])
+        try "int dgmo_scan_probe(void) { return 7; }\n".write(
+            toFile: dir + "/probe.c", atomically: true, encoding: .utf8)
+        try gcc([
+            "-shared", "-fPIC", "-Wl,-soname,libdgmoprobe.so.3", "-o", dir + "/tree/lib/libdgmoprobe.so.3",
+            dir + "/probe.c",
+        ])
         try "int dgmo_other(void) { return 1; }\n".write(toFile: dir + "/other.c", atomically: true, encoding: .utf8)
-        try gcc(["-shared", "-fPIC", "-Wl,-soname,plugin-core.bin", "-o", dir + "/tree/lib/plugin-core.bin", dir + "/other.c"])
-        try "int dgmo_other(void); int main(void) { return dgmo_other(); }\n".write(toFile: dir + "/main.c", atomically: true, encoding: .utf8)
+        try gcc([
+            "-shared", "-fPIC", "-Wl,-soname,plugin-core.bin", "-o", dir + "/tree/lib/plugin-core.bin",
+            dir + "/other.c",
+        ])
+        try "int dgmo_other(void); int main(void) { return dgmo_other(); }\n".write(
+            toFile: dir + "/main.c", atomically: true, encoding: .utf8)
         try gcc(["-o", dir + "/tree/app", dir + "/main.c", dir + "/tree/lib/plugin-core.bin"])
         // A library Debian installed (libsodium, which the build needs anyway), copied in unchanged.
-        let sodium = try XCTUnwrap(["/usr/lib/x86_64-linux-gnu/libsodium.so.23", "/lib/x86_64-linux-gnu/libsodium.so.23"]
-            .first { FileManager.default.fileExists(atPath: $0) }, "libsodium23 is installed (a dependency of libsodium-dev)")
+        let sodium = try XCTUnwrap(
+            ["/usr/lib/x86_64-linux-gnu/libsodium.so.23", "/lib/x86_64-linux-gnu/libsodium.so.23"]
+                .first { FileManager.default.fileExists(atPath: $0) },
+            "libsodium23 is installed (a dependency of libsodium-dev)")
         let real = try XCTUnwrap(realpath(sodium, nil))
         defer { free(real) }
         try FileManager.default.copyItem(atPath: String(cString: real), toPath: dir + "/tree/lib/libsodium.so.23")
@@ -59,7 +69,8 @@ final class NativeLibraryScanTests: XCTestCase {
     /// copy of musl, and the evidence names the pin.
     func testTheLaunchersCLibraryIsMuslFromThePinnedZig() throws {
         let root = try Self.fakeZig(dir: dir, musl: "1.2.5")
-        try "ziglang==0.17.1 \\\n    --hash=sha256:\(String(repeating: "ab", count: 32))\n".write(toFile: dir + "/req.txt", atomically: true, encoding: .utf8)
+        try "ziglang==0.17.1 \\\n    --hash=sha256:\(String(repeating: "ab", count: 32))\n".write(
+            toFile: dir + "/req.txt", atomically: true, encoding: .utf8)
         let musl = try XCTUnwrap(NativeLibraryScan.musl(zigRoot: root, requirements: dir + "/req.txt"))
         XCTAssertEqual(musl.name, "musl")
         XCTAssertEqual(musl.version, "1.2.5")
@@ -67,13 +78,16 @@ final class NativeLibraryScanTests: XCTestCase {
         XCTAssertEqual(musl.license, "MIT")
         XCTAssertEqual(musl.sha256, String(repeating: "ab", count: 32))
         XCTAssertTrue(musl.evidence.contains("zig 0.17.1"), musl.evidence)
-        XCTAssertNil(NativeLibraryScan.musl(zigRoot: dir + "/none", requirements: dir + "/req.txt"), "no zig: nothing invented")
+        XCTAssertNil(
+            NativeLibraryScan.musl(zigRoot: dir + "/none", requirements: dir + "/req.txt"), "no zig: nothing invented")
     }
 
     static func fakeZig(dir: String, musl: String) throws -> String {
         let root = dir + "/ziglang"
-        try FileManager.default.createDirectory(atPath: root + "/lib/libc/musl/src/internal", withIntermediateDirectories: true)
-        try "#define VERSION \"\(musl)\"\n".write(toFile: root + "/lib/libc/musl/src/internal/version.h", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            atPath: root + "/lib/libc/musl/src/internal", withIntermediateDirectories: true)
+        try "#define VERSION \"\(musl)\"\n".write(
+            toFile: root + "/lib/libc/musl/src/internal/version.h", atomically: true, encoding: .utf8)
         return root
     }
 

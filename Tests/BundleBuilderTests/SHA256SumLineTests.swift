@@ -25,8 +25,10 @@ final class SHA256SumLineTests: XCTestCase {
     }
 
     func testOtherTextIsRefused() {
-        for bad in ["", hex, hex + "  ", hex + " x", String(hex.dropLast()) + "  x", hex.uppercased() + "  x",
-                    "g" + hex.dropFirst() + "  x", "sha256sum: x: No such file or directory", hex + "\t x"] {
+        for bad in [
+            "", hex, hex + "  ", hex + " x", String(hex.dropLast()) + "  x", hex.uppercased() + "  x",
+            "g" + hex.dropFirst() + "  x", "sha256sum: x: No such file or directory", hex + "\t x",
+        ] {
             XCTAssertNil(SHA256SumLine(bad), bad.debugDescription)
         }
     }
@@ -49,6 +51,6 @@ final class SHA256SumLineTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
         let lines = out.split(separator: "\n").map { SHA256SumLine($0) }
         XCTAssertEqual(lines.map { $0?.name }, names)
-        XCTAssertEqual(lines[0]?.digest, "a116c9ed46d6207734a43317d30fd88f52ac8634c37d904bbf4e41d865f90475")   // `printf plain | sha256sum`
+        XCTAssertEqual(lines[0]?.digest, "a116c9ed46d6207734a43317d30fd88f52ac8634c37d904bbf4e41d865f90475")  // `printf plain | sha256sum`
     }
 }

@@ -8,7 +8,9 @@ final class SpecTests: XCTestCase {
 
     override func setUpWithError() throws {
         dir = NSTemporaryDirectory() + "spec-" + UUID().uuidString
-        for d in ["native", "scripts"] { try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true) }
+        for d in ["native", "scripts"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
+        }
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
@@ -78,7 +80,9 @@ final class SpecTests: XCTestCase {
         try text.write(toFile: dir + "/s.toml", atomically: true, encoding: .utf8)
         let s = try BundleSpec.load(path: dir + "/s.toml")
         XCTAssertEqual(s.layers[0].directory, dir + "/native")
-        XCTAssertThrowsError(try BundleSpec.load(path: dir + "/missing.toml")) { XCTAssertTrue("\($0)".contains("cannot read spec")) }
+        XCTAssertThrowsError(try BundleSpec.load(path: dir + "/missing.toml")) {
+            XCTAssertTrue("\($0)".contains("cannot read spec"))
+        }
     }
 
     func testWithCompression() throws {
@@ -88,32 +92,67 @@ final class SpecTests: XCTestCase {
     }
 
     func testSingleEntryBecomesDefault() throws {
-        let s = try parse("[bundle]\nname = \"a\"\nversion = \"1\"\n[layers.l]\npath = \"native\"\n[entries.e]\nexec = [\"{l}/x\"]\n")
+        let s = try parse(
+            "[bundle]\nname = \"a\"\nversion = \"1\"\n[layers.l]\npath = \"native\"\n[entries.e]\nexec = [\"{l}/x\"]\n")
         XCTAssertTrue(s.entries[0].isDefault)
     }
 
     func testErrorsNameTheKey() {
         let head = "[bundle]\nname = \"a\"\nversion = \"1\"\n[layers.l]\npath = \"native\"\n"
         assertError(valid + "\n[other]\nx = 1\n", "other: unknown key")
-        assertError(valid.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = \"1.0.0\"\ncolour = 1"), "bundle.colour: unknown key")
-        assertError(valid.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = 1"), "bundle.version: expected a string, found an integer")
+        assertError(
+            valid.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = \"1.0.0\"\ncolour = 1"),
+            "bundle.colour: unknown key")
+        assertError(
+            valid.replacingOccurrences(of: "version = \"1.0.0\"", with: "version = 1"),
+            "bundle.version: expected a string, found an integer")
         assertError(valid.replacingOccurrences(of: "name = \"hello\"", with: "name = \"he llo\""), "bundle.name")
-        assertError(valid.replacingOccurrences(of: "path = \"native\"", with: "path = \"nope\""), "layers.native.path: directory not found")
-        assertError(valid.replacingOccurrences(of: "compression = \"xz\"", with: "compression = \"lz4\""), "layers.scripts.compression")
-        assertError(valid.replacingOccurrences(of: "level = 19", with: "level = 30"), "layers.native.level: 30 is outside")
-        assertError(valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"arm64\""), "layers.native.filter: 'arm64' is not one of none, x86")
-        assertError(valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = 1"), "layers.native.filter: expected a string")
-        assertError(valid.replacingOccurrences(of: "level = 19", with: "level = \"high\""), "layers.native.level: expected an integer")
-        assertError(head + "compression = \"none\"\nlevel = 1\n[entries.e]\nexec = [\"x\"]\n", "layers.l.level: compression 'none' takes no level")
-        assertError(valid.replacingOccurrences(of: "{native}/hello", with: "{nat}/hello"), "entries.hello.exec[0]: unknown placeholder {nat}")
-        assertError(valid.replacingOccurrences(of: "{native}/hello", with: "{native/hello"), "entries.hello.exec[0]: malformed placeholder")
-        assertError(valid.replacingOccurrences(of: "HELLO_HOME = \"{native}\"", with: "HELLO_HOME = \"{zz}\""), "entries.hello.env.HELLO_HOME: unknown placeholder")
-        assertError(valid.replacingOccurrences(of: "B = \"1\"", with: "\"1B\" = \"1\""), "entries.hello.env.1B: invalid environment variable name")
-        assertError(valid.replacingOccurrences(of: "layers = [\"native\"]", with: "layers = [\"python\"]"), "entries.greet.layers[0]: no layer named 'python'")
-        assertError(valid.replacingOccurrences(of: "layers = [\"native\"]", with: "default = true"), "two default entries")
-        assertError(valid.replacingOccurrences(of: "exec = [\"/bin/sh\", \"{scripts}/greet.sh\"]", with: "exec = \"/bin/sh\""), "entries.greet.exec: expected an array of strings")
-        assertError(valid.replacingOccurrences(of: "exec = [\"/bin/sh\", \"{scripts}/greet.sh\"]", with: "exec = []"), "entries.greet.exec: must name a program")
-        assertError(valid.replacingOccurrences(of: "default = true", with: "default = \"yes\""), "entries.hello.default: expected a boolean")
+        assertError(
+            valid.replacingOccurrences(of: "path = \"native\"", with: "path = \"nope\""),
+            "layers.native.path: directory not found")
+        assertError(
+            valid.replacingOccurrences(of: "compression = \"xz\"", with: "compression = \"lz4\""),
+            "layers.scripts.compression")
+        assertError(
+            valid.replacingOccurrences(of: "level = 19", with: "level = 30"), "layers.native.level: 30 is outside")
+        assertError(
+            valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"arm64\""),
+            "layers.native.filter: 'arm64' is not one of none, x86")
+        assertError(
+            valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = 1"),
+            "layers.native.filter: expected a string")
+        assertError(
+            valid.replacingOccurrences(of: "level = 19", with: "level = \"high\""),
+            "layers.native.level: expected an integer")
+        assertError(
+            head + "compression = \"none\"\nlevel = 1\n[entries.e]\nexec = [\"x\"]\n",
+            "layers.l.level: compression 'none' takes no level")
+        assertError(
+            valid.replacingOccurrences(of: "{native}/hello", with: "{nat}/hello"),
+            "entries.hello.exec[0]: unknown placeholder {nat}")
+        assertError(
+            valid.replacingOccurrences(of: "{native}/hello", with: "{native/hello"),
+            "entries.hello.exec[0]: malformed placeholder")
+        assertError(
+            valid.replacingOccurrences(of: "HELLO_HOME = \"{native}\"", with: "HELLO_HOME = \"{zz}\""),
+            "entries.hello.env.HELLO_HOME: unknown placeholder")
+        assertError(
+            valid.replacingOccurrences(of: "B = \"1\"", with: "\"1B\" = \"1\""),
+            "entries.hello.env.1B: invalid environment variable name")
+        assertError(
+            valid.replacingOccurrences(of: "layers = [\"native\"]", with: "layers = [\"python\"]"),
+            "entries.greet.layers[0]: no layer named 'python'")
+        assertError(
+            valid.replacingOccurrences(of: "layers = [\"native\"]", with: "default = true"), "two default entries")
+        assertError(
+            valid.replacingOccurrences(of: "exec = [\"/bin/sh\", \"{scripts}/greet.sh\"]", with: "exec = \"/bin/sh\""),
+            "entries.greet.exec: expected an array of strings")
+        assertError(
+            valid.replacingOccurrences(of: "exec = [\"/bin/sh\", \"{scripts}/greet.sh\"]", with: "exec = []"),
+            "entries.greet.exec: must name a program")
+        assertError(
+            valid.replacingOccurrences(of: "default = true", with: "default = \"yes\""),
+            "entries.hello.default: expected a boolean")
         assertError(head, "entries: missing table")
         assertError("[bundle\nname=", "line 1")
     }

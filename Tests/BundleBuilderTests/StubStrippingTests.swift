@@ -42,7 +42,8 @@ final class StubStrippingTests: XCTestCase {
         XCTAssertFalse(StubStripping.hasSymbolTable([]))
         XCTAssertFalse(StubStripping.hasSymbolTable(Array("#!/bin/sh\necho hi\n".utf8)))
         var header = ElfIdentity.magic + [2, 1, 1] + [UInt8](repeating: 0, count: 57)
-        header.replaceSubrange(0x28..<0x30, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])   // table far past the end
+        // The section table far past the end.
+        header.replaceSubrange(0x28..<0x30, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])
         header.replaceSubrange(0x3A..<0x3E, with: [64, 0, 3, 0])
         XCTAssertFalse(StubStripping.hasSymbolTable(header))
     }

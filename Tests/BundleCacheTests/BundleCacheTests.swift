@@ -27,29 +27,39 @@ final class BundleCacheTests: XCTestCase {
 
     // MARK: helpers
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// A real, unsigned bundle with one layer `l` holding `files` (path -> content) and run.sh.
     func makeBundle(_ files: [String: String] = ["run.sh": "#!/bin/sh\necho ran\n"]) throws -> BundleFile {
         let src = dir + "/src-" + UUID().uuidString
         for (path, content) in files {
             let full = src + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try content.write(toFile: full, atomically: false, encoding: .utf8)
             chmod(full, 0o755)
         }
         let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: src, codec: .zstd, level: 3))
-        let spec = BundleSpec(name: "unit", version: "1", layers: [LayerSpec(name: "l", directory: src, codec: .zstd, level: 3)],
-                              entries: [EntrySpec(name: "unit", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])
-        let stub = try Array(Data(contentsOf: BundleCacheTests.packageRoot.appendingPathComponent(".build/debug/stubs/linux-x64/bundle-stub")))
-        let bytes = try BundleAssembler.assemble(stub: stub, spec: spec, layers: [layer], buildTime: 0, signing: .unsigned)
+        let spec = BundleSpec(
+            name: "unit", version: "1", layers: [LayerSpec(name: "l", directory: src, codec: .zstd, level: 3)],
+            entries: [
+                EntrySpec(name: "unit", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)
+            ])
+        let stub = try Array(
+            Data(
+                contentsOf: BundleCacheTests.packageRoot.appendingPathComponent(
+                    ".build/debug/stubs/linux-x64/bundle-stub")))
+        let bytes = try BundleAssembler.assemble(
+            stub: stub, spec: spec, layers: [layer], buildTime: 0, signing: .unsigned)
         let path = dir + "/bundle-" + UUID().uuidString
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return try BundleFile(path: path, trust: .unsignedOnly)
     }
 
     func location(_ path: String) -> CacheLocation {
-        CacheLocation(base: path, leaf: nil, source: .variable, variableName: "UNIT_CACHE_DIR", appName: "unit", home: nil)
+        CacheLocation(
+            base: path, leaf: nil, source: .variable, variableName: "UNIT_CACHE_DIR", appName: "unit", home: nil)
     }
 
     func openCache(_ path: String? = nil) throws -> CacheRoot {
@@ -90,7 +100,9 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertEqual(mkdirs.remaining, 0, "every injected EINTR was consumed")
         XCTAssertGreaterThan(mkdirs.seen, 5, "and the calls were made again")
         XCTAssertEqual(opens.remaining, 0)
-        XCTAssertEqual(try String(contentsOfFile: cache.layerPath(Hex.layerName(layer.digest)) + "/run.sh", encoding: .utf8), "#!/bin/sh\necho ran\n")
+        XCTAssertEqual(
+            try String(contentsOfFile: cache.layerPath(Hex.layerName(layer.digest)) + "/run.sh", encoding: .utf8),
+            "#!/bin/sh\necho ran\n")
     }
 
     func testENOSPCWhileExtractingLeavesNoTemporaryTree() throws {
@@ -122,7 +134,9 @@ final class BundleCacheTests: XCTestCase {
         Sys.failureInjection = nil
         XCTAssertEqual(syncfsCalls, 0)
         // 4 files, 4 directories (a, a/b, e: and the root), the marker.
-        XCTAssertEqual(Set(flushed), ["run.sh", "a", "a/b", "a/b/c.txt", "a/d.txt", "e", "e/f.txt", PathRules.markerName, "layer 'l'"])
+        XCTAssertEqual(
+            Set(flushed),
+            ["run.sh", "a", "a/b", "a/b/c.txt", "a/d.txt", "e", "e/f.txt", PathRules.markerName, "layer 'l'"])
         XCTAssertEqual(flushed.count, 9, "\(flushed)")
         XCTAssertEqual(flushed.last, "layer 'l'", "the layer's root last, after everything in it")
     }
@@ -177,7 +191,11 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertEqual(names(cache.path + "/layers"), [])
         // The same bundle installs once nothing fails.
         Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
-        XCTAssertEqual(try String(contentsOfFile: cache.layerPath(Hex.layerName(bundle.manifest.layers[0].digest)) + "/big.txt", encoding: .utf8).count, 8 << 20)
+        XCTAssertEqual(
+            try String(
+                contentsOfFile: cache.layerPath(Hex.layerName(bundle.manifest.layers[0].digest)) + "/big.txt",
+                encoding: .utf8
+            ).count, 8 << 20)
     }
 
     /// The writer fails (a full disk) while the decoding thread is ahead of it, blocked on a full
@@ -189,7 +207,7 @@ final class BundleCacheTests: XCTestCase {
         Sys.failureInjection = { call, subject in
             guard call == "write", subject == "big.txt" else { return nil }
             writes.seen += 1
-            if writes.seen == 2 { usleep(200_000) }   // let the decoder fill the ring and block
+            if writes.seen == 2 { usleep(200_000) }  // let the decoder fill the ring and block
             return writes.seen >= 3 ? ENOSPC : nil
         }
         XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
@@ -284,11 +302,14 @@ final class BundleCacheTests: XCTestCase {
         // hostile user with write access to tmp/ would do): the launcher must notice.
         let tmp = cache.path + "/tmp"
         Sys.failureInjection = { call, _ in
-            guard call == "rename", let ours = try? FileManager.default.contentsOfDirectory(atPath: tmp).first else { return nil }
+            guard call == "rename", let ours = try? FileManager.default.contentsOfDirectory(atPath: tmp).first else {
+                return nil
+            }
             Sys.failureInjection = nil
             _ = rename(tmp + "/" + ours, tmp + "/moved-away")
             _ = mkdir(tmp + "/" + ours, 0o700)
-            _ = FileManager.default.createFile(atPath: tmp + "/" + ours + "/" + PathRules.markerName, contents: Data("x\n".utf8))
+            _ = FileManager.default.createFile(
+                atPath: tmp + "/" + ours + "/" + PathRules.markerName, contents: Data("x\n".utf8))
             return nil
         }
         XCTAssertThrowsError(try cache.install(layer, from: bundle)) { e in
@@ -333,7 +354,8 @@ final class BundleCacheTests: XCTestCase {
             XCTAssertTrue("\(e)".contains(root + "/tmp"), "the message names the directory: \(e)")
         }
         cache.removeAbandoned()
-        XCTAssertTrue(FileManager.default.fileExists(atPath: theirs), "another user's file in a shared tmp/ was deleted")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: theirs), "another user's file in a shared tmp/ was deleted")
         var st = stat()
         XCTAssertEqual(lstat(root + "/tmp", &st), 0)
         XCTAssertEqual(st.st_mode & 0o7777, 0o1777, "a shared directory is not changed")
@@ -368,13 +390,15 @@ final class BundleCacheTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/outside", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: home + "/.cache", withDestinationPath: "data/../data/x/..")
         try FileManager.default.createSymbolicLink(atPath: home + "/up", withDestinationPath: "../outside")
-        let below = CacheLocation(base: home + "/.cache", leaf: "app", source: .home, variableName: "T_CACHE_DIR", appName: "app", home: home)
+        let below = CacheLocation(
+            base: home + "/.cache", leaf: "app", source: .home, variableName: "T_CACHE_DIR", appName: "app", home: home)
         XCTAssertNil(try below.open(create: false))
         try FileManager.default.createDirectory(atPath: home + "/data/x", withIntermediateDirectories: true)
         let opened = try XCTUnwrap(try below.open(create: true))
         XCTAssertEqual(opened.path, home + "/.cache/app")
         XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/data/app"))
-        let above = CacheLocation(base: home + "/up/c", leaf: nil, source: .variable, variableName: "T_CACHE_DIR", appName: "app", home: home)
+        let above = CacheLocation(
+            base: home + "/up/c", leaf: nil, source: .variable, variableName: "T_CACHE_DIR", appName: "app", home: home)
         XCTAssertNotNil(try above.open(create: true))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/outside/c"))
         XCTAssertThrowsError(try location(home + "/../home/c").open(create: true)) { e in
@@ -388,7 +412,9 @@ final class BundleCacheTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: real)
         let viaPrivate = try XCTUnwrap(try location(dir + "/link/cache").open(create: true))
         XCTAssertEqual(viaPrivate.path, dir + "/link/cache")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: real + "/cache/tmp") || FileManager.default.fileExists(atPath: real + "/cache"))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: real + "/cache/tmp")
+                || FileManager.default.fileExists(atPath: real + "/cache"))
         let shared = dir + "/sticky"
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         chmod(shared, 0o1777)
@@ -422,7 +448,11 @@ final class BundleCacheTests: XCTestCase {
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &low)
         defer { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &old) }
         var count = 0
-        try TreeWalk.walk(rootFD, visit: { _ in count += 1; return true })
+        try TreeWalk.walk(
+            rootFD,
+            visit: { _ in
+                count += 1; return true
+            })
         XCTAssertEqual(count, 1 + 600 + 6)
         XCTAssertGreaterThan(TreeWalk.diskUsage(rootFD, "deep"), 600 * 512)
         try TreeWalk.removeTree(rootFD, "deep")
@@ -444,7 +474,7 @@ final class BundleCacheTests: XCTestCase {
         let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
         XCTAssertLessThanOrEqual(open - before, DirectoryStack.maxOpen + 1)
         // Back up to a level whose descriptor was closed, then down a new branch.
-        let shallow = Array(path.prefix(11))   // "d0/d1/d2/d0"
+        let shallow = Array(path.prefix(11))  // "d0/d1/d2/d0"
         let fd = try stack.open(shallow)
         XCTAssertEqual(mkdirat(fd, "new", 0o700), 0)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/d0/d1/d2/d0/new"))
@@ -487,7 +517,9 @@ final class BundleCacheTests: XCTestCase {
         Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
         cache.writeBundleRecord(bundle, exePath: "/x")
         let record = cache.path + "/bundles/" + Hex.encode(bundle.digest)
-        var times = [timespec(tv_sec: -86400 * 365 * 100, tv_nsec: 0), timespec(tv_sec: -86400 * 365 * 100, tv_nsec: 0)]
+        var times = [
+            timespec(tv_sec: -86400 * 365 * 100, tv_nsec: 0), timespec(tv_sec: -86400 * 365 * 100, tv_nsec: 0),
+        ]
         XCTAssertEqual(utimensat(AT_FDCWD, record, &times, 0), 0)
         let recs = cache.records()
         XCTAssertLessThan(recs.first?.lastUse ?? 0, 0)

@@ -3,7 +3,8 @@ import BundleRuntime
 
 /// The launcher finds the home directory in /etc/passwd itself (no getpwuid in the static binary).
 final class PasswdFileTests: XCTestCase {
-    let text = Array("""
+    let text = Array(
+        """
         root:x:0:0:root:/root:/bin/bash
         # a comment line
         short:x:5

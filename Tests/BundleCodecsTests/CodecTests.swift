@@ -8,8 +8,10 @@ import CZlib
 
 final class CodecTests: XCTestCase {
     /// Asserts that `body` throws a `BundleError` with `code` (tests match codes, not messages).
-    func assertCode<T>(_ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ context: String = "",
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func assertCode<T>(
+        _ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ context: String = "",
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try body(), context, file: file, line: line) {
             XCTAssertEqual(($0 as? BundleError)?.code, code, "\(context): \($0)", file: file, line: line)
         }
@@ -94,14 +96,19 @@ final class CodecTests: XCTestCase {
 
     func testRoundTripEveryCodecAndSeveralLevels() throws {
         let data = sample(300_000)
-        let cases: [(Codec, [Int])] = [(.none, [0]), (.zstd, [1, 3, 9, 19, 20, 22]), (.xz, [0, 1, 6, 9]), (.zlib, [1, 6, 9])]
+        let cases: [(Codec, [Int])] = [
+            (.none, [0]), (.zstd, [1, 3, 9, 19, 20, 22]), (.xz, [0, 1, 6, 9]), (.zlib, [1, 6, 9]),
+        ]
         for (codec, levels) in cases {
             for level in levels {
                 let c = try Codecs.compress(data, codec: codec, level: level)
-                XCTAssertEqual(try Codecs.decompress(c, codec: codec, maxOutput: data.count), data, "\(codec.name) \(level)")
+                XCTAssertEqual(
+                    try Codecs.decompress(c, codec: codec, maxOutput: data.count), data, "\(codec.name) \(level)")
                 if codec != .none { XCTAssertLessThan(c.count, data.count, "\(codec.name) \(level) should compress") }
                 let s = try streamCompress(data, codec: codec, level: level, chunk: 65_537)
-                XCTAssertEqual(try Codecs.decompress(s, codec: codec, maxOutput: data.count), data, "\(codec.name) \(level) streamed")
+                XCTAssertEqual(
+                    try Codecs.decompress(s, codec: codec, maxOutput: data.count), data,
+                    "\(codec.name) \(level) streamed")
             }
         }
     }
@@ -130,7 +137,9 @@ final class CodecTests: XCTestCase {
         for codec in Codec.allCases {
             let d = try Decompressor(codec: codec)
             for _ in 0..<3 {
-                let step = try out.withUnsafeMutableBytes { o in try d.decode(UnsafeRawBufferPointer(start: nil, count: 0), into: o) }
+                let step = try out.withUnsafeMutableBytes { o in
+                    try d.decode(UnsafeRawBufferPointer(start: nil, count: 0), into: o)
+                }
                 XCTAssertEqual(step.consumed, 0, codec.name)
                 XCTAssertEqual(step.produced, 0, codec.name)
                 XCTAssertFalse(step.finished, codec.name)
@@ -144,8 +153,9 @@ final class CodecTests: XCTestCase {
         for codec in [Codec.zstd, .xz, .zlib] {
             let c = try Codecs.compress(data, codec: codec, level: codec.defaultLevel)
             for (inStep, outStep) in [(1, 1), (1, 7), (7, 1), (7, 7), (4096, 3), (1 << 20, 1 << 20)] {
-                XCTAssertEqual(try streamDecode(c, codec: codec, inStep: inStep, outStep: outStep), data,
-                               "\(codec.name) in \(inStep) out \(outStep)")
+                XCTAssertEqual(
+                    try streamDecode(c, codec: codec, inStep: inStep, outStep: outStep), data,
+                    "\(codec.name) in \(inStep) out \(outStep)")
             }
         }
     }
@@ -164,7 +174,9 @@ final class CodecTests: XCTestCase {
             while !finished {
                 let step = try twice.withUnsafeBytes { i in
                     try out.withUnsafeMutableBytes { o in
-                        try d.decode(UnsafeRawBufferPointer(rebasing: i[consumed...]), into: UnsafeMutableRawBufferPointer(rebasing: o[produced...]))
+                        try d.decode(
+                            UnsafeRawBufferPointer(rebasing: i[consumed...]),
+                            into: UnsafeMutableRawBufferPointer(rebasing: o[produced...]))
                     }
                 }
                 consumed += step.consumed
@@ -175,7 +187,9 @@ final class CodecTests: XCTestCase {
             XCTAssertEqual(consumed, one.count, codec.name)
             XCTAssertEqual(Array(out[0..<produced]), data, codec.name)
             let again = try twice.withUnsafeBytes { i in
-                try out.withUnsafeMutableBytes { o in try d.decode(UnsafeRawBufferPointer(rebasing: i[consumed...]), into: o) }
+                try out.withUnsafeMutableBytes { o in
+                    try d.decode(UnsafeRawBufferPointer(rebasing: i[consumed...]), into: o)
+                }
             }
             XCTAssertEqual(again.consumed, 0, codec.name)
             XCTAssertEqual(again.produced, 0, codec.name)
@@ -203,10 +217,12 @@ final class CodecTests: XCTestCase {
         for codec in [Codec.zstd, .xz, .zlib] {
             let c = try Codecs.compress(data, codec: codec, level: codec.defaultLevel)
             for keep in [0, 1, 6, 20, c.count / 2, c.count - 10, c.count - 1] {
-                XCTAssertThrowsError(try Codecs.decompress(Array(c.prefix(keep)), codec: codec, maxOutput: data.count),
-                                     "\(codec.name) truncated to \(keep)")
+                XCTAssertThrowsError(
+                    try Codecs.decompress(Array(c.prefix(keep)), codec: codec, maxOutput: data.count),
+                    "\(codec.name) truncated to \(keep)")
             }
-            assertCode(try Codecs.decompress(Array(c.dropLast()), codec: codec, maxOutput: data.count), .truncated, codec.name)
+            assertCode(
+                try Codecs.decompress(Array(c.dropLast()), codec: codec, maxOutput: data.count), .truncated, codec.name)
 
             var bad = c
             bad[c.count / 2] ^= 0xFF
@@ -215,12 +231,21 @@ final class CodecTests: XCTestCase {
             // decoder (or its checksum) must catch the damage by itself.
             assertCode(try Codecs.decompress(bad, codec: codec, maxOutput: Int.max), .codec, "\(codec.name) corrupt")
 
-            assertCode(try Codecs.decompress(c + [1, 2, 3], codec: codec, maxOutput: data.count), .codec, "\(codec.name) trailing")
-            assertCode(try Codecs.decompress(c + [0], codec: codec, maxOutput: data.count), .codec, "\(codec.name) trailing zero")
-            assertCode(try Codecs.decompress(c, codec: codec, maxOutput: data.count - 1), .tooLarge, "\(codec.name) over maxOutput")
-            assertCode(try Codecs.decompress(c, codec: codec, maxOutput: 0), .tooLarge, "\(codec.name) over maxOutput 0")
+            assertCode(
+                try Codecs.decompress(c + [1, 2, 3], codec: codec, maxOutput: data.count), .codec,
+                "\(codec.name) trailing")
+            assertCode(
+                try Codecs.decompress(c + [0], codec: codec, maxOutput: data.count), .codec,
+                "\(codec.name) trailing zero")
+            assertCode(
+                try Codecs.decompress(c, codec: codec, maxOutput: data.count - 1), .tooLarge,
+                "\(codec.name) over maxOutput")
+            assertCode(
+                try Codecs.decompress(c, codec: codec, maxOutput: 0), .tooLarge, "\(codec.name) over maxOutput 0")
             XCTAssertEqual(try Codecs.decompress(c, codec: codec, maxOutput: Int.max), data, "\(codec.name) no limit")
-            assertCode(try Codecs.decompress(Array("not compressed at all".utf8), codec: codec, maxOutput: 100), .codec, "\(codec.name) garbage")
+            assertCode(
+                try Codecs.decompress(Array("not compressed at all".utf8), codec: codec, maxOutput: 100), .codec,
+                "\(codec.name) garbage")
         }
     }
 
@@ -237,7 +262,9 @@ final class CodecTests: XCTestCase {
             while calls < 10_000 {
                 calls += 1
                 last = try c.withUnsafeBytes { i in
-                    try out.withUnsafeMutableBytes { o in try d.decode(UnsafeRawBufferPointer(rebasing: i[pos...]), into: o) }
+                    try out.withUnsafeMutableBytes { o in
+                        try d.decode(UnsafeRawBufferPointer(rebasing: i[pos...]), into: o)
+                    }
                 }
                 pos += last.consumed
                 if last.finished || (last.consumed == 0 && last.produced == 0) { break }
@@ -283,10 +310,12 @@ final class CodecTests: XCTestCase {
             XCTAssertLessThanOrEqual(window, UInt64(1) << UInt64(limit), "level \(level)")
             XCTAssertEqual(try Codecs.decompress(c, codec: .zstd, maxOutput: data.count), data, "level \(level)")
         }
-        XCTAssertEqual(zstdWindowSize(try streamCompress(data, codec: .zstd, level: 22, chunk: 100_000)),
-                       UInt64(1) << UInt64(Limits.zstdMaxWindowLog))
-        XCTAssertEqual(zstdWindowSize(try streamCompress(data, codec: .zstd, level: 19, chunk: 100_000)),
-                       UInt64(1) << UInt64(Limits.zstdEncoderWindowLog))
+        XCTAssertEqual(
+            zstdWindowSize(try streamCompress(data, codec: .zstd, level: 22, chunk: 100_000)),
+            UInt64(1) << UInt64(Limits.zstdMaxWindowLog))
+        XCTAssertEqual(
+            zstdWindowSize(try streamCompress(data, codec: .zstd, level: 19, chunk: 100_000)),
+            UInt64(1) << UInt64(Limits.zstdEncoderWindowLog))
     }
 
     func testZstdMaxLevelStaysWithinTheDecoderWindow() throws {
@@ -331,7 +360,9 @@ final class CodecTests: XCTestCase {
         // Refused at the first decode call, before any output.
         let d = try Decompressor(codec: .zstd)
         var out = [UInt8](repeating: 0, count: 1 << 16)
-        assertCode(try huge.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try d.decode(i, into: o) } }, .tooLarge)
+        assertCode(
+            try huge.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try d.decode(i, into: o) } },
+            .tooLarge)
 
         // The limit itself (2^24) is accepted.
         let atLimit = try zstdFrame(data, windowLog: Limits.zstdMaxWindowLog)
@@ -409,15 +440,23 @@ final class CodecTests: XCTestCase {
     func testInteroperatesWithZstdAndXzTools() throws {
         let data = sample(200_000)
         for level in ["-1", "-9", "-19"] {
-            XCTAssertEqual(try Codecs.decompress(try run("zstd", ["-q", "-c", level], input: data), codec: .zstd, maxOutput: data.count), data)
+            XCTAssertEqual(
+                try Codecs.decompress(
+                    try run("zstd", ["-q", "-c", level], input: data), codec: .zstd, maxOutput: data.count), data)
         }
         for level in ["-0", "-6"] {
-            XCTAssertEqual(try Codecs.decompress(try run("xz", ["-c", level], input: data), codec: .xz, maxOutput: data.count), data)
+            XCTAssertEqual(
+                try Codecs.decompress(try run("xz", ["-c", level], input: data), codec: .xz, maxOutput: data.count),
+                data)
         }
-        XCTAssertEqual(try run("zstd", ["-q", "-d", "-c"], input: try Codecs.compress(data, codec: .zstd, level: 19)), data)
-        XCTAssertEqual(try run("zstd", ["-q", "-d", "-c"], input: try streamCompress(data, codec: .zstd, level: 3, chunk: 4096)), data)
+        XCTAssertEqual(
+            try run("zstd", ["-q", "-d", "-c"], input: try Codecs.compress(data, codec: .zstd, level: 19)), data)
+        XCTAssertEqual(
+            try run("zstd", ["-q", "-d", "-c"], input: try streamCompress(data, codec: .zstd, level: 3, chunk: 4096)),
+            data)
         XCTAssertEqual(try run("xz", ["-d", "-c"], input: try Codecs.compress(data, codec: .xz, level: 9)), data)
-        XCTAssertEqual(try run("xz", ["-d", "-c"], input: try streamCompress(data, codec: .xz, level: 1, chunk: 4096)), data)
+        XCTAssertEqual(
+            try run("xz", ["-d", "-c"], input: try streamCompress(data, codec: .xz, level: 1, chunk: 4096)), data)
         // Our streams carry integrity checks the tools verify: xz CRC64 (check ID 4 in the
         // stream flags), zstd content checksum (bit 2 of the frame header descriptor).
         XCTAssertEqual(try Codecs.compress(data, codec: .xz, level: 6)[7], 0x04)

@@ -7,11 +7,15 @@ import CZstd
 /// The stored form of a file table (docs/format.md, "File table"): one zstd frame, window at most
 /// 2^`Limits.fileTableWindowLog` (128 KiB), decoded size at most `Limits.maxFileTableLength`, nothing after it.
 final class FileTableCodecTests: XCTestCase {
-    func assertCode<T>(_ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ needle: String,
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func assertCode<T>(
+        _ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ needle: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try body(), file: file, line: line) {
             XCTAssertEqual(($0 as? BundleError)?.code, code, "\($0)", file: file, line: line)
-            XCTAssertTrue(($0 as? BundleError)?.message.contains(needle) ?? false, "'\($0)' should mention '\(needle)'", file: file, line: line)
+            XCTAssertTrue(
+                ($0 as? BundleError)?.message.contains(needle) ?? false, "'\($0)' should mention '\(needle)'",
+                file: file, line: line)
         }
     }
 
@@ -45,7 +49,9 @@ final class FileTableCodecTests: XCTestCase {
         XCTAssertEqual(Array(stored.prefix(4)), StoredTableDecoder<ArraySource>.frameMagic)
         XCTAssertLessThan(stored.count, table.count * 6 / 10, "paths compress; digests do not")
         XCTAssertEqual(try FileTableCodec.decode(stored), table)
-        for chunk in [1, 7, 4096, 1 << 20] { XCTAssertEqual(try streamed(stored, chunk: chunk), table, "chunk \(chunk)") }
+        for chunk in [1, 7, 4096, 1 << 20] {
+            XCTAssertEqual(try streamed(stored, chunk: chunk), table, "chunk \(chunk)")
+        }
         XCTAssertEqual(try FileTableCodec.encode(table), stored, "deterministic")
     }
 
@@ -59,7 +65,7 @@ final class FileTableCodecTests: XCTestCase {
     func testRefusesWhatIsNotExactlyOneFrame() throws {
         let table = tableLike(300)
         let stored = try FileTableCodec.encode(table)
-        assertCode(try FileTableCodec.decode(table), .codec, "not a zstd frame")           // stored raw, as in format version 1
+        assertCode(try FileTableCodec.decode(table), .codec, "not a zstd frame")  // stored raw, as in format version 1
         assertCode(try FileTableCodec.decode(stored + [0]), .codec, "bytes after its zstd frame")
         assertCode(try FileTableCodec.decode(stored + stored), .codec, "bytes after its zstd frame")
         for cut in [4, 10, stored.count / 2, stored.count - 1] {
@@ -77,9 +83,9 @@ final class FileTableCodecTests: XCTestCase {
 
     /// A frame whose window is over 128 KiB is refused before the decoder allocates it.
     func testRefusesLargerWindow() throws {
-        let table = tableLike(40_000)   // about 3 MB: larger than any window, so it is not single-segment
+        let table = tableLike(40_000)  // about 3 MB: larger than any window, so it is not single-segment
         XCTAssertGreaterThan(table.count, 2 << 20)
-        let c = try Compressor(codec: .zstd, level: 19)   // window 8 MiB, size unknown to the encoder
+        let c = try Compressor(codec: .zstd, level: 19)  // window 8 MiB, size unknown to the encoder
         var stored: [UInt8] = []
         try withBytes(table) { (b) throws(BundleError) in try c.compress(b, into: &stored) }
         try c.finish(into: &stored)

@@ -19,7 +19,10 @@ final class X86BranchFilterTests: XCTestCase {
                 let op = b[start + i]
                 guard op == 0xE8 || op == 0xE9, i + 5 <= length else { i += 1; continue }
                 let p = start + i + 1
-                let x = Int64(Int32(bitPattern: UInt32(b[p]) | UInt32(b[p + 1]) << 8 | UInt32(b[p + 2]) << 16 | UInt32(b[p + 3]) << 24))
+                let x = Int64(
+                    Int32(
+                        bitPattern: UInt32(b[p]) | UInt32(b[p + 1]) << 8 | UInt32(b[p + 2]) << 16 | UInt32(b[p + 3])
+                            << 24))
                 let c = Int64(i + 5), l = Int64(length)
                 if -c <= x && x < l {
                     let y = encoding ? (x < l - c ? x + c : x - l) : (x >= 0 ? x - c : x + l)
@@ -35,8 +38,10 @@ final class X86BranchFilterTests: XCTestCase {
 
     /// Runs the streaming filter the way LayerStream and LayerEncoder do: pieces of the given
     /// sizes (cycled), the unfinished remainder presented again in front of the next piece.
-    func stream(_ data: [UInt8], encoding: Bool, segment: UInt64 = X86BranchFilter.segmentSize,
-                pieces: [Int]) -> [UInt8] {
+    func stream(
+        _ data: [UInt8], encoding: Bool, segment: UInt64 = X86BranchFilter.segmentSize,
+        pieces: [Int]
+    ) -> [UInt8] {
         var f = X86BranchFilter(encoding: encoding, totalSize: UInt64(data.count), segmentSize: segment)
         var out: [UInt8] = []
         var pending: [UInt8] = []
@@ -68,7 +73,9 @@ final class X86BranchFilterTests: XCTestCase {
             switch rng.next() % 4 {
             case 0:
                 out.append(rng.next() % 2 == 0 ? 0xE8 : 0xE9)
-                let x: Int32 = rng.next() % 3 == 0 ? Int32(truncatingIfNeeded: rng.next()) : Int32(Int64(rng.next() % UInt64(2 * n)) - Int64(n))
+                let x: Int32 =
+                    rng.next() % 3 == 0
+                    ? Int32(truncatingIfNeeded: rng.next()) : Int32(Int64(rng.next() % UInt64(2 * n)) - Int64(n))
                 withUnsafeBytes(of: x.littleEndian) { out += $0 }
             case 1: out += [0xE8, 0xE8, 0xE9]
             default: out.append(UInt8(truncatingIfNeeded: rng.next()))
@@ -122,10 +129,13 @@ final class X86BranchFilterTests: XCTestCase {
                 for pieces in [[n + 1], [1], [2, 3, 7], [4096], [5, 1, 9, 100_000]] {
                     let enc = stream(data, encoding: true, segment: UInt64(segment), pieces: pieces)
                     XCTAssertTrue(enc == expected, "n \(n) segment \(segment) pieces \(pieces): differs from the spec")
-                    XCTAssertTrue(stream(enc, encoding: false, segment: UInt64(segment), pieces: pieces) == data,
-                                  "n \(n) segment \(segment) pieces \(pieces): does not round-trip")
+                    XCTAssertTrue(
+                        stream(enc, encoding: false, segment: UInt64(segment), pieces: pieces) == data,
+                        "n \(n) segment \(segment) pieces \(pieces): does not round-trip")
                 }
-                if n > 1000 && segment >= 4096 { XCTAssertTrue(expected != data, "a branchy stream has operands in range") }
+                if n > 1000 && segment >= 4096 {
+                    XCTAssertTrue(expected != data, "a branchy stream has operands in range")
+                }
             }
         }
     }
@@ -136,9 +146,12 @@ final class X86BranchFilterTests: XCTestCase {
         let exe = try Array(Data(contentsOf: URL(fileURLWithPath: "/proc/self/exe")).prefix(16 << 20))
         let plain = try Codecs.compress(exe, codec: .zstd, level: 3)
         let filtered = try Codecs.compress(exe, codec: .zstd, level: 3, filter: .x86)
-        XCTAssertLessThan(filtered.count, plain.count, "x86 filter should shrink machine code (\(filtered.count) vs \(plain.count))")
+        XCTAssertLessThan(
+            filtered.count, plain.count, "x86 filter should shrink machine code (\(filtered.count) vs \(plain.count))")
         XCTAssertTrue(try Codecs.decompress(filtered, codec: .zstd, maxOutput: exe.count, filter: .x86) == exe)
-        XCTAssertTrue(try Codecs.decompress(filtered, codec: .zstd, maxOutput: exe.count) != exe, "the stored stream is transformed")
+        XCTAssertTrue(
+            try Codecs.decompress(filtered, codec: .zstd, maxOutput: exe.count) != exe,
+            "the stored stream is transformed")
     }
 
     /// LayerEncoder fed in odd pieces (file reads) gives the same stream as one piece.

@@ -8,7 +8,9 @@ final class MinisignTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/minisign") else { throw XCTSkip("minisign CLI not installed") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/minisign") else {
+            throw XCTSkip("minisign CLI not installed")
+        }
         dir = NSTemporaryDirectory() + "crypto-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
@@ -37,15 +39,22 @@ final class MinisignTests: XCTestCase {
     }
 
     func read(_ name: String) throws -> String { try String(contentsOfFile: dir + "/" + name, encoding: .utf8) }
-    func write(_ name: String, _ text: String) throws { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
-    func write(_ name: String, bytes: [UInt8]) throws { try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name)) }
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+    }
+    func write(_ name: String, bytes: [UInt8]) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name))
+    }
 
     func verify(_ sig: MinisignSignature, _ file: [UInt8], _ key: PublicKey) throws {
         try file.withUnsafeBytes { try sig.verify(file: $0, publicKey: key) }
     }
 
-    func assertFails(_ sig: MinisignSignature, _ file: [UInt8], _ key: PublicKey, _ code: BundleError.Code, mentioning words: String = "",
-                     file f: StaticString = #filePath, line: UInt = #line) {
+    func assertFails(
+        _ sig: MinisignSignature, _ file: [UInt8], _ key: PublicKey, _ code: BundleError.Code,
+        mentioning words: String = "",
+        file f: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try verify(sig, file, key), file: f, line: line) { e in
             XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: f, line: line)
             if !words.isEmpty { XCTAssertTrue("\(e)".contains(words), "\(e)", file: f, line: line) }
@@ -75,11 +84,13 @@ final class MinisignTests: XCTestCase {
 
         let file = Array("the file\n".utf8) + (0..<3000).map { UInt8(truncatingIfNeeded: $0) }
         try write("f", bytes: file)
-        let sig = file.withUnsafeBytes { MinisignSignature.create(for: $0, key: key, trustedComment: "app=x version=1") }
+        let sig = file.withUnsafeBytes {
+            MinisignSignature.create(for: $0, key: key, trustedComment: "app=x version=1")
+        }
         try write("f.minisig", sig.fileContents)
         let out = try sh("minisign -Vm f -p k.pub")
         XCTAssertTrue(out.contains("Trusted comment: app=x version=1"), out)
-        try sh("minisign -VHm f -p k.pub")   // -H: minisign insists on the prehashed format
+        try sh("minisign -VHm f -p k.pub")  // -H: minisign insists on the prehashed format
         XCTAssertTrue(try read("f.minisig").hasPrefix("untrusted comment: signature from bundle-append secret key\n"))
 
         // minisign refuses what we refuse: a modified file, and another key.
@@ -91,7 +102,9 @@ final class MinisignTests: XCTestCase {
     }
 
     func testMinisignSignaturesVerifyHereAndTamperingFails() throws {
-        try sh("minisign -G -W -p k.pub -s k.key && printf 'data' > f && minisign -Sm f -s k.key -t 'hello comment' -c 'my note'")
+        try sh(
+            "minisign -G -W -p k.pub -s k.key && printf 'data' > f && minisign -Sm f -s k.key -t 'hello comment' -c 'my note'"
+        )
         let pub = try PublicKey(fileContents: try read("k.pub"))
         let sig = try MinisignSignature(fileContents: try read("f.minisig"))
         XCTAssertEqual(sig.trustedComment, "hello comment")
@@ -130,13 +143,15 @@ final class MinisignTests: XCTestCase {
         assertFails(short, data, pub, .badSignature)
 
         // CRLF line ends (a .minisig that went through a Windows editor) still verify.
-        let crlf = try MinisignSignature(fileContents: try read("f.minisig").replacingOccurrences(of: "\n", with: "\r\n"))
+        let crlf = try MinisignSignature(
+            fileContents: try read("f.minisig").replacingOccurrences(of: "\n", with: "\r\n"))
         XCTAssertEqual(crlf.trustedComment, "hello comment")
         try verify(crlf, data, pub)
     }
 
     func testLegacyMinisignSignaturesVerify() throws {
-        try sh("minisign -G -W -p k.pub -s k.key && printf 'legacy data' > f && minisign -Sl -m f -s k.key -t 'old style'")
+        try sh(
+            "minisign -G -W -p k.pub -s k.key && printf 'legacy data' > f && minisign -Sl -m f -s k.key -t 'old style'")
         let pub = try PublicKey(fileContents: try read("k.pub"))
         let sig = try MinisignSignature(fileContents: try read("f.minisig"))
         XCTAssertEqual(sig.algorithm, Array("Ed".utf8))
@@ -184,7 +199,9 @@ final class MinisignTests: XCTestCase {
         XCTAssertEqual(key.publicKey, try PublicKey(fileContents: try read("e.pub")))
         // The decrypted key signs files minisign accepts.
         try write("f", bytes: [1, 2, 3])
-        let sig = [UInt8]([1, 2, 3]).withUnsafeBytes { MinisignSignature.create(for: $0, key: key, trustedComment: "enc") }
+        let sig = [UInt8]([1, 2, 3]).withUnsafeBytes {
+            MinisignSignature.create(for: $0, key: key, trustedComment: "enc")
+        }
         try write("f.minisig", sig.fileContents)
         try sh("minisign -Vm f -p e.pub")
         // Our unencrypted export of it works with minisign too.

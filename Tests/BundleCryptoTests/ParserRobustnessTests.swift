@@ -5,7 +5,9 @@ import TestSupport
 
 /// Every parser of untrusted text or bytes throws a one-line BundleError on bad input; none traps.
 final class ParserRobustnessTests: XCTestCase {
-    func assertOneLineError(_ body: () throws -> Void, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertOneLineError(
+        _ body: () throws -> Void, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try body(), what, file: file, line: line) { e in
             guard let c = e as? BundleError else { return XCTFail("not a BundleError: \(e)", file: file, line: line) }
             XCTAssertFalse(c.message.isEmpty || c.message.contains("\n"), c.message, file: file, line: line)
@@ -15,27 +17,38 @@ final class ParserRobustnessTests: XCTestCase {
 
     func assertAllParsersRefuse(_ s: String, file: StaticString = #filePath, line: UInt = #line) {
         assertOneLineError({ _ = try PublicKey(fileContents: s) }, "pub: \(s.debugDescription)", file: file, line: line)
-        assertOneLineError({ _ = try PublicKey(base64: s) }, "pub base64: \(s.debugDescription)", file: file, line: line)
-        assertOneLineError({ _ = try SecretKey(fileContents: s, password: nil) }, "key: \(s.debugDescription)", file: file, line: line)
-        assertOneLineError({ _ = try SecretKey(fileContents: s, password: "pw") }, "key+pw: \(s.debugDescription)", file: file, line: line)
-        assertOneLineError({ _ = try MinisignSignature(fileContents: s) }, "sig: \(s.debugDescription)", file: file, line: line)
+        assertOneLineError(
+            { _ = try PublicKey(base64: s) }, "pub base64: \(s.debugDescription)", file: file, line: line)
+        assertOneLineError(
+            { _ = try SecretKey(fileContents: s, password: nil) }, "key: \(s.debugDescription)", file: file, line: line)
+        assertOneLineError(
+            { _ = try SecretKey(fileContents: s, password: "pw") }, "key+pw: \(s.debugDescription)", file: file,
+            line: line)
+        assertOneLineError(
+            { _ = try MinisignSignature(fileContents: s) }, "sig: \(s.debugDescription)", file: file, line: line)
     }
 
     func testObviousGarbage() {
         let b64 = { (n: Int, v: UInt8) in Base64.encode([UInt8](repeating: v, count: n)) }
-        for s in ["", "\n", "\r\n\r\n", "untrusted comment: x\n", "untrusted comment: x\nnot base64!!\n", "RWQ=", "RWQAAAAA",
-                  "untrusted comment: x\n" + b64(42, 0x45) + "\n", "\u{0}", "é✓", String(repeating: "A", count: 100_000),
-                  "untrusted comment: x\nRWQ AAAA\n", b64(158, 0), b64(74, 0x45), b64(1, 0),
-                  "untrusted comment: x\ntrusted comment: y\n\n\n"] {
+        for s in [
+            "", "\n", "\r\n\r\n", "untrusted comment: x\n", "untrusted comment: x\nnot base64!!\n", "RWQ=", "RWQAAAAA",
+            "untrusted comment: x\n" + b64(42, 0x45) + "\n", "\u{0}", "é✓", String(repeating: "A", count: 100_000),
+            "untrusted comment: x\nRWQ AAAA\n", b64(158, 0), b64(74, 0x45), b64(1, 0),
+            "untrusted comment: x\ntrusted comment: y\n\n\n",
+        ] {
             assertAllParsersRefuse(s)
         }
         // libsodium alone decodes the two bytes of "é" as "//" (found by the random test below).
         XCTAssertNil(Base64.decode("qiH2Zj2éepK"))
         XCTAssertEqual(Base64.decode("qiH2Zj2//epK"), [0xAA, 0x21, 0xF6, 0x66, 0x3D, 0xBF, 0xFD, 0xEA, 0x4A])
-        XCTAssertFalse(Ed25519.verify(signature: [1, 2], message: UnsafeRawBufferPointer(start: nil, count: 0),
-                                      publicKey: SecretKey.generate().publicKey))
-        XCTAssertFalse(Ed25519.verifyPrehashed(signature: [], message: UnsafeRawBufferPointer(start: nil, count: 0),
-                                               publicKey: SecretKey.generate().publicKey))
+        XCTAssertFalse(
+            Ed25519.verify(
+                signature: [1, 2], message: UnsafeRawBufferPointer(start: nil, count: 0),
+                publicKey: SecretKey.generate().publicKey))
+        XCTAssertFalse(
+            Ed25519.verifyPrehashed(
+                signature: [], message: UnsafeRawBufferPointer(start: nil, count: 0),
+                publicKey: SecretKey.generate().publicKey))
     }
 
     /// Random text near the formats: every parser either accepts it or throws a one-line BundleError
@@ -54,7 +67,9 @@ final class ParserRobustnessTests: XCTestCase {
         }
         for _ in 0..<cases {
             var s = prefixes[Int.random(in: 0..<prefixes.count, using: &rng)]
-            for _ in 0..<Int.random(in: 0..<300, using: &rng) { s.unicodeScalars.append(alphabet[Int.random(in: 0..<alphabet.count, using: &rng)]) }
+            for _ in 0..<Int.random(in: 0..<300, using: &rng) {
+                s.unicodeScalars.append(alphabet[Int.random(in: 0..<alphabet.count, using: &rng)])
+            }
             parse({ _ = try PublicKey(fileContents: s) }, s)
             parse({ _ = try SecretKey(fileContents: s, password: nil) }, s)
             parse({ _ = try MinisignSignature(fileContents: s) }, s)
@@ -87,13 +102,17 @@ final class ParserRobustnessTests: XCTestCase {
         XCTAssertNoThrow(try MinisignSignature(fileContents: file(Array(ls.prefix(4)))), "no final newline is fine")
         for i in 0..<4 {
             var l = ls; l.remove(at: i); assertAllParsersRefuse(file(l))
-            l = ls; l[i] = ""; assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "line \(i) empty")
-            l = ls; l[i] = "@@@"; assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "line \(i) garbage")
+            l = ls; l[i] = "";
+            assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "line \(i) empty")
+            l = ls; l[i] = "@@@";
+            assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "line \(i) garbage")
         }
         var l = ls
         l.swapAt(1, 3); assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "lines swapped")
-        l = ls; l[0] = "Untrusted comment: x"; assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "prefix")
-        l = ls; l[2] = "trusted comment:x"; assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "prefix")
+        l = ls; l[0] = "Untrusted comment: x";
+        assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "prefix")
+        l = ls; l[2] = "trusted comment:x";
+        assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "prefix")
         for n in [0, 1, 10, 73, 75, 148] {
             l = ls; l[1] = Base64.encode(Array((sigBytes + sigBytes + sigBytes).prefix(n)))
             assertOneLineError({ _ = try MinisignSignature(fileContents: file(l)) }, "sig length \(n)")
@@ -114,15 +133,20 @@ final class ParserRobustnessTests: XCTestCase {
     func testSecretKeyMutations() throws {
         let key = SecretKey.generate()
         let good = try XCTUnwrap(Base64.decode(String(key.unencryptedFileContents.split(separator: "\n")[1])))
-        func text(_ raw: [UInt8]) -> String { "untrusted comment: minisign encrypted secret key\n" + Base64.encode(raw) + "\n" }
+        func text(_ raw: [UInt8]) -> String {
+            "untrusted comment: minisign encrypted secret key\n" + Base64.encode(raw) + "\n"
+        }
         func refuse(_ raw: [UInt8], _ expected: BundleError.Code, password: String? = nil, line: UInt = #line) {
             XCTAssertThrowsError(try SecretKey(fileContents: text(raw), password: password), line: line) {
                 XCTAssertEqual(($0 as? BundleError)?.code, expected, "\($0)", line: line)
             }
         }
         XCTAssertEqual(try SecretKey(fileContents: text(good), password: nil).bytes, key.bytes)
-        XCTAssertEqual(try SecretKey(fileContents: text(good).replacingOccurrences(of: "\n", with: "\r\n"), password: nil).bytes, key.bytes)
-        XCTAssertEqual(try SecretKey(fileContents: Base64.encode(good), password: nil).bytes, key.bytes, "key line alone")
+        XCTAssertEqual(
+            try SecretKey(fileContents: text(good).replacingOccurrences(of: "\n", with: "\r\n"), password: nil).bytes,
+            key.bytes)
+        XCTAssertEqual(
+            try SecretKey(fileContents: Base64.encode(good), password: nil).bytes, key.bytes, "key line alone")
 
         for n in [0, 1, 54, 157, 159, 316] { refuse(Array((good + good).prefix(n)), .badKey) }
         var raw = good; raw[1] = 0x44; refuse(raw, .badKey)
@@ -130,7 +154,7 @@ final class ParserRobustnessTests: XCTestCase {
         raw = good; raw[4] = 0x42; raw[5] = 0x33; refuse(raw, .badKey)
         raw = good; raw[100] ^= 1; refuse(raw, .badKey)
         raw = good; raw[140] ^= 1; refuse(raw, .badKey)
-        raw = good; raw[56] ^= 1; refuse(raw, .badKey)   // key id is covered too
+        raw = good; raw[56] ^= 1; refuse(raw, .badKey)  // key id is covered too
         // minisign -W style (zero checksum) is accepted, but only when the public half matches the seed.
         raw = good; for i in 126..<158 { raw[i] = 0 }
         XCTAssertEqual(try SecretKey(fileContents: text(raw), password: nil).bytes, key.bytes)
@@ -146,13 +170,16 @@ final class ParserRobustnessTests: XCTestCase {
         raw = good; raw[2] = 0x53; raw[3] = 0x63; raw[45] = 0x7f
         refuse(raw, .badKey, password: "pw")
         // Small limits: the derivation runs, the checksum does not match.
-        raw = good; raw[2] = 0x53; raw[3] = 0x63; raw[38] = 0x00; raw[39] = 0x80; raw[48] = 0x10   // ops 32768, mem 1 MiB
+        // ops 32768, mem 1 MiB
+        raw = good; raw[2] = 0x53; raw[3] = 0x63; raw[38] = 0x00; raw[39] = 0x80; raw[48] = 0x10
         refuse(raw, .wrongPassword, password: "")
         refuse(raw, .wrongPassword, password: "pw")
 
         // Only an encrypted key without a password is `.passwordNeeded` (bundle-append prompts on that code).
         for bad in ["", "x", text(Array(good.prefix(100)))] {
-            XCTAssertThrowsError(try SecretKey(fileContents: bad, password: nil)) { XCTAssertNotEqual(($0 as? BundleError)?.code, .passwordNeeded) }
+            XCTAssertThrowsError(try SecretKey(fileContents: bad, password: nil)) {
+                XCTAssertNotEqual(($0 as? BundleError)?.code, .passwordNeeded)
+            }
         }
     }
 }

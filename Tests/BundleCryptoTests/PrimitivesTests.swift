@@ -5,19 +5,24 @@ import BundleCrypto
 final class PrimitivesTests: XCTestCase {
     func testBlake2bKnownAnswers() {
         // python3 -c 'import hashlib; print(hashlib.blake2b(b"", digest_size=32).hexdigest())' and friends
-        XCTAssertEqual(Hex.encode(Blake2b.hash([UInt8]())),
-                       "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8")
-        XCTAssertEqual(Hex.encode(Blake2b.hash([UInt8](), outputLength: 64)),
-                       "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce")
-        XCTAssertEqual(Hex.encode(Blake2b.hash(Array("abc".utf8), outputLength: 64)),
-                       "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923")
+        XCTAssertEqual(
+            Hex.encode(Blake2b.hash([UInt8]())),
+            "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8")
+        XCTAssertEqual(
+            Hex.encode(Blake2b.hash([UInt8](), outputLength: 64)),
+            "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce"
+        )
+        XCTAssertEqual(
+            Hex.encode(Blake2b.hash(Array("abc".utf8), outputLength: 64)),
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"
+        )
         XCTAssertEqual(Blake2b.hash(UnsafeRawBufferPointer(start: nil, count: 0)), Blake2b.hash([UInt8]()))
     }
 
     func testBlake2bStreamingMatchesOneShot() {
         let data = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         for (chunk, length) in [(1, 32), (7, 64), (128, 32), (4999, 16)] {
-            var h = Blake2b(outputLength: length)   // `var` as in the original sketch; `let` works too
+            var h = Blake2b(outputLength: length)  // `var` as in the original sketch; `let` works too
             var i = 0
             while i < data.count {
                 let end = min(i + chunk, data.count)
@@ -76,7 +81,7 @@ final class PrimitivesTests: XCTestCase {
         XCTAssertEqual(try PublicKey(fileContents: pub.fileContents), pub)
         XCTAssertEqual(try PublicKey(fileContents: pub.base64), pub)
         XCTAssertEqual(try PublicKey(fileContents: pub.fileContents.replacingOccurrences(of: "\n", with: "\r\n")), pub)
-        XCTAssertTrue(pub.base64.hasPrefix("RW"))   // "Ed" then the key id
+        XCTAssertTrue(pub.base64.hasPrefix("RW"))  // "Ed" then the key id
         XCTAssertNotEqual(SecretKey.generate().keyID, key.keyID)
     }
 
@@ -100,14 +105,18 @@ final class PrimitivesTests: XCTestCase {
             XCTAssertEqual(pre, key.sign(Blake2b.hash(msg, outputLength: 64)))
             XCTAssertFalse(Ed25519.verify(signature: sig, message: m, publicKey: SecretKey.generate().publicKey))
         }
-        XCTAssertTrue(Ed25519.verify(signature: key.sign([]), message: UnsafeRawBufferPointer(start: nil, count: 0),
-                                     publicKey: key.publicKey))
+        XCTAssertTrue(
+            Ed25519.verify(
+                signature: key.sign([]), message: UnsafeRawBufferPointer(start: nil, count: 0),
+                publicKey: key.publicKey))
     }
 
     func testCreatedSignatureRoundTripsThroughText() throws {
         let key = SecretKey.generate()
         let file = Array("payload".utf8)
-        let sig = file.withUnsafeBytes { MinisignSignature.create(for: $0, key: key, trustedComment: "a\nb\r\nc", untrustedComment: "u\nv") }
+        let sig = file.withUnsafeBytes {
+            MinisignSignature.create(for: $0, key: key, trustedComment: "a\nb\r\nc", untrustedComment: "u\nv")
+        }
         XCTAssertEqual(sig.trustedComment, "a b c")
         XCTAssertEqual(sig.untrustedComment, "u v")
         XCTAssertEqual(sig.algorithm, Array("ED".utf8))
@@ -120,6 +129,8 @@ final class PrimitivesTests: XCTestCase {
         try file.withUnsafeBytes { try crlf.verify(file: $0, publicKey: key.publicKey) }
         // Non-ASCII trusted comments are signed as their UTF-8 bytes.
         let u = file.withUnsafeBytes { MinisignSignature.create(for: $0, key: key, trustedComment: "größe=1 ✓") }
-        try file.withUnsafeBytes { try MinisignSignature(fileContents: u.fileContents).verify(file: $0, publicKey: key.publicKey) }
+        try file.withUnsafeBytes {
+            try MinisignSignature(fileContents: u.fileContents).verify(file: $0, publicKey: key.publicKey)
+        }
     }
 }

@@ -8,12 +8,16 @@ final class BuildTargetTests: XCTestCase {
     func testNamesRoundTripAndUnknownNamesAreRefused() {
         for t in BuildTarget.allCases { XCTAssertEqual(BuildTarget(name: t.name), t) }
         XCTAssertEqual(BuildTarget.allCases.map(\.name), ["linux-x64", "linux-arm64"])
-        for bad in ["", "linux-x86_64", "linux-aarch64", "Linux-x64", "linux-x64 "] { XCTAssertNil(BuildTarget(name: bad), bad) }
+        for bad in ["", "linux-x86_64", "linux-aarch64", "Linux-x64", "linux-x64 "] {
+            XCTAssertNil(BuildTarget(name: bad), bad)
+        }
         XCTAssertEqual(BuildTarget.default, .linuxX64)
     }
 
     /// e_ident (16 bytes), e_type (2), e_machine (2) as an ELF file starts.
-    func header(elfClass: UInt8 = 2, byteOrder: UInt8 = 1, machine: UInt16, magic: [UInt8] = ElfIdentity.magic) -> [UInt8] {
+    func header(elfClass: UInt8 = 2, byteOrder: UInt8 = 1, machine: UInt16, magic: [UInt8] = ElfIdentity.magic)
+        -> [UInt8]
+    {
         var b = magic + [elfClass, byteOrder, 1, 0] + [UInt8](repeating: 0, count: 8)
         let type: UInt16 = 2, big = byteOrder == 2
         for v in [type, machine] { b += big ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
@@ -71,21 +75,29 @@ final class BuildTargetTests: XCTestCase {
         let fx = Fx.manifest()
         let base = fx.manifest.encoded()
         func with(_ s: String) -> [UInt8] { var w = ByteWriter(); w.string(s); return base + w.bytes }
-        assertBundleError(try fx.decode(with("linux-riscv64")), .badManifest, mentions: "unknown target 'linux-riscv64'")
+        assertBundleError(
+            try fx.decode(with("linux-riscv64")), .badManifest, mentions: "unknown target 'linux-riscv64'")
         assertBundleError(try fx.decode(with("")), .badManifest, mentions: "unknown target ''")
-        assertBundleError(try fx.decode(with("linux-\u{1b}[31m")), .badManifest, mentions: "unknown target 'linux-\\x1b[31m'")
+        assertBundleError(
+            try fx.decode(with("linux-\u{1b}[31m")), .badManifest, mentions: "unknown target 'linux-\\x1b[31m'")
         // One encoding per manifest: linux-x64 is said by leaving the field out.
-        assertBundleError(try fx.decode(with("linux-x64")), .badManifest, mentions: "linux-x64", "leaving the field out")
+        assertBundleError(
+            try fx.decode(with("linux-x64")), .badManifest, mentions: "linux-x64", "leaving the field out")
         // Anything but exactly one string after the entries is stray bytes, named as such.
-        assertBundleError(try fx.decode(with("linux-arm64") + [0]), .badManifest, mentions: "16 unexpected bytes after the entries")
+        assertBundleError(
+            try fx.decode(with("linux-arm64") + [0]), .badManifest, mentions: "16 unexpected bytes after the entries")
         assertBundleError(try fx.decode(base + [0, 0]), .badManifest, mentions: "2 unexpected bytes after the entries")
         var long = ByteWriter()
         long.u32(65)
-        assertBundleError(try fx.decode(base + long.bytes + [UInt8](repeating: 0x61, count: 65)), .badManifest, mentions: "69 unexpected bytes")
+        assertBundleError(
+            try fx.decode(base + long.bytes + [UInt8](repeating: 0x61, count: 65)), .badManifest,
+            mentions: "69 unexpected bytes")
         // A signed arm64 header cut back to its entries would read as linux-x64; the signature
         // covers the header's exact bytes (and the trailer its length), so it cannot be cut unnoticed.
         var arm = fx.manifest
         arm.target = .linuxArm64
-        for n in base.count + 1..<arm.encoded().count { assertThrowsBundleError(try fx.decode(Array(arm.encoded().prefix(n))), "prefix \(n)") }
+        for n in base.count + 1..<arm.encoded().count {
+            assertThrowsBundleError(try fx.decode(Array(arm.encoded().prefix(n))), "prefix \(n)")
+        }
     }
 }

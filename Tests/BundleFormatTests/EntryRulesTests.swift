@@ -11,26 +11,41 @@ final class EntryRulesTests: XCTestCase {
     }
 
     /// The refusal and the field it names (as `EntryRules` hands it to `fieldName`), nil when accepted.
-    func violation(_ argv: [String], env: [(String, String)] = [], app: String = "hello") -> (error: BundleError, field: EntryRules.Field?)? {
+    func violation(_ argv: [String], env: [(String, String)] = [], app: String = "hello") -> (
+        error: BundleError, field: EntryRules.Field?
+    )? {
         var named: EntryRules.Field? = nil
         do {
-            try EntryRules.check(entry(argv, env: env), appName: app, fieldName: { named = $0; return $0.description })
+            try EntryRules.check(
+                entry(argv, env: env), appName: app,
+                fieldName: {
+                    named = $0; return $0.description
+                })
             return nil
         } catch { return (error, named) }
     }
 
     /// Refused with `.badEntry`, naming `field`; `needle` pins which rule fired (these tests pin the
     /// rules' decisions, and the reason is what the builder and the launcher print).
-    func refused(_ argv: [String], env: [(String, String)] = [], app: String = "hello", field: EntryRules.Field, _ needle: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-        guard let v = violation(argv, env: env, app: app) else { return XCTFail("\(argv) \(env) should be refused", file: file, line: line) }
+    func refused(
+        _ argv: [String], env: [(String, String)] = [], app: String = "hello", field: EntryRules.Field,
+        _ needle: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        guard let v = violation(argv, env: env, app: app) else {
+            return XCTFail("\(argv) \(env) should be refused", file: file, line: line)
+        }
         XCTAssertEqual(v.error.code, .badEntry, v.error.message, file: file, line: line)
         XCTAssertEqual(v.field, field, v.error.message, file: file, line: line)
         XCTAssertTrue(v.error.message.hasPrefix("\(field): "), v.error.message, file: file, line: line)
-        XCTAssertTrue(v.error.message.contains(needle), "'\(v.error.message)' should mention '\(needle)'", file: file, line: line)
+        XCTAssertTrue(
+            v.error.message.contains(needle), "'\(v.error.message)' should mention '\(needle)'", file: file, line: line)
     }
 
-    func accepted(_ argv: [String], env: [(String, String)] = [], app: String = "hello", file: StaticString = #filePath, line: UInt = #line) {
+    func accepted(
+        _ argv: [String], env: [(String, String)] = [], app: String = "hello", file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertNil(violation(argv, env: env, app: app), "\(argv) \(env)", file: file, line: line)
     }
 
@@ -41,10 +56,10 @@ final class EntryRulesTests: XCTestCase {
         accepted(["{py}/bin/python3", "-I", "{py}/lib"])
         accepted(["/bin/sh", "{scripts}/greet.sh", "--greeting={{hi}}"])
         accepted(["/usr/bin/env"])
-        accepted(["sh", "-c", "echo hi"])             // a bare name: looked up in PATH
-        accepted(["/usr/../bin/sh"])                   // absolute: leaves no layer
-        accepted(["{a}/bin/x y"])                      // a space is part of the file name here
-        accepted(["{a}/x", "{a}"])                     // the layer itself as an argument
+        accepted(["sh", "-c", "echo hi"])  // a bare name: looked up in PATH
+        accepted(["/usr/../bin/sh"])  // absolute: leaves no layer
+        accepted(["{a}/bin/x y"])  // a space is part of the file name here
+        accepted(["{a}/x", "{a}"])  // the layer itself as an argument
     }
 
     func testLeavingTheLayerIsRefused() {
@@ -92,12 +107,17 @@ final class EntryRulesTests: XCTestCase {
         refused(["{a}/x/{b}/y"], field: .argv(0), "must be {a} or {a}/path")
         // The first item starting with a layer's placeholder is the file the launcher checks.
         refused(["/bin/sh", "{s}/run.sh:{t}/x"], field: .argv(1), "must be {s} or {s}/path")
-        accepted(["/bin/sh", "{s}/run.sh", "{s}/a:{s}/b"])   // later items of the same layer are free
+        accepted(["/bin/sh", "{s}/run.sh", "{s}/a:{s}/b"])  // later items of the same layer are free
     }
 
     func testProgramPaths() throws {
         let paths = try EntryRules.programPaths(entry(["/bin/sh", "{s}/lib/run.sh", "{py}", "{s}/other", "x{t}/y"]))
-        XCTAssertEqual(paths, [.init(layer: "s", path: Array("lib/run.sh".utf8), argvIndex: 1), .init(layer: "py", path: [], argvIndex: 2)])
+        XCTAssertEqual(
+            paths,
+            [
+                .init(layer: "s", path: Array("lib/run.sh".utf8), argvIndex: 1),
+                .init(layer: "py", path: [], argvIndex: 2),
+            ])
     }
 
     // MARK: Environment
@@ -105,11 +125,20 @@ final class EntryRulesTests: XCTestCase {
     func testEnvKeysAreUniqueAndLeaveTheLaunchersVariablesAlone() {
         refused(["/bin/true"], env: [("A", "1"), ("B", "2"), ("A", "3")], field: .env("A"), "set twice")
         refused(["/bin/true"], env: [("HELLO_ENTRY", "x")], field: .env("HELLO_ENTRY"), "launcher's own")
-        for key in ["HELLO_BUNDLE_EXE", "HELLO_BUNDLE_VERSION", "HELLO_BUNDLE_ENTRY", "HELLO_BUNDLE_CACHE", "HELLO_BUNDLE_X"] {
+        for key in [
+            "HELLO_BUNDLE_EXE", "HELLO_BUNDLE_VERSION", "HELLO_BUNDLE_ENTRY", "HELLO_BUNDLE_CACHE", "HELLO_BUNDLE_X",
+        ] {
             refused(["/bin/true"], env: [(key, "x")], field: .env(key), "HELLO_BUNDLE_*")
         }
-        refused(["/bin/true"], env: [("MY_APP_BUNDLE_EXE", "x")], app: "my-app", field: .env("MY_APP_BUNDLE_EXE"), "MY_APP_BUNDLE_*")
-        accepted(["/bin/true"], env: [("HELLO_HOME", "x"), ("HELLO_BUNDLEX", "y"), ("hello_entry", "z"), ("OTHER_ENTRY", "w"), ("HELLO_CACHE_DIR", "v")])
+        refused(
+            ["/bin/true"], env: [("MY_APP_BUNDLE_EXE", "x")], app: "my-app", field: .env("MY_APP_BUNDLE_EXE"),
+            "MY_APP_BUNDLE_*")
+        accepted(
+            ["/bin/true"],
+            env: [
+                ("HELLO_HOME", "x"), ("HELLO_BUNDLEX", "y"), ("hello_entry", "z"), ("OTHER_ENTRY", "w"),
+                ("HELLO_CACHE_DIR", "v"),
+            ])
     }
 
     // MARK: The decoder uses the same rules
@@ -121,10 +150,15 @@ final class EntryRulesTests: XCTestCase {
             change(&m.entries[0])
             return try fx.decode(m.encoded())
         }
-        assertBundleError(try decode { $0.argv[0] = "{base}/../../bin/sh" }, .badEntry, mentions: "entry 'app' argv[0]", "'..' after {base}")
+        assertBundleError(
+            try decode { $0.argv[0] = "{base}/../../bin/sh" }, .badEntry, mentions: "entry 'app' argv[0]",
+            "'..' after {base}")
         assertBundleError(try decode { $0.argv[0] = "bin/sh" }, .badEntry, mentions: "entry 'app' argv[0]")
-        assertBundleError(try decode { $0.env.append(.init(key: "MY_APP_X_BUNDLE_EXE", value: "/x")) }, .badEntry, mentions: "launcher's own")
-        assertBundleError(try decode { $0.env = [.init(key: "K", value: "1"), .init(key: "K", value: "2")] }, .badEntry)
+        assertBundleError(
+            try decode { $0.env.append(.init(key: "MY_APP_X_BUNDLE_EXE", value: "/x")) }, .badEntry,
+            mentions: "launcher's own")
+        assertBundleError(
+            try decode { $0.env = [.init(key: "K", value: "1"), .init(key: "K", value: "2")] }, .badEntry)
         XCTAssertNoThrow(try decode { $0.env.append(.init(key: "MY_APP_HOME", value: "{base}")) })
     }
 
@@ -152,18 +186,25 @@ final class EntryRulesTests: XCTestCase {
     /// path that starts at a layer stays inside it, and the program is absolute or a bare name.
     func testRandomEntriesThatPassAreSafe() {
         var rng = SplitMix64(state: 0x11B)
-        let tokens = ["{a}", "{b}", "/", "..", ".", "x", "bin", ":", ";", ",", " ", "'", "{{", "}}", "-", "=", "\"", "}", "{"]
+        let tokens = [
+            "{a}", "{b}", "/", "..", ".", "x", "bin", ":", ";", ",", " ", "'", "{{", "}}", "-", "=", "\"", "}", "{",
+        ]
         var acceptedCount = 0, refusedCount = 0
         for _ in 0..<20_000 {
-            func template() -> String { (0..<Int.random(in: 1...7, using: &rng)).map { _ in tokens.randomElement(using: &rng)! }.joined() }
+            func template() -> String {
+                (0..<Int.random(in: 1...7, using: &rng)).map { _ in tokens.randomElement(using: &rng)! }.joined()
+            }
             let argv = (0..<Int.random(in: 1...3, using: &rng)).map { _ in template() }
-            let env = (0..<Int.random(in: 0...2, using: &rng)).map { _ in (["A", "B", "HELLO_ENTRY", "HELLO_BUNDLE_X"].randomElement(using: &rng)!, template()) }
+            let env = (0..<Int.random(in: 0...2, using: &rng)).map { _ in
+                (["A", "B", "HELLO_ENTRY", "HELLO_BUNDLE_X"].randomElement(using: &rng)!, template())
+            }
             guard violation(argv, env: env) == nil else { refusedCount += 1; continue }
             acceptedCount += 1
             // Layer `n` is at "/R/n\u{1}": no layer's root is a prefix of another's ("/R/x", "/R/xbin").
             for item in argv + env.map(\.1) {
                 guard let substituted = try? Placeholders.substitute(item, { "/R/" + $0 + "\u{1}" }),
-                      let names = try? Placeholders.names(in: item) else {
+                    let names = try? Placeholders.names(in: item)
+                else {
                     XCTFail("accepted a template that does not substitute: \(item)"); continue
                 }
                 assertStaysInside(substituted, item, roots: names.map { "/R/" + $0 + "\u{1}" })
@@ -181,7 +222,9 @@ final class EntryRulesTests: XCTestCase {
 
     /// Every occurrence of a layer root in `s` starts a path (up to the next separator) that,
     /// normalised lexically, is the root or below it.
-    func assertStaysInside(_ s: String, _ template: String, roots: [String], file: StaticString = #filePath, line: UInt = #line) {
+    func assertStaysInside(
+        _ s: String, _ template: String, roots: [String], file: StaticString = #filePath, line: UInt = #line
+    ) {
         let bytes = Array(s.utf8)
         for root in roots {
             let r = Array(root.utf8)
@@ -191,16 +234,21 @@ final class EntryRulesTests: XCTestCase {
                 guard bytes[i..<(i + r.count)].elementsEqual(r) else { continue }
                 var j = i
                 while j < bytes.count, !EntryRules.separators.contains(bytes[j]) { j += 1 }
-                XCTAssertTrue(i + r.count == j || bytes[i + r.count] == 0x2F, "'\(template)': a sibling of its layer", file: file, line: line)
+                XCTAssertTrue(
+                    i + r.count == j || bytes[i + r.count] == 0x2F, "'\(template)': a sibling of its layer", file: file,
+                    line: line)
                 var parts: [Substring] = []
-                for c in String(decoding: bytes[i..<j], as: UTF8.self).split(separator: "/", omittingEmptySubsequences: true) {
+                for c in String(decoding: bytes[i..<j], as: UTF8.self).split(
+                    separator: "/", omittingEmptySubsequences: true)
+                {
                     if c == "." { continue }
                     if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
                     parts.append(c)
                 }
                 let normalised = "/" + parts.joined(separator: "/")
-                XCTAssertTrue(normalised == root || normalised.hasPrefix(root + "/"),
-                              "'\(template)' -> '\(s)': '\(normalised)' is outside \(root)", file: file, line: line)
+                XCTAssertTrue(
+                    normalised == root || normalised.hasPrefix(root + "/"),
+                    "'\(template)' -> '\(s)': '\(normalised)' is outside \(root)", file: file, line: line)
             }
         }
     }

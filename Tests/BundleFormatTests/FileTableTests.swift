@@ -6,16 +6,23 @@ final class FileTableTests: XCTestCase {
     let files = Fx.files()
 
     /// Refused with `code`; `needles` are what the message must name (a path, a count, a mode).
-    func rejected(_ records: [FileRecord], _ code: BundleError.Code, _ needles: String..., layer: LayerRecord? = nil,
-                  file: StaticString = #filePath, line: UInt = #line) {
-        expectRejected(FileTable.encode(records), layer: layer ?? Fx.layer(for: records), code, needles, file: file, line: line)
+    func rejected(
+        _ records: [FileRecord], _ code: BundleError.Code, _ needles: String..., layer: LayerRecord? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        expectRejected(
+            FileTable.encode(records), layer: layer ?? Fx.layer(for: records), code, needles, file: file, line: line)
     }
-    func rejected(bytes: [UInt8], _ code: BundleError.Code, _ needles: String..., layer: LayerRecord,
-                  file: StaticString = #filePath, line: UInt = #line) {
+    func rejected(
+        bytes: [UInt8], _ code: BundleError.Code, _ needles: String..., layer: LayerRecord,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         expectRejected(bytes, layer: layer, code, needles, file: file, line: line)
     }
-    private func expectRejected(_ bytes: [UInt8], layer: LayerRecord, _ code: BundleError.Code, _ needles: [String],
-                                file: StaticString, line: UInt) {
+    private func expectRejected(
+        _ bytes: [UInt8], layer: LayerRecord, _ code: BundleError.Code, _ needles: [String],
+        file: StaticString, line: UInt
+    ) {
         do {
             let out = try FileTable.decode(bytes, layer: layer)
             XCTFail("expected BundleError .\(code), decoded \(out.map(\.pathString))", file: file, line: line)
@@ -54,10 +61,12 @@ final class FileTableTests: XCTestCase {
         let f = Fx.file("ab", size: 0x0102)
         let b = FileTable.encode([f])
         XCTAssertEqual(b.count, 1 + 4 + 8 + 4 + 2 + 32)
-        XCTAssertEqual(Array(b.prefix(19)), [1, 0xA4, 0x01, 0, 0, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0x61, 0x62])
+        XCTAssertEqual(
+            Array(b.prefix(19)), [1, 0xA4, 0x01, 0, 0, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0x61, 0x62])
         let l = FileTable.encode([Fx.link("l", "t")])
         XCTAssertEqual(l, [2, 0xFF, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x6C, 1, 0, 0, 0, 0x74])
-        XCTAssertEqual(FileTable.encode([Fx.dir("d")]), [0, 0xED, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x64])
+        XCTAssertEqual(
+            FileTable.encode([Fx.dir("d")]), [0, 0xED, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x64])
     }
 
     func testStreamingReader() throws {
@@ -65,7 +74,7 @@ final class FileTableTests: XCTestCase {
         var out: [FileRecord] = []
         while let f = try reader.next() { out.append(f) }
         XCTAssertEqual(out, files)
-        XCTAssertNil(try reader.next())     // stays finished
+        XCTAssertNil(try reader.next())  // stays finished
         XCTAssertNil(try reader.next())
 
         // The pointer initialiser reads the same.
@@ -117,7 +126,9 @@ final class FileTableTests: XCTestCase {
 
     func testFileCountMismatch() {
         var l = Fx.layer(for: files); l.fileCount = files.count + 1
-        rejected(files, .badFileTable, "file table holds \(files.count) files, the manifest says \(files.count + 1)", layer: l)
+        rejected(
+            files, .badFileTable, "file table holds \(files.count) files, the manifest says \(files.count + 1)",
+            layer: l)
         l.fileCount = files.count - 1
         rejected(files, .badFileTable, "file table holds more than the \(files.count - 1) files declared", layer: l)
         l.fileCount = 0
@@ -146,7 +157,8 @@ final class FileTableTests: XCTestCase {
         for kind: UInt8 in [3, 7, 0xFF] {
             let records = [Fx.dir("a"), Fx.file("a/b")]
             let bytes = FileTable.encode(records).setting(Fx.recordOffset(records, 1), kind)
-            rejected(bytes: bytes, .badFileTable, "layer 'base': unknown file type \(kind)", layer: Fx.layer(for: records))
+            rejected(
+                bytes: bytes, .badFileTable, "layer 'base': unknown file type \(kind)", layer: Fx.layer(for: records))
         }
     }
 
@@ -162,7 +174,10 @@ final class FileTableTests: XCTestCase {
     }
 
     func testDirectoryAndSymlinkSizes() {
-        rejected([Fx.dir("d")].map { var r = $0; r.size = 1; return r }, .badFileTable, "directory 'd' has a size")
+        rejected(
+            [Fx.dir("d")].map {
+                var r = $0; r.size = 1; return r
+            }, .badFileTable, "directory 'd' has a size")
         var l = Fx.link("l", "x"); l.size = 1
         rejected([l], .badFileTable, "symlink 'l' has a size")
         l.size = .max
@@ -176,15 +191,17 @@ final class FileTableTests: XCTestCase {
         let cases: [(String, PathRules.Violation)] = [
             ("../x", .dotComponent), ("a/../b", .dotComponent), ("..", .dotComponent),
             ("/abs", .absolute), ("/", .absolute),
-            ("a//b", .dotComponent), ("./a", .dotComponent), (".", .dotComponent), ("a/", .dotComponent), ("a/.", .dotComponent),
+            ("a//b", .dotComponent), ("./a", .dotComponent), (".", .dotComponent), ("a/", .dotComponent),
+            ("a/.", .dotComponent),
             ("", .empty),
             (".dgmo-layer", .reserved), (".dgmo-layer/x", .reserved),
             (String(repeating: "c", count: 256), .componentTooLong),
             ("a/" + String(repeating: "c", count: 256), .componentTooLong),
         ]
         for (path, rule) in cases {
-            rejected([Fx.dir("a"), Fx.file(path)].sorted { $0.path.lexicographicallyPrecedes($1.path) }, .badPath,
-                     "unsafe path '\(path)'", rule.description)
+            rejected(
+                [Fx.dir("a"), Fx.file(path)].sorted { $0.path.lexicographicallyPrecedes($1.path) }, .badPath,
+                "unsafe path '\(path)'", rule.description)
             // As a directory and as a symlink too.
             rejected([Fx.dir(path)], .badPath, rule.description)
             rejected([Fx.link(path, "x")], .badPath, rule.description)
@@ -194,20 +211,26 @@ final class FileTableTests: XCTestCase {
     func testNULAndInvalidUTF8Paths() {
         rejected([Fx.file(bytes: [0x61, 0x00, 0x62])], .badPath)
         rejected([Fx.file(bytes: [0x00])], .badPath)
-        for bad: [UInt8] in [[0x61, 0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80]] {
+        for bad: [UInt8] in [
+            [0x61, 0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x80], [0xF8, 0x88, 0x80, 0x80, 0x80],
+        ] {
             rejected([Fx.file(bytes: bad)], .badPath)
         }
     }
 
     func testPathOverLimit() {
         let long = [UInt8](repeating: 0x61, count: Limits.maxPathLength + 1)
-        rejected([Fx.file(bytes: long)], .tooLarge, "path is \(Limits.maxPathLength + 1) bytes, over the limit of \(Limits.maxPathLength)")
+        rejected(
+            [Fx.file(bytes: long)], .tooLarge,
+            "path is \(Limits.maxPathLength + 1) bytes, over the limit of \(Limits.maxPathLength)")
         // A hostile length field is refused before anything is read or allocated.
         let bytes = FileTable.encode([Fx.file("a")]).putting32(0xFFFF_FFFF, at: 13)
         rejected(bytes: bytes, .tooLarge, "path is 4294967295 bytes", layer: Fx.layer(for: [Fx.file("a")]))
         let target = FileTable.encode([Fx.link("l", "t")]).putting32(0xFFFF_FFFF, at: 18)
         rejected(bytes: target, .tooLarge, "link target is 4294967295 bytes", layer: Fx.layer(for: [Fx.link("l", "t")]))
-        rejected([Fx.link("l", String(repeating: "t", count: Limits.maxPathLength + 1))], .tooLarge, "link target is 4097 bytes")
+        rejected(
+            [Fx.link("l", String(repeating: "t", count: Limits.maxPathLength + 1))], .tooLarge,
+            "link target is 4097 bytes")
     }
 
     func testReservedNameOnlyAtTopLevel() {
@@ -247,7 +270,8 @@ final class FileTableTests: XCTestCase {
         // A parent directory listed earlier but not adjacent is fine.
         accepted([Fx.dir("a"), Fx.dir("a-"), Fx.file("a-/x"), Fx.file("a/x")])
         // Every record of the fixture without its parent.
-        for (i, r) in files.enumerated() where r.kind == .directory && files.contains(where: { $0.path.starts(with: r.path + [0x2F]) }) {
+        for (i, r) in files.enumerated()
+        where r.kind == .directory && files.contains(where: { $0.path.starts(with: r.path + [0x2F]) }) {
             var f = files; f.remove(at: i)
             let l = Fx.layer(for: f)
             rejected(f, .badFileTable, layer: l)
@@ -270,7 +294,9 @@ final class FileTableTests: XCTestCase {
             rejected(records, .badPath, "symlink '\(path)'")
         }
         rejected([Fx.link("l", "")], .badPath, "symlink 'l'")
-        rejected([FileRecord(kind: .symlink, mode: 0o777, size: 0, path: [0x6C], linkTarget: [0x61, 0x00])], .badPath, "symlink 'l'")
+        rejected(
+            [FileRecord(kind: .symlink, mode: 0o777, size: 0, path: [0x6C], linkTarget: [0x61, 0x00])], .badPath,
+            "symlink 'l'")
     }
 
     func testSymlinksInsideTheLayer() {
@@ -292,7 +318,8 @@ final class FileTableTests: XCTestCase {
         let bytes = FileTable.encode(files)
         let layer = Fx.layer(for: files)
         for n in 0..<bytes.count {
-            assertThrowsBundleError(try FileTable.decode(Array(bytes.prefix(n)), layer: layer), "prefix \(n) of \(bytes.count)")
+            assertThrowsBundleError(
+                try FileTable.decode(Array(bytes.prefix(n)), layer: layer), "prefix \(n) of \(bytes.count)")
         }
         // Trailing bytes after the last declared record.
         rejected(bytes: bytes + [0], .badFileTable, "more than the \(files.count) files declared", layer: layer)

@@ -9,24 +9,32 @@ final class FormatTests: XCTestCase {
     let digestB = [UInt8](repeating: 0xBB, count: 32)
 
     func manifest() -> Manifest {
-        Manifest(appName: "app", appVersion: "1.2.3", buildTime: 1_700_000_000, keyID: [1, 2, 3, 4, 5, 6, 7, 8],
-                 layers: [
-                    LayerRecord(name: "native", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 300,
-                                fileCount: 3, tableOffset: 0, tableLength: 90, digest: digestA, dataDigest: digestB),
-                    LayerRecord(name: "py", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
-                                fileCount: 1, tableOffset: 90, tableLength: 60, digest: digestA, dataDigest: digestB),
-                 ],
-                 entries: [
-                    EntryRecord(name: "app", isDefault: true, argv: ["{native}/bin", "--x"], env: [.init(key: "HOME_X", value: "{native}")], layers: [0]),
-                    EntryRecord(name: "py", isDefault: false, argv: ["{py}/python", "{{literal}}"], env: [], layers: [0, 1]),
-                 ])
+        Manifest(
+            appName: "app", appVersion: "1.2.3", buildTime: 1_700_000_000, keyID: [1, 2, 3, 4, 5, 6, 7, 8],
+            layers: [
+                LayerRecord(
+                    name: "native", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 300,
+                    fileCount: 3, tableOffset: 0, tableLength: 90, digest: digestA, dataDigest: digestB),
+                LayerRecord(
+                    name: "py", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
+                    fileCount: 1, tableOffset: 90, tableLength: 60, digest: digestA, dataDigest: digestB),
+            ],
+            entries: [
+                EntryRecord(
+                    name: "app", isDefault: true, argv: ["{native}/bin", "--x"],
+                    env: [.init(key: "HOME_X", value: "{native}")], layers: [0]),
+                EntryRecord(
+                    name: "py", isDefault: false, argv: ["{py}/python", "{{literal}}"], env: [], layers: [0, 1]),
+            ])
     }
 
     func decodeManifest(_ bytes: [UInt8], layers: UInt64 = 150, tables: UInt64 = 150) throws -> Manifest {
         try bytes.withUnsafeBytes { try Manifest(decoding: $0, layersLength: layers, tablesLength: tables) }
     }
 
-    func assertManifestRejected(_ m: Manifest, _ code: BundleError.Code, file: StaticString = #filePath, line: UInt = #line) {
+    func assertManifestRejected(
+        _ m: Manifest, _ code: BundleError.Code, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try decodeManifest(m.encoded()), file: file, line: line) { e in
             XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: file, line: line)
         }
@@ -36,21 +44,28 @@ final class FormatTests: XCTestCase {
         [
             FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array("bin".utf8)),
             FileRecord(kind: .regular, mode: 0o755, size: 200, path: Array("bin/tool".utf8), digest: digestA),
-            FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("bin/link".utf8) , linkTarget: Array("tool".utf8)),
+            FileRecord(
+                kind: .symlink, mode: 0o755, size: 0, path: Array("bin/link".utf8), linkTarget: Array("tool".utf8)),
             FileRecord(kind: .regular, mode: 0o644, size: 100, path: Array("readme".utf8), digest: digestA),
         ].sorted { $0.path.lexicographicallyPrecedes($1.path) }
     }
 
     func layer(for records: [FileRecord]) -> LayerRecord {
-        LayerRecord(name: "l", codec: .zstd, offset: 0, compressedSize: 1, uncompressedSize: records.reduce(0) { $0 + $1.size },
-                    fileCount: records.count, tableOffset: 0, tableLength: 0, digest: digestA, dataDigest: digestB)
+        LayerRecord(
+            name: "l", codec: .zstd, offset: 0, compressedSize: 1, uncompressedSize: records.reduce(0) { $0 + $1.size },
+            fileCount: records.count, tableOffset: 0, tableLength: 0, digest: digestA, dataDigest: digestB)
     }
 
     func decodeTable(_ records: [FileRecord], layer: LayerRecord? = nil) throws -> [FileRecord] {
-        try FileTable.encode(records).withUnsafeBytes { try FileTable.decode($0, layer: layer ?? self.layer(for: records)) }
+        try FileTable.encode(records).withUnsafeBytes {
+            try FileTable.decode($0, layer: layer ?? self.layer(for: records))
+        }
     }
 
-    func assertTableRejected(_ records: [FileRecord], _ code: BundleError.Code, layer: LayerRecord? = nil, file: StaticString = #filePath, line: UInt = #line) {
+    func assertTableRejected(
+        _ records: [FileRecord], _ code: BundleError.Code, layer: LayerRecord? = nil, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertThrowsError(try decodeTable(records, layer: layer), file: file, line: line) { e in
             XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: file, line: line)
         }
@@ -59,8 +74,10 @@ final class FormatTests: XCTestCase {
     // MARK: Trailer
 
     func trailerBytes(size: UInt64 = 10_000) -> [UInt8] {
-        Trailer(signed: true, layers: 1000..<5000, header: 5000..<6000, tables: 6000..<9830,
-                signature: 9830..<(size - 96)).encoded()
+        Trailer(
+            signed: true, layers: 1000..<5000, header: 5000..<6000, tables: 6000..<9830,
+            signature: 9830..<(size - 96)
+        ).encoded()
     }
 
     func decodeTrailer(_ b: [UInt8], size: UInt64 = 10_000) throws -> Trailer {
@@ -97,17 +114,33 @@ final class FormatTests: XCTestCase {
             (mutate(12, 0), "unsigned bundle with a signature block"),
         ]
         for (bytes, what) in cases {
-            XCTAssertThrowsError(try decodeTrailer(bytes), what) { XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\(what): \($0)") }
+            XCTAssertThrowsError(try decodeTrailer(bytes), what) {
+                XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\(what): \($0)")
+            }
         }
         XCTAssertThrowsError(try decodeTrailer(trailerBytes(), size: 50))
-        let empty = Trailer(signed: false, layers: 0..<10, header: 10..<10, tables: 10..<20, signature: 20..<20).encoded()
-        XCTAssertThrowsError(try decodeTrailer(empty, size: 116)) { XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)") }
-        let huge = Trailer(signed: false, layers: 0..<0, header: 0..<(5 << 20), tables: (5 << 20)..<(5 << 20), signature: (5 << 20)..<(5 << 20)).encoded()
-        XCTAssertThrowsError(try decodeTrailer(huge, size: (5 << 20) + 96)) { XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)") }
-        let signedNoSig = Trailer(signed: true, layers: 0..<10, header: 10..<20, tables: 20..<30, signature: 30..<30).encoded()
-        XCTAssertThrowsError(try decodeTrailer(signedNoSig, size: 126)) { XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)") }
-        let bigSig = Trailer(signed: true, layers: 0..<10, header: 10..<20, tables: 20..<30, signature: 30..<5000).encoded()
-        XCTAssertThrowsError(try decodeTrailer(bigSig, size: 5096)) { XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)") }
+        let empty = Trailer(signed: false, layers: 0..<10, header: 10..<10, tables: 10..<20, signature: 20..<20)
+            .encoded()
+        XCTAssertThrowsError(try decodeTrailer(empty, size: 116)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)")
+        }
+        let huge = Trailer(
+            signed: false, layers: 0..<0, header: 0..<(5 << 20), tables: (5 << 20)..<(5 << 20),
+            signature: (5 << 20)..<(5 << 20)
+        ).encoded()
+        XCTAssertThrowsError(try decodeTrailer(huge, size: (5 << 20) + 96)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)")
+        }
+        let signedNoSig = Trailer(signed: true, layers: 0..<10, header: 10..<20, tables: 20..<30, signature: 30..<30)
+            .encoded()
+        XCTAssertThrowsError(try decodeTrailer(signedNoSig, size: 126)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)")
+        }
+        let bigSig = Trailer(signed: true, layers: 0..<10, header: 10..<20, tables: 20..<30, signature: 30..<5000)
+            .encoded()
+        XCTAssertThrowsError(try decodeTrailer(bigSig, size: 5096)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badTrailer, "\($0)")
+        }
         for n in 0..<Trailer.size {
             XCTAssertThrowsError(try decodeTrailer(Array(trailerBytes().prefix(n))), "prefix \(n)")
         }
@@ -124,7 +157,9 @@ final class FormatTests: XCTestCase {
     func testManifestTruncatedAtEveryByteOrWithTrailingBytes() {
         let b = manifest().encoded()
         for n in 0..<b.count { XCTAssertThrowsError(try decodeManifest(Array(b.prefix(n))), "prefix \(n)") }
-        XCTAssertThrowsError(try decodeManifest(b + [0])) { XCTAssertEqual(($0 as? BundleError)?.code, .badManifest, "\($0)") }
+        XCTAssertThrowsError(try decodeManifest(b + [0])) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badManifest, "\($0)")
+        }
         // After the entries only a target name may follow (docs/format.md).
         XCTAssertThrowsError(try decodeManifest(b + [0, 0, 0, 0])) {
             XCTAssertEqual(($0 as? BundleError)?.code, .badManifest, "\($0)")
@@ -141,7 +176,8 @@ final class FormatTests: XCTestCase {
         m = manifest(); m.layers[1].offset = 101; assertManifestRejected(m, .badManifest)
         m = manifest(); m.layers[1].offset = 99; assertManifestRejected(m, .badManifest)
         m = manifest(); m.layers[1].tableOffset = 80; assertManifestRejected(m, .badManifest)
-        m = manifest(); m.layers[1].compressedSize = 40; m.layers[1].uncompressedSize = 40; assertManifestRejected(m, .badManifest)
+        m = manifest(); m.layers[1].compressedSize = 40; m.layers[1].uncompressedSize = 40;
+        assertManifestRejected(m, .badManifest)
         m = manifest(); m.layers[1].tableLength = 50; assertManifestRejected(m, .badManifest)
         m = manifest(); m.layers[0].uncompressedSize = Limits.maxLayerSize + 1; assertManifestRejected(m, .tooLarge)
         m = manifest(); m.layers[0].fileCount = Limits.maxFilesPerLayer + 1; assertManifestRejected(m, .tooLarge)
@@ -155,30 +191,40 @@ final class FormatTests: XCTestCase {
         m = manifest(); m.entries[0].env = [.init(key: "1BAD", value: "x")]; assertManifestRejected(m, .badManifest)
 
         var b = manifest().encoded()
-        let codecAt = 4 + 3 + 4 + 5 + 8 + 8 + 4 + 4 + 6   // name, version, time, key id, count, layer name
+        let codecAt = 4 + 3 + 4 + 5 + 8 + 8 + 4 + 4 + 6  // name, version, time, key id, count, layer name
         b[codecAt] = 9
-        XCTAssertThrowsError(try decodeManifest(b)) { XCTAssertEqual(($0 as? BundleError)?.code, .badManifest, "\($0)") }
+        XCTAssertThrowsError(try decodeManifest(b)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badManifest, "\($0)")
+        }
     }
 
     func testHugeCountsFailFastWithoutAllocating() {
         var w = ByteWriter()
         w.string("app"); w.string("1"); w.u64(0); w.raw([UInt8](repeating: 0, count: 8))
         w.u32(0xFFFF_FFFF)
-        XCTAssertThrowsError(try decodeManifest(w.bytes)) { XCTAssertEqual(($0 as? BundleError)?.code, .tooLarge, "\($0)") }
+        XCTAssertThrowsError(try decodeManifest(w.bytes)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .tooLarge, "\($0)")
+        }
         var e = ByteWriter()
         e.string("app"); e.string("1"); e.u64(0); e.raw([UInt8](repeating: 0, count: 8)); e.u32(0)
         e.u32(1); e.string("x"); e.u8(0); e.u32(0xFFFF_FFFF)
-        XCTAssertThrowsError(try decodeManifest(e.bytes, layers: 0, tables: 0)) { XCTAssertEqual(($0 as? BundleError)?.code, .tooLarge, "\($0)") }
+        XCTAssertThrowsError(try decodeManifest(e.bytes, layers: 0, tables: 0)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .tooLarge, "\($0)")
+        }
         var s = ByteWriter()
         s.u32(0xFFFF_FFF0)
-        XCTAssertThrowsError(try decodeManifest(s.bytes)) { XCTAssertEqual(($0 as? BundleError)?.code, .tooLarge, "\($0)") }
+        XCTAssertThrowsError(try decodeManifest(s.bytes)) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .tooLarge, "\($0)")
+        }
     }
 
     func testStringsMustBeValidUTF8WithoutNUL() {
         for bad: [UInt8] in [[0x61, 0xFF], [0x61, 0x00, 0x62], [0xC3]] {
             var w = ByteWriter()
             w.string(bad)
-            XCTAssertThrowsError(try decodeManifest(w.bytes + manifest().encoded().dropFirst(7))) { XCTAssertEqual(($0 as? BundleError)?.code, .badManifest, "\($0)") }
+            XCTAssertThrowsError(try decodeManifest(w.bytes + manifest().encoded().dropFirst(7))) {
+                XCTAssertEqual(($0 as? BundleError)?.code, .badManifest, "\($0)")
+            }
         }
     }
 
@@ -191,7 +237,9 @@ final class FormatTests: XCTestCase {
     func testFileTableTruncatedAtEveryByte() {
         let b = FileTable.encode(files())
         for n in 0..<b.count {
-            XCTAssertThrowsError(try Array(b.prefix(n)).withUnsafeBytes { try FileTable.decode($0, layer: layer(for: files())) }, "prefix \(n)")
+            XCTAssertThrowsError(
+                try Array(b.prefix(n)).withUnsafeBytes { try FileTable.decode($0, layer: layer(for: files())) },
+                "prefix \(n)")
         }
     }
 
@@ -202,23 +250,34 @@ final class FormatTests: XCTestCase {
         l = layer(for: f); l.uncompressedSize = 301; assertTableRejected(f, .badFileTable, layer: l)
         l = layer(for: f); l.uncompressedSize = 250; assertTableRejected(f, .badFileTable, layer: l)
         var bad = f; bad[0].mode = 0o4755; assertTableRejected(bad, .badFileTable)
-        bad = f; bad[1].size = 5; assertTableRejected(bad, .badFileTable)   // the symlink
-        bad = f; bad[0].size = 5; assertTableRejected(bad, .badFileTable)   // the directory
+        bad = f; bad[1].size = 5; assertTableRejected(bad, .badFileTable)  // the symlink
+        bad = f; bad[0].size = 5; assertTableRejected(bad, .badFileTable)  // the directory
         bad = f; bad.swapAt(1, 2); assertTableRejected(bad, .badFileTable)
         bad = f; bad.insert(f[3], at: 3); assertTableRejected(bad, .badFileTable)
         bad = f; bad.remove(at: 0); assertTableRejected(bad, .badFileTable)
         bad = f; bad[0].kind = .regular; bad[0].digest = digestA; assertTableRejected(bad, .badFileTable)
 
         func one(_ path: String, kind: FileKind = .regular, target: String = "") -> [FileRecord] {
-            [FileRecord(kind: kind, mode: 0o644, size: 0, path: Array(path.utf8), digest: kind == .regular ? digestA : [],
-                        linkTarget: Array(target.utf8))]
+            [
+                FileRecord(
+                    kind: kind, mode: 0o644, size: 0, path: Array(path.utf8), digest: kind == .regular ? digestA : [],
+                    linkTarget: Array(target.utf8))
+            ]
         }
-        for p in ["../x", "a/../b", "/abs", "a//b", "./a", "a/", "", ".", String(repeating: "a", count: 256), ".dgmo-layer"] {
+        for p in [
+            "../x", "a/../b", "/abs", "a//b", "./a", "a/", "", ".", String(repeating: "a", count: 256), ".dgmo-layer",
+        ] {
             assertTableRejected(one(p), .badPath)
         }
-        XCTAssertThrowsError(try decodeTable([FileRecord(kind: .regular, mode: 0, size: 0, path: [0x61, 0x00], digest: digestA)]))
-        XCTAssertThrowsError(try decodeTable([FileRecord(kind: .regular, mode: 0, size: 0, path: [0x61, 0xFF], digest: digestA)]))
-        let long = [FileRecord(kind: .regular, mode: 0, size: 0, path: Array(repeating: 0x61, count: Limits.maxPathLength + 1), digest: digestA)]
+        XCTAssertThrowsError(
+            try decodeTable([FileRecord(kind: .regular, mode: 0, size: 0, path: [0x61, 0x00], digest: digestA)]))
+        XCTAssertThrowsError(
+            try decodeTable([FileRecord(kind: .regular, mode: 0, size: 0, path: [0x61, 0xFF], digest: digestA)]))
+        let long = [
+            FileRecord(
+                kind: .regular, mode: 0, size: 0, path: Array(repeating: 0x61, count: Limits.maxPathLength + 1),
+                digest: digestA)
+        ]
         XCTAssertThrowsError(try decodeTable(long))
         for target in ["../x", "/etc/passwd", "b/../x", "../../x"] {
             assertTableRejected(one("l", kind: .symlink, target: target), .badPath)
@@ -234,7 +293,8 @@ final class FormatTests: XCTestCase {
         let records = [
             FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array("a".utf8)),
             FileRecord(kind: .regular, mode: 0o644, size: 0, path: Array("a/.dgmo-layer".utf8), digest: digestA),
-            FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("a/up".utf8), linkTarget: Array("../a/./x".utf8)),
+            FileRecord(
+                kind: .symlink, mode: 0o755, size: 0, path: Array("a/up".utf8), linkTarget: Array("../a/./x".utf8)),
         ]
         XCTAssertEqual(try decodeTable(records).count, 3)
     }
@@ -265,13 +325,17 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(try Placeholders.substitute("{{x}} {a}", { $0 == "a" ? "/p" : nil }), "{x} /p")
         XCTAssertNil(try Placeholders.substitute("{zz}", { _ in nil }))
         for bad in ["{a", "{}", "a}b"] {
-            XCTAssertThrowsError(try Placeholders.parse(bad)) { XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder, bad) }
+            XCTAssertThrowsError(try Placeholders.parse(bad)) {
+                XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder, bad)
+            }
         }
     }
 
     func testNamesAndEnvironment() {
         for good in ["a", "dgmo", "my-app.x", "A_1"] { XCTAssertTrue(Names.isValid(good), good) }
-        for bad in ["", "-a", ".a", "a b", "a/b", String(repeating: "a", count: 65), "ü"] { XCTAssertFalse(Names.isValid(bad), bad) }
+        for bad in ["", "-a", ".a", "a b", "a/b", String(repeating: "a", count: 65), "ü"] {
+            XCTAssertFalse(Names.isValid(bad), bad)
+        }
         XCTAssertEqual(Names.environmentPrefix("my-app.x"), "MY_APP_X")
         XCTAssertTrue(Manifest.isValidEnvName("_A1"))
         XCTAssertFalse(Manifest.isValidEnvName("1A"))

@@ -7,18 +7,26 @@ final class ManifestTests: XCTestCase {
     var raw: Fx.RawManifest { Fx.RawManifest(fx.manifest) }
 
     /// Refused with `code`; `needles` are what the message must name (a layer, an entry, a number).
-    func rejected(_ m: Manifest, _ code: BundleError.Code, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
-                  file: StaticString = #filePath, line: UInt = #line) {
+    func rejected(
+        _ m: Manifest, _ code: BundleError.Code, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         expectRejected(m.encoded(), code, needles, layers: layers, tables: tables, file: file, line: line)
     }
-    func rejected(_ r: Fx.RawManifest, _ code: BundleError.Code, _ needles: String..., layers: UInt64? = nil, tables: UInt64? = nil,
-                  file: StaticString = #filePath, line: UInt = #line) {
+    func rejected(
+        _ r: Fx.RawManifest, _ code: BundleError.Code, _ needles: String..., layers: UInt64? = nil,
+        tables: UInt64? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         expectRejected(r.encoded(), code, needles, layers: layers, tables: tables, file: file, line: line)
     }
-    private func expectRejected(_ bytes: [UInt8], _ code: BundleError.Code, _ needles: [String], layers: UInt64?, tables: UInt64?,
-                                file: StaticString, line: UInt) {
+    private func expectRejected(
+        _ bytes: [UInt8], _ code: BundleError.Code, _ needles: [String], layers: UInt64?, tables: UInt64?,
+        file: StaticString, line: UInt
+    ) {
         do {
-            let m = try Manifest(decoding: bytes, layersLength: layers ?? fx.layersLength, tablesLength: tables ?? fx.tablesLength)
+            let m = try Manifest(
+                decoding: bytes, layersLength: layers ?? fx.layersLength, tablesLength: tables ?? fx.tablesLength)
             XCTFail("expected BundleError .\(code), decoded \(m)", file: file, line: line)
         } catch {
             // `error` is a BundleError: the decoders use typed throws.
@@ -30,7 +38,9 @@ final class ManifestTests: XCTestCase {
     }
 
     /// Decoding must finish (by throwing) well within `limit` seconds.
-    func assertFast(_ limit: Double = 0.5, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) {
+    func assertFast(
+        _ limit: Double = 0.5, file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void
+    ) {
         let clock = ContinuousClock()
         let elapsed = clock.measure { () -> Void in
             do { try body() } catch { XCTFail("unexpected \(error)", file: file, line: line) }
@@ -53,7 +63,9 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(decoded.layer(named: "py-3.12"), 1)
         XCTAssertNil(decoded.layer(named: "nope"))
         XCTAssertEqual(decoded.entry(named: "py")?.layers, [0, 1])
-        XCTAssertEqual(decoded.entry(named: "app")?.env, [.init(key: "APP_HOME", value: "{base}"), .init(key: "_x9", value: "plain ü")])
+        XCTAssertEqual(
+            decoded.entry(named: "app")?.env,
+            [.init(key: "APP_HOME", value: "{base}"), .init(key: "_x9", value: "plain ü")])
         XCTAssertEqual(decoded.layers[1].codec, .none)
         XCTAssertEqual(decoded.layers[2].codec, .xz)
         XCTAssertEqual(decoded.keyID, Fx.keyID)
@@ -96,7 +108,9 @@ final class ManifestTests: XCTestCase {
         m.entries[3].isDefault = true
         XCTAssertEqual(try fx.decode(m.encoded()).defaultEntry?.name, "all")
 
-        let empty = Manifest(appName: "a", appVersion: "0", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [], entries: [])
+        let empty = Manifest(
+            appName: "a", appVersion: "0", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [], entries: []
+        )
         XCTAssertEqual(try Manifest(decoding: empty.encoded(), layersLength: 0, tablesLength: 0), empty)
         // With no layers, the regions must be empty.
         assertBundleError(try Manifest(decoding: empty.encoded(), layersLength: 1, tablesLength: 0), .badManifest)
@@ -107,22 +121,28 @@ final class ManifestTests: XCTestCase {
         // 256 layers and 256 entries, names of 64 bytes, an argv item of 64 KiB, 1024 argv items.
         var layers: [LayerRecord] = []
         for i in 0..<Limits.maxLayers {
-            layers.append(LayerRecord(name: "l\(i)", codec: .zstd, offset: UInt64(i), compressedSize: 1, uncompressedSize: Limits.maxLayerSize,
-                                      fileCount: Limits.maxFilesPerLayer, tableOffset: UInt64(i) * 2, tableLength: 2, digest: Fx.digest(UInt8(i % 256)),
-                                      dataDigest: Fx.digest(UInt8((i + 7) % 256))))
+            layers.append(
+                LayerRecord(
+                    name: "l\(i)", codec: .zstd, offset: UInt64(i), compressedSize: 1,
+                    uncompressedSize: Limits.maxLayerSize,
+                    fileCount: Limits.maxFilesPerLayer, tableOffset: UInt64(i) * 2, tableLength: 2,
+                    digest: Fx.digest(UInt8(i % 256)),
+                    dataDigest: Fx.digest(UInt8((i + 7) % 256))))
         }
         layers[255].tableLength = Limits.maxFileTableLength
         var entries: [EntryRecord] = []
         for i in 0..<Limits.maxEntries {
-            entries.append(EntryRecord(name: "e\(i)", isDefault: i == 7, argv: ["{l\(i)}/bin/run"], env: [], layers: [i]))
+            entries.append(
+                EntryRecord(name: "e\(i)", isDefault: i == 7, argv: ["{l\(i)}/bin/run"], env: [], layers: [i]))
         }
         entries[0].argv = [String](repeating: "x", count: Limits.maxArgvItems)
         entries[1].argv = [String(repeating: "y", count: Limits.maxStringLength)]
         entries[2].env = (0..<Limits.maxEnvItems).map { .init(key: "K\($0)", value: "{l2}") }
         entries[3].layers = Array(0..<Limits.maxLayers)
         let name64 = String(repeating: "n", count: 64)
-        let m = Manifest(appName: name64, appVersion: String(repeating: "v", count: 64), buildTime: .max, keyID: Fx.keyID,
-                         layers: layers, entries: entries)
+        let m = Manifest(
+            appName: name64, appVersion: String(repeating: "v", count: 64), buildTime: .max, keyID: Fx.keyID,
+            layers: layers, entries: entries)
         let tables = UInt64(255) * 2 + Limits.maxFileTableLength
         let decoded = try Manifest(decoding: m.encoded(), layersLength: 256, tablesLength: tables)
         XCTAssertEqual(decoded, m)
@@ -143,7 +163,8 @@ final class ManifestTests: XCTestCase {
     func testTrailingBytes() {
         let b = fx.manifest.encoded()
         assertBundleError(try fx.decode(b + [0]), .badManifest, mentions: "1 unexpected bytes")
-        assertBundleError(try fx.decode(b + [UInt8](repeating: 0xFF, count: 100)), .badManifest, mentions: "100 unexpected bytes")
+        assertBundleError(
+            try fx.decode(b + [UInt8](repeating: 0xFF, count: 100)), .badManifest, mentions: "100 unexpected bytes")
         assertBundleError(try fx.decode(b + b), .badManifest)
     }
 
@@ -193,15 +214,15 @@ final class ManifestTests: XCTestCase {
     // MARK: Regions
 
     func testLayerOffsets() {
-        var m = fx.manifest; m.layers[1].offset = 101               // gap
+        var m = fx.manifest; m.layers[1].offset = 101  // gap
         rejected(m, .badManifest, "layer 'py-3.12' data")
-        m = fx.manifest; m.layers[1].offset = 99                     // overlap
+        m = fx.manifest; m.layers[1].offset = 99  // overlap
         rejected(m, .badManifest)
-        m = fx.manifest; m.layers[0].offset = 1                      // first not at 0
+        m = fx.manifest; m.layers[0].offset = 1  // first not at 0
         rejected(m, .badManifest, "layer 'base' data")
-        m = fx.manifest; m.layers[2].offset = 0                      // back to the start
+        m = fx.manifest; m.layers[2].offset = 0  // back to the start
         rejected(m, .badManifest, "layer 'empty_x' data")
-        m = fx.manifest; m.layers[1].offset = .max                   // would overflow offset + size
+        m = fx.manifest; m.layers[1].offset = .max  // would overflow offset + size
         rejected(m, .badManifest)
         // Layer data running past the region.
         m = fx.manifest; m.layers[2].compressedSize = 1
@@ -221,13 +242,13 @@ final class ManifestTests: XCTestCase {
     }
 
     func testTableOffsets() {
-        var m = fx.manifest; m.layers[1].tableOffset = 121          // gap
+        var m = fx.manifest; m.layers[1].tableOffset = 121  // gap
         rejected(m, .badManifest, "layer 'py-3.12' file table")
-        m = fx.manifest; m.layers[1].tableOffset = 119               // overlap
+        m = fx.manifest; m.layers[1].tableOffset = 119  // overlap
         rejected(m, .badManifest)
         m = fx.manifest; m.layers[0].tableOffset = 5
         rejected(m, .badManifest, "layer 'base' file table")
-        m = fx.manifest; m.layers[2].tableLength = 1                 // past the region
+        m = fx.manifest; m.layers[2].tableLength = 1  // past the region
         rejected(m, .badManifest, "layer 'empty_x' file table")
         m = fx.manifest; m.layers[1].tableLength = .max
         rejected(m, .badManifest, "layer 'py-3.12' file table")
@@ -246,14 +267,17 @@ final class ManifestTests: XCTestCase {
         m = fx.manifest; m.layers[0].uncompressedSize = .max
         rejected(m, .tooLarge, "over the limit of \(Limits.maxLayerSize)")
         // An uncompressed layer over the limit (its region is as large, since nothing is allocated).
-        m = fx.manifest; m.layers[1].compressedSize = Limits.maxLayerSize + 1; m.layers[1].uncompressedSize = Limits.maxLayerSize + 1
+        m = fx.manifest; m.layers[1].compressedSize = Limits.maxLayerSize + 1;
+        m.layers[1].uncompressedSize = Limits.maxLayerSize + 1
         rejected(m, .tooLarge, "layer 'py-3.12' declares", layers: 100 + Limits.maxLayerSize + 1)
         m = fx.manifest; m.layers[1].fileCount = Limits.maxFilesPerLayer + 1
         rejected(m, .tooLarge, "declares \(Limits.maxFilesPerLayer + 1) files, over the limit")
         var r = raw; r.layers[0].fileCount = .max
         rejected(r, .tooLarge, "declares \(UInt32.max) files")
         m = fx.manifest; m.layers[2].tableLength = Limits.maxFileTableLength + 1
-        rejected(m, .tooLarge, "file table is \(Limits.maxFileTableLength + 1) bytes, over the limit", tables: 160 + Limits.maxFileTableLength + 1)
+        rejected(
+            m, .tooLarge, "file table is \(Limits.maxFileTableLength + 1) bytes, over the limit",
+            tables: 160 + Limits.maxFileTableLength + 1)
     }
 
     func testUncompressedLayerSizesMustMatch() {
@@ -273,7 +297,7 @@ final class ManifestTests: XCTestCase {
             rejected(r, .tooLarge, "layer count is 4294967295, over the limit of 256")
             r = raw; r.layerCount = UInt32(Limits.maxLayers + 1)
             rejected(r, .tooLarge, "layer count is 257")
-            r = raw; r.layerCount = UInt32(Limits.maxLayers)         // within limits, but the data is not there
+            r = raw; r.layerCount = UInt32(Limits.maxLayers)  // within limits, but the data is not there
             rejected(r, .badManifest)
             r = raw; r.entryCount = 0xFFFF_FFFF
             rejected(r, .tooLarge, "entry count is 4294967295, over the limit of 256")
@@ -285,18 +309,22 @@ final class ManifestTests: XCTestCase {
             rejected(r, .tooLarge, "entry 'app' env count is 4294967295, over the limit of 1024")
             r = raw; r.entries[0].layerCount = 0xFFFF_FFFF
             rejected(r, .tooLarge, "entry 'app' layer count is 4294967295, over the limit of 3")
-            r = raw; r.entries[0].layerCount = 4                      // more than the bundle's layers
+            r = raw; r.entries[0].layerCount = 4  // more than the bundle's layers
             rejected(r, .tooLarge, "layer count is 4, over the limit of 3")
             r = raw; r.entries[3].argvCount = UInt32(Limits.maxArgvItems)
-            rejected(r, .tooLarge)   // the next bytes, read as a length, are over the string limit
+            rejected(r, .tooLarge)  // the next bytes, read as a length, are over the string limit
             // Counts within the limits but with nothing behind them.
-            var w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(UInt32(Limits.maxLayers))
+            var w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID);
+            w.u32(UInt32(Limits.maxLayers))
             assertBundleError(try fx.decode(w.bytes), .truncated)
-            w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(UInt32(Limits.maxEntries))
+            w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0);
+            w.u32(UInt32(Limits.maxEntries))
             assertBundleError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), .truncated)
             w = ByteWriter(); w.string("app"); w.string("1"); w.u64(0); w.raw(Fx.keyID); w.u32(0); w.u32(1)
             w.string("e"); w.u8(0); w.u32(UInt32(Limits.maxArgvItems))
-            assertBundleError(try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), .truncated, mentions: "truncated at byte 46")
+            assertBundleError(
+                try Manifest(decoding: w.bytes, layersLength: 0, tablesLength: 0), .truncated,
+                mentions: "truncated at byte 46")
         }
     }
 
@@ -304,11 +332,14 @@ final class ManifestTests: XCTestCase {
         assertFast {
             // A string length of 0xFFFFFFFF in place of the app name, the version, an argv item, an env value.
             var w = ByteWriter(); w.u32(0xFFFF_FFFF)
-            assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "app name is 4294967295 bytes, over the limit of 64")
+            assertBundleError(
+                try fx.decode(w.bytes), .tooLarge, mentions: "app name is 4294967295 bytes, over the limit of 64")
             w = ByteWriter(); w.string("app"); w.u32(0xFFFF_FFFF)
             assertBundleError(try fx.decode(w.bytes), .tooLarge, mentions: "app version is 4294967295 bytes")
             var r = raw; r.entries[0].argv[0] = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
-            rejected(r, .tooLarge, "argv[0] is \(Limits.maxStringLength + 1) bytes, over the limit of \(Limits.maxStringLength)")
+            rejected(
+                r, .tooLarge,
+                "argv[0] is \(Limits.maxStringLength + 1) bytes, over the limit of \(Limits.maxStringLength)")
             r = raw; r.entries[0].env[0].1 = [UInt8](repeating: 0x61, count: Limits.maxStringLength + 1)
             rejected(r, .tooLarge, "env APP_HOME is \(Limits.maxStringLength + 1) bytes")
             r = raw; r.entries[0].env[0].0 = [UInt8](repeating: 0x41, count: 257)
@@ -340,9 +371,9 @@ final class ManifestTests: XCTestCase {
         rejected(m, .badManifest, "names layer 3")
         var r = raw; r.entries[2].layers = [0xFFFF_FFFF]
         rejected(r, .badManifest, "names layer 4294967295")
-        m = fx.manifest; m.entries[1].layers = [1, 0]                // unsorted
+        m = fx.manifest; m.entries[1].layers = [1, 0]  // unsorted
         rejected(m, .badManifest, "names layer 0, which is out of range or out of order")
-        m = fx.manifest; m.entries[0].layers = [0, 0]                // repeated
+        m = fx.manifest; m.entries[0].layers = [0, 0]  // repeated
         rejected(m, .badManifest)
         m = fx.manifest; m.entries[3].layers = [0, 2, 1]
         rejected(m, .badManifest)
@@ -353,9 +384,9 @@ final class ManifestTests: XCTestCase {
         rejected(m, .badManifest, "entry 'app' argv uses {py-3.12}, which is not one of its layers")
         m = fx.manifest; m.entries[1].env = [.init(key: "X", value: "a:{empty_x}:b")]
         rejected(m, .badManifest, "entry 'py' env X uses {empty_x}, which is not one of its layers")
-        m = fx.manifest; m.entries[2].argv = ["{base}"]              // entry with no layers
+        m = fx.manifest; m.entries[2].argv = ["{base}"]  // entry with no layers
         rejected(m, .badManifest)
-        m = fx.manifest; m.entries[0].argv = ["{nope}"]              // no such layer at all
+        m = fx.manifest; m.entries[0].argv = ["{nope}"]  // no such layer at all
         rejected(m, .badManifest)
         // Escaped braces are literal text, not placeholders.
         m = fx.manifest; m.entries[2].argv = ["{{py-3.12}}", "}}{{"]
@@ -382,12 +413,12 @@ final class ManifestTests: XCTestCase {
 
     func testInvalidUTF8AndNULInStrings() {
         let badStrings: [[UInt8]] = [
-            [0x61, 0xFF],              // invalid byte
-            [0xC3],                    // truncated sequence
-            [0xC0, 0xAF],              // overlong '/'
-            [0xED, 0xA0, 0x80],        // UTF-16 surrogate
+            [0x61, 0xFF],  // invalid byte
+            [0xC3],  // truncated sequence
+            [0xC0, 0xAF],  // overlong '/'
+            [0xED, 0xA0, 0x80],  // UTF-16 surrogate
             [0xF4, 0x90, 0x80, 0x80],  // beyond U+10FFFF
-            [0x61, 0x00, 0x62],        // NUL
+            [0x61, 0x00, 0x62],  // NUL
             [0x00],
         ]
         for s in badStrings {
@@ -423,6 +454,6 @@ final class ManifestTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThan(accepted, 0)   // e.g. build time, key id, digests, argv text
+        XCTAssertGreaterThan(accepted, 0)  // e.g. build time, key id, digests, argv text
     }
 }

@@ -12,13 +12,17 @@ final class RulesTests: XCTestCase {
     }
     func violation(_ path: String) -> PathRules.Violation? { violation(Array(path.utf8)) }
     func linkViolation(_ path: String, _ target: String) -> PathRules.Violation? {
-        do { try PathRules.symlinkRule(path: Array(path.utf8), target: Array(target.utf8)); return nil } catch { return error }
+        do { try PathRules.symlinkRule(path: Array(path.utf8), target: Array(target.utf8)); return nil } catch {
+            return error
+        }
     }
 
     func testPathRulesAccepted() {
-        let good = ["a", "a/b", "a/b/c.txt", "...", "..a", "a..", ".a", "a/.b", "a/...", "-", " ", "a b/c d",
-                    "résumé", "日本語/ファイル", "a/.dgmo-layer", ".dgmo-layer2", "x.dgmo-layer", "😀",
-                    String(repeating: "x", count: 255), String(repeating: "x/", count: 2047) + "xx"]
+        let good = [
+            "a", "a/b", "a/b/c.txt", "...", "..a", "a..", ".a", "a/.b", "a/...", "-", " ", "a b/c d",
+            "résumé", "日本語/ファイル", "a/.dgmo-layer", ".dgmo-layer2", "x.dgmo-layer", "😀",
+            String(repeating: "x", count: 255), String(repeating: "x/", count: 2047) + "xx",
+        ]
         for p in good { XCTAssertNil(violation(p), p) }
         XCTAssertEqual((String(repeating: "x/", count: 2047) + "xx").utf8.count, Limits.maxPathLength)
         XCTAssertNoThrow(try PathRules.check("a/b"))
@@ -32,14 +36,17 @@ final class RulesTests: XCTestCase {
             ("a/..", .dotComponent), ("a/../b", .dotComponent), ("a/./b", .dotComponent), ("a//b", .dotComponent),
             ("a/", .dotComponent), ("a/.", .dotComponent),
             (".dgmo-layer", .reserved), (".dgmo-layer/x", .reserved),
-            (String(repeating: "x", count: 256), .componentTooLong), ("a/" + String(repeating: "x", count: 256), .componentTooLong),
+            (String(repeating: "x", count: 256), .componentTooLong),
+            ("a/" + String(repeating: "x", count: 256), .componentTooLong),
             (String(repeating: "x/", count: 2048) + "x", .tooLong),
             (String(repeating: "x", count: Limits.maxPathLength + 1), .tooLong),
         ]
         for (p, v) in cases { XCTAssertEqual(violation(p), v, p) }
         XCTAssertEqual(violation([0x61, 0x00, 0x62]), .nul)
         XCTAssertEqual(violation([0x00]), .nul)
-        for bad: [UInt8] in [[0xFF], [0x61, 0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80]] {
+        for bad: [UInt8] in [
+            [0xFF], [0x61, 0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80],
+        ] {
             XCTAssertEqual(violation(bad), .invalidUTF8, "\(bad)")
         }
         // Outside the module a violation is a BundleError whose message is the rule's description.
@@ -95,7 +102,8 @@ final class RulesTests: XCTestCase {
         XCTAssertEqual(try Placeholders.parse("{{}}"), [lit("{}")])
         XCTAssertEqual(try Placeholders.parse("a{{b}}c"), [lit("a{b}c")])
         XCTAssertEqual(try Placeholders.parse("{a}"), [.placeholder("a")])
-        XCTAssertEqual(try Placeholders.parse("x{a}y{b-c.d}"), [lit("x"), .placeholder("a"), lit("y"), .placeholder("b-c.d")])
+        XCTAssertEqual(
+            try Placeholders.parse("x{a}y{b-c.d}"), [lit("x"), .placeholder("a"), lit("y"), .placeholder("b-c.d")])
         XCTAssertEqual(try Placeholders.parse("{a}{b}"), [.placeholder("a"), .placeholder("b")])
         XCTAssertEqual(try Placeholders.parse("{{{a}}}"), [lit("{"), .placeholder("a"), lit("}")])
         XCTAssertEqual(try Placeholders.parse("{é}/ü"), [.placeholder("é"), lit("/ü")])
@@ -110,10 +118,16 @@ final class RulesTests: XCTestCase {
         ]
         for (template, kind) in cases {
             XCTAssertEqual(problem(template)?.code, .badPlaceholder, template)
-            XCTAssertTrue(problem(template)?.message.hasPrefix(kind) == true, "\(template): \(problem(template)?.message ?? "accepted")")
+            XCTAssertTrue(
+                problem(template)?.message.hasPrefix(kind) == true,
+                "\(template): \(problem(template)?.message ?? "accepted")")
         }
-        XCTAssertThrowsError(try Placeholders.names(in: "{a")) { XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder) }
-        XCTAssertThrowsError(try Placeholders.substitute("}", { $0 })) { XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder) }
+        XCTAssertThrowsError(try Placeholders.names(in: "{a")) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder)
+        }
+        XCTAssertThrowsError(try Placeholders.substitute("}", { $0 })) {
+            XCTAssertEqual(($0 as? BundleError)?.code, .badPlaceholder)
+        }
     }
 
     func testPlaceholderNames() throws {
@@ -124,7 +138,8 @@ final class RulesTests: XCTestCase {
 
     func testPlaceholderSubstitute() throws {
         let paths = ["base": "/c/layers/abc", "py": "/c/layers/d ef"]
-        XCTAssertEqual(try Placeholders.substitute("{base}/bin/{py}", { paths[$0] }), "/c/layers/abc/bin//c/layers/d ef")
+        XCTAssertEqual(
+            try Placeholders.substitute("{base}/bin/{py}", { paths[$0] }), "/c/layers/abc/bin//c/layers/d ef")
         XCTAssertEqual(try Placeholders.substitute("{{base}} {base}", { paths[$0] }), "{base} /c/layers/abc")
         XCTAssertEqual(try Placeholders.substitute("no placeholders }} {{", { _ in nil }), "no placeholders } {")
         XCTAssertEqual(try Placeholders.substitute("", { _ in nil }), "")
@@ -137,10 +152,16 @@ final class RulesTests: XCTestCase {
     // MARK: Names and env names
 
     func testNames() {
-        for good in ["a", "A", "0", "dgmo", "my-app.x", "A_1", "a.b-c_d", "9lives", String(repeating: "a", count: 64), "a-", "a."] {
+        for good in [
+            "a", "A", "0", "dgmo", "my-app.x", "A_1", "a.b-c_d", "9lives", String(repeating: "a", count: 64), "a-",
+            "a.",
+        ] {
             XCTAssertTrue(Names.isValid(good), good)
         }
-        for bad in ["", "-a", ".a", "_a", "a b", "a/b", "a\\b", "a:b", "a{b}", String(repeating: "a", count: 65), "ü", "aü", "a\0", "a\n", "~"] {
+        for bad in [
+            "", "-a", ".a", "_a", "a b", "a/b", "a\\b", "a:b", "a{b}", String(repeating: "a", count: 65), "ü", "aü",
+            "a\0", "a\n", "~",
+        ] {
             XCTAssertFalse(Names.isValid(bad), bad)
         }
     }
@@ -158,7 +179,10 @@ final class RulesTests: XCTestCase {
             XCTAssertTrue(Manifest.isValidEnvName(good), good)
         }
         // Includes the bytes next to the letter ranges: '@' '[' '`' '{', and bytes that OR 0x20 would map into a-z.
-        for bad in ["", "1A", "9", "A-B", "A B", "A=B", "A.B", "@", "[", "`", "{", "A@", "A[", "A`", "A{", "É", "aé", "A\0", "$X"] {
+        for bad in [
+            "", "1A", "9", "A-B", "A B", "A=B", "A.B", "@", "[", "`", "{", "A@", "A[", "A`", "A{", "É", "aé", "A\0",
+            "$X",
+        ] {
             XCTAssertFalse(Manifest.isValidEnvName(bad), bad)
         }
         for b in UInt8(0)...UInt8(127) {
@@ -201,7 +225,8 @@ final class RulesTests: XCTestCase {
         XCTAssertEqual(try r.raw(0), [])
 
         var big = ByteReader([0xFF, 0xFF, 0xFF, 0xFF], what: "x", code: .badManifest)
-        assertBundleError(try big.count(limit: 10, field: "n"), .tooLarge, mentions: "x: n is 4294967295, over the limit of 10")
+        assertBundleError(
+            try big.count(limit: 10, field: "n"), .tooLarge, mentions: "x: n is 4294967295, over the limit of 10")
         var s = ByteReader([5, 0, 0, 0, 0x61], what: "x", code: .badManifest)
         assertBundleError(try s.bytes(limit: 4, field: "f"), .tooLarge, mentions: "f is 5 bytes, over the limit of 4")
         s = ByteReader([5, 0, 0, 0, 0x61], what: "x", code: .badManifest)
@@ -212,7 +237,10 @@ final class RulesTests: XCTestCase {
         for n in 0..<8 {
             var q = ByteReader([UInt8](repeating: 1, count: n), what: "q", code: .badManifest)
             assertThrowsBundleError(try q.u64())
-            if n < 4 { var q4 = ByteReader([UInt8](repeating: 1, count: n), what: "q", code: .badManifest); assertThrowsBundleError(try q4.u32()) }
+            if n < 4 {
+                var q4 = ByteReader([UInt8](repeating: 1, count: n), what: "q", code: .badManifest);
+                assertThrowsBundleError(try q4.u32())
+            }
         }
     }
 
@@ -229,7 +257,8 @@ final class RulesTests: XCTestCase {
 
         for n in [0, 1, 2, 10, 73, 75, 4096] {
             let b = n <= 74 ? Array(bytes.prefix(n)) : bytes + [UInt8](repeating: 0, count: n - 74)
-            assertBundleError(try SignatureBlock(decoding: b), .badSignature, mentions: "signature block is \(n) bytes, expected 74")
+            assertBundleError(
+                try SignatureBlock(decoding: b), .badSignature, mentions: "signature block is \(n) bytes, expected 74")
         }
         // "Ed" is minisign's non-prehashed algorithm, refused like anything else.
         for (i, v) in [(0, UInt8(0x65)), (1, UInt8(0x64)), (0, 0), (1, 0)] {
@@ -269,7 +298,8 @@ final class RulesTests: XCTestCase {
             assertBundleError(try KeySlot(decoding: Array(pinned.prefix(n))), .badKey, context: "prefix \(n)")
         }
         for state: UInt8 in [3, 0x80, 0xFF] {
-            assertBundleError(try KeySlot(decoding: pinned.setting(32, state)), .badKey, mentions: "unknown state \(state)")
+            assertBundleError(
+                try KeySlot(decoding: pinned.setting(32, state)), .badKey, mentions: "unknown state \(state)")
         }
         assertBundleError(try KeySlot(decoding: pinned.setting(34, 0x65)), .badKey)
         assertBundleError(try KeySlot(decoding: pinned.setting(35, 0x44)), .badKey)

@@ -21,7 +21,8 @@ final class StreamingTableTests: XCTestCase {
     }
 
     func decodeDribbled(_ bytes: [UInt8], layer: LayerRecord, seed: UInt64 = 1) throws(BundleError) -> [FileRecord] {
-        var reader = FileTable.StreamReader(source: DribbleSource(bytes: bytes, rng: SplitMix64(state: seed)), layer: layer)
+        var reader = FileTable.StreamReader(
+            source: DribbleSource(bytes: bytes, rng: SplitMix64(state: seed)), layer: layer)
         var out: [FileRecord] = []
         while let r = try reader.next() { out.append(r) }
         return out
@@ -29,7 +30,7 @@ final class StreamingTableTests: XCTestCase {
 
     func testDribbledReadsGiveTheSameRecords() throws {
         let long = String(repeating: "p", count: 255)
-        let deep = (0..<15).map { _ in long }.joined(separator: "/")   // 3839 bytes
+        let deep = (0..<15).map { _ in long }.joined(separator: "/")  // 3839 bytes
         var records = Fx.files()
         var path = ""
         for c in deep.split(separator: "/") {
@@ -47,9 +48,13 @@ final class StreamingTableTests: XCTestCase {
         for n in stride(from: 0, to: bytes.count, by: 97) {
             let cut = Array(bytes.prefix(n))
             let fromMemory: String
-            do { _ = try FileTable.decode(cut, layer: Fx.layer(for: records)); fromMemory = "accepted" } catch { fromMemory = error.message }
+            do { _ = try FileTable.decode(cut, layer: Fx.layer(for: records)); fromMemory = "accepted" } catch {
+                fromMemory = error.message
+            }
             let streamed: String
-            do { _ = try decodeDribbled(cut, layer: Fx.layer(for: records)); streamed = "accepted" } catch { streamed = error.message }
+            do { _ = try decodeDribbled(cut, layer: Fx.layer(for: records)); streamed = "accepted" } catch {
+                streamed = error.message
+            }
             XCTAssertEqual(streamed, fromMemory, "prefix \(n)")
         }
     }
@@ -111,7 +116,7 @@ final class StreamingTableTests: XCTestCase {
         for p in order {
             let path = Array(p.utf8)
             closed += open.advance(from: previous, to: path).map(\.payload)
-            if !p.contains("c") && p != "a-x" { open.push(path, p) }   // a, a/b, a/b0, b are directories
+            if !p.contains("c") && p != "a-x" { open.push(path, p) }  // a, a/b, a/b0, b are directories
             previous = path
         }
         closed += open.closeAll().map(\.payload)
@@ -120,18 +125,25 @@ final class StreamingTableTests: XCTestCase {
     }
 
     func testLinkTargetsMustBeUTF8() {
-        let bad = FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("l".utf8), linkTarget: [0x61, 0xFF, 0x62])
+        let bad = FileRecord(
+            kind: .symlink, mode: 0o755, size: 0, path: Array("l".utf8), linkTarget: [0x61, 0xFF, 0x62])
         XCTAssertThrowsError(try PathRules.symlinkRule(path: bad.path, target: bad.linkTarget)) {
             XCTAssertEqual($0 as? PathRules.Violation, .targetNotUTF8)
         }
-        assertBundleError(try FileTable.decode(FileTable.encode([bad]), layer: Fx.layer(for: [bad])), .badPath, mentions: "symlink 'l'")
-        XCTAssertEqual(try FileTable.decode(FileTable.encode([Fx.link("l", "ü/x")]), layer: Fx.layer(for: [Fx.link("l", "ü/x")])).first?.linkTarget,
-                       Array("ü/x".utf8))
+        assertBundleError(
+            try FileTable.decode(FileTable.encode([bad]), layer: Fx.layer(for: [bad])), .badPath,
+            mentions: "symlink 'l'")
+        XCTAssertEqual(
+            try FileTable.decode(FileTable.encode([Fx.link("l", "ü/x")]), layer: Fx.layer(for: [Fx.link("l", "ü/x")]))
+                .first?.linkTarget,
+            Array("ü/x".utf8))
     }
 
     func testMessagesEscapeControlBytesInPaths() {
         let records = [Fx.file("b"), Fx.file("a\u{1B}[2J\r\nb")]
-        assertBundleError(try FileTable.decode(FileTable.encode(records), layer: Fx.layer(for: records)), .badFileTable, mentions: "'a\\x1b[2J\\x0d\\x0ab' is out of order")
+        assertBundleError(
+            try FileTable.decode(FileTable.encode(records), layer: Fx.layer(for: records)), .badFileTable,
+            mentions: "'a\\x1b[2J\\x0d\\x0ab' is out of order")
     }
 }
 
@@ -140,9 +152,10 @@ final class StreamingTableTests: XCTestCase {
 final class TerminalTextTests: XCTestCase {
     func testControlCharactersAreEscaped() {
         XCTAssertEqual(TerminalText.escaped("plain ü \\ text"), "plain ü \\ text")
-        XCTAssertEqual(TerminalText.escaped("a\nb\rc\u{1B}[31md\0e\u{7}\u{7F}"), "a\\x0ab\\x0dc\\x1b[31md\\x00e\\x07\\x7f")
-        XCTAssertEqual(TerminalText.escaped("\u{9B}31m"), "\\u{009b}31m")                 // C1 CSI
-        XCTAssertEqual(TerminalText.escaped("abc\u{202E}fed"), "abc\\u{202e}fed")         // bidi override
+        XCTAssertEqual(
+            TerminalText.escaped("a\nb\rc\u{1B}[31md\0e\u{7}\u{7F}"), "a\\x0ab\\x0dc\\x1b[31md\\x00e\\x07\\x7f")
+        XCTAssertEqual(TerminalText.escaped("\u{9B}31m"), "\\u{009b}31m")  // C1 CSI
+        XCTAssertEqual(TerminalText.escaped("abc\u{202E}fed"), "abc\\u{202e}fed")  // bidi override
         XCTAssertEqual(TerminalText.shown([0x61, 0xFF, 0x0A]), "a\\xff\\x0a")
         XCTAssertEqual(TerminalText.shown(String(repeating: "é", count: 10), limit: 5), "éé...")
     }
@@ -151,14 +164,18 @@ final class TerminalTextTests: XCTestCase {
         var rng = SplitMix64(state: 3)
         for _ in 0..<5000 {
             let scalars = (0..<Int.random(in: 0...20, using: &rng)).map { _ -> Unicode.Scalar in
-                let v = [UInt32.random(in: 0...0x7F, using: &rng), UInt32.random(in: 0x80...0x9F, using: &rng),
-                         UInt32.random(in: 0x2000...0x206F, using: &rng), 0x1B, 0x0A, 0x0D].randomElement(using: &rng)!
+                let v = [
+                    UInt32.random(in: 0...0x7F, using: &rng), UInt32.random(in: 0x80...0x9F, using: &rng),
+                    UInt32.random(in: 0x2000...0x206F, using: &rng), 0x1B, 0x0A, 0x0D,
+                ].randomElement(using: &rng)!
                 return Unicode.Scalar(v)!
             }
             var s = ""
             s.unicodeScalars.append(contentsOf: scalars)
             let e = TerminalText.escaped(s)
-            XCTAssertFalse(e.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value) }, e)
+            XCTAssertFalse(
+                e.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value) }, e
+            )
             XCTAssertEqual(TerminalText.escaped(e), e)
         }
     }

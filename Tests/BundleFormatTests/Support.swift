@@ -6,9 +6,11 @@ import XCTest
 
 /// Asserts that `body` throws a `BundleError` with `code`. Tests match the code, not the English;
 /// `needles` are only for what the message must name (the offending value, field or escaped name).
-func assertBundleError<T>(_ body: @autoclosure () throws -> T, _ code: BundleError.Code, mentions needles: String...,
-                          context: @autoclosure () -> String = "",
-                          file: StaticString = #filePath, line: UInt = #line) {
+func assertBundleError<T>(
+    _ body: @autoclosure () throws -> T, _ code: BundleError.Code, mentions needles: String...,
+    context: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     do {
         let value = try body()
         XCTFail("expected BundleError .\(code), got \(value) \(context())", file: file, line: line)
@@ -24,8 +26,10 @@ func assertBundleError<T>(_ body: @autoclosure () throws -> T, _ code: BundleErr
 
 /// Asserts that `body` throws a `BundleError` (any code): for inputs cut anywhere, where which
 /// rule fires first depends on the cut.
-func assertThrowsBundleError<T>(_ body: @autoclosure () throws -> T, _ context: @autoclosure () -> String = "",
-                                file: StaticString = #filePath, line: UInt = #line) {
+func assertThrowsBundleError<T>(
+    _ body: @autoclosure () throws -> T, _ context: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     do {
         let value = try body()
         XCTFail("expected a BundleError, got \(value) \(context())", file: file, line: line)
@@ -51,7 +55,9 @@ enum Fx {
             try Manifest(decoding: bytes, layersLength: layersLength, tablesLength: tablesLength)
         }
         func decodeRaw(_ bytes: [UInt8]) throws -> Manifest {
-            try bytes.withUnsafeBytes { try Manifest(decoding: $0, layersLength: layersLength, tablesLength: tablesLength) }
+            try bytes.withUnsafeBytes {
+                try Manifest(decoding: $0, layersLength: layersLength, tablesLength: tablesLength)
+            }
         }
         /// Encodes `manifest` and decodes it against the fixture's region lengths.
         func roundTrip() throws -> Manifest { try decode(manifest.encoded()) }
@@ -61,23 +67,31 @@ enum Fx {
     /// a default, and an entry with no layers.
     static func manifest() -> ManifestFixture {
         let layers = [
-            LayerRecord(name: "base", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 1000,
-                        fileCount: 4, tableOffset: 0, tableLength: 120, digest: digest(0x10), dataDigest: digest(0x40)),
-            LayerRecord(name: "py-3.12", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
-                        fileCount: 1, tableOffset: 120, tableLength: 40, digest: digest(0x20), dataDigest: digest(0x50)),
-            LayerRecord(name: "empty_x", codec: .xz, offset: 150, compressedSize: 0, uncompressedSize: 0,
-                        fileCount: 0, tableOffset: 160, tableLength: 0, digest: digest(0x30), dataDigest: digest(0x60)),
+            LayerRecord(
+                name: "base", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 1000,
+                fileCount: 4, tableOffset: 0, tableLength: 120, digest: digest(0x10), dataDigest: digest(0x40)),
+            LayerRecord(
+                name: "py-3.12", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
+                fileCount: 1, tableOffset: 120, tableLength: 40, digest: digest(0x20), dataDigest: digest(0x50)),
+            LayerRecord(
+                name: "empty_x", codec: .xz, offset: 150, compressedSize: 0, uncompressedSize: 0,
+                fileCount: 0, tableOffset: 160, tableLength: 0, digest: digest(0x30), dataDigest: digest(0x60)),
         ]
         let entries = [
-            EntryRecord(name: "app", isDefault: true, argv: ["{base}/bin/app", "--flag", "{{not-a-layer}}"],
-                        env: [.init(key: "APP_HOME", value: "{base}"), .init(key: "_x9", value: "plain ü")], layers: [0]),
-            EntryRecord(name: "py", isDefault: false, argv: ["{py-3.12}/bin/python", "-I", "{base}/lib"],
-                        env: [], layers: [0, 1]),
+            EntryRecord(
+                name: "app", isDefault: true, argv: ["{base}/bin/app", "--flag", "{{not-a-layer}}"],
+                env: [.init(key: "APP_HOME", value: "{base}"), .init(key: "_x9", value: "plain ü")], layers: [0]),
+            EntryRecord(
+                name: "py", isDefault: false, argv: ["{py-3.12}/bin/python", "-I", "{base}/lib"],
+                env: [], layers: [0, 1]),
             EntryRecord(name: "tool.v2", isDefault: false, argv: ["/usr/bin/env"], env: [], layers: []),
-            EntryRecord(name: "all", isDefault: false, argv: ["{empty_x}/run", ""], env: [.init(key: "E", value: "")], layers: [0, 1, 2]),
+            EntryRecord(
+                name: "all", isDefault: false, argv: ["{empty_x}/run", ""], env: [.init(key: "E", value: "")],
+                layers: [0, 1, 2]),
         ]
-        let m = Manifest(appName: "my-app.x", appVersion: "1.2.3+build", buildTime: 1_700_000_000, keyID: keyID,
-                         layers: layers, entries: entries)
+        let m = Manifest(
+            appName: "my-app.x", appVersion: "1.2.3+build", buildTime: 1_700_000_000, keyID: keyID,
+            layers: layers, entries: entries)
         return ManifestFixture(manifest: m, layersLength: 150, tablesLength: 160)
     }
 
@@ -119,13 +133,17 @@ enum Fx {
             buildTime = m.buildTime
             keyID = m.keyID
             layers = m.layers.map {
-                Layer(name: Array($0.name.utf8), codec: $0.codec.rawValue | $0.filter.rawValue << 4, offset: $0.offset, compressedSize: $0.compressedSize,
-                      uncompressedSize: $0.uncompressedSize, fileCount: UInt32($0.fileCount), tableOffset: $0.tableOffset,
-                      tableLength: $0.tableLength, digest: $0.digest, dataDigest: $0.dataDigest)
+                Layer(
+                    name: Array($0.name.utf8), codec: $0.codec.rawValue | $0.filter.rawValue << 4, offset: $0.offset,
+                    compressedSize: $0.compressedSize,
+                    uncompressedSize: $0.uncompressedSize, fileCount: UInt32($0.fileCount), tableOffset: $0.tableOffset,
+                    tableLength: $0.tableLength, digest: $0.digest, dataDigest: $0.dataDigest)
             }
             entries = m.entries.map {
-                Entry(name: Array($0.name.utf8), flags: $0.isDefault ? 1 : 0, argv: $0.argv.map { Array($0.utf8) },
-                      env: $0.env.map { (Array($0.key.utf8), Array($0.value.utf8)) }, layers: $0.layers.map { UInt32($0) })
+                Entry(
+                    name: Array($0.name.utf8), flags: $0.isDefault ? 1 : 0, argv: $0.argv.map { Array($0.utf8) },
+                    env: $0.env.map { (Array($0.key.utf8), Array($0.value.utf8)) }, layers: $0.layers.map { UInt32($0) }
+                )
             }
         }
 
@@ -161,16 +179,23 @@ enum Fx {
     /// A valid signed trailer of a 10,000-byte file.
     static let fileSize: UInt64 = 10_000
     static func trailer(signed: Bool = true) -> Trailer {
-        let sigEnd = fileSize - UInt64(Trailer.size)          // 9904
+        let sigEnd = fileSize - UInt64(Trailer.size)  // 9904
         let sigStart = signed ? sigEnd - UInt64(SignatureBlock.size) : sigEnd
-        return Trailer(signed: signed, layers: 1000..<5000, header: 5000..<6000, tables: 6000..<sigStart, signature: sigStart..<sigEnd)
+        return Trailer(
+            signed: signed, layers: 1000..<5000, header: 5000..<6000, tables: 6000..<sigStart,
+            signature: sigStart..<sigEnd)
     }
 
     /// Offsets of the trailer fields.
     enum TrailerField: Int, CaseIterable {
         case layers = 16, header = 32, tables = 48, signature = 64
         var name: String {
-            switch self { case .layers: "layers"; case .header: "header"; case .tables: "tables"; case .signature: "signature" }
+            switch self {
+            case .layers: "layers";
+            case .header: "header";
+            case .tables: "tables";
+            case .signature: "signature"
+            }
         }
     }
 
@@ -179,11 +204,17 @@ enum Fx {
     /// A valid table with nested directories, regular files (one empty), symlinks at several
     /// depths, a non-ASCII name and a nested (allowed) marker name.
     static func files() -> [FileRecord] {
-        func dir(_ p: String, _ mode: UInt32 = 0o755) -> FileRecord { FileRecord(kind: .directory, mode: mode, size: 0, path: Array(p.utf8)) }
-        func file(_ p: String, _ size: UInt64, _ mode: UInt32 = 0o644) -> FileRecord {
-            FileRecord(kind: .regular, mode: mode, size: size, path: Array(p.utf8), digest: digest(UInt8(truncatingIfNeeded: size)))
+        func dir(_ p: String, _ mode: UInt32 = 0o755) -> FileRecord {
+            FileRecord(kind: .directory, mode: mode, size: 0, path: Array(p.utf8))
         }
-        func link(_ p: String, _ t: String) -> FileRecord { FileRecord(kind: .symlink, mode: 0o777, size: 0, path: Array(p.utf8), linkTarget: Array(t.utf8)) }
+        func file(_ p: String, _ size: UInt64, _ mode: UInt32 = 0o644) -> FileRecord {
+            FileRecord(
+                kind: .regular, mode: mode, size: size, path: Array(p.utf8),
+                digest: digest(UInt8(truncatingIfNeeded: size)))
+        }
+        func link(_ p: String, _ t: String) -> FileRecord {
+            FileRecord(kind: .symlink, mode: 0o777, size: 0, path: Array(p.utf8), linkTarget: Array(t.utf8))
+        }
         let records = [
             dir("bin"),
             file("bin/tool", 700, 0o755),
@@ -203,12 +234,17 @@ enum Fx {
     }
 
     static func layer(for records: [FileRecord], name: String = "base") -> LayerRecord {
-        LayerRecord(name: name, codec: .zstd, offset: 0, compressedSize: 10, uncompressedSize: records.reduce(0) { $0 + $1.size },
-                    fileCount: records.count, tableOffset: 0, tableLength: UInt64(FileTable.encode(records).count), digest: digest(0),
-                    dataDigest: digest(1))
+        LayerRecord(
+            name: name, codec: .zstd, offset: 0, compressedSize: 10,
+            uncompressedSize: records.reduce(0) { $0 + $1.size },
+            fileCount: records.count, tableOffset: 0, tableLength: UInt64(FileTable.encode(records).count),
+            digest: digest(0),
+            dataDigest: digest(1))
     }
 
-    static func dir(_ p: String) -> FileRecord { FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array(p.utf8)) }
+    static func dir(_ p: String) -> FileRecord {
+        FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array(p.utf8))
+    }
     static func file(_ p: String, size: UInt64 = 1) -> FileRecord {
         FileRecord(kind: .regular, mode: 0o644, size: size, path: Array(p.utf8), digest: digest(7))
     }
@@ -225,9 +261,10 @@ enum Fx {
     }
 
     /// Byte offset of record `index` in the encoding of `records`.
-    static func recordOffset(_ records: [FileRecord], _ index: Int) -> Int { FileTable.encode(Array(records.prefix(index))).count }
+    static func recordOffset(_ records: [FileRecord], _ index: Int) -> Int {
+        FileTable.encode(Array(records.prefix(index))).count
+    }
 }
-
 
 extension Array where Element == UInt8 {
     func putting32(_ v: UInt32, at i: Int) -> [UInt8] {

@@ -12,7 +12,9 @@ final class TrailerTests: XCTestCase {
     var valid: [UInt8] { Fx.trailer().encoded() }
 
     /// A trailer with the given region lengths laid out back to back after a stub.
-    func laidOut(stub: UInt64 = 0, layers: UInt64, header: UInt64, tables: UInt64, signature: UInt64, signed: Bool) -> (bytes: [UInt8], size: UInt64) {
+    func laidOut(stub: UInt64 = 0, layers: UInt64, header: UInt64, tables: UInt64, signature: UInt64, signed: Bool) -> (
+        bytes: [UInt8], size: UInt64
+    ) {
         let h = stub + layers, t = h + header, s = t + tables, end = s + signature
         let tr = Trailer(signed: signed, layers: stub..<h, header: h..<t, tables: t..<s, signature: s..<end)
         return (tr.encoded(), end + UInt64(Trailer.size))
@@ -42,10 +44,10 @@ final class TrailerTests: XCTestCase {
 
     func testEncodingLayout() {
         let b = valid
-        XCTAssertEqual(b[8..<12].elementsEqual([2, 0, 0, 0]), true)      // version 2, little-endian
-        XCTAssertEqual(b[12..<16].elementsEqual([1, 0, 0, 0]), true)     // signed flag
-        XCTAssertEqual(b[16..<24].elementsEqual([0xE8, 0x03, 0, 0, 0, 0, 0, 0]), true)   // layers offset 1000
-        XCTAssertEqual(b[24..<32].elementsEqual([0xA0, 0x0F, 0, 0, 0, 0, 0, 0]), true)   // layers length 4000
+        XCTAssertEqual(b[8..<12].elementsEqual([2, 0, 0, 0]), true)  // version 2, little-endian
+        XCTAssertEqual(b[12..<16].elementsEqual([1, 0, 0, 0]), true)  // signed flag
+        XCTAssertEqual(b[16..<24].elementsEqual([0xE8, 0x03, 0, 0, 0, 0, 0, 0]), true)  // layers offset 1000
+        XCTAssertEqual(b[24..<32].elementsEqual([0xA0, 0x0F, 0, 0, 0, 0, 0, 0]), true)  // layers length 4000
         XCTAssertTrue(b[80..<96].allSatisfy { $0 == 0 })
     }
 
@@ -57,7 +59,9 @@ final class TrailerTests: XCTestCase {
         XCTAssertEqual(t.header, 0..<1)
         XCTAssertEqual(t.stubLength, 0)
         // Limits exactly: header of 4 MiB, signature of 4096 bytes.
-        let (big, bigSize) = laidOut(stub: 7, layers: 3, header: Limits.maxHeaderLength, tables: 5, signature: Limits.maxSignatureLength, signed: true)
+        let (big, bigSize) = laidOut(
+            stub: 7, layers: 3, header: Limits.maxHeaderLength, tables: 5, signature: Limits.maxSignatureLength,
+            signed: true)
         XCTAssertEqual(try decode(big, size: bigSize).header.count, Int(Limits.maxHeaderLength))
     }
 
@@ -79,7 +83,8 @@ final class TrailerTests: XCTestCase {
 
     func testUnknownFlags() {
         for f: UInt32 in [2, 3, 0x100, 0x8000_0000, 0xFFFF_FFFF] {
-            assertBundleError(try decode(valid.putting32(f, at: 12)), .badTrailer, mentions: "0x\(String(f, radix: 16))")
+            assertBundleError(
+                try decode(valid.putting32(f, at: 12)), .badTrailer, mentions: "0x\(String(f, radix: 16))")
         }
     }
 
@@ -93,11 +98,13 @@ final class TrailerTests: XCTestCase {
         for field in F.allCases {
             let at = field.rawValue
             assertBundleError(try decode(valid.putting64(.max, at: at)), .badTrailer, mentions: "\(field.name) region")
-            assertBundleError(try decode(valid.putting64(.max, at: at + 8)), .badTrailer, mentions: "\(field.name) region")
+            assertBundleError(
+                try decode(valid.putting64(.max, at: at + 8)), .badTrailer, mentions: "\(field.name) region")
             assertBundleError(try decode(valid.putting64(.max, at: at).putting64(.max, at: at + 8)), .badTrailer)
             assertBundleError(try decode(valid.putting64(2, at: at).putting64(.max - 1, at: at + 8)), .badTrailer)
             // Also with the largest file size: the sum overflows rather than passing the bound.
-            assertBundleError(try decode(valid.putting64(10, at: at).putting64(.max - 5, at: at + 8), size: .max), .badTrailer)
+            assertBundleError(
+                try decode(valid.putting64(10, at: at).putting64(.max - 5, at: at + 8), size: .max), .badTrailer)
         }
     }
 
@@ -106,7 +113,9 @@ final class TrailerTests: XCTestCase {
         for field in F.allCases {
             let at = field.rawValue
             let end = Fx.fileSize - 96 + 1
-            assertBundleError(try decode(valid.putting64(end - 1, at: at).putting64(1, at: at + 8)), .badTrailer, mentions: "\(field.name) region")
+            assertBundleError(
+                try decode(valid.putting64(end - 1, at: at).putting64(1, at: at + 8)), .badTrailer,
+                mentions: "\(field.name) region")
         }
         // The signature block running past the end of the file.
         assertBundleError(try decode(valid.putting64(200, at: 72)), .badTrailer)
@@ -131,7 +140,10 @@ final class TrailerTests: XCTestCase {
             // signature block not ending at the trailer
             (b.putting64(73, at: 72), "signature ends before the trailer"),
             // regions in the wrong order: header before layers
-            (b.putting64(5000, at: 16).putting64(1000, at: 24).putting64(1000, at: 32).putting64(4000, at: 40), "swapped"),
+            (
+                b.putting64(5000, at: 16).putting64(1000, at: 24).putting64(1000, at: 32).putting64(4000, at: 40),
+                "swapped"
+            ),
             // everything overlapping the same range
             (b.putting64(0, at: 16).putting64(0, at: 24).putting64(0, at: 32).putting64(9830, at: 40), "overlap"),
         ]
@@ -145,15 +157,18 @@ final class TrailerTests: XCTestCase {
     func testHeaderLength() {
         let (zero, zeroSize) = laidOut(stub: 10, layers: 5, header: 0, tables: 5, signature: 0, signed: false)
         assertBundleError(try decode(zero, size: zeroSize), .badTrailer, mentions: "header length 0")
-        let (over, overSize) = laidOut(layers: 0, header: Limits.maxHeaderLength + 1, tables: 0, signature: 0, signed: false)
-        assertBundleError(try decode(over, size: overSize), .badTrailer, mentions: "header length \(Limits.maxHeaderLength + 1)")
+        let (over, overSize) = laidOut(
+            layers: 0, header: Limits.maxHeaderLength + 1, tables: 0, signature: 0, signed: false)
+        assertBundleError(
+            try decode(over, size: overSize), .badTrailer, mentions: "header length \(Limits.maxHeaderLength + 1)")
         let (huge, hugeSize) = laidOut(layers: 0, header: 1 << 40, tables: 0, signature: 0, signed: false)
         assertBundleError(try decode(huge, size: hugeSize), .badTrailer)
     }
 
     func testSignatureOverLimit() {
         let (b, size) = laidOut(layers: 1, header: 1, tables: 1, signature: Limits.maxSignatureLength + 1, signed: true)
-        assertBundleError(try decode(b, size: size), .badTrailer, mentions: "signature block length \(Limits.maxSignatureLength + 1)")
+        assertBundleError(
+            try decode(b, size: size), .badTrailer, mentions: "signature block length \(Limits.maxSignatureLength + 1)")
         let (h, hSize) = laidOut(layers: 1, header: 1, tables: 1, signature: 1 << 40, signed: true)
         assertBundleError(try decode(h, size: hSize), .badTrailer)
     }

@@ -13,7 +13,8 @@ import BundleFormat
 /// that did, in the class tear-down, which runs whether tests failed or not). Each launch runs the
 /// bundle through `qemu-aarch64-static` explicitly, except `testBinfmtRunsTheBundleDirectly`.
 final class Arm64Tests: XCTestCase {
-    static let stub = ProcessInfo.processInfo.environment["DGMO_TEST_ARM64_STUB"] ?? Harness.binDir + "/stubs/linux-arm64/bundle-stub"
+    static let stub =
+        ProcessInfo.processInfo.environment["DGMO_TEST_ARM64_STUB"] ?? Harness.binDir + "/stubs/linux-arm64/bundle-stub"
     static let qemu = "/usr/bin/qemu-aarch64-static"
     static let binfmtHelper = Harness.packageRoot.appendingPathComponent("scripts/lib/qemu-binfmt.sh").path
     /// What registering qemu with binfmt_misc said, when it failed; nil when it worked (or was not tried).
@@ -34,7 +35,9 @@ final class Arm64Tests: XCTestCase {
     override class func tearDown() {
         if binfmtRegistered {
             let o = try? Harness.run("/bin/bash", [binfmtHelper, "unregister", String(getpid())])
-            if o?.status != 0 { print("Arm64Tests: could not undo the binfmt registration: \(o?.stderr ?? "did not run")") }
+            if o?.status != 0 {
+                print("Arm64Tests: could not undo the binfmt registration: \(o?.stderr ?? "did not run")")
+            }
             binfmtRegistered = false
         }
         super.tearDown()
@@ -43,14 +46,18 @@ final class Arm64Tests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.qemu), "\(Self.qemu) is missing (scripts/install-deps.sh installs qemu-user-static)")
+        XCTAssertTrue(
+            FileManager.default.isExecutableFile(atPath: Self.qemu),
+            "\(Self.qemu) is missing (scripts/install-deps.sh installs qemu-user-static)")
         dir = try Harness.makeTempDir()
     }
 
     /// Every test but the toolchain's needs the arm64 stub, and binfmt_misc for its exec.
     func requireStub() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.stub) else {
-            throw XCTSkip("no linux-arm64 stub at \(Self.stub): build it with 'make stubs-arm64' (scripts/build-stub.sh --target linux-arm64 --debug)")
+            throw XCTSkip(
+                "no linux-arm64 stub at \(Self.stub): build it with 'make stubs-arm64' (scripts/build-stub.sh --target linux-arm64 --debug)"
+            )
         }
         if let failure = Self.binfmtFailure { XCTFail("cannot register qemu-aarch64 with binfmt_misc: \(failure)") }
     }
@@ -66,9 +73,14 @@ final class Arm64Tests: XCTestCase {
         var made: [String: String] = [:]
         for (name, source) in [("hello", "examples/hello/hello.c"), ("probe", "Tests/Fixtures/probe.c")] {
             let src = Harness.packageRoot.appendingPathComponent(source).path
-            let r = try? Harness.run("/usr/bin/env", ["aarch64-linux-gnu-gcc", "-static", "-O2", "-o", out + "/" + name, src])
+            let r = try? Harness.run(
+                "/usr/bin/env", ["aarch64-linux-gnu-gcc", "-static", "-O2", "-o", out + "/" + name, src])
             guard let r, r.status == 0 else {
-                return .failure(Harness.SetupError(description: "cannot cross-compile \(source) with aarch64-linux-gnu-gcc (scripts/install-deps.sh installs it): \(r?.stderr ?? "did not start")"))
+                return .failure(
+                    Harness.SetupError(
+                        description:
+                            "cannot cross-compile \(source) with aarch64-linux-gnu-gcc (scripts/install-deps.sh installs it): \(r?.stderr ?? "did not start")"
+                    ))
             }
             made[name] = out + "/" + name
         }
@@ -85,14 +97,18 @@ final class Arm64Tests: XCTestCase {
             case .text(let text): try Harness.write(text, to: full)
             case .script(let text): try Harness.write(text, to: full, mode: 0o755)
             case .copy(let source):
-                try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try FileManager.default.copyItem(atPath: source, toPath: full)
             }
         }
         try Harness.write(spec, to: dir + "/spec.toml")
         if !FileManager.default.fileExists(atPath: dir + "/k.key") { try Harness.tool(["keygen", dir + "/k"]) }
         let binary = dir + "/" + output
-        try Harness.tool(["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/k.key", "--target", "linux-arm64", "--stub", Self.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/spec.toml", "-o", binary, "--key", dir + "/k.key", "--target", "linux-arm64", "--stub",
+            Self.stub, "-q",
+        ])
         return binary
     }
 
@@ -118,10 +134,12 @@ final class Arm64Tests: XCTestCase {
         """
 
     func probeBundle() throws -> String {
-        try build(spec: Self.probeSpec, tree: [
-            "native/probe": .copy(of: try program("probe")),
-            "native/data.txt": .text(String(repeating: "some data to compress ", count: 2000)),
-        ])
+        try build(
+            spec: Self.probeSpec,
+            tree: [
+                "native/probe": .copy(of: try program("probe")),
+                "native/data.txt": .text(String(repeating: "some data to compress ", count: 2000)),
+            ])
     }
 
     func layerDirs(_ cache: String) -> [String] {
@@ -135,10 +153,13 @@ final class Arm64Tests: XCTestCase {
     /// SHA-256 compared with the host's (scripts/arm64-toolchain-check.sh).
     func testToolchainBuildsAnEmbeddedSwiftProgramThatRunsUnderQemu() throws {
         let script = Harness.packageRoot.appendingPathComponent("scripts/arm64-toolchain-check.sh").path
-        let o = try Harness.run("/bin/bash", [script, dir + "/probe"], env: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
+        let o = try Harness.run(
+            "/bin/bash", [script, dir + "/probe"],
+            env: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
         XCTAssertTrue(o.stdout.contains("arm64 toolchain ok"), o.stdout)
-        XCTAssertEqual(ElfIdentity(prefix: Array(try Harness.bytes(dir + "/probe/probe").prefix(20))), BuildTarget.linuxArm64.elf)
+        XCTAssertEqual(
+            ElfIdentity(prefix: Array(try Harness.bytes(dir + "/probe/probe").prefix(20))), BuildTarget.linuxArm64.elf)
     }
 
     /// The example's shape for arm64: a static C program and a shell script layer. The script is
@@ -146,27 +167,30 @@ final class Arm64Tests: XCTestCase {
     /// natively); the C program is arm64 (qemu, through binfmt_misc).
     func testHelloBundle() throws {
         try requireStub()
-        let binary = try build(spec: """
-            [bundle]
-            name = "hello"
-            version = "1.0.0"
-            [layers.native]
-            path = "native"
-            compression = "zstd"
-            [layers.scripts]
-            path = "scripts"
-            compression = "xz"
-            [entries.hello]
-            exec = ["{native}/hello"]
-            env = { HELLO_HOME = "{native}" }
-            default = true
-            [entries.greet]
-            exec = ["/bin/sh", "{scripts}/greet.sh"]
-            [entries.chain]
-            exec = ["/bin/sh", "{scripts}/chain.sh", "{native}/hello"]
-            """, tree: [
+        let binary = try build(
+            spec: """
+                [bundle]
+                name = "hello"
+                version = "1.0.0"
+                [layers.native]
+                path = "native"
+                compression = "zstd"
+                [layers.scripts]
+                path = "scripts"
+                compression = "xz"
+                [entries.hello]
+                exec = ["{native}/hello"]
+                env = { HELLO_HOME = "{native}" }
+                default = true
+                [entries.greet]
+                exec = ["/bin/sh", "{scripts}/greet.sh"]
+                [entries.chain]
+                exec = ["/bin/sh", "{scripts}/chain.sh", "{native}/hello"]
+                """,
+            tree: [
                 "native/hello": .copy(of: try program("hello")),
-                "scripts/greet.sh": .copy(of: Harness.packageRoot.appendingPathComponent("examples/hello/scripts/greet.sh").path),
+                "scripts/greet.sh": .copy(
+                    of: Harness.packageRoot.appendingPathComponent("examples/hello/scripts/greet.sh").path),
                 "scripts/chain.sh": .script("#!/bin/sh\nexec \"$1\" chained\n"),
             ])
         let inspect = try Harness.tool(["inspect", binary]).stdout
@@ -180,7 +204,9 @@ final class Arm64Tests: XCTestCase {
         try Harness.writeBytes(swapped, to: dir + "/swapped")
         let mismatch = try Harness.run(Harness.tool, ["verify", dir + "/swapped", "--pubkey", dir + "/k.pub"])
         XCTAssertEqual(mismatch.status, 1)
-        XCTAssertTrue(mismatch.stderr.contains("the launcher is an x86-64 program, but the bundle's target is linux-arm64 (aarch64)"), mismatch.stderr)
+        XCTAssertTrue(
+            mismatch.stderr.contains(
+                "the launcher is an x86-64 program, but the bundle's target is linux-arm64 (aarch64)"), mismatch.stderr)
 
         let cache = dir + "/cache"
         let first = try qemu(binary, ["first run", "ünïcödé"], env: ["HELLO_CACHE_DIR": cache])
@@ -199,14 +225,23 @@ final class Arm64Tests: XCTestCase {
         // arm64 launcher -> the system's x86-64 /bin/sh -> an arm64 program of the bundle (binfmt_misc again).
         let chain = try qemu(binary, [], env: ["HELLO_CACHE_DIR": cache, "HELLO_ENTRY": "chain"])
         XCTAssertEqual(chain.status, 0, chain.stderr)
-        XCTAssertTrue(chain.stdout.contains("hello from a bundled static C program (1 argument)") && chain.stdout.contains("argv[1] = [chained]"), chain.stdout)
+        XCTAssertTrue(
+            chain.stdout.contains("hello from a bundled static C program (1 argument)")
+                && chain.stdout.contains("argv[1] = [chained]"), chain.stdout)
 
         // The packager refuses an x86-64 program in a linux-arm64 bundle, naming it.
         try FileManager.default.copyItem(atPath: try Harness.probeBinary(), toPath: dir + "/native/x64-probe")
-        let refused = try Harness.run(Harness.tool, ["build", dir + "/spec.toml", "-o", dir + "/mixed", "--key", dir + "/k.key",
-                                                     "--target", "linux-arm64", "--stub", Self.stub, "-q"])
+        let refused = try Harness.run(
+            Harness.tool,
+            [
+                "build", dir + "/spec.toml", "-o", dir + "/mixed", "--key", dir + "/k.key",
+                "--target", "linux-arm64", "--stub", Self.stub, "-q",
+            ])
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.stderr.contains("layer 'native': x64-probe is an x86-64 ELF file, but the bundle's target is linux-arm64"), refused.stderr)
+        XCTAssertTrue(
+            refused.stderr.contains(
+                "layer 'native': x64-probe is an x86-64 ELF file, but the bundle's target is linux-arm64"),
+            refused.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/mixed"))
     }
 
@@ -234,7 +269,8 @@ final class Arm64Tests: XCTestCase {
             let o = try qemu(path, ["arg"], env: ["PROBE_CACHE_DIR": cache, "PROBE_TOUCH": touched])
             XCTAssertEqual(o.status, 125, "\(what): \(o.stdout) \(o.stderr)")
             XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, "\(what): one line: \(o.stderr)")
-            XCTAssertTrue(expect.contains { o.stderr.contains($0) }, "\(what): should mention one of \(expect): \(o.stderr)")
+            XCTAssertTrue(
+                expect.contains { o.stderr.contains($0) }, "\(what): should mention one of \(expect): \(o.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: touched), "\(what): the payload ran")
             XCTAssertEqual(layerDirs(cache), [], "\(what): a layer was published")
             let tmp = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? []
@@ -279,22 +315,26 @@ final class Arm64Tests: XCTestCase {
 
         var o = try ops(["info"])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("target:         linux-arm64") && o.stdout.contains("version:        2.0.0"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("target:         linux-arm64") && o.stdout.contains("version:        2.0.0"), o.stdout)
         o = try ops(["info", "--json"])
-        let info = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any], o.stdout)
+        let info = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any], o.stdout)
         XCTAssertEqual(info["target"] as? String, "linux-arm64")
         XCTAssertEqual(try ops(["cache", "path"]).stdout, cache + "\n")
 
         XCTAssertEqual(try qemu(binary, [], env: env).status, 0)
         o = try ops(["cache", "list", "--json"])
-        let list = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any], o.stdout)
+        let list = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any], o.stdout)
         XCTAssertEqual((list["bundles"] as? [[String: Any]])?.first?["version"] as? String, "2.0.0")
         XCTAssertEqual((list["layers"] as? [[String: Any]])?.count, 1)
 
         o = try ops(["cache", "verify"])
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
         let layer = cache + "/layers/" + layerDirs(cache)[0]
-        try Harness.write(String(repeating: "other data to compress ", count: 2000).prefix(44000) + "", to: layer + "/data.txt")   // same size
+        try Harness.write(
+            String(repeating: "other data to compress ", count: 2000).prefix(44000) + "", to: layer + "/data.txt")  // same size
         o = try ops(["cache", "verify"])
         XCTAssertEqual(o.status, 1, o.stdout)
         XCTAssertTrue(o.stdout.contains("data.txt"), o.stdout)
@@ -316,11 +356,12 @@ final class Arm64Tests: XCTestCase {
     /// `exec -a second BUNDLE` runs entry `second`, which it could not if qemu saw only the path.
     func testBinfmtRunsTheBundleDirectly() throws {
         try requireStub()
-        let binary = try build(spec: Self.probeSpec + """
+        let binary = try build(
+            spec: Self.probeSpec + """
 
-            [entries.second]
-            exec = ["{native}/probe", "from-second"]
-            """, tree: ["native/probe": .copy(of: try program("probe"))])
+                [entries.second]
+                exec = ["{native}/probe", "from-second"]
+                """, tree: ["native/probe": .copy(of: try program("probe"))])
         let cache = dir + "/cache"
         var o = try Harness.run(binary, ["direct"], env: ["PROBE_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
@@ -329,9 +370,12 @@ final class Arm64Tests: XCTestCase {
         // An entry the system registered without P (left alone by qemu-binfmt.sh) replaces argv[0] by the path.
         let entry = (try? String(contentsOfFile: "/proc/sys/fs/binfmt_misc/qemu-aarch64", encoding: .utf8)) ?? ""
         guard entry.split(separator: "\n").contains(where: { $0.hasPrefix("flags:") && $0.contains("P") }) else {
-            throw XCTSkip("the system's qemu-aarch64 binfmt entry does not preserve argv[0] (no P flag): entry by argv[0] not checked")
+            throw XCTSkip(
+                "the system's qemu-aarch64 binfmt entry does not preserve argv[0] (no P flag): entry by argv[0] not checked"
+            )
         }
-        o = try Harness.run("/bin/bash", ["-c", "exec -a second \"$0\" direct", binary], env: ["PROBE_CACHE_DIR": cache])
+        o = try Harness.run(
+            "/bin/bash", ["-c", "exec -a second \"$0\" direct", binary], env: ["PROBE_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("arg[from-second]") && o.stdout.contains("PROBE_BUNDLE_ENTRY=second"), o.stdout)
     }

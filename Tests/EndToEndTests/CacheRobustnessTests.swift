@@ -13,10 +13,12 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
     func assemble(source: String, exec: [String], buildTime: UInt64 = 0) throws -> String {
         let spec = LayerSpec(name: "l", directory: source, codec: .zstd, level: 3)
         let layer = try LayerBuilder.build(spec)
-        let bundle = BundleSpec(name: "robust", version: "1", layers: [spec],
-                                entries: [EntrySpec(name: "robust", exec: exec, env: [], layers: ["l"], isDefault: true)])
-        let bytes = try BundleAssembler.assemble(stub: try Harness.bytes(Harness.stub), spec: bundle, layers: [layer],
-                                                 buildTime: buildTime, signing: .key(key))
+        let bundle = BundleSpec(
+            name: "robust", version: "1", layers: [spec],
+            entries: [EntrySpec(name: "robust", exec: exec, env: [], layers: ["l"], isDefault: true)])
+        let bytes = try BundleAssembler.assemble(
+            stub: try Harness.bytes(Harness.stub), spec: bundle, layers: [layer],
+            buildTime: buildTime, signing: .key(key))
         let path = dir + "/robust-" + UUID().uuidString
         try Harness.writeBytes(bytes, to: path)
         return path
@@ -27,7 +29,9 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
     func assembleUnchecked(source: String, exec: [String]) throws -> String {
         let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: source, codec: .zstd, level: 3))
         let entry = EntryRecord(name: "robust", isDefault: true, argv: exec, env: [], layers: [0])
-        let manifest = Manifest(appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [layerRecord(layer)], entries: [entry])
+        let manifest = Manifest(
+            appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [layerRecord(layer)],
+            entries: [entry])
         return try writeSignedAsGiven(manifest, layers: [layer], prefix: "robust")
     }
 
@@ -37,14 +41,17 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
 
     func testInfoAndListNeverTrapOnOutOfRangeTimes() throws {
         try Harness.write("#!/bin/sh\necho ok\n", to: dir + "/src/run.sh", mode: 0o755)
-        let binary = try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/run.sh"], buildTime: UInt64(1) << 63 + 5)
+        let binary = try assemble(
+            source: dir + "/src", exec: ["/bin/sh", "{l}/run.sh"], buildTime: UInt64(1) << 63 + 5)
         let info = try run(binary, ["--launcher", "info"])
         XCTAssertEqual(info.status, 0, info.stderr)
         XCTAssertTrue(info.stdout.contains("build time:     (out of range: 9223372036854775813)"), info.stdout)
         XCTAssertEqual(try run(binary).stdout, "ok\n")
         // A bundle record dated before 1970, and one far beyond year 9999.
         let records = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/bundles")
-        XCTAssertEqual(try Harness.run("/usr/bin/touch", ["-d", "1960-01-01 00:00:00 UTC", dir + "/cache/bundles/" + records[0]]).status, 0)
+        XCTAssertEqual(
+            try Harness.run("/usr/bin/touch", ["-d", "1960-01-01 00:00:00 UTC", dir + "/cache/bundles/" + records[0]])
+                .status, 0)
         let list = try run(binary, ["--launcher", "cache", "list"])
         XCTAssertEqual(list.status, 0, list.stderr)
         XCTAssertTrue(list.stdout.contains("1960-01-01T00:00:00Z"), list.stdout)
@@ -56,7 +63,8 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
         XCTAssertEqual(gc.status, 0, gc.stderr)
         XCTAssertTrue(gc.stdout.contains("removed 0 layer(s)"), gc.stdout)
         // A record far in the future, then gc with a normal period: still no trap.
-        XCTAssertEqual(try Harness.run("/usr/bin/touch", ["-d", "@99999999999", dir + "/cache/bundles/" + records[0]]).status, 0)
+        XCTAssertEqual(
+            try Harness.run("/usr/bin/touch", ["-d", "@99999999999", dir + "/cache/bundles/" + records[0]]).status, 0)
         XCTAssertEqual(try run(binary, ["--launcher", "cache", "list"]).status, 0)
         XCTAssertEqual(try run(binary, ["--launcher", "cache", "gc", "--older-than", "1s", "--keep", "0"]).status, 0)
     }
@@ -65,7 +73,8 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
     /// launch extracts at most once, then fails with one line and 125; no loop of re-extraction.
     func testProgramAbsentAfterAFreshExtractionFailsOnceWithOneLine() throws {
         try Harness.write("#!/bin/sh\necho other\n", to: dir + "/src/other.sh", mode: 0o755)
-        XCTAssertThrowsError(try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"]), "the builder refuses it")
+        XCTAssertThrowsError(
+            try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"]), "the builder refuses it")
         let binary = try assembleUnchecked(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"])
         for _ in 0..<2 {
             let started = Date()
@@ -74,7 +83,8 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
             XCTAssertEqual(o.status, 125, o.stdout)
             XCTAssertTrue(o.stderr.contains("layer 'l'"), o.stderr)
             XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
-            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [], "nothing left in tmp/")
+            XCTAssertEqual(
+                try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [], "nothing left in tmp/")
         }
     }
 
@@ -91,17 +101,29 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
             path += (i == 0 ? [] : [0x2F]) + [0x64]
             records.append(FileRecord(kind: .directory, mode: 0o755, size: 0, path: path))
         }
-        records.append(FileRecord(kind: .regular, mode: 0o644, size: UInt64(bottom.utf8.count), path: path + Array("/file.txt".utf8), digest: digest(bottom)))
-        records.append(FileRecord(kind: .regular, mode: 0o755, size: UInt64(script.utf8.count), path: Array("run.sh".utf8), digest: digest(script)))
+        records.append(
+            FileRecord(
+                kind: .regular, mode: 0o644, size: UInt64(bottom.utf8.count), path: path + Array("/file.txt".utf8),
+                digest: digest(bottom)))
+        records.append(
+            FileRecord(
+                kind: .regular, mode: 0o755, size: UInt64(script.utf8.count), path: Array("run.sh".utf8),
+                digest: digest(script)))
         XCTAssertEqual(records[records.count - 2].path.count, 4008)
         let (layer, _) = try craftLayer(records, data: bottom + script)
-        let spec = BundleSpec(name: "robust", version: "1", layers: [LayerSpec(name: "l", directory: dir, codec: .zstd, level: 3)],
-                              entries: [EntrySpec(name: "robust", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)])
-        let bytes = try BundleAssembler.assemble(stub: try Harness.bytes(Harness.stub), spec: spec, layers: [layer], buildTime: 0, signing: .key(key))
+        let spec = BundleSpec(
+            name: "robust", version: "1", layers: [LayerSpec(name: "l", directory: dir, codec: .zstd, level: 3)],
+            entries: [
+                EntrySpec(name: "robust", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)
+            ])
+        let bytes = try BundleAssembler.assemble(
+            stub: try Harness.bytes(Harness.stub), spec: spec, layers: [layer], buildTime: 0, signing: .key(key))
         let binary = dir + "/deep"
         try Harness.writeBytes(bytes, to: binary)
         func limited(_ args: [String]) throws -> Harness.Output {
-            try Harness.run("/bin/sh", ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", binary] + args, env: ["ROBUST_CACHE_DIR": dir + "/cache"], timeout: 120)
+            try Harness.run(
+                "/bin/sh", ["-c", "ulimit -n 256 && exec \"$0\" \"$@\"", binary] + args,
+                env: ["ROBUST_CACHE_DIR": dir + "/cache"], timeout: 120)
         }
         let first = try limited([])
         XCTAssertEqual(first.stdout, "deep\n", first.stderr)

@@ -10,7 +10,8 @@ final class CacheTrustTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
         binary = try Harness.makeBundle(
-            spec: "[bundle]\nname = \"trust\"\nversion = \"1\"\n[layers.l]\npath = \"l\"\n[entries.trust]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
+            spec:
+                "[bundle]\nname = \"trust\"\nversion = \"1\"\n[layers.l]\npath = \"l\"\n[entries.trust]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
             tree: ["l/run.sh": .script("#!/bin/sh\necho ran\n")], in: dir, key: "k", output: "trust")
     }
 
@@ -24,7 +25,8 @@ final class CacheTrustTests: XCTestCase {
         chmod(cache, 0o777)
         let o = try launch(cache: cache)
         XCTAssertEqual(o.status, 125)
-        XCTAssertTrue(o.stderr.contains("writable by other users") && o.stderr.contains("chmod go-w \(cache)"), o.stderr)
+        XCTAssertTrue(
+            o.stderr.contains("writable by other users") && o.stderr.contains("chmod go-w \(cache)"), o.stderr)
         chmod(cache, 0o700)
         XCTAssertEqual(try launch(cache: cache).stdout, "ran\n")
     }
@@ -36,7 +38,7 @@ final class CacheTrustTests: XCTestCase {
         let o = try launch(cache: parent + "/cache")
         XCTAssertEqual(o.status, 125)
         XCTAssertTrue(o.stderr.contains(parent), o.stderr)
-        chmod(parent, 0o1777)   // sticky, root-owned (we are root): like /tmp
+        chmod(parent, 0o1777)  // sticky, root-owned (we are root): like /tmp
         XCTAssertEqual(try launch(cache: parent + "/cache").stdout, "ran\n")
     }
 
@@ -76,7 +78,9 @@ final class CacheTrustTests: XCTestCase {
             let o = try launch(cache: cache)
             XCTAssertEqual(o.status, 125, sub + ": " + o.stdout)
             XCTAssertEqual(o.stderr.split(separator: "\n").count, 1, o.stderr)
-            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [], "\(sub): nothing written through the link")
+            XCTAssertEqual(
+                try FileManager.default.contentsOfDirectory(atPath: outside), [],
+                "\(sub): nothing written through the link")
         }
     }
 

@@ -12,7 +12,8 @@ import XCTest
 /// kernel hands to qemu only while qemu-aarch64 is registered with binfmt_misc. The class registers
 /// it for its duration with scripts/lib/qemu-binfmt.sh and undoes that in the class tear-down.
 final class DGMOArm64Tests: DGMOTests {
-    static let arm64Binary = ProcessInfo.processInfo.environment["DGMO_TEST_ARM64_BINARY"] ?? work + "/test/dgmo-linux-arm64"
+    static let arm64Binary =
+        ProcessInfo.processInfo.environment["DGMO_TEST_ARM64_BINARY"] ?? work + "/test/dgmo-linux-arm64"
     override class var binary: String { arm64Binary }
     override class var stageWork: String { work + "/linux-arm64" }
     override class var buildTargetArgs: [String] { ["--target", "linux-arm64", "--stub", Arm64Tests.stub] }
@@ -34,7 +35,9 @@ final class DGMOArm64Tests: DGMOTests {
     override class func tearDown() {
         if binfmtRegistered {
             let o = try? Harness.run("/bin/bash", [Arm64Tests.binfmtHelper, "unregister", String(getpid())])
-            if o?.status != 0 { print("DGMOArm64Tests: could not undo the binfmt registration: \(o?.stderr ?? "did not run")") }
+            if o?.status != 0 {
+                print("DGMOArm64Tests: could not undo the binfmt registration: \(o?.stderr ?? "did not run")")
+            }
             binfmtRegistered = false
         }
         super.tearDown()
@@ -42,7 +45,9 @@ final class DGMOArm64Tests: DGMOTests {
 
     override func setUpWithError() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.arm64Binary) else {
-            XCTFail("no linux-arm64 DGMO binary at \(Self.arm64Binary): run 'make test' (it builds one) or set DGMO_TEST_ARM64_BINARY")
+            XCTFail(
+                "no linux-arm64 DGMO binary at \(Self.arm64Binary): run 'make test' (it builds one) or set DGMO_TEST_ARM64_BINARY"
+            )
             throw XCTSkip("no linux-arm64 DGMO binary")
         }
         if let failure = Self.binfmtFailure {
@@ -55,7 +60,10 @@ final class DGMOArm64Tests: DGMOTests {
     /// The same program on both targets: the same seed gives the same scores, to the last digit.
     func testEvolveScoresEqualTheX64Binary() throws {
         try Harness.requireDGMOBinary()
-        for args in [["evolve", "--seed", "1", "--generations", "3"], ["evolve", "--seed", "7", "--generations", "10", "--json"]] {
+        for args in [
+            ["evolve", "--seed", "1", "--generations", "3"],
+            ["evolve", "--seed", "7", "--generations", "10", "--json"],
+        ] {
             let arm = try dgmo(args)
             XCTAssertEqual(arm.status, 0, arm.stderr)
             let x64 = try dgmo(args, env: ["DGMO_CACHE_DIR": dir + "/cache-x64"], program: Self.x64Binary)

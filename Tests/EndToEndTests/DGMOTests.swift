@@ -15,7 +15,10 @@ class DGMOTests: XCTestCase {
     /// What `bundle-append build` needs besides the toml to rebuild the binary's bundle (its target and stub).
     class var buildTargetArgs: [String] { [] }
     static let version: String = {
-        let json = try? JSONSerialization.jsonObject(with: Data(contentsOf: Harness.packageRoot.appendingPathComponent("examples/dgmo/package.json"))) as? [String: Any]
+        let json =
+            try? JSONSerialization.jsonObject(
+                with: Data(contentsOf: Harness.packageRoot.appendingPathComponent("examples/dgmo/package.json")))
+            as? [String: Any]
         return json?["version"] as? String ?? "?"
     }()
 
@@ -32,8 +35,10 @@ class DGMOTests: XCTestCase {
     }
 
     @discardableResult
-    func dgmo(_ args: [String], env: [String: String] = [:], cwd: String? = nil, program: String? = nil,
-              timeout: TimeInterval = 120) throws -> Harness.Output {
+    func dgmo(
+        _ args: [String], env: [String: String] = [:], cwd: String? = nil, program: String? = nil,
+        timeout: TimeInterval = 120
+    ) throws -> Harness.Output {
         var e = ["DGMO_CACHE_DIR": cache]
         for (k, v) in env { e[k] = v }
         return try Harness.run(program ?? Self.binary, args, env: e, cwd: cwd, timeout: timeout)
@@ -120,7 +125,8 @@ class DGMOTests: XCTestCase {
             XCTAssertTrue(l.hasPrefix("generation \(i + 1): best score -"), String(l))
         }
         XCTAssertEqual(try extractedLayers(), ["app", "bun", "python"], "evolve needs the CLI and the engine, not Go")
-        XCTAssertEqual(try dgmo(["evolve", "--seed", "1", "--generations", "3"]).stdout, a.stdout, "same seed, same run")
+        XCTAssertEqual(
+            try dgmo(["evolve", "--seed", "1", "--generations", "3"]).stdout, a.stdout, "same seed, same run")
         let b = try dgmo(["evolve", "--seed", "2", "--generations", "3"])
         XCTAssertNotEqual(b.stdout, a.stdout)
         // Scores never get worse (the best candidates are kept from one generation to the next).
@@ -141,7 +147,8 @@ class DGMOTests: XCTestCase {
         var o = try dgmo(["init"], cwd: project)
         XCTAssertEqual(o.status, 0, o.stderr)
         let config = project + "/dgmo.config.json"
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any]
         XCTAssertEqual(json?["name"] as? String, "my-project")
         try Harness.write("{\"mine\": true}\n", to: config)
         o = try dgmo(["init", "--name", "other"], cwd: project)
@@ -151,13 +158,15 @@ class DGMOTests: XCTestCase {
         o = try dgmo(["init", "--name", "other", "--force"], cwd: project)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(try String(contentsOfFile: config, encoding: .utf8).contains("\"other\""))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: project), ["dgmo.config.json"], "no temporary files left")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: project), ["dgmo.config.json"],
+            "no temporary files left")
     }
 
     func testWatchAndSuperviseUseTheGoComponents() throws {
         let watched = dir + "/watched"
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: true)
-        _ = try dgmo(["--version"])   // extract first, so the watcher starts quickly
+        _ = try dgmo(["--version"])  // extract first, so the watcher starts quickly
         DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
             try? Harness.write("hello\n", to: watched + "/new.txt")
         }
@@ -176,7 +185,9 @@ class DGMOTests: XCTestCase {
         toml = toml.replacingOccurrences(of: "path = \"stage/", with: "path = \"\(Self.stageWork)/stage/")
         try Harness.write(toml, to: dir + "/\(name).toml")
         let out = dir + "/" + name
-        try Harness.tool(["build", dir + "/\(name).toml", "-o", out, "--key", key, "--compression", "zstd", "--level", "1"] + Self.buildTargetArgs)
+        try Harness.tool(
+            ["build", dir + "/\(name).toml", "-o", out, "--key", key, "--compression", "zstd", "--level", "1"]
+                + Self.buildTargetArgs)
         try Harness.tool(["sign", out, "--key", key])
         return out
     }
@@ -217,13 +228,16 @@ class DGMOTests: XCTestCase {
         o = try dgmo(["update", newer, "--apply"], program: installed)
         XCTAssertEqual(o.status, 1)
         XCTAssertTrue(o.stderr.contains("no signature"), o.stderr)
-        XCTAssertEqual(try dgmo(["--version"], program: installed).stdout, "DGMO v\(Self.version)\n", "nothing was installed")
+        XCTAssertEqual(
+            try dgmo(["--version"], program: installed).stdout, "DGMO v\(Self.version)\n", "nothing was installed")
 
         try Harness.tool(["sign", newer, "--key", devKey])
         o = try dgmo(["update", newer, "--apply"], program: installed)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(try dgmo(["--version"], program: installed).stdout, "DGMO v99.0.0\n")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".update-") }, [], "no staged copy left")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".update-") }, [],
+            "no staged copy left")
     }
 
     /// dgmo-build checks every locked input before it runs anything.
@@ -233,17 +247,36 @@ class DGMOTests: XCTestCase {
         XCTAssertEqual(try Harness.run("/bin/cp", ["-r", example, src]).status, 0)
         try? FileManager.default.removeItem(atPath: src + "/node_modules")
         func build() throws -> Harness.Output {
-            try Harness.run(Harness.binDir + "/dgmo-build", ["--source", src, "--work", dir + "/work", "-o", dir + "/out"], cwd: dir)
+            try Harness.run(
+                Harness.binDir + "/dgmo-build", ["--source", src, "--work", dir + "/work", "-o", dir + "/out"], cwd: dir
+            )
         }
         func edit(_ file: String, _ transform: (String) -> String) throws {
             let path = src + "/" + file
-            try transform(try String(contentsOfFile: path, encoding: .utf8)).write(toFile: path, atomically: true, encoding: .utf8)
+            try transform(try String(contentsOfFile: path, encoding: .utf8)).write(
+                toFile: path, atomically: true, encoding: .utf8)
         }
         let cases: [(String, (String) -> String, String)] = [
-            ("engine/requirements.lock", { $0.replacingOccurrences(of: " \\\n    --hash=sha256:653a2ad9f6d8858529c77c72717d0ea991d6c6837fe683246b2f4b2bbfc3fadc", with: "") }, "pydantic==2.14.4 has no --hash=sha256: pin"),
+            (
+                "engine/requirements.lock",
+                {
+                    $0.replacingOccurrences(
+                        of: " \\\n    --hash=sha256:653a2ad9f6d8858529c77c72717d0ea991d6c6837fe683246b2f4b2bbfc3fadc",
+                        with: "")
+                }, "pydantic==2.14.4 has no --hash=sha256: pin"
+            ),
             ("engine/requirements.lock", { $0 + "requests>=2\n" }, "is not pinned as name==version"),
-            ("package.json", { $0.replacingOccurrences(of: "\"dependencies\": {", with: "\"dependencies\": {\"left-pad\": \"^1.3.0\",") }, "only workspace: packages"),
-            ("engine/dgm/__init__.py", { $0.replacingOccurrences(of: "__version__ = \"", with: "__version__ = \"9") }, "version mismatch"),
+            (
+                "package.json",
+                {
+                    $0.replacingOccurrences(
+                        of: "\"dependencies\": {", with: "\"dependencies\": {\"left-pad\": \"^1.3.0\",")
+                }, "only workspace: packages"
+            ),
+            (
+                "engine/dgm/__init__.py",
+                { $0.replacingOccurrences(of: "__version__ = \"", with: "__version__ = \"9") }, "version mismatch"
+            ),
             ("native/go.mod", { $0 + "require example.com/x v1.0.0\n" }, "no go.sum"),
         ]
         for (file, transform, expected) in cases {
@@ -255,7 +288,8 @@ class DGMOTests: XCTestCase {
             try original.write(toFile: src + "/" + file, atomically: true, encoding: .utf8)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"), "nothing was built")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/work/toolchain"), "the checks come before any install")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: dir + "/work/toolchain"), "the checks come before any install")
     }
 
     func testCleanMachineChroot() throws {

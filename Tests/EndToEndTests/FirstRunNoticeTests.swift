@@ -14,8 +14,10 @@ final class FirstRunNoticeTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/big", withIntermediateDirectories: true)
         let head = try Harness.run("/bin/sh", ["-c", "head -c 700M /dev/urandom > '\(dir)/big/blob'"], timeout: 300)
         XCTAssertEqual(head.status, 0, head.stderr)
-        try Harness.write("#!/bin/sh\necho app-output\necho app-says-on-stderr >&2\n", to: dir + "/big/run.sh", mode: 0o755)
-        try Harness.write("""
+        try Harness.write(
+            "#!/bin/sh\necho app-output\necho app-says-on-stderr >&2\n", to: dir + "/big/run.sh", mode: 0o755)
+        try Harness.write(
+            """
             [bundle]
             name = "firstrun"
             version = "1.2"
@@ -25,7 +27,9 @@ final class FirstRunNoticeTests: XCTestCase {
             [entries.firstrun]
             exec = ["/bin/sh", "{big}/run.sh"]
             """, to: dir + "/fr.toml")
-        try Harness.tool(["build", dir + "/fr.toml", "-o", dir + "/firstrun", "--unsigned", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/fr.toml", "-o", dir + "/firstrun", "--unsigned", "--stub", Harness.stub, "-q",
+        ])
         try FileManager.default.removeItem(atPath: dir + "/big/blob")
     }
 
@@ -45,22 +49,30 @@ final class FirstRunNoticeTests: XCTestCase {
         let cold = try runOnTerminal(cache: dir + "/c1")
         XCTAssertEqual(cold.status, 0, cold.terminal)
         XCTAssertEqual(cold.stdout, "app-output\n", "stdout gets the app's output only")
-        XCTAssertTrue(cold.terminal.contains("firstrun: preparing firstrun 1.2 for its first run: unpacking 'big' (700.0 MiB) into \(dir)/c1"),
-                      cold.terminal)
+        XCTAssertTrue(
+            cold.terminal.contains(
+                "firstrun: preparing firstrun 1.2 for its first run: unpacking 'big' (700.0 MiB) into \(dir)/c1"),
+            cold.terminal)
         XCTAssertEqual(cold.terminal.components(separatedBy: "preparing firstrun").count - 1, 1, "one line")
-        XCTAssertTrue(cold.terminal.contains("% ") && cold.terminal.contains(" of 700.0 MiB"), "a progress bar: \(cold.terminal)")
+        XCTAssertTrue(
+            cold.terminal.contains("% ") && cold.terminal.contains(" of 700.0 MiB"), "a progress bar: \(cold.terminal)")
         // Erased before the app writes: the last bar drawn is followed by "\r ESC[K" and then, at
         // the start of the (now empty) line, the app's own stderr; nothing of the bar after it.
-        let erase = try XCTUnwrap(cold.terminal.range(of: "\r\u{1B}[K", options: .backwards), "the bar is erased: \(cold.terminal.debugDescription)")
+        let erase = try XCTUnwrap(
+            cold.terminal.range(of: "\r\u{1B}[K", options: .backwards),
+            "the bar is erased: \(cold.terminal.debugDescription)")
         let app = try XCTUnwrap(cold.terminal.range(of: "app-says-on-stderr"), "the app's stderr reached the terminal")
-        XCTAssertEqual(erase.upperBound, app.lowerBound, "the app writes right after the erase, at column 0: \(cold.terminal.suffix(300).debugDescription)")
+        XCTAssertEqual(
+            erase.upperBound, app.lowerBound,
+            "the app writes right after the erase, at column 0: \(cold.terminal.suffix(300).debugDescription)")
         XCTAssertFalse(cold.terminal[app.upperBound...].contains("% "), "no bar after the app started")
 
         // Warm: nothing to prepare, nothing said.
         let warm = try runOnTerminal(cache: dir + "/c1")
         XCTAssertEqual(warm.stdout, "app-output\n")
         XCTAssertFalse(warm.terminal.contains("preparing"), warm.terminal)
-        XCTAssertFalse(warm.terminal.contains("\u{1B}["), "no escape sequences on a warm run: \(warm.terminal.debugDescription)")
+        XCTAssertFalse(
+            warm.terminal.contains("\u{1B}["), "no escape sequences on a warm run: \(warm.terminal.debugDescription)")
     }
 
     func testNothingWhenStderrIsNotATerminal() throws {

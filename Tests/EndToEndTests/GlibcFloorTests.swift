@@ -34,7 +34,9 @@ final class GlibcFloorTests: XCTestCase {
         let e = FileManager.default.enumerator(atPath: root)
         while let rel = e?.nextObject() as? String {
             var st = stat()
-            if lstat(root + "/" + rel, &st) == 0, st.st_mode & S_IFMT == S_IFREG, isELF(root + "/" + rel) { out.append(root + "/" + rel) }
+            if lstat(root + "/" + rel, &st) == 0, st.st_mode & S_IFMT == S_IFREG, isELF(root + "/" + rel) {
+                out.append(root + "/" + rel)
+            }
         }
         return out.sorted()
     }
@@ -50,7 +52,11 @@ final class GlibcFloorTests: XCTestCase {
             if line.hasPrefix("Version symbols section") { section = ""; continue }
             let w = line.split(separator: " ")
             guard let i = w.firstIndex(of: "Name:"), i + 1 < w.count else { continue }
-            if section == "needs" { needs.insert(String(w[i + 1])) } else if section == "defines" { defines.insert(String(w[i + 1])) }
+            if section == "needs" {
+                needs.insert(String(w[i + 1]))
+            } else if section == "defines" {
+                defines.insert(String(w[i + 1]))
+            }
         }
         return (needs, defines)
     }
@@ -69,7 +75,8 @@ final class GlibcFloorTests: XCTestCase {
 
     func extract() throws -> String {
         let layers = dir + "/layers"
-        let o = try Harness.run(DGMOTests.binary, ["--launcher", "extract", layers], env: ["DGMO_CACHE_DIR": dir + "/cache"], timeout: 300)
+        let o = try Harness.run(
+            DGMOTests.binary, ["--launcher", "extract", layers], env: ["DGMO_CACHE_DIR": dir + "/cache"], timeout: 300)
         XCTAssertEqual(o.status, 0, o.stderr)
         return layers
     }
@@ -93,7 +100,9 @@ final class GlibcFloorTests: XCTestCase {
             }
             for f in elves {
                 if let v = Self.newestGlibc(try Self.versions(f).needs) {
-                    XCTAssertFalse(Self.floor.lexicographicallyPrecedes(v), "\(layer): \(f.dropFirst(root.count + 1)) needs GLIBC_\(Self.dotted(v)), newer than 2.17")
+                    XCTAssertFalse(
+                        Self.floor.lexicographicallyPrecedes(v),
+                        "\(layer): \(f.dropFirst(root.count + 1)) needs GLIBC_\(Self.dotted(v)), newer than 2.17")
                     if measuredFloor.lexicographicallyPrecedes(v) { measuredFloor = v }
                 }
             }
@@ -106,7 +115,8 @@ final class GlibcFloorTests: XCTestCase {
 
         // The package metadata is computed by scripts/lib/glibc-floor.sh: it must measure the same.
         let script = Harness.packageRoot.appendingPathComponent("scripts/lib/glibc-floor.sh").path
-        let s = try Harness.run("/bin/bash", [script, DGMOTests.binary], env: ["DGMO_CACHE_DIR": dir + "/cache"], timeout: 300)
+        let s = try Harness.run(
+            "/bin/bash", [script, DGMOTests.binary], env: ["DGMO_CACHE_DIR": dir + "/cache"], timeout: 300)
         XCTAssertEqual(s.status, 0, s.stderr)
         XCTAssertEqual(s.stdout, Self.dotted(measuredFloor) + "\n")
     }
@@ -121,7 +131,9 @@ final class GlibcFloorTests: XCTestCase {
         XCTAssertGreaterThan(listed, 20, "the loader resolved the layer's libraries")
         // The PyInstaller bootloader, through the loader, as the dgmo-engine entry runs it.
         let engine = root + "/embedded-resources/python-runtime/dgm-engine/dgm-engine"
-        let o = try Harness.run("/usr/bin/env", ["-i", loader, "--library-path", libDir, engine, "evolve", "--seed", "1", "--generations", "2"])
+        let o = try Harness.run(
+            "/usr/bin/env",
+            ["-i", loader, "--library-path", libDir, engine, "evolve", "--seed", "1", "--generations", "2"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.hasPrefix("generation 1: best score -"), o.stdout)
     }
@@ -130,7 +142,9 @@ final class GlibcFloorTests: XCTestCase {
     /// than 2.17, and the scan sees it (this is why the Python layer carries its own).
     func testTheScanSeesTheBuildMachinesGlibcInCPython() throws {
         let layers = try extract()
-        let libpython = Self.elfFiles(layers + "/python").first { ($0 as NSString).lastPathComponent.hasPrefix("libpython3") }
+        let libpython = Self.elfFiles(layers + "/python").first {
+            ($0 as NSString).lastPathComponent.hasPrefix("libpython3")
+        }
         let needs = try Self.versions(try XCTUnwrap(libpython, "the Python layer holds libpython")).needs
         let v = try XCTUnwrap(Self.newestGlibc(needs))
         XCTAssertTrue(Self.floor.lexicographicallyPrecedes(v), "libpython needs GLIBC_\(Self.dotted(v))")
@@ -141,7 +155,9 @@ final class GlibcFloorTests: XCTestCase {
     /// take from the system, or a library it cannot find at all (`--list` then fails with 127;
     /// only a file with no dynamic section, which `--list` cannot take, is skipped). Also returns
     /// how many libraries the loader resolved.
-    static func ownLoaderProblems(_ root: String, elves: [String], loader: String) throws -> (problems: [String], listed: Int) {
+    static func ownLoaderProblems(_ root: String, elves: [String], loader: String) throws -> (
+        problems: [String], listed: Int
+    ) {
         let libDir = (loader as NSString).deletingLastPathComponent
         var problems: [String] = []
         var needs = Set<String>(), defines = Set<String>()
@@ -153,22 +169,26 @@ final class GlibcFloorTests: XCTestCase {
         for missing in needs.filter({ $0.hasPrefix("GLIBC_") && !defines.contains($0) }).sorted() {
             problems.append("needs \(missing), which the C library in \(libDir) does not define")
         }
-        if !(defines.contains("GLIBC_2.17") && defines.contains("GLIBC_PRIVATE")) { problems.append("\(libDir) does not carry a whole glibc") }
+        if !(defines.contains("GLIBC_2.17") && defines.contains("GLIBC_PRIVATE")) {
+            problems.append("\(libDir) does not carry a whole glibc")
+        }
         var listed = 0
         for f in elves where f != loader {
             let name = String(f.dropFirst(root.count + 1))
             let o = try Harness.run(loader, ["--library-path", libDir, "--list", f])
             guard o.status == 0 else {
                 let d = try Harness.run("/usr/bin/readelf", ["-d", "-W", f])
-                if d.stdout.contains("There is no dynamic section") { continue }   // static: loads nothing
-                problems.append("\(name): the loader cannot load it (status \(o.status)): \(o.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                if d.stdout.contains("There is no dynamic section") { continue }  // static: loads nothing
+                problems.append(
+                    "\(name): the loader cannot load it (status \(o.status)): \(o.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                )
                 continue
             }
             for line in o.stdout.split(separator: "\n") {
                 let text = line.trimmingCharacters(in: .whitespaces)
                 if text.contains("not found") { problems.append("\(name): \(text)") }
                 let target = text.components(separatedBy: "=> ").last ?? text
-                guard target.hasPrefix("/") else { continue }   // linux-vdso.so.1
+                guard target.hasPrefix("/") else { continue }  // linux-vdso.so.1
                 let path = String(target.split(separator: " ").first ?? "")
                 if !path.hasPrefix(root + "/") { problems.append("\(name) would load \(path) from the system") }
                 listed += 1
@@ -185,21 +205,28 @@ final class GlibcFloorTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: lib, withIntermediateDirectories: true)
         // The C library this machine's programs use stands in for a carried one.
         for name in [Self.loaderName, "libc.so.6"] {
-            let real = try Harness.run("/usr/bin/realpath", ["/lib/x86_64-linux-gnu/" + name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let real = try Harness.run("/usr/bin/realpath", ["/lib/x86_64-linux-gnu/" + name]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
             try FileManager.default.copyItem(atPath: real, toPath: lib + "/" + name)
         }
         try Harness.write("int f(void) { return 0; }\n", to: dir + "/f.c")
         try Harness.write("int f(void); int main(void) { return f(); }\n", to: dir + "/main.c")
         try Harness.write("#include <zlib.h>\nint main(void) { return zlibVersion()[0] == 0; }\n", to: dir + "/z.c")
-        func cc(_ args: [String]) throws { let o = try Harness.run("/usr/bin/gcc", args, cwd: dir); XCTAssertEqual(o.status, 0, o.stderr) }
+        func cc(_ args: [String]) throws {
+            let o = try Harness.run("/usr/bin/gcc", args, cwd: dir); XCTAssertEqual(o.status, 0, o.stderr)
+        }
         try cc(["-shared", "-fPIC", "-o", "libgone.so", "f.c"])
         try cc(["-o", root + "/needs-gone", "main.c", "-L.", "-lgone"])
         try cc(["-o", root + "/needs-zlib", "z.c", "-lz"])
         try cc(["-static", "-o", root + "/static", "main.c", "f.c"])
         let elves = Self.elfFiles(root)
         let (problems, _) = try Self.ownLoaderProblems(root, elves: elves, loader: lib + "/" + Self.loaderName)
-        XCTAssertTrue(problems.contains { $0.hasPrefix("needs-gone: the loader cannot load it (status 127)") && $0.contains("libgone.so") }, "\(problems)")
-        XCTAssertTrue(problems.contains { $0.hasPrefix("needs-zlib would load /") && $0.contains("libz.so.1") }, "\(problems)")
+        XCTAssertTrue(
+            problems.contains {
+                $0.hasPrefix("needs-gone: the loader cannot load it (status 127)") && $0.contains("libgone.so")
+            }, "\(problems)")
+        XCTAssertTrue(
+            problems.contains { $0.hasPrefix("needs-zlib would load /") && $0.contains("libz.so.1") }, "\(problems)")
         XCTAssertFalse(problems.contains { $0.hasPrefix("static") }, "a static file is skipped: \(problems)")
         XCTAssertEqual(problems.count, 2, "\(problems)")
     }

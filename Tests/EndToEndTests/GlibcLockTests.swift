@@ -22,7 +22,8 @@ final class GlibcLockTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: src + "/node_modules")
         let lock = src + "/glibc.lock"
         let text = try String(contentsOfFile: lock, encoding: .utf8)
-        let pinned = text.replacingOccurrences(of: #"(?m)^libc6==[^ ]*"#, with: "libc6==\(version)", options: .regularExpression)
+        let pinned = text.replacingOccurrences(
+            of: #"(?m)^libc6==[^ ]*"#, with: "libc6==\(version)", options: .regularExpression)
         XCTAssertNotEqual(pinned, text)
         try pinned.write(toFile: lock, atomically: true, encoding: .utf8)
         return src
@@ -31,28 +32,37 @@ final class GlibcLockTests: XCTestCase {
     /// What apt itself says it would download for libc6:amd64: its candidate version and that .deb's SHA-256.
     func aptCandidate() throws -> (version: String, sha256: String) {
         let policy = try Harness.run("/usr/bin/apt-cache", ["policy", "libc6:amd64"])
-        let candidate = try XCTUnwrap(policy.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .first { $0.hasPrefix("Candidate: ") }).dropFirst("Candidate: ".count)
+        let candidate = try XCTUnwrap(
+            policy.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .first { $0.hasPrefix("Candidate: ") }
+        ).dropFirst("Candidate: ".count)
         let show = try Harness.run("/usr/bin/apt-cache", ["show", "libc6:amd64=\(candidate)"])
-        let sha = try XCTUnwrap(show.stdout.split(separator: "\n").first { $0.hasPrefix("SHA256: ") }, "apt's index has no download for libc6 \(candidate): \(show.stdout)")
+        let sha = try XCTUnwrap(
+            show.stdout.split(separator: "\n").first { $0.hasPrefix("SHA256: ") },
+            "apt's index has no download for libc6 \(candidate): \(show.stdout)")
         return (String(candidate), String(sha.dropFirst("SHA256: ".count)))
     }
 
     func testUnservedPinNamesTheServedVersionItsHashAndTheLockUpdate() throws {
         let src = try sourceTree(pinning: Self.unserved)
         let lock = src + "/glibc.lock"
-        let o = try Harness.run(Harness.binDir + "/dgmo-build", ["--source", src, "--work", dir + "/work", "-o", dir + "/out", "--stub", Harness.stub],
-                                cwd: dir, timeout: 120)
+        let o = try Harness.run(
+            Harness.binDir + "/dgmo-build",
+            ["--source", src, "--work", dir + "/work", "-o", dir + "/out", "--stub", Harness.stub],
+            cwd: dir, timeout: 120)
         XCTAssertEqual(o.status, 1, o.stderr)
         let errors = o.stderr.split(separator: "\n").filter { $0.hasPrefix("Error: ") }
         XCTAssertEqual(errors.count, 1, "one error line: \(o.stderr)")
         let line = String(errors.first ?? "")
         let served = try aptCandidate()
         XCTAssertTrue(line.contains("pins libc6 \(Self.unserved)"), line)
-        XCTAssertTrue(line.contains("offers \(served.version) from http"), "names the version and where it comes from: \(line)")
+        XCTAssertTrue(
+            line.contains("offers \(served.version) from http"), "names the version and where it comes from: \(line)")
         XCTAssertTrue(line.contains("with SHA-256 \(served.sha256)"), line)
         XCTAssertFalse(o.stderr.contains("was not found"), "apt-get's own error is not what the user sees: \(o.stderr)")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/work/toolchain"), "reported before the toolchain is installed")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: dir + "/work/toolchain"),
+            "reported before the toolchain is installed")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"), "nothing was built")
 
         // The command the line gives, run as printed, moves the lock to exactly what apt serves
@@ -65,7 +75,8 @@ final class GlibcLockTests: XCTestCase {
         XCTAssertEqual(r.status, 0, "\(command): \(r.stderr)")
         let after = try String(contentsOfFile: lock, encoding: .utf8)
         let expected = before.replacingOccurrences(of: "libc6==\(Self.unserved)", with: "libc6==\(served.version)")
-            .replacingOccurrences(of: #"--hash=sha256:[0-9a-f]{64}"#, with: "--hash=sha256:\(served.sha256)", options: .regularExpression)
+            .replacingOccurrences(
+                of: #"--hash=sha256:[0-9a-f]{64}"#, with: "--hash=sha256:\(served.sha256)", options: .regularExpression)
         XCTAssertEqual(after, expected)
         XCTAssertNotEqual(after, before)
     }

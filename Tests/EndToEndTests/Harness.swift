@@ -5,7 +5,8 @@ import BundleFormat
 /// Runs the built products (`bundle-append`, the launcher stub) and bundles made with them.
 /// `make test` builds them first (`swift build`); `BUNDLE_BIN_DIR` overrides where they are.
 enum Harness {
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
 
     static let binDir: String = {
         if let d = ProcessInfo.processInfo.environment["BUNDLE_BIN_DIR"] { return d }
@@ -15,7 +16,9 @@ enum Harness {
     static var tool: String { binDir + "/bundle-append" }
     /// The debug Embedded stub (`make stubs` / scripts/build-stub.sh --debug).
     /// `BUNDLE_TEST_STUB` overrides it (`make test` runs a subset against the release stub too).
-    static var stub: String { ProcessInfo.processInfo.environment["BUNDLE_TEST_STUB"] ?? binDir + "/stubs/linux-x64/bundle-stub" }
+    static var stub: String {
+        ProcessInfo.processInfo.environment["BUNDLE_TEST_STUB"] ?? binDir + "/stubs/linux-x64/bundle-stub"
+    }
 
     struct Output {
         var status: Int32
@@ -27,8 +30,10 @@ enum Harness {
 
     /// Runs a program with a clean, explicit environment and waits for it (with a timeout).
     @discardableResult
-    static func run(_ program: String, _ args: [String] = [], env: [String: String] = [:], cwd: String? = nil,
-                    timeout: TimeInterval = 120, stdin: String? = nil) throws -> Output {
+    static func run(
+        _ program: String, _ args: [String] = [], env: [String: String] = [:], cwd: String? = nil,
+        timeout: TimeInterval = 120, stdin: String? = nil
+    ) throws -> Output {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: program)
         p.arguments = args
@@ -41,7 +46,9 @@ enum Harness {
         try createFile(base + ".out")
         try createFile(base + ".err")
         defer { unlink(base + ".out"); unlink(base + ".err") }
-        guard let out = FileHandle(forWritingAtPath: base + ".out"), let err = FileHandle(forWritingAtPath: base + ".err") else {
+        guard let out = FileHandle(forWritingAtPath: base + ".out"),
+            let err = FileHandle(forWritingAtPath: base + ".err")
+        else {
             throw SetupError(description: "cannot open \(base).out/.err")
         }
         p.standardOutput = out
@@ -62,21 +69,27 @@ enum Harness {
         try? out.close(); try? err.close()
         let outData = FileManager.default.contents(atPath: base + ".out") ?? Data()
         let errData = FileManager.default.contents(atPath: base + ".err") ?? Data()
-        return Output(status: p.terminationStatus, reason: p.terminationReason,
-                      stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), pid: pid)
+        return Output(
+            status: p.terminationStatus, reason: p.terminationReason,
+            stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), pid: pid
+        )
     }
 
     /// Runs `bundle-append` and fails the test if it does not exit 0.
     @discardableResult
-    static func tool(_ args: [String], env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> Output {
+    static func tool(_ args: [String], env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line)
+        throws -> Output
+    {
         let o = try run(tool, args, env: env)
-        XCTAssertEqual(o.status, 0, "bundle-append \(args.joined(separator: " ")) failed: \(o.stderr)", file: file, line: line)
+        XCTAssertEqual(
+            o.status, 0, "bundle-append \(args.joined(separator: " ")) failed: \(o.stderr)", file: file, line: line)
         return o
     }
 
     /// Creates (or truncates) a file, or throws naming it.
     static func createFile(_ path: String, _ contents: Data = Data(), mode: Int = 0o644) throws {
-        guard FileManager.default.createFile(atPath: path, contents: contents, attributes: [.posixPermissions: mode]) else {
+        guard FileManager.default.createFile(atPath: path, contents: contents, attributes: [.posixPermissions: mode])
+        else {
             throw SetupError(description: "cannot create \(path)")
         }
     }
@@ -90,7 +103,9 @@ enum Harness {
     /// Fails the test, and stops it, when the DGMO binary `make test` builds is missing.
     static func requireDGMOBinary(file: StaticString = #filePath, line: UInt = #line) throws {
         guard FileManager.default.isExecutableFile(atPath: DGMOTests.x64Binary) else {
-            XCTFail("no DGMO binary at \(DGMOTests.x64Binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY", file: file, line: line)
+            XCTFail(
+                "no DGMO binary at \(DGMOTests.x64Binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY",
+                file: file, line: line)
             throw XCTSkip("no DGMO binary")
         }
     }
@@ -122,15 +137,18 @@ enum Harness {
     /// `dir/<key>.key`/`.pub` unless it exists, and builds the signed bundle `dir/<output>` with the
     /// debug stub: the set-up every end-to-end class needs. Returns the bundle's path.
     @discardableResult
-    static func makeBundle(spec: String, tree: [String: TreeFile], in dir: String, key: String = "key",
-                           output: String = "bundle", file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    static func makeBundle(
+        spec: String, tree: [String: TreeFile], in dir: String, key: String = "key",
+        output: String = "bundle", file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         for (path, content) in tree.sorted(by: { $0.key < $1.key }) {
             let full = dir + "/" + path
             switch content {
             case .text(let text): try write(text, to: full)
             case .script(let text): try write(text, to: full, mode: 0o755)
             case .copy(let source):
-                try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try FileManager.default.copyItem(atPath: source, toPath: full)
             }
         }
@@ -139,7 +157,9 @@ enum Harness {
             try tool(["keygen", dir + "/" + key], file: file, line: line)
         }
         let binary = dir + "/" + output
-        try tool(["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/" + key + ".key", "--stub", stub, "-q"], file: file, line: line)
+        try tool(
+            ["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/" + key + ".key", "--stub", stub, "-q"],
+            file: file, line: line)
         return binary
     }
 
@@ -155,17 +175,23 @@ enum Harness {
         let out = dir + "/probe"
         let src = packageRoot.appendingPathComponent("Tests/Fixtures/probe.c").path
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") else {
-            return .failure(SetupError(description: "cannot compile the probe: /usr/bin/gcc is missing (scripts/install-deps.sh installs it)"))
+            return .failure(
+                SetupError(
+                    description:
+                        "cannot compile the probe: /usr/bin/gcc is missing (scripts/install-deps.sh installs it)"))
         }
         let r = try? run("/usr/bin/gcc", ["-static", "-O2", "-o", out, src])
         guard let r, r.status == 0 else {
-            return .failure(SetupError(description: "cannot compile the probe with gcc -static: \(r?.stderr ?? "gcc did not start")"))
+            return .failure(
+                SetupError(
+                    description: "cannot compile the probe with gcc -static: \(r?.stderr ?? "gcc did not start")"))
         }
         return .success(out)
     }()
 
     static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         chmod(path, mode_t(mode))
     }

@@ -17,12 +17,18 @@ final class HostileInputTests: SignedAsGivenTestCase {
     }
 
     /// Signs a bundle whose only layer has exactly these records and this data stream.
-    func craft(_ records: [FileRecord], data: String, declaredSize: UInt64? = nil, codec: Codec = .zstd) throws -> String {
-        let (layer, record) = try craftLayer(records, data: data, codec: codec,
-                                             declaredSize: declaredSize ?? records.reduce(0) { $0 + $1.size })
+    func craft(_ records: [FileRecord], data: String, declaredSize: UInt64? = nil, codec: Codec = .zstd) throws
+        -> String
+    {
+        let (layer, record) = try craftLayer(
+            records, data: data, codec: codec,
+            declaredSize: declaredSize ?? records.reduce(0) { $0 + $1.size })
         // Signed as given: the builder's own checks (ProgramCheck, the manifest decoder) are bypassed.
-        let manifest = Manifest(appName: "hostile", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record],
-                                entries: [EntryRecord(name: "hostile", isDefault: true, argv: ["/bin/sh", "{l}/run.sh"], env: [], layers: [0])])
+        let manifest = Manifest(
+            appName: "hostile", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record],
+            entries: [
+                EntryRecord(name: "hostile", isDefault: true, argv: ["/bin/sh", "{l}/run.sh"], env: [], layers: [0])
+            ])
         return try writeSignedAsGiven(manifest, layers: [layer], prefix: "hostile")
     }
 
@@ -31,17 +37,25 @@ final class HostileInputTests: SignedAsGivenTestCase {
         let started = Date()
         // Under /usr/bin/time (which passes the exit status through) for the peak RSS.
         let rssFile = dir + "/rss.txt"
-        let o = try Harness.run("/usr/bin/time", ["-f", "%M", "-o", rssFile, binary], env: ["HOSTILE_CACHE_DIR": cache], timeout: 30)
+        let o = try Harness.run(
+            "/usr/bin/time", ["-f", "%M", "-o", rssFile, binary], env: ["HOSTILE_CACHE_DIR": cache], timeout: 30)
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, "bounded time", file: file, line: line)
-        let rssKiB = (try? String(contentsOfFile: rssFile, encoding: .utf8))?.split(separator: "\n").last.flatMap { Int($0) }
-        XCTAssertLessThan(try XCTUnwrap(rssKiB, "peak RSS measured", file: file, line: line), 64 << 10, "bounded memory (KiB)", file: file, line: line)
+        let rssKiB = (try? String(contentsOfFile: rssFile, encoding: .utf8))?.split(separator: "\n").last.flatMap {
+            Int($0)
+        }
+        XCTAssertLessThan(
+            try XCTUnwrap(rssKiB, "peak RSS measured", file: file, line: line), 64 << 10, "bounded memory (KiB)",
+            file: file, line: line)
         XCTAssertEqual(o.status, 125, "\(o.stdout) \(o.stderr)", file: file, line: line)
         XCTAssertTrue(o.stderr.contains(needle), "'\(o.stderr)' should mention '\(needle)'", file: file, line: line)
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr, file: file, line: line)
         XCTAssertFalse(o.stdout.contains("PAYLOAD"), "payload ran", file: file, line: line)
-        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? [], [], file: file, line: line)
-        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? [], [], file: file, line: line)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/escaped"), "wrote outside the cache", file: file, line: line)
+        XCTAssertEqual(
+            (try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? [], [], file: file, line: line)
+        XCTAssertEqual(
+            (try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? [], [], file: file, line: line)
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: dir + "/escaped"), "wrote outside the cache", file: file, line: line)
     }
 
     let run = "echo PAYLOAD\n"
@@ -54,7 +68,9 @@ final class HostileInputTests: SignedAsGivenTestCase {
 
     func testTraversalAndAbsoluteNames() throws {
         for name in ["../escaped", "../../escaped", "/tmp/escaped-abs", "a/../../escaped", "./run.sh", ".dgmo-layer"] {
-            let records = [file(Array("run.sh".utf8), run), file(Array(name.utf8), "x")].sorted { $0.path.lexicographicallyPrecedes($1.path) }
+            let records = [file(Array("run.sh".utf8), run), file(Array(name.utf8), "x")].sorted {
+                $0.path.lexicographicallyPrecedes($1.path)
+            }
             let data = records.map { $0.path == Array("run.sh".utf8) ? run : "x" }.joined()
             try assertRefused(try craft(records, data: data), "unsafe path")
         }
@@ -69,17 +85,22 @@ final class HostileInputTests: SignedAsGivenTestCase {
 
     func testEscapingSymlinks() throws {
         for target in ["../escaped", "/etc/passwd", "sub/../../escaped"] {
-            let records = [FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("link".utf8), linkTarget: Array(target.utf8)),
-                           file(Array("run.sh".utf8), run)]
+            let records = [
+                FileRecord(
+                    kind: .symlink, mode: 0o755, size: 0, path: Array("link".utf8), linkTarget: Array(target.utf8)),
+                file(Array("run.sh".utf8), run),
+            ]
             try assertRefused(try craft(records, data: run), "symlink")
         }
     }
 
     /// GNU tar CVE-2025-45582 shape: a symlink to a directory, then a file "through" it.
     func testFileThroughASymlinkIsRefused() throws {
-        let records = [FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("d".utf8), linkTarget: Array("sub".utf8)),
-                       file(Array("d/x".utf8), "x"), file(Array("run.sh".utf8), run),
-                       FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array("sub".utf8))]
+        let records = [
+            FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("d".utf8), linkTarget: Array("sub".utf8)),
+            file(Array("d/x".utf8), "x"), file(Array("run.sh".utf8), run),
+            FileRecord(kind: .directory, mode: 0o755, size: 0, path: Array("sub".utf8)),
+        ]
         try assertRefused(try craft(records, data: "x" + run), "no parent directory")
     }
 
@@ -110,11 +131,14 @@ final class HostileInputTests: SignedAsGivenTestCase {
 
     func testWrongSizes() throws {
         // Stream longer than the files declare (a bomb must not be written past its declared size).
-        try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: run + String(repeating: "A", count: 100_000)), "longer than the files")
+        try assertRefused(
+            try craft([file(Array("run.sh".utf8), run)], data: run + String(repeating: "A", count: 100_000)),
+            "longer than the files")
         // Stream shorter than declared.
         try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: "echo"), "ends before")
         // Declared layer size disagreeing with the files.
-        try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: run, declaredSize: 5), "more than the declared")
+        try assertRefused(
+            try craft([file(Array("run.sh".utf8), run)], data: run, declaredSize: 5), "more than the declared")
     }
 
     func testSignedByAnotherKeyAndMissingParents() throws {

@@ -18,44 +18,61 @@ final class HostileManifestTests: SignedAsGivenTestCase {
     var lastPeakRSSKiB = 0
 
     func file(_ path: String, _ content: String, mode: UInt32 = 0o644) -> FileRecord {
-        FileRecord(kind: .regular, mode: mode, size: UInt64(content.utf8.count), path: Array(path.utf8), digest: Blake2b.hash(Array(content.utf8)))
+        FileRecord(
+            kind: .regular, mode: mode, size: UInt64(content.utf8.count), path: Array(path.utf8),
+            digest: Blake2b.hash(Array(content.utf8)))
     }
 
     func entry(_ argv: [String], env: [(String, String)] = []) -> EntryRecord {
-        EntryRecord(name: "hostile", isDefault: true, argv: argv, env: env.map { .init(key: $0.0, value: $0.1) }, layers: [0])
+        EntryRecord(
+            name: "hostile", isDefault: true, argv: argv, env: env.map { .init(key: $0.0, value: $0.1) }, layers: [0])
     }
 
     /// A bundle of app `hostile` with one layer `l` (by default `run.sh`, which prints PAYLOAD),
     /// signed with the pinned key, manifest taken exactly as given.
-    func signed(_ entries: [EntryRecord], version: String = "1", records: [FileRecord]? = nil, data: String? = nil,
-                table: [UInt8]? = nil, storedTable: [UInt8]? = nil, fileCount: Int? = nil, declaredSize: UInt64? = nil,
-                target: BuildTarget = .default) throws -> String {
+    func signed(
+        _ entries: [EntryRecord], version: String = "1", records: [FileRecord]? = nil, data: String? = nil,
+        table: [UInt8]? = nil, storedTable: [UInt8]? = nil, fileCount: Int? = nil, declaredSize: UInt64? = nil,
+        target: BuildTarget = .default
+    ) throws -> String {
         let records = records ?? [file("run.sh", payload)]
         let data = data ?? payload
-        let (built, layer) = try craftLayer(records, data: data, table: table, storedTable: storedTable,
-                                            declaredSize: declaredSize, fileCount: fileCount)
-        let manifest = Manifest(appName: "hostile", appVersion: version, buildTime: 0, keyID: key.keyID.bytes, layers: [layer], entries: entries,
-                                target: target)
+        let (built, layer) = try craftLayer(
+            records, data: data, table: table, storedTable: storedTable,
+            declaredSize: declaredSize, fileCount: fileCount)
+        let manifest = Manifest(
+            appName: "hostile", appVersion: version, buildTime: 0, keyID: key.keyID.bytes, layers: [layer],
+            entries: entries,
+            target: target)
         return try writeSignedAsGiven(manifest, layers: [built], prefix: "hostile")
     }
 
     /// Status 125, one line on stderr mentioning `needle`, no control byte in it, nothing run,
     /// nothing extracted; returns stderr. Peak RSS (KiB) is measured with /usr/bin/time.
     @discardableResult
-    func assertRefused(_ binary: String, _ needle: String, args: [String] = [], cwd: String? = nil, timeout: TimeInterval = 30,
-                       maxRSSKiB: Int = 64 << 10, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    func assertRefused(
+        _ binary: String, _ needle: String, args: [String] = [], cwd: String? = nil, timeout: TimeInterval = 30,
+        maxRSSKiB: Int = 64 << 10, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         let cache = dir + "/cache"
         let rssFile = dir + "/rss.txt"
-        let o = try Harness.run("/usr/bin/time", ["-f", "%M", "-o", rssFile, binary] + args, env: ["HOSTILE_CACHE_DIR": cache],
-                                cwd: cwd, timeout: timeout)
+        let o = try Harness.run(
+            "/usr/bin/time", ["-f", "%M", "-o", rssFile, binary] + args, env: ["HOSTILE_CACHE_DIR": cache],
+            cwd: cwd, timeout: timeout)
         XCTAssertEqual(o.status, 125, "stdout: \(o.stdout) stderr: \(o.stderr)", file: file, line: line)
         XCTAssertTrue(o.stderr.contains(needle), "'\(o.stderr)' should mention '\(needle)'", file: file, line: line)
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr, file: file, line: line)
         XCTAssertTrue(o.stderr.hasSuffix("\n"), o.stderr, file: file, line: line)
-        XCTAssertFalse(o.stderr.unicodeScalars.dropLast().contains { $0.value < 0x20 || $0.value == 0x7F }, "raw control byte in \(o.stderr.debugDescription)", file: file, line: line)
+        XCTAssertFalse(
+            o.stderr.unicodeScalars.dropLast().contains { $0.value < 0x20 || $0.value == 0x7F },
+            "raw control byte in \(o.stderr.debugDescription)", file: file, line: line)
         XCTAssertFalse(o.stdout.contains("PAYLOAD"), "the payload ran", file: file, line: line)
-        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? [], [], "extracted", file: file, line: line)
-        let rssKiB = (try? String(contentsOfFile: rssFile, encoding: .utf8))?.split(separator: "\n").last.flatMap { Int($0) }
+        XCTAssertEqual(
+            (try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? [], [], "extracted",
+            file: file, line: line)
+        let rssKiB = (try? String(contentsOfFile: rssFile, encoding: .utf8))?.split(separator: "\n").last.flatMap {
+            Int($0)
+        }
         lastPeakRSSKiB = try XCTUnwrap(rssKiB, "peak RSS measured", file: file, line: line)
         XCTAssertLessThan(lastPeakRSSKiB, maxRSSKiB, "peak RSS (KiB)", file: file, line: line)
         return o.stderr
@@ -70,7 +87,10 @@ final class HostileManifestTests: SignedAsGivenTestCase {
     // MARK: Launch-time refusals
 
     func testBaselineSignedBundleRuns() throws {
-        try runs(try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_HOME", "{l}"), ("PATH_EXTRA", "{l}/bin:{l}/lib")])]))
+        try runs(
+            try signed([
+                entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_HOME", "{l}"), ("PATH_EXTRA", "{l}/bin:{l}/lib")])
+            ]))
     }
 
     /// A signed manifest for linux-arm64 behind the linux-x64 launcher (bundle-append refuses to
@@ -86,7 +106,8 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         try assertRefused(try signed([entry(["{l}/../../../../../../../../bin/sh", "{l}/run.sh"])]), "'..' after {l}")
         try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh", "{l}/.."])]), "argv[2]")
         try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh", "--x={l}x"])]), "must be followed by '/'")
-        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("LIBS", "{l}/lib:{l}/../other")])]), "env LIBS")
+        try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("LIBS", "{l}/lib:{l}/../other")])]), "env LIBS")
     }
 
     func testRelativeProgramIsRefused() throws {
@@ -101,28 +122,38 @@ final class HostileManifestTests: SignedAsGivenTestCase {
     }
 
     func testReservedAndRepeatedEnvKeysAreRefused() throws {
-        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_BUNDLE_EXE", "/tmp/fake")])]), "HOSTILE_BUNDLE_*")
-        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_BUNDLE_NEW", "x")])]), "launcher's own")
-        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_ENTRY", "other")])]), "HOSTILE_ENTRY")
-        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("A", "1"), ("A", "2")])]), "env A: is set twice")
+        try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_BUNDLE_EXE", "/tmp/fake")])]),
+            "HOSTILE_BUNDLE_*")
+        try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_BUNDLE_NEW", "x")])]), "launcher's own")
+        try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("HOSTILE_ENTRY", "other")])]), "HOSTILE_ENTRY")
+        try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"], env: [("A", "1"), ("A", "2")])]), "env A: is set twice")
     }
 
     func testControlCharactersInTheVersionAreRefusedAndEscaped() throws {
-        let err = try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], version: "1.0\u{1B}]0;owned\u{07}\r"), "app version")
+        let err = try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"])], version: "1.0\u{1B}]0;owned\u{07}\r"), "app version")
         XCTAssertTrue(err.contains("1.0\\x1b]0;owned\\x07\\x0d"), err)
         try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], version: "1 0"), "printable ASCII")
     }
 
     func testLinkTargetThatIsNotUTF8IsRefused() throws {
-        let link = FileRecord(kind: .symlink, mode: 0o755, size: 0, path: Array("lnk".utf8), linkTarget: [0x72, 0xFF, 0x6E])
-        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], records: [link, file("run.sh", payload)]), "symlink target is not valid UTF-8")
+        let link = FileRecord(
+            kind: .symlink, mode: 0o755, size: 0, path: Array("lnk".utf8), linkTarget: [0x72, 0xFF, 0x6E])
+        try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"])], records: [link, file("run.sh", payload)]),
+            "symlink target is not valid UTF-8")
     }
 
     /// Whatever the launcher says about a file name, an argv item or argv[0] stays one line with
     /// no raw control bytes (today's launcher turned only LF into a space).
     func testMessagesEscapeControlBytes() throws {
-        let records = [file("run.sh", payload), file("a\r\u{1B}[2Jb", "x")]   // out of order: refused
-        let err = try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], records: records, data: payload + "x"), "out of order")
+        let records = [file("run.sh", payload), file("a\r\u{1B}[2Jb", "x")]  // out of order: refused
+        let err = try assertRefused(
+            try signed([entry(["/bin/sh", "{l}/run.sh"])], records: records, data: payload + "x"), "out of order")
         XCTAssertTrue(err.contains("a\\x0d\\x1b[2Jb"), err)
         let err2 = try assertRefused(try signed([entry(["bin/\u{1B}]0;x\u{07}sh"])]), "relative program")
         XCTAssertTrue(err2.contains("bin/\\x1b]0;x\\x07sh"), err2)
@@ -143,7 +174,10 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         let c1 = try signed([entry(["/bin/sh", "-c", "echo \u{9B}31m\u{1B}[2J\u{202E}", "{l}/run.sh"])])
         let j = try Harness.run(c1, ["--launcher", "info", "--json"], env: ["HOSTILE_CACHE_DIR": dir + "/cache"])
         XCTAssertEqual(j.status, 0, j.stderr)
-        XCTAssertFalse(j.stdout.unicodeScalars.contains { $0.value == 0x1B || (0x80...0x9F).contains($0.value) || $0.value == 0x202E }, j.stdout)
+        XCTAssertFalse(
+            j.stdout.unicodeScalars.contains {
+                $0.value == 0x1B || (0x80...0x9F).contains($0.value) || $0.value == 0x202E
+            }, j.stdout)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
         let argv = (json["entries"] as? [[String: Any]])?.first?["argv"] as? [String]
         XCTAssertEqual(argv, ["/bin/sh", "-c", "echo \u{9B}31m\u{1B}[2J\u{202E}", "{l}/run.sh"])
@@ -165,7 +199,7 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         table.reserveCapacity(270 << 20)
         for i in 0..<pairs {
             var name = stem
-            name += Array(String(1_000_000 + i).utf8)   // 207 bytes, increasing
+            name += Array(String(1_000_000 + i).utf8)  // 207 bytes, increasing
             w = ByteWriter()
             w.u8(FileKind.directory.rawValue); w.u32(0o755); w.u64(0); w.string(name)
             w.u8(FileKind.regular.rawValue); w.u32(0o644); w.u64(0); w.string(name + leaf); w.raw(empty)
@@ -173,12 +207,15 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         }
         XCTAssertLessThanOrEqual(UInt64(table.count), Limits.maxFileTableLength)
         XCTAssertGreaterThan(UInt64(table.count), Limits.maxFileTableLength - (1 << 20))
-        let b = try signed([entry(["/bin/sh", "{l}/run.sh"])], records: [], data: "x", table: table,
-                           fileCount: Limits.maxFilesPerLayer, declaredSize: 1)
+        let b = try signed(
+            [entry(["/bin/sh", "{l}/run.sh"])], records: [], data: "x", table: table,
+            fileCount: Limits.maxFilesPerLayer, declaredSize: 1)
         table = []
         let started = Date()
         try assertRefused(b, "files add up to 0 bytes, the manifest says 1", timeout: 300)
-        print("largest file table: launcher peak RSS \(lastPeakRSSKiB) KiB, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print(
+            "largest file table: launcher peak RSS \(lastPeakRSSKiB) KiB, \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+        )
     }
 
     /// The stored table must be exactly one zstd frame (window at most 128 KiB) of the signed table:
@@ -187,76 +224,104 @@ final class HostileManifestTests: SignedAsGivenTestCase {
     func testStoredTableMustBeOneFrame() throws {
         let raw = FileTable.encode([file("run.sh", payload)])
         let frame = try FileTableCodec.encode(raw)
-        let cases: [(String, [UInt8])] = [("raw", raw), ("trailing byte", frame + [0]), ("two frames", frame + frame),
-                                          ("cut", Array(frame.dropLast())), ("empty", [])]
+        let cases: [(String, [UInt8])] = [
+            ("raw", raw), ("trailing byte", frame + [0]), ("two frames", frame + frame),
+            ("cut", Array(frame.dropLast())), ("empty", []),
+        ]
         for (name, stored) in cases {
-            let stderr = try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], storedTable: stored), "file table does not match its digest")
+            let stderr = try assertRefused(
+                try signed([entry(["/bin/sh", "{l}/run.sh"])], storedTable: stored),
+                "file table does not match its digest")
             XCTAssertTrue(stderr.contains("layer 'l'"), "\(name): \(stderr)")
         }
         // A 3 MB table in a frame with an 8 MiB window: refused before the window is allocated.
         var records: [FileRecord] = []
-        for i in 0..<20_000 { records.append(file(String(format: "f%06d-%@", i, String(repeating: "x", count: 100)), "")) }
+        for i in 0..<20_000 {
+            records.append(file(String(format: "f%06d-%@", i, String(repeating: "x", count: 100)), ""))
+        }
         let big = FileTable.encode(records)
         XCTAssertGreaterThan(big.count, 2 << 20)
         let c = try Compressor(codec: .zstd, level: 19)
         var wide: [UInt8] = []
         try withBytes(big) { (b) throws(BundleError) in try c.compress(b, into: &wide) }
         try c.finish(into: &wide)
-        try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh"])], records: records, data: "", table: big, storedTable: wide,
-                                     declaredSize: 0), "window larger than 128 KiB")
+        try assertRefused(
+            try signed(
+                [entry(["/bin/sh", "{l}/run.sh"])], records: records, data: "", table: big, storedTable: wide,
+                declaredSize: 0), "window larger than 128 KiB")
     }
 
     // MARK: Build-time refusals (bundle-append build)
 
-    func build(_ execTOML: String, env: String = "", version: String = "1", layerSetup: (String) throws -> Void = { _ in }) throws -> Harness.Output {
+    func build(
+        _ execTOML: String, env: String = "", version: String = "1", layerSetup: (String) throws -> Void = { _ in }
+    ) throws -> Harness.Output {
         let layer = dir + "/tree"
         try Harness.write("#!/bin/sh\necho PAYLOAD\n", to: layer + "/run.sh", mode: 0o755)
         try Harness.write("data\n", to: layer + "/data.txt", mode: 0o644)
         try layerSetup(layer)
         if !FileManager.default.fileExists(atPath: dir + "/k.key") { try Harness.tool(["keygen", dir + "/k"]) }
         let spec = """
-        [bundle]
-        name = "hostile"
-        version = "\(version)"
+            [bundle]
+            name = "hostile"
+            version = "\(version)"
 
-        [layers.l]
-        path = "tree"
+            [layers.l]
+            path = "tree"
 
-        [entries.hostile]
-        exec = \(execTOML)
-        \(env.isEmpty ? "" : "env = { \(env) }")
-        """
+            [entries.hostile]
+            exec = \(execTOML)
+            \(env.isEmpty ? "" : "env = { \(env) }")
+            """
         try Harness.write(spec, to: dir + "/h.toml")
-        return try Harness.run(Harness.tool, ["build", dir + "/h.toml", "-o", dir + "/out", "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        return try Harness.run(
+            Harness.tool,
+            ["build", dir + "/h.toml", "-o", dir + "/out", "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
     }
 
-    func assertBuildRefused(_ o: Harness.Output, _ needles: String..., file: StaticString = #filePath, line: UInt = #line) {
+    func assertBuildRefused(
+        _ o: Harness.Output, _ needles: String..., file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertNotEqual(o.status, 0, "built: \(o.stdout)", file: file, line: line)
-        for n in needles { XCTAssertTrue(o.stderr.contains(n), "'\(o.stderr)' should mention '\(n)'", file: file, line: line) }
+        for n in needles {
+            XCTAssertTrue(o.stderr.contains(n), "'\(o.stderr)' should mention '\(n)'", file: file, line: line)
+        }
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr, file: file, line: line)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"), "wrote the bundle", file: file, line: line)
     }
 
     func testBuildRefusesHostileEntries() throws {
         assertBuildRefused(try build(#"["{l}/../../bin/sh"]"#), "entries.hostile.exec[0]", "'..' after {l}")
-        assertBuildRefused(try build(#"["/bin/sh", "{l}/run.sh", "{l}/.."]"#), "entries.hostile.exec[2]", "leaves layer 'l'")
+        assertBuildRefused(
+            try build(#"["/bin/sh", "{l}/run.sh", "{l}/.."]"#), "entries.hostile.exec[2]", "leaves layer 'l'")
         assertBuildRefused(try build(#"["bin/sh"]"#), "entries.hostile.exec[0]", "relative program")
         assertBuildRefused(try build(#"["./run.sh"]"#), "relative program")
-        assertBuildRefused(try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_BUNDLE_EXE = "/x""#), "entries.hostile.env.HOSTILE_BUNDLE_EXE", "launcher's own")
-        assertBuildRefused(try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_ENTRY = "x""#), "entries.hostile.env.HOSTILE_ENTRY")
-        assertBuildRefused(try build(#"["{l}/run.sh"]"#, env: #"X = "{l}x""#), "entries.hostile.env.X", "must be followed by '/'")
+        assertBuildRefused(
+            try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_BUNDLE_EXE = "/x""#), "entries.hostile.env.HOSTILE_BUNDLE_EXE",
+            "launcher's own")
+        assertBuildRefused(
+            try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_ENTRY = "x""#), "entries.hostile.env.HOSTILE_ENTRY")
+        assertBuildRefused(
+            try build(#"["{l}/run.sh"]"#, env: #"X = "{l}x""#), "entries.hostile.env.X", "must be followed by '/'")
         assertBuildRefused(try build(#"["{l}/run.sh"]"#, version: #"1\u001b[31m"#), "bundle.version", "\\x1b[31m")
     }
 
     func testBuildRefusesProgramsAbsentFromTheirLayer() throws {
         assertBuildRefused(try build(#"["{l}/missing"]"#), "entries.hostile.exec[0]", "is not in layer 'l'")
-        assertBuildRefused(try build(#"["/bin/sh", "{l}/missing.sh"]"#), "entries.hostile.exec[1]", "is not in layer 'l'")
+        assertBuildRefused(
+            try build(#"["/bin/sh", "{l}/missing.sh"]"#), "entries.hostile.exec[1]", "is not in layer 'l'")
         assertBuildRefused(try build(#"["{l}/data.txt"]"#), "entries.hostile.exec[0]", "is not executable")
         assertBuildRefused(try build(#"["{l}/run.sh/x"]"#), "is not in layer 'l'")
-        assertBuildRefused(try build(#"["{l}/loop"]"#) { try FileManager.default.createSymbolicLink(atPath: $0 + "/loop", withDestinationPath: "loop") },
-                           "too many levels of symbolic links")
-        assertBuildRefused(try build(#"["{l}/gone"]"#) { try FileManager.default.createSymbolicLink(atPath: $0 + "/gone", withDestinationPath: "nothing") },
-                           "is not in layer 'l'")
+        assertBuildRefused(
+            try build(#"["{l}/loop"]"#) {
+                try FileManager.default.createSymbolicLink(atPath: $0 + "/loop", withDestinationPath: "loop")
+            },
+            "too many levels of symbolic links")
+        assertBuildRefused(
+            try build(#"["{l}/gone"]"#) {
+                try FileManager.default.createSymbolicLink(atPath: $0 + "/gone", withDestinationPath: "nothing")
+            },
+            "is not in layer 'l'")
     }
 
     func testBuildAcceptsProgramsThroughSymlinksInsideTheLayer() throws {

@@ -13,28 +13,31 @@ final class LaunchTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
         cache = dir + "/cache"
-        binary = try Harness.makeBundle(spec: """
-            [bundle]
-            name = "probe"
-            version = "2.3.4"
+        binary = try Harness.makeBundle(
+            spec: """
+                [bundle]
+                name = "probe"
+                version = "2.3.4"
 
-            [layers.native]
-            path = "native"
+                [layers.native]
+                path = "native"
 
-            [layers.scripts]
-            path = "scripts"
-            compression = "xz"
+                [layers.scripts]
+                path = "scripts"
+                compression = "xz"
 
-            [entries.probe]
-            exec = ["{native}/probe", "--fixed"]
-            env = { PROBE_HOME = "{native}" }
-            default = true
+                [entries.probe]
+                exec = ["{native}/probe", "--fixed"]
+                env = { PROBE_HOME = "{native}" }
+                default = true
 
-            [entries.script]
-            exec = ["/bin/sh", "{scripts}/run.sh"]
-            """, tree: [
+                [entries.script]
+                exec = ["/bin/sh", "{scripts}/run.sh"]
+                """,
+            tree: [
                 "native/probe": .copy(of: try Harness.probeBinary()),
-                "scripts/run.sh": .script("#!/bin/sh\necho \"script: $# args: $*\"\necho \"to stderr\" >&2\nexit ${SCRIPT_EXIT:-0}\n"),
+                "scripts/run.sh": .script(
+                    "#!/bin/sh\necho \"script: $# args: $*\"\necho \"to stderr\" >&2\nexit ${SCRIPT_EXIT:-0}\n"),
             ], in: dir, output: "probe-bin")
     }
 
@@ -52,16 +55,18 @@ final class LaunchTests: XCTestCase {
         let o = try launch(["a b", "", "ünï cödé", "--launcherx", "$HOME", "*"])
         XCTAssertEqual(o.status, 0, o.stderr)
         let args = o.stdout.split(separator: "\n").filter { $0.hasPrefix("arg[") }
-        XCTAssertEqual(args, ["arg[--fixed]", "arg[a b]", "arg[]", "arg[ünï cödé]", "arg[--launcherx]", "arg[$HOME]", "arg[*]"])
+        XCTAssertEqual(
+            args, ["arg[--fixed]", "arg[a b]", "arg[]", "arg[ünï cödé]", "arg[--launcherx]", "arg[$HOME]", "arg[*]"])
         XCTAssertTrue(o.stdout.contains("argc=8"), "argv[0], --fixed and six user arguments")
     }
 
     /// An argument that is not UTF-8 reaches the runtime byte for byte.
     func testNonUTF8BytesPassUnchanged() throws {
-        let o = try Harness.run("/bin/sh", ["-c", "'\(binary)' \"$(printf 'a\\377b')\" | od -An -tx1 | tr -d ' \\n'"],
-                                env: ["PROBE_CACHE_DIR": cache])
+        let o = try Harness.run(
+            "/bin/sh", ["-c", "'\(binary)' \"$(printf 'a\\377b')\" | od -An -tx1 | tr -d ' \\n'"],
+            env: ["PROBE_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("5b61ff625d"), "arg[a\\xffb] expected in \(o.stdout)")   // "[a\xffb]"
+        XCTAssertTrue(o.stdout.contains("5b61ff625d"), "arg[a\\xffb] expected in \(o.stdout)")  // "[a\xffb]"
     }
 
     func testEnvironmentVariablesAreSet() throws {
@@ -98,7 +103,8 @@ final class LaunchTests: XCTestCase {
 
     func testNoParentStaysBehindPIDIsTheRuntimes() throws {
         let o = try launch()
-        XCTAssertTrue(o.stdout.contains("pid=\(o.pid)\n"), "runtime pid should equal the launched pid \(o.pid): \(o.stdout)")
+        XCTAssertTrue(
+            o.stdout.contains("pid=\(o.pid)\n"), "runtime pid should equal the launched pid \(o.pid): \(o.stdout)")
     }
 
     func testSecondRunExtractsNothing() throws {
@@ -111,8 +117,9 @@ final class LaunchTests: XCTestCase {
         // (root ignores permissions, so dropping privileges is what makes this prove anything).
         XCTAssertEqual(try Harness.run("/bin/chmod", ["-R", "a+rX,a-w", dir]).status, 0)
         defer { _ = try? Harness.run("/bin/chmod", ["-R", "u+w", dir]) }
-        let o = try Harness.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
-                                env: ["PROBE_CACHE_DIR": cache])
+        let o = try Harness.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
+            env: ["PROBE_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
         let after = try FileManager.default.attributesOfItem(atPath: marker)
         XCTAssertEqual(before[.systemFileNumber] as? Int, after[.systemFileNumber] as? Int)
@@ -135,7 +142,9 @@ final class LaunchTests: XCTestCase {
     func testLauncherInfoAndHelp() throws {
         var o = try launch(["--launcher", "info"])
         XCTAssertEqual(o.status, 0, o.stderr)
-        for needle in ["probe", "2.3.4", "bundle digest:", "native", "scripts", "zstd", "xz", cache, "signed:         yes"] {
+        for needle in [
+            "probe", "2.3.4", "bundle digest:", "native", "scripts", "zstd", "xz", cache, "signed:         yes",
+        ] {
             XCTAssertTrue(o.stdout.contains(needle), "info lacks \(needle):\n\(o.stdout)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/layers"), "info must not extract")
@@ -156,14 +165,21 @@ final class LaunchTests: XCTestCase {
         let keyID = try XCTUnwrap(json?["keyId"] as? String)
         XCTAssertTrue(pub.contains(keyID), "key id \(keyID) not in \(pub)")
         func extracted(_ j: [String: Any]?) -> [String: Bool] {
-            Dictionary(uniqueKeysWithValues: (j?["layers"] as? [[String: Any]] ?? []).map { ($0["name"] as? String ?? "", $0["extracted"] as? Bool ?? false) })
+            Dictionary(
+                uniqueKeysWithValues: (j?["layers"] as? [[String: Any]] ?? []).map {
+                    ($0["name"] as? String ?? "", $0["extracted"] as? Bool ?? false)
+                })
         }
         XCTAssertEqual(extracted(json), ["native": false, "scripts": false])
-        XCTAssertEqual(try launch().status, 0)   // the default entry needs `native` only
-        json = try JSONSerialization.jsonObject(with: Data(try launch(["--launcher", "info", "--json"]).stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(try launch().status, 0)  // the default entry needs `native` only
+        json =
+            try JSONSerialization.jsonObject(with: Data(try launch(["--launcher", "info", "--json"]).stdout.utf8))
+            as? [String: Any]
         XCTAssertEqual(extracted(json), ["native": true, "scripts": false])
         o = try launch(["--launcher", "info"])
-        XCTAssertTrue(o.stdout.contains("format version: \(Trailer.currentVersion)") && o.stdout.contains("key id:         \(keyID)"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("format version: \(Trailer.currentVersion)")
+                && o.stdout.contains("key id:         \(keyID)"), o.stdout)
     }
 
     func testCacheRootFallsBackToXDGAndHome() throws {
@@ -183,13 +199,21 @@ final class LaunchTests: XCTestCase {
     /// The runtime gets the terminal itself: run under a pseudo-terminal (`script`), the program
     /// sees a tty on stdin and stdout, exactly as when run directly.
     func testTerminalIsTheRuntimes() throws {
-        try Harness.write("#!/bin/sh\n[ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty; [ -t 2 ] && echo stderr-tty\n", to: dir + "/scripts/tty.sh", mode: 0o755)
-        try Harness.write("[bundle]\nname = \"tty\"\nversion = \"1\"\n[layers.s]\npath = \"scripts\"\n[entries.tty]\nexec = [\"/bin/sh\", \"{s}/tty.sh\"]\n",
-                          to: dir + "/tty.toml")
-        try Harness.tool(["build", dir + "/tty.toml", "-o", dir + "/ttybin", "--key", dir + "/key.key", "--stub", Harness.stub, "-q"])
-        let o = try Harness.run("/usr/bin/script", ["-qec", dir + "/ttybin", "/dev/null"], env: ["TTY_CACHE_DIR": cache])
+        try Harness.write(
+            "#!/bin/sh\n[ -t 0 ] && echo stdin-tty; [ -t 1 ] && echo stdout-tty; [ -t 2 ] && echo stderr-tty\n",
+            to: dir + "/scripts/tty.sh", mode: 0o755)
+        try Harness.write(
+            "[bundle]\nname = \"tty\"\nversion = \"1\"\n[layers.s]\npath = \"scripts\"\n[entries.tty]\nexec = [\"/bin/sh\", \"{s}/tty.sh\"]\n",
+            to: dir + "/tty.toml")
+        try Harness.tool([
+            "build", dir + "/tty.toml", "-o", dir + "/ttybin", "--key", dir + "/key.key", "--stub", Harness.stub, "-q",
+        ])
+        let o = try Harness.run(
+            "/usr/bin/script", ["-qec", dir + "/ttybin", "/dev/null"], env: ["TTY_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("stdin-tty") && o.stdout.contains("stdout-tty") && o.stdout.contains("stderr-tty"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("stdin-tty") && o.stdout.contains("stdout-tty") && o.stdout.contains("stderr-tty"),
+            o.stdout)
     }
 
     /// A layer stored with the x86 branch filter (`filter = "x86"`) runs, verifies and extracts
@@ -202,10 +226,13 @@ final class LaunchTests: XCTestCase {
         try FileManager.default.copyItem(atPath: Harness.stub, toPath: code + "/big-elf")
         try Harness.writeBytes([], to: code + "/empty")
         try Harness.writeBytes([0x90, 0xE8, 0x00, 0x00], to: code + "/tail-e8")
-        try Harness.write("[bundle]\nname = \"filt\"\nversion = \"1\"\n[layers.code]\npath = \"code\"\nfilter = \"x86\"\n"
-                          + "[entries.probe]\nexec = [\"{code}/probe\"]\n", to: dir + "/filt.toml")
+        try Harness.write(
+            "[bundle]\nname = \"filt\"\nversion = \"1\"\n[layers.code]\npath = \"code\"\nfilter = \"x86\"\n"
+                + "[entries.probe]\nexec = [\"{code}/probe\"]\n", to: dir + "/filt.toml")
         let bin = dir + "/filt-bin"
-        let built = try Harness.tool(["build", dir + "/filt.toml", "-o", bin, "--key", dir + "/key.key", "--stub", Harness.stub])
+        let built = try Harness.tool([
+            "build", dir + "/filt.toml", "-o", bin, "--key", dir + "/key.key", "--stub", Harness.stub,
+        ])
         XCTAssertTrue(built.stdout.contains("zstd+x86"), built.stdout)
         let o = try Harness.run(bin, ["x y"], env: ["FILT_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
@@ -219,12 +246,17 @@ final class LaunchTests: XCTestCase {
         for name in ["probe", "big-elf", "empty", "tail-e8"] {
             let original = try Harness.bytes(code + "/" + name)
             XCTAssertTrue(try Harness.bytes(dir + "/out/code/" + name) == original, "extract: \(name) differs")
-            XCTAssertTrue(try Harness.bytes(cache + "/layers/" + layerDir + "/" + name) == original, "cache: \(name) differs")
+            XCTAssertTrue(
+                try Harness.bytes(cache + "/layers/" + layerDir + "/" + name) == original, "cache: \(name) differs")
         }
         // The stored stream really is transformed: the same tree without the filter differs in size.
-        try Harness.write("[bundle]\nname = \"filt\"\nversion = \"1\"\n[layers.code]\npath = \"code\"\n"
-                          + "[entries.probe]\nexec = [\"{code}/probe\"]\n", to: dir + "/plain.toml")
-        try Harness.tool(["build", dir + "/plain.toml", "-o", dir + "/plain-bin", "--key", dir + "/key.key", "--stub", Harness.stub, "-q"])
+        try Harness.write(
+            "[bundle]\nname = \"filt\"\nversion = \"1\"\n[layers.code]\npath = \"code\"\n"
+                + "[entries.probe]\nexec = [\"{code}/probe\"]\n", to: dir + "/plain.toml")
+        try Harness.tool([
+            "build", dir + "/plain.toml", "-o", dir + "/plain-bin", "--key", dir + "/key.key", "--stub", Harness.stub,
+            "-q",
+        ])
         let filteredSize = try FileManager.default.attributesOfItem(atPath: bin)[.size] as! Int
         let plainSize = try FileManager.default.attributesOfItem(atPath: dir + "/plain-bin")[.size] as! Int
         XCTAssertLessThan(filteredSize, plainSize, "the x86 filter should make machine code smaller")
@@ -234,13 +266,14 @@ final class LaunchTests: XCTestCase {
     /// refills are deterministic, so these layers put a call whose operand is cut by the first
     /// refill at each of the four possible places (1-4 operand bytes missing).
     func testX86FilterOperandsCutByTheLaunchersBuffer() throws {
-        var toml = "[bundle]\nname = \"cut\"\nversion = \"1\"\n[entries.all]\nexec = [\"/bin/true\"]\nlayers = [\"c1\", \"c2\", \"c3\", \"c4\"]\n"
+        var toml =
+            "[bundle]\nname = \"cut\"\nversion = \"1\"\n[entries.all]\nexec = [\"/bin/true\"]\nlayers = [\"c1\", \"c2\", \"c3\", \"c4\"]\n"
         var originals: [String: [UInt8]] = [:]
         for k in 1...4 {
             var bytes = [UInt8](repeating: 0x5A, count: 600_000)
-            let at = (256 << 10) - k                // the opcode; its operand crosses the refill
+            let at = (256 << 10) - k  // the opcode; its operand crosses the refill
             bytes[at] = 0xE8
-            bytes[at + 1...at + 4] = [0x10, 0, 0, 0] // +16: in range, so the stored bytes differ
+            bytes[at + 1...at + 4] = [0x10, 0, 0, 0]  // +16: in range, so the stored bytes differ
             try FileManager.default.createDirectory(atPath: dir + "/c\(k)", withIntermediateDirectories: true)
             try Harness.writeBytes(bytes, to: dir + "/c\(k)/blob")
             originals["c\(k)"] = bytes
@@ -248,9 +281,11 @@ final class LaunchTests: XCTestCase {
         }
         try Harness.write(toml, to: dir + "/cut.toml")
         let bin = dir + "/cut-bin"
-        try Harness.tool(["build", dir + "/cut.toml", "-o", bin, "--key", dir + "/key.key", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/cut.toml", "-o", bin, "--key", dir + "/key.key", "--stub", Harness.stub, "-q",
+        ])
         let stored = try Harness.bytes(bin)
-        let call = originals["c1"]![((256 << 10) - 17)..<((256 << 10) + 20)]   // filler, the call, filler
+        let call = originals["c1"]![((256 << 10) - 17)..<((256 << 10) + 20)]  // filler, the call, filler
         XCTAssertNil(stored.firstRange(of: call), "the operand is stored transformed")
         let o = try Harness.run(bin, [], env: ["CUT_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
@@ -273,7 +308,9 @@ final class LaunchTests: XCTestCase {
         // The empty key slot is checked before the file is read, so this is the one message.
         XCTAssertEqual(o.status, 125)
         XCTAssertEqual(o.stdout, "")
-        XCTAssertTrue(o.stderr.hasSuffix("this launcher holds no public key: it must be turned into a bundle by bundle-append\n"), o.stderr)
+        XCTAssertTrue(
+            o.stderr.hasSuffix("this launcher holds no public key: it must be turned into a bundle by bundle-append\n"),
+            o.stderr)
         XCTAssertEqual(o.stderr.split(separator: "\n").count, 1, o.stderr)
     }
 }

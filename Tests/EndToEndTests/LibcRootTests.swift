@@ -11,17 +11,18 @@ final class LibcRootTests: XCTestCase {
         guard getuid() == 0 else { throw XCTSkip("make_libc_root needs root (mknod)") }
         let dir = try Harness.makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Harness.write("""
-        #!/bin/sh
-        # dpkg-query as it answers with libc6:amd64 and libc6:arm64 both installed.
-        for a in "$@"; do
-          if [ "$a" = libc6 ]; then
-            echo "dpkg-query: error: --listfiles needs a valid package name but 'libc6' is not: ambiguous package name 'libc6' with more than one installed instance" >&2
-            exit 2
-          fi
-        done
-        exec /usr/bin/dpkg-query "$@"
-        """, to: dir + "/bin/dpkg-query", mode: 0o755)
+        try Harness.write(
+            """
+            #!/bin/sh
+            # dpkg-query as it answers with libc6:amd64 and libc6:arm64 both installed.
+            for a in "$@"; do
+              if [ "$a" = libc6 ]; then
+                echo "dpkg-query: error: --listfiles needs a valid package name but 'libc6' is not: ambiguous package name 'libc6' with more than one installed instance" >&2
+                exit 2
+              fi
+            done
+            exec /usr/bin/dpkg-query "$@"
+            """, to: dir + "/bin/dpkg-query", mode: 0o755)
         let lib = Harness.packageRoot.appendingPathComponent("scripts/lib/libc-root.sh").path
         let path = dir + "/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -30,15 +31,22 @@ final class LibcRootTests: XCTestCase {
         XCTAssertEqual(bare.status, 2)
         XCTAssertTrue(bare.stderr.contains("ambiguous package name 'libc6'"), bare.stderr)
 
-        let o = try Harness.run("/bin/bash", ["-c", "set -euo pipefail; . \"$0\"; make_libc_root \"$1\"", lib, dir + "/root"], env: ["PATH": path])
+        let o = try Harness.run(
+            "/bin/bash", ["-c", "set -euo pipefail; . \"$0\"; make_libc_root \"$1\"", lib, dir + "/root"],
+            env: ["PATH": path])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(o.stderr, "")
         let libc = dir + "/root/usr/lib/x86_64-linux-gnu/libc.so.6"
-        XCTAssertTrue(FileManager.default.fileExists(atPath: libc) || FileManager.default.fileExists(atPath: dir + "/root/lib/x86_64-linux-gnu/libc.so.6"),
-                      "the root holds the C library")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: libc)
+                || FileManager.default.fileExists(atPath: dir + "/root/lib/x86_64-linux-gnu/libc.so.6"),
+            "the root holds the C library")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/root/dev/null"))
         // install-test.sh names the package the same way for dpkg-query -s and -L.
-        let installTest = try String(contentsOf: Harness.packageRoot.appendingPathComponent("scripts/install-test.sh"), encoding: .utf8)
-        XCTAssertFalse(installTest.contains("dpkg-query -s libc6 ") || installTest.contains("dpkg-query -L libc6 "), "install-test.sh uses a bare libc6")
+        let installTest = try String(
+            contentsOf: Harness.packageRoot.appendingPathComponent("scripts/install-test.sh"), encoding: .utf8)
+        XCTAssertFalse(
+            installTest.contains("dpkg-query -s libc6 ") || installTest.contains("dpkg-query -L libc6 "),
+            "install-test.sh uses a bare libc6")
     }
 }

@@ -39,27 +39,39 @@ final class MultiUserCacheTests: XCTestCase {
     }
 
     func makeUser(_ name: String) throws -> User {
-        let r = try Harness.run("/usr/sbin/useradd", ["--no-create-home", "--no-user-group", "--gid", "nogroup", "--shell", "/usr/sbin/nologin", name])
+        let r = try Harness.run(
+            "/usr/sbin/useradd",
+            ["--no-create-home", "--no-user-group", "--gid", "nogroup", "--shell", "/usr/sbin/nologin", name])
         guard r.status == 0 else { throw XCTSkip("useradd failed: \(r.stderr)") }
-        let uid = Int(try Harness.run("/usr/bin/id", ["-u", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
-        let gid = Int(try Harness.run("/usr/bin/id", ["-g", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        let uid =
+            Int(try Harness.run("/usr/bin/id", ["-u", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            ?? -1
+        let gid =
+            Int(try Harness.run("/usr/bin/id", ["-g", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            ?? -1
         return User(name: name, uid: uid, gid: gid)
     }
 
     /// A bundle whose program prints its version; v1 and v2 share the app name (and cache).
     func build(_ version: String, output: String) throws -> String {
         try Harness.write("#!/bin/sh\necho v\(version)\n", to: dir + "/src\(version)/run.sh", mode: 0o755)
-        try Harness.write("[bundle]\nname = \"\(app)\"\nversion = \"\(version)\"\n[layers.l]\npath = \"src\(version)\"\n[entries.mucache]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
-                          to: dir + "/\(output).toml")
+        try Harness.write(
+            "[bundle]\nname = \"\(app)\"\nversion = \"\(version)\"\n[layers.l]\npath = \"src\(version)\"\n[entries.mucache]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
+            to: dir + "/\(output).toml")
         let binary = dir + "/" + output
-        try Harness.tool(["build", dir + "/\(output).toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/\(output).toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q",
+        ])
         chmod(binary, 0o755)
         return binary
     }
 
-    func asUser(_ u: User, _ program: String, _ args: [String] = [], env: [String: String] = [:], timeout: TimeInterval = 60) throws -> Harness.Output {
-        try Harness.run("/usr/bin/setpriv", ["--reuid=\(u.uid)", "--regid=\(u.gid)", "--clear-groups", "--", program] + args,
-                        env: ["HOME": dir] .merging(env) { $1 }, timeout: timeout)
+    func asUser(
+        _ u: User, _ program: String, _ args: [String] = [], env: [String: String] = [:], timeout: TimeInterval = 60
+    ) throws -> Harness.Output {
+        try Harness.run(
+            "/usr/bin/setpriv", ["--reuid=\(u.uid)", "--regid=\(u.gid)", "--clear-groups", "--", program] + args,
+            env: ["HOME": dir].merging(env) { $1 }, timeout: timeout)
     }
 
     /// The victim launches with the shared directory as its cache.
@@ -101,35 +113,39 @@ final class MultiUserCacheTests: XCTestCase {
     func testAttackerSwappingTmpBeforePublishNeverRunsAsTheVictim() throws {
         let tmp = try attackerDirectory("tmp")
         let watcher = dir + "/watch.py"
-        try Harness.write("""
-        import ctypes, os, struct, sys
-        libc = ctypes.CDLL(None, use_errno=True)
-        tmp, ready = sys.argv[1], sys.argv[2]
-        fd = libc.inotify_init()
-        assert libc.inotify_add_watch(fd, tmp.encode(), 0x100) >= 0   # IN_CREATE
-        open(ready, "w").close()
-        while True:
-            buf = os.read(fd, 65536); i = 0
-            while i < len(buf):
-                wd, mask, cookie, ln = struct.unpack_from("iIII", buf, i)
-                name = buf[i + 16:i + 16 + ln].rstrip(b"\\0").decode(); i += 16 + ln
-                if not mask & 0x40000000 or name.endswith(".orig"): continue   # IN_ISDIR
-                p = os.path.join(tmp, name)
-                try:
-                    os.rename(p, p + ".orig"); os.mkdir(p, 0o755)
-                    with open(p + "/run.sh", "w") as f: f.write("#!/bin/sh\\necho PWNED\\n")
-                    os.chmod(p + "/run.sh", 0o755)
-                    with open(p + "/.dgmo-layer", "w") as f: f.write("x\\n")
-                except OSError:
-                    pass
-        """, to: watcher, mode: 0o755)
+        try Harness.write(
+            """
+            import ctypes, os, struct, sys
+            libc = ctypes.CDLL(None, use_errno=True)
+            tmp, ready = sys.argv[1], sys.argv[2]
+            fd = libc.inotify_init()
+            assert libc.inotify_add_watch(fd, tmp.encode(), 0x100) >= 0   # IN_CREATE
+            open(ready, "w").close()
+            while True:
+                buf = os.read(fd, 65536); i = 0
+                while i < len(buf):
+                    wd, mask, cookie, ln = struct.unpack_from("iIII", buf, i)
+                    name = buf[i + 16:i + 16 + ln].rstrip(b"\\0").decode(); i += 16 + ln
+                    if not mask & 0x40000000 or name.endswith(".orig"): continue   # IN_ISDIR
+                    p = os.path.join(tmp, name)
+                    try:
+                        os.rename(p, p + ".orig"); os.mkdir(p, 0o755)
+                        with open(p + "/run.sh", "w") as f: f.write("#!/bin/sh\\necho PWNED\\n")
+                        os.chmod(p + "/run.sh", 0o755)
+                        with open(p + "/.dgmo-layer", "w") as f: f.write("x\\n")
+                    except OSError:
+                        pass
+            """, to: watcher, mode: 0o755)
         let own = dir + "/attacker"
         try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
         XCTAssertEqual(chown(own, uid_t(attacker.uid), gid_t(attacker.gid)), 0)
         let ready = own + "/ready"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        p.arguments = ["--reuid=\(attacker.uid)", "--regid=\(attacker.gid)", "--clear-groups", "--", "/usr/bin/python3", watcher, tmp, ready]
+        p.arguments = [
+            "--reuid=\(attacker.uid)", "--regid=\(attacker.gid)", "--clear-groups", "--", "/usr/bin/python3", watcher,
+            tmp, ready,
+        ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -145,7 +161,10 @@ final class MultiUserCacheTests: XCTestCase {
             let o = try Harness.run(v1, [], env: ["MUCACHE_CACHE_DIR": shared])
             outputs.append(o.stdout + o.stderr)
         }
-        XCTAssertFalse(outputs.contains { $0.contains("PWNED") }, "the victim ran the attacker's payload: \(outputs.filter { $0.contains("PWNED") }.count) of \(outputs.count)")
+        XCTAssertFalse(
+            outputs.contains { $0.contains("PWNED") },
+            "the victim ran the attacker's payload: \(outputs.filter { $0.contains("PWNED") }.count) of \(outputs.count)"
+        )
         XCTAssertEqual(outputs.filter { $0 == "v1\n" }.count, outputs.count, outputs.joined(separator: " | "))
     }
 
@@ -155,7 +174,8 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertEqual(try launch(v1).stdout, "v1\n")
         XCTAssertEqual(try launch(v2).stdout, "v2\n")
         let d1 = try layerDigest(v1), d2 = try layerDigest(v2)
-        _ = try asUser(attacker, "/bin/sh", ["-c", "mv \(layers)/\(d1) \(layers)/old; mv \(layers)/\(d2) \(layers)/\(d1)"])
+        _ = try asUser(
+            attacker, "/bin/sh", ["-c", "mv \(layers)/\(d1) \(layers)/old; mv \(layers)/\(d2) \(layers)/\(d1)"])
         let o = try launch(v1)
         XCTAssertEqual(o.stdout, "v1\n", o.stderr)
         // The victim's private root is out of the attacker's reach altogether.
@@ -191,7 +211,9 @@ final class MultiUserCacheTests: XCTestCase {
         }
         let o = try launch(v1)
         XCTAssertEqual(o.stdout, "v1\n", o.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target), [], "the launcher wrote through the attacker's symlink")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: target), [],
+            "the launcher wrote through the attacker's symlink")
     }
 
     /// The attacker creates the victim's per-user directory first: it is checked by descriptor,
@@ -218,10 +240,14 @@ final class MultiUserCacheTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: system) }
         try FileManager.default.createDirectory(atPath: system + "/layers", withIntermediateDirectories: true)
         let d1 = try layerDigest(v1), d2 = try layerDigest(v2)
-        XCTAssertEqual(try Harness.run("/bin/cp", ["-a", filled + "/layers/" + d1, filled + "/layers/" + d2, system + "/layers/"]).status, 0)
+        XCTAssertEqual(
+            try Harness.run("/bin/cp", ["-a", filled + "/layers/" + d1, filled + "/layers/" + d2, system + "/layers/"])
+                .status, 0)
         XCTAssertEqual(try Harness.run("/bin/chmod", ["-R", "a+rX,go-w", system]).status, 0)
         XCTAssertEqual(chown(system + "/layers", uid_t(attacker.uid), gid_t(attacker.gid)), 0)
-        _ = try asUser(attacker, "/bin/sh", ["-c", "mv \(system)/layers/\(d1) \(system)/layers/old; mv \(system)/layers/\(d2) \(system)/layers/\(d1)"])
+        _ = try asUser(
+            attacker, "/bin/sh",
+            ["-c", "mv \(system)/layers/\(d1) \(system)/layers/old; mv \(system)/layers/\(d2) \(system)/layers/\(d1)"])
         // The victim cannot create a cache of its own, so only the system cache could serve it.
         let o = try asUser(victim, v1, env: ["MUCACHE_CACHE_DIR": "/proc/no-such-dir/cache"])
         XCTAssertFalse(o.stdout.contains("v2"), "v1 ran v2's tree from an untrusted system cache")
@@ -237,10 +263,13 @@ final class MultiUserCacheTests: XCTestCase {
         try Harness.write("x\n", to: dir + "/srcL/locked/inner/f")
         chmod(dir + "/srcL/locked", 0)
         defer { chmod(dir + "/srcL/locked", 0o755) }
-        try Harness.write("[bundle]\nname = \"\(app)\"\nversion = \"3\"\n[layers.l]\npath = \"srcL\"\n[entries.mucache]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
-                          to: dir + "/locked.toml")
+        try Harness.write(
+            "[bundle]\nname = \"\(app)\"\nversion = \"3\"\n[layers.l]\npath = \"srcL\"\n[entries.mucache]\nexec = [\"/bin/sh\", \"{l}/run.sh\"]\n",
+            to: dir + "/locked.toml")
         let binary = dir + "/locked"
-        try Harness.tool(["build", dir + "/locked.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/locked.toml", "-o", binary, "--key", dir + "/k.key", "--stub", Harness.stub, "-q",
+        ])
         chmod(binary, 0o755)
         XCTAssertEqual(try launch(binary).stdout, "locked\n")
         let env = ["MUCACHE_CACHE_DIR": shared]
@@ -251,7 +280,8 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertTrue(clear.stdout.contains("removed 1 layer"), clear.stdout)
         let root = shared + "/\(app)-\(victim.uid)"
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/layers"), [])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [], "a layer was left behind in tmp/")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [], "a layer was left behind in tmp/")
     }
 
     /// `--launcher extract DIR` into a shared directory where the attacker made DIR first: an
@@ -285,12 +315,14 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertEqual(chown(root, uid_t(victim.uid), gid_t(victim.gid)), 0)
         chmod(root, 0o700)
         chmod(root + "/tmp", 0o1777)
-        XCTAssertTrue(FileManager.default.createFile(atPath: root + "/tmp/report.999999.txt", contents: Data("theirs".utf8)))
+        XCTAssertTrue(
+            FileManager.default.createFile(atPath: root + "/tmp/report.999999.txt", contents: Data("theirs".utf8)))
         XCTAssertEqual(chown(root + "/tmp/report.999999.txt", uid_t(attacker.uid), gid_t(attacker.gid)), 0)
         let o = try asUser(victim, v1, env: ["MUCACHE_CACHE_DIR": root])
         XCTAssertEqual(o.status, 125, o.stdout)
         XCTAssertTrue(o.stderr.contains(root + "/tmp is writable by other users"), o.stderr)
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/tmp/report.999999.txt"), "another user's file was deleted")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: root + "/tmp/report.999999.txt"), "another user's file was deleted")
     }
 }

@@ -12,7 +12,8 @@ final class NoProcTests: XCTestCase {
     override func setUpWithError() throws {
         guard getuid() == 0 else { throw XCTSkip("chroot needs root") }
         dir = try Harness.makeTempDir()
-        let bundle = try Harness.makeBundle(spec: Harness.probeSpec, tree: try Harness.probeTree(), in: dir, output: "probe-bin")
+        let bundle = try Harness.makeBundle(
+            spec: Harness.probeSpec, tree: try Harness.probeTree(), in: dir, output: "probe-bin")
         root = dir + "/root"
         try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/cache", withIntermediateDirectories: true)
@@ -59,7 +60,8 @@ final class NoProcTests: XCTestCase {
     func testPATHSearchSkipsDirectoriesWithoutTheName() throws {
         try FileManager.default.createDirectory(atPath: root + "/sbin", withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: root + "/bin/probe-app", toPath: root + "/sbin/probe-app")
-        let o = try Harness.run("/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/missing:/bin:/sbin", "PROBE_CACHE_DIR": "/cache"])
+        let o = try Harness.run(
+            "/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/missing:/bin:/sbin", "PROBE_CACHE_DIR": "/cache"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/sbin/probe-app\n"), o.stdout)
     }
@@ -70,8 +72,9 @@ final class NoProcTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root + "/d1/probe-app", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/f1", withIntermediateDirectories: true)
         XCTAssertEqual(mkfifo(root + "/f1/probe-app", 0o755), 0)
-        let o = try Harness.run("/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/d1:/f1:/bin", "PROBE_CACHE_DIR": "/cache"],
-                                timeout: 60)
+        let o = try Harness.run(
+            "/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/d1:/f1:/bin", "PROBE_CACHE_DIR": "/cache"],
+            timeout: 60)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
     }

@@ -18,21 +18,29 @@ final class OldSystemTests: XCTestCase {
         toml = toml.replacingOccurrences(of: "path = \"stage/", with: "path = \"\(DGMOTests.work)/stage/")
         try Harness.write(toml, to: dir + "/newer.toml")
         let newer = dir + "/newer", key = DGMOTests.work + "/dev-signing.key"
-        try Harness.tool(["build", dir + "/newer.toml", "-o", newer, "--key", key, "--compression", "zstd", "--level", "1"])
+        try Harness.tool([
+            "build", dir + "/newer.toml", "-o", newer, "--key", key, "--compression", "zstd", "--level", "1",
+        ])
         try Harness.tool(["sign", newer, "--key", key])
 
         let script = Harness.packageRoot.appendingPathComponent("scripts/old-system-test.sh").path
-        let o = try Harness.run("/bin/bash", [script, DGMOTests.binary, newer],
-                                env: ["BUNDLE_APPEND": Harness.tool, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                                cwd: Harness.packageRoot.path, timeout: 900)
+        let o = try Harness.run(
+            "/bin/bash", [script, DGMOTests.binary, newer],
+            env: [
+                "BUNDLE_APPEND": Harness.tool, "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ],
+            cwd: Harness.packageRoot.path, timeout: 900)
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
         XCTAssertTrue(o.stdout.contains("root: ldd (Debian GLIBC 2.31"), o.stdout)
         XCTAssertTrue(o.stdout.contains("$ dgmo --version\nDGMO v\(DGMOTests.version)\n"), o.stdout)
         XCTAssertTrue(o.stdout.contains("$ dgmo evolve --seed 1 --generations 3\ngeneration 1: best score -"), o.stdout)
         XCTAssertTrue(o.stdout.contains("update available: \(DGMOTests.version) -> 99.0.0"), o.stdout)
         XCTAssertTrue(o.stdout.contains("$ dgmo --version (the updated copy)\nDGMO v99.0.0"), o.stdout)
-        XCTAssertTrue(o.stdout.contains("(no /proc, through the layer's own loader)\ngeneration 1: best score -"), o.stdout)
-        XCTAssertTrue(o.stdout.contains("(no /proc, through the launcher: DGMO_ENTRY=dgmo-engine)\ngeneration 1: best score -"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("(no /proc, through the layer's own loader)\ngeneration 1: best score -"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("(no /proc, through the launcher: DGMO_ENTRY=dgmo-engine)\ngeneration 1: best score -"),
+            o.stdout)
         XCTAssertTrue(o.stdout.hasSuffix("old-system-test: OK\n"), o.stdout)
         // Nothing the script mounted is left mounted.
         let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)

@@ -10,20 +10,22 @@ final class OpsTests: XCTestCase {
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
         cache = dir + "/cache"
-        binary = try Harness.makeBundle(spec: """
-            [bundle]
-            name = "ops"
-            version = "3.0"
-            [layers.a]
-            path = "a"
-            [layers.b]
-            path = "b"
-            [entries.ops]
-            exec = ["/bin/sh", "{a}/run.sh"]
-            default = true
-            [entries.hold]
-            exec = ["/bin/sh", "{b}/hold.sh"]
-            """, tree: [
+        binary = try Harness.makeBundle(
+            spec: """
+                [bundle]
+                name = "ops"
+                version = "3.0"
+                [layers.a]
+                path = "a"
+                [layers.b]
+                path = "b"
+                [entries.ops]
+                exec = ["/bin/sh", "{a}/run.sh"]
+                default = true
+                [entries.hold]
+                exec = ["/bin/sh", "{b}/hold.sh"]
+                """,
+            tree: [
                 "a/run.sh": .script("#!/bin/sh\necho run\n"),
                 "a/data.txt": .text("data a\n"),
                 "b/hold.sh": .script("#!/bin/sh\necho holding; exec sleep 60\n"),
@@ -39,7 +41,9 @@ final class OpsTests: XCTestCase {
         return try Harness.run(binary, ["--launcher"] + args, env: e)
     }
 
-    func layerDirs() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? []).sorted() }
+    func layerDirs() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? []).sorted()
+    }
 
     /// Starts the `hold` entry (which sleeps) and waits until it runs.
     func startHolder() throws -> Process {
@@ -49,7 +53,7 @@ final class OpsTests: XCTestCase {
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        _ = out.fileHandleForReading.availableData   // "holding": the runtime is up, holding its lock
+        _ = out.fileHandleForReading.availableData  // "holding": the runtime is up, holding its lock
         return p
     }
 
@@ -92,7 +96,9 @@ final class OpsTests: XCTestCase {
         let text = try ops(["cache", "list"]).stdout
         XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, text)
         XCTAssertFalse(text.contains("forged  "), text)
-        let json = try JSONSerialization.jsonObject(with: Data(try ops(["cache", "list", "--json"]).stdout.utf8)) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(try ops(["cache", "list", "--json"]).stdout.utf8))
+            as? [String: Any]
         let bundles = json?["bundles"] as? [[String: Any]]
         XCTAssertEqual(bundles?.first?["app"] as? String, "ops", "a file name added a line to the bundle record")
         XCTAssertFalse((bundles?.first?["binary"] as? String ?? "\n").contains("\n"))
@@ -104,7 +110,9 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
         let ro = dir + "/ro"
         try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
-        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
+        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else {
+            throw XCTSkip("cannot bind-mount here; run as root")
+        }
         defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
         XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
         try body(ro)
@@ -136,15 +144,20 @@ final class OpsTests: XCTestCase {
         try withReadOnlyCache { ro in
             let o = try Harness.run(binary, [], env: ["OPS_CACHE_DIR": ro, "OPS_ENTRY": "hold"])
             XCTAssertEqual(o.status, 125, o.stdout)
-            XCTAssertTrue(o.stderr.contains("Read-only file system") && o.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), o.stderr)
+            XCTAssertTrue(
+                o.stderr.contains("Read-only file system")
+                    && o.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), o.stderr)
             XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
         }
 
         chmod(dir, 0o755)
-        let c = try Harness.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
-                                env: ["OPS_CACHE_DIR": dir + "/not-yours/cache", "HOME": "/nonexistent"])
+        let c = try Harness.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
+            env: ["OPS_CACHE_DIR": dir + "/not-yours/cache", "HOME": "/nonexistent"])
         XCTAssertEqual(c.status, 125, c.stdout)
-        XCTAssertTrue(c.stderr.contains("cannot create cache directory") && c.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), c.stderr)
+        XCTAssertTrue(
+            c.stderr.contains("cannot create cache directory")
+                && c.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), c.stderr)
         XCTAssertEqual(c.stderr.filter { $0 == "\n" }.count, 1, c.stderr)
     }
 
@@ -156,7 +169,9 @@ final class OpsTests: XCTestCase {
         var old = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
         XCTAssertEqual(utimensat(AT_FDCWD, path, &old, 0), 0)
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
-        let mtime = (try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let mtime =
+            (try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)?.timeIntervalSince1970
+            ?? 0
         XCTAssertGreaterThan(mtime, Date().timeIntervalSince1970 - 60)
     }
 
@@ -164,11 +179,13 @@ final class OpsTests: XCTestCase {
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
         XCTAssertEqual(try ops(["cache", "verify"]).status, 0)
         let layer = cache + "/layers/" + layerDirs()[0]
-        try Harness.write("data b\n", to: layer + "/data.txt")   // same size, other content
+        try Harness.write("data b\n", to: layer + "/data.txt")  // same size, other content
         try Harness.write("new\n", to: layer + "/unexpected.txt")
         var o = try ops(["cache", "verify"])
         XCTAssertEqual(o.status, 1)
-        XCTAssertTrue(o.stdout.contains("modified (content): data.txt") && o.stdout.contains("unexpected: unexpected.txt"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("modified (content): data.txt") && o.stdout.contains("unexpected: unexpected.txt"),
+            o.stdout)
         o = try ops(["cache", "verify", "--repair"])
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
         XCTAssertEqual(try String(contentsOfFile: layer + "/data.txt", encoding: .utf8), "data a\n")
@@ -186,13 +203,15 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(layerDirs().count, 2)
         var o = try ops(["cache", "gc", "--older-than", "0s", "--keep", "0"])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("removed 1 layer(s)") && o.stdout.contains("in use by a running process"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("removed 1 layer(s)") && o.stdout.contains("in use by a running process"), o.stdout)
         XCTAssertEqual(layerDirs().count, 1, "the held layer stays")
         holder.terminate(); holder.waitUntilExit()
         o = try ops(["cache", "gc", "--older-than", "0s", "--keep", "0"])
         XCTAssertTrue(o.stdout.contains("removed 1 layer(s)"), o.stdout)
         XCTAssertEqual(layerDirs(), [])
-        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n", "a later launch extracts again")
+        XCTAssertEqual(
+            try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n", "a later launch extracts again")
     }
 
     /// Two apps share one cache root and one layer: `cache list` shows both bundles and who uses
@@ -200,16 +219,20 @@ final class OpsTests: XCTestCase {
     /// their lock files, and applies --older-than to a layer no bundle record names.
     func testTwoAppsSharingALayerAndGcByAge() throws {
         try Harness.write("#!/bin/sh\necho other\n", to: dir + "/c/x.sh", mode: 0o755)
-        try Harness.write("[bundle]\nname = \"other\"\nversion = \"1\"\n[layers.a]\npath = \"a\"\n[layers.c]\npath = \"c\"\n"
-                          + "[entries.other]\nexec = [\"/bin/sh\", \"{c}/x.sh\"]\nlayers = [\"a\"]\n", to: dir + "/other.toml")
+        try Harness.write(
+            "[bundle]\nname = \"other\"\nversion = \"1\"\n[layers.a]\npath = \"a\"\n[layers.c]\npath = \"c\"\n"
+                + "[entries.other]\nexec = [\"/bin/sh\", \"{c}/x.sh\"]\nlayers = [\"a\"]\n", to: dir + "/other.toml")
         let other = dir + "/other"
-        try Harness.tool(["build", dir + "/other.toml", "-o", other, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/other.toml", "-o", other, "--key", dir + "/k.key", "--stub", Harness.stub, "-q",
+        ])
         XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
         XCTAssertEqual(try Harness.run(other, [], env: ["OTHER_CACHE_DIR": cache]).stdout, "other\n")
         XCTAssertEqual(layerDirs().count, 2, "layer a is shared, so only a and c are extracted")
 
         let list = try ops(["cache", "list", "--json"])
-        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any], list.stdout)
+        let json = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any], list.stdout)
         let bundles = try XCTUnwrap(json["bundles"] as? [[String: Any]])
         XCTAssertEqual(Set(bundles.compactMap { $0["app"] as? String }), ["ops", "other"])
         let users = try XCTUnwrap(json["layers"] as? [[String: Any]]).map { ($0["bundles"] as? [String])?.count ?? 0 }
@@ -230,18 +253,22 @@ final class OpsTests: XCTestCase {
         XCTAssertTrue(o.stdout.contains("removed 2 layer(s)"), o.stdout)
         XCTAssertEqual(layerDirs(), [])
         _ = try ops(["cache", "list"])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/locks"), [], "no lock files left or made")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: cache + "/locks"), [], "no lock files left or made")
 
         // A layer no record names counts from its extraction: kept by the 30-day default.
         XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
-        for r in try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles") { try FileManager.default.removeItem(atPath: cache + "/bundles/" + r) }
+        for r in try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles") {
+            try FileManager.default.removeItem(atPath: cache + "/bundles/" + r)
+        }
         XCTAssertTrue(try ops(["cache", "gc", "--keep", "0"]).stdout.contains("removed 0 layer(s)"))
-        XCTAssertTrue(try ops(["cache", "gc", "--keep", "0", "--older-than", "0s"]).stdout.contains("removed 1 layer(s)"))
+        XCTAssertTrue(
+            try ops(["cache", "gc", "--keep", "0", "--older-than", "0s"]).stdout.contains("removed 1 layer(s)"))
     }
 
     func testGcKeepsRecentlyUsedBundles() throws {
         try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
-        let o = try ops(["cache", "gc"])   // default: 30 days, keep 1
+        let o = try ops(["cache", "gc"])  // default: 30 days, keep 1
         XCTAssertTrue(o.stdout.contains("removed 0 layer(s)"), o.stdout)
         XCTAssertEqual(layerDirs().count, 1)
         XCTAssertNotEqual(try ops(["cache", "gc", "--older-than", "soon"]).status, 0)

@@ -16,7 +16,8 @@ final class PackagerGuardTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func writeSpec(extra: String, path: String = "layer", name: String = "app.toml") throws {
-        try Harness.write("""
+        try Harness.write(
+            """
             [bundle]
             name = "guard"
             version = "1.0"
@@ -33,7 +34,9 @@ final class PackagerGuardTests: XCTestCase {
     }
 
     /// One voice: no Foundation sentence, no curly apostrophe, no "a integer".
-    func assertPlainError(_ o: Harness.Output, contains text: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertPlainError(
+        _ o: Harness.Output, contains text: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertNotEqual(o.status, 0, file: file, line: line)
         XCTAssertTrue(o.stderr.contains(text), "expected '\(text)' in: \(o.stderr)", file: file, line: line)
         for bad in ["\u{2019}", "The operation could not be completed", "a integer", "The file"] {
@@ -52,21 +55,29 @@ final class PackagerGuardTests: XCTestCase {
     }
 
     func testErrorsAreStrerrorStyle() throws {
-        assertPlainError(try Harness.run(Harness.tool, ["build", dir + "/missing.toml", "-o", dir + "/out", "--unsigned"]),
-                         contains: "missing.toml: cannot read spec: No such file or directory")
-        assertPlainError(try Harness.run(Harness.tool, ["build", dir, "-o", dir + "/out", "--unsigned"]),
-                         contains: "cannot read spec: Is a directory")
+        assertPlainError(
+            try Harness.run(Harness.tool, ["build", dir + "/missing.toml", "-o", dir + "/out", "--unsigned"]),
+            contains: "missing.toml: cannot read spec: No such file or directory")
+        assertPlainError(
+            try Harness.run(Harness.tool, ["build", dir, "-o", dir + "/out", "--unsigned"]),
+            contains: "cannot read spec: Is a directory")
         try writeSpec(extra: "compression = 3")
-        assertPlainError(try build(["-o", dir + "/out", "--unsigned"]), contains: "layers.main.compression: expected a string, found an integer")
+        assertPlainError(
+            try build(["-o", dir + "/out", "--unsigned"]),
+            contains: "layers.main.compression: expected a string, found an integer")
         try writeSpec(extra: "")
-        assertPlainError(try build(["-o", dir + "/out", "--key", dir + "/nokey.key"]), contains: "nokey.key: No such file or directory")
+        assertPlainError(
+            try build(["-o", dir + "/out", "--key", dir + "/nokey.key"]),
+            contains: "nokey.key: No such file or directory")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"))
     }
 
     func testLayerPathThatIsASymlinkLoopSaysSo() throws {
         XCTAssertEqual(symlink("loop", dir + "/loop"), 0)
         try writeSpec(extra: "", path: "loop")
-        assertPlainError(try build(["-o", dir + "/out", "--unsigned"]), contains: "is a symlink loop (Too many levels of symbolic links)")
+        assertPlainError(
+            try build(["-o", dir + "/out", "--unsigned"]),
+            contains: "is a symlink loop (Too many levels of symbolic links)")
     }
 
     func testAPublicKeyPassedAsKeySaysItIsAPublicKey() throws {
@@ -81,20 +92,35 @@ final class PackagerGuardTests: XCTestCase {
     /// encrypted, and verify --signature with --pubkey).
     func testASecretKeyPassedAsPubkeySaysItIsASecretKey() throws {
         try Harness.tool(["keygen", dir + "/k"])
-        try Harness.tool(["build", dir + "/app.toml", "--stub", Harness.stub, "-o", dir + "/out", "--key", dir + "/k.key", "-q"])
+        try Harness.tool([
+            "build", dir + "/app.toml", "--stub", Harness.stub, "-o", dir + "/out", "--key", dir + "/k.key", "-q",
+        ])
         try Harness.tool(["sign", dir + "/out", "--key", dir + "/k.key"])
-        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/k.key"]),
-                         contains: "k.key is a secret key; verifying needs the public key (the .pub file beside it)")
-        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--signature", dir + "/out.minisig", "--pubkey", dir + "/k.key"]),
-                         contains: "k.key is a secret key; verifying needs the public key")
-        XCTAssertEqual(try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/k.pub"]).status, 0, "the public key still verifies")
+        assertPlainError(
+            try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/k.key"]),
+            contains: "k.key is a secret key; verifying needs the public key (the .pub file beside it)")
+        assertPlainError(
+            try Harness.run(
+                Harness.tool, ["verify", dir + "/out", "--signature", dir + "/out.minisig", "--pubkey", dir + "/k.key"]),
+            contains: "k.key is a secret key; verifying needs the public key")
+        XCTAssertEqual(
+            try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/k.pub"]).status, 0,
+            "the public key still verifies")
         // A missing key or signature beside --signature: strerror, not Foundation's sentence.
-        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--signature", dir + "/out.minisig", "--pubkey", dir + "/none.pub"]),
-                         contains: "none.pub: No such file or directory")
-        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--signature", dir + "/none.minisig", "--pubkey", dir + "/k.pub"]),
-                         contains: "none.minisig: No such file or directory")
+        assertPlainError(
+            try Harness.run(
+                Harness.tool,
+                ["verify", dir + "/out", "--signature", dir + "/out.minisig", "--pubkey", dir + "/none.pub"]),
+            contains: "none.pub: No such file or directory")
+        assertPlainError(
+            try Harness.run(
+                Harness.tool,
+                ["verify", dir + "/out", "--signature", dir + "/none.minisig", "--pubkey", dir + "/k.pub"]),
+            contains: "none.minisig: No such file or directory")
         try Harness.write("garbage\n", to: dir + "/bad.pub")
-        assertPlainError(try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/bad.pub"]), contains: "bad.pub: public key:")
+        assertPlainError(
+            try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/bad.pub"]),
+            contains: "bad.pub: public key:")
     }
 
     func testOutputNamingTheSpecOrAPathInALayerIsRefusedBeforeWriting() throws {
@@ -113,7 +139,9 @@ final class PackagerGuardTests: XCTestCase {
             XCTAssertNotEqual(o.status, 0, out)
             XCTAssertTrue(o.stderr.contains("is inside layer 'main'"), o.stderr)
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/layer").sorted(), before, "nothing written into the layer")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir + "/layer").sorted(), before,
+            "nothing written into the layer")
         // A sibling directory whose name starts like the layer's is not inside it.
         try FileManager.default.createDirectory(atPath: dir + "/layer2", withIntermediateDirectories: true)
         XCTAssertEqual(try build(["-o", dir + "/layer2/app", "--unsigned", "-q"]).status, 0)
@@ -140,7 +168,9 @@ final class PackagerGuardTests: XCTestCase {
         XCTAssertTrue(o.stderr.contains("need --allow-large"), o.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"))
 
-        o = try build(["-o", dir + "/out", "--unsigned", "-q", "--allow-large", "--compression", "zstd", "--level", "1"])
+        o = try build([
+            "-o", dir + "/out", "--unsigned", "-q", "--allow-large", "--compression", "zstd", "--level", "1",
+        ])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stderr.contains("warning: layer 'main': huge.img is 1.5 GiB (sparse"), o.stderr)
     }
@@ -151,17 +181,21 @@ final class PackagerGuardTests: XCTestCase {
             let o = try Harness.run(dir + "/guard", ["--launcher"] + args, env: ["GUARD_CACHE_DIR": dir + "/cache"])
             XCTAssertEqual(o.status, 0, "\(args): \(o.stderr)")
             XCTAssertTrue(o.stdout.hasPrefix("usage: guard --launcher cache COMMAND"), o.stdout)
-            for c in ["cache path", "cache list [--json]", "cache verify", "cache gc", "cache clear"] { XCTAssertTrue(o.stdout.contains(c), c) }
+            for c in ["cache path", "cache list [--json]", "cache verify", "cache gc", "cache clear"] {
+                XCTAssertTrue(o.stdout.contains(c), c)
+            }
         }
         for sub in ["path", "list", "verify", "gc", "clear"] {
-            let o = try Harness.run(dir + "/guard", ["--launcher", "cache", sub, "--help"], env: ["GUARD_CACHE_DIR": dir + "/cache"])
+            let o = try Harness.run(
+                dir + "/guard", ["--launcher", "cache", sub, "--help"], env: ["GUARD_CACHE_DIR": dir + "/cache"])
             XCTAssertEqual(o.status, 0, "\(sub): \(o.stderr)")
             XCTAssertTrue(o.stdout.hasPrefix("usage: guard --launcher cache \(sub)"), o.stdout)
             XCTAssertEqual(o.stderr, "")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/cache/layers"), "help extracts nothing")
         // An unknown option still fails.
-        let bad = try Harness.run(dir + "/guard", ["--launcher", "cache", "list", "--frob"], env: ["GUARD_CACHE_DIR": dir + "/cache"])
+        let bad = try Harness.run(
+            dir + "/guard", ["--launcher", "cache", "list", "--frob"], env: ["GUARD_CACHE_DIR": dir + "/cache"])
         XCTAssertEqual(bad.status, 125)
     }
 }

@@ -34,14 +34,22 @@ final class ReleaseLintTests: XCTestCase {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var job = ""
         for (i, line) in lines.enumerated() {
-            if line.hasPrefix("  "), !line.hasPrefix("   "), line.hasSuffix(":") { job = line.trimmingCharacters(in: .whitespaces) }
-            if line.contains("contents: write") { XCTAssertEqual(job, "publish:", "line \(i + 1): write permission outside publish") }
+            if line.hasPrefix("  "), !line.hasPrefix("   "), line.hasSuffix(":") {
+                job = line.trimmingCharacters(in: .whitespaces)
+            }
+            if line.contains("contents: write") {
+                XCTAssertEqual(job, "publish:", "line \(i + 1): write permission outside publish")
+            }
             if line.contains("${{ secrets.") {
-                XCTAssertTrue(line.trimmingCharacters(in: .whitespaces).range(of: #"^[A-Z_]+: \$\{\{ secrets\.[A-Z_]+ \}\}$"#, options: .regularExpression) != nil,
-                              "line \(i + 1): a secret used outside env: \(line)")
+                XCTAssertTrue(
+                    line.trimmingCharacters(in: .whitespaces).range(
+                        of: #"^[A-Z_]+: \$\{\{ secrets\.[A-Z_]+ \}\}$"#, options: .regularExpression) != nil,
+                    "line \(i + 1): a secret used outside env: \(line)")
             }
             if line.contains("apt-get install") {
-                XCTAssertTrue(lines[..<i].contains { $0.contains("apt-get update") }, "line \(i + 1): apt-get install before apt-get update")
+                XCTAssertTrue(
+                    lines[..<i].contains { $0.contains("apt-get update") },
+                    "line \(i + 1): apt-get install before apt-get update")
             }
         }
     }
@@ -78,20 +86,31 @@ final class ReleaseLintTests: XCTestCase {
             XCTAssertFalse((c["hashes"] as? [[String: String]] ?? []).isEmpty, "\(name) has a hash")
         }
         for tool in ["dgmo-file-watcher", "dgmo-process-manager", "dgmo-system-info"] {
-            XCTAssertTrue(components.contains { $0["name"] as? String == tool && ($0["purl"] as? String)?.hasPrefix("pkg:") == true }, tool)
+            XCTAssertTrue(
+                components.contains {
+                    $0["name"] as? String == tool && ($0["purl"] as? String)?.hasPrefix("pkg:") == true
+                }, tool)
         }
         // Shipped in the Python engine, and linked into the launcher: found by scanning.
         let descriptions = components.map { "\($0["name"] ?? "") \($0["description"] ?? "")" }
         for lib in ["libbz2.so", "liblzma.so", "libz.so", "libuuid.so", "libgcc_s.so"] {
             XCTAssertTrue(descriptions.contains { $0.contains(lib) && $0.contains("shipped at") }, "\(lib) listed")
         }
-        for (name, archive) in [("musl", "libc.a"), ("libsodium", "libsodium.a"), ("libzstd", "libzstd.a"), ("xz-utils", "liblzma.a"), ("zlib", "libz.a")] {
-            XCTAssertTrue(descriptions.contains { $0.hasPrefix(name + " " + archive + " linked statically into the launcher") }, "\(name) (\(archive)) listed: \(descriptions)")
+        for (name, archive) in [
+            ("musl", "libc.a"), ("libsodium", "libsodium.a"), ("libzstd", "libzstd.a"), ("xz-utils", "liblzma.a"),
+            ("zlib", "libz.a"),
+        ] {
+            XCTAssertTrue(
+                descriptions.contains { $0.hasPrefix(name + " " + archive + " linked statically into the launcher") },
+                "\(name) (\(archive)) listed: \(descriptions)")
         }
         // The timestamp is the build time: SOURCE_DATE_EPOCH or the last commit, never the clock of a later run.
         let info = try Harness.run(binary, ["--launcher", "info", "--json"], env: ["DGMO_CACHE_DIR": dir + "/cache"])
-        let buildTime = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["buildTime"] as? Int)
+        let buildTime = try XCTUnwrap(
+            (JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])?["buildTime"] as? Int)
         let f = ISO8601DateFormatter()
-        XCTAssertEqual((doc["metadata"] as? [String: Any])?["timestamp"] as? String, f.string(from: Date(timeIntervalSince1970: TimeInterval(buildTime))))
+        XCTAssertEqual(
+            (doc["metadata"] as? [String: Any])?["timestamp"] as? String,
+            f.string(from: Date(timeIntervalSince1970: TimeInterval(buildTime))))
     }
 }

@@ -20,8 +20,11 @@ final class ReliabilityTests: XCTestCase {
             try Data(bytes).write(to: URL(fileURLWithPath: sub + "/f\(i)"))
         }
         binary = try Harness.makeBundle(
-            spec: "[bundle]\nname = \"\(app)\"\nversion = \"1\"\n[layers.tree]\npath = \"tree\"\ncompression = \"xz\"\nlevel = 1\n[entries.rel]\nexec = [\"/bin/sh\", \"{tree}/run.sh\"]\n",
-            tree: ["tree/run.sh": .script("#!/bin/sh\necho \"ok $#\"\n[ $# -gt 0 ] && [ \"$1\" = cat ] && cat\nexit 0\n")], in: dir, key: "k", output: "rel")
+            spec:
+                "[bundle]\nname = \"\(app)\"\nversion = \"1\"\n[layers.tree]\npath = \"tree\"\ncompression = \"xz\"\nlevel = 1\n[entries.rel]\nexec = [\"/bin/sh\", \"{tree}/run.sh\"]\n",
+            tree: [
+                "tree/run.sh": .script("#!/bin/sh\necho \"ok $#\"\n[ $# -gt 0 ] && [ \"$1\" = cat ] && cat\nexit 0\n")
+            ], in: dir, key: "k", output: "rel")
     }
 
     override func tearDownWithError() throws {
@@ -37,7 +40,8 @@ final class ReliabilityTests: XCTestCase {
     func assertCacheHoldsExactlyTheLayer(_ cache: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let layers = try FileManager.default.contentsOfDirectory(atPath: cache + "/layers")
         XCTAssertEqual(layers.count, 1, "\(layers)", file: file, line: line)
-        let diff = try Harness.run("/usr/bin/diff", ["-r", "-x", ".dgmo-layer", dir + "/tree", cache + "/layers/" + layers[0]])
+        let diff = try Harness.run(
+            "/usr/bin/diff", ["-r", "-x", ".dgmo-layer", dir + "/tree", cache + "/layers/" + layers[0]])
         XCTAssertEqual(diff.status, 0, diff.stdout, file: file, line: line)
     }
 
@@ -61,7 +65,9 @@ final class ReliabilityTests: XCTestCase {
         for _ in 0..<32 {
             group.enter()
             Thread.detachNewThread { [binary] in
-                if let o = try? Harness.run(binary, [], env: ["REL_CACHE_DIR": cache]) { results.mutate { $0.append(o) } }
+                if let o = try? Harness.run(binary, [], env: ["REL_CACHE_DIR": cache]) {
+                    results.mutate { $0.append(o) }
+                }
                 group.leave()
             }
         }
@@ -72,7 +78,8 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(all.count, 32)
         for o in all { XCTAssertEqual(o.status, 0, o.stderr); XCTAssertEqual(o.stdout, "ok 0\n") }
         try assertCacheHoldsExactlyTheLayer(cache)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [], "losers must discard their copies")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [], "losers must discard their copies")
     }
 
     func testKilledExtractionsNeverLeaveAUsableHalfLayer() throws {
@@ -105,7 +112,9 @@ final class ReliabilityTests: XCTestCase {
             XCTAssertEqual(o.stdout, "ok 0\n", "trial \(trial): \(o.stderr)")
             if o.stdout != "ok 0\n" { break }
         }
-        print("kill trials: \(trials), killed while running: \(killedMidway), extraction span \(String(format: "%.3f", span)) s")
+        print(
+            "kill trials: \(trials), killed while running: \(killedMidway), extraction span \(String(format: "%.3f", span)) s"
+        )
         // Timing on a shared machine is noisy; what matters is that a good share of kills landed mid-way.
         XCTAssertGreaterThan(killedMidway, trials / 10, "kills should land during extraction")
         try assertCacheHoldsExactlyTheLayer(cache)
@@ -116,7 +125,9 @@ final class ReliabilityTests: XCTestCase {
         p.environment = ["REL_CACHE_DIR": cache]
         try p.run(); usleep(useconds_t(span * 500_000)); kill(p.processIdentifier, SIGKILL); p.waitUntilExit()
         XCTAssertEqual(try launch(cache: cache).stdout, "ok 0\n")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [], "abandoned temporary directories remain")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [],
+            "abandoned temporary directories remain")
     }
 
     func testDiskFullFailsCleanlyAndALaterLaunchSucceeds() throws {
@@ -126,7 +137,9 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertTrue(o.stderr.contains("no space left on device"), o.stderr)
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mnt + "/cache/layers"), [])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mnt + "/cache/tmp"), [], "a half-written layer was left")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: mnt + "/cache/tmp"), [], "a half-written layer was left"
+        )
         XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,size=64m", mnt]).status, 0)
         XCTAssertEqual(try launch(cache: mnt + "/cache").stdout, "ok 0\n")
         try assertCacheHoldsExactlyTheLayer(mnt + "/cache")
@@ -164,8 +177,9 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(try Harness.run("/bin/chmod", ["-R", "a+rX,a-w", system, dir]).status, 0)
         defer { _ = try? Harness.run("/bin/chmod", ["-R", "u+w", dir]) }
         // An unprivileged user whose cache directory cannot even be created.
-        let o = try Harness.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
-                                env: ["REL_CACHE_DIR": "/proc/no-such-dir/cache"])
+        let o = try Harness.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
+            env: ["REL_CACHE_DIR": "/proc/no-such-dir/cache"])
         XCTAssertEqual(o.stdout, "ok 0\n", o.stderr)
     }
 
@@ -177,10 +191,13 @@ final class ReliabilityTests: XCTestCase {
         try FileManager.default.removeItem(atPath: cache + "/locks")
         let ro = dir + "/ro"
         try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
-        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else { throw XCTSkip("cannot bind-mount here; run as root") }
+        guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else {
+            throw XCTSkip("cannot bind-mount here; run as root")
+        }
         defer { _ = try? Harness.run("/bin/umount", ["-l", ro]) }
         XCTAssertEqual(try Harness.run("/bin/mount", ["-o", "remount,bind,ro", ro]).status, 0)
-        XCTAssertFalse(FileManager.default.createFile(atPath: ro + "/probe", contents: nil), "the mount must be read-only")
+        XCTAssertFalse(
+            FileManager.default.createFile(atPath: ro + "/probe", contents: nil), "the mount must be read-only")
         let before = try Harness.run("/usr/bin/find", [cache, "-newer", cache + "/layers", "-print"]).stdout
         let o = try launch(cache: ro)
         XCTAssertEqual(o.stdout, "ok 0\n", o.stderr)

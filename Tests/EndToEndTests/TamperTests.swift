@@ -14,8 +14,10 @@ final class TamperTests: XCTestCase {
         dir = try Harness.makeTempDir()
         touched = dir + "/payload-ran"
         try Harness.tool(["keygen", dir + "/b"])
-        binary = try Harness.makeBundle(spec: Harness.probeSpec, tree: try Harness.probeTree().merging([
-                "native/sub/data.txt": .text(String(repeating: "some data to compress ", count: 5000)),
+        binary = try Harness.makeBundle(
+            spec: Harness.probeSpec,
+            tree: try Harness.probeTree().merging([
+                "native/sub/data.txt": .text(String(repeating: "some data to compress ", count: 5000))
             ]) { a, _ in a }, in: dir, key: "a", output: "bin-a")
     }
 
@@ -24,16 +26,21 @@ final class TamperTests: XCTestCase {
     /// Runs `bytes` as a binary on an empty cache and expects a refusal naming `expect`.
     /// `published`: cache names of layers that may be published before the refusal (layers the
     /// entry extracts before the tampered one).
-    func assertRefused(_ bytes: [UInt8], _ expect: [String], published: Set<String> = [],
-                       file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertRefused(
+        _ bytes: [UInt8], _ expect: [String], published: Set<String> = [],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let path = dir + "/tampered-" + UUID().uuidString
         try Harness.writeBytes(bytes, to: path)
         let cache = dir + "/cache-" + UUID().uuidString
         let o = try Harness.run(path, ["arg"], env: ["PROBE_CACHE_DIR": cache, "PROBE_TOUCH": touched])
-        XCTAssertEqual(o.status, 125, "expected refusal, got \(o.status): \(o.stdout) \(o.stderr)", file: file, line: line)
+        XCTAssertEqual(
+            o.status, 125, "expected refusal, got \(o.status): \(o.stdout) \(o.stderr)", file: file, line: line)
         XCTAssertFalse(FileManager.default.fileExists(atPath: touched), "the payload ran", file: file, line: line)
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, "one line: \(o.stderr)", file: file, line: line)
-        XCTAssertTrue(expect.contains { o.stderr.contains($0) }, "message should mention one of \(expect): \(o.stderr)", file: file, line: line)
+        XCTAssertTrue(
+            expect.contains { o.stderr.contains($0) }, "message should mention one of \(expect): \(o.stderr)",
+            file: file, line: line)
         XCTAssertTrue(o.stderr.hasPrefix((path as NSString).lastPathComponent + ": "), o.stderr, file: file, line: line)
         // Nothing was published in the cache.
         let layers = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? []
@@ -50,8 +57,10 @@ final class TamperTests: XCTestCase {
 
     /// Flips `mask` at each offset (one copy of the binary per offset; offsets from its trailer)
     /// and expects every copy refused naming one of `expect`.
-    func assertFlipsRefused(mask: UInt8 = 0x01, _ expect: [String], at offsets: (Trailer) -> [UInt64],
-                            file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFlipsRefused(
+        mask: UInt8 = 0x01, _ expect: [String], at offsets: (Trailer) -> [UInt64],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let b = try Harness.bytes(binary)
         for offset in offsets(try Harness.trailer(b)) {
             var x = b
@@ -73,35 +82,38 @@ final class TamperTests: XCTestCase {
     func testFlippedByteInAnyLayerOfAnyEncodingIsRefusedBeforeAnythingRuns() throws {
         let d = dir + "/layers-of-each-encoding"
         let filler = String(repeating: "bytes that only the data digest guards ", count: 3000)
-        let multi = try Harness.makeBundle(spec: """
-            [bundle]
-            name = "probe"
-            version = "1.0.0"
-            [layers.native]
-            path = "native"
-            filter = "x86"
-            [layers.plain]
-            path = "plain"
-            compression = "none"
-            [layers.small]
-            path = "small"
-            compression = "zlib"
-            [layers.packed]
-            path = "packed"
-            compression = "xz"
-            [entries.probe]
-            exec = ["{native}/probe"]
-            env = { PLAIN = "{plain}", SMALL = "{small}", PACKED = "{packed}" }
-            """, tree: [
+        let multi = try Harness.makeBundle(
+            spec: """
+                [bundle]
+                name = "probe"
+                version = "1.0.0"
+                [layers.native]
+                path = "native"
+                filter = "x86"
+                [layers.plain]
+                path = "plain"
+                compression = "none"
+                [layers.small]
+                path = "small"
+                compression = "zlib"
+                [layers.packed]
+                path = "packed"
+                compression = "xz"
+                [entries.probe]
+                exec = ["{native}/probe"]
+                env = { PLAIN = "{plain}", SMALL = "{small}", PACKED = "{packed}" }
+                """,
+            tree: [
                 "native/probe": .copy(of: try Harness.probeBinary()),
                 "plain/a.txt": .text(filler), "plain/z.txt": .text(filler + "last"),
-                "small/b.txt": .text(filler), "packed/c.txt": .text(filler),   // distinct tables: distinct cache names
+                "small/b.txt": .text(filler), "packed/c.txt": .text(filler),  // distinct tables: distinct cache names
             ], in: d, key: "a", output: "bin")
         let b = try Harness.bytes(multi)
         let t = try Harness.trailer(b)
         let header = Array(b[Int(t.header.lowerBound)..<Int(t.header.upperBound)])
-        let manifest = try Manifest(decoding: header, layersLength: UInt64(t.layers.count), tablesLength: UInt64(t.tables.count))
-        XCTAssertEqual(manifest.layers.map(\.encodingName), ["zstd+x86", "xz", "none", "zlib"])   // native, packed, plain, small
+        let manifest = try Manifest(
+            decoding: header, layersLength: UInt64(t.layers.count), tablesLength: UInt64(t.tables.count))
+        XCTAssertEqual(manifest.layers.map(\.encodingName), ["zstd+x86", "xz", "none", "zlib"])  // native, packed, plain, small
         for (i, layer) in manifest.layers.enumerated() {
             let before = Set(manifest.layers[..<i].map { Hex.encode($0.digest) })
             let start = t.layers.lowerBound + layer.offset
@@ -114,7 +126,9 @@ final class TamperTests: XCTestCase {
     }
 
     func testFlippedByteInManifest() throws {
-        try assertFlipsRefused(["signature verification failed"]) { t in [t.header.lowerBound, t.header.lowerBound + 7, t.header.upperBound - 1] }
+        try assertFlipsRefused(["signature verification failed"]) { t in
+            [t.header.lowerBound, t.header.lowerBound + 7, t.header.upperBound - 1]
+        }
     }
 
     func testFlippedByteInFileTable() throws {
@@ -122,12 +136,14 @@ final class TamperTests: XCTestCase {
     }
 
     func testFlippedByteInSignature() throws {
-        try assertFlipsRefused(["signature", "signed by key"]) { t in [t.signature.lowerBound, t.signature.lowerBound + 5, t.signature.upperBound - 1] }
+        try assertFlipsRefused(["signature", "signed by key"]) { t in
+            [t.signature.lowerBound, t.signature.lowerBound + 5, t.signature.upperBound - 1]
+        }
     }
 
     func testFlippedByteInTrailer() throws {
         try assertFlipsRefused(mask: 0x10, ["trailer", "truncated", "signature", "manifest", "outside the file"]) { t in
-            let end = t.signature.upperBound + UInt64(Trailer.size)   // the trailer is the file's last bytes
+            let end = t.signature.upperBound + UInt64(Trailer.size)  // the trailer is the file's last bytes
             return [1, 8, 20, 50, 96].map { end - $0 }
         }
     }
@@ -143,11 +159,14 @@ final class TamperTests: XCTestCase {
 
     func testBundleSignedByAnotherKeyIsRefused() throws {
         let other = dir + "/bin-b"
-        try Harness.tool(["build", dir + "/spec.toml", "-o", other, "--key", dir + "/b.key", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/spec.toml", "-o", other, "--key", dir + "/b.key", "--stub", Harness.stub, "-q",
+        ])
         let a = try Harness.bytes(binary), b = try Harness.bytes(other)
         let stubLength = Int(try Harness.trailer(a).stubLength)
         // Stub (pinned to key A) + data signed by key B.
-        try assertRefused(Array(a[..<stubLength]) + Array(b[stubLength...]), ["signed by key", "not by the trusted key"])
+        try assertRefused(
+            Array(a[..<stubLength]) + Array(b[stubLength...]), ["signed by key", "not by the trusted key"])
     }
 
     func testUnsignedDataUnderPinnedKeyIsRefused() throws {

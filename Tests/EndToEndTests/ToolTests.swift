@@ -14,7 +14,8 @@ final class ToolTests: XCTestCase {
         try Harness.write("naïve data with spaces\n", to: dir + "/tree/dir with spaces/ünïcode.txt")
         try FileManager.default.createDirectory(atPath: dir + "/tree/empty-dir", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: dir + "/tree/bin/link", withDestinationPath: "../ro.txt")
-        try Harness.write("""
+        try Harness.write(
+            """
             [bundle]
             name = "tree"
             version = "0.1.0"
@@ -31,7 +32,9 @@ final class ToolTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func build(_ out: String, _ extra: [String] = [], env: [String: String] = [:]) throws {
-        try Harness.tool(["build", dir + "/tree.toml", "-o", out, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"] + extra, env: env)
+        try Harness.tool(
+            ["build", dir + "/tree.toml", "-o", out, "--key", dir + "/k.key", "--stub", Harness.stub, "-q"] + extra,
+            env: env)
     }
 
     func testKeygenWritesMinisignFilesWithPrivateMode() throws {
@@ -61,7 +64,7 @@ final class ToolTests: XCTestCase {
         let ok = try Harness.tool(["verify", dir + "/b", "--pubkey", dir + "/k.pub"])
         XCTAssertTrue(ok.stdout.contains("OK"), ok.stdout)
         var bytes = try Harness.bytes(dir + "/b")
-        bytes[Int(try Harness.trailer(bytes).stubLength) + 5] ^= 0xFF   // inside the layer data
+        bytes[Int(try Harness.trailer(bytes).stubLength) + 5] ^= 0xFF  // inside the layer data
         try Harness.writeBytes(bytes, to: dir + "/bad")
         let bad = try Harness.run(Harness.tool, ["verify", dir + "/bad", "--pubkey", dir + "/k.pub"])
         XCTAssertNotEqual(bad.status, 0)
@@ -95,7 +98,7 @@ final class ToolTests: XCTestCase {
             try Harness.createFile(sub + "/f \(i) ü", Data("\(i)\n".utf8), mode: i % 3 == 0 ? 0o755 : 0o444)
         }
         var deep = big
-        for _ in 0..<15 { deep += "/" + String(repeating: "ä", count: 100) }   // 15 × 201 bytes
+        for _ in 0..<15 { deep += "/" + String(repeating: "ä", count: 100) }  // 15 × 201 bytes
         try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
         try Harness.write("deep\n", to: deep + "/leaf.txt")
         try Harness.write("#!/bin/sh\necho big ok\n", to: big + "/run.sh", mode: 0o755)
@@ -105,15 +108,23 @@ final class ToolTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: big + "/d0/to-run", withDestinationPath: "../run.sh")
         try Harness.createFile(big + "/empty file")
         try FileManager.default.createDirectory(atPath: big + "/empty dir", withIntermediateDirectories: true)
-        try Harness.write("[bundle]\nname = \"big\"\nversion = \"1\"\n[layers.big]\npath = \"big\"\n[entries.big]\nexec = [\"/bin/sh\", \"{big}/run.sh\"]\n",
-                          to: dir + "/big.toml")
-        try Harness.tool(["build", dir + "/big.toml", "-o", dir + "/bigbin", "--key", dir + "/k.key", "--stub", Harness.stub, "-q"])
+        try Harness.write(
+            "[bundle]\nname = \"big\"\nversion = \"1\"\n[layers.big]\npath = \"big\"\n[entries.big]\nexec = [\"/bin/sh\", \"{big}/run.sh\"]\n",
+            to: dir + "/big.toml")
+        try Harness.tool([
+            "build", dir + "/big.toml", "-o", dir + "/bigbin", "--key", dir + "/k.key", "--stub", Harness.stub, "-q",
+        ])
         let o = try Harness.run(dir + "/bigbin", [], env: ["BIG_CACHE_DIR": dir + "/cache"])
         XCTAssertEqual(o.stdout, "big ok\n", o.stderr)
         let layer = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers")[0]
         let diff = try Harness.run("/usr/bin/diff", ["-r", "-x", ".dgmo-layer", big, dir + "/cache/layers/" + layer])
         XCTAssertEqual(diff.status, 0, String(diff.stdout.prefix(500)))
-        let modes = try Harness.run("/bin/sh", ["-c", "cd '\(big)' && find . -type f -printf '%m %p\\n' | sort > /tmp/m1.\(getpid()); cd '\(dir)/cache/layers/\(layer)' && find . -type f ! -name .dgmo-layer -printf '%m %p\\n' | sort | diff /tmp/m1.\(getpid()) -"])
+        let modes = try Harness.run(
+            "/bin/sh",
+            [
+                "-c",
+                "cd '\(big)' && find . -type f -printf '%m %p\\n' | sort > /tmp/m1.\(getpid()); cd '\(dir)/cache/layers/\(layer)' && find . -type f ! -name .dgmo-layer -printf '%m %p\\n' | sort | diff /tmp/m1.\(getpid()) -",
+            ])
         XCTAssertEqual(modes.status, 0, "modes differ: \(modes.stdout.prefix(300))")
         // Hard links come back as independent copies (docs/spec.md); the symlink as a symlink.
         let root = dir + "/cache/layers/" + layer
@@ -134,9 +145,15 @@ final class ToolTests: XCTestCase {
             let tree = dir + "/esc-" + name
             try Harness.write("x\n", to: tree + "/file")
             try FileManager.default.createSymbolicLink(atPath: tree + "/link", withDestinationPath: target)
-            try Harness.write("[bundle]\nname = \"esc\"\nversion = \"1\"\n[layers.t]\npath = \"esc-\(name)\"\n[entries.e]\nexec = [\"{t}/file\"]\n",
-                              to: dir + "/esc-\(name).toml")
-            let o = try Harness.run(Harness.tool, ["build", dir + "/esc-\(name).toml", "-o", dir + "/esc-\(name).bin", "--key", dir + "/k.key", "--stub", Harness.stub])
+            try Harness.write(
+                "[bundle]\nname = \"esc\"\nversion = \"1\"\n[layers.t]\npath = \"esc-\(name)\"\n[entries.e]\nexec = [\"{t}/file\"]\n",
+                to: dir + "/esc-\(name).toml")
+            let o = try Harness.run(
+                Harness.tool,
+                [
+                    "build", dir + "/esc-\(name).toml", "-o", dir + "/esc-\(name).bin", "--key", dir + "/k.key",
+                    "--stub", Harness.stub,
+                ])
             XCTAssertNotEqual(o.status, 0, target)
             XCTAssertTrue(o.stderr.contains("link") && o.stderr.contains("is not allowed"), o.stderr)
             XCTAssertEqual(o.stderr.split(separator: "\n").count, 1, o.stderr)
@@ -148,12 +165,16 @@ final class ToolTests: XCTestCase {
     func testProgressBarOnlyOnATerminal() throws {
         // Enough data that compression takes a moment: 8 MiB of pseudo-random bytes.
         var rng = SystemRandomNumberGenerator()
-        try Harness.writeBytes((0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }, to: dir + "/tree/blob")
-        let cmd = "'\(Harness.tool)' build '\(dir)/tree.toml' -o '\(dir)/tty-bin' --key '\(dir)/k.key' --stub '\(Harness.stub)'"
+        try Harness.writeBytes(
+            (0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }, to: dir + "/tree/blob")
+        let cmd =
+            "'\(Harness.tool)' build '\(dir)/tree.toml' -o '\(dir)/tty-bin' --key '\(dir)/k.key' --stub '\(Harness.stub)'"
         let tty = try Harness.run("/usr/bin/script", ["-qec", cmd, "/dev/null"])
         XCTAssertEqual(tty.status, 0, tty.stdout)
         XCTAssertTrue(tty.stdout.contains("compressing layers [") && tty.stdout.contains("100%"), tty.stdout)
-        let piped = try Harness.tool(["build", dir + "/tree.toml", "-o", dir + "/piped-bin", "--key", dir + "/k.key", "--stub", Harness.stub])
+        let piped = try Harness.tool([
+            "build", dir + "/tree.toml", "-o", dir + "/piped-bin", "--key", dir + "/k.key", "--stub", Harness.stub,
+        ])
         XCTAssertFalse(piped.stderr.contains("compressing layers"), piped.stderr)
         XCTAssertTrue(piped.stdout.contains("built "), piped.stdout)
     }
@@ -165,7 +186,9 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(json?["app"] as? String, "tree")
         let layers = json?["layers"] as? [[String: Any]]
         XCTAssertEqual(layers?.first?["codec"] as? String, "zlib")
-        XCTAssertEqual((layers?.first?["fileList"] as? [Any])?.count, 8, "bin, bin/link, bin/run, dir with spaces, its file, empty-dir, empty.txt, ro.txt")
+        XCTAssertEqual(
+            (layers?.first?["fileList"] as? [Any])?.count, 8,
+            "bin, bin/link, bin/run, dir with spaces, its file, empty-dir, empty.txt, ro.txt")
     }
 
     func testBuiltBundleRuns() throws {
@@ -185,19 +208,36 @@ final class ToolTests: XCTestCase {
 
     func testBadSpecsGetOneLineErrorsNamingTheKey() throws {
         let cases: [(String, String)] = [
-            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"missing\"\n[entries.e]\nexec = [\"{a}/x\"]\n", "layers.a.path"),
-            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{b}/x\"]\n", "entries.e.exec[0]"),
-            ("[bundle]\nname = \"x\"\nversion = \"1\"\ncolour = \"red\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\n", "bundle.colour"),
-            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\ndefault = true\n[entries.f]\nexec = [\"{a}/y\"]\ndefault = true\n", "default"),
-            ("[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\nlayers = [\"zz\"]\n", "entries.e.layers"),
+            (
+                "[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"missing\"\n[entries.e]\nexec = [\"{a}/x\"]\n",
+                "layers.a.path"
+            ),
+            (
+                "[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{b}/x\"]\n",
+                "entries.e.exec[0]"
+            ),
+            (
+                "[bundle]\nname = \"x\"\nversion = \"1\"\ncolour = \"red\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\n",
+                "bundle.colour"
+            ),
+            (
+                "[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\ndefault = true\n[entries.f]\nexec = [\"{a}/y\"]\ndefault = true\n",
+                "default"
+            ),
+            (
+                "[bundle]\nname = \"x\"\nversion = \"1\"\n[layers.a]\npath = \"tree\"\n[entries.e]\nexec = [\"{a}/x\"]\nlayers = [\"zz\"]\n",
+                "entries.e.layers"
+            ),
         ]
         for (i, (text, key)) in cases.enumerated() {
             let spec = dir + "/bad\(i).toml"
             try Harness.write(text, to: spec)
-            let o = try Harness.run(Harness.tool, ["build", spec, "-o", dir + "/x", "--key", dir + "/k.key", "--stub", Harness.stub])
+            let o = try Harness.run(
+                Harness.tool, ["build", spec, "-o", dir + "/x", "--key", dir + "/k.key", "--stub", Harness.stub])
             XCTAssertNotEqual(o.status, 0)
             XCTAssertTrue(o.stderr.contains(key), "error should name \(key): \(o.stderr)")
-            XCTAssertEqual(o.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, o.stderr)
+            XCTAssertEqual(
+                o.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, o.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x"))
         }
     }
@@ -217,17 +257,26 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
         XCTAssertTrue(v.stdout.contains("version:0.1.0") && v.stdout.contains("bundle:"), v.stdout)
 
-        XCTAssertEqual(try Harness.run("/usr/bin/minisign", ["-G", "-W", "-p", dir + "/m.pub", "-s", dir + "/m.key"]).status, 0)
+        XCTAssertEqual(
+            try Harness.run("/usr/bin/minisign", ["-G", "-W", "-p", dir + "/m.pub", "-s", dir + "/m.key"]).status, 0)
         try Harness.write("any file\n", to: dir + "/any.txt")
-        XCTAssertEqual(try Harness.run("/usr/bin/minisign", ["-Sm", dir + "/any.txt", "-s", dir + "/m.key", "-t", "hello"]).status, 0)
-        let ok = try Harness.tool(["verify", dir + "/any.txt", "--pubkey", dir + "/m.pub", "--signature", dir + "/any.txt.minisig"])
+        XCTAssertEqual(
+            try Harness.run("/usr/bin/minisign", ["-Sm", dir + "/any.txt", "-s", dir + "/m.key", "-t", "hello"]).status,
+            0)
+        let ok = try Harness.tool([
+            "verify", dir + "/any.txt", "--pubkey", dir + "/m.pub", "--signature", dir + "/any.txt.minisig",
+        ])
         XCTAssertTrue(ok.stdout.contains("hello"), ok.stdout)
         try Harness.write("changed\n", to: dir + "/any.txt")
-        let bad = try Harness.run(Harness.tool, ["verify", dir + "/any.txt", "--pubkey", dir + "/m.pub", "--signature", dir + "/any.txt.minisig"])
+        let bad = try Harness.run(
+            Harness.tool,
+            ["verify", dir + "/any.txt", "--pubkey", dir + "/m.pub", "--signature", dir + "/any.txt.minisig"])
         XCTAssertNotEqual(bad.status, 0)
 
         // A bundle signed with a key minisign made (and a public key it wrote) verifies and runs.
-        try Harness.tool(["build", dir + "/tree.toml", "-o", dir + "/mb", "--key", dir + "/m.key", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/tree.toml", "-o", dir + "/mb", "--key", dir + "/m.key", "--stub", Harness.stub, "-q",
+        ])
         try Harness.tool(["verify", dir + "/mb", "--pubkey", dir + "/m.pub"])
     }
 
@@ -235,7 +284,7 @@ final class ToolTests: XCTestCase {
     /// (no timing) and gives the same bytes.
     func testChosenCompressionIsRecordedAndReused() throws {
         let record = dir + "/choice.toml"
-        let time = ["SOURCE_DATE_EPOCH": "1700000000"]   // the tree is in no git repository: no clock
+        let time = ["SOURCE_DATE_EPOCH": "1700000000"]  // the tree is in no git repository: no clock
         try build(dir + "/c1", ["--choose-compression", record], env: time)
         let text = try String(contentsOfFile: record, encoding: .utf8)
         let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("tree = ") }, text)
@@ -243,10 +292,15 @@ final class ToolTests: XCTestCase {
         let inspect = try Harness.tool(["inspect", dir + "/c1", "--json"]).stdout
         XCTAssertTrue(inspect.contains("\"codec\" : \"\(line.contains("xz") ? "xz" : "zstd")\""), inspect)
         try build(dir + "/c2", ["--choose-compression", record], env: time)
-        XCTAssertTrue(try Harness.bytes(dir + "/c1") == Harness.bytes(dir + "/c2"), "the recorded choice gave other bytes")
+        XCTAssertTrue(
+            try Harness.bytes(dir + "/c1") == Harness.bytes(dir + "/c2"), "the recorded choice gave other bytes")
         XCTAssertEqual(try String(contentsOfFile: record, encoding: .utf8), text)
-        let both = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/c3", "--key", dir + "/k.key", "--stub", Harness.stub,
-                                                   "--choose-compression", record, "--compression", "xz"])
+        let both = try Harness.run(
+            Harness.tool,
+            [
+                "build", dir + "/tree.toml", "-o", dir + "/c3", "--key", dir + "/k.key", "--stub", Harness.stub,
+                "--choose-compression", record, "--compression", "xz",
+            ])
         XCTAssertNotEqual(both.status, 0)
         XCTAssertTrue(both.stderr.contains("drop --compression"), both.stderr)
     }
@@ -255,11 +309,15 @@ final class ToolTests: XCTestCase {
     /// beside it; without a key there is nothing to sign with.
     func testBuildWritesADetachedSignatureAndPublicKeyWhenAsked() throws {
         try build(dir + "/s", ["--minisig"])
-        XCTAssertEqual(try String(contentsOfFile: dir + "/s.pub", encoding: .utf8), try String(contentsOfFile: dir + "/k.pub", encoding: .utf8))
+        XCTAssertEqual(
+            try String(contentsOfFile: dir + "/s.pub", encoding: .utf8),
+            try String(contentsOfFile: dir + "/k.pub", encoding: .utf8))
         let v = try Harness.run("/usr/bin/minisign", ["-Vm", dir + "/s", "-p", dir + "/s.pub"])
         XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
         XCTAssertTrue(v.stdout.contains("file:s\tapp:tree\tversion:0.1.0"), v.stdout)
-        let unsigned = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/u", "--unsigned", "--minisig", "--stub", Harness.stub])
+        let unsigned = try Harness.run(
+            Harness.tool,
+            ["build", dir + "/tree.toml", "-o", dir + "/u", "--unsigned", "--minisig", "--stub", Harness.stub])
         XCTAssertNotEqual(unsigned.status, 0)
         XCTAssertTrue(unsigned.stderr.contains("--minisig needs --key"), unsigned.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/u"))
@@ -277,22 +335,31 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(inBundle.count, expected.count)
         // The key slot differs (patched in the bundle): compare everything else.
         let marker = Array("DGMO-BUNDLE-KEY-SLOT-V1-".utf8)
-        let at = try XCTUnwrap((0...(expected.count - marker.count)).first { expected[$0..<($0 + marker.count)].elementsEqual(marker) })
+        let at = try XCTUnwrap(
+            (0...(expected.count - marker.count)).first { expected[$0..<($0 + marker.count)].elementsEqual(marker) })
         expected.replaceSubrange(at..<(at + 96), with: inBundle[at..<(at + 96)])
         XCTAssertTrue(expected == inBundle, "the bundle's stub is not the stripped stub")
     }
 
     func testPasswordProtectedMinisignKeyBuilds() throws {
-        let gen = try Harness.run("/bin/sh", ["-c", "printf 'pw1\\npw1\\n' | minisign -G -p '\(dir)/e.pub' -s '\(dir)/e.key'"])
+        let gen = try Harness.run(
+            "/bin/sh", ["-c", "printf 'pw1\\npw1\\n' | minisign -G -p '\(dir)/e.pub' -s '\(dir)/e.key'"])
         XCTAssertEqual(gen.status, 0, gen.stderr)
-        let noPassword = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--stub", Harness.stub])
+        let noPassword = try Harness.run(
+            Harness.tool,
+            ["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--stub", Harness.stub])
         XCTAssertNotEqual(noPassword.status, 0)
         XCTAssertTrue(noPassword.stderr.contains("BUNDLE_APPEND_PASSWORD"), noPassword.stderr)
-        let wrong = try Harness.run(Harness.tool, ["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--stub", Harness.stub],
-                                    env: ["BUNDLE_APPEND_PASSWORD": "nope"])
+        let wrong = try Harness.run(
+            Harness.tool,
+            ["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--stub", Harness.stub],
+            env: ["BUNDLE_APPEND_PASSWORD": "nope"])
         XCTAssertTrue(wrong.stderr.contains("wrong password"), wrong.stderr)
         try Harness.write("pw1\n", to: dir + "/pwfile")
-        try Harness.tool(["build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--password-file", dir + "/pwfile", "--stub", Harness.stub, "-q"])
+        try Harness.tool([
+            "build", dir + "/tree.toml", "-o", dir + "/e", "--key", dir + "/e.key", "--password-file", dir + "/pwfile",
+            "--stub", Harness.stub, "-q",
+        ])
         try Harness.tool(["verify", dir + "/e", "--pubkey", dir + "/e.pub"])
     }
 

@@ -13,9 +13,9 @@ struct BundleAppend: ParsableCommand {
         commandName: "bundle-append",
         abstract: "Build, sign, inspect, verify and extract single-file bundles.",
         discussion: """
-        A bundle is a launcher stub with compressed layers, a manifest and an Ed25519 signature \
-        appended. See docs/format.md for the bytes and docs/spec.md for the spec file.
-        """,
+            A bundle is a launcher stub with compressed layers, a manifest and an Ed25519 signature \
+            appended. See docs/format.md for the bytes and docs/spec.md for the spec file.
+            """,
         version: "bundle-append \(ToolVersion.text)",
         subcommands: [Keygen.self, Build.self, Sign.self, Inspect.self, Verify.self, Extract.self])
 }
@@ -43,7 +43,8 @@ struct Keygen: ParsableCommand {
         }
         let key = SecretKey.generate()
         try SigningFiles.writeKeyPair(key, secretPath: secretPath, publicPath: publicPath)
-        print("wrote \(secretPath) (secret, unencrypted, mode 0600) and \(publicPath); key id \(key.keyID.displayString)")
+        print(
+            "wrote \(secretPath) (secret, unencrypted, mode 0600) and \(publicPath); key id \(key.keyID.displayString)")
     }
 }
 
@@ -51,11 +52,11 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build a signed single-file executable from a bundle spec.",
         discussion: """
-        The same inputs give a byte-identical output: the build time is SOURCE_DATE_EPOCH, else the \
-        last commit's time of the git repository holding the spec, else the clock. A file over \
-        \(formatBytes(LargeFiles.limit)) in a layer is refused without --allow-large (the format has no \
-        holes: every user's first run writes its full size); a sparse file is warned about.
-        """)
+            The same inputs give a byte-identical output: the build time is SOURCE_DATE_EPOCH, else the \
+            last commit's time of the git repository holding the spec, else the clock. A file over \
+            \(formatBytes(LargeFiles.limit)) in a layer is refused without --allow-large (the format has no \
+            holes: every user's first run writes its full size); a sparse file is warned about.
+            """)
 
     @Argument(help: "The bundle spec (TOML); see docs/spec.md.")
     var spec: String
@@ -81,31 +82,42 @@ struct Build: ParsableCommand {
     @Option(help: "Override every layer's compression level.")
     var level: Int?
 
-    @Option(help: ArgumentHelp("Choose each layer's codec by measured decode time, recorded in FILE.", discussion: """
-        Each layer is compressed with xz 9 and zstd 22 (with its filter) and decoded here to time it; the smallest \
-        output is kept unless a command's cold start (its layers and the default entry's) would decode for longer \
-        than --decode-budget. The choice is written to FILE and read from it while it names every layer, so later \
-        builds are reproducible (commit FILE; delete it to measure again).
-        """, valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "Choose each layer's codec by measured decode time, recorded in FILE.",
+            discussion: """
+                Each layer is compressed with xz 9 and zstd 22 (with its filter) and decoded here to time it; \
+                the smallest output is kept unless a command's cold start (its layers and the default entry's) \
+                would decode for longer than --decode-budget. The choice is written to FILE and read from it \
+                while it names every layer, so later builds are reproducible (commit FILE; delete it to \
+                measure again).
+                """, valueName: "FILE"))
     var chooseCompression: String?
 
     @Option(help: "With --choose-compression: seconds of decoding allowed per cold command.")
     var decodeBudget = 0.6
 
-    @Flag(help: "Bundle files larger than \(formatBytes(LargeFiles.limit)) (each user's first run writes them in full).")
+    @Flag(
+        help: "Bundle files larger than \(formatBytes(LargeFiles.limit)) (each user's first run writes them in full).")
     var allowLarge = false
 
     @Flag(name: .shortAndLong, help: "Print nothing but errors and warnings.")
     var quiet = false
 
     func validate() throws {
-        if keyOptions.key == nil && !unsigned { throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature") }
+        if keyOptions.key == nil && !unsigned {
+            throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature")
+        }
         if keyOptions.key != nil && unsigned { throw ValidationError("--key and --unsigned exclude each other") }
-        if minisig && unsigned { throw ValidationError("--minisig needs --key: an unsigned bundle has no signature to write") }
+        if minisig && unsigned {
+            throw ValidationError("--minisig needs --key: an unsigned bundle has no signature to write")
+        }
         if chooseCompression != nil && (compression != nil || level != nil) {
             throw ValidationError("--choose-compression picks codecs and levels itself: drop --compression and --level")
         }
-        if let compression, Codec(name: compression) == nil { throw ValidationError("--compression must be zstd, xz, zlib or none, not '\(compression)'") }
+        if let compression, Codec(name: compression) == nil {
+            throw ValidationError("--compression must be zstd, xz, zlib or none, not '\(compression)'")
+        }
     }
 
     func run() throws {
@@ -117,7 +129,9 @@ struct Build: ParsableCommand {
             for codec in Set(parsed.layers.map(\.codec)) where codec.levelRange.map({ !$0.contains(level) }) ?? true {
                 throw ToolFailure("--level \(level) is not valid for \(codec.name) layers")
             }
-            parsed.layers = parsed.layers.map { var l = $0; l.level = level; return l }
+            parsed.layers = parsed.layers.map {
+                var l = $0; l.level = level; return l
+            }
         }
         // Before anything is read or written: the output must not overwrite the spec or land in a layer.
         try OutputCheck.refuseClobbering(output: output, spec: spec, layers: parsed.layers)
@@ -127,28 +141,41 @@ struct Build: ParsableCommand {
         let buildTime = try BuildTime.resolve(inputsIn: specDir.isEmpty ? "." : specDir).time
         let signing: Signing = try keyOptions.secretKey().map { .key($0) } ?? .unsigned
         let stubPath = try stubOption.path(for: target)
-        let detached = minisig ? BundleBuild.DetachedSignature(
-            trustedComment: "timestamp:\(buildTime)\tfile:\((output as NSString).lastPathComponent)\tapp:\(parsed.name)\tversion:\(parsed.version)",
-            publicKeyPath: output + ".pub") : nil
+        let detached =
+            minisig
+            ? BundleBuild.DetachedSignature(
+                trustedComment:
+                    "timestamp:\(buildTime)\tfile:\((output as NSString).lastPathComponent)\tapp:\(parsed.name)\tversion:\(parsed.version)",
+                publicKeyPath: output + ".pub") : nil
         var layers: BundleBuild.Layers? = nil
         if let record = chooseCompression {
             let say: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) } }
             layers = try CompressionChoice.layers(
-                for: parsed, recorded: try CompressionChoice.load(record, layers: parsed.layers), record: record, budget: decodeBudget,
-                header: "# Per-layer codecs chosen by `bundle-append build --choose-compression` (decode time measured).\n", say: say)
+                for: parsed, recorded: try CompressionChoice.load(record, layers: parsed.layers), record: record,
+                budget: decodeBudget,
+                header:
+                    "# Per-layer codecs chosen by `bundle-append build --choose-compression` (decode time measured).\n",
+                say: say)
         }
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, label: "compressing layers")
         let started = Date()
-        let result = try BundleBuild(spec: parsed, stub: .path(stubPath), outputPath: output, signing: signing, target: target,
-                                     buildTime: buildTime, layers: layers, detachedSignature: detached, progress: { done, total in bar.update(done, total) }).run()
+        let result = try BundleBuild(
+            spec: parsed, stub: .path(stubPath), outputPath: output, signing: signing, target: target,
+            buildTime: buildTime, layers: layers, detachedSignature: detached,
+            progress: { done, total in bar.update(done, total) }
+        ).run()
         bar.finish()
         if !quiet {
             let secs = Date().timeIntervalSince(started)
-            print("built \(output): \(parsed.name) \(parsed.version) for \(target.name), \(formatBytes(UInt64(result.size))), \(result.layers.count) layer(s), "
-                  + (unsigned ? "UNSIGNED" : "signed by key \(signing.keyIDText)") + String(format: " in %.1f s", secs))
+            print(
+                "built \(output): \(parsed.name) \(parsed.version) for \(target.name), \(formatBytes(UInt64(result.size))), \(result.layers.count) layer(s), "
+                    + (unsigned ? "UNSIGNED" : "signed by key \(signing.keyIDText)")
+                    + String(format: " in %.1f s", secs))
             for l in result.layers {
                 let ratio = l.uncompressedSize == 0 ? 0 : Double(l.compressed.count) / Double(l.uncompressedSize) * 100
-                print("  \(l.name): \(l.records.count) files, \(formatBytes(l.uncompressedSize)) -> \(formatBytes(UInt64(l.compressed.count))) \(l.codec.name)\(l.filter == .none ? "" : "+" + l.filter.name) (\(String(format: "%.0f", ratio))%)")
+                print(
+                    "  \(l.name): \(l.records.count) files, \(formatBytes(l.uncompressedSize)) -> \(formatBytes(UInt64(l.compressed.count))) \(l.codec.name)\(l.filter == .none ? "" : "+" + l.filter.name) (\(String(format: "%.0f", ratio))%)"
+                )
             }
         }
     }
@@ -172,16 +199,20 @@ struct Sign: ParsableCommand {
     }
 
     func run() throws {
-        guard let secret = try keyOptions.secretKey() else { throw ValidationError("pass --key KEY: the secret key to sign with") }
+        guard let secret = try keyOptions.secretKey() else {
+            throw ValidationError("pass --key KEY: the secret key to sign with")
+        }
         let out = output ?? file + ".minisig"
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) }
-        catch { throw ToolFailure("cannot read \(file): \(errorText(error))") }
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file), options: .alwaysMapped) } catch {
+            throw ToolFailure("cannot read \(file): \(errorText(error))")
+        }
         let name = (file as NSString).lastPathComponent
         let dir = (file as NSString).deletingLastPathComponent
         var comment = "timestamp:\(try BuildTime.resolve(inputsIn: dir.isEmpty ? "." : dir).time)\tfile:\(name)"
         if let bundle = try? BundleFile(path: file, trust: .inspectOnly) {
-            comment += "\tapp:\(bundle.manifest.appName)\tversion:\(bundle.manifest.appVersion)\tbundle:\(Hex.encode(bundle.digest))"
+            comment +=
+                "\tapp:\(bundle.manifest.appName)\tversion:\(bundle.manifest.appVersion)\tbundle:\(Hex.encode(bundle.digest))"
         }
         let sig = data.withUnsafeBytes { MinisignSignature.create(for: $0, key: secret, trustedComment: comment) }
         try SigningFiles.writeSignature(sig, to: out)
@@ -202,7 +233,7 @@ enum MinisignCheck {
         } catch let e as ToolFailure {
             throw e
         } catch let e as BuildError {
-            throw e    // already names its file (the key, the signature)
+            throw e  // already names its file (the key, the signature)
         } catch {
             throw ToolFailure("\(file): \(errorText(error))")
         }
@@ -210,7 +241,8 @@ enum MinisignCheck {
 }
 
 struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show what a bundle holds (does not check the signature; use verify).")
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a bundle holds (does not check the signature; use verify).")
 
     @Argument(help: "The bundle executable.")
     var binary: String
@@ -246,7 +278,9 @@ struct Verify: ParsableCommand {
     var signature: String?
 
     func validate() throws {
-        if pubkey == nil && !allowUnsigned { throw ValidationError("pass --pubkey KEY.pub (or --allow-unsigned to check an unsigned bundle's digests)") }
+        if pubkey == nil && !allowUnsigned {
+            throw ValidationError("pass --pubkey KEY.pub (or --allow-unsigned to check an unsigned bundle's digests)")
+        }
         if signature != nil && pubkey == nil { throw ValidationError("--signature needs --pubkey") }
     }
 
@@ -279,15 +313,18 @@ struct Verify: ParsableCommand {
         let target = bundle.manifest.target
         guard let elf = ElfIdentity(prefix: head), elf == target.elf else {
             let what = ElfIdentity(prefix: head).map { "an \($0.name) program" } ?? "not an ELF program"
-            throw ToolFailure("\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.elf.name))")
+            throw ToolFailure(
+                "\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.elf.name))")
         }
         for layer in bundle.manifest.layers {
             try wrap { () throws(BundleError) in try LayerExtractor.verify(bundle, layer: layer) }
         }
         let files = bundle.manifest.layers.reduce(0) { $0 + $1.fileCount }
-        print("\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion) for \(target.name), "
-              + (bundle.isSigned ? "signed by key \(KeyID(bytes: bundle.manifest.keyID)?.displayString ?? "?")" : "UNSIGNED")
-              + ", \(bundle.manifest.layers.count) layer(s), \(files) file(s) verified")
+        print(
+            "\(binary): OK — \(bundle.manifest.appName) \(bundle.manifest.appVersion) for \(target.name), "
+                + (bundle.isSigned
+                    ? "signed by key \(KeyID(bytes: bundle.manifest.keyID)?.displayString ?? "?")" : "UNSIGNED")
+                + ", \(bundle.manifest.layers.count) layer(s), \(files) file(s) verified")
     }
 }
 
@@ -295,10 +332,10 @@ struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write every layer of a bundle into DIR/<layer>/, checking each file's digest.",
         discussion: """
-        Does not check the signature: run verify for that. DIR must not exist (its parent must) or be an \
-        empty directory of yours that others cannot write to; a symlink is refused. The launcher's \
-        --launcher extract DIR is the same code.
-        """)
+            Does not check the signature: run verify for that. DIR must not exist (its parent must) or be an \
+            empty directory of yours that others cannot write to; a symlink is refused. The launcher's \
+            --launcher extract DIR is the same code.
+            """)
 
     @Argument(help: "The bundle executable.")
     var binary: String

@@ -7,13 +7,19 @@ import BundleRuntime
 /// What `inspect` prints, as text or JSON.
 struct InspectReport {
     struct Layer: Encodable {
-        var name: String, digest: String, codec: String, filter: String, compressedSize: UInt64, size: UInt64, files: Int
+        var name: String, digest: String, codec: String, filter: String, compressedSize: UInt64, size: UInt64,
+            files: Int
         var fileList: [File]?
     }
-    struct File: Encodable { var path: String, type: String, mode: String, size: UInt64, digest: String?, target: String? }
-    struct Entry: Encodable { var name: String, isDefault: Bool, argv: [String], env: [String: String], layers: [String] }
+    struct File: Encodable {
+        var path: String, type: String, mode: String, size: UInt64, digest: String?, target: String?
+    }
+    struct Entry: Encodable {
+        var name: String, isDefault: Bool, argv: [String], env: [String: String], layers: [String]
+    }
     struct Report: Encodable {
-        var app: String, version: String, formatVersion: UInt32, target: String, bundleDigest: String, signed: Bool, keyId: String?
+        var app: String, version: String, formatVersion: UInt32, target: String, bundleDigest: String, signed: Bool,
+            keyId: String?
         var launcherKey: String, buildTime: UInt64, stubSize: UInt64, fileSize: UInt64
         var layers: [Layer], entries: [Entry]
     }
@@ -29,8 +35,11 @@ struct InspectReport {
                 let records = try withBytes(table) { (b) throws(BundleError) in try FileTable.decode(b, layer: l) }
                 list = records.map(InspectReport.file)
             }
-            layers.append(Layer(name: l.name, digest: Hex.encode(l.digest), codec: l.codec.name, filter: l.filter.name, compressedSize: l.compressedSize,
-                                size: l.uncompressedSize, files: l.fileCount, fileList: list))
+            layers.append(
+                Layer(
+                    name: l.name, digest: Hex.encode(l.digest), codec: l.codec.name, filter: l.filter.name,
+                    compressedSize: l.compressedSize,
+                    size: l.uncompressedSize, files: l.fileCount, fileList: list))
         }
         let slotText: String
         switch slot {
@@ -39,23 +48,26 @@ struct InspectReport {
         case .empty?: slotText = "empty (runs nothing)"
         case nil: slotText = "not found"
         }
-        report = Report(app: m.appName, version: m.appVersion, formatVersion: bundle.trailer.version, target: m.target.name,
-                        bundleDigest: Hex.encode(bundle.digest), signed: bundle.isSigned,
-                        keyId: bundle.isSigned ? KeyID(bytes: m.keyID)?.displayString : nil, launcherKey: slotText,
-                        buildTime: m.buildTime, stubSize: bundle.trailer.stubLength, fileSize: bundle.fileSize, layers: layers,
-                        entries: m.entries.map { e in
-                            Entry(name: e.name, isDefault: e.isDefault, argv: e.argv,
-                                  env: Dictionary(e.env.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
-                                  layers: e.layers.map { m.layers[$0].name })
-                        })
+        report = Report(
+            app: m.appName, version: m.appVersion, formatVersion: bundle.trailer.version, target: m.target.name,
+            bundleDigest: Hex.encode(bundle.digest), signed: bundle.isSigned,
+            keyId: bundle.isSigned ? KeyID(bytes: m.keyID)?.displayString : nil, launcherKey: slotText,
+            buildTime: m.buildTime, stubSize: bundle.trailer.stubLength, fileSize: bundle.fileSize, layers: layers,
+            entries: m.entries.map { e in
+                Entry(
+                    name: e.name, isDefault: e.isDefault, argv: e.argv,
+                    env: Dictionary(e.env.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                    layers: e.layers.map { m.layers[$0].name })
+            })
     }
 
     static func file(_ r: FileRecord) -> File {
         let types = ["dir", "file", "symlink"]
         let digest: String? = r.kind == .regular ? Hex.encode(r.digest) : nil
         let target: String? = r.kind == .symlink ? String(decoding: r.linkTarget, as: UTF8.self) : nil
-        return File(path: r.pathString, type: types[Int(r.kind.rawValue)], mode: String(r.mode, radix: 8),
-                    size: r.size, digest: digest, target: target)
+        return File(
+            path: r.pathString, type: types[Int(r.kind.rawValue)], mode: String(r.mode, radix: 8),
+            size: r.size, digest: digest, target: target)
     }
 
     func json() -> String {
@@ -66,28 +78,32 @@ struct InspectReport {
 
     func text() -> String {
         let r = report
+        let buildTime = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(r.buildTime)))
         var out = """
-        app:            \(r.app) \(r.version)
-        format version: \(r.formatVersion)
-        target:         \(r.target)
-        bundle digest:  \(r.bundleDigest)
-        signed:         \(r.signed ? "yes, key \(r.keyId ?? "?")" : "NO (unsigned)")
-        launcher key:   \(r.launcherKey)
-        build time:     \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(r.buildTime))))
-        size:           \(formatBytes(r.fileSize)) (stub \(formatBytes(r.stubSize)))
+            app:            \(r.app) \(r.version)
+            format version: \(r.formatVersion)
+            target:         \(r.target)
+            bundle digest:  \(r.bundleDigest)
+            signed:         \(r.signed ? "yes, key \(r.keyId ?? "?")" : "NO (unsigned)")
+            launcher key:   \(r.launcherKey)
+            build time:     \(buildTime)
+            size:           \(formatBytes(r.fileSize)) (stub \(formatBytes(r.stubSize)))
 
-        layers:
+            layers:
 
-        """
+            """
         for l in r.layers {
-            out += "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  \(l.digest)\n"
+            out +=
+                "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  \(l.digest)\n"
             for f in l.fileList ?? [] {
-                out += "    \(f.type.padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.mode.padding(toLength: 4, withPad: " ", startingAt: 0)) \(String(f.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.path)\(f.target.map { " -> \($0)" } ?? "")\n"
+                out +=
+                    "    \(f.type.padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.mode.padding(toLength: 4, withPad: " ", startingAt: 0)) \(String(f.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.path)\(f.target.map { " -> \($0)" } ?? "")\n"
             }
         }
         out += "\nentries:\n"
         for e in r.entries {
-            out += "  \(e.name)\(e.isDefault ? " (default)" : "")  layers: \(e.layers.joined(separator: ","))  exec: \(e.argv.joined(separator: " "))\n"
+            out +=
+                "  \(e.name)\(e.isDefault ? " (default)" : "")  layers: \(e.layers.joined(separator: ","))  exec: \(e.argv.joined(separator: " "))\n"
             for (k, v) in e.env.sorted(by: { $0.key < $1.key }) { out += "    env \(k)=\(v)\n" }
         }
         return out

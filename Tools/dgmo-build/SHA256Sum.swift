@@ -11,7 +11,9 @@ enum SHA256Sum {
         let out = try shell.run("/usr/bin/sha256sum", ["--"] + files, cwd: root, capture: true)
         var lines: [String] = []
         for text in out.split(separator: "\n") {
-            guard let line = SHA256SumLine(text) else { throw BuildError("sha256sum printed an unexpected line: \(text)") }
+            guard let line = SHA256SumLine(text) else {
+                throw BuildError("sha256sum printed an unexpected line: \(text)")
+            }
             lines.append("\(line.digest)  \(prefix)\(line.name)")
         }
         return lines

