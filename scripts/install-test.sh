@@ -82,7 +82,9 @@ echo "rpm -e: removed cleanly"
 
 install_test "$(dpkg --print-architecture)" "$(uname -m)"
 if compgen -G "$REL/dgmo_*_arm64.deb" >/dev/null || compgen -G "$REL/dgmo-*.aarch64.rpm" >/dev/null; then
-  bash scripts/lib/qemu-binfmt.sh register $$ && binfmt=1
+  # A failed registration stops the script (set -e) rather than running the arm64 tests without qemu.
+  bash scripts/lib/qemu-binfmt.sh register $$
+  binfmt=1
   install_test arm64 aarch64
 fi
 echo "install-test: OK"

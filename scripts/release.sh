@@ -32,15 +32,19 @@ OUT=${OUT:-dist/release}
 VERSION=$(python3 -c "import json; print(json.load(open('examples/dgmo/package.json'))['version'])")
 
 W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
 if [ -n "$SRC_ARM64" ]; then
+  # register undoes its own partial work when it fails; unregister then is the trap's job.
   bash scripts/lib/qemu-binfmt.sh register $$
   trap 'bash scripts/lib/qemu-binfmt.sh unregister $$; rm -rf "$W"' EXIT
-else
-  trap 'rm -rf "$W"' EXIT
 fi
+[ -f "${KEY%.key}.pub" ] || { echo "release: no public key ${KEY%.key}.pub beside $KEY" >&2; exit 2; }
 for s in "$SRC" $SRC_ARM64; do
   [ "$("$s" --launcher info --json | python3 -c "import json,sys; print(json.load(sys.stdin)['version'])")" = "$VERSION" ] \
     || { echo "release: $s is not version $VERSION (run 'make dgmo')" >&2; exit 2; }
+  # Signed by the key the artifacts are signed with (a prebuilt arm64 binary comes from another job).
+  "$BIN/bundle-append" verify "$s" --pubkey "${KEY%.key}.pub" >/dev/null \
+    || { echo "release: $s is not signed by ${KEY%.key}.pub: build it with the same DGMO_RELEASE_KEY" >&2; exit 2; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT"
 touch_all() { find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }

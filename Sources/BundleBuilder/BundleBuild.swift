@@ -151,24 +151,35 @@ public struct BundleBuild {
     /// so an interrupted build never leaves a half-written executable under the output name.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws(BuildError) {
         let dir = (path as NSString).deletingLastPathComponent
-        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        // A fresh name, created exclusively and never through a symlink: in a directory others can
+        // write to, a file planted under a guessable name (owned by them, mode 0666) would
+        // otherwise be written into and renamed into place, secret keys included.
+        var fd: Int32 = -1
+        var tmp = ""
+        for _ in 0..<16 where fd < 0 {
+            tmp = (dir.isEmpty ? "." : dir)
+                + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 && errno != EEXIST { break }
+        }
         guard fd >= 0 else { throw BuildError("cannot write \(path): \(String(cString: strerror(errno)))") }
         var ok = false
         defer { if !ok { unlink(tmp) } }
+        func fail(_ e: Int32) -> BuildError {
+            close(fd)
+            return BuildError("cannot write \(path): \(String(cString: strerror(e)))")
+        }
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
-                if errno == EINTR { continue }; let e = errno; close(fd);
-                throw BuildError("cannot write \(path): \(String(cString: strerror(e)))")
+                if errno == EINTR { continue }
+                throw fail(errno)
             }
             done += n
         }
-        fchmod(fd, mode)
-        if fsync(fd) != 0 {
-            let e = errno; close(fd); throw BuildError("cannot write \(path): \(String(cString: strerror(e)))")
-        }
+        if fchmod(fd, mode) != 0 { throw fail(errno) }
+        if fsync(fd) != 0 { throw fail(errno) }
         close(fd)
         guard rename(tmp, path) == 0 else {
             throw BuildError("cannot write \(path): \(String(cString: strerror(errno)))")

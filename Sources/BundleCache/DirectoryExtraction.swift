@@ -2,8 +2,14 @@ import BundleFormat
 import BundleRuntime
 import CPlatform
 
-/// Writes every layer of a bundle into `DIR/<layer>/`, checking each file's digest: the one
-/// implementation behind `--launcher extract DIR` and `bundle-append extract BUNDLE DIR`.
+/// Writes every layer of a bundle into `DIR/<layer>/`, checked: the one implementation behind
+/// `--launcher extract DIR` and `bundle-append extract BUNDLE DIR`.
+///
+/// The launcher checks a layer's stored stream against its signed data digest only when the
+/// stream ends (docs/security.md, "Hash once"), so each layer is written to `DIR/.<layer>.partial`
+/// and renamed to `DIR/<layer>` only after it was checked; on any error the partial tree is
+/// removed. A tampered bundle leaves nothing under a layer's name, and nothing at all of the
+/// layer that failed.
 ///
 /// DIR is opened once, without following a symlink, and must be ours and not writable by
 /// others: a DIR in `/tmp` that another user made first (empty, or a symlink to a directory
@@ -40,10 +46,11 @@ public enum DirectoryExtraction {
             throw BundleError(.usage, "\(dir) exists and is not an empty directory")
         }
         for layer in bundle.manifest.layers {
+            let partial = "." + layer.name + ".partial"
             let fd: Int32
             do {
-                try Sys.mkdirat(dirFD, layer.name, 0o755)
-                fd = try Sys.openat(dirFD, layer.name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                try Sys.mkdirat(dirFD, partial, 0o700)
+                fd = try Sys.openat(dirFD, partial, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
             } catch {
                 throw BundleError(
                     error.code,
@@ -51,9 +58,18 @@ public enum DirectoryExtraction {
                         ? "no space left on device while writing \(dir)" : "\(dir)/\(layer.name): \(error.reason)",
                     errno: error.errno)
             }
-            defer { Sys.close(fd) }
-            do { try LayerExtractor.extract(bundle, layer: layer, into: fd) } catch {
+            do {
+                try LayerExtractor.extract(bundle, layer: layer, into: fd)
+                try Sys.fchmod(fd, 0o755, what: layer.name)
+            } catch {
+                Sys.close(fd)
+                try? TreeWalk.removeTree(dirFD, partial)
                 throw BundleError(error.code, "\(dir)/\(layer.name): \(error.message)", errno: error.errno)
+            }
+            Sys.close(fd)
+            do { try Sys.renameat(dirFD, partial, dirFD, layer.name) } catch {
+                try? TreeWalk.removeTree(dirFD, partial)
+                throw BundleError(error.code, "\(dir)/\(layer.name): \(error.reason)", errno: error.errno)
             }
             done(layer)
         }

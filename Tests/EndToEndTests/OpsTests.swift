@@ -297,4 +297,20 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(try ops(["extract", dir + "/out"]).status, 125, "refuses a non-empty directory")
         XCTAssertEqual(try ops(["cache", "bogus"]).status, 125)
     }
+
+    /// A layer is checked against its signed data digest only when its stream ends, so `extract`
+    /// writes it under a hidden partial name first: a tampered layer never appears under its
+    /// name, and its partial tree is removed. Layer `b` is stored last; its bytes are flipped.
+    func testExtractOfATamperedLayerLeavesNothingOfIt() throws {
+        var bytes = try Harness.bytes(binary)
+        let t = try Harness.trailer(bytes)
+        bytes[Int(t.layers.upperBound) - 8] ^= 0x20
+        let tampered = dir + "/tampered"
+        try Harness.writeBytes(bytes, to: tampered)
+        let o = try Harness.run(tampered, ["--launcher", "extract", dir + "/out"], env: ["OPS_CACHE_DIR": cache])
+        XCTAssertEqual(o.status, 125, o.stderr)
+        XCTAssertTrue(o.stderr.contains("/out/b"), o.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out"), ["a"],
+                       "only the intact layer, nothing of b (no partial tree)")
+    }
 }

@@ -79,22 +79,29 @@ qemu_binfmt_register() {
   (
     flock 9
     qemu_binfmt_read_state
+    # What this call did, undone if it fails before the state is written (else a failed
+    # registration would leave a mount or an entry that no later unregister knows of).
+    mounted_now=0 registered_now=0
+    give_up() {
+      echo "qemu-binfmt: $1" >&2
+      if [ "$registered_now" = 1 ]; then echo -1 > "$QEMU_BINFMT_DIR/$QEMU_BINFMT_NAME" 2>/dev/null || true; fi
+      if [ "$mounted_now" = 1 ]; then umount "$QEMU_BINFMT_DIR" 2>/dev/null || true; fi
+      exit 1
+    }
     if [ -z "$owners" ]; then
       # Nobody uses it: look at the machine afresh (what a previous owner did is still in the state).
       if ! qemu_binfmt_is_mounted; then
-        mount -t binfmt_misc binfmt_misc "$QEMU_BINFMT_DIR" \
-          || { echo "qemu-binfmt: cannot mount binfmt_misc on $QEMU_BINFMT_DIR" >&2; exit 1; }
-        mounted=1
+        mount -t binfmt_misc binfmt_misc "$QEMU_BINFMT_DIR" || give_up "cannot mount binfmt_misc on $QEMU_BINFMT_DIR"
+        mounted=1 mounted_now=1
       fi
       if [ ! -e "$QEMU_BINFMT_DIR/$QEMU_BINFMT_NAME" ]; then
-        line=$(qemu_binfmt_line) || exit 1
-        printf '%s' "$line" > "$QEMU_BINFMT_DIR/register" \
-          || { echo "qemu-binfmt: the kernel refused the registration $line" >&2; exit 1; }
-        registered=1
+        line=$(qemu_binfmt_line) || give_up "no qemu-aarch64 description to register (is qemu-user-static installed?)"
+        printf '%s' "$line" > "$QEMU_BINFMT_DIR/register" || give_up "the kernel refused the registration $line"
+        registered=1 registered_now=1
       fi
     fi
     grep -qx enabled "$QEMU_BINFMT_DIR/$QEMU_BINFMT_NAME" \
-      || { echo "qemu-binfmt: $QEMU_BINFMT_DIR/$QEMU_BINFMT_NAME exists but is disabled (left as the system set it)" >&2; exit 1; }
+      || give_up "$QEMU_BINFMT_DIR/$QEMU_BINFMT_NAME exists but is disabled (left as the system set it)"
     # shellcheck disable=SC2086 # one PID per word
     owners=$(printf '%s\n' $owners "$owner" | sort -un | tr '\n' ' ')
     owners=${owners% }
