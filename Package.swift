@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "BundleCryptoTests", dependencies: ["BundleCrypto", "BundleFormat", "TestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "BundleCacheTests", dependencies: ["BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "BundleCacheTests", dependencies: ["BundleCache", "BundleRuntime", "BundleBuilder", "BundleCodecs", "BundleFormat", "BundleCrypto", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "BundleBuilderTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"], swiftSettings: strictSettings),
     ]
