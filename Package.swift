@@ -120,7 +120,8 @@ let package = Package(
         .testTarget(
             name: "BundleCacheTests",
             dependencies: [
-                "BundleCache", "BundleRuntime", "BundleBuilder", "BundleFormat", "BundleCrypto", "TestSupport",
+                "BundleCache", "BundleRuntime", "BundleBuilder", "BundleCodecs", "BundleFormat", "BundleCrypto",
+                "TestSupport",
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "BundleBuilderTests",

@@ -1,10 +1,17 @@
 import BundleFormat
+import BundleCodecs
 import CPlatform
 
 /// The extraction pipeline: one thread decodes the layer (reading, hashing the stored bytes,
-/// decompressing, undoing the filter: `LayerStream`) into a ring of `slotCount` buffers, while
-/// the caller's thread writes files straight out of those buffers. Memory: the ring
+/// decompressing: `LayerStream`) into a ring of `slotCount` buffers, while the caller's thread
+/// undoes the filter in each buffer and writes files straight out of it. The filter runs on the
+/// writer's side to balance the two threads (decoding alone was the longer one). Memory: the ring
 /// (`slotCount × slotSize`) plus the stream's own buffers, whatever the layer's size.
+///
+/// The filter's state (its stream position, an operand cut by a buffer's end) lives on the
+/// writer's thread only: the last ≤ 4 bytes of a buffer that the filter cannot finish yet are
+/// copied out before the buffer goes back to the decoder, and in front of the next buffer's bytes
+/// (each slot has `carryRoom` bytes of headroom for them), so the filter sees one contiguous stream.
 ///
 /// One mutex and one condition variable guard the ring. Errors: the decoding thread stores its
 /// `BundleError` and stops; the writer sees it when it next waits for data. A writer that fails
@@ -13,14 +20,24 @@ import CPlatform
 final class DecodePipeline {
     static let slotCount = 3
     static let slotSize = 1 << 20
+    /// Headroom before each slot's bytes for the carried operand (at most 4 bytes).
+    static let carryRoom = 16
 
     private var stream: LayerStream
     private let slots: [UnsafeMutableRawBufferPointer]
     private var counts: [Int]
     private var fillIndex = 0        // next slot the decoder fills
-    private var readIndex = 0        // slot the writer reads
-    private var readPos = 0          // position in that slot
     private var full = 0             // slots filled and not yet released by the writer
+    // The writer's state (its thread only).
+    private var readIndex = 0        // next slot the writer takes
+    private var holding = false      // the writer holds slot `readIndex`
+    private var current: UnsafeMutableRawPointer? = nil  // what `next` reads: a slot, or `carry` at the end
+    private var readPos = 0          // position in `current`
+    private var readyEnd = 0         // end of the final (filtered) bytes in `current`
+    private var slotEnd = 0          // end of the decoded bytes in `current`
+    private var filter: X86BranchFilter?
+    private let carry: UnsafeMutableRawBufferPointer  // the bytes the filter has not finished
+    private var carryCount = 0
     private var decoderDone = false  // the decoder has stopped (end of stream, error or cancel)
     private var streamEnded = false  // it stopped at the end of the stream, checked by `finish`
     private var failure: BundleError? = nil
@@ -43,12 +60,17 @@ final class DecodePipeline {
     }
 
     private init(_ stream: consuming LayerStream, mutex: UnsafeMutableRawPointer, cond: UnsafeMutableRawPointer, layerName: String) {
+        var stream = stream
+        self.filter = stream.takeFilter()
         self.stream = stream
+        self.carry = .allocate(byteCount: DecodePipeline.carryRoom, alignment: 16)
         self.mutex = mutex
         self.cond = cond
         self.layerName = layerName
         var slots: [UnsafeMutableRawBufferPointer] = []
-        for _ in 0..<DecodePipeline.slotCount { slots.append(.allocate(byteCount: DecodePipeline.slotSize, alignment: 16)) }
+        for _ in 0..<DecodePipeline.slotCount {
+            slots.append(.allocate(byteCount: DecodePipeline.carryRoom + DecodePipeline.slotSize, alignment: 16))
+        }
         self.slots = slots
         self.counts = [Int](repeating: 0, count: DecodePipeline.slotCount)
     }
@@ -56,6 +78,7 @@ final class DecodePipeline {
     deinit {
         stopThread()
         for s in slots { s.deallocate() }
+        carry.deallocate()
         cplat_cond_free(cond)
         cplat_mutex_free(mutex)
     }
@@ -71,7 +94,7 @@ final class DecodePipeline {
             cplat_mutex_unlock(mutex)
 
             // Outside the lock: the writer only touches slots the decoder has released.
-            let slot = slots[index]
+            let slot = UnsafeMutableRawBufferPointer(rebasing: slots[index][DecodePipeline.carryRoom...])
             var n = 0
             var error: BundleError? = nil
             do {
@@ -103,28 +126,67 @@ final class DecodePipeline {
 
     // MARK: the writer's side
 
-    /// The next decoded bytes, at most `limit` of them, valid until `release(_:)`; fails if the
-    /// stream ends first or the decoder failed.
+    /// The next decoded (and unfiltered) bytes, at most `limit` of them, valid until
+    /// `release(_:)`; fails if the stream ends first or the decoder failed.
     func next(limit: Int) throws(BundleError) -> UnsafeRawBufferPointer {
-        cplat_mutex_lock(mutex)
-        while full == 0 && !decoderDone { cplat_cond_wait(cond, mutex) }
-        let available = full > 0
-        let failure = self.failure
-        cplat_mutex_unlock(mutex)
-        guard available else {
-            if let failure { throw failure }
-            throw BundleError(.truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)")
-        }
-        let slot = slots[readIndex]
-        let n = min(limit, counts[readIndex] - readPos)
-        return UnsafeRawBufferPointer(rebasing: slot[readPos..<(readPos + n)])
+        while readPos == readyEnd { try take() }
+        let n = min(limit, readyEnd - readPos)
+        return UnsafeRawBufferPointer(start: current! + readPos, count: n)
     }
 
     /// Marks `count` bytes from `next` as used; a slot used up goes back to the decoder.
     func release(_ count: Int) {
         readPos += count
-        guard readPos == counts[readIndex] else { return }
-        readPos = 0
+        if readPos == readyEnd && holding { giveBack() }
+    }
+
+    /// Takes the next filled slot: the carried bytes go in front of its own, and the filter
+    /// finishes what it can. At the stream's end, the carried bytes are final as they are.
+    private func take() throws(BundleError) {
+        cplat_mutex_lock(mutex)
+        while full == 0 && !decoderDone { cplat_cond_wait(cond, mutex) }
+        let available = full > 0
+        let failure = self.failure
+        let ended = streamEnded
+        cplat_mutex_unlock(mutex)
+        if available {
+            let base = slots[readIndex].baseAddress!
+            let start = DecodePipeline.carryRoom - carryCount
+            if carryCount > 0 { (base + start).copyMemory(from: carry.baseAddress!, byteCount: carryCount) }
+            carryCount = 0
+            holding = true
+            current = base
+            readPos = start
+            slotEnd = DecodePipeline.carryRoom + counts[readIndex]
+            if filter != nil {
+                readyEnd = start + filter!.process(UnsafeMutableRawBufferPointer(start: base + start, count: slotEnd - start), atEnd: false)
+            } else {
+                readyEnd = slotEnd
+            }
+            if readPos == readyEnd { giveBack() }   // nothing final yet: all of it is carried
+            return
+        }
+        if let failure { throw failure }
+        if ended && carryCount > 0 {
+            // The stream's last bytes: an operand cut by its end is left alone.
+            if filter != nil { _ = filter!.process(UnsafeMutableRawBufferPointer(rebasing: carry[0..<carryCount]), atEnd: true) }
+            current = carry.baseAddress!
+            readPos = 0
+            readyEnd = carryCount
+            slotEnd = carryCount
+            carryCount = 0
+            return
+        }
+        throw BundleError(.truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)")
+    }
+
+    /// Copies the held slot's unfinished tail (≤ 4 bytes) aside and returns the slot to the decoder.
+    private func giveBack() {
+        carryCount = slotEnd - readyEnd
+        if carryCount > 0 { carry.baseAddress!.copyMemory(from: current! + readyEnd, byteCount: carryCount) }
+        holding = false
+        current = nil
+        readPos = 0; readyEnd = 0; slotEnd = 0
         readIndex = (readIndex + 1) % DecodePipeline.slotCount
         cplat_mutex_lock(mutex)
         full -= 1
@@ -139,7 +201,8 @@ final class DecodePipeline {
         // Decoded bytes nobody asked for end the wait at once: a decoder blocked on a full ring
         // would otherwise never finish.
         while !decoderDone && full == 0 { cplat_cond_wait(cond, mutex) }
-        let leftover = full > 0
+        // Bytes the files did not use: in the ring, in the writer's hands, or carried.
+        let leftover = full > 0 || readPos < readyEnd || carryCount > 0
         let failure = self.failure
         let ended = streamEnded
         cplat_mutex_unlock(mutex)

@@ -75,6 +75,13 @@ struct LayerStream: ~Copyable {
         inputEnd = n
     }
 
+    /// Hands the layer's filter to the caller, who must then undo it on the bytes `read` returns
+    /// (`DecodePipeline` runs it on the writer's thread, to balance the two threads).
+    mutating func takeFilter() -> X86BranchFilter? {
+        defer { filter = nil }
+        return filter
+    }
+
     /// Fills `output` completely with decoded bytes; fails if the stream ends first.
     mutating func readExactly(_ output: UnsafeMutableRawBufferPointer) throws(BundleError) {
         var filled = 0

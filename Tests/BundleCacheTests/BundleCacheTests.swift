@@ -3,9 +3,10 @@ import XCTest
 import TestSupport
 @testable import BundleBuilder
 import BundleCache
+import BundleCodecs
 import BundleCrypto
 import BundleFormat
-import BundleRuntime
+@testable import BundleRuntime
 
 /// Unit tests of the cache module, in process: real directories and real bundles, with syscall
 /// failures injected through `Sys.failureInjection` (debug builds only). The attacks that need a
@@ -30,19 +31,25 @@ final class BundleCacheTests: XCTestCase {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    /// A real, unsigned bundle with one layer `l` holding `files` (path -> content) and run.sh.
-    func makeBundle(_ files: [String: String] = ["run.sh": "#!/bin/sh\necho ran\n"]) throws -> BundleFile {
+    /// A real, unsigned bundle with one layer `l` holding `files` (path -> content) and run.sh,
+    /// and `binary` files, stored with `filter`.
+    func makeBundle(
+        _ files: [String: String] = ["run.sh": "#!/bin/sh\necho ran\n"], binary: [String: [UInt8]] = [:],
+        filter: LayerFilter = .none
+    ) throws -> BundleFile {
         let src = dir + "/src-" + UUID().uuidString
-        for (path, content) in files {
+        let contents = files.mapValues { Array($0.utf8) }.merging(binary) { a, _ in a }
+        for (path, content) in contents {
             let full = src + "/" + path
             try FileManager.default.createDirectory(
                 atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try content.write(toFile: full, atomically: false, encoding: .utf8)
+            try Data(content).write(to: URL(fileURLWithPath: full))
             chmod(full, 0o755)
         }
-        let layer = try LayerBuilder.build(LayerSpec(name: "l", directory: src, codec: .zstd, level: 3))
+        let layerSpec = LayerSpec(name: "l", directory: src, codec: .zstd, level: 3, filter: filter)
+        let layer = try LayerBuilder.build(layerSpec)
         let spec = BundleSpec(
-            name: "unit", version: "1", layers: [LayerSpec(name: "l", directory: src, codec: .zstd, level: 3)],
+            name: "unit", version: "1", layers: [layerSpec],
             entries: [
                 EntrySpec(name: "unit", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)
             ])
@@ -167,6 +174,61 @@ final class BundleCacheTests: XCTestCase {
             s.unicodeScalars.append(UnicodeScalar(UInt8(0x21 + random.next() % 94)))
         }
         return s
+    }
+
+    /// Machine-code-like bytes: `call`/`jmp` opcodes with small operands (which the x86 filter
+    /// rewrites) between random filler, and one opcode whose operand straddles each of the
+    /// pipeline's buffer boundaries (`DecodePipeline.slotSize` apart in the stream) at every
+    /// cut from 1 to 4 bytes.
+    func machineCode(_ count: Int) -> [UInt8] {
+        var random = SplitMix64(state: 7)
+        var bytes = [UInt8](repeating: 0, count: count)
+        var i = 0
+        while i + 5 <= count {
+            if random.next() % 4 == 0 {
+                let x = UInt32(bitPattern: Int32(Int(random.next() % 4001) - 2000))
+                bytes[i] = random.next() % 2 == 0 ? 0xE8 : 0xE9
+                for k in 0..<4 { bytes[i + 1 + k] = UInt8(truncatingIfNeeded: x >> (8 * k)) }
+                i += 5
+            } else {
+                bytes[i] = UInt8(random.next() % 0xE8)
+                i += 1
+            }
+        }
+        for (n, boundary) in stride(from: DecodePipeline.slotSize, to: count - 8, by: DecodePipeline.slotSize)
+            .enumerated()
+        {
+            let op = boundary - 1 - n % 4  // the opcode 1...4 bytes before the boundary
+            for k in (op - 5)..<op { bytes[k] = 0x00 }  // no earlier operand swallows it
+            bytes[op] = 0xE8
+            bytes[op + 1] = 0x10; bytes[op + 2] = 0; bytes[op + 3] = 0; bytes[op + 4] = 0
+        }
+        return bytes
+    }
+
+    /// An x86-filtered layer spanning several of the pipeline's buffers, with operands cut by
+    /// every buffer boundary and by a file boundary: the writer's thread undoes the filter across
+    /// them, and every file comes out byte for byte.
+    func testFilteredLayerComesOutExactAcrossThePipelinesBuffers() throws {
+        let code = machineCode(5 * DecodePipeline.slotSize + 3)
+        var encoded = code
+        var encoder = X86BranchFilter(encoding: true, totalSize: UInt64(code.count))
+        _ = encoded.withUnsafeMutableBytes { encoder.process($0, atEnd: true) }
+        XCTAssertNotEqual(encoded, code, "the filter has operands to rewrite")
+        // Files in table order: a.bin then b.bin, split inside an operand.
+        let split = 3 * DecodePipeline.slotSize - 2
+        let cache = try openCache()
+        let bundle = try makeBundle(
+            ["run.sh": "#!/bin/sh\n"], binary: ["a.bin": Array(code[..<split]), "b.bin": Array(code[split...])],
+            filter: .x86)
+        XCTAssertEqual(bundle.manifest.layers[0].filter, .x86)
+        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        let root = cache.layerPath(Hex.layerName(bundle.manifest.layers[0].digest))
+        let a = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/a.bin")))
+        let b = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/b.bin")))
+        XCTAssertTrue(a == Array(code[..<split]), "a.bin differs")
+        XCTAssertTrue(b == Array(code[split...]), "b.bin differs")
+        XCTAssertEqual(names(cache.path + "/tmp"), [])
     }
 
     /// The extraction pipeline: the decoding thread fails in the middle of the stream (an I/O
