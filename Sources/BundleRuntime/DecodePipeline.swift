@@ -16,7 +16,8 @@ import CPlatform
 /// One mutex and one condition variable guard the ring. Errors: the decoding thread stores its
 /// `BundleError` and stops; the writer sees it when it next waits for data. A writer that fails
 /// (a full disk) calls `cancel()`, which wakes the decoder and makes it stop. `finish()` and
-/// `cancel()` join the thread, so none is left running; `deinit` cancels if neither was called.
+/// `cancel()` join the thread, so none is left running. The caller must call one of them: the
+/// running thread holds a reference to the pipeline, so `deinit` cannot run before it ends.
 final class DecodePipeline {
     static let slotCount = 3
     static let slotSize = 1 << 20
@@ -146,6 +147,8 @@ final class DecodePipeline {
         cplat_mutex_lock(mutex)
         while full == 0 && !decoderDone { cplat_cond_wait(cond, mutex) }
         let available = full > 0
+        // Read under the lock: the decoder writes other elements of the same array.
+        let count = available ? counts[readIndex] : 0
         let failure = self.failure
         let ended = streamEnded
         cplat_mutex_unlock(mutex)
@@ -157,7 +160,7 @@ final class DecodePipeline {
             holding = true
             current = base
             readPos = start
-            slotEnd = DecodePipeline.carryRoom + counts[readIndex]
+            slotEnd = DecodePipeline.carryRoom + count
             if filter != nil {
                 readyEnd = start + filter!.process(UnsafeMutableRawBufferPointer(start: base + start, count: slotEnd - start), atEnd: false)
             } else {

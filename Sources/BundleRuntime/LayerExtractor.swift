@@ -48,6 +48,10 @@ public enum LayerExtractor {
         // Pass 2: create. Writing a layer, the decoding runs on a second thread (`DecodePipeline`)
         // unless threads are unavailable; verifying, on this one.
         let source = try DecodedBytes(bundle, layer: layer, pipelined: rootFD != nil)
+        // Any error in pass 2 (a full disk, a changed table) stops and joins the decoding thread
+        // here: the thread holds the pipeline while it runs, so `deinit` alone would not (after
+        // `finish`, `cancel` finds no thread and does nothing).
+        defer { if case .pipelined(let p) = source { p.cancel() } }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
         defer { buffer.deallocate() }
         var dirs = DirectoryStack(root: rootFD ?? -1)

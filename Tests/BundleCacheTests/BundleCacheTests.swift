@@ -262,6 +262,9 @@ final class BundleCacheTests: XCTestCase {
 
     /// The writer fails (a full disk) while the decoding thread is ahead of it, blocked on a full
     /// ring: the error is the write's, the thread is stopped and joined, nothing is left.
+    /// This process's threads (`/proc/self/task`).
+    func threadCount() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).count }
+
     func testWriteFailureWithTheDecoderAheadStopsItAndLeavesNothing() throws {
         let cache = try openCache()
         let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)])
@@ -272,11 +275,13 @@ final class BundleCacheTests: XCTestCase {
             if writes.seen == 2 { usleep(200_000) }  // let the decoder fill the ring and block
             return writes.seen >= 3 ? ENOSPC : nil
         }
+        let threadsBefore = threadCount()
         XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
             XCTAssertEqual((e as? BundleError)?.code, .diskFull, "\(e)")
             XCTAssertTrue((e as? BundleError)?.message.contains("big.txt") == true, "\(e)")
         }
         Sys.failureInjection = nil
+        XCTAssertEqual(threadCount(), threadsBefore, "the decoding thread was stopped and joined")
         XCTAssertEqual(writes.seen, 3, "the write that failed was the last")
         XCTAssertEqual(names(cache.path + "/tmp"), [])
         XCTAssertEqual(names(cache.path + "/layers"), [])
