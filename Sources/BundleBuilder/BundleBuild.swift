@@ -157,7 +157,8 @@ public struct BundleBuild {
         var fd: Int32 = -1
         var tmp = ""
         for _ in 0..<16 where fd < 0 {
-            tmp = (dir.isEmpty ? "." : dir)
+            tmp =
+                (dir.isEmpty ? "." : dir)
                 + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd < 0 && errno != EEXIST { break }

@@ -55,7 +55,9 @@ public final class Decompressor {
         case .zstd:
             guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
             let r = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, zstdWindowLogMax)
-            guard ZSTD_isError(r) == 0 else { ZSTD_freeDCtx(ctx); throw BundleError(.codec, "zstd: cannot set the window limit") }
+            guard ZSTD_isError(r) == 0 else {
+                ZSTD_freeDCtx(ctx); throw BundleError(.codec, "zstd: cannot set the window limit")
+            }
             state = .zstd(ctx)
         case .xz:
             let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
@@ -63,7 +65,8 @@ public final class Decompressor {
             let r = lzma_stream_decoder(strm, Limits.xzMemoryLimit, 0)
             guard r == LZMA_OK else {
                 lzma_end(strm); strm.deallocate()
-                throw BundleError(.codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(r.rawValue))")
+                throw BundleError(
+                    .codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(r.rawValue))")
             }
             state = .xz(strm)
         case .zlib:
@@ -72,7 +75,8 @@ public final class Decompressor {
             let r = czlib_inflate_init2(strm, 15)
             guard r == Z_OK else {
                 strm.deallocate()
-                throw BundleError(.codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
+                throw BundleError(
+                    .codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
             }
             state = .zlib(strm)
         }
@@ -100,7 +104,9 @@ public final class Decompressor {
     ///   itself: an uncompressed layer has no end marker, its size is known to the caller.
     /// - Corrupt data and streams over the memory limits throw, e.g. "zstd: frame requires too
     ///   much memory (window larger than 16 MiB)", "xz: corrupt data", "zlib: corrupt data".
-    public func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(BundleError) -> (consumed: Int, produced: Int, finished: Bool) {
+    public func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(BundleError)
+        -> (consumed: Int, produced: Int, finished: Bool)
+    {
         if ended { return (0, 0, true) }
         switch state {
         case .none:
@@ -127,16 +133,18 @@ public final class Decompressor {
             let r = lzma_code(s, LZMA_RUN)
             let consumed = input.count - s.pointee.avail_in
             let produced = output.count - s.pointee.avail_out
-            s.pointee.next_in = nil   // do not keep pointers into the caller's buffers
+            s.pointee.next_in = nil  // do not keep pointers into the caller's buffers
             s.pointee.next_out = nil
             switch r {
-            case LZMA_OK, LZMA_BUF_ERROR:   // BUF_ERROR: no progress possible now; not fatal
+            case LZMA_OK, LZMA_BUF_ERROR:  // BUF_ERROR: no progress possible now; not fatal
                 return (consumed, produced, false)
             case LZMA_STREAM_END:
                 ended = true
                 return (consumed, produced, true)
             case LZMA_MEMLIMIT_ERROR:
-                throw BundleError(.tooLarge, "xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
+                throw BundleError(
+                    .tooLarge,
+                    "xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
             case LZMA_MEM_ERROR: throw BundleError(.codec, "xz: out of memory")
             case LZMA_FORMAT_ERROR: throw BundleError(.codec, "xz: not an xz stream")
             case LZMA_OPTIONS_ERROR: throw BundleError(.codec, "xz: unsupported options")
@@ -157,13 +165,13 @@ public final class Decompressor {
             s.pointee.next_in = nil
             s.pointee.next_out = nil
             switch r {
-            case Z_OK, Z_BUF_ERROR:   // BUF_ERROR: no progress possible now; not fatal
+            case Z_OK, Z_BUF_ERROR:  // BUF_ERROR: no progress possible now; not fatal
                 return (consumed, produced, false)
             case Z_STREAM_END:
                 ended = true
                 return (consumed, produced, true)
             case Z_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
-            default: throw BundleError(.codec, "zlib: corrupt data")   // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
+            default: throw BundleError(.codec, "zlib: corrupt data")  // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
             }
         }
     }
@@ -189,167 +197,190 @@ public final class Decompressor {
 // -DLAUNCHER_DECODE_ONLY, so the launcher links no compressor (the class metadata of a public
 // class is kept by the linker, and with it the whole zstd, xz and zlib encoders: about 600 KB).
 #if !LAUNCHER_DECODE_ONLY
-/// Streaming encoder for the packaging tool.
-///
-/// Whatever level a spec asks for, the output stays decodable by the launcher's `Decompressor`:
-/// the zstd window is clamped to 2^`Limits.zstdMaxWindowLog` and the xz dictionary to
-/// `Limits.xzMaxDictionary`. Integrity checks are always on (zstd content checksum,
-/// xz CRC64, zlib Adler-32), so corruption is caught even when the layer digest is not checked yet.
-public final class Compressor {
-    private enum State {
-        case none
-        case zstd(OpaquePointer)
-        case xz(UnsafeMutablePointer<lzma_stream>)
-        case zlib(UnsafeMutablePointer<z_stream>)
-    }
-    private let state: State
-    private let codec: Codec
-    /// Scratch output buffer, allocated once: compressed bytes go here, then to the caller's array.
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var finished = false
-
-    private static let bufferSize = 256 << 10
-
-    /// Creates an encoder. `level` must be in `codec.levelRange` (it is ignored for `.none`).
+    /// Streaming encoder for the packaging tool.
     ///
-    /// - zstd: `ZSTD_c_compressionLevel = level`, `ZSTD_c_checksumFlag = 1`; levels 20-22
-    ///   (the "ultra" levels, whose windows are 32-128 MiB) get `ZSTD_c_windowLog =
-    ///   Limits.zstdMaxWindowLog` (16 MiB), the largest window the launcher decodes: on a
-    ///   100 MB executable that is 1 % smaller than level 19's 8 MiB, for 8 MiB more decoder memory.
-    /// - xz: one LZMA2 filter from `lzma_lzma_preset(level)`, dictionary clamped to
-    ///   `Limits.xzMaxDictionary` (presets 7-9 ask for 16-64 MiB, over the decoder memlimit),
-    ///   CRC64 check, via `lzma_stream_encoder` (.xz container).
-    /// - zlib: deflate in the zlib format (windowBits 15), default strategy.
-    public init(codec: Codec, level: Int) throws(BundleError) {
-        if let range = codec.levelRange, !range.contains(level) {
-            throw BundleError(.usage, "\(codec.name): level \(level) is outside \(range.lowerBound)...\(range.upperBound)")
+    /// Whatever level a spec asks for, the output stays decodable by the launcher's `Decompressor`:
+    /// the zstd window is clamped to 2^`Limits.zstdMaxWindowLog` and the xz dictionary to
+    /// `Limits.xzMaxDictionary`. Integrity checks are always on (zstd content checksum,
+    /// xz CRC64, zlib Adler-32), so corruption is caught even when the layer digest is not checked yet.
+    public final class Compressor {
+        private enum State {
+            case none
+            case zstd(OpaquePointer)
+            case xz(UnsafeMutablePointer<lzma_stream>)
+            case zlib(UnsafeMutablePointer<z_stream>)
         }
-        self.codec = codec
-        switch codec {
-        case .none:
-            state = .none
-        case .zstd:
-            guard let ctx = ZSTD_createCCtx() else { throw BundleError(.codec, "zstd: out of memory") }
-            var ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level))) == 0
-            ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)) == 0
-            if level >= 20 {
-                ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.zstdMaxWindowLog)) == 0
+        private let state: State
+        private let codec: Codec
+        /// Scratch output buffer, allocated once: compressed bytes go here, then to the caller's array.
+        private let buffer: UnsafeMutableRawBufferPointer
+        private var finished = false
+
+        private static let bufferSize = 256 << 10
+
+        /// Creates an encoder. `level` must be in `codec.levelRange` (it is ignored for `.none`).
+        ///
+        /// - zstd: `ZSTD_c_compressionLevel = level`, `ZSTD_c_checksumFlag = 1`; levels 20-22
+        ///   (the "ultra" levels, whose windows are 32-128 MiB) get `ZSTD_c_windowLog =
+        ///   Limits.zstdMaxWindowLog` (16 MiB), the largest window the launcher decodes: on a
+        ///   100 MB executable that is 1 % smaller than level 19's 8 MiB, for 8 MiB more decoder memory.
+        /// - xz: one LZMA2 filter from `lzma_lzma_preset(level)`, dictionary clamped to
+        ///   `Limits.xzMaxDictionary` (presets 7-9 ask for 16-64 MiB, over the decoder memlimit),
+        ///   CRC64 check, via `lzma_stream_encoder` (.xz container).
+        /// - zlib: deflate in the zlib format (windowBits 15), default strategy.
+        public init(codec: Codec, level: Int) throws(BundleError) {
+            if let range = codec.levelRange, !range.contains(level) {
+                throw BundleError(
+                    .usage, "\(codec.name): level \(level) is outside \(range.lowerBound)...\(range.upperBound)")
             }
-            guard ok else { ZSTD_freeCCtx(ctx); throw BundleError(.codec, "zstd: cannot set the encoder parameters") }
-            state = .zstd(ctx)
-        case .xz:
-            var options = lzma_options_lzma()
-            guard lzma_lzma_preset(&options, UInt32(level)) == 0 else { throw BundleError(.codec, "xz: unsupported level \(level)") }
-            options.dict_size = min(options.dict_size, Limits.xzMaxDictionary)
-            let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
-            clzma_stream_init(strm)
-            // lzma_stream_encoder copies the filter options, so `options` need only outlive the call.
-            let r = withUnsafeMutablePointer(to: &options) { opt -> lzma_ret in
-                var filters = [
-                    lzma_filter(id: CLZMA_FILTER_LZMA2, options: UnsafeMutableRawPointer(opt)),
-                    lzma_filter(id: CLZMA_VLI_UNKNOWN, options: nil),
-                ]
-                return filters.withUnsafeMutableBufferPointer { lzma_stream_encoder(strm, $0.baseAddress, LZMA_CHECK_CRC64) }
-            }
-            guard r == LZMA_OK else {
-                lzma_end(strm); strm.deallocate()
-                throw BundleError(.codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the encoder (\(r.rawValue))")
-            }
-            state = .xz(strm)
-        case .zlib:
-            let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            strm.initialize(to: z_stream())
-            let r = czlib_deflate_init2(strm, Int32(level), 15, 8, Z_DEFAULT_STRATEGY)
-            guard r == Z_OK else {
-                strm.deallocate()
-                throw BundleError(.codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the encoder (\(r))")
-            }
-            state = .zlib(strm)
-        }
-        buffer = codec == .none ? UnsafeMutableRawBufferPointer(start: nil, count: 0)
-                                : .allocate(byteCount: Compressor.bufferSize, alignment: 16)
-    }
-
-    deinit {
-        switch state {
-        case .none: break
-        case .zstd(let ctx): ZSTD_freeCCtx(ctx)
-        case .xz(let s): lzma_end(s); s.deallocate()
-        case .zlib(let s): deflateEnd(s); s.deallocate()
-        }
-        buffer.deallocate()
-    }
-
-    /// Appends compressed output for `input` to `output`. The encoder may keep some of it
-    /// internally until later calls or `finish`. Fails after `finish`.
-    public func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(BundleError) {
-        guard !finished else { throw BundleError(.usage, "\(codec.name): stream already finished") }
-        try run(input, finish: false, into: &output)
-    }
-
-    /// Flushes and ends the stream, appending the rest to `output`. Call it exactly once.
-    public func finish(into output: inout [UInt8]) throws(BundleError) {
-        guard !finished else { throw BundleError(.usage, "\(codec.name): stream already finished") }
-        finished = true
-        try run(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: &output)
-    }
-
-    private func run(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(BundleError) {
-        switch state {
-        case .none:
-            output.append(contentsOf: input)
-
-        case .zstd(let ctx):
-            var inb = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-            while true {
-                var outb = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
-                let r = ZSTD_compressStream2(ctx, &outb, &inb, finish ? ZSTD_e_end : ZSTD_e_continue)
-                guard ZSTD_isError(r) == 0 else { throw BundleError(.codec, "zstd: compression failed (\(String(cString: ZSTD_getErrorName(r))))") }
-                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<outb.pos]))
-                // e_continue: done once all input is taken; e_end: done once r == 0 (fully flushed).
-                if finish ? r == 0 : inb.pos == inb.size { break }
-            }
-
-        case .xz(let s):
-            s.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            s.pointee.avail_in = input.count
-            defer { s.pointee.next_in = nil; s.pointee.next_out = nil }
-            while true {
-                s.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
-                s.pointee.avail_out = buffer.count
-                let r = lzma_code(s, finish ? LZMA_FINISH : LZMA_RUN)
-                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - s.pointee.avail_out)]))
-                if r == LZMA_STREAM_END { break }
+            self.codec = codec
+            switch codec {
+            case .none:
+                state = .none
+            case .zstd:
+                guard let ctx = ZSTD_createCCtx() else { throw BundleError(.codec, "zstd: out of memory") }
+                var ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level))) == 0
+                ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1)) == 0
+                if level >= 20 {
+                    ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.zstdMaxWindowLog)) == 0
+                }
+                guard ok else {
+                    ZSTD_freeCCtx(ctx); throw BundleError(.codec, "zstd: cannot set the encoder parameters")
+                }
+                state = .zstd(ctx)
+            case .xz:
+                var options = lzma_options_lzma()
+                guard lzma_lzma_preset(&options, UInt32(level)) == 0 else {
+                    throw BundleError(.codec, "xz: unsupported level \(level)")
+                }
+                options.dict_size = min(options.dict_size, Limits.xzMaxDictionary)
+                let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
+                clzma_stream_init(strm)
+                // lzma_stream_encoder copies the filter options, so `options` need only outlive the call.
+                let r = withUnsafeMutablePointer(to: &options) { opt -> lzma_ret in
+                    var filters = [
+                        lzma_filter(id: CLZMA_FILTER_LZMA2, options: UnsafeMutableRawPointer(opt)),
+                        lzma_filter(id: CLZMA_VLI_UNKNOWN, options: nil),
+                    ]
+                    return filters.withUnsafeMutableBufferPointer {
+                        lzma_stream_encoder(strm, $0.baseAddress, LZMA_CHECK_CRC64)
+                    }
+                }
                 guard r == LZMA_OK else {
-                    throw BundleError(.codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: compression failed (\(r.rawValue))")
+                    lzma_end(strm); strm.deallocate()
+                    throw BundleError(
+                        .codec,
+                        r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the encoder (\(r.rawValue))")
                 }
-                if !finish && s.pointee.avail_in == 0 { break }
+                state = .xz(strm)
+            case .zlib:
+                let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+                strm.initialize(to: z_stream())
+                let r = czlib_deflate_init2(strm, Int32(level), 15, 8, Z_DEFAULT_STRATEGY)
+                guard r == Z_OK else {
+                    strm.deallocate()
+                    throw BundleError(
+                        .codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the encoder (\(r))")
+                }
+                state = .zlib(strm)
             }
+            buffer =
+                codec == .none
+                ? UnsafeMutableRawBufferPointer(start: nil, count: 0)
+                : .allocate(byteCount: Compressor.bufferSize, alignment: 16)
+        }
 
-        case .zlib(let s):
-            var offset = 0
-            defer { s.pointee.next_in = nil; s.pointee.next_out = nil }
-            repeat {
-                let n = min(input.count - offset, zlibMaxChunk)
-                s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + offset })
-                s.pointee.avail_in = uInt(n)
-                // Only the last piece may carry Z_FINISH.
-                let flush = finish && offset + n == input.count ? Z_FINISH : Z_NO_FLUSH
+        deinit {
+            switch state {
+            case .none: break
+            case .zstd(let ctx): ZSTD_freeCCtx(ctx)
+            case .xz(let s): lzma_end(s); s.deallocate()
+            case .zlib(let s): deflateEnd(s); s.deallocate()
+            }
+            buffer.deallocate()
+        }
+
+        /// Appends compressed output for `input` to `output`. The encoder may keep some of it
+        /// internally until later calls or `finish`. Fails after `finish`.
+        public func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(BundleError) {
+            guard !finished else { throw BundleError(.usage, "\(codec.name): stream already finished") }
+            try run(input, finish: false, into: &output)
+        }
+
+        /// Flushes and ends the stream, appending the rest to `output`. Call it exactly once.
+        public func finish(into output: inout [UInt8]) throws(BundleError) {
+            guard !finished else { throw BundleError(.usage, "\(codec.name): stream already finished") }
+            finished = true
+            try run(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: &output)
+        }
+
+        private func run(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(BundleError)
+        {
+            switch state {
+            case .none:
+                output.append(contentsOf: input)
+
+            case .zstd(let ctx):
+                var inb = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
                 while true {
-                    s.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
-                    s.pointee.avail_out = uInt(buffer.count)
-                    let r = deflate(s, flush)
-                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - Int(s.pointee.avail_out))]))
-                    if r == Z_STREAM_END { break }
-                    guard r == Z_OK || r == Z_BUF_ERROR else { throw BundleError(.codec, "zlib: compression failed (\(r))") }
-                    // Without Z_FINISH, done when all input is taken and deflate had room to spare.
-                    if flush != Z_FINISH && s.pointee.avail_in == 0 && s.pointee.avail_out != 0 { break }
+                    var outb = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+                    let r = ZSTD_compressStream2(ctx, &outb, &inb, finish ? ZSTD_e_end : ZSTD_e_continue)
+                    guard ZSTD_isError(r) == 0 else {
+                        throw BundleError(.codec, "zstd: compression failed (\(String(cString: ZSTD_getErrorName(r))))")
+                    }
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<outb.pos]))
+                    // e_continue: done once all input is taken; e_end: done once r == 0 (fully flushed).
+                    if finish ? r == 0 : inb.pos == inb.size { break }
                 }
-                offset += n
-            } while offset < input.count
+
+            case .xz(let s):
+                s.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                s.pointee.avail_in = input.count
+                defer { s.pointee.next_in = nil; s.pointee.next_out = nil }
+                while true {
+                    s.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                    s.pointee.avail_out = buffer.count
+                    let r = lzma_code(s, finish ? LZMA_FINISH : LZMA_RUN)
+                    output.append(
+                        contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<(buffer.count - s.pointee.avail_out)]))
+                    if r == LZMA_STREAM_END { break }
+                    guard r == LZMA_OK else {
+                        throw BundleError(
+                            .codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: compression failed (\(r.rawValue))"
+                        )
+                    }
+                    if !finish && s.pointee.avail_in == 0 { break }
+                }
+
+            case .zlib(let s):
+                var offset = 0
+                defer { s.pointee.next_in = nil; s.pointee.next_out = nil }
+                repeat {
+                    let n = min(input.count - offset, zlibMaxChunk)
+                    s.pointee.next_in = UnsafeMutablePointer(
+                        mutating: input.baseAddress.map { $0.assumingMemoryBound(to: Bytef.self) + offset })
+                    s.pointee.avail_in = uInt(n)
+                    // Only the last piece may carry Z_FINISH.
+                    let flush = finish && offset + n == input.count ? Z_FINISH : Z_NO_FLUSH
+                    while true {
+                        s.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                        s.pointee.avail_out = uInt(buffer.count)
+                        let r = deflate(s, flush)
+                        output.append(
+                            contentsOf: UnsafeRawBufferPointer(
+                                rebasing: buffer[0..<(buffer.count - Int(s.pointee.avail_out))]))
+                        if r == Z_STREAM_END { break }
+                        guard r == Z_OK || r == Z_BUF_ERROR else {
+                            throw BundleError(.codec, "zlib: compression failed (\(r))")
+                        }
+                        // Without Z_FINISH, done when all input is taken and deflate had room to spare.
+                        if flush != Z_FINISH && s.pointee.avail_in == 0 && s.pointee.avail_out != 0 { break }
+                    }
+                    offset += n
+                } while offset < input.count
+            }
         }
     }
-}
 
 #endif
 
@@ -358,14 +389,16 @@ public final class Compressor {
 public enum Codecs {
     /// Compresses `bytes` into one complete stream. For `.none` the bytes are returned as they are.
     /// With a `filter`, it is applied before compressing (as `LayerEncoder` does for a layer).
-#if !LAUNCHER_DECODE_ONLY
-    public static func compress(_ bytes: [UInt8], codec: Codec, level: Int, filter: LayerFilter = .none) throws(BundleError) -> [UInt8] {
-        let c = try LayerEncoder(codec: codec, level: level, filter: filter, totalSize: UInt64(bytes.count))
-        var out: [UInt8] = []
-        try withBytes(bytes) { (b) throws(BundleError) in try c.encode(b, into: &out) }
-        try c.finish(into: &out)
-        return out
-    }
+    #if !LAUNCHER_DECODE_ONLY
+        public static func compress(_ bytes: [UInt8], codec: Codec, level: Int, filter: LayerFilter = .none)
+            throws(BundleError) -> [UInt8]
+        {
+            let c = try LayerEncoder(codec: codec, level: level, filter: filter, totalSize: UInt64(bytes.count))
+            var out: [UInt8] = []
+            try withBytes(bytes) { (b) throws(BundleError) in try c.encode(b, into: &out) }
+            try c.finish(into: &out)
+            return out
+        }
     #endif
 
     /// Decodes a whole stream; fails if output would exceed `maxOutput` bytes, or if input has
@@ -374,7 +407,9 @@ public enum Codecs {
     /// Never produces more than `maxOutput + 1` bytes before failing, so a small hostile input
     /// cannot make it allocate much. For `.none` only the size limit is checked.
     /// With a `filter`, it is undone after decoding.
-    public static func decompress(_ bytes: [UInt8], codec: Codec, maxOutput: Int, filter: LayerFilter = .none) throws(BundleError) -> [UInt8] {
+    public static func decompress(_ bytes: [UInt8], codec: Codec, maxOutput: Int, filter: LayerFilter = .none)
+        throws(BundleError) -> [UInt8]
+    {
         var out = try decode(bytes, codec: codec, maxOutput: maxOutput)
         if filter == .x86 {
             var f = X86BranchFilter(encoding: false, totalSize: UInt64(out.count))
@@ -385,7 +420,9 @@ public enum Codecs {
 
     private static func decode(_ bytes: [UInt8], codec: Codec, maxOutput: Int) throws(BundleError) -> [UInt8] {
         if codec == .none {
-            guard bytes.count <= maxOutput else { throw BundleError(.tooLarge, "none: output larger than \(maxOutput) bytes") }
+            guard bytes.count <= maxOutput else {
+                throw BundleError(.tooLarge, "none: output larger than \(maxOutput) bytes")
+            }
             return bytes
         }
         let d = try Decompressor(codec: codec)
@@ -399,18 +436,23 @@ public enum Codecs {
                 // One byte more than allowed is enough to know the limit is exceeded.
                 let left = maxOutput - out.count
                 let room = left >= buffer.count ? buffer.count : max(0, left) + 1
-                let step = try d.decode(UnsafeRawBufferPointer(rebasing: all[pos...]),
-                                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<room]))
+                let step = try d.decode(
+                    UnsafeRawBufferPointer(rebasing: all[pos...]),
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<room]))
                 pos += step.consumed
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<step.produced]))
-                guard out.count <= maxOutput else { throw BundleError(.tooLarge, "\(codec.name): output larger than \(maxOutput) bytes") }
+                guard out.count <= maxOutput else {
+                    throw BundleError(.tooLarge, "\(codec.name): output larger than \(maxOutput) bytes")
+                }
                 finished = step.finished
                 if !finished && step.consumed == 0 && step.produced == 0 {
                     throw BundleError(.truncated, "\(codec.name): truncated stream")
                 }
             }
         }
-        guard pos == bytes.count else { throw BundleError(.codec, "\(codec.name): unexpected bytes after the end of the stream") }
+        guard pos == bytes.count else {
+            throw BundleError(.codec, "\(codec.name): unexpected bytes after the end of the stream")
+        }
         return out
     }
 }

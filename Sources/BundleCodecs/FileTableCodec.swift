@@ -62,7 +62,9 @@ public struct StoredTableDecoder<Stored: ByteSource>: ByteSource {
         if frameDone || buffer.count == 0 { return 0 }
         if !checkedMagic {
             while end - start < 4 { guard try refill() else { break } }
-            guard end - start >= 4, Array(UnsafeRawBufferPointer(rebasing: input.bytes[start..<(start + 4)])) == Self.frameMagic else {
+            guard end - start >= 4,
+                Array(UnsafeRawBufferPointer(rebasing: input.bytes[start..<(start + 4)])) == Self.frameMagic
+            else {
                 throw BundleError(.codec, "stored file table is not a zstd frame")
             }
             checkedMagic = true
@@ -80,15 +82,21 @@ public struct StoredTableDecoder<Stored: ByteSource>: ByteSource {
             }
             if step.finished {
                 frameDone = true
-                guard start == end, try !refill() else { throw BundleError(.codec, "stored file table has bytes after its zstd frame") }
+                guard start == end, try !refill() else {
+                    throw BundleError(.codec, "stored file table has bytes after its zstd frame")
+                }
                 return step.produced
             }
             if step.produced > 0 { return step.produced }
             if step.consumed > 0 { continue }
             // Nothing consumed and nothing produced although there was room: it needs more input.
             let before = end - start
-            guard try refill() else { throw BundleError(.truncated, "stored file table is truncated (its zstd frame does not end)") }
-            guard end - start > before else { throw BundleError(.codec, "zstd: decoder made no progress (corrupt data)") }
+            guard try refill() else {
+                throw BundleError(.truncated, "stored file table is truncated (its zstd frame does not end)")
+            }
+            guard end - start > before else {
+                throw BundleError(.codec, "zstd: decoder made no progress (corrupt data)")
+            }
         }
     }
 }
@@ -108,30 +116,33 @@ public enum FileTableCodec {
         }
     }
 
-#if !LAUNCHER_DECODE_ONLY
-    /// zstd level of stored tables. On a 20,000-file table (1.8 MB, of which 640 KB are random
-    /// digests; 128 KiB window) level 9 writes 747 KB in 0.04 s, level 19 about 2 % less in 0.5 s;
-    /// the largest table the format allows (256 MiB) takes about 10 s at level 9, minutes at 19.
-    public static let level: Int32 = 9
+    #if !LAUNCHER_DECODE_ONLY
+        /// zstd level of stored tables. On a 20,000-file table (1.8 MB, of which 640 KB are random
+        /// digests; 128 KiB window) level 9 writes 747 KB in 0.04 s, level 19 about 2 % less in 0.5 s;
+        /// the largest table the format allows (256 MiB) takes about 10 s at level 9, minutes at 19.
+        public static let level: Int32 = 9
 
-    /// Compresses encoded records (`FileTable.encode`) into the stored form: one zstd frame with the
-    /// content size recorded, a window of at most 2^`Limits.fileTableWindowLog` bytes, no checksum
-    /// (the table digest covers every decoded byte).
-    public static func encode(_ table: [UInt8]) throws(BundleError) -> [UInt8] {
-        guard let ctx = ZSTD_createCCtx() else { throw BundleError(.codec, "zstd: out of memory") }
-        defer { ZSTD_freeCCtx(ctx) }
-        var ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level)) == 0
-        ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.fileTableWindowLog)) == 0
-        ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1)) == 0
-        ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 0)) == 0
-        guard ok else { throw BundleError(.codec, "zstd: cannot set the file table encoder parameters") }
-        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(table.count))
-        let r = out.withUnsafeMutableBytes { o in
-            table.withUnsafeBytes { i in ZSTD_compress2(ctx, o.baseAddress, o.count, i.baseAddress, i.count) }
+        /// Compresses encoded records (`FileTable.encode`) into the stored form: one zstd frame with the
+        /// content size recorded, a window of at most 2^`Limits.fileTableWindowLog` bytes, no checksum
+        /// (the table digest covers every decoded byte).
+        public static func encode(_ table: [UInt8]) throws(BundleError) -> [UInt8] {
+            guard let ctx = ZSTD_createCCtx() else { throw BundleError(.codec, "zstd: out of memory") }
+            defer { ZSTD_freeCCtx(ctx) }
+            var ok = ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level)) == 0
+            ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.fileTableWindowLog)) == 0
+            ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_contentSizeFlag, 1)) == 0
+            ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 0)) == 0
+            guard ok else { throw BundleError(.codec, "zstd: cannot set the file table encoder parameters") }
+            var out = [UInt8](repeating: 0, count: ZSTD_compressBound(table.count))
+            let r = out.withUnsafeMutableBytes { o in
+                table.withUnsafeBytes { i in ZSTD_compress2(ctx, o.baseAddress, o.count, i.baseAddress, i.count) }
+            }
+            guard ZSTD_isError(r) == 0 else {
+                throw BundleError(
+                    .codec, "zstd: file table compression failed (\(String(cString: ZSTD_getErrorName(r))))")
+            }
+            out.removeSubrange(r...)
+            return out
         }
-        guard ZSTD_isError(r) == 0 else { throw BundleError(.codec, "zstd: file table compression failed (\(String(cString: ZSTD_getErrorName(r))))") }
-        out.removeSubrange(r...)
-        return out
-    }
-#endif
+    #endif
 }

@@ -3,60 +3,60 @@ import BundleFormat
 // Packaging only (see Compressor in Codecs.swift).
 #if !LAUNCHER_DECODE_ONLY
 
-/// Encodes one layer's stream: the layer's filter, then its codec (the packaging side of
-/// `LayerStream` in BundleRuntime).
-///
-/// Input arrives in arbitrary pieces (file reads); the filter needs to see each branch operand
-/// whole, so up to four bytes may wait here for the next piece. Memory is one fixed buffer.
-public final class LayerEncoder {
-    private let compressor: Compressor
-    private var filter: X86BranchFilter?
-    private let staging: UnsafeMutableRawBufferPointer
-    /// Bytes in `staging` the filter has not finished (an operand cut by the last piece).
-    private var pending = 0
+    /// Encodes one layer's stream: the layer's filter, then its codec (the packaging side of
+    /// `LayerStream` in BundleRuntime).
+    ///
+    /// Input arrives in arbitrary pieces (file reads); the filter needs to see each branch operand
+    /// whole, so up to four bytes may wait here for the next piece. Memory is one fixed buffer.
+    public final class LayerEncoder {
+        private let compressor: Compressor
+        private var filter: X86BranchFilter?
+        private let staging: UnsafeMutableRawBufferPointer
+        /// Bytes in `staging` the filter has not finished (an operand cut by the last piece).
+        private var pending = 0
 
-    private static let stagingSize = 1 << 20
+        private static let stagingSize = 1 << 20
 
-    /// `totalSize` is the length of the whole stream (the layer's uncompressed size); the
-    /// filter's last segment depends on it.
-    public init(codec: Codec, level: Int, filter: LayerFilter, totalSize: UInt64) throws(BundleError) {
-        compressor = try Compressor(codec: codec, level: level)
-        switch filter {
-        case .none:
-            self.filter = nil
-            staging = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-        case .x86:
-            self.filter = X86BranchFilter(encoding: true, totalSize: totalSize)
-            staging = .allocate(byteCount: LayerEncoder.stagingSize, alignment: 16)
+        /// `totalSize` is the length of the whole stream (the layer's uncompressed size); the
+        /// filter's last segment depends on it.
+        public init(codec: Codec, level: Int, filter: LayerFilter, totalSize: UInt64) throws(BundleError) {
+            compressor = try Compressor(codec: codec, level: level)
+            switch filter {
+            case .none:
+                self.filter = nil
+                staging = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            case .x86:
+                self.filter = X86BranchFilter(encoding: true, totalSize: totalSize)
+                staging = .allocate(byteCount: LayerEncoder.stagingSize, alignment: 16)
+            }
+        }
+
+        deinit { staging.deallocate() }
+
+        /// Appends the encoding of `input` (the next bytes of the stream) to `output`.
+        public func encode(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(BundleError) {
+            guard filter != nil else { return try compressor.compress(input, into: &output) }
+            var offset = 0
+            while offset < input.count {
+                let n = min(input.count - offset, staging.count - pending)
+                (staging.baseAddress! + pending).copyMemory(from: input.baseAddress! + offset, byteCount: n)
+                offset += n
+                try flushStaging(count: pending + n, atEnd: false, into: &output)
+            }
+        }
+
+        /// Encodes what is still waiting and ends the stream. Call it exactly once.
+        public func finish(into output: inout [UInt8]) throws(BundleError) {
+            if filter != nil { try flushStaging(count: pending, atEnd: true, into: &output) }
+            try compressor.finish(into: &output)
+        }
+
+        /// Filters `staging[0..<count]`, compresses the finished part and keeps the rest in front.
+        private func flushStaging(count: Int, atEnd: Bool, into output: inout [UInt8]) throws(BundleError) {
+            let done = filter!.process(UnsafeMutableRawBufferPointer(rebasing: staging[0..<count]), atEnd: atEnd)
+            try compressor.compress(UnsafeRawBufferPointer(rebasing: staging[0..<done]), into: &output)
+            pending = count - done
+            if pending > 0 { staging.baseAddress!.copyMemory(from: staging.baseAddress! + done, byteCount: pending) }
         }
     }
-
-    deinit { staging.deallocate() }
-
-    /// Appends the encoding of `input` (the next bytes of the stream) to `output`.
-    public func encode(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws(BundleError) {
-        guard filter != nil else { return try compressor.compress(input, into: &output) }
-        var offset = 0
-        while offset < input.count {
-            let n = min(input.count - offset, staging.count - pending)
-            (staging.baseAddress! + pending).copyMemory(from: input.baseAddress! + offset, byteCount: n)
-            offset += n
-            try flushStaging(count: pending + n, atEnd: false, into: &output)
-        }
-    }
-
-    /// Encodes what is still waiting and ends the stream. Call it exactly once.
-    public func finish(into output: inout [UInt8]) throws(BundleError) {
-        if filter != nil { try flushStaging(count: pending, atEnd: true, into: &output) }
-        try compressor.finish(into: &output)
-    }
-
-    /// Filters `staging[0..<count]`, compresses the finished part and keeps the rest in front.
-    private func flushStaging(count: Int, atEnd: Bool, into output: inout [UInt8]) throws(BundleError) {
-        let done = filter!.process(UnsafeMutableRawBufferPointer(rebasing: staging[0..<count]), atEnd: atEnd)
-        try compressor.compress(UnsafeRawBufferPointer(rebasing: staging[0..<done]), into: &output)
-        pending = count - done
-        if pending > 0 { staging.baseAddress!.copyMemory(from: staging.baseAddress! + done, byteCount: pending) }
-    }
-}
 #endif

@@ -50,7 +50,8 @@ public struct X86BranchFilter: Sendable {
     /// Tests use small segments (a power of two) to cross segment boundaries cheaply; the format
     /// fixes `X86BranchFilter.segmentSize`.
     init(encoding: Bool, totalSize: UInt64, segmentSize: UInt64) {
-        precondition(segmentSize >= 8 && segmentSize <= X86BranchFilter.segmentSize && segmentSize & (segmentSize - 1) == 0)
+        precondition(
+            segmentSize >= 8 && segmentSize <= X86BranchFilter.segmentSize && segmentSize & (segmentSize - 1) == 0)
         self.encoding = encoding
         self.totalSize = totalSize
         self.segmentSize = segmentSize
@@ -71,10 +72,10 @@ public struct X86BranchFilter: Sendable {
             // Scan to the next E8/E9, within this buffer and this segment.
             let scanEnd = i + Int(min(UInt64(count - i), segmentSize - (streamPos - segmentStart)))
             while i < scanEnd && (base[i] & 0xFE) != 0xE8 { i += 1 }
-            if i == scanEnd { continue }                                   // next segment, or done
-            let here = position &+ UInt64(i) - segmentStart                 // the opcode's segment position
-            guard here + 5 <= segmentLength else { i += 1; continue }      // operand would cross the segment end
-            guard i + 5 <= count else {                                     // operand cut by the buffer's end
+            if i == scanEnd { continue }  // next segment, or done
+            let here = position &+ UInt64(i) - segmentStart  // the opcode's segment position
+            guard here + 5 <= segmentLength else { i += 1; continue }  // operand would cross the segment end
+            guard i + 5 <= count else {  // operand cut by the buffer's end
                 if atEnd { i += 1; continue }
                 break
             }

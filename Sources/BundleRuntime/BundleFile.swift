@@ -47,9 +47,13 @@ public final class BundleFile {
     private init(fd: Int32, path: String, trust: Trust) throws(BundleError) {
         let st: FileStatus
         st = try Sys.fstat(fd)
-        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { throw BundleError(.notRegularFile, "\(path) is not a regular file") }
+        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else {
+            throw BundleError(.notRegularFile, "\(path) is not a regular file")
+        }
         let size = UInt64(st.st_size)
-        guard size >= UInt64(Trailer.size) else { throw BundleError(.badTrailer, "no bundle found: file is only \(size) bytes") }
+        guard size >= UInt64(Trailer.size) else {
+            throw BundleError(.badTrailer, "no bundle found: file is only \(size) bytes")
+        }
 
         let trailerBytes = try Sys.pread(fd, count: Trailer.size, at: size - UInt64(Trailer.size), what: "trailer")
         let trailer = try Trailer(decoding: trailerBytes, fileSize: size)
@@ -57,7 +61,8 @@ public final class BundleFile {
         let header = try Sys.pread(fd, count: trailer.header.count, at: trailer.header.lowerBound, what: "manifest")
         var signature: SignatureBlock? = nil
         if trailer.isSigned {
-            let sigBytes = try Sys.pread(fd, count: trailer.signature.count, at: trailer.signature.lowerBound, what: "signature block")
+            let sigBytes = try Sys.pread(
+                fd, count: trailer.signature.count, at: trailer.signature.lowerBound, what: "signature block")
             signature = try SignatureBlock(decoding: sigBytes)
         }
 
@@ -65,25 +70,42 @@ public final class BundleFile {
         switch trust {
         case .key(let key):
             guard let signature else {
-                throw BundleError(.untrustedKey, "bundle is unsigned, but this launcher only runs bundles signed by key \(key.keyID.displayString)")
+                throw BundleError(
+                    .untrustedKey,
+                    "bundle is unsigned, but this launcher only runs bundles signed by key \(key.keyID.displayString)")
             }
             let sigKeyID = KeyID(bytes: signature.keyID)
             guard signature.keyID == key.keyID.bytes else {
-                throw BundleError(.untrustedKey, "bundle is signed by key \(sigKeyID?.displayString ?? "?"), not by the trusted key \(key.keyID.displayString)")
+                throw BundleError(
+                    .untrustedKey,
+                    "bundle is signed by key \(sigKeyID?.displayString ?? "?"), not by the trusted key \(key.keyID.displayString)"
+                )
             }
-            let ok = header.withUnsafeBytes { Ed25519.verifyPrehashed(signature: signature.signature, message: $0, publicKey: key) }
-            guard ok else { throw BundleError(.badSignature, "signature verification failed: the manifest was modified or not signed by key \(key.keyID.displayString)") }
+            let ok = header.withUnsafeBytes {
+                Ed25519.verifyPrehashed(signature: signature.signature, message: $0, publicKey: key)
+            }
+            guard ok else {
+                throw BundleError(
+                    .badSignature,
+                    "signature verification failed: the manifest was modified or not signed by key \(key.keyID.displayString)"
+                )
+            }
         case .unsignedOnly:
             guard signature == nil else {
-                throw BundleError(.untrustedKey, "bundle is signed, but this launcher was built for unsigned bundles and holds no key to check it")
+                throw BundleError(
+                    .untrustedKey,
+                    "bundle is signed, but this launcher was built for unsigned bundles and holds no key to check it")
             }
         case .inspectOnly:
             break
         }
 
-        let manifest = try Manifest(decoding: header, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
+        let manifest = try Manifest(
+            decoding: header, layersLength: UInt64(trailer.layers.count), tablesLength: UInt64(trailer.tables.count))
         if let signature, manifest.keyID != signature.keyID {
-            throw BundleError(.badManifest, "manifest names key \(KeyID(bytes: manifest.keyID)?.displayString ?? "?") but is signed by another key")
+            throw BundleError(
+                .badManifest,
+                "manifest names key \(KeyID(bytes: manifest.keyID)?.displayString ?? "?") but is signed by another key")
         }
         if signature == nil, manifest.keyID.contains(where: { $0 != 0 }) {
             throw BundleError(.badManifest, "manifest names a signing key but the bundle carries no signature")
@@ -104,7 +126,9 @@ public final class BundleFile {
     /// Reads a layer's file table whole (tools: up to 256 MiB), decodes it and checks it against
     /// the digest the header carries; the launcher streams it instead (`fileTableStream`).
     public func fileTable(of layer: LayerRecord) throws(BundleError) -> [UInt8] {
-        var source = TableSource(fd: fd, offset: trailer.tables.lowerBound + layer.tableOffset, length: layer.tableLength, layerName: layer.name)
+        var source = TableSource(
+            fd: fd, offset: trailer.tables.lowerBound + layer.tableOffset, length: layer.tableLength,
+            layerName: layer.name)
         var table: [UInt8] = []
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
         defer { buffer.deallocate() }
@@ -114,7 +138,9 @@ public final class BundleFile {
             table.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
         guard source.finish() == layer.digest else {
-            throw BundleError(.digestMismatch, "layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
+            throw BundleError(
+                .digestMismatch,
+                "layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
         }
         return table
     }
@@ -122,7 +148,9 @@ public final class BundleFile {
     /// The bytes before the appended data: the stub itself.
     public func readKeySlot() throws(BundleError) -> KeySlot {
         let stub = try Sys.pread(fd, count: Int(trailer.stubLength), at: 0, what: "launcher stub")
-        guard let at = KeySlotSearch.find(in: stub) else { throw BundleError(.badKey, "launcher stub has no key slot (or more than one)") }
+        guard let at = KeySlotSearch.find(in: stub) else {
+            throw BundleError(.badKey, "launcher stub has no key slot (or more than one)")
+        }
         return try KeySlot(decoding: Array(stub[at..<(at + KeySlot.size)]))
     }
 }

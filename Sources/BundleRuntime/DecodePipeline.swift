@@ -27,15 +27,15 @@ final class DecodePipeline {
     private var stream: LayerStream
     private let slots: [UnsafeMutableRawBufferPointer]
     private var counts: [Int]
-    private var fillIndex = 0        // next slot the decoder fills
-    private var full = 0             // slots filled and not yet released by the writer
+    private var fillIndex = 0  // next slot the decoder fills
+    private var full = 0  // slots filled and not yet released by the writer
     // The writer's state (its thread only).
-    private var readIndex = 0        // next slot the writer takes
-    private var holding = false      // the writer holds slot `readIndex`
+    private var readIndex = 0  // next slot the writer takes
+    private var holding = false  // the writer holds slot `readIndex`
     private var current: UnsafeMutableRawPointer? = nil  // what `next` reads: a slot, or `carry` at the end
-    private var readPos = 0          // position in `current`
-    private var readyEnd = 0         // end of the final (filtered) bytes in `current`
-    private var slotEnd = 0          // end of the decoded bytes in `current`
+    private var readPos = 0  // position in `current`
+    private var readyEnd = 0  // end of the final (filtered) bytes in `current`
+    private var slotEnd = 0  // end of the decoded bytes in `current`
     private var filter: X86BranchFilter?
     private let carry: UnsafeMutableRawBufferPointer  // the bytes the filter has not finished
     private var carryCount = 0
@@ -60,7 +60,10 @@ final class DecodePipeline {
         return pipeline
     }
 
-    private init(_ stream: consuming LayerStream, mutex: UnsafeMutableRawPointer, cond: UnsafeMutableRawPointer, layerName: String) {
+    private init(
+        _ stream: consuming LayerStream, mutex: UnsafeMutableRawPointer, cond: UnsafeMutableRawPointer,
+        layerName: String
+    ) {
         var stream = stream
         self.filter = stream.takeFilter()
         self.stream = stream
@@ -162,17 +165,22 @@ final class DecodePipeline {
             readPos = start
             slotEnd = DecodePipeline.carryRoom + count
             if filter != nil {
-                readyEnd = start + filter!.process(UnsafeMutableRawBufferPointer(start: base + start, count: slotEnd - start), atEnd: false)
+                readyEnd =
+                    start
+                    + filter!.process(
+                        UnsafeMutableRawBufferPointer(start: base + start, count: slotEnd - start), atEnd: false)
             } else {
                 readyEnd = slotEnd
             }
-            if readPos == readyEnd { giveBack() }   // nothing final yet: all of it is carried
+            if readPos == readyEnd { giveBack() }  // nothing final yet: all of it is carried
             return
         }
         if let failure { throw failure }
         if ended && carryCount > 0 {
             // The stream's last bytes: an operand cut by its end is left alone.
-            if filter != nil { _ = filter!.process(UnsafeMutableRawBufferPointer(rebasing: carry[0..<carryCount]), atEnd: true) }
+            if filter != nil {
+                _ = filter!.process(UnsafeMutableRawBufferPointer(rebasing: carry[0..<carryCount]), atEnd: true)
+            }
             current = carry.baseAddress!
             readPos = 0
             readyEnd = carryCount
@@ -180,7 +188,8 @@ final class DecodePipeline {
             carryCount = 0
             return
         }
-        throw BundleError(.truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)")
+        throw BundleError(
+            .truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)")
     }
 
     /// Copies the held slot's unfinished tail (≤ 4 bytes) aside and returns the slot to the decoder.
@@ -260,10 +269,13 @@ enum DecodedBytes {
     init(_ bundle: BundleFile, layer: LayerRecord, pipelined: Bool) throws(BundleError) {
         let offset = bundle.trailer.layers.lowerBound
         #if !BENCH_NO_PIPELINE
-        if pipelined, let p = DecodePipeline.start(try LayerStream(fd: bundle.fd, dataOffset: offset, layer: layer), layerName: layer.name) {
-            self = .pipelined(p)
-            return
-        }
+            if pipelined,
+                let p = DecodePipeline.start(
+                    try LayerStream(fd: bundle.fd, dataOffset: offset, layer: layer), layerName: layer.name)
+            {
+                self = .pipelined(p)
+                return
+            }
         #endif
         self = .inline(Inline(try LayerStream(fd: bundle.fd, dataOffset: offset, layer: layer)))
     }

@@ -43,7 +43,8 @@ public struct TableSource: ByteSource {
 
     init(fd: Int32, offset: UInt64, length: UInt64, layerName: String) {
         self.layerName = layerName
-        let region = StoredTableRegion(fd: fd, offset: offset, length: length, what: "file table of layer '\(layerName)'")
+        let region = StoredTableRegion(
+            fd: fd, offset: offset, length: length, what: "file table of layer '\(layerName)'")
         do { decoded = try StoredTableDecoder(stored: region) } catch { startFailure = error; decoded = nil }
     }
 
@@ -53,11 +54,14 @@ public struct TableSource: ByteSource {
     private func mapped(_ error: BundleError) -> BundleError {
         switch error.code {
         case .codec, .truncated:
-            return BundleError(.digestMismatch, "layer '\(layerName)': file table does not match its digest (the bundle is corrupt or was modified: \(error.message))")
+            return BundleError(
+                .digestMismatch,
+                "layer '\(layerName)': file table does not match its digest (the bundle is corrupt or was modified: \(error.message))"
+            )
         case .tooLarge:
             return error.prefixed("layer '\(layerName)': ")
         default:
-            return error   // an I/O error reading the bundle file says so itself
+            return error  // an I/O error reading the bundle file says so itself
         }
     }
 
@@ -94,13 +98,17 @@ public struct FileTableStream {
     private var finished = false
 
     init(_ bundle: BundleFile, layer: LayerRecord) {
-        reader = FileTable.StreamReader(source: TableSource(fd: bundle.fd, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
-                                                            length: layer.tableLength, layerName: layer.name), layer: layer)
+        reader = FileTable.StreamReader(
+            source: TableSource(
+                fd: bundle.fd, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
+                length: layer.tableLength, layerName: layer.name), layer: layer)
         self.layer = layer
     }
 
     private var digestError: BundleError {
-        BundleError(.digestMismatch, "layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
+        BundleError(
+            .digestMismatch,
+            "layer '\(layer.name)': file table does not match its digest (the bundle is corrupt or was modified)")
     }
 
     public mutating func next() throws(BundleError) -> FileRecord? {

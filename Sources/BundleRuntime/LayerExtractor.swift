@@ -39,8 +39,10 @@ public enum LayerExtractor {
     /// decoded from is, and it must match the layer's signed data digest at its end, before this
     /// returns. Until then everything written is in the caller's private `tmp/` directory, which a
     /// failure leaves for the caller to remove (docs/security.md, "Hash once").
-    public static func extract(_ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
-                               progress: ((UInt64) -> Void)? = nil) throws(BundleError) {
+    public static func extract(
+        _ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
+        progress: ((UInt64) -> Void)? = nil
+    ) throws(BundleError) {
         // Pass 1: the whole table is well-formed and signed before anything is created.
         var check = bundle.fileTableStream(of: layer)
         while try check.next() != nil {}
@@ -62,7 +64,9 @@ public enum LayerExtractor {
         while let file = try records.next() {
             guard rootFD != nil else {
                 if file.kind == .regular, case .inline(let s) = source {
-                    try pump(file, layer: layer, stream: &s.stream, buffer: buffer, to: nil, written: &written, progress: progress)
+                    try pump(
+                        file, layer: layer, stream: &s.stream, buffer: buffer, to: nil, written: &written,
+                        progress: progress)
                 }
                 continue
             }
@@ -75,14 +79,19 @@ public enum LayerExtractor {
                 do { try Sys.mkdirat(parent, name, 0o700) } catch { throw error }
                 if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
             case .symlink:
-                do { try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name) } catch { throw error }
+                do { try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name) } catch {
+                    throw error
+                }
             case .regular:
                 let fd: Int32
-                fd = try Sys.openat(parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
+                fd = try Sys.openat(
+                    parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
                 defer { Sys.close(fd) }
                 switch source {
                 case .inline(let s):
-                    try pump(file, layer: layer, stream: &s.stream, buffer: buffer, to: fd, written: &written, progress: progress, checkDigest: false)
+                    try pump(
+                        file, layer: layer, stream: &s.stream, buffer: buffer, to: fd, written: &written,
+                        progress: progress, checkDigest: false)
                 case .pipelined(let p):
                     try pump(file, from: p, to: fd, written: &written, progress: progress)
                 }
@@ -104,7 +113,8 @@ public enum LayerExtractor {
     /// Pass 3: directory modes last, each directory once nothing more is created below it
     /// (deepest first), so a read-only directory could still be filled. Memory: the open
     /// directories of one path (`OpenDirectories`), not a list of every directory.
-    private static func applyDirectoryModes(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError) {
+    private static func applyDirectoryModes(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError)
+    {
         var chmodDirs = DirectoryStack(root: rootFD)
         defer { chmodDirs.closeAll() }
         var open = OpenDirectories<UInt32>()
@@ -138,7 +148,7 @@ public enum LayerExtractor {
         while let file = try records.next() {
             switch file.kind {
             case .symlink:
-                continue   // its directory entry is flushed with its parent directory
+                continue  // its directory entry is flushed with its parent directory
             case .directory:
                 try Sys.fsync(try dirs.open(file.path), what: file.pathString)
             case .regular:
@@ -155,7 +165,9 @@ public enum LayerExtractor {
     /// Decodes `layer` in memory and returns the bytes of the regular file at `path` (nil when the
     /// layer has no such file), checked against its digest; nothing is written to disk. Files up
     /// to `limit` bytes, for small metadata such as an SBOM (`--launcher sbom`).
-    public static func readFile(_ bundle: BundleFile, layer: LayerRecord, path: String, limit: UInt64 = 16 << 20) throws(BundleError) -> [UInt8]? {
+    public static func readFile(_ bundle: BundleFile, layer: LayerRecord, path: String, limit: UInt64 = 16 << 20)
+        throws(BundleError) -> [UInt8]?
+    {
         let wanted = Array(path.utf8)
         var find = bundle.fileTableStream(of: layer)
         var target: FileRecord? = nil
@@ -163,7 +175,10 @@ public enum LayerExtractor {
             if f.kind == .regular && f.path == wanted { target = f }
         }
         guard let target else { return nil }
-        guard target.size <= limit else { throw BundleError(.tooLarge, "'\(TerminalText.shown(path))' is \(target.size) bytes, over the \(limit)-byte limit") }
+        guard target.size <= limit else {
+            throw BundleError(
+                .tooLarge, "'\(TerminalText.shown(path))' is \(target.size) bytes, over the \(limit)-byte limit")
+        }
         var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -173,28 +188,38 @@ public enum LayerExtractor {
             guard file.kind == .regular else { continue }
             if file.path == wanted {
                 var out: [UInt8]? = []
-                try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &out)
+                try pump(
+                    file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil,
+                    collect: &out)
                 return out
             }
             var none: [UInt8]? = nil
-            try pump(file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil, collect: &none)
+            try pump(
+                file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil,
+                collect: &none)
         }
         return nil
     }
 
-    private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
-                             buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?, checkDigest: Bool = true) throws(BundleError) {
+    private static func pump(
+        _ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
+        buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
+        progress: ((UInt64) -> Void)?, checkDigest: Bool = true
+    ) throws(BundleError) {
         var none: [UInt8]? = nil
-        try pump(file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress, collect: &none,
-                 checkDigest: checkDigest)
+        try pump(
+            file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress,
+            collect: &none,
+            checkDigest: checkDigest)
     }
 
     /// Moves one regular file's bytes from the stream to `fd` (nil: nowhere) and, when `collect`
     /// is non-nil, into that array, checking the file's digest when `checkDigest` is set.
-    private static func pump(_ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
-                             buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?, collect: inout [UInt8]?, checkDigest: Bool = true) throws(BundleError) {
+    private static func pump(
+        _ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
+        buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
+        progress: ((UInt64) -> Void)?, collect: inout [UInt8]?, checkDigest: Bool = true
+    ) throws(BundleError) {
         let hasher: Blake2b? = checkDigest ? Blake2b() : nil
         var left = file.size
         while left > 0 {
@@ -211,13 +236,18 @@ public enum LayerExtractor {
         }
         guard let hasher else { return }
         guard hasher.finalize() == file.digest else {
-            throw BundleError(.digestMismatch, "layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)")
+            throw BundleError(
+                .digestMismatch,
+                "layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)"
+            )
         }
     }
 
     /// Writes one regular file's bytes from the pipeline's ring straight to `fd` (no copy).
-    private static func pump(_ file: FileRecord, from pipeline: DecodePipeline, to fd: Int32, written: inout UInt64,
-                             progress: ((UInt64) -> Void)?) throws(BundleError) {
+    private static func pump(
+        _ file: FileRecord, from pipeline: DecodePipeline, to fd: Int32, written: inout UInt64,
+        progress: ((UInt64) -> Void)?
+    ) throws(BundleError) {
         var left = file.size
         while left > 0 {
             let chunk = try pipeline.next(limit: Int(min(left, UInt64(DecodePipeline.slotSize))))
@@ -253,7 +283,7 @@ public struct DirectoryStack {
     /// moving to the next file's parent costs one comparison of bytes, not a split of the path.
     private var joined: [UInt8] = []
     private var ends: [Int] = []
-    private var fds: [Int32] = []   // -1: closed to stay under maxOpen
+    private var fds: [Int32] = []  // -1: closed to stay under maxOpen
     private var openCount = 0
 
     public init(root: Int32) { self.root = root }
@@ -306,7 +336,9 @@ public struct DirectoryStack {
         var k = base + 1
         while k <= level {
             let fd: Int32
-            do { fd = try Sys.openat(current, components[k], CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
+            do {
+                fd = try Sys.openat(current, components[k], CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+            } catch {
                 if k > base + 1, k - 1 < keepFrom { Sys.close(current) }
                 throw error
             }

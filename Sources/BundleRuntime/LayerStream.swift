@@ -18,7 +18,7 @@ struct LayerStream: ~Copyable {
     private let layerName: String
     private var nextOffset: UInt64
     private var compressedLeft: UInt64
-    private let decoder: Decompressor?   // nil for `.none`: bytes are copied
+    private let decoder: Decompressor?  // nil for `.none`: bytes are copied
     private let input: UnsafeMutableRawBufferPointer
     private var inputStart = 0
     private var inputEnd = 0
@@ -47,7 +47,9 @@ struct LayerStream: ~Copyable {
         if layer.codec == .none {
             decoder = nil
         } else {
-            do { decoder = try Decompressor(codec: layer.codec) } catch { throw error.prefixed("layer '\(layer.name)': ") }
+            do { decoder = try Decompressor(codec: layer.codec) } catch {
+                throw error.prefixed("layer '\(layer.name)': ")
+            }
         }
         input = .allocate(byteCount: LayerStream.inputBufferSize, alignment: 16)
         switch layer.filter {
@@ -67,7 +69,9 @@ struct LayerStream: ~Copyable {
 
     private mutating func refill() throws(BundleError) {
         let n = Int(min(UInt64(input.count), compressedLeft))
-        try Sys.preadFully(fd, UnsafeMutableRawBufferPointer(rebasing: input[0..<n]), at: nextOffset, what: "layer '\(layerName)' data")
+        try Sys.preadFully(
+            fd, UnsafeMutableRawBufferPointer(rebasing: input[0..<n]), at: nextOffset, what: "layer '\(layerName)' data"
+        )
         hasher.update(UnsafeRawBufferPointer(rebasing: input[0..<n]))
         nextOffset += UInt64(n)
         compressedLeft -= UInt64(n)
@@ -87,7 +91,12 @@ struct LayerStream: ~Copyable {
         var filled = 0
         while filled < output.count {
             let n = try read(UnsafeMutableRawBufferPointer(rebasing: output[filled...]))
-            if n == 0 { throw try modifiedOr(BundleError(.truncated, "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)")) }
+            if n == 0 {
+                throw try modifiedOr(
+                    BundleError(
+                        .truncated,
+                        "layer '\(layerName)': data ends before the files it declares (corrupt or truncated)"))
+            }
             filled += n
         }
     }
@@ -113,7 +122,7 @@ struct LayerStream: ~Copyable {
         while end < staged.count && !decodedAll {
             let n = try readDecoded(UnsafeMutableRawBufferPointer(rebasing: staged[end...]))
             if n == 0 { decodedAll = true } else { end += n }
-            if end - tail >= 4 { break }   // enough to settle at least the kept operand
+            if end - tail >= 4 { break }  // enough to settle at least the kept operand
         }
         ready = filter!.process(UnsafeMutableRawBufferPointer(rebasing: staged[0..<end]), atEnd: decodedAll)
     }
@@ -141,7 +150,8 @@ struct LayerStream: ~Copyable {
                 throw try modifiedOr(BundleError(.truncated, "layer '\(layerName)': compressed data is truncated"))
             }
             if step.consumed == 0 && inputStart < inputEnd {
-                throw try modifiedOr(BundleError(.codec, "layer '\(layerName)': decoder made no progress (corrupt data)"))
+                throw try modifiedOr(
+                    BundleError(.codec, "layer '\(layerName)': decoder made no progress (corrupt data)"))
             }
         }
     }
@@ -150,15 +160,20 @@ struct LayerStream: ~Copyable {
     /// and the stored bytes must match the layer's data digest.
     mutating func finish(scratch: UnsafeMutableRawBufferPointer) throws(BundleError) {
         let extra = try read(UnsafeMutableRawBufferPointer(rebasing: scratch[0..<1]))
-        guard extra == 0 else { throw try modifiedOr(BundleError(.codec, "layer '\(layerName)': data is longer than the files it declares")) }
+        guard extra == 0 else {
+            throw try modifiedOr(BundleError(.codec, "layer '\(layerName)': data is longer than the files it declares"))
+        }
         guard inputStart == inputEnd, compressedLeft == 0 else {
-            throw try modifiedOr(BundleError(.codec, "layer '\(layerName)': unexpected bytes after the end of the compressed stream"))
+            throw try modifiedOr(
+                BundleError(.codec, "layer '\(layerName)': unexpected bytes after the end of the compressed stream"))
         }
         guard hasher.finalize() == dataDigest else { throw modified }
     }
 
     private var modified: BundleError {
-        BundleError(.digestMismatch, "layer '\(layerName)': data does not match its digest (the bundle is corrupt or was modified)")
+        BundleError(
+            .digestMismatch,
+            "layer '\(layerName)': data does not match its digest (the bundle is corrupt or was modified)")
     }
 
     /// On a decoding failure: hashes the stored bytes not read yet and returns the digest error

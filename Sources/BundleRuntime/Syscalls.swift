@@ -13,7 +13,8 @@ public enum Sys {
     /// The one EINTR rule: a call that fails with EINTR is made again; any other failure becomes
     /// a `BundleError.system` carrying errno as read right after the call.
     @inline(__always)
-    static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(BundleError) -> T {
+    static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(BundleError) -> T
+    {
         while true {
             let r: T
             if let injected = injectedFailure(call, subject) { r = -1; cplat_set_errno(injected) } else { r = body() }
@@ -24,15 +25,15 @@ public enum Sys {
     }
 
     #if DEBUG
-    /// Test-only failure injection (debug builds only; a release stub has no such hook): called
-    /// with the call's name (`open`, `mkdir`, `rename`, `write`, ...) and its subject before each
-    /// attempt; an errno it returns is reported as that attempt's failure, nil lets the call run.
-    public nonisolated(unsafe) static var failureInjection: ((String, String) -> Int32?)? = nil
-    @inline(__always)
-    static func injectedFailure(_ call: String, _ subject: String) -> Int32? { failureInjection?(call, subject) }
+        /// Test-only failure injection (debug builds only; a release stub has no such hook): called
+        /// with the call's name (`open`, `mkdir`, `rename`, `write`, ...) and its subject before each
+        /// attempt; an errno it returns is reported as that attempt's failure, nil lets the call run.
+        public nonisolated(unsafe) static var failureInjection: ((String, String) -> Int32?)? = nil
+        @inline(__always)
+        static func injectedFailure(_ call: String, _ subject: String) -> Int32? { failureInjection?(call, subject) }
     #else
-    @inline(__always)
-    static func injectedFailure(_ call: String, _ subject: String) -> Int32? { nil }
+        @inline(__always)
+        static func injectedFailure(_ call: String, _ subject: String) -> Int32? { nil }
     #endif
 
     /// Passes `name` (bytes, no NUL) to a C call as a NUL-terminated string, without a UTF-8 round trip.
@@ -53,7 +54,9 @@ public enum Sys {
         try retrying("open", path) { cplat_open(path, flags | CPLAT_O_CLOEXEC, mode) }
     }
 
-    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError)
+        -> Int32
+    {
         try retrying("open", name) { cplat_openat(dirfd, name, flags | CPLAT_O_CLOEXEC, mode) }
     }
 
@@ -75,11 +78,15 @@ public enum Sys {
     }
 
     /// Reads exactly `buffer.count` bytes at `offset`, or throws (a short file is an error).
-    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String) throws(BundleError) {
+    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String)
+        throws(BundleError)
+    {
         var done = 0
         while done < buffer.count {
             let n: Int
-            if let injected = injectedFailure("pread", what) { n = -1; cplat_set_errno(injected) } else {
+            if let injected = injectedFailure("pread", what) {
+                n = -1; cplat_set_errno(injected)
+            } else {
                 n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
             }
             if n > 0 { done += n; continue }
@@ -101,7 +108,11 @@ public enum Sys {
         var done = 0
         while done < buffer.count {
             let n: Int
-            if let injected = injectedFailure("write", what) { n = -1; cplat_set_errno(injected) } else { n = Int(cplat_write(fd, buffer.baseAddress! + done, buffer.count - done)) }
+            if let injected = injectedFailure("write", what) {
+                n = -1; cplat_set_errno(injected)
+            } else {
+                n = Int(cplat_write(fd, buffer.baseAddress! + done, buffer.count - done))
+            }
             if n > 0 { done += n; continue }
             // write(2) returning 0 for a non-empty buffer would loop forever: treat it as EIO.
             let e = n == 0 ? CPLAT_EIO : cplat_errno()
@@ -145,12 +156,18 @@ public enum Sys {
 
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 
-    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
-        try retrying("open", displayName(name)) { withCName(name) { cplat_openat(dirfd, $0, flags | CPLAT_O_CLOEXEC, mode) } }
+    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError)
+        -> Int32
+    {
+        try retrying("open", displayName(name)) {
+            withCName(name) { cplat_openat(dirfd, $0, flags | CPLAT_O_CLOEXEC, mode) }
+        }
     }
 
     /// `openat` whose descriptor survives `execve` (a lock the runtime must keep holding).
-    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
+    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0)
+        throws(BundleError) -> Int32
+    {
         try retrying("open", name) { cplat_openat(dirfd, name, flags, mode) }
     }
 
@@ -158,8 +175,10 @@ public enum Sys {
     public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(BundleError) -> FileStatus? {
         var st = FileStatus()
         do {
-            _ = try retrying("stat", displayName(name)) { withCName(name) { cplat_fstatat(dirfd, $0, &st, follow ? 0 : CPLAT_AT_SYMLINK_NOFOLLOW) } }
-        } catch where error.errno == CPLAT_ENOENT {
+            _ = try retrying("stat", displayName(name)) {
+                withCName(name) { cplat_fstatat(dirfd, $0, &st, follow ? 0 : CPLAT_AT_SYMLINK_NOFOLLOW) }
+            }
+        } catch  where error.errno == CPLAT_ENOENT {
             return nil
         }
         return st
@@ -174,14 +193,20 @@ public enum Sys {
     }
 
     public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(BundleError) {
-        _ = try retrying("rename", displayName(to)) { withCName(from) { f in withCName(to) { t in cplat_renameat(fromDir, f, toDir, t) } } }
+        _ = try retrying("rename", displayName(to)) {
+            withCName(from) { f in withCName(to) { t in cplat_renameat(fromDir, f, toDir, t) } }
+        }
     }
 
     /// The target of the symlink `name` under `dirfd`, as bytes.
     public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(BundleError) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
         let n = try retrying("readlink", displayName(name)) {
-            withCName(name) { p in buf.withUnsafeMutableBytes { cplat_readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) } }
+            withCName(name) { p in
+                buf.withUnsafeMutableBytes {
+                    cplat_readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+                }
+            }
         }
         return Array(buf[0..<Int(n)])
     }
@@ -207,21 +232,27 @@ public enum Sys {
         (try? retrying("access", "") { cplat_faccessat(dirfd, ".", mode, CPLAT_AT_EACCESS) }) != nil
     }
 
-    /// Whether `path` (relative to the working directory) is a regular file (following symlinks) that this process may execute, as a
-    /// shell's PATH search requires: a directory or FIFO of that name is passed over.
+    /// Whether `path` (relative to the working directory) is a regular file (following symlinks)
+    /// that this process may execute, as a shell's PATH search requires: a directory or FIFO of
+    /// that name is passed over.
     public static func isExecutableFile(_ path: String) -> Bool {
         guard let st = try? fstatat(CPLAT_AT_FDCWD, Array(path.utf8), follow: true),
-              st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else { return false }
+            st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG
+        else { return false }
         return (try? retrying("access", path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
     }
 
     /// Whether a process exists (signal 0); EPERM means it exists and is someone else's.
     public static func processExists(_ pid: Int32) -> Bool {
-        do { _ = try retrying("kill", "") { cplat_kill(pid, 0) }; return true } catch { return error.errno != CPLAT_ESRCH }
+        do { _ = try retrying("kill", "") { cplat_kill(pid, 0) }; return true } catch {
+            return error.errno != CPLAT_ESRCH
+        }
     }
 
     /// One `read` into `buffer`: the byte count, 0 at the end of the file.
-    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(BundleError) -> Int {
+    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(BundleError)
+        -> Int
+    {
         Int(try retrying("read", what) { cplat_read(fd, buffer.baseAddress, buffer.count) })
     }
 
@@ -231,7 +262,9 @@ public enum Sys {
         return UnsafeRawPointer(p)
     }
 
-    public static func unmap(_ base: UnsafeRawPointer, size: Int) { _ = cplat_unmap(UnsafeMutableRawPointer(mutating: base), size) }
+    public static func unmap(_ base: UnsafeRawPointer, size: Int) {
+        _ = cplat_unmap(UnsafeMutableRawPointer(mutating: base), size)
+    }
 
     public static func mkdir(_ path: String, _ mode: UInt32) throws(BundleError) {
         _ = try retrying("mkdir", path) { cplat_mkdirat(CPLAT_AT_FDCWD, path, mode) }
@@ -286,7 +319,9 @@ public enum Sys {
         if done < count, let fd = try? open("/dev/urandom", CPLAT_O_RDONLY) {
             defer { close(fd) }
             while done < count {
-                let n = out.withUnsafeMutableBytes { (try? read(fd, UnsafeMutableRawBufferPointer(rebasing: $0[done...]), what: "/dev/urandom")) ?? 0 }
+                let n = out.withUnsafeMutableBytes {
+                    (try? read(fd, UnsafeMutableRawBufferPointer(rebasing: $0[done...]), what: "/dev/urandom")) ?? 0
+                }
                 if n <= 0 { break }
                 done += n
             }
@@ -320,12 +355,17 @@ public enum Sys {
 
     /// Replaces the process with `program` (searched on PATH when it has no `/`), after flushing
     /// stdio. Returns only on failure, with the errno.
-    public static func exec(_ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?]) -> Int32 {
+    public static func exec(
+        _ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?]
+    ) -> Int32 {
         cplat_flush_stdio()
         let searchPath = !program.utf8.contains(UInt8(ascii: "/"))
         return argv.withUnsafeBufferPointer { a in
             env.withUnsafeBufferPointer { e in
-                _ = searchPath ? cplat_execvpe(program, a.baseAddress!, e.baseAddress!) : cplat_execve(program, a.baseAddress!, e.baseAddress!)
+                _ =
+                    searchPath
+                    ? cplat_execvpe(program, a.baseAddress!, e.baseAddress!)
+                    : cplat_execve(program, a.baseAddress!, e.baseAddress!)
                 return cplat_errno()
             }
         }
@@ -344,7 +384,9 @@ extension Sys {
         if let injected = injectedFailure("opendir", "") { throw BundleError.system("opendir", "", errno: injected) }
         let fd = cplat_dup(dirfd)
         guard fd >= 0 else { throw BundleError.system("dup", "", errno: cplat_errno()) }
-        guard let dir = cplat_fdopendir(fd) else { let e = cplat_errno(); Sys.close(fd); throw BundleError.system("opendir", "", errno: e) }
+        guard let dir = cplat_fdopendir(fd) else {
+            let e = cplat_errno(); Sys.close(fd); throw BundleError.system("opendir", "", errno: e)
+        }
         defer { cplat_closedir(dir) }
         cplat_rewinddir(dir)
         var names: [[UInt8]] = []
@@ -377,7 +419,9 @@ public enum PasswdFile {
     public static func home(ofUser uid: UInt32, in text: [UInt8]) -> String? {
         for line in text.split(separator: UInt8(ascii: "\n")) {
             let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-            guard fields.count >= 7, let id = UInt32(String(decoding: fields[2], as: UTF8.self)), id == uid else { continue }
+            guard fields.count >= 7, let id = UInt32(String(decoding: fields[2], as: UTF8.self)), id == uid else {
+                continue
+            }
             let home = String(decoding: fields[5], as: UTF8.self)
             return home.hasPrefix("/") ? home : nil
         }

@@ -10,8 +10,9 @@ extension BundleError {
     /// else `.system`.
     public static func system(_ call: String, _ subject: String, errno: Int32) -> BundleError {
         let reason = describe(errno: errno)
-        return BundleError(errno == CPLAT_ENOSPC || errno == CPLAT_EDQUOT ? .diskFull : .system,
-                           subject.isEmpty ? "\(call): \(reason)" : "\(call) \(subject): \(reason)", errno: errno)
+        return BundleError(
+            errno == CPLAT_ENOSPC || errno == CPLAT_EDQUOT ? .diskFull : .system,
+            subject.isEmpty ? "\(call): \(reason)" : "\(call) \(subject): \(reason)", errno: errno)
     }
 
     /// The platform's sentence for an errno ("Permission denied").

@@ -263,7 +263,9 @@ final class BundleCacheTests: XCTestCase {
     /// The writer fails (a full disk) while the decoding thread is ahead of it, blocked on a full
     /// ring: the error is the write's, the thread is stopped and joined, nothing is left.
     /// This process's threads (`/proc/self/task`).
-    func threadCount() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).count }
+    func threadCount() -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).count
+    }
 
     func testWriteFailureWithTheDecoderAheadStopsItAndLeavesNothing() throws {
         let cache = try openCache()

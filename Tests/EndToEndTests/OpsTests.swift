@@ -310,7 +310,8 @@ final class OpsTests: XCTestCase {
         let o = try Harness.run(tampered, ["--launcher", "extract", dir + "/out"], env: ["OPS_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 125, o.stderr)
         XCTAssertTrue(o.stderr.contains("/out/b"), o.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out"), ["a"],
-                       "only the intact layer, nothing of b (no partial tree)")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir + "/out"), ["a"],
+            "only the intact layer, nothing of b (no partial tree)")
     }
 }
