@@ -187,6 +187,12 @@ public enum LayerExtractor {
         while let file = try reader.next() {
             guard file.kind == .regular else { continue }
             if file.path == wanted {
+                // The second read of the table stops here, before its digest: only the record
+                // that the first, fully hashed read found is trusted.
+                guard file == target else {
+                    throw BundleError(
+                        .digestMismatch, "layer '\(layer.name)': file table changed while it was read")
+                }
                 var out: [UInt8]? = []
                 try pump(
                     file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil,
