@@ -109,7 +109,7 @@ hello: build
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
 # DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
 # take over 30 s each on a loaded 2-core machine.
-SLOW_TESTS = DGMOTests DGMOArm64Tests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
+SLOW_TESTS = FreshMachineTests DGMOTests DGMOArm64Tests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \
@@ -120,6 +120,8 @@ SLOW_TESTS = DGMOTests DGMOArm64Tests SignalTests GlibcFloorTests OldSystemTests
 # injection there, so not the cache-robustness classes).
 RELEASE_STUB_TESTS = LaunchTests|TamperTests|OpsTests|NoProcTests|HostileManifestTests|Arm64Tests
 SKIP_SLOW  = $(foreach t,$(SLOW_TESTS),--skip '\.$(t)(/|$$)')
+# The long classes `make test` runs after the check tier and the fresh-machine test.
+ONLY_LONG  = $(foreach t,$(filter-out FreshMachineTests,$(SLOW_TESTS)),--filter '\.$(t)(/|$$)')
 # Our own targets are compiled with warnings as errors in both tiers (Package.swift reads this;
 # dependencies are not affected).
 STRICT     = DGMO_WARNINGS_AS_ERRORS=1
@@ -132,15 +134,24 @@ check: deps
 	scripts/format.sh --lint
 
 ## Builds everything in debug and a dev DGMO binary (tests use the debug stubs and tools), then runs every
-## test, among them the DGMO (x64, and arm64 under qemu), release (reproducibility and install), kill, mount and arm64 (qemu) tests.
+## test, among them the DGMO (x64, and arm64 under qemu), release (reproducibility and install), kill, mount and arm64
+## (qemu) tests. In three steps, so a broken set-up fails in minutes: the check tier, then the fresh-machine test
+## (`make demo` from a fresh clone in a clean root: scripts/fresh-machine-test.sh), then the long classes.
 test: deps
 	@scripts/install-deps.sh --release
 	$(STRICT) $(SWIFT) build
-	$(MAKE) --no-print-directory $(DEBUG_STUB) $(DEBUG_ARM64_STUB)
+	$(MAKE) --no-print-directory $(DEBUG_STUB)
+	@echo "1/4 the check tier: unit tests and the fast end-to-end tests"
+	$(STRICT) $(SWIFT) test --disable-swift-testing $(SKIP_SLOW)
+	@echo "2/4 a fresh machine: the README's first command from a fresh clone in a clean Debian root"
+	$(STRICT) $(SWIFT) test --disable-swift-testing --filter '\.FreshMachineTests(/|$$)'
+	$(MAKE) --no-print-directory $(DEBUG_ARM64_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	$(DEBUG_BIN)/dgmo-build --target linux-arm64 --stub $(DEBUG_ARM64_STUB) -o $(TEST_DGMO_ARM64)
-	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) $(STRICT) $(SWIFT) test --disable-swift-testing
-	@echo "again against the release stubs (what ships: -Osize on x64, -O on arm64), a subset:"
+	@echo "3/4 the long classes: DGMO (x64, arm64 under qemu), release, kill, mount, multi-user, old systems"
+	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) $(STRICT) $(SWIFT) test \
+	  --disable-swift-testing $(ONLY_LONG)
+	@echo "4/4 again against the release stubs (what ships: -Osize on x64, -O on arm64), a subset:"
 	$(MAKE) --no-print-directory $(STUB) $(ARM64_STUB)
 	BUNDLE_TEST_STUB=$(STUB) DGMO_TEST_ARM64_STUB=$(ARM64_STUB) $(STRICT) $(SWIFT) test --disable-swift-testing \
 	  --filter '$(RELEASE_STUB_TESTS)'

@@ -47,10 +47,10 @@ lint_venv() {
 # missing and runs its own apt-get update only then (sourcing it does the work and exports ARM64_*).
 . "$(dirname "$0")/lib/arm64-toolchain.sh"
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+# Each name is checked for this machine's architecture (deb_installed): a bare `dpkg-query -W NAME`
+# also answers for the arm64 instance the cross toolchain just installed.
+. "$(dirname "$0")/lib/deb-packages.sh"
+mapfile -t missing < <(deb_missing "${packages[@]}")
 # dgmo-build fetches the libc6 the engine carries with `apt-get download libc6=VERSION`
 # (examples/dgmo/glibc.lock): that version must be in apt's index (a fresh container has none).
 . "$(dirname "$0")/lib/glibc-pin.sh"

@@ -22,8 +22,15 @@
 # registry; `apt-get update` runs at most once per call, and only when something is missing.
 # Concurrent callers wait for each other (flock), so two scripts never run apt at the same time.
 
+# deb_missing: every package named for its architecture (bare = this machine's, NAME:arm64).
+# shellcheck source=scripts/lib/deb-packages.sh
+. "$(dirname "${BASH_SOURCE[0]}")/deb-packages.sh"
+
 arm64_toolchain() {
-  local libdir=/usr/lib/aarch64-linux-gnu
+  # DGMO_ARM64_LIBDIR: the arm64 static libraries somewhere else (a sysroot; the tests' shims).
+  local libdir=${DGMO_ARM64_LIBDIR:-/usr/lib/aarch64-linux-gnu}
+  # The cross compiler, its C library and qemu are this machine's own packages (bare names); the
+  # four C libraries are arm64's.
   local packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross
                   libsodium-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 zlib1g-dev:arm64
                   qemu-user-static)
@@ -41,13 +48,11 @@ arm64_toolchain() {
     packages+=(lld)
   fi
 
-  local missing=() p
+  local missing=()
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     missing=("${packages[@]}")
   else
-    for p in "${packages[@]}"; do
-      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
+    mapfile -t missing < <(deb_missing "${packages[@]}")
   fi
 
   if [ ${#missing[@]} -gt 0 ]; then
