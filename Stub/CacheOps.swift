@@ -58,7 +58,7 @@ enum CacheOps {
         var damagedLayers: [(LayerRecord, [String])] = []
         var checked = 0
         for layer in bundle.manifest.layers {
-            guard let root, case .complete(let fd)? = try? root.layer(Hex.layerName(layer.digest)) else { continue }
+            guard let root, case .complete(let fd)? = try? root.layer(layer.cacheName) else { continue }
             checked += 1
             let problems = CacheRoot.problems(in: fd, layer: layer, bundle: bundle)
             Sys.close(fd)
@@ -67,7 +67,7 @@ enum CacheOps {
         var repaired: [String] = []
         if repair, let root, !damagedLayers.isEmpty {
             for (layer, _) in damagedLayers {
-                let name = Hex.layerName(layer.digest)
+                let name = layer.cacheName
                 guard let lock = root.lockExclusive(name) else {
                     writeOut(2, "\(programName): layer '\(layer.name)' is in use by a running process; not repaired\n")
                     continue
@@ -84,7 +84,7 @@ enum CacheOps {
         let path = root?.path ?? location.rootPath()
         if json {
             let items = damagedLayers.map { l, p in
-                "{\"layer\":\(jsonString(l.name)),\"digest\":\"\(Hex.layerName(l.digest))\",\"problems\":[\(p.map(jsonString).joined(separator: ","))],\"repaired\":\(repaired.contains(l.name))}"
+                "{\"layer\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"cacheName\":\"\(l.cacheName)\",\"problems\":[\(p.map(jsonString).joined(separator: ","))],\"repaired\":\(repaired.contains(l.name))}"
             }
             writeOut(
                 1,
@@ -94,7 +94,7 @@ enum CacheOps {
                 "checked \(checked) extracted layer(s) of \(bundle.manifest.appName) \(bundle.manifest.appVersion) in \(path)\n"
             for (l, problems) in damagedLayers {
                 out +=
-                    "layer '\(l.name)' (\(String(Hex.layerName(l.digest).prefix(16)))): \(problems.count) problem(s)\(repaired.contains(l.name) ? ", repaired" : "")\n"
+                    "layer '\(l.name)' (\(String(l.cacheName.prefix(16)))): \(problems.count) problem(s)\(repaired.contains(l.name) ? ", repaired" : "")\n"
                 for p in problems.prefix(50) { out += "  \(p)\n" }
                 if problems.count > 50 { out += "  ... and \(problems.count - 50) more\n" }
             }
@@ -137,7 +137,7 @@ enum CacheOps {
         if all {
             digests = cache.layerEntries(records: []).map { $0.digest }
         } else {
-            digests = bundle.manifest.layers.map { Hex.layerName($0.digest) }
+            digests = bundle.manifest.layers.map { $0.cacheName }
         }
         let (freed, removed, busy, failed) = cache.remove(digests, dryRun: false)
         if all {

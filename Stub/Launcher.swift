@@ -66,7 +66,7 @@ enum Launcher {
         defer { notice.finish() }
         for index in entry.layers {
             let layer = manifest.layers[index]
-            let name = Hex.layerName(layer.digest)
+            let name = layer.cacheName
             var damaged = false
             var lock = CacheRoot.SharedLock.unavailable
             do {
@@ -80,6 +80,9 @@ enum Launcher {
                                 paths[index] = root.layerPath(name)
                                 continue
                             }
+                            // Deleted since (a tmp cleaner), or never in the layer? Only the first is
+                            // mended by extracting the layer again.
+                            requireProgramInTable(entry, layerIndex: index, bundle: bundle)
                             // A read-only cache cannot be repaired: look in the system cache instead.
                             damaged = lock == .held
                         case .damaged:
@@ -96,6 +99,7 @@ enum Launcher {
                     paths[index] = SystemCache.layerPath(appName: manifest.appName, digestName: name)
                     continue
                 }
+                requireProgramInTable(entry, layerIndex: index, bundle: bundle)
             }
             let cache: CacheRoot
             do {
@@ -129,11 +133,14 @@ enum Launcher {
                             : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
                                 + (error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES
                                     || error.errno == CPLAT_EPERM
-                                    ? " (set \(location.variableName) to a directory you can write to)" : ""))
+                                    ? " (set \(location.variableName) to a directory you can write to)"
+                                    : error.errno == CPLAT_EFBIG
+                                        ? " (a file of the layer is larger than your file-size limit, `ulimit -f`)" : ""))
             }
             let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
             Sys.close(fd)
             guard present else {
+                requireProgramInTable(entry, layerIndex: index, bundle: bundle)
                 fail(
                     "entry '\(entry.name)': its program is not in layer '\(layer.name)' even after extracting it: the bundle is broken"
                 )
@@ -156,13 +163,35 @@ enum Launcher {
     /// group- or world-writable: someone could have changed it). One `fstatat` from the layer's
     /// descriptor.
     static func programIsPresent(_ entry: EntryRecord, layerIndex: Int, layerFD: Int32, manifest: Manifest) -> Bool {
+        guard let program = programPath(entry, layerIndex: layerIndex, manifest: manifest) else { return true }
+        return CacheRoot.programIsPresent(layerFD: layerFD, relative: program)
+    }
+
+    /// The entry's program in this layer, relative to the layer (`./bin/x`); nil when the entry
+    /// names none there.
+    static func programPath(_ entry: EntryRecord, layerIndex: Int, manifest: Manifest) -> String? {
         let name = manifest.layers[layerIndex].name
         for item in entry.argv {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(name)? = pieces.first else { continue }
-            guard let program = try? Placeholders.substitute(item, { $0 == name ? "." : "" }) else { return true }
-            return CacheRoot.programIsPresent(layerFD: layerFD, relative: program)
+            return try? Placeholders.substitute(item, { $0 == name ? "." : "" })
         }
-        return true
+        return nil
+    }
+
+    /// Refuses (status 125) an entry whose program the layer's signed file table does not hold: a
+    /// signed bundle that `bundle-append build` would have refused. Asked only when the program is
+    /// missing on disk, so the layer is not extracted again at every launch for nothing (a layer
+    /// whose program a cleaner deleted is in the table, and is extracted again).
+    static func requireProgramInTable(_ entry: EntryRecord, layerIndex: Int, bundle: BundleFile) {
+        let layer = bundle.manifest.layers[layerIndex]
+        guard let program = programPath(entry, layerIndex: layerIndex, manifest: bundle.manifest) else { return }
+        let held: Bool
+        do { held = try bundle.tableHoldsProgram(Array(program.utf8), in: layer) } catch { fail(error.message) }
+        guard held else {
+            fail(
+                "entry '\(entry.name)': its program \(program.hasPrefix("./") ? String(program.dropFirst(2)) : program) is not in layer '\(layer.name)' (the bundle's file table has no such file): the bundle is broken"
+            )
+        }
     }
 
     /// Replaces this process with the entry: same PID, so exit status and signals are the runtime's own.

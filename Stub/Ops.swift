@@ -128,7 +128,7 @@ enum Ops {
         let root = try? location.open(create: false)
         let cachePath = root?.path ?? location.rootPath()
         func isExtracted(_ l: LayerRecord) -> Bool {
-            guard let root, case .complete(let fd)? = try? root.layer(Hex.layerName(l.digest)) else { return false }
+            guard let root, case .complete(let fd)? = try? root.layer(l.cacheName) else { return false }
             Sys.close(fd)
             return true
         }
@@ -149,12 +149,12 @@ enum Ops {
         out +=
             "cache:          \(TerminalText.escaped(cachePath))  (from \(location.source == .variable ? location.variableName : location.source.rawValue))\n"
         out += "\nlayers:\n"
-        var rows = [["NAME", "CODEC", "COMPRESSED", "SIZE", "FILES", "EXTRACTED", "DIGEST"]]
+        var rows = [["NAME", "CODEC", "COMPRESSED", "SIZE", "FILES", "EXTRACTED", "CACHE NAME"]]
         for l in m.layers {
             rows.append([
                 l.name, l.encodingName, formatSize(l.compressedSize), formatSize(l.uncompressedSize),
                 String(l.fileCount),
-                isExtracted(l) ? "yes" : "no", String(Hex.encode(l.digest).prefix(16)),
+                isExtracted(l) ? "yes" : "no", String(l.cacheName.prefix(16)),
             ])
         }
         out += table(rows)
@@ -184,7 +184,7 @@ enum Ops {
             "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cachePath)),\"source\":\(jsonString(location.source == .variable ? location.variableName : location.source.rawValue))},"
         o += "\"layers\":["
         o += m.layers.map { l in
-            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(isExtracted(l))}"
+            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"dataDigest\":\"\(Hex.encode(l.dataDigest))\",\"cacheName\":\"\(l.cacheName)\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(isExtracted(l))}"
         }.joined(separator: ",")
         o += "],\"entries\":["
         o += m.entries.map { e in

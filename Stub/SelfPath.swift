@@ -1,4 +1,20 @@
 import BundleRuntime
+import BundleFormat
+import CPlatform
+
+/// Our own bundle, opened as the file the kernel runs: `/proc/self/exe` where /proc is mounted (the
+/// running inode, even when an older or other bundle was renamed over `exePath` between `execve` and
+/// this open, so what is verified is what runs), else `exePath` (no /proc: argv[0] and PATH, below).
+func openSelf(exePath: String, trust: Trust) -> BundleFile {
+    do {
+        return try BundleFile(opening: "/proc/self/exe", path: exePath, trust: trust)
+    } catch where error.code == .system && (error.errno == CPLAT_ENOENT || error.errno == CPLAT_EACCES) {
+        // No /proc (a chroot, a minimal container): the path is all there is.
+    } catch {
+        fail("\(exePath): \(error.message)")
+    }
+    do { return try BundleFile(path: exePath, trust: trust) } catch { fail("\(exePath): \(error.message)") }
+}
 
 /// The absolute path of the running executable: `/proc/self/exe` when /proc is mounted, else
 /// argv[0] (made absolute against the working directory) when it contains a `/`, else the first

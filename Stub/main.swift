@@ -20,10 +20,12 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     let argv0 = argc > 0 ? String(cString: argv[0]!) : "launcher"
     programName = TerminalText.escaped(String(argv0.split(separator: "/").last.map(String.init) ?? argv0))
 
+    // Past the user's file-size limit a write fails (EFBIG, one line, status 125) instead of killing us;
+    // Sys.exec puts the signal back before the runtime starts.
+    Sys.ignoreFileSizeSignal()
     let exePath = selfPath(argv0: argv0)
     let trust = Launcher.trustFromKeySlot()
-    let bundle: BundleFile
-    do { bundle = try BundleFile(path: exePath, trust: trust) } catch { fail("\(exePath): \(error.message)") }
+    let bundle = openSelf(exePath: exePath, trust: trust)
     requireRunningTarget(bundle.manifest, file: exePath)
     let location: CacheLocation
     do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }

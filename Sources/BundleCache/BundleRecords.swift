@@ -61,7 +61,7 @@ extension CacheRoot {
         // file name can hold a newline (which would add lines such as `app=` to the record) or
         // ESC. It is stored escaped: one line, shown as is by `cache list`.
         let text =
-            "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(TerminalText.escaped(exePath))\nlayers=\(m.layers.map { Hex.layerName($0.digest) }.joined(separator: ","))\n"
+            "app=\(m.appName)\nversion=\(m.appVersion)\nbinary=\(TerminalText.escaped(exePath))\nlayers=\(m.layers.map { $0.cacheName }.joined(separator: ","))\n"
         let final = Hex.encode(bundle.digest)
         let tmp = final + ".tmp." + String(Sys.processID())
         guard

@@ -181,8 +181,3 @@ public final class CacheRoot {
     /// Absolute path of a layer directory (what the runtime is given).
     public func layerPath(_ digestName: String) -> String { path + "/layers/" + digestName }
 }
-
-extension Hex {
-    /// The cache name of a layer: its digest in lower-case hex.
-    public static func layerName(_ digest: [UInt8]) -> String { encode(digest) }
-}

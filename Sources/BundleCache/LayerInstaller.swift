@@ -19,7 +19,7 @@ extension CacheRoot {
     public func install(_ layer: LayerRecord, from bundle: BundleFile, progress: ((UInt64) -> Void)? = nil)
         throws(BundleError) -> Int32
     {
-        let name = Hex.layerName(layer.digest)
+        let name = layer.cacheName
         let tmpDir = try requireDirectory(.tmp)
         let layersDir = try requireDirectory(.layers)
         try checkFreeSpace(bytes: layer.uncompressedSize, files: UInt64(layer.fileCount), layerName: layer.name)
@@ -50,6 +50,12 @@ extension CacheRoot {
                 "layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
         }
         committed = true
+        // The rename is an entry in `layers/`: flushed too, so a published layer survives a power cut
+        // (the tree itself was flushed before the rename). Best effort: the layer is published and
+        // complete either way; were the entry lost, the next launch would extract it again.
+        #if !BENCH_NO_DURABILITY
+            try? Sys.fsync(layersDir, what: "layers")
+        #endif
         return try openPublished(layersDir, name, expected: made)
     }
 

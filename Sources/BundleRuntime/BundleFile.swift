@@ -31,10 +31,17 @@ public final class BundleFile {
     deinit { Sys.close(fd) }
 
     public convenience init(path: String, trust: Trust) throws(BundleError) {
+        try self.init(opening: path, path: path, trust: trust)
+    }
+
+    /// Opens `opening` and calls the bundle `path` in messages: the launcher opens `/proc/self/exe`,
+    /// which is the very file the kernel is running even if another file was renamed over `path`
+    /// since `execve`, and reports the path that `readlink` gave.
+    public convenience init(opening: String, path: String, trust: Trust) throws(BundleError) {
         let fd: Int32
         // O_NONBLOCK: a FIFO or device at this path must not hang the open; init(fd:) then
         // refuses anything that is not a regular file.
-        fd = try Sys.open(path, CPLAT_O_RDONLY | CPLAT_O_NONBLOCK)
+        fd = try Sys.open(opening, CPLAT_O_RDONLY | CPLAT_O_NONBLOCK)
         do {
             try self.init(fd: fd, path: path, trust: trust)
         } catch {

@@ -353,12 +353,20 @@ public enum Sys {
         return out
     }
 
+    /// Ignores SIGXFSZ until `restoreFileSizeSignal` (or `exec`): past the user's file-size limit a
+    /// write then fails with EFBIG, a `BundleError` like any other, instead of killing the launcher.
+    public static func ignoreFileSizeSignal() { cplat_ignore_file_size_signal() }
+    /// Puts back the SIGXFSZ disposition the launcher was started with.
+    public static func restoreFileSizeSignal() { cplat_restore_file_size_signal() }
+
     /// Replaces the process with `program` (searched on PATH when it has no `/`), after flushing
-    /// stdio. Returns only on failure, with the errno.
+    /// stdio and putting back the SIGXFSZ disposition the launcher was started with. Returns only on
+    /// failure, with the errno.
     public static func exec(
         _ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?]
     ) -> Int32 {
         cplat_flush_stdio()
+        restoreFileSizeSignal()
         let searchPath = !program.utf8.contains(UInt8(ascii: "/"))
         return argv.withUnsafeBufferPointer { a in
             env.withUnsafeBufferPointer { e in

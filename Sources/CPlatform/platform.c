@@ -148,6 +148,20 @@ uint32_t cplat_getuid(void) { return getuid(); }
 uint32_t cplat_geteuid(void) { return geteuid(); }
 uint32_t cplat_getgid(void) { return getgid(); }
 int32_t cplat_kill(int32_t pid, int32_t signal) { return kill(pid, signal); }
+
+/* SIGXFSZ: the disposition the launcher was started with, kept while the launcher ignores it. */
+static struct sigaction saved_sigxfsz;
+static int sigxfsz_saved;
+void cplat_ignore_file_size_signal(void) {
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    if (sigaction(SIGXFSZ, &ignore, &saved_sigxfsz) == 0) sigxfsz_saved = 1;
+}
+void cplat_restore_file_size_signal(void) {
+    if (sigxfsz_saved) { sigaction(SIGXFSZ, &saved_sigxfsz, NULL); sigxfsz_saved = 0; }
+}
 int32_t cplat_isatty(int32_t fd) { return isatty(fd); }
 void cplat_flush_stdio(void) { fflush(NULL); }
 void cplat_exit(int32_t status) { exit(status); }

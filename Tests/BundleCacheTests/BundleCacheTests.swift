@@ -108,7 +108,7 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertGreaterThan(mkdirs.seen, 5, "and the calls were made again")
         XCTAssertEqual(opens.remaining, 0)
         XCTAssertEqual(
-            try String(contentsOfFile: cache.layerPath(Hex.layerName(layer.digest)) + "/run.sh", encoding: .utf8),
+            try String(contentsOfFile: cache.layerPath(layer.cacheName) + "/run.sh", encoding: .utf8),
             "#!/bin/sh\necho ran\n")
     }
 
@@ -140,12 +140,15 @@ final class BundleCacheTests: XCTestCase {
         Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
         Sys.failureInjection = nil
         XCTAssertEqual(syncfsCalls, 0)
-        // 4 files, 4 directories (a, a/b, e: and the root), the marker.
+        // 4 files, 4 directories (a, a/b, e: and the root), the marker; then, after the rename that
+        // published the layer, `layers/` itself (so the new entry survives a power cut).
+        XCTAssertEqual(flushed.last, "layers", "layers/ is flushed after the rename: \(flushed)")
+        let tree = flushed.dropLast()
         XCTAssertEqual(
-            Set(flushed),
+            Set(tree),
             ["run.sh", "a", "a/b", "a/b/c.txt", "a/d.txt", "e", "e/f.txt", PathRules.markerName, "layer 'l'"])
-        XCTAssertEqual(flushed.count, 9, "\(flushed)")
-        XCTAssertEqual(flushed.last, "layer 'l'", "the layer's root last, after everything in it")
+        XCTAssertEqual(tree.count, 9, "\(flushed)")
+        XCTAssertEqual(tree.last, "layer 'l'", "the layer's root last, after everything in it")
     }
 
     /// Past `perFileFlushLimit` entries one `syncfs` is cheaper than an `fsync` per file.
@@ -162,7 +165,7 @@ final class BundleCacheTests: XCTestCase {
         }
         Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
         Sys.failureInjection = nil
-        XCTAssertEqual(calls, ["syncfs"])
+        XCTAssertEqual(calls, ["syncfs", "fsync"], "one syncfs for the tree, then an fsync of layers/ after the rename")
     }
 
     /// Text that zstd cannot shrink much: a layer of it spans many of the pipeline's buffers.
@@ -223,7 +226,7 @@ final class BundleCacheTests: XCTestCase {
             filter: .x86)
         XCTAssertEqual(bundle.manifest.layers[0].filter, .x86)
         Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
-        let root = cache.layerPath(Hex.layerName(bundle.manifest.layers[0].digest))
+        let root = cache.layerPath(bundle.manifest.layers[0].cacheName)
         let a = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/a.bin")))
         let b = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/b.bin")))
         XCTAssertTrue(a == Array(code[..<split]), "a.bin differs")
@@ -255,7 +258,7 @@ final class BundleCacheTests: XCTestCase {
         Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
         XCTAssertEqual(
             try String(
-                contentsOfFile: cache.layerPath(Hex.layerName(bundle.manifest.layers[0].digest)) + "/big.txt",
+                contentsOfFile: cache.layerPath(bundle.manifest.layers[0].cacheName) + "/big.txt",
                 encoding: .utf8
             ).count, 8 << 20)
     }
@@ -324,7 +327,7 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertEqual(names(cache.path + "/tmp"), [], "our copy is discarded")
         // No complete copy: the rename's EEXIST is an error, with one line.
         Sys.failureInjection = nil
-        let marker = cache.layerPath(Hex.layerName(layer.digest)) + "/" + PathRules.markerName
+        let marker = cache.layerPath(layer.cacheName) + "/" + PathRules.markerName
         XCTAssertEqual(unlink(marker), 0)
         _ = inject("rename", EEXIST)
         XCTAssertThrowsError(try cache.install(layer, from: bundle)) { e in
@@ -389,7 +392,7 @@ final class BundleCacheTests: XCTestCase {
     func testForeignOwnedLayerIsRefusedAndLoosenedOneIsDamaged() throws {
         let cache = try openCache()
         let bundle = try makeBundle()
-        let name = Hex.layerName(bundle.manifest.layers[0].digest)
+        let name = bundle.manifest.layers[0].cacheName
         Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
         guard case .complete(let fd) = try cache.layer(name) else { return XCTFail("complete after install") }
         Sys.close(fd)
@@ -573,8 +576,8 @@ final class BundleCacheTests: XCTestCase {
         let fd = try cache.install(layer, from: bundle)
         defer { Sys.close(fd) }
         XCTAssertEqual(CacheRoot.problems(in: fd, layer: layer, bundle: bundle), [])
-        chmod(cache.layerPath(Hex.layerName(layer.digest)), 0o700)
-        let extra = cache.layerPath(Hex.layerName(layer.digest)) + "/" + nfd
+        chmod(cache.layerPath(layer.cacheName), 0o700)
+        let extra = cache.layerPath(layer.cacheName) + "/" + nfd
         XCTAssertTrue(FileManager.default.createFile(atPath: extra, contents: Data("x".utf8)))
         let problems = CacheRoot.problems(in: fd, layer: layer, bundle: bundle)
         XCTAssertEqual(problems, ["unexpected: \(nfd)"])
@@ -595,6 +598,6 @@ final class BundleCacheTests: XCTestCase {
         let (candidates, _) = cache.gcCandidates(now: Int64(time(nil)), olderThan: Int64.max, keep: 0, records: recs)
         XCTAssertEqual(candidates, [])
         let (all, _) = cache.gcCandidates(now: Int64(time(nil)), olderThan: 1, keep: 0, records: recs)
-        XCTAssertEqual(all, [Hex.layerName(bundle.manifest.layers[0].digest)])
+        XCTAssertEqual(all, [bundle.manifest.layers[0].cacheName])
     }
 }

@@ -69,23 +69,73 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
         XCTAssertEqual(try run(binary, ["--launcher", "cache", "gc", "--older-than", "1s", "--keep", "0"]).status, 0)
     }
 
-    /// The entry's program is not in its layer (a broken bundle the builder would refuse): each
-    /// launch extracts at most once, then fails with one line and 125; no loop of re-extraction.
+    /// The entry's program is not in its layer (a broken bundle the builder would refuse, signed by
+    /// a signer who did not use it): the first launch extracts the layer once and fails with one line
+    /// and 125; later launches see that the signed file table has no such file and fail the same way
+    /// without extracting the layer again (the published layer keeps its inode).
     func testProgramAbsentAfterAFreshExtractionFailsOnceWithOneLine() throws {
         try Harness.write("#!/bin/sh\necho other\n", to: dir + "/src/other.sh", mode: 0o755)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/src/loop", withDestinationPath: "loop")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/src/dangling", withDestinationPath: "gone.sh")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/src/link.sh", withDestinationPath: "other.sh")
         XCTAssertThrowsError(
             try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"]), "the builder refuses it")
-        let binary = try assembleUnchecked(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"])
-        for _ in 0..<2 {
-            let started = Date()
-            let o = try run(binary)
-            XCTAssertLessThan(Date().timeIntervalSince(started), 20)
-            XCTAssertEqual(o.status, 125, o.stdout)
-            XCTAssertTrue(o.stderr.contains("layer 'l'"), o.stderr)
-            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
-            XCTAssertEqual(
-                try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [], "nothing left in tmp/")
+        for (program, shown) in [
+            ("{l}/missing.sh", "missing.sh"), ("{l}/dangling", "dangling"), ("{l}/loop", "loop"),
+            ("{l}/other.sh/x", "other.sh/x"),
+        ] {
+            try? FileManager.default.removeItem(atPath: dir + "/cache")
+            let binary = try assembleUnchecked(source: dir + "/src", exec: ["/bin/sh", program])
+            for launch in 0..<3 {
+                let started = Date()
+                let o = try run(binary)
+                XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+                XCTAssertEqual(o.status, 125, o.stdout)
+                XCTAssertTrue(o.stderr.contains("its program \(shown) is not in layer 'l'"), "\(program): \(o.stderr)")
+                XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+                XCTAssertEqual(
+                    try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [], "nothing left in tmp/")
+                let layers = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers")
+                XCTAssertEqual(layers.count, 1, "\(program), launch \(launch)")
+                // A file of ours in the published layer: an extraction again would remove it (an
+                // inode number would not tell, the filesystem reuses it).
+                let sentinel = dir + "/cache/layers/" + layers[0] + "/sentinel"
+                if launch == 0 {
+                    try Harness.write("", to: sentinel)
+                } else {
+                    XCTAssertTrue(
+                        FileManager.default.fileExists(atPath: sentinel),
+                        "\(program), launch \(launch): the layer was extracted again")
+                }
+            }
         }
+        // A program reached through a symlink of the layer is in the table: found, and runs.
+        let binary = try assembleUnchecked(source: dir + "/src", exec: ["/bin/sh", "{l}/link.sh"])
+        try? FileManager.default.removeItem(atPath: dir + "/cache")
+        XCTAssertEqual(try run(binary).stdout, "other\n")
+    }
+
+    /// Under the user's own file-size limit (`prlimit --fsize`), a layer with a larger file fails the
+    /// extraction with one line and 125 (SIGXFSZ is ignored while the launcher extracts), and leaves
+    /// nothing in tmp/. The runtime gets SIGXFSZ as the launcher got it (not ignored).
+    func testFileSizeLimitIsOneLineAndLeavesNothing() throws {
+        try Harness.write("#!/bin/sh\ngrep '^SigIgn' /proc/self/status\n", to: dir + "/src/run.sh", mode: 0o755)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/src/big", contents: Data(count: 32 << 20)))
+        let binary = try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/run.sh"])
+        let limited = try Harness.run(
+            "/usr/bin/prlimit", ["--fsize=8388608", binary], env: ["ROBUST_CACHE_DIR": dir + "/cache"], timeout: 60)
+        XCTAssertEqual(limited.status, 125, limited.stderr)
+        XCTAssertEqual(limited.reason, .exit, "not killed by SIGXFSZ")
+        XCTAssertEqual(limited.stderr.filter { $0 == "\n" }.count, 1, limited.stderr)
+        XCTAssertTrue(limited.stderr.contains("File too large") && limited.stderr.contains("ulimit -f"), limited.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/tmp"), [], "nothing left in tmp/")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers"), [])
+        // Without the limit it runs, and SIGXFSZ (25: bit 24 of SigIgn) is not ignored in the runtime.
+        let o = try run(binary)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let mask = UInt64(o.stdout.split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16)
+        XCTAssertNotNil(mask, o.stdout)
+        XCTAssertEqual((mask ?? 0) & (1 << 24), 0, "SIGXFSZ is still ignored in the runtime: \(o.stdout)")
     }
 
     /// 2,000 nested directories, a file at the bottom whose path in the layer is 4,008 bytes (so

@@ -79,11 +79,12 @@ final class MultiUserCacheTests: XCTestCase {
         try asUser(victim, binary, env: ["MUCACHE_CACHE_DIR": shared], timeout: timeout)
     }
 
+    /// The layer's directory name in a cache (its cache name, `--launcher info --json`).
     func layerDigest(_ binary: String) throws -> String {
         let o = try Harness.run(binary, ["--launcher", "info", "--json"], env: ["MUCACHE_CACHE_DIR": dir + "/unused"])
         let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
         let layers = json?["layers"] as? [[String: Any]]
-        return try XCTUnwrap(layers?.first?["digest"] as? String)
+        return try XCTUnwrap(layers?.first?["cacheName"] as? String)
     }
 
     /// What the attacker prepares: a directory of theirs, writable by all, where the victim's

@@ -115,7 +115,7 @@ final class TamperTests: XCTestCase {
             decoding: header, layersLength: UInt64(t.layers.count), tablesLength: UInt64(t.tables.count))
         XCTAssertEqual(manifest.layers.map(\.encodingName), ["zstd+x86", "xz", "none", "zlib"])  // native, packed, plain, small
         for (i, layer) in manifest.layers.enumerated() {
-            let before = Set(manifest.layers[..<i].map { Hex.encode($0.digest) })
+            let before = Set(manifest.layers[..<i].map { $0.cacheName })
             let start = t.layers.lowerBound + layer.offset
             for offset in [start, start + layer.compressedSize / 2, start + layer.compressedSize - 1] {
                 var x = b

@@ -7,8 +7,9 @@ import BundleRuntime
 /// What `inspect` prints, as text or JSON.
 struct InspectReport {
     struct Layer: Encodable {
-        var name: String, digest: String, codec: String, filter: String, compressedSize: UInt64, size: UInt64,
-            files: Int
+        /// `digest`: the file table's; `cacheName`: the layer's directory in a cache (docs/format.md).
+        var name: String, digest: String, dataDigest: String, cacheName: String, codec: String, filter: String,
+            compressedSize: UInt64, size: UInt64, files: Int
         var fileList: [File]?
     }
     struct File: Encodable {
@@ -37,7 +38,8 @@ struct InspectReport {
             }
             layers.append(
                 Layer(
-                    name: l.name, digest: Hex.encode(l.digest), codec: l.codec.name, filter: l.filter.name,
+                    name: l.name, digest: Hex.encode(l.digest), dataDigest: Hex.encode(l.dataDigest),
+                    cacheName: l.cacheName, codec: l.codec.name, filter: l.filter.name,
                     compressedSize: l.compressedSize,
                     size: l.uncompressedSize, files: l.fileCount, fileList: list))
         }
@@ -94,7 +96,7 @@ struct InspectReport {
             """
         for l in r.layers {
             out +=
-                "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  \(l.digest)\n"
+                "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  cache name \(l.cacheName)\n"
             for f in l.fileList ?? [] {
                 out +=
                     "    \(f.type.padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.mode.padding(toLength: 4, withPad: " ", startingAt: 0)) \(String(f.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.path)\(f.target.map { " -> \($0)" } ?? "")\n"

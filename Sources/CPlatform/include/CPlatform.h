@@ -171,6 +171,12 @@ uint32_t cplat_getuid(void);
 uint32_t cplat_geteuid(void);
 uint32_t cplat_getgid(void);
 int32_t cplat_kill(int32_t pid, int32_t signal);
+/* A write past the user's file-size limit (RLIMIT_FSIZE, `ulimit -f`) raises SIGXFSZ, whose default
+ * kills the process without a word and leaves its temporary directory. The launcher ignores it from
+ * its start, so such a write fails with EFBIG (one line, status 125, nothing left), and puts back the
+ * disposition it was started with before execve: an ignored signal would stay ignored in the runtime. */
+void cplat_ignore_file_size_signal(void);
+void cplat_restore_file_size_signal(void);
 int32_t cplat_isatty(int32_t fd);
 void cplat_flush_stdio(void);
 _Noreturn void cplat_exit(int32_t status);
