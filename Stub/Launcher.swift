@@ -158,22 +158,26 @@ enum Launcher {
     }
 
     /// The program is the first argv item that starts with `{layer}`: the executable itself
-    /// (`{native}/hello`) or, for an interpreter, its script (`/bin/sh {scripts}/run.sh`). True
-    /// unless it is in this layer and missing, or no longer ours (owned by another user, or made
-    /// group- or world-writable: someone could have changed it). One `fstatat` from the layer's
-    /// descriptor.
+    /// (`{native}/hello`) or, for an interpreter, its script (`/bin/sh {scripts}/run.sh`), which may
+    /// also be a directory (`python3 {app}`) or the layer itself. True unless it is in this layer and
+    /// missing, or no longer ours (owned by another user, or made group- or world-writable: someone
+    /// could have changed it). One `fstatat` from the layer's descriptor.
     static func programIsPresent(_ entry: EntryRecord, layerIndex: Int, layerFD: Int32, manifest: Manifest) -> Bool {
-        guard let program = programPath(entry, layerIndex: layerIndex, manifest: manifest) else { return true }
-        return CacheRoot.programIsPresent(layerFD: layerFD, relative: program)
+        guard let program = program(entry, layerIndex: layerIndex, manifest: manifest) else { return true }
+        return CacheRoot.programIsPresent(
+            layerFD: layerFD, relative: program.relative, directoryCounts: program.argvIndex > 0)
     }
 
-    /// The entry's program in this layer, relative to the layer (`./bin/x`); nil when the entry
-    /// names none there.
-    static func programPath(_ entry: EntryRecord, layerIndex: Int, manifest: Manifest) -> String? {
+    /// The entry's program in this layer: its path relative to the layer (`./bin/x`, `.` for the
+    /// layer itself) and its place in argv; nil when the entry names none there.
+    static func program(_ entry: EntryRecord, layerIndex: Int, manifest: Manifest) -> (
+        relative: String, argvIndex: Int
+    )? {
         let name = manifest.layers[layerIndex].name
-        for item in entry.argv {
+        for (i, item) in entry.argv.enumerated() {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(name)? = pieces.first else { continue }
-            return try? Placeholders.substitute(item, { $0 == name ? "." : "" })
+            guard let relative = try? Placeholders.substitute(item, { $0 == name ? "." : "" }) else { return nil }
+            return (relative, i)
         }
         return nil
     }
@@ -184,12 +188,16 @@ enum Launcher {
     /// whose program a cleaner deleted is in the table, and is extracted again).
     static func requireProgramInTable(_ entry: EntryRecord, layerIndex: Int, bundle: BundleFile) {
         let layer = bundle.manifest.layers[layerIndex]
-        guard let program = programPath(entry, layerIndex: layerIndex, manifest: bundle.manifest) else { return }
-        let held: Bool
-        do { held = try bundle.tableHoldsProgram(Array(program.utf8), in: layer) } catch { fail(error.message) }
-        guard held else {
+        guard let program = program(entry, layerIndex: layerIndex, manifest: bundle.manifest) else { return }
+        let found: BundleFile.TableLookup
+        do { found = try bundle.tableLookup(Array(program.relative.utf8), in: layer) } catch { fail(error.message) }
+        switch found {
+        case .regularFile: return
+        case .directory where program.argvIndex > 0: return
+        case .directory, .missing:
+            let shown = program.relative.hasPrefix("./") ? String(program.relative.dropFirst(2)) : program.relative
             fail(
-                "entry '\(entry.name)': its program \(program.hasPrefix("./") ? String(program.dropFirst(2)) : program) is not in layer '\(layer.name)' (the bundle's file table has no such file): the bundle is broken"
+                "entry '\(entry.name)': its program \(shown) is not in layer '\(layer.name)' (the bundle's file table has no such file): the bundle is broken"
             )
         }
     }

@@ -77,7 +77,11 @@ enum ProgramCheck {
         return .directory
     }
 
+    /// A trailing `/` becomes a final `.`: the kernel then requires a directory (`f/` is ENOTDIR
+    /// for a file `f`), and so does `resolve` (a file with anything after it is `.missing`).
     private static func components(_ path: [UInt8]) -> [[UInt8]] {
-        path.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+        var out = path.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+        if path.last == 0x2F && !out.isEmpty { out.append([0x2E]) }
+        return out
     }
 }

@@ -172,10 +172,12 @@ public final class CacheRoot {
     /// Whether the file at `relative` inside a layer (the entry's program, or the script an
     /// interpreter runs) exists and is ours or root's and not writable by others: one `fstatat`
     /// relative to the layer's descriptor. Symlinks inside the layer are followed (the extractor
-    /// only writes symlinks that stay inside it).
-    public static func programIsPresent(layerFD: Int32, relative: String) -> Bool {
+    /// only writes symlinks that stay inside it). A directory counts only where `directoryCounts`
+    /// (an interpreter's argument, `python3 {app}`; never the program itself).
+    public static func programIsPresent(layerFD: Int32, relative: String, directoryCounts: Bool = false) -> Bool {
         guard let st = try? Sys.fstatat(layerFD, Array(relative.utf8), follow: true) else { return false }
-        return Ownership.type(st) != CPLAT_S_IFDIR && Ownership.isTrusted(st) && !Ownership.othersCanWrite(st)
+        return (directoryCounts || Ownership.type(st) != CPLAT_S_IFDIR) && Ownership.isTrusted(st)
+            && !Ownership.othersCanWrite(st)
     }
 
     /// Absolute path of a layer directory (what the runtime is given).

@@ -78,11 +78,14 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
         try FileManager.default.createSymbolicLink(atPath: dir + "/src/loop", withDestinationPath: "loop")
         try FileManager.default.createSymbolicLink(atPath: dir + "/src/dangling", withDestinationPath: "gone.sh")
         try FileManager.default.createSymbolicLink(atPath: dir + "/src/link.sh", withDestinationPath: "other.sh")
+        // A trailing slash asks for a directory: the kernel says ENOTDIR for a file, and so must the
+        // table lookup (else the layer would be extracted again at every launch).
+        try FileManager.default.createSymbolicLink(atPath: dir + "/src/slash", withDestinationPath: "other.sh/")
         XCTAssertThrowsError(
             try assemble(source: dir + "/src", exec: ["/bin/sh", "{l}/missing.sh"]), "the builder refuses it")
         for (program, shown) in [
             ("{l}/missing.sh", "missing.sh"), ("{l}/dangling", "dangling"), ("{l}/loop", "loop"),
-            ("{l}/other.sh/x", "other.sh/x"),
+            ("{l}/other.sh/x", "other.sh/x"), ("{l}/slash", "slash"),
         ] {
             try? FileManager.default.removeItem(atPath: dir + "/cache")
             let binary = try assembleUnchecked(source: dir + "/src", exec: ["/bin/sh", program])
@@ -113,6 +116,50 @@ final class CacheRobustnessTests: SignedAsGivenTestCase {
         let binary = try assembleUnchecked(source: dir + "/src", exec: ["/bin/sh", "{l}/link.sh"])
         try? FileManager.default.removeItem(atPath: dir + "/cache")
         XCTAssertEqual(try run(binary).stdout, "other\n")
+    }
+
+    /// The item the launcher checks may be a directory when it is an interpreter's argument (`ls {l}`,
+    /// `python3 {app}`, `{l}/sub`): it runs, and is not taken for a missing program.
+    func testADirectoryAsTheCheckedArgumentRuns() throws {
+        try Harness.write("x\n", to: dir + "/src/sub/file.txt")
+        for exec in [["/bin/ls", "{l}"], ["/bin/ls", "{l}/sub"]] {
+            try? FileManager.default.removeItem(atPath: dir + "/cache")
+            let binary = try assemble(source: dir + "/src", exec: exec)
+            for _ in 0..<2 {
+                let o = try run(binary)
+                XCTAssertEqual(o.status, 0, "\(exec): \(o.stderr)")
+                XCTAssertTrue(o.stdout.contains(exec[1] == "{l}" ? "sub" : "file.txt"), "\(exec): \(o.stdout)")
+            }
+        }
+    }
+
+    /// A hostile table for the lookup: 41 symlinks, each to the next through a 4 KiB path. The
+    /// lookup follows at most 40 links and holds one candidate path of at most 4096 bytes per table
+    /// read, so the launch fails with one line, quickly.
+    func testTheTableLookupIsBoundedOnAHostileChainOfLinks() throws {
+        func digest(_ s: String) -> [UInt8] { Blake2b.hash(Array(s.utf8)) }
+        let filler = String(repeating: "a/", count: 2000)
+        var records: [FileRecord] = []
+        for i in 1...41 {
+            records.append(
+                FileRecord(
+                    kind: .symlink, mode: 0o755, size: 0, path: Array("l\(String(format: "%02d", i))".utf8),
+                    linkTarget: Array("l\(String(format: "%02d", i + 1))/\(filler)x".utf8)))
+        }
+        let (layer, record) = try craftLayer(records, data: "")
+        let entry = EntryRecord(name: "robust", isDefault: true, argv: ["/bin/sh", "{l}/l01"], env: [], layers: [0])
+        let manifest = Manifest(
+            appName: "robust", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [record],
+            entries: [entry])
+        let binary = try writeSignedAsGiven(manifest, layers: [layer], prefix: "chain")
+        for _ in 0..<2 {
+            let started = Date()
+            let o = try run(binary)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 20)
+            XCTAssertEqual(o.status, 125, o.stdout)
+            XCTAssertTrue(o.stderr.contains("its program l01 is not in layer 'l'"), o.stderr)
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+        }
     }
 
     /// Under the user's own file-size limit (`prlimit --fsize`), a layer with a larger file fails the

@@ -91,7 +91,7 @@ final class LayerIdentityTests: SignedAsGivenTestCase {
         // Both copies exist side by side, each under its own name; neither was overwritten.
         let names = try FileManager.default.contentsOfDirectory(atPath: cache + "/layers")
         XCTAssertEqual(names.count, 2, "\(names)")
-        // And the other signer's bundle still gets its own bytes (nothing was shared the other way).
+        // The warm path too: the victim's second run finds its own layer.
         let again = try run(victim, app: "victim", cache: cache)
         XCTAssertEqual(again.stdout, "victim\n")
     }
