@@ -126,11 +126,13 @@ ONLY_LONG  = $(foreach t,$(filter-out FreshMachineTests,$(SLOW_TESTS)),--filter 
 # dependencies are not affected).
 STRICT     = DGMO_WARNINGS_AS_ERRORS=1
 
-## The edit-test loop (budget: 3 minutes on 2 cores): unit tests, the fast end-to-end tests, the format lint.
+## The edit-test loop (budget: 3 minutes on 2 cores): unit tests, the fast end-to-end tests, the platform
+## layer compiled for linux-x64, linux-arm64 and macOS x86_64/arm64, the format lint.
 check: deps
 	$(STRICT) $(SWIFT) build
 	$(MAKE) --no-print-directory $(DEBUG_STUB)
 	$(STRICT) $(SWIFT) test --disable-swift-testing $(SKIP_SLOW)
+	scripts/platform-compile-check.sh
 	scripts/format.sh --lint
 
 ## Builds everything in debug and a dev DGMO binary (tests use the debug stubs and tools), then runs every
@@ -141,8 +143,9 @@ test: deps
 	@scripts/install-deps.sh --release
 	$(STRICT) $(SWIFT) build
 	$(MAKE) --no-print-directory $(DEBUG_STUB)
-	@echo "1/4 the check tier: unit tests and the fast end-to-end tests"
+	@echo "1/4 the check tier: unit tests, the fast end-to-end tests, the platform layer for linux and macOS"
 	$(STRICT) $(SWIFT) test --disable-swift-testing $(SKIP_SLOW)
+	scripts/platform-compile-check.sh
 	@echo "2/4 a fresh machine: the README's first command from a fresh clone in a clean Debian root"
 	$(STRICT) $(SWIFT) test --disable-swift-testing --filter '\.FreshMachineTests(/|$$)'
 	$(MAKE) --no-print-directory $(DEBUG_ARM64_STUB)

@@ -121,7 +121,7 @@ let package = Package(
             name: "BundleCacheTests",
             dependencies: [
                 "BundleCache", "BundleRuntime", "BundleBuilder", "BundleCodecs", "BundleFormat", "BundleCrypto",
-                "TestSupport",
+                "CPlatform", "TestSupport",
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "BundleBuilderTests",

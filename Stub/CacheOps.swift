@@ -24,7 +24,7 @@ enum CacheOps {
             writeOut(1, o + "]}\n")
             return 0
         }
-        var out = "cache: \(path)\n\nbundles:\n"
+        var out = "cache: \(TerminalText.escaped(path))\n\nbundles:\n"
         var rows = [["APP", "VERSION", "LAST USE", "DIGEST", "BINARY"]]
         // Records and directory names are text from the cache, not from us: every cell is
         // escaped (a binary path can hold ESC or a newline), so one record is one row.
@@ -91,7 +91,7 @@ enum CacheOps {
                 "{\"checked\":\(checked),\"damaged\":[\(items.joined(separator: ","))],\"ok\":\(remaining.isEmpty)}\n")
         } else {
             var out =
-                "checked \(checked) extracted layer(s) of \(bundle.manifest.appName) \(bundle.manifest.appVersion) in \(path)\n"
+                "checked \(checked) extracted layer(s) of \(bundle.manifest.appName) \(bundle.manifest.appVersion) in \(TerminalText.escaped(path))\n"
             for (l, problems) in damagedLayers {
                 out +=
                     "layer '\(l.name)' (\(String(l.cacheName.prefix(16)))): \(problems.count) problem(s)\(repaired.contains(l.name) ? ", repaired" : "")\n"

@@ -56,7 +56,7 @@ final class FirstRunNotice {
             announced = true
             writeOut(
                 2,
-                "\(programName): preparing \(appName) \(appVersion) for its first run: unpacking '\(layerName)' (\(formatSize(total))) into \(cachePath)\n"
+                "\(programName): preparing \(appName) \(appVersion) for its first run: unpacking '\(layerName)' (\(formatSize(total))) into \(TerminalText.escaped(cachePath))\n"
             )
             return
         }

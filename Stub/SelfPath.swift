@@ -2,31 +2,41 @@ import BundleRuntime
 import BundleFormat
 import CPlatform
 
-/// Our own bundle, opened as the file the kernel runs: `/proc/self/exe` where /proc is mounted (the
-/// running inode, even when an older or other bundle was renamed over `exePath` between `execve` and
-/// this open, so what is verified is what runs), else `exePath` (no /proc: argv[0] and PATH, below).
-func openSelf(exePath: String, trust: Trust) -> BundleFile {
+/// Our own bundle and the path that names it. Where /proc is mounted the file opened is
+/// `/proc/self/exe`: the running inode, even when another bundle was renamed over our path between
+/// `execve` and this open, so what is verified is what runs. The path (for messages, the bundle
+/// record and `<APP>_BUNDLE_EXE`) is what the system reports for it, unless the file was replaced
+/// since (" (deleted)"), then what argv[0] and PATH name. Without /proc (a chroot, a minimal
+/// container, macOS) the path found that way is opened instead, as before.
+func openSelf(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String) {
+    let reported = Sys.selfPath()
+    let live = reported.flatMap { $0.hasPrefix("/") && !$0.hasSuffix(" (deleted)") ? $0 : nil }
+    let shown = live ?? findSelfWithoutProc(argv0: argv0) ?? reported ?? "/proc/self/exe"
     do {
-        return try BundleFile(opening: "/proc/self/exe", path: exePath, trust: trust)
-    } catch where error.code == .system && (error.errno == CPLAT_ENOENT || error.errno == CPLAT_EACCES) {
-        // No /proc (a chroot, a minimal container): the path is all there is.
+        return (try BundleFile(opening: "/proc/self/exe", path: shown, trust: trust), shown)
+    } catch where error.code == .system {
+        // /proc/self/exe cannot be opened (no /proc, or a sandbox refuses it): open the path.
     } catch {
-        fail("\(exePath): \(error.message)")
+        fail("\(shown): \(error.message)")
     }
-    do { return try BundleFile(path: exePath, trust: trust) } catch { fail("\(exePath): \(error.message)") }
+    let path = live ?? selfPathWithoutProc(argv0: argv0)
+    do { return (try BundleFile(path: path, trust: trust), path) } catch { fail("\(path): \(error.message)") }
 }
 
-/// The absolute path of the running executable: `/proc/self/exe` when /proc is mounted, else
 /// argv[0] (made absolute against the working directory) when it contains a `/`, else the first
-/// executable `argv[0]` in a `PATH` directory, as a shell found it. Without /proc (a chroot, an
-/// early-boot or minimal container) the launcher still finds its own bundle this way.
-func selfPath(argv0: String) -> String {
-    if let p = Sys.readlink("/proc/self/exe"), p.hasPrefix("/"), !p.hasSuffix(" (deleted)") { return p }
-    return selfPathWithoutProc(argv0: argv0)
-}
-
+/// executable `argv[0]` in a `PATH` directory, as a shell found it; fails with one line when neither
+/// names a file. Without /proc the launcher still finds its own bundle this way.
 func selfPathWithoutProc(argv0: String) -> String {
     guard !argv0.isEmpty else { fail("cannot find my own executable (no /proc/self/exe, and argv[0] is empty)") }
+    guard let path = findSelfWithoutProc(argv0: argv0) else {
+        fail("cannot find my own executable (no /proc/self/exe, and '\(argv0)' is not on PATH)")
+    }
+    return path
+}
+
+/// What `selfPathWithoutProc` finds, or nil.
+func findSelfWithoutProc(argv0: String) -> String? {
+    guard !argv0.isEmpty else { return nil }
     if argv0.utf8.contains(UInt8(ascii: "/")) {
         if argv0.hasPrefix("/") { return argv0 }
         if let cwd = Sys.workingDirectory() { return (cwd == "/" ? "" : cwd) + "/" + argv0 }
@@ -35,8 +45,8 @@ func selfPathWithoutProc(argv0: String) -> String {
     for dir in (Sys.getenv("PATH") ?? "/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
         let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + argv0
         if Sys.isExecutableFile(candidate) {
-            return candidate.hasPrefix("/") ? candidate : selfPathWithoutProc(argv0: candidate)
+            return candidate.hasPrefix("/") ? candidate : findSelfWithoutProc(argv0: candidate)
         }
     }
-    fail("cannot find my own executable (no /proc/self/exe, and '\(argv0)' is not on PATH)")
+    return nil
 }

@@ -23,9 +23,8 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     // Past the user's file-size limit a write fails (EFBIG, one line, status 125) instead of killing us;
     // Sys.exec puts the signal back before the runtime starts.
     Sys.ignoreFileSizeSignal()
-    let exePath = selfPath(argv0: argv0)
     let trust = Launcher.trustFromKeySlot()
-    let bundle = openSelf(exePath: exePath, trust: trust)
+    let (bundle, exePath) = openSelf(argv0: argv0, trust: trust)
     requireRunningTarget(bundle.manifest, file: exePath)
     let location: CacheLocation
     do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }

@@ -1,6 +1,5 @@
 import BundleFormat
 import BundleCodecs
-import CPlatform
 
 /// The extraction pipeline: one thread decodes the layer (reading, hashing the stored bytes,
 /// decompressing: `LayerStream`) into a ring of `slotCount` buffers, while the caller's thread
@@ -43,33 +42,28 @@ final class DecodePipeline {
     private var streamEnded = false  // it stopped at the end of the stream, checked by `finish`
     private var failure: BundleError? = nil
     private var cancelled = false
-    private let mutex: UnsafeMutableRawPointer
-    private let cond: UnsafeMutableRawPointer
-    private var thread: UnsafeMutableRawPointer? = nil
+    private let monitor: Sys.Monitor
+    private var thread: Sys.Thread? = nil
     private let layerName: String
 
     /// Starts the decoding thread; nil when threads are unavailable (the caller decodes inline).
     static func start(_ stream: consuming LayerStream, layerName: String) -> DecodePipeline? {
-        guard let mutex = cplat_mutex_new() else { return nil }
-        guard let cond = cplat_cond_new() else { cplat_mutex_free(mutex); return nil }
-        let pipeline = DecodePipeline(stream, mutex: mutex, cond: cond, layerName: layerName)
+        guard let monitor = Sys.Monitor() else { return nil }
+        let pipeline = DecodePipeline(stream, monitor: monitor, layerName: layerName)
         let context = Unmanaged.passUnretained(pipeline).toOpaque()
-        var thread: UnsafeMutableRawPointer? = nil
-        guard cplat_thread_start(decodeThreadEntry, context, &thread) == 0, let thread else { return nil }
+        guard let thread = Sys.startThread(decodeThreadEntry, context: context) else { return nil }
         pipeline.thread = thread
         return pipeline
     }
 
     private init(
-        _ stream: consuming LayerStream, mutex: UnsafeMutableRawPointer, cond: UnsafeMutableRawPointer,
-        layerName: String
+        _ stream: consuming LayerStream, monitor: Sys.Monitor, layerName: String
     ) {
         var stream = stream
         self.filter = stream.takeFilter()
         self.stream = stream
         self.carry = .allocate(byteCount: DecodePipeline.carryRoom, alignment: 16)
-        self.mutex = mutex
-        self.cond = cond
+        self.monitor = monitor
         self.layerName = layerName
         var slots: [UnsafeMutableRawBufferPointer] = []
         for _ in 0..<DecodePipeline.slotCount {
@@ -83,19 +77,17 @@ final class DecodePipeline {
         stopThread()
         for s in slots { s.deallocate() }
         carry.deallocate()
-        cplat_cond_free(cond)
-        cplat_mutex_free(mutex)
     }
 
     // MARK: the decoding thread
 
     fileprivate func decodeLoop() {
         while true {
-            cplat_mutex_lock(mutex)
-            while full == DecodePipeline.slotCount && !cancelled { cplat_cond_wait(cond, mutex) }
-            if cancelled { decoderDone = true; cplat_cond_broadcast(cond); cplat_mutex_unlock(mutex); return }
+            monitor.lock()
+            while full == DecodePipeline.slotCount && !cancelled { monitor.wait() }
+            if cancelled { decoderDone = true; monitor.broadcast(); monitor.unlock(); return }
             let index = fillIndex
-            cplat_mutex_unlock(mutex)
+            monitor.unlock()
 
             // Outside the lock: the writer only touches slots the decoder has released.
             let slot = UnsafeMutableRawBufferPointer(rebasing: slots[index][DecodePipeline.carryRoom...])
@@ -109,7 +101,7 @@ final class DecodePipeline {
                 }
             } catch let e { error = e }
 
-            cplat_mutex_lock(mutex)
+            monitor.lock()
             if let error {
                 failure = error
                 decoderDone = true
@@ -122,8 +114,8 @@ final class DecodePipeline {
                 if n < slot.count { decoderDone = true; streamEnded = true }
             }
             let done = decoderDone
-            cplat_cond_broadcast(cond)
-            cplat_mutex_unlock(mutex)
+            monitor.broadcast()
+            monitor.unlock()
             if done { return }
         }
     }
@@ -147,14 +139,14 @@ final class DecodePipeline {
     /// Takes the next filled slot: the carried bytes go in front of its own, and the filter
     /// finishes what it can. At the stream's end, the carried bytes are final as they are.
     private func take() throws(BundleError) {
-        cplat_mutex_lock(mutex)
-        while full == 0 && !decoderDone { cplat_cond_wait(cond, mutex) }
+        monitor.lock()
+        while full == 0 && !decoderDone { monitor.wait() }
         let available = full > 0
         // Read under the lock: the decoder writes other elements of the same array.
         let count = available ? counts[readIndex] : 0
         let failure = self.failure
         let ended = streamEnded
-        cplat_mutex_unlock(mutex)
+        monitor.unlock()
         if available {
             let base = slots[readIndex].baseAddress!
             let start = DecodePipeline.carryRoom - carryCount
@@ -200,24 +192,24 @@ final class DecodePipeline {
         current = nil
         readPos = 0; readyEnd = 0; slotEnd = 0
         readIndex = (readIndex + 1) % DecodePipeline.slotCount
-        cplat_mutex_lock(mutex)
+        monitor.lock()
         full -= 1
-        cplat_cond_broadcast(cond)
-        cplat_mutex_unlock(mutex)
+        monitor.broadcast()
+        monitor.unlock()
     }
 
     /// After the last file: waits for the decoder, then the stream must have ended with nothing
     /// left over, and `LayerStream.finish` checks the rest (trailing bytes, the data digest).
     func finish() throws(BundleError) {
-        cplat_mutex_lock(mutex)
+        monitor.lock()
         // Decoded bytes nobody asked for end the wait at once: a decoder blocked on a full ring
         // would otherwise never finish.
-        while !decoderDone && full == 0 { cplat_cond_wait(cond, mutex) }
+        while !decoderDone && full == 0 { monitor.wait() }
         // Bytes the files did not use: in the ring, in the writer's hands, or carried.
         let leftover = full > 0 || readPos < readyEnd || carryCount > 0
         let failure = self.failure
         let ended = streamEnded
-        cplat_mutex_unlock(mutex)
+        monitor.unlock()
         stopThread()
         if let failure { throw failure }
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 16)
@@ -230,20 +222,20 @@ final class DecodePipeline {
 
     /// Stops the decoder (after a writer's failure) and joins it.
     func cancel() {
-        cplat_mutex_lock(mutex)
+        monitor.lock()
         cancelled = true
-        cplat_cond_broadcast(cond)
-        cplat_mutex_unlock(mutex)
+        monitor.broadcast()
+        monitor.unlock()
         stopThread()
     }
 
     private func stopThread() {
         guard let t = thread else { return }
-        cplat_mutex_lock(mutex)
+        monitor.lock()
         cancelled = true
-        cplat_cond_broadcast(cond)
-        cplat_mutex_unlock(mutex)
-        cplat_thread_join(t)
+        monitor.broadcast()
+        monitor.unlock()
+        Sys.join(t)
         thread = nil
     }
 }

@@ -329,10 +329,11 @@ public enum Sys {
         return out
     }
 
-    /// The target of a symlink, e.g. `/proc/self/exe`.
-    public static func readlink(_ path: String) -> String? {
+    /// The running executable's path as the system reports it: the target of `/proc/self/exe` on
+    /// Linux (nil without /proc), `_NSGetExecutablePath` on macOS.
+    public static func selfPath() -> String? {
         var buf = [CChar](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
-        let n = Int(cplat_readlinkat(CPLAT_AT_FDCWD, path, &buf, buf.count - 1))
+        let n = Int(cplat_self_path(&buf, buf.count))
         guard n > 0 else { return nil }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -435,4 +436,55 @@ public enum PasswdFile {
         }
         return nil
     }
+}
+
+// MARK: threads
+
+extension Sys {
+    /// A mutex with one condition variable: the hand-off between the extraction pipeline's threads.
+    /// Both are made together (nil when either cannot be) and freed together.
+    public final class Monitor {
+        private let mutex: UnsafeMutableRawPointer
+        private let cond: UnsafeMutableRawPointer
+
+        public init?() {
+            guard let m = cplat_mutex_new() else { return nil }
+            guard let c = cplat_cond_new() else {
+                cplat_mutex_free(m)
+                return nil
+            }
+            mutex = m
+            cond = c
+        }
+
+        deinit {
+            cplat_cond_free(cond)
+            cplat_mutex_free(mutex)
+        }
+
+        public func lock() { cplat_mutex_lock(mutex) }
+        public func unlock() { cplat_mutex_unlock(mutex) }
+        /// Waits for a `broadcast`, with the mutex held (released while waiting, held again after).
+        public func wait() { cplat_cond_wait(cond, mutex) }
+        public func broadcast() { cplat_cond_broadcast(cond) }
+    }
+
+    /// A thread started by `startThread`, joined exactly once by `join`.
+    public struct Thread {
+        fileprivate let handle: UnsafeMutableRawPointer
+    }
+
+    /// Runs `body(context)` on a new thread; nil when no thread can be started (the caller then
+    /// does the work inline).
+    public static func startThread(
+        _ body: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?,
+        context: UnsafeMutableRawPointer
+    ) -> Thread? {
+        var handle: UnsafeMutableRawPointer? = nil
+        guard cplat_thread_start(body, context, &handle) == 0, let handle else { return nil }
+        return Thread(handle: handle)
+    }
+
+    /// Waits for the thread to end and releases it.
+    public static func join(_ thread: Thread) { cplat_thread_join(thread.handle) }
 }

@@ -12,12 +12,33 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __APPLE__
+#include <mach-o/dyld.h>     /* _NSGetExecutablePath */
+#include <sys/mount.h>       /* fstatfs, MNT_NOEXEC */
+#else
+#include <sys/random.h>
+#endif
 #include "CPlatform.h"
+
+/* The one file for POSIX systems: Linux (glibc, musl) and macOS, which differ in these places only
+ * (`make check` compiles it for x86_64 and aarch64 of both, scripts/platform-compile-check.sh):
+ *   - the modification time is st_mtimespec on macOS, st_mtim on Linux;
+ *   - macOS's statvfs has no ST_NOEXEC: fstatfs's MNT_NOEXEC says it;
+ *   - macOS has no syncfs: sync, then F_FULLFSYNC, which also empties the drive's write cache;
+ *   - macOS has no execvpe: the PATH search is done here, as glibc's;
+ *   - macOS has no getrandom: arc4random_buf;
+ *   - the running executable is /proc/self/exe on Linux, _NSGetExecutablePath on macOS.
+ * The macOS branches are compiled here (zig cc -target x86_64-macos / aarch64-macos), not run:
+ * no macOS machine is at hand (docs/platforms.md). */
+#ifdef __APPLE__
+#define MTIME(s) ((s)->st_mtimespec)
+#else
+#define MTIME(s) ((s)->st_mtim)
+#endif
 
 extern char **environ;
 
@@ -71,25 +92,41 @@ static const int errno_table[][2] = {
 };
 #define ERRNO_COUNT (sizeof errno_table / sizeof errno_table[0])
 
+/* A real errno the table does not name becomes CPLAT_EOTHER + the real number, never a number of
+ * ours: on macOS EDEADLK is 11 (our EAGAIN) and EINPROGRESS 36 (our ENAMETOOLONG). */
 static int32_t errno_out(int real) {
+    if (real == 0) return 0;
     for (size_t i = 0; i < ERRNO_COUNT; i++) if (errno_table[i][1] == real) return errno_table[i][0];
-    return real;
+    return CPLAT_EOTHER + real;
 }
 
 static int errno_in(int32_t code) {
+    if (code >= CPLAT_EOTHER) return code - CPLAT_EOTHER;
     for (size_t i = 0; i < ERRNO_COUNT; i++) if (errno_table[i][0] == code) return errno_table[i][1];
     return code;
 }
 
 static void stat_out(const struct stat *s, struct cplat_stat *o) {
     *o = (struct cplat_stat){ s->st_dev, s->st_ino, s->st_mode, s->st_uid, s->st_gid, s->st_nlink,
-                              s->st_size, s->st_blocks, s->st_mtim.tv_sec, s->st_mtim.tv_nsec };
+                              s->st_size, s->st_blocks, MTIME(s).tv_sec, MTIME(s).tv_nsec };
 }
 
-static void statvfs_out(const struct statvfs *s, struct cplat_statvfs *o) {
+/* Whether the filesystem of fd is mounted noexec. */
+static uint32_t noexec_flag(int fd, const struct statvfs *s) {
+#ifdef __APPLE__
+    (void)s;
+    struct statfs f;
+    return (fstatfs(fd, &f) == 0 && (f.f_flags & MNT_NOEXEC)) ? CPLAT_ST_NOEXEC : 0;
+#else
+    (void)fd;
+    return (s->f_flag & ST_NOEXEC) ? CPLAT_ST_NOEXEC : 0;
+#endif
+}
+
+static void statvfs_out(int fd, const struct statvfs *s, struct cplat_statvfs *o) {
     *o = (struct cplat_statvfs){ s->f_bsize, s->f_frsize, s->f_blocks, s->f_bfree, s->f_bavail,
                                  s->f_files, s->f_ffree, s->f_favail,
-                                 ((s->f_flag & ST_RDONLY) ? CPLAT_ST_RDONLY : 0) | ((s->f_flag & ST_NOEXEC) ? CPLAT_ST_NOEXEC : 0) };
+                                 ((s->f_flag & ST_RDONLY) ? CPLAT_ST_RDONLY : 0) | noexec_flag(fd, s) };
 }
 
 /* ---- errno ---- */
@@ -109,7 +146,7 @@ int64_t cplat_pread(int32_t fd, void *buf, size_t count, int64_t offset) { retur
 int64_t cplat_write(int32_t fd, const void *buf, size_t count) { return write(fd, buf, count); }
 int32_t cplat_fstat(int32_t fd, struct cplat_stat *st) { struct stat s; int r = fstat(fd, &s); if (r == 0) stat_out(&s, st); return r; }
 int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags) { struct stat s; int r = fstatat(dir_fd(dirfd), name, &s, at_flags(flags)); if (r == 0) stat_out(&s, st); return r; }
-int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) { struct statvfs s; int r = fstatvfs(fd, &s); if (r == 0) statvfs_out(&s, st); return r; }
+int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) { struct statvfs s; int r = fstatvfs(fd, &s); if (r == 0) statvfs_out(fd, &s, st); return r; }
 int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode) { return mkdirat(dir_fd(dirfd), name, (mode_t)mode); }
 int32_t cplat_renameat(int32_t fromdir, const char *from, int32_t todir, const char *to) { return renameat(dir_fd(fromdir), from, dir_fd(todir), to); }
 int32_t cplat_unlinkat(int32_t dirfd, const char *name, int32_t flags) { return unlinkat(dir_fd(dirfd), name, at_flags(flags)); }
@@ -119,7 +156,11 @@ int32_t cplat_fchmod(int32_t fd, uint32_t mode) { return fchmod(fd, (mode_t)mode
 int32_t cplat_touchat(int32_t dirfd, const char *name) { return utimensat(dir_fd(dirfd), name, NULL, AT_SYMLINK_NOFOLLOW); }
 int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags) { return faccessat(dir_fd(dirfd), name, access_mode(mode), at_flags(flags)); }
 int32_t cplat_fsync(int32_t fd) { return fsync(fd); }
+#ifdef __APPLE__
+int32_t cplat_syncfs(int32_t fd) { sync(); return fcntl(fd, F_FULLFSYNC); }
+#else
 int32_t cplat_syncfs(int32_t fd) { return syncfs(fd); }
+#endif
 #ifdef SYNC_FILE_RANGE_WRITE
 int32_t cplat_start_writeback(int32_t fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
 #else
@@ -140,7 +181,34 @@ void cplat_closedir(void *dir) { closedir((DIR *)dir); }
 /* ---- processes ---- */
 
 int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) { return execve(path, argv, envp); }
+#ifdef __APPLE__
+/* execvpe as glibc's: each PATH directory in turn (an empty one is the working directory); a
+ * candidate that is not there is skipped, EACCES is remembered and reported if nothing ran. */
+int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) {
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/bin:/bin";
+    size_t flen = strlen(file);
+    int denied = 0;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        char candidate[4096];
+        if (dlen + 1 + flen + 1 <= sizeof candidate) {
+            if (dlen) { memcpy(candidate, p, dlen); candidate[dlen] = '/'; memcpy(candidate + dlen + 1, file, flen + 1); }
+            else memcpy(candidate, file, flen + 1);
+            execve(candidate, argv, envp);
+            if (errno == EACCES) denied = 1;
+            else if (errno != ENOENT && errno != ENOTDIR) return -1;
+        }
+        if (!end) break;
+        p = end;
+    }
+    errno = denied ? EACCES : ENOENT;
+    return -1;
+}
+#else
 int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) { return execvpe(file, argv, envp); }
+#endif
 char **cplat_environ(void) { return environ; }
 const char *cplat_getenv(const char *name) { return getenv(name); }
 int32_t cplat_getpid(void) { return getpid(); }
@@ -190,4 +258,23 @@ void cplat_cond_free(void *cond) { pthread_cond_destroy((pthread_cond_t *)cond);
 
 int64_t cplat_time_now(void) { struct timespec t; clock_gettime(CLOCK_REALTIME, &t); return t.tv_sec; }
 int64_t cplat_monotonic_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+#ifdef __APPLE__
+int64_t cplat_getrandom(void *buf, size_t len) { arc4random_buf(buf, len); return (int64_t)len; }
+#else
 int64_t cplat_getrandom(void *buf, size_t len) { return getrandom(buf, len, 0); }
+#endif
+
+/* ---- the running executable ---- */
+
+int64_t cplat_self_path(char *buf, size_t size) {
+#ifdef __APPLE__
+    uint32_t n = (uint32_t)size;
+    if (_NSGetExecutablePath(buf, &n) != 0) { errno = ENAMETOOLONG; return -1; }
+    return (int64_t)strlen(buf);
+#else
+    if (size == 0) { errno = EINVAL; return -1; }
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n >= 0) buf[n] = 0;
+    return n;
+#endif
+}

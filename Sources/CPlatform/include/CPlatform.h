@@ -58,8 +58,9 @@
 #define CPLAT_ST_NOEXEC 0x2u
 
 /* errno values the launcher tests for. cplat_errno() maps the real errno to these; an errno
- * not in this list is passed through unchanged (its number is still good for cplat_strerror).
- * The numbers are Linux's (the same on x86_64 and arm64), so on Linux the mapping is one to one. */
+ * not in this list becomes CPLAT_EOTHER + its number (still good for cplat_strerror), so on
+ * another OS no real number can read as one of ours. The numbers are Linux's (the same on x86_64
+ * and arm64), so on Linux the mapping of the listed ones is one to one. */
 #define CPLAT_EPERM      1
 #define CPLAT_ENOENT     2
 #define CPLAT_ESRCH      3
@@ -88,6 +89,9 @@
 #define CPLAT_EDQUOT     122
 #define CPLAT_ESTALE     116
 #define CPLAT_EWOULDBLOCK CPLAT_EAGAIN
+/* Any other errno: CPLAT_EOTHER + the system's own number (cplat_strerror still names it). No
+ * unknown number passes through as one of ours. */
+#define CPLAT_EOTHER     0x10000
 
 /* Longest path a readlink buffer must hold (PATH_MAX on Linux). */
 #define CPLAT_PATH_MAX 4096
@@ -198,3 +202,6 @@ void cplat_cond_free(void *cond);
 int64_t cplat_time_now(void);            /* seconds since 1970 (CLOCK_REALTIME) */
 int64_t cplat_monotonic_ns(void);        /* CLOCK_MONOTONIC in nanoseconds */
 int64_t cplat_getrandom(void *buf, size_t len);
+/* The running executable's path: /proc/self/exe's target on Linux (-1, errno ENOENT, without
+ * /proc), _NSGetExecutablePath on macOS. NUL-terminated in buf; returns its length or -1. */
+int64_t cplat_self_path(char *buf, size_t size);
