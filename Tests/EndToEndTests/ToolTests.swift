@@ -171,9 +171,8 @@ final class ToolTests: XCTestCase {
     /// On a terminal `build` draws a progress bar on stderr (and clears it); piped, it does not.
     func testProgressBarOnlyOnATerminal() throws {
         // Enough data that compression takes a moment: 8 MiB of pseudo-random bytes.
-        var rng = SystemRandomNumberGenerator()
-        try Harness.writeBytes(
-            (0..<(8 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }, to: dir + "/tree/blob")
+        var rng = SplitMix64.seeded(0x7017_BA55, for: name)
+        try Harness.writeBytes(rng.bytes(8 << 20), to: dir + "/tree/blob")
         let cmd =
             "'\(Harness.tool)' build '\(dir)/tree.toml' -o '\(dir)/tty-bin' --key '\(dir)/k.key' --stub '\(Harness.stub)'"
         let tty = try Harness.run("/usr/bin/script", ["-qec", cmd, "/dev/null"])
