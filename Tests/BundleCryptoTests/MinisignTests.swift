@@ -43,10 +43,8 @@ final class MinisignTests: XCTestCase {
         mentioning words: String = "",
         file f: StaticString = #filePath, line: UInt = #line
     ) {
-        XCTAssertThrowsError(try verify(sig, file, key), file: f, line: line) { e in
-            XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: f, line: line)
-            if !words.isEmpty { XCTAssertTrue("\(e)".contains(words), "\(e)", file: f, line: line) }
-        }
+        assertBundleError(
+            try verify(sig, file, key), code, mentioning: words.isEmpty ? [] : [words], file: f, line: line)
     }
 
     func testPublicKeyFileMatchesMinisignByteForByte() throws {
