@@ -107,8 +107,11 @@ let package = Package(
             path: "Tools/dgmo-build",
             swiftSettings: strictSettings),
 
-        // Helpers shared by the test targets (deterministic random numbers).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        // Helpers shared by the test targets: deterministic random numbers, temporary directories, a
+        // process runner, BundleError assertions, and failing (not skipping) when a requirement is missing.
+        .target(
+            name: "TestSupport", dependencies: ["BundleFormat"], path: "Tests/TestSupport",
+            swiftSettings: strictSettings),
         .testTarget(
             name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
@@ -128,7 +131,8 @@ let package = Package(
             dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime"],
+            name: "EndToEndTests",
+            dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime", "TestSupport"],
             swiftSettings: strictSettings),
     ]
 )

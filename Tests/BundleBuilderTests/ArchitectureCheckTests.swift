@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import BundleBuilder
 import BundleFormat
+import TestSupport
 
 /// The builder's ELF architecture check (docs/platforms.md) on real programs: one built with gcc
 /// for x86-64 and one with Debian's cross gcc for aarch64 (installed by scripts/install-deps.sh
@@ -12,24 +13,19 @@ final class ArchitectureCheckTests: XCTestCase {
         .deletingLastPathComponent()
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "archcheck-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir + "/x64/bin", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir + "/arm64/bin", withIntermediateDirectories: true)
+        dir = try TempDir.make("archcheck", subdirectories: ["x64/bin", "arm64/bin"])
         try "int main(void) { return 0; }\n".write(toFile: dir + "/main.c", atomically: true, encoding: .utf8)
         try compile("gcc", ["-O2", "-o", dir + "/x64/bin/tool", dir + "/main.c"])
         try compile("aarch64-linux-gnu-gcc", ["-static", "-O2", "-o", dir + "/arm64/bin/tool", dir + "/main.c"])
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { TempDir.remove(dir) }
 
     func compile(_ compiler: String, _ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [compiler] + args
-        try p.run(); p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        let o = try ProcessRunner.run("/usr/bin/env", [compiler] + args)
+        guard o.status == 0 else {
             throw BuildError(
-                "\(compiler) \(args.joined(separator: " ")) failed (status \(p.terminationStatus)); scripts/install-deps.sh installs it"
+                "\(compiler) \(args.joined(separator: " ")) failed (status \(o.status)); scripts/install-deps.sh installs it: \(o.stderr)"
             )
         }
     }

@@ -2,18 +2,14 @@ import Foundation
 import XCTest
 @testable import BundleBuilder
 import BundleFormat
+import TestSupport
 
 final class CompressionChoiceTests: XCTestCase {
     var dir = ""
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "choice-" + UUID().uuidString
-        for d in ["a", "x"] {
-            try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
-        }
-    }
+    override func setUpWithError() throws { dir = try TempDir.make("choice", subdirectories: ["a", "x"]) }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { TempDir.remove(dir) }
 
     /// `{{x}}` is the literal text `{x}`, not the layer x: the cold-start cost of an entry counts
     /// only the layers it really uses (its placeholders and its `layers` list).

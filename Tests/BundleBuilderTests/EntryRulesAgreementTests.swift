@@ -11,14 +11,9 @@ import BundleFormat
 final class EntryRulesAgreementTests: XCTestCase {
     var dir = ""
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "agree-" + UUID().uuidString
-        for d in ["a", "b"] {
-            try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
-        }
-    }
+    override func setUpWithError() throws { dir = try TempDir.make("agree", subdirectories: ["a", "b"]) }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { TempDir.remove(dir) }
 
     func toml(_ s: String) -> String {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""

@@ -1,24 +1,19 @@
 import Foundation
 import XCTest
 import BundleBuilder
+import TestSupport
 
 /// The SBOM's native libraries come from scanning, so adding one to a build makes it appear.
 final class NativeLibraryScanTests: XCTestCase {
     var dir = ""
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "libscan-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir + "/tree/lib", withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { dir = try TempDir.make("libscan", subdirectories: ["tree/lib"]) }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { TempDir.remove(dir) }
 
     func gcc(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
-        p.arguments = args
-        try p.run(); p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "gcc \(args)")
+        let o = try ProcessRunner.run("/usr/bin/gcc", args)
+        XCTAssertEqual(o.status, 0, "gcc \(args): \(o.stderr)")
     }
 
     func testAnAddedLibraryAppearsWithVersionAndDigest() throws {

@@ -1,5 +1,6 @@
 import XCTest
 import BundleBuilder
+import TestSupport
 
 /// `sha256sum` output is parsed by SHA256SumLine alone (dgmo-build's checksums and SBOM, the
 /// native-library scan): the plain form, binary mode, escaped names, and lines that are not its.
@@ -34,22 +35,13 @@ final class SHA256SumLineTests: XCTestCase {
     }
 
     func testRealSha256sumOutput() throws {
-        let dir = NSTemporaryDirectory() + "sha256sumline-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try TempDir.make("sha256sumline")
+        defer { TempDir.remove(dir) }
         let names = ["plain", "with space", "new\nline", "back\\slash"]
         for n in names { XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/" + n, contents: Data(n.utf8))) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        p.arguments = ["--"] + names
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-        let lines = out.split(separator: "\n").map { SHA256SumLine($0) }
+        let o = try ProcessRunner.run("/usr/bin/sha256sum", ["--"] + names, cwd: dir)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let lines = o.stdout.split(separator: "\n").map { SHA256SumLine($0) }
         XCTAssertEqual(lines.map { $0?.name }, names)
         XCTAssertEqual(lines[0]?.digest, "a116c9ed46d6207734a43317d30fd88f52ac8634c37d904bbf4e41d865f90475")  // `printf plain | sha256sum`
     }

@@ -2,18 +2,14 @@ import Foundation
 import XCTest
 import BundleBuilder
 import BundleFormat
+import TestSupport
 
 final class SpecTests: XCTestCase {
     var dir = ""
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "spec-" + UUID().uuidString
-        for d in ["native", "scripts"] {
-            try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
-        }
-    }
+    override func setUpWithError() throws { dir = try TempDir.make("spec", subdirectories: ["native", "scripts"]) }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { TempDir.remove(dir) }
 
     let valid = """
         [bundle]

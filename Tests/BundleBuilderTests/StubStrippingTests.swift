@@ -2,26 +2,20 @@ import Foundation
 import XCTest
 import BundleBuilder
 import BundleFormat
+import TestSupport
 
 /// A program with symbol tables is stripped (as `strip --strip-all` would, byte for byte); one
 /// without is left as it is, so a release stub needs no strip program at all.
 final class StubStrippingTests: XCTestCase {
     var dir = ""
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "strip-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { dir = try TempDir.make("strip") }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+    override func tearDownWithError() throws { TempDir.remove(dir) }
 
     func run(_ program: String, _ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: program)
-        p.arguments = args
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "\(program) \(args.joined(separator: " "))")
+        let o = try ProcessRunner.run(program, args)
+        XCTAssertEqual(o.status, 0, "\(program) \(args.joined(separator: " ")): \(o.stderr)")
     }
 
     func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }

@@ -15,8 +15,7 @@ final class BundleCacheTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "cache-unit-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try TempDir.make("cache-unit")
         chmod(dir, 0o700)
     }
 

@@ -5,21 +5,13 @@ import BundleFormat
 import CZstd
 import CLZMA
 import CZlib
+import TestSupport
 
 final class CodecTests: XCTestCase {
-    /// Asserts that `body` throws a `BundleError` with `code` (tests match codes, not messages).
-    func assertCode<T>(
-        _ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ context: String = "",
-        file: StaticString = #filePath, line: UInt = #line
-    ) {
-        XCTAssertThrowsError(try body(), context, file: file, line: line) {
-            XCTAssertEqual(($0 as? BundleError)?.code, code, "\(context): \($0)", file: file, line: line)
-        }
-    }
-
-    /// Text-like data that compresses, plus a random tail that does not.
-    func sample(_ n: Int) -> [UInt8] {
-        var rng = SystemRandomNumberGenerator()
+    /// Text-like data that compresses, plus a pseudo-random tail that does not; the same bytes for
+    /// the same `seed` (printed, once per call: each test calls it once).
+    func sample(_ n: Int, seed: UInt64 = 0xC0DEC) -> [UInt8] {
+        var rng = SplitMix64.seeded(seed, for: name)
         let words = ["alpha", "beta", "gamma", "delta", "epsilon", " ", "\n"].map { Array($0.utf8) }
         var out: [UInt8] = []
         out.reserveCapacity(n + 16)
@@ -207,7 +199,7 @@ final class CodecTests: XCTestCase {
         XCTAssertFalse(step.finished)
         XCTAssertEqual(out, [1, 2, 3])
         XCTAssertEqual(try Codecs.decompress(input, codec: .none, maxOutput: 5), input)
-        assertCode(try Codecs.decompress(input, codec: .none, maxOutput: 4), .tooLarge)
+        assertBundleError(try Codecs.decompress(input, codec: .none, maxOutput: 4), .tooLarge)
     }
 
     // MARK: Bad input
@@ -221,31 +213,34 @@ final class CodecTests: XCTestCase {
                     try Codecs.decompress(Array(c.prefix(keep)), codec: codec, maxOutput: data.count),
                     "\(codec.name) truncated to \(keep)")
             }
-            assertCode(
-                try Codecs.decompress(Array(c.dropLast()), codec: codec, maxOutput: data.count), .truncated, codec.name)
+            assertBundleError(
+                try Codecs.decompress(Array(c.dropLast()), codec: codec, maxOutput: data.count), .truncated,
+                context: codec.name)
 
             var bad = c
             bad[c.count / 2] ^= 0xFF
             bad[c.count / 2 + 1] ^= 0x55
             // No output limit here: a flipped length can also make the output too long, but the
             // decoder (or its checksum) must catch the damage by itself.
-            assertCode(try Codecs.decompress(bad, codec: codec, maxOutput: Int.max), .codec, "\(codec.name) corrupt")
+            assertBundleError(
+                try Codecs.decompress(bad, codec: codec, maxOutput: Int.max), .codec, context: "\(codec.name) corrupt")
 
-            assertCode(
+            assertBundleError(
                 try Codecs.decompress(c + [1, 2, 3], codec: codec, maxOutput: data.count), .codec,
-                "\(codec.name) trailing")
-            assertCode(
+                context: "\(codec.name) trailing")
+            assertBundleError(
                 try Codecs.decompress(c + [0], codec: codec, maxOutput: data.count), .codec,
-                "\(codec.name) trailing zero")
-            assertCode(
+                context: "\(codec.name) trailing zero")
+            assertBundleError(
                 try Codecs.decompress(c, codec: codec, maxOutput: data.count - 1), .tooLarge,
-                "\(codec.name) over maxOutput")
-            assertCode(
-                try Codecs.decompress(c, codec: codec, maxOutput: 0), .tooLarge, "\(codec.name) over maxOutput 0")
+                context: "\(codec.name) over maxOutput")
+            assertBundleError(
+                try Codecs.decompress(c, codec: codec, maxOutput: 0), .tooLarge,
+                context: "\(codec.name) over maxOutput 0")
             XCTAssertEqual(try Codecs.decompress(c, codec: codec, maxOutput: Int.max), data, "\(codec.name) no limit")
-            assertCode(
+            assertBundleError(
                 try Codecs.decompress(Array("not compressed at all".utf8), codec: codec, maxOutput: 100), .codec,
-                "\(codec.name) garbage")
+                context: "\(codec.name) garbage")
         }
     }
 
@@ -277,12 +272,12 @@ final class CodecTests: XCTestCase {
     }
 
     func testLevelsOutsideTheRangeAreRefused() {
-        assertCode(try Compressor(codec: .zstd, level: 0), .usage)
-        assertCode(try Compressor(codec: .zstd, level: 23), .usage)
-        assertCode(try Compressor(codec: .xz, level: -1), .usage)
-        assertCode(try Compressor(codec: .xz, level: 10), .usage)
-        assertCode(try Compressor(codec: .zlib, level: 0), .usage)
-        assertCode(try Compressor(codec: .zlib, level: 10), .usage)
+        assertBundleError(try Compressor(codec: .zstd, level: 0), .usage)
+        assertBundleError(try Compressor(codec: .zstd, level: 23), .usage)
+        assertBundleError(try Compressor(codec: .xz, level: -1), .usage)
+        assertBundleError(try Compressor(codec: .xz, level: 10), .usage)
+        assertBundleError(try Compressor(codec: .zlib, level: 0), .usage)
+        assertBundleError(try Compressor(codec: .zlib, level: 10), .usage)
         XCTAssertNoThrow(try Compressor(codec: .none, level: 42))
     }
 
@@ -291,8 +286,9 @@ final class CodecTests: XCTestCase {
             let c = try Compressor(codec: codec, level: codec.defaultLevel)
             var out: [UInt8] = []
             try c.finish(into: &out)
-            assertCode(try [UInt8]([1]).withUnsafeBytes { try c.compress($0, into: &out) }, .usage, codec.name)
-            assertCode(try c.finish(into: &out), .usage, codec.name)
+            assertBundleError(
+                try [UInt8]([1]).withUnsafeBytes { try c.compress($0, into: &out) }, .usage, context: codec.name)
+            assertBundleError(try c.finish(into: &out), .usage, context: codec.name)
         }
     }
 
@@ -360,7 +356,7 @@ final class CodecTests: XCTestCase {
         // Refused at the first decode call, before any output.
         let d = try Decompressor(codec: .zstd)
         var out = [UInt8](repeating: 0, count: 1 << 16)
-        assertCode(
+        assertBundleError(
             try huge.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try d.decode(i, into: o) } },
             .tooLarge)
 
@@ -369,11 +365,11 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(zstdWindowSize(atLimit), 1 << 24)
         XCTAssertEqual(try Codecs.decompress(atLimit, codec: .zstd, maxOutput: data.count), data)
         let over = try zstdFrame(data, windowLog: Limits.zstdMaxWindowLog + 1)
-        assertCode(try Codecs.decompress(over, codec: .zstd, maxOutput: data.count), .tooLarge)
+        assertBundleError(try Codecs.decompress(over, codec: .zstd, maxOutput: data.count), .tooLarge)
 
         // The same from the CLI: --long=27 on stdin writes a 128 MiB window.
         let cli = try run("zstd", ["-q", "-c", "--long=27", "-19"], input: data)
-        assertCode(try Codecs.decompress(cli, codec: .zstd, maxOutput: data.count), .tooLarge)
+        assertBundleError(try Codecs.decompress(cli, codec: .zstd, maxOutput: data.count), .tooLarge)
     }
 
     /// An xz stream with a preset 9 (64 MiB) dictionary, made with the C API.
@@ -409,7 +405,7 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(try Codecs.decompress(try xzPreset(data, preset: 6), codec: .xz, maxOutput: data.count), data)
 
         let cli = try run("xz", ["-c", "-9"], input: data)
-        assertCode(try Codecs.decompress(cli, codec: .xz, maxOutput: data.count), .tooLarge)
+        assertBundleError(try Codecs.decompress(cli, codec: .xz, maxOutput: data.count), .tooLarge)
     }
 
     /// Our xz level 9 is clamped to an 8 MiB dictionary, so it decodes within the limit
@@ -424,16 +420,12 @@ final class CodecTests: XCTestCase {
     // MARK: Interoperability with the command-line tools and the C libraries
 
     func run(_ tool: String, _ args: [String], input: [UInt8]) throws -> [UInt8] {
-        let dir = NSTemporaryDirectory() + "codec-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try TempDir.make("codec")
+        defer { TempDir.remove(dir) }
         try Data(input).write(to: URL(fileURLWithPath: dir + "/in"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "\(tool) \(args.joined(separator: " ")) < '\(dir)/in' > '\(dir)/out'"]
-        try p.run()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "\(tool) \(args) failed")
+        let o = try ProcessRunner.run(
+            "/bin/sh", ["-c", "\(tool) \(args.joined(separator: " ")) < '\(dir)/in' > '\(dir)/out'"])
+        XCTAssertEqual(o.status, 0, "\(tool) \(args) failed: \(o.stderr)")
         return Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/out")))
     }
 

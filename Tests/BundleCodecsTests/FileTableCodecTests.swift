@@ -3,30 +3,21 @@ import XCTest
 import BundleCodecs
 import BundleFormat
 import CZstd
+import TestSupport
 
 /// The stored form of a file table (docs/format.md, "File table"): one zstd frame, window at most
 /// 2^`Limits.fileTableWindowLog` (128 KiB), decoded size at most `Limits.maxFileTableLength`, nothing after it.
 final class FileTableCodecTests: XCTestCase {
-    func assertCode<T>(
-        _ body: @autoclosure () throws -> T, _ code: BundleError.Code, _ needle: String,
-        file: StaticString = #filePath, line: UInt = #line
-    ) {
-        XCTAssertThrowsError(try body(), file: file, line: line) {
-            XCTAssertEqual(($0 as? BundleError)?.code, code, "\($0)", file: file, line: line)
-            XCTAssertTrue(
-                ($0 as? BundleError)?.message.contains(needle) ?? false, "'\($0)' should mention '\(needle)'",
-                file: file, line: line)
-        }
-    }
-
-    /// Table-like bytes: sorted, similar paths and incompressible 32-byte digests.
-    func tableLike(_ files: Int) -> [UInt8] {
+    /// Table-like bytes: sorted, similar paths and incompressible 32-byte (pseudo-random) digests;
+    /// the same bytes for the same `seed` (printed, once per call: each test calls it once).
+    func tableLike(_ files: Int, seed: UInt64 = 0x7AB1E) -> [UInt8] {
+        var rng = SplitMix64.seeded(seed, for: name)
         var out: [UInt8] = []
         for i in 0..<files {
             out += [1, 0xA4, 0x01, 0, 0] + [UInt8](repeating: 0, count: 8)
             let path = Array("node_modules/package-\(i / 50)/lib/file-\(i).js".utf8)
             out += withUnsafeBytes(of: UInt32(path.count).littleEndian, Array.init) + path
-            out += (0..<32).map { _ in UInt8.random(in: 0...255) }
+            out += (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
         }
         return out
     }
@@ -59,21 +50,21 @@ final class FileTableCodecTests: XCTestCase {
         let stored = try FileTableCodec.encode([])
         XCTAssertGreaterThan(stored.count, 4)
         XCTAssertEqual(try FileTableCodec.decode(stored), [])
-        assertCode(try FileTableCodec.decode([]), .codec, "not a zstd frame")
+        assertBundleError(try FileTableCodec.decode([]), .codec, mentions: "not a zstd frame")
     }
 
     func testRefusesWhatIsNotExactlyOneFrame() throws {
         let table = tableLike(300)
         let stored = try FileTableCodec.encode(table)
-        assertCode(try FileTableCodec.decode(table), .codec, "not a zstd frame")  // stored raw, as in format version 1
-        assertCode(try FileTableCodec.decode(stored + [0]), .codec, "bytes after its zstd frame")
-        assertCode(try FileTableCodec.decode(stored + stored), .codec, "bytes after its zstd frame")
+        assertBundleError(try FileTableCodec.decode(table), .codec, mentions: "not a zstd frame")  // stored raw, as in format version 1
+        assertBundleError(try FileTableCodec.decode(stored + [0]), .codec, mentions: "bytes after its zstd frame")
+        assertBundleError(try FileTableCodec.decode(stored + stored), .codec, mentions: "bytes after its zstd frame")
         for cut in [4, 10, stored.count / 2, stored.count - 1] {
-            assertCode(try FileTableCodec.decode(Array(stored.prefix(cut))), .truncated, "truncated")
+            assertBundleError(try FileTableCodec.decode(Array(stored.prefix(cut))), .truncated, mentions: "truncated")
         }
         // A skippable frame (magic 0x184D2A50) in front of the real one.
         let skippable: [UInt8] = [0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]
-        assertCode(try FileTableCodec.decode(skippable + stored), .codec, "not a zstd frame")
+        assertBundleError(try FileTableCodec.decode(skippable + stored), .codec, mentions: "not a zstd frame")
         var flipped = stored
         flipped[stored.count / 2] ^= 0xFF
         // No zstd checksum: a flipped byte either fails to decode or decodes to other bytes,
@@ -89,7 +80,7 @@ final class FileTableCodecTests: XCTestCase {
         var stored: [UInt8] = []
         try withBytes(table) { (b) throws(BundleError) in try c.compress(b, into: &stored) }
         try c.finish(into: &stored)
-        assertCode(try FileTableCodec.decode(stored), .tooLarge, "window larger than 128 KiB")
+        assertBundleError(try FileTableCodec.decode(stored), .tooLarge, mentions: "window larger than 128 KiB")
     }
 
     /// Decoding stops one byte past 256 MiB, whatever the frame declares.

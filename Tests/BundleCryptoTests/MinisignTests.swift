@@ -2,40 +2,28 @@ import Foundation
 import XCTest
 import BundleCrypto
 import BundleFormat
+import TestSupport
 
 /// Interoperability with the real `minisign` CLI (0.11), run through /bin/sh in a temporary directory.
 final class MinisignTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/minisign") else {
-            throw XCTSkip("minisign CLI not installed")
-        }
-        dir = NSTemporaryDirectory() + "crypto-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/minisign"),
+            "/usr/bin/minisign is missing: scripts/install-deps.sh installs it (make test runs it)")
+        dir = try TempDir.make("crypto")
     }
 
-    override func tearDownWithError() throws { if !dir.isEmpty { try? FileManager.default.removeItem(atPath: dir) } }
+    override func tearDownWithError() throws { TempDir.remove(dir) }
 
-    /// Runs `command` with /bin/sh in the test directory, stdin from /dev/null unless the command pipes.
+    /// Runs `command` with /bin/sh in the test directory, stdin from /dev/null unless the command
+    /// pipes; returns what it wrote to stdout and stderr, in order.
     @discardableResult
     func sh(_ command: String, expect: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let out = dir + "/.out"
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        let h = try XCTUnwrap(FileHandle(forWritingAtPath: out))
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = h
-        p.standardError = h
-        try p.run()
-        p.waitUntilExit()
-        try h.close()
-        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-        XCTAssertEqual(p.terminationStatus, expect, "\(command): \(text)", file: file, line: line)
-        return text
+        let o = try ProcessRunner.run("/bin/sh", ["-c", "exec 2>&1\n" + command], cwd: dir)
+        XCTAssertEqual(o.status, expect, "\(command): \(o.stdout)", file: file, line: line)
+        return o.stdout
     }
 
     func read(_ name: String) throws -> String { try String(contentsOfFile: dir + "/" + name, encoding: .utf8) }
@@ -55,10 +43,8 @@ final class MinisignTests: XCTestCase {
         mentioning words: String = "",
         file f: StaticString = #filePath, line: UInt = #line
     ) {
-        XCTAssertThrowsError(try verify(sig, file, key), file: f, line: line) { e in
-            XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: f, line: line)
-            if !words.isEmpty { XCTAssertTrue("\(e)".contains(words), "\(e)", file: f, line: line) }
-        }
+        assertBundleError(
+            try verify(sig, file, key), code, mentioning: words.isEmpty ? [] : [words], file: f, line: line)
     }
 
     func testPublicKeyFileMatchesMinisignByteForByte() throws {

@@ -137,9 +137,7 @@ final class ParserRobustnessTests: XCTestCase {
             "untrusted comment: minisign encrypted secret key\n" + Base64.encode(raw) + "\n"
         }
         func refuse(_ raw: [UInt8], _ expected: BundleError.Code, password: String? = nil, line: UInt = #line) {
-            XCTAssertThrowsError(try SecretKey(fileContents: text(raw), password: password), line: line) {
-                XCTAssertEqual(($0 as? BundleError)?.code, expected, "\($0)", line: line)
-            }
+            assertBundleError(try SecretKey(fileContents: text(raw), password: password), expected, line: line)
         }
         XCTAssertEqual(try SecretKey(fileContents: text(good), password: nil).bytes, key.bytes)
         XCTAssertEqual(

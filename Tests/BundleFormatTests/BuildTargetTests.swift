@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import BundleFormat
 
 /// The build target in the manifest (docs/format.md, "Manifest header") and the ELF identity the

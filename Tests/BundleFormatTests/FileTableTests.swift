@@ -23,16 +23,9 @@ final class FileTableTests: XCTestCase {
         _ bytes: [UInt8], layer: LayerRecord, _ code: BundleError.Code, _ needles: [String],
         file: StaticString, line: UInt
     ) {
-        do {
-            let out = try FileTable.decode(bytes, layer: layer)
-            XCTFail("expected BundleError .\(code), decoded \(out.map(\.pathString))", file: file, line: line)
-        } catch {
-            // `error` is a BundleError: the decoders use typed throws.
-            XCTAssertEqual(error.code, code, error.message, file: file, line: line)
-            for n in needles where !error.message.contains(n) {
-                XCTFail("'\(error.message)' should mention '\(n)'", file: file, line: line)
-            }
-        }
+        assertBundleError(
+            try FileTable.decode(bytes, layer: layer).map(\.pathString), code, mentioning: needles, file: file,
+            line: line)
     }
     func accepted(_ records: [FileRecord], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(try Fx.decodeTable(records), records, file: file, line: line)

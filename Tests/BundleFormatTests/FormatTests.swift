@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import BundleFormat
 
 /// Round trips and every rejection of the byte format (docs/format.md).
@@ -35,9 +36,7 @@ final class FormatTests: XCTestCase {
     func assertManifestRejected(
         _ m: Manifest, _ code: BundleError.Code, file: StaticString = #filePath, line: UInt = #line
     ) {
-        XCTAssertThrowsError(try decodeManifest(m.encoded()), file: file, line: line) { e in
-            XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: file, line: line)
-        }
+        assertBundleError(try decodeManifest(m.encoded()), code, file: file, line: line)
     }
 
     func files() -> [FileRecord] {
@@ -66,9 +65,7 @@ final class FormatTests: XCTestCase {
         _ records: [FileRecord], _ code: BundleError.Code, layer: LayerRecord? = nil, file: StaticString = #filePath,
         line: UInt = #line
     ) {
-        XCTAssertThrowsError(try decodeTable(records, layer: layer), file: file, line: line) { e in
-            XCTAssertEqual((e as? BundleError)?.code, code, "\(e)", file: file, line: line)
-        }
+        assertBundleError(try decodeTable(records, layer: layer), code, file: file, line: line)
     }
 
     // MARK: Trailer

@@ -24,17 +24,10 @@ final class ManifestTests: XCTestCase {
         _ bytes: [UInt8], _ code: BundleError.Code, _ needles: [String], layers: UInt64?, tables: UInt64?,
         file: StaticString, line: UInt
     ) {
-        do {
-            let m = try Manifest(
-                decoding: bytes, layersLength: layers ?? fx.layersLength, tablesLength: tables ?? fx.tablesLength)
-            XCTFail("expected BundleError .\(code), decoded \(m)", file: file, line: line)
-        } catch {
-            // `error` is a BundleError: the decoders use typed throws.
-            XCTAssertEqual(error.code, code, error.message, file: file, line: line)
-            for n in needles where !error.message.contains(n) {
-                XCTFail("'\(error.message)' should mention '\(n)'", file: file, line: line)
-            }
-        }
+        assertBundleError(
+            try Manifest(
+                decoding: bytes, layersLength: layers ?? fx.layersLength, tablesLength: tables ?? fx.tablesLength),
+            code, mentioning: needles, file: file, line: line)
     }
 
     /// Decoding must finish (by throwing) well within `limit` seconds.

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import BundleFormat
 
 /// PathRules, Placeholders, Names, env names, codecs, the byte reader and writer,

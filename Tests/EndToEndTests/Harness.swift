@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import BundleFormat
+import TestSupport
 
 /// Runs the built products (`bundle-append`, the launcher stub) and bundles made with them.
 /// `make test` builds them first (`swift build`); `BUNDLE_BIN_DIR` overrides where they are.
@@ -20,59 +21,19 @@ enum Harness {
         ProcessInfo.processInfo.environment["BUNDLE_TEST_STUB"] ?? binDir + "/stubs/linux-x64/bundle-stub"
     }
 
-    struct Output {
-        var status: Int32
-        var reason: Process.TerminationReason
-        var stdout: String
-        var stderr: String
-        var pid: Int32
-    }
+    typealias Output = ProcessOutput
 
-    /// Runs a program with a clean, explicit environment and waits for it (with a timeout).
+    /// Runs a program with a clean, explicit environment (`PATH`, `HOME` and `env`) and waits for it
+    /// (with a timeout).
     @discardableResult
     static func run(
         _ program: String, _ args: [String] = [], env: [String: String] = [:], cwd: String? = nil,
         timeout: TimeInterval = 120, stdin: String? = nil
     ) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: program)
-        p.arguments = args
         var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        // Output goes to files, not pipes: a chatty child can never block on a full pipe.
-        let base = NSTemporaryDirectory() + "e2e-out-" + UUID().uuidString
-        try createFile(base + ".out")
-        try createFile(base + ".err")
-        defer { unlink(base + ".out"); unlink(base + ".err") }
-        guard let out = FileHandle(forWritingAtPath: base + ".out"),
-            let err = FileHandle(forWritingAtPath: base + ".err")
-        else {
-            throw SetupError(description: "cannot open \(base).out/.err")
-        }
-        p.standardOutput = out
-        p.standardError = err
-        if let stdin {
-            try createFile(base + ".in", Data(stdin.utf8))
-            p.standardInput = FileHandle(forReadingAtPath: base + ".in")
-        } else {
-            p.standardInput = FileHandle.nullDevice
-        }
-        defer { unlink(base + ".in") }
-        try p.run()
-        let pid = p.processIdentifier
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(2000) }
-        if p.isRunning { p.terminate(); XCTFail("\(program) timed out after \(timeout) s") }
-        p.waitUntilExit()
-        try? out.close(); try? err.close()
-        let outData = FileManager.default.contents(atPath: base + ".out") ?? Data()
-        let errData = FileManager.default.contents(atPath: base + ".err") ?? Data()
-        return Output(
-            status: p.terminationStatus, reason: p.terminationReason,
-            stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self), pid: pid
-        )
+        return try ProcessRunner.run(
+            program, args, environment: environment, cwd: cwd, timeout: timeout, stdin: stdin)
     }
 
     /// Runs `bundle-append` and fails the test if it does not exit 0.
@@ -88,26 +49,17 @@ enum Harness {
 
     /// Creates (or truncates) a file, or throws naming it.
     static func createFile(_ path: String, _ contents: Data = Data(), mode: Int = 0o644) throws {
-        guard FileManager.default.createFile(atPath: path, contents: contents, attributes: [.posixPermissions: mode])
-        else {
-            throw SetupError(description: "cannot create \(path)")
-        }
+        try ProcessRunner.createFile(path, contents, mode: mode)
     }
 
-    static func makeTempDir() throws -> String {
-        let dir = NSTemporaryDirectory() + "e2e-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    static func makeTempDir() throws -> String { try TempDir.make("e2e") }
 
     /// Fails the test, and stops it, when the DGMO binary `make test` builds is missing.
     static func requireDGMOBinary(file: StaticString = #filePath, line: UInt = #line) throws {
-        guard FileManager.default.isExecutableFile(atPath: DGMOTests.x64Binary) else {
-            XCTFail(
-                "no DGMO binary at \(DGMOTests.x64Binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY",
-                file: file, line: line)
-            throw XCTSkip("no DGMO binary")
-        }
+        try require(
+            FileManager.default.isExecutableFile(atPath: DGMOTests.x64Binary),
+            "no DGMO binary at \(DGMOTests.x64Binary): run 'make test' (it builds one) or set DGMO_TEST_BINARY",
+            file: file, line: line)
     }
 
     /// A file of a test tree: text (0644), a script (0755), or a copy of an existing file.

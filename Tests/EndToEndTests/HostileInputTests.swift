@@ -4,6 +4,7 @@ import XCTest
 import BundleCodecs
 import BundleCrypto
 import BundleFormat
+import TestSupport
 
 /// The bad-input corpus: bundles a buggy or hostile builder could produce, correctly signed
 /// with the pinned key, so only the launcher's own re-checks stand between them and the disk.
@@ -46,9 +47,7 @@ final class HostileInputTests: SignedAsGivenTestCase {
         XCTAssertLessThan(
             try XCTUnwrap(rssKiB, "peak RSS measured", file: file, line: line), 64 << 10, "bounded memory (KiB)",
             file: file, line: line)
-        XCTAssertEqual(o.status, 125, "\(o.stdout) \(o.stderr)", file: file, line: line)
-        XCTAssertTrue(o.stderr.contains(needle), "'\(o.stderr)' should mention '\(needle)'", file: file, line: line)
-        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr, file: file, line: line)
+        assertFailed(o, status: 125, mentioning: needle, file: file, line: line)
         XCTAssertFalse(o.stdout.contains("PAYLOAD"), "payload ran", file: file, line: line)
         XCTAssertEqual(
             (try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers")) ?? [], [], file: file, line: line)

@@ -4,6 +4,7 @@ import XCTest
 import BundleCodecs
 import BundleCrypto
 import BundleFormat
+import TestSupport
 
 /// Signed but hostile manifests (docs/security.md): bundles correctly signed with the pinned key
 /// whose entries, version or link targets no honest `bundle-append build` would write. They are
@@ -59,9 +60,7 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         let o = try Harness.run(
             "/usr/bin/time", ["-f", "%M", "-o", rssFile, binary] + args, env: ["HOSTILE_CACHE_DIR": cache],
             cwd: cwd, timeout: timeout)
-        XCTAssertEqual(o.status, 125, "stdout: \(o.stdout) stderr: \(o.stderr)", file: file, line: line)
-        XCTAssertTrue(o.stderr.contains(needle), "'\(o.stderr)' should mention '\(needle)'", file: file, line: line)
-        XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr, file: file, line: line)
+        assertFailed(o, status: 125, mentioning: needle, file: file, line: line)
         XCTAssertTrue(o.stderr.hasSuffix("\n"), o.stderr, file: file, line: line)
         XCTAssertFalse(
             o.stderr.unicodeScalars.dropLast().contains { $0.value < 0x20 || $0.value == 0x7F },

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// scripts/lib/libc-root.sh on a machine with a foreign architecture added: there a bare
 /// `dpkg-query -L libc6` fails ("ambiguous package name 'libc6' with more than one installed
@@ -8,7 +9,7 @@ import XCTest
 /// then, and passes every other call to the real one.
 final class LibcRootTests: XCTestCase {
     func testLibcRootNamesTheNativeArchitecture() throws {
-        guard getuid() == 0 else { throw XCTSkip("make_libc_root needs root (mknod)") }
+        try require(getuid() == 0, "needs root (make_libc_root runs mknod): run make test as root")
         let dir = try Harness.makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Harness.write(

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// The launcher needs no /proc (issue 12): without /proc/self/exe it finds its own file through
 /// argv[0] (a path) or, for a bare name, the first executable of that name on PATH. Proved in a
@@ -10,7 +11,7 @@ final class NoProcTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        guard getuid() == 0 else { throw XCTSkip("chroot needs root") }
+        try require(getuid() == 0, "needs root (chroot): run make test as root")
         dir = try Harness.makeTempDir()
         let bundle = try Harness.makeBundle(
             spec: Harness.probeSpec, tree: try Harness.probeTree(), in: dir, output: "probe-bin")

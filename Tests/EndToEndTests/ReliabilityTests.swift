@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 
 /// Concurrent launches, kills mid-extraction, full and noexec filesystems, cleaners, read-only
 /// system caches: each layer is absent or complete and correct, and each launch runs the right
@@ -12,9 +13,9 @@ final class ReliabilityTests: XCTestCase {
     /// A ~4 MiB layer of 400 files (so extraction takes a while) with a script that checks itself.
     override func setUpWithError() throws {
         dir = try Harness.makeTempDir()
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64.seeded(0x4E11_AB1E, for: name)
         for i in 0..<400 {
-            let bytes = (0..<10_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let bytes = rng.bytes(10_000)
             let sub = dir + "/tree/d\(i % 20)"
             try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
             try Data(bytes).write(to: URL(fileURLWithPath: sub + "/f\(i)"))

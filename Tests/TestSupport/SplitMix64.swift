@@ -9,4 +9,25 @@ public struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// A generator that starts at `seed` and prints it first (`seed: N (label)`), so the output of a
+    /// failing run names the seed that reproduces it. Call it once per test.
+    public static func seeded(_ seed: UInt64, for label: String) -> SplitMix64 {
+        print("seed: \(seed) (\(label))")
+        return SplitMix64(state: seed)
+    }
+
+    /// `count` pseudo-random bytes, eight from each step.
+    public mutating func bytes(_ count: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            var word = next()
+            for _ in 0..<min(8, count - out.count) {
+                out.append(UInt8(truncatingIfNeeded: word))
+                word >>= 8
+            }
+        }
+        return out
+    }
 }
