@@ -50,10 +50,11 @@ extension BundleFile {
                 if !candidate.isEmpty { candidate.append(0x2F) }
                 candidate += c
             }
-            var found: [[UInt8]: FileRecord] = [:]
+            // (At most one record per component of the candidate: an array, no hashing code in the stub.)
+            var found: [FileRecord] = []
             var stream = fileTableStream(of: layer)
             while let r = try stream.next() {
-                if BundleFile.isComponentPrefix(r.path, of: candidate) { found[r.path] = r }
+                if BundleFile.isComponentPrefix(r.path, of: candidate) { found.append(r) }
             }
 
             // Walk as far as this pass's records go: to the end, or to the next symlink.
@@ -66,7 +67,7 @@ extension BundleFile {
                 if c == BundleFile.dotDot { break walk }  // (not after a path rule-abiding link)
                 pending.removeLast()
                 let next = current.isEmpty ? c : current + [0x2F] + c
-                guard let r = found[next] else { return .missing }
+                guard let r = found.first(where: { $0.path == next }) else { return .missing }
                 switch r.kind {
                 case .directory:
                     resolved.append(c)
