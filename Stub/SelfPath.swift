@@ -11,7 +11,8 @@ import CPlatform
 func openSelf(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String) {
     let reported = Sys.selfPath()
     let live = reported.flatMap { $0.hasPrefix("/") && !$0.hasSuffix(" (deleted)") ? $0 : nil }
-    let shown = live ?? findSelfWithoutProc(argv0: argv0) ?? reported ?? "/proc/self/exe"
+    let found = live ?? findSelfWithoutProc(argv0: argv0)  // the PATH search runs only without /proc
+    let shown = found ?? reported ?? "/proc/self/exe"
     do {
         return (try BundleFile(opening: "/proc/self/exe", path: shown, trust: trust), shown)
     } catch where error.code == .system {
@@ -19,7 +20,7 @@ func openSelf(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String)
     } catch {
         fail("\(shown): \(error.message)")
     }
-    let path = live ?? selfPathWithoutProc(argv0: argv0)
+    let path = found ?? selfPathWithoutProc(argv0: argv0)  // (nil: fails with the line that says why)
     do { return (try BundleFile(path: path, trust: trust), path) } catch { fail("\(path): \(error.message)") }
 }
 

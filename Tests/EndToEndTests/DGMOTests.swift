@@ -163,11 +163,27 @@ class DGMOTests: XCTestCase {
             "no temporary files left")
     }
 
+    /// Whether a process whose name (`/proc/PID/comm`) is `name` runs now.
+    static func processRuns(named name: String) -> Bool {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.contains { pid in
+            guard pid.allSatisfy(\.isNumber) else { return false }
+            let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+            return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }
+    }
+
     func testWatchAndSuperviseUseTheGoComponents() throws {
         let watched = dir + "/watched"
         try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: true)
         _ = try dgmo(["--version"])  // extract first, so the watcher starts quickly
-        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) {
+        // The watcher reports changes against its first scan, so the file must appear after it. A
+        // fixed delay lost that race under qemu (the arm64 Go tool starting late, once in two CI
+        // runs): wait until a file-watcher process runs, then give it a second for its first scan.
+        DispatchQueue.global().async {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline && !Self.processRuns(named: "file-watcher") { usleep(20_000) }
+            usleep(1_000_000)
             try? Harness.write("hello\n", to: watched + "/new.txt")
         }
         let w = try dgmo(["watch", "--interval", "100ms", "--count", "1", "--timeout", "20s", watched], timeout: 60)
