@@ -189,12 +189,12 @@ enum Launcher {
     static func requireProgramInTable(_ entry: EntryRecord, layerIndex: Int, bundle: BundleFile) {
         let layer = bundle.manifest.layers[layerIndex]
         guard let program = program(entry, layerIndex: layerIndex, manifest: bundle.manifest) else { return }
-        let found: BundleFile.TableLookup
+        let found: LayerPathResolution.Result
         do { found = try bundle.tableLookup(Array(program.relative.utf8), in: layer) } catch { fail(error.message) }
         switch found {
         case .regularFile: return
         case .directory where program.argvIndex > 0: return
-        case .directory, .missing:
+        case .directory, .missing, .tooManyLinks:
             let shown = program.relative.hasPrefix("./") ? String(program.relative.dropFirst(2)) : program.relative
             fail(
                 "entry '\(entry.name)': its program \(shown) is not in layer '\(layer.name)' (the bundle's file table has no such file): the bundle is broken"

@@ -50,38 +50,26 @@ enum ProgramCheck {
 
     enum Found: Equatable { case missing, directory, file(mode: UInt32) }
 
-    /// Resolves a layer-relative path the way the kernel would inside the extracted layer,
-    /// following symlinks (which the table guarantees stay inside it), at most 40 of them.
+    /// Resolves a layer-relative path the way the kernel would inside the extracted layer, following
+    /// symlinks (which the table guarantees stay inside it), at most 40 of them: the launcher's own
+    /// resolver (`LayerPathResolution`), over the records in memory.
     static func resolve(_ path: [UInt8], in tree: [[UInt8]: FileRecord]) throws(BuildError) -> Found {
-        var resolved: [[UInt8]] = []
-        var pending = components(path)
-        var links = 0
-        while !pending.isEmpty {
-            let c = pending.removeFirst()
-            if c == [0x2E] || c.isEmpty { continue }
-            if c == [0x2E, 0x2E] { if !resolved.isEmpty { resolved.removeLast() }; continue }
-            let candidate = resolved + [c]
-            guard let record = tree[Array(candidate.joined(separator: [0x2F]))] else { return .missing }
-            switch record.kind {
-            case .directory:
-                resolved = candidate
-            case .regular:
-                guard pending.isEmpty else { return .missing }  // "file/x": not a directory
-                return .file(mode: record.mode)
-            case .symlink:
-                links += 1
-                guard links <= 40 else { throw BuildError("too many levels of symbolic links") }
-                pending = components(record.linkTarget) + pending
+        let result: LayerPathResolution.Result
+        do {
+            result = try LayerPathResolution.resolve(path) { candidate in
+                // The records at each component boundary of the candidate.
+                var out: [FileRecord] = []
+                for i in candidate.indices where i == candidate.count - 1 || candidate[i + 1] == 0x2F {
+                    if let r = tree[Array(candidate[...i])] { out.append(r) }
+                }
+                return out
             }
+        } catch { throw BuildError(error.message) }
+        switch result {
+        case .missing: return .missing
+        case .directory: return .directory
+        case .regularFile(let r): return .file(mode: r.mode)
+        case .tooManyLinks: throw BuildError("too many levels of symbolic links")
         }
-        return .directory
-    }
-
-    /// A trailing `/` becomes a final `.`: the kernel then requires a directory (`f/` is ENOTDIR
-    /// for a file `f`), and so does `resolve` (a file with anything after it is `.missing`).
-    private static func components(_ path: [UInt8]) -> [[UInt8]] {
-        var out = path.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
-        if path.last == 0x2F && !out.isEmpty { out.append([0x2E]) }
-        return out
     }
 }
