@@ -13,7 +13,7 @@ TEST_DGMO_ARM64 = .build-dgmo/test/dgmo-linux-arm64
 # The Embedded Swift launcher stub per target (scripts/build-stub.sh), release and debug, beside the
 # tools that look for it there. Rebuilt only when a file it is compiled from changed.
 STUB_SOURCES = $(wildcard Stub/*.swift Sources/BundleFormat/*.swift Sources/BundleCodecs/*.swift \
-                 Sources/BundleCrypto/*.swift Sources/BundleRuntime/*.swift Sources/BundleCache/*.swift \
+                 Sources/BundleCrypto/*.swift Sources/BundleSystem/*.swift Sources/BundleRuntime/*.swift Sources/BundleCache/*.swift \
                  Sources/CPlatform/*.c Sources/CPlatform/include/* Sources/CKeySlot/*.c Sources/CKeySlot/include/* \
                  Sources/CZstd/* Sources/CLZMA/* Sources/CZlib/* Sources/CSodium/* Stub/Link/*.c) \
                scripts/build-stub.sh scripts/lib/zig-toolchain.sh packaging/zig/requirements.txt

@@ -56,16 +56,21 @@ let package = Package(
         .target(
             name: "BundleCrypto", dependencies: ["CSodium", "BundleFormat"], path: "Sources/BundleCrypto",
             swiftSettings: launcherModuleSettings),
+        // The syscall layer and the operations the cache asks of the OS: the only Swift module that
+        // imports CPlatform (docs/security.md, "Platform layer"). No Foundation.
+        .target(
+            name: "BundleSystem", dependencies: ["BundleFormat", "CPlatform"], path: "Sources/BundleSystem",
+            swiftSettings: launcherModuleSettings),
         // Reading a bundle from a file descriptor, verifying it, extracting layers safely.
         // Used by the stub and by bundle-append's verify/extract, so both check the same way. No Foundation.
         .target(
-            name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "CPlatform"],
+            name: "BundleRuntime", dependencies: ["BundleFormat", "BundleCodecs", "BundleCrypto", "BundleSystem"],
             path: "Sources/BundleRuntime", swiftSettings: launcherModuleSettings),
         // The per-user cache: root, layer install and publish, locks, bundle records, verify, gc and
         // clear, all by descriptor and checked with fstat; extracting a bundle into a directory. Used by the
         // stub, by bundle-append extract (the same code as --launcher extract) and by tests. No Foundation.
         .target(
-            name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "CPlatform"],
+            name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "BundleSystem"],
             path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
@@ -92,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "bundle-append",
             dependencies: [
-                "BundleBuilder", "BundleRuntime", "BundleCache", "PackagerOptions",
+                "BundleBuilder", "BundleRuntime", "BundleCache", "BundleSystem", "PackagerOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/bundle-append",
@@ -124,7 +129,7 @@ let package = Package(
             name: "BundleCacheTests",
             dependencies: [
                 "BundleCache", "BundleRuntime", "BundleBuilder", "BundleCodecs", "BundleFormat", "BundleCrypto",
-                "CPlatform", "TestSupport",
+                "BundleSystem", "CPlatform", "TestSupport",
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "BundleBuilderTests",
@@ -132,7 +137,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime", "TestSupport"],
+            dependencies: ["BundleBuilder", "BundleFormat", "BundleCrypto", "BundleRuntime", "BundleSystem", "TestSupport"],
             swiftSettings: strictSettings),
     ]
 )

@@ -2,7 +2,7 @@ import BundleFormat
 import BundleCrypto
 import BundleRuntime
 import BundleCache
-import CPlatform
+import BundleSystem
 
 /// The text of `--launcher cache list | verify | gc | clear`, and `--launcher extract DIR`.
 /// What to remove, what is damaged and what is in use is decided in BundleCache.

@@ -1,4 +1,5 @@
 import BundleFormat
+import BundleSystem
 import BundleRuntime
 
 /// Tells a person at a terminal why the first launch takes a while.

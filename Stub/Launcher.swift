@@ -3,7 +3,7 @@ import BundleCrypto
 import BundleRuntime
 import BundleCache
 import CKeySlot
-import CPlatform
+import BundleSystem
 
 enum Launcher {
     /// The key this stub copy was given by bundle-append; an unpatched stub runs nothing.
@@ -54,7 +54,7 @@ enum Launcher {
     /// layer is extracted again at most once; a program still absent after that is an error.
     static func ensureLayers(
         for entry: EntryRecord, bundle: BundleFile, location: CacheLocation, root existing: CacheRoot?,
-        exePath: String
+        exePath: String, locks: HeldLocks
     ) -> (paths: [Int: String], cache: CacheRoot?) {
         let manifest = bundle.manifest
         var paths: [Int: String] = [:]
@@ -71,7 +71,7 @@ enum Launcher {
             var lock = CacheRoot.SharedLock.unavailable
             do {
                 if let root {
-                    lock = try root.holdShared(name)
+                    lock = try root.holdShared(name, into: locks)
                     if lock != .unavailable {
                         switch try root.layer(name) {
                         case .complete(let fd):
@@ -117,7 +117,7 @@ enum Launcher {
                     cache.removeAbandoned()
                     extracted = true
                 }
-                if lock != .held { lock = try cache.holdShared(name) }
+                if lock != .held { lock = try cache.holdShared(name, into: locks) }
                 if damaged { try cache.setAside(name, reason: "damaged") }
             } catch { fail(error.message) }
             let fd: Int32
@@ -131,10 +131,10 @@ enum Launcher {
                         : error.code == .diskFull
                             ? error.message
                             : "cannot extract layer '\(layer.name)' into \(cache.path): \(error.message)"
-                                + (error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES
-                                    || error.errno == CPLAT_EPERM
+                                + (error.errno == Errno.EROFS || error.errno == Errno.EACCES
+                                    || error.errno == Errno.EPERM
                                     ? " (set \(location.variableName) to a directory you can write to)"
-                                    : error.errno == CPLAT_EFBIG
+                                    : error.errno == Errno.EFBIG
                                         ? " (a file of the layer is larger than your file-size limit, `ulimit -f`)" : ""))
             }
             let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
@@ -202,10 +202,11 @@ enum Launcher {
         }
     }
 
-    /// Replaces this process with the entry: same PID, so exit status and signals are the runtime's own.
+    /// Hands the launch to the entry (`Handoff.run`: on POSIX `execve`, the same PID, so the exit
+    /// status and signals are the runtime's own), with the layer locks in `locks` still held.
     static func exec(
         _ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cachePath: String, exePath: String,
-        userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>
+        locks: HeldLocks, userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>
     ) -> Never {
         let manifest = bundle.manifest
         let resolve: (String) -> String? = { name in
@@ -246,8 +247,9 @@ enum Launcher {
         cEnv += overrides.map { cString("\($0.0)=\($0.1)") }
         cEnv.append(nil)
 
-        let e = Sys.exec(program, argv: cArgv, env: cEnv)
-        fail("cannot run \(program) (entry '\(entry.name)'): \(Sys.errorText(e))")
+        Handoff.run(program, argv: cArgv, env: cEnv, locks: locks) { failure in
+            fail("cannot run \(program) (entry '\(entry.name)'): \(failure.reason)")
+        }
     }
 
     /// A C copy of `s` that lives until `execve` (never freed: the process is replaced).

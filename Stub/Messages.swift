@@ -1,4 +1,5 @@
 import BundleFormat
+import BundleSystem
 import BundleRuntime
 
 // How the launcher speaks: its name in messages, output lines, and the one-line failure with

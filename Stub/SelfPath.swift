@@ -1,6 +1,6 @@
 import BundleRuntime
 import BundleFormat
-import CPlatform
+import BundleSystem
 
 /// Our own bundle and the path that names it. Where /proc is mounted the file opened is
 /// `/proc/self/exe`: the running inode, even when another bundle was renamed over our path between

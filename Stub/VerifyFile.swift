@@ -1,7 +1,7 @@
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// `<app> --launcher verify-file FILE [--signature SIG]`: is FILE a release this launcher would trust?
 ///
@@ -66,13 +66,13 @@ enum VerifyFile {
     /// Opens `path` read-only and checks it is a regular file; the caller closes the descriptor.
     static func openRegularFile(_ path: String) throws(BundleError) -> (fd: Int32, size: Int) {
         let fd: Int32
-        fd = try Sys.open(path, CPLAT_O_RDONLY | CPLAT_O_NONBLOCK)  // a FIFO must not hang the open
+        fd = try Sys.open(path, .readOnly | .nonBlocking)  // a FIFO must not hang the open
         let st: FileStatus
         do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
-        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else {
+        guard st.type == .regular else {
             Sys.close(fd); throw BundleError(.notRegularFile, "not a regular file")
         }
-        return (fd, Int(st.st_size))
+        return (fd, Int(st.size))
     }
 
     static func readSmallText(_ path: String) throws(BundleError) -> String {

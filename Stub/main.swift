@@ -1,4 +1,5 @@
 import BundleFormat
+import BundleSystem
 import BundleCrypto
 import BundleRuntime
 import BundleCache
@@ -21,7 +22,7 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     programName = TerminalText.escaped(String(argv0.split(separator: "/").last.map(String.init) ?? argv0))
 
     // Past the user's file-size limit a write fails (EFBIG, one line, status 125) instead of killing us;
-    // Sys.exec puts the signal back before the runtime starts.
+    // Handoff.run puts the signal back before the runtime starts.
     Sys.ignoreFileSizeSignal()
     let trust = Launcher.trustFromKeySlot()
     let (bundle, exePath) = openSelf(argv0: argv0, trust: trust)
@@ -38,9 +39,10 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     let root: CacheRoot?
     do { root = try location.open(create: false) } catch { fail(error.message) }
     let entry = Launcher.selectEntry(bundle.manifest)
+    let locks = HeldLocks()
     let (layerPaths, cache) = Launcher.ensureLayers(
-        for: entry, bundle: bundle, location: location, root: root, exePath: exePath)
+        for: entry, bundle: bundle, location: location, root: root, exePath: exePath, locks: locks)
     Launcher.exec(
         entry, layerPaths: layerPaths, bundle: bundle, cachePath: cache?.path ?? location.rootPath(), exePath: exePath,
-        userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
+        locks: locks, userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
 }

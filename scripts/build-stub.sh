@@ -126,6 +126,7 @@ swift_module BundleFormat -- Sources/BundleFormat/*.swift
 # The launcher only decodes: no compressor is linked (see Compressor in Codecs.swift).
 swift_module BundleCodecs -DLAUNCHER_DECODE_ONLY -- Sources/BundleCodecs/*.swift
 swift_module BundleCrypto -- Sources/BundleCrypto/*.swift
+swift_module BundleSystem -- Sources/BundleSystem/*.swift
 swift_module BundleRuntime -- Sources/BundleRuntime/*.swift
 swift_module BundleCache -- Sources/BundleCache/*.swift
 step "swift Stub"
@@ -143,13 +144,13 @@ step "cc CPlatform CKeySlot"
 if [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
-    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
+    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleSystem.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
     -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
   step "link (static, musl)"
   "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign -o "$W/bundle-stub" \
-    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
+    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleSystem.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
     Stub/Link/musl-compat.c \
     "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"

@@ -1,7 +1,7 @@
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// Last-use bookkeeping: each launch touches `bundles/<bundle digest>` (one `utimensat`); its
 /// mtime is the bundle's last use. The file lists the bundle's app, version, binary and layers,
@@ -17,16 +17,16 @@ public struct BundleRecord: Sendable {
 
     /// Reads one record; nil for anything that is not a small regular file of ours.
     static func read(_ dirfd: Int32, _ name: [UInt8]) -> BundleRecord? {
-        guard let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK) else {
+        guard let fd = try? Sys.openat(dirfd, name, .readOnly | .noFollow | .nonBlocking) else {
             return nil
         }
         defer { Sys.close(fd) }
-        guard let st = try? Sys.fstat(fd), Ownership.type(st) == CPLAT_S_IFREG, Ownership.isTrusted(st),
-            st.st_size < 1 << 20,
-            let bytes = try? Sys.pread(fd, count: Int(st.st_size), at: 0, what: "bundle record")
+        guard let st = try? Sys.fstat(fd), st.type == .regular, Ownership.isTrusted(st),
+            st.size < 1 << 20,
+            let bytes = try? Sys.pread(fd, count: Int(st.size), at: 0, what: "bundle record")
         else { return nil }
         var r = BundleRecord(
-            digest: Sys.displayName(name), app: "", version: "", binary: "", layers: [], lastUse: Int64(st.st_mtime_sec)
+            digest: Sys.displayName(name), app: "", version: "", binary: "", layers: [], lastUse: Int64(st.modifiedSeconds)
         )
         for line in bytes.split(separator: 0x0A) {
             guard let eq = line.firstIndex(of: 0x3D) else { continue }
@@ -47,7 +47,7 @@ extension CacheRoot {
     /// One `utimensat` on the warm path; the record is (re)written only when it is missing.
     public func touchBundle(_ bundle: BundleFile, exePath: String) {
         guard let bundles = try? directory(.bundles, create: false) else { return }
-        do { try Sys.touchat(bundles, Hex.encode(bundle.digest)) } catch  where error.errno == CPLAT_ENOENT {
+        do { try Sys.touchat(bundles, Hex.encode(bundle.digest)) } catch  where error.errno == Errno.ENOENT {
             writeBundleRecord(bundle, exePath: exePath)
         } catch {}
     }
@@ -66,14 +66,14 @@ extension CacheRoot {
         let tmp = final + ".tmp." + String(Sys.processID())
         guard
             let fd = try? Sys.openat(
-                bundles, tmp, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_TRUNC | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK,
+                bundles, tmp, .writeOnly | .create | .truncate | .noFollow | .nonBlocking,
                 0o600)
         else { return }
         let ok =
             (try? withBytes(Array(text.utf8)) { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
         Sys.close(fd)
         if ok, (try? Sys.renameat(bundles, Array(tmp.utf8), bundles, Array(final.utf8))) != nil { return }
-        try? Sys.unlinkat(bundles, Array(tmp.utf8), 0)
+        try? Sys.unlinkat(bundles, Array(tmp.utf8))
     }
 
     /// Every bundle record (temporary ones excluded).
@@ -87,7 +87,7 @@ extension CacheRoot {
 
     public func removeRecord(_ digest: String) {
         guard let bundles = try? directory(.bundles, create: false) else { return }
-        try? Sys.unlinkat(bundles, Array(digest.utf8), 0)
+        try? Sys.unlinkat(bundles, Array(digest.utf8))
     }
 }
 

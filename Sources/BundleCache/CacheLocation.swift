@@ -1,6 +1,6 @@
 import BundleFormat
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// Where the per-user cache lives, and why (shown by `--launcher info`).
 ///
@@ -98,7 +98,7 @@ public struct CacheLocation: Sendable {
             Sys.close(r.fd)
             throw BundleError(
                 .unsafeCache,
-                "cache directory \(path) is writable by other users (mode \(Ownership.octal(r.stat.st_mode))): run 'chmod go-w \(path)' or set \(variableName)"
+                "cache directory \(path) is writable by other users (mode \(Ownership.octal(r.stat.mode))): run 'chmod go-w \(path)' or set \(variableName)"
             )
         }
         return CacheRoot(fd: r.fd, path: path, location: self)
@@ -138,7 +138,7 @@ public enum PathWalk {
         var startedAt: [UInt8]? = nil
         if let prefix = trustedPrefix, prefix != "/", path == prefix || path.hasPrefix(prefix + "/") {
             // A home that does not exist yet is made like any other component, from `/`.
-            if let fd = try? Sys.open(prefix, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY) {
+            if let fd = try? Sys.open(prefix, .readOnly | .directory) {
                 start = prefix
                 opened = fd
                 startedAt = Array(prefix.utf8)
@@ -147,7 +147,7 @@ public enum PathWalk {
         }
         do throws(BundleError) {
             let fd: Int32
-            if let opened { fd = opened } else { fd = try Sys.open(start, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY) }
+            if let opened { fd = opened } else { fd = try Sys.open(start, .readOnly | .directory) }
             current = Opened(fd: fd, stat: try Sys.fstat(fd))
         } catch {
             throw error.reworded("cache directory \(start): \(error.reason) (set \(variable))")
@@ -178,7 +178,7 @@ public enum PathWalk {
                         rest += components(home, fromLink: true).reversed()
                         startedAt = nil
                         let root: Int32
-                        root = try Sys.open("/", CPLAT_O_RDONLY | CPLAT_O_DIRECTORY)
+                        root = try Sys.open("/", .readOnly | .directory)
                         Sys.close(current.fd)
                         current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? FileStatus())
                         shown = "/"
@@ -191,10 +191,10 @@ public enum PathWalk {
                 let opened: Opened?
                 do throws(BundleError) {
                     opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
-                } catch  where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
+                } catch  where error.errno == Errno.ELOOP || error.errno == Errno.ENOTDIR {
                     // Only now (never on the common path) ask whether it is a symlink.
                     guard let st = try? Sys.fstatat(current.fd, component.name, follow: false),
-                        Ownership.type(st) == CPLAT_S_IFLNK
+                        st.type == .symlink
                     else { throw error }
                     guard !Ownership.othersCanWrite(current.stat) else {
                         throw BundleError(
@@ -205,13 +205,13 @@ public enum PathWalk {
                     links += 1
                     guard links <= 40 else {
                         throw BundleError(
-                            .system, "cache path \(path): too many levels of symbolic links", errno: CPLAT_ELOOP)
+                            .system, "cache path \(path): too many levels of symbolic links", errno: Errno.ELOOP)
                     }
                     let target: [UInt8]
                     target = try Sys.readlinkat(current.fd, component.name)
                     if target.first == 0x2F {
                         let root: Int32
-                        root = try Sys.open("/", CPLAT_O_RDONLY | CPLAT_O_DIRECTORY)
+                        root = try Sys.open("/", .readOnly | .directory)
                         Sys.close(current.fd)
                         closeAncestors()
                         startedAt = nil
@@ -257,17 +257,17 @@ public enum PathWalk {
         var fd: Int32 = -1
         for attempt in 0..<2 {
             do {
-                fd = try Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                fd = try Sys.openat(dirfd, name, .directoryNoFollow)
                 break
-            } catch  where error.errno == CPLAT_ENOENT && create && attempt == 0 {
-                do { try Sys.mkdirat(dirfd, name, 0o700) } catch  where error.errno == CPLAT_EEXIST {} catch {
+            } catch  where error.errno == Errno.ENOENT && create && attempt == 0 {
+                do { try Sys.mkdirat(dirfd, name, 0o700) } catch  where error.errno == Errno.EEXIST {} catch {
                     throw error.reworded(
                         "cannot create cache directory \(path): \(error.reason) (set \(variable) to a directory you can write to)"
                     )
                 }
-            } catch  where error.errno == CPLAT_ENOENT {
+            } catch  where error.errno == Errno.ENOENT {
                 return nil
-            } catch  where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
+            } catch  where error.errno == Errno.ELOOP || error.errno == Errno.ENOTDIR {
                 throw BundleError(
                     .unsafeCache, "cache path \(path) is a symlink or not a directory: remove it or set \(variable)",
                     errno: error.errno)
@@ -286,13 +286,13 @@ public enum PathWalk {
         guard Ownership.isTrusted(st) else {
             throw BundleError(
                 .unsafeCache,
-                "cache directory \(path) is owned by uid \(st.st_uid), not by you (uid \(Ownership.uid)): remove it or set \(variable) to a directory you own"
+                "cache directory \(path) is owned by uid \(st.owner), not by you (uid \(Ownership.uid)): remove it or set \(variable) to a directory you own"
             )
         }
         if Ownership.othersCanWrite(st) && !Ownership.isShared(st) {
             throw BundleError(
                 .unsafeCache,
-                "cache directory \(path) is writable by other users (mode \(Ownership.octal(st.st_mode))): run 'chmod go-w \(path)' or set \(variable)"
+                "cache directory \(path) is writable by other users (mode \(Ownership.octal(st.mode))): run 'chmod go-w \(path)' or set \(variable)"
             )
         }
     }

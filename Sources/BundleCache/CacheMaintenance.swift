@@ -1,7 +1,7 @@
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// What `cache list | verify | gc | clear` decide; the launcher only prints the results.
 extension CacheRoot {
@@ -22,9 +22,9 @@ extension CacheRoot {
         return names.map { d in
             let users = records.filter { $0.layers.contains(d) }
             var markerTime: Int64 = 0
-            if let fd = try? Sys.openat(layersFD, d, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) {
+            if let fd = try? Sys.openat(layersFD, d, .directoryNoFollow) {
                 if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) {
-                    markerTime = Int64(st.st_mtime_sec)
+                    markerTime = Int64(st.modifiedSeconds)
                 }
                 Sys.close(fd)
             }
@@ -68,16 +68,16 @@ extension CacheRoot {
             }
             switch f.kind {
             case .directory:
-                if Ownership.type(st) != CPLAT_S_IFDIR { problems.append("modified (not a directory): \(rel)") }
+                if st.type != .directory { problems.append("modified (not a directory): \(rel)") }
             case .symlink:
-                if Ownership.type(st) != CPLAT_S_IFLNK || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
+                if st.type != .symlink || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
                     problems.append("modified (link): \(rel)")
                 }
             case .regular:
-                guard Ownership.type(st) == CPLAT_S_IFREG, UInt64(st.st_size) == f.size else {
+                guard st.type == .regular, UInt64(st.size) == f.size else {
                     problems.append("modified (size or type): \(rel)"); continue
                 }
-                guard let fd = try? Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK)
+                guard let fd = try? Sys.openat(parent, name, .readOnly | .noFollow | .nonBlocking)
                 else { problems.append("unreadable: \(rel)"); continue }
                 let h = Blake2b()
                 var ok = true
@@ -88,7 +88,7 @@ extension CacheRoot {
                 }
                 Sys.close(fd)
                 if !ok || h.finalize() != f.digest { problems.append("modified (content): \(rel)") }
-                if LayerExtractor.extractedMode(f.mode, directory: false) != st.st_mode & 0o7777 {
+                if LayerExtractor.extractedMode(f.mode, directory: false) != st.mode & 0o7777 {
                     problems.append("modified (mode): \(rel)")
                 }
             }
@@ -105,7 +105,7 @@ extension CacheRoot {
                         problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")
                         return false
                     }
-                    return Ownership.type(e.stat) == CPLAT_S_IFDIR
+                    return e.stat.type == .directory
                 })
         } catch {
             problems.append("cannot read the extracted tree: \(error.description)")
@@ -142,7 +142,7 @@ extension CacheRoot {
                 do { try setAside(d, reason: "gc") } catch {
                     failed.append(
                         "cannot remove layer \(path)/layers/\(d): "
-                            + (error.errno == CPLAT_EROFS ? "the cache is read-only" : error.message))
+                            + (error.errno == Errno.EROFS ? "the cache is read-only" : error.message))
                     continue
                 }
                 // Still holding it exclusively: a launch that opened this file meanwhile sees it

@@ -1,7 +1,7 @@
 import BundleFormat
 import BundleRuntime
 import BundleCrypto
-import CPlatform
+import BundleSystem
 
 /// An opened, checked cache root and the directories below it, all held by descriptor.
 ///
@@ -71,12 +71,12 @@ public final class CacheRoot {
     }
 
     /// Whether we can write in the root (false on a read-only mount, or a cache root owns).
-    public var isWritable: Bool { Sys.canAccess(fd, CPLAT_W_OK) }
+    public var isWritable: Bool { Sys.canWrite(fd) }
 
     /// Extracted programs must be executable where they land. Peers' users hit `/tmp` mounted
     /// noexec constantly; we say so before extracting rather than fail at `execve`.
     public func checkExecAllowed() throws(BundleError) {
-        if let vfs = try? Sys.fstatvfs(fd, what: path), vfs.f_flag & CPLAT_ST_NOEXEC != 0 {
+        if !Sys.allowsExecution(fd, what: path) {
             throw BundleError(
                 .noExec,
                 "cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)"
@@ -88,20 +88,20 @@ public final class CacheRoot {
     /// filesystem clearly lacks the space or inodes, instead of failing half way.
     public func checkFreeSpace(bytes: UInt64, files: UInt64, layerName: String) throws(BundleError) {
         guard let vfs = try? Sys.fstatvfs(fd, what: path) else { return }
-        let blocks = Ownership.uid == 0 ? UInt64(vfs.f_bfree) : UInt64(vfs.f_bavail)
-        let (free, overflow) = blocks.multipliedReportingOverflow(by: UInt64(max(vfs.f_frsize, 1)))
+        let blocks = Ownership.uid == 0 ? UInt64(vfs.freeBlocks) : UInt64(vfs.availableBlocks)
+        let (free, overflow) = blocks.multipliedReportingOverflow(by: UInt64(max(vfs.fragmentSize, 1)))
         if !overflow, free < bytes {
             throw BundleError(
                 .diskFull,
                 "no space left on device for layer '\(layerName)': it needs \(bytes) bytes and \(free) are free in \(path) (free some space or set \(location.variableName))",
-                errno: CPLAT_ENOSPC)
+                errno: Errno.ENOSPC)
         }
-        let inodes = Ownership.uid == 0 ? UInt64(vfs.f_ffree) : UInt64(vfs.f_favail)
-        if vfs.f_files > 0, inodes < files {
+        let inodes = Ownership.uid == 0 ? UInt64(vfs.freeFiles) : UInt64(vfs.availableFiles)
+        if vfs.files > 0, inodes < files {
             throw BundleError(
                 .diskFull,
                 "no space left on device for layer '\(layerName)': it has \(files) files and \(inodes) inodes are free in \(path) (free some space or set \(location.variableName))",
-                errno: CPLAT_ENOSPC)
+                errno: Errno.ENOSPC)
         }
     }
 
@@ -122,9 +122,9 @@ public final class CacheRoot {
     public func layer(_ digestName: String) throws(BundleError) -> LayerState {
         guard let layers = try directory(.layers, create: false) else { return .absent }
         let fd: Int32
-        do { fd = try Sys.openat(layers, digestName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch
-            where error.errno == CPLAT_ENOENT
-        { return .absent } catch  where error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR {
+        do { fd = try Sys.openat(layers, digestName, .directoryNoFollow) } catch
+            where error.errno == Errno.ENOENT
+        { return .absent } catch  where error.errno == Errno.ELOOP || error.errno == Errno.ENOTDIR {
             return .damaged
         } catch { throw error.reworded("layer directory \(path)/layers/\(digestName): \(error.reason)") }
         do {
@@ -144,10 +144,10 @@ public final class CacheRoot {
         guard Ownership.isTrusted(st) else {
             throw BundleError(
                 .unsafeCache,
-                "layer directory \(root)/layers/\(digestName) is owned by uid \(st.st_uid), not by you: remove it")
+                "layer directory \(root)/layers/\(digestName) is owned by uid \(st.owner), not by you: remove it")
         }
         if Ownership.othersCanWrite(st) {
-            guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, st.st_mode & 0o755, what: digestName)) != nil else {
+            guard st.owner == Ownership.uid, (try? Sys.fchmod(fd, st.mode & 0o755, what: digestName)) != nil else {
                 throw BundleError(
                     .unsafeCache, "layer directory \(root)/layers/\(digestName) is writable by other users: remove it")
             }
@@ -159,11 +159,11 @@ public final class CacheRoot {
     static func markerIsGood(_ layerFD: Int32, digestName: String, root: String) throws(BundleError) -> Bool {
         let st: FileStatus?
         do { st = try Sys.fstatat(layerFD, Array(PathRules.markerName.utf8), follow: false) } catch { return false }
-        guard let st, Ownership.type(st) == CPLAT_S_IFREG else { return false }
+        guard let st, st.type == .regular else { return false }
         guard Ownership.isTrusted(st) else {
             throw BundleError(
                 .unsafeCache,
-                "layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.st_uid), not by you: remove it"
+                "layer directory \(root)/layers/\(digestName) holds a marker owned by uid \(st.owner), not by you: remove it"
             )
         }
         return !Ownership.othersCanWrite(st)
@@ -176,7 +176,7 @@ public final class CacheRoot {
     /// (an interpreter's argument, `python3 {app}`; never the program itself).
     public static func programIsPresent(layerFD: Int32, relative: String, directoryCounts: Bool = false) -> Bool {
         guard let st = try? Sys.fstatat(layerFD, Array(relative.utf8), follow: true) else { return false }
-        return (directoryCounts || Ownership.type(st) != CPLAT_S_IFDIR) && Ownership.isTrusted(st)
+        return (directoryCounts || st.type != .directory) && Ownership.isTrusted(st)
             && !Ownership.othersCanWrite(st)
     }
 

@@ -1,6 +1,6 @@
 import BundleFormat
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// Writes every layer of a bundle into `DIR/<layer>/`, checked: the one implementation behind
 /// `--launcher extract DIR` and `bundle-append extract BUNDLE DIR`.
@@ -21,22 +21,22 @@ public enum DirectoryExtraction {
     {
         var created = true
         do { try Sys.mkdir(dir, 0o755) } catch {
-            guard error.errno == CPLAT_EEXIST else {
+            guard error.errno == Errno.EEXIST else {
                 throw BundleError(error.code, "cannot create \(dir): \(error.reason)", errno: error.errno)
             }
             created = false
         }
         let dirFD: Int32
-        do { dirFD = try Sys.open(dir, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
+        do { dirFD = try Sys.open(dir, .directoryNoFollow) } catch {
             throw BundleError(
                 error.code,
-                error.errno == CPLAT_ELOOP || error.errno == CPLAT_ENOTDIR
+                error.errno == Errno.ELOOP || error.errno == Errno.ENOTDIR
                     ? "\(dir) is a symlink or not a directory: choose a new directory"
                     : "cannot open \(dir): \(error.reason)",
                 errno: error.errno)
         }
         defer { Sys.close(dirFD) }
-        guard let st = try? Sys.fstat(dirFD), st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st) else {
+        guard let st = try? Sys.fstat(dirFD), st.owner == Ownership.uid, !Ownership.othersCanWrite(st) else {
             throw BundleError(
                 .unsafeCache,
                 "\(dir) belongs to another user or is writable by others (so its files could be changed after extracting): choose a new directory of yours"
@@ -50,7 +50,7 @@ public enum DirectoryExtraction {
             let fd: Int32
             do {
                 try Sys.mkdirat(dirFD, partial, 0o700)
-                fd = try Sys.openat(dirFD, partial, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                fd = try Sys.openat(dirFD, partial, .directoryNoFollow)
             } catch {
                 throw BundleError(
                     error.code,

@@ -1,7 +1,7 @@
 import BundleFormat
 import BundleCrypto
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// Publishes layers into the cache atomically, and removes them.
 ///
@@ -29,11 +29,11 @@ extension CacheRoot {
         var committed = false
         defer { if !committed { try? TreeWalk.removeTree(tmpDir, tmpName) } }
         let workFD: Int32
-        workFD = try Sys.openat(tmpDir, tmpName, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+        workFD = try Sys.openat(tmpDir, tmpName, .directoryNoFollow)
         defer { Sys.close(workFD) }
         let made: FileStatus
         made = try Sys.fstat(workFD)
-        guard made.st_uid == Ownership.uid, !Ownership.othersCanWrite(made) else {
+        guard made.owner == Ownership.uid, !Ownership.othersCanWrite(made) else {
             throw BundleError(
                 .unsafeCache,
                 "temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
@@ -42,7 +42,7 @@ extension CacheRoot {
 
         do {
             try Sys.renameat(tmpDir, Array(tmpName.utf8), layersDir, Array(name.utf8))
-        } catch  where error.errno == CPLAT_ENOTEMPTY || error.errno == CPLAT_EEXIST {
+        } catch  where error.errno == Errno.ENOTEMPTY || error.errno == Errno.EEXIST {
             // Another launch published the same layer first: use theirs if it is complete and ours.
             if case .complete(let fd) = try self.layer(name) { return fd }
             throw BundleError(
@@ -62,13 +62,13 @@ extension CacheRoot {
     /// Opens what we just renamed into `layers/` and checks it is the directory we made.
     private func openPublished(_ layersDir: Int32, _ name: String, expected: FileStatus) throws(BundleError) -> Int32 {
         let fd: Int32
-        do { fd = try Sys.openat(layersDir, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW) } catch {
+        do { fd = try Sys.openat(layersDir, name, .directoryNoFollow) } catch {
             throw BundleError(
                 .damagedCache, "layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)",
                 errno: error.errno)
         }
-        guard let st = try? Sys.fstat(fd), st.st_dev == expected.st_dev, st.st_ino == expected.st_ino,
-            st.st_uid == Ownership.uid, !Ownership.othersCanWrite(st),
+        guard let st = try? Sys.fstat(fd), st.device == expected.device, st.inode == expected.inode,
+            st.owner == Ownership.uid, !Ownership.othersCanWrite(st),
             (try? CacheRoot.markerIsGood(fd, digestName: name, root: path)) == true
         else {
             Sys.close(fd)
@@ -86,7 +86,7 @@ extension CacheRoot {
         try LayerExtractor.extract(bundle, layer: layer, into: workFD, progress: progress)
         do {
             let marker = try Sys.openat(
-                workFD, PathRules.markerName, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o400)
+                workFD, PathRules.markerName, .writeOnly | .create | .exclusive | .noFollow, 0o400)
             defer { Sys.close(marker) }
             try withBytes(Array(markerText.utf8)) { (b) throws(BundleError) in
                 try Sys.writeAll(marker, b, what: PathRules.markerName)
@@ -146,7 +146,7 @@ extension CacheRoot {
         do {
             try Sys.renameat(layersDir, Array(digestName.utf8), tmpDir, Array(trash.utf8))
             try TreeWalk.removeTree(tmpDir, trash)
-        } catch  where error.errno == CPLAT_ENOENT {
+        } catch  where error.errno == Errno.ENOENT {
             // Another launch repaired or removed it first.
         }
     }
@@ -159,7 +159,7 @@ extension CacheRoot {
         for name in (try? Sys.listDirectoryBytes(tmpDir)) ?? [] {
             let parts = name.split(separator: 0x2E)
             guard parts.count >= 3, let pid = Int32(Sys.displayName(Array(parts[1]))), pid > 0 else { continue }
-            if !Sys.processExists(pid) { try? TreeWalk.removeTree(tmpDir, name) }
+            if !Sys.isProcessAlive(pid) { try? TreeWalk.removeTree(tmpDir, name) }
         }
     }
 }

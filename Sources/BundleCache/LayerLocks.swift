@@ -1,6 +1,6 @@
 import BundleFormat
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// In-use signals (docs/ops.md, "How gc knows what is in use").
 ///
@@ -24,24 +24,25 @@ extension CacheRoot {
         case unavailable
     }
 
-    /// Takes a shared lock on a layer, held until this process (or what it execs) ends.
+    /// Takes a shared lock on a layer, kept in `locks` until the hand-off and held by the runtime
+    /// after it (`Handoff.run`).
     @discardableResult
-    public func holdShared(_ digestName: String) throws(BundleError) -> SharedLock {
+    public func holdShared(_ digestName: String, into held: HeldLocks) throws(BundleError) -> SharedLock {
         let locks: Int32
         do {
             guard let d = try directory(.locks, create: true) else { return .unavailable }
             locks = d
-        } catch  where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
+        } catch  where error.errno == Errno.EROFS || error.errno == Errno.EACCES {
             return isWritable ? .unavailable : .readOnlyCache
         }
         for _ in 0..<3 {
             let fd: Int32
             do {
                 fd = try Sys.openatInherited(
-                    locks, digestName, CPLAT_O_RDONLY | CPLAT_O_CREAT | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600)
-            } catch  where error.errno == CPLAT_EROFS || error.errno == CPLAT_EACCES {
+                    locks, digestName, .readOnly | .create | .noFollow | .nonBlocking, 0o600)
+            } catch  where error.errno == Errno.EROFS || error.errno == Errno.EACCES {
                 return isWritable ? .unavailable : .readOnlyCache
-            } catch  where error.errno == CPLAT_ELOOP {
+            } catch  where error.errno == Errno.ELOOP {
                 try replaceLockFile(locks, digestName)
                 continue
             } catch {
@@ -50,9 +51,12 @@ extension CacheRoot {
             // flock never blocks on what is not a lock file (a FIFO included), so the one fstat
             // after it checks both the object (checkLockFile) and that gc did not unlink it
             // between our open and our lock (then lock a fresh file instead).
-            do { try Sys.flock(fd, CPLAT_LOCK_SH, what: digestName) } catch { Sys.close(fd); return .unavailable }
+            do { try Sys.lock(fd, .shared, wait: true, what: digestName) } catch { Sys.close(fd); return .unavailable }
             guard let st = try checkLockFile(fd, locks, digestName) else { Sys.close(fd); continue }
-            if st.st_nlink > 0 { return .held }
+            if st.linkCount > 0 {
+                held.keep(fd)
+                return .held
+            }
             Sys.close(fd)
         }
         return .unavailable
@@ -67,10 +71,10 @@ extension CacheRoot {
             guard
                 let fd = try? Sys.openat(
                     locks, digestName,
-                    CPLAT_O_RDONLY | (create ? CPLAT_O_CREAT : 0) | CPLAT_O_NOFOLLOW | CPLAT_O_NONBLOCK, 0o600)
+                    .readOnly | (create ? .create : .none) | .noFollow | .nonBlocking, 0o600)
             else { return nil }
             guard (try? checkLockFile(fd, locks, digestName)) != nil else { Sys.close(fd); continue }
-            if (try? Sys.flock(fd, CPLAT_LOCK_EX | CPLAT_LOCK_NB, what: digestName)) != nil { return fd }
+            if (try? Sys.lock(fd, .exclusive, wait: false, what: digestName)) != nil { return fd }
             Sys.close(fd)
             return nil
         }
@@ -84,14 +88,14 @@ extension CacheRoot {
         st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
             throw BundleError(
-                .unsafeCache, "lock file \(path)/locks/\(name) is owned by uid \(st.st_uid), not by you: remove it")
+                .unsafeCache, "lock file \(path)/locks/\(name) is owned by uid \(st.owner), not by you: remove it")
         }
-        guard Ownership.type(st) == CPLAT_S_IFREG else {
+        guard st.type == .regular else {
             try replaceLockFile(locks, name)
             return nil
         }
         if Ownership.othersCanWrite(st) {
-            guard st.st_uid == Ownership.uid, (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
+            guard st.owner == Ownership.uid, (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
                 throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is writable by other users: remove it")
             }
         }
@@ -99,7 +103,7 @@ extension CacheRoot {
     }
 
     private func replaceLockFile(_ locks: Int32, _ name: String) throws(BundleError) {
-        do { try Sys.unlinkat(locks, Array(name.utf8), 0) } catch  where error.errno == CPLAT_ENOENT {} catch {
+        do { try Sys.unlinkat(locks, Array(name.utf8)) } catch  where error.errno == Errno.ENOENT {} catch {
             throw BundleError(
                 .unsafeCache,
                 "lock file \(path)/locks/\(name) is not a regular file and cannot be removed (\(error.reason)): remove it",
@@ -110,6 +114,6 @@ extension CacheRoot {
     /// Removes a layer's lock file (gc and clear, while holding it exclusively).
     public func removeLockFile(_ digestName: String) {
         guard let locks = try? directory(.locks, create: false) else { return }
-        try? Sys.unlinkat(locks, Array(digestName.utf8), 0)
+        try? Sys.unlinkat(locks, Array(digestName.utf8))
     }
 }

@@ -1,6 +1,6 @@
 import BundleFormat
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// The read-only, system-wide cache a distro package can fill (docs/ops.md): used for a layer
 /// the user's cache lacks, never written to.
@@ -13,16 +13,16 @@ public enum SystemCache {
 
     /// A descriptor of the system cache's copy of a layer, or nil when there is no trusted one.
     public static func layer(appName: String, digestName: String) -> Int32? {
-        guard var fd = try? Sys.open("/", CPLAT_O_RDONLY | CPLAT_O_DIRECTORY) else { return nil }
+        guard var fd = try? Sys.open("/", .readOnly | .directory) else { return nil }
         guard isRootOnly(fd) else { Sys.close(fd); return nil }
         for component in ["var", "cache", appName, "layers", digestName] {
-            let next = try? Sys.openat(fd, component, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+            let next = try? Sys.openat(fd, component, .directoryNoFollow)
             Sys.close(fd)
             guard let next, isRootOnly(next) else { if let next { Sys.close(next) }; return nil }
             fd = next
         }
         guard let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false),
-            Ownership.type(st) == CPLAT_S_IFREG, st.st_uid == 0, !Ownership.othersCanWrite(st)
+            st.type == .regular, st.owner == 0, !Ownership.othersCanWrite(st)
         else {
             Sys.close(fd)
             return nil
@@ -32,7 +32,7 @@ public enum SystemCache {
 
     static func isRootOnly(_ fd: Int32) -> Bool {
         guard let st = try? Sys.fstat(fd) else { return false }
-        return st.st_uid == 0 && !Ownership.othersCanWrite(st)
+        return st.owner == 0 && !Ownership.othersCanWrite(st)
     }
 
     public static func layerPath(appName: String, digestName: String) -> String {

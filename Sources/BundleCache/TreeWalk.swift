@@ -1,6 +1,6 @@
 import BundleFormat
 import BundleRuntime
-import CPlatform
+import BundleSystem
 
 /// Depth-first walks of a directory tree that hold at most two descriptors whatever the depth,
 /// and never build a path: every name is relative to its directory's descriptor, so trees
@@ -40,13 +40,13 @@ public enum TreeWalk {
                 guard let st = try Sys.fstatat(fd, name, follow: false) else { continue }
                 let path = prefix.isEmpty ? name : prefix + [0x2F] + name
                 let entry = Entry(parent: fd, name: name, stat: st, path: path)
-                guard try visit(entry), Ownership.type(st) == CPLAT_S_IFDIR else { continue }
-                let child = try Sys.openat(fd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                guard try visit(entry), st.type == .directory else { continue }
+                let child = try Sys.openat(fd, name, .directoryNoFollow)
                 let here = try Sys.fstat(fd)
                 enter(child)
                 let list: [[UInt8]]
                 do { list = try Sys.listDirectoryBytes(child) } catch { Sys.close(child); throw error }
-                frames.append(Frame(entry: entry, pending: pending, parentID: (here.st_dev, here.st_ino)))
+                frames.append(Frame(entry: entry, pending: pending, parentID: (here.device, here.inode)))
                 if fd != root { Sys.close(fd) }
                 fd = child
                 pending = list
@@ -58,12 +58,12 @@ public enum TreeWalk {
             if frames.isEmpty {
                 up = root
             } else {
-                up = try Sys.openat(fd, [0x2E, 0x2E], CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                up = try Sys.openat(fd, [0x2E, 0x2E], .directoryNoFollow)
                 let st: FileStatus
                 do { st = try Sys.fstat(up) } catch { Sys.close(up); throw error }
-                guard st.st_dev == frame.parentID.0, st.st_ino == frame.parentID.1 else {
+                guard st.device == frame.parentID.0, st.inode == frame.parentID.1 else {
                     Sys.close(up)
-                    throw BundleError.system("walk", Sys.displayName(frame.entry.path), errno: CPLAT_ESTALE)
+                    throw BundleError.system("walk", Sys.displayName(frame.entry.path), errno: Errno.ESTALE)
                 }
             }
             Sys.close(fd)
@@ -79,24 +79,24 @@ public enum TreeWalk {
     /// deleted, never what it points to. Read-only directories are made writable first.
     public static func removeTree(_ dirfd: Int32, _ name: [UInt8]) throws(BundleError) {
         guard let st = try Sys.fstatat(dirfd, name, follow: false) else { return }
-        guard Ownership.type(st) == CPLAT_S_IFDIR else {
-            try Sys.unlinkat(dirfd, name, 0)
+        guard st.type == .directory else {
+            try Sys.unlinkat(dirfd, name)
             return
         }
-        let fd = try Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+        let fd = try Sys.openat(dirfd, name, .directoryNoFollow)
         defer { Sys.close(fd) }
         try? Sys.fchmod(fd, 0o700, what: Sys.displayName(name))
         try walk(
             fd,
             visit: { (e) throws(BundleError) -> Bool in
-                if Ownership.type(e.stat) == CPLAT_S_IFDIR { return true }
-                try Sys.unlinkat(e.parent, e.name, 0)
+                if e.stat.type == .directory { return true }
+                try Sys.unlinkat(e.parent, e.name)
                 return false
             }, enter: { try? Sys.fchmod($0, 0o700, what: "directory") },
             leave: { (e) throws(BundleError) in
-                try Sys.unlinkat(e.parent, e.name, CPLAT_AT_REMOVEDIR)
+                try Sys.unlinkat(e.parent, e.name, directory: true)
             })
-        try Sys.unlinkat(dirfd, name, CPLAT_AT_REMOVEDIR)
+        try Sys.unlinkat(dirfd, name, directory: true)
     }
 
     public static func removeTree(_ dirfd: Int32, _ name: String) throws(BundleError) {
@@ -107,15 +107,15 @@ public enum TreeWalk {
     /// be read counts as nothing: this is for reports, not for decisions.
     public static func diskUsage(_ dirfd: Int32, _ name: String) -> UInt64 {
         guard let st = try? Sys.fstatat(dirfd, Array(name.utf8), follow: false) else { return 0 }
-        var total = UInt64(max(st.st_blocks, 0)) * 512
-        guard Ownership.type(st) == CPLAT_S_IFDIR,
-            let fd = try? Sys.openat(dirfd, name, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+        var total = UInt64(max(st.blocks, 0)) * 512
+        guard st.type == .directory,
+            let fd = try? Sys.openat(dirfd, name, .directoryNoFollow)
         else { return total }
         defer { Sys.close(fd) }
         try? walk(
             fd,
             visit: { (e) throws(BundleError) -> Bool in
-                total += UInt64(max(e.stat.st_blocks, 0)) * 512
+                total += UInt64(max(e.stat.blocks, 0)) * 512
                 return true
             })
         return total

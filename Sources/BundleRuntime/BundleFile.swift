@@ -1,6 +1,6 @@
 import BundleFormat
 import BundleCrypto
-import CPlatform
+import BundleSystem
 
 /// Which signatures a reader accepts.
 public enum Trust: Sendable {
@@ -41,7 +41,7 @@ public final class BundleFile {
         let fd: Int32
         // O_NONBLOCK: a FIFO or device at this path must not hang the open; init(fd:) then
         // refuses anything that is not a regular file.
-        fd = try Sys.open(opening, CPLAT_O_RDONLY | CPLAT_O_NONBLOCK)
+        fd = try Sys.open(opening, .readOnly | .nonBlocking)
         do {
             try self.init(fd: fd, path: path, trust: trust)
         } catch {
@@ -54,10 +54,10 @@ public final class BundleFile {
     private init(fd: Int32, path: String, trust: Trust) throws(BundleError) {
         let st: FileStatus
         st = try Sys.fstat(fd)
-        guard st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG else {
+        guard st.type == .regular else {
             throw BundleError(.notRegularFile, "\(path) is not a regular file")
         }
-        let size = UInt64(st.st_size)
+        let size = UInt64(st.size)
         guard size >= UInt64(Trailer.size) else {
             throw BundleError(.badTrailer, "no bundle found: file is only \(size) bytes")
         }

@@ -1,4 +1,5 @@
 import BundleFormat
+import BundleSystem
 import BundleCodecs
 
 /// The extraction pipeline: one thread decodes the layer (reading, hashing the stored bytes,

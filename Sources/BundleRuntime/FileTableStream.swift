@@ -1,4 +1,5 @@
 import BundleFormat
+import BundleSystem
 import BundleCodecs
 import BundleCrypto
 

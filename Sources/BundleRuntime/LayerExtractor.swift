@@ -1,6 +1,6 @@
 import BundleFormat
 import BundleCrypto
-import CPlatform
+import BundleSystem
 
 /// Writes one layer into an empty directory; the layer's stored stream is checked against its
 /// signed data digest before `extract` returns (`LayerStream`), so the caller publishes nothing
@@ -85,7 +85,7 @@ public enum LayerExtractor {
             case .regular:
                 let fd: Int32
                 fd = try Sys.openat(
-                    parent, name, CPLAT_O_WRONLY | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_NOFOLLOW, 0o600)
+                    parent, name, .writeOnly | .create | .exclusive | .noFollow, 0o600)
                 defer { Sys.close(fd) }
                 switch source {
                 case .inline(let s):
@@ -154,7 +154,7 @@ public enum LayerExtractor {
             case .regular:
                 let (parentPath, name) = split(file.path)
                 let parent = try dirs.open(parentPath)
-                let fd = try Sys.openat(parent, name, CPLAT_O_RDONLY | CPLAT_O_NOFOLLOW)
+                let fd = try Sys.openat(parent, name, .readOnly | .noFollow)
                 defer { Sys.close(fd) }
                 try Sys.fsync(fd, what: file.pathString)
             }
@@ -316,7 +316,7 @@ public struct DirectoryStack {
         if restStart < path.count {
             for c in path[restStart...].split(separator: 0x2F, omittingEmptySubsequences: false) {
                 let parent = try descriptor(at: components.count - 1)
-                let fd = try Sys.openat(parent, Array(c), CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                let fd = try Sys.openat(parent, Array(c), .directoryNoFollow)
                 if !joined.isEmpty { joined.append(0x2F) }
                 joined += c
                 fds.append(fd)
@@ -343,7 +343,7 @@ public struct DirectoryStack {
         while k <= level {
             let fd: Int32
             do {
-                fd = try Sys.openat(current, components[k], CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW)
+                fd = try Sys.openat(current, components[k], .directoryNoFollow)
             } catch {
                 if k > base + 1, k - 1 < keepFrom { Sys.close(current) }
                 throw error

@@ -129,58 +129,60 @@ static void statvfs_out(int fd, const struct statvfs *s, struct cplat_statvfs *o
                                  ((s->f_flag & ST_RDONLY) ? CPLAT_ST_RDONLY : 0) | noexec_flag(fd, s) };
 }
 
-/* ---- errno ---- */
+/* ---- results ---- */
 
-int32_t cplat_errno(void) { return errno_out(errno); }
-void cplat_set_errno(int32_t code) { errno = errno_in(code); }
+/* A system call's result, or its failure as -code (errno read here, right after the call). */
+static int32_t ret32(int r) { return r < 0 ? -errno_out(errno) : r; }
+static int64_t ret64(int64_t r) { return r < 0 ? -(int64_t)errno_out(errno) : r; }
+
 const char *cplat_strerror(int32_t code) { return strerror(errno_in(code)); }
 
 /* ---- files ---- */
 
-int32_t cplat_open(const char *path, int32_t flags, uint32_t mode) { return open(path, open_flags(flags), (mode_t)mode); }
-int32_t cplat_openat(int32_t dirfd, const char *name, int32_t flags, uint32_t mode) { return openat(dir_fd(dirfd), name, open_flags(flags), (mode_t)mode); }
-int32_t cplat_close(int32_t fd) { return close(fd); }
-int32_t cplat_dup(int32_t fd) { return dup(fd); }
-int64_t cplat_read(int32_t fd, void *buf, size_t count) { return read(fd, buf, count); }
-int64_t cplat_pread(int32_t fd, void *buf, size_t count, int64_t offset) { return pread(fd, buf, count, (off_t)offset); }
-int64_t cplat_write(int32_t fd, const void *buf, size_t count) { return write(fd, buf, count); }
-int32_t cplat_fstat(int32_t fd, struct cplat_stat *st) { struct stat s; int r = fstat(fd, &s); if (r == 0) stat_out(&s, st); return r; }
-int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags) { struct stat s; int r = fstatat(dir_fd(dirfd), name, &s, at_flags(flags)); if (r == 0) stat_out(&s, st); return r; }
-int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) { struct statvfs s; int r = fstatvfs(fd, &s); if (r == 0) statvfs_out(fd, &s, st); return r; }
-int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode) { return mkdirat(dir_fd(dirfd), name, (mode_t)mode); }
-int32_t cplat_renameat(int32_t fromdir, const char *from, int32_t todir, const char *to) { return renameat(dir_fd(fromdir), from, dir_fd(todir), to); }
-int32_t cplat_unlinkat(int32_t dirfd, const char *name, int32_t flags) { return unlinkat(dir_fd(dirfd), name, at_flags(flags)); }
-int32_t cplat_symlinkat(const char *target, int32_t dirfd, const char *name) { return symlinkat(target, dir_fd(dirfd), name); }
-int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size) { return readlinkat(dir_fd(dirfd), name, buf, size); }
-int32_t cplat_fchmod(int32_t fd, uint32_t mode) { return fchmod(fd, (mode_t)mode); }
-int32_t cplat_touchat(int32_t dirfd, const char *name) { return utimensat(dir_fd(dirfd), name, NULL, AT_SYMLINK_NOFOLLOW); }
-int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags) { return faccessat(dir_fd(dirfd), name, access_mode(mode), at_flags(flags)); }
-int32_t cplat_fsync(int32_t fd) { return fsync(fd); }
+int32_t cplat_open(const char *path, int32_t flags, uint32_t mode) { return ret32(open(path, open_flags(flags), (mode_t)mode)); }
+int32_t cplat_openat(int32_t dirfd, const char *name, int32_t flags, uint32_t mode) { return ret32(openat(dir_fd(dirfd), name, open_flags(flags), (mode_t)mode)); }
+int32_t cplat_close(int32_t fd) { return ret32(close(fd)); }
+int32_t cplat_dup(int32_t fd) { return ret32(fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
+int64_t cplat_read(int32_t fd, void *buf, size_t count) { return ret64(read(fd, buf, count)); }
+int64_t cplat_pread(int32_t fd, void *buf, size_t count, int64_t offset) { return ret64(pread(fd, buf, count, (off_t)offset)); }
+int64_t cplat_write(int32_t fd, const void *buf, size_t count) { return ret64(write(fd, buf, count)); }
+int32_t cplat_fstat(int32_t fd, struct cplat_stat *st) { struct stat s; int r = ret32(fstat(fd, &s)); if (r == 0) stat_out(&s, st); return r; }
+int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags) { struct stat s; int r = ret32(fstatat(dir_fd(dirfd), name, &s, at_flags(flags))); if (r == 0) stat_out(&s, st); return r; }
+int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) { struct statvfs s; int r = ret32(fstatvfs(fd, &s)); if (r == 0) statvfs_out(fd, &s, st); return r; }
+int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode) { return ret32(mkdirat(dir_fd(dirfd), name, (mode_t)mode)); }
+int32_t cplat_renameat(int32_t fromdir, const char *from, int32_t todir, const char *to) { return ret32(renameat(dir_fd(fromdir), from, dir_fd(todir), to)); }
+int32_t cplat_unlinkat(int32_t dirfd, const char *name, int32_t flags) { return ret32(unlinkat(dir_fd(dirfd), name, at_flags(flags))); }
+int32_t cplat_symlinkat(const char *target, int32_t dirfd, const char *name) { return ret32(symlinkat(target, dir_fd(dirfd), name)); }
+int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size) { return ret64(readlinkat(dir_fd(dirfd), name, buf, size)); }
+int32_t cplat_fchmod(int32_t fd, uint32_t mode) { return ret32(fchmod(fd, (mode_t)mode)); }
+int32_t cplat_touchat(int32_t dirfd, const char *name) { return ret32(utimensat(dir_fd(dirfd), name, NULL, AT_SYMLINK_NOFOLLOW)); }
+int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags) { return ret32(faccessat(dir_fd(dirfd), name, access_mode(mode), at_flags(flags))); }
+int32_t cplat_fsync(int32_t fd) { return ret32(fsync(fd)); }
 #ifdef __APPLE__
-int32_t cplat_syncfs(int32_t fd) { sync(); return fcntl(fd, F_FULLFSYNC); }
+int32_t cplat_syncfs(int32_t fd) { sync(); return ret32(fcntl(fd, F_FULLFSYNC)); }
 #else
-int32_t cplat_syncfs(int32_t fd) { return syncfs(fd); }
+int32_t cplat_syncfs(int32_t fd) { return ret32(syncfs(fd)); }
 #endif
 #ifdef SYNC_FILE_RANGE_WRITE
-int32_t cplat_start_writeback(int32_t fd) { return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); }
+int32_t cplat_start_writeback(int32_t fd) { return ret32(sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)); }
 #else
 int32_t cplat_start_writeback(int32_t fd) { (void)fd; return 0; }
 #endif
-int32_t cplat_flock(int32_t fd, int32_t operation) { return flock(fd, lock_op(operation)); }
-void *cplat_map_readonly(int32_t fd, size_t size) { void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0); return p == MAP_FAILED ? NULL : p; }
-int32_t cplat_unmap(void *base, size_t size) { return munmap(base, size); }
-char *cplat_getcwd(char *buf, size_t size) { return getcwd(buf, size); }
+int32_t cplat_flock(int32_t fd, int32_t operation) { return ret32(flock(fd, lock_op(operation))); }
+int32_t cplat_map_readonly(int32_t fd, size_t size, void **base) { void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0); if (p == MAP_FAILED) return ret32(-1); *base = p; return 0; }
+int32_t cplat_unmap(void *base, size_t size) { return ret32(munmap(base, size)); }
+int32_t cplat_getcwd(char *buf, size_t size) { return getcwd(buf, size) ? 0 : ret32(-1); }
 
 /* ---- directories ---- */
 
-void *cplat_fdopendir(int32_t fd) { return fdopendir(fd); }
+int32_t cplat_fdopendir(int32_t fd, void **dir) { DIR *d = fdopendir(fd); if (!d) return ret32(-1); *dir = d; return 0; }
 void cplat_rewinddir(void *dir) { rewinddir((DIR *)dir); }
-const char *cplat_readdir(void *dir, uint8_t *type) { errno = 0; struct dirent *e = readdir((DIR *)dir); if (!e) return NULL; *type = e->d_type; return e->d_name; }
+int32_t cplat_readdir(void *dir, const char **name, uint8_t *type) { errno = 0; struct dirent *e = readdir((DIR *)dir); if (!e) return errno ? ret32(-1) : 0; *name = e->d_name; *type = e->d_type; return 1; }
 void cplat_closedir(void *dir) { closedir((DIR *)dir); }
 
 /* ---- processes ---- */
 
-int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) { return execve(path, argv, envp); }
+int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) { return ret32(execve(path, argv, envp)); }
 #ifdef __APPLE__
 /* execvpe as glibc's: each PATH directory in turn (an empty one is the working directory); a
  * candidate that is not there is skipped, EACCES is remembered and reported if nothing ran. */
@@ -198,16 +200,15 @@ int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) 
             else memcpy(candidate, file, flen + 1);
             execve(candidate, argv, envp);
             if (errno == EACCES) denied = 1;
-            else if (errno != ENOENT && errno != ENOTDIR) return -1;
+            else if (errno != ENOENT && errno != ENOTDIR) return ret32(-1);
         }
         if (!end) break;
         p = end;
     }
-    errno = denied ? EACCES : ENOENT;
-    return -1;
+    return denied ? -CPLAT_EACCES : -CPLAT_ENOENT;
 }
 #else
-int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) { return execvpe(file, argv, envp); }
+int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) { return ret32(execvpe(file, argv, envp)); }
 #endif
 char **cplat_environ(void) { return environ; }
 const char *cplat_getenv(const char *name) { return getenv(name); }
@@ -215,7 +216,7 @@ int32_t cplat_getpid(void) { return getpid(); }
 uint32_t cplat_getuid(void) { return getuid(); }
 uint32_t cplat_geteuid(void) { return geteuid(); }
 uint32_t cplat_getgid(void) { return getgid(); }
-int32_t cplat_kill(int32_t pid, int32_t signal) { return kill(pid, signal); }
+int32_t cplat_kill(int32_t pid, int32_t signal) { return ret32(kill(pid, signal)); }
 
 /* SIGXFSZ: the disposition the launcher was started with, kept while the launcher ignores it. */
 static struct sigaction saved_sigxfsz;
@@ -238,9 +239,9 @@ void cplat_exit(int32_t status) { exit(status); }
 
 int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread) {
     pthread_t *t = malloc(sizeof *t);
-    if (!t) return CPLAT_ENOMEM;
+    if (!t) return -CPLAT_ENOMEM;
     int r = pthread_create(t, NULL, fn, ctx);
-    if (r != 0) { free(t); return errno_out(r); }
+    if (r != 0) { free(t); return -errno_out(r); }
     *thread = t;
     return 0;
 }
@@ -261,7 +262,7 @@ int64_t cplat_monotonic_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTO
 #ifdef __APPLE__
 int64_t cplat_getrandom(void *buf, size_t len) { arc4random_buf(buf, len); return (int64_t)len; }
 #else
-int64_t cplat_getrandom(void *buf, size_t len) { return getrandom(buf, len, 0); }
+int64_t cplat_getrandom(void *buf, size_t len) { return ret64(getrandom(buf, len, 0)); }
 #endif
 
 /* ---- the running executable ---- */
@@ -269,12 +270,12 @@ int64_t cplat_getrandom(void *buf, size_t len) { return getrandom(buf, len, 0); 
 int64_t cplat_self_path(char *buf, size_t size) {
 #ifdef __APPLE__
     uint32_t n = (uint32_t)size;
-    if (_NSGetExecutablePath(buf, &n) != 0) { errno = ENAMETOOLONG; return -1; }
+    if (_NSGetExecutablePath(buf, &n) != 0) return -CPLAT_ENAMETOOLONG;
     return (int64_t)strlen(buf);
 #else
-    if (size == 0) { errno = EINVAL; return -1; }
+    if (size == 0) return -CPLAT_EINVAL;
     ssize_t n = readlink("/proc/self/exe", buf, size - 1);
     if (n >= 0) buf[n] = 0;
-    return n;
+    return ret64(n);
 #endif
 }

@@ -1,4 +1,5 @@
 import XCTest
+import BundleSystem
 import BundleRuntime
 
 /// The launcher finds the home directory in /etc/passwd itself (no getpwuid in the static binary).

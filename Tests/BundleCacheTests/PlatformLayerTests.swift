@@ -1,25 +1,34 @@
 import XCTest
 import Glibc
 import CPlatform
-import BundleRuntime
+import BundleFormat
+import BundleSystem
 
 /// The C side of the platform layer: errno numbers it does not name are never taken for ours, and
 /// the threads and monitor the extraction pipeline uses (through `Sys`, the one door) work.
 final class PlatformLayerTests: XCTestCase {
-    func testAnUnknownErrnoIsOtherCarryingItsNumber() {
-        // EDEADLK is in no table of ours; on macOS its number (11) would otherwise read as EAGAIN.
-        errno = EDEADLK
-        XCTAssertEqual(cplat_errno(), CPLAT_EOTHER + EDEADLK)
-        XCTAssertEqual(String(cString: cplat_strerror(CPLAT_EOTHER + EDEADLK)), String(cString: strerror(EDEADLK)))
+    func testAFailedCallReturnsItsOwnCodeAndAnUnknownErrnoIsOtherCarryingItsNumber() throws {
+        // A named errno comes back as ours, negated, from the wrapper itself (no errno read after).
+        XCTAssertEqual(cplat_open("/nonexistent-\(getpid())/x", CPLAT_O_RDONLY, 0), -CPLAT_ENOENT)
+        // ESPIPE is in no table of ours: pread on a pipe is other + its number, never one of ours
+        // (on macOS EDEADLK would otherwise read as EAGAIN, EINPROGRESS as ENAMETOOLONG).
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var byte: UInt8 = 0
+        XCTAssertEqual(cplat_pread(fds[0], &byte, 1, 0), -Int64(CPLAT_EOTHER + ESPIPE))
+        XCTAssertEqual(String(cString: cplat_strerror(CPLAT_EOTHER + ESPIPE)), String(cString: strerror(ESPIPE)))
         XCTAssertEqual(Sys.errorText(CPLAT_EOTHER + EDEADLK), String(cString: strerror(EDEADLK)))
-        // A named one maps to ours, and 0 stays 0.
-        errno = ENOENT
-        XCTAssertEqual(cplat_errno(), CPLAT_ENOENT)
-        errno = 0
-        XCTAssertEqual(cplat_errno(), 0)
-        // Setting one of ours gives the real one.
-        cplat_set_errno(CPLAT_ELOOP)
-        XCTAssertEqual(errno, ELOOP)
+        // Through Sys: one BundleError naming the call, carrying the code.
+        XCTAssertThrowsError(try Sys.open("/nonexistent-\(getpid())/x", .readOnly)) { e in
+            XCTAssertEqual((e as? BundleError)?.errno, Errno.ENOENT)
+            XCTAssertEqual((e as? BundleError)?.message.hasPrefix("open /nonexistent-"), true, "\(e)")
+        }
+    }
+
+    func testEveryCallHasAMessageName() {
+        XCTAssertEqual(Set(Syscall.allCases.map(\.messageName)).count, Syscall.allCases.count - 3,
+            "open/openat, read/pread, execve/execvpe share a word; every other call has its own")
     }
 
     func testAThreadRunsAndIsJoinedAndTheMonitorHandsOver() throws {

@@ -9,7 +9,10 @@
  * its real headers, translates our flags into the real ones and the real errno into ours.
  * Each wrapper is a one-liner: no logic here beyond translation.
  *
- * Failures: a wrapper returns -1 (or NULL) and the caller reads `cplat_errno()` at once. */
+ * Failures: every wrapper that can fail returns the failure itself, as a negative code of ours
+ * (-CPLAT_ENOENT, ...), read from errno inside the wrapper, so no other code (Swift's included)
+ * runs between the call and the errno read. Results that are pointers come back through an out
+ * parameter. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -123,9 +126,7 @@ struct cplat_statvfs {
     uint32_t f_flag;        /* CPLAT_ST_* */
 };
 
-/* errno, translated (see above), and its text. */
-int32_t cplat_errno(void);
-void cplat_set_errno(int32_t code);
+/* The text of a code of ours (CPLAT_E*, or CPLAT_EOTHER + a system number). */
 const char *cplat_strerror(int32_t code);
 
 /* Files and directories by descriptor. */
@@ -153,19 +154,19 @@ int32_t cplat_syncfs(int32_t fd);
  * without waiting (Linux; elsewhere a no-op returning 0). */
 int32_t cplat_start_writeback(int32_t fd);
 int32_t cplat_flock(int32_t fd, int32_t operation);
-void *cplat_map_readonly(int32_t fd, size_t size);         /* NULL on failure */
+int32_t cplat_map_readonly(int32_t fd, size_t size, void **base);
 int32_t cplat_unmap(void *base, size_t size);
-char *cplat_getcwd(char *buf, size_t size);
+int32_t cplat_getcwd(char *buf, size_t size);
 
-/* Directory listing: fdopendir takes over `fd` (dup it first to keep yours). readdir returns
- * the next name (NULL at the end, or on an error: then cplat_errno() is not 0) and its d_type
- * in *type (0 when unknown). */
-void *cplat_fdopendir(int32_t fd);
+/* Directory listing: fdopendir takes over `fd` (dup it first to keep yours). readdir gives the
+ * next name in *name and its d_type in *type (0 when unknown) and returns 1, or 0 at the end, or
+ * a negative code (a partial listing must not pass for the whole directory). */
+int32_t cplat_fdopendir(int32_t fd, void **dir);
 void cplat_rewinddir(void *dir);
-const char *cplat_readdir(void *dir, uint8_t *type);
+int32_t cplat_readdir(void *dir, const char **name, uint8_t *type);
 void cplat_closedir(void *dir);
 
-/* Processes and the environment. */
+/* Processes and the environment. The exec calls return only on failure, with the code. */
 int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]);
 int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]);
 char **cplat_environ(void);
@@ -187,7 +188,7 @@ _Noreturn void cplat_exit(int32_t status);
 
 /* Threads (the extraction pipeline): a thread running fn(ctx), joined once; a mutex and a
  * condition variable, each allocated by _new (NULL on failure) and released by _free. */
-int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread);   /* 0 or an errno (ours) */
+int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread);   /* 0 or -code */
 void cplat_thread_join(void *thread);
 void *cplat_mutex_new(void);
 void cplat_mutex_lock(void *mutex);
@@ -202,6 +203,6 @@ void cplat_cond_free(void *cond);
 int64_t cplat_time_now(void);            /* seconds since 1970 (CLOCK_REALTIME) */
 int64_t cplat_monotonic_ns(void);        /* CLOCK_MONOTONIC in nanoseconds */
 int64_t cplat_getrandom(void *buf, size_t len);
-/* The running executable's path: /proc/self/exe's target on Linux (-1, errno ENOENT, without
- * /proc), _NSGetExecutablePath on macOS. NUL-terminated in buf; returns its length or -1. */
+/* The running executable's path: /proc/self/exe's target on Linux (-CPLAT_ENOENT without
+ * /proc), _NSGetExecutablePath on macOS. NUL-terminated in buf; returns its length or -code. */
 int64_t cplat_self_path(char *buf, size_t size);

@@ -1,39 +1,43 @@
 import BundleFormat
 import CPlatform
 
-/// What `fstat` says about a file (CPlatform's fixed-layout copy of `struct stat`).
-public typealias FileStatus = cplat_stat
-/// What `fstatvfs` says about a file system.
-public typealias FileSystemStatus = cplat_statvfs
-
-/// One wrapper per system call, all on CPlatform (the only module that sees libc). EINTR is
-/// retried here and only here; `close` is never retried (on Linux the descriptor is gone even
-/// when close reports EINTR). Flags and errno values are CPlatform's (`CPLAT_O_*`, `CPLAT_E*`).
+/// One wrapper per system call, all on CPlatform (the only module that sees libc; docs/security.md,
+/// "Platform layer"). Every C wrapper returns its failure itself as a negative code of ours, read
+/// from errno inside the wrapper, so no Swift runs between a call and its errno. EINTR is retried
+/// by `call`, the one helper, for every call that takes a `retryOnInterrupt` of true (all but
+/// `close` and the exec calls). Flags and errno values are this module's (`OpenFlags`, `Errno`).
 public enum Sys {
-    /// The one EINTR rule: a call that fails with EINTR is made again; any other failure becomes
-    /// a `BundleError.system` carrying errno as read right after the call.
+    /// The one rule for a failed call: `body` returns a value (>= 0) or a negative code; EINTR is
+    /// made again when `retryOnInterrupt`, any other code becomes a `BundleError.system` naming the
+    /// call and `subject`. A failure injected for `syscall` (debug builds) stands for one attempt.
     @inline(__always)
-    static func retrying<T: BinaryInteger>(_ call: String, _ subject: String, _ body: () -> T) throws(BundleError) -> T
-    {
+    static func call<T: SignedInteger & FixedWidthInteger>(
+        _ syscall: Syscall, _ subject: @autoclosure () -> String, retryOnInterrupt: Bool = true, _ body: () -> T
+    ) throws(BundleError) -> T {
         while true {
             let r: T
-            if let injected = injectedFailure(call, subject) { r = -1; cplat_set_errno(injected) } else { r = body() }
-            if r != -1 { return r }
-            let e = cplat_errno()
-            if e != CPLAT_EINTR { throw BundleError.system(call, subject, errno: e) }
+            if let injected = injectedFailure(syscall, subject) { r = -T(injected) } else { r = body() }
+            if r >= 0 { return r }
+            let e = Int32(truncatingIfNeeded: -r)
+            if e == CPLAT_EINTR && retryOnInterrupt { continue }
+            throw BundleError.system(syscall.messageName, subject(), errno: e)
         }
     }
 
     #if DEBUG
         /// Test-only failure injection (debug builds only; a release stub has no such hook): called
-        /// with the call's name (`open`, `mkdir`, `rename`, `write`, ...) and its subject before each
-        /// attempt; an errno it returns is reported as that attempt's failure, nil lets the call run.
-        public nonisolated(unsafe) static var failureInjection: ((String, String) -> Int32?)? = nil
+        /// with the call and its subject before each attempt; an errno it returns (`Errno.*`) is
+        /// reported as that attempt's failure, nil lets the call run. Every call that can fail is
+        /// injectable (`Syscall.allCases`).
+        public nonisolated(unsafe) static var failureInjection: ((Syscall, String) -> Int32?)? = nil
         @inline(__always)
-        static func injectedFailure(_ call: String, _ subject: String) -> Int32? { failureInjection?(call, subject) }
+        static func injectedFailure(_ call: Syscall, _ subject: () -> String) -> Int32? {
+            guard let failureInjection else { return nil }
+            return failureInjection(call, subject())
+        }
     #else
         @inline(__always)
-        static func injectedFailure(_ call: String, _ subject: String) -> Int32? { nil }
+        static func injectedFailure(_ call: Syscall, _ subject: () -> String) -> Int32? { nil }
     #endif
 
     /// Passes `name` (bytes, no NUL) to a C call as a NUL-terminated string, without a UTF-8 round trip.
@@ -47,34 +51,32 @@ public enum Sys {
     /// A name for messages (never used as a path).
     public static func displayName(_ name: [UInt8]) -> String { String(decoding: name, as: UTF8.self) }
 
-    /// The text of an errno value (`CPLAT_E*` or any other the platform reported).
+    /// The text of an errno value (`Errno.*` or any other the platform reported).
     public static func errorText(_ code: Int32) -> String { String(cString: cplat_strerror(code)) }
 
-    public static func open(_ path: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
-        try retrying("open", path) { cplat_open(path, flags | CPLAT_O_CLOEXEC, mode) }
+    public static func open(_ path: String, _ flags: OpenFlags, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
+        try call(.open, path) { cplat_open(path, flags.rawValue | CPLAT_O_CLOEXEC, mode) }
     }
 
-    public static func openat(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError)
-        -> Int32
+    public static func openat(_ dirfd: Int32, _ name: String, _ flags: OpenFlags, _ mode: UInt32 = 0)
+        throws(BundleError) -> Int32
     {
-        try retrying("open", name) { cplat_openat(dirfd, name, flags | CPLAT_O_CLOEXEC, mode) }
+        try call(.openat, name) { cplat_openat(dirfd, name, flags.rawValue | CPLAT_O_CLOEXEC, mode) }
     }
 
+    /// Closes `fd`. Never retried and never reported: on Linux the descriptor is gone even when
+    /// close says EINTR, and a retry could close a descriptor another thread just opened.
     public static func close(_ fd: Int32) { _ = cplat_close(fd) }
 
     public static func fstat(_ fd: Int32) throws(BundleError) -> FileStatus {
-        var st = FileStatus()
-        _ = try retrying("fstat", "") { cplat_fstat(fd, &st) }
-        return st
+        var st = cplat_stat()
+        _ = try call(.fstat, "") { cplat_fstat(fd, &st) }
+        return FileStatus(st)
     }
 
     /// `fstatat` without following a final symlink. Returns nil when the name does not exist.
     public static func lstatat(_ dirfd: Int32, _ name: String) throws(BundleError) -> FileStatus? {
-        var st = FileStatus()
-        if cplat_fstatat(dirfd, name, &st, CPLAT_AT_SYMLINK_NOFOLLOW) == 0 { return st }
-        let e = cplat_errno()
-        if e == CPLAT_ENOENT { return nil }
-        throw BundleError.system("stat", name, errno: e)
+        try fstatat(dirfd, Array(name.utf8), follow: false)
     }
 
     /// Reads exactly `buffer.count` bytes at `offset`, or throws (a short file is an error).
@@ -83,17 +85,12 @@ public enum Sys {
     {
         var done = 0
         while done < buffer.count {
-            let n: Int
-            if let injected = injectedFailure("pread", what) {
-                n = -1; cplat_set_errno(injected)
-            } else {
-                n = Int(cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done)))
-            }
-            if n > 0 { done += n; continue }
+            let n = Int(
+                try call(.pread, what) {
+                    cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done))
+                })
             if n == 0 { throw BundleError(.truncated, "\(what) is truncated") }
-            let e = cplat_errno()
-            if e == CPLAT_EINTR { continue }
-            throw BundleError.system("read", what, errno: e)
+            done += n
         }
     }
 
@@ -107,93 +104,91 @@ public enum Sys {
     public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: String) throws(BundleError) {
         var done = 0
         while done < buffer.count {
-            let n: Int
-            if let injected = injectedFailure("write", what) {
-                n = -1; cplat_set_errno(injected)
-            } else {
-                n = Int(cplat_write(fd, buffer.baseAddress! + done, buffer.count - done))
-            }
-            if n > 0 { done += n; continue }
+            let n = Int(try call(.write, what) { cplat_write(fd, buffer.baseAddress! + done, buffer.count - done) })
             // write(2) returning 0 for a non-empty buffer would loop forever: treat it as EIO.
-            let e = n == 0 ? CPLAT_EIO : cplat_errno()
-            if e != CPLAT_EINTR { throw BundleError.system("write", what, errno: e) }
+            if n == 0 { throw BundleError.system(Syscall.write.messageName, what, errno: CPLAT_EIO) }
+            done += n
         }
     }
 
     public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: UInt32) throws(BundleError) {
-        _ = try retrying("mkdir", name) { cplat_mkdirat(dirfd, name, mode) }
+        try mkdirat(dirfd, Array(name.utf8), mode)
     }
 
     public static func symlinkat(_ target: String, _ dirfd: Int32, _ name: String) throws(BundleError) {
-        _ = try retrying("symlink", name) { cplat_symlinkat(target, dirfd, name) }
+        _ = try call(.symlinkat, name) { cplat_symlinkat(target, dirfd, name) }
     }
 
     public static func fchmod(_ fd: Int32, _ mode: UInt32, what: String) throws(BundleError) {
-        _ = try retrying("chmod", what) { cplat_fchmod(fd, mode) }
+        _ = try call(.fchmod, what) { cplat_fchmod(fd, mode) }
     }
 
     public static func renameat(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String) throws(BundleError) {
-        _ = try retrying("rename", to) { cplat_renameat(fromDir, from, toDir, to) }
+        try renameat(fromDir, Array(from.utf8), toDir, Array(to.utf8))
     }
 
-    public static func unlinkat(_ dirfd: Int32, _ name: String, _ flags: Int32) throws(BundleError) {
-        _ = try retrying("unlink", name) { cplat_unlinkat(dirfd, name, flags) }
+    /// Removes `name` below `dirfd`: a file or symlink, or with `directory` an empty directory.
+    public static func unlinkat(_ dirfd: Int32, _ name: String, directory: Bool = false) throws(BundleError) {
+        try unlinkat(dirfd, Array(name.utf8), directory: directory)
     }
 
     public static func syncfs(_ fd: Int32) throws(BundleError) {
-        _ = try retrying("syncfs", "") { cplat_syncfs(fd) }
+        _ = try call(.syncfs, "") { cplat_syncfs(fd) }
     }
 
     /// Flushes one file or directory (data and metadata) to the disk.
     public static func fsync(_ fd: Int32, what: String) throws(BundleError) {
-        _ = try retrying("fsync", what) { cplat_fsync(fd) }
+        _ = try call(.fsync, what) { cplat_fsync(fd) }
     }
 
     /// Starts writing a file's dirty pages to the disk without waiting (`sync_file_range`
     /// `WRITE`), so that a later `fsync` finds them written. Only a hint: a failure is ignored
     /// here and would surface in that `fsync`.
-    public static func startWriteback(_ fd: Int32) { _ = cplat_start_writeback(fd) }
+    public static func startWriteback(_ fd: Int32) { _ = try? call(.syncFileRange, "") { cplat_start_writeback(fd) } }
 
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 
-    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, _ mode: UInt32 = 0) throws(BundleError)
-        -> Int32
+    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: OpenFlags, _ mode: UInt32 = 0)
+        throws(BundleError) -> Int32
     {
-        try retrying("open", displayName(name)) {
-            withCName(name) { cplat_openat(dirfd, $0, flags | CPLAT_O_CLOEXEC, mode) }
+        try call(.openat, displayName(name)) {
+            withCName(name) { cplat_openat(dirfd, $0, flags.rawValue | CPLAT_O_CLOEXEC, mode) }
         }
     }
 
     /// `openat` whose descriptor survives `execve` (a lock the runtime must keep holding).
-    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: Int32, _ mode: UInt32 = 0)
+    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: OpenFlags, _ mode: UInt32 = 0)
         throws(BundleError) -> Int32
     {
-        try retrying("open", name) { cplat_openat(dirfd, name, flags, mode) }
+        try call(.openat, name) { cplat_openat(dirfd, name, flags.rawValue, mode) }
     }
 
     /// `fstatat`; `follow: false` does not follow a final symlink. Returns nil when the name does not exist.
     public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(BundleError) -> FileStatus? {
-        var st = FileStatus()
+        var st = cplat_stat()
         do {
-            _ = try retrying("stat", displayName(name)) {
+            _ = try call(.fstatat, displayName(name)) {
                 withCName(name) { cplat_fstatat(dirfd, $0, &st, follow ? 0 : CPLAT_AT_SYMLINK_NOFOLLOW) }
             }
         } catch  where error.errno == CPLAT_ENOENT {
             return nil
         }
-        return st
+        return FileStatus(st)
     }
 
     public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: UInt32) throws(BundleError) {
-        _ = try retrying("mkdir", displayName(name)) { withCName(name) { cplat_mkdirat(dirfd, $0, mode) } }
+        _ = try call(.mkdirat, displayName(name)) { withCName(name) { cplat_mkdirat(dirfd, $0, mode) } }
     }
 
-    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32) throws(BundleError) {
-        _ = try retrying("unlink", displayName(name)) { withCName(name) { cplat_unlinkat(dirfd, $0, flags) } }
+    /// Removes `name` below `dirfd`: a file or symlink, or with `directory` an empty directory.
+    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], directory: Bool = false) throws(BundleError) {
+        _ = try call(.unlinkat, displayName(name)) {
+            withCName(name) { cplat_unlinkat(dirfd, $0, directory ? CPLAT_AT_REMOVEDIR : 0) }
+        }
     }
 
     public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(BundleError) {
-        _ = try retrying("rename", displayName(to)) {
+        _ = try call(.renameat, displayName(to)) {
             withCName(from) { f in withCName(to) { t in cplat_renameat(fromDir, f, toDir, t) } }
         }
     }
@@ -201,7 +196,7 @@ public enum Sys {
     /// The target of the symlink `name` under `dirfd`, as bytes.
     public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(BundleError) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
-        let n = try retrying("readlink", displayName(name)) {
+        let n = try call(.readlinkat, displayName(name)) {
             withCName(name) { p in
                 buf.withUnsafeMutableBytes {
                     cplat_readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
@@ -213,61 +208,51 @@ public enum Sys {
 
     /// Sets the access and modification times of `name` under `dirfd` to now, without following a symlink.
     public static func touchat(_ dirfd: Int32, _ name: String) throws(BundleError) {
-        _ = try retrying("utimensat", name) { cplat_touchat(dirfd, name) }
-    }
-
-    /// `operation` is `CPLAT_LOCK_SH`, `CPLAT_LOCK_EX`, `CPLAT_LOCK_UN`, with `CPLAT_LOCK_NB`.
-    public static func flock(_ fd: Int32, _ operation: Int32, what: String) throws(BundleError) {
-        _ = try retrying("flock", what) { cplat_flock(fd, operation) }
+        _ = try call(.utimensat, name) { cplat_touchat(dirfd, name) }
     }
 
     public static func fstatvfs(_ fd: Int32, what: String) throws(BundleError) -> FileSystemStatus {
-        var s = FileSystemStatus()
-        _ = try retrying("statvfs", what) { cplat_fstatvfs(fd, &s) }
-        return s
+        var s = cplat_statvfs()
+        _ = try call(.fstatvfs, what) { cplat_fstatvfs(fd, &s) }
+        return FileSystemStatus(s)
     }
 
-    /// `faccessat(dirfd, ".", mode)` with the effective ids: can we write in this directory?
-    public static func canAccess(_ dirfd: Int32, _ mode: Int32) -> Bool {
-        (try? retrying("access", "") { cplat_faccessat(dirfd, ".", mode, CPLAT_AT_EACCESS) }) != nil
+    /// `faccessat(dirfd, ".", W_OK)` with the effective ids: can we write in this directory?
+    public static func canWrite(_ dirfd: Int32) -> Bool {
+        (try? call(.faccessat, "") { cplat_faccessat(dirfd, ".", CPLAT_W_OK, CPLAT_AT_EACCESS) }) != nil
     }
 
     /// Whether `path` (relative to the working directory) is a regular file (following symlinks)
     /// that this process may execute, as a shell's PATH search requires: a directory or FIFO of
     /// that name is passed over.
     public static func isExecutableFile(_ path: String) -> Bool {
-        guard let st = try? fstatat(CPLAT_AT_FDCWD, Array(path.utf8), follow: true),
-            st.st_mode & CPLAT_S_IFMT == CPLAT_S_IFREG
-        else { return false }
-        return (try? retrying("access", path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
-    }
-
-    /// Whether a process exists (signal 0); EPERM means it exists and is someone else's.
-    public static func processExists(_ pid: Int32) -> Bool {
-        do { _ = try retrying("kill", "") { cplat_kill(pid, 0) }; return true } catch {
-            return error.errno != CPLAT_ESRCH
+        guard let st = try? fstatat(CPLAT_AT_FDCWD, Array(path.utf8), follow: true), st.type == .regular else {
+            return false
         }
+        return (try? call(.faccessat, path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
     }
 
     /// One `read` into `buffer`: the byte count, 0 at the end of the file.
     public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(BundleError)
         -> Int
     {
-        Int(try retrying("read", what) { cplat_read(fd, buffer.baseAddress, buffer.count) })
+        Int(try call(.read, what) { cplat_read(fd, buffer.baseAddress, buffer.count) })
     }
 
     /// Maps `size` bytes of `fd` read-only; release with `unmap`.
     public static func mapReadOnly(_ fd: Int32, size: Int, what: String) throws(BundleError) -> UnsafeRawPointer {
-        guard let p = cplat_map_readonly(fd, size) else { throw BundleError.system("mmap", what, errno: cplat_errno()) }
-        return UnsafeRawPointer(p)
+        var base: UnsafeMutableRawPointer? = nil
+        _ = try call(.mmap, what) { cplat_map_readonly(fd, size, &base) }
+        return UnsafeRawPointer(base!)
     }
 
     public static func unmap(_ base: UnsafeRawPointer, size: Int) {
         _ = cplat_unmap(UnsafeMutableRawPointer(mutating: base), size)
     }
 
+    /// Makes the directory `path` (relative to the working directory).
     public static func mkdir(_ path: String, _ mode: UInt32) throws(BundleError) {
-        _ = try retrying("mkdir", path) { cplat_mkdirat(CPLAT_AT_FDCWD, path, mode) }
+        _ = try call(.mkdirat, path) { cplat_mkdirat(CPLAT_AT_FDCWD, path, mode) }
     }
 
     // Calls that cannot fail (no errno to read), here so that no module calls libc directly.
@@ -286,7 +271,7 @@ public enum Sys {
     /// The working directory (nil when it cannot be read, e.g. it was removed).
     public static func workingDirectory() -> String? {
         var buf = [CChar](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
-        guard cplat_getcwd(&buf, buf.count) != nil else { return nil }
+        guard (try? call(.getcwd, "") { cplat_getcwd(&buf, buf.count) }) != nil else { return nil }
         return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -295,7 +280,7 @@ public enum Sys {
     /// modules of the build machine's glibc version at run time. Users known only to a network
     /// directory (LDAP, sssd) are not found here; they have HOME set, which is looked at first.
     public static func passwordDatabaseHome() -> String? {
-        guard let fd = try? open("/etc/passwd", CPLAT_O_RDONLY | CPLAT_O_NONBLOCK) else { return nil }
+        guard let fd = try? open("/etc/passwd", .readOnly | .nonBlocking) else { return nil }
         defer { close(fd) }
         var text: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -313,10 +298,13 @@ public enum Sys {
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-            let n = Int(out.withUnsafeMutableBytes { cplat_getrandom($0.baseAddress! + done, count - done) })
-            if n > 0 { done += n } else if cplat_errno() != CPLAT_EINTR { break }
+            let n = out.withUnsafeMutableBytes { b in
+                (try? call(.getrandom, "") { cplat_getrandom(b.baseAddress! + done, count - done) }) ?? 0
+            }
+            if n <= 0 { break }
+            done += Int(n)
         }
-        if done < count, let fd = try? open("/dev/urandom", CPLAT_O_RDONLY) {
+        if done < count, let fd = try? open("/dev/urandom", .readOnly) {
             defer { close(fd) }
             while done < count {
                 let n = out.withUnsafeMutableBytes {
@@ -333,9 +321,8 @@ public enum Sys {
     /// Linux (nil without /proc), `_NSGetExecutablePath` on macOS.
     public static func selfPath() -> String? {
         var buf = [CChar](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
-        let n = Int(cplat_self_path(&buf, buf.count))
-        guard n > 0 else { return nil }
-        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let n = try? call(.selfPath, "", { cplat_self_path(&buf, buf.count) }), n > 0 else { return nil }
+        return String(decoding: buf[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public static func getenv(_ name: String) -> String? {
@@ -354,28 +341,29 @@ public enum Sys {
         return out
     }
 
-    /// Ignores SIGXFSZ until `restoreFileSizeSignal` (or `exec`): past the user's file-size limit a
-    /// write then fails with EFBIG, a `BundleError` like any other, instead of killing the launcher.
+    /// Ignores SIGXFSZ until `restoreFileSizeSignal` (or `Handoff.run`): past the user's file-size
+    /// limit a write then fails with EFBIG, a `BundleError` like any other, instead of killing the launcher.
     public static func ignoreFileSizeSignal() { cplat_ignore_file_size_signal() }
     /// Puts back the SIGXFSZ disposition the launcher was started with.
     public static func restoreFileSizeSignal() { cplat_restore_file_size_signal() }
 
-    /// Replaces the process with `program` (searched on PATH when it has no `/`), after flushing
-    /// stdio and putting back the SIGXFSZ disposition the launcher was started with. Returns only on
-    /// failure, with the errno.
-    public static func exec(
+    /// Replaces the process with `program` (searched on PATH when it has no `/`). Returns only on
+    /// failure, with the errno. `Handoff.run` is the one caller.
+    static func exec(
         _ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?]
     ) -> Int32 {
-        cplat_flush_stdio()
-        restoreFileSizeSignal()
         let searchPath = !program.utf8.contains(UInt8(ascii: "/"))
         return argv.withUnsafeBufferPointer { a in
             env.withUnsafeBufferPointer { e in
-                _ =
-                    searchPath
-                    ? cplat_execvpe(program, a.baseAddress!, e.baseAddress!)
-                    : cplat_execve(program, a.baseAddress!, e.baseAddress!)
-                return cplat_errno()
+                let r: Int32
+                if let injected = injectedFailure(searchPath ? .execvpe : .execve, { program }) {
+                    r = -injected
+                } else if searchPath {
+                    r = cplat_execvpe(program, a.baseAddress!, e.baseAddress!)
+                } else {
+                    r = cplat_execve(program, a.baseAddress!, e.baseAddress!)
+                }
+                return -r
             }
         }
     }
@@ -390,24 +378,23 @@ extension Sys {
     /// Names in a directory as the bytes the kernel returned (without `.` and `..`), so a name
     /// that is not UTF-8 can still be opened, compared and removed. `dirfd` stays the caller's.
     public static func listDirectoryBytes(_ dirfd: Int32) throws(BundleError) -> [[UInt8]] {
-        if let injected = injectedFailure("opendir", "") { throw BundleError.system("opendir", "", errno: injected) }
-        let fd = cplat_dup(dirfd)
-        guard fd >= 0 else { throw BundleError.system("dup", "", errno: cplat_errno()) }
-        guard let dir = cplat_fdopendir(fd) else {
-            let e = cplat_errno(); Sys.close(fd); throw BundleError.system("opendir", "", errno: e)
+        let fd = try call(.dup, "") { cplat_dup(dirfd) }
+        var dir: UnsafeMutableRawPointer? = nil
+        do { _ = try call(.fdopendir, "") { cplat_fdopendir(fd, &dir) } } catch {
+            Sys.close(fd)
+            throw error
         }
         defer { cplat_closedir(dir) }
         cplat_rewinddir(dir)
         var names: [[UInt8]] = []
         var type: UInt8 = 0
-        while let name = cplat_readdir(dir, &type) {
+        var name: UnsafePointer<CChar>? = nil
+        // A failed readdir (EIO, a stale NFS handle) throws: a partial listing must not pass for
+        // the whole directory (gc, clear and cache verify act on it).
+        while try call(.readdir, "", { cplat_readdir(dir, &name, &type) }) == 1, let name {
             let child = Array(UnsafeRawBufferPointer(start: name, count: cStringLength(name)))
             if child != [0x2E] && child != [0x2E, 0x2E] { names.append(child) }
         }
-        // NULL is also how readdir reports an error (EIO, a stale NFS handle): a partial listing
-        // must not pass for the whole directory (gc, clear and cache verify act on it).
-        let e = cplat_errno()
-        if e != 0 { throw BundleError.system("readdir", "", errno: e) }
         return names
     }
 
@@ -481,7 +468,9 @@ extension Sys {
         context: UnsafeMutableRawPointer
     ) -> Thread? {
         var handle: UnsafeMutableRawPointer? = nil
-        guard cplat_thread_start(body, context, &handle) == 0, let handle else { return nil }
+        guard (try? call(.threadStart, "", retryOnInterrupt: false) { cplat_thread_start(body, context, &handle) }) != nil,
+            let handle
+        else { return nil }
         return Thread(handle: handle)
     }
 

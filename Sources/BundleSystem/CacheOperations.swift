@@ -1,0 +1,85 @@
+import BundleFormat
+import CPlatform
+
+/// What the cache asks of the operating system, as operations rather than system calls
+/// (docs/security.md, "Platform layer"). The cache (BundleCache) says what it wants, "lock this
+/// layer shared and keep the lock while the runtime runs", "publish this directory under that
+/// name unless the name is taken", and this file says how on POSIX (flock, renameat, fsync,
+/// kill). A Windows file will say how there (LockFileEx, MoveFileExW, FlushFileBuffers,
+/// OpenProcess) without the cache changing.
+extension Sys {
+    /// A lock on a layer's lock file: shared while a launch uses the layer, exclusive for gc and
+    /// clear, which must not remove a layer in use.
+    public enum LockKind: Sendable { case shared, exclusive }
+
+    /// Takes `kind` on the file `fd`; with `wait: false` fails at once (EWOULDBLOCK) when another
+    /// process holds a conflicting lock. The lock lives as long as the descriptor (and, for one
+    /// opened by `openatInherited`, in the runtime the launcher hands off to).
+    public static func lock(_ fd: Int32, _ kind: LockKind, wait: Bool, what: String) throws(BundleError) {
+        let op = (kind == .shared ? CPLAT_LOCK_SH : CPLAT_LOCK_EX) | (wait ? 0 : CPLAT_LOCK_NB)
+        _ = try call(.flock, what) { cplat_flock(fd, op) }
+    }
+
+    /// What `publishDirectory` did.
+    public enum Publication: Sendable, Equatable {
+        case published
+        /// The name was taken (another launch published first): nothing was moved.
+        case nameTaken
+    }
+
+    /// Moves the directory `name` of `fromDir` to `newName` in `toDir` in one atomic step, unless
+    /// `newName` exists there: readers see no directory or the complete one. (POSIX rename
+    /// replaces only an empty directory, which the cache never leaves, and reports ENOTEMPTY or
+    /// EEXIST otherwise.)
+    public static func publishDirectory(_ fromDir: Int32, _ name: [UInt8], to toDir: Int32, as newName: [UInt8])
+        throws(BundleError) -> Publication
+    {
+        do { try renameat(fromDir, name, toDir, newName) } catch  where error.errno == CPLAT_ENOTEMPTY
+            || error.errno == CPLAT_EEXIST
+        { return .nameTaken }
+        return .published
+    }
+
+    /// Makes what was written to the file or directory `fd` durable (fsync).
+    public static func flush(_ fd: Int32, what: String) throws(BundleError) { try fsync(fd, what: what) }
+
+    /// Makes everything written on the file system of `fd` durable (syncfs; on macOS sync and
+    /// F_FULLFSYNC).
+    public static func flushFileSystem(_ fd: Int32) throws(BundleError) { try syncfs(fd) }
+
+    /// Whether the process `pid` exists (signal 0); EPERM means it exists and is someone else's.
+    public static func isProcessAlive(_ pid: Int32) -> Bool {
+        do {
+            _ = try call(.kill, "") { cplat_kill(pid, 0) }
+            return true
+        } catch { return error.errno != CPLAT_ESRCH }
+    }
+
+    /// Whether programs could run from the file system of `fd` (false when mounted noexec);
+    /// true when it cannot be told.
+    public static func allowsExecution(_ fd: Int32, what: String) -> Bool {
+        guard let vfs = try? fstatvfs(fd, what: what) else { return true }
+        return !vfs.isNoExec
+    }
+
+    /// Where caches live when the environment names none: the per-user default below `home`
+    /// (`~/.cache`, the XDG default) and the read-only, system-wide cache a distro package can
+    /// fill (`/var/cache/<app>`, docs/ops.md).
+    public static func defaultUserCacheBase(home: String) -> String { home + "/.cache" }
+    public static func systemCacheRoot(appName: String) -> String { "/var/cache/" + appName }
+}
+
+/// The shared layer locks a launch holds: they must outlive the launcher, into the runtime it
+/// hands off to, so `cache gc` and `cache clear` never remove a layer a running program uses.
+/// On POSIX the descriptors are inherited across `execve`; on Windows the launcher waits for its
+/// child while holding them.
+public final class HeldLocks {
+    var descriptors: [Int32] = []
+    public init() {}
+    /// Released when no longer held (a library user's; the launcher's pass to the runtime).
+    deinit { for fd in descriptors { Sys.close(fd) } }
+    /// How many locks are held.
+    public var count: Int { descriptors.count }
+    /// Keeps the inherited descriptor `fd` (from `openatInherited`) open until the hand-off.
+    public func keep(_ fd: Int32) { descriptors.append(fd) }
+}

@@ -1,0 +1,37 @@
+import CPlatform
+
+/// The end of a launch: the runtime takes over, in one call.
+///
+/// On POSIX this is `execve` (after a PATH search for a program without a `/`): the same
+/// process, so the exit status and signals are the runtime's own, and the shared layer locks in
+/// `locks` pass to the runtime as inherited descriptors. Windows has no exec: there the launcher
+/// will spawn the child, wait with the locks held, and exit with the child's status. The choice is
+/// a build flag (`DGMO_HANDOFF_SPAWN`, set by scripts/build-stub.sh for Windows), not `os()`:
+/// the arm64 stub is built for a bare-metal triple, where `os(Linux)` is false.
+public enum Handoff {
+    /// What could not be handed over: the program and the system's reason.
+    public struct Failure: Sendable {
+        public let errno: Int32
+        public var reason: String { Sys.errorText(errno) }
+    }
+
+    /// Runs `program` with `argv` (NULL-terminated, `argv[0]` first) and `env` (NULL-terminated
+    /// `NAME=value` strings). Returns only when it could not: `failed` is called with why, and
+    /// must not return.
+    public static func run(
+        _ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?],
+        locks: HeldLocks, failed: (Failure) -> Never
+    ) -> Never {
+        cplat_flush_stdio()
+        // An ignored SIGXFSZ would stay ignored in the runtime: put back what we were started with.
+        Sys.restoreFileSizeSignal()
+        #if DGMO_HANDOFF_SPAWN
+            #error("the spawn hand-off (Windows) is not written yet: see docs/platforms.md")
+        #else
+            // The locks stay open across execve: their descriptors were opened without close-on-exec.
+            withExtendedLifetime(locks) {}
+            let e = Sys.exec(program, argv: argv, env: env)
+            failed(Failure(errno: e))
+        #endif
+    }
+}
