@@ -25,7 +25,9 @@ public struct OpenFlags: Sendable, Equatable {
 }
 
 /// The errno values the launcher tests for, as the platform layer reports them (its own numbers:
-/// an errno it does not name is `other` plus the system's number, never one of these).
+/// an errno it does not name is `other` plus the system's number, never one of these). Spelt as
+/// POSIX spells them, the names every reader of a man page knows.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 public enum Errno {
     public static let EPERM = CPLAT_EPERM
     public static let ENOENT = CPLAT_ENOENT
