@@ -21,7 +21,7 @@ enum CacheOps {
             o += ls.map { l in
                 "{\"digest\":\(jsonString(l.digest)),\"size\":\(l.size),\"lastUse\":\(l.lastUse),\"inUse\":\(l.inUse),\"bundles\":[\(l.bundles.map { jsonString($0.digest) }.joined(separator: ","))]}"
             }.joined(separator: ",")
-            writeOut(1, o + "]}\n")
+            writeOut(.output, o + "]}\n")
             return 0
         }
         var out = "cache: \(TerminalText.escaped(path))\n\nbundles:\n"
@@ -45,7 +45,7 @@ enum CacheOps {
         }
         out += ls.isEmpty ? "  (none)\n" : table(lrows)
         out += "\ntotal: \(formatSize(ls.reduce(0) { $0 + $1.size })) in \(ls.count) layer(s)\n"
-        writeOut(1, out)
+        writeOut(.output, out)
         return 0
     }
 
@@ -58,10 +58,12 @@ enum CacheOps {
         var damagedLayers: [(LayerRecord, [String])] = []
         var checked = 0
         for layer in bundle.manifest.layers {
-            guard let root, case .complete(let fd)? = try? root.layer(layer.cacheName) else { continue }
+            guard let root, let state = try? root.layer(layer.cacheName), case .complete(let fd) = consume state else {
+                continue
+            }
             checked += 1
             let problems = CacheRoot.problems(in: fd, layer: layer, bundle: bundle)
-            Sys.close(fd)
+            fd.close()
             if !problems.isEmpty { damagedLayers.append((layer, problems)) }
         }
         var repaired: [String] = []
@@ -69,15 +71,17 @@ enum CacheOps {
             for (layer, _) in damagedLayers {
                 let name = layer.cacheName
                 guard let lock = root.lockExclusive(name) else {
-                    writeOut(2, "\(programName): layer '\(layer.name)' is in use by a running process; not repaired\n")
+                    writeOut(
+                        .error, "\(programName): layer '\(layer.name)' is in use by a running process; not repaired\n")
                     continue
                 }
-                defer { Sys.close(lock) }
+                // Held exclusively while the layer is set aside and extracted again.
                 do {
                     try root.setAside(name, reason: "damaged")
-                    Sys.close(try root.install(layer, from: bundle))
+                    try root.install(layer, from: bundle).close()
                     repaired.append(layer.name)
-                } catch { writeOut(2, "\(programName): cannot repair layer '\(layer.name)': \(error.message)\n") }
+                } catch { writeOut(.error, "\(programName): cannot repair layer '\(layer.name)': \(error.message)\n") }
+                lock.close()
             }
         }
         let remaining = damagedLayers.filter { !repaired.contains($0.0.name) }
@@ -87,7 +91,7 @@ enum CacheOps {
                 "{\"layer\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"cacheName\":\"\(l.cacheName)\",\"problems\":[\(p.map(jsonString).joined(separator: ","))],\"repaired\":\(repaired.contains(l.name))}"
             }
             writeOut(
-                1,
+                .output,
                 "{\"checked\":\(checked),\"damaged\":[\(items.joined(separator: ","))],\"ok\":\(remaining.isEmpty)}\n")
         } else {
             var out =
@@ -99,7 +103,7 @@ enum CacheOps {
                 if problems.count > 50 { out += "  ... and \(problems.count - 50) more\n" }
             }
             out += remaining.isEmpty ? "OK\n" : "DAMAGED: run '\(programName) --launcher cache verify --repair'\n"
-            writeOut(1, out)
+            writeOut(.output, out)
         }
         return remaining.isEmpty ? 0 : 1
     }
@@ -154,10 +158,10 @@ enum CacheOps {
     static func report(
         _ what: String, freed: UInt64, removed: [String], busy: [String], failed: [String], dryRun: Bool, json: Bool
     ) {
-        for f in failed { writeOut(2, TerminalText.escaped("\(programName): \(f)") + "\n") }
+        for f in failed { writeOut(.error, TerminalText.escaped("\(programName): \(f)") + "\n") }
         if json {
             writeOut(
-                1,
+                .output,
                 "{\"freed\":\(freed),\"removed\":[\(removed.map(jsonString).joined(separator: ","))],\"inUse\":[\(busy.map(jsonString).joined(separator: ","))],\"failed\":[\(failed.map(jsonString).joined(separator: ","))],\"dryRun\":\(dryRun)}\n"
             )
             return
@@ -165,7 +169,7 @@ enum CacheOps {
         var out =
             "\(what): \(dryRun ? "would remove" : "removed") \(removed.count) layer(s), \(dryRun ? "would free" : "freed") \(formatSize(freed))\n"
         for d in busy { out += "  kept \(TerminalText.escaped(String(d.prefix(16)))): in use by a running process\n" }
-        writeOut(1, out)
+        writeOut(.output, out)
     }
 
     // MARK: extract
@@ -175,7 +179,8 @@ enum CacheOps {
     static func extract(_ bundle: BundleFile, to dir: String) -> Int32 {
         do {
             try DirectoryExtraction.extractAll(bundle, to: dir) { layer in
-                writeOut(1, "\(dir)/\(layer.name): \(layer.fileCount) files, \(formatSize(layer.uncompressedSize))\n")
+                writeOut(
+                    .output, "\(dir)/\(layer.name): \(layer.fileCount) files, \(formatSize(layer.uncompressedSize))\n")
             }
         } catch { fail(error.message) }
         return 0

@@ -26,7 +26,7 @@ final class FirstRunNotice {
     private var lastDraw: Int64 = 0
 
     init(manifest: Manifest, cachePath: String) {
-        enabled = Sys.isTerminal(2)
+        enabled = Sys.isTerminal(.error)
         appName = manifest.appName
         appVersion = manifest.appVersion
         self.cachePath = cachePath
@@ -46,7 +46,7 @@ final class FirstRunNotice {
     /// Erases the bar (the announcement line stays) before the app takes over the terminal.
     func finish() {
         guard enabled, barDrawn else { return }
-        writeOut(2, "\r\u{1B}[K")
+        writeOut(.error, "\r\u{1B}[K")
         barDrawn = false
     }
 
@@ -56,7 +56,7 @@ final class FirstRunNotice {
         if !announced {
             announced = true
             writeOut(
-                2,
+                .error,
                 "\(programName): preparing \(appName) \(appVersion) for its first run: unpacking '\(layerName)' (\(formatSize(total))) into \(TerminalText.escaped(cachePath))\n"
             )
             return
@@ -69,7 +69,7 @@ final class FirstRunNotice {
         let filled = total == 0 ? width : Int(min(done, total) * UInt64(width) / total)
         let percent = total == 0 ? 100 : Int(min(done, total) * 100 / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        writeOut(2, "\r[\(bar)] \(percent)% \(formatSize(done)) of \(formatSize(total))\u{1B}[K")
+        writeOut(.error, "\r[\(bar)] \(percent)% \(formatSize(done)) of \(formatSize(total))\u{1B}[K")
         barDrawn = true
     }
 

@@ -75,7 +75,6 @@ enum Launcher {
                     if lock != .unavailable {
                         switch try root.layer(name) {
                         case .complete(let fd):
-                            defer { Sys.close(fd) }
                             if programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest) {
                                 paths[index] = root.layerPath(name)
                                 continue
@@ -94,7 +93,6 @@ enum Launcher {
                 }
             } catch { fail(error.message) }
             if !damaged, let fd = SystemCache.layer(appName: manifest.appName, digestName: name) {
-                defer { Sys.close(fd) }
                 if programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest) {
                     paths[index] = SystemCache.layerPath(appName: manifest.appName, digestName: name)
                     continue
@@ -120,7 +118,7 @@ enum Launcher {
                 if lock != .held { lock = try cache.holdShared(name, into: locks) }
                 if damaged { try cache.setAside(name, reason: "damaged") }
             } catch { fail(error.message) }
-            let fd: Int32
+            let fd: FileDescriptor
             do { fd = try cache.install(layer, from: bundle, progress: notice.layer(layer)) } catch {
                 notice.finish()
                 // .diskFull: ENOSPC or EDQUOT from a write, or the free-space check (whose own
@@ -135,10 +133,11 @@ enum Launcher {
                                     || error.errno == Errno.EPERM
                                     ? " (set \(location.variableName) to a directory you can write to)"
                                     : error.errno == Errno.EFBIG
-                                        ? " (a file of the layer is larger than your file-size limit, `ulimit -f`)" : ""))
+                                        ? " (a file of the layer is larger than your file-size limit, `ulimit -f`)"
+                                        : ""))
             }
             let present = programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest)
-            Sys.close(fd)
+            fd.close()
             guard present else {
                 requireProgramInTable(entry, layerIndex: index, bundle: bundle)
                 fail(
@@ -162,7 +161,9 @@ enum Launcher {
     /// also be a directory (`python3 {app}`) or the layer itself. True unless it is in this layer and
     /// missing, or no longer ours (owned by another user, or made group- or world-writable: someone
     /// could have changed it). One `fstatat` from the layer's descriptor.
-    static func programIsPresent(_ entry: EntryRecord, layerIndex: Int, layerFD: Int32, manifest: Manifest) -> Bool {
+    static func programIsPresent(
+        _ entry: EntryRecord, layerIndex: Int, layerFD: borrowing FileDescriptor, manifest: Manifest
+    ) -> Bool {
         guard let program = program(entry, layerIndex: layerIndex, manifest: manifest) else { return true }
         return CacheRoot.programIsPresent(
             layerFD: layerFD, relative: program.relative, directoryCounts: program.argvIndex > 0)

@@ -16,11 +16,11 @@ nonisolated(unsafe) var programName = "launcher"
 /// Control bytes (LF, CR, ESC, NUL...) from the manifest, a file name or argv[0] are escaped,
 /// so the message stays one line and cannot drive the terminal.
 func fail(_ message: String) -> Never {
-    writeOut(2, TerminalText.escaped("\(programName): \(message)") + "\n")
+    writeOut(.error, TerminalText.escaped("\(programName): \(message)") + "\n")
     Sys.exit(launcherFailureStatus)
 }
 
-func writeOut(_ fd: Int32, _ s: String) {
+func writeOut(_ stream: StandardStream, _ s: String) {
     var s = s
-    s.withUTF8 { b in try? Sys.writeAll(fd, UnsafeRawBufferPointer(b), what: "output") }
+    s.withUTF8 { b in try? Sys.write(stream, UnsafeRawBufferPointer(b)) }
 }

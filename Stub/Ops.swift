@@ -9,10 +9,10 @@ enum Ops {
     static func run(_ args: [String], bundle: BundleFile, location: CacheLocation, trust: Trust) -> Int32 {
         switch args.first {
         case nil, "help", "--help", "-h":
-            writeOut(1, help(bundle.manifest))
+            writeOut(.output, help(bundle.manifest))
             return 0
         case "info":
-            writeOut(1, info(bundle, location: location, json: args.dropFirst().contains("--json")))
+            writeOut(.output, info(bundle, location: location, json: args.dropFirst().contains("--json")))
             return 0
         case "cache":
             return cacheCommand(Array(args.dropFirst()), bundle: bundle, location: location)
@@ -47,7 +47,7 @@ enum Ops {
         }
         // `cache --help`, `cache list --help`: the lines of `--launcher help` about the cache (CacheHelp.swift).
         if let text = CacheHelp.text(for: args) {
-            writeOut(1, text)
+            writeOut(.output, text)
             return 0
         }
         /// The cache root, checked by descriptor (a refusal is one line); nil when there is none yet.
@@ -57,7 +57,7 @@ enum Ops {
         switch args.first {
         case "path":
             allow([])
-            writeOut(1, location.rootPath() + "\n")
+            writeOut(.output, location.rootPath() + "\n")
             return 0
         case "list":
             allow(["--json"])
@@ -129,8 +129,9 @@ enum Ops {
         let root = try? location.open(create: false)
         let cachePath = root?.path ?? location.rootPath()
         func isExtracted(_ l: LayerRecord) -> Bool {
-            guard let root, case .complete(let fd)? = try? root.layer(l.cacheName) else { return false }
-            Sys.close(fd)
+            guard let root, let state = try? root.layer(l.cacheName), case .complete = consume state else {
+                return false
+            }
             return true
         }
         let keyText =

@@ -1,4 +1,5 @@
 import BundleFormat
+import BundleSystem
 import BundleRuntime
 
 /// `<app> --launcher sbom`: prints the bundle's software bill of materials.
@@ -17,7 +18,7 @@ enum Sbom {
                 fail("layer '\(layer.name)': \(error.message)")
             }
             if let bytes {
-                writeOut(1, String(decoding: bytes, as: UTF8.self))
+                writeOut(.output, String(decoding: bytes, as: UTF8.self))
                 return 0
             }
         }

@@ -15,7 +15,7 @@ func openSelf(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String)
     let shown = found ?? reported ?? "/proc/self/exe"
     do {
         return (try BundleFile(opening: "/proc/self/exe", path: shown, trust: trust), shown)
-    } catch where error.code == .system {
+    } catch  where error.code == .system {
         // /proc/self/exe cannot be opened (no /proc, or a sandbox refuses it): open the path.
     } catch {
         fail("\(shown): \(error.message)")

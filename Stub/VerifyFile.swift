@@ -57,31 +57,32 @@ enum VerifyFile {
             fail("\(file): is a bundle of '\(other.manifest.appName)', not of '\(running.manifest.appName)'")
         }
         writeOut(
-            1,
+            .output,
             "{\"name\":\(jsonString(other.manifest.appName)),\"version\":\(jsonString(other.manifest.appVersion)),\"key_id\":\(jsonString(key.keyID.displayString))}\n"
         )
         return 0
     }
 
-    /// Opens `path` read-only and checks it is a regular file; the caller closes the descriptor.
-    static func openRegularFile(_ path: String) throws(BundleError) -> (fd: Int32, size: Int) {
-        let fd: Int32
-        fd = try Sys.open(path, .readOnly | .nonBlocking)  // a FIFO must not hang the open
-        let st: FileStatus
-        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
-        guard st.type == .regular else {
-            Sys.close(fd); throw BundleError(.notRegularFile, "not a regular file")
-        }
-        return (fd, Int(st.size))
+    /// A regular file opened read-only, and its size.
+    struct OpenedFile: ~Copyable {
+        let fd: FileDescriptor
+        let size: Int
+    }
+
+    /// Opens `path` read-only and checks it is a regular file.
+    static func openRegularFile(_ path: String) throws(BundleError) -> OpenedFile {
+        let fd = try Sys.open(path, .readOnly | .nonBlocking)  // a FIFO must not hang the open
+        let st = try Sys.fstat(fd)
+        guard st.type == .regular else { throw BundleError(.notRegularFile, "not a regular file") }
+        return OpenedFile(fd: fd, size: Int(st.size))
     }
 
     static func readSmallText(_ path: String) throws(BundleError) -> String {
-        let (fd, size) = try openRegularFile(path)
-        defer { Sys.close(fd) }
-        guard size <= maxSignatureSize else {
-            throw BundleError(.tooLarge, "too large for a signature file (\(size) bytes)")
+        let file = try openRegularFile(path)
+        guard file.size <= maxSignatureSize else {
+            throw BundleError(.tooLarge, "too large for a signature file (\(file.size) bytes)")
         }
-        let bytes = try Sys.pread(fd, count: size, at: 0, what: "signature file")
+        let bytes = try Sys.pread(file.fd, count: file.size, at: 0, what: "signature file")
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw BundleError(.badSignature, "signature file is not UTF-8 text")
         }
@@ -92,11 +93,11 @@ enum VerifyFile {
     static func withMappedFile(_ path: String, _ body: (UnsafeRawBufferPointer) throws(BundleError) -> Void)
         throws(BundleError)
     {
-        let (fd, size) = try openRegularFile(path)
-        defer { Sys.close(fd) }
+        let file = try openRegularFile(path)
+        let size = file.size
         guard size > 0 else { throw BundleError(.notRegularFile, "file is empty") }
         let base: UnsafeRawPointer
-        do { base = try Sys.mapReadOnly(fd, size: size, what: path) } catch {
+        do { base = try Sys.mapReadOnly(file.fd, size: size, what: path) } catch {
             throw error.reworded("cannot map the file: \(error.reason)")
         }
         defer { Sys.unmap(base, size: size) }

@@ -16,17 +16,17 @@ public struct BundleRecord: Sendable {
     public var lastUse: Int64
 
     /// Reads one record; nil for anything that is not a small regular file of ours.
-    static func read(_ dirfd: Int32, _ name: [UInt8]) -> BundleRecord? {
+    static func read(_ dirfd: borrowing FileDescriptor, _ name: [UInt8]) -> BundleRecord? {
         guard let fd = try? Sys.openat(dirfd, name, .readOnly | .noFollow | .nonBlocking) else {
             return nil
         }
-        defer { Sys.close(fd) }
         guard let st = try? Sys.fstat(fd), st.type == .regular, Ownership.isTrusted(st),
             st.size < 1 << 20,
             let bytes = try? Sys.pread(fd, count: Int(st.size), at: 0, what: "bundle record")
         else { return nil }
         var r = BundleRecord(
-            digest: Sys.displayName(name), app: "", version: "", binary: "", layers: [], lastUse: Int64(st.modifiedSeconds)
+            digest: Sys.displayName(name), app: "", version: "", binary: "", layers: [],
+            lastUse: Int64(st.modifiedSeconds)
         )
         for line in bytes.split(separator: 0x0A) {
             guard let eq = line.firstIndex(of: 0x3D) else { continue }
@@ -47,7 +47,7 @@ extension CacheRoot {
     /// One `utimensat` on the warm path; the record is (re)written only when it is missing.
     public func touchBundle(_ bundle: BundleFile, exePath: String) {
         guard let bundles = try? directory(.bundles, create: false) else { return }
-        do { try Sys.touchat(bundles, Hex.encode(bundle.digest)) } catch  where error.errno == Errno.ENOENT {
+        do { try Sys.touchat(bundles.fd, Hex.encode(bundle.digest)) } catch  where error.errno == Errno.ENOENT {
             writeBundleRecord(bundle, exePath: exePath)
         } catch {}
     }
@@ -66,28 +66,28 @@ extension CacheRoot {
         let tmp = final + ".tmp." + String(Sys.processID())
         guard
             let fd = try? Sys.openat(
-                bundles, tmp, .writeOnly | .create | .truncate | .noFollow | .nonBlocking,
+                bundles.fd, tmp, .writeOnly | .create | .truncate | .noFollow | .nonBlocking,
                 0o600)
         else { return }
         let ok =
             (try? withBytes(Array(text.utf8)) { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: tmp) }) != nil
-        Sys.close(fd)
-        if ok, (try? Sys.renameat(bundles, Array(tmp.utf8), bundles, Array(final.utf8))) != nil { return }
-        try? Sys.unlinkat(bundles, Array(tmp.utf8))
+        fd.close()
+        if ok, (try? Sys.renameat(bundles.fd, Array(tmp.utf8), bundles.fd, Array(final.utf8))) != nil { return }
+        try? Sys.unlinkat(bundles.fd, Array(tmp.utf8))
     }
 
     /// Every bundle record (temporary ones excluded).
     public func records() -> [BundleRecord] {
         guard let bundles = try? directory(.bundles, create: false) else { return [] }
-        let names = (try? Sys.listDirectoryBytes(bundles)) ?? []
+        let names = (try? Sys.listDirectoryBytes(bundles.fd)) ?? []
         return names.filter { !Sys.displayName($0).containsBytes(".tmp.") }.compactMap {
-            BundleRecord.read(bundles, $0)
+            BundleRecord.read(bundles.fd, $0)
         }
     }
 
     public func removeRecord(_ digest: String) {
         guard let bundles = try? directory(.bundles, create: false) else { return }
-        try? Sys.unlinkat(bundles, Array(digest.utf8))
+        try? Sys.unlinkat(bundles.fd, Array(digest.utf8))
     }
 }
 

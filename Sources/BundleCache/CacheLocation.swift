@@ -72,9 +72,10 @@ public struct CacheLocation: Sendable {
     /// The cache root's path as it would be used now (for `cache path` and messages): looks at
     /// `base` without creating anything.
     public func rootPath() -> String {
-        if let fd = try? PathWalk.open(base, trustedPrefix: home, create: false, variable: variableName) {
-            defer { Sys.close(fd.fd) }
-            if Ownership.isShared(fd.stat) { return base + "/" + perUserName }
+        if let opened = try? PathWalk.open(base, trustedPrefix: home, create: false, variable: variableName),
+            Ownership.isShared(opened.stat)
+        {
+            return base + "/" + perUserName
         }
         return leaf.map { base + "/" + $0 } ?? base
     }
@@ -89,13 +90,11 @@ public struct CacheLocation: Sendable {
         var name = leaf
         if Ownership.isShared(b.stat) { name = perUserName }
         guard let name else { return CacheRoot(fd: b.fd, path: base, location: self) }
-        defer { Sys.close(b.fd) }
         let path = base + "/" + name
         guard let r = try PathWalk.child(b.fd, name, path: path, create: create, variable: variableName) else {
             return nil
         }
         if Ownership.othersCanWrite(r.stat) {
-            Sys.close(r.fd)
             throw BundleError(
                 .unsafeCache,
                 "cache directory \(path) is writable by other users (mode \(Ownership.octal(r.stat.mode))): run 'chmod go-w \(path)' or set \(variableName)"
@@ -115,7 +114,11 @@ public struct CacheLocation: Sendable {
 /// write to is refused. Every directory on the way is thus one no other user can change, which
 /// is what makes the path string safe to hand to `execve` later.
 public enum PathWalk {
-    public struct Opened { public let fd: Int32; public let stat: FileStatus }
+    /// A directory opened and checked, with what `fstat` said of it.
+    public struct Opened: ~Copyable {
+        public let fd: FileDescriptor
+        public let stat: FileStatus
+    }
 
     public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(BundleError)
         -> Opened?
@@ -127,137 +130,127 @@ public enum PathWalk {
             bytes.split(separator: 0x2F).map { Component(name: Array($0), fromLink: fromLink) }
         }
         var rest = components(Array(path.utf8), fromLink: false)
-        var current: Opened
-        var shown: String
         var start = "/"
-        var opened: Int32? = nil
-        /// The directories above `current`, still open, so that `..` in a link target goes back
-        /// to the very directory we came from (checked on the way down), never to a path again.
-        var ancestors: [(opened: Opened, shown: String)] = []
+        var prefixFD: FileDescriptor? = nil
         /// The trusted prefix the walk started from (nil when it started at `/`).
         var startedAt: [UInt8]? = nil
         if let prefix = trustedPrefix, prefix != "/", path == prefix || path.hasPrefix(prefix + "/") {
             // A home that does not exist yet is made like any other component, from `/`.
             if let fd = try? Sys.open(prefix, .readOnly | .directory) {
                 start = prefix
-                opened = fd
+                prefixFD = consume fd
                 startedAt = Array(prefix.utf8)
                 rest = components(Array(path.utf8.dropFirst(prefix.utf8.count)), fromLink: false)
             }
         }
+        var current: Opened
         do throws(BundleError) {
-            let fd: Int32
-            if let opened { fd = opened } else { fd = try Sys.open(start, .readOnly | .directory) }
-            current = Opened(fd: fd, stat: try Sys.fstat(fd))
+            let fd: FileDescriptor
+            switch consume prefixFD {
+            case .some(let p): fd = p
+            case .none: fd = try Sys.open(start, .readOnly | .directory)
+            }
+            let st = try Sys.fstat(fd)
+            current = Opened(fd: fd, stat: st)
         } catch {
             throw error.reworded("cache directory \(start): \(error.reason) (set \(variable))")
         }
-        shown = start
-        func closeAncestors() {
-            for a in ancestors { Sys.close(a.opened.fd) }
-            ancestors.removeAll()
-        }
-        do throws(BundleError) {
-            try judge(current.stat, shown, variable: variable)
-            var links = 0
-            rest.reverse()  // a stack: next component last
-            while let component = rest.popLast() {
-                if component.name == [0x2E] { continue }
-                if component.name == [0x2E, 0x2E] {
-                    guard component.fromLink else {
-                        throw BundleError(.usage, "cache path \(path) must not contain '..' (set \(variable))")
-                    }
-                    if let up = ancestors.popLast() {
-                        Sys.close(current.fd)
-                        current = up.opened
-                        shown = up.shown
-                    } else if let home = startedAt {
-                        // Above the trusted prefix: walk again from `/`, the prefix included,
-                        // each of its directories checked like any other.
-                        rest.append(component)
-                        rest += components(home, fromLink: true).reversed()
-                        startedAt = nil
-                        let root: Int32
-                        root = try Sys.open("/", .readOnly | .directory)
-                        Sys.close(current.fd)
-                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? FileStatus())
-                        shown = "/"
-                        try judge(current.stat, shown, variable: variable)
-                    }
-                    // `/..` is `/`.
-                    continue
+        var shown = start
+        /// The directories above `current`, still open, so that `..` in a link target goes back
+        /// to the very directory we came from (checked on the way down), never to a path again.
+        /// Closed with the table on any way out.
+        var ancestors = DescriptorTable()
+        var ancestorStats: [FileStatus] = []
+        var ancestorNames: [String] = []
+        try judge(current.stat, shown, variable: variable)
+        var links = 0
+        rest.reverse()  // a stack: next component last
+        while let component = rest.popLast() {
+            if component.name == [0x2E] { continue }
+            if component.name == [0x2E, 0x2E] {
+                guard component.fromLink else {
+                    throw BundleError(.usage, "cache path \(path) must not contain '..' (set \(variable))")
                 }
-                let childPath = (shown == "/" ? "" : shown) + "/" + Sys.displayName(component.name)
-                let opened: Opened?
-                do throws(BundleError) {
-                    opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
-                } catch  where error.errno == Errno.ELOOP || error.errno == Errno.ENOTDIR {
-                    // Only now (never on the common path) ask whether it is a symlink.
-                    guard let st = try? Sys.fstatat(current.fd, component.name, follow: false),
-                        st.type == .symlink
-                    else { throw error }
-                    guard !Ownership.othersCanWrite(current.stat) else {
-                        throw BundleError(
-                            .unsafeCache,
-                            "cache path \(childPath) is a symlink in a directory other users can write to: set \(variable) to a path without it"
-                        )
-                    }
-                    links += 1
-                    guard links <= 40 else {
-                        throw BundleError(
-                            .system, "cache path \(path): too many levels of symbolic links", errno: Errno.ELOOP)
-                    }
-                    let target: [UInt8]
-                    target = try Sys.readlinkat(current.fd, component.name)
-                    if target.first == 0x2F {
-                        let root: Int32
-                        root = try Sys.open("/", .readOnly | .directory)
-                        Sys.close(current.fd)
-                        closeAncestors()
-                        startedAt = nil
-                        current = Opened(fd: root, stat: (try? Sys.fstat(root)) ?? FileStatus())
-                        shown = "/"
-                    }
-                    rest += components(target, fromLink: true).reversed()
-                    continue
+                if !ancestors.isEmpty, let up = ancestors.removeLast() {
+                    current = Opened(fd: up, stat: ancestorStats.removeLast())
+                    shown = ancestorNames.removeLast()
+                } else if let home = startedAt {
+                    // Above the trusted prefix: walk again from `/`, the prefix included,
+                    // each of its directories checked like any other.
+                    rest.append(component)
+                    rest += components(home, fromLink: true).reversed()
+                    startedAt = nil
+                    let root = try Sys.open("/", .readOnly | .directory)
+                    let st = (try? Sys.fstat(root)) ?? FileStatus()
+                    current = Opened(fd: root, stat: st)
+                    shown = "/"
+                    try judge(current.stat, shown, variable: variable)
                 }
-                guard let next = opened else {
-                    Sys.close(current.fd)
-                    closeAncestors()
-                    return nil
-                }
-                guard ancestors.count < 256 else {
-                    Sys.close(next.fd)
-                    throw BundleError(.usage, "cache path \(path) is too deep (set \(variable))")
-                }
-                ancestors.append((current, shown))
-                current = next
-                shown = childPath
+                // `/..` is `/`.
+                continue
             }
-            closeAncestors()
-            return current
-        } catch {
-            Sys.close(current.fd)
-            closeAncestors()
-            throw error
+            let childPath = (shown == "/" ? "" : shown) + "/" + Sys.displayName(component.name)
+            let opened: Opened?
+            do throws(BundleError) {
+                opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
+            } catch  where error.errno == Errno.ELOOP || error.errno == Errno.ENOTDIR {
+                // Only now (never on the common path) ask whether it is a symlink.
+                guard let st = try? Sys.fstatat(current.fd, component.name, follow: false), st.type == .symlink
+                else { throw error }
+                guard !Ownership.othersCanWrite(current.stat) else {
+                    throw BundleError(
+                        .unsafeCache,
+                        "cache path \(childPath) is a symlink in a directory other users can write to: set \(variable) to a path without it"
+                    )
+                }
+                links += 1
+                guard links <= 40 else {
+                    throw BundleError(
+                        .system, "cache path \(path): too many levels of symbolic links", errno: Errno.ELOOP)
+                }
+                let target = try Sys.readlinkat(current.fd, component.name)
+                if target.first == 0x2F {
+                    let root = try Sys.open("/", .readOnly | .directory)
+                    let st = (try? Sys.fstat(root)) ?? FileStatus()
+                    current = Opened(fd: root, stat: st)
+                    ancestors.removeAll()
+                    ancestorStats = []
+                    ancestorNames = []
+                    startedAt = nil
+                    shown = "/"
+                }
+                rest += components(target, fromLink: true).reversed()
+                continue
+            }
+            guard let next = consume opened else { return nil }
+            guard ancestors.count < 256 else {
+                throw BundleError(.usage, "cache path \(path) is too deep (set \(variable))")
+            }
+            let above = consume current
+            ancestors.append(above.fd)
+            ancestorStats.append(above.stat)
+            ancestorNames.append(shown)
+            current = next
+            shown = childPath
         }
+        return current
     }
 
     /// Opens (with `create`: makes, mode 0700) one directory below `dirfd` without following a
     /// symlink, and checks it. nil when it does not exist and `create` is false.
-    public static func child(_ dirfd: Int32, _ name: String, path: String, create: Bool, variable: String)
-        throws(BundleError) -> Opened?
-    {
+    public static func child(
+        _ dirfd: borrowing FileDescriptor, _ name: String, path: String, create: Bool, variable: String
+    ) throws(BundleError) -> Opened? {
         try child(dirfd, Array(name.utf8), path: path, create: create, variable: variable)
     }
 
-    static func child(_ dirfd: Int32, _ name: [UInt8], path: String, create: Bool, variable: String) throws(BundleError)
-        -> Opened?
-    {
-        var fd: Int32 = -1
+    static func child(
+        _ dirfd: borrowing FileDescriptor, _ name: [UInt8], path: String, create: Bool, variable: String
+    ) throws(BundleError) -> Opened? {
+        var opened: FileDescriptor? = nil
         for attempt in 0..<2 {
             do {
-                fd = try Sys.openat(dirfd, name, .directoryNoFollow)
+                opened = try Sys.openat(dirfd, name, .directoryNoFollow)
                 break
             } catch  where error.errno == Errno.ENOENT && create && attempt == 0 {
                 do { try Sys.mkdirat(dirfd, name, 0o700) } catch  where error.errno == Errno.EEXIST {} catch {
@@ -275,9 +268,9 @@ public enum PathWalk {
                 throw error.reworded("cache directory \(path): \(error.reason) (set \(variable))")
             }
         }
-        let st: FileStatus
-        do { st = try Sys.fstat(fd) } catch { Sys.close(fd); throw error }
-        do { try judge(st, path, variable: variable) } catch { Sys.close(fd); throw error }
+        guard let fd = consume opened else { return nil }
+        let st = try Sys.fstat(fd)
+        try judge(st, path, variable: variable)
         return Opened(fd: fd, stat: st)
     }
 

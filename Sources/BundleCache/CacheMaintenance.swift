@@ -18,23 +18,23 @@ extension CacheRoot {
     public func layerEntries(records: [BundleRecord]) -> [LayerEntry] {
         guard let layersFD = try? directory(.layers, create: false) else { return [] }
         let locks = try? directory(.locks, create: false)
-        let names = ((try? Sys.listDirectoryBytes(layersFD)) ?? []).map(Sys.displayName).sorted()
+        let names = ((try? Sys.listDirectoryBytes(layersFD.fd)) ?? []).map(Sys.displayName).sorted()
         return names.map { d in
             let users = records.filter { $0.layers.contains(d) }
             var markerTime: Int64 = 0
-            if let fd = try? Sys.openat(layersFD, d, .directoryNoFollow) {
-                if let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false) {
-                    markerTime = Int64(st.modifiedSeconds)
-                }
-                Sys.close(fd)
+            if let fd = try? Sys.openat(layersFD.fd, d, .directoryNoFollow),
+                let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false)
+            {
+                markerTime = Int64(st.modifiedSeconds)
             }
             var inUse = false
             // No lock file: nothing ever held this layer's lock since it was extracted by us.
-            if let locks, (try? Sys.fstatat(locks, Array(d.utf8), follow: false)) != nil {
-                if let lock = lockExclusive(d, create: false) { Sys.close(lock) } else { inUse = true }
+            if let locks, (try? Sys.fstatat(locks.fd, Array(d.utf8), follow: false)) != nil {
+                inUse = lockExclusive(d, create: false) == nil
             }
             return LayerEntry(
-                digest: d, size: TreeWalk.diskUsage(layersFD, d), lastUse: users.map { $0.lastUse }.max() ?? markerTime,
+                digest: d, size: TreeWalk.diskUsage(layersFD.fd, d),
+                lastUse: users.map { $0.lastUse }.max() ?? markerTime,
                 bundles: users, inUse: inUse)
         }
     }
@@ -42,15 +42,17 @@ extension CacheRoot {
     /// Missing, modified and unexpected files of one extracted layer, compared with the signed
     /// file table by descriptor (any depth, any path length) and by bytes: two names that are
     /// canonically equal Swift Strings but different bytes are different files.
-    public static func problems(in layerFD: Int32, layer: LayerRecord, bundle: BundleFile) -> [String] {
+    public static func problems(in layerFD: borrowing FileDescriptor, layer: LayerRecord, bundle: BundleFile)
+        -> [String]
+    {
         // Streamed (bounded memory, like extraction): only the set of expected names is kept.
         var records = bundle.fileTableStream(of: layer)
         var problems: [String] = []
         var expected = Set<[UInt8]>()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
-        var dirs = DirectoryStack(root: layerFD)
-        defer { dirs.closeAll() }
+        guard let rootCopy = try? Sys.duplicate(layerFD) else { return ["cannot open the layer directory"] }
+        var dirs = DirectoryStack(root: rootCopy)
         while true {
             let next: FileRecord?
             do { next = try records.next() } catch {
@@ -62,36 +64,42 @@ extension CacheRoot {
             let slash = f.path.lastIndex(of: 0x2F)
             let parentPath = slash.map { Array(f.path[..<$0]) } ?? []
             let name = slash.map { Array(f.path[($0 + 1)...]) } ?? f.path
-            guard let parent = try? dirs.open(parentPath), let st = try? Sys.fstatat(parent, name, follow: false) else {
-                problems.append("missing: \(rel)")
-                continue
+            // One entry's problem, judged with its directory lent (nil: none).
+            let problem: String?
+            do {
+                problem = try dirs.withDirectory(parentPath) { (parent) throws(BundleError) -> String? in
+                    guard let st = try Sys.fstatat(parent, name, follow: false) else { return "missing: \(rel)" }
+                    switch f.kind {
+                    case .directory:
+                        return st.type != .directory ? "modified (not a directory): \(rel)" : nil
+                    case .symlink:
+                        return st.type != .symlink || (try? Sys.readlinkat(parent, name)) != f.linkTarget
+                            ? "modified (link): \(rel)" : nil
+                    case .regular:
+                        guard st.type == .regular, UInt64(st.size) == f.size else {
+                            return "modified (size or type): \(rel)"
+                        }
+                        guard let fd = try? Sys.openat(parent, name, .readOnly | .noFollow | .nonBlocking) else {
+                            return "unreadable: \(rel)"
+                        }
+                        let h = Blake2b()
+                        var ok = true
+                        while true {
+                            guard let n = try? Sys.read(fd, buffer, what: rel) else { ok = false; break }
+                            if n == 0 { break }
+                            h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                        }
+                        if !ok || h.finalize() != f.digest { return "modified (content): \(rel)" }
+                        if LayerExtractor.extractedMode(f.mode, directory: false) != st.mode & 0o7777 {
+                            return "modified (mode): \(rel)"
+                        }
+                        return nil
+                    }
+                }
+            } catch {
+                problem = "missing: \(rel)"  // its directory cannot be opened
             }
-            switch f.kind {
-            case .directory:
-                if st.type != .directory { problems.append("modified (not a directory): \(rel)") }
-            case .symlink:
-                if st.type != .symlink || (try? Sys.readlinkat(parent, name)) != f.linkTarget {
-                    problems.append("modified (link): \(rel)")
-                }
-            case .regular:
-                guard st.type == .regular, UInt64(st.size) == f.size else {
-                    problems.append("modified (size or type): \(rel)"); continue
-                }
-                guard let fd = try? Sys.openat(parent, name, .readOnly | .noFollow | .nonBlocking)
-                else { problems.append("unreadable: \(rel)"); continue }
-                let h = Blake2b()
-                var ok = true
-                while true {
-                    guard let n = try? Sys.read(fd, buffer, what: rel) else { ok = false; break }
-                    if n == 0 { break }
-                    h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                }
-                Sys.close(fd)
-                if !ok || h.finalize() != f.digest { problems.append("modified (content): \(rel)") }
-                if LayerExtractor.extractedMode(f.mode, directory: false) != st.mode & 0o7777 {
-                    problems.append("modified (mode): \(rel)")
-                }
-            }
+            if let problem { problems.append(problem) }
         }
         dirs.closeAll()
         // Unexpected files: walk the tree.
@@ -99,7 +107,7 @@ extension CacheRoot {
         do {
             try TreeWalk.walk(
                 layerFD,
-                visit: { (e) throws(BundleError) -> Bool in
+                visit: { (e, _) throws(BundleError) -> Bool in
                     if e.path == marker { return false }
                     guard expected.contains(e.path) else {
                         problems.append("unexpected: \(TerminalText.escaped(Sys.displayName(e.path)))")
@@ -126,7 +134,7 @@ extension CacheRoot {
         var busy: [String] = []
         var failed: [String] = []
         for d in digests {
-            guard (try? Sys.fstatat(layersFD, Array(d.utf8), follow: false)) != nil else { continue }
+            guard (try? Sys.fstatat(layersFD.fd, Array(d.utf8), follow: false)) != nil else { continue }
             guard let lock = lockExclusive(d) else {
                 // No lock file can be made in a read-only cache: nothing there can be removed either.
                 if isWritable {
@@ -136,8 +144,7 @@ extension CacheRoot {
                 }
                 continue
             }
-            defer { Sys.close(lock) }
-            let size = TreeWalk.diskUsage(layersFD, d)
+            let size = TreeWalk.diskUsage(layersFD.fd, d)
             if !dryRun {
                 do { try setAside(d, reason: "gc") } catch {
                     failed.append(
@@ -149,6 +156,8 @@ extension CacheRoot {
                 // unlinked once it gets its shared lock, and locks a fresh one (holdShared).
                 removeLockFile(d)
             }
+            // Released only now: nothing could take the layer while it was measured and set aside.
+            lock.close()
             freed += size
             removed.append(d)
         }

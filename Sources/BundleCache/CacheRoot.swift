@@ -23,26 +23,27 @@ public final class CacheRoot {
         }
     }
 
-    public let fd: Int32
+    public let fd: FileDescriptor
     public let path: String
     public let location: CacheLocation
-    private var subdirectories: [Int32] = [-1, -1, -1, -1]
+    private var subdirectories: [Directory?] = [nil, nil, nil, nil]
 
-    init(fd: Int32, path: String, location: CacheLocation) {
+    init(fd: consuming FileDescriptor, path: String, location: CacheLocation) {
         self.fd = fd
         self.path = path
         self.location = location
     }
 
-    deinit {
-        Sys.close(fd)
-        for d in subdirectories where d >= 0 { Sys.close(d) }
+    /// One of the cache's own directories, open for as long as the root is.
+    public final class Directory {
+        public let fd: FileDescriptor
+        init(_ fd: consuming FileDescriptor) { self.fd = fd }
     }
 
     /// `layers/`, `tmp/`, `locks/` or `bundles/`, opened once and checked; with `create`, made
     /// (0700) when missing. nil when missing and not created.
-    public func directory(_ sub: Subdirectory, create: Bool) throws(BundleError) -> Int32? {
-        if subdirectories[sub.rawValue] >= 0 { return subdirectories[sub.rawValue] }
+    public func directory(_ sub: Subdirectory, create: Bool) throws(BundleError) -> Directory? {
+        if let d = subdirectories[sub.rawValue] { return d }
         let p = path + "/" + sub.name
         guard let opened = try PathWalk.child(fd, sub.name, path: p, create: create, variable: location.variableName)
         else { return nil }
@@ -52,18 +53,18 @@ public final class CacheRoot {
         // of abandoned extractions (`removeAbandoned`) would delete theirs. (`PathWalk` already
         // refused one that is not sticky; a sticky one is shared on purpose and left alone.)
         if Ownership.othersCanWrite(opened.stat) {
-            Sys.close(opened.fd)
             throw BundleError(
                 .unsafeCache,
                 "cache directory \(p) is writable by other users: set \(location.variableName) to a directory of the cache's own"
             )
         }
-        subdirectories[sub.rawValue] = opened.fd
-        return opened.fd
+        let d = Directory(opened.fd)
+        subdirectories[sub.rawValue] = d
+        return d
     }
 
     /// Like `directory`, for callers that need it to exist.
-    public func requireDirectory(_ sub: Subdirectory) throws(BundleError) -> Int32 {
+    public func requireDirectory(_ sub: Subdirectory) throws(BundleError) -> Directory {
         guard let d = try directory(sub, create: true) else {
             throw BundleError(.damagedCache, "cache directory \(path)/\(sub.name) is missing")
         }
@@ -107,10 +108,10 @@ public final class CacheRoot {
 
     // MARK: layers
 
-    public enum LayerState {
+    public enum LayerState: ~Copyable {
         case absent
-        /// Complete and ours: the layer directory's descriptor (the caller closes it).
-        case complete(Int32)
+        /// Complete and ours: the layer directory's descriptor.
+        case complete(FileDescriptor)
         /// Ours but incomplete or loosened: set it aside and extract again.
         case damaged
     }
@@ -121,24 +122,18 @@ public final class CacheRoot {
     /// private directory, and we do not guess why.
     public func layer(_ digestName: String) throws(BundleError) -> LayerState {
         guard let layers = try directory(.layers, create: false) else { return .absent }
-        let fd: Int32
-        do { fd = try Sys.openat(layers, digestName, .directoryNoFollow) } catch
+        let fd: FileDescriptor
+        do { fd = try Sys.openat(layers.fd, digestName, .directoryNoFollow) } catch
             where error.errno == Errno.ENOENT
         { return .absent } catch  where error.errno == Errno.ELOOP || error.errno == Errno.ENOTDIR {
             return .damaged
         } catch { throw error.reworded("layer directory \(path)/layers/\(digestName): \(error.reason)") }
-        do {
-            try CacheRoot.check(fd: fd, digestName: digestName, root: path)
-            if try CacheRoot.markerIsGood(fd, digestName: digestName, root: path) { return .complete(fd) }
-            Sys.close(fd)
-            return .damaged
-        } catch {
-            Sys.close(fd)
-            throw error
-        }
+        try CacheRoot.check(fd: fd, digestName: digestName, root: path)
+        if try CacheRoot.markerIsGood(fd, digestName: digestName, root: path) { return .complete(fd) }
+        return .damaged
     }
 
-    static func check(fd: Int32, digestName: String, root: String) throws(BundleError) {
+    static func check(fd: borrowing FileDescriptor, digestName: String, root: String) throws(BundleError) {
         let st: FileStatus
         st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
@@ -156,7 +151,9 @@ public final class CacheRoot {
 
     /// The marker is written last, inside the temporary directory, before the rename that
     /// publishes the layer; one `fstatat` relative to the layer's descriptor.
-    static func markerIsGood(_ layerFD: Int32, digestName: String, root: String) throws(BundleError) -> Bool {
+    static func markerIsGood(_ layerFD: borrowing FileDescriptor, digestName: String, root: String) throws(BundleError)
+        -> Bool
+    {
         let st: FileStatus?
         do { st = try Sys.fstatat(layerFD, Array(PathRules.markerName.utf8), follow: false) } catch { return false }
         guard let st, st.type == .regular else { return false }
@@ -174,7 +171,9 @@ public final class CacheRoot {
     /// relative to the layer's descriptor. Symlinks inside the layer are followed (the extractor
     /// only writes symlinks that stay inside it). A directory counts only where `directoryCounts`
     /// (an interpreter's argument, `python3 {app}`; never the program itself).
-    public static func programIsPresent(layerFD: Int32, relative: String, directoryCounts: Bool = false) -> Bool {
+    public static func programIsPresent(
+        layerFD: borrowing FileDescriptor, relative: String, directoryCounts: Bool = false
+    ) -> Bool {
         guard let st = try? Sys.fstatat(layerFD, Array(relative.utf8), follow: true) else { return false }
         return (directoryCounts || st.type != .directory) && Ownership.isTrusted(st)
             && !Ownership.othersCanWrite(st)

@@ -26,7 +26,7 @@ public enum DirectoryExtraction {
             }
             created = false
         }
-        let dirFD: Int32
+        let dirFD: FileDescriptor
         do { dirFD = try Sys.open(dir, .directoryNoFollow) } catch {
             throw BundleError(
                 error.code,
@@ -35,7 +35,6 @@ public enum DirectoryExtraction {
                     : "cannot open \(dir): \(error.reason)",
                 errno: error.errno)
         }
-        defer { Sys.close(dirFD) }
         guard let st = try? Sys.fstat(dirFD), st.owner == Ownership.uid, !Ownership.othersCanWrite(st) else {
             throw BundleError(
                 .unsafeCache,
@@ -47,7 +46,7 @@ public enum DirectoryExtraction {
         }
         for layer in bundle.manifest.layers {
             let partial = "." + layer.name + ".partial"
-            let fd: Int32
+            let fd: FileDescriptor
             do {
                 try Sys.mkdirat(dirFD, partial, 0o700)
                 fd = try Sys.openat(dirFD, partial, .directoryNoFollow)
@@ -62,11 +61,10 @@ public enum DirectoryExtraction {
                 try LayerExtractor.extract(bundle, layer: layer, into: fd)
                 try Sys.fchmod(fd, 0o755, what: layer.name)
             } catch {
-                Sys.close(fd)
                 try? TreeWalk.removeTree(dirFD, partial)
                 throw BundleError(error.code, "\(dir)/\(layer.name): \(error.message)", errno: error.errno)
             }
-            Sys.close(fd)
+            fd.close()
             do { try Sys.renameat(dirFD, partial, dirFD, layer.name) } catch {
                 try? TreeWalk.removeTree(dirFD, partial)
                 throw BundleError(error.code, "\(dir)/\(layer.name): \(error.reason)", errno: error.errno)

@@ -14,25 +14,22 @@ import BundleSystem
 /// after the rename, `layers/<digest>` is opened and must be that very directory, ours and not
 /// writable by others. So nothing renamed in by someone else can stand in for what we built.
 extension CacheRoot {
-    /// Extracts and publishes one layer; returns a descriptor of the published directory (the
-    /// caller closes it). `progress` sees the bytes written so far (for a first-run notice).
+    /// Extracts and publishes one layer; returns a descriptor of the published directory.
+    /// `progress` sees the bytes written so far (for a first-run notice).
     public func install(_ layer: LayerRecord, from bundle: BundleFile, progress: ((UInt64) -> Void)? = nil)
-        throws(BundleError) -> Int32
+        throws(BundleError) -> FileDescriptor
     {
         let name = layer.cacheName
         let tmpDir = try requireDirectory(.tmp)
         let layersDir = try requireDirectory(.layers)
         try checkFreeSpace(bytes: layer.uncompressedSize, files: UInt64(layer.fileCount), layerName: layer.name)
         let tmpName = CacheRoot.temporaryName(name, suffix: nil)
-        try Sys.mkdirat(tmpDir, Array(tmpName.utf8), 0o700)
+        try Sys.mkdirat(tmpDir.fd, Array(tmpName.utf8), 0o700)
 
         var committed = false
-        defer { if !committed { try? TreeWalk.removeTree(tmpDir, tmpName) } }
-        let workFD: Int32
-        workFD = try Sys.openat(tmpDir, tmpName, .directoryNoFollow)
-        defer { Sys.close(workFD) }
-        let made: FileStatus
-        made = try Sys.fstat(workFD)
+        defer { if !committed { try? TreeWalk.removeTree(tmpDir.fd, tmpName) } }
+        let workFD = try Sys.openat(tmpDir.fd, tmpName, .directoryNoFollow)
+        let made = try Sys.fstat(workFD)
         guard made.owner == Ownership.uid, !Ownership.othersCanWrite(made) else {
             throw BundleError(
                 .unsafeCache,
@@ -40,11 +37,15 @@ extension CacheRoot {
         }
         try fill(layer, from: bundle, workFD: workFD, markerText: name + "\n", progress: progress)
 
-        do {
-            try Sys.renameat(tmpDir, Array(tmpName.utf8), layersDir, Array(name.utf8))
-        } catch  where error.errno == Errno.ENOTEMPTY || error.errno == Errno.EEXIST {
+        if try Sys.publishDirectory(tmpDir.fd, Array(tmpName.utf8), to: layersDir.fd, as: Array(name.utf8))
+            == .nameTaken
+        {
             // Another launch published the same layer first: use theirs if it is complete and ours.
-            if case .complete(let fd) = try self.layer(name) { return fd }
+            switch try self.layer(name) {
+            case .complete(let fd): return fd
+            case .absent: break
+            case .damaged: break
+            }
             throw BundleError(
                 .damagedCache,
                 "layer directory \(path)/layers/\(name) exists but is incomplete; remove it from the cache")
@@ -54,14 +55,16 @@ extension CacheRoot {
         // (the tree itself was flushed before the rename). Best effort: the layer is published and
         // complete either way; were the entry lost, the next launch would extract it again.
         #if !BENCH_NO_DURABILITY
-            try? Sys.fsync(layersDir, what: "layers")
+            try? Sys.flush(layersDir.fd, what: "layers")
         #endif
-        return try openPublished(layersDir, name, expected: made)
+        return try openPublished(layersDir.fd, name, expected: made)
     }
 
     /// Opens what we just renamed into `layers/` and checks it is the directory we made.
-    private func openPublished(_ layersDir: Int32, _ name: String, expected: FileStatus) throws(BundleError) -> Int32 {
-        let fd: Int32
+    private func openPublished(_ layersDir: borrowing FileDescriptor, _ name: String, expected: FileStatus)
+        throws(BundleError) -> FileDescriptor
+    {
+        let fd: FileDescriptor
         do { fd = try Sys.openat(layersDir, name, .directoryNoFollow) } catch {
             throw BundleError(
                 .damagedCache, "layer directory \(path)/layers/\(name) vanished after publishing: \(error.reason)",
@@ -71,7 +74,6 @@ extension CacheRoot {
             st.owner == Ownership.uid, !Ownership.othersCanWrite(st),
             (try? CacheRoot.markerIsGood(fd, digestName: name, root: path)) == true
         else {
-            Sys.close(fd)
             throw BundleError(
                 .unsafeCache,
                 "layer directory \(path)/layers/\(name) is not the one this launch extracted: refusing to run it")
@@ -81,13 +83,13 @@ extension CacheRoot {
 
     /// Extracts into the temporary directory, writes the marker, and flushes what was written.
     private func fill(
-        _ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, markerText: String, progress: ((UInt64) -> Void)?
+        _ layer: LayerRecord, from bundle: BundleFile, workFD: borrowing FileDescriptor, markerText: String,
+        progress: ((UInt64) -> Void)?
     ) throws(BundleError) {
         try LayerExtractor.extract(bundle, layer: layer, into: workFD, progress: progress)
         do {
             let marker = try Sys.openat(
                 workFD, PathRules.markerName, .writeOnly | .create | .exclusive | .noFollow, 0o400)
-            defer { Sys.close(marker) }
             try withBytes(Array(markerText.utf8)) { (b) throws(BundleError) in
                 try Sys.writeAll(marker, b, what: PathRules.markerName)
             }
@@ -112,19 +114,20 @@ extension CacheRoot {
     /// Makes the extracted tree durable before it is published: `fsync` of every file and
     /// directory we wrote (`LayerExtractor.flush`) for a layer of up to `perFileFlushLimit`
     /// entries, else `syncfs` of the cache's filesystem.
-    private func flushToDisk(_ layer: LayerRecord, from bundle: BundleFile, workFD: Int32, marker: Int32)
-        throws(BundleError)
-    {
+    private func flushToDisk(
+        _ layer: LayerRecord, from bundle: BundleFile, workFD: borrowing FileDescriptor,
+        marker: borrowing FileDescriptor
+    ) throws(BundleError) {
         #if BENCH_SYNCFS
             let perFile = false
         #else
             let perFile = layer.fileCount <= CacheRoot.perFileFlushLimit
         #endif
         if perFile {
-            try Sys.fsync(marker, what: PathRules.markerName)
-            try LayerExtractor.flush(bundle, layer: layer, rootFD: workFD)
+            try Sys.flush(marker, what: PathRules.markerName)
+            try LayerExtractor.flush(bundle, layer: layer, root: workFD)
         } else {
-            try Sys.syncfs(workFD)
+            try Sys.flushFileSystem(workFD)
         }
     }
 
@@ -144,8 +147,8 @@ extension CacheRoot {
         let tmpDir = try requireDirectory(.tmp)
         guard let layersDir = try directory(.layers, create: false) else { return }
         do {
-            try Sys.renameat(layersDir, Array(digestName.utf8), tmpDir, Array(trash.utf8))
-            try TreeWalk.removeTree(tmpDir, trash)
+            try Sys.renameat(layersDir.fd, Array(digestName.utf8), tmpDir.fd, Array(trash.utf8))
+            try TreeWalk.removeTree(tmpDir.fd, trash)
         } catch  where error.errno == Errno.ENOENT {
             // Another launch repaired or removed it first.
         }
@@ -156,10 +159,10 @@ extension CacheRoot {
     /// Never used as a layer, whatever they hold. Runs only on the cold path and in gc/clear.
     public func removeAbandoned() {
         guard let tmpDir = try? directory(.tmp, create: false) else { return }
-        for name in (try? Sys.listDirectoryBytes(tmpDir)) ?? [] {
+        for name in (try? Sys.listDirectoryBytes(tmpDir.fd)) ?? [] {
             let parts = name.split(separator: 0x2E)
             guard parts.count >= 3, let pid = Int32(Sys.displayName(Array(parts[1]))), pid > 0 else { continue }
-            if !Sys.isProcessAlive(pid) { try? TreeWalk.removeTree(tmpDir, name) }
+            if !Sys.isProcessAlive(pid) { try? TreeWalk.removeTree(tmpDir.fd, name) }
         }
     }
 }

@@ -28,7 +28,7 @@ extension CacheRoot {
     /// after it (`Handoff.run`).
     @discardableResult
     public func holdShared(_ digestName: String, into held: HeldLocks) throws(BundleError) -> SharedLock {
-        let locks: Int32
+        let locks: Directory
         do {
             guard let d = try directory(.locks, create: true) else { return .unavailable }
             locks = d
@@ -36,14 +36,14 @@ extension CacheRoot {
             return isWritable ? .unavailable : .readOnlyCache
         }
         for _ in 0..<3 {
-            let fd: Int32
+            let fd: FileDescriptor
             do {
                 fd = try Sys.openatInherited(
-                    locks, digestName, .readOnly | .create | .noFollow | .nonBlocking, 0o600)
+                    locks.fd, digestName, .readOnly | .create | .noFollow | .nonBlocking, 0o600)
             } catch  where error.errno == Errno.EROFS || error.errno == Errno.EACCES {
                 return isWritable ? .unavailable : .readOnlyCache
             } catch  where error.errno == Errno.ELOOP {
-                try replaceLockFile(locks, digestName)
+                try replaceLockFile(locks.fd, digestName)
                 continue
             } catch {
                 return .unavailable
@@ -51,31 +51,29 @@ extension CacheRoot {
             // flock never blocks on what is not a lock file (a FIFO included), so the one fstat
             // after it checks both the object (checkLockFile) and that gc did not unlink it
             // between our open and our lock (then lock a fresh file instead).
-            do { try Sys.lock(fd, .shared, wait: true, what: digestName) } catch { Sys.close(fd); return .unavailable }
-            guard let st = try checkLockFile(fd, locks, digestName) else { Sys.close(fd); continue }
+            do { try Sys.lock(fd, .shared, wait: true, what: digestName) } catch { return .unavailable }
+            guard let st = try checkLockFile(fd, locks.fd, digestName) else { continue }
             if st.linkCount > 0 {
                 held.keep(fd)
                 return .held
             }
-            Sys.close(fd)
         }
         return .unavailable
     }
 
-    /// Tries to take a layer's lock exclusively without waiting. Returns the descriptor (close it
-    /// to release), or nil when a running process uses the layer. With `create: false` a missing
-    /// lock file also gives nil (`cache list` only asks; it leaves no files behind).
-    public func lockExclusive(_ digestName: String, create: Bool = true) -> Int32? {
+    /// Tries to take a layer's lock exclusively without waiting. Returns the lock's descriptor
+    /// (released when it ends), or nil when a running process uses the layer. With `create: false`
+    /// a missing lock file also gives nil (`cache list` only asks; it leaves no files behind).
+    public func lockExclusive(_ digestName: String, create: Bool = true) -> FileDescriptor? {
         guard let locks = try? directory(.locks, create: create) else { return nil }
         for _ in 0..<2 {
             guard
                 let fd = try? Sys.openat(
-                    locks, digestName,
+                    locks.fd, digestName,
                     .readOnly | (create ? .create : .none) | .noFollow | .nonBlocking, 0o600)
             else { return nil }
-            guard (try? checkLockFile(fd, locks, digestName)) != nil else { Sys.close(fd); continue }
+            guard (try? checkLockFile(fd, locks.fd, digestName)) != nil else { continue }
             if (try? Sys.lock(fd, .exclusive, wait: false, what: digestName)) != nil { return fd }
-            Sys.close(fd)
             return nil
         }
         return nil
@@ -83,7 +81,9 @@ extension CacheRoot {
 
     /// Whether a lock file may be used: its `stat` when it is a regular file of ours (mode tightened
     /// if needed). A non-regular object is removed (nil: open again); another user's is refused.
-    func checkLockFile(_ fd: Int32, _ locks: Int32, _ name: String) throws(BundleError) -> FileStatus? {
+    func checkLockFile(_ fd: borrowing FileDescriptor, _ locks: borrowing FileDescriptor, _ name: String)
+        throws(BundleError) -> FileStatus?
+    {
         let st: FileStatus
         st = try Sys.fstat(fd)
         guard Ownership.isTrusted(st) else {
@@ -102,7 +102,7 @@ extension CacheRoot {
         return st
     }
 
-    private func replaceLockFile(_ locks: Int32, _ name: String) throws(BundleError) {
+    private func replaceLockFile(_ locks: borrowing FileDescriptor, _ name: String) throws(BundleError) {
         do { try Sys.unlinkat(locks, Array(name.utf8)) } catch  where error.errno == Errno.ENOENT {} catch {
             throw BundleError(
                 .unsafeCache,
@@ -114,6 +114,6 @@ extension CacheRoot {
     /// Removes a layer's lock file (gc and clear, while holding it exclusively).
     public func removeLockFile(_ digestName: String) {
         guard let locks = try? directory(.locks, create: false) else { return }
-        try? Sys.unlinkat(locks, Array(digestName.utf8))
+        try? Sys.unlinkat(locks.fd, Array(digestName.utf8))
     }
 }

@@ -9,30 +9,24 @@ import BundleSystem
 /// is walked from `/` with `O_NOFOLLOW` (so no component, the layer included, may be a symlink),
 /// and every directory, and the marker, must be owned by root and not writable by group or others.
 public enum SystemCache {
-    public static func root(appName: String) -> String { "/var/cache/" + appName }
+    public static func root(appName: String) -> String { Sys.systemCacheRoot(appName: appName) }
 
     /// A descriptor of the system cache's copy of a layer, or nil when there is no trusted one.
-    public static func layer(appName: String, digestName: String) -> Int32? {
-        guard var fd = try? Sys.open("/", .readOnly | .directory) else { return nil }
-        guard isRootOnly(fd) else { Sys.close(fd); return nil }
+    public static func layer(appName: String, digestName: String) -> FileDescriptor? {
+        guard var fd = try? Sys.open("/", .readOnly | .directory), isRootOnly(fd) else { return nil }
         for component in ["var", "cache", appName, "layers", digestName] {
-            let next = try? Sys.openat(fd, component, .directoryNoFollow)
-            Sys.close(fd)
-            guard let next, isRootOnly(next) else { if let next { Sys.close(next) }; return nil }
+            guard let next = try? Sys.openat(fd, component, .directoryNoFollow), isRootOnly(next) else { return nil }
             fd = next
         }
         guard let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false),
-            st.type == .regular, st.owner == 0, !Ownership.othersCanWrite(st)
-        else {
-            Sys.close(fd)
-            return nil
-        }
+            st.type == .regular, Ownership.isRootOnly(st)
+        else { return nil }
         return fd
     }
 
-    static func isRootOnly(_ fd: Int32) -> Bool {
+    static func isRootOnly(_ fd: borrowing FileDescriptor) -> Bool {
         guard let st = try? Sys.fstat(fd) else { return false }
-        return st.owner == 0 && !Ownership.othersCanWrite(st)
+        return Ownership.isRootOnly(st)
     }
 
     public static func layerPath(appName: String, digestName: String) -> String {

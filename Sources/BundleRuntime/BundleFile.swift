@@ -18,7 +18,7 @@ public enum Trust: Sendable {
 /// signature over the header before anything is parsed further, so the warm launch costs a
 /// few `pread`s and one Ed25519 check, never a pass over the layers.
 public final class BundleFile {
-    public let fd: Int32
+    public let fd: FileDescriptor
     public let path: String
     public let fileSize: UInt64
     public let trailer: Trailer
@@ -28,8 +28,6 @@ public final class BundleFile {
     /// BLAKE2b-256 of the manifest header: names this exact bundle.
     public let digest: [UInt8]
 
-    deinit { Sys.close(fd) }
-
     public convenience init(path: String, trust: Trust) throws(BundleError) {
         try self.init(opening: path, path: path, trust: trust)
     }
@@ -38,20 +36,13 @@ public final class BundleFile {
     /// which is the very file the kernel is running even if another file was renamed over `path`
     /// since `execve`, and reports the path that `readlink` gave.
     public convenience init(opening: String, path: String, trust: Trust) throws(BundleError) {
-        let fd: Int32
         // O_NONBLOCK: a FIFO or device at this path must not hang the open; init(fd:) then
         // refuses anything that is not a regular file.
-        fd = try Sys.open(opening, .readOnly | .nonBlocking)
-        do {
-            try self.init(fd: fd, path: path, trust: trust)
-        } catch {
-            Sys.close(fd)
-            throw error
-        }
+        try self.init(fd: try Sys.open(opening, .readOnly | .nonBlocking), path: path, trust: trust)
     }
 
-    /// Takes ownership of `fd`... only on success; on failure the caller still owns it.
-    private init(fd: Int32, path: String, trust: Trust) throws(BundleError) {
+    /// Takes ownership of `fd` (closed with the bundle, or at once when this throws).
+    private init(fd: consuming FileDescriptor, path: String, trust: Trust) throws(BundleError) {
         let st: FileStatus
         st = try Sys.fstat(fd)
         guard st.type == .regular else {
@@ -134,7 +125,7 @@ public final class BundleFile {
     /// the digest the header carries; the launcher streams it instead (`fileTableStream`).
     public func fileTable(of layer: LayerRecord) throws(BundleError) -> [UInt8] {
         var source = TableSource(
-            fd: fd, offset: trailer.tables.lowerBound + layer.tableOffset, length: layer.tableLength,
+            file: self, offset: trailer.tables.lowerBound + layer.tableOffset, length: layer.tableLength,
             layerName: layer.name)
         var table: [UInt8] = []
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)

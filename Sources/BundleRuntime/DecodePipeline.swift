@@ -264,12 +264,12 @@ enum DecodedBytes {
         #if !BENCH_NO_PIPELINE
             if pipelined,
                 let p = DecodePipeline.start(
-                    try LayerStream(fd: bundle.fd, dataOffset: offset, layer: layer), layerName: layer.name)
+                    try LayerStream(file: bundle, dataOffset: offset, layer: layer), layerName: layer.name)
             {
                 self = .pipelined(p)
                 return
             }
         #endif
-        self = .inline(Inline(try LayerStream(fd: bundle.fd, dataOffset: offset, layer: layer)))
+        self = .inline(Inline(try LayerStream(file: bundle, dataOffset: offset, layer: layer)))
     }
 }

@@ -5,13 +5,14 @@ import BundleCrypto
 
 /// The stored (compressed) bytes of a layer's file table, read from the bundle file a buffer at a time.
 public struct StoredTableRegion: ByteSource {
-    private let fd: Int32
+    /// The bundle whose descriptor is read (a reference: the descriptor stays the bundle's).
+    private let file: BundleFile
     private var offset: UInt64
     private var left: UInt64
     private let what: String
 
-    init(fd: Int32, offset: UInt64, length: UInt64, what: String) {
-        self.fd = fd
+    init(file: BundleFile, offset: UInt64, length: UInt64, what: String) {
+        self.file = file
         self.offset = offset
         self.left = length
         self.what = what
@@ -21,7 +22,7 @@ public struct StoredTableRegion: ByteSource {
         let n = Int(min(UInt64(buffer.count), left))
         guard n > 0 else { return 0 }
         let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-        try Sys.preadFully(fd, chunk, at: offset, what: what)
+        try Sys.preadFully(file.fd, chunk, at: offset, what: what)
         offset += UInt64(n)
         left -= UInt64(n)
         return n
@@ -42,10 +43,10 @@ public struct TableSource: ByteSource {
     private let hasher = Blake2b()
     private let layerName: String
 
-    init(fd: Int32, offset: UInt64, length: UInt64, layerName: String) {
+    init(file: BundleFile, offset: UInt64, length: UInt64, layerName: String) {
         self.layerName = layerName
         let region = StoredTableRegion(
-            fd: fd, offset: offset, length: length, what: "file table of layer '\(layerName)'")
+            file: file, offset: offset, length: length, what: "file table of layer '\(layerName)'")
         do { decoded = try StoredTableDecoder(stored: region) } catch { startFailure = error; decoded = nil }
     }
 
@@ -101,7 +102,7 @@ public struct FileTableStream {
     init(_ bundle: BundleFile, layer: LayerRecord) {
         reader = FileTable.StreamReader(
             source: TableSource(
-                fd: bundle.fd, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
+                file: bundle, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
                 length: layer.tableLength, layerName: layer.name), layer: layer)
         self.layer = layer
     }

@@ -24,11 +24,11 @@ public enum LayerExtractor {
     /// Decodes `layer` and checks the data digest and every file against its digest, without
     /// writing anything (`bundle-append verify`, `--launcher verify`).
     public static func verify(_ bundle: BundleFile, layer: LayerRecord) throws(BundleError) {
-        try extract(bundle, layer: layer, into: nil)
+        try run(bundle, layer: layer, root: nil, progress: nil)
     }
 
-    /// Extracts `layer` of `bundle` into `rootFD`, which must be an empty directory
-    /// (nil: only decode and check). `progress` is called with the bytes decoded so far.
+    /// Extracts `layer` of `bundle` into `root`, which must be an empty directory (the caller's; a
+    /// duplicate is held meanwhile). `progress` is called with the bytes decoded so far.
     ///
     /// The file table is streamed from the bundle, never held whole (docs/format.md, "Limits"):
     /// pass 1 checks every record and the table's digest before anything is created, pass 2
@@ -40,65 +40,67 @@ public enum LayerExtractor {
     /// returns. Until then everything written is in the caller's private `tmp/` directory, which a
     /// failure leaves for the caller to remove (docs/security.md, "Hash once").
     public static func extract(
-        _ bundle: BundleFile, layer: LayerRecord, into rootFD: Int32?,
+        _ bundle: BundleFile, layer: LayerRecord, into root: borrowing FileDescriptor,
         progress: ((UInt64) -> Void)? = nil
     ) throws(BundleError) {
+        try run(bundle, layer: layer, root: try Sys.duplicate(root), progress: progress)
+    }
+
+    /// `extract` into `root`, or with nil only decode and check (`verify`).
+    private static func run(
+        _ bundle: BundleFile, layer: LayerRecord, root: consuming FileDescriptor?, progress: ((UInt64) -> Void)?
+    ) throws(BundleError) {
+        let writing = root != nil
         // Pass 1: the whole table is well-formed and signed before anything is created.
         var check = bundle.fileTableStream(of: layer)
         while try check.next() != nil {}
 
         // Pass 2: create. Writing a layer, the decoding runs on a second thread (`DecodePipeline`)
         // unless threads are unavailable; verifying, on this one.
-        let source = try DecodedBytes(bundle, layer: layer, pipelined: rootFD != nil)
+        let source = try DecodedBytes(bundle, layer: layer, pipelined: writing)
         // Any error in pass 2 (a full disk, a changed table) stops and joins the decoding thread
         // here: the thread holds the pipeline while it runs, so `deinit` alone would not (after
         // `finish`, `cancel` finds no thread and does nothing).
         defer { if case .pipelined(let p) = source { p.cancel() } }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
         defer { buffer.deallocate() }
-        var dirs = DirectoryStack(root: rootFD ?? -1)
-        defer { dirs.closeAll() }
+        var dirs = DirectoryStack(root: root)
         var written: UInt64 = 0
         var restrictedModes = false
         var records = bundle.fileTableStream(of: layer)
         while let file = try records.next() {
-            guard rootFD != nil else {
+            guard writing else {
                 if file.kind == .regular, case .inline(let s) = source {
                     try pump(
-                        file, layer: layer, stream: &s.stream, buffer: buffer, to: nil, written: &written,
-                        progress: progress)
+                        file, layer: layer, stream: &s.stream, buffer: buffer, to: { _ throws(BundleError) in },
+                        written: &written, progress: progress)
                 }
                 continue
             }
             let (parentPath, name) = split(file.path)
-            let parent: Int32
-            do throws(BundleError) { parent = try dirs.open(parentPath) } catch { throw error }
-            // One typed error per `do` (Embedded Swift cannot cast errors).
-            switch file.kind {
-            case .directory:
-                do { try Sys.mkdirat(parent, name, 0o700) } catch { throw error }
-                if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
-            case .symlink:
-                do { try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name) } catch {
-                    throw error
+            try dirs.withDirectory(parentPath) { (parent) throws(BundleError) in
+                switch file.kind {
+                case .directory:
+                    try Sys.mkdirat(parent, name, 0o700)
+                    if extractedMode(file.mode, directory: true) != 0o700 { restrictedModes = true }
+                case .symlink:
+                    try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
+                case .regular:
+                    let fd = try Sys.openat(parent, name, .writeOnly | .create | .exclusive | .noFollow, 0o600)
+                    switch source {
+                    case .inline(let s):
+                        try pump(
+                            file, layer: layer, stream: &s.stream, buffer: buffer,
+                            to: { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: file.pathString) },
+                            written: &written, progress: progress, checkDigest: false)
+                    case .pipelined(let p):
+                        try pump(file, from: p, to: fd, written: &written, progress: progress)
+                    }
+                    // The kernel starts writing it now, while we decode the next files; `flush` waits.
+                    Sys.startWriteback(fd)
+                    let mode = extractedMode(file.mode, directory: false)
+                    if mode != 0o600 { try Sys.fchmod(fd, mode, what: file.pathString) }
                 }
-            case .regular:
-                let fd: Int32
-                fd = try Sys.openat(
-                    parent, name, .writeOnly | .create | .exclusive | .noFollow, 0o600)
-                defer { Sys.close(fd) }
-                switch source {
-                case .inline(let s):
-                    try pump(
-                        file, layer: layer, stream: &s.stream, buffer: buffer, to: fd, written: &written,
-                        progress: progress, checkDigest: false)
-                case .pipelined(let p):
-                    try pump(file, from: p, to: fd, written: &written, progress: progress)
-                }
-                // The kernel starts writing it now, while we decode the next files; `flush` waits.
-                Sys.startWriteback(fd)
-                let mode = extractedMode(file.mode, directory: false)
-                if mode != 0o600 { do { try Sys.fchmod(fd, mode, what: file.pathString) } catch { throw error } }
             }
         }
         switch source {
@@ -106,23 +108,26 @@ public enum LayerExtractor {
         case .pipelined(let p): try p.finish()
         }
         dirs.closeAll()
-        guard let root = rootFD, restrictedModes else { return }
-        try applyDirectoryModes(bundle, layer: layer, rootFD: root)
+        guard writing, restrictedModes else { return }
+        try applyDirectoryModes(bundle, layer: layer, dirs: &dirs)
     }
 
     /// Pass 3: directory modes last, each directory once nothing more is created below it
     /// (deepest first), so a read-only directory could still be filled. Memory: the open
     /// directories of one path (`OpenDirectories`), not a list of every directory.
-    private static func applyDirectoryModes(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError)
+    private static func applyDirectoryModes(
+        _ bundle: BundleFile, layer: LayerRecord, dirs chmodDirs: inout DirectoryStack
+    )
+        throws(BundleError)
     {
-        var chmodDirs = DirectoryStack(root: rootFD)
-        defer { chmodDirs.closeAll() }
         var open = OpenDirectories<UInt32>()
         var previous: [UInt8] = []
         func apply(_ closed: [(length: Int, payload: UInt32)], in path: [UInt8]) throws(BundleError) {
             for (length, mode) in closed where mode != 0o700 {
                 let dir = Array(path[..<length])
-                try Sys.fchmod(try chmodDirs.open(dir), mode, what: String(decoding: dir, as: UTF8.self))
+                try chmodDirs.withDirectory(dir) { (d) throws(BundleError) in
+                    try Sys.fchmod(d, mode, what: String(decoding: dir, as: UTF8.self))
+                }
             }
         }
         var records = bundle.fileTableStream(of: layer)
@@ -135,31 +140,31 @@ public enum LayerExtractor {
     }
 
     /// Durability for an extracted layer: `fsync` of every regular file and directory of the layer
-    /// under `rootFD` (then of `rootFD` itself), instead of `syncfs`, which would also flush every
+    /// under `root` (then of `root` itself), instead of `syncfs`, which would also flush every
     /// other process's dirty data on the filesystem. Files had their writeback started as they
     /// were closed (`Sys.startWriteback`), so their data is mostly written by now; each `fsync`
     /// still costs at least a device cache flush, which is why `CacheRoot` uses this only for
     /// small layers. One more streamed pass over the table (its digest checked again);
     /// descriptors: the `DirectoryStack`'s plus one.
-    public static func flush(_ bundle: BundleFile, layer: LayerRecord, rootFD: Int32) throws(BundleError) {
-        var dirs = DirectoryStack(root: rootFD)
-        defer { dirs.closeAll() }
+    public static func flush(_ bundle: BundleFile, layer: LayerRecord, root: borrowing FileDescriptor)
+        throws(BundleError)
+    {
+        var dirs = DirectoryStack(root: try Sys.duplicate(root))
         var records = bundle.fileTableStream(of: layer)
         while let file = try records.next() {
             switch file.kind {
             case .symlink:
                 continue  // its directory entry is flushed with its parent directory
             case .directory:
-                try Sys.fsync(try dirs.open(file.path), what: file.pathString)
+                try dirs.withDirectory(file.path) { (d) throws(BundleError) in try Sys.fsync(d, what: file.pathString) }
             case .regular:
                 let (parentPath, name) = split(file.path)
-                let parent = try dirs.open(parentPath)
-                let fd = try Sys.openat(parent, name, .readOnly | .noFollow)
-                defer { Sys.close(fd) }
-                try Sys.fsync(fd, what: file.pathString)
+                try dirs.withDirectory(parentPath) { (parent) throws(BundleError) in
+                    try Sys.fsync(try Sys.openat(parent, name, .readOnly | .noFollow), what: file.pathString)
+                }
             }
         }
-        try Sys.fsync(rootFD, what: "layer '\(layer.name)'")
+        try Sys.fsync(root, what: "layer '\(layer.name)'")
     }
 
     /// Decodes `layer` in memory and returns the bytes of the regular file at `path` (nil when the
@@ -179,7 +184,7 @@ public enum LayerExtractor {
             throw BundleError(
                 .tooLarge, "'\(TerminalText.shown(path))' is \(target.size) bytes, over the \(limit)-byte limit")
         }
-        var stream = try LayerStream(fd: bundle.fd, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
+        var stream = try LayerStream(file: bundle, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
         defer { buffer.deallocate() }
         var written: UInt64 = 0
@@ -195,35 +200,38 @@ public enum LayerExtractor {
                 }
                 var out: [UInt8]? = []
                 try pump(
-                    file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil,
-                    collect: &out)
+                    file, layer: layer, stream: &stream, buffer: buffer, to: { _ throws(BundleError) in },
+                    written: &written,
+                    progress: nil, collect: &out)
                 return out
             }
             var none: [UInt8]? = nil
             try pump(
-                file, layer: layer, stream: &stream, buffer: buffer, to: nil, written: &written, progress: nil,
-                collect: &none)
+                file, layer: layer, stream: &stream, buffer: buffer, to: { _ throws(BundleError) in },
+                written: &written,
+                progress: nil, collect: &none)
         }
         return nil
     }
 
     private static func pump(
         _ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
-        buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
-        progress: ((UInt64) -> Void)?, checkDigest: Bool = true
+        buffer: UnsafeMutableRawBufferPointer, to output: (UnsafeRawBufferPointer) throws(BundleError) -> Void,
+        written: inout UInt64, progress: ((UInt64) -> Void)?, checkDigest: Bool = true
     ) throws(BundleError) {
         var none: [UInt8]? = nil
         try pump(
-            file, layer: layer, stream: &stream, buffer: buffer, to: fd, written: &written, progress: progress,
+            file, layer: layer, stream: &stream, buffer: buffer, to: output, written: &written, progress: progress,
             collect: &none,
             checkDigest: checkDigest)
     }
 
-    /// Moves one regular file's bytes from the stream to `fd` (nil: nowhere) and, when `collect`
-    /// is non-nil, into that array, checking the file's digest when `checkDigest` is set.
+    /// Moves one regular file's bytes from the stream to `output` (a file, or nowhere) and, when
+    /// `collect` is non-nil, into that array, checking the file's digest when `checkDigest` is set.
     private static func pump(
         _ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
-        buffer: UnsafeMutableRawBufferPointer, to fd: Int32?, written: inout UInt64,
+        buffer: UnsafeMutableRawBufferPointer, to output: (UnsafeRawBufferPointer) throws(BundleError) -> Void,
+        written: inout UInt64,
         progress: ((UInt64) -> Void)?, collect: inout [UInt8]?, checkDigest: Bool = true
     ) throws(BundleError) {
         let hasher: Blake2b? = checkDigest ? Blake2b() : nil
@@ -233,9 +241,7 @@ public enum LayerExtractor {
             try stream.readExactly(chunk)
             hasher?.update(UnsafeRawBufferPointer(chunk))
             collect?.append(contentsOf: UnsafeRawBufferPointer(chunk))
-            if let fd {
-                try Sys.writeAll(fd, UnsafeRawBufferPointer(chunk), what: file.pathString)
-            }
+            try output(UnsafeRawBufferPointer(chunk))
             left -= UInt64(chunk.count)
             written += UInt64(chunk.count)
             progress?(written)
@@ -251,7 +257,7 @@ public enum LayerExtractor {
 
     /// Writes one regular file's bytes from the pipeline's ring straight to `fd` (no copy).
     private static func pump(
-        _ file: FileRecord, from pipeline: DecodePipeline, to fd: Int32, written: inout UInt64,
+        _ file: FileRecord, from pipeline: DecodePipeline, to fd: borrowing FileDescriptor, written: inout UInt64,
         progress: ((UInt64) -> Void)?
     ) throws(BundleError) {
         var left = file.size
@@ -281,20 +287,44 @@ public enum LayerExtractor {
 /// At most `maxOpen` descriptors are held, whatever the depth (a layer may nest 2,000 levels,
 /// more than a process's descriptor limit): the shallowest are closed, and reopened from the
 /// nearest open ancestor, one component at a time, only if the walk comes back to them.
-public struct DirectoryStack {
+public struct DirectoryStack: ~Copyable {
     public static let maxOpen = 64
-    private let root: Int32
+    /// The layer's root (nil: a stack that opens nothing, for `verify`).
+    private let root: FileDescriptor?
     private var components: [[UInt8]] = []
     /// The current path (components joined by `/`) and where each component ends in it, so that
     /// moving to the next file's parent costs one comparison of bytes, not a split of the path.
     private var joined: [UInt8] = []
     private var ends: [Int] = []
-    private var fds: [Int32] = []  // -1: closed to stay under maxOpen
+    /// One slot per component; a closed slot was closed to stay under `maxOpen`.
+    private var fds = DescriptorTable()
     private var openCount = 0
 
-    public init(root: Int32) { self.root = root }
+    public init(root: consuming FileDescriptor?) { self.root = root }
 
-    public mutating func open(_ path: [UInt8]) throws(BundleError) -> Int32 {
+    /// Lends `body` the directory at `path` (relative to the root), opening what is missing.
+    public mutating func withDirectory<R: ~Copyable>(
+        _ path: [UInt8], _ body: (borrowing FileDescriptor) throws(BundleError) -> R
+    )
+        throws(BundleError) -> R
+    {
+        let level = try open(path)
+        return try borrow(level, body)
+    }
+
+    /// Lends level `level` (-1: the root), which must be open.
+    private func borrow<R: ~Copyable>(_ level: Int, _ body: (borrowing FileDescriptor) throws(BundleError) -> R)
+        throws(BundleError) -> R
+    {
+        guard level < 0 else { return try fds.borrow(level, body) }
+        switch root {
+        case .some(let r): return try body(r)
+        case .none: preconditionFailure("DirectoryStack without a root opened a directory")
+        }
+    }
+
+    /// The level of `path`'s directory, opened (-1: the root).
+    private mutating func open(_ path: [UInt8]) throws(BundleError) -> Int {
         // How many current components `path` keeps: compare bytes, then back up to a boundary.
         var i = 0
         let n = min(joined.count, path.count)
@@ -306,8 +336,10 @@ public struct DirectoryStack {
             while keep > 0, ends[keep - 1] > start - 1 { keep -= 1 }
         }
         while components.count > keep {
-            let fd = fds.removeLast()
-            if fd >= 0 { Sys.close(fd); openCount -= 1 }
+            if let fd = fds.removeLast() {
+                fd.close()
+                openCount -= 1
+            }
             components.removeLast()
             ends.removeLast()
         }
@@ -316,11 +348,12 @@ public struct DirectoryStack {
         if restStart < path.count {
             for c in path[restStart...].split(separator: 0x2F, omittingEmptySubsequences: false) {
                 let parent = try descriptor(at: components.count - 1)
-                let fd = try Sys.openat(parent, Array(c), .directoryNoFollow)
+                let name = Array(c)
+                let fd = try borrow(parent) { (p) throws(BundleError) in try Sys.openat(p, name, .directoryNoFollow) }
                 if !joined.isEmpty { joined.append(0x2F) }
                 joined += c
                 fds.append(fd)
-                components.append(Array(c))
+                components.append(name)
                 ends.append(joined.count)
                 openCount += 1
                 trim()
@@ -329,45 +362,56 @@ public struct DirectoryStack {
         return try descriptor(at: components.count - 1)
     }
 
-    /// The descriptor of level `level` (-1: the root), reopened if it was closed.
-    private mutating func descriptor(at level: Int) throws(BundleError) -> Int32 {
-        if level < 0 { return root }
-        if fds[level] >= 0 { return fds[level] }
+    /// Level `level` (-1: the root), reopened if it was closed.
+    private mutating func descriptor(at level: Int) throws(BundleError) -> Int {
+        if level < 0 || fds.isOpen(level) { return level }
         var base = level - 1
-        while base >= 0, fds[base] < 0 { base -= 1 }
+        while base >= 0, !fds.isOpen(base) { base -= 1 }
         // Keep the last `maxOpen` levels opened on the way down: a walk going back up (directory
         // modes are set deepest first) then finds them open instead of starting from the root again.
         let keepFrom = level - DirectoryStack.maxOpen + 1
-        var current = base < 0 ? root : fds[base]
+        // Where the next component is opened from: a kept level, or an intermediate directory
+        // held only until its child is open.
+        var currentLevel = base
+        var intermediate: FileDescriptor? = nil
         var k = base + 1
         while k <= level {
-            let fd: Int32
-            do {
-                fd = try Sys.openat(current, components[k], .directoryNoFollow)
-            } catch {
-                if k > base + 1, k - 1 < keepFrom { Sys.close(current) }
-                throw error
+            let name = components[k]
+            let next: FileDescriptor
+            switch intermediate {
+            case .some(let d): next = try Sys.openat(d, name, .directoryNoFollow)
+            case .none:
+                next = try borrow(currentLevel) { (p) throws(BundleError) in try Sys.openat(p, name, .directoryNoFollow)
+                }
             }
-            if k > base + 1, k - 1 < keepFrom { Sys.close(current) }
-            if k >= keepFrom { fds[k] = fd; openCount += 1 }
-            current = fd
+            if k >= keepFrom {
+                fds.set(k, next)
+                openCount += 1
+                intermediate = nil
+                currentLevel = k
+            } else {
+                intermediate = consume next
+            }
             k += 1
         }
         trim(keeping: level)
-        return current
+        return level
     }
 
     private mutating func trim(keeping: Int = -1) {
         var i = 0
         while openCount > DirectoryStack.maxOpen, i < fds.count {
-            if fds[i] >= 0, i != keeping, i != fds.count - 1 { Sys.close(fds[i]); fds[i] = -1; openCount -= 1 }
+            if fds.isOpen(i), i != keeping, i != fds.count - 1 {
+                fds.close(i)
+                openCount -= 1
+            }
             i += 1
         }
     }
 
+    /// Closes every directory but the root.
     public mutating func closeAll() {
-        for fd in fds where fd >= 0 { Sys.close(fd) }
-        fds = []
+        fds.removeAll()
         components = []
         joined = []
         ends = []

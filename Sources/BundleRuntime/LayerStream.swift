@@ -15,7 +15,8 @@ import BundleCrypto
 /// When decoding fails, the rest of the stored stream is hashed first, so a modified bundle is
 /// reported as such rather than by whatever the decoder happened to trip on.
 struct LayerStream: ~Copyable {
-    private let fd: Int32
+    /// The bundle whose descriptor is read (a reference: the descriptor stays the bundle's).
+    private let file: BundleFile
     private let layerName: String
     private var nextOffset: UInt64
     private var compressedLeft: UInt64
@@ -39,8 +40,8 @@ struct LayerStream: ~Copyable {
     static let inputBufferSize = 256 << 10
     static let stagingBufferSize = 256 << 10
 
-    init(fd: Int32, dataOffset: UInt64, layer: LayerRecord) throws(BundleError) {
-        self.fd = fd
+    init(file: BundleFile, dataOffset: UInt64, layer: LayerRecord) throws(BundleError) {
+        self.file = file
         self.layerName = layer.name
         self.nextOffset = dataOffset + layer.offset
         self.compressedLeft = layer.compressedSize
@@ -71,7 +72,8 @@ struct LayerStream: ~Copyable {
     private mutating func refill() throws(BundleError) {
         let n = Int(min(UInt64(input.count), compressedLeft))
         try Sys.preadFully(
-            fd, UnsafeMutableRawBufferPointer(rebasing: input[0..<n]), at: nextOffset, what: "layer '\(layerName)' data"
+            file.fd, UnsafeMutableRawBufferPointer(rebasing: input[0..<n]), at: nextOffset,
+            what: "layer '\(layerName)' data"
         )
         hasher.update(UnsafeRawBufferPointer(rebasing: input[0..<n]))
         nextOffset += UInt64(n)

@@ -15,9 +15,11 @@ extension Sys {
     /// Takes `kind` on the file `fd`; with `wait: false` fails at once (EWOULDBLOCK) when another
     /// process holds a conflicting lock. The lock lives as long as the descriptor (and, for one
     /// opened by `openatInherited`, in the runtime the launcher hands off to).
-    public static func lock(_ fd: Int32, _ kind: LockKind, wait: Bool, what: String) throws(BundleError) {
+    public static func lock(_ fd: borrowing FileDescriptor, _ kind: LockKind, wait: Bool, what: String)
+        throws(BundleError)
+    {
         let op = (kind == .shared ? CPLAT_LOCK_SH : CPLAT_LOCK_EX) | (wait ? 0 : CPLAT_LOCK_NB)
-        _ = try call(.flock, what) { cplat_flock(fd, op) }
+        _ = try call(.flock, what) { cplat_flock(fd.raw, op) }
     }
 
     /// What `publishDirectory` did.
@@ -31,21 +33,26 @@ extension Sys {
     /// `newName` exists there: readers see no directory or the complete one. (POSIX rename
     /// replaces only an empty directory, which the cache never leaves, and reports ENOTEMPTY or
     /// EEXIST otherwise.)
-    public static func publishDirectory(_ fromDir: Int32, _ name: [UInt8], to toDir: Int32, as newName: [UInt8])
+    public static func publishDirectory(
+        _ fromDir: borrowing FileDescriptor, _ name: [UInt8], to toDir: borrowing FileDescriptor, as newName: [UInt8]
+    )
         throws(BundleError) -> Publication
     {
-        do { try renameat(fromDir, name, toDir, newName) } catch  where error.errno == CPLAT_ENOTEMPTY
+        do { try renameat(fromDir, name, toDir, newName) } catch
+            where error.errno == CPLAT_ENOTEMPTY
             || error.errno == CPLAT_EEXIST
         { return .nameTaken }
         return .published
     }
 
     /// Makes what was written to the file or directory `fd` durable (fsync).
-    public static func flush(_ fd: Int32, what: String) throws(BundleError) { try fsync(fd, what: what) }
+    public static func flush(_ fd: borrowing FileDescriptor, what: String) throws(BundleError) {
+        try fsync(fd, what: what)
+    }
 
     /// Makes everything written on the file system of `fd` durable (syncfs; on macOS sync and
     /// F_FULLFSYNC).
-    public static func flushFileSystem(_ fd: Int32) throws(BundleError) { try syncfs(fd) }
+    public static func flushFileSystem(_ fd: borrowing FileDescriptor) throws(BundleError) { try syncfs(fd) }
 
     /// Whether the process `pid` exists (signal 0); EPERM means it exists and is someone else's.
     public static func isProcessAlive(_ pid: Int32) -> Bool {
@@ -57,7 +64,7 @@ extension Sys {
 
     /// Whether programs could run from the file system of `fd` (false when mounted noexec);
     /// true when it cannot be told.
-    public static func allowsExecution(_ fd: Int32, what: String) -> Bool {
+    public static func allowsExecution(_ fd: borrowing FileDescriptor, what: String) -> Bool {
         guard let vfs = try? fstatvfs(fd, what: what) else { return true }
         return !vfs.isNoExec
     }
@@ -74,12 +81,11 @@ extension Sys {
 /// On POSIX the descriptors are inherited across `execve`; on Windows the launcher waits for its
 /// child while holding them.
 public final class HeldLocks {
-    var descriptors: [Int32] = []
+    /// Closed (released) when no longer held: a library user's locks; the launcher's pass to the runtime.
+    var descriptors = DescriptorTable()
     public init() {}
-    /// Released when no longer held (a library user's; the launcher's pass to the runtime).
-    deinit { for fd in descriptors { Sys.close(fd) } }
     /// How many locks are held.
     public var count: Int { descriptors.count }
     /// Keeps the inherited descriptor `fd` (from `openatInherited`) open until the hand-off.
-    public func keep(_ fd: Int32) { descriptors.append(fd) }
+    public func keep(_ fd: consuming FileDescriptor) { descriptors.append(fd) }
 }

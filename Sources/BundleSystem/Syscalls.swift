@@ -54,117 +54,146 @@ public enum Sys {
     /// The text of an errno value (`Errno.*` or any other the platform reported).
     public static func errorText(_ code: Int32) -> String { String(cString: cplat_strerror(code)) }
 
-    public static func open(_ path: String, _ flags: OpenFlags, _ mode: UInt32 = 0) throws(BundleError) -> Int32 {
-        try call(.open, path) { cplat_open(path, flags.rawValue | CPLAT_O_CLOEXEC, mode) }
-    }
-
-    public static func openat(_ dirfd: Int32, _ name: String, _ flags: OpenFlags, _ mode: UInt32 = 0)
-        throws(BundleError) -> Int32
+    public static func open(_ path: String, _ flags: OpenFlags, _ mode: UInt32 = 0) throws(BundleError)
+        -> FileDescriptor
     {
-        try call(.openat, name) { cplat_openat(dirfd, name, flags.rawValue | CPLAT_O_CLOEXEC, mode) }
+        FileDescriptor(adopting: try call(.open, path) { cplat_open(path, flags.rawValue | CPLAT_O_CLOEXEC, mode) })
     }
 
-    /// Closes `fd`. Never retried and never reported: on Linux the descriptor is gone even when
-    /// close says EINTR, and a retry could close a descriptor another thread just opened.
-    public static func close(_ fd: Int32) { _ = cplat_close(fd) }
+    public static func openat(_ dirfd: borrowing FileDescriptor, _ name: String, _ flags: OpenFlags, _ mode: UInt32 = 0)
+        throws(BundleError) -> FileDescriptor
+    {
+        FileDescriptor(
+            adopting: try call(.openat, name) { cplat_openat(dirfd.raw, name, flags.rawValue | CPLAT_O_CLOEXEC, mode) })
+    }
 
-    public static func fstat(_ fd: Int32) throws(BundleError) -> FileStatus {
+    /// Another descriptor of the same open file (close-on-exec), owned separately.
+    public static func duplicate(_ fd: borrowing FileDescriptor) throws(BundleError) -> FileDescriptor {
+        FileDescriptor(adopting: try call(.dup, "") { cplat_dup(fd.raw) })
+    }
+
+    public static func fstat(_ fd: borrowing FileDescriptor) throws(BundleError) -> FileStatus {
         var st = cplat_stat()
-        _ = try call(.fstat, "") { cplat_fstat(fd, &st) }
+        _ = try call(.fstat, "") { cplat_fstat(fd.raw, &st) }
         return FileStatus(st)
     }
 
     /// `fstatat` without following a final symlink. Returns nil when the name does not exist.
-    public static func lstatat(_ dirfd: Int32, _ name: String) throws(BundleError) -> FileStatus? {
+    public static func lstatat(_ dirfd: borrowing FileDescriptor, _ name: String) throws(BundleError) -> FileStatus? {
         try fstatat(dirfd, Array(name.utf8), follow: false)
     }
 
     /// Reads exactly `buffer.count` bytes at `offset`, or throws (a short file is an error).
-    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String)
+    public static func preadFully(
+        _ fd: borrowing FileDescriptor, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String
+    )
         throws(BundleError)
     {
         var done = 0
         while done < buffer.count {
             let n = Int(
                 try call(.pread, what) {
-                    cplat_pread(fd, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done))
+                    cplat_pread(fd.raw, buffer.baseAddress! + done, buffer.count - done, Int64(offset) + Int64(done))
                 })
             if n == 0 { throw BundleError(.truncated, "\(what) is truncated") }
             done += n
         }
     }
 
-    public static func pread(_ fd: Int32, count: Int, at offset: UInt64, what: String) throws(BundleError) -> [UInt8] {
+    public static func pread(_ fd: borrowing FileDescriptor, count: Int, at offset: UInt64, what: String)
+        throws(BundleError) -> [UInt8]
+    {
         var out = [UInt8](repeating: 0, count: count)
         try withMutableBytes(&out) { (b) throws(BundleError) in try preadFully(fd, b, at: offset, what: what) }
         return out
     }
 
     /// Writes all of `buffer`; short writes are normal and continued.
-    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, what: String) throws(BundleError) {
+    public static func writeAll(_ fd: borrowing FileDescriptor, _ buffer: UnsafeRawBufferPointer, what: String)
+        throws(BundleError)
+    {
         var done = 0
         while done < buffer.count {
-            let n = Int(try call(.write, what) { cplat_write(fd, buffer.baseAddress! + done, buffer.count - done) })
+            let n = Int(try call(.write, what) { cplat_write(fd.raw, buffer.baseAddress! + done, buffer.count - done) })
             // write(2) returning 0 for a non-empty buffer would loop forever: treat it as EIO.
             if n == 0 { throw BundleError.system(Syscall.write.messageName, what, errno: CPLAT_EIO) }
             done += n
         }
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: String, _ mode: UInt32) throws(BundleError) {
+    public static func mkdirat(_ dirfd: borrowing FileDescriptor, _ name: String, _ mode: UInt32) throws(BundleError) {
         try mkdirat(dirfd, Array(name.utf8), mode)
     }
 
-    public static func symlinkat(_ target: String, _ dirfd: Int32, _ name: String) throws(BundleError) {
-        _ = try call(.symlinkat, name) { cplat_symlinkat(target, dirfd, name) }
+    public static func symlinkat(_ target: String, _ dirfd: borrowing FileDescriptor, _ name: String)
+        throws(BundleError)
+    {
+        _ = try call(.symlinkat, name) { cplat_symlinkat(target, dirfd.raw, name) }
     }
 
-    public static func fchmod(_ fd: Int32, _ mode: UInt32, what: String) throws(BundleError) {
-        _ = try call(.fchmod, what) { cplat_fchmod(fd, mode) }
+    public static func fchmod(_ fd: borrowing FileDescriptor, _ mode: UInt32, what: String) throws(BundleError) {
+        _ = try call(.fchmod, what) { cplat_fchmod(fd.raw, mode) }
     }
 
-    public static func renameat(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String) throws(BundleError) {
+    public static func renameat(
+        _ fromDir: borrowing FileDescriptor, _ from: String, _ toDir: borrowing FileDescriptor, _ to: String
+    ) throws(BundleError) {
         try renameat(fromDir, Array(from.utf8), toDir, Array(to.utf8))
     }
 
     /// Removes `name` below `dirfd`: a file or symlink, or with `directory` an empty directory.
-    public static func unlinkat(_ dirfd: Int32, _ name: String, directory: Bool = false) throws(BundleError) {
+    public static func unlinkat(_ dirfd: borrowing FileDescriptor, _ name: String, directory: Bool = false)
+        throws(BundleError)
+    {
         try unlinkat(dirfd, Array(name.utf8), directory: directory)
     }
 
-    public static func syncfs(_ fd: Int32) throws(BundleError) {
-        _ = try call(.syncfs, "") { cplat_syncfs(fd) }
+    public static func syncfs(_ fd: borrowing FileDescriptor) throws(BundleError) {
+        _ = try call(.syncfs, "") { cplat_syncfs(fd.raw) }
     }
 
     /// Flushes one file or directory (data and metadata) to the disk.
-    public static func fsync(_ fd: Int32, what: String) throws(BundleError) {
-        _ = try call(.fsync, what) { cplat_fsync(fd) }
+    public static func fsync(_ fd: borrowing FileDescriptor, what: String) throws(BundleError) {
+        _ = try call(.fsync, what) { cplat_fsync(fd.raw) }
     }
 
     /// Starts writing a file's dirty pages to the disk without waiting (`sync_file_range`
     /// `WRITE`), so that a later `fsync` finds them written. Only a hint: a failure is ignored
     /// here and would surface in that `fsync`.
-    public static func startWriteback(_ fd: Int32) { _ = try? call(.syncFileRange, "") { cplat_start_writeback(fd) } }
+    public static func startWriteback(_ fd: borrowing FileDescriptor) {
+        _ = try? call(.syncFileRange, "") { cplat_start_writeback(fd.raw) }
+    }
 
     // Descriptor-relative calls on names given as bytes (directory entries need not be UTF-8).
 
-    public static func openat(_ dirfd: Int32, _ name: [UInt8], _ flags: OpenFlags, _ mode: UInt32 = 0)
-        throws(BundleError) -> Int32
+    public static func openat(
+        _ dirfd: borrowing FileDescriptor, _ name: [UInt8], _ flags: OpenFlags, _ mode: UInt32 = 0
+    )
+        throws(BundleError) -> FileDescriptor
     {
-        try call(.openat, displayName(name)) {
-            withCName(name) { cplat_openat(dirfd, $0, flags.rawValue | CPLAT_O_CLOEXEC, mode) }
-        }
+        FileDescriptor(
+            adopting: try call(.openat, displayName(name)) {
+                withCName(name) { cplat_openat(dirfd.raw, $0, flags.rawValue | CPLAT_O_CLOEXEC, mode) }
+            })
     }
 
     /// `openat` whose descriptor survives `execve` (a lock the runtime must keep holding).
-    public static func openatInherited(_ dirfd: Int32, _ name: String, _ flags: OpenFlags, _ mode: UInt32 = 0)
-        throws(BundleError) -> Int32
+    public static func openatInherited(
+        _ dirfd: borrowing FileDescriptor, _ name: String, _ flags: OpenFlags, _ mode: UInt32 = 0
+    )
+        throws(BundleError) -> FileDescriptor
     {
-        try call(.openat, name) { cplat_openat(dirfd, name, flags.rawValue, mode) }
+        FileDescriptor(adopting: try call(.openat, name) { cplat_openat(dirfd.raw, name, flags.rawValue, mode) })
     }
 
     /// `fstatat`; `follow: false` does not follow a final symlink. Returns nil when the name does not exist.
-    public static func fstatat(_ dirfd: Int32, _ name: [UInt8], follow: Bool) throws(BundleError) -> FileStatus? {
+    public static func fstatat(_ dirfd: borrowing FileDescriptor, _ name: [UInt8], follow: Bool) throws(BundleError)
+        -> FileStatus?
+    {
+        try fstatat(raw: dirfd.raw, name, follow: follow)
+    }
+
+    static func fstatat(raw dirfd: Int32, _ name: [UInt8], follow: Bool) throws(BundleError) -> FileStatus? {
         var st = cplat_stat()
         do {
             _ = try call(.fstatat, displayName(name)) {
@@ -176,30 +205,34 @@ public enum Sys {
         return FileStatus(st)
     }
 
-    public static func mkdirat(_ dirfd: Int32, _ name: [UInt8], _ mode: UInt32) throws(BundleError) {
-        _ = try call(.mkdirat, displayName(name)) { withCName(name) { cplat_mkdirat(dirfd, $0, mode) } }
+    public static func mkdirat(_ dirfd: borrowing FileDescriptor, _ name: [UInt8], _ mode: UInt32) throws(BundleError) {
+        _ = try call(.mkdirat, displayName(name)) { withCName(name) { cplat_mkdirat(dirfd.raw, $0, mode) } }
     }
 
     /// Removes `name` below `dirfd`: a file or symlink, or with `directory` an empty directory.
-    public static func unlinkat(_ dirfd: Int32, _ name: [UInt8], directory: Bool = false) throws(BundleError) {
+    public static func unlinkat(_ dirfd: borrowing FileDescriptor, _ name: [UInt8], directory: Bool = false)
+        throws(BundleError)
+    {
         _ = try call(.unlinkat, displayName(name)) {
-            withCName(name) { cplat_unlinkat(dirfd, $0, directory ? CPLAT_AT_REMOVEDIR : 0) }
+            withCName(name) { cplat_unlinkat(dirfd.raw, $0, directory ? CPLAT_AT_REMOVEDIR : 0) }
         }
     }
 
-    public static func renameat(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) throws(BundleError) {
+    public static func renameat(
+        _ fromDir: borrowing FileDescriptor, _ from: [UInt8], _ toDir: borrowing FileDescriptor, _ to: [UInt8]
+    ) throws(BundleError) {
         _ = try call(.renameat, displayName(to)) {
-            withCName(from) { f in withCName(to) { t in cplat_renameat(fromDir, f, toDir, t) } }
+            withCName(from) { f in withCName(to) { t in cplat_renameat(fromDir.raw, f, toDir.raw, t) } }
         }
     }
 
     /// The target of the symlink `name` under `dirfd`, as bytes.
-    public static func readlinkat(_ dirfd: Int32, _ name: [UInt8]) throws(BundleError) -> [UInt8] {
+    public static func readlinkat(_ dirfd: borrowing FileDescriptor, _ name: [UInt8]) throws(BundleError) -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: Int(CPLAT_PATH_MAX) + 1)
         let n = try call(.readlinkat, displayName(name)) {
             withCName(name) { p in
                 buf.withUnsafeMutableBytes {
-                    cplat_readlinkat(dirfd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+                    cplat_readlinkat(dirfd.raw, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
                 }
             }
         }
@@ -207,42 +240,45 @@ public enum Sys {
     }
 
     /// Sets the access and modification times of `name` under `dirfd` to now, without following a symlink.
-    public static func touchat(_ dirfd: Int32, _ name: String) throws(BundleError) {
-        _ = try call(.utimensat, name) { cplat_touchat(dirfd, name) }
+    public static func touchat(_ dirfd: borrowing FileDescriptor, _ name: String) throws(BundleError) {
+        _ = try call(.utimensat, name) { cplat_touchat(dirfd.raw, name) }
     }
 
-    public static func fstatvfs(_ fd: Int32, what: String) throws(BundleError) -> FileSystemStatus {
+    public static func fstatvfs(_ fd: borrowing FileDescriptor, what: String) throws(BundleError) -> FileSystemStatus {
         var s = cplat_statvfs()
-        _ = try call(.fstatvfs, what) { cplat_fstatvfs(fd, &s) }
+        _ = try call(.fstatvfs, what) { cplat_fstatvfs(fd.raw, &s) }
         return FileSystemStatus(s)
     }
 
     /// `faccessat(dirfd, ".", W_OK)` with the effective ids: can we write in this directory?
-    public static func canWrite(_ dirfd: Int32) -> Bool {
-        (try? call(.faccessat, "") { cplat_faccessat(dirfd, ".", CPLAT_W_OK, CPLAT_AT_EACCESS) }) != nil
+    public static func canWrite(_ dirfd: borrowing FileDescriptor) -> Bool {
+        (try? call(.faccessat, "") { cplat_faccessat(dirfd.raw, ".", CPLAT_W_OK, CPLAT_AT_EACCESS) }) != nil
     }
 
     /// Whether `path` (relative to the working directory) is a regular file (following symlinks)
     /// that this process may execute, as a shell's PATH search requires: a directory or FIFO of
     /// that name is passed over.
     public static func isExecutableFile(_ path: String) -> Bool {
-        guard let st = try? fstatat(CPLAT_AT_FDCWD, Array(path.utf8), follow: true), st.type == .regular else {
+        guard let st = try? fstatat(raw: CPLAT_AT_FDCWD, Array(path.utf8), follow: true), st.type == .regular else {
             return false
         }
         return (try? call(.faccessat, path) { cplat_faccessat(CPLAT_AT_FDCWD, path, CPLAT_X_OK, 0) }) != nil
     }
 
     /// One `read` into `buffer`: the byte count, 0 at the end of the file.
-    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, what: String) throws(BundleError)
+    public static func read(_ fd: borrowing FileDescriptor, _ buffer: UnsafeMutableRawBufferPointer, what: String)
+        throws(BundleError)
         -> Int
     {
-        Int(try call(.read, what) { cplat_read(fd, buffer.baseAddress, buffer.count) })
+        Int(try call(.read, what) { cplat_read(fd.raw, buffer.baseAddress, buffer.count) })
     }
 
     /// Maps `size` bytes of `fd` read-only; release with `unmap`.
-    public static func mapReadOnly(_ fd: Int32, size: Int, what: String) throws(BundleError) -> UnsafeRawPointer {
+    public static func mapReadOnly(_ fd: borrowing FileDescriptor, size: Int, what: String) throws(BundleError)
+        -> UnsafeRawPointer
+    {
         var base: UnsafeMutableRawPointer? = nil
-        _ = try call(.mmap, what) { cplat_map_readonly(fd, size, &base) }
+        _ = try call(.mmap, what) { cplat_map_readonly(fd.raw, size, &base) }
         return UnsafeRawPointer(base!)
     }
 
@@ -260,7 +296,19 @@ public enum Sys {
     public static func processID() -> Int32 { cplat_getpid() }
     public static func effectiveUserID() -> UInt32 { cplat_geteuid() }
     public static func userID() -> UInt32 { cplat_getuid() }
-    public static func isTerminal(_ fd: Int32) -> Bool { cplat_isatty(fd) == 1 }
+    public static func isTerminal(_ stream: StandardStream) -> Bool { cplat_isatty(stream.rawValue) == 1 }
+
+    /// Writes all of `buffer` to standard output or standard error.
+    public static func write(_ stream: StandardStream, _ buffer: UnsafeRawBufferPointer) throws(BundleError) {
+        let view = FileDescriptor(viewing: stream.rawValue)
+        do {
+            try writeAll(view, buffer, what: stream == .output ? "standard output" : "standard error")
+            view.forget()
+        } catch {
+            view.forget()
+            throw error
+        }
+    }
     /// Seconds since 1970.
     public static func now() -> Int64 { cplat_time_now() }
     /// A clock that never goes back, in nanoseconds.
@@ -281,7 +329,6 @@ public enum Sys {
     /// directory (LDAP, sssd) are not found here; they have HOME set, which is looked at first.
     public static func passwordDatabaseHome() -> String? {
         guard let fd = try? open("/etc/passwd", .readOnly | .nonBlocking) else { return nil }
-        defer { close(fd) }
         var text: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while text.count < PasswdFile.maximumSize {
@@ -305,7 +352,6 @@ public enum Sys {
             done += Int(n)
         }
         if done < count, let fd = try? open("/dev/urandom", .readOnly) {
-            defer { close(fd) }
             while done < count {
                 let n = out.withUnsafeMutableBytes {
                     (try? read(fd, UnsafeMutableRawBufferPointer(rebasing: $0[done...]), what: "/dev/urandom")) ?? 0
@@ -371,19 +417,18 @@ public enum Sys {
 
 extension Sys {
     /// Names in a directory (without `.` and `..`). `dirfd` stays open and owned by the caller.
-    public static func listDirectory(_ dirfd: Int32) throws(BundleError) -> [String] {
+    public static func listDirectory(_ dirfd: borrowing FileDescriptor) throws(BundleError) -> [String] {
         try listDirectoryBytes(dirfd).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Names in a directory as the bytes the kernel returned (without `.` and `..`), so a name
     /// that is not UTF-8 can still be opened, compared and removed. `dirfd` stays the caller's.
-    public static func listDirectoryBytes(_ dirfd: Int32) throws(BundleError) -> [[UInt8]] {
-        let fd = try call(.dup, "") { cplat_dup(dirfd) }
+    public static func listDirectoryBytes(_ dirfd: borrowing FileDescriptor) throws(BundleError) -> [[UInt8]] {
+        // fdopendir takes over a descriptor: a duplicate, so the caller's stays open and its own.
+        let copy = try duplicate(dirfd)
         var dir: UnsafeMutableRawPointer? = nil
-        do { _ = try call(.fdopendir, "") { cplat_fdopendir(fd, &dir) } } catch {
-            Sys.close(fd)
-            throw error
-        }
+        _ = try call(.fdopendir, "") { cplat_fdopendir(copy.raw, &dir) }
+        copy.handedToDirectoryStream()
         defer { cplat_closedir(dir) }
         cplat_rewinddir(dir)
         var names: [[UInt8]] = []
@@ -468,7 +513,9 @@ extension Sys {
         context: UnsafeMutableRawPointer
     ) -> Thread? {
         var handle: UnsafeMutableRawPointer? = nil
-        guard (try? call(.threadStart, "", retryOnInterrupt: false) { cplat_thread_start(body, context, &handle) }) != nil,
+        guard
+            (try? call(.threadStart, "", retryOnInterrupt: false) { cplat_thread_start(body, context, &handle) })
+                != nil,
             let handle
         else { return nil }
         return Thread(handle: handle)

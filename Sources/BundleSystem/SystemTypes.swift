@@ -142,3 +142,8 @@ public struct FileSystemStatus: Sendable {
         isNoExec = s.f_flag & CPLAT_ST_NOEXEC != 0
     }
 }
+
+/// The descriptors a process starts with, which the launcher writes to but never owns or closes.
+public enum StandardStream: Int32, Sendable {
+    case input = 0, output = 1, error = 2
+}

@@ -11,17 +11,21 @@ import BundleSystem
 
 /// Unit tests of the cache module, in process: real directories and real bundles, with syscall
 /// failures injected through `Sys.failureInjection` (debug builds only). The attacks that need a
-/// second user are in EndToEndTests/MultiUserCacheTests.
+/// second user are in EndToEndTests/MultiUserCacheTests. Every test also checks that it left as
+/// many descriptors open as it found (the debug build's `DescriptorLedger`): none leaked.
 final class BundleCacheTests: XCTestCase {
     var dir = ""
+    var descriptorsAtStart = 0
 
     override func setUpWithError() throws {
         dir = try TempDir.make("cache-unit")
         chmod(dir, 0o700)
+        descriptorsAtStart = DescriptorLedger.count
     }
 
     override func tearDownWithError() throws {
         Sys.failureInjection = nil
+        XCTAssertEqual(DescriptorLedger.count, descriptorsAtStart, "descriptors leaked by this test")
         _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+rwx", dir]).waitUntilExit()
         try? FileManager.default.removeItem(atPath: dir)
     }
@@ -62,6 +66,15 @@ final class BundleCacheTests: XCTestCase {
         let path = dir + "/bundle-" + UUID().uuidString
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return try BundleFile(path: path, trust: .unsignedOnly)
+    }
+
+    /// What `CacheRoot.layer` found, by name (its descriptor closed).
+    func state(_ s: consuming CacheRoot.LayerState) -> String {
+        switch consume s {
+        case .absent: return "absent"
+        case .complete: return "complete"
+        case .damaged: return "damaged"
+        }
     }
 
     func location(_ path: String) -> CacheLocation {
@@ -124,9 +137,8 @@ final class BundleCacheTests: XCTestCase {
             XCTAssertEqual(try cache.holdShared(layer.cacheName, into: locks), .held)
             let fd = try cache.install(layer, from: bundle)
             XCTAssertEqual(CacheRoot.problems(in: fd, layer: layer, bundle: bundle), [])
-            Sys.close(fd)
-            guard case .complete(let again) = try cache.layer(layer.cacheName) else { return XCTFail("not complete") }
-            Sys.close(again)
+            fd.close()
+            XCTAssertEqual(state(try cache.layer(layer.cacheName)), "complete")
             cache.writeBundleRecord(bundle, exePath: bundle.path)
             cache.touchBundle(bundle, exePath: bundle.path)
         }
@@ -135,25 +147,26 @@ final class BundleCacheTests: XCTestCase {
         try cache.checkExecAllowed()
         _ = cache.layerEntries(records: cache.records())
         // An abandoned extraction of a process that is gone, removed by the next cold launch.
-        let tmp = try XCTUnwrap(try cache.directory(.tmp, create: false))
-        try Sys.mkdirat(tmp, "0123456789abcdef.999999999.00", 0o700)
+        let tmpDirectory = try XCTUnwrap(try cache.directory(.tmp, create: false))
+        try Sys.mkdirat(tmpDirectory.fd, "0123456789abcdef.999999999.00", 0o700)
         cache.removeAbandoned()
         try cache.setAside(small.manifest.layers[0].cacheName, reason: "test")
-        try Sys.symlinkat("target", tmp, "link")
-        XCTAssertEqual(try Sys.readlinkat(tmp, Array("link".utf8)), Array("target".utf8))
+        try Sys.symlinkat("target", tmpDirectory.fd, "link")
+        XCTAssertEqual(try Sys.readlinkat(tmpDirectory.fd, Array("link".utf8)), Array("target".utf8))
         XCTAssertNotNil(Sys.workingDirectory())
         XCTAssertNotNil(Sys.selfPath())
         let bundleFD = try Sys.open(big.path, .readOnly)
         let mapped = try Sys.mapReadOnly(bundleFD, size: 4, what: "bundle")
         Sys.unmap(mapped, size: 4)
-        Sys.close(bundleFD)
+        bundleFD.close()
         XCTAssertTrue(Sys.isProcessAlive(getpid()))
         Sys.failureInjection = nil
 
         // Not retried on purpose: exec (it does not return EINTR; a failed hand-off is reported)
         // and thread start (pthread_create reports no EINTR; no thread means decoding inline).
         let notRetried: Set<Syscall> = [.execve, .execvpe, .threadStart]
-        XCTAssertEqual(Set(Syscall.allCases).subtracting(box.interrupted).subtracting(notRetried), [],
+        XCTAssertEqual(
+            Set(Syscall.allCases).subtracting(box.interrupted).subtracting(notRetried), [],
             "every retried call was interrupted at least once")
         XCTAssertEqual(
             try String(contentsOfFile: cache.layerPath(big.manifest.layers[0].cacheName) + "/run.sh", encoding: .utf8),
@@ -164,7 +177,7 @@ final class BundleCacheTests: XCTestCase {
         let cache = try openCache()
         let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": String(repeating: "x", count: 100_000)])
         _ = inject(.write, ENOSPC)
-        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle).close()) { e in
             XCTAssertEqual((e as? BundleError)?.code, .diskFull, "\(e)")
             XCTAssertEqual((e as? BundleError)?.errno, ENOSPC, "\(e)")
         }
@@ -185,7 +198,7 @@ final class BundleCacheTests: XCTestCase {
             if call == .syncfs { syncfsCalls += 1 }
             return nil
         }
-        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        try cache.install(bundle.manifest.layers[0], from: bundle).close()
         Sys.failureInjection = nil
         XCTAssertEqual(syncfsCalls, 0)
         // 4 files, 4 directories (a, a/b, e: and the root), the marker; then, after the rename that
@@ -211,9 +224,10 @@ final class BundleCacheTests: XCTestCase {
             if call == .fsync || call == .syncfs { calls.append(call.messageName) }
             return nil
         }
-        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        try cache.install(bundle.manifest.layers[0], from: bundle).close()
         Sys.failureInjection = nil
-        XCTAssertEqual(calls, ["syncfs", "fsync"], "one syncfs for the tree, then an fsync of layers/ after the rename")
+        XCTAssertEqual(
+            calls, ["syncfs", "fsync"], "one syncfs for the tree, then an fsync of layers/ after the rename")
     }
 
     /// Text that zstd cannot shrink much: a layer of it spans many of the pipeline's buffers.
@@ -273,7 +287,7 @@ final class BundleCacheTests: XCTestCase {
             ["run.sh": "#!/bin/sh\n"], binary: ["a.bin": Array(code[..<split]), "b.bin": Array(code[split...])],
             filter: .x86)
         XCTAssertEqual(bundle.manifest.layers[0].filter, .x86)
-        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        try cache.install(bundle.manifest.layers[0], from: bundle).close()
         let root = cache.layerPath(bundle.manifest.layers[0].cacheName)
         let a = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/a.bin")))
         let b = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/b.bin")))
@@ -294,7 +308,7 @@ final class BundleCacheTests: XCTestCase {
             reads.seen += 1
             return reads.seen >= 12 ? EIO : nil
         }
-        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle).close()) { e in
             XCTAssertEqual((e as? BundleError)?.errno, EIO, "\(e)")
             XCTAssertTrue((e as? BundleError)?.message.contains("layer 'l' data") == true, "\(e)")
         }
@@ -303,7 +317,7 @@ final class BundleCacheTests: XCTestCase {
         XCTAssertEqual(names(cache.path + "/tmp"), [])
         XCTAssertEqual(names(cache.path + "/layers"), [])
         // The same bundle installs once nothing fails.
-        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        try cache.install(bundle.manifest.layers[0], from: bundle).close()
         XCTAssertEqual(
             try String(
                 contentsOfFile: cache.layerPath(bundle.manifest.layers[0].cacheName) + "/big.txt",
@@ -329,7 +343,7 @@ final class BundleCacheTests: XCTestCase {
             return writes.seen >= 3 ? ENOSPC : nil
         }
         let threadsBefore = threadCount()
-        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle).close()) { e in
             XCTAssertEqual((e as? BundleError)?.code, .diskFull, "\(e)")
             XCTAssertTrue((e as? BundleError)?.message.contains("big.txt") == true, "\(e)")
         }
@@ -344,7 +358,7 @@ final class BundleCacheTests: XCTestCase {
         let cache = try openCache()
         let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "a/b/c.txt": String(repeating: "x", count: 10_000)])
         _ = inject(.fsync, EIO, subject: "a/b/c.txt")
-        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle)) { e in
+        XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle).close()) { e in
             XCTAssertEqual((e as? BundleError)?.errno, EIO, "\(e)")
             XCTAssertTrue((e as? BundleError)?.message.contains("a/b/c.txt") == true, "names the file: \(e)")
         }
@@ -368,17 +382,16 @@ final class BundleCacheTests: XCTestCase {
         let cache = try openCache()
         let bundle = try makeBundle()
         let layer = bundle.manifest.layers[0]
-        Sys.close(try cache.install(layer, from: bundle))
+        try cache.install(layer, from: bundle).close()
         _ = inject(.renameat, EEXIST)
-        let fd = try cache.install(layer, from: bundle)
-        Sys.close(fd)
+        try cache.install(layer, from: bundle).close()
         XCTAssertEqual(names(cache.path + "/tmp"), [], "our copy is discarded")
         // No complete copy: the rename's EEXIST is an error, with one line.
         Sys.failureInjection = nil
         let marker = cache.layerPath(layer.cacheName) + "/" + PathRules.markerName
         XCTAssertEqual(unlink(marker), 0)
         _ = inject(.renameat, EEXIST)
-        XCTAssertThrowsError(try cache.install(layer, from: bundle)) { e in
+        XCTAssertThrowsError(try cache.install(layer, from: bundle).close()) { e in
             XCTAssertEqual((e as? BundleError)?.code, .damagedCache, "\(e)")
         }
     }
@@ -432,7 +445,7 @@ final class BundleCacheTests: XCTestCase {
                 atPath: tmp + "/" + ours + "/" + PathRules.markerName, contents: Data("x\n".utf8))
             return nil
         }
-        XCTAssertThrowsError(try cache.install(layer, from: bundle)) { e in
+        XCTAssertThrowsError(try cache.install(layer, from: bundle).close()) { e in
             XCTAssertEqual((e as? BundleError)?.code, .unsafeCache, "\(e)")
         }
     }
@@ -441,15 +454,14 @@ final class BundleCacheTests: XCTestCase {
         let cache = try openCache()
         let bundle = try makeBundle()
         let name = bundle.manifest.layers[0].cacheName
-        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
-        guard case .complete(let fd) = try cache.layer(name) else { return XCTFail("complete after install") }
-        Sys.close(fd)
+        try cache.install(bundle.manifest.layers[0], from: bundle).close()
+        XCTAssertEqual(state(try cache.layer(name)), "complete", "complete after install")
         let marker = cache.layerPath(name) + "/" + PathRules.markerName
         chmod(marker, 0o666)
-        guard case .damaged = try cache.layer(name) else { return XCTFail("a marker others can write is not trusted") }
+        XCTAssertEqual(state(try cache.layer(name)), "damaged", "a marker others can write is not trusted")
         chmod(marker, 0o400)
         XCTAssertEqual(chown(marker, 65534, 65534), 0)
-        XCTAssertThrowsError(try cache.layer(name)) { e in
+        XCTAssertThrowsError(state(try cache.layer(name))) { e in
             XCTAssertEqual((e as? BundleError)?.code, .unsafeCache, "\(e)")
             XCTAssertTrue("\(e)".contains("uid 65534"), "the message names the owner: \(e)")
         }
@@ -549,8 +561,7 @@ final class BundleCacheTests: XCTestCase {
     /// 600 levels, with the descriptor limit lowered to 128: removal, disk usage and the walker
     /// never hold more than a few descriptors, and no path is ever built.
     func testTreesDeeperThanTheDescriptorLimit() throws {
-        let rootFD = open(dir, O_RDONLY | O_DIRECTORY)
-        defer { close(rootFD) }
+        let root = try Sys.open(dir, .readOnly | .directory)
         XCTAssertEqual(mkdir(dir + "/deep", 0o700), 0)
         var fd = open(dir + "/deep", O_RDONLY | O_DIRECTORY)
         for i in 0..<600 {
@@ -569,34 +580,31 @@ final class BundleCacheTests: XCTestCase {
         defer { setrlimit(Int32(RLIMIT_NOFILE.rawValue), &old) }
         var count = 0
         try TreeWalk.walk(
-            rootFD,
-            visit: { _ in
+            root,
+            visit: { _, _ in
                 count += 1; return true
             })
         XCTAssertEqual(count, 1 + 600 + 6)
-        XCTAssertGreaterThan(TreeWalk.diskUsage(rootFD, "deep"), 600 * 512)
-        try TreeWalk.removeTree(rootFD, "deep")
+        XCTAssertGreaterThan(TreeWalk.diskUsage(root, "deep"), 600 * 512)
+        try TreeWalk.removeTree(root, "deep")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/deep"))
     }
 
     func testDirectoryStackHoldsABoundedNumberOfDescriptors() throws {
-        let rootFD = open(dir, O_RDONLY | O_DIRECTORY)
-        defer { close(rootFD) }
         let before = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
-        var stack = DirectoryStack(root: rootFD)
+        var stack = DirectoryStack(root: try Sys.open(dir, .readOnly | .directory))
         var path: [UInt8] = []
         for i in 0..<300 {
-            let parent = try stack.open(path)
-            XCTAssertEqual(mkdirat(parent, "d\(i % 3)", 0o700), 0)
+            try stack.withDirectory(path) { (parent) throws(BundleError) in try Sys.mkdirat(parent, "d\(i % 3)", 0o700)
+            }
             path += (path.isEmpty ? [] : [0x2F]) + Array("d\(i % 3)".utf8)
         }
-        _ = try stack.open(path)
+        try stack.withDirectory(path) { _ throws(BundleError) in }
         let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
         XCTAssertLessThanOrEqual(open - before, DirectoryStack.maxOpen + 1)
         // Back up to a level whose descriptor was closed, then down a new branch.
         let shallow = Array(path.prefix(11))  // "d0/d1/d2/d0"
-        let fd = try stack.open(shallow)
-        XCTAssertEqual(mkdirat(fd, "new", 0o700), 0)
+        try stack.withDirectory(shallow) { (fd) throws(BundleError) in try Sys.mkdirat(fd, "new", 0o700) }
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/d0/d1/d2/d0/new"))
         stack.closeAll()
     }
@@ -622,7 +630,6 @@ final class BundleCacheTests: XCTestCase {
         let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", nfc: "hello"])
         let layer = bundle.manifest.layers[0]
         let fd = try cache.install(layer, from: bundle)
-        defer { Sys.close(fd) }
         XCTAssertEqual(CacheRoot.problems(in: fd, layer: layer, bundle: bundle), [])
         chmod(cache.layerPath(layer.cacheName), 0o700)
         let extra = cache.layerPath(layer.cacheName) + "/" + nfd
@@ -634,7 +641,7 @@ final class BundleCacheTests: XCTestCase {
     func testGcNeverTrapsOnRecordsDatedBefore1970OrFarAhead() throws {
         let cache = try openCache()
         let bundle = try makeBundle()
-        Sys.close(try cache.install(bundle.manifest.layers[0], from: bundle))
+        try cache.install(bundle.manifest.layers[0], from: bundle).close()
         cache.writeBundleRecord(bundle, exePath: "/x")
         let record = cache.path + "/bundles/" + Hex.encode(bundle.digest)
         var times = [

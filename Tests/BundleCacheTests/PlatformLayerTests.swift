@@ -20,14 +20,32 @@ final class PlatformLayerTests: XCTestCase {
         XCTAssertEqual(String(cString: cplat_strerror(CPLAT_EOTHER + ESPIPE)), String(cString: strerror(ESPIPE)))
         XCTAssertEqual(Sys.errorText(CPLAT_EOTHER + EDEADLK), String(cString: strerror(EDEADLK)))
         // Through Sys: one BundleError naming the call, carrying the code.
-        XCTAssertThrowsError(try Sys.open("/nonexistent-\(getpid())/x", .readOnly)) { e in
+        XCTAssertThrowsError(try Sys.open("/nonexistent-\(getpid())/x", .readOnly).close()) { e in
             XCTAssertEqual((e as? BundleError)?.errno, Errno.ENOENT)
             XCTAssertEqual((e as? BundleError)?.message.hasPrefix("open /nonexistent-"), true, "\(e)")
         }
     }
 
+    /// The debug ledger counts what `FileDescriptor` values own: one more after an open, back after
+    /// the close, unchanged when a table takes a descriptor over, and back when the table ends.
+    func testTheDescriptorLedgerCountsOwnership() throws {
+        let start = DescriptorLedger.count
+        let fd = try Sys.open("/", .readOnly | .directory)
+        XCTAssertEqual(DescriptorLedger.count, start + 1)
+        do {
+            var table = DescriptorTable()
+            table.append(try Sys.duplicate(fd))
+            XCTAssertEqual(DescriptorLedger.count, start + 2)
+            XCTAssertTrue(try table.borrow(0) { (d) throws(BundleError) in try Sys.fstat(d).type == .directory })
+        }
+        XCTAssertEqual(DescriptorLedger.count, start + 1, "the table closed its descriptor when it ended")
+        fd.close()
+        XCTAssertEqual(DescriptorLedger.count, start)
+    }
+
     func testEveryCallHasAMessageName() {
-        XCTAssertEqual(Set(Syscall.allCases.map(\.messageName)).count, Syscall.allCases.count - 3,
+        XCTAssertEqual(
+            Set(Syscall.allCases.map(\.messageName)).count, Syscall.allCases.count - 3,
             "open/openat, read/pread, execve/execvpe share a word; every other call has its own")
     }
 
