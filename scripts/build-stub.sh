@@ -150,7 +150,8 @@ step "cc CPlatform CKeySlot"
 # Debian's static C libraries (built for glibc) link against musl with one shim
 # (Stub/Link/musl-compat.c, which also ends the launcher on a failed Swift allocation: --wrap).
 # -fno-sanitize=all: zig would otherwise add its UBSan runtime to C code it compiles without
-# optimisation.
+# optimisation. Stub/Link/sodium-trim.c with the four --wrap=_crypto_*_pick_best_implementation:
+# sodium_init no longer picks (and so links) four primitives the launcher never calls.
 if [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
@@ -159,10 +160,15 @@ if [ "$LIBC" = glibc ]; then
     -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
   step "link (static, musl)"
-  "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign -o "$W/bundle-stub" \
+  sodium_unpicked=()
+  for p in pwhash_argon2 stream_salsa20 onetimeauth_poly1305 scalarmult_curve25519; do
+    sodium_unpicked+=("-Wl,--wrap=_crypto_${p}_pick_best_implementation")
+  done
+  "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign \
+    "${sodium_unpicked[@]}" -o "$W/bundle-stub" \
     "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
-    Stub/Link/musl-compat.c \
+    Stub/Link/musl-compat.c Stub/Link/sodium-trim.c \
     "$LIBDIR/libsodium.a" "$ZSTD_DECODER_LIB" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
 fi
 
