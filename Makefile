@@ -16,7 +16,7 @@ STUB_SOURCES = $(wildcard Stub/*.swift Sources/BundleFormat/*.swift Sources/Bund
                  Sources/BundleCrypto/*.swift Sources/BundleRuntime/*.swift Sources/BundleCache/*.swift \
                  Sources/CPlatform/*.c Sources/CPlatform/include/* Sources/CKeySlot/*.c Sources/CKeySlot/include/* \
                  Sources/CZstd/* Sources/CLZMA/* Sources/CZlib/* Sources/CSodium/* Stub/Link/*.c) \
-               scripts/build-stub.sh scripts/lib/zig-toolchain.sh scripts/lib/zstd-decoder.sh packaging/zig/requirements.txt
+               scripts/build-stub.sh scripts/lib/zig-toolchain.sh packaging/zig/requirements.txt
 STUB       = $(BIN)/stubs/linux-x64/bundle-stub
 DEBUG_STUB = $(DEBUG_BIN)/stubs/linux-x64/bundle-stub
 ARM64_STUB       = $(BIN)/stubs/linux-arm64/bundle-stub

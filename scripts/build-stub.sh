@@ -8,11 +8,10 @@
 #   --libc glibc   linux-x64 only: link against static glibc with gcc instead of musl (for the
 #                  comparison in scripts/bench.sh; releases and tests use musl)
 #
-# Steps: zstd's decoder from its pinned source when not built yet (scripts/lib/zstd-decoder.sh),
-# each Swift module in link order with `-enable-experimental-feature Embedded -wmo`
+# Steps: each Swift module in link order with `-enable-experimental-feature Embedded -wmo`
 # (-emit-module for the next one), then Stub/ itself (`-parse-as-library`: its entry point is a
 # `@_cdecl("main")`), the C files of CPlatform and CKeySlot with the target's C compiler, then a
-# static link against libsodium, zstd's decoder, liblzma and zlib, then strip (release), then a check that
+# static link against libsodium, libzstd, liblzma and zlib, then strip (release), then a check that
 # the unpatched stub runs (natively, or under qemu-aarch64-static for arm64).
 # One line per step; a failure is one line naming the step (the compiler's output above it).
 set -euo pipefail
@@ -59,7 +58,7 @@ read -r -a ZIG <<<"$ZIG_CC"
 case "$TARGET" in
   linux-x64)
     TRIPLE=x86_64-unknown-linux-gnu
-    ZIG_TARGET=x86_64-linux-musl
+    CC=("${ZIG[@]}" -target x86_64-linux-musl)
     LIBDIR=/usr/lib/x86_64-linux-gnu
     STRIP=${STRIP:-strip}
     TARGET_SWIFT_FLAGS=()
@@ -72,7 +71,7 @@ case "$TARGET" in
     # shellcheck source=lib/arm64-toolchain.sh
     . scripts/lib/arm64-toolchain.sh
     arm64_toolchain || { echo "build-stub: the arm64 cross toolchain is not available (scripts/lib/arm64-toolchain.sh)" >&2; exit 1; }
-    ZIG_TARGET=aarch64-linux-musl
+    CC=("${ZIG[@]}" -target aarch64-linux-musl)
     LIBDIR=$ARM64_LIBDIR
     STRIP=${STRIP:-aarch64-linux-gnu-strip}
     RUNNER=("$ARM64_QEMU")
@@ -82,7 +81,6 @@ case "$TARGET" in
     ;;
   *) echo "build-stub: --target must be linux-x64 or linux-arm64 (got '${TARGET}')" >&2; exit 2 ;;
 esac
-CC=("${ZIG[@]}" -target "$ZIG_TARGET")
 [ -f "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" ] || {
   echo "build-stub: no Embedded Swift libraries for $TRIPLE in $EMBEDDED_LIB" >&2; exit 1; }
 
@@ -113,14 +111,6 @@ SWIFT_FLAGS=(-enable-experimental-feature Embedded -wmo -parse-as-library -targe
 
 step() { echo "build-stub [$TARGET${DEBUG:+ debug}]: $1"; }
 fail() { echo "build-stub: $1 failed (see the messages above)" >&2; exit 1; }
-
-# The musl link takes zstd's decoder built from source, not Debian's libzstd.a (which has the
-# legacy formats' decoders and no per-function sections): 105 KB less in the x64 stub, the same speed.
-if [ "$LIBC" = musl ]; then
-  # shellcheck source=lib/zstd-decoder.sh
-  . scripts/lib/zstd-decoder.sh
-  zstd_decoder "$ZIG_TARGET" || fail "building zstd's decoder (scripts/lib/zstd-decoder.sh)"
-fi
 
 # name, extra flags..., then the sources (after --).
 swift_module() {
@@ -169,7 +159,7 @@ else
     "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
     Stub/Link/musl-compat.c Stub/Link/sodium-trim.c \
-    "$LIBDIR/libsodium.a" "$ZSTD_DECODER_LIB" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
+    "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
 fi
 
 if [ -z "$DEBUG" ]; then
