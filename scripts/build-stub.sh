@@ -142,6 +142,8 @@ step "cc CPlatform CKeySlot"
 # -fno-sanitize=all: zig would otherwise add its UBSan runtime to C code it compiles without
 # optimisation. Stub/Link/sodium-trim.c with the four --wrap=_crypto_*_pick_best_implementation:
 # sodium_init no longer picks (and so links) four primitives the launcher never calls.
+# Stub/Link/zstd-no-legacy.c, an object before the archives: libzstd's decoders of the legacy
+# formats v0.5-v0.7 stay out of the link (a legacy frame is refused).
 if [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
@@ -150,6 +152,8 @@ if [ "$LIBC" = glibc ]; then
     -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
   step "link (static, musl)"
+  "${CC[@]}" "${C_OPT[@]}" -fno-sanitize=all -c Stub/Link/zstd-no-legacy.c -o "$W/zstd-no-legacy.o" ||
+    fail "compiling Stub/Link/zstd-no-legacy.c"
   sodium_unpicked=()
   for p in pwhash_argon2 stream_salsa20 onetimeauth_poly1305 scalarmult_curve25519; do
     sodium_unpicked+=("-Wl,--wrap=_crypto_${p}_pick_best_implementation")
@@ -158,7 +162,7 @@ else
     "${sodium_unpicked[@]}" -o "$W/bundle-stub" \
     "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
-    Stub/Link/musl-compat.c Stub/Link/sodium-trim.c \
+    Stub/Link/musl-compat.c Stub/Link/sodium-trim.c "$W/zstd-no-legacy.o" \
     "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
 fi
 
