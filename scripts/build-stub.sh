@@ -139,8 +139,12 @@ step "cc CPlatform CKeySlot"
 "${CC[@]}" "${C_OPT[@]}" -I Sources/CKeySlot/include -c Sources/CKeySlot/keyslot.c -o "$W/keyslot.o" || fail "compiling CKeySlot"
 
 # Debian's static C libraries (built for glibc) link against musl with one shim
-# (Stub/Link/musl-compat.c, which also ends the launcher on a failed Swift allocation: --wrap). -fno-sanitize=all: zig would otherwise add its UBSan runtime to C
-# code it compiles without optimisation.
+# (Stub/Link/musl-compat.c, which also ends the launcher on a failed Swift allocation: --wrap).
+# -fno-sanitize=all: zig would otherwise add its UBSan runtime to C code it compiles without
+# optimisation. Stub/Link/sodium-trim.c with the four --wrap=_crypto_*_pick_best_implementation:
+# sodium_init no longer picks (and so links) four primitives the launcher never calls.
+# Stub/Link/zstd-no-legacy.c, an object before the archives: libzstd's decoders of the legacy
+# formats v0.5-v0.7 stay out of the link (a legacy frame is refused).
 if [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
@@ -149,10 +153,17 @@ if [ "$LIBC" = glibc ]; then
     -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
   step "link (static, musl)"
-  "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign -o "$W/bundle-stub" \
+  "${CC[@]}" "${C_OPT[@]}" -fno-sanitize=all -c Stub/Link/zstd-no-legacy.c -o "$W/zstd-no-legacy.o" ||
+    fail "compiling Stub/Link/zstd-no-legacy.c"
+  sodium_unpicked=()
+  for p in pwhash_argon2 stream_salsa20 onetimeauth_poly1305 scalarmult_curve25519; do
+    sodium_unpicked+=("-Wl,--wrap=_crypto_${p}_pick_best_implementation")
+  done
+  "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign \
+    "${sodium_unpicked[@]}" -o "$W/bundle-stub" \
     "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleSystem.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
-    Stub/Link/musl-compat.c \
+    Stub/Link/musl-compat.c Stub/Link/sodium-trim.c "$W/zstd-no-legacy.o" \
     "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
 fi
 
