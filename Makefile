@@ -12,11 +12,12 @@ TEST_DGMO  = .build-dgmo/test/dgmo-linux-x64
 TEST_DGMO_ARM64 = .build-dgmo/test/dgmo-linux-arm64
 # The Embedded Swift launcher stub per target (scripts/build-stub.sh), release and debug, beside the
 # tools that look for it there. Rebuilt only when a file it is compiled from changed.
-STUB_SOURCES = $(wildcard Stub/*.swift Sources/BundleFormat/*.swift Sources/BundleCodecs/*.swift \
-                 Sources/BundleCrypto/*.swift Sources/BundleSystem/*.swift Sources/BundleRuntime/*.swift Sources/BundleCache/*.swift \
+# The launcher's Swift modules are listed once, in Stub/modules (scripts/build-stub.sh reads it too).
+LAUNCHER_MODULES = $(shell sed -e 's/\#.*//' -e 's/ .*//' Stub/modules)
+STUB_SOURCES = $(wildcard Stub/*.swift $(foreach m,$(LAUNCHER_MODULES),Sources/$(m)/*.swift) \
                  Sources/CPlatform/*.c Sources/CPlatform/include/* Sources/CKeySlot/*.c Sources/CKeySlot/include/* \
                  Sources/CZstd/* Sources/CLZMA/* Sources/CZlib/* Sources/CSodium/* Stub/Link/*.c) \
-               scripts/build-stub.sh scripts/lib/zig-toolchain.sh packaging/zig/requirements.txt
+               Stub/modules scripts/build-stub.sh scripts/lib/zig-toolchain.sh packaging/zig/requirements.txt
 STUB       = $(BIN)/stubs/linux-x64/bundle-stub
 DEBUG_STUB = $(DEBUG_BIN)/stubs/linux-x64/bundle-stub
 ARM64_STUB       = $(BIN)/stubs/linux-arm64/bundle-stub

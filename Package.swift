@@ -72,6 +72,15 @@ let package = Package(
         .target(
             name: "BundleCache", dependencies: ["BundleFormat", "BundleCrypto", "BundleRuntime", "BundleSystem"],
             path: "Sources/BundleCache", swiftSettings: launcherModuleSettings),
+        // What the launcher decides (the entry, the self path, the layers in the cache, the runtime's
+        // command and environment, the ops commands' text and JSON), as a library the tests reach;
+        // Stub/main.swift orders the steps and hands off. No Foundation.
+        .target(
+            name: "BundleLauncher",
+            dependencies: [
+                "BundleFormat", "BundleCodecs", "BundleCrypto", "BundleSystem", "BundleRuntime", "BundleCache", "CKeySlot",
+            ],
+            path: "Sources/BundleLauncher", swiftSettings: launcherModuleSettings),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",
@@ -92,8 +101,9 @@ let package = Package(
             path: "Sources/PackagerOptions",
             swiftSettings: strictSettings),
 
-        // The launcher (Stub/) is not a SwiftPM target: scripts/build-stub.sh compiles it and the
-        // modules above as Embedded Swift into a small static binary per target (README.md).
+        // The launcher's entry point (Stub/main.swift) is not a SwiftPM target: scripts/build-stub.sh
+        // compiles it and the modules above (listed once, in Stub/modules) as Embedded Swift into a
+        // small static binary per target (README.md).
         .executableTarget(
             name: "bundle-append",
             dependencies: [
@@ -131,6 +141,10 @@ let package = Package(
                 "BundleCache", "BundleRuntime", "BundleBuilder", "BundleCodecs", "BundleFormat", "BundleCrypto",
                 "BundleSystem", "CPlatform", "TestSupport",
             ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "BundleLauncherTests",
+            dependencies: ["BundleLauncher", "BundleFormat", "BundleSystem", "TestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "BundleBuilderTests",
             dependencies: ["BundleBuilder", "BundleFormat", "BundleCodecs", "BundleCrypto", "TestSupport"],

@@ -1,11 +1,12 @@
-import BundleFormat
-import BundleSystem
-import BundleCrypto
-import BundleRuntime
 import BundleCache
+import BundleFormat
+import BundleLauncher
+import BundleRuntime
+import BundleSystem
 
 // The launcher: find our own file, verify the appended bundle against the pinned key,
-// make sure the chosen entry's layers are in the cache, and execve the entry.
+// make sure the chosen entry's layers are in the cache, and hand off to the entry. What each step
+// decides is in BundleLauncher (tested there); this file is the order of the steps and the hand-off.
 // Embedded Swift, no Foundation: start-up time and size matter on every launch. See docs/format.md.
 
 /// The C entry point (Embedded Swift has no `CommandLine`; scripts/build-stub.sh compiles with
@@ -42,7 +43,10 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     let locks = HeldLocks()
     let (layerPaths, cache) = Launcher.ensureLayers(
         for: entry, bundle: bundle, location: location, root: root, exePath: exePath, locks: locks)
-    Launcher.exec(
+    let run = Launcher.invocation(
         entry, layerPaths: layerPaths, bundle: bundle, cachePath: cache?.path ?? location.rootPath(), exePath: exePath,
-        locks: locks, userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
+        userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))
+    Handoff.run(run.program, argv: run.argv, env: run.env, locks: locks) { failure in
+        fail("cannot run \(run.program) (entry '\(entry.name)'): \(failure.reason)")
+    }
 }

@@ -122,13 +122,15 @@ swift_module() {
     -emit-module -emit-module-path "$W/$name.swiftmodule" -c "$@" -o "$W/$name.o" || fail "compiling $name"
 }
 
-swift_module BundleFormat -- Sources/BundleFormat/*.swift
-# The launcher only decodes: no compressor is linked (see Compressor in Codecs.swift).
-swift_module BundleCodecs -DLAUNCHER_DECODE_ONLY -- Sources/BundleCodecs/*.swift
-swift_module BundleCrypto -- Sources/BundleCrypto/*.swift
-swift_module BundleSystem -- Sources/BundleSystem/*.swift
-swift_module BundleRuntime -- Sources/BundleRuntime/*.swift
-swift_module BundleCache -- Sources/BundleCache/*.swift
+# The modules and their order are listed once, in Stub/modules (the Makefile reads it too).
+MODULE_OBJECTS=()
+while read -r name flags; do
+  case "$name" in ''|'#'*) continue ;; esac
+  # shellcheck disable=SC2086  # flags are words
+  swift_module "$name" $flags -- Sources/"$name"/*.swift
+  MODULE_OBJECTS+=("$W/$name.o")
+done < Stub/modules
+[ ${#MODULE_OBJECTS[@]} -gt 0 ] || { echo "build-stub: Stub/modules lists no module" >&2; exit 1; }
 step "swift Stub"
 "$SWIFTC" "${SWIFT_FLAGS[@]}" -module-name Stub -c Stub/*.swift -o "$W/Stub.o" || fail "compiling Stub"
 
@@ -148,7 +150,7 @@ step "cc CPlatform CKeySlot"
 if [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
-    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleSystem.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
+    "${MODULE_OBJECTS[@]}" "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
     -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
@@ -161,7 +163,7 @@ else
   done
   "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign \
     "${sodium_unpicked[@]}" -o "$W/bundle-stub" \
-    "$W"/BundleFormat.o "$W"/BundleCodecs.o "$W"/BundleCrypto.o "$W"/BundleSystem.o "$W"/BundleRuntime.o "$W"/BundleCache.o "$W"/Stub.o \
+    "${MODULE_OBJECTS[@]}" "$W"/Stub.o \
     "$W"/platform.o "$W"/keyslot.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
     Stub/Link/musl-compat.c Stub/Link/sodium-trim.c "$W/zstd-no-legacy.o" \
     "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"

@@ -5,8 +5,8 @@ import BundleRuntime
 import BundleCache
 
 /// `<app> --launcher ...`: what the binary is and what the cache holds, from the binary itself.
-enum Ops {
-    static func run(_ args: [String], bundle: BundleFile, location: CacheLocation, trust: Trust) -> Int32 {
+public enum Ops {
+    public static func run(_ args: [String], bundle: BundleFile, location: CacheLocation, trust: Trust) -> Int32 {
         switch args.first {
         case nil, "help", "--help", "-h":
             writeOut(.output, help(bundle.manifest))

@@ -17,7 +17,7 @@ extension BuildTarget {
 }
 
 /// Fails with one line unless `manifest` is for the target this launcher was compiled for.
-func requireRunningTarget(_ manifest: Manifest, file: String) {
+public func requireRunningTarget(_ manifest: Manifest, file: String) {
     guard manifest.target == BuildTarget.running else {
         fail("\(file): is a bundle for \(manifest.target.name), and this launcher is for \(BuildTarget.running.name)")
     }

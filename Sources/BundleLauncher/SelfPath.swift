@@ -8,7 +8,7 @@ import BundleSystem
 /// record and `<APP>_BUNDLE_EXE`) is what the system reports for it, unless the file was replaced
 /// since (" (deleted)"), then what argv[0] and PATH name. Without /proc (a chroot, a minimal
 /// container, macOS) the path found that way is opened instead, as before.
-func openSelf(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String) {
+public func openSelf(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String) {
     let reported = Sys.selfPath()
     let live = reported.flatMap { $0.hasPrefix("/") && !$0.hasSuffix(" (deleted)") ? $0 : nil }
     let found = live ?? findSelfWithoutProc(argv0: argv0)  // the PATH search runs only without /proc

@@ -5,9 +5,12 @@ import BundleCache
 import CKeySlot
 import BundleSystem
 
-enum Launcher {
+/// What a launch decides: the key it trusts, the entry it runs, the layers that entry needs in the
+/// cache, and the command and environment the runtime is given. `Stub/main.swift` calls these in
+/// order and ends with `Handoff.run`; the decisions themselves are here, where the tests reach them.
+public enum Launcher {
     /// The key this stub copy was given by bundle-append; an unpatched stub runs nothing.
-    static func trustFromKeySlot() -> Trust {
+    public static func trustFromKeySlot() -> Trust {
         let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(ckeyslot_bytes()), count: KeySlot.size)
         // Copy through volatile storage once, then parse plain bytes.
         let bytes = Array(raw)
@@ -26,22 +29,32 @@ enum Launcher {
     }
 
     /// `$<APP>_ENTRY`, else the entry named like the program (a symlink `dgm -> dgmo` runs `dgm`),
-    /// else the default entry.
-    static func selectEntry(_ manifest: Manifest) -> EntryRecord {
+    /// else the default entry; fails with one line when none applies.
+    public static func selectEntry(_ manifest: Manifest) -> EntryRecord {
         let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
-        if let wanted = Sys.getenv(variable), !wanted.isEmpty {
+        do { return try chooseEntry(manifest, requested: Sys.getenv(variable), invokedAs: programName) } catch {
+            fail(error.message)
+        }
+    }
+
+    /// The entry choice itself: `requested` is `$<APP>_ENTRY` (nil or empty: not set), `invokedAs`
+    /// the program's name as typed.
+    static func chooseEntry(_ manifest: Manifest, requested: String?, invokedAs: String) throws(BundleError)
+        -> EntryRecord
+    {
+        let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
+        let names = manifest.entries.map { $0.name }.joined(separator: ", ")
+        if let wanted = requested, !wanted.isEmpty {
             guard let e = manifest.entry(named: wanted) else {
-                fail(
-                    "\(variable)=\(wanted) names no entry of this bundle (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")))"
-                )
+                throw BundleError(.usage, "\(variable)=\(wanted) names no entry of this bundle (entries: \(names))")
             }
             return e
         }
-        if let e = manifest.entry(named: programName) { return e }
+        if let e = manifest.entry(named: invokedAs) { return e }
         if let e = manifest.defaultEntry { return e }
-        fail(
-            "no entry is named '\(programName)' and the bundle has no default entry (entries: \(manifest.entries.map { $0.name }.joined(separator: ", ")); set \(variable))"
-        )
+        throw BundleError(
+            .usage,
+            "no entry is named '\(invokedAs)' and the bundle has no default entry (entries: \(names); set \(variable))")
     }
 
     /// Finds each layer the entry needs — in the user's cache, else in the read-only system
@@ -52,7 +65,7 @@ enum Launcher {
     /// in a layer, so a layer whose files a cleaner deleted is noticed and extracted again instead
     /// of failing obscurely at `execve` (docs/format.md, "What the launcher does"). A damaged
     /// layer is extracted again at most once; a program still absent after that is an error.
-    static func ensureLayers(
+    public static func ensureLayers(
         for entry: EntryRecord, bundle: BundleFile, location: CacheLocation, root existing: CacheRoot?,
         exePath: String, locks: HeldLocks
     ) -> (paths: [Int: String], cache: CacheRoot?) {
@@ -203,12 +216,22 @@ enum Launcher {
         }
     }
 
-    /// Hands the launch to the entry (`Handoff.run`: on POSIX `execve`, the same PID, so the exit
-    /// status and signals are the runtime's own), with the layer locks in `locks` still held.
-    static func exec(
+    /// What the runtime is started with: the program, its argv and its environment, as C strings
+    /// that live until the hand-off (never freed: on POSIX the process is replaced).
+    public struct Invocation {
+        public let program: String
+        public let argv: [UnsafeMutablePointer<CChar>?]
+        public let env: [UnsafeMutablePointer<CChar>?]
+    }
+
+    /// The entry's command with its placeholders resolved, then the user's arguments exactly as
+    /// received; the environment as received, less the entry choice and the variables the launch
+    /// sets (`RuntimeEnvironment`), plus those. Fails with one line on a placeholder that names no
+    /// layer of the entry.
+    public static func invocation(
         _ entry: EntryRecord, layerPaths: [Int: String], bundle: BundleFile, cachePath: String, exePath: String,
-        locks: HeldLocks, userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>
-    ) -> Never {
+        userArguments: UnsafeBufferPointer<UnsafeMutablePointer<CChar>?>
+    ) -> Invocation {
         let manifest = bundle.manifest
         let resolve: (String) -> String? = { name in
             guard let i = manifest.layer(named: name) else { return nil }
@@ -229,28 +252,14 @@ enum Launcher {
         cArgv += userArguments
         cArgv.append(nil)
 
-        let prefix = Names.environmentPrefix(manifest.appName)
-        var overrides: [(String, String)] = entry.env.map { ($0.key, substitute($0.value)) }
-        overrides += [
-            (prefix + "_BUNDLE_EXE", exePath),
-            (prefix + "_BUNDLE_VERSION", manifest.appVersion),
-            (prefix + "_BUNDLE_ENTRY", entry.name),
-            (prefix + "_BUNDLE_CACHE", cachePath),
-        ]
-        // The entry choice is for this launch only; a runtime that starts the bundle again
-        // gets the default behaviour unless it sets the variable itself. Other variables pass
-        // through as the very bytes we received.
-        let removed = ([prefix + "_ENTRY"] + overrides.map { $0.0 }).map { Array(($0 + "=").utf8) }
+        let environment = RuntimeEnvironment(
+            manifest: manifest, entry: entry, exePath: exePath, cachePath: cachePath,
+            entryVariables: entry.env.map { ($0.key, substitute($0.value)) })
         var cEnv: [UnsafeMutablePointer<CChar>?] = []
-        for item in Sys.environment() where !removed.contains(where: { hasPrefix(item, $0) }) {
-            cEnv.append(item)
-        }
-        cEnv += overrides.map { cString("\($0.0)=\($0.1)") }
+        for item in Sys.environment() where environment.keeps(item) { cEnv.append(item) }
+        cEnv += environment.assignments.map { cString($0) }
         cEnv.append(nil)
-
-        Handoff.run(program, argv: cArgv, env: cEnv, locks: locks) { failure in
-            fail("cannot run \(program) (entry '\(entry.name)'): \(failure.reason)")
-        }
+        return Invocation(program: program, argv: cArgv, env: cEnv)
     }
 
     /// A C copy of `s` that lives until `execve` (never freed: the process is replaced).
@@ -261,10 +270,40 @@ enum Launcher {
         p[bytes.count] = 0
         return p
     }
+}
 
-    /// Whether the C string `item` starts with `prefix`.
-    static func hasPrefix(_ item: UnsafeMutablePointer<CChar>, _ prefix: [UInt8]) -> Bool {
-        for (i, b) in prefix.enumerated() where UInt8(bitPattern: item[i]) != b { return false }
-        return true
+/// The environment a launch gives the runtime: the entry's variables, then the four
+/// `<APP>_BUNDLE_*` variables (docs/format.md); `<APP>_ENTRY` and every variable set here are taken
+/// out of what was received, and everything else passes through as the very bytes received.
+struct RuntimeEnvironment {
+    /// `NAME=value`, in the order they are added.
+    let assignments: [String]
+    /// `NAME=` of every variable removed from what was received.
+    let removed: [[UInt8]]
+
+    init(
+        manifest: Manifest, entry: EntryRecord, exePath: String, cachePath: String,
+        entryVariables: [(String, String)]
+    ) {
+        let prefix = Names.environmentPrefix(manifest.appName)
+        let overrides =
+            entryVariables + [
+                (prefix + "_BUNDLE_EXE", exePath),
+                (prefix + "_BUNDLE_VERSION", manifest.appVersion),
+                (prefix + "_BUNDLE_ENTRY", entry.name),
+                (prefix + "_BUNDLE_CACHE", cachePath),
+            ]
+        assignments = overrides.map { "\($0.0)=\($0.1)" }
+        // The entry choice is for this launch only; a runtime that starts the bundle again
+        // gets the default behaviour unless it sets the variable itself.
+        removed = ([prefix + "_ENTRY"] + overrides.map { $0.0 }).map { Array(($0 + "=").utf8) }
+    }
+
+    /// Whether the received `NAME=value` C string passes through.
+    func keeps(_ item: UnsafePointer<CChar>) -> Bool {
+        !removed.contains { prefix in
+            for (i, b) in prefix.enumerated() where UInt8(bitPattern: item[i]) != b { return false }
+            return true
+        }
     }
 }

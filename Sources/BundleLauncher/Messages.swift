@@ -10,12 +10,12 @@ import BundleRuntime
 let launcherFailureStatus: Int32 = 125
 
 /// The program's name as the user typed it (argv[0]'s basename), for messages.
-nonisolated(unsafe) var programName = "launcher"
+nonisolated(unsafe) public var programName = "launcher"
 
 /// Prints `<program>: <message>` as one line on stderr and exits with `launcherFailureStatus`.
 /// Control bytes (LF, CR, ESC, NUL...) from the manifest, a file name or argv[0] are escaped,
 /// so the message stays one line and cannot drive the terminal.
-func fail(_ message: String) -> Never {
+public func fail(_ message: String) -> Never {
     writeOut(.error, TerminalText.escaped("\(programName): \(message)") + "\n")
     Sys.exit(launcherFailureStatus)
 }
