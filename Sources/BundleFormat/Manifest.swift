@@ -309,7 +309,7 @@ extension Manifest {
             guard let named = BuildTarget(name: name) else {
                 throw BundleError(
                     .badManifest,
-                    "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64 and linux-arm64)"
+                    "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64, linux-arm64, windows-x64, macos-x64 and macos-arm64)"
                 )
             }
             guard named != .default else {
