@@ -1,6 +1,13 @@
 /// What a path inside a layer may look like. Checked by the builder when it scans a
 /// directory and again by the stub before it creates anything: a signed manifest can
 /// still come from a buggy builder (docs/security.md, "Safe names and links").
+///
+/// The rules depend on the target. The linux and macOS targets share one set (the base rules);
+/// windows-x64 adds what a Windows file system would otherwise read differently from the layer's
+/// table: `\` and `:` (a separator, a drive or a stream), the other characters Win32 refuses, the
+/// device names (`CON`, `com1.txt`), names ending in a dot or a space (Win32 drops them), and
+/// symlinks (docs/format.md, "Name rules per target"). Two names equal ignoring case are refused
+/// by `FileTable.StreamReader`, which sees the whole table.
 public enum PathRules {
     /// Which rule a path breaks. Internal: outside this module it is `BundleError(.badPath)` with
     /// this description as its message (`check`, `checkSymlink`); tests match the case itself.
@@ -15,6 +22,11 @@ public enum PathRules {
         case reserved  // the layer's own marker name at the top level
         case symlinkEscapes  // a link target that leaves the layer
         case targetNotUTF8  // a link target that is not valid UTF-8
+        case windowsCharacter  // \ : * ? " < > | or a control character, for a Windows target
+        case windowsDeviceName  // CON, PRN, AUX, NUL, COM0-9, LPT0-9 (and ¹²³), with any extension
+        case windowsTrailingDotOrSpace  // "a.", "a "
+        case windowsSymlink  // a Windows bundle holds no symlinks
+        case windowsCaseCollision  // equal to an earlier path ignoring ASCII case
 
         var description: String {
             switch self {
@@ -28,6 +40,13 @@ public enum PathRules {
             case .reserved: return "path uses the reserved name '\(PathRules.markerName)'"
             case .symlinkEscapes: return "symlink points outside its layer"
             case .targetNotUTF8: return "symlink target is not valid UTF-8"
+            case .windowsCharacter:
+                return "a name holds \\, :, *, ?, \", <, >, | or a control character, which Windows does not allow"
+            case .windowsDeviceName: return "a name is a Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9)"
+            case .windowsTrailingDotOrSpace: return "a name ends in a dot or a space, which Windows drops"
+            case .windowsSymlink: return "a bundle for Windows cannot hold symlinks"
+            case .windowsCaseCollision:
+                return "equals an earlier path in its directory ignoring case, which Windows does not tell apart"
             }
         }
     }
@@ -35,20 +54,31 @@ public enum PathRules {
     /// Name of the completion marker the stub writes at the top of every extracted layer.
     public static let markerName = ".dgmo-layer"
 
-    /// Checks a layer-relative path given as raw bytes.
-    public static func check(_ path: [UInt8]) throws(BundleError) {
-        do { try rule(path) } catch { throw BundleError(.badPath, error.description) }
+    /// Checks a layer-relative path given as raw bytes, by the rules of `target` (the base rules,
+    /// which every target shares, when none is given: what the builder's scan applies before it
+    /// knows the target).
+    public static func check(_ path: [UInt8], for target: BuildTarget = .default) throws(BundleError) {
+        do { try rule(path, for: target) } catch { throw BundleError(.badPath, error.description) }
     }
 
-    public static func check(_ path: String) throws(BundleError) { try check(Array(path.utf8)) }
-
-    /// Checks that a symlink at `path` with target `target` resolves inside the layer.
-    public static func checkSymlink(path: [UInt8], target: [UInt8]) throws(BundleError) {
-        do { try symlinkRule(path: path, target: target) } catch { throw BundleError(.badPath, error.description) }
+    public static func check(_ path: String, for target: BuildTarget = .default) throws(BundleError) {
+        try check(Array(path.utf8), for: target)
     }
 
-    /// The first rule `path` breaks, thrown as a `Violation`.
-    static func rule(_ path: [UInt8]) throws(Violation) {
+    /// Checks that a symlink at `path` with target `target` resolves inside the layer, and that
+    /// the bundle's target (`for`) allows symlinks at all.
+    public static func checkSymlink(path: [UInt8], target: [UInt8], for bundleTarget: BuildTarget = .default)
+        throws(BundleError)
+    {
+        do throws(Violation) {
+            guard bundleTarget.os != .windows else { throw .windowsSymlink }
+            try symlinkRule(path: path, target: target)
+        } catch { throw BundleError(.badPath, error.description) }
+    }
+
+    /// The first rule `path` breaks for `target`, thrown as a `Violation`.
+    static func rule(_ path: [UInt8], for target: BuildTarget = .default) throws(Violation) {
+        let windows = target.os == .windows
         guard !path.isEmpty else { throw .empty }
         guard path.count <= Limits.maxPathLength else { throw .tooLong }
         guard path[0] != 0x2F else { throw .absolute }
@@ -63,10 +93,53 @@ public enum PathRules {
             }
             guard component.count <= Limits.maxComponentLength else { throw .componentTooLong }
             if first, component.elementsEqual(markerName.utf8) { throw .reserved }
+            if windows { try windowsRule(component, first: first) }
             first = false
             start = i + 1
         }
     }
+
+    /// The Windows rules for one component (never "", "." or "..": those are refused already).
+    static func windowsRule(_ name: ArraySlice<UInt8>, first: Bool) throws(Violation) {
+        // Win32 refuses these in a name (0x01-0x1F too); `\` and `:` would not even stay one name:
+        // a separator, a drive ("C:x") or an alternate data stream ("a:b").
+        for b in name where b < 0x20 || b == 0x5C || b == 0x3A || b == 0x2A || b == 0x3F || b == 0x22 || b == 0x3C
+            || b == 0x3E || b == 0x7C
+        {
+            throw .windowsCharacter
+        }
+        let last = name[name.index(before: name.endIndex)]
+        if last == 0x2E || last == 0x20 { throw .windowsTrailingDotOrSpace }
+        // The marker's name in another case would be the marker itself on a case-insensitive volume.
+        if first, equalIgnoringASCIICase(name, markerName.utf8) { throw .reserved }
+        if isWindowsDeviceName(name) { throw .windowsDeviceName }
+    }
+
+    /// Whether Win32 reads `name` as a device: its part before the first dot, without trailing
+    /// spaces, is CON, PRN, AUX, NUL, COM0-COM9 or LPT0-LPT9 in any case, or COM/LPT followed by
+    /// a superscript 1, 2 or 3 (U+00B9, U+00B2, U+00B3), which Windows reserves as well.
+    static func isWindowsDeviceName(_ name: ArraySlice<UInt8>) -> Bool {
+        var stem = name[..<(name.firstIndex(of: 0x2E) ?? name.endIndex)]
+        while stem.last == 0x20 { stem = stem.dropLast() }
+        let head = stem.prefix(3)
+        if stem.count == 3 {
+            return equalIgnoringASCIICase(head, "CON".utf8) || equalIgnoringASCIICase(head, "PRN".utf8)
+                || equalIgnoringASCIICase(head, "AUX".utf8) || equalIgnoringASCIICase(head, "NUL".utf8)
+        }
+        guard equalIgnoringASCIICase(head, "COM".utf8) || equalIgnoringASCIICase(head, "LPT".utf8) else { return false }
+        let tail = stem.dropFirst(3)
+        if tail.count == 1, let d = tail.first { return d >= 0x30 && d <= 0x39 }
+        if tail.count == 2, tail.first == 0xC2, let s = tail.last { return s == 0xB9 || s == 0xB2 || s == 0xB3 }
+        return false
+    }
+
+    /// `a` and `b` are the same bytes once A-Z are folded to a-z (Windows folds more: see
+    /// docs/format.md, "Name rules per target", for what is done about the rest).
+    static func equalIgnoringASCIICase<B: Collection<UInt8>>(_ a: ArraySlice<UInt8>, _ b: B) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { asciiLowercase($0) == asciiLowercase($1) }
+    }
+
+    @inline(__always) public static func asciiLowercase(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
     /// The first rule a symlink at `path` with target `target` breaks:
     /// absolute targets are refused and `..` may not climb above the layer root.

@@ -101,7 +101,7 @@ public struct FileTableStream {
         reader = FileTable.StreamReader(
             source: TableSource(
                 fd: bundle.fd, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
-                length: layer.tableLength, layerName: layer.name), layer: layer)
+                length: layer.tableLength, layerName: layer.name), layer: layer, target: bundle.manifest.target)
         self.layer = layer
     }
 
