@@ -2,8 +2,9 @@ import BundleFormat
 
 /// The name rules that depend on the target (`PathRules`, `EntryRules`), applied when the bundle is
 /// assembled: the layers are scanned and the spec is parsed before the target is known, with the
-/// base rules every target shares, and these are the rules a Windows target adds. Each failure is
-/// one line naming the layer and path, or the spec's key, and the target.
+/// base rules every target shares, and these are the rules a Windows target adds, and the case
+/// check of Windows and macOS. Each failure is one line naming the layer and path, or the spec's
+/// key, and the target.
 ///
 /// The launcher applies the same rules to the signed manifest and to each file table it reads, so
 /// a bundle this refuses would be refused there too; the last step here runs the launcher's own
@@ -38,10 +39,10 @@ enum NameCheck {
         }
     }
 
-    /// Every path and link by `target`'s rules, and (for Windows) no two paths equal ignoring
-    /// case, both named. The scan has applied the base rules already.
+    /// Every path and link by `target`'s rules, and (for Windows and macOS) no two paths equal
+    /// ignoring case, both named. The scan has applied the base rules already.
     static func checkLayer(_ layer: BuiltLayer, target: BuildTarget) throws(BuildError) {
-        guard target.os == .windows else { return }  // the other targets' rules are the base rules
+        guard PathRules.ignoresCase(target) else { return }  // linux: the base rules, checked by the scan
         var folded: [[UInt8]: [UInt8]] = [:]
         for r in layer.records {
             let shown = "layer '\(layer.name)': \(TerminalText.shown(r.path))"
@@ -52,7 +53,7 @@ enum NameCheck {
             let key = r.path.map(PathRules.asciiLowercase)
             if let earlier = folded[key] {
                 throw BuildError(
-                    "\(shown): equals \(TerminalText.shown(earlier)) ignoring case, and Windows does not tell them apart (target \(target.name))"
+                    "\(shown): equals \(TerminalText.shown(earlier)) ignoring case, and \(target.name)'s volumes do not tell them apart (target \(target.name))"
                 )
             }
             folded[key] = r.path

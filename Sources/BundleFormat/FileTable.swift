@@ -79,14 +79,15 @@ public enum FileTable {
     /// buffer, the previous path, and the directories that could still receive children
     /// (`OpenDirectories`), never the table itself or the set of every directory.
     ///
-    /// The path rules are those of `target`, the manifest's (`PathRules`). For a Windows target
-    /// the reader also refuses symlinks and a path equal to an earlier one ignoring ASCII case
-    /// (`CaseFoldedPaths`: one 64-bit hash per path that holds a capital letter).
+    /// The path rules are those of `target`, the manifest's (`PathRules`): for a Windows target
+    /// they refuse symlinks too. For Windows and macOS the reader also refuses a path equal to an
+    /// earlier one ignoring ASCII case (`CaseFoldedPaths`: one 64-bit hash per path that holds a
+    /// capital letter).
     public struct StreamReader<Source: ByteSource> {
         private var r: StreamingByteReader<Source>
         private let layer: LayerRecord
         private let target: BuildTarget
-        /// Windows targets only: the folded paths seen so far that a later path could equal.
+        /// Windows and macOS only: the folded paths seen so far that a later path could equal.
         private var folded = CaseFoldedPaths()
         private var previous: [UInt8] = []
         /// The directories that may still receive children (see `OpenDirectories`).
@@ -142,7 +143,7 @@ public enum FileTable {
                         : "path '\(TerminalText.shown(path))' is out of order")
             }
             try checkParent(path)
-            if target.os == .windows {
+            if PathRules.ignoresCase(target) {
                 do { try folded.insert(path) } catch {
                     throw BundleError(
                         .badPath, "layer '\(layer.name)': unsafe path '\(TerminalText.shown(path))': \(error.description)")
@@ -192,7 +193,7 @@ extension FileTable.StreamReader where Source == ArraySource {
     }
 }
 
-/// The case check of a Windows layer's table, in bounded memory: a table can hold 1,000,000 paths
+/// The case check of a Windows or macOS layer's table, in bounded memory: a table can hold 1,000,000 paths
 /// (`Limits.maxFilesPerLayer`) and is read a record at a time, so the names of a directory are
 /// never all in memory at once.
 ///
@@ -229,7 +230,7 @@ struct CaseFoldedPaths {
         if !slots.isEmpty {
             var i = Int(truncatingIfNeeded: h) & (slots.count - 1)
             while slots[i] != 0 {
-                if slots[i] == h { throw .windowsCaseCollision }
+                if slots[i] == h { throw .caseCollision }
                 i = (i + 1) & (slots.count - 1)
             }
         }

@@ -2,12 +2,13 @@
 /// directory and again by the stub before it creates anything: a signed manifest can
 /// still come from a buggy builder (docs/security.md, "Safe names and links").
 ///
-/// The rules depend on the target. The linux and macOS targets share one set (the base rules);
-/// windows-x64 adds what a Windows file system would otherwise read differently from the layer's
-/// table: `\` and `:` (a separator, a drive or a stream), the other characters Win32 refuses, the
-/// device names (`CON`, `com1.txt`), names ending in a dot or a space (Win32 drops them), and
-/// symlinks (docs/format.md, "Name rules per target"). Two names equal ignoring case are refused
-/// by `FileTable.StreamReader`, which sees the whole table.
+/// The rules depend on the target. Every target has the base rules, and the linux targets no
+/// more. windows-x64 adds what a Windows file system would otherwise read differently from the
+/// layer's table: `\` and `:` (a separator, a drive or a stream), the other characters Win32
+/// refuses, the device names (`CON`, `com1.txt`), names ending in a dot or a space (Win32 drops
+/// them), and symlinks (docs/format.md, "Name rules per target"). On the targets whose volumes
+/// ignore case by default, Windows and macOS (`ignoresCase`), two paths equal ignoring case are
+/// refused by `FileTable.StreamReader`, which sees the whole table.
 public enum PathRules {
     /// Which rule a path breaks. Internal: outside this module it is `BundleError(.badPath)` with
     /// this description as its message (`check`, `checkSymlink`); tests match the case itself.
@@ -26,7 +27,7 @@ public enum PathRules {
         case windowsDeviceName  // CON, PRN, AUX, NUL, COM0-9, LPT0-9 (and ¹²³), with any extension
         case windowsTrailingDotOrSpace  // "a.", "a "
         case windowsSymlink  // a Windows bundle holds no symlinks
-        case windowsCaseCollision  // equal to an earlier path ignoring ASCII case
+        case caseCollision  // Windows and macOS: equal to an earlier path ignoring ASCII case
 
         var description: String {
             switch self {
@@ -45,11 +46,16 @@ public enum PathRules {
             case .windowsDeviceName: return "a name is a Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9)"
             case .windowsTrailingDotOrSpace: return "a name ends in a dot or a space, which Windows drops"
             case .windowsSymlink: return "a bundle for Windows cannot hold symlinks"
-            case .windowsCaseCollision:
-                return "equals an earlier path in its directory ignoring case, which Windows does not tell apart"
+            case .caseCollision:
+                return "equals an earlier path in its directory ignoring case, as Windows and macOS volumes do"
             }
         }
     }
+
+    /// Whether `target`'s usual volumes ignore case (NTFS, and APFS as macOS formats it), so that
+    /// two paths equal ignoring case would be one file there: the extractor's exclusive create
+    /// would then fail on the user's machine, so the builder refuses them instead.
+    public static func ignoresCase(_ target: BuildTarget) -> Bool { target.os != .linux }
 
     /// Name of the completion marker the stub writes at the top of every extracted layer.
     public static let markerName = ".dgmo-layer"
