@@ -16,7 +16,9 @@ extension BuildTarget {
         #elseif DGMO_TARGET_OS_LINUX && arch(arm64)
             return .linuxArm64
         #else
-            #error("the launcher is built for linux-x64 and linux-arm64 only: build it with scripts/build-stub.sh, which sets DGMO_TARGET_OS_LINUX")
+            #error(
+                "the launcher is built for linux-x64 and linux-arm64 only: build it with scripts/build-stub.sh, which sets DGMO_TARGET_OS_LINUX"
+            )
         #endif
     }
 }

@@ -88,7 +88,8 @@ public enum ExecutableIdentity: Sendable, Hashable {
         case .elf(let e): return target.executableFormat == .elf && e == target.elf
         case .pe(let m): return target.executableFormat == .pe && m == ExecutableIdentity.peMachine(target.cpu)
         case .machO(let types, let bits):
-            return target.executableFormat == .machO && bits != 32 && types.contains(ExecutableIdentity.machOCPU(target.cpu))
+            return target.executableFormat == .machO && bits != 32
+                && types.contains(ExecutableIdentity.machOCPU(target.cpu))
         }
     }
 

@@ -34,7 +34,8 @@ enum NameCheck {
             // The launcher's reader, with the launcher's verdict (see `CaseFoldedPaths`).
             do { _ = try FileTable.decode(layer.table, layer: record, target: target) } catch {
                 throw BuildError(
-                    "layer '\(layer.name)': the launcher would refuse this file table for \(target.name): \(error.message)")
+                    "layer '\(layer.name)': the launcher would refuse this file table for \(target.name): \(error.message)"
+                )
             }
         }
     }

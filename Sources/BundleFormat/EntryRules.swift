@@ -51,13 +51,13 @@ public enum EntryRules {
         _ e: EntryRecord, appName: String, target: BuildTarget = .default,
         fieldName name: FieldName = { $0.description }
     ) throws(BundleError) {
-        let windows = target.os == .windows
+        let windows = PathRules.rulesOS(target) == .windows
         guard let program = e.argv.first else { throw broken(.argv(0), "an entry needs a program", name) }
-        try checkProgram(program, windows: windows, name)
+        try checkProgram(program, target: target, name)
         for (i, item) in e.argv.enumerated() {
-            try checkPlaceholderPaths(item, field: .argv(i), windows: windows, name)
+            try checkPlaceholderPaths(item, field: .argv(i), target: target, name)
         }
-        for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key), windows: windows, name) }
+        for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key), target: target, name) }
         _ = try programPaths(e, target: target, fieldName: name)
         // Env names are ASCII (`Manifest.isValidEnvName`), so folding A-Z is Windows' whole rule.
         func key(_ s: String) -> [UInt8] { windows ? s.utf8.map(PathRules.asciiLowercase) : Array(s.utf8) }
@@ -119,7 +119,8 @@ public enum EntryRules {
         return out
     }
 
-    static func checkProgram(_ program: String, windows: Bool, _ name: FieldName) throws(BundleError) {
+    static func checkProgram(_ program: String, target: BuildTarget, _ name: FieldName) throws(BundleError) {
+        let windows = PathRules.rulesOS(target) == .windows  // a constant false in a linux launcher
         let pieces: [Placeholders.Piece]
         do { pieces = try Placeholders.parse(program) } catch { throw broken(.argv(0), "malformed placeholder", name) }
         switch pieces.first {
@@ -152,17 +153,19 @@ public enum EntryRules {
             }
             throw broken(
                 .argv(0),
-                windows
-                    ? "relative program '\(TerminalText.shown(program))' would depend on the working directory or drive (use a path with a drive, C:\\..., {layer}/path, or a name looked up in PATH)"
-                    : "relative program '\(TerminalText.shown(program))' would depend on the working directory (use an absolute path, {layer}/path, or a name looked up in PATH)",
+                "relative program '\(TerminalText.shown(program))' would depend on the working directory"
+                    + (windows
+                        ? " or drive (use a path with a drive, C:\\..., {layer}/path, or a name looked up in PATH)"
+                        : " (use an absolute path, {layer}/path, or a name looked up in PATH)"),
                 name)
         }
     }
 
     /// Rule 2 for one template.
-    static func checkPlaceholderPaths(_ template: String, field: Field, windows: Bool, _ name: FieldName)
+    static func checkPlaceholderPaths(_ template: String, field: Field, target: BuildTarget, _ name: FieldName)
         throws(BundleError)
     {
+        let windows = PathRules.rulesOS(target) == .windows  // a constant false in a linux launcher
         let pieces: [Placeholders.Piece]
         do { pieces = try Placeholders.parse(template) } catch {
             throw broken(

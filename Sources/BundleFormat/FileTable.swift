@@ -146,7 +146,8 @@ public enum FileTable {
             if PathRules.ignoresCase(target) {
                 do { try folded.insert(path) } catch {
                     throw BundleError(
-                        .badPath, "layer '\(layer.name)': unsafe path '\(TerminalText.shown(path))': \(error.description)")
+                        .badPath,
+                        "layer '\(layer.name)': unsafe path '\(TerminalText.shown(path))': \(error.description)")
                 }
             }
             var record = FileRecord(kind: kind, mode: mode, size: size, path: path)

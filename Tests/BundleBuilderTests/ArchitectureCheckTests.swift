@@ -189,11 +189,13 @@ final class ArchitectureCheckTests: XCTestCase {
         XCTAssertEqual(ExecutableIdentity(prefix: Self.pe(machine: 0x8664)), .pe(machine: 0x8664))
         XCTAssertEqual(ExecutableIdentity(prefix: Self.pe(machine: 0xAA64))?.description, "an aarch64 PE file")
         XCTAssertEqual(ExecutableIdentity(prefix: Self.pe(machine: 0x14C))?.description, "an x86 (32-bit) PE file")
-        XCTAssertEqual(ExecutableIdentity(prefix: Self.pe(machine: 0x8664, lfanew: 0x40))?.description, "an x86-64 PE file")
+        XCTAssertEqual(
+            ExecutableIdentity(prefix: Self.pe(machine: 0x8664, lfanew: 0x40))?.description, "an x86-64 PE file")
         XCTAssertEqual(ExecutableIdentity(prefix: Self.machO(cpu: 0x0100_0007))?.description, "an x86-64 Mach-O file")
         XCTAssertEqual(ExecutableIdentity(prefix: Self.machO(cpu: 0x0100_000C))?.description, "an aarch64 Mach-O file")
         XCTAssertEqual(
-            ExecutableIdentity(prefix: Self.machO(cpu: 7, magic: 0xFEED_FACE))?.description, "an x86 (32-bit) Mach-O file")
+            ExecutableIdentity(prefix: Self.machO(cpu: 7, magic: 0xFEED_FACE))?.description,
+            "an x86 (32-bit) Mach-O file")
         XCTAssertEqual(
             ExecutableIdentity(prefix: Self.fat([0x0100_0007, 0x0100_000C]))?.description,
             "a Mach-O universal file (x86-64, aarch64)")
@@ -236,7 +238,8 @@ final class ArchitectureCheckTests: XCTestCase {
             let built = try layer("l", d)
             for target in BuildTarget.allCases {
                 if accepted.contains(target) {
-                    XCTAssertNoThrow(try ArchitectureCheck.checkLayers([built], target: target), "\(name) \(target.name)")
+                    XCTAssertNoThrow(
+                        try ArchitectureCheck.checkLayers([built], target: target), "\(name) \(target.name)")
                 } else {
                     assertBuildError(
                         try ArchitectureCheck.checkLayers([built], target: target),

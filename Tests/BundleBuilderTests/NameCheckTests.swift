@@ -82,7 +82,8 @@ final class NameCheckTests: XCTestCase {
                 XCTAssertNil(got, target.name)
             } else {
                 XCTAssertTrue(
-                    got?.contains("layer 'l': readme: equals README ignoring case") ?? false, "\(target.name): \(got ?? "")")
+                    got?.contains("layer 'l': readme: equals README ignoring case") ?? false,
+                    "\(target.name): \(got ?? "")")
                 XCTAssertTrue(got?.hasSuffix("(target \(target.name))") ?? false, got ?? "")
             }
         }
@@ -98,7 +99,8 @@ final class NameCheckTests: XCTestCase {
         assertOnlyWindowsRefuses(
             l, spec(["{l}/run"], env: [("hello_bundle_dir", "x")]),
             mentions: ["entries.hello.env.hello_bundle_dir", "launcher's own variable"])
-        assertOnlyWindowsRefuses(l, spec(["{l}/run", "{l}/a\\..\\..\\x"]), mentions: ["entries.hello.exec[1]", "'..'"])
+        assertOnlyWindowsRefuses(
+            l, spec(["{l}/run", "{l}/a\\..\\..\\x"]), mentions: ["entries.hello.exec[1]", "'..'"])
         XCTAssertNil(verdict(l, spec(["C:\\tools\\x.exe"]), .windowsX64))
     }
 

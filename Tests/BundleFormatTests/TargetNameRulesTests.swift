@@ -110,6 +110,12 @@ final class TargetNameRulesTests: XCTestCase {
         for v in windowsRules { XCTAssertTrue(Self.rows.contains { $0.windows == v && $0.base == nil }, "\(v)") }
     }
 
+    func testMarkerBytesAreTheMarkersName() {
+        XCTAssertEqual(PathRules.markerBytes, Array(PathRules.markerName.utf8))
+        // These tests run in the tools' build, which applies every target's rules.
+        for t in BuildTarget.allCases { XCTAssertEqual(PathRules.rulesOS(t), t.os) }
+    }
+
     func testPublicCheckSaysTheRuleAsBadPath() {
         assertBundleError(try PathRules.check("con.txt", for: .windowsX64), .badPath, mentions: "device name")
         assertBundleError(try PathRules.check("a\\b", for: .windowsX64), .badPath, mentions: "\\")
@@ -164,7 +170,8 @@ final class TargetNameRulesTests: XCTestCase {
                         try FileTable.decode(bytes, layer: layer, target: target), .badPath,
                         mentions: "unsafe path '\(refused)'", "ignoring case", context: "\(paths)")
                 } else {
-                    XCTAssertEqual(try FileTable.decode(bytes, layer: layer, target: target), files, "\(paths) \(target.name)")
+                    XCTAssertEqual(
+                        try FileTable.decode(bytes, layer: layer, target: target), files, "\(paths) \(target.name)")
                 }
             }
         }
@@ -192,7 +199,9 @@ final class TargetNameRulesTests: XCTestCase {
             try FileTable.decode(FileTable.encode(files), layer: layer, target: .windowsX64), .badPath,
             mentions: "unsafe path 'd/f0'", "ignoring case")
         let clean = records(["d/"] + names.dropLast().map { "d/" + $0 } + ["d/G0", "d/Zz"])
-        XCTAssertEqual(try FileTable.decode(FileTable.encode(clean), layer: Fx.layer(for: clean), target: .windowsX64).count, n + 3)
+        XCTAssertEqual(
+            try FileTable.decode(FileTable.encode(clean), layer: Fx.layer(for: clean), target: .windowsX64).count, n + 3
+        )
     }
 
     func testFoldedHashIgnoresASCIICaseOnly() {
@@ -243,7 +252,8 @@ final class TargetNameRulesTests: XCTestCase {
                 let expected = target.os == .windows ? row.windows : row.base
                 let got = entryVerdict(row.argv, env: row.env, target)
                 if let expected {
-                    XCTAssertTrue(got?.contains(expected) ?? false, "\(row.argv) \(row.env) \(target.name): \(got ?? "accepted")")
+                    XCTAssertTrue(
+                        got?.contains(expected) ?? false, "\(row.argv) \(row.env) \(target.name): \(got ?? "accepted")")
                 } else {
                     XCTAssertNil(got, "\(row.argv) \(row.env) \(target.name)")
                 }

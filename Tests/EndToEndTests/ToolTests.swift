@@ -66,7 +66,9 @@ final class ToolTests: XCTestCase {
             assertFailed(missing, status: 1, mentioning: "cannot find the \(target) launcher stub", target)
             XCTAssertTrue(missing.stderr.contains("no \(target) launcher is built yet"), missing.stderr)
             let linuxStub = try Harness.run(Harness.tool, base + ["--stub", Harness.stub])
-            assertFailed(linuxStub, status: 1, mentioning: "the stub is an x86-64 ELF file, but target \(target) needs an", target)
+            assertFailed(
+                linuxStub, status: 1, mentioning: "the stub is an x86-64 ELF file, but target \(target) needs an",
+                target)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out), target)
         }
         let unknown = try Harness.run(

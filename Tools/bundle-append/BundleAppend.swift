@@ -315,7 +315,8 @@ struct Verify: ParsableCommand {
         guard let identity, identity.runs(on: target) else {
             let what = identity.map(\.description) ?? "not a program (no ELF, PE or Mach-O header)"
             throw ToolFailure(
-                "\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.programDescription))")
+                "\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.programDescription))"
+            )
         }
         for layer in bundle.manifest.layers {
             try wrap { () throws(BundleError) in try LayerExtractor.verify(bundle, layer: layer) }
