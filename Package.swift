@@ -80,7 +80,11 @@ let package = Package(
             dependencies: [
                 "BundleFormat", "BundleCodecs", "BundleCrypto", "BundleSystem", "BundleRuntime", "BundleCache", "CKeySlot",
             ],
-            path: "Sources/BundleLauncher", swiftSettings: launcherModuleSettings),
+            path: "Sources/BundleLauncher",
+            // The launcher's OS is a define, not os() (RunningTarget.swift); build-stub.sh sets it for
+            // the stub, this for `swift build` and the tests. BundleFormat gets none here, so the
+            // tools apply every target's name rules.
+            swiftSettings: launcherModuleSettings + [.define("DGMO_TARGET_OS_LINUX", .when(platforms: [.linux]))]),
         // Spec parsing, directory scanning, layer compression, signing, writing bundles (Foundation allowed).
         .target(
             name: "BundleBuilder",

@@ -61,7 +61,8 @@ case "$TARGET" in
     CC=("${ZIG[@]}" -target x86_64-linux-musl)
     LIBDIR=/usr/lib/x86_64-linux-gnu
     STRIP=${STRIP:-strip}
-    TARGET_SWIFT_FLAGS=()
+    # The OS is a define, not os() (Sources/BundleLauncher/RunningTarget.swift): see linux-arm64's triple below.
+    TARGET_SWIFT_FLAGS=(-D DGMO_TARGET_OS_LINUX)
     RUNNER=()
     ;;
   linux-arm64)
@@ -77,7 +78,7 @@ case "$TARGET" in
     RUNNER=("$ARM64_QEMU")
     # The C libraries' headers (zstd.h, lzma.h, ...) for the Swift side's module maps: the
     # bare-metal triple searches no system directory by itself.
-    TARGET_SWIFT_FLAGS=(-Xcc -isystem -Xcc "$ARM64_SYSROOT/include" -Xcc -isystem -Xcc /usr/include)
+    TARGET_SWIFT_FLAGS=(-D DGMO_TARGET_OS_LINUX -Xcc -isystem -Xcc "$ARM64_SYSROOT/include" -Xcc -isystem -Xcc /usr/include)
     ;;
   *) echo "build-stub: --target must be linux-x64 or linux-arm64 (got '${TARGET}')" >&2; exit 2 ;;
 esac

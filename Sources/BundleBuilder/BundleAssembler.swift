@@ -41,8 +41,9 @@ public enum BundleAssembler {
     }
 
     /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md), after
-    /// checking that the stub and the layers' ELF files are for `target`, that each entry's
-    /// program is in its layer and that the manifest passes the launcher's own checks.
+    /// checking that the stub and the layers' programs are for `target`, that the names suit it
+    /// (`NameCheck`), that each entry's program is in its layer and that the manifest passes the
+    /// launcher's own checks.
     public static func assemble(
         stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing,
         target: BuildTarget = .default
@@ -64,6 +65,7 @@ public enum BundleAssembler {
             offset += UInt64(l.compressed.count)
             tableOffset += UInt64(l.storedTable.count)
         }
+        try NameCheck.check(spec, layers: layers, records: layerRecords, target: target)
         let entries = spec.entries.map { e in
             EntryRecord(
                 name: e.name, isDefault: e.isDefault, argv: e.exec,

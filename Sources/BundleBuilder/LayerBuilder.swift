@@ -17,13 +17,13 @@ public struct BuiltLayer: Sendable {
     public var digest: [UInt8]
     public var compressed: [UInt8]
     public var uncompressedSize: UInt64
-    /// The ELF files seen while compressing: for each architecture, the first file (in table
-    /// order) of it. `BundleAssembler` refuses a layer with one that is not the target's.
-    public var elfFiles: [ElfIdentity: String] = [:]
+    /// The programs (ELF, PE, Mach-O) seen while compressing: for each identity, the first file
+    /// (in table order) of it. `BundleAssembler` refuses a layer with one that is not the target's.
+    public var executables: [ExecutableIdentity: String] = [:]
 
     public init(
         name: String, codec: Codec, filter: LayerFilter = .none, records: [FileRecord], table: [UInt8], digest: [UInt8],
-        compressed: [UInt8], uncompressedSize: UInt64, elfFiles: [ElfIdentity: String] = [:]
+        compressed: [UInt8], uncompressedSize: UInt64, executables: [ExecutableIdentity: String] = [:]
     ) throws(BuildError) {
         self.name = name
         self.codec = codec
@@ -40,7 +40,7 @@ public struct BuiltLayer: Sendable {
         self.digest = digest
         self.compressed = compressed
         self.uncompressedSize = uncompressedSize
-        self.elfFiles = elfFiles
+        self.executables = executables
     }
 }
 
@@ -62,7 +62,7 @@ public enum LayerBuilder {
         do {
             encoder = try LayerEncoder(codec: spec.codec, level: spec.level, filter: spec.filter, totalSize: declared)
         } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
-        var elfFiles: [ElfIdentity: String] = [:]
+        var executables: [ExecutableIdentity: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         for (index, f) in files.enumerated() where f.record.kind == .regular {
@@ -81,12 +81,13 @@ public enum LayerBuilder {
                     throw BuildError("layer '\(spec.name)': \(source) changed while it was being bundled")
                 }
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-                // An ELF file's architecture, from its first bytes (read here anyway): no second pass.
+                // A program's format and processor, from its first bytes (read here anyway): no
+                // second pass. A regular file's first read returns up to 1 MiB, past any header's end.
                 if left == f.record.size,
-                    let elf = ElfIdentity(prefix: Array(chunk.prefix(ElfIdentity.headerPrefixLength))),
-                    elfFiles[elf] == nil
+                    let identity = ExecutableIdentity(prefix: Array(chunk.prefix(ExecutableIdentity.prefixLength))),
+                    executables[identity] == nil
                 {
-                    elfFiles[elf] = f.record.pathString
+                    executables[identity] = f.record.pathString
                 }
                 hasher.update(chunk)
                 do { try encoder.encode(chunk, into: &compressed) } catch {
@@ -107,6 +108,6 @@ public enum LayerBuilder {
         }
         return try BuiltLayer(
             name: spec.name, codec: spec.codec, filter: spec.filter, records: records, table: table,
-            digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total, elfFiles: elfFiles)
+            digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total, executables: executables)
     }
 }

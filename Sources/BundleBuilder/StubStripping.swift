@@ -6,12 +6,10 @@ import BundleFormat
 /// stripped already (stripping it again changes no byte, so it is left alone and no tool is
 /// needed); a debug stub (`--debug`) is not: 3.7 MB, 1.8 MB stripped (linux-x64, measured).
 public enum StubStripping {
-    /// The strip program for `target`'s ELF files, as scripts/build-stub.sh uses it.
+    /// The strip program for `target`'s ELF files, as scripts/build-stub.sh uses it. Only ELF
+    /// stubs are stripped (`hasSymbolTable` reads ELF64 only), so only the CPU matters.
     public static func tool(for target: BuildTarget) -> String {
-        switch target {
-        case .linuxX64: return "strip"
-        case .linuxArm64: return "aarch64-linux-gnu-strip"
-        }
+        target.cpu == .x64 ? "strip" : "aarch64-linux-gnu-strip"
     }
 
     /// The stub without symbol tables. A stub that has none is returned as it is; one that has

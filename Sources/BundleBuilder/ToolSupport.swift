@@ -120,13 +120,15 @@ public enum KeyLoading {
 
 public enum StubLocation {
     /// The launcher stub for `target` when no `--stub` is given: `$BUNDLE_APPEND_STUB` (only for
-    /// the default target, linux-x64), else `stubs/<target>/bundle-stub` in the directory of this
-    /// executable, where the Makefile's `stubs` and `stubs-arm64` targets put them.
+    /// the default target, linux-x64), else `stubs/<target>/bundle-stub` (`bundle-stub.exe` for
+    /// windows-x64) in the directory of this executable, where the Makefile's `stubs` and
+    /// `stubs-arm64` targets put them. No launcher is built for the windows and macOS targets yet:
+    /// for them this finds nothing unless one was put there, and says so.
     public static func `default`(for target: BuildTarget = .default) throws(BuildError) -> String {
         if target == .default, let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty {
             return env
         }
-        let relative = "stubs/\(target.name)/bundle-stub"
+        let relative = "stubs/\(target.name)/" + fileName(target)
         var candidates: [String] = []
         if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             candidates.append(
@@ -136,16 +138,27 @@ public enum StubLocation {
         let beside = me.deletingLastPathComponent().appendingPathComponent(relative).path
         if !candidates.contains(beside) { candidates.append(beside) }
         for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
+        guard let make = makeTarget(target) else {
+            throw BuildError(
+                "cannot find the \(target.name) launcher stub (looked for \(candidates[0])): no \(target.name) launcher is built yet (docs/platforms.md); pass one with --stub"
+            )
+        }
         throw BuildError(
-            "cannot find the \(target.name) launcher stub (looked for \(candidates[0])); build it with 'make \(makeTarget(target))' or pass --stub"
+            "cannot find the \(target.name) launcher stub (looked for \(candidates[0])); build it with 'make \(make)' or pass --stub"
         )
     }
 
-    /// The Makefile target that builds the stub for `target`.
-    public static func makeTarget(_ target: BuildTarget) -> String {
+    /// The stub's file name in `stubs/<target>/`: Windows runs only files named `.exe` by default.
+    public static func fileName(_ target: BuildTarget) -> String {
+        target.os == .windows ? "bundle-stub.exe" : "bundle-stub"
+    }
+
+    /// The Makefile target that builds the stub for `target`, or nil when none does yet.
+    public static func makeTarget(_ target: BuildTarget) -> String? {
         switch target {
         case .linuxX64: return "stubs"
         case .linuxArm64: return "stubs-arm64"
+        case .windowsX64, .macosX64, .macosArm64: return nil
         }
     }
 }

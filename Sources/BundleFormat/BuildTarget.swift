@@ -1,38 +1,83 @@
-/// The platform a bundle is built for: the stub's architecture and that of every ELF file in its
-/// layers. It is part of the signed manifest (docs/format.md, "Manifest header": a header that
-/// ends after its entries is `linux-x64`, as every bundle written before targets existed is),
-/// and `bundle-append build --target` picks the stub by it (docs/platforms.md).
+/// The platform a bundle is built for: an operating system and a processor, and with them the
+/// executable format of the stub and of every program in its layers (ELF on Linux, PE on Windows,
+/// Mach-O on macOS). It is part of the signed manifest (docs/format.md, "Manifest header": a header
+/// that ends after its entries is `linux-x64`, as every bundle written before targets existed is),
+/// `bundle-append build --target` picks the stub by it, and the name rules depend on it
+/// (`PathRules`, `EntryRules`; docs/platforms.md, "Target names").
+///
+/// Only the linux targets have a launcher today; the others exist so that the format, the builder's
+/// checks and the name rules are ready before their stubs are (issues 24, 26).
 public enum BuildTarget: Sendable, Equatable, CaseIterable {
     case linuxX64
     case linuxArm64
+    case windowsX64
+    case macosX64
+    case macosArm64
+
+    public enum OperatingSystem: Sendable, Equatable {
+        case linux, windows, macos
+    }
+
+    public enum CPU: Sendable, Equatable {
+        case x64, arm64
+    }
+
+    /// How a program for a target is laid out: what the builder reads to learn a file's processor.
+    public enum ExecutableFormat: Sendable, Equatable {
+        case elf, pe, machO
+    }
 
     /// The target a bundle has when nothing says otherwise (and every version 1 bundle written
     /// before targets): what the manifest encodes by leaving the field out.
     public static let `default` = BuildTarget.linuxX64
 
+    public var os: OperatingSystem {
+        switch self {
+        case .linuxX64, .linuxArm64: return .linux
+        case .windowsX64: return .windows
+        case .macosX64, .macosArm64: return .macos
+        }
+    }
+
+    public var cpu: CPU {
+        switch self {
+        case .linuxX64, .windowsX64, .macosX64: return .x64
+        case .linuxArm64, .macosArm64: return .arm64
+        }
+    }
+
+    public var executableFormat: ExecutableFormat {
+        switch os {
+        case .linux: return .elf
+        case .windows: return .pe
+        case .macos: return .machO
+        }
+    }
+
     /// The spelling used on the command line, in the manifest and in directory names
-    /// (`stubs/<name>/bundle-stub`).
+    /// (`stubs/<name>/bundle-stub`): the OS as its users name it, then Node's CPU name.
     public var name: String {
         switch self {
         case .linuxX64: return "linux-x64"
         case .linuxArm64: return "linux-arm64"
+        case .windowsX64: return "windows-x64"
+        case .macosX64: return "macos-x64"
+        case .macosArm64: return "macos-arm64"
         }
     }
 
     public init?(name: String) {
-        switch name {
-        case "linux-x64": self = .linuxX64
-        case "linux-arm64": self = .linuxArm64
-        default: return nil
-        }
+        guard let t = BuildTarget.allCases.first(where: { $0.name == name }) else { return nil }
+        self = t
     }
 
-    /// What the ELF header of a program for this target says: 64-bit, little-endian, and
-    /// e_machine 62 (EM_X86_64) or 183 (EM_AARCH64).
+    /// What the ELF header of a program for a linux target says: 64-bit, little-endian, and
+    /// e_machine 62 (EM_X86_64) or 183 (EM_AARCH64). Used for the linux targets; for the others
+    /// it is what their CPU would be in ELF, which no file of theirs should be.
     public var elf: ElfIdentity {
-        switch self {
-        case .linuxX64: return ElfIdentity(elfClass: 2, byteOrder: 1, machine: 62)
-        case .linuxArm64: return ElfIdentity(elfClass: 2, byteOrder: 1, machine: 183)
+        switch cpu {
+        case .x64: return ElfIdentity(elfClass: 2, byteOrder: 1, machine: 62)
+        case .arm64: return ElfIdentity(elfClass: 2, byteOrder: 1, machine: 183)
         }
     }
 }

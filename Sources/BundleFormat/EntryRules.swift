@@ -34,31 +34,41 @@ public enum EntryRules {
     /// name a sibling of the layer's directory (`{a}x`, `{a}..`), not something inside it.
     public static let separators: [UInt8] = [0x3A, 0x3B, 0x2C, 0x20, 0x27, 0x22]  // : ; , space ' "
 
-    /// Checks one entry of the bundle `appName`. Rules, in order:
-    /// 1. the program (`argv[0]`) is `{layer}/path` (a path the layer may hold, `PathRules`), an
-    ///    absolute path, or a bare name looked up in `PATH` (no `/`); never relative to the
-    ///    working directory (`bin/sh`, `./x`, `../x`);
+    /// Checks one entry of the bundle `appName` built for `target`. Rules, in order:
+    /// 1. the program (`argv[0]`) is `{layer}/path` (a path the layer may hold, `PathRules` for
+    ///    `target`), an absolute path, or a bare name looked up in `PATH` (no `/`); never relative
+    ///    to the working directory (`bin/sh`, `./x`, `../x`). For Windows an absolute path has a
+    ///    drive (`C:\x`, `C:/x`), and a bare name holds no `\` or `:` either (`..\x`, `C:x`
+    ///    and `\x` depend on the working directory or the current drive);
     /// 2. in every argv item and env value, placeholders are well-formed layer names, each is
-    ///    followed by `/`, a separator or the end, and the path after it has no `..` component,
-    ///    so it stays inside its layer;
+    ///    followed by `/`, a separator or the end, and the path after it has no `..` component
+    ///    (for Windows, between `\` as well as `/`), so it stays inside its layer;
     /// 3. for each layer, the first argv item that starts with its placeholder — the file the
     ///    launcher checks before every warm launch — is `{layer}` or `{layer}/path`;
     /// 4. env keys are unique and leave the launcher's own variables alone: `<APP>_ENTRY` and
-    ///    every `<APP>_BUNDLE_*`.
-    public static func check(_ e: EntryRecord, appName: String, fieldName name: FieldName = { $0.description })
-        throws(BundleError)
-    {
+    ///    every `<APP>_BUNDLE_*`. For Windows, whose environment ignores case, both ignore case.
+    public static func check(
+        _ e: EntryRecord, appName: String, target: BuildTarget = .default,
+        fieldName name: FieldName = { $0.description }
+    ) throws(BundleError) {
+        let windows = PathRules.rulesOS(target) == .windows
         guard let program = e.argv.first else { throw broken(.argv(0), "an entry needs a program", name) }
-        try checkProgram(program, name)
-        for (i, item) in e.argv.enumerated() { try checkPlaceholderPaths(item, field: .argv(i), name) }
-        for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key), name) }
-        _ = try programPaths(e, fieldName: name)
+        try checkProgram(program, target: target, name)
+        for (i, item) in e.argv.enumerated() {
+            try checkPlaceholderPaths(item, field: .argv(i), target: target, name)
+        }
+        for v in e.env { try checkPlaceholderPaths(v.value, field: .env(v.key), target: target, name) }
+        _ = try programPaths(e, target: target, fieldName: name)
+        // Env names are ASCII (`Manifest.isValidEnvName`), so folding A-Z is Windows' whole rule.
+        func key(_ s: String) -> [UInt8] { windows ? s.utf8.map(PathRules.asciiLowercase) : Array(s.utf8) }
         let prefix = Names.environmentPrefix(appName)
-        var seen: [String] = []
+        let entryKey = key(prefix + "_ENTRY"), bundlePrefix = key(prefix + "_BUNDLE_")
+        var seen: [[UInt8]] = []
         for v in e.env {
-            guard !seen.contains(v.key) else { throw broken(.env(v.key), "is set twice", name) }
-            seen.append(v.key)
-            if v.key == prefix + "_ENTRY" || v.key.utf8.starts(with: (prefix + "_BUNDLE_").utf8) {
+            let k = key(v.key)
+            guard !seen.contains(k) else { throw broken(.env(v.key), "is set twice", name) }
+            seen.append(k)
+            if k == entryKey || k.starts(with: bundlePrefix) {
                 throw broken(
                     .env(v.key),
                     "is the launcher's own variable (\(prefix)_ENTRY and \(prefix)_BUNDLE_* cannot be set by an entry)",
@@ -78,9 +88,9 @@ public enum EntryRules {
     }
 
     /// One `ProgramPath` per layer the entry's argv starts an item with, in argv order.
-    public static func programPaths(_ e: EntryRecord, fieldName name: FieldName = { $0.description })
-        throws(BundleError) -> [ProgramPath]
-    {
+    public static func programPaths(
+        _ e: EntryRecord, target: BuildTarget = .default, fieldName name: FieldName = { $0.description }
+    ) throws(BundleError) -> [ProgramPath] {
         var out: [ProgramPath] = []
         for (i, item) in e.argv.enumerated() {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(let layer)? = pieces.first,
@@ -95,7 +105,7 @@ public enum EntryRules {
                         name)
                 }
                 path = Array(rest.dropFirst())
-                do { try PathRules.check(path) } catch {
+                do { try PathRules.check(path, for: target) } catch {
                     throw broken(
                         .argv(i), "'\(TerminalText.shown(item))' must name a file inside layer '\(layer)': \(error)",
                         name)
@@ -109,7 +119,8 @@ public enum EntryRules {
         return out
     }
 
-    static func checkProgram(_ program: String, _ name: FieldName) throws(BundleError) {
+    static func checkProgram(_ program: String, target: BuildTarget, _ name: FieldName) throws(BundleError) {
+        let windows = PathRules.rulesOS(target) == .windows  // a constant false in a linux launcher
         let pieces: [Placeholders.Piece]
         do { pieces = try Placeholders.parse(program) } catch { throw broken(.argv(0), "malformed placeholder", name) }
         switch pieces.first {
@@ -124,18 +135,37 @@ public enum EntryRules {
                     "program '\(TerminalText.shown(program))' must start with its layer's placeholder ({layer}/path) or use none",
                     name)
             }
-            if bytes.first == 0x2F { return }  // absolute
+            if windows {
+                // Absolute: a drive, a colon and a separator. `\x` is relative to the current drive.
+                if bytes.count > 2, bytes[0] | 0x20 >= 0x61, bytes[0] | 0x20 <= 0x7A, bytes[1] == 0x3A,
+                    bytes[2] == 0x5C || bytes[2] == 0x2F
+                {
+                    return
+                }
+            } else if bytes.first == 0x2F {
+                return  // absolute
+            }
             // Looked up in PATH.
-            if !bytes.contains(0x2F) && !bytes.elementsEqual([0x2E]) && !bytes.elementsEqual([0x2E, 0x2E]) { return }
+            if !bytes.contains(0x2F) && !(windows && (bytes.contains(0x5C) || bytes.contains(0x3A)))
+                && !bytes.elementsEqual([0x2E]) && !bytes.elementsEqual([0x2E, 0x2E])
+            {
+                return
+            }
             throw broken(
                 .argv(0),
-                "relative program '\(TerminalText.shown(program))' would depend on the working directory (use an absolute path, {layer}/path, or a name looked up in PATH)",
+                "relative program '\(TerminalText.shown(program))' would depend on the working directory"
+                    + (windows
+                        ? " or drive (use a path with a drive, C:\\..., {layer}/path, or a name looked up in PATH)"
+                        : " (use an absolute path, {layer}/path, or a name looked up in PATH)"),
                 name)
         }
     }
 
     /// Rule 2 for one template.
-    static func checkPlaceholderPaths(_ template: String, field: Field, _ name: FieldName) throws(BundleError) {
+    static func checkPlaceholderPaths(_ template: String, field: Field, target: BuildTarget, _ name: FieldName)
+        throws(BundleError)
+    {
+        let windows = PathRules.rulesOS(target) == .windows  // a constant false in a linux launcher
         let pieces: [Placeholders.Piece]
         do { pieces = try Placeholders.parse(template) } catch {
             throw broken(
@@ -160,9 +190,11 @@ public enum EntryRules {
                     "'\(TerminalText.shown(template))' leaves layer '\(layer)': {\(layer)} must be followed by '/', one of : ; , space ' \" or the end",
                     name)
             }
-            // The path after the placeholder runs to the first separator.
+            // The path after the placeholder runs to the first separator. On Windows `\` divides
+            // it as `/` does: `{a}/x\..\..\y` climbs out.
             var start = 0
-            for j in 0...rest.count where j == rest.count || rest[j] == 0x2F || separators.contains(rest[j]) {
+            for j in 0...rest.count
+            where j == rest.count || rest[j] == 0x2F || (windows && rest[j] == 0x5C) || separators.contains(rest[j]) {
                 if j - start == 2 && rest[start] == 0x2E && rest[start + 1] == 0x2E {
                     throw broken(
                         field, "'\(TerminalText.shown(template))' leaves layer '\(layer)': '..' after {\(layer)}", name)

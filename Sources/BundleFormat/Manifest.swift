@@ -291,9 +291,6 @@ extension Manifest {
             }
             let entry = EntryRecord(name: name, isDefault: flags == 1, argv: argv, env: env, layers: refs)
             try Manifest.checkPlaceholders(entry, layers: layers)
-            do { try EntryRules.check(entry, appName: appName) } catch {
-                throw error.prefixed("manifest: entry '\(name)' ")
-            }
             entries.append(entry)
         }
         // The target: absent means linux-x64 (one encoding per manifest, so "linux-x64" itself is
@@ -309,13 +306,19 @@ extension Manifest {
             guard let named = BuildTarget(name: name) else {
                 throw BundleError(
                     .badManifest,
-                    "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64 and linux-arm64)"
+                    "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64, linux-arm64, windows-x64, macos-x64 and macos-arm64)"
                 )
             }
             guard named != .default else {
                 throw BundleError(.badManifest, "manifest: target \(name) is written by leaving the field out")
             }
             target = named
+        }
+        // The entry rules depend on the target, which follows the entries.
+        for entry in entries {
+            do { try EntryRules.check(entry, appName: appName, target: target) } catch {
+                throw error.prefixed("manifest: entry '\(entry.name)' ")
+            }
         }
         self.layers = layers
         self.entries = entries

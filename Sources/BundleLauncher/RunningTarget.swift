@@ -5,13 +5,20 @@ extension BuildTarget {
     /// before anything runs: the layers' programs could not run here (bundle-append refuses to
     /// build such a bundle, so this catches only a bundle assembled by other means, or an update
     /// file for another platform handed to `--launcher verify-file`).
+    ///
+    /// The OS comes from a define that scripts/build-stub.sh passes (`-D DGMO_TARGET_OS_LINUX`),
+    /// not from `os()`: the arm64 launcher is compiled for the bare-metal triple
+    /// `aarch64-none-none-elf`, where `os(Linux)` is false, and a macOS x86_64 launcher must not
+    /// call itself linux-x64 because its CPU is the same.
     static var running: BuildTarget {
-        #if arch(x86_64)
+        #if DGMO_TARGET_OS_LINUX && arch(x86_64)
             return .linuxX64
-        #elseif arch(arm64)
+        #elseif DGMO_TARGET_OS_LINUX && arch(arm64)
             return .linuxArm64
         #else
-            #error("the launcher is built for linux-x64 and linux-arm64 only")
+            #error(
+                "the launcher is built for linux-x64 and linux-arm64 only: build it with scripts/build-stub.sh, which sets DGMO_TARGET_OS_LINUX"
+            )
         #endif
     }
 }

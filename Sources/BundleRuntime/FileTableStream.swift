@@ -103,7 +103,7 @@ public struct FileTableStream {
         reader = FileTable.StreamReader(
             source: TableSource(
                 file: bundle, offset: bundle.trailer.tables.lowerBound + layer.tableOffset,
-                length: layer.tableLength, layerName: layer.name), layer: layer)
+                length: layer.tableLength, layerName: layer.name), layer: layer, target: bundle.manifest.target)
         self.layer = layer
     }
 

@@ -47,7 +47,7 @@ public struct StubOption: ParsableArguments {
 public struct TargetOption: ParsableArguments {
     @Option(
         help:
-            "The platform to build for: linux-x64 or linux-arm64. The stub and every ELF file in the layers must be for it."
+            "The platform to build for: linux-x64, linux-arm64, windows-x64, macos-x64 or macos-arm64 (only the linux targets have a launcher stub yet). The stub and the programs in the layers must be for it, and the layers' names must suit it."
     )
     public var target = BuildTarget.default.name
 
@@ -55,7 +55,8 @@ public struct TargetOption: ParsableArguments {
 
     public func validate() throws {
         if BuildTarget(name: target) == nil {
-            throw ValidationError("--target must be linux-x64 or linux-arm64, not '\(target)'")
+            throw ValidationError(
+                "--target must be one of \(BuildTarget.allCases.map(\.name).joined(separator: ", ")), not '\(target)'")
         }
     }
 

@@ -65,8 +65,9 @@ final class ArchitectureCheckTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: dir + "/x64/link", withDestinationPath: "bin/tool-arm64")
         let built = try layer("mixed", dir + "/x64")
         XCTAssertEqual(
-            built.elfFiles, [BuildTarget.linuxX64.elf: "bin/tool", BuildTarget.linuxArm64.elf: "bin/tool-arm64"])
-        XCTAssertEqual(try layer("plain", dir + "/x64/bin").elfFiles.count, 2)
+            built.executables,
+            [.elf(BuildTarget.linuxX64.elf): "bin/tool", .elf(BuildTarget.linuxArm64.elf): "bin/tool-arm64"])
+        XCTAssertEqual(try layer("plain", dir + "/x64/bin").executables.count, 2)
     }
 
     func testLayersWithAnotherArchitecturesFilesAreRefused() throws {
@@ -156,5 +157,130 @@ final class ArchitectureCheckTests: XCTestCase {
                 tablesLength: UInt64(x64Trailer.tables.count)
             ).target, .linuxX64)
         XCTAssertEqual(x64Header.count + 4 + "linux-arm64".utf8.count, header.count)
+    }
+
+    // MARK: PE and Mach-O (headers made byte by byte: no Windows or macOS compiler here)
+
+    /// A PE file: "MZ", e_lfanew at 0x3C, "PE\0\0" there, then the COFF Machine.
+    static func pe(machine: UInt16, lfanew: Int = 0x80) -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: lfanew + 64)
+        b[0] = 0x4D
+        b[1] = 0x5A
+        for i in 0..<4 { b[0x3C + i] = UInt8(truncatingIfNeeded: lfanew >> (8 * i)) }
+        b.replaceSubrange(lfanew..<lfanew + 6, with: [0x50, 0x45, 0, 0, UInt8(machine & 0xFF), UInt8(machine >> 8)])
+        return b
+    }
+
+    /// A thin 64-bit Mach-O file (MH_MAGIC_64, little-endian) for `cpu`.
+    static func machO(cpu: UInt32, magic: UInt32 = 0xFEED_FACF) -> [UInt8] {
+        func le(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        return le(magic) + le(cpu) + le(3) + [UInt8](repeating: 0, count: 52)
+    }
+
+    /// A universal file (FAT_MAGIC, big-endian) with one slice per cputype.
+    static func fat(_ cpus: [UInt32]) -> [UInt8] {
+        func be(_ v: UInt32) -> [UInt8] { (0..<4).reversed().map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        var b = be(0xCAFE_BABE) + be(UInt32(cpus.count))
+        for (i, c) in cpus.enumerated() { b += be(c) + be(3) + be(UInt32(4096 * (i + 1))) + be(100) + be(12) }
+        return b
+    }
+
+    func testIdentityOfEachFormat() throws {
+        XCTAssertEqual(ExecutableIdentity(prefix: Self.pe(machine: 0x8664)), .pe(machine: 0x8664))
+        XCTAssertEqual(ExecutableIdentity(prefix: Self.pe(machine: 0xAA64))?.description, "an aarch64 PE file")
+        XCTAssertEqual(ExecutableIdentity(prefix: Self.pe(machine: 0x14C))?.description, "an x86 (32-bit) PE file")
+        XCTAssertEqual(
+            ExecutableIdentity(prefix: Self.pe(machine: 0x8664, lfanew: 0x40))?.description, "an x86-64 PE file")
+        XCTAssertEqual(ExecutableIdentity(prefix: Self.machO(cpu: 0x0100_0007))?.description, "an x86-64 Mach-O file")
+        XCTAssertEqual(ExecutableIdentity(prefix: Self.machO(cpu: 0x0100_000C))?.description, "an aarch64 Mach-O file")
+        XCTAssertEqual(
+            ExecutableIdentity(prefix: Self.machO(cpu: 7, magic: 0xFEED_FACE))?.description,
+            "an x86 (32-bit) Mach-O file")
+        XCTAssertEqual(
+            ExecutableIdentity(prefix: Self.fat([0x0100_0007, 0x0100_000C]))?.description,
+            "a Mach-O universal file (x86-64, aarch64)")
+        XCTAssertEqual(
+            ExecutableIdentity(prefix: try bytes(dir + "/x64/bin/tool")), .elf(BuildTarget.linuxX64.elf))
+        // Not programs: "MZ" text, an MZ file whose e_lfanew points past its end or at no "PE\0\0",
+        // a Java class file (0xCAFEBABE then its version, 52), a script, nothing.
+        var noPE = Self.pe(machine: 0x8664)
+        noPE[0x81] = 0x46
+        for data in [
+            Array("MZ is a text file that starts with M and Z, long enough to hold an e_lfanew field".utf8),
+            Array(Self.pe(machine: 0x8664, lfanew: 0x1000).prefix(0x100)), noPE,
+            [0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 52] + [UInt8](repeating: 0, count: 64),
+            Array("#!/bin/sh\n".utf8), [], [0x4D, 0x5A],
+        ] {
+            XCTAssertNil(ExecutableIdentity(prefix: data), "\(data.prefix(8))")
+        }
+    }
+
+    /// Each program kind against each target: the target's own format must be for its CPU (any
+    /// slice of a universal file); ELF is refused outside Linux and Mach-O on Windows; PE is data
+    /// outside Windows (pip's launchers), and Linux checks ELF files only, as before.
+    func testEachProgramKindAgainstEachTarget() throws {
+        let x64Elf = try bytes(dir + "/x64/bin/tool"), armElf = try bytes(dir + "/arm64/bin/tool")
+        let kinds: [(String, [UInt8], accepted: [BuildTarget])] = [
+            ("x64 ELF", x64Elf, [.linuxX64]),
+            ("arm64 ELF", armElf, [.linuxArm64]),
+            ("x64 PE", Self.pe(machine: 0x8664), [.linuxX64, .linuxArm64, .windowsX64, .macosX64, .macosArm64]),
+            ("arm64 PE", Self.pe(machine: 0xAA64), [.linuxX64, .linuxArm64, .macosX64, .macosArm64]),
+            ("i386 PE", Self.pe(machine: 0x14C), [.linuxX64, .linuxArm64, .macosX64, .macosArm64]),
+            ("x64 Mach-O", Self.machO(cpu: 0x0100_0007), [.linuxX64, .linuxArm64, .macosX64]),
+            ("arm64 Mach-O", Self.machO(cpu: 0x0100_000C), [.linuxX64, .linuxArm64, .macosArm64]),
+            ("universal", Self.fat([0x0100_0007, 0x0100_000C]), [.linuxX64, .linuxArm64, .macosX64, .macosArm64]),
+            ("arm64-only universal", Self.fat([0x0100_000C]), [.linuxX64, .linuxArm64, .macosArm64]),
+        ]
+        for (name, data, accepted) in kinds {
+            let d = dir + "/kind-\(name.replacingOccurrences(of: " ", with: "-"))"
+            try FileManager.default.createDirectory(atPath: d + "/bin", withIntermediateDirectories: true)
+            try Data(data).write(to: URL(fileURLWithPath: d + "/bin/prog"))
+            let built = try layer("l", d)
+            for target in BuildTarget.allCases {
+                if accepted.contains(target) {
+                    XCTAssertNoThrow(
+                        try ArchitectureCheck.checkLayers([built], target: target), "\(name) \(target.name)")
+                } else {
+                    assertBuildError(
+                        try ArchitectureCheck.checkLayers([built], target: target),
+                        mentions: [
+                            "layer 'l': bin/prog is", ExecutableIdentity(prefix: data)!.description,
+                            "target is \(target.name) (\(target.programDescription))",
+                        ])
+                }
+            }
+        }
+    }
+
+    func testStubsOfOtherFormats() throws {
+        let x64Elf = try bytes(dir + "/x64/bin/tool")
+        XCTAssertNoThrow(try ArchitectureCheck.checkStub(Self.pe(machine: 0x8664), target: .windowsX64))
+        XCTAssertNoThrow(try ArchitectureCheck.checkStub(Self.fat([7, 0x0100_000C]), target: .macosArm64))
+        assertBuildError(
+            try ArchitectureCheck.checkStub(x64Elf, target: .windowsX64),
+            mentions: ["the stub is an x86-64 ELF file", "target windows-x64 needs an x86-64 PE one", "--stub"])
+        assertBuildError(
+            try ArchitectureCheck.checkStub(Self.pe(machine: 0x8664), target: .linuxX64),
+            mentions: ["the stub is an x86-64 PE file", "linux-x64 needs an x86-64 one", "make stubs'"])
+        assertBuildError(
+            try ArchitectureCheck.checkStub(Self.machO(cpu: 0x0100_0007), target: .macosArm64),
+            mentions: ["x86-64 Mach-O file", "macos-arm64 needs an aarch64 Mach-O one"])
+        assertBuildError(
+            try ArchitectureCheck.checkStub(Array("#!/bin/sh\n".utf8), target: .windowsX64),
+            mentions: ["the stub is not a PE executable", "windows-x64 needs its x86-64 PE launcher stub"])
+    }
+
+    /// No launcher exists for the new targets: asking for one is one line that says so.
+    func testNoStubForTheNewTargetsIsOneLine() {
+        for target in [BuildTarget.windowsX64, .macosX64, .macosArm64] {
+            assertBuildError(
+                try StubLocation.default(for: target),
+                mentions: [
+                    "cannot find the \(target.name) launcher stub", "stubs/\(target.name)/bundle-stub",
+                    "no \(target.name) launcher is built yet",
+                ])
+        }
+        XCTAssertEqual(StubLocation.fileName(.windowsX64), "bundle-stub.exe")
+        XCTAssertEqual(StubLocation.fileName(.macosArm64), "bundle-stub")
     }
 }

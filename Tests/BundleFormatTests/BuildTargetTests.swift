@@ -8,11 +8,28 @@ import TestSupport
 final class BuildTargetTests: XCTestCase {
     func testNamesRoundTripAndUnknownNamesAreRefused() {
         for t in BuildTarget.allCases { XCTAssertEqual(BuildTarget(name: t.name), t) }
-        XCTAssertEqual(BuildTarget.allCases.map(\.name), ["linux-x64", "linux-arm64"])
-        for bad in ["", "linux-x86_64", "linux-aarch64", "Linux-x64", "linux-x64 "] {
+        XCTAssertEqual(
+            BuildTarget.allCases.map(\.name), ["linux-x64", "linux-arm64", "windows-x64", "macos-x64", "macos-arm64"])
+        for bad in [
+            "", "linux-x86_64", "linux-aarch64", "Linux-x64", "linux-x64 ", "win32-x64", "darwin-x64", "darwin-arm64",
+            "windows-arm64", "Windows-x64",
+        ] {
             XCTAssertNil(BuildTarget(name: bad), bad)
         }
         XCTAssertEqual(BuildTarget.default, .linuxX64)
+    }
+
+    func testEachTargetsOSCPUAndExecutableFormat() {
+        let expected: [BuildTarget: (BuildTarget.OperatingSystem, BuildTarget.CPU, BuildTarget.ExecutableFormat)] = [
+            .linuxX64: (.linux, .x64, .elf), .linuxArm64: (.linux, .arm64, .elf), .windowsX64: (.windows, .x64, .pe),
+            .macosX64: (.macos, .x64, .machO), .macosArm64: (.macos, .arm64, .machO),
+        ]
+        for t in BuildTarget.allCases {
+            guard let (os, cpu, format) = expected[t] else { return XCTFail("\(t.name) has no expectation") }
+            XCTAssertEqual(t.os, os, t.name)
+            XCTAssertEqual(t.cpu, cpu, t.name)
+            XCTAssertEqual(t.executableFormat, format, t.name)
+        }
     }
 
     /// e_ident (16 bytes), e_type (2), e_machine (2) as an ELF file starts.
@@ -70,6 +87,30 @@ final class BuildTargetTests: XCTestCase {
         XCTAssertEqual(armBytes, x64Bytes + w.bytes)
         XCTAssertEqual(try fx.decode(armBytes), arm)
         XCTAssertEqual(try fx.decodeRaw(armBytes).target, .linuxArm64)
+    }
+
+    /// The new targets are new strings in the same field: linux-x64 and linux-arm64 headers keep
+    /// their bytes, and a reader from before them refuses them as an unknown target.
+    func testNewTargetsAreNewNamesInTheSameField() throws {
+        let fx = Fx.manifest()
+        let base = fx.manifest.encoded()
+        for t in [BuildTarget.macosX64, .macosArm64] {
+            var m = fx.manifest
+            m.target = t
+            var w = ByteWriter()
+            w.string(t.name)
+            XCTAssertEqual(m.encoded(), base + w.bytes, t.name)
+            XCTAssertEqual(try fx.decode(m.encoded()).target, t)
+        }
+        // The fixture runs /usr/bin/env, which a Windows entry may not (EntryRules): drop it.
+        var win = fx.manifest
+        win.entries.removeAll { $0.name == "tool.v2" }
+        let winBase = win.encoded()
+        win.target = .windowsX64
+        var w = ByteWriter()
+        w.string("windows-x64")
+        XCTAssertEqual(win.encoded(), winBase + w.bytes)
+        XCTAssertEqual(try fx.decode(win.encoded()).target, .windowsX64)
     }
 
     func testTargetFieldRejections() {

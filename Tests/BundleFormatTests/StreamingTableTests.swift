@@ -22,7 +22,7 @@ final class StreamingTableTests: XCTestCase {
 
     func decodeDribbled(_ bytes: [UInt8], layer: LayerRecord, seed: UInt64 = 1) throws(BundleError) -> [FileRecord] {
         var reader = FileTable.StreamReader(
-            source: DribbleSource(bytes: bytes, rng: SplitMix64(state: seed)), layer: layer)
+            source: DribbleSource(bytes: bytes, rng: SplitMix64(state: seed)), layer: layer, target: .linuxX64)
         var out: [FileRecord] = []
         while let r = try reader.next() { out.append(r) }
         return out

@@ -206,7 +206,8 @@ final class Arm64Tests: XCTestCase {
         XCTAssertEqual(mismatch.status, 1)
         XCTAssertTrue(
             mismatch.stderr.contains(
-                "the launcher is an x86-64 program, but the bundle's target is linux-arm64 (aarch64)"), mismatch.stderr)
+                "the launcher is an x86-64 ELF file, but the bundle's target is linux-arm64 (aarch64)"), mismatch.stderr
+        )
 
         let cache = dir + "/cache"
         let first = try qemu(binary, ["first run", "ünïcödé"], env: ["HELLO_CACHE_DIR": cache])

@@ -101,6 +101,56 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         try assertRefused(bundle, "is a bundle for linux-arm64", args: ["--launcher", "info"])
     }
 
+    /// Signed windows-x64 bundles whose tables break the Windows name rules (bundle-append build
+    /// refuses to write them; `write` signs them as given). This Linux launcher refuses the target
+    /// before it reads a table (and carries only the linux rules: `PathRules.rulesOS`); the
+    /// launcher's extraction code, built into `bundle-append extract` with every target's rules,
+    /// reads each table with the manifest's target and refuses the names, extracting nothing. The
+    /// same tables under linux-x64 extract.
+    func testWindowsBundleWithUnsafeNamesIsRefusedByTheExtractor() throws {
+        let cases: [(records: [FileRecord], data: String, needle: String)] = [
+            ([file("README", "a"), file("readme", "b")], "ab", "unsafe path 'readme': equals an earlier path"),
+            ([file("A", "a"), file("B", "b"), file("a", "c")], "abc", "unsafe path 'a': equals an earlier path"),
+            (
+                [file("README", "a"), file("aux.txt", "b")], "ab",
+                "unsafe path 'aux.txt': a name is a Windows device name"
+            ),
+            ([file("README", "a"), file("x.", "b")], "ab", "unsafe path 'x.': a name ends in a dot or a space"),
+            ([file("README", "a"), file("a\\..\\b", "b")], "ab", "unsafe path 'a\\..\\b': a name holds"),
+        ]
+        for (i, c) in cases.enumerated() {
+            let windows = try signed([entry(["{l}/README"])], records: c.records, data: c.data, target: .windowsX64)
+            try assertRefused(windows, "is a bundle for windows-x64, and this launcher is for linux-x64")
+            let out = dir + "/out-\(i)"
+            let o = try Harness.run(Harness.tool, ["extract", windows, out])
+            XCTAssertNotEqual(o.status, 0, o.stdout)
+            XCTAssertTrue(o.stderr.contains(c.needle), o.stderr)
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+            XCTAssertFalse(
+                FileManager.default.fileExists(atPath: out + "/l"), "extracted \(c.records.map(\.pathString))")
+            let linux = try signed([entry(["{l}/README"])], records: c.records, data: c.data)
+            let extracted = try Harness.run(Harness.tool, ["extract", linux, out + "-linux"])
+            XCTAssertEqual(extracted.status, 0, extracted.stderr)
+            XCTAssertEqual(
+                try FileManager.default.contentsOfDirectory(atPath: out + "-linux/l").sorted(),
+                c.records.map(\.pathString).sorted(), extracted.stdout)
+        }
+    }
+
+    /// A signed windows-x64 manifest is checked by Windows' entry rules where they are built in:
+    /// one that runs `/bin/sh` (drive-relative on Windows) is a bad entry for bundle-append, and
+    /// the linux launcher refuses the target itself.
+    func testWindowsManifestIsCheckedByWindowsEntryRules() throws {
+        let bundle = try signed([entry(["/bin/sh", "{l}/run.sh"])], target: .windowsX64)
+        try assertRefused(bundle, "is a bundle for windows-x64, and this launcher is for linux-x64")
+        let o = try Harness.run(Harness.tool, ["inspect", bundle])
+        assertFailed(
+            o, status: 1,
+            mentioning:
+                "manifest: entry 'hostile' argv[0]: relative program '/bin/sh' would depend on the working directory or drive"
+        )
+    }
+
     func testProgramLeavingItsLayerIsRefused() throws {
         try assertRefused(try signed([entry(["{l}/../../../../../../../../bin/sh", "{l}/run.sh"])]), "'..' after {l}")
         try assertRefused(try signed([entry(["/bin/sh", "{l}/run.sh", "{l}/.."])]), "argv[2]")

@@ -55,6 +55,31 @@ final class ToolTests: XCTestCase {
             "must not overwrite a key")
     }
 
+    /// The targets without a launcher (issue 24): the parser takes their names, and the build
+    /// fails with one line, writing nothing: no stub is found, or the stub given is not theirs.
+    /// A name that is not a target (the release matrix's spelling) is refused by the parser.
+    func testTargetsWithoutALauncherFailInOneLine() throws {
+        let out = dir + "/other-target"
+        for target in ["windows-x64", "macos-x64", "macos-arm64"] {
+            let base = ["build", dir + "/tree.toml", "-o", out, "--key", dir + "/k.key", "--target", target, "-q"]
+            let missing = try Harness.run(Harness.tool, base)
+            assertFailed(missing, status: 1, mentioning: "cannot find the \(target) launcher stub", target)
+            XCTAssertTrue(missing.stderr.contains("no \(target) launcher is built yet"), missing.stderr)
+            let linuxStub = try Harness.run(Harness.tool, base + ["--stub", Harness.stub])
+            assertFailed(
+                linuxStub, status: 1, mentioning: "the stub is an x86-64 ELF file, but target \(target) needs an",
+                target)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), target)
+        }
+        let unknown = try Harness.run(
+            Harness.tool, ["build", dir + "/tree.toml", "-o", out, "--key", dir + "/k.key", "--target", "win32-x64"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(
+            unknown.stderr.contains(
+                "--target must be one of linux-x64, linux-arm64, windows-x64, macos-x64, macos-arm64, not 'win32-x64'"),
+            unknown.stderr)
+    }
+
     func testBuildIsDeterministic() throws {
         try build(dir + "/one", env: ["SOURCE_DATE_EPOCH": "1700000000"])
         try build(dir + "/two", env: ["SOURCE_DATE_EPOCH": "1700000000"])

@@ -308,13 +308,15 @@ struct Verify: ParsableCommand {
         // The launcher must be a program for the manifest's target (the builder checked it; a
         // stub swapped afterwards would not run where the bundle is meant to).
         let file = FileHandle(forReadingAtPath: binary)
-        let head = Array((try? file?.read(upToCount: ElfIdentity.headerPrefixLength)) ?? nil ?? Data())
+        let head = Array((try? file?.read(upToCount: ExecutableIdentity.prefixLength)) ?? nil ?? Data())
         try? file?.close()
         let target = bundle.manifest.target
-        guard let elf = ElfIdentity(prefix: head), elf == target.elf else {
-            let what = ElfIdentity(prefix: head).map { "an \($0.name) program" } ?? "not an ELF program"
+        let identity = ExecutableIdentity(prefix: head)
+        guard let identity, identity.runs(on: target) else {
+            let what = identity.map(\.description) ?? "not a program (no ELF, PE or Mach-O header)"
             throw ToolFailure(
-                "\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.elf.name))")
+                "\(binary): the launcher is \(what), but the bundle's target is \(target.name) (\(target.programDescription))"
+            )
         }
         for layer in bundle.manifest.layers {
             try wrap { () throws(BundleError) in try LayerExtractor.verify(bundle, layer: layer) }

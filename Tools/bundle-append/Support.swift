@@ -33,7 +33,9 @@ struct InspectReport {
             var list: [File]? = nil
             if withFiles {
                 let table = try wrap { () throws(BundleError) in try bundle.fileTable(of: l) }
-                let records = try withBytes(table) { (b) throws(BundleError) in try FileTable.decode(b, layer: l) }
+                let records = try withBytes(table) { (b) throws(BundleError) in
+                    try FileTable.decode(b, layer: l, target: m.target)
+                }
                 list = records.map(InspectReport.file)
             }
             layers.append(

@@ -22,10 +22,11 @@ struct BundledGlibc {
         let triplet: String
         let loader: String
 
+        /// For a linux target (dgmo-build refuses the others before it gets here).
         static func of(_ target: BuildTarget) -> Arch {
-            switch target {
-            case .linuxX64: return Arch(deb: "amd64", triplet: "x86_64-linux-gnu", loader: "ld-linux-x86-64.so.2")
-            case .linuxArm64: return Arch(deb: "arm64", triplet: "aarch64-linux-gnu", loader: "ld-linux-aarch64.so.1")
+            switch target.cpu {
+            case .x64: return Arch(deb: "amd64", triplet: "x86_64-linux-gnu", loader: "ld-linux-x86-64.so.2")
+            case .arm64: return Arch(deb: "arm64", triplet: "aarch64-linux-gnu", loader: "ld-linux-aarch64.so.1")
             }
         }
     }

@@ -68,6 +68,11 @@ struct DGMOBuild: ParsableCommand {
                 "unknown --target '\(self.target)' (known: \(BuildTarget.allCases.map(\.name).joined(separator: ", ")))"
             )
         }
+        guard target.os == .linux else {
+            throw BuildError(
+                "dgmo-build builds linux-x64 and linux-arm64; \(target.name) has no launcher or toolchain here yet (docs/platforms.md)"
+            )
+        }
         let outputName = self.output ?? "dist/dgmo-\(target.name)"
         let source = abs(self.source), work = abs(self.work), output = abs(outputName)
         try Files.mkdir(work)

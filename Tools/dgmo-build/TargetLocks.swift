@@ -25,11 +25,12 @@ struct TargetLocks {
             engine = source + "/engine/requirements.lock"
             tools = nil
             buildRoot = nil
-        case .linuxArm64:
-            glibc = source + "/glibc.linux-arm64.lock"
-            engine = source + "/engine/requirements.linux-arm64.lock"
-            tools = source + "/toolchain.linux-arm64.lock"
-            buildRoot = source + "/python.linux-arm64.lock"
+        case .linuxArm64, .windowsX64, .macosX64, .macosArm64:
+            // Named by the target; only linux-arm64's exist (dgmo-build refuses the others first).
+            glibc = source + "/glibc.\(target.name).lock"
+            engine = source + "/engine/requirements.\(target.name).lock"
+            tools = source + "/toolchain.\(target.name).lock"
+            buildRoot = source + "/python.\(target.name).lock"
         }
     }
 
