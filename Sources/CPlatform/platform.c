@@ -1,6 +1,9 @@
 /* The C side of the platform layer (include/CPlatform.h): compiled with the target's real
  * headers, it translates our constants into the real ones and errno back into ours.
  * One line per call; the only logic is translation. */
+/* POSIX only: Windows has platform_windows.c. SwiftPM compiles every .c file of the target, so
+ * each file is empty for the other OS family. */
+#ifndef _WIN32
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <pthread.h>
@@ -279,3 +282,5 @@ int64_t cplat_self_path(char *buf, size_t size) {
     return ret64(n);
 #endif
 }
+
+#endif /* !_WIN32 */

@@ -1,0 +1,936 @@
+/* The C side of the platform layer for Windows (include/CPlatform.h): the same operations as
+ * platform.c, on Win32, with the same contract (a failure is returned as -code of ours; pointers
+ * come back through out parameters). Compiled here with `zig cc -target x86_64-windows-gnu`
+ * (mingw-w64 headers, UCRT) by scripts/platform-compile-check.sh, and linked into a test program;
+ * its behaviour, and everything marked "issue 26" below, belongs to the Windows launcher issue.
+ * Link with -lbcrypt (BCryptGenRandom). Windows 10 or later.
+ *
+ * Descriptors. The int32 descriptor model of the header is kept: every descriptor is a CRT
+ * descriptor made by _open_osfhandle from a Win32 HANDLE, and every call gets the HANDLE back
+ * with _get_osfhandle and works on it (ReadFile, LockFileEx, ...); _close closes both. So 0, 1
+ * and 2 are the standard handles, as on POSIX, and the Swift side is unchanged.
+ *
+ * Paths are UTF-8 on our side and UTF-16 here (MultiByteToWideChar, refusing invalid UTF-8).
+ * Absolute paths are made `\\?\` paths, so no MAX_PATH limit applies. Win32 has no *at calls:
+ * a name under a directory descriptor is joined to that directory's path
+ * (GetFinalPathNameByHandleW), so, unlike POSIX, a rename of the directory between the two steps
+ * is not noticed here (TreeWalk's device/inode check notices it; NtCreateFile with a
+ * RootDirectory handle would be the true openat, issue 26's choice).
+ *
+ * Owners. Windows has no uids: files are owned by SIDs and guarded by DACLs. getuid/geteuid/getgid
+ * return NO_USER and fstat reports the owner NO_OWNER, two different values none of which is 0
+ * (root), so every trust check of Ownership fails closed until the Windows form of Ownership
+ * (owner SID and DACL, issue 26) answers it. */
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <bcrypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <io.h>
+#include <process.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "CPlatform.h"
+
+#define NO_USER  0xFFFFFFFEu   /* our uid and gid: neither root (0) nor NO_OWNER */
+#define NO_OWNER 0xFFFFFFFFu   /* the owner fstat reports: never equal to NO_USER, so never "ours" */
+#define SHARE_ALL (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+#define DT_DIR 4                /* d_type values of cplat_readdir: the Linux and macOS ones */
+#define DT_REG 8
+#define DT_LNK 10
+
+/* ---- errors ---- */
+
+/* Win32 errors we name, in POSIX words (as the CRT's own mapping, with EBUSY for a sharing
+ * violation and EAGAIN for a lock held by another). Any other becomes CPLAT_EOTHER + its number,
+ * and cplat_strerror asks FormatMessage for its text. */
+static const struct { DWORD win; int32_t ours; } win_table[] = {
+    {ERROR_FILE_NOT_FOUND, CPLAT_ENOENT}, {ERROR_PATH_NOT_FOUND, CPLAT_ENOENT},
+    {ERROR_INVALID_DRIVE, CPLAT_ENOENT}, {ERROR_BAD_NETPATH, CPLAT_ENOENT}, {ERROR_BAD_NET_NAME, CPLAT_ENOENT},
+    {ERROR_BAD_PATHNAME, CPLAT_ENOENT},
+    /* a name being deleted: under POSIX it would be gone already */
+    {ERROR_DELETE_PENDING, CPLAT_ENOENT},
+    {ERROR_TOO_MANY_OPEN_FILES, CPLAT_EMFILE}, {ERROR_ACCESS_DENIED, CPLAT_EACCES},
+    {ERROR_INVALID_HANDLE, CPLAT_EBADF}, {ERROR_NOT_ENOUGH_MEMORY, CPLAT_ENOMEM},
+    {ERROR_OUTOFMEMORY, CPLAT_ENOMEM}, {ERROR_NOT_ENOUGH_QUOTA, CPLAT_ENOMEM},
+    {ERROR_NOT_SAME_DEVICE, CPLAT_EXDEV}, {ERROR_WRITE_PROTECT, CPLAT_EROFS},
+    {ERROR_SHARING_VIOLATION, CPLAT_EBUSY}, {ERROR_BUSY, CPLAT_EBUSY}, {ERROR_LOCK_VIOLATION, CPLAT_EAGAIN},
+    {ERROR_HANDLE_DISK_FULL, CPLAT_ENOSPC}, {ERROR_DISK_FULL, CPLAT_ENOSPC},
+    {ERROR_FILE_EXISTS, CPLAT_EEXIST}, {ERROR_ALREADY_EXISTS, CPLAT_EEXIST},
+    {ERROR_INVALID_PARAMETER, CPLAT_EINVAL}, {ERROR_INVALID_NAME, CPLAT_EINVAL}, {ERROR_NEGATIVE_SEEK, CPLAT_EINVAL},
+    {ERROR_DIR_NOT_EMPTY, CPLAT_ENOTEMPTY}, {ERROR_FILENAME_EXCED_RANGE, CPLAT_ENAMETOOLONG},
+    {ERROR_DIRECTORY, CPLAT_ENOTDIR}, {ERROR_CALL_NOT_IMPLEMENTED, CPLAT_ENOSYS},
+    {ERROR_DISK_QUOTA_EXCEEDED, CPLAT_EDQUOT}, {ERROR_CANT_RESOLVE_FILENAME, CPLAT_ELOOP},
+    {ERROR_PRIVILEGE_NOT_HELD, CPLAT_EPERM}, {ERROR_TOO_MANY_LINKS, CPLAT_EMLINK},
+    {ERROR_READ_FAULT, CPLAT_EIO}, {ERROR_WRITE_FAULT, CPLAT_EIO}, {ERROR_GEN_FAILURE, CPLAT_EIO},
+    {ERROR_CRC, CPLAT_EIO}, {ERROR_IO_DEVICE, CPLAT_EIO},
+};
+
+/* Our codes with the CRT's errno (for the few CRT calls: _close, _open_osfhandle, _beginthreadex;
+ * 0 where the CRT has none) and glibc's text, so a message reads the same on every OS. */
+static const struct { int32_t ours; int crt; const char *text; } codes[] = {
+    {CPLAT_EPERM, EPERM, "Operation not permitted"}, {CPLAT_ENOENT, ENOENT, "No such file or directory"},
+    {CPLAT_ESRCH, ESRCH, "No such process"}, {CPLAT_EINTR, EINTR, "Interrupted system call"},
+    {CPLAT_EIO, EIO, "Input/output error"}, {CPLAT_EBADF, EBADF, "Bad file descriptor"},
+    {CPLAT_EAGAIN, EAGAIN, "Resource temporarily unavailable"}, {CPLAT_ENOMEM, ENOMEM, "Cannot allocate memory"},
+    {CPLAT_EACCES, EACCES, "Permission denied"}, {CPLAT_EBUSY, EBUSY, "Device or resource busy"},
+    {CPLAT_EEXIST, EEXIST, "File exists"}, {CPLAT_EXDEV, EXDEV, "Invalid cross-device link"},
+    {CPLAT_ENOTDIR, ENOTDIR, "Not a directory"}, {CPLAT_EISDIR, EISDIR, "Is a directory"},
+    {CPLAT_EINVAL, EINVAL, "Invalid argument"}, {CPLAT_EMFILE, EMFILE, "Too many open files"},
+    {CPLAT_ETXTBSY, ETXTBSY, "Text file busy"}, {CPLAT_EFBIG, EFBIG, "File too large"},
+    {CPLAT_ENOSPC, ENOSPC, "No space left on device"}, {CPLAT_EROFS, EROFS, "Read-only file system"},
+    {CPLAT_EMLINK, EMLINK, "Too many links"}, {CPLAT_ENAMETOOLONG, ENAMETOOLONG, "File name too long"},
+    {CPLAT_ENOSYS, ENOSYS, "Function not implemented"}, {CPLAT_ENOTEMPTY, ENOTEMPTY, "Directory not empty"},
+    {CPLAT_ELOOP, ELOOP, "Too many levels of symbolic links"}, {CPLAT_EDQUOT, 0, "Disk quota exceeded"},
+    {CPLAT_ESTALE, 0, "Stale file handle"},
+};
+#define COUNT(t) (sizeof t / sizeof t[0])
+
+/* Win32 system errors are 0-15999; a CRT errno the table does not name goes above them, at
+ * CPLAT_EOTHER + CRT_ERRNO_BASE + errno, so the two kinds of number never read as each other. */
+#define CRT_ERRNO_BASE 0x8000
+
+static int32_t win_code(DWORD e) {
+    for (size_t i = 0; i < COUNT(win_table); i++) if (win_table[i].win == e) return win_table[i].ours;
+    /* 0 (a failure that set no error) must not read as success */
+    return (e == 0 || e >= CRT_ERRNO_BASE) ? CPLAT_EIO : CPLAT_EOTHER + (int32_t)e;
+}
+
+static int32_t crt_code(int e) {
+    if (e == EWOULDBLOCK) return CPLAT_EAGAIN;
+    for (size_t i = 0; i < COUNT(codes); i++) if (codes[i].crt == e && e != 0) return codes[i].ours;
+    return e == 0 ? CPLAT_EIO : CPLAT_EOTHER + CRT_ERRNO_BASE + e;
+}
+
+/* A failed Win32 call's -code (GetLastError read here, right after the call), and a CRT call's. */
+static int32_t fail(void) { return -win_code(GetLastError()); }
+static int32_t crt_fail(void) { return -crt_code(errno); }
+
+static _Thread_local char message[512];
+
+/* ---- UTF-8 and UTF-16 ---- */
+
+/* s as a malloc'd UTF-16 string; invalid UTF-8 is refused (ERROR_NO_UNICODE_TRANSLATION). */
+static int32_t to_wide(const char *s, WCHAR **out) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    if (n <= 0) return fail();
+    WCHAR *w = malloc((size_t)n * sizeof *w);
+    if (!w) return -CPLAT_ENOMEM;
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
+    *out = w;
+    return 0;
+}
+
+/* The wlen units of w as NUL-terminated UTF-8 in buf: its length, or -code. An unpaired
+ * surrogate is refused rather than replaced, so a name read is a name that opens. */
+static int64_t to_utf8(const WCHAR *w, int wlen, char *buf, size_t size) {
+    if (wlen == 0) { if (size == 0) return -CPLAT_ENAMETOOLONG; buf[0] = 0; return 0; }
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, wlen, NULL, 0, NULL, NULL);
+    if (n <= 0) return fail();
+    if ((size_t)n >= size) return -CPLAT_ENAMETOOLONG;
+    WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, wlen, buf, n, NULL, NULL);
+    buf[n] = 0;
+    return n;
+}
+
+/* ---- paths ---- */
+
+/* full (malloc'd, absolute) as a \\?\ path, so Windows applies no MAX_PATH limit; a device path
+ * (\\.\NUL, \\?\...) stays as it is. Takes over full. */
+static int32_t long_path(WCHAR *full, WCHAR **out) {
+    const WCHAR *prefix = L"\\\\?\\", *rest = full;
+    if (full[0] == L'\\' && full[1] == L'\\') {
+        if (full[2] == L'?' || full[2] == L'.') { *out = full; return 0; }
+        prefix = L"\\\\?\\UNC\\";
+        rest = full + 2;
+    } else if (full[0] == 0 || full[1] != L':') {
+        *out = full;
+        return 0;
+    }
+    size_t p = wcslen(prefix), n = wcslen(rest);
+    WCHAR *w = malloc((p + n + 1) * sizeof *w);
+    if (w) { memcpy(w, prefix, p * sizeof *w); memcpy(w + p, rest, (n + 1) * sizeof *w); }
+    free(full);
+    if (!w) return -CPLAT_ENOMEM;
+    *out = w;
+    return 0;
+}
+
+/* A path of ours (relative to the working directory, or absolute) as an absolute \\?\ path.
+ * GetFullPathNameW does what the kernel does for POSIX: `/` and `\`, `.` and `..`. */
+static int32_t full_path(const char *path, WCHAR **out) {
+    if (!*path) return -CPLAT_ENOENT;
+    WCHAR *w, *full;
+    int32_t r = to_wide(path, &w);
+    if (r) return r;
+    if (wcsncmp(w, L"\\\\?\\", 4) == 0) { *out = w; return 0; }
+    DWORD n = GetFullPathNameW(w, 0, NULL, NULL);
+    if (n == 0) { r = fail(); free(w); return r; }
+    full = malloc(n * sizeof *full);
+    if (!full) { free(w); return -CPLAT_ENOMEM; }
+    DWORD len = GetFullPathNameW(w, n, full, NULL);
+    r = (len == 0 || len >= n) ? (len ? -CPLAT_ENAMETOOLONG : fail()) : 0;
+    free(w);
+    if (r) { free(full); return r; }
+    return long_path(full, out);
+}
+
+/* The length of the root of a \\?\ path (\\?\C:\ or \\?\UNC\server\share\): `..` stops there. */
+static size_t root_length(const WCHAR *p) {
+    if (wcsncmp(p, L"\\\\?\\UNC\\", 8) == 0) {
+        const WCHAR *s = wcschr(p + 8, L'\\');
+        s = s ? wcschr(s + 1, L'\\') : NULL;
+        return s ? (size_t)(s - p) + 1 : wcslen(p);
+    }
+    return (wcsncmp(p, L"\\\\?\\", 4) == 0 && p[4] && p[5] == L':') ? 7 : 0;
+}
+
+/* Appends the `/`-separated components of name to the directory path p (length *len, with room
+ * for them): `.` and empty ones are skipped, `..` drops the last component (never the root),
+ * because Windows does not normalise a \\?\ path. */
+static void join(WCHAR *p, size_t *len, const WCHAR *name) {
+    size_t root = root_length(p);
+    for (const WCHAR *c = name; *c;) {
+        const WCHAR *e = c;
+        while (*e && *e != L'/') e++;
+        size_t n = (size_t)(e - c);
+        if (n == 2 && c[0] == L'.' && c[1] == L'.') {
+            while (*len > root && p[*len - 1] != L'\\') (*len)--;
+            if (*len > root) (*len)--;
+        } else if (n && !(n == 1 && c[0] == L'.')) {
+            if (*len == 0 || p[*len - 1] != L'\\') p[(*len)++] = L'\\';
+            memcpy(p + *len, c, n * sizeof *p);
+            *len += n;
+        }
+        c = *e ? e + 1 : e;
+    }
+    p[*len] = 0;
+}
+
+/* The HANDLE of descriptor fd. The CRT's invalid-parameter handler would end the process on a
+ * bad descriptor: a quiet one, for this call and this thread only, lets _get_osfhandle fail with
+ * EBADF as POSIX does. (UCRT exports the thread-local setter; mingw-w64's headers omit it.) */
+_invalid_parameter_handler __cdecl _set_thread_local_invalid_parameter_handler(_invalid_parameter_handler);
+static void quiet(const wchar_t *e, const wchar_t *f, const wchar_t *file, unsigned line, uintptr_t r) {
+    (void)e; (void)f; (void)file; (void)line; (void)r;
+}
+static int32_t get_handle(int32_t fd, HANDLE *h) {
+    _invalid_parameter_handler old = _set_thread_local_invalid_parameter_handler(quiet);
+    intptr_t v = _get_osfhandle(fd);
+    _set_thread_local_invalid_parameter_handler(old);
+    if (v == -1 || v == -2 || v == 0) return -CPLAT_EBADF;   /* -2: a standard stream with no handle */
+    *h = (HANDLE)v;
+    return 0;
+}
+
+/* The path of an open handle (\\?\ form), malloc'd with room for `extra` more units. Asked
+ * again if it grew between the size and the copy (a rename meanwhile). */
+static int32_t final_path(HANDLE h, size_t extra, WCHAR **out, size_t *len) {
+    for (;;) {
+        DWORD n = GetFinalPathNameByHandleW(h, NULL, 0, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+        if (n == 0) return fail();
+        WCHAR *p = malloc((n + extra + 1) * sizeof *p);
+        if (!p) return -CPLAT_ENOMEM;
+        DWORD m = GetFinalPathNameByHandleW(h, p, n, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+        if (m > 0 && m < n) { *out = p; *len = m; return 0; }
+        int32_t r = m ? 0 : fail();
+        free(p);
+        if (r) return r;
+    }
+}
+
+/* The path of name under dirfd (CPLAT_AT_FDCWD: the working directory, where name is a path of
+ * ours like cplat_open's). Under a descriptor, `\` and `:` are refused: our name rules forbid
+ * them for Windows targets, and here they would reach another directory or a stream. A name
+ * starting with `/` ignores dirfd, as under POSIX. */
+static int32_t at_path(int32_t dirfd, const char *name, WCHAR **out) {
+    if (dirfd == CPLAT_AT_FDCWD) return full_path(name, out);
+    if (strpbrk(name, "\\:")) return -CPLAT_EINVAL;
+    if (!*name) return -CPLAT_ENOENT;
+    if (*name == '/') return full_path(name, out);
+    HANDLE h;
+    WCHAR *w, *p;
+    size_t len;
+    int32_t r = get_handle(dirfd, &h);
+    if (r || (r = to_wide(name, &w))) return r;
+    if ((r = final_path(h, wcslen(w) + 1, &p, &len)) == 0) { join(p, &len, w); *out = p; }
+    free(w);
+    return r;
+}
+
+/* ---- opening and stat, shared by the calls below ---- */
+
+static int writes(int32_t f) { return (f & (CPLAT_O_WRONLY | CPLAT_O_RDWR)) != 0; }
+
+static DWORD access_for(int32_t f) {
+    DWORD a = FILE_READ_ATTRIBUTES | ((f & CPLAT_O_WRONLY) && !(f & CPLAT_O_RDWR) ? 0 : GENERIC_READ);
+    /* without FILE_WRITE_DATA every write goes to the end, as O_APPEND */
+    if (writes(f)) a |= (f & CPLAT_O_APPEND) ? (FILE_GENERIC_WRITE & ~FILE_WRITE_DATA) : GENERIC_WRITE;
+    return a;
+}
+
+static DWORD disposition(int32_t f) {
+    if (f & CPLAT_O_CREAT)
+        return (f & CPLAT_O_EXCL) ? CREATE_NEW : (f & CPLAT_O_TRUNC) ? CREATE_ALWAYS : OPEN_ALWAYS;
+    return (f & CPLAT_O_TRUNC) ? TRUNCATE_EXISTING : OPEN_EXISTING;
+}
+
+/* What POSIX open checks after the lookup: O_NOFOLLOW refuses a symlink or junction (a name
+ * surrogate; other reparse points, such as cloud placeholders, are files), O_DIRECTORY a
+ * non-directory, and a directory cannot be opened for writing. */
+static int32_t check_opened(HANDLE h, int32_t f) {
+    FILE_ATTRIBUTE_TAG_INFO t;
+    if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &t, sizeof t)) return fail();
+    int dir = (t.FileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    if ((f & CPLAT_O_NOFOLLOW) && (t.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+        && IsReparseTagNameSurrogate(t.ReparseTag)) return -CPLAT_ELOOP;
+    if ((f & CPLAT_O_DIRECTORY) && !dir) return -CPLAT_ENOTDIR;
+    return (dir && writes(f)) ? -CPLAT_EISDIR : 0;
+}
+
+/* Shared for read, write and delete, as POSIX files are (renamed or unlinked while open).
+ * Backup semantics opens directories too. The mode only says read-only or not: the rest of
+ * the access is the DACL inherited from the parent (the private-directory rule is issue 26's).
+ * Without O_CLOEXEC the handle is inheritable; O_NONBLOCK means nothing for files here. */
+static int32_t open_w(const WCHAR *path, int32_t f, uint32_t mode) {
+    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, !(f & CPLAT_O_CLOEXEC)};
+    DWORD attrs = FILE_FLAG_BACKUP_SEMANTICS | ((f & CPLAT_O_NOFOLLOW) ? FILE_FLAG_OPEN_REPARSE_POINT : 0)
+                | ((f & CPLAT_O_CREAT) && !(mode & 0200) ? FILE_ATTRIBUTE_READONLY : FILE_ATTRIBUTE_NORMAL);
+    HANDLE h = CreateFileW(path, access_for(f), SHARE_ALL, &sa, disposition(f), attrs, NULL);
+    if (h == INVALID_HANDLE_VALUE) return fail();
+    int32_t r = check_opened(h, f);
+    int crt = _O_BINARY | (writes(f) ? 0 : _O_RDONLY) | ((f & CPLAT_O_APPEND) ? _O_APPEND : 0)
+            | ((f & CPLAT_O_CLOEXEC) ? _O_NOINHERIT : 0);
+    if (r == 0 && (r = _open_osfhandle((intptr_t)h, crt)) < 0) r = crt_fail();
+    if (r < 0) CloseHandle(h);
+    return r;
+}
+
+/* A handle on name under dirfd for its attributes only, following a final link or not. */
+static int32_t open_at(int32_t dirfd, const char *name, DWORD access, int follow, HANDLE *h) {
+    WCHAR *p;
+    int32_t r = at_path(dirfd, name, &p);
+    if (r) return r;
+    *h = CreateFileW(p, access, SHARE_ALL, NULL, OPEN_EXISTING,
+                     FILE_FLAG_BACKUP_SEMANTICS | (follow ? 0 : FILE_FLAG_OPEN_REPARSE_POINT), NULL);
+    r = *h == INVALID_HANDLE_VALUE ? fail() : 0;
+    free(p);
+    return r;
+}
+
+static void unix_time(FILETIME f, int64_t *sec, int64_t *nsec) {
+    int64_t t = (int64_t)(((uint64_t)f.dwHighDateTime << 32) | f.dwLowDateTime) - 116444736000000000LL;
+    int64_t s = t / 10000000, r = t % 10000000;
+    if (r < 0) { r += 10000000; s--; }
+    *sec = s;
+    *nsec = r * 100;
+}
+
+/* The volume serial and file index are the device and inode (64 bits of the file ID: enough on
+ * NTFS; ReFS has 128-bit IDs, FileIdInfo, issue 26). Permission bits are the owner's only (read,
+ * write unless read-only, search for directories): the real access is the DACL's. A file being
+ * deleted has no name left, as after unlink: nlink 0. */
+static int32_t stat_handle(HANDLE h, struct cplat_stat *st) {
+    DWORD type = GetFileType(h);
+    if (type == FILE_TYPE_PIPE || type == FILE_TYPE_CHAR) {
+        *st = (struct cplat_stat){.st_mode = (type == FILE_TYPE_PIPE ? CPLAT_S_IFIFO : CPLAT_S_IFCHR) | 0600,
+                                  .st_uid = NO_OWNER, .st_gid = NO_OWNER, .st_nlink = 1};
+        return 0;
+    }
+    BY_HANDLE_FILE_INFORMATION i;
+    FILE_STANDARD_INFO s;
+    FILE_ATTRIBUTE_TAG_INFO t;
+    if (!GetFileInformationByHandle(h, &i) || !GetFileInformationByHandleEx(h, FileStandardInfo, &s, sizeof s))
+        return fail();
+    int dir = (i.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+    uint32_t kind = dir ? CPLAT_S_IFDIR : CPLAT_S_IFREG;
+    if ((i.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+        && GetFileInformationByHandleEx(h, FileAttributeTagInfo, &t, sizeof t) && IsReparseTagNameSurrogate(t.ReparseTag))
+        kind = CPLAT_S_IFLNK;
+    uint32_t perm = 0400 | ((i.dwFileAttributes & FILE_ATTRIBUTE_READONLY) && !dir ? 0 : 0200) | (dir ? 0100 : 0);
+    *st = (struct cplat_stat){
+        .st_dev = i.dwVolumeSerialNumber, .st_ino = ((uint64_t)i.nFileIndexHigh << 32) | i.nFileIndexLow,
+        .st_mode = kind | perm, .st_uid = NO_OWNER, .st_gid = NO_OWNER,
+        .st_nlink = s.DeletePending ? 0 : i.nNumberOfLinks, .st_size = dir ? 0 : s.EndOfFile.QuadPart,
+        .st_blocks = (s.AllocationSize.QuadPart + 511) / 512};
+    unix_time(i.ftLastWriteTime, &st->st_mtime_sec, &st->st_mtime_nsec);
+    return 0;
+}
+
+static int is_directory(HANDLE h) {
+    FILE_ATTRIBUTE_TAG_INFO t;
+    return GetFileInformationByHandleEx(h, FileAttributeTagInfo, &t, sizeof t)
+        && (t.FileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+/* ---- errors, in words ---- */
+
+const char *cplat_strerror(int32_t code) {
+    for (size_t i = 0; i < COUNT(codes); i++) if (codes[i].ours == code) return codes[i].text;
+    if (code >= CPLAT_EOTHER + CRT_ERRNO_BASE) return strerror(code - CPLAT_EOTHER - CRT_ERRNO_BASE);
+    if (code < CPLAT_EOTHER) return "Unknown error";
+    DWORD e = (DWORD)(code - CPLAT_EOTHER);
+    WCHAR w[256];
+    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, e, 0, w, 256, NULL);
+    while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ' || w[n - 1] == L'.')) n--;
+    if (n == 0 || to_utf8(w, (int)n, message, sizeof message) < 0)
+        snprintf(message, sizeof message, "Windows error %lu", (unsigned long)e);
+    return message;
+}
+
+/* ---- files ---- */
+
+int32_t cplat_open(const char *path, int32_t flags, uint32_t mode) {
+    WCHAR *p;
+    int32_t r = full_path(path, &p);
+    if (r) return r;
+    r = open_w(p, flags, mode);
+    free(p);
+    return r;
+}
+
+int32_t cplat_openat(int32_t dirfd, const char *name, int32_t flags, uint32_t mode) {
+    WCHAR *p;
+    int32_t r = at_path(dirfd, name, &p);
+    if (r) return r;
+    r = open_w(p, flags, mode);
+    free(p);
+    return r;
+}
+
+int32_t cplat_close(int32_t fd) {
+    HANDLE h;
+    int32_t r = get_handle(fd, &h);
+    return r ? r : _close(fd) == 0 ? 0 : crt_fail();
+}
+
+/* The same file object (so the same offset, as POSIX dup), not inheritable (F_DUPFD_CLOEXEC). */
+int32_t cplat_dup(int32_t fd) {
+    HANDLE h, d;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &d, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        return fail();
+    if ((r = _open_osfhandle((intptr_t)d, _O_BINARY | _O_NOINHERIT)) < 0) { r = crt_fail(); CloseHandle(d); }
+    return r;
+}
+
+static DWORD chunk(size_t count) { return count > 0x40000000 ? 0x40000000 : (DWORD)count; }
+
+/* The end of a file, and of a pipe whose writer is gone, read as 0 bytes, as POSIX does. */
+int64_t cplat_read(int32_t fd, void *buf, size_t count) {
+    HANDLE h;
+    DWORD n;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (ReadFile(h, buf, chunk(count), &n, NULL)) return n;
+    DWORD e = GetLastError();
+    return (e == ERROR_HANDLE_EOF || e == ERROR_BROKEN_PIPE) ? 0 : -win_code(e);
+}
+
+/* Unlike pread, ReadFile at an offset also moves the file position of a synchronous handle.
+ * Today's callers read a descriptor either by offset (the bundle, its records) or in sequence
+ * (cache verify), never both. */
+int64_t cplat_pread(int32_t fd, void *buf, size_t count, int64_t offset) {
+    HANDLE h;
+    DWORD n;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (offset < 0) return -CPLAT_EINVAL;
+    OVERLAPPED o = {.Offset = (DWORD)offset, .OffsetHigh = (DWORD)((uint64_t)offset >> 32)};
+    if (ReadFile(h, buf, chunk(count), &n, &o)) return n;
+    DWORD e = GetLastError();
+    return e == ERROR_HANDLE_EOF ? 0 : -win_code(e);
+}
+
+int64_t cplat_write(int32_t fd, const void *buf, size_t count) {
+    HANDLE h;
+    DWORD n;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    return WriteFile(h, buf, chunk(count), &n, NULL) ? (int64_t)n : fail();
+}
+
+int32_t cplat_fstat(int32_t fd, struct cplat_stat *st) {
+    HANDLE h;
+    int32_t r = get_handle(fd, &h);
+    return r ? r : stat_handle(h, st);
+}
+
+int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags) {
+    HANDLE h;
+    int32_t r = open_at(dirfd, name, FILE_READ_ATTRIBUTES, !(flags & CPLAT_AT_SYMLINK_NOFOLLOW), &h);
+    if (r) return r;
+    r = stat_handle(h, st);
+    CloseHandle(h);
+    return r;
+}
+
+/* The volume root of a handle, for the calls that take a root path (\\?\C:\). */
+static int32_t volume_root(HANDLE h, WCHAR **root) {
+    WCHAR *p, *v;
+    size_t len;
+    int32_t r = final_path(h, 0, &p, &len);
+    if (r) return r;
+    if (!(v = malloc((len + 2) * sizeof *v))) r = -CPLAT_ENOMEM;
+    else if (!GetVolumePathNameW(p, v, (DWORD)len + 2)) { r = fail(); free(v); }
+    free(p);
+    if (r == 0) *root = v;
+    return r;
+}
+
+/* NTFS has no inode limit: files 0 tells checkFreeSpace not to count them. Windows has no noexec
+ * mount (an execution policy such as AppLocker is issue 26's). */
+int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) {
+    HANDLE h;
+    WCHAR *root;
+    ULARGE_INTEGER avail, total, free_;
+    DWORD spc, bps, fc, tc, fsflags;
+    int32_t r = get_handle(fd, &h);
+    if (r || (r = volume_root(h, &root))) return r;
+    BOOL ok = GetDiskFreeSpaceExW(root, &avail, &total, &free_) && GetDiskFreeSpaceW(root, &spc, &bps, &fc, &tc)
+           && GetVolumeInformationByHandleW(h, NULL, 0, NULL, NULL, &fsflags, NULL, 0);
+    r = ok ? 0 : fail();
+    free(root);
+    if (r) return r;
+    uint64_t cluster = (uint64_t)spc * bps;
+    if (cluster == 0) cluster = 4096;
+    *st = (struct cplat_statvfs){cluster, cluster, total.QuadPart / cluster, free_.QuadPart / cluster,
+                                 avail.QuadPart / cluster, 0, 0, 0,
+                                 (fsflags & FILE_READ_ONLY_VOLUME) ? CPLAT_ST_RDONLY : 0};
+    return 0;
+}
+
+/* The mode is not applied: the new directory inherits its parent's DACL (issue 26). */
+int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode) {
+    (void)mode;
+    WCHAR *p;
+    int32_t r = at_path(dirfd, name, &p);
+    if (r) return r;
+    r = CreateDirectoryW(p, NULL) ? 0 : fail();
+    free(p);
+    return r;
+}
+
+/* Never replaces: an existing name is EEXIST, which publishDirectory reads as "another launch
+ * won". (POSIX rename replaces a file; the cache's bundle records rely on that, and whether
+ * they get MOVEFILE_REPLACE_EXISTING is issue 26's.) No copy across volumes: EXDEV. */
+int32_t cplat_renameat(int32_t fromdir, const char *from, int32_t todir, const char *to) {
+    WCHAR *f, *t;
+    int32_t r = at_path(fromdir, from, &f);
+    if (r) return r;
+    if ((r = at_path(todir, to, &t)) == 0) {
+        r = MoveFileExW(f, t, 0) ? 0 : fail();
+        free(t);
+    }
+    free(f);
+    return r;
+}
+
+/* POSIX unlinks a read-only file (the directory's permission decides), Windows refuses it: the
+ * read-only attribute is cleared and the delete tried again. A directory without REMOVEDIR is EISDIR. */
+static int32_t delete_file(const WCHAR *p) {
+    if (DeleteFileW(p)) return 0;
+    DWORD e = GetLastError(), a = GetFileAttributesW(p);
+    if (e != ERROR_ACCESS_DENIED || a == INVALID_FILE_ATTRIBUTES) return -win_code(e);
+    if (a & FILE_ATTRIBUTE_DIRECTORY) return -CPLAT_EISDIR;
+    if (!(a & FILE_ATTRIBUTE_READONLY) || !SetFileAttributesW(p, a & ~(DWORD)FILE_ATTRIBUTE_READONLY))
+        return -win_code(e);
+    if (DeleteFileW(p)) return 0;
+    int32_t r = fail();
+    SetFileAttributesW(p, a);
+    return r;
+}
+
+int32_t cplat_unlinkat(int32_t dirfd, const char *name, int32_t flags) {
+    WCHAR *p;
+    int32_t r = at_path(dirfd, name, &p);
+    if (r) return r;
+    r = (flags & CPLAT_AT_REMOVEDIR) ? (RemoveDirectoryW(p) ? 0 : fail()) : delete_file(p);
+    free(p);
+    return r;
+}
+
+/* Windows bundles hold no symlinks (the name rules refuse them for windows-x64), and making one
+ * needs a privilege or developer mode: issue 26 has no use for either call. */
+int32_t cplat_symlinkat(const char *target, int32_t dirfd, const char *name) {
+    (void)target; (void)dirfd; (void)name;
+    return -CPLAT_ENOSYS;
+}
+/* fstatat reports a symlink or junction as S_IFLNK, which the cache refuses by type, unread. */
+int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size) {
+    (void)dirfd; (void)name; (void)buf; (void)size;
+    return -CPLAT_ENOSYS;
+}
+
+/* Only the owner's write bit has a Windows form, the read-only attribute (of files: on a
+ * directory it means something else to Explorer). The descriptor may be read-only, so the
+ * attribute is set through a second handle with FILE_WRITE_ATTRIBUTES. */
+int32_t cplat_fchmod(int32_t fd, uint32_t mode) {
+    HANDLE h, w;
+    FILE_BASIC_INFO b;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b)) return fail();
+    if (b.FileAttributes & FILE_ATTRIBUTE_DIRECTORY) return 0;
+    DWORD a = (b.FileAttributes & ~(DWORD)FILE_ATTRIBUTE_READONLY) | ((mode & 0200) ? 0 : FILE_ATTRIBUTE_READONLY);
+    if (a == b.FileAttributes) return 0;
+    if ((w = ReOpenFile(h, FILE_WRITE_ATTRIBUTES, SHARE_ALL, 0)) == INVALID_HANDLE_VALUE) return fail();
+    b = (FILE_BASIC_INFO){.FileAttributes = a ? a : FILE_ATTRIBUTE_NORMAL};   /* zero times: unchanged */
+    r = SetFileInformationByHandle(w, FileBasicInfo, &b, sizeof b) ? 0 : fail();
+    CloseHandle(w);
+    return r;
+}
+
+int32_t cplat_touchat(int32_t dirfd, const char *name) {
+    HANDLE h;
+    FILETIME now;
+    int32_t r = open_at(dirfd, name, FILE_WRITE_ATTRIBUTES, 0, &h);
+    if (r) return r;
+    GetSystemTimePreciseAsFileTime(&now);
+    r = SetFileTime(h, NULL, &now, &now) ? 0 : fail();
+    CloseHandle(h);
+    return r;
+}
+
+/* Asks the DACL by opening with the rights the mode names (read data, write data or add a file,
+ * execute or traverse), for this process's token: the effective ids, as AT_EACCESS. A file open
+ * elsewhere without sharing reads as EBUSY, not as accessible (issue 26 may use AccessCheck). */
+int32_t cplat_faccessat(int32_t dirfd, const char *name, int32_t mode, int32_t flags) {
+    HANDLE h;
+    DWORD access = FILE_READ_ATTRIBUTES | ((mode & CPLAT_R_OK) ? GENERIC_READ : 0)
+                 | ((mode & CPLAT_W_OK) ? GENERIC_WRITE : 0) | ((mode & CPLAT_X_OK) ? GENERIC_EXECUTE : 0);
+    int32_t r = open_at(dirfd, name, access, !(flags & CPLAT_AT_SYMLINK_NOFOLLOW), &h);
+    if (r) return r;
+    CloseHandle(h);
+    return 0;
+}
+
+/* FlushFileBuffers needs write access; a descriptor opened for reading (a directory, always) is
+ * flushed through a second handle opened for writing. */
+int32_t cplat_fsync(int32_t fd) {
+    HANDLE h, w;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (FlushFileBuffers(h)) return 0;
+    if (GetLastError() != ERROR_ACCESS_DENIED) return fail();
+    if ((w = ReOpenFile(h, GENERIC_WRITE, SHARE_ALL, FILE_FLAG_BACKUP_SEMANTICS)) == INVALID_HANDLE_VALUE)
+        return fail();
+    r = FlushFileBuffers(w) ? 0 : fail();
+    CloseHandle(w);
+    return r;
+}
+
+/* Flushing a volume needs administrator rights (a handle on \\.\C:): issue 26 flushes each
+ * extracted file and directory (FlushFileBuffers) instead. */
+int32_t cplat_syncfs(int32_t fd) {
+    (void)fd;
+    return -CPLAT_ENOSYS;
+}
+
+/* The header's "elsewhere a no-op": Windows has no call that starts writeback without waiting. */
+int32_t cplat_start_writeback(int32_t fd) {
+    (void)fd;
+    return 0;
+}
+
+/* flock on the whole file. Windows byte-range locks are mandatory (they block other handles'
+ * reads and writes), which is why the cache locks dedicated lock files only. A lock is changed
+ * as flock changes it: the old one is released first (flock's conversion is not atomic
+ * either), because Windows would stack a second lock rather than convert the first. Nothing to
+ * release is ERROR_NOT_LOCKED on Windows, ERROR_LOCK_VIOLATION under wine 10. */
+int32_t cplat_flock(int32_t fd, int32_t operation) {
+    HANDLE h;
+    OVERLAPPED o = {0};
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (!UnlockFileEx(h, 0, MAXDWORD, MAXDWORD, &o)) {
+        DWORD e = GetLastError();
+        if (e != ERROR_NOT_LOCKED && e != ERROR_LOCK_VIOLATION) return -win_code(e);
+    }
+    if (operation & CPLAT_LOCK_UN) return 0;
+    DWORD f = ((operation & CPLAT_LOCK_EX) ? LOCKFILE_EXCLUSIVE_LOCK : 0)
+            | ((operation & CPLAT_LOCK_NB) ? LOCKFILE_FAIL_IMMEDIATELY : 0);
+    o = (OVERLAPPED){0};
+    if (LockFileEx(h, f, 0, MAXDWORD, MAXDWORD, &o)) return 0;
+    DWORD e = GetLastError();
+    return e == ERROR_LOCK_VIOLATION ? -CPLAT_EWOULDBLOCK : -win_code(e);
+}
+
+/* The view keeps the mapping alive, so the mapping handle is closed at once. A mapped file cannot
+ * be truncated or deleted on Windows (issue 26: gc must expect it). */
+int32_t cplat_map_readonly(int32_t fd, size_t size, void **base) {
+    HANDLE h, m;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (size == 0) return -CPLAT_EINVAL;
+    if (!(m = CreateFileMappingW(h, NULL, PAGE_READONLY, 0, 0, NULL))) return fail();
+    void *p = MapViewOfFile(m, FILE_MAP_READ, 0, 0, size);
+    r = p ? 0 : fail();
+    CloseHandle(m);
+    if (p) *base = p;
+    return r;
+}
+
+int32_t cplat_unmap(void *base, size_t size) {
+    (void)size;
+    return UnmapViewOfFile(base) ? 0 : fail();
+}
+
+/* Asked again if the directory changed to a longer one between the size and the copy. */
+int32_t cplat_getcwd(char *buf, size_t size) {
+    for (;;) {
+        DWORD n = GetCurrentDirectoryW(0, NULL);
+        if (n == 0) return fail();
+        WCHAR *w = malloc(n * sizeof *w);
+        if (!w) return -CPLAT_ENOMEM;
+        DWORD len = GetCurrentDirectoryW(n, w);
+        int64_t r = len == 0 ? fail() : len >= n ? 1 : to_utf8(w, (int)len, buf, size);
+        free(w);
+        if (r <= 0) return (int32_t)r;
+        if (len < n) return 0;
+    }
+}
+
+/* ---- directories ---- */
+
+/* Listed by handle (GetFileInformationByHandleEx), not by path: the descriptor names the
+ * directory, as with fdopendir, even if its path changes meanwhile. The listing goes through a
+ * handle of its own (ReOpenFile: a new open file), made again by rewinddir. Wine 10 keeps the
+ * first listing of an open file, shared by its duplicated handles, and a restart missed a name
+ * added since; and no position is shared with the caller's descriptor. */
+struct dir {
+    int32_t fd;                 /* taken over from the caller, closed by closedir */
+    HANDLE h;                   /* the listing's own handle */
+    int restart;                /* the next query starts from the first entry */
+    unsigned char *next;        /* the next entry in buf, NULL when buf is used up */
+    char name[1024];            /* the current name in UTF-8 (255 UTF-16 units at most) */
+    union { FILE_ID_BOTH_DIR_INFO first; unsigned char bytes[64 * 1024]; } buf;
+};
+
+static HANDLE list_handle(HANDLE h) {
+    return ReOpenFile(h, FILE_LIST_DIRECTORY | SYNCHRONIZE, SHARE_ALL, FILE_FLAG_BACKUP_SEMANTICS);
+}
+
+int32_t cplat_fdopendir(int32_t fd, void **dir) {
+    HANDLE h, l;
+    int32_t r = get_handle(fd, &h);
+    if (r) return r;
+    if (!is_directory(h)) return -CPLAT_ENOTDIR;
+    if ((l = list_handle(h)) == INVALID_HANDLE_VALUE) return fail();
+    struct dir *d = malloc(sizeof *d);
+    if (!d) { CloseHandle(l); return -CPLAT_ENOMEM; }
+    *d = (struct dir){.fd = fd, .h = l, .restart = 1};
+    *dir = d;
+    return 0;
+}
+
+/* Should no new handle be had, the old one restarts (what Windows itself does right). */
+void cplat_rewinddir(void *dir) {
+    struct dir *d = dir;
+    HANDLE l = list_handle(d->h);
+    if (l != INVALID_HANDLE_VALUE) { CloseHandle(d->h); d->h = l; }
+    d->restart = 1;
+    d->next = NULL;
+}
+
+int32_t cplat_readdir(void *dir, const char **name, uint8_t *type) {
+    struct dir *d = dir;
+    if (!d->next) {
+        FILE_INFO_BY_HANDLE_CLASS c = d->restart ? FileIdBothDirectoryRestartInfo : FileIdBothDirectoryInfo;
+        if (!GetFileInformationByHandleEx(d->h, c, &d->buf, sizeof d->buf))
+            return GetLastError() == ERROR_NO_MORE_FILES ? 0 : fail();
+        d->restart = 0;
+        d->next = d->buf.bytes;
+    }
+    FILE_ID_BOTH_DIR_INFO *e = (FILE_ID_BOTH_DIR_INFO *)(void *)d->next;
+    d->next = e->NextEntryOffset ? d->next + e->NextEntryOffset : NULL;
+    int64_t n = to_utf8(e->FileName, (int)(e->FileNameLength / sizeof(WCHAR)), d->name, sizeof d->name);
+    if (n < 0) return (int32_t)n;
+    /* for a reparse point, EaSize holds its tag (MS-FSCC) */
+    int link = (e->FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) && IsReparseTagNameSurrogate(e->EaSize);
+    *name = d->name;
+    *type = link ? DT_LNK : (e->FileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? DT_DIR : DT_REG;
+    return 1;
+}
+
+void cplat_closedir(void *dir) {
+    struct dir *d = dir;
+    CloseHandle(d->h);
+    _close(d->fd);
+    free(d);
+}
+
+/* ---- processes and the environment ---- */
+
+/* There is no exec on Windows: Handoff.run (Sources/BundleSystem/Handoff.swift, built with
+ * DGMO_HANDOFF_SPAWN) will spawn with CreateProcessW, wait holding the locks, and exit with the
+ * child's status (issue 26). */
+int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) {
+    (void)path; (void)argv; (void)envp;
+    return -CPLAT_ENOSYS;
+}
+int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) {
+    (void)file; (void)argv; (void)envp;
+    return -CPLAT_ENOSYS;
+}
+
+/* The environment in UTF-8, read once (GetEnvironmentStringsW) at the first use: the CRT's
+ * narrow environ is in the ANSI code page, which cannot hold every name. The launcher changes
+ * no variable of its own, so the snapshot stays true. An invalid UTF-16 value is replaced (U+FFFD). */
+static char **env_utf8;
+static INIT_ONCE env_once = INIT_ONCE_STATIC_INIT;
+
+static BOOL CALLBACK env_read(PINIT_ONCE once, PVOID param, PVOID *ctx) {
+    (void)once; (void)param; (void)ctx;
+    WCHAR *block = GetEnvironmentStringsW();
+    size_t count = 0;
+    for (WCHAR *p = block; p && *p; p += wcslen(p) + 1) count++;
+    char **list = malloc((count + 1) * sizeof *list);
+    size_t i = 0;
+    for (WCHAR *p = block; list && p && *p; p += wcslen(p) + 1) {
+        int n = WideCharToMultiByte(CP_UTF8, 0, p, -1, NULL, 0, NULL, NULL);
+        char *s = n > 0 ? malloc((size_t)n) : NULL;
+        if (s && WideCharToMultiByte(CP_UTF8, 0, p, -1, s, n, NULL, NULL) > 0) list[i++] = s;
+        else free(s);
+    }
+    if (list) list[i] = NULL;
+    env_utf8 = list;
+    if (block) FreeEnvironmentStringsW(block);
+    return TRUE;
+}
+
+char **cplat_environ(void) {
+    static char *empty[1];
+    InitOnceExecuteOnce(&env_once, env_read, NULL, NULL);
+    return env_utf8 ? env_utf8 : empty;
+}
+
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
+
+/* Names are compared ignoring ASCII case, as Windows does; a name may begin with `=` (the
+ * hidden per-drive directories, "=C:=C:\x"), so its `=` is searched from the second byte. */
+const char *cplat_getenv(const char *name) {
+    size_t n = strlen(name);
+    for (char **e = cplat_environ(); *e; e++) {
+        const char *eq = (*e)[0] ? strchr(*e + 1, '=') : NULL;
+        if (!eq || (size_t)(eq - *e) != n) continue;
+        size_t i = 0;
+        while (i < n && lower((*e)[i]) == lower(name[i])) i++;
+        if (i == n) return eq + 1;
+    }
+    return NULL;
+}
+
+int32_t cplat_getpid(void) { return (int32_t)GetCurrentProcessId(); }
+uint32_t cplat_getuid(void) { return NO_USER; }
+uint32_t cplat_geteuid(void) { return NO_USER; }
+uint32_t cplat_getgid(void) { return NO_USER; }
+
+/* Signal 0 only (is the process there): there are no signals to send (issue 26 ends a child
+ * through its job object). A process that exited with status 259 (STILL_ACTIVE) reads as alive;
+ * one we may not open is someone else's and alive (EPERM, as kill says). */
+int32_t cplat_kill(int32_t pid, int32_t signal) {
+    if (signal != 0) return -CPLAT_ENOSYS;
+    if (pid <= 0) return -CPLAT_EINVAL;
+    HANDLE p = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!p) {
+        DWORD e = GetLastError();
+        return e == ERROR_INVALID_PARAMETER ? -CPLAT_ESRCH : e == ERROR_ACCESS_DENIED ? -CPLAT_EPERM : -win_code(e);
+    }
+    DWORD code;
+    int32_t r = GetExitCodeProcess(p, &code) ? (code == STILL_ACTIVE ? 0 : -CPLAT_ESRCH) : fail();
+    CloseHandle(p);
+    return r;
+}
+
+/* Windows has no SIGXFSZ: a write past a quota fails with an error, which the launcher reports. */
+void cplat_ignore_file_size_signal(void) {}
+void cplat_restore_file_size_signal(void) {}
+
+/* A console, not any character device: _isatty is also true of NUL. */
+int32_t cplat_isatty(int32_t fd) {
+    HANDLE h;
+    DWORD mode;
+    return get_handle(fd, &h) == 0 && GetConsoleMode(h, &mode) ? 1 : 0;
+}
+
+void cplat_flush_stdio(void) { fflush(NULL); }
+void cplat_exit(int32_t status) { exit(status); }
+
+/* ---- threads ---- */
+
+/* _beginthreadex (not CreateThread) so the CRT is set up for the thread; the trampoline adapts
+ * our void *(*)(void *) to its unsigned (__stdcall *)(void *). */
+struct start { void *(*fn)(void *); void *ctx; };
+
+static unsigned __stdcall thread_main(void *arg) {
+    struct start s = *(struct start *)arg;
+    free(arg);
+    s.fn(s.ctx);
+    return 0;
+}
+
+int32_t cplat_thread_start(void *(*fn)(void *), void *ctx, void **thread) {
+    struct start *s = malloc(sizeof *s);
+    if (!s) return -CPLAT_ENOMEM;
+    *s = (struct start){fn, ctx};
+    uintptr_t h = _beginthreadex(NULL, 0, thread_main, s, 0, NULL);
+    if (h == 0) { int32_t r = crt_fail(); free(s); return r; }
+    *thread = (void *)h;
+    return 0;
+}
+
+void cplat_thread_join(void *thread) { WaitForSingleObject(thread, INFINITE); CloseHandle(thread); }
+void *cplat_mutex_new(void) { SRWLOCK *m = malloc(sizeof *m); if (m) InitializeSRWLock(m); return m; }
+void cplat_mutex_lock(void *mutex) { AcquireSRWLockExclusive(mutex); }
+void cplat_mutex_unlock(void *mutex) { ReleaseSRWLockExclusive(mutex); }
+void cplat_mutex_free(void *mutex) { free(mutex); }
+void *cplat_cond_new(void) { CONDITION_VARIABLE *c = malloc(sizeof *c); if (c) InitializeConditionVariable(c); return c; }
+void cplat_cond_wait(void *cond, void *mutex) { SleepConditionVariableSRW(cond, mutex, INFINITE, 0); }
+void cplat_cond_broadcast(void *cond) { WakeAllConditionVariable(cond); }
+void cplat_cond_free(void *cond) { free(cond); }
+
+/* ---- time and randomness ---- */
+
+int64_t cplat_time_now(void) {
+    FILETIME f;
+    int64_t sec, nsec;
+    GetSystemTimePreciseAsFileTime(&f);
+    unix_time(f, &sec, &nsec);
+    return sec;
+}
+
+int64_t cplat_monotonic_ns(void) {
+    LARGE_INTEGER c, f;
+    QueryPerformanceCounter(&c);
+    QueryPerformanceFrequency(&f);
+    return (c.QuadPart / f.QuadPart) * 1000000000 + (c.QuadPart % f.QuadPart) * 1000000000 / f.QuadPart;
+}
+
+/* The system RNG fails only on bad parameters; its NTSTATUS is no Win32 error, so any failure is EIO. */
+int64_t cplat_getrandom(void *buf, size_t len) {
+    for (size_t done = 0; done < len;) {
+        ULONG n = chunk(len - done);
+        if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, (PUCHAR)buf + done, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
+            return -CPLAT_EIO;
+        done += n;
+    }
+    return (int64_t)len;
+}
+
+/* ---- the running executable ---- */
+
+int64_t cplat_self_path(char *buf, size_t size) {
+    enum { longest = 32768 };   /* the longest path Windows has, in UTF-16 units */
+    WCHAR *w = malloc(longest * sizeof *w);
+    if (!w) return -CPLAT_ENOMEM;
+    DWORD n = GetModuleFileNameW(NULL, w, longest);
+    int64_t r = n == 0 ? fail() : n >= longest ? -CPLAT_ENAMETOOLONG : to_utf8(w, (int)n, buf, size);
+    free(w);
+    return r;
+}
+
+#endif /* _WIN32 */
