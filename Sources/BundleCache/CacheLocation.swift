@@ -40,19 +40,20 @@ public struct CacheLocation: Sendable {
         let variable = Names.environmentPrefix(appName) + "_CACHE_DIR"
         let home = homeDirectory()
         if let v = Sys.getenv(variable), !v.isEmpty {
-            guard v.hasPrefix("/") else {
+            guard Sys.isAbsolutePath(v) else {
                 throw BundleError(.usage, "\(variable) must be an absolute path, got '\(v)'")
             }
             return CacheLocation(
                 base: v, leaf: nil, source: .variable, variableName: variable, appName: appName, home: home)
         }
-        if let x = Sys.getenv("XDG_CACHE_HOME"), x.hasPrefix("/") {
+        if let x = Sys.getenv("XDG_CACHE_HOME"), Sys.isAbsolutePath(x) {
             return CacheLocation(
                 base: x, leaf: appName, source: .xdg, variableName: variable, appName: appName, home: home)
         }
         guard let home else { throw BundleError(.usage, "cannot find a cache directory: set \(variable) or HOME") }
         return CacheLocation(
-            base: home + "/.cache", leaf: appName, source: .home, variableName: variable, appName: appName, home: home)
+            base: Sys.defaultUserCacheBase(home: home), leaf: appName, source: .home, variableName: variable,
+            appName: appName, home: home)
     }
 
     static func trimmed(_ p: String) -> String {
@@ -62,7 +63,7 @@ public struct CacheLocation: Sendable {
     }
 
     static func homeDirectory() -> String? {
-        if let h = Sys.getenv("HOME"), h.hasPrefix("/") { return trimmed(h) }
+        if let h = Sys.getenv("HOME"), Sys.isAbsolutePath(h) { return trimmed(h) }
         return Sys.passwordDatabaseHome().map(trimmed)
     }
 
@@ -181,7 +182,8 @@ public enum PathWalk {
                     rest += components(home, fromLink: true).reversed()
                     startedAt = nil
                     let root = try Sys.open("/", .readOnly | .directory)
-                    let st = (try? Sys.fstat(root)) ?? FileStatus()
+                    // A root that cannot be fstat'ed is not trusted (no owner is assumed).
+                    let st = try Sys.fstat(root)
                     current = Opened(fd: root, stat: st)
                     shown = "/"
                     try judge(current.stat, shown, variable: variable)
@@ -211,7 +213,7 @@ public enum PathWalk {
                 let target = try Sys.readlinkat(current.fd, component.name)
                 if target.first == 0x2F {
                     let root = try Sys.open("/", .readOnly | .directory)
-                    let st = (try? Sys.fstat(root)) ?? FileStatus()
+                    let st = try Sys.fstat(root)
                     current = Opened(fd: root, stat: st)
                     ancestors.removeAll()
                     ancestorStats = []

@@ -51,7 +51,10 @@ extension CacheRoot {
         var expected = Set<[UInt8]>()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
-        guard let rootCopy = try? Sys.duplicate(layerFD) else { return ["cannot open the layer directory"] }
+        let rootCopy: FileDescriptor
+        do { rootCopy = try Sys.duplicate(layerFD) } catch {
+            return ["cannot read the layer directory: \(error.message)"]
+        }
         var dirs = DirectoryStack(root: rootCopy)
         while true {
             let next: FileRecord?

@@ -142,7 +142,7 @@ public final class CacheRoot {
                 "layer directory \(root)/layers/\(digestName) is owned by uid \(st.owner), not by you: remove it")
         }
         if Ownership.othersCanWrite(st) {
-            guard st.owner == Ownership.uid, (try? Sys.fchmod(fd, st.mode & 0o755, what: digestName)) != nil else {
+            guard Ownership.isOurs(st), (try? Sys.fchmod(fd, st.mode & 0o755, what: digestName)) != nil else {
                 throw BundleError(
                     .unsafeCache, "layer directory \(root)/layers/\(digestName) is writable by other users: remove it")
             }

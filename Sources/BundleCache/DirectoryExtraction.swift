@@ -35,7 +35,7 @@ public enum DirectoryExtraction {
                     : "cannot open \(dir): \(error.reason)",
                 errno: error.errno)
         }
-        guard let st = try? Sys.fstat(dirFD), st.owner == Ownership.uid, !Ownership.othersCanWrite(st) else {
+        guard let st = try? Sys.fstat(dirFD), Ownership.isOurs(st), !Ownership.othersCanWrite(st) else {
             throw BundleError(
                 .unsafeCache,
                 "\(dir) belongs to another user or is writable by others (so its files could be changed after extracting): choose a new directory of yours"

@@ -30,7 +30,7 @@ extension CacheRoot {
         defer { if !committed { try? TreeWalk.removeTree(tmpDir.fd, tmpName) } }
         let workFD = try Sys.openat(tmpDir.fd, tmpName, .directoryNoFollow)
         let made = try Sys.fstat(workFD)
-        guard made.owner == Ownership.uid, !Ownership.othersCanWrite(made) else {
+        guard Ownership.isOurs(made), !Ownership.othersCanWrite(made) else {
             throw BundleError(
                 .unsafeCache,
                 "temporary directory \(path)/tmp/\(tmpName) is not the one we made: refusing to extract into it")
@@ -71,7 +71,7 @@ extension CacheRoot {
                 errno: error.errno)
         }
         guard let st = try? Sys.fstat(fd), st.device == expected.device, st.inode == expected.inode,
-            st.owner == Ownership.uid, !Ownership.othersCanWrite(st),
+            Ownership.isOurs(st), !Ownership.othersCanWrite(st),
             (try? CacheRoot.markerIsGood(fd, digestName: name, root: path)) == true
         else {
             throw BundleError(

@@ -95,7 +95,7 @@ extension CacheRoot {
             return nil
         }
         if Ownership.othersCanWrite(st) {
-            guard st.owner == Ownership.uid, (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
+            guard Ownership.isOurs(st), (try? Sys.fchmod(fd, 0o600, what: name)) != nil else {
                 throw BundleError(.unsafeCache, "lock file \(path)/locks/\(name) is writable by other users: remove it")
             }
         }

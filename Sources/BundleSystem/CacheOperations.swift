@@ -73,6 +73,9 @@ extension Sys {
     /// (`~/.cache`, the XDG default) and the read-only, system-wide cache a distro package can
     /// fill (`/var/cache/<app>`, docs/ops.md).
     public static func defaultUserCacheBase(home: String) -> String { home + "/.cache" }
+    /// Whether `path` names a place without the working directory (`/...` on POSIX): the cache
+    /// refuses a relative root, which would move with the working directory.
+    public static func isAbsolutePath(_ path: String) -> Bool { path.hasPrefix("/") }
     public static func systemCacheRoot(appName: String) -> String { "/var/cache/" + appName }
 }
 

@@ -28,10 +28,11 @@ public enum Handoff {
         #if DGMO_HANDOFF_SPAWN
             #error("the spawn hand-off (Windows) is not written yet: see docs/platforms.md")
         #else
-            // The locks stay open across execve: their descriptors were opened without close-on-exec.
-            withExtendedLifetime(locks) {}
-            let e = Sys.exec(program, argv: argv, env: env)
-            failed(Failure(errno: e))
+            // The locks stay open across execve (their descriptors were opened without close-on-exec):
+            // `locks` lives until the call returns, which it does only on failure.
+            withExtendedLifetime(locks) { () -> Never in
+                failed(Failure(errno: Sys.exec(program, argv: argv, env: env)))
+            }
         #endif
     }
 }

@@ -89,19 +89,34 @@ final class BundleCacheTests: XCTestCase {
     func names(_ path: String) -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] }
 
     /// Injects `errno` into the first `times` calls named `call` (whose subject contains `subject`).
+    /// Locked: the extraction's decoding thread makes calls too.
     final class Injector: @unchecked Sendable {
-        var remaining: Int
-        var seen = 0
-        init(_ times: Int) { remaining = times }
+        let lock = NSLock()
+        private var _remaining: Int
+        private var _seen = 0
+        init(_ times: Int) { _remaining = times }
+        var remaining: Int { lock.withLock { _remaining } }
+        var seen: Int { lock.withLock { _seen } }
+        /// Counts one more call and returns how many were seen.
+        func count() -> Int {
+            lock.withLock {
+                _seen += 1; return _seen
+            }
+        }
+        func next() -> Bool {
+            lock.withLock {
+                _seen += 1
+                guard _remaining > 0 else { return false }
+                _remaining -= 1
+                return true
+            }
+        }
     }
     func inject(_ call: Syscall, _ e: Int32, times: Int = Int.max, subject: String = "") -> Injector {
         let i = Injector(times)
         Sys.failureInjection = { c, s in
             guard c == call, subject.isEmpty || s.contains(subject) else { return nil }
-            i.seen += 1
-            guard i.remaining > 0 else { return nil }
-            i.remaining -= 1
-            return e
+            return i.next() ? e : nil
         }
         return i
     }
@@ -113,17 +128,21 @@ final class BundleCacheTests: XCTestCase {
     /// stub makes (working directory, self path, mmap) all still succeed, and the test proves it
     /// reached every `Syscall` but the three that are not retried on purpose.
     func testEINTRIsRetriedEverywhereInTheSyscallLayer() throws {
+        /// Locked: the extraction's decoding thread makes calls too.
         final class Interrupter: @unchecked Sendable {
+            let lock = NSLock()
             var interrupted: Set<Syscall> = []
             var pending: Set<Syscall> = []
         }
         let box = Interrupter()
         // EINTR before every real attempt: the first attempt of each call fails, its retry runs.
         Sys.failureInjection = { call, _ in
-            if box.pending.remove(call) != nil { return nil }
-            box.pending.insert(call)
-            box.interrupted.insert(call)
-            return EINTR
+            box.lock.withLock {
+                if box.pending.remove(call) != nil { return nil }
+                box.pending.insert(call)
+                box.interrupted.insert(call)
+                return EINTR
+            }
         }
         let cache = try openCache()
         // A layer of more than `perFileFlushLimit` files is flushed with syncfs; a small one file by file.
@@ -166,7 +185,7 @@ final class BundleCacheTests: XCTestCase {
         // and thread start (pthread_create reports no EINTR; no thread means decoding inline).
         let notRetried: Set<Syscall> = [.execve, .execvpe, .threadStart]
         XCTAssertEqual(
-            Set(Syscall.allCases).subtracting(box.interrupted).subtracting(notRetried), [],
+            Set(Syscall.allCases).subtracting(box.lock.withLock { box.interrupted }).subtracting(notRetried), [],
             "every retried call was interrupted at least once")
         XCTAssertEqual(
             try String(contentsOfFile: cache.layerPath(big.manifest.layers[0].cacheName) + "/run.sh", encoding: .utf8),
@@ -305,8 +324,7 @@ final class BundleCacheTests: XCTestCase {
         let reads = Injector(0)
         Sys.failureInjection = { call, subject in
             guard call == .pread, subject.contains("layer 'l' data") else { return nil }
-            reads.seen += 1
-            return reads.seen >= 12 ? EIO : nil
+            return reads.count() >= 12 ? EIO : nil
         }
         XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle).close()) { e in
             XCTAssertEqual((e as? BundleError)?.errno, EIO, "\(e)")
@@ -338,9 +356,9 @@ final class BundleCacheTests: XCTestCase {
         let writes = Injector(0)
         Sys.failureInjection = { call, subject in
             guard call == .write, subject == "big.txt" else { return nil }
-            writes.seen += 1
-            if writes.seen == 2 { usleep(200_000) }  // let the decoder fill the ring and block
-            return writes.seen >= 3 ? ENOSPC : nil
+            let n = writes.count()
+            if n == 2 { usleep(200_000) }  // let the decoder fill the ring and block
+            return n >= 3 ? ENOSPC : nil
         }
         let threadsBefore = threadCount()
         XCTAssertThrowsError(try cache.install(bundle.manifest.layers[0], from: bundle).close()) { e in
