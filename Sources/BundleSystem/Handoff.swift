@@ -16,8 +16,8 @@ public enum Handoff {
     }
 
     /// Runs `program` with `argv` (NULL-terminated, `argv[0]` first) and `env` (NULL-terminated
-    /// `NAME=value` strings). Returns only when it could not: `failed` is called with why, and
-    /// must not return.
+    /// `NAME=value` strings) in this process's place. When that cannot be done, `failed` is called
+    /// with why (it ends the process: the launcher's one-line failure).
     public static func run(
         _ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?],
         locks: HeldLocks, failed: (Failure) -> Never
