@@ -78,11 +78,6 @@ public enum Sys {
         return FileStatus(st)
     }
 
-    /// `fstatat` without following a final symlink. Returns nil when the name does not exist.
-    public static func lstatat(_ dirfd: borrowing FileDescriptor, _ name: String) throws(BundleError) -> FileStatus? {
-        try fstatat(dirfd, Array(name.utf8), follow: false)
-    }
-
     /// Reads exactly `buffer.count` bytes at `offset`, or throws (a short file is an error).
     public static func preadFully(
         _ fd: borrowing FileDescriptor, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, what: String
