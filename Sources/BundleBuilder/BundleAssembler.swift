@@ -61,7 +61,7 @@ public enum BundleAssembler {
                     compressedSize: UInt64(l.compressed.count),
                     uncompressedSize: l.uncompressedSize, fileCount: l.records.count,
                     tableOffset: tableOffset, tableLength: UInt64(l.storedTable.count), digest: l.digest,
-                    dataDigest: Blake2b.hash(l.compressed)))
+                    frames: l.frames))
             offset += UInt64(l.compressed.count)
             tableOffset += UInt64(l.storedTable.count)
         }

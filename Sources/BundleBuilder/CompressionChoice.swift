@@ -4,9 +4,9 @@ import BundleFormat
 
 /// Chooses each layer's codec for release builds by measuring, not guessing.
 ///
-/// Every layer is compressed with each candidate (zstd 22 and xz 9, each with the layer's filter)
-/// and each result is decoded
-/// in memory to time it. Start from the smallest candidate everywhere; while some command's
+/// Every layer is compressed with each candidate (zstd 22 and xz 9, each with the layer's filter
+/// and frame size) and each result is decoded in memory, its frames on all cores as the launcher
+/// decodes them, to time it. Start from the smallest candidate everywhere; while some command's
 /// cold start (the layers of the default entry plus those of the entry it starts) would spend
 /// more than `budget` seconds decoding, switch the layer that buys the most time per added
 /// byte to its faster candidate. The table of measurements goes to `say`.
@@ -98,7 +98,7 @@ public enum CompressionChoice {
     /// output. nil when the file is missing or lacks a layer (measure again).
     public static func load(_ path: String, layers: [LayerSpec]) throws(BuildError) -> [LayerSpec]? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        var chosen: [String: (Codec, Int)] = [:]
+        var chosen: [String: (Codec, Int, Int)] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line =
                 raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?.trimmingCharacters(
@@ -107,27 +107,44 @@ public enum CompressionChoice {
             let kv = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             let value = kv.count == 2 ? kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) : ""
             let parts = value.split(separator: ":")
-            guard kv.count == 2, parts.count == 2, let codec = Codec(name: String(parts[0])), let level = Int(parts[1])
+            guard kv.count == 2, parts.count == 2 || parts.count == 3, let codec = Codec(name: String(parts[0])),
+                let level = Int(parts[1])
             else {
-                throw BuildError("\(path): line \(n + 1): expected name = \"codec:level\", got '\(line)'")
+                throw BuildError(
+                    "\(path): line \(n + 1): expected name = \"codec:level\" or \"codec:level:frame-bytes\", got '\(line)'"
+                )
             }
-            chosen[kv[0]] = (codec, level)
+            var frameSize = LayerSpec.defaultFrameSize
+            if parts.count == 3 {
+                guard let size = Int(parts[2]), size >= 1, UInt64(size) <= Limits.maxFrameSize else {
+                    throw BuildError(
+                        "\(path): line \(n + 1): frame size '\(parts[2])' is not a number of bytes in 1...\(Limits.maxFrameSize)"
+                    )
+                }
+                frameSize = size
+            }
+            chosen[kv[0]] = (codec, level, frameSize)
         }
         var out: [LayerSpec] = []
         for var l in layers {
-            guard let (codec, level) = chosen[l.name] else { return nil }  // a new layer: measure again
+            guard let (codec, level, frameSize) = chosen[l.name] else { return nil }  // a new layer: measure again
             l.codec = codec
             l.level = level
+            l.frameSize = frameSize
             out.append(l)
         }
         return out
     }
 
     /// Writes the record `load` reads: `header` (comment lines saying who wrote it and why), then
-    /// one `name = "codec:level"` line per layer, the level being the candidate's (`levelFor`).
+    /// one `name = "codec:level:frame-bytes"` line per layer, the level being the candidate's
+    /// (`levelFor`) and the frame size the one the layer was built with (its first frame's size).
     public static func save(_ path: String, _ layers: [BuiltLayer], header: String) throws(BuildError) {
         var text = header
-        for l in layers { text += "\(l.name) = \"\(l.codec.name):\(levelFor(l.codec))\"\n" }
+        for l in layers {
+            let frameSize = l.frames.first.map { Int($0.decodedSize) } ?? LayerSpec.defaultFrameSize
+            text += "\(l.name) = \"\(l.codec.name):\(levelFor(l.codec)):\(frameSize)\"\n"
+        }
         try BundleBuild.writeAtomically(Array(text.utf8), to: path, mode: 0o644)
     }
 
@@ -138,15 +155,40 @@ public enum CompressionChoice {
         spec.layers.indices.filter { e.layers.contains(spec.layers[$0].name) }
     }
 
-    /// Best of three in-memory decodes of the whole layer stream.
+    /// Best of three in-memory decodes of the whole layer, its frames decoded on all of this
+    /// machine's cores as the launcher decodes them (`DecodedFrames`), filter included.
     static func decodeTime(_ layer: BuiltLayer) throws -> Double {
         var best = Double.infinity
+        let failed = FailureFlag()
         for _ in 0..<3 {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = try Codecs.decompress(
-                layer.compressed, codec: layer.codec, maxOutput: Int(layer.uncompressedSize), filter: layer.filter)
+            try layer.compressed.withUnsafeBytes { all in
+                nonisolated(unsafe) let base = UnsafeRawBufferPointer(rebasing: all[...])
+                DispatchQueue.concurrentPerform(iterations: layer.frames.count) { i in
+                    let f = layer.frames[i]
+                    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(f.decodedSize), alignment: 16)
+                    defer { out.deallocate() }
+                    let input = UnsafeRawBufferPointer(
+                        rebasing: base[Int(f.storedOffset)..<Int(f.storedOffset + f.storedSize)])
+                    do {
+                        try FrameDecompressor(codec: layer.codec).decode(input, into: out)
+                        if layer.filter == .x86 {
+                            var x = X86BranchFilter(encoding: false, totalSize: f.decodedSize)
+                            _ = x.process(out, atEnd: true)
+                        }
+                    } catch { failed.set() }
+                }
+                if failed.isSet { throw BuildError("layer '\(layer.name)': a frame failed to decode") }
+            }
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         return best
     }
+}
+
+private final class FailureFlag: @unchecked Sendable {
+    private var value = false
+    private let lock = NSLock()
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

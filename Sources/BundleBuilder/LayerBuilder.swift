@@ -15,7 +15,11 @@ public struct BuiltLayer: Sendable {
     /// frame). Made by the initializer; tests may replace it to build hostile bundles.
     public var storedTable: [UInt8]
     public var digest: [UInt8]
+    /// The layer's stored stream: its frames' stored bytes, back to back.
     public var compressed: [UInt8]
+    /// Where each frame is in `compressed` and in the decoded stream, with its digest
+    /// (`FrameRecord`, docs/format.md "Frame table").
+    public var frames: [FrameRecord]
     public var uncompressedSize: UInt64
     /// The programs (ELF, PE, Mach-O) seen while compressing: for each identity, the first file
     /// (in table order) of it. `BundleAssembler` refuses a layer with one that is not the target's.
@@ -23,7 +27,8 @@ public struct BuiltLayer: Sendable {
 
     public init(
         name: String, codec: Codec, filter: LayerFilter = .none, records: [FileRecord], table: [UInt8], digest: [UInt8],
-        compressed: [UInt8], uncompressedSize: UInt64, executables: [ExecutableIdentity: String] = [:]
+        compressed: [UInt8], frames: [FrameRecord], uncompressedSize: UInt64,
+        executables: [ExecutableIdentity: String] = [:]
     ) throws(BuildError) {
         self.name = name
         self.codec = codec
@@ -39,14 +44,17 @@ public struct BuiltLayer: Sendable {
         }
         self.digest = digest
         self.compressed = compressed
+        self.frames = frames
         self.uncompressedSize = uncompressedSize
         self.executables = executables
     }
 }
 
 public enum LayerBuilder {
-    /// Compresses the layer's regular files, in table order, into one stream.
-    /// `progress` receives the number of input bytes consumed since the last call.
+    /// Reads the layer's regular files, in table order, as one decoded stream, cuts it into frames
+    /// of `spec.frameSize` bytes (the last may be shorter) and encodes each frame on its own
+    /// (`FrameEncoder`), several at a time on all cores. `progress` receives the number of input
+    /// bytes consumed since the last call. Memory: one batch of frames (cores × frame size).
     public static func build(_ spec: LayerSpec, progress: @Sendable (Int) -> Void = { _ in }) throws(BuildError)
         -> BuiltLayer
     {
@@ -54,14 +62,12 @@ public enum LayerBuilder {
         guard files.count <= Limits.maxFilesPerLayer else {
             throw BuildError("layer '\(spec.name)': more than \(Limits.maxFilesPerLayer) files")
         }
+        guard spec.frameSize >= 1, UInt64(spec.frameSize) <= Limits.maxFrameSize else {
+            throw BuildError("layer '\(spec.name)': frame size \(spec.frameSize) is outside 1...\(Limits.maxFrameSize)")
+        }
         var records = files.map(\.record)
-        var compressed: [UInt8] = []
+        var frames = FrameBatcher(spec: spec)
         var total: UInt64 = 0
-        let declared = records.reduce(UInt64(0)) { $0 + ($1.kind == .regular ? $1.size : 0) }
-        let encoder: LayerEncoder
-        do {
-            encoder = try LayerEncoder(codec: spec.codec, level: spec.level, filter: spec.filter, totalSize: declared)
-        } catch { throw BuildError("layer '\(spec.name)': \(error.message)") }
         var executables: [ExecutableIdentity: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -90,24 +96,98 @@ public enum LayerBuilder {
                     executables[identity] = f.record.pathString
                 }
                 hasher.update(chunk)
-                do { try encoder.encode(chunk, into: &compressed) } catch {
-                    throw BuildError("layer '\(spec.name)': \(error.message)")
-                }
+                try frames.append(chunk)
                 left -= UInt64(n)
                 total += UInt64(n)
                 progress(n)
             }
             records[index].digest = hasher.finalize()
         }
-        do { try encoder.finish(into: &compressed) } catch {
-            throw BuildError("layer '\(spec.name)': \(error.message)")
-        }
+        try frames.finish()
         let table = FileTable.encode(records)
         guard total <= Limits.maxLayerSize else {
             throw BuildError("layer '\(spec.name)': larger than \(Limits.maxLayerSize) bytes")
         }
         return try BuiltLayer(
             name: spec.name, codec: spec.codec, filter: spec.filter, records: records, table: table,
-            digest: Blake2b.hash(table), compressed: compressed, uncompressedSize: total, executables: executables)
+            digest: Blake2b.hash(table), compressed: frames.stored, frames: frames.records, uncompressedSize: total,
+            executables: executables)
     }
+}
+
+/// Collects a layer's decoded stream into frames and encodes them a batch at a time, one frame per
+/// core, appending the results in frame order.
+private struct FrameBatcher {
+    let spec: LayerSpec
+    /// The frames read and not encoded yet (the last one filling up).
+    var pending: [[UInt8]] = []
+    var stored: [UInt8] = []
+    var records: [FrameRecord] = []
+    var decodedOffset: UInt64 = 0
+    let batchSize = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    init(spec: LayerSpec) { self.spec = spec }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) throws(BuildError) {
+        var offset = 0
+        while offset < bytes.count {
+            if pending.isEmpty || pending[pending.count - 1].count == spec.frameSize {
+                if pending.count == batchSize { try encodePending() }
+                pending.append([])
+                pending[pending.count - 1].reserveCapacity(spec.frameSize)
+            }
+            let n = min(bytes.count - offset, spec.frameSize - pending[pending.count - 1].count)
+            pending[pending.count - 1].append(
+                contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            offset += n
+        }
+    }
+
+    mutating func finish() throws(BuildError) { try encodePending() }
+
+    private mutating func encodePending() throws(BuildError) {
+        guard !pending.isEmpty else { return }
+        let results = EncodedFrames(count: pending.count)
+        let inputs = pending
+        let (codec, level, filter) = (spec.codec, spec.level, spec.filter)
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            var bytes = inputs[i]
+            let result: Result<[UInt8], BundleError> = bytes.withUnsafeMutableBytes { b in
+                Result { () throws(BundleError) in
+                    try FrameEncoder.encode(b, codec: codec, level: level, filter: filter)
+                }
+            }
+            results.set(i, result)
+        }
+        for (i, input) in inputs.enumerated() {
+            let encoded: [UInt8]
+            switch results.get(i) {
+            case .success(let e): encoded = e
+            case .failure(let error): throw BuildError("layer '\(spec.name)': \(error.message)")
+            }
+            guard UInt64(encoded.count) <= FrameRecord.maxStoredSize(decodedSize: UInt64(input.count)) else {
+                throw BuildError("layer '\(spec.name)': a frame grew beyond the format's bound when compressed")
+            }
+            records.append(
+                FrameRecord(
+                    storedOffset: UInt64(stored.count), storedSize: UInt64(encoded.count),
+                    decodedOffset: decodedOffset, decodedSize: UInt64(input.count), digest: Blake2b.hash(encoded)))
+            stored += encoded
+            decodedOffset += UInt64(input.count)
+        }
+        guard records.count <= Limits.maxFramesPerLayer else {
+            throw BuildError(
+                "layer '\(spec.name)': more than \(Limits.maxFramesPerLayer) frames; use a larger frame size")
+        }
+        pending = []
+    }
+}
+
+/// Results of one batch, written by the encoding threads (each its own index).
+private final class EncodedFrames: @unchecked Sendable {
+    private var results: [Result<[UInt8], BundleError>?]
+    private let lock = NSLock()
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<[UInt8], BundleError>) { lock.withLock { results[i] = r } }
+    func get(_ i: Int) -> Result<[UInt8], BundleError> { lock.withLock { results[i]! } }
 }

@@ -228,7 +228,9 @@ public final class Decompressor {
         ///   `Limits.xzMaxDictionary` (presets 7-9 ask for 16-64 MiB, over the decoder memlimit),
         ///   CRC64 check, via `lzma_stream_encoder` (.xz container).
         /// - zlib: deflate in the zlib format (windowBits 15), default strategy.
-        public init(codec: Codec, level: Int) throws(BundleError) {
+        /// `frameSize`, when given, is the exact length of the whole input (one frame): zstd records
+        /// it in the frame header, and the xz dictionary is cut down to it (at least 4 KiB).
+        public init(codec: Codec, level: Int, frameSize: Int? = nil) throws(BundleError) {
             if let range = codec.levelRange, !range.contains(level) {
                 throw BundleError(
                     .usage, "\(codec.name): level \(level) is outside \(range.lowerBound)...\(range.upperBound)")
@@ -244,6 +246,9 @@ public final class Decompressor {
                 if level >= 20 {
                     ok = ok && ZSTD_isError(ZSTD_CCtx_setParameter(ctx, ZSTD_c_windowLog, Limits.zstdMaxWindowLog)) == 0
                 }
+                if let frameSize {
+                    ok = ok && ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(ctx, UInt64(frameSize))) == 0
+                }
                 guard ok else {
                     ZSTD_freeCCtx(ctx); throw BundleError(.codec, "zstd: cannot set the encoder parameters")
                 }
@@ -254,6 +259,7 @@ public final class Decompressor {
                     throw BundleError(.codec, "xz: unsupported level \(level)")
                 }
                 options.dict_size = min(options.dict_size, Limits.xzMaxDictionary)
+                if let frameSize { options.dict_size = min(options.dict_size, UInt32(max(frameSize, 4096))) }
                 let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
                 clzma_stream_init(strm)
                 // lzma_stream_encoder copies the filter options, so `options` need only outlive the call.

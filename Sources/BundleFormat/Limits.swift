@@ -31,6 +31,11 @@ public enum Limits {
     public static let zstdMaxWindowLog: Int32 = 24
     /// zstd window of levels 1-19 at most: 2^23 = 8 MiB (what level 19 uses).
     public static let zstdEncoderWindowLog: Int32 = 23
+    /// Most decoded bytes in one frame of a layer (format version 3, docs/format.md "Frame table"):
+    /// the launcher holds a frame's stored and decoded bytes whole, per decoding thread.
+    public static let maxFrameSize: UInt64 = 16 << 20
+    /// Most frames in one layer: 2^16 records of 56 bytes fill most of the 4 MiB header.
+    public static let maxFramesPerLayer = 1 << 16
     /// liblzma decoder memory limit.
     public static let xzMemoryLimit: UInt64 = 32 << 20
     /// Largest LZMA2 dictionary the encoder uses (xz preset 6).

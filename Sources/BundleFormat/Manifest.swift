@@ -39,7 +39,7 @@ public struct Manifest: Equatable, Sendable {
     public var defaultEntry: EntryRecord? { entries.first { $0.isDefault } }
 }
 
-/// One layer: a directory tree compressed as one stream.
+/// One layer: a directory tree, its files' contents stored as a sequence of frames.
 public struct LayerRecord: Equatable, Sendable {
     public var name: String
     public var codec: Codec
@@ -56,11 +56,11 @@ public struct LayerRecord: Equatable, Sendable {
     public var tableLength: UInt64
     /// BLAKE2b-256 of the file table bytes; also the layer's name in the cache.
     public var digest: [UInt8]
-    /// BLAKE2b-256 of the layer's stored stream, exactly the `compressedSize` bytes in the bundle
-    /// (compressed and filtered). The extractor hashes the bytes it decodes as it reads them and
-    /// publishes nothing unless this matches at the stream's end, so it need not hash the decoded
-    /// output (format version 2; docs/security.md, "Hash once").
-    public var dataDigest: [UInt8]
+    /// The pieces of the stored stream that decode on their own, each with the digest of its stored
+    /// bytes (format version 3, `FrameRecord`). The extractor checks each frame's digest in the
+    /// buffer it read the frame into, before decoding it, so it need not hash the decoded output
+    /// (docs/security.md, "Hash once"); the frames tile the stream exactly (`FrameTable.check`).
+    public var frames: [FrameRecord]
 
     /// "zstd", or "zstd+x86" for a filtered layer: how tools show the layer's encoding.
     public var encodingName: String { filter == .none ? codec.name : "\(codec.name)+\(filter.name)" }
@@ -68,7 +68,7 @@ public struct LayerRecord: Equatable, Sendable {
     public init(
         name: String, codec: Codec, filter: LayerFilter = .none, offset: UInt64, compressedSize: UInt64,
         uncompressedSize: UInt64, fileCount: Int, tableOffset: UInt64, tableLength: UInt64, digest: [UInt8],
-        dataDigest: [UInt8]
+        frames: [FrameRecord]
     ) {
         self.name = name
         self.codec = codec
@@ -80,7 +80,7 @@ public struct LayerRecord: Equatable, Sendable {
         self.tableOffset = tableOffset
         self.tableLength = tableLength
         self.digest = digest
-        self.dataDigest = dataDigest
+        self.frames = frames
     }
 }
 
@@ -126,7 +126,7 @@ extension Manifest {
             w.u64(l.tableOffset)
             w.u64(l.tableLength)
             w.raw(l.digest)
-            w.raw(l.dataDigest)
+            FrameTable.encode(l.frames, into: &w)
         }
         w.u32(UInt32(entries.count))
         for e in entries {
@@ -194,7 +194,7 @@ extension Manifest {
             let tableOffset = try r.u64()
             let tableLength = try r.u64()
             let digest = try r.raw(Manifest.digestLength)
-            let dataDigest = try r.raw(Manifest.digestLength)
+            let frames = try FrameTable.decode(&r, layerName: name)
             // Layers and tables are stored back to back in manifest order: no overlap, no gap.
             guard offset == nextOffset, compressedSize <= layersLength - offset else {
                 throw BundleError(
@@ -230,13 +230,16 @@ extension Manifest {
                 throw BundleError(
                     .badManifest, "manifest: uncompressed layer '\(name)' has different stored and declared sizes")
             }
+            try FrameTable.check(
+                frames, layerName: name, codec: codec, compressedSize: compressedSize,
+                uncompressedSize: uncompressedSize)
             nextOffset = offset + compressedSize
             nextTable = tableOffset + tableLength
             layers.append(
                 LayerRecord(
                     name: name, codec: codec, filter: filter, offset: offset, compressedSize: compressedSize,
                     uncompressedSize: uncompressedSize, fileCount: fileCount,
-                    tableOffset: tableOffset, tableLength: tableLength, digest: digest, dataDigest: dataDigest))
+                    tableOffset: tableOffset, tableLength: tableLength, digest: digest, frames: frames))
         }
         guard nextOffset == layersLength else {
             throw BundleError(.badManifest, "manifest: layers do not fill the layers region")

@@ -3,7 +3,7 @@
 /// Layout (docs/format.md, "Trailer"), 96 bytes, little-endian:
 /// ```
 ///  0  8  magic "DGMOBNDL"
-///  8  4  format version (2)
+///  8  4  format version (3)
 /// 12  4  flags: bit 0 = signed
 /// 16  8  layers offset      24  8  layers length
 /// 32  8  header offset      40  8  header length
@@ -16,7 +16,7 @@
 public struct Trailer: Equatable, Sendable {
     public static let size = 96
     public static let magic: [UInt8] = Array("DGMOBNDL".utf8)
-    public static let currentVersion: UInt32 = 2
+    public static let currentVersion: UInt32 = 3
     public static let signedFlag: UInt32 = 1
 
     public var version: UInt32 = Trailer.currentVersion

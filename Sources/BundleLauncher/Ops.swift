@@ -186,7 +186,7 @@ public enum Ops {
             "\"buildTime\":\(m.buildTime),\"cache\":{\"path\":\(jsonString(cachePath)),\"source\":\(jsonString(location.source == .variable ? location.variableName : location.source.rawValue))},"
         o += "\"layers\":["
         o += m.layers.map { l in
-            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"dataDigest\":\"\(Hex.encode(l.dataDigest))\",\"cacheName\":\"\(l.cacheName)\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(isExtracted(l))}"
+            "{\"name\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"framesDigest\":\"\(Hex.encode(l.framesDigest))\",\"frames\":\(l.frames.count),\"cacheName\":\"\(l.cacheName)\",\"codec\":\"\(l.codec.name)\",\"filter\":\"\(l.filter.name)\",\"compressedSize\":\(l.compressedSize),\"size\":\(l.uncompressedSize),\"files\":\(l.fileCount),\"extracted\":\(isExtracted(l))}"
         }.joined(separator: ",")
         o += "],\"entries\":["
         o += m.entries.map { e in

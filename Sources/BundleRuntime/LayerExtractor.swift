@@ -2,9 +2,10 @@ import BundleFormat
 import BundleCrypto
 import BundleSystem
 
-/// Writes one layer into an empty directory; the layer's stored stream is checked against its
-/// signed data digest before `extract` returns (`LayerStream`), so the caller publishes nothing
-/// that does not match. `verify` checks every file's digest as well.
+/// Writes one layer into an empty directory; each frame of the layer's stored stream is checked
+/// against its signed digest before it is decoded (`FrameReader`), and `extract` returns only once
+/// every frame was, so the caller publishes nothing that does not match. `verify` checks every
+/// file's digest as well.
 ///
 /// Everything is created relative to directory descriptors with `O_NOFOLLOW`/`O_EXCL`
 /// (`openat`, `mkdirat`, `symlinkat`): nothing that already exists is followed or written
@@ -21,59 +22,61 @@ public enum LayerExtractor {
     }
     static let outputBufferSize = 1 << 20
 
-    /// Decodes `layer` and checks the data digest and every file against its digest, without
-    /// writing anything (`bundle-append verify`, `--launcher verify`).
-    public static func verify(_ bundle: BundleFile, layer: LayerRecord) throws(BundleError) {
-        try run(bundle, layer: layer, root: nil, progress: nil)
+    /// Decodes `layer` and checks every frame's digest and every file against its digest, without
+    /// writing anything (`bundle-append verify`, `--launcher verify`). `threads`: how many threads
+    /// decode (nil: `DecodedFrames.threadCount`, one per processor).
+    public static func verify(_ bundle: BundleFile, layer: LayerRecord, threads: Int? = nil) throws(BundleError) {
+        try run(bundle, layer: layer, root: nil, threads: threads, progress: nil)
     }
 
     /// Extracts `layer` of `bundle` into `root`, which must be an empty directory (the caller's; a
-    /// duplicate is held meanwhile). `progress` is called with the bytes decoded so far.
+    /// duplicate is held meanwhile). `progress` is called with the bytes decoded so far; `threads`
+    /// is how many threads decode (nil: one per processor, `DecodedFrames.threadCount`).
     ///
     /// The file table is streamed from the bundle, never held whole (docs/format.md, "Limits"):
     /// pass 1 checks every record and the table's digest before anything is created, pass 2
     /// creates the files (and checks the digest again, so a table changed in between is refused),
     /// pass 3 gives directories their modes, each once its subtree is complete.
     ///
-    /// Hash once: when writing, the files' contents are not hashed; the stored stream they are
-    /// decoded from is, and it must match the layer's signed data digest at its end, before this
-    /// returns. Until then everything written is in the caller's private `tmp/` directory, which a
-    /// failure leaves for the caller to remove (docs/security.md, "Hash once").
+    /// Hash once: when writing, the files' contents are not hashed; each stored frame they are
+    /// decoded from is, in the buffer it was read into, and must match its signed digest before it
+    /// is decoded (`FrameReader`). Until this returns everything written is in the caller's
+    /// private `tmp/` directory, which a failure leaves for the caller to remove
+    /// (docs/security.md, "Hash once").
     public static func extract(
-        _ bundle: BundleFile, layer: LayerRecord, into root: borrowing FileDescriptor,
+        _ bundle: BundleFile, layer: LayerRecord, into root: borrowing FileDescriptor, threads: Int? = nil,
         progress: ((UInt64) -> Void)? = nil
     ) throws(BundleError) {
-        try run(bundle, layer: layer, root: try Sys.duplicate(root), progress: progress)
+        try run(bundle, layer: layer, root: try Sys.duplicate(root), threads: threads, progress: progress)
     }
 
     /// `extract` into `root`, or with nil only decode and check (`verify`).
     private static func run(
-        _ bundle: BundleFile, layer: LayerRecord, root: consuming FileDescriptor?, progress: ((UInt64) -> Void)?
+        _ bundle: BundleFile, layer: LayerRecord, root: consuming FileDescriptor?, threads: Int?,
+        progress: ((UInt64) -> Void)?
     ) throws(BundleError) {
         let writing = root != nil
         // Pass 1: the whole table is well-formed and signed before anything is created.
         var check = bundle.fileTableStream(of: layer)
         while try check.next() != nil {}
 
-        // Pass 2: create. Writing a layer, the decoding runs on a second thread (`DecodePipeline`)
-        // unless threads are unavailable; verifying, on this one.
-        let source = try DecodedBytes(bundle, layer: layer, pipelined: writing)
-        // Any error in pass 2 (a full disk, a changed table) stops and joins the decoding thread
-        // here: the thread holds the pipeline while it runs, so `deinit` alone would not (after
-        // `finish`, `cancel` finds no thread and does nothing).
-        defer { if case .pipelined(let p) = source { p.cancel() } }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
-        defer { buffer.deallocate() }
+        // Pass 2: create, with the frames decoded on other threads (`DecodedFrames`).
+        let frames = try DecodedFrames(
+            file: bundle, layer: layer, threads: threads ?? DecodedFrames.threadCount(for: layer))
+        // Any error in pass 2 (a full disk, a changed table) stops and joins the decoding threads
+        // here (after `finish`, `cancel` finds no thread and does nothing).
+        defer { frames.cancel() }
         var dirs = DirectoryStack(root: root)
         var written: UInt64 = 0
         var restrictedModes = false
         var records = bundle.fileTableStream(of: layer)
+        var none: [UInt8]? = nil
         while let file = try records.next() {
             guard writing else {
-                if file.kind == .regular, case .inline(let s) = source {
+                if file.kind == .regular {
                     try pump(
-                        file, layer: layer, stream: &s.stream, buffer: buffer, to: { _ throws(BundleError) in },
-                        written: &written, progress: progress)
+                        file, layer: layer, from: frames, to: { _ throws(BundleError) in }, written: &written,
+                        progress: progress, collect: &none, checkDigest: true)
                 }
                 continue
             }
@@ -87,15 +90,10 @@ public enum LayerExtractor {
                     try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
                 case .regular:
                     let fd = try Sys.openat(parent, name, .writeOnly | .create | .exclusive | .noFollow, 0o600)
-                    switch source {
-                    case .inline(let s):
-                        try pump(
-                            file, layer: layer, stream: &s.stream, buffer: buffer,
-                            to: { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: file.pathString) },
-                            written: &written, progress: progress, checkDigest: false)
-                    case .pipelined(let p):
-                        try pump(file, from: p, to: fd, written: &written, progress: progress)
-                    }
+                    try pump(
+                        file, layer: layer, from: frames,
+                        to: { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: file.pathString) },
+                        written: &written, progress: progress, collect: &none, checkDigest: false)
                     // The kernel starts writing it now, while we decode the next files; `flush` waits.
                     Sys.startWriteback(fd)
                     let mode = extractedMode(file.mode, directory: false)
@@ -103,10 +101,7 @@ public enum LayerExtractor {
                 }
             }
         }
-        switch source {
-        case .inline(let s): try s.stream.finish(scratch: buffer)
-        case .pipelined(let p): try p.finish()
-        }
+        try frames.finish()
         dirs.closeAll()
         guard writing, restrictedModes else { return }
         try applyDirectoryModes(bundle, layer: layer, dirs: &dirs)
@@ -184,9 +179,8 @@ public enum LayerExtractor {
             throw BundleError(
                 .tooLarge, "'\(TerminalText.shown(path))' is \(target.size) bytes, over the \(limit)-byte limit")
         }
-        var stream = try LayerStream(file: bundle, dataOffset: bundle.trailer.layers.lowerBound, layer: layer)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: outputBufferSize, alignment: 16)
-        defer { buffer.deallocate() }
+        // Decoded on this thread: the SBOM layer is small, and threads would only cost.
+        let frames = try DecodedFrames(file: bundle, layer: layer, threads: 0)
         var written: UInt64 = 0
         var reader = bundle.fileTableStream(of: layer)
         while let file = try reader.next() {
@@ -200,48 +194,34 @@ public enum LayerExtractor {
                 }
                 var out: [UInt8]? = []
                 try pump(
-                    file, layer: layer, stream: &stream, buffer: buffer, to: { _ throws(BundleError) in },
-                    written: &written,
-                    progress: nil, collect: &out)
+                    file, layer: layer, from: frames, to: { _ throws(BundleError) in }, written: &written,
+                    progress: nil, collect: &out, checkDigest: true)
                 return out
             }
             var none: [UInt8]? = nil
             try pump(
-                file, layer: layer, stream: &stream, buffer: buffer, to: { _ throws(BundleError) in },
-                written: &written,
-                progress: nil, collect: &none)
+                file, layer: layer, from: frames, to: { _ throws(BundleError) in }, written: &written,
+                progress: nil, collect: &none, checkDigest: false)
         }
         return nil
     }
 
+    /// Moves one regular file's bytes from `frames` to `output` (a file, or nowhere) without a
+    /// copy, and, when `collect` is non-nil, into that array; checks the file's digest when
+    /// `checkDigest` is set.
     private static func pump(
-        _ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
-        buffer: UnsafeMutableRawBufferPointer, to output: (UnsafeRawBufferPointer) throws(BundleError) -> Void,
-        written: inout UInt64, progress: ((UInt64) -> Void)?, checkDigest: Bool = true
-    ) throws(BundleError) {
-        var none: [UInt8]? = nil
-        try pump(
-            file, layer: layer, stream: &stream, buffer: buffer, to: output, written: &written, progress: progress,
-            collect: &none,
-            checkDigest: checkDigest)
-    }
-
-    /// Moves one regular file's bytes from the stream to `output` (a file, or nowhere) and, when
-    /// `collect` is non-nil, into that array, checking the file's digest when `checkDigest` is set.
-    private static func pump(
-        _ file: FileRecord, layer: LayerRecord, stream: inout LayerStream,
-        buffer: UnsafeMutableRawBufferPointer, to output: (UnsafeRawBufferPointer) throws(BundleError) -> Void,
-        written: inout UInt64,
-        progress: ((UInt64) -> Void)?, collect: inout [UInt8]?, checkDigest: Bool = true
+        _ file: FileRecord, layer: LayerRecord, from frames: DecodedFrames,
+        to output: (UnsafeRawBufferPointer) throws(BundleError) -> Void, written: inout UInt64,
+        progress: ((UInt64) -> Void)?, collect: inout [UInt8]?, checkDigest: Bool
     ) throws(BundleError) {
         let hasher: Blake2b? = checkDigest ? Blake2b() : nil
         var left = file.size
         while left > 0 {
-            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(left, UInt64(buffer.count)))])
-            try stream.readExactly(chunk)
-            hasher?.update(UnsafeRawBufferPointer(chunk))
-            collect?.append(contentsOf: UnsafeRawBufferPointer(chunk))
-            try output(UnsafeRawBufferPointer(chunk))
+            let chunk = try frames.next(limit: Int(min(left, UInt64(outputBufferSize))))
+            hasher?.update(chunk)
+            collect?.append(contentsOf: chunk)
+            try output(chunk)
+            frames.release(chunk.count)
             left -= UInt64(chunk.count)
             written += UInt64(chunk.count)
             progress?(written)
@@ -252,22 +232,6 @@ public enum LayerExtractor {
                 .digestMismatch,
                 "layer '\(layer.name)': '\(TerminalText.shown(file.path))' does not match its digest (the bundle is corrupt or was modified)"
             )
-        }
-    }
-
-    /// Writes one regular file's bytes from the pipeline's ring straight to `fd` (no copy).
-    private static func pump(
-        _ file: FileRecord, from pipeline: DecodePipeline, to fd: borrowing FileDescriptor, written: inout UInt64,
-        progress: ((UInt64) -> Void)?
-    ) throws(BundleError) {
-        var left = file.size
-        while left > 0 {
-            let chunk = try pipeline.next(limit: Int(min(left, UInt64(DecodePipeline.slotSize))))
-            try Sys.writeAll(fd, chunk, what: file.pathString)
-            pipeline.release(chunk.count)
-            left -= UInt64(chunk.count)
-            written += UInt64(chunk.count)
-            progress?(written)
         }
     }
 

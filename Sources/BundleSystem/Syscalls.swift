@@ -518,4 +518,7 @@ extension Sys {
 
     /// Waits for the thread to end and releases it.
     public static func join(_ thread: Thread) { cplat_thread_join(thread.handle) }
+
+    /// The processors this process may run on (its affinity mask on Linux), at least 1.
+    public static var processorCount: Int { Int(cplat_processor_count()) }
 }

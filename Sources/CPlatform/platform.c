@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -257,6 +258,14 @@ void *cplat_cond_new(void) { pthread_cond_t *c = malloc(sizeof *c); if (c && pth
 void cplat_cond_wait(void *cond, void *mutex) { pthread_cond_wait((pthread_cond_t *)cond, (pthread_mutex_t *)mutex); }
 void cplat_cond_broadcast(void *cond) { pthread_cond_broadcast((pthread_cond_t *)cond); }
 void cplat_cond_free(void *cond) { pthread_cond_destroy((pthread_cond_t *)cond); free(cond); }
+int32_t cplat_processor_count(void) {
+#ifdef __linux__
+    cpu_set_t set;   /* the affinity mask (taskset, cgroup cpusets); needs no /proc */
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int32_t)n : 1;
+}
 
 /* ---- time and randomness ---- */
 

@@ -892,6 +892,10 @@ void *cplat_cond_new(void) { CONDITION_VARIABLE *c = malloc(sizeof *c); if (c) I
 void cplat_cond_wait(void *cond, void *mutex) { SleepConditionVariableSRW(cond, mutex, INFINITE, 0); }
 void cplat_cond_broadcast(void *cond) { WakeAllConditionVariable(cond); }
 void cplat_cond_free(void *cond) { free(cond); }
+int32_t cplat_processor_count(void) {
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n > 0 ? (int32_t)n : 1;
+}
 
 /* ---- time and randomness ---- */
 

@@ -8,8 +8,8 @@ import BundleRuntime
 struct InspectReport {
     struct Layer: Encodable {
         /// `digest`: the file table's; `cacheName`: the layer's directory in a cache (docs/format.md).
-        var name: String, digest: String, dataDigest: String, cacheName: String, codec: String, filter: String,
-            compressedSize: UInt64, size: UInt64, files: Int
+        var name: String, digest: String, framesDigest: String, cacheName: String, codec: String, filter: String,
+            compressedSize: UInt64, size: UInt64, files: Int, frames: Int, largestFrame: UInt64
         var fileList: [File]?
     }
     struct File: Encodable {
@@ -40,10 +40,11 @@ struct InspectReport {
             }
             layers.append(
                 Layer(
-                    name: l.name, digest: Hex.encode(l.digest), dataDigest: Hex.encode(l.dataDigest),
+                    name: l.name, digest: Hex.encode(l.digest), framesDigest: Hex.encode(l.framesDigest),
                     cacheName: l.cacheName, codec: l.codec.name, filter: l.filter.name,
                     compressedSize: l.compressedSize,
-                    size: l.uncompressedSize, files: l.fileCount, fileList: list))
+                    size: l.uncompressedSize, files: l.fileCount, frames: l.frames.count,
+                    largestFrame: l.frames.map(\.decodedSize).max() ?? 0, fileList: list))
         }
         let slotText: String
         switch slot {
@@ -98,7 +99,7 @@ struct InspectReport {
             """
         for l in r.layers {
             out +=
-                "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  cache name \(l.cacheName)\n"
+                "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  \(l.frames) frame\(l.frames == 1 ? "" : "s")  cache name \(l.cacheName)\n"
             for f in l.fileList ?? [] {
                 out +=
                     "    \(f.type.padding(toLength: 7, withPad: " ", startingAt: 0)) \(f.mode.padding(toLength: 4, withPad: " ", startingAt: 0)) \(String(f.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(f.path)\(f.target.map { " -> \($0)" } ?? "")\n"

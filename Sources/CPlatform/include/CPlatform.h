@@ -198,6 +198,9 @@ void *cplat_cond_new(void);
 void cplat_cond_wait(void *cond, void *mutex);
 void cplat_cond_broadcast(void *cond);
 void cplat_cond_free(void *cond);
+/* Processors this process may run on (its affinity mask where the OS has one), at least 1: how
+ * many threads decode a layer's frames. */
+int32_t cplat_processor_count(void);
 
 /* Time and randomness. */
 int64_t cplat_time_now(void);            /* seconds since 1970 (CLOCK_REALTIME) */

@@ -1,0 +1,191 @@
+// Whole-frame coding for format version 3: a layer's stored stream is a sequence of frames, each
+// one complete zstd frame, xz stream or zlib stream (docs/format.md, "Frame table"). A frame is
+// decoded in one call from a buffer holding all its stored bytes into one holding all its decoded
+// bytes, so no decoder keeps a window of its own (zstd decodes straight into the output).
+
+import BundleFormat
+import CZstd
+import CLZMA
+import CZlib
+
+/// Decodes whole frames, one at a time, reusing the C library's state between them (one instance
+/// per decoding thread). Every frame must decode to exactly the bytes its record declares and end
+/// exactly at the end of its stored bytes; anything else is a `BundleError` (`.codec`), never a
+/// partial result.
+public final class FrameDecompressor {
+    private enum State {
+        case none
+        case zstd(OpaquePointer)
+        case xz(UnsafeMutablePointer<lzma_stream>)
+        case zlib(UnsafeMutablePointer<z_stream>)
+    }
+    private let state: State
+    public let codec: Codec
+
+    public init(codec: Codec) throws(BundleError) {
+        self.codec = codec
+        switch codec {
+        case .none:
+            state = .none
+        case .zstd:
+            guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
+            state = .zstd(ctx)
+        case .xz:
+            let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
+            clzma_stream_init(strm)
+            state = .xz(strm)
+        case .zlib:
+            let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            strm.initialize(to: z_stream())
+            let r = czlib_inflate_init2(strm, 15)
+            guard r == Z_OK else {
+                strm.deallocate()
+                throw BundleError(
+                    .codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
+            }
+            state = .zlib(strm)
+        }
+    }
+
+    deinit {
+        switch state {
+        case .none: break
+        case .zstd(let ctx): ZSTD_freeDCtx(ctx)
+        case .xz(let s): lzma_end(s); s.deallocate()
+        case .zlib(let s): inflateEnd(s); s.deallocate()
+        }
+    }
+
+    /// Decodes the frame in `input` (all its stored bytes) into `output`, which it must fill
+    /// exactly. `.none` copies (the sizes are equal by the frame table's rules).
+    public func decode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(BundleError)
+    {
+        switch state {
+        case .none:
+            guard input.count == output.count else {
+                throw BundleError(.codec, "none: \(input.count) stored bytes for \(output.count) decoded ones")
+            }
+            if input.count > 0 { output.baseAddress!.copyMemory(from: input.baseAddress!, byteCount: input.count) }
+
+        case .zstd(let ctx):
+            // Exactly one frame, nothing after it: a second frame or a skippable one is refused.
+            let frameSize = ZSTD_findFrameCompressedSize(input.baseAddress, input.count)
+            if ZSTD_isError(frameSize) != 0 { throw FrameDecompressor.zstdError(frameSize) }
+            guard frameSize == input.count else {
+                throw BundleError(.codec, "zstd: \(input.count - frameSize) unexpected bytes after the frame")
+            }
+            let r = ZSTD_decompressDCtx(ctx, output.baseAddress, output.count, input.baseAddress, input.count)
+            if ZSTD_isError(r) != 0 { throw FrameDecompressor.zstdError(r) }
+            guard r == output.count else {
+                throw BundleError(.codec, "zstd: frame decodes to \(r) bytes, not the \(output.count) declared")
+            }
+
+        case .xz(let s):
+            // Re-initialising an existing stream reuses its dictionary when the size is unchanged.
+            let start = lzma_stream_decoder(s, Limits.xzMemoryLimit, 0)
+            guard start == LZMA_OK else {
+                throw BundleError(
+                    .codec,
+                    start == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(start.rawValue))")
+            }
+            s.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            s.pointee.avail_in = input.count
+            s.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            s.pointee.avail_out = output.count
+            let r = lzma_code(s, LZMA_FINISH)
+            let inLeft = s.pointee.avail_in
+            let outLeft = s.pointee.avail_out
+            s.pointee.next_in = nil  // keep no pointers into the caller's buffers
+            s.pointee.next_out = nil
+            switch r {
+            case LZMA_STREAM_END:
+                guard inLeft == 0 else { throw BundleError(.codec, "xz: \(inLeft) unexpected bytes after the stream") }
+                guard outLeft == 0 else {
+                    throw BundleError(
+                        .codec,
+                        "xz: stream decodes to \(output.count - outLeft) bytes, not the \(output.count) declared")
+                }
+            case LZMA_OK, LZMA_BUF_ERROR:
+                throw BundleError(
+                    .codec,
+                    outLeft == 0
+                        ? "xz: stream decodes to more than the \(output.count) bytes declared"
+                        : "xz: stream is truncated")
+            case LZMA_MEMLIMIT_ERROR:
+                throw BundleError(
+                    .tooLarge,
+                    "xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
+            case LZMA_MEM_ERROR: throw BundleError(.codec, "xz: out of memory")
+            case LZMA_FORMAT_ERROR: throw BundleError(.codec, "xz: not an xz stream")
+            case LZMA_OPTIONS_ERROR: throw BundleError(.codec, "xz: unsupported options")
+            case LZMA_DATA_ERROR: throw BundleError(.codec, "xz: corrupt data")
+            default: throw BundleError(.codec, "xz: decoding failed (\(r.rawValue))")
+            }
+
+        case .zlib(let s):
+            // Frames are at most `Limits.maxFrameSize` bytes, so the counts fit zlib's 32 bits.
+            guard inflateReset(s) == Z_OK else { throw BundleError(.codec, "zlib: cannot reset the decoder") }
+            s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            s.pointee.avail_in = uInt(input.count)
+            s.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            s.pointee.avail_out = uInt(output.count)
+            let r = inflate(s, Z_FINISH)
+            let inLeft = Int(s.pointee.avail_in)
+            let outLeft = Int(s.pointee.avail_out)
+            s.pointee.next_in = nil
+            s.pointee.next_out = nil
+            switch r {
+            case Z_STREAM_END:
+                guard inLeft == 0 else {
+                    throw BundleError(.codec, "zlib: \(inLeft) unexpected bytes after the stream")
+                }
+                guard outLeft == 0 else {
+                    throw BundleError(
+                        .codec,
+                        "zlib: stream decodes to \(output.count - outLeft) bytes, not the \(output.count) declared")
+                }
+            case Z_OK, Z_BUF_ERROR:
+                throw BundleError(
+                    .codec,
+                    outLeft == 0
+                        ? "zlib: stream decodes to more than the \(output.count) bytes declared"
+                        : "zlib: stream is truncated")
+            case Z_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
+            default: throw BundleError(.codec, "zlib: corrupt data")
+            }
+        }
+    }
+
+    private static func zstdError(_ r: Int) -> BundleError {
+        switch ZSTD_getErrorCode(r) {
+        case ZSTD_error_memory_allocation: return BundleError(.codec, "zstd: out of memory")
+        case ZSTD_error_checksum_wrong: return BundleError(.codec, "zstd: corrupt data (checksum mismatch)")
+        case ZSTD_error_prefix_unknown: return BundleError(.codec, "zstd: not a zstd frame")
+        case ZSTD_error_dstSize_tooSmall:
+            return BundleError(.codec, "zstd: frame decodes to more bytes than declared")
+        default: return BundleError(.codec, "zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
+        }
+    }
+}
+
+#if !LAUNCHER_DECODE_ONLY
+    /// Encodes a layer's decoded stream as frames (the packaging side of `FrameDecompressor`).
+    public enum FrameEncoder {
+        /// Encodes one frame: `bytes` (which it filters in place) become one complete stream of
+        /// `codec` at `level`. The zstd frame records its content size; the xz dictionary is no
+        /// larger than the frame (at least 4 KiB), so a decoding thread allocates no more than it needs.
+        public static func encode(
+            _ bytes: UnsafeMutableRawBufferPointer, codec: Codec, level: Int, filter: LayerFilter
+        ) throws(BundleError) -> [UInt8] {
+            if filter == .x86 {
+                var f = X86BranchFilter(encoding: true, totalSize: UInt64(bytes.count))
+                _ = f.process(bytes, atEnd: true)
+            }
+            let c = try Compressor(codec: codec, level: level, frameSize: bytes.count)
+            var out: [UInt8] = []
+            try c.compress(UnsafeRawBufferPointer(bytes), into: &out)
+            try c.finish(into: &out)
+            return out
+        }
+    }
+#endif
