@@ -12,7 +12,8 @@ import BundleFormat
 /// decoded bytes — the table digest, the frames digest (which binds every stored byte), the codec and filter, and the
 /// sizes — so two layers share a directory only when they carry the same stored bytes for the same
 /// table. Builds that produce the same bytes (reproducible releases, two apps shipping one runtime) still
-/// share. Every input is in the signed header: naming costs two BLAKE2b (of the frame table, then of 109 bytes), no I/O.
+/// share. Every input is in the signed header: naming costs two BLAKE2b (of the frame table, then of
+/// 109 bytes), no I/O.
 extension LayerRecord {
     /// Domain separation, first in the hashed bytes. Its first byte (`D`, 0x44) is no file-table record
     /// type (0, 1 or 2), so these bytes are never a valid file table, and no layer digest (the name an
