@@ -25,6 +25,27 @@ public struct LayerSpec: Equatable, Sendable {
 
     /// 8 MiB, chosen by measurement (docs/benchmarks.md, "Frame size").
     public static let defaultFrameSize = 8 << 20
+
+    /// A spec's `frame-size`: a number of bytes, or a string with a `KiB` or `MiB` suffix
+    /// ("4MiB"), from 64 KiB to `Limits.maxFrameSize`.
+    static func frameSize(_ text: String?, _ key: String, fail: (String, String) -> SpecError) throws(SpecError)
+        -> Int
+    {
+        let minimum = 64 << 10
+        let expected = "expected a size from 64KiB to \(Limits.maxFrameSize >> 20)MiB (\"8MiB\", \"512KiB\" or bytes)"
+        guard let text else { throw fail(key, expected) }
+        var digits = Substring(text)
+        var unit = 1
+        if text.hasSuffix("MiB") {
+            unit = 1 << 20; digits = digits.dropLast(3)
+        } else if text.hasSuffix("KiB") {
+            unit = 1 << 10; digits = digits.dropLast(3)
+        }
+        guard let n = Int(digits.trimmingCharacters(in: .whitespaces)), n > 0, n <= Int(Limits.maxFrameSize) / unit,
+            n * unit >= minimum
+        else { throw fail(key, "'\(TerminalText.shown(text))': \(expected)") }
+        return n * unit
+    }
 }
 
 public struct EntrySpec: Equatable, Sendable {
@@ -159,7 +180,7 @@ private struct SpecParser {
             let key = "layers.\(layerName)"
             guard Names.isValid(layerName) else { throw fail(key, "invalid layer name (use A-Z a-z 0-9 . _ -)") }
             let t = try table(layersTable[layerName], key)
-            try checkKeys(t, key, allowed: ["path", "compression", "level", "filter"])
+            try checkKeys(t, key, allowed: ["path", "compression", "level", "filter", "frame-size"])
             let path = try string(t["path"], "\(key).path")!
             let absolute = path.hasPrefix("/") ? path : base + "/" + path
             let dir = URL(fileURLWithPath: absolute).standardizedFileURL.path
@@ -195,7 +216,14 @@ private struct SpecParser {
             guard let filter = LayerFilter(name: filterName) else {
                 throw fail("\(key).filter", "'\(filterName)' is not one of none, x86")
             }
-            layers.append(LayerSpec(name: layerName, directory: dir, codec: codec, level: level, filter: filter))
+            var frameSize = LayerSpec.defaultFrameSize
+            if let fs = t["frame-size"] {
+                frameSize = try LayerSpec.frameSize(
+                    fs.string ?? fs.int.map(String.init), "\(key).frame-size", fail: fail)
+            }
+            layers.append(
+                LayerSpec(
+                    name: layerName, directory: dir, codec: codec, level: level, filter: filter, frameSize: frameSize))
         }
         guard !layers.isEmpty else { throw fail("layers", "at least one layer is required") }
         let layerNames = layers.map(\.name)
