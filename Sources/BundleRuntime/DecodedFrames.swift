@@ -51,8 +51,10 @@ final class DecodedFrames {
         guard processors > 1, layer.frames.count > 1 else { return 0 }
         let decoded = Int(layer.frames.map { $0.decodedSize }.max() ?? 0)
         let stored = layer.codec == .none ? 0 : Int(layer.frames.map { $0.storedSize }.max() ?? 0)
-        // `threads` readers and `threads + 1` slots.
-        let byMemory = max(1, (memoryBudget - decoded) / max(1, decoded + stored))
+        // An xz decoder holds a dictionary, which the builder makes no larger than the frame.
+        let dictionary = layer.codec == .xz ? decoded : 0
+        // `threads` readers and decoders, and `threads + 1` slots.
+        let byMemory = max(1, (memoryBudget - decoded) / max(1, decoded + stored + dictionary))
         return min(processors, maxThreads, byMemory, layer.frames.count)
     }
 
