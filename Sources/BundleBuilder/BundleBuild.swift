@@ -150,7 +150,7 @@ public struct BundleBuild {
     /// Writes through a temporary file in the destination directory and renames it into place,
     /// so an interrupted build never leaves a half-written executable under the output name.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws(BuildError) {
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = PathText.directory(of: path)
         // A fresh name, created exclusively and never through a symlink: in a directory others can
         // write to, a file planted under a guessable name (owned by them, mode 0666) would
         // otherwise be written into and renamed into place, secret keys included.

@@ -24,7 +24,7 @@ public enum OutputCheck {
     static func resolved(_ path: String) -> String {
         if let r = realpathString(path) { return r }
         let abs = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        let dir = (abs as NSString).deletingLastPathComponent, name = (abs as NSString).lastPathComponent
+        let dir = PathText.directory(of: abs), name = (abs as NSString).lastPathComponent
         return (realpathString(dir) ?? dir) + (dir == "/" ? "" : "/") + name
     }
 

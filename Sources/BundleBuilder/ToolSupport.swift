@@ -203,3 +203,20 @@ public func formatBytes(_ n: UInt64) -> String {
     while v >= 1024, u < units.count - 1 { v /= 1024; u += 1 }
     return String(format: "%.1f %@", v, units[u])
 }
+
+/// The directory part of a path, without `NSString.deletingLastPathComponent`: this toolchain's
+/// Foundation (swift-corelibs-foundation of Swift 6.3.1) traps on a one-character relative name,
+/// so `bundle-append build spec.toml -o b` crashed instead of writing `./b`.
+public enum PathText {
+    /// "" for a bare name (`b`), "/" for a name in the root (`/b`), else everything before the last
+    /// slash (`a/b` → `a`); trailing slashes are ignored (`a/b/` → `a`), as NSString does.
+    public static func directory(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "" }
+        if slash == p.startIndex { return "/" }
+        var dir = p[..<slash]
+        while dir.count > 1, dir.hasSuffix("/") { dir = dir.dropLast() }
+        return String(dir)
+    }
+}

@@ -137,7 +137,7 @@ struct Build: ParsableCommand {
         try OutputCheck.refuseClobbering(output: output, spec: spec, layers: parsed.layers)
         let warnings = try LargeFiles.check(parsed.layers, allowLarge: allowLarge)
         for w in warnings { FileHandle.standardError.write(Data("bundle-append: warning: \(w)\n".utf8)) }
-        let specDir = (spec as NSString).deletingLastPathComponent
+        let specDir = PathText.directory(of: spec)
         let buildTime = try BuildTime.resolve(inputsIn: specDir.isEmpty ? "." : specDir).time
         let signing: Signing = try keyOptions.secretKey().map { .key($0) } ?? .unsigned
         let stubPath = try stubOption.path(for: target)
@@ -208,7 +208,7 @@ struct Sign: ParsableCommand {
             throw ToolFailure("cannot read \(file): \(errorText(error))")
         }
         let name = (file as NSString).lastPathComponent
-        let dir = (file as NSString).deletingLastPathComponent
+        let dir = PathText.directory(of: file)
         var comment = "timestamp:\(try BuildTime.resolve(inputsIn: dir.isEmpty ? "." : dir).time)\tfile:\(name)"
         if let bundle = try? BundleFile(path: file, trust: .inspectOnly) {
             comment +=

@@ -175,8 +175,9 @@ struct DGMOBuild: ParsableCommand {
                     # measured per layer, see docs/dgmo.md). Committed so release builds are reproducible.
 
                     """, say: say)
-        try Files.mkdir((output as NSString).deletingLastPathComponent)
-        let pubPath = (output as NSString).deletingLastPathComponent + "/dgmo.pub"
+        let outputDir = PathText.directory(of: output).isEmpty ? "." : PathText.directory(of: output)
+        try Files.mkdir(outputDir)
+        let pubPath = outputDir + "/dgmo.pub"
         let trusted =
             "file:\((output as NSString).lastPathComponent)\tversion:\(project.version)\ttimestamp:\(buildTime)"
         let result = try BundleBuild(

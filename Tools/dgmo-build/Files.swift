@@ -27,7 +27,7 @@ enum Files {
     }
 
     static func copy(_ from: String, _ to: String) throws(BuildError) {
-        try mkdir((to as NSString).deletingLastPathComponent)
+        try mkdir(PathText.directory(of: to))
         if exists(to) { try? fm.removeItem(atPath: to) }
         do { try fm.copyItem(atPath: from, toPath: to) } catch {
             throw BuildError("cannot copy \(from) to \(to): \(errorText(error))")
@@ -35,7 +35,7 @@ enum Files {
     }
 
     static func write(_ text: String, to p: String, mode: mode_t = 0o644) throws(BuildError) {
-        try mkdir((p as NSString).deletingLastPathComponent)
+        try mkdir(PathText.directory(of: p))
         try BundleBuild.writeAtomically(Array(text.utf8), to: p, mode: mode)
     }
 
