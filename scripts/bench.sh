@@ -8,7 +8,7 @@
 #      2b. the cost of that durability; 2c. last-use bookkeeping; 2d. 32 concurrent first launches;
 #   3. peak RSS of both launchers while extracting that layer (/usr/bin/time -v);
 #   4. extraction (issue 17), interleaved runs: this stub vs the same stub built without the
-#      decoding thread (BENCH_NO_PIPELINE) and built to always use syncfs (BENCH_SYNCFS) vs `zstd -d | tar -x; sync -f`, on 2 cores and on 1 (taskset -c 0), quiet and while
+#      decoding threads (BENCH_INLINE_DECODE: frames decoded on the writer's thread) and built to always use syncfs (BENCH_SYNCFS) vs `zstd -d | tar -x; sync -f`, on 2 cores and on 1 (taskset -c 0), quiet and while
 #      another process writes 2 GB of dirty data; for the ~2,000-file layer (flushed with syncfs
 #      either way: over CacheRoot.perFileFlushLimit entries) and for a one-file layer of the same
 #      bytes (flushed with fsync by this stub), like DGMO's Bun layer.
@@ -113,7 +113,7 @@ fi
 extraction_section() {
 echo; echo "== 4. extraction of the ${SIZE_MB} MB layer: interleaved runs (median, min-max, ratio to the last command)"
 scripts/build-stub.sh --target linux-x64 --define BENCH_SYNCFS -o "$W/stub-syncfs" >/dev/null
-scripts/build-stub.sh --target linux-x64 --define BENCH_NO_PIPELINE -o "$W/stub-nopipe" >/dev/null
+scripts/build-stub.sh --target linux-x64 --define BENCH_INLINE_DECODE -o "$W/stub-nopipe" >/dev/null
 "$BIN/bundle-append" build "$W/big.toml" -o "$W/big-syncfs" --key "$W/k.key" -q --stub "$W/stub-syncfs"
 "$BIN/bundle-append" build "$W/big.toml" -o "$W/big-nopipe" --key "$W/k.key" -q --stub "$W/stub-nopipe"
 mkdir -p "$W/one"
@@ -167,7 +167,7 @@ for layer in big one; do
     for dirty in 0 2000; do
       W="$W" BIGBENCH_CACHE_DIR="$W/cache-big" python3 "$W/interleave.py" "$RUNS" \
         "$([ $layer = big ] && echo "~2,000 files" || echo "one file"), ${cpus:-2 cores}${cpus:+ (1 core)}, $([ $dirty = 0 ] && echo quiet || echo "dd writing ${dirty} MB meanwhile")" "$dirty" \
-        "bundle (this stub)=$cpus $NEW" "bundle (no pipeline)=$cpus $W/$layer-nopipe" \
+        "bundle (this stub)=$cpus $NEW" "bundle (no decoding threads)=$cpus $W/$layer-nopipe" \
         "bundle (syncfs always)=$cpus $W/$layer-syncfs" \
         "zstd -d | tar -x; sync -f=$cpus sh -c \"$TAR; sync -f '$W/untar'\""
     done

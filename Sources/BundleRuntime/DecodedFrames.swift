@@ -48,14 +48,20 @@ final class DecodedFrames {
     /// `maxThreads`, within `memoryBudget`, never more than the layer has frames; 0 (decode on the
     /// caller's thread) with one processor.
     static func threadCount(for layer: LayerRecord, processors: Int = Sys.processorCount) -> Int {
-        guard processors > 1, layer.frames.count > 1 else { return 0 }
-        let decoded = Int(layer.frames.map { $0.decodedSize }.max() ?? 0)
-        let stored = layer.codec == .none ? 0 : Int(layer.frames.map { $0.storedSize }.max() ?? 0)
-        // An xz decoder holds a dictionary, which the builder makes no larger than the frame.
-        let dictionary = layer.codec == .xz ? decoded : 0
-        // `threads` readers and decoders, and `threads + 1` slots.
-        let byMemory = max(1, (memoryBudget - decoded) / max(1, decoded + stored + dictionary))
-        return min(processors, maxThreads, byMemory, layer.frames.count)
+        // BENCH_INLINE_DECODE exists only for scripts/bench.sh, to measure what the threads gain;
+        // no shipped stub has it.
+        #if BENCH_INLINE_DECODE
+            return 0
+        #else
+            guard processors > 1, layer.frames.count > 1 else { return 0 }
+            let decoded = Int(layer.frames.map { $0.decodedSize }.max() ?? 0)
+            let stored = layer.codec == .none ? 0 : Int(layer.frames.map { $0.storedSize }.max() ?? 0)
+            // An xz decoder holds a dictionary, which the builder makes no larger than the frame.
+            let dictionary = layer.codec == .xz ? decoded : 0
+            // `threads` readers and decoders, and `threads + 1` slots.
+            let byMemory = max(1, (memoryBudget - decoded) / max(1, decoded + stored + dictionary))
+            return min(processors, maxThreads, byMemory, layer.frames.count)
+        #endif
     }
 
     /// Starts decoding `layer` of `file` on `threads` threads (0: on the caller's thread).
