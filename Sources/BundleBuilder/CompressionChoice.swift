@@ -1,6 +1,7 @@
 import Foundation
 import BundleCodecs
 import BundleFormat
+import BundleCrypto
 
 /// Chooses each layer's codec for release builds by measuring, not guessing.
 ///
@@ -98,7 +99,7 @@ public enum CompressionChoice {
     /// output. nil when the file is missing or lacks a layer (measure again).
     public static func load(_ path: String, layers: [LayerSpec]) throws(BuildError) -> [LayerSpec]? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        var chosen: [String: (Codec, Int, Int)] = [:]
+        var chosen: [String: (Codec, Int, Int?)] = [:]
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line =
                 raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?.trimmingCharacters(
@@ -114,9 +115,11 @@ public enum CompressionChoice {
                     "\(path): line \(n + 1): expected name = \"codec:level\" or \"codec:level:frame-bytes\", got '\(line)'"
                 )
             }
-            var frameSize = LayerSpec.defaultFrameSize
+            // The two-part form (written before format version 3) keeps the spec's frame size.
+            var frameSize: Int? = nil
             if parts.count == 3 {
-                guard let size = Int(parts[2]), size >= 1, UInt64(size) <= Limits.maxFrameSize else {
+                guard let size = Int(parts[2]), size >= LayerSpec.minimumFrameSize, UInt64(size) <= Limits.maxFrameSize
+                else {
                     throw BuildError(
                         "\(path): line \(n + 1): frame size '\(parts[2])' is not a number of bytes in 1...\(Limits.maxFrameSize)"
                     )
@@ -130,7 +133,7 @@ public enum CompressionChoice {
             guard let (codec, level, frameSize) = chosen[l.name] else { return nil }  // a new layer: measure again
             l.codec = codec
             l.level = level
-            l.frameSize = frameSize
+            if let frameSize { l.frameSize = frameSize }
             out.append(l)
         }
         return out
@@ -138,13 +141,10 @@ public enum CompressionChoice {
 
     /// Writes the record `load` reads: `header` (comment lines saying who wrote it and why), then
     /// one `name = "codec:level:frame-bytes"` line per layer, the level being the candidate's
-    /// (`levelFor`) and the frame size the one the layer was built with (its first frame's size).
+    /// (`levelFor`) and the frame size the layer was cut with (`BuiltLayer.frameSize`).
     public static func save(_ path: String, _ layers: [BuiltLayer], header: String) throws(BuildError) {
         var text = header
-        for l in layers {
-            let frameSize = l.frames.first.map { Int($0.decodedSize) } ?? LayerSpec.defaultFrameSize
-            text += "\(l.name) = \"\(l.codec.name):\(levelFor(l.codec)):\(frameSize)\"\n"
-        }
+        for l in layers { text += "\(l.name) = \"\(l.codec.name):\(levelFor(l.codec)):\(l.frameSize)\"\n" }
         try BundleBuild.writeAtomically(Array(text.utf8), to: path, mode: 0o644)
     }
 
@@ -155,28 +155,38 @@ public enum CompressionChoice {
         spec.layers.indices.filter { e.layers.contains(spec.layers[$0].name) }
     }
 
-    /// Best of three in-memory decodes of the whole layer, its frames decoded on all of this
-    /// machine's cores as the launcher decodes them (`DecodedFrames`), filter included.
+    /// Best of three in-memory decodes of the whole layer as the launcher decodes it on this
+    /// machine: each frame hashed, decoded and unfiltered, on `FrameTable.decodingThreads` threads.
     static func decodeTime(_ layer: BuiltLayer) throws -> Double {
         var best = Double.infinity
         let failed = FailureFlag()
+        let threads = max(
+            1,
+            FrameTable.decodingThreads(
+                layer.frames, codec: layer.codec, processors: ProcessInfo.processInfo.activeProcessorCount))
         for _ in 0..<3 {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try layer.compressed.withUnsafeBytes { all in
                 nonisolated(unsafe) let base = UnsafeRawBufferPointer(rebasing: all[...])
-                DispatchQueue.concurrentPerform(iterations: layer.frames.count) { i in
-                    let f = layer.frames[i]
-                    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(f.decodedSize), alignment: 16)
-                    defer { out.deallocate() }
-                    let input = UnsafeRawBufferPointer(
-                        rebasing: base[Int(f.storedOffset)..<Int(f.storedOffset + f.storedSize)])
-                    do {
-                        try FrameDecompressor(codec: layer.codec).decode(input, into: out)
-                        if layer.filter == .x86 {
-                            var x = X86BranchFilter(encoding: false, totalSize: f.decodedSize)
-                            _ = x.process(out, atEnd: true)
-                        }
-                    } catch { failed.set() }
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    guard let decoder = try? FrameDecompressor(codec: layer.codec) else { return failed.set() }
+                    for i in stride(from: t, to: layer.frames.count, by: threads) {
+                        let f = layer.frames[i]
+                        let out = UnsafeMutableRawBufferPointer.allocate(
+                            byteCount: Int(f.decodedSize), alignment: 16)
+                        defer { out.deallocate() }
+                        let input = UnsafeRawBufferPointer(
+                            rebasing: base[Int(f.storedOffset)..<Int(f.storedOffset + f.storedSize)])
+                        guard Blake2b.hash(input) == f.digest else { return failed.set() }
+                        do {
+                            try decoder.decode(input, into: out)
+                            if layer.filter == .x86 {
+                                var x = X86BranchFilter(
+                                    encoding: false, totalSize: layer.uncompressedSize, position: f.decodedOffset)
+                                _ = x.process(out, atEnd: true)
+                            }
+                        } catch { return failed.set() }
+                    }
                 }
                 if failed.isSet { throw BuildError("layer '\(layer.name)': a frame failed to decode") }
             }

@@ -20,6 +20,9 @@ public struct BuiltLayer: Sendable {
     /// Where each frame is in `compressed` and in the decoded stream, with its digest
     /// (`FrameRecord`, docs/format.md "Frame table").
     public var frames: [FrameRecord]
+    /// The frame size the layer was cut with (`LayerSpec.frameSize`; the last frame may be shorter,
+    /// and a layer smaller than one frame has a single shorter frame).
+    public var frameSize: Int = LayerSpec.defaultFrameSize
     public var uncompressedSize: UInt64
     /// The programs (ELF, PE, Mach-O) seen while compressing: for each identity, the first file
     /// (in table order) of it. `BundleAssembler` refuses a layer with one that is not the target's.
@@ -27,8 +30,8 @@ public struct BuiltLayer: Sendable {
 
     public init(
         name: String, codec: Codec, filter: LayerFilter = .none, records: [FileRecord], table: [UInt8], digest: [UInt8],
-        compressed: [UInt8], frames: [FrameRecord], uncompressedSize: UInt64,
-        executables: [ExecutableIdentity: String] = [:]
+        compressed: [UInt8], frames: [FrameRecord], frameSize: Int = LayerSpec.defaultFrameSize,
+        uncompressedSize: UInt64, executables: [ExecutableIdentity: String] = [:]
     ) throws(BuildError) {
         self.name = name
         self.codec = codec
@@ -45,6 +48,7 @@ public struct BuiltLayer: Sendable {
         self.digest = digest
         self.compressed = compressed
         self.frames = frames
+        self.frameSize = frameSize
         self.uncompressedSize = uncompressedSize
         self.executables = executables
     }
@@ -66,7 +70,10 @@ public enum LayerBuilder {
             throw BuildError("layer '\(spec.name)': frame size \(spec.frameSize) is outside 1...\(Limits.maxFrameSize)")
         }
         var records = files.map(\.record)
-        var frames = FrameBatcher(spec: spec)
+        // The stream's length, which the filter's segments depend on: a file that changes size
+        // while it is read fails the build below, so the stream is exactly this long.
+        let declared = records.reduce(UInt64(0)) { $0 + ($1.kind == .regular ? $1.size : 0) }
+        var frames = FrameBatcher(spec: spec, streamSize: declared)
         var total: UInt64 = 0
         var executables: [ExecutableIdentity: String] = [:]
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -110,8 +117,8 @@ public enum LayerBuilder {
         }
         return try BuiltLayer(
             name: spec.name, codec: spec.codec, filter: spec.filter, records: records, table: table,
-            digest: Blake2b.hash(table), compressed: frames.stored, frames: frames.records, uncompressedSize: total,
-            executables: executables)
+            digest: Blake2b.hash(table), compressed: frames.stored, frames: frames.records, frameSize: spec.frameSize,
+            uncompressedSize: total, executables: executables)
     }
 }
 
@@ -119,6 +126,7 @@ public enum LayerBuilder {
 /// core, appending the results in frame order.
 private struct FrameBatcher {
     let spec: LayerSpec
+    let streamSize: UInt64
     /// The frames read and not encoded yet (the last one filling up).
     var pending: [[UInt8]] = []
     var stored: [UInt8] = []
@@ -126,7 +134,10 @@ private struct FrameBatcher {
     var decodedOffset: UInt64 = 0
     let batchSize = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    init(spec: LayerSpec) { self.spec = spec }
+    init(spec: LayerSpec, streamSize: UInt64) {
+        self.spec = spec
+        self.streamSize = streamSize
+    }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) throws(BuildError) {
         var offset = 0
@@ -149,12 +160,20 @@ private struct FrameBatcher {
         guard !pending.isEmpty else { return }
         let results = EncodedFrames(count: pending.count)
         let inputs = pending
-        let (codec, level, filter) = (spec.codec, spec.level, spec.filter)
+        let (codec, level, filter, streamSize) = (spec.codec, spec.level, spec.filter, streamSize)
+        var offsets: [UInt64] = []
+        var next = decodedOffset
+        for input in inputs {
+            offsets.append(next)
+            next += UInt64(input.count)
+        }
+        let frameOffsets = offsets
         DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
             var bytes = inputs[i]
             let result: Result<[UInt8], BundleError> = bytes.withUnsafeMutableBytes { b in
                 Result { () throws(BundleError) in
-                    try FrameEncoder.encode(b, codec: codec, level: level, filter: filter)
+                    try FrameEncoder.encode(
+                        b, codec: codec, level: level, filter: filter, offset: frameOffsets[i], streamSize: streamSize)
                 }
             }
             results.set(i, result)

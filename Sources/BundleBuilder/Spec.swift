@@ -25,13 +25,16 @@ public struct LayerSpec: Equatable, Sendable {
 
     /// 8 MiB, chosen by measurement (docs/benchmarks.md, "Frame size").
     public static let defaultFrameSize = 8 << 20
+    /// The smallest frame size a spec or a compression record may ask for: below it the frame
+    /// table and the per-frame headers cost more than parallel decoding gains.
+    public static let minimumFrameSize = 64 << 10
 
     /// A spec's `frame-size`: a number of bytes, or a string with a `KiB` or `MiB` suffix
     /// ("4MiB"), from 64 KiB to `Limits.maxFrameSize`.
     static func frameSize(_ text: String?, _ key: String, fail: (String, String) -> SpecError) throws(SpecError)
         -> Int
     {
-        let minimum = 64 << 10
+        let minimum = minimumFrameSize
         let expected = "expected a size from 64KiB to \(Limits.maxFrameSize >> 20)MiB (\"8MiB\", \"512KiB\" or bytes)"
         guard let text else { throw fail(key, expected) }
         var digits = Substring(text)

@@ -5,11 +5,11 @@ import BundleSystem
 /// Writes every layer of a bundle into `DIR/<layer>/`, checked: the one implementation behind
 /// `--launcher extract DIR` and `bundle-append extract BUNDLE DIR`.
 ///
-/// The launcher checks a layer's stored stream against its signed data digest only when the
-/// stream ends (docs/security.md, "Hash once"), so each layer is written to `DIR/.<layer>.partial`
-/// and renamed to `DIR/<layer>` only after it was checked; on any error the partial tree is
-/// removed. A tampered bundle leaves nothing under a layer's name, and nothing at all of the
-/// layer that failed.
+/// The launcher checks each frame of a layer against its signed digest before decoding it, and a
+/// layer is whole only once its last frame was (docs/security.md, "Hash once"), so each layer is
+/// written to `DIR/.<layer>.partial` and renamed to `DIR/<layer>` only after every frame was
+/// checked; on any error the partial tree is removed. A tampered bundle leaves nothing under a
+/// layer's name, and nothing at all of the layer that failed.
 ///
 /// DIR is opened once, without following a symlink, and must be ours and not writable by
 /// others: a DIR in `/tmp` that another user made first (empty, or a symlink to a directory

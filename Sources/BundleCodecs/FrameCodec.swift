@@ -172,13 +172,16 @@ public final class FrameDecompressor {
     /// Encodes a layer's decoded stream as frames (the packaging side of `FrameDecompressor`).
     public enum FrameEncoder {
         /// Encodes one frame: `bytes` (which it filters in place) become one complete stream of
-        /// `codec` at `level`. The zstd frame records its content size; the xz dictionary is no
-        /// larger than the frame (at least 4 KiB), so a decoding thread allocates no more than it needs.
+        /// `codec` at `level`. `offset` is the frame's position in the layer's decoded stream of
+        /// `streamSize` bytes, which the filter's positions are taken in. The zstd frame records its
+        /// content size; the xz dictionary is no larger than the frame (at least 4 KiB), so a
+        /// decoding thread allocates no more than it needs.
         public static func encode(
-            _ bytes: UnsafeMutableRawBufferPointer, codec: Codec, level: Int, filter: LayerFilter
+            _ bytes: UnsafeMutableRawBufferPointer, codec: Codec, level: Int, filter: LayerFilter, offset: UInt64,
+            streamSize: UInt64
         ) throws(BundleError) -> [UInt8] {
             if filter == .x86 {
-                var f = X86BranchFilter(encoding: true, totalSize: UInt64(bytes.count))
+                var f = X86BranchFilter(encoding: true, totalSize: streamSize, position: offset)
                 _ = f.process(bytes, atEnd: true)
             }
             let c = try Compressor(codec: codec, level: level, frameSize: bytes.count)

@@ -3,8 +3,8 @@ import BundleFormat
 // Packaging only (see Compressor in Codecs.swift).
 #if !LAUNCHER_DECODE_ONLY
 
-    /// Encodes one layer's stream: the layer's filter, then its codec (the packaging side of
-    /// `LayerStream` in BundleRuntime).
+    /// Encodes a whole stream: the filter, then the codec, as one stream (`Codecs.compress`, tests).
+    /// Layers are encoded frame by frame (`FrameEncoder`, format version 3).
     ///
     /// Input arrives in arbitrary pieces (file reads); the filter needs to see each branch operand
     /// whole, so up to four bytes may wait here for the next piece. Memory is one fixed buffer.

@@ -47,6 +47,17 @@ public struct X86BranchFilter: Sendable {
         self.init(encoding: encoding, totalSize: totalSize, segmentSize: X86BranchFilter.segmentSize)
     }
 
+    /// A filter for one frame of a layer (format version 3): positions and segments are the
+    /// layer's stream's (`totalSize`), and the first byte `process` sees is at `position`, the
+    /// frame's decoded offset. Scanning starts afresh at the frame's first byte and an operand cut
+    /// by the frame's end is left alone (`atEnd: true`), so each frame is filtered on its own; the
+    /// stream positions keep a call's operand the same in every frame that calls one function
+    /// (frame-relative positions made the filter gain 1 % instead of 5-6 % on Bun's 8 MiB frames).
+    public init(encoding: Bool, totalSize: UInt64, position: UInt64) {
+        self.init(encoding: encoding, totalSize: totalSize, segmentSize: X86BranchFilter.segmentSize)
+        self.position = position
+    }
+
     /// Tests use small segments (a power of two) to cross segment boundaries cheaply; the format
     /// fixes `X86BranchFilter.segmentSize`.
     init(encoding: Bool, totalSize: UInt64, segmentSize: UInt64) {

@@ -37,6 +37,26 @@ public struct FrameRecord: Equatable, Sendable {
 /// The frame table of a layer: its encoding (the frame count, then the records) and the rules a
 /// reader checks (docs/format.md, "Frame table").
 public enum FrameTable {
+    /// Most decoding threads, whatever the processor count.
+    public static let maxDecodingThreads = 8
+    /// The decoding threads' slots and stored-frame buffers stay under this (the launcher's peak
+    /// memory): fewer threads for a layer of large frames.
+    public static let decodingMemoryBudget = 48 << 20
+
+    /// How many threads the launcher decodes a layer's frames on: one per processor, at most
+    /// `maxDecodingThreads`, within `decodingMemoryBudget` (`threads + 1` decoded frames, `threads`
+    /// stored frames and, for xz, `threads` dictionaries no larger than a frame), never more than
+    /// the layer has frames; 0 (the writer's thread decodes) with one processor or one frame.
+    /// `CompressionChoice` times decodes with the same count.
+    public static func decodingThreads(_ frames: [FrameRecord], codec: Codec, processors: Int) -> Int {
+        guard processors > 1, frames.count > 1 else { return 0 }
+        let decoded = Int(frames.map { $0.decodedSize }.max() ?? 0)
+        let stored = codec == .none ? 0 : Int(frames.map { $0.storedSize }.max() ?? 0)
+        let dictionary = codec == .xz ? decoded : 0
+        let byMemory = max(1, (decodingMemoryBudget - decoded) / max(1, decoded + stored + dictionary))
+        return min(processors, maxDecodingThreads, byMemory, frames.count)
+    }
+
     public static func encode(_ frames: [FrameRecord], into w: inout ByteWriter) {
         w.u32(UInt32(frames.count))
         for f in frames {
@@ -88,15 +108,15 @@ public enum FrameTable {
         var stored: UInt64 = 0
         var decoded: UInt64 = 0
         for (i, f) in frames.enumerated() {
-            guard f.storedOffset == stored, f.decodedOffset == decoded else {
-                let overlap = f.storedOffset < stored || f.decodedOffset < decoded
-                let which = f.storedOffset != stored ? "stored" : "decoded"
-                let at = f.storedOffset != stored ? f.storedOffset : f.decodedOffset
-                let end = f.storedOffset != stored ? stored : decoded
+            for (which, at, expected) in [("stored", f.storedOffset, stored), ("decoded", f.decodedOffset, decoded)]
+            where at != expected {
+                let what =
+                    i == 0
+                    ? "does not start at the layer's start"
+                    : at < expected ? "overlaps the frame before it" : "leaves a gap after the frame before it"
                 throw BundleError(
                     .badManifest,
-                    "manifest: layer '\(name)' frame \(i) \(overlap ? "overlaps the frame before it" : "leaves a gap after the frame before it") (\(which) offset \(at), expected \(end))"
-                )
+                    "manifest: layer '\(name)' frame \(i) \(what) (\(which) offset \(at), expected \(expected))")
             }
             guard f.decodedSize >= 1, f.decodedSize <= Limits.maxFrameSize else {
                 throw BundleError(

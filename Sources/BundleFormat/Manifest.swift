@@ -54,7 +54,7 @@ public struct LayerRecord: Equatable, Sendable {
     /// Offset and length of the layer's file table within the tables region.
     public var tableOffset: UInt64
     public var tableLength: UInt64
-    /// BLAKE2b-256 of the file table bytes; also the layer's name in the cache.
+    /// BLAKE2b-256 of the decoded file table bytes (one input of the cache name, `cacheName`).
     public var digest: [UInt8]
     /// The pieces of the stored stream that decode on their own, each with the digest of its stored
     /// bytes (format version 3, `FrameRecord`). The extractor checks each frame's digest in the

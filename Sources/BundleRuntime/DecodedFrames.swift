@@ -16,15 +16,9 @@ import BundleSystem
 /// so far, and no frame is claimed after that. The writer throws that error when it reaches frame
 /// *k*: every frame before it was claimed before it and completes, so the error is the same
 /// whatever the number of threads or their timing. A writer that fails itself (a full disk) calls
-/// `cancel()`. `finish()` and `cancel()` join every thread; the caller must call one of them
-/// (a running thread holds a reference, so `deinit` cannot run before it ends).
+/// `cancel()`. `finish()`, `cancel()` and `deinit` join every thread (a thread holds only an
+/// unowned reference to the pool, valid until `deinit` has joined it).
 final class DecodedFrames {
-    /// Most decoding threads, whatever the processor count.
-    static let maxThreads = 8
-    /// The slots and the readers' stored buffers of all threads stay under this (the launcher's
-    /// peak memory): fewer threads for a layer of large frames.
-    static let memoryBudget = 48 << 20
-
     private let layer: LayerRecord
     private let slots: [UnsafeMutableRawBufferPointer]
     // Guarded by `monitor` when there are threads.
@@ -44,23 +38,14 @@ final class DecodedFrames {
     /// The reader of the caller's thread, when no thread decodes.
     private var inlineReader: FrameReader? = nil
 
-    /// How many threads decode a layer with frames of these sizes: one per processor, at most
-    /// `maxThreads`, within `memoryBudget`, never more than the layer has frames; 0 (decode on the
-    /// caller's thread) with one processor.
+    /// How many threads decode `layer` (`FrameTable.decodingThreads`, with this machine's processors).
     static func threadCount(for layer: LayerRecord, processors: Int = Sys.processorCount) -> Int {
         // BENCH_INLINE_DECODE exists only for scripts/bench.sh, to measure what the threads gain;
         // no shipped stub has it.
         #if BENCH_INLINE_DECODE
             return 0
         #else
-            guard processors > 1, layer.frames.count > 1 else { return 0 }
-            let decoded = Int(layer.frames.map { $0.decodedSize }.max() ?? 0)
-            let stored = layer.codec == .none ? 0 : Int(layer.frames.map { $0.storedSize }.max() ?? 0)
-            // An xz decoder holds a dictionary, which the builder makes no larger than the frame.
-            let dictionary = layer.codec == .xz ? decoded : 0
-            // `threads` readers and decoders, and `threads + 1` slots.
-            let byMemory = max(1, (memoryBudget - decoded) / max(1, decoded + stored + dictionary))
-            return min(processors, maxThreads, byMemory, layer.frames.count)
+            return FrameTable.decodingThreads(layer.frames, codec: layer.codec, processors: processors)
         #endif
     }
 

@@ -58,7 +58,8 @@ final class FrameReader {
             }
         }
         if layer.filter == .x86 {
-            var filter = X86BranchFilter(encoding: false, totalSize: frame.decodedSize)
+            var filter = X86BranchFilter(
+                encoding: false, totalSize: layer.uncompressedSize, position: frame.decodedOffset)
             _ = filter.process(decoded, atEnd: true)
         }
     }

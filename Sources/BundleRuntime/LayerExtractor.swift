@@ -20,7 +20,9 @@ public enum LayerExtractor {
     public static func extractedMode(_ recorded: UInt32, directory: Bool) -> UInt32 {
         (UInt32(recorded) & FileModes.kept) | (directory ? 0o500 : 0o400)
     }
-    static let outputBufferSize = 1 << 20
+    /// Most bytes handed to one `write` (or hashed at once): a frame's bytes are handed over whole
+    /// when they fit, so a 100 MiB file costs a dozen `write` calls, not a hundred.
+    static let outputBufferSize = 16 << 20
 
     /// Decodes `layer` and checks every frame's digest and every file against its digest, without
     /// writing anything (`bundle-append verify`, `--launcher verify`). `threads`: how many threads

@@ -332,9 +332,9 @@ struct Verify: ParsableCommand {
 
 struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write every layer of a bundle into DIR/<layer>/, checked against its signed data digest.",
+        abstract: "Write every layer of a bundle into DIR/<layer>/, each frame checked against its signed digest.",
         discussion: """
-            Each layer appears under its name only after its stream matched the data digest. \
+            Each layer appears under its name only after every frame of it matched its digest. \
             Does not check the signature: run verify for that. DIR must not exist (its parent must) or be an \
             empty directory of yours that others cannot write to; a symlink is refused. The launcher's \
             --launcher extract DIR is the same code.
