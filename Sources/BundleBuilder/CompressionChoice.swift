@@ -180,11 +180,9 @@ public enum CompressionChoice {
                         guard Blake2b.hash(input) == f.digest else { return failed.set() }
                         do {
                             try decoder.decode(input, into: out)
-                            if layer.filter == .x86 {
-                                var x = X86BranchFilter(
-                                    encoding: false, totalSize: layer.uncompressedSize, position: f.decodedOffset)
-                                _ = x.process(out, atEnd: true)
-                            }
+                            FrameFilter.run(
+                                layer.filter, encoding: false, out, streamSize: layer.uncompressedSize,
+                                position: f.decodedOffset)
                         } catch { return failed.set() }
                     }
                 }

@@ -180,10 +180,7 @@ public final class FrameDecompressor {
             _ bytes: UnsafeMutableRawBufferPointer, codec: Codec, level: Int, filter: LayerFilter, offset: UInt64,
             streamSize: UInt64
         ) throws(BundleError) -> [UInt8] {
-            if filter == .x86 {
-                var f = X86BranchFilter(encoding: true, totalSize: streamSize, position: offset)
-                _ = f.process(bytes, atEnd: true)
-            }
+            FrameFilter.run(filter, encoding: true, bytes, streamSize: streamSize, position: offset)
             let c = try Compressor(codec: codec, level: level, frameSize: bytes.count)
             var out: [UInt8] = []
             try c.compress(UnsafeRawBufferPointer(bytes), into: &out)
@@ -192,3 +189,20 @@ public final class FrameDecompressor {
         }
     }
 #endif
+
+/// The one place a frame's filter is applied or undone (`FrameEncoder`, `FrameReader`,
+/// `CompressionChoice`): positions are the layer's decoded stream's (`streamSize` bytes), the
+/// frame's first byte at `position` (docs/format.md, "The filter, per frame").
+public enum FrameFilter {
+    public static func run(
+        _ filter: LayerFilter, encoding: Bool, _ frame: UnsafeMutableRawBufferPointer, streamSize: UInt64,
+        position: UInt64
+    ) {
+        switch filter {
+        case .none: return
+        case .x86:
+            var f = X86BranchFilter(encoding: encoding, totalSize: streamSize, position: position)
+            _ = f.process(frame, atEnd: true)
+        }
+    }
+}

@@ -57,10 +57,7 @@ final class FrameReader {
                 throw error.prefixed("layer '\(layer.name)' frame \(index): ")
             }
         }
-        if layer.filter == .x86 {
-            var filter = X86BranchFilter(
-                encoding: false, totalSize: layer.uncompressedSize, position: frame.decodedOffset)
-            _ = filter.process(decoded, atEnd: true)
-        }
+        FrameFilter.run(
+            layer.filter, encoding: false, decoded, streamSize: layer.uncompressedSize, position: frame.decodedOffset)
     }
 }
