@@ -58,7 +58,8 @@ public enum LayerBuilder {
     /// Reads the layer's regular files, in table order, as one decoded stream, cuts it into frames
     /// of `spec.frameSize` bytes (the last may be shorter) and encodes each frame on its own
     /// (`FrameEncoder`), several at a time on all cores. `progress` receives the number of input
-    /// bytes consumed since the last call. Memory: one batch of frames (cores × frame size).
+    /// bytes consumed since the last call. Memory: the stored layer, and one batch of frames
+    /// (cores × frame size) twice over (each frame is copied to be filtered in place).
     public static func build(_ spec: LayerSpec, progress: @Sendable (Int) -> Void = { _ in }) throws(BuildError)
         -> BuiltLayer
     {
@@ -73,6 +74,13 @@ public enum LayerBuilder {
         // The stream's length, which the filter's segments depend on: a file that changes size
         // while it is read fails the build below, so the stream is exactly this long.
         let declared = records.reduce(UInt64(0)) { $0 + ($1.kind == .regular ? $1.size : 0) }
+        // Too many frames is refused before anything is compressed.
+        let frameCount = (declared + UInt64(spec.frameSize) - 1) / UInt64(spec.frameSize)
+        guard frameCount <= UInt64(Limits.maxFramesPerLayer) else {
+            throw BuildError(
+                "layer '\(spec.name)': \(frameCount) frames of \(spec.frameSize) bytes, over the limit of \(Limits.maxFramesPerLayer); use a larger frame-size"
+            )
+        }
         var frames = FrameBatcher(spec: spec, streamSize: declared)
         var total: UInt64 = 0
         var executables: [ExecutableIdentity: String] = [:]

@@ -151,6 +151,7 @@ public final class FrameDecompressor {
                         ? "zlib: stream decodes to more than the \(output.count) bytes declared"
                         : "zlib: stream is truncated")
             case Z_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
+            case Z_NEED_DICT: throw BundleError(.codec, "zlib: stream asks for a preset dictionary (not allowed)")
             default: throw BundleError(.codec, "zlib: corrupt data")
             }
         }

@@ -16,8 +16,10 @@ import BundleSystem
 /// so far, and no frame is claimed after that. The writer throws that error when it reaches frame
 /// *k*: every frame before it was claimed before it and completes, so the error is the same
 /// whatever the number of threads or their timing. A writer that fails itself (a full disk) calls
-/// `cancel()`. `finish()`, `cancel()` and `deinit` join every thread (a thread holds only an
-/// unowned reference to the pool, valid until `deinit` has joined it).
+/// `cancel()`. `finish()` and `cancel()` join every thread, and the caller must call one of them
+/// (`LayerExtractor` does, in a `defer`): a running thread holds the pool (the call through its
+/// worker's reference retains it), so `deinit` cannot run while a thread does, and must not
+/// join one (it could run on that very thread).
 final class DecodedFrames {
     private let layer: LayerRecord
     private let slots: [UnsafeMutableRawBufferPointer]
@@ -85,7 +87,7 @@ final class DecodedFrames {
     }
 
     deinit {
-        stopThreads()
+        assert(threads.isEmpty, "DecodedFrames dropped without finish() or cancel()")
         for s in slots { s.deallocate() }
     }
 
