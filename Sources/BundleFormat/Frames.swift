@@ -39,9 +39,11 @@ public struct FrameRecord: Equatable, Sendable {
 public enum FrameTable {
     /// Most decoding threads, whatever the processor count.
     public static let maxDecodingThreads = 8
-    /// The decoding threads' slots and stored-frame buffers stay under this (the launcher's peak
-    /// memory): fewer threads for a layer of large frames.
-    public static let decodingMemoryBudget = 48 << 20
+    /// The decoding threads' slots and stored-frame buffers stay under this, so the launcher's
+    /// peak RSS stays under 64 MiB: fewer threads for a layer of large frames. 56 MiB lets two
+    /// threads decode DGMO's Bun layer in 12 MiB frames (3 × 12 MiB slots and stored frames of up
+    /// to 7.4 MiB: 50.9 MiB); 48 MiB allowed only one.
+    public static let decodingMemoryBudget = 56 << 20
 
     /// How many threads the launcher decodes a layer's frames on: one per processor, at most
     /// `maxDecodingThreads`, within `decodingMemoryBudget` (`threads + 1` decoded frames, `threads`
