@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "BundleFormatTests", dependencies: ["BundleFormat", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(
-            name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "TestSupport"],
+            name: "BundleCodecsTests", dependencies: ["BundleCodecs", "BundleFormat", "CLZMA", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "BundleCryptoTests", dependencies: ["BundleCrypto", "BundleFormat", "TestSupport"],

@@ -217,7 +217,7 @@ private struct SpecParser {
             }
             let filterName = try string(t["filter"], "\(key).filter", required: false) ?? "none"
             guard let filter = LayerFilter(name: filterName) else {
-                throw fail("\(key).filter", "'\(filterName)' is not one of none, x86")
+                throw fail("\(key).filter", "'\(filterName)' is not one of none, x86, arm64")
             }
             var frameSize = LayerSpec.defaultFrameSize
             if let fs = t["frame-size"] {

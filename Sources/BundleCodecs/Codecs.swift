@@ -417,8 +417,13 @@ public enum Codecs {
         throws(BundleError) -> [UInt8]
     {
         var out = try decode(bytes, codec: codec, maxOutput: maxOutput)
-        if filter == .x86 {
+        switch filter {
+        case .none: break
+        case .x86:
             var f = X86BranchFilter(encoding: false, totalSize: UInt64(out.count))
+            out.withUnsafeMutableBytes { _ = f.process($0, atEnd: true) }
+        case .arm64:
+            var f = Arm64BranchFilter(encoding: false, totalSize: UInt64(out.count))
             out.withUnsafeMutableBytes { _ = f.process($0, atEnd: true) }
         }
         return out

@@ -204,6 +204,9 @@ public enum FrameFilter {
         case .x86:
             var f = X86BranchFilter(encoding: encoding, totalSize: streamSize, position: position)
             _ = f.process(frame, atEnd: true)
+        case .arm64:
+            var f = Arm64BranchFilter(encoding: encoding, totalSize: streamSize, position: position)
+            _ = f.process(frame, atEnd: true)
         }
     }
 }

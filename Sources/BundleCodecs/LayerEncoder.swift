@@ -7,17 +7,37 @@ import BundleFormat
     /// Layers are encoded frame by frame (`FrameEncoder`, format version 3).
     ///
     /// Input arrives in arbitrary pieces (file reads); the filter needs to see each branch operand
-    /// whole, so up to four bytes may wait here for the next piece. Memory is one fixed buffer.
+    /// (x86) or instruction word (arm64) whole, so up to four bytes may wait here for the next
+    /// piece. Memory is one fixed buffer.
     public final class LayerEncoder {
+        /// The stream's filter, if any (`LayerFilter` without `.none`).
+        private enum StreamFilter {
+            case x86(X86BranchFilter)
+            case arm64(Arm64BranchFilter)
+
+            mutating func process(_ buffer: UnsafeMutableRawBufferPointer, atEnd: Bool) -> Int {
+                switch self {
+                case .x86(var f):
+                    let done = f.process(buffer, atEnd: atEnd)
+                    self = .x86(f)
+                    return done
+                case .arm64(var f):
+                    let done = f.process(buffer, atEnd: atEnd)
+                    self = .arm64(f)
+                    return done
+                }
+            }
+        }
+
         private let compressor: Compressor
-        private var filter: X86BranchFilter?
+        private var filter: StreamFilter?
         private let staging: UnsafeMutableRawBufferPointer
         /// Bytes in `staging` the filter has not finished (an operand cut by the last piece).
         private var pending = 0
 
         private static let stagingSize = 1 << 20
 
-        /// `totalSize` is the length of the whole stream (the layer's uncompressed size); the
+        /// `totalSize` is the length of the whole stream (the layer's uncompressed size); the x86
         /// filter's last segment depends on it.
         public init(codec: Codec, level: Int, filter: LayerFilter, totalSize: UInt64) throws(BundleError) {
             compressor = try Compressor(codec: codec, level: level)
@@ -26,7 +46,10 @@ import BundleFormat
                 self.filter = nil
                 staging = UnsafeMutableRawBufferPointer(start: nil, count: 0)
             case .x86:
-                self.filter = X86BranchFilter(encoding: true, totalSize: totalSize)
+                self.filter = .x86(X86BranchFilter(encoding: true, totalSize: totalSize))
+                staging = .allocate(byteCount: LayerEncoder.stagingSize, alignment: 16)
+            case .arm64:
+                self.filter = .arm64(Arm64BranchFilter(encoding: true, totalSize: totalSize))
                 staging = .allocate(byteCount: LayerEncoder.stagingSize, alignment: 16)
             }
         }

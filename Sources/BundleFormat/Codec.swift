@@ -49,12 +49,16 @@ public enum LayerFilter: UInt8, Sendable, CaseIterable {
     case none = 0
     /// x86 `call`/`jmp rel32` operands rewritten as stream positions (`X86BranchFilter`).
     case x86 = 1
+    /// ARM64 `BL` and `ADRP` immediates rewritten as absolute targets (`Arm64BranchFilter`);
+    /// new in format version 3.
+    case arm64 = 2
 
     /// The spelling used in bundle specs and tool output.
     public var name: String {
         switch self {
         case .none: return "none"
         case .x86: return "x86"
+        case .arm64: return "arm64"
         }
     }
 

@@ -64,6 +64,8 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(s.layers.map(\.filter), [.none, .none], "no filter unless the spec asks")
         let filtered = try parse(valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"x86\""))
         XCTAssertEqual(filtered.layers.map(\.filter), [.x86, .none])
+        let arm64 = try parse(valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"arm64\""))
+        XCTAssertEqual(arm64.layers.map(\.filter), [.arm64, .none])
     }
 
     func testTableOrderDoesNotMatter() throws {
@@ -112,8 +114,8 @@ final class SpecTests: XCTestCase {
         assertError(
             valid.replacingOccurrences(of: "level = 19", with: "level = 30"), "layers.native.level: 30 is outside")
         assertError(
-            valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"arm64\""),
-            "layers.native.filter: 'arm64' is not one of none, x86")
+            valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = \"sparc\""),
+            "layers.native.filter: 'sparc' is not one of none, x86, arm64")
         assertError(
             valid.replacingOccurrences(of: "level = 19", with: "level = 19\nfilter = 1"),
             "layers.native.filter: expected a string")

@@ -194,7 +194,7 @@ final class ManifestTests: XCTestCase {
             var r = raw; r.layers[1].codec = byte
             rejected(r, .badManifest, "layer 'py-3.12' has unknown codec \(byte & 0x0F)")
         }
-        for byte: UInt8 in [0x20, 0x21, 0x80, 0xF1] {
+        for byte: UInt8 in [0x30, 0x31, 0x80, 0xF1] {
             var r = raw; r.layers[1].codec = byte
             rejected(r, .badManifest, "layer 'py-3.12' has unknown filter \(byte >> 4)")
         }

@@ -1,6 +1,7 @@
-// Throughput of undoing the x86 branch filter (what the launcher adds per byte of a filtered
+// Throughput of undoing a branch filter (what the launcher adds per byte of a filtered
 // layer), measured on a real file: best of five passes, 256 KiB pieces as LayerStream feeds them.
-// Built by scripts/bench-filter.sh together with Sources/BundleCodecs/X86BranchFilter.swift.
+// Built by scripts/bench-filter.sh together with Sources/BundleCodecs/X86BranchFilter.swift (or,
+// names swapped, Arm64BranchFilter.swift).
 import Glibc
 
 let path = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "/proc/self/exe"
