@@ -100,6 +100,9 @@ enum Metadata {
             compression = "zstd"
             level = 3
             filter = "\(machineCodeFilter)"
+            # 12 MiB frames: 1 % smaller than 8 MiB, and two threads still decode them within the
+            # launcher's 56 MiB budget (docs/benchmarks.md, "Frame size").
+            frame-size = "12MiB"
 
             # Only `dgmo evolve` needs Python, so it is extracted on its first use.
             [layers.python]
