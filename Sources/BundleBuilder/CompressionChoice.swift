@@ -88,7 +88,7 @@ public enum CompressionChoice {
     ) throws(BuildError) -> BundleBuild.Layers {
         if let recorded { return .compress(recorded) }
         let chosen = try choose(spec, budget: budget, say: say)
-        try save(record, chosen, header: header)
+        try save(record, chosen, frameSizes: spec.layers.map(\.frameSize), header: header)
         say("recorded the choice in \(record) (commit it; delete it or measure again to change it)")
         return .built(chosen)
     }
@@ -138,11 +138,13 @@ public enum CompressionChoice {
 
     /// Writes the record `load` reads: `header` (comment lines saying who wrote it and why), then
     /// one `name = "codec:level:frame-bytes"` line per layer, the level being the candidate's
-    /// (`levelFor`) and the frame size the one the layer was built with (its first frame's size).
-    public static func save(_ path: String, _ layers: [BuiltLayer], header: String) throws(BuildError) {
+    /// (`levelFor`) and the frame size the one the layer was built with (`frameSizes`, from its
+    /// spec: a layer smaller than its frame size has one shorter frame, whose size is not it).
+    public static func save(_ path: String, _ layers: [BuiltLayer], frameSizes: [Int], header: String)
+        throws(BuildError)
+    {
         var text = header
-        for l in layers {
-            let frameSize = l.frames.first.map { Int($0.decodedSize) } ?? LayerSpec.defaultFrameSize
+        for (l, frameSize) in zip(layers, frameSizes) {
             text += "\(l.name) = \"\(l.codec.name):\(levelFor(l.codec)):\(frameSize)\"\n"
         }
         try BundleBuild.writeAtomically(Array(text.utf8), to: path, mode: 0o644)
