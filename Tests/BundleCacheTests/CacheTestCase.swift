@@ -94,7 +94,9 @@ class CacheTestCase: XCTestCase {
             digest: layer.digest, frames: layer.frames)
         let manifest = Manifest(
             appName: "unit", appVersion: "1", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: [record],
-            entries: [EntryRecord(name: "unit", isDefault: true, argv: ["/bin/sh", "{l}/run.sh"], env: [], layers: [0])])
+            entries: [
+                EntryRecord(name: "unit", isDefault: true, argv: ["/bin/sh", "{l}/run.sh"], env: [], layers: [0])
+            ])
         return try writeBundle(
             try BundleAssembler.write(stub: try testStub(), manifest: manifest, layers: [layer], signing: .unsigned))
     }
@@ -102,7 +104,9 @@ class CacheTestCase: XCTestCase {
     /// The debug stub `make check` builds.
     func testStub() throws -> [UInt8] {
         try Array(
-            Data(contentsOf: CacheTestCase.packageRoot.appendingPathComponent(".build/debug/stubs/linux-x64/bundle-stub")))
+            Data(
+                contentsOf: CacheTestCase.packageRoot.appendingPathComponent(".build/debug/stubs/linux-x64/bundle-stub")
+            ))
     }
 
     /// Writes `bytes` to a new file in the test's directory and opens it as an unsigned bundle.

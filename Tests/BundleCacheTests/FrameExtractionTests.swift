@@ -309,7 +309,9 @@ final class FrameExtractionTests: CacheTestCase {
                 ("share/zero", [], 0o600),
             ],
             dirs: [("bin", 0o755), ("lib", 0o750), ("lib/x", 0o555), ("lib/y", 0o700), ("share", 0o711)],
-            links: [("lib/x/liba.so.1", "liba.so"), ("top", "lib/x"), ("lib/y/up", "../x/libb.so"), ("dangling", "nowhere")])
+            links: [
+                ("lib/x/liba.so.1", "liba.so"), ("top", "lib/x"), ("lib/y/up", "../x/libb.so"), ("dangling", "nowhere"),
+            ])
         let source = expected(try snapshot(src))
         for (codec, filter) in [(Codec.zstd, LayerFilter.x86), (.xz, .none), (.none, .none)] {
             let bundle = try makeBundle(directory: src, codec: codec, filter: filter, frameSize: 4096)
@@ -399,7 +401,8 @@ final class FrameExtractionTests: CacheTestCase {
         for round in 0..<5 {
             for threads in [1, 2, 8, nil] {
                 let e = extractionError(bundle, threads: threads)
-                XCTAssertEqual(e?.message, inline.message, "round \(round), \(threads.map(String.init) ?? "default") threads")
+                XCTAssertEqual(
+                    e?.message, inline.message, "round \(round), \(threads.map(String.init) ?? "default") threads")
             }
         }
         // Without frame 1's damage the first failure is frame 2's.

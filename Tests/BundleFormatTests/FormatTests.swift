@@ -57,7 +57,8 @@ final class FormatTests: XCTestCase {
         return LayerRecord(
             name: "l", codec: .zstd, offset: 0, compressedSize: stored, uncompressedSize: size,
             fileCount: records.count, tableOffset: 0, tableLength: 0, digest: digestA,
-            frames: size <= Limits.maxFrameSize ? FrameFixture.tiling(storedSize: stored, decodedSize: size, seed: 0xBB) : [])
+            frames: size <= Limits.maxFrameSize
+                ? FrameFixture.tiling(storedSize: stored, decodedSize: size, seed: 0xBB) : [])
     }
 
     func decodeTable(_ records: [FileRecord], layer: LayerRecord? = nil) throws -> [FileRecord] {

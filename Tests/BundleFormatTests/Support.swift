@@ -30,8 +30,8 @@ enum Fx {
         func roundTrip() throws -> Manifest { try decode(manifest.encoded()) }
     }
 
-    /// Three layers (zstd in three frames, none in one, an empty xz one without frames), four entries with env, placeholders,
-    /// a default, and an entry with no layers.
+    /// Three layers (zstd in three frames, none in one, an empty xz one without frames), four
+    /// entries with env, placeholders, a default, and an entry with no layers.
     static func manifest() -> ManifestFixture {
         let layers = [
             LayerRecord(

@@ -251,11 +251,17 @@ final class HostileManifestTests: SignedAsGivenTestCase {
     func testBadFrameTablesAreRefused() throws {
         let cases: [(String, Codec, (inout [FrameRecord]) -> Void, String)] = [
             (
-                "overlap", .zstd, { f in f[1].storedOffset -= 1; f[1].storedSize += 1 },
+                "overlap", .zstd,
+                { f in
+                    f[1].storedOffset -= 1; f[1].storedSize += 1
+                },
                 "manifest: layer 'l' frame 1 overlaps the frame before it"
             ),
             (
-                "gap", .zstd, { f in f[2].decodedOffset += 1; f[2].decodedSize -= 1 },
+                "gap", .zstd,
+                { f in
+                    f[2].decodedOffset += 1; f[2].decodedSize -= 1
+                },
                 "manifest: layer 'l' frame 2 leaves a gap after the frame before it"
             ),
             (
@@ -283,7 +289,9 @@ final class HostileManifestTests: SignedAsGivenTestCase {
             ),
             (
                 "none resized", .none,
-                { f in f[0].storedSize += 1; f[1].storedOffset += 1; f[1].storedSize -= 1 },
+                { f in
+                    f[0].storedSize += 1; f[1].storedOffset += 1; f[1].storedSize -= 1
+                },
                 "manifest: uncompressed layer 'l' frame 0 has different stored and decoded sizes"
             ),
         ]

@@ -79,14 +79,18 @@ final class TamperTests: XCTestCase {
         let at = offset - t.layers.lowerBound
         let layer = try XCTUnwrap(manifest.layers.first { at >= $0.offset && at < $0.offset + $0.compressedSize })
         let k = try XCTUnwrap(
-            layer.frames.firstIndex { at - layer.offset >= $0.storedOffset && at - layer.offset < $0.storedOffset + $0.storedSize })
+            layer.frames.firstIndex {
+                at - layer.offset >= $0.storedOffset && at - layer.offset < $0.storedOffset + $0.storedSize
+            })
         return "layer '\(layer.name)': frame \(k) does not match its digest"
     }
 
     func testFlippedByteInLayerData() throws {
         let b = try Harness.bytes(binary)
         let t = try Harness.trailer(b)
-        for offset in [t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10] {
+        for offset in [
+            t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10,
+        ] {
             var x = b
             x[Int(offset)] ^= 0x40
             try assertRefused(x, [try frameMessage(b, at: offset)])
