@@ -136,17 +136,25 @@ final class FrameExtractionTests: CacheTestCase {
     func extractionError(
         _ bundle: BundleFile, threads: Int?, file: StaticString = #filePath, line: UInt = #line
     ) -> BundleError? {
+        /// The bundle goes to the other thread in here and is let go there before `done` is
+        /// signalled: the closure itself may be released later, and must not hold the bundle's
+        /// descriptor past the test (`DescriptorLedger`).
         final class Outcome: @unchecked Sendable {
+            var bundle: BundleFile?
             var result: Result<String, Error>? = nil
+            init(_ bundle: BundleFile) { self.bundle = bundle }
+            func take() -> BundleFile {
+                defer { bundle = nil }
+                return bundle!
+            }
         }
-        let outcome = Outcome()
+        let outcome = Outcome(bundle)
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) let unsafeBundle = bundle
         let out = dir + "/out-" + UUID().uuidString
         XCTAssertEqual(mkdir(out, 0o700), 0)
         DispatchQueue.global().async {
             outcome.result = Result {
-                try FrameExtractionTests.extract(unsafeBundle, threads: threads, into: out)
+                try FrameExtractionTests.extract(outcome.take(), threads: threads, into: out)
                 return out
             }
             done.signal()
