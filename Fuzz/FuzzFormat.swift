@@ -1,16 +1,17 @@
 // libFuzzer target over everything the launcher parses before it trusts anything:
-// the trailer, the manifest header, file tables, the key slot, path and symlink rules,
-// placeholders and the entry rules (with a safety property for what they accept), the terminal
-// escaping; and the x86 branch filter, which runs over decoded (not yet verified) bytes.
-// Compiled together with Sources/BundleFormat and the filter by scripts/fuzz.sh.
+// the trailer, the manifest header (with its frame tables), file tables, frame tables alone, the
+// key slot, path and symlink rules, placeholders and the entry rules (with a safety property for
+// what they accept), the terminal escaping; and the x86 branch filter, which runs over decoded
+// bytes. Compiled together with Sources/BundleFormat and the filter by scripts/fuzz.sh.
 //
-// The first input byte chooses the parser; the rest is its input. A crash, trap, hang or
-// sanitizer report is a finding; a thrown BundleError is the expected answer to garbage.
+// The first input byte chooses the parser (modulo 9); the rest is its input. A crash, trap, hang
+// or sanitizer report is a finding; a thrown BundleError is the expected answer to garbage.
+// Seeds: Tests/FuzzCorpus/seeds, written and checked by BundleFormatTests/FuzzSeedTests.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let selector = data[0] % 7
+    let selector = data[0] % 9
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     switch selector {
     case 0:
@@ -26,15 +27,16 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let layersLength = body.count >= 2 ? UInt64(body[0]) * 7 : 0
         let tablesLength = body.count >= 2 ? UInt64(body[1]) * 13 : 0
         if let m = try? Manifest(decoding: body, layersLength: layersLength, tablesLength: tablesLength) {
-            // Whatever decodes must re-encode to the same bytes.
+            // Whatever decodes must re-encode to the same bytes, its frames tiling each layer.
             precondition(m.encoded().elementsEqual(body), "manifest does not round-trip")
+            for l in m.layers { fuzzCheckTiling(l.frames, l.codec, l.compressedSize, l.uncompressedSize) }
         }
     case 2:
         guard body.count >= 3 else { return 0 }
         let layer = LayerRecord(
             name: "f", codec: .zstd, offset: 0, compressedSize: 0, uncompressedSize: UInt64(body[0]) * 11,
             fileCount: Int(body[1] % 16), tableOffset: 0, tableLength: UInt64(body.count - 2), digest: [],
-            dataDigest: [])
+            frames: [])
         _ = try? FileTable.decode(UnsafeRawBufferPointer(rebasing: body[2...]), layer: layer)
     case 3:
         let bytes = Array(body)
@@ -63,6 +65,41 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let encoded = fuzzFilter(original, encoding: true, segment: segment, piece: piece)
         let decoded = fuzzFilter(encoded, encoding: false, segment: segment, piece: 33 - piece)
         precondition(decoded == original, "x86 filter does not round-trip")
+    case 6:
+        // A manifest after the lengths of the regions it must fill (u64 layers, u64 tables), so
+        // that manifests with layers, and so frame tables, decode and their checks run to the end.
+        guard body.count >= 16 else { return 0 }
+        var r = ByteReader(Array(body), what: "fuzz", code: .badManifest)
+        guard let layersLength = try? r.u64(), let tablesLength = try? r.u64() else { return 0 }
+        let header = UnsafeRawBufferPointer(rebasing: body[16...])
+        if let m = try? Manifest(decoding: header, layersLength: layersLength, tablesLength: tablesLength) {
+            precondition(m.encoded().elementsEqual(header), "manifest does not round-trip")
+            var offset: UInt64 = 0
+            for l in m.layers {
+                precondition(l.offset == offset, "layers not back to back")
+                fuzzCheckTiling(l.frames, l.codec, l.compressedSize, l.uncompressedSize)
+                offset += l.compressedSize
+            }
+            precondition(offset == layersLength, "layers do not fill their region")
+        }
+    case 7:
+        // A frame table alone, checked against a layer's codec and sizes (u8, u64, u64 first).
+        guard body.count >= 17 else { return 0 }
+        var r = ByteReader(Array(body), what: "fuzz", code: .badManifest)
+        guard let codecByte = try? r.u8(), let compressed = try? r.u64(), let uncompressed = try? r.u64() else {
+            return 0
+        }
+        let codec = Codec(rawValue: codecByte & 0x0F) ?? .zstd
+        let start = body.count - r.remaining
+        guard let frames = try? FrameTable.decode(&r, layerName: "f") else { return 0 }
+        precondition(
+            FrameTable.encoded(frames).elementsEqual(body[start..<(body.count - r.remaining)]),
+            "frame table does not round-trip")
+        if (try? FrameTable.check(
+            frames, layerName: "f", codec: codec, compressedSize: compressed, uncompressedSize: uncompressed)) != nil
+        {
+            fuzzCheckTiling(frames, codec, compressed, uncompressed)
+        }
     default:
         _ = try? KeySlot(decoding: body)
         _ = try? SignatureBlock(decoding: body)
@@ -115,8 +152,26 @@ func fuzzEntryRules(_ text: String) {
     )
 }
 
-/// Runs the filter the way LayerStream does: pieces of `piece` bytes, an unfinished tail
-/// presented again in front of the next piece.
+/// The frames `FrameTable.check` accepted tile the layer: checked again here, independently.
+func fuzzCheckTiling(_ frames: [FrameRecord], _ codec: Codec, _ stored: UInt64, _ decoded: UInt64) {
+    precondition(frames.count <= 1 << 16, "too many frames")
+    var s: UInt64 = 0
+    var d: UInt64 = 0
+    for f in frames {
+        precondition(f.storedOffset == s && f.decodedOffset == d, "frames overlap or leave a gap")
+        precondition(f.decodedSize >= 1 && f.decodedSize <= 16 << 20, "frame size out of bounds")
+        precondition(f.storedSize >= 1 && f.storedSize <= f.decodedSize + f.decodedSize / 128 + 1024, "stored size")
+        precondition(codec != .none || f.storedSize == f.decodedSize, "codec none changes a frame's size")
+        precondition(f.digest.count == 32, "digest length")
+        s += f.storedSize
+        d += f.decodedSize
+    }
+    precondition(s == stored && d == decoded, "frames do not add up to the layer")
+}
+
+/// Runs the streaming filter the way the packager's stream encoders do: pieces of `piece`
+/// bytes, an unfinished tail presented again in front of the next piece. (Frames are filtered
+/// whole, one call with `atEnd`: the case of a single piece.)
 func fuzzFilter(_ data: [UInt8], encoding: Bool, segment: UInt64, piece: Int) -> [UInt8] {
     var f = X86BranchFilter(encoding: encoding, totalSize: UInt64(data.count), segmentSize: segment)
     var out: [UInt8] = []

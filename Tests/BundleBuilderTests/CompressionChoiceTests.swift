@@ -37,22 +37,30 @@ final class CompressionChoiceTests: XCTestCase {
         XCTAssertEqual(CompressionChoice.layerIndices(both, spec).map { spec.layers[$0].name }, ["a", "x"])
     }
 
-    /// What `save` writes, `load` reads back as the same codec and level per layer; a layer the
-    /// record does not name means "measure again" (nil).
+    /// What `save` writes, `load` reads back as the same codec, level and frame size per layer (the
+    /// spec's frame size, also for a layer smaller than one frame, whose only frame is shorter); a
+    /// layer the record does not name means "measure again" (nil).
     func testTheRecordedChoiceReadsBack() throws {
+        try Data(repeating: 0x61, count: 300_000).write(to: URL(fileURLWithPath: dir + "/x/big"))
+        try Data("small".utf8).write(to: URL(fileURLWithPath: dir + "/a/small"))
         let layers = [
             LayerSpec(name: "a", directory: dir + "/a", codec: .zstd, level: 3),
-            LayerSpec(name: "x", directory: dir + "/x", codec: .zstd, level: 3),
+            LayerSpec(name: "x", directory: dir + "/x", codec: .zstd, level: 3, frameSize: 128 << 10),
         ]
         let built = try BundleBuild.buildLayers(
             layers.map {
                 var l = $0; l.codec = .xz; l.level = 9; return l
             })
+        XCTAssertEqual(built.map(\.frames.count), [1, 3])
         let path = dir + "/choice.toml"
         try CompressionChoice.save(path, built, header: "# test\n")
+        XCTAssertEqual(
+            try String(contentsOfFile: path, encoding: .utf8),
+            "# test\na = \"xz:9:\(LayerSpec.defaultFrameSize)\"\nx = \"xz:9:131072\"\n")
         let loaded = try XCTUnwrap(try CompressionChoice.load(path, layers: layers))
         XCTAssertEqual(loaded.map(\.codec), [.xz, .xz])
         XCTAssertEqual(loaded.map(\.level), [9, 9])
+        XCTAssertEqual(loaded.map(\.frameSize), [LayerSpec.defaultFrameSize, 128 << 10])
         let more = layers + [LayerSpec(name: "new", directory: dir + "/a", codec: .zstd, level: 3)]
         XCTAssertNil(try CompressionChoice.load(path, layers: more))
     }

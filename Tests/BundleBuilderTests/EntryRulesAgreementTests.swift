@@ -55,8 +55,7 @@ final class EntryRulesAgreementTests: XCTestCase {
             let layers = ["a", "b"].enumerated().map { i, n in
                 LayerRecord(
                     name: n, codec: .none, offset: 0, compressedSize: 0, uncompressedSize: 0, fileCount: 0,
-                    tableOffset: 0, tableLength: 0, digest: [UInt8](repeating: UInt8(i), count: 32),
-                    dataDigest: [UInt8](repeating: UInt8(i + 2), count: 32))
+                    tableOffset: 0, tableLength: 0, digest: [UInt8](repeating: UInt8(i), count: 32), frames: [])
             }
             let sortedEnv = env.sorted { $0.0 < $1.0 }.map { EntryRecord.EnvVar(key: $0.0, value: $0.1) }
             let m = Manifest(

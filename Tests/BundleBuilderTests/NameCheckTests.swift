@@ -42,7 +42,7 @@ final class NameCheckTests: XCTestCase {
         LayerRecord(
             name: l.name, codec: l.codec, offset: 0, compressedSize: UInt64(l.compressed.count),
             uncompressedSize: l.uncompressedSize, fileCount: l.records.count, tableOffset: 0,
-            tableLength: UInt64(l.storedTable.count), digest: l.digest, dataDigest: l.digest)
+            tableLength: UInt64(l.storedTable.count), digest: l.digest, frames: l.frames)
     }
 
     func verdict(_ l: BuiltLayer, _ spec: BundleSpec, _ target: BuildTarget) -> String? {

@@ -95,6 +95,28 @@ final class SpecTests: XCTestCase {
         XCTAssertTrue(s.entries[0].isDefault)
     }
 
+    /// `frame-size`: bytes, or a number of KiB or MiB, from 64 KiB to 16 MiB; 8 MiB when absent.
+    func testFrameSize() throws {
+        XCTAssertEqual(try parse(valid).layers.map(\.frameSize), [8 << 20, 8 << 20])
+        let accepted: [(String, Int)] = [
+            ("\"8MiB\"", 8 << 20), ("\"512KiB\"", 512 << 10), ("65536", 65536), ("\"65536\"", 65536),
+            ("\"16MiB\"", 16 << 20), ("\"64KiB\"", 64 << 10), ("16777216", 16 << 20),
+        ]
+        for (value, bytes) in accepted {
+            let spec = try parse(
+                valid.replacingOccurrences(of: "level = 19", with: "level = 19\nframe-size = \(value)"))
+            XCTAssertEqual(spec.layers.map(\.frameSize), [bytes, 8 << 20], value)
+        }
+        for value in [
+            "\"63KiB\"", "65535", "\"17MiB\"", "16777217", "0", "-1", "\"0MiB\"", "\"8 GiB\"", "\"1.5MiB\"", "\"MiB\"",
+            "\"abc\"", "true",
+        ] {
+            assertError(
+                valid.replacingOccurrences(of: "level = 19", with: "level = 19\nframe-size = \(value)"),
+                "layers.native.frame-size")
+        }
+    }
+
     func testErrorsNameTheKey() {
         let head = "[bundle]\nname = \"a\"\nversion = \"1\"\n[layers.l]\npath = \"native\"\n"
         assertError(valid + "\n[other]\nx = 1\n", "other: unknown key")

@@ -10,117 +10,11 @@ import BundleSystem
 @testable import BundleRuntime
 
 /// Unit tests of the cache module, in process: real directories and real bundles, with syscall
-/// failures injected through `Sys.failureInjection` (debug builds only). The attacks that need a
-/// second user are in EndToEndTests/MultiUserCacheTests. Every test also checks that it left as
-/// many descriptors open as it found (the debug build's `DescriptorLedger`): none leaked.
-final class BundleCacheTests: XCTestCase {
-    var dir = ""
-    var descriptorsAtStart = 0
-
-    override func setUpWithError() throws {
-        dir = try TempDir.make("cache-unit")
-        chmod(dir, 0o700)
-        descriptorsAtStart = DescriptorLedger.count
-    }
-
-    override func tearDownWithError() throws {
-        Sys.failureInjection = nil
-        XCTAssertEqual(DescriptorLedger.count, descriptorsAtStart, "descriptors leaked by this test")
-        _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+rwx", dir]).waitUntilExit()
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    // MARK: helpers
-
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    /// A real, unsigned bundle with one layer `l` holding `files` (path -> content) and run.sh,
-    /// and `binary` files, stored with `filter`.
-    func makeBundle(
-        _ files: [String: String] = ["run.sh": "#!/bin/sh\necho ran\n"], binary: [String: [UInt8]] = [:],
-        filter: LayerFilter = .none
-    ) throws -> BundleFile {
-        let src = dir + "/src-" + UUID().uuidString
-        let contents = files.mapValues { Array($0.utf8) }.merging(binary) { a, _ in a }
-        for (path, content) in contents {
-            let full = src + "/" + path
-            try FileManager.default.createDirectory(
-                atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(content).write(to: URL(fileURLWithPath: full))
-            chmod(full, 0o755)
-        }
-        let layerSpec = LayerSpec(name: "l", directory: src, codec: .zstd, level: 3, filter: filter)
-        let layer = try LayerBuilder.build(layerSpec)
-        let spec = BundleSpec(
-            name: "unit", version: "1", layers: [layerSpec],
-            entries: [
-                EntrySpec(name: "unit", exec: ["/bin/sh", "{l}/run.sh"], env: [], layers: ["l"], isDefault: true)
-            ])
-        let stub = try Array(
-            Data(
-                contentsOf: BundleCacheTests.packageRoot.appendingPathComponent(
-                    ".build/debug/stubs/linux-x64/bundle-stub")))
-        let bytes = try BundleAssembler.assemble(
-            stub: stub, spec: spec, layers: [layer], buildTime: 0, signing: .unsigned)
-        let path = dir + "/bundle-" + UUID().uuidString
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return try BundleFile(path: path, trust: .unsignedOnly)
-    }
-
-    /// What `CacheRoot.layer` found, by name (its descriptor closed).
-    func state(_ s: consuming CacheRoot.LayerState) -> String {
-        switch consume s {
-        case .absent: return "absent"
-        case .complete: return "complete"
-        case .damaged: return "damaged"
-        }
-    }
-
-    func location(_ path: String) -> CacheLocation {
-        CacheLocation(
-            base: path, leaf: nil, source: .variable, variableName: "UNIT_CACHE_DIR", appName: "unit", home: nil)
-    }
-
-    func openCache(_ path: String? = nil) throws -> CacheRoot {
-        try XCTUnwrap(try location(path ?? dir + "/cache").open(create: true))
-    }
-
-    func names(_ path: String) -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] }
-
-    /// Injects `errno` into the first `times` calls named `call` (whose subject contains `subject`).
-    /// Locked: the extraction's decoding thread makes calls too.
-    final class Injector: @unchecked Sendable {
-        let lock = NSLock()
-        private var _remaining: Int
-        private var _seen = 0
-        init(_ times: Int) { _remaining = times }
-        var remaining: Int { lock.withLock { _remaining } }
-        var seen: Int { lock.withLock { _seen } }
-        /// Counts one more call and returns how many were seen.
-        func count() -> Int {
-            lock.withLock {
-                _seen += 1; return _seen
-            }
-        }
-        func next() -> Bool {
-            lock.withLock {
-                _seen += 1
-                guard _remaining > 0 else { return false }
-                _remaining -= 1
-                return true
-            }
-        }
-    }
-    func inject(_ call: Syscall, _ e: Int32, times: Int = Int.max, subject: String = "") -> Injector {
-        let i = Injector(times)
-        Sys.failureInjection = { c, s in
-            guard c == call, subject.isEmpty || s.contains(subject) else { return nil }
-            return i.next() ? e : nil
-        }
-        return i
-    }
-
+/// failures injected through `Sys.failureInjection` (debug builds only; helpers in
+/// `CacheTestCase`). The attacks that need a second user are in EndToEndTests/MultiUserCacheTests.
+/// Every test also checks that it left as many descriptors open as it found (the debug build's
+/// `DescriptorLedger`): none leaked.
+final class BundleCacheTests: CacheTestCase {
     // MARK: the one EINTR rule, and injected failures
 
     /// Every call of the syscall layer gets EINTR before each real attempt: a launch's work (open
@@ -249,7 +143,7 @@ final class BundleCacheTests: XCTestCase {
             calls, ["syncfs", "fsync"], "one syncfs for the tree, then an fsync of layers/ after the rename")
     }
 
-    /// Text that zstd cannot shrink much: a layer of it spans many of the pipeline's buffers.
+    /// Text that zstd cannot shrink much: a layer of it spans many frames.
     func noise(_ count: Int) -> String {
         var random = SplitMix64(state: 1)
         var s = ""
@@ -261,10 +155,9 @@ final class BundleCacheTests: XCTestCase {
     }
 
     /// Machine-code-like bytes: `call`/`jmp` opcodes with small operands (which the x86 filter
-    /// rewrites) between random filler, and one opcode whose operand straddles each of the
-    /// pipeline's buffer boundaries (`DecodePipeline.slotSize` apart in the stream) at every
-    /// cut from 1 to 4 bytes.
-    func machineCode(_ count: Int) -> [UInt8] {
+    /// rewrites) between random filler, and one opcode whose operand straddles each frame boundary
+    /// (`frameSize` apart in the stream) at every cut from 1 to 4 bytes.
+    func machineCode(_ count: Int, frameSize: Int) -> [UInt8] {
         var random = SplitMix64(state: 7)
         var bytes = [UInt8](repeating: 0, count: count)
         var i = 0
@@ -279,9 +172,7 @@ final class BundleCacheTests: XCTestCase {
                 i += 1
             }
         }
-        for (n, boundary) in stride(from: DecodePipeline.slotSize, to: count - 8, by: DecodePipeline.slotSize)
-            .enumerated()
-        {
+        for (n, boundary) in stride(from: frameSize, to: count - 8, by: frameSize).enumerated() {
             let op = boundary - 1 - n % 4  // the opcode 1...4 bytes before the boundary
             for k in (op - 5)..<op { bytes[k] = 0x00 }  // no earlier operand swallows it
             bytes[op] = 0xE8
@@ -290,37 +181,52 @@ final class BundleCacheTests: XCTestCase {
         return bytes
     }
 
-    /// An x86-filtered layer spanning several of the pipeline's buffers, with operands cut by
-    /// every buffer boundary and by a file boundary: the writer's thread undoes the filter across
-    /// them, and every file comes out byte for byte.
-    func testFilteredLayerComesOutExactAcrossThePipelinesBuffers() throws {
-        let code = machineCode(5 * DecodePipeline.slotSize + 3)
+    /// An x86-filtered layer of many small frames, each filtered on its own, with operands cut by
+    /// every frame boundary (at every cut from 1 to 4 bytes) and by file boundaries (one at a frame
+    /// boundary, one inside a frame): every file comes out byte for byte.
+    func testFilteredLayerComesOutExactAcrossFrameBoundaries() throws {
+        let frameSize = 4096
+        let code = machineCode(40 * frameSize + 3, frameSize: frameSize)
         var encoded = code
         var encoder = X86BranchFilter(encoding: true, totalSize: UInt64(code.count))
         _ = encoded.withUnsafeMutableBytes { encoder.process($0, atEnd: true) }
         XCTAssertNotEqual(encoded, code, "the filter has operands to rewrite")
-        // Files in table order: a.bin then b.bin, split inside an operand.
-        let split = 3 * DecodePipeline.slotSize - 2
+        // Files in table order: a.bin, b.bin, c.bin (then run.sh). a.bin ends 2 bytes before the
+        // end of frame 2, inside the operand that straddles that boundary; b.bin ends inside an
+        // operand in the middle of frame 20.
+        let split1 = 3 * frameSize - 2
+        var split2 = 20 * frameSize + frameSize / 2
+        while code[split2] != 0xE8 && code[split2] != 0xE9 { split2 += 1 }
+        split2 += 2
         let cache = try openCache()
         let bundle = try makeBundle(
-            ["run.sh": "#!/bin/sh\n"], binary: ["a.bin": Array(code[..<split]), "b.bin": Array(code[split...])],
-            filter: .x86)
-        XCTAssertEqual(bundle.manifest.layers[0].filter, .x86)
-        try cache.install(bundle.manifest.layers[0], from: bundle).close()
-        let root = cache.layerPath(bundle.manifest.layers[0].cacheName)
+            ["run.sh": "#!/bin/sh\n"],
+            binary: [
+                "a.bin": Array(code[..<split1]), "b.bin": Array(code[split1..<split2]), "c.bin": Array(code[split2...]),
+            ],
+            filter: .x86, frameSize: frameSize)
+        let layer = bundle.manifest.layers[0]
+        XCTAssertEqual(layer.filter, .x86)
+        XCTAssertEqual(layer.frames.count, (code.count + 10 + frameSize - 1) / frameSize)
+        XCTAssertEqual(Set(layer.frames.dropLast().map(\.decodedSize)), [UInt64(frameSize)])
+        try cache.install(layer, from: bundle).close()
+        let root = cache.layerPath(layer.cacheName)
         let a = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/a.bin")))
         let b = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/b.bin")))
-        XCTAssertTrue(a == Array(code[..<split]), "a.bin differs")
-        XCTAssertTrue(b == Array(code[split...]), "b.bin differs")
+        let c = try [UInt8](Data(contentsOf: URL(fileURLWithPath: root + "/c.bin")))
+        XCTAssertTrue(a == Array(code[..<split1]), "a.bin differs")
+        XCTAssertTrue(b == Array(code[split1..<split2]), "b.bin differs")
+        XCTAssertTrue(c == Array(code[split2...]), "c.bin differs")
         XCTAssertEqual(names(cache.path + "/tmp"), [])
     }
 
-    /// The extraction pipeline: the decoding thread fails in the middle of the stream (an I/O
-    /// error reading the bundle); the writer gets that one error, the thread is joined, and
+    /// The extraction pipeline: a decoding thread fails in the middle of the stream (an I/O error
+    /// reading the 12th of 33 frames); the writer gets that one error, the threads are joined, and
     /// nothing is left in tmp/ or published.
     func testDecoderFailureMidStreamStopsThePipelineAndLeavesNothing() throws {
         let cache = try openCache()
-        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)])
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)], frameSize: 256 << 10)
+        XCTAssertEqual(bundle.manifest.layers[0].frames.count, 33)
         let reads = Injector(0)
         Sys.failureInjection = { call, subject in
             guard call == .pread, subject.contains("layer 'l' data") else { return nil }
@@ -343,8 +249,9 @@ final class BundleCacheTests: XCTestCase {
             ).count, 8 << 20)
     }
 
-    /// The writer fails (a full disk) while the decoding thread is ahead of it, blocked on a full
-    /// ring: the error is the write's, the thread is stopped and joined, nothing is left.
+    /// The writer fails (a full disk) while the decoding threads are ahead of it, blocked on a full
+    /// ring (33 frames, at most 9 slots): the error is the write's, the threads are stopped and
+    /// joined, nothing is left.
     /// This process's threads (`/proc/self/task`).
     func threadCount() -> Int {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).count
@@ -352,7 +259,7 @@ final class BundleCacheTests: XCTestCase {
 
     func testWriteFailureWithTheDecoderAheadStopsItAndLeavesNothing() throws {
         let cache = try openCache()
-        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)])
+        let bundle = try makeBundle(["run.sh": "#!/bin/sh\n", "big.txt": noise(8 << 20)], frameSize: 256 << 10)
         let writes = Injector(0)
         Sys.failureInjection = { call, subject in
             guard call == .write, subject == "big.txt" else { return nil }

@@ -36,7 +36,7 @@ final class X86BranchFilterTests: XCTestCase {
         return b
     }
 
-    /// Runs the streaming filter the way LayerStream and LayerEncoder do: pieces of the given
+    /// Runs the streaming filter the way LayerEncoder does: pieces of the given
     /// sizes (cycled), the unfinished remainder presented again in front of the next piece.
     func stream(
         _ data: [UInt8], encoding: Bool, segment: UInt64 = X86BranchFilter.segmentSize,

@@ -15,10 +15,12 @@ final class FormatTests: XCTestCase {
             layers: [
                 LayerRecord(
                     name: "native", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 300,
-                    fileCount: 3, tableOffset: 0, tableLength: 90, digest: digestA, dataDigest: digestB),
+                    fileCount: 3, tableOffset: 0, tableLength: 90, digest: digestA,
+                    frames: FrameFixture.tiling(storedSize: 100, decodedSize: 300, seed: 0xBB)),
                 LayerRecord(
                     name: "py", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
-                    fileCount: 1, tableOffset: 90, tableLength: 60, digest: digestA, dataDigest: digestB),
+                    fileCount: 1, tableOffset: 90, tableLength: 60, digest: digestA,
+                    frames: FrameFixture.tiling(storedSize: 50, decodedSize: 50, seed: 0xBB)),
             ],
             entries: [
                 EntryRecord(
@@ -50,9 +52,13 @@ final class FormatTests: XCTestCase {
     }
 
     func layer(for records: [FileRecord]) -> LayerRecord {
-        LayerRecord(
-            name: "l", codec: .zstd, offset: 0, compressedSize: 1, uncompressedSize: records.reduce(0) { $0 + $1.size },
-            fileCount: records.count, tableOffset: 0, tableLength: 0, digest: digestA, dataDigest: digestB)
+        let size = records.reduce(0) { $0 + $1.size }
+        let stored: UInt64 = size == 0 ? 0 : 1
+        return LayerRecord(
+            name: "l", codec: .zstd, offset: 0, compressedSize: stored, uncompressedSize: size,
+            fileCount: records.count, tableOffset: 0, tableLength: 0, digest: digestA,
+            frames: size <= Limits.maxFrameSize
+                ? FrameFixture.tiling(storedSize: stored, decodedSize: size, seed: 0xBB) : [])
     }
 
     func decodeTable(_ records: [FileRecord], layer: LayerRecord? = nil) throws -> [FileRecord] {
@@ -100,7 +106,8 @@ final class FormatTests: XCTestCase {
         let cases: [([UInt8], String)] = [
             (mutate(0, 0x58), "magic"),
             (mutate(8, 1), "version 1 (before layer data digests)"),
-            (mutate(8, 3), "version 3"),
+            (mutate(8, 2), "version 2 (before frames)"),
+            (mutate(8, 4), "version 4"),
             (mutate(12, 0x03), "unknown flags"),
             (mutate(90, 1), "reserved"),
             (put64(16, UInt64.max), "outside the file"),

@@ -72,7 +72,7 @@ final class ManifestTests: XCTestCase {
         for codec in Codec.allCases {
             var m = fx.manifest
             m.layers[0].codec = codec
-            if codec == .none { m.layers[0].uncompressedSize = m.layers[0].compressedSize }
+            if codec == .none { m.layers[0] = Fx.uncompressed(m.layers[0]) }
             XCTAssertEqual(try fx.decode(m.encoded()), m, codec.name)
         }
     }
@@ -83,7 +83,7 @@ final class ManifestTests: XCTestCase {
                 var m = fx.manifest
                 m.layers[0].codec = codec
                 m.layers[0].filter = filter
-                if codec == .none { m.layers[0].uncompressedSize = m.layers[0].compressedSize }
+                if codec == .none { m.layers[0] = Fx.uncompressed(m.layers[0]) }
                 let bytes = m.encoded()
                 XCTAssertEqual(try fx.decode(bytes), m, "\(codec.name)+\(filter.name)")
             }
@@ -111,17 +111,43 @@ final class ManifestTests: XCTestCase {
     }
 
     func testLimitsExactlyAreAccepted() throws {
-        // 256 layers and 256 entries, names of 64 bytes, an argv item of 64 KiB, 1024 argv items.
+        // 256 layers and 256 entries, names of 64 bytes, an argv item of 64 KiB, 1024 argv items, every
+        // layer with the most files; layer 0 is as large as a layer may be, in the most frames a layer
+        // may have (65,536 frames of 1 MiB: 64 GiB), layer 1 is one frame of the largest decoded size
+        // storing the most bytes a frame of that size may, the others one byte in one frame. All of it
+        // within the largest header (4 MiB). (Before frames every layer here declared 64 GiB; with
+        // frames of at most 16 MiB that is 4,096 frame records per layer, 58 MiB for 256 layers, which
+        // no header can carry, so the frame limits are reached on two layers instead.)
+        XCTAssertEqual(Limits.maxLayerSize / UInt64(Limits.maxFramesPerLayer), 1 << 20)
         var layers: [LayerRecord] = []
+        var offset: UInt64 = 0
         for i in 0..<Limits.maxLayers {
+            let frames: [FrameRecord]
+            switch i {
+            case 0:
+                frames = FrameFixture.tiling(
+                    storedSize: UInt64(Limits.maxFramesPerLayer), decodedSize: Limits.maxLayerSize,
+                    count: Limits.maxFramesPerLayer)
+            case 1:
+                frames = [
+                    FrameRecord(
+                        storedOffset: 0, storedSize: FrameRecord.maxStoredSize(decodedSize: Limits.maxFrameSize),
+                        decodedOffset: 0, decodedSize: Limits.maxFrameSize, digest: Fx.digest(9))
+                ]
+            default:
+                frames = FrameFixture.tiling(storedSize: 1, decodedSize: 1, seed: UInt8(i % 256))
+            }
+            let stored = frames.reduce(0) { $0 + $1.storedSize }
             layers.append(
                 LayerRecord(
-                    name: "l\(i)", codec: .zstd, offset: UInt64(i), compressedSize: 1,
-                    uncompressedSize: Limits.maxLayerSize,
+                    name: "l\(i)", codec: .zstd, offset: offset, compressedSize: stored,
+                    uncompressedSize: frames.reduce(0) { $0 + $1.decodedSize },
                     fileCount: Limits.maxFilesPerLayer, tableOffset: UInt64(i) * 2, tableLength: 2,
-                    digest: Fx.digest(UInt8(i % 256)),
-                    dataDigest: Fx.digest(UInt8((i + 7) % 256))))
+                    digest: Fx.digest(UInt8(i % 256)), frames: frames))
+            offset += stored
         }
+        XCTAssertEqual(layers[0].uncompressedSize, Limits.maxLayerSize)
+        XCTAssertEqual(layers[0].frames.count, Limits.maxFramesPerLayer)
         layers[255].tableLength = Limits.maxFileTableLength
         var entries: [EntryRecord] = []
         for i in 0..<Limits.maxEntries {
@@ -136,8 +162,10 @@ final class ManifestTests: XCTestCase {
         let m = Manifest(
             appName: name64, appVersion: String(repeating: "v", count: 64), buildTime: .max, keyID: Fx.keyID,
             layers: layers, entries: entries)
+        let bytes = m.encoded()
+        XCTAssertLessThanOrEqual(UInt64(bytes.count), Limits.maxHeaderLength, "the header fits the limit")
         let tables = UInt64(255) * 2 + Limits.maxFileTableLength
-        let decoded = try Manifest(decoding: m.encoded(), layersLength: 256, tablesLength: tables)
+        let decoded = try Manifest(decoding: bytes, layersLength: offset, tablesLength: tables)
         XCTAssertEqual(decoded, m)
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import BundleFormat
 
 // Shared fixtures for the BundleFormat tests: valid values to start from and a raw manifest
@@ -29,19 +30,21 @@ enum Fx {
         func roundTrip() throws -> Manifest { try decode(manifest.encoded()) }
     }
 
-    /// Three layers (zstd, none, an empty xz one), four entries with env, placeholders,
-    /// a default, and an entry with no layers.
+    /// Three layers (zstd in three frames, none in one, an empty xz one without frames), four
+    /// entries with env, placeholders, a default, and an entry with no layers.
     static func manifest() -> ManifestFixture {
         let layers = [
             LayerRecord(
                 name: "base", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 1000,
-                fileCount: 4, tableOffset: 0, tableLength: 120, digest: digest(0x10), dataDigest: digest(0x40)),
+                fileCount: 4, tableOffset: 0, tableLength: 120, digest: digest(0x10),
+                frames: FrameFixture.tiling(storedSize: 100, decodedSize: 1000, count: 3, seed: 0x40)),
             LayerRecord(
                 name: "py-3.12", codec: .none, offset: 100, compressedSize: 50, uncompressedSize: 50,
-                fileCount: 1, tableOffset: 120, tableLength: 40, digest: digest(0x20), dataDigest: digest(0x50)),
+                fileCount: 1, tableOffset: 120, tableLength: 40, digest: digest(0x20),
+                frames: FrameFixture.tiling(storedSize: 50, decodedSize: 50, seed: 0x50)),
             LayerRecord(
                 name: "empty_x", codec: .xz, offset: 150, compressedSize: 0, uncompressedSize: 0,
-                fileCount: 0, tableOffset: 160, tableLength: 0, digest: digest(0x30), dataDigest: digest(0x60)),
+                fileCount: 0, tableOffset: 160, tableLength: 0, digest: digest(0x30), frames: []),
         ]
         let entries = [
             EntryRecord(
@@ -61,6 +64,16 @@ enum Fx {
         return ManifestFixture(manifest: m, layersLength: 150, tablesLength: 160)
     }
 
+    /// `layer` as an uncompressed layer would be: as many decoded bytes as stored ones, in as many
+    /// frames as before, each storing exactly its decoded bytes.
+    static func uncompressed(_ layer: LayerRecord) -> LayerRecord {
+        var l = layer
+        l.uncompressedSize = l.compressedSize
+        l.frames = FrameFixture.tiling(
+            storedSize: l.compressedSize, decodedSize: l.compressedSize, count: max(1, l.frames.count))
+        return l
+    }
+
     /// A manifest field by field with raw bytes, so tests can write what `Manifest.encoded()`
     /// never would: invalid UTF-8, unknown codecs, lying counts.
     struct RawManifest {
@@ -71,7 +84,9 @@ enum Fx {
             var fileCount: UInt32
             var tableOffset, tableLength: UInt64
             var digest: [UInt8]
-            var dataDigest: [UInt8]
+            /// Written as is: the frame count (`frameCount` when set) and 56 bytes per record.
+            var frameCount: UInt32? = nil
+            var frames: [FrameRecord]
         }
         struct Entry {
             var name: [UInt8]
@@ -103,7 +118,7 @@ enum Fx {
                     name: Array($0.name.utf8), codec: $0.codec.rawValue | $0.filter.rawValue << 4, offset: $0.offset,
                     compressedSize: $0.compressedSize,
                     uncompressedSize: $0.uncompressedSize, fileCount: UInt32($0.fileCount), tableOffset: $0.tableOffset,
-                    tableLength: $0.tableLength, digest: $0.digest, dataDigest: $0.dataDigest)
+                    tableLength: $0.tableLength, digest: $0.digest, frames: $0.frames)
             }
             entries = m.entries.map {
                 Entry(
@@ -123,7 +138,12 @@ enum Fx {
             for l in layers {
                 w.string(l.name); w.u8(l.codec)
                 w.u64(l.offset); w.u64(l.compressedSize); w.u64(l.uncompressedSize)
-                w.u32(l.fileCount); w.u64(l.tableOffset); w.u64(l.tableLength); w.raw(l.digest); w.raw(l.dataDigest)
+                w.u32(l.fileCount); w.u64(l.tableOffset); w.u64(l.tableLength); w.raw(l.digest)
+                w.u32(l.frameCount ?? UInt32(l.frames.count))
+                for f in l.frames {
+                    w.u64(f.storedOffset); w.u32(UInt32(truncatingIfNeeded: f.storedSize))
+                    w.u64(f.decodedOffset); w.u32(UInt32(truncatingIfNeeded: f.decodedSize)); w.raw(f.digest)
+                }
             }
             w.u32(entryCount ?? UInt32(entries.count))
             for e in entries {
@@ -199,13 +219,17 @@ enum Fx {
         return records.sorted { $0.path.lexicographicallyPrecedes($1.path) }
     }
 
+    /// The layer record a table of `records` belongs to (what `FileTable.decode` checks it against).
+    /// Its frames are consistent when the records add up to a layer of one frame; tables whose sizes
+    /// add up to more (up to overflowing) get no frame, which only a manifest would refuse.
     static func layer(for records: [FileRecord], name: String = "base") -> LayerRecord {
-        LayerRecord(
-            name: name, codec: .zstd, offset: 0, compressedSize: 10,
-            uncompressedSize: records.reduce(0) { $0 + $1.size },
+        let size = records.reduce(0) { $0 + $1.size }
+        let stored: UInt64 = size == 0 ? 0 : 10
+        return LayerRecord(
+            name: name, codec: .zstd, offset: 0, compressedSize: stored, uncompressedSize: size,
             fileCount: records.count, tableOffset: 0, tableLength: UInt64(FileTable.encode(records).count),
             digest: digest(0),
-            dataDigest: digest(1))
+            frames: size <= Limits.maxFrameSize ? FrameFixture.tiling(storedSize: stored, decodedSize: size) : [])
     }
 
     static func dir(_ p: String) -> FileRecord {

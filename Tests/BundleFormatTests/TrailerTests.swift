@@ -44,7 +44,7 @@ final class TrailerTests: XCTestCase {
 
     func testEncodingLayout() {
         let b = valid
-        XCTAssertEqual(b[8..<12].elementsEqual([2, 0, 0, 0]), true)  // version 2, little-endian
+        XCTAssertEqual(b[8..<12].elementsEqual([3, 0, 0, 0]), true)  // version 3, little-endian
         XCTAssertEqual(b[12..<16].elementsEqual([1, 0, 0, 0]), true)  // signed flag
         XCTAssertEqual(b[16..<24].elementsEqual([0xE8, 0x03, 0, 0, 0, 0, 0, 0]), true)  // layers offset 1000
         XCTAssertEqual(b[24..<32].elementsEqual([0xA0, 0x0F, 0, 0, 0, 0, 0, 0]), true)  // layers length 4000
@@ -75,9 +75,10 @@ final class TrailerTests: XCTestCase {
     }
 
     func testUnknownVersion() {
-        // 1: the format before layer data digests; a version 2 reader refuses it rather than misread it.
-        for v: UInt32 in [0, 1, 3, 0x100, 0xFFFF_FFFF] {
-            assertBundleError(try decode(valid.putting32(v, at: 8)), .badTrailer, mentions: "version \(v)", "version 2")
+        // 1: the format before layer data digests; 2: before frames (one data digest per layer). A
+        // version 3 reader refuses both rather than misread them.
+        for v: UInt32 in [0, 1, 2, 4, 0x100, 0xFFFF_FFFF] {
+            assertBundleError(try decode(valid.putting32(v, at: 8)), .badTrailer, mentions: "version \(v)", "version 3")
         }
     }
 

@@ -16,7 +16,11 @@ final class LauncherLogicTests: XCTestCase {
             layers: [
                 LayerRecord(
                     name: "native", codec: .zstd, offset: 0, compressedSize: 100, uncompressedSize: 300,
-                    fileCount: 3, tableOffset: 0, tableLength: 90, digest: digest, dataDigest: digest)
+                    fileCount: 3, tableOffset: 0, tableLength: 90, digest: digest,
+                    frames: [
+                        FrameRecord(
+                            storedOffset: 0, storedSize: 100, decodedOffset: 0, decodedSize: 300, digest: digest)
+                    ])
             ],
             entries: [
                 EntryRecord(name: "dgmo", isDefault: defaultEntry, argv: ["{native}/dgmo"], env: [], layers: [0]),

@@ -111,9 +111,10 @@ final class HostileInputTests: SignedAsGivenTestCase {
     }
 
     /// A signed table whose file digest disagrees with the signed data: the launcher checks the
-    /// stored stream (the data digest), not each file, so such a bundle is what its signer built
-    /// and the launcher does not catch it (docs/security.md, "Hash once"); `bundle-append verify`,
-    /// which checks the data digest and every file digest, refuses it before release.
+    /// stored frames (their digests in the frame table), not each file, so such a bundle is what
+    /// its signer built and the launcher does not catch it (docs/security.md, "Hash once");
+    /// `bundle-append verify`, which checks the frames and every file digest, refuses it before
+    /// release.
     func testFileDigestDisagreeingWithTheSignedDataIsRefusedByVerify() throws {
         var wrong = file(Array("run.sh".utf8), run)
         wrong.digest = digest("something else")
@@ -129,12 +130,15 @@ final class HostileInputTests: SignedAsGivenTestCase {
     }
 
     func testWrongSizes() throws {
-        // Stream longer than the files declare (a bomb must not be written past its declared size).
+        // Stream longer than the files declare (a bomb must not be written past its declared size):
+        // the frame table says 13 decoded bytes, the frame's stored bytes decode to 100,013.
         try assertRefused(
             try craft([file(Array("run.sh".utf8), run)], data: run + String(repeating: "A", count: 100_000)),
-            "longer than the files")
-        // Stream shorter than declared.
-        try assertRefused(try craft([file(Array("run.sh".utf8), run)], data: "echo"), "ends before")
+            "layer 'l' frame 0: zstd: frame decodes to more bytes than declared")
+        // Stream shorter than declared: the frame decodes to 4 of the 13 bytes its record says.
+        try assertRefused(
+            try craft([file(Array("run.sh".utf8), run)], data: "echo"),
+            "layer 'l' frame 0: zstd: frame decodes to 4 bytes, not the 13 declared")
         // Declared layer size disagreeing with the files.
         try assertRefused(
             try craft([file(Array("run.sh".utf8), run)], data: run, declaredSize: 5), "more than the declared")

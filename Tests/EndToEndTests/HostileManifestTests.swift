@@ -77,10 +77,11 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         return o.stderr
     }
 
-    func runs(_ binary: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Runs `binary`, which must print PAYLOAD `times` times (its run.sh: `payload` that often).
+    func runs(_ binary: String, times: Int = 1, file: StaticString = #filePath, line: UInt = #line) throws {
         let o = try Harness.run(binary, [], env: ["HOSTILE_CACHE_DIR": dir + "/cache"])
         XCTAssertEqual(o.status, 0, o.stderr, file: file, line: line)
-        XCTAssertEqual(o.stdout, "PAYLOAD\n", o.stderr, file: file, line: line)
+        XCTAssertTrue(o.stdout == String(repeating: "PAYLOAD\n", count: times), o.stderr, file: file, line: line)
     }
 
     // MARK: Launch-time refusals
@@ -230,6 +231,114 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
         let argv = (json["entries"] as? [[String: Any]])?.first?["argv"] as? [String]
         XCTAssertEqual(argv, ["/bin/sh", "-c", "echo \u{9B}31m\u{1B}[2J\u{202E}", "{l}/run.sh"])
+    }
+
+    // MARK: Frames
+
+    /// A layer `l` of a 52,000-byte run.sh in four 16 KiB frames (codec `codec`) and its record.
+    func framedLayer(codec: Codec = .zstd) throws -> (BuiltLayer, LayerRecord) {
+        let data = String(repeating: payload, count: 4000)
+        let layer = try craftLayer([file("run.sh", data)], data: data, codec: codec, frameSize: 16 << 10)
+        XCTAssertEqual(layer.1.frames.count, 4)
+        return layer
+    }
+
+    /// Signed bundles whose frame table breaks a rule (bundle-append would never write one; `write`
+    /// signs it as given): overlapping and gapped frames, frames adding up to more or fewer bytes
+    /// than the layer, an empty frame, one over 16 MiB, one storing more than the bound, a frame
+    /// of an uncompressed layer changing size. The launcher refuses each with status 125 and one
+    /// line naming the layer and the frame, extracting nothing; `bundle-append inspect` too.
+    func testBadFrameTablesAreRefused() throws {
+        let cases: [(String, Codec, (inout [FrameRecord]) -> Void, String)] = [
+            (
+                "overlap", .zstd,
+                { f in
+                    f[1].storedOffset -= 1; f[1].storedSize += 1
+                },
+                "manifest: layer 'l' frame 1 overlaps the frame before it"
+            ),
+            (
+                "gap", .zstd,
+                { f in
+                    f[2].decodedOffset += 1; f[2].decodedSize -= 1
+                },
+                "manifest: layer 'l' frame 2 leaves a gap after the frame before it"
+            ),
+            (
+                "more", .zstd, { f in f[3].decodedSize += 1 },
+                "manifest: layer 'l' frames hold"
+            ),
+            ("fewer", .zstd, { f in f.removeLast() }, "manifest: layer 'l' frames hold"),
+            (
+                "empty", .zstd,
+                { f in
+                    f.append(
+                        FrameRecord(
+                            storedOffset: f[3].storedOffset + f[3].storedSize, storedSize: 0,
+                            decodedOffset: f[3].decodedOffset + f[3].decodedSize, decodedSize: 0, digest: f[3].digest))
+                }, "manifest: layer 'l' frame 4 declares 0 decoded bytes"
+            ),
+            (
+                "over 16 MiB", .zstd, { f in f[0].decodedSize = Limits.maxFrameSize + 1 },
+                "manifest: layer 'l' frame 0 declares 16777217 decoded bytes"
+            ),
+            (
+                "stored bound", .zstd,
+                { f in f[1].storedSize = FrameRecord.maxStoredSize(decodedSize: f[1].decodedSize) + 1 },
+                "manifest: layer 'l' frame 1 stores"
+            ),
+            (
+                "none resized", .none,
+                { f in
+                    f[0].storedSize += 1; f[1].storedOffset += 1; f[1].storedSize -= 1
+                },
+                "manifest: uncompressed layer 'l' frame 0 has different stored and decoded sizes"
+            ),
+        ]
+        for (name, codec, change, needle) in cases {
+            let (built, honest) = try framedLayer(codec: codec)
+            var layer = honest
+            change(&layer.frames)
+            let bundle = try writeSignedAsGiven(
+                Manifest(
+                    appName: "hostile", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [layer],
+                    entries: [entry(["/bin/sh", "{l}/run.sh"])]), layers: [built], prefix: "frames")
+            let stderr = try assertRefused(bundle, needle)
+            XCTAssertTrue(stderr.contains(needle), "\(name): \(stderr)")
+            assertFailed(try Harness.run(Harness.tool, ["inspect", bundle]), status: 1, mentioning: needle, name)
+        }
+        // The table unchanged: the same layer runs.
+        let (built, layer) = try framedLayer()
+        try runs(
+            try writeSignedAsGiven(
+                Manifest(
+                    appName: "hostile", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [layer],
+                    entries: [entry(["/bin/sh", "{l}/run.sh"])]), layers: [built], prefix: "frames"),
+            times: 4000)
+    }
+
+    /// A signed frame whose stored bytes are garbage under a matching digest (its signer meant it:
+    /// the digest check passes and the decoder sees it): refused with status 125, the same line
+    /// at every launch, naming the layer and the frame, nothing extracted; `bundle-append verify`
+    /// names the same frame and error.
+    func testASignedFrameThatDoesNotDecodeIsRefusedTheSameWayEveryTime() throws {
+        var (built, layer) = try framedLayer()
+        let f = layer.frames[2]
+        let range = Int(f.storedOffset)..<Int(f.storedOffset + f.storedSize)
+        built.compressed.replaceSubrange(range, with: [UInt8](repeating: 0x5A, count: range.count))
+        layer.frames[2].digest = Blake2b.hash(Array(built.compressed[range]))
+        built.frames = layer.frames
+        let bundle = try writeSignedAsGiven(
+            Manifest(
+                appName: "hostile", appVersion: "1", buildTime: 0, keyID: key.keyID.bytes, layers: [layer],
+                entries: [entry(["/bin/sh", "{l}/run.sh"])]), layers: [built], prefix: "undecodable")
+        let needle = "layer 'l' frame 2: zstd: not a zstd frame"
+        let first = try assertRefused(bundle, needle)
+        for _ in 0..<3 { XCTAssertEqual(try assertRefused(bundle, needle), first) }
+        try Harness.write(key.publicKey.fileContents, to: dir + "/hostile.pub")
+        assertFailed(
+            try Harness.run(Harness.tool, ["verify", bundle, "--pubkey", dir + "/hostile.pub"]), status: 1,
+            mentioning: needle)
     }
 
     // MARK: Bounded memory

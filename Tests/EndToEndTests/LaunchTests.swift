@@ -171,6 +171,13 @@ final class LaunchTests: XCTestCase {
                 })
         }
         XCTAssertEqual(extracted(json), ["native": false, "scripts": false])
+        // Format version 3: each layer's frames digest (64 hex digits) and frame count; no data digest.
+        for layer in json?["layers"] as? [[String: Any]] ?? [] {
+            XCTAssertEqual((layer["framesDigest"] as? String)?.count, 64, "\(layer)")
+            XCTAssertGreaterThanOrEqual(layer["frames"] as? Int ?? 0, 1, "\(layer)")
+            XCTAssertNil(layer["dataDigest"], "\(layer)")
+        }
+        XCTAssertEqual((json?["layers"] as? [[String: Any]])?.count, 2)
         XCTAssertEqual(try launch().status, 0)  // the default entry needs `native` only
         json =
             try JSONSerialization.jsonObject(with: Data(try launch(["--launcher", "info", "--json"]).stdout.utf8))

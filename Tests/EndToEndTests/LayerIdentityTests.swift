@@ -7,12 +7,12 @@ import BundleFormat
 
 /// A layer's cache name binds the bytes that were verified (docs/format.md, "Cache name").
 ///
-/// Since format version 2 the launcher checks a layer's stored stream against its data digest and
-/// no longer hashes the files it writes. Were the cache name the file table's digest alone, a bundle
-/// signed by another key could carry the victim's table byte for byte with other bytes of the same
-/// sizes (and an honest data digest), publish them under the victim's name, and the victim's own
-/// bundle would run them from then on. Each test here ran the other bytes on the launcher named by
-/// the table alone.
+/// Since format version 2 the launcher checks a layer's stored bytes against signed digests (version
+/// 3: each frame's, in the frame table) and no longer hashes the files it writes. Were the cache
+/// name the file table's digest alone, a bundle signed by another key could carry the victim's
+/// table byte for byte with other bytes of the same sizes (and honest frame digests), publish them
+/// under the victim's name, and the victim's own bundle would run them from then on. Each test here
+/// ran the other bytes on the launcher named by the table alone.
 final class LayerIdentityTests: SignedAsGivenTestCase {
     let victimScript = "#!/bin/sh\necho victim\n"
     /// The same size as `victimScript`, other bytes.
@@ -36,15 +36,15 @@ final class LayerIdentityTests: SignedAsGivenTestCase {
         var tableOffset: UInt64 = 0
         for (name, text) in zip(names, data) {
             let table = FileTable.encode(victimRecords)
+            let (stored, frames) = try encodeFrames(Array(text.utf8), codec: .zstd, level: 3)
             let b = try BuiltLayer(
                 name: name, codec: .zstd, records: victimRecords, table: table, digest: Blake2b.hash(table),
-                compressed: try Codecs.compress(Array(text.utf8), codec: .zstd, level: 3),
-                uncompressedSize: UInt64(text.utf8.count))
+                compressed: stored, frames: frames, uncompressedSize: UInt64(text.utf8.count))
             records.append(
                 LayerRecord(
                     name: name, codec: .zstd, offset: offset, compressedSize: UInt64(b.compressed.count),
                     uncompressedSize: b.uncompressedSize, fileCount: victimRecords.count, tableOffset: tableOffset,
-                    tableLength: UInt64(b.storedTable.count), digest: b.digest, dataDigest: Blake2b.hash(b.compressed)))
+                    tableLength: UInt64(b.storedTable.count), digest: b.digest, frames: b.frames))
             offset += UInt64(b.compressed.count)
             tableOffset += UInt64(b.storedTable.count)
             built.append(b)
@@ -76,8 +76,8 @@ final class LayerIdentityTests: SignedAsGivenTestCase {
         let cache = dir + "/cache"
         let victim = try bundle(
             app: "victim", script: victimScript, argv: ["/bin/sh", "{l}/run.sh"], signer: key, prefix: "victim")
-        // Key 2: the victim's table byte for byte, other bytes of the same sizes, an honest data
-        // digest, and an entry that runs nothing of the layer (nothing hostile happens at this launch).
+        // Key 2: the victim's table byte for byte, other bytes of the same sizes, honest frame
+        // digests, and an entry that runs nothing of the layer (nothing hostile happens at this launch).
         let mallory = SecretKey.generate()
         for app in ["victim", "other"] {
             let hostile = try bundle(
@@ -143,21 +143,40 @@ final class LayerIdentityTests: SignedAsGivenTestCase {
             [oldName, records[0].cacheName])
     }
 
-    /// The name is what docs/format.md defines: BLAKE2b-256 of the domain, the codec byte, the sizes,
-    /// the table digest and the data digest, in that order; a second implementation computes it from
-    /// the spec. Each input changes the name.
+    /// The name is what docs/format.md defines: BLAKE2b-256 of the domain (V2 since format version 3),
+    /// the codec byte, the sizes, the table digest and the frames digest (BLAKE2b-256 of the encoded
+    /// frame table: the count, then per frame its offsets, sizes and stored bytes' digest), in that
+    /// order; a second implementation computes it from the spec. Each input changes the name.
     func testCacheNameIsTheDocumentedDigest() throws {
         let (_, records) = try layers(["l"], data: [victimScript])
         let l = records[0]
-        var input = Array("DGMO-LAYER-CACHE-NAME-V1".utf8)
+        XCTAssertEqual(l.frames.count, 1)
+        var table: [UInt8] = []
+        withUnsafeBytes(of: UInt32(l.frames.count).littleEndian) { table += $0 }
+        for f in l.frames {
+            withUnsafeBytes(of: f.storedOffset.littleEndian) { table += $0 }
+            withUnsafeBytes(of: UInt32(f.storedSize).littleEndian) { table += $0 }
+            withUnsafeBytes(of: f.decodedOffset.littleEndian) { table += $0 }
+            withUnsafeBytes(of: UInt32(f.decodedSize).littleEndian) { table += $0 }
+            table += f.digest
+        }
+        XCTAssertEqual(table.count, 4 + 56 * l.frames.count)
+        XCTAssertEqual(l.framesDigest, Blake2b.hash(table))
+        var input = Array("DGMO-LAYER-CACHE-NAME-V2".utf8)
         input.append(l.codec.rawValue | l.filter.rawValue << 4)
         withUnsafeBytes(of: l.compressedSize.littleEndian) { input += $0 }
         withUnsafeBytes(of: l.uncompressedSize.littleEndian) { input += $0 }
         withUnsafeBytes(of: UInt32(l.fileCount).littleEndian) { input += $0 }
-        input += l.digest + l.dataDigest
+        input += l.digest + Blake2b.hash(table)
         XCTAssertEqual(input.count, 109)
         XCTAssertEqual(l.cacheName, Hex.encode(Blake2b.hash(input)))
         XCTAssertEqual(l.cacheName.count, 64)
+        // Version 2's name (domain V1, the digest of the whole stored stream) is another name: a
+        // layer an older launcher extracted is never taken for this one.
+        let stored = try layers(["l"], data: [victimScript]).0[0].compressed
+        let v1 = Array("DGMO-LAYER-CACHE-NAME-V1".utf8) + input[24..<77] + Blake2b.hash(stored)
+        XCTAssertEqual(v1.count, 109)
+        XCTAssertNotEqual(Hex.encode(Blake2b.hash(v1)), l.cacheName)
 
         var variants: [LayerRecord] = []
         var v = l
@@ -179,7 +198,13 @@ final class LayerIdentityTests: SignedAsGivenTestCase {
         v.digest[0] ^= 1
         variants.append(v)
         v = l
-        v.dataDigest[31] ^= 1
+        v.frames[0].digest[31] ^= 1
+        variants.append(v)
+        v = l
+        v.frames[0].decodedSize += 1
+        variants.append(v)
+        v = l
+        v.frames[0].storedOffset += 1
         variants.append(v)
         XCTAssertEqual(Set(variants.map(\.cacheName) + [l.cacheName]).count, variants.count + 1)
         // What does not decide the bytes leaves the name alone: the layer's name and its place.

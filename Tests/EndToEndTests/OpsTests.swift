@@ -302,9 +302,10 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(try ops(["cache", "bogus"]).status, 125)
     }
 
-    /// A layer is checked against its signed data digest only when its stream ends, so `extract`
-    /// writes it under a hidden partial name first: a tampered layer never appears under its
-    /// name, and its partial tree is removed. Layer `b` is stored last; its bytes are flipped.
+    /// A layer's frames are checked against their signed digests as they are read, the last one
+    /// after the files before it were written, so `extract` writes it under a hidden partial name
+    /// first: a tampered layer never appears under its name, and its partial tree is removed.
+    /// Layer `b` is stored last; its bytes are flipped.
     func testExtractOfATamperedLayerLeavesNothingOfIt() throws {
         var bytes = try Harness.bytes(binary)
         let t = try Harness.trailer(bytes)

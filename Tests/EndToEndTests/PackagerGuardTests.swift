@@ -50,7 +50,7 @@ final class PackagerGuardTests: XCTestCase {
             let o = try Harness.run(tool, ["--version"])
             XCTAssertEqual(o.status, 0, o.stderr)
             let name = (tool as NSString).lastPathComponent
-            XCTAssertTrue(o.stdout.hasPrefix("\(name) 0.4.0 (bundle format 2)"), o.stdout)
+            XCTAssertTrue(o.stdout.hasPrefix("\(name) 0.4.0 (bundle format 3)"), o.stdout)
         }
     }
 

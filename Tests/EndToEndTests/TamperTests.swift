@@ -69,19 +69,42 @@ final class TamperTests: XCTestCase {
         }
     }
 
+    /// The manifest of the bundle `b`, and the message the launcher gives for a byte changed at
+    /// `offset` in its layers region: the frame holding it does not match its digest.
+    func frameMessage(_ b: [UInt8], at offset: UInt64) throws -> String {
+        let t = try Harness.trailer(b)
+        let manifest = try Manifest(
+            decoding: Array(b[Int(t.header.lowerBound)..<Int(t.header.upperBound)]),
+            layersLength: UInt64(t.layers.count), tablesLength: UInt64(t.tables.count))
+        let at = offset - t.layers.lowerBound
+        let layer = try XCTUnwrap(manifest.layers.first { at >= $0.offset && at < $0.offset + $0.compressedSize })
+        let k = try XCTUnwrap(
+            layer.frames.firstIndex {
+                at - layer.offset >= $0.storedOffset && at - layer.offset < $0.storedOffset + $0.storedSize
+            })
+        return "layer '\(layer.name)': frame \(k) does not match its digest"
+    }
+
     func testFlippedByteInLayerData() throws {
-        try assertFlipsRefused(mask: 0x40, ["layer 'native': data does not match its digest"]) { t in
-            [t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10]
+        let b = try Harness.bytes(binary)
+        let t = try Harness.trailer(b)
+        for offset in [
+            t.layers.lowerBound + 20, (t.layers.lowerBound + t.layers.upperBound) / 2, t.layers.upperBound - 10,
+        ] {
+            var x = b
+            x[Int(offset)] ^= 0x40
+            try assertRefused(x, [try frameMessage(b, at: offset)])
         }
     }
 
-    /// Hash once: the launcher checks the stored stream against its signed data digest instead
-    /// of hashing every extracted file. A flipped byte in any layer, in any encoding, is refused
-    /// before anything runs or is published, even where the decoder cannot notice it (no
-    /// compression) or the byte is in the last file of the stream.
+    /// Hash once: the launcher checks each stored frame against its signed digest (format
+    /// version 3's frame table) before decoding it, instead of hashing every extracted file. A
+    /// flipped byte in any layer, in any encoding, is refused before anything runs or is
+    /// published, even where the decoder cannot notice it (no compression) or the byte is in the
+    /// last file of the stream.
     func testFlippedByteInAnyLayerOfAnyEncodingIsRefusedBeforeAnythingRuns() throws {
         let d = dir + "/layers-of-each-encoding"
-        let filler = String(repeating: "bytes that only the data digest guards ", count: 3000)
+        let filler = String(repeating: "bytes that only the frame digests guard ", count: 3000)
         let multi = try Harness.makeBundle(
             spec: """
                 [bundle]
@@ -120,7 +143,7 @@ final class TamperTests: XCTestCase {
             for offset in [start, start + layer.compressedSize / 2, start + layer.compressedSize - 1] {
                 var x = b
                 x[Int(offset)] ^= 0x04
-                try assertRefused(x, ["layer '\(layer.name)': data does not match its digest"], published: before)
+                try assertRefused(x, [try frameMessage(b, at: offset)], published: before)
             }
         }
     }

@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+import BundleCrypto
+import BundleFormat
 import TestSupport
 
 /// bundle-append's commands, run as a packager would.
@@ -220,6 +222,19 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(
             (layers?.first?["fileList"] as? [Any])?.count, 8,
             "bin, bin/link, bin/run, dir with spaces, its file, empty-dir, empty.txt, ro.txt")
+        // Format version 3: the frames digest (which the cache name binds), the number of frames and
+        // the largest frame's decoded size, as the header says; no data digest any more.
+        let b = try Harness.bytes(dir + "/b")
+        let t = try Harness.trailer(b)
+        let manifest = try Manifest(
+            decoding: Array(b[Int(t.header.lowerBound)..<Int(t.header.upperBound)]),
+            layersLength: UInt64(t.layers.count), tablesLength: UInt64(t.tables.count))
+        let layer = try XCTUnwrap(manifest.layers.first)
+        XCTAssertEqual(layers?.first?["framesDigest"] as? String, Hex.encode(layer.framesDigest))
+        XCTAssertEqual(layers?.first?["frames"] as? Int, layer.frames.count)
+        XCTAssertEqual(layers?.first?["frames"] as? Int, 1)
+        XCTAssertEqual(layers?.first?["largestFrame"] as? Int, Int(layer.uncompressedSize))
+        XCTAssertNil(layers?.first?["dataDigest"])
     }
 
     func testBuiltBundleRuns() throws {
@@ -320,7 +335,10 @@ final class ToolTests: XCTestCase {
         try build(dir + "/c1", ["--choose-compression", record], env: time)
         let text = try String(contentsOfFile: record, encoding: .utf8)
         let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("tree = ") }, text)
-        XCTAssertTrue(line == "tree = \"xz:9\"" || line == "tree = \"zstd:22\"", String(line))
+        // codec:level:frame size; the spec's frame size (the default), not the one short frame of this
+        // small layer.
+        XCTAssertTrue(
+            line == "tree = \"xz:9:\(8 << 20)\"" || line == "tree = \"zstd:22:\(8 << 20)\"", String(line))
         let inspect = try Harness.tool(["inspect", dir + "/c1", "--json"]).stdout
         XCTAssertTrue(inspect.contains("\"codec\" : \"\(line.contains("xz") ? "xz" : "zstd")\""), inspect)
         try build(dir + "/c2", ["--choose-compression", record], env: time)
