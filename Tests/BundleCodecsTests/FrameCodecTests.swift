@@ -47,10 +47,7 @@ final class FrameCodecTests: XCTestCase {
         try stored.withUnsafeBytes { input in
             try out.withUnsafeMutableBytes { output in
                 try d.decode(input, into: output)
-                if filter == .x86 {
-                    var f = X86BranchFilter(encoding: false, totalSize: UInt64(size))
-                    _ = f.process(output, atEnd: true)
-                }
+                FrameFilter.run(filter, encoding: false, output, streamSize: UInt64(size), position: 0)
             }
         }
         return out

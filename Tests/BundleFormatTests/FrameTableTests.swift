@@ -139,10 +139,10 @@ final class FrameTableTests: XCTestCase {
         // The first frame must start at 0 in both streams.
         m = fx.manifest
         m.layers[1].frames[0].storedOffset = 1
-        rejected(m, .badManifest, "layer 'py-3.12' frame 0 leaves a gap")
+        rejected(m, .badManifest, "layer 'py-3.12' frame 0 does not start at the layer's start", "stored offset 1")
         m = fx.manifest
         m.layers[0].frames[0].decodedOffset = 1
-        rejected(m, .badManifest, "layer 'base' frame 0 leaves a gap")
+        rejected(m, .badManifest, "layer 'base' frame 0 does not start at the layer's start", "decoded offset 1")
         // A missing middle frame.
         m = fx.manifest
         m.layers[0].frames.remove(at: 1)
