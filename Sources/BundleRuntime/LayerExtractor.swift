@@ -23,6 +23,8 @@ public enum LayerExtractor {
     /// Most bytes handed to one `write` (or hashed at once): a frame's bytes are handed over whole
     /// when they fit, so a 100 MiB file costs a dozen `write` calls, not a hundred.
     static let outputBufferSize = 16 << 20
+    /// Writeback of a file being written is started every this many bytes, not only at its end.
+    static let writebackInterval = 8 << 20
 
     /// Decodes `layer` and checks every frame's digest and every file against its digest, without
     /// writing anything (`bundle-append verify`, `--launcher verify`). `threads`: how many threads
@@ -92,9 +94,19 @@ public enum LayerExtractor {
                     try Sys.symlinkat(String(decoding: file.linkTarget, as: UTF8.self), parent, name)
                 case .regular:
                     let fd = try Sys.openat(parent, name, .writeOnly | .create | .exclusive | .noFollow, 0o600)
+                    var unflushed = 0
                     try pump(
                         file, layer: layer, from: frames,
-                        to: { (b) throws(BundleError) in try Sys.writeAll(fd, b, what: file.pathString) },
+                        to: { (b) throws(BundleError) in
+                            try Sys.writeAll(fd, b, what: file.pathString)
+                            // A large file's pages start going to disk while the rest of it is
+                            // decoded, so the flush after the layer waits for less.
+                            unflushed += b.count
+                            if unflushed >= writebackInterval {
+                                Sys.startWriteback(fd)
+                                unflushed = 0
+                            }
+                        },
                         written: &written, progress: progress, collect: &none, checkDigest: false)
                     // The kernel starts writing it now, while we decode the next files; `flush` waits.
                     Sys.startWriteback(fd)
