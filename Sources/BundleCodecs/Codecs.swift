@@ -118,7 +118,7 @@ public final class Decompressor {
             var inb = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
             var outb = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
             let r = ZSTD_decompressStream(ctx, &outb, &inb)
-            if ZSTD_isError(r) != 0 { throw Decompressor.zstdError(r, windowLogMax: zstdWindowLogMax) }
+            if ZSTD_isError(r) != 0 { throw DecoderErrors.zstd(r, windowLogMax: zstdWindowLogMax) }
             // 0 means a frame is completely decoded and flushed; one frame is one stream.
             if r == 0 { ended = true }
             return (inb.pos, outb.pos, ended)
@@ -141,15 +141,7 @@ public final class Decompressor {
             case LZMA_STREAM_END:
                 ended = true
                 return (consumed, produced, true)
-            case LZMA_MEMLIMIT_ERROR:
-                throw BundleError(
-                    .tooLarge,
-                    "xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
-            case LZMA_MEM_ERROR: throw BundleError(.codec, "xz: out of memory")
-            case LZMA_FORMAT_ERROR: throw BundleError(.codec, "xz: not an xz stream")
-            case LZMA_OPTIONS_ERROR: throw BundleError(.codec, "xz: unsupported options")
-            case LZMA_DATA_ERROR: throw BundleError(.codec, "xz: corrupt data")
-            default: throw BundleError(.codec, "xz: decoding failed (\(r.rawValue))")
+            default: throw DecoderErrors.xz(r)
             }
 
         case .zlib(let s):
@@ -175,20 +167,38 @@ public final class Decompressor {
             }
         }
     }
+}
 
-    private static func zstdError(_ r: Int, windowLogMax: Int32) -> BundleError {
+/// The messages for a decoder's failure codes, one sentence each, shared by the streaming
+/// `Decompressor` and the whole-frame `FrameDecompressor`.
+enum DecoderErrors {
+    /// A failing `lzma_code` result.
+    static func xz(_ r: lzma_ret) -> BundleError {
+        switch r {
+        case LZMA_MEMLIMIT_ERROR:
+            return BundleError(
+                .tooLarge, "xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)"
+            )
+        case LZMA_MEM_ERROR: return BundleError(.codec, "xz: out of memory")
+        case LZMA_FORMAT_ERROR: return BundleError(.codec, "xz: not an xz stream")
+        case LZMA_OPTIONS_ERROR: return BundleError(.codec, "xz: unsupported options")
+        case LZMA_DATA_ERROR: return BundleError(.codec, "xz: corrupt data")
+        default: return BundleError(.codec, "xz: decoding failed (\(r.rawValue))")
+        }
+    }
+
+    /// A zstd error code; `windowLogMax` is the streaming decoder's window limit, which a frame
+    /// asking for more is refused by.
+    static func zstd(_ r: Int, windowLogMax: Int32) -> BundleError {
         switch ZSTD_getErrorCode(r) {
         case ZSTD_error_frameParameter_windowTooLarge:
             let limit = windowLogMax >= 20 ? "\(1 << (windowLogMax - 20)) MiB" : "\(1 << (windowLogMax - 10)) KiB"
             return BundleError(.tooLarge, "zstd: frame requires too much memory (window larger than \(limit))")
-        case ZSTD_error_memory_allocation:
-            return BundleError(.codec, "zstd: out of memory")
-        case ZSTD_error_checksum_wrong:
-            return BundleError(.codec, "zstd: corrupt data (checksum mismatch)")
-        case ZSTD_error_prefix_unknown:
-            return BundleError(.codec, "zstd: not a zstd stream")
-        default:
-            return BundleError(.codec, "zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
+        case ZSTD_error_memory_allocation: return BundleError(.codec, "zstd: out of memory")
+        case ZSTD_error_checksum_wrong: return BundleError(.codec, "zstd: corrupt data (checksum mismatch)")
+        case ZSTD_error_prefix_unknown: return BundleError(.codec, "zstd: not a zstd frame")
+        case ZSTD_error_dstSize_tooSmall: return BundleError(.codec, "zstd: frame decodes to more bytes than declared")
+        default: return BundleError(.codec, "zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
         }
     }
 }

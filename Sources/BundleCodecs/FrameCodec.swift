@@ -70,12 +70,14 @@ public final class FrameDecompressor {
         case .zstd(let ctx):
             // Exactly one frame, nothing after it: a second frame or a skippable one is refused.
             let frameSize = ZSTD_findFrameCompressedSize(input.baseAddress, input.count)
-            if ZSTD_isError(frameSize) != 0 { throw FrameDecompressor.zstdError(frameSize) }
+            if ZSTD_isError(frameSize) != 0 {
+                throw DecoderErrors.zstd(frameSize, windowLogMax: Limits.zstdMaxWindowLog)
+            }
             guard frameSize == input.count else {
                 throw BundleError(.codec, "zstd: \(input.count - frameSize) unexpected bytes after the frame")
             }
             let r = ZSTD_decompressDCtx(ctx, output.baseAddress, output.count, input.baseAddress, input.count)
-            if ZSTD_isError(r) != 0 { throw FrameDecompressor.zstdError(r) }
+            if ZSTD_isError(r) != 0 { throw DecoderErrors.zstd(r, windowLogMax: Limits.zstdMaxWindowLog) }
             guard r == output.count else {
                 throw BundleError(.codec, "zstd: frame decodes to \(r) bytes, not the \(output.count) declared")
             }
@@ -111,15 +113,7 @@ public final class FrameDecompressor {
                     outLeft == 0
                         ? "xz: stream decodes to more than the \(output.count) bytes declared"
                         : "xz: stream is truncated")
-            case LZMA_MEMLIMIT_ERROR:
-                throw BundleError(
-                    .tooLarge,
-                    "xz: stream requires too much memory (more than \(Limits.xzMemoryLimit >> 20) MiB to decode)")
-            case LZMA_MEM_ERROR: throw BundleError(.codec, "xz: out of memory")
-            case LZMA_FORMAT_ERROR: throw BundleError(.codec, "xz: not an xz stream")
-            case LZMA_OPTIONS_ERROR: throw BundleError(.codec, "xz: unsupported options")
-            case LZMA_DATA_ERROR: throw BundleError(.codec, "xz: corrupt data")
-            default: throw BundleError(.codec, "xz: decoding failed (\(r.rawValue))")
+            default: throw DecoderErrors.xz(r)
             }
 
         case .zlib(let s):
@@ -154,17 +148,6 @@ public final class FrameDecompressor {
             case Z_NEED_DICT: throw BundleError(.codec, "zlib: stream asks for a preset dictionary (not allowed)")
             default: throw BundleError(.codec, "zlib: corrupt data")
             }
-        }
-    }
-
-    private static func zstdError(_ r: Int) -> BundleError {
-        switch ZSTD_getErrorCode(r) {
-        case ZSTD_error_memory_allocation: return BundleError(.codec, "zstd: out of memory")
-        case ZSTD_error_checksum_wrong: return BundleError(.codec, "zstd: corrupt data (checksum mismatch)")
-        case ZSTD_error_prefix_unknown: return BundleError(.codec, "zstd: not a zstd frame")
-        case ZSTD_error_dstSize_tooSmall:
-            return BundleError(.codec, "zstd: frame decodes to more bytes than declared")
-        default: return BundleError(.codec, "zstd: corrupt data (\(String(cString: ZSTD_getErrorName(r))))")
         }
     }
 }
