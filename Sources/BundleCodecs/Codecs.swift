@@ -26,13 +26,7 @@ private let zlibMaxChunk = Int(UInt32.max)
 /// zstd windows above 2^`Limits.zstdMaxWindowLog` bytes, xz streams needing more than
 /// `Limits.xzMemoryLimit` bytes. The final class owns the C state and frees it in `deinit`.
 public final class Decompressor {
-    private enum State {
-        case none
-        case zstd(OpaquePointer)
-        case xz(UnsafeMutablePointer<lzma_stream>)
-        case zlib(UnsafeMutablePointer<z_stream>)
-    }
-    private let state: State
+    private let state: DecoderState
     private let codec: Codec
     /// Set once the end of the compressed stream has been decoded. Later calls report the end
     /// again and consume nothing, so bytes after the stream are left to the caller (trailing
@@ -53,43 +47,25 @@ public final class Decompressor {
         case .none:
             state = .none
         case .zstd:
-            guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
+            let ctx = try DecoderState.newZstd()
             let r = ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, zstdWindowLogMax)
             guard ZSTD_isError(r) == 0 else {
                 ZSTD_freeDCtx(ctx); throw BundleError(.codec, "zstd: cannot set the window limit")
             }
             state = .zstd(ctx)
         case .xz:
-            let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
-            clzma_stream_init(strm)
-            let r = lzma_stream_decoder(strm, Limits.xzMemoryLimit, 0)
-            guard r == LZMA_OK else {
-                lzma_end(strm); strm.deallocate()
-                throw BundleError(
-                    .codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(r.rawValue))")
+            let strm = DecoderState.newXz()
+            do { try DecoderState.startXz(strm) } catch {
+                DecoderState.xz(strm).release()
+                throw error
             }
             state = .xz(strm)
         case .zlib:
-            let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            strm.initialize(to: z_stream())
-            let r = czlib_inflate_init2(strm, 15)
-            guard r == Z_OK else {
-                strm.deallocate()
-                throw BundleError(
-                    .codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
-            }
-            state = .zlib(strm)
+            state = .zlib(try DecoderState.newZlib())
         }
     }
 
-    deinit {
-        switch state {
-        case .none: break
-        case .zstd(let ctx): ZSTD_freeDCtx(ctx)
-        case .xz(let s): lzma_end(s); s.deallocate()
-        case .zlib(let s): inflateEnd(s); s.deallocate()
-        }
-    }
+    deinit { state.release() }
 
     /// Decodes as much as possible of `input` into `output`. Returns bytes consumed from input,
     /// bytes written to output, and whether the end of the compressed stream was reached.
@@ -165,6 +141,58 @@ public final class Decompressor {
             case Z_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
             default: throw BundleError(.codec, "zlib: corrupt data")  // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
             }
+        }
+    }
+}
+
+/// The C library state a decoder owns, freed by `release()`: shared by the streaming `Decompressor`
+/// and the whole-frame `FrameDecompressor`, which differ only in how they drive it.
+enum DecoderState {
+    case none
+    case zstd(OpaquePointer)
+    case xz(UnsafeMutablePointer<lzma_stream>)
+    case zlib(UnsafeMutablePointer<z_stream>)
+
+    static func newZstd() throws(BundleError) -> OpaquePointer {
+        guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
+        return ctx
+    }
+
+    /// An xz stream, not started yet (`startXz`).
+    static func newXz() -> UnsafeMutablePointer<lzma_stream> {
+        let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
+        clzma_stream_init(strm)
+        return strm
+    }
+
+    /// (Re)starts `strm` as a single-stream .xz decoder within `Limits.xzMemoryLimit`.
+    static func startXz(_ strm: UnsafeMutablePointer<lzma_stream>) throws(BundleError) {
+        let r = lzma_stream_decoder(strm, Limits.xzMemoryLimit, 0)
+        guard r == LZMA_OK else {
+            throw BundleError(
+                .codec, r == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(r.rawValue))")
+        }
+    }
+
+    /// A zlib inflater for the zlib format (windowBits 15: neither raw deflate nor gzip).
+    static func newZlib() throws(BundleError) -> UnsafeMutablePointer<z_stream> {
+        let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        strm.initialize(to: z_stream())
+        let r = czlib_inflate_init2(strm, 15)
+        guard r == Z_OK else {
+            strm.deallocate()
+            throw BundleError(
+                .codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
+        }
+        return strm
+    }
+
+    func release() {
+        switch self {
+        case .none: break
+        case .zstd(let ctx): ZSTD_freeDCtx(ctx)
+        case .xz(let s): lzma_end(s); s.deallocate()
+        case .zlib(let s): inflateEnd(s); s.deallocate()
         }
     }
 }

@@ -13,13 +13,7 @@ import CZlib
 /// exactly at the end of its stored bytes; anything else is a `BundleError` (`.codec`), never a
 /// partial result.
 public final class FrameDecompressor {
-    private enum State {
-        case none
-        case zstd(OpaquePointer)
-        case xz(UnsafeMutablePointer<lzma_stream>)
-        case zlib(UnsafeMutablePointer<z_stream>)
-    }
-    private let state: State
+    private let state: DecoderState
     public let codec: Codec
 
     public init(codec: Codec) throws(BundleError) {
@@ -28,33 +22,15 @@ public final class FrameDecompressor {
         case .none:
             state = .none
         case .zstd:
-            guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
-            state = .zstd(ctx)
+            state = .zstd(try DecoderState.newZstd())
         case .xz:
-            let strm = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
-            clzma_stream_init(strm)
-            state = .xz(strm)
+            state = .xz(DecoderState.newXz())
         case .zlib:
-            let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-            strm.initialize(to: z_stream())
-            let r = czlib_inflate_init2(strm, 15)
-            guard r == Z_OK else {
-                strm.deallocate()
-                throw BundleError(
-                    .codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
-            }
-            state = .zlib(strm)
+            state = .zlib(try DecoderState.newZlib())
         }
     }
 
-    deinit {
-        switch state {
-        case .none: break
-        case .zstd(let ctx): ZSTD_freeDCtx(ctx)
-        case .xz(let s): lzma_end(s); s.deallocate()
-        case .zlib(let s): inflateEnd(s); s.deallocate()
-        }
-    }
+    deinit { state.release() }
 
     /// Decodes the frame in `input` (all its stored bytes) into `output`, which it must fill
     /// exactly. `.none` copies (the sizes are equal by the frame table's rules).
@@ -84,12 +60,7 @@ public final class FrameDecompressor {
 
         case .xz(let s):
             // Re-initialising an existing stream reuses its dictionary when the size is unchanged.
-            let start = lzma_stream_decoder(s, Limits.xzMemoryLimit, 0)
-            guard start == LZMA_OK else {
-                throw BundleError(
-                    .codec,
-                    start == LZMA_MEM_ERROR ? "xz: out of memory" : "xz: cannot start the decoder (\(start.rawValue))")
-            }
+            try DecoderState.startXz(s)
             s.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
             s.pointee.avail_in = input.count
             s.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
