@@ -1,12 +1,11 @@
 /* windows-clibs-probe: proves the static libraries of scripts/lib/windows-clibs.sh link into a
- * Windows x64 program and work there. Built and run by hand (scripts/lib/windows-clibs.sh's
- * header), e.g.
+ * Windows x64 program and work there. Built and run by hand, from the repository's root:
  *
- *   . scripts/lib/windows-clibs.sh && windows_clibs
+ *   . scripts/lib/windows-clibs.sh && windows_clibs      (also sets ZIG_CC)
  *   $ZIG_CC -target x86_64-windows-gnu -Os -fno-sanitize=all -I"$WINDOWS_CLIBS_INCLUDE" \
  *     -DSODIUM_STATIC -DLZMA_API_STATIC Tests/Fixtures/windows-clibs-probe.c \
  *     -L"$WINDOWS_CLIBS_LIBDIR" -lsodium -lzstd -llzma -lz -ladvapi32 -o probe.exe
- *   wine probe.exe
+ *   "$WINE" probe.exe                                    (wine 10: scripts/lib/wine-toolchain.sh)
  *
  * It is plain C, so it also builds natively against Debian's libraries (gcc ... -lsodium -lzstd
  * -llzma -lz), which checks the expected values below on the host.

@@ -80,6 +80,12 @@
 # sha256 still matches). Compiles run two at a time (xargs -P2). A failure is one line naming the
 # step (the tool's own messages above it, or the log it names).
 #
+# Measured here (2 shared cores, December 2026): from scratch (no downloads, empty zig cache) 76 s
+# when the machine was quiet, 184 s at a load average of 9; about 58 s of CPU. Once built, 0.1 s.
+# Sizes: libsodium.a 735,298, libzstd.a 206,320, liblzma.a 369,436, libz.a 143,038 bytes.
+# Proof: Tests/Fixtures/windows-clibs-probe.c (how to build and run it is at its top) links against
+# the four with -ladvapi32 alone, and passes every check under wine 10.
+#
 # Needs: the pinned zig (installed on first use), apt-get and dpkg-source (dpkg-dev: installed with
 # apt-get when missing, which needs root or sudo), network access to the Debian mirror when
 # something must be downloaded.
@@ -196,8 +202,10 @@ _windows_clibs_build() {
           continue
         fi
         [ -f "$dsc" ] || fail "fetching $p $version (no $dsc after apt-get source)" "$work/apt-source-$p.log"
-        [ "$(sha256sum < "$dsc" | cut -d' ' -f1)" = "$sha" ] \
-          || fail "checking $p $version: its .dsc's sha256 is not the pinned $sha (the mirror changed it)"
+        local got
+        got=$(sha256sum < "$dsc" | cut -d' ' -f1)
+        [ "$got" = "$sha" ] \
+          || fail "checking $p $version's .dsc against its pinned sha256 $sha (the mirror served $got)"
       fi
       fetched=$version
       break
