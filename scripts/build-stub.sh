@@ -128,8 +128,14 @@ else
   SWIFT_OPT=(-Osize); C_OPT=(-Os)
 fi
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/build-stub.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+# BUILD_STUB_WORK=DIR keeps the objects and IR there, to look at a failed link.
+if [ -n "${BUILD_STUB_WORK:-}" ]; then
+  W=$BUILD_STUB_WORK
+  mkdir -p "$W"
+else
+  W=$(mktemp -d "${TMPDIR:-/tmp}/build-stub.XXXXXX")
+  trap 'rm -rf "$W"' EXIT
+fi
 INCLUDES=(-I "$W" -I Sources/CPlatform/include -I Sources/CKeySlot/include
           -I Sources/CZstd -I Sources/CLZMA -I Sources/CZlib -I Sources/CSodium -I Sources/CInflate/include)
 # -function-sections lets --gc-sections drop what the launcher never calls. The implicit
