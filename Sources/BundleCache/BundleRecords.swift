@@ -35,7 +35,7 @@ public struct BundleRecord: Sendable {
             case Array("app".utf8): r.app = value
             case Array("version".utf8): r.version = value
             case Array("binary".utf8): r.binary = value
-            case Array("layers".utf8): r.layers = value.split(separator: ",").map(String.init)
+            case Array("layers".utf8): r.layers = value.splitBytes(at: UInt8(ascii: ","))
             default: break
             }
         }

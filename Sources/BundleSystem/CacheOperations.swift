@@ -75,7 +75,7 @@ extension Sys {
     public static func defaultUserCacheBase(home: String) -> String { home + "/.cache" }
     /// Whether `path` names a place without the working directory (`/...` on POSIX): the cache
     /// refuses a relative root, which would move with the working directory.
-    public static func isAbsolutePath(_ path: String) -> Bool { path.hasPrefix("/") }
+    public static func isAbsolutePath(_ path: String) -> Bool { path.utf8.first == UInt8(ascii: "/") }
     public static func systemCacheRoot(appName: String) -> String { "/var/cache/" + appName }
 }
 
