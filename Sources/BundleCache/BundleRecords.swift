@@ -90,17 +90,3 @@ extension CacheRoot {
         try? Sys.unlinkat(bundles.fd, Array(digest.utf8))
     }
 }
-
-extension String {
-    /// Substring test on bytes (no Foundation, no canonical equivalence).
-    func containsBytes(_ needle: String) -> Bool {
-        let h = Array(utf8), n = Array(needle.utf8)
-        guard n.count <= h.count else { return false }
-        var i = 0
-        while i + n.count <= h.count {
-            if Array(h[i..<(i + n.count)]) == n { return true }
-            i += 1
-        }
-        return false
-    }
-}

@@ -38,9 +38,17 @@ extension String {
     /// shorter prefix first): the order of `strcmp`, the same on every machine.
     public func bytesPrecede(_ other: String) -> Bool { utf8.lexicographicallyPrecedes(other.utf8) }
 
-    /// Whether the string holds `byte` (an ASCII byte: it never occurs inside a multi-byte
-    /// UTF-8 sequence).
-    public func containsByte(_ byte: UInt8) -> Bool { utf8.contains(byte) }
+    /// Whether `needle`'s bytes occur in the string's bytes (an empty needle always does).
+    public func containsBytes(_ needle: String) -> Bool {
+        let h = Array(utf8), n = Array(needle.utf8)
+        guard n.count <= h.count else { return false }
+        var i = 0
+        while i + n.count <= h.count {
+            if h[i..<(i + n.count)].elementsEqual(n) { return true }
+            i += 1
+        }
+        return false
+    }
 
     /// The pieces between occurrences of the ASCII byte `separator`. Splitting valid UTF-8 at an
     /// ASCII byte leaves valid UTF-8, so the pieces are exactly the original bytes.

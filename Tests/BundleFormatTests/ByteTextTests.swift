@@ -70,7 +70,8 @@ final class ByteTextTests: XCTestCase {
         XCTAssertEqual("\u{A0}x\u{A0}".trimmingASCIISpaces(), "\u{A0}x\u{A0}")
         XCTAssertEqual("e\u{301}".prefixScalars(1), "e")
         XCTAssertEqual("0123456789abcdef0123".prefixScalars(16), "0123456789abcdef")
-        XCTAssertTrue("a:b".containsByte(UInt8(ascii: ":")))
-        XCTAssertFalse("ab".containsByte(UInt8(ascii: ":")))
+        XCTAssertTrue("abc.tmp.1".containsBytes(".tmp."))
+        XCTAssertTrue("abc".containsBytes(""))
+        XCTAssertFalse("\(nfc).tmp".containsBytes(nfd))
     }
 }
