@@ -112,7 +112,14 @@ case "$TARGET" in
     ;;
   *) echo "build-stub: --target must be linux-x64, linux-arm64 or windows-x64 (got '${TARGET}')" >&2; exit 2 ;;
 esac
-[ -f "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" ] || {
+# The link takes nothing from this directory: the launcher must not touch String's Unicode tables
+# (libswiftUnicodeDataTables.a, normalisation and grapheme breaking, ELF only, so no Windows link
+# could use it). Its text is compared, ordered and split as UTF-8 bytes (Sources/BundleFormat/
+# ByteText.swift), and the library is left out of the link lines below on purpose: a live launcher
+# function that reaches the tables (a String ==, <, hasPrefix, switch on a literal, hash, or
+# Character iteration) leaves `_swift_stdlib_*` symbols undefined and fails the link. That is the
+# guard. The directory is still checked: without it this Swift has no Embedded stdlib for $TRIPLE.
+[ -d "$EMBEDDED_LIB/$TRIPLE" ] || {
   echo "build-stub: no Embedded Swift libraries for $TRIPLE in $EMBEDDED_LIB" >&2; exit 1; }
 
 if [ -n "$DEBUG" ]; then
@@ -238,7 +245,7 @@ elif [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \
     "${MODULE_OBJECTS[@]}" "$W"/Stub.o \
-    "$W"/platform.o "$W"/keyslot.o "$W"/inflate.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
+    "$W"/platform.o "$W"/keyslot.o "$W"/inflate.o \
     -lsodium -lzstd -llzma -lz -lm || fail "linking"
 else
   step "link (static, musl)"
@@ -251,7 +258,7 @@ else
   "${CC[@]}" -static "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections -Wl,--wrap=posix_memalign \
     "${sodium_unpicked[@]}" -o "$W/bundle-stub" \
     "${MODULE_OBJECTS[@]}" "$W"/Stub.o \
-    "$W"/platform.o "$W"/keyslot.o "$W"/inflate.o "$EMBEDDED_LIB/$TRIPLE/libswiftUnicodeDataTables.a" \
+    "$W"/platform.o "$W"/keyslot.o "$W"/inflate.o \
     Stub/Link/musl-compat.c Stub/Link/sodium-trim.c "$W/zstd-no-legacy.o" \
     "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" || fail "linking"
 fi

@@ -79,14 +79,13 @@ public struct CacheLocation: Sendable {
     static func trimmed(_ p: String) -> String {
         #if DGMO_TARGET_OS_WINDOWS
             // `C:\` keeps its separator: `C:` alone is the drive's working directory.
-            var b = Array(p.utf8)
-            while b.count > 3, b.last == 0x2F || b.last == 0x5C { b.removeLast() }
-            return String(decoding: b, as: UTF8.self)
+            var bytes = Array(p.utf8)
+            while bytes.count > 3, bytes.last == 0x2F || bytes.last == 0x5C { bytes.removeLast() }
         #else
-            var p = p
-            while p.utf8.count > 1, p.hasSuffix("/") { p.removeLast() }
-            return p
+            var bytes = Array(p.utf8)
+            while bytes.count > 1, bytes.last == 0x2F { bytes.removeLast() }
         #endif
+        return bytes.count == p.utf8.count ? p : String(decoding: bytes, as: UTF8.self)
     }
 
     static func homeDirectory() -> String? {
@@ -213,7 +212,9 @@ public enum PathWalk {
         var prefixFD: FileDescriptor? = nil
         /// The trusted prefix the walk started from (nil when it started at `/`).
         var startedAt: [UInt8]? = nil
-        if let prefix = trustedPrefix, prefix != "/", path == prefix || path.hasPrefix(prefix + "/") {
+        if let prefix = trustedPrefix, !prefix.bytesEqual("/"),
+            path.bytesEqual(prefix) || path.hasBytePrefix(prefix + "/")
+        {
             // A home that does not exist yet is made like any other component, from `/`.
             if let fd = try? Sys.open(prefix, .readOnly | .directory) {
                 start = prefix
@@ -269,7 +270,7 @@ public enum PathWalk {
                 // `/..` is `/`.
                 continue
             }
-            let childPath = (shown == "/" ? "" : shown) + "/" + Sys.displayName(component.name)
+            let childPath = (shown.bytesEqual("/") ? "" : shown) + "/" + Sys.displayName(component.name)
             let opened: Opened?
             do throws(BundleError) {
                 opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
