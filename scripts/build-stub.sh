@@ -187,12 +187,13 @@ swift_module() {
 }
 
 # The modules and their order are listed once, in Stub/modules (the Makefile reads it too).
-MODULE_OBJECTS=()
+MODULE_OBJECTS=() MODULE_NAMES=()
 while read -r name flags; do
   case "$name" in ''|'#'*) continue ;; esac
   # shellcheck disable=SC2086  # flags are words
   swift_module "$name" $flags -- Sources/"$name"/*.swift
   MODULE_OBJECTS+=("$W/$name.o")
+  MODULE_NAMES+=("$name")
 done < Stub/modules
 [ ${#MODULE_OBJECTS[@]} -gt 0 ] || { echo "build-stub: Stub/modules lists no module" >&2; exit 1; }
 step "swift Stub"
@@ -230,6 +231,25 @@ fi
 # Stub/Link/zstd-no-legacy.c, an object before the archives: libzstd's decoders of the legacy
 # formats v0.5-v0.7 stay out of the link (a legacy frame is refused).
 if [ "$TARGET" = windows-x64 ]; then
+  # The Unicode-table guard. lld-link reports an undefined symbol even when only dead code (a
+  # COMDAT that --gc-sections drops) refers to it, so the PE link cannot be the guard, as the ELF
+  # links are: the same IR is linked as ELF by ld.lld with --gc-sections from `main`, and any
+  # `_swift_stdlib_*` symbol a live function needs fails the build. Only then does the PE link get
+  # windows-compat.c's definitions of those symbols, which end the launcher if ever reached.
+  step "check: no live code reaches the Unicode tables"
+  LLD="$(dirname "$CLANG")/ld.lld"
+  guard_objects=()
+  for name in "${MODULE_NAMES[@]}" Stub; do
+    "$CLANG" -target x86_64-unknown-linux-gnu "${C_OPT[@]}" -ffunction-sections -fdata-sections -Wno-override-module \
+      -c "$W/$name.ll" -o "$W/$name.guard.o" || fail "compiling $name for the Unicode-table check"
+    guard_objects+=("$W/$name.guard.o")
+  done
+  unicode=$("$LLD" --gc-sections -e main --warn-unresolved-symbols -o "$W/guard.elf" "${guard_objects[@]}" 2>&1 |
+    grep -o 'undefined symbol: _swift_stdlib_[A-Za-z_]*' | sort -u || true)
+  [ -z "$unicode" ] || {
+    echo "build-stub: live launcher code reaches Swift's Unicode tables ($(echo "$unicode" | tr '\n' ' ')): compare and split text as bytes (Sources/BundleFormat/ByteText.swift)" >&2
+    exit 1
+  }
   step "link (PE, x86_64-windows-gnu)"
   "${CC[@]}" "${C_OPT[@]}" -fno-sanitize=all -I Sources/CPlatform/include -c Stub/Link/windows-compat.c \
     -o "$W/windows-compat.o" || fail "compiling Stub/Link/windows-compat.c"

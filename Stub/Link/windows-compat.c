@@ -55,3 +55,26 @@ void arc4random_buf(void *buf, size_t n) {
         n--;
     }
 }
+
+/* Swift's Unicode tables (normalisation, grapheme breaking) are not linked: their library is ELF
+ * only, and the launcher compares and splits text as bytes. build-stub.sh proves by an ELF link of
+ * the same IR that no live function reaches these symbols; lld-link still wants a definition for
+ * the dead code that names them. Reaching one anyway ends the launcher with one line. */
+static void unicode_tables_reached(void) {
+    static const char message[] = "launcher: internal error: Swift's Unicode tables were reached\n";
+    (void)cplat_write(2, message, sizeof message - 1);
+    cplat_exit(125);
+}
+const uint8_t _swift_stdlib_nfd_decompositions[1];
+void _swift_stdlib_getComposition(void);
+void _swift_stdlib_getDecompositionEntry(void);
+void _swift_stdlib_getGraphemeBreakProperty(void);
+void _swift_stdlib_getNormData(void);
+void _swift_stdlib_isExtendedPictographic(void);
+void _swift_stdlib_isInCB_Consonant(void);
+void _swift_stdlib_getComposition(void) { unicode_tables_reached(); }
+void _swift_stdlib_getDecompositionEntry(void) { unicode_tables_reached(); }
+void _swift_stdlib_getGraphemeBreakProperty(void) { unicode_tables_reached(); }
+void _swift_stdlib_getNormData(void) { unicode_tables_reached(); }
+void _swift_stdlib_isExtendedPictographic(void) { unicode_tables_reached(); }
+void _swift_stdlib_isInCB_Consonant(void) { unicode_tables_reached(); }
