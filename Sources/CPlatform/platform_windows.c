@@ -307,6 +307,7 @@ static struct known_sid owner_rights = {SID_REVISION, 1, {SECURITY_CREATOR_SID_A
 static PSID user_sid;                      /* the token user, NULL if it could not be read */
 static DWORD user_error;                   /* why not */
 static SECURITY_ATTRIBUTES private_attrs;  /* a private directory's, .lpSecurityDescriptor NULL if not made */
+static PACL private_acl;                   /* its DACL */
 static INIT_ONCE user_once = INIT_ONCE_STATIC_INIT;
 
 /* A private directory: owned by the token user, full control to it, LocalSystem and the
@@ -326,6 +327,7 @@ static void private_descriptor(PSID user) {
          && SetSecurityDescriptorControl(&sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED);
     if (!ok) { user_error = GetLastError(); free(acl); return; }
     private_attrs = (SECURITY_ATTRIBUTES){sizeof private_attrs, &sd, FALSE};
+    private_acl = acl;
 }
 
 /* The process token's user (not a thread's: the launcher impersonates no one). */
@@ -390,28 +392,101 @@ static int others_can_write(PACL dacl, PSID owner) {
     return 0;
 }
 
-/* st_uid, st_gid and the 0o022 bits of st_mode from the handle's owner and DACL. A descriptor that
- * cannot be read (no READ_CONTROL) is another's and writable by others, and so is one of a file
- * system without security (FAT, exFAT: no owner, no DACL): nothing on it is trusted. Read with
- * GetKernelObjectSecurity into a buffer on the stack (one query; GetSecurityInfo makes two, the size
- * and then the copy, which under wine added a server round trip to every fstat), a larger one
- * only for a descriptor that does not fit. */
-static void owner_and_mode(HANDLE h, struct cplat_stat *st) {
-    const SECURITY_INFORMATION what = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+/* A handle's owner and DACL (dacl NULL: none, or a NULL DACL; both mean everyone has full access),
+ * read with GetKernelObjectSecurity into a buffer on the stack: one query (GetSecurityInfo makes
+ * two, the size and then the copy, which under wine added a server round trip to every fstat), a
+ * larger buffer only for a descriptor that does not fit. Released by free_security. */
+struct security {
     union { SECURITY_DESCRIPTOR_RELATIVE sd; void *align; unsigned char bytes[1024]; } buf;
-    PSECURITY_DESCRIPTOR sd = &buf;
-    PSID owner = NULL;
-    PACL dacl = NULL;
+    PSECURITY_DESCRIPTOR sd;
+    PSID owner;
+    PACL dacl;
+};
+
+static BOOL read_security(HANDLE h, struct security *s) {
+    const SECURITY_INFORMATION what = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
     BOOL present = FALSE, defaulted;
     DWORD n;
+    s->sd = &s->buf;
+    s->owner = NULL;
+    s->dacl = NULL;
+    BOOL ok = GetKernelObjectSecurity(h, what, s->sd, sizeof s->buf, &n);
+    if (!ok && GetLastError() == ERROR_INSUFFICIENT_BUFFER) {
+        if (!(s->sd = malloc(n))) { SetLastError(ERROR_NOT_ENOUGH_MEMORY); return FALSE; }
+        ok = GetKernelObjectSecurity(h, what, s->sd, n, &n);
+    }
+    ok = ok && GetSecurityDescriptorOwner(s->sd, &s->owner, &defaulted)
+         && GetSecurityDescriptorDacl(s->sd, &present, &s->dacl, &defaulted);
+    if (!present) s->dacl = NULL;
+    return ok;
+}
+
+static void free_security(struct security *s) {
+    if (s->sd != &s->buf) free(s->sd);
+    s->sd = NULL;
+}
+
+/* st_uid, st_gid and the 0o022 bits of st_mode from the handle's owner and DACL. A descriptor that
+ * cannot be read (no READ_CONTROL) is another's and writable by others, and so is one of a file
+ * system without security (FAT, exFAT: no owner, no DACL): nothing on it is trusted. */
+static void owner_and_mode(HANDLE h, struct cplat_stat *st) {
+    struct security s;
     read_user();
-    BOOL ok = GetKernelObjectSecurity(h, what, sd, sizeof buf, &n);
-    if (!ok && GetLastError() == ERROR_INSUFFICIENT_BUFFER && (sd = malloc(n)))
-        ok = GetKernelObjectSecurity(h, what, sd, n, &n);
-    ok = ok && GetSecurityDescriptorOwner(sd, &owner, &defaulted) && GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted);
-    st->st_uid = st->st_gid = ok ? owner_uid(owner) : OTHER_UID;
-    if (!ok || others_can_write(present ? dacl : NULL, owner)) st->st_mode |= 022;
-    if (sd != &buf) free(sd);
+    BOOL ok = read_security(h, &s);
+    st->st_uid = st->st_gid = ok ? owner_uid(s.owner) : OTHER_UID;
+    if (!ok || others_can_write(s.dacl, s.owner)) st->st_mode |= 022;
+    free_security(&s);
+}
+
+/* fchmod without group and other write (the cache tightening what is its own): the DACL loses every
+ * write right others_can_write counts. An allow ACE of another SID keeps its other rights, or goes
+ * if none is left (as does an allow ACE of another layout that grants one); a NULL DACL becomes the
+ * private one. The new DACL is protected and its inherited ACEs become explicit, so the parent's
+ * cannot come back; it is set on this file only (SetKernelObjectSecurity, no propagation to what a
+ * directory holds: each file the cache relies on is checked by itself). Needs WRITE_DAC, which the
+ * owner always has. */
+static int32_t close_to_others(HANDLE h) {
+    struct security s;
+    read_user();
+    if (!read_security(h, &s)) { int32_t r = fail(); free_security(&s); return r; }
+    if (!others_can_write(s.dacl, s.owner)) { free_security(&s); return 0; }
+    PACL from = s.dacl ? s.dacl : private_acl;
+    PACL acl = from ? malloc(from->AclSize) : NULL;
+    int32_t r = from ? (acl ? 0 : -CPLAT_ENOMEM) : -win_code(user_error);
+    if (acl) memcpy(acl, from, from->AclSize);
+    for (DWORD i = acl ? acl->AceCount : 0; r == 0 && i-- > 0;) {   /* from the end: DeleteAce moves the rest */
+        ACE_HEADER *a;
+        if (!GetAce(acl, i, (void **)&a)) { r = fail(); break; }
+        a->AceFlags &= (BYTE)~INHERITED_ACE;
+        ACCESS_MASK *mask = &((ACCESS_ALLOWED_ACE *)a)->Mask;
+        if (!(*mask & WRITE_RIGHTS)) continue;
+        switch (a->AceType) {
+        case ACCESS_DENIED_ACE_TYPE: case ACCESS_DENIED_OBJECT_ACE_TYPE:
+        case ACCESS_DENIED_CALLBACK_ACE_TYPE: case ACCESS_DENIED_CALLBACK_OBJECT_ACE_TYPE:
+            continue;
+        case ACCESS_ALLOWED_ACE_TYPE: case ACCESS_ALLOWED_CALLBACK_ACE_TYPE: {
+            PSID sid = &((ACCESS_ALLOWED_ACE *)a)->SidStart;
+            if ((user_sid && EqualSid(sid, user_sid)) || (s.owner && EqualSid(sid, s.owner)) || is_system(sid)
+                || EqualSid(sid, &creator_owner) || EqualSid(sid, &owner_rights)) continue;
+            if ((*mask &= ~(ACCESS_MASK)WRITE_RIGHTS) != 0) continue;
+            break;
+        }
+        default:
+            break;
+        }
+        if (!DeleteAce(acl, i)) r = fail();
+    }
+    SECURITY_DESCRIPTOR sd;
+    HANDLE w = INVALID_HANDLE_VALUE;
+    if (r == 0 && !(InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) && SetSecurityDescriptorDacl(&sd, TRUE, acl, FALSE)
+                    && SetSecurityDescriptorControl(&sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED)))
+        r = fail();
+    if (r == 0 && (w = ReOpenFile(h, WRITE_DAC, SHARE_ALL, FILE_FLAG_BACKUP_SEMANTICS)) == INVALID_HANDLE_VALUE) r = fail();
+    if (r == 0 && !SetKernelObjectSecurity(w, DACL_SECURITY_INFORMATION, &sd)) r = fail();
+    if (w != INVALID_HANDLE_VALUE) CloseHandle(w);
+    free(acl);
+    free_security(&s);
+    return r;
 }
 
 /* ---- opening and stat, shared by the calls below ---- */
@@ -735,14 +810,17 @@ int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size
     return -CPLAT_ENOSYS;
 }
 
-/* Only the owner's write bit has a Windows form, the read-only attribute (of files: on a
- * directory it means something else to Explorer). The descriptor may be read-only, so the
- * attribute is set through a second handle with FILE_WRITE_ATTRIBUTES. */
+/* The owner's write bit is the read-only attribute (of files: on a directory it means something
+ * else to Explorer), set through a second handle with FILE_WRITE_ATTRIBUTES since the descriptor
+ * may be read-only. A mode without group and other write takes those rights from everyone else
+ * in the DACL (close_to_others, "owners" above), so the write bits fstat reports go as on POSIX;
+ * a mode with them gives nobody anything. */
 int32_t cplat_fchmod(int32_t fd, uint32_t mode) {
     HANDLE h, w;
     FILE_BASIC_INFO b;
     int32_t r = get_handle(fd, &h);
     if (r) return r;
+    if ((mode & 022) == 0 && (r = close_to_others(h))) return r;
     if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b)) return fail();
     if (b.FileAttributes & FILE_ATTRIBUTE_DIRECTORY) return 0;
     DWORD a = (b.FileAttributes & ~(DWORD)FILE_ATTRIBUTE_READONLY) | ((mode & 0200) ? 0 : FILE_ATTRIBUTE_READONLY);

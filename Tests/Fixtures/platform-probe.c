@@ -185,6 +185,8 @@ static void windows_owners(int32_t d, const char *path) {
     check("set the wider DACL", SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, wide, NULL), 0);
     check("Everyone:Modify reads as writable by group and others",
           cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 022 && st.st_uid == cplat_geteuid(), 1);
+    check("fchmod 0755 takes their write rights away", cplat_fchmod(d, 0755), 0);
+    check("closed to others again", cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 0, 1);
     /* the DACL it had: private again */
     check("set the old DACL back", SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
                                                    NULL, NULL, old, NULL), 0);
@@ -194,6 +196,8 @@ static void windows_owners(int32_t d, const char *path) {
     /* a NULL DACL: everyone has full access */
     check("set a NULL DACL", SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL), 0);
     check("a NULL DACL reads as writable by group and others", cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 022, 1);
+    check("fchmod 0700 makes it private", cplat_fchmod(d, 0700), 0);
+    check("closed to others again", cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 0, 1);
     SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL, old, NULL);
     /* owned by the administrators: root's. Giving a file to a group needs the group to be one the
      * token may name as owner (an elevated administrator's), or SeRestorePrivilege. */
@@ -253,6 +257,8 @@ static void owners(void) {
 #else
     check("fchmod 0777", cplat_fchmod(o, 0777), 0);
     check("a 0777 directory reads as writable by group and others", cplat_fstat(o, &st) == 0 && (st.st_mode & 022) == 022, 1);
+    check("fchmod 0755", cplat_fchmod(o, 0755), 0);
+    check("closed to others again", cplat_fstat(o, &st) == 0 && (st.st_mode & 022) == 0, 1);
 #endif
     cplat_close(o);
     check("unlinkat the file", cplat_unlinkat(d, "file", 0), 0);
