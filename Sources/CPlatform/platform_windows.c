@@ -3,7 +3,7 @@
  * come back through out parameters). Compiled here with `zig cc -target x86_64-windows-gnu`
  * (mingw-w64 headers, UCRT) by scripts/platform-compile-check.sh, and linked into a test program;
  * its behaviour, and everything marked "issue 26" below, belongs to the Windows launcher issue.
- * Link with -lbcrypt (BCryptGenRandom). Windows 10 or later.
+ * Link with -lbcrypt (BCryptGenRandom) and -ladvapi32 (security descriptors). Windows 10 or later.
  *
  * Descriptors. The int32 descriptor model of the header is kept: every descriptor is a CRT
  * descriptor made by _open_osfhandle from a Win32 HANDLE, and every call gets the HANDLE back
@@ -17,10 +17,10 @@
  * is not noticed here (TreeWalk's device/inode check notices it; NtCreateFile with a
  * RootDirectory handle would be the true openat, issue 26's choice).
  *
- * Owners. Windows has no uids: files are owned by SIDs and guarded by DACLs. getuid/geteuid/getgid
- * return NO_USER and fstat reports the owner NO_OWNER, two different values none of which is 0
- * (root), so every trust check of Ownership fails closed until the Windows form of Ownership
- * (owner SID and DACL, issue 26) answers it. */
+ * Owners. Windows has no uids: files are owned by SIDs and guarded by DACLs. fstat reads both and
+ * answers Ownership's questions in uid and mode words: the token user is USER_UID (what
+ * getuid/geteuid return), the system and the administrators are 0 (root), anyone else OTHER_UID;
+ * and the group/other write bits say whether anyone else may change the file ("owners", below). */
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -34,8 +34,8 @@
 #include <string.h>
 #include "CPlatform.h"
 
-#define NO_USER  0xFFFFFFFEu   /* our uid and gid: neither root (0) nor NO_OWNER */
-#define NO_OWNER 0xFFFFFFFFu   /* the owner fstat reports: never equal to NO_USER, so never "ours" */
+#define USER_UID  1000u          /* the token user's uid and gid (getuid, geteuid, getgid): neither 0 nor OTHER_UID */
+#define OTHER_UID 0xFFFFFFFFu   /* the owner of what is neither the token user's, nor the system's or administrators' */
 #define SHARE_ALL (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
 #define DT_DIR 4                /* d_type values of cplat_readdir: the Linux and macOS ones */
 #define DT_REG 8
@@ -260,12 +260,242 @@ static int32_t at_path(int32_t dirfd, const char *name, WCHAR **out) {
     return r;
 }
 
+/* ---- owners: SIDs and DACLs ---- */
+
+/* Windows has no uids: a file has an owner SID and a DACL. stat_handle reads both of the handle
+ * (owner_and_mode; every handle we stat has READ_CONTROL) and says in POSIX words what
+ * Ownership asks (the Windows form of the cache's 0700 rule, docs/security.md):
+ *
+ *   st_uid (and st_gid)  USER_UID when the owner is this process's token user; 0 (root, trusted)
+ *                        when it is LocalSystem, BUILTIN\Administrators or TrustedInstaller: only
+ *                        the system or an administrator can have made it, and an administrator can
+ *                        do anything to the user's files anyway; OTHER_UID for any other owner, and
+ *                        when the owner cannot be read (no READ_CONTROL: an owner always has it, so
+ *                        the file is not ours).
+ *   0o022                set when someone other than the user, the owner and those three may change
+ *                        the file or the names in it: a NULL DACL (everyone has full access) or an
+ *                        unreadable one, or an allow ACE, not inherit-only, giving a write right
+ *                        (WRITE_RIGHTS) to any other SID. CREATOR OWNER and OWNER RIGHTS stand for
+ *                        the owner. Deny ACEs are ignored (they only take rights away), and an allow
+ *                        ACE of a layout other than the plain and callback ones (object, compound,
+ *                        unknown) counts as granting to another, whoever it names.
+ *   S_ISVTX              never: Windows has no sticky bit. A directory where others may add names
+ *                        (a drive root, where Authenticated Users may create folders) reads as
+ *                        group/world-writable, and the cache refuses it.
+ *
+ * The write rights are those that change the file, its names or who may: write or append data (add
+ * a file or a subdirectory), extended attributes, attributes (the read-only bit and the times, which
+ * POSIX leaves to the owner), delete a child, delete or rename it, change its DACL or owner; and the
+ * generic rights that include them (GENERIC_WRITE, GENERIC_ALL, MAXIMUM_ALLOWED). Reading, listing,
+ * executing, READ_CONTROL and SYNCHRONIZE are not.
+ *
+ * The token user's SID and the private directory's security descriptor (cplat_mkdirat) are made
+ * once, at the first use, and kept for the life of the process. */
+#define WRITE_RIGHTS (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES \
+                      | FILE_DELETE_CHILD | DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL \
+                      | MAXIMUM_ALLOWED)
+
+/* Well-known SIDs, spelled out (the layout of SID, with room for six sub-authorities). */
+struct known_sid { BYTE revision, count; SID_IDENTIFIER_AUTHORITY authority; DWORD sub[6]; };
+static struct known_sid local_system = {SID_REVISION, 1, {SECURITY_NT_AUTHORITY}, {18}};          /* S-1-5-18 */
+static struct known_sid administrators = {SID_REVISION, 2, {SECURITY_NT_AUTHORITY}, {32, 544}};   /* S-1-5-32-544 */
+static struct known_sid trusted_installer = {SID_REVISION, 6, {SECURITY_NT_AUTHORITY},            /* NT SERVICE\TrustedInstaller */
+    {80, 956008885u, 3418522649u, 1831038044u, 1853292631u, 2271478464u}};
+static struct known_sid creator_owner = {SID_REVISION, 1, {SECURITY_CREATOR_SID_AUTHORITY}, {0}}; /* S-1-3-0 */
+static struct known_sid owner_rights = {SID_REVISION, 1, {SECURITY_CREATOR_SID_AUTHORITY}, {4}};  /* S-1-3-4 */
+
+static PSID user_sid;                      /* the token user, NULL if it could not be read */
+static DWORD user_error;                   /* why not */
+static SECURITY_ATTRIBUTES private_attrs;  /* a private directory's, .lpSecurityDescriptor NULL if not made */
+static PACL private_acl;                   /* its DACL */
+static INIT_ONCE user_once = INIT_ONCE_STATIC_INIT;
+
+/* A private directory: owned by the token user, full control to it, LocalSystem and the
+ * administrators (inherited by everything made inside: OI|CI), and nothing from the parent
+ * (protected), whatever the parent allows. SDDL: O:<user>D:P(A;OICI;FA;;;<user>)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA). */
+static void private_descriptor(PSID user) {
+    static SECURITY_DESCRIPTOR sd;
+    PSID sids[3] = {user, &local_system, &administrators};
+    DWORD size = sizeof(ACL);
+    for (int i = 0; i < 3; i++) size += offsetof(ACCESS_ALLOWED_ACE, SidStart) + GetLengthSid(sids[i]);
+    PACL acl = malloc(size);
+    BOOL ok = acl && InitializeAcl(acl, size, ACL_REVISION);
+    for (int i = 0; ok && i < 3; i++)
+        ok = AddAccessAllowedAceEx(acl, ACL_REVISION, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE, FILE_ALL_ACCESS, sids[i]);
+    ok = ok && InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) && SetSecurityDescriptorOwner(&sd, user, FALSE)
+         && SetSecurityDescriptorDacl(&sd, TRUE, acl, FALSE)
+         && SetSecurityDescriptorControl(&sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED);
+    if (!ok) { user_error = GetLastError(); free(acl); return; }
+    private_attrs = (SECURITY_ATTRIBUTES){sizeof private_attrs, &sd, FALSE};
+    private_acl = acl;
+}
+
+/* The process token's user (not a thread's: the launcher impersonates no one). */
+static BOOL CALLBACK user_read(PINIT_ONCE once, PVOID param, PVOID *ctx) {
+    (void)once; (void)param; (void)ctx;
+    HANDLE t;
+    DWORD n = 0;
+    TOKEN_USER *u = NULL;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &t)) { user_error = GetLastError(); return TRUE; }
+    if (!GetTokenInformation(t, TokenUser, NULL, 0, &n) && GetLastError() == ERROR_INSUFFICIENT_BUFFER
+        && (u = malloc(n)) && GetTokenInformation(t, TokenUser, u, n, &n)) {
+        DWORD len = GetLengthSid(u->User.Sid);
+        PSID s = malloc(len);
+        if (s && CopySid(len, s, u->User.Sid)) user_sid = s;
+        else { user_error = s ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY; free(s); }
+    } else {
+        user_error = u || n == 0 ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY;
+    }
+    free(u);
+    CloseHandle(t);
+    if (user_sid) private_descriptor(user_sid);
+    if (!user_error && !private_attrs.lpSecurityDescriptor) user_error = ERROR_INVALID_SECURITY_DESCR;
+    return TRUE;
+}
+
+static void read_user(void) { InitOnceExecuteOnce(&user_once, user_read, NULL, NULL); }
+
+/* Trusted like root: the system, the administrators, TrustedInstaller. */
+static int is_system(PSID s) {
+    return EqualSid(s, &local_system) || EqualSid(s, &administrators) || EqualSid(s, &trusted_installer);
+}
+
+static uint32_t owner_uid(PSID owner) {
+    if (!owner || !IsValidSid(owner)) return OTHER_UID;
+    if (user_sid && EqualSid(owner, user_sid)) return USER_UID;
+    return is_system(owner) ? 0 : OTHER_UID;
+}
+
+/* Whether the DACL lets anyone but the user, the owner, the system and the administrators change
+ * the file (the rule above). */
+static int others_can_write(PACL dacl, PSID owner) {
+    if (!dacl) return 1;
+    for (DWORD i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *a;
+        if (!GetAce(dacl, i, (void **)&a)) return 1;
+        /* every ACE type has its access mask right after the header */
+        if ((a->AceFlags & INHERIT_ONLY_ACE) || !(((ACCESS_ALLOWED_ACE *)a)->Mask & WRITE_RIGHTS)) continue;
+        switch (a->AceType) {
+        case ACCESS_DENIED_ACE_TYPE: case ACCESS_DENIED_OBJECT_ACE_TYPE:
+        case ACCESS_DENIED_CALLBACK_ACE_TYPE: case ACCESS_DENIED_CALLBACK_OBJECT_ACE_TYPE:
+            continue;
+        case ACCESS_ALLOWED_ACE_TYPE: case ACCESS_ALLOWED_CALLBACK_ACE_TYPE: {
+            PSID s = &((ACCESS_ALLOWED_ACE *)a)->SidStart;   /* the callback ACE has the same layout */
+            if ((user_sid && EqualSid(s, user_sid)) || (owner && EqualSid(s, owner)) || is_system(s)
+                || EqualSid(s, &creator_owner) || EqualSid(s, &owner_rights)) continue;
+            return 1;
+        }
+        default:
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A handle's owner and DACL (dacl NULL: none, or a NULL DACL; both mean everyone has full access),
+ * read with GetKernelObjectSecurity into a buffer on the stack: one query (GetSecurityInfo makes
+ * two, the size and then the copy, which under wine added a server round trip to every fstat), a
+ * larger buffer only for a descriptor that does not fit. Released by free_security. */
+struct security {
+    union { SECURITY_DESCRIPTOR_RELATIVE sd; void *align; unsigned char bytes[1024]; } buf;
+    PSECURITY_DESCRIPTOR sd;
+    PSID owner;
+    PACL dacl;
+};
+
+static BOOL read_security(HANDLE h, struct security *s) {
+    const SECURITY_INFORMATION what = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    BOOL present = FALSE, defaulted;
+    DWORD n;
+    s->sd = &s->buf;
+    s->owner = NULL;
+    s->dacl = NULL;
+    BOOL ok = GetKernelObjectSecurity(h, what, s->sd, sizeof s->buf, &n);
+    if (!ok && GetLastError() == ERROR_INSUFFICIENT_BUFFER) {
+        if (!(s->sd = malloc(n))) { SetLastError(ERROR_NOT_ENOUGH_MEMORY); return FALSE; }
+        ok = GetKernelObjectSecurity(h, what, s->sd, n, &n);
+    }
+    ok = ok && GetSecurityDescriptorOwner(s->sd, &s->owner, &defaulted)
+         && GetSecurityDescriptorDacl(s->sd, &present, &s->dacl, &defaulted);
+    if (!present) s->dacl = NULL;
+    return ok;
+}
+
+static void free_security(struct security *s) {
+    if (s->sd != &s->buf) free(s->sd);
+    s->sd = NULL;
+}
+
+/* st_uid, st_gid and the 0o022 bits of st_mode from the handle's owner and DACL. A descriptor that
+ * cannot be read (no READ_CONTROL) is another's and writable by others, and so is one of a file
+ * system without security (FAT, exFAT: no owner, no DACL): nothing on it is trusted. */
+static void owner_and_mode(HANDLE h, struct cplat_stat *st) {
+    struct security s;
+    read_user();
+    BOOL ok = read_security(h, &s);
+    st->st_uid = st->st_gid = ok ? owner_uid(s.owner) : OTHER_UID;
+    if (!ok || others_can_write(s.dacl, s.owner)) st->st_mode |= 022;
+    free_security(&s);
+}
+
+/* fchmod without group and other write (the cache tightening what is its own): the DACL loses every
+ * write right others_can_write counts. An allow ACE of another SID keeps its other rights, or goes
+ * if none is left (as does an allow ACE of another layout that grants one); a NULL DACL becomes the
+ * private one. The new DACL is protected and its inherited ACEs become explicit, so the parent's
+ * cannot come back; it is set on this file only (SetKernelObjectSecurity, no propagation to what a
+ * directory holds: each file the cache relies on is checked by itself). Needs WRITE_DAC, which the
+ * owner always has. */
+static int32_t close_to_others(HANDLE h) {
+    struct security s;
+    read_user();
+    if (!read_security(h, &s)) { int32_t r = fail(); free_security(&s); return r; }
+    if (!others_can_write(s.dacl, s.owner)) { free_security(&s); return 0; }
+    PACL from = s.dacl ? s.dacl : private_acl;
+    PACL acl = from ? malloc(from->AclSize) : NULL;
+    int32_t r = from ? (acl ? 0 : -CPLAT_ENOMEM) : -win_code(user_error);
+    if (acl) memcpy(acl, from, from->AclSize);
+    for (DWORD i = acl ? acl->AceCount : 0; r == 0 && i-- > 0;) {   /* from the end: DeleteAce moves the rest */
+        ACE_HEADER *a;
+        if (!GetAce(acl, i, (void **)&a)) { r = fail(); break; }
+        a->AceFlags &= (BYTE)~INHERITED_ACE;
+        ACCESS_MASK *mask = &((ACCESS_ALLOWED_ACE *)a)->Mask;
+        if (!(*mask & WRITE_RIGHTS)) continue;
+        switch (a->AceType) {
+        case ACCESS_DENIED_ACE_TYPE: case ACCESS_DENIED_OBJECT_ACE_TYPE:
+        case ACCESS_DENIED_CALLBACK_ACE_TYPE: case ACCESS_DENIED_CALLBACK_OBJECT_ACE_TYPE:
+            continue;
+        case ACCESS_ALLOWED_ACE_TYPE: case ACCESS_ALLOWED_CALLBACK_ACE_TYPE: {
+            PSID sid = &((ACCESS_ALLOWED_ACE *)a)->SidStart;
+            if ((user_sid && EqualSid(sid, user_sid)) || (s.owner && EqualSid(sid, s.owner)) || is_system(sid)
+                || EqualSid(sid, &creator_owner) || EqualSid(sid, &owner_rights)) continue;
+            if ((*mask &= ~(ACCESS_MASK)WRITE_RIGHTS) != 0) continue;
+            break;
+        }
+        default:
+            break;
+        }
+        if (!DeleteAce(acl, i)) r = fail();
+    }
+    SECURITY_DESCRIPTOR sd;
+    HANDLE w = INVALID_HANDLE_VALUE;
+    if (r == 0 && !(InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) && SetSecurityDescriptorDacl(&sd, TRUE, acl, FALSE)
+                    && SetSecurityDescriptorControl(&sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED)))
+        r = fail();
+    if (r == 0 && (w = ReOpenFile(h, WRITE_DAC, SHARE_ALL, FILE_FLAG_BACKUP_SEMANTICS)) == INVALID_HANDLE_VALUE) r = fail();
+    if (r == 0 && !SetKernelObjectSecurity(w, DACL_SECURITY_INFORMATION, &sd)) r = fail();
+    if (w != INVALID_HANDLE_VALUE) CloseHandle(w);
+    free(acl);
+    free_security(&s);
+    return r;
+}
+
 /* ---- opening and stat, shared by the calls below ---- */
 
 static int writes(int32_t f) { return (f & (CPLAT_O_WRONLY | CPLAT_O_RDWR)) != 0; }
 
+/* READ_CONTROL always: fstat reads the owner and DACL (stat_handle). */
 static DWORD access_for(int32_t f) {
-    DWORD a = FILE_READ_ATTRIBUTES | ((f & CPLAT_O_WRONLY) && !(f & CPLAT_O_RDWR) ? 0 : GENERIC_READ);
+    DWORD a = FILE_READ_ATTRIBUTES | READ_CONTROL | ((f & CPLAT_O_WRONLY) && !(f & CPLAT_O_RDWR) ? 0 : GENERIC_READ);
     /* without FILE_WRITE_DATA every write goes to the end, as O_APPEND */
     if (writes(f)) a |= (f & CPLAT_O_APPEND) ? (FILE_GENERIC_WRITE & ~FILE_WRITE_DATA) : GENERIC_WRITE;
     return a;
@@ -292,7 +522,7 @@ static int32_t check_opened(HANDLE h, int32_t f) {
 
 /* Shared for read, write and delete, as POSIX files are (renamed or unlinked while open).
  * Backup semantics opens directories too. The mode only says read-only or not: the rest of
- * the access is the DACL inherited from the parent (the private-directory rule is issue 26's).
+ * the access is the DACL inherited from the parent (a private one inside cplat_mkdirat's 0700).
  * Without O_CLOEXEC the handle is inheritable; O_NONBLOCK means nothing for files here. */
 static int32_t open_w(const WCHAR *path, int32_t f, uint32_t mode) {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, !(f & CPLAT_O_CLOEXEC)};
@@ -329,14 +559,15 @@ static void unix_time(FILETIME f, int64_t *sec, int64_t *nsec) {
 }
 
 /* The volume serial and file index are the device and inode (64 bits of the file ID: enough on
- * NTFS; ReFS has 128-bit IDs, FileIdInfo, issue 26). Permission bits are the owner's only (read,
- * write unless read-only, search for directories): the real access is the DACL's. A file being
- * deleted has no name left, as after unlink: nlink 0. */
+ * NTFS; ReFS has 128-bit IDs, FileIdInfo, issue 26). Permission bits are the owner's (read, write
+ * unless read-only, search for directories), and group and other write when the DACL lets anyone
+ * else change it; the owner is read from the owner SID (owner_and_mode, "owners" above). A pipe
+ * or a console is another's. A file being deleted has no name left, as after unlink: nlink 0. */
 static int32_t stat_handle(HANDLE h, struct cplat_stat *st) {
     DWORD type = GetFileType(h);
     if (type == FILE_TYPE_PIPE || type == FILE_TYPE_CHAR) {
         *st = (struct cplat_stat){.st_mode = (type == FILE_TYPE_PIPE ? CPLAT_S_IFIFO : CPLAT_S_IFCHR) | 0600,
-                                  .st_uid = NO_OWNER, .st_gid = NO_OWNER, .st_nlink = 1};
+                                  .st_uid = OTHER_UID, .st_gid = OTHER_UID, .st_nlink = 1};
         return 0;
     }
     BY_HANDLE_FILE_INFORMATION i;
@@ -352,10 +583,11 @@ static int32_t stat_handle(HANDLE h, struct cplat_stat *st) {
     uint32_t perm = 0400 | ((i.dwFileAttributes & FILE_ATTRIBUTE_READONLY) && !dir ? 0 : 0200) | (dir ? 0100 : 0);
     *st = (struct cplat_stat){
         .st_dev = i.dwVolumeSerialNumber, .st_ino = ((uint64_t)i.nFileIndexHigh << 32) | i.nFileIndexLow,
-        .st_mode = kind | perm, .st_uid = NO_OWNER, .st_gid = NO_OWNER,
+        .st_mode = kind | perm,
         .st_nlink = s.DeletePending ? 0 : i.nNumberOfLinks, .st_size = dir ? 0 : s.EndOfFile.QuadPart,
         .st_blocks = (s.AllocationSize.QuadPart + 511) / 512};
     unix_time(i.ftLastWriteTime, &st->st_mtime_sec, &st->st_mtime_nsec);
+    owner_and_mode(h, st);
     return 0;
 }
 
@@ -459,9 +691,14 @@ int32_t cplat_fstat(int32_t fd, struct cplat_stat *st) {
     return r ? r : stat_handle(h, st);
 }
 
+/* With READ_CONTROL for the owner and DACL. A name whose DACL denies us that may still be seen
+ * (the parent lets us read attributes): it is not ours (an owner always has READ_CONTROL), and
+ * stat_handle reports it as another's. */
 int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags) {
     HANDLE h;
-    int32_t r = open_at(dirfd, name, FILE_READ_ATTRIBUTES, !(flags & CPLAT_AT_SYMLINK_NOFOLLOW), &h);
+    int follow = !(flags & CPLAT_AT_SYMLINK_NOFOLLOW);
+    int32_t r = open_at(dirfd, name, FILE_READ_ATTRIBUTES | READ_CONTROL, follow, &h);
+    if (r == -CPLAT_EACCES) r = open_at(dirfd, name, FILE_READ_ATTRIBUTES, follow, &h);
     if (r) return r;
     r = stat_handle(h, st);
     CloseHandle(h);
@@ -503,13 +740,21 @@ int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) {
     return 0;
 }
 
-/* The mode is not applied: the new directory inherits its parent's DACL (issue 26). */
+/* A mode that gives group and others nothing (the cache's 0700) makes a private directory: owned by
+ * the token user, with a protected DACL giving full control to it, LocalSystem and the
+ * administrators only, inherited by all made inside ("owners", above). Any other mode is not
+ * applied: the new directory inherits its parent's DACL, and its owner is the token's default. */
 int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode) {
-    (void)mode;
+    SECURITY_ATTRIBUTES *sa = NULL;
+    if ((mode & 077) == 0) {
+        read_user();
+        if (!private_attrs.lpSecurityDescriptor) return -win_code(user_error);
+        sa = &private_attrs;
+    }
     WCHAR *p;
     int32_t r = at_path(dirfd, name, &p);
     if (r) return r;
-    r = CreateDirectoryW(p, NULL) ? 0 : fail();
+    r = CreateDirectoryW(p, sa) ? 0 : fail();
     free(p);
     return r;
 }
@@ -565,14 +810,17 @@ int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size
     return -CPLAT_ENOSYS;
 }
 
-/* Only the owner's write bit has a Windows form, the read-only attribute (of files: on a
- * directory it means something else to Explorer). The descriptor may be read-only, so the
- * attribute is set through a second handle with FILE_WRITE_ATTRIBUTES. */
+/* The owner's write bit is the read-only attribute (of files: on a directory it means something
+ * else to Explorer), set through a second handle with FILE_WRITE_ATTRIBUTES since the descriptor
+ * may be read-only. A mode without group and other write takes those rights from everyone else
+ * in the DACL (close_to_others, "owners" above), so the write bits fstat reports go as on POSIX;
+ * a mode with them gives nobody anything. */
 int32_t cplat_fchmod(int32_t fd, uint32_t mode) {
     HANDLE h, w;
     FILE_BASIC_INFO b;
     int32_t r = get_handle(fd, &h);
     if (r) return r;
+    if ((mode & 022) == 0 && (r = close_to_others(h))) return r;
     if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b)) return fail();
     if (b.FileAttributes & FILE_ATTRIBUTE_DIRECTORY) return 0;
     DWORD a = (b.FileAttributes & ~(DWORD)FILE_ATTRIBUTE_READONLY) | ((mode & 0200) ? 0 : FILE_ATTRIBUTE_READONLY);
@@ -825,9 +1073,10 @@ const char *cplat_getenv(const char *name) {
 }
 
 int32_t cplat_getpid(void) { return (int32_t)GetCurrentProcessId(); }
-uint32_t cplat_getuid(void) { return NO_USER; }
-uint32_t cplat_geteuid(void) { return NO_USER; }
-uint32_t cplat_getgid(void) { return NO_USER; }
+/* The token user, whatever its SID: fstat reports what it owns with this uid ("owners", above). */
+uint32_t cplat_getuid(void) { return USER_UID; }
+uint32_t cplat_geteuid(void) { return USER_UID; }
+uint32_t cplat_getgid(void) { return USER_UID; }
 
 /* Signal 0 only (is the process there): there are no signals to send (issue 26 ends a child
  * through its job object). A process that exited with status 259 (STILL_ACTIVE) reads as alive;
