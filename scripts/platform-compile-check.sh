@@ -6,7 +6,7 @@
 #   - the guards: each file preprocesses to nothing for the other OS family (SwiftPM compiles
 #     every .c file of the target, so both are in every build);
 #   - the probe (Tests/Fixtures/platform-probe.c, written against CPlatform.h only) linked with
-#     both files: natively, run here; and into a Windows PE (-lbcrypt -ladvapi32), run under wine when
+#     both files: natively, run here; and into a Windows PE (-ladvapi32), run under wine when
 #     WINE names a wine64 (or wine64/wine is on PATH), otherwise linked only.
 # Compile only for macOS: it cannot be run here (no macOS machine; docs/platforms.md), so this
 # proves the macOS branches build against the real SDK headers zig carries, not that they
@@ -78,8 +78,8 @@ report "platform_windows.c is empty for x86_64-linux-musl" "$out/err" \
 report "probe linked for x86_64-linux-musl" "$out/err" link_probe x86_64-linux-musl "$out/probe"
 [ -x "$out/probe" ] && report "probe run here (platform.c)" "$out/err" run_probe "$out/probe"
 
-report "probe linked for x86_64-windows-gnu (PE, -lbcrypt -ladvapi32)" "$out/err" \
-  link_probe x86_64-windows-gnu "$out/probe.exe" -lbcrypt -ladvapi32
+report "probe linked for x86_64-windows-gnu (PE, -ladvapi32)" "$out/err" \
+  link_probe x86_64-windows-gnu "$out/probe.exe" -ladvapi32
 wine=${WINE:-$(command -v wine64 || command -v wine || true)}
 if [ ! -f "$out/probe.exe" ]; then
   :

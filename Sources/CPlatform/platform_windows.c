@@ -3,7 +3,7 @@
  * come back through out parameters). Compiled here with `zig cc -target x86_64-windows-gnu`
  * (mingw-w64 headers, UCRT) by scripts/platform-compile-check.sh, and linked into a test program;
  * its behaviour, and everything marked "issue 26" below, belongs to the Windows launcher issue.
- * Link with -lbcrypt (BCryptGenRandom) and -ladvapi32 (security descriptors). Windows 10 or later.
+ * Link with -ladvapi32 (RtlGenRandom, security descriptors). Windows 10 or later.
  *
  * Descriptors. The int32 descriptor model of the header is kept: every descriptor is a CRT
  * descriptor made by _open_osfhandle from a Win32 HANDLE, and every call gets the HANDLE back
@@ -24,7 +24,6 @@
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
-#include <bcrypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <io.h>
@@ -1163,12 +1162,15 @@ int64_t cplat_monotonic_ns(void) {
     return (c.QuadPart / f.QuadPart) * 1000000000 + (c.QuadPart % f.QuadPart) * 1000000000 / f.QuadPart;
 }
 
-/* The system RNG fails only on bad parameters; its NTSTATUS is no Win32 error, so any failure is EIO. */
+/* The system RNG: RtlGenRandom (advapi32's SystemFunction036, as libsodium uses), not
+ * BCryptGenRandom: bcrypt.dll is not a KnownDLL, so a static import of it would be looked for in
+ * the executable's own directory first, where a downloaded launcher may have a planted bcrypt.dll
+ * beside it (docs/security.md, "Windows"); advapi32 is a KnownDLL, always system32's. */
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
 int64_t cplat_getrandom(void *buf, size_t len) {
     for (size_t done = 0; done < len;) {
         ULONG n = chunk(len - done);
-        if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, (PUCHAR)buf + done, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
-            return -CPLAT_EIO;
+        if (!SystemFunction036((PUCHAR)buf + done, n)) return -CPLAT_EIO;
         done += n;
     }
     return (int64_t)len;
