@@ -858,7 +858,7 @@ static int32_t environment_block(char *const envp[], WCHAR **out) {
 
 /* The program's path for lpApplicationName: made absolute against the working directory; a
  * path shorter than MAX_PATH is passed plain (the form every Windows program is started by),
- * a longer one in \\?\ form (plain, CreateProcessW fails on it). */
+ * a longer one in \\?\ form (a plain one that long depends on the system's long-path opt-in). */
 static int32_t program_path(const char *path, WCHAR **out) {
     if (!*path) return -CPLAT_ENOENT;
     WCHAR *w, *full;
