@@ -25,6 +25,7 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <io.h>
 #include <process.h>
@@ -72,7 +73,8 @@ static const struct { DWORD win; int32_t ours; } win_table[] = {
 static const struct { int32_t ours; int crt; const char *text; } codes[] = {
     {CPLAT_EPERM, EPERM, "Operation not permitted"}, {CPLAT_ENOENT, ENOENT, "No such file or directory"},
     {CPLAT_ESRCH, ESRCH, "No such process"}, {CPLAT_EINTR, EINTR, "Interrupted system call"},
-    {CPLAT_EIO, EIO, "Input/output error"}, {CPLAT_EBADF, EBADF, "Bad file descriptor"},
+    {CPLAT_EIO, EIO, "Input/output error"}, {CPLAT_E2BIG, E2BIG, "Argument list too long"},
+    {CPLAT_EBADF, EBADF, "Bad file descriptor"},
     {CPLAT_EAGAIN, EAGAIN, "Resource temporarily unavailable"}, {CPLAT_ENOMEM, ENOMEM, "Cannot allocate memory"},
     {CPLAT_EACCES, EACCES, "Permission denied"}, {CPLAT_EBUSY, EBUSY, "Device or resource busy"},
     {CPLAT_EEXIST, EEXIST, "File exists"}, {CPLAT_EXDEV, EXDEV, "Invalid cross-device link"},
@@ -1012,9 +1014,9 @@ void cplat_closedir(void *dir) {
 
 /* ---- processes and the environment ---- */
 
-/* There is no exec on Windows: Handoff.run (Sources/BundleSystem/Handoff.swift, built with
- * DGMO_HANDOFF_SPAWN) will spawn with CreateProcessW, wait holding the locks, and exit with the
- * child's status (issue 26). */
+/* There is no exec on Windows: Handoff.run (built with DGMO_HANDOFF_SPAWN) calls
+ * cplat_spawn_wait / cplat_spawnp_wait instead, waits holding the locks, and exits with the
+ * child's status. */
 int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) {
     (void)path; (void)argv; (void)envp;
     return -CPLAT_ENOSYS;
@@ -1022,6 +1024,280 @@ int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) {
 int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) {
     (void)file; (void)argv; (void)envp;
     return -CPLAT_ENOSYS;
+}
+
+/* ---- the spawn hand-off ---- */
+
+/* The longest command line CreateProcessW takes, in UTF-16 units with its NUL. */
+#define COMMAND_LINE_MAX 32767
+
+/* Appends argument a (UTF-8) to the command line at out+*n (out NULL: counts only), quoted by the
+ * rules both CommandLineToArgvW and the UCRT's argument parser undo: an argument that is empty or
+ * holds a space, tab, newline, vertical tab or `"` is quoted; inside the quotes a run of
+ * backslashes is literal unless a `"` follows it (the argument's own, written `\"`, or the closing
+ * one), where it is doubled. The quoting characters are ASCII, so quoting the UTF-8 form and
+ * converting the whole line gives the UTF-16 line quoted the same way. */
+static void quote_argument(const char *a, char *out, size_t *n) {
+#define PUT(c) do { char c_ = (c); if (out) out[*n] = c_; (*n)++; } while (0)
+    if (*a && !strpbrk(a, " \t\n\v\"")) {
+        while (*a) PUT(*a++);
+        return;
+    }
+    PUT('"');
+    for (;;) {
+        size_t slashes = 0;
+        while (*a == '\\') { a++; slashes++; }
+        if (*a == 0) { for (size_t i = 0; i < 2 * slashes; i++) PUT('\\'); break; }
+        if (*a == '"') { for (size_t i = 0; i < 2 * slashes + 1; i++) PUT('\\'); }
+        else { for (size_t i = 0; i < slashes; i++) PUT('\\'); }
+        PUT(*a++);
+    }
+    PUT('"');
+#undef PUT
+}
+
+/* The command line of argv as UTF-16 (malloc'd). argv[0] is read by other rules than the rest
+ * (both parsers take a quoted program name up to the next `"`, backslashes and all), so it is
+ * always quoted and may not hold a `"`. */
+static int32_t command_line(char *const argv[], WCHAR **out) {
+    if (!argv || !argv[0] || strchr(argv[0], '"')) return -CPLAT_EINVAL;
+    size_t n = strlen(argv[0]) + 2;
+    for (size_t i = 1; argv[i]; i++) { n++; quote_argument(argv[i], NULL, &n); }
+    /* UTF-8 is never shorter than UTF-16 in units, so a byte count this size fails anyway */
+    if (n > (size_t)INT_MAX / 4) return -CPLAT_E2BIG;
+    char *line = malloc(n + 1);
+    if (!line) return -CPLAT_ENOMEM;
+    size_t k = 0;
+    line[k++] = '"';
+    memcpy(line + k, argv[0], strlen(argv[0]));
+    k += strlen(argv[0]);
+    line[k++] = '"';
+    for (size_t i = 1; argv[i]; i++) { line[k++] = ' '; quote_argument(argv[i], line, &k); }
+    line[k] = 0;
+    int w = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, line, -1, NULL, 0);
+    int32_t r = w <= 0 ? -CPLAT_EINVAL : w > COMMAND_LINE_MAX ? -CPLAT_E2BIG : to_wide(line, out);
+    free(line);
+    return r;
+}
+
+/* The environment block of envp: each `NAME=value` in UTF-16 with its NUL, in the given order,
+ * then one more NUL. CreateProcessW does not need it sorted. A name may start with `=` (the
+ * hidden per-drive directories, `=C:=C:\dir`, kept so the child's relative drive paths resolve
+ * as the launcher's did), so the `=` is looked for from the second byte; an entry without one
+ * (an empty entry would end the block early) is refused. */
+static int32_t environment_block(char *const envp[], WCHAR **out) {
+    size_t total = 1;
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (!envp[i][0] || !strchr(envp[i] + 1, '=')) return -CPLAT_EINVAL;
+        int w = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, envp[i], -1, NULL, 0);
+        if (w <= 0) return -CPLAT_EINVAL;
+        total += (size_t)w;
+    }
+    WCHAR *block = malloc((total + 1) * sizeof *block), *p = block;
+    if (!block) return -CPLAT_ENOMEM;
+    for (size_t i = 0; envp && envp[i]; i++)
+        p += MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, envp[i], -1, p, (int)(total - (size_t)(p - block)));
+    p[0] = 0;
+    p[1] = 0;   /* an empty environment is two NULs */
+    *out = block;
+    return 0;
+}
+
+/* The program's path for lpApplicationName: made absolute against the working directory; a
+ * path shorter than MAX_PATH is passed plain (the form every Windows program is started by),
+ * a longer one in \\?\ form (a plain one that long depends on the system's long-path opt-in). */
+static int32_t program_path(const char *path, WCHAR **out) {
+    if (!*path) return -CPLAT_ENOENT;
+    WCHAR *w, *full;
+    int32_t r = to_wide(path, &w);
+    if (r) return r;
+    if (wcsncmp(w, L"\\\\?\\", 4) == 0) { *out = w; return 0; }
+    DWORD n = GetFullPathNameW(w, 0, NULL, NULL);
+    if (n == 0) { r = fail(); free(w); return r; }
+    full = malloc(n * sizeof *full);
+    if (!full) { free(w); return -CPLAT_ENOMEM; }
+    DWORD len = GetFullPathNameW(w, n, full, NULL);
+    r = (len == 0 || len >= n) ? (len ? -CPLAT_ENAMETOOLONG : fail()) : 0;
+    free(w);
+    if (r) { free(full); return r; }
+    if (len < MAX_PATH) { *out = full; return 0; }
+    return long_path(full, out);
+}
+
+/* Whether p ends in `.ext` (ASCII case ignored), trailing dots and spaces not counted (Windows
+ * drops them from a name: `x.bat.` is x.bat). */
+static int has_extension(const WCHAR *p, const WCHAR *ext) {
+    size_t n = wcslen(p), e = wcslen(ext);
+    while (n && (p[n - 1] == L'.' || p[n - 1] == L' ')) n--;
+    return n > e && _wcsnicmp(p + n - e, ext, e) == 0;
+}
+
+/* Ctrl+C and Ctrl+Break, once the child runs: the launcher stays (it must hold the locks and
+ * report the child's status) and the child, on the same console, gets the event itself.
+ * SetConsoleCtrlHandler(NULL, TRUE) would be inherited by the child as "ignore Ctrl+C"; a
+ * handler routine is not inherited. Other events (closing the console, logoff) end the
+ * launcher, and the job object ends the child with it. */
+static BOOL WINAPI ignore_interrupt(DWORD event) {
+    return event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT;
+}
+
+/* The job the child runs in: closing its one handle (the launcher exiting, or being killed)
+ * kills every process in it. A process in it may still start one outside it on purpose
+ * (CREATE_BREAKAWAY_FROM_JOB), as a daemon must. */
+static int32_t make_job(HANDLE *job) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits = {0};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK;
+    HANDLE j = CreateJobObjectW(NULL, NULL);
+    if (!j) return fail();
+    if (!SetInformationJobObject(j, JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+        int32_t r = fail();
+        CloseHandle(j);
+        return r;
+    }
+    *job = j;
+    return 0;
+}
+
+/* Runs program (an absolute path, lpApplicationName) and waits for it. The child inherits the
+ * three standard handles and nothing else: inheritable copies of them are made and named in a
+ * PROC_THREAD_ATTRIBUTE_HANDLE_LIST, so the launcher's other inheritable handles (the cache's lock
+ * files, opened without O_CLOEXEC for POSIX's exec) stay the launcher's. It starts suspended, is
+ * put in the job, then resumed, so not one of its instructions runs outside the job. */
+static int32_t spawn_wait(const WCHAR *program, WCHAR *line, WCHAR *env, uint32_t *exit_code) {
+    static const DWORD ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    HANDLE std[3] = {NULL, NULL, NULL}, list[3], job = NULL, self = GetCurrentProcess();
+    DWORD count = 0;
+    SIZE_T size = 0;
+    STARTUPINFOEXW si = {0};
+    PROCESS_INFORMATION pi = {0};
+    int32_t r = 0;
+    for (int i = 0; i < 3 && !r; i++) {
+        HANDLE h = GetStdHandle(ids[i]);
+        if (h == NULL || h == INVALID_HANDLE_VALUE) continue;   /* none: the child has none either */
+        if (!DuplicateHandle(self, h, self, &std[i], 0, TRUE, DUPLICATE_SAME_ACCESS)) { r = fail(); break; }
+        list[count++] = std[i];
+    }
+    si.StartupInfo.cb = sizeof si;
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    si.StartupInfo.hStdInput = std[0];
+    si.StartupInfo.hStdOutput = std[1];
+    si.StartupInfo.hStdError = std[2];
+    if (!r && count) {
+        InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+        si.lpAttributeList = malloc(size);
+        if (!si.lpAttributeList) r = -CPLAT_ENOMEM;
+        else if (!InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0, &size)) {
+            r = fail();
+            free(si.lpAttributeList);
+            si.lpAttributeList = NULL;
+        } else if (!UpdateProcThreadAttribute(si.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
+                                              count * sizeof *list, NULL, NULL)) r = fail();
+    }
+    if (!r) r = make_job(&job);
+    if (!r) SetConsoleCtrlHandler(ignore_interrupt, TRUE);
+    if (!r && !CreateProcessW(program, line, NULL, NULL, count ? TRUE : FALSE,
+                              CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED | EXTENDED_STARTUPINFO_PRESENT,
+                              env, NULL, &si.StartupInfo, &pi)) r = fail();
+    if (si.lpAttributeList) { DeleteProcThreadAttributeList(si.lpAttributeList); free(si.lpAttributeList); }
+    for (int i = 0; i < 3; i++) if (std[i]) CloseHandle(std[i]);
+    if (!r && !AssignProcessToJobObject(job, pi.hProcess)) {
+        /* no child may run outside the job: it has not run an instruction yet */
+        r = fail();
+        TerminateProcess(pi.hProcess, 1);
+    }
+    if (!r && ResumeThread(pi.hThread) == (DWORD)-1) { r = fail(); TerminateProcess(pi.hProcess, 1); }
+    if (pi.hThread) CloseHandle(pi.hThread);
+    DWORD code = 0;
+    if (!r && WaitForSingleObject(pi.hProcess, INFINITE) == WAIT_FAILED) r = fail();
+    if (!r && !GetExitCodeProcess(pi.hProcess, &code)) r = fail();
+    if (!r) *exit_code = code;
+    if (pi.hProcess) CloseHandle(pi.hProcess);
+    /* the child is gone: closing the job ends what it left in it, as its dying would on Linux
+     * only for a process group; a detached process it wanted had to break away */
+    if (job) CloseHandle(job);
+    return r;
+}
+
+/* Checks what both spawn calls check, then runs program (taken over). */
+static int32_t spawn_program(WCHAR *program, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    WCHAR *line = NULL, *env = NULL;
+    int32_t r = 0;
+    /* cmd.exe reads a batch file's command line by its own rules (`%`, `^`, `&`), not ours */
+    if (has_extension(program, L".bat") || has_extension(program, L".cmd")) r = -CPLAT_EINVAL;
+    if (!r) r = command_line(argv, &line);
+    if (!r) r = environment_block(envp, &env);
+    if (!r) r = spawn_wait(program, line, env, exit_code);
+    free(program);
+    free(line);
+    free(env);
+    return r;
+}
+
+int32_t cplat_spawn_wait(const char *path, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    WCHAR *program;
+    int32_t r = program_path(path, &program);
+    return r ? r : spawn_program(program, argv, envp, exit_code);
+}
+
+/* Whether p names an existing file that is not a directory. */
+static int is_file(const WCHAR *p) {
+    DWORD a = GetFileAttributesW(p);
+    return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+/* A bare name is looked for in each entry of the launcher's PATH in turn (`;`-separated, an
+ * entry may be in `"`s; an empty entry is skipped), as `dir\name.exe` when the name has no
+ * extension and then as `dir\name`; the first existing file is run, and what running it gives is
+ * the answer. Not SearchPathW, and not CreateProcessW's own search: both look in the launcher's
+ * directory and the working directory first, so a file dropped there would be run. The working
+ * directory is searched only where PATH names it (`.`). */
+int32_t cplat_spawnp_wait(const char *file, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    if (strpbrk(file, "/\\:")) return cplat_spawn_wait(file, argv, envp, exit_code);
+    if (!*file) return -CPLAT_ENOENT;
+    const char *path = cplat_getenv("PATH");
+    WCHAR *name, *dirs;
+    int32_t r = to_wide(file, &name);
+    if (r) return r;
+    if ((r = to_wide(path ? path : "", &dirs))) { free(name); return r; }
+    const WCHAR *dot = wcsrchr(name, L'.');
+    int bare = !dot;
+    size_t nlen = wcslen(name);
+    r = -CPLAT_ENOENT;
+    for (WCHAR *p = dirs; *p;) {
+        WCHAR *end = wcschr(p, L';');
+        size_t dlen = end ? (size_t)(end - p) : wcslen(p);
+        WCHAR *next = end ? end + 1 : p + dlen;
+        if (dlen >= 2 && p[0] == L'"' && p[dlen - 1] == L'"') { p++; dlen -= 2; }
+        if (dlen == 0) { p = next; continue; }
+        WCHAR *candidate = malloc((dlen + 1 + nlen + 5) * sizeof *candidate);
+        if (!candidate) { r = -CPLAT_ENOMEM; break; }
+        memcpy(candidate, p, dlen * sizeof *candidate);
+        size_t k = dlen;
+        if (candidate[k - 1] != L'\\' && candidate[k - 1] != L'/') candidate[k++] = L'\\';
+        memcpy(candidate + k, name, (nlen + 1) * sizeof *candidate);
+        int found = 0;
+        if (bare) {
+            wcscpy(candidate + k + nlen, L".exe");
+            found = is_file(candidate);
+            if (!found) candidate[k + nlen] = 0;
+        }
+        if (!found) found = is_file(candidate);
+        if (found) {
+            char *utf8 = NULL;
+            int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, candidate, -1, NULL, 0, NULL, NULL);
+            if (n > 0 && (utf8 = malloc((size_t)n)))
+                WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, candidate, -1, utf8, n, NULL, NULL);
+            free(candidate);
+            r = n <= 0 ? fail() : !utf8 ? -CPLAT_ENOMEM : cplat_spawn_wait(utf8, argv, envp, exit_code);
+            free(utf8);
+            break;
+        }
+        free(candidate);
+        p = next;
+    }
+    free(name);
+    free(dirs);
+    return r;
 }
 
 /* The environment in UTF-8, read once (GetEnvironmentStringsW) at the first use: the CRT's
