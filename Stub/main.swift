@@ -17,10 +17,29 @@ func main(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar
     launch(argc: Int(argc), argv: argv)
 }
 
+#if DGMO_TARGET_OS_WINDOWS
+    /// argv[0]'s last component (after `\\` or `/`) without a final `.exe` in any case: a copy
+    /// `greet.exe` of the bundle runs its entry `greet`, as a symlink `greet` does on Linux.
+    func windowsProgramName(_ argv0: String) -> String {
+        var b = Array(argv0.utf8)
+        if let cut = b.lastIndex(where: { $0 == 0x2F || $0 == 0x5C }) { b.removeSubrange(...cut) }
+        if b.count > 4, b[b.count - 4] == 0x2E, b[b.count - 3] | 0x20 == 0x65, b[b.count - 2] | 0x20 == 0x78,
+            b[b.count - 1] | 0x20 == 0x65
+        {
+            b.removeLast(4)
+        }
+        return String(decoding: b, as: UTF8.self)
+    }
+#endif
+
 /// The whole launch.
 func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Never {
     let argv0 = argc > 0 ? String(cString: argv[0]!) : "launcher"
-    programName = TerminalText.escaped(argv0.splitBytes(at: UInt8(ascii: "/")).last ?? argv0)
+    #if DGMO_TARGET_OS_WINDOWS
+        programName = TerminalText.escaped(windowsProgramName(argv0))
+    #else
+        programName = TerminalText.escaped(argv0.splitBytes(at: UInt8(ascii: "/")).last ?? argv0)
+    #endif
 
     // Past the user's file-size limit a write fails (EFBIG, one line, status 125) instead of killing us;
     // Handoff.run puts the signal back before the runtime starts.

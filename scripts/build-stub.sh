@@ -99,7 +99,7 @@ case "$TARGET" in
     CC=("${ZIG[@]}" -target x86_64-windows-gnu)
     LIBDIR=$WINDOWS_CLIBS_LIBDIR
     RUNNER=()
-    if [ -z "${WINE:-}" ] && [ -f scripts/lib/wine-toolchain.sh ] && [ -x .build-dgmo/wine/usr/lib/wine/wine64 ]; then
+    if [ -z "${WINE:-}" ] && [ -f scripts/lib/wine-toolchain.sh ] && [ -x .build-dgmo/wine/root/usr/lib/wine/wine64 ]; then
       # shellcheck source=lib/wine-toolchain.sh
       . scripts/lib/wine-toolchain.sh && wine_toolchain >/dev/null 2>&1 || true
     fi
@@ -257,7 +257,8 @@ if [ "$TARGET" = windows-x64 ]; then
   # fails if any live code does. -s strips the symbol table of a release stub.
   strip_flag=(-s)
   [ -n "$DEBUG" ] && strip_flag=()
-  "${CC[@]}" "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections "${strip_flag[@]}" -o "$W/bundle-stub" \
+  # -municode: the C runtime starts at windows-compat.c's wmain (UTF-16 arguments, made UTF-8 there).
+  "${CC[@]}" "${C_OPT[@]}" -municode -fno-sanitize=all -Wl,--gc-sections "${strip_flag[@]}" -o "$W/bundle-stub" \
     "${MODULE_OBJECTS[@]}" "$W"/Stub.o "$W"/platform.o "$W"/keyslot.o "$W"/inflate.o "$W"/windows-compat.o \
     "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" \
     -ladvapi32 || fail "linking"

@@ -121,9 +121,9 @@ public enum KeyLoading {
 public enum StubLocation {
     /// The launcher stub for `target` when no `--stub` is given: `$BUNDLE_APPEND_STUB` (only for
     /// the default target, linux-x64), else `stubs/<target>/bundle-stub` (`bundle-stub.exe` for
-    /// windows-x64) in the directory of this executable, where the Makefile's `stubs` and
-    /// `stubs-arm64` targets put them. No launcher is built for the windows and macOS targets yet:
-    /// for them this finds nothing unless one was put there, and says so.
+    /// windows-x64) in the directory of this executable, where the Makefile's `stubs`,
+    /// `stubs-arm64` and `stubs-windows` targets put them. No launcher is built for the macOS
+    /// targets yet: for them this finds nothing unless one was put there, and says so.
     public static func `default`(for target: BuildTarget = .default) throws(BuildError) -> String {
         if target == .default, let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty {
             return env
@@ -158,7 +158,8 @@ public enum StubLocation {
         switch target {
         case .linuxX64: return "stubs"
         case .linuxArm64: return "stubs-arm64"
-        case .windowsX64, .macosX64, .macosArm64: return nil
+        case .windowsX64: return "stubs-windows"
+        case .macosX64, .macosArm64: return nil
         }
     }
 }

@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <windows.h>
 
 #include "CPlatform.h"
@@ -21,6 +22,32 @@
  * search is narrowed to system32 before main. */
 __attribute__((constructor)) static void dll_search_system32_only(void) {
     SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32);
+}
+
+/* The launcher's arguments as UTF-8. The C runtime's `main` would get them in the ANSI code page
+ * (é in CP-1252 is not UTF-8, and characters outside it are lost), so the stub is linked with
+ * -municode: the runtime calls this wmain with the UTF-16 arguments, converted here, exactly, to
+ * the UTF-8 the launcher (Swift's @_cdecl("main")) reads on every OS. An argument that is not
+ * valid UTF-16 (a lone surrogate) cannot be passed on exactly: one line, status 125. */
+int main(int argc, char **argv);
+int wmain(int argc, wchar_t **wargv);
+int wmain(int argc, wchar_t **wargv) {
+    char **argv = calloc((size_t)argc + 1, sizeof *argv);
+    if (argv == NULL) {
+        static const char message[] = "launcher: out of memory\n";
+        (void)cplat_write(2, message, sizeof message - 1);
+        cplat_exit(125);
+    }
+    for (int i = 0; i < argc; i++) {
+        int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1, NULL, 0, NULL, NULL);
+        argv[i] = n > 0 ? malloc((size_t)n) : NULL;
+        if (argv[i] == NULL || WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, wargv[i], -1, argv[i], n, NULL, NULL) != n) {
+            static const char message[] = "launcher: an argument is not valid Unicode (UTF-16) and cannot be passed on\n";
+            (void)cplat_write(2, message, sizeof message - 1);
+            cplat_exit(125);
+        }
+    }
+    return main(argc, argv);
 }
 
 int dgmo_swift_memalign(void **out, size_t alignment, size_t size);
