@@ -11,6 +11,7 @@ packages=(
   minisign zstd xz-utils                             # interoperability tests and benchmarks
   hyperfine time util-linux                          # benchmarks, setpriv, unshare
   passwd                                             # useradd/userdel: tests with a second, hostile user
+  osslsigncode                                       # Authenticode signing and verifying (Windows tests)
   binutils coreutils                                 # strip (stub, PyInstaller), sha256sum
   ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
   debootstrap                                        # the Debian 11 root of OldSystemTests
