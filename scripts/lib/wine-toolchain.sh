@@ -83,7 +83,9 @@ _wine_host_packages() {
   # shellcheck source=scripts/lib/deb-packages.sh
   . "$(dirname "${BASH_SOURCE[0]}")/deb-packages.sh"
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
-  python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+  # Not `python3 -m venv --help`: venv is in python3's standard library and answers without
+  # python3-venv; only making a venv then fails ("ensurepip is not available").
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   mapfile -t -O ${#missing[@]} missing < <(deb_missing ca-certificates debian-archive-keyring)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
