@@ -18,6 +18,8 @@
  * wmain: the arguments arrive as the C runtime splits the UTF-16 command line, and are converted
  * here to UTF-8 with WideCharToMultiByte, so non-ASCII arrives exactly (no ANSI code page between). */
 #include <windows.h>
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,8 @@ static int spawn(wchar_t *cmdline) {
 }
 
 int wmain(int argc, wchar_t **argv) {
+    /* "\n" stays "\n" (text mode would write "\r\n"), so the tests compare lines as on Linux. */
+    _setmode(_fileno(stdout), _O_BINARY);
     if (argc == 3 && wcscmp(argv[1], L"--spawn") == 0) return spawn(argv[2]);
     const wchar_t *touch = _wgetenv(L"PROBE_TOUCH");
     if (touch) {
