@@ -16,14 +16,17 @@ TEST_DGMO_ARM64 = .build-dgmo/test/dgmo-linux-arm64
 LAUNCHER_MODULES = $(shell sed -e 's/\#.*//' -e 's/ .*//' Stub/modules)
 STUB_SOURCES = $(wildcard Stub/*.swift $(foreach m,$(LAUNCHER_MODULES),Sources/$(m)/*.swift) \
                  Sources/CPlatform/*.c Sources/CPlatform/include/* Sources/CKeySlot/*.c Sources/CKeySlot/include/* \
-                 Sources/CZstd/* Sources/CLZMA/* Sources/CZlib/* Sources/CSodium/* Stub/Link/*.c) \
+                 Sources/CZstd/* Sources/CLZMA/* Sources/CZlib/* Sources/CSodium/* Sources/CInflate/* \
+                 Sources/CInflate/include/* Stub/Link/*.c) \
                Stub/modules scripts/build-stub.sh scripts/lib/zig-toolchain.sh packaging/zig/requirements.txt
 STUB       = $(BIN)/stubs/linux-x64/bundle-stub
 DEBUG_STUB = $(DEBUG_BIN)/stubs/linux-x64/bundle-stub
 ARM64_STUB       = $(BIN)/stubs/linux-arm64/bundle-stub
 DEBUG_ARM64_STUB = $(DEBUG_BIN)/stubs/linux-arm64/bundle-stub
+WINDOWS_STUB       = $(BIN)/stubs/windows-x64/bundle-stub.exe
+DEBUG_WINDOWS_STUB = $(DEBUG_BIN)/stubs/windows-x64/bundle-stub.exe
 
-.PHONY: all deps build stubs stubs-arm64 dgmo demo hello check test bench release reproducible install-test clean
+.PHONY: all deps build stubs stubs-arm64 stubs-windows wine dgmo demo hello check test bench release reproducible install-test clean
 
 all: build
 
@@ -52,6 +55,21 @@ $(ARM64_STUB): $(STUB_SOURCES) scripts/lib/arm64-toolchain.sh
 
 $(DEBUG_ARM64_STUB): $(STUB_SOURCES) scripts/lib/arm64-toolchain.sh
 	scripts/build-stub.sh --target linux-arm64 --debug -o $@
+
+## The windows-x64 stubs (PE), cross-built here with the pinned zig against the Windows C libraries
+## scripts/lib/windows-clibs.sh builds.
+stubs-windows: $(WINDOWS_STUB) $(DEBUG_WINDOWS_STUB)
+
+$(WINDOWS_STUB): $(STUB_SOURCES) scripts/lib/windows-clibs.sh
+	scripts/build-stub.sh --target windows-x64 -o $@
+
+$(DEBUG_WINDOWS_STUB): $(STUB_SOURCES) scripts/lib/windows-clibs.sh
+	scripts/build-stub.sh --target windows-x64 --debug -o $@
+
+## wine 10 in .build-dgmo/wine, never system-wide (scripts/lib/wine-toolchain.sh; does nothing when
+## it is there): the Windows tests run the windows-x64 bundles under it.
+wine:
+	@bash -c '. scripts/lib/wine-toolchain.sh && wine_toolchain'
 
 ## Builds dist/dgmo-linux-x64 from examples/dgmo (release compression), then runs it: the main job.
 ## TARGET=linux-arm64 builds dist/dgmo-linux-arm64 and runs it under qemu (binfmt_misc registered meanwhile).
@@ -114,7 +132,7 @@ SLOW_TESTS = FreshMachineTests DGMOTests DGMOArm64Tests SignalTests GlibcFloorTe
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \
-             ToolTests/testLargeAndOddTreesRoundTripThroughTheLauncher \
+             ToolTests/testLargeAndOddTreesRoundTripThroughTheLauncher WindowsTests \
              CacheRobustnessTests/testTreesDeeperThanTheDescriptorLimitAndPathsLongerThanPATH_MAX \
              MinisignTests/testPasswordProtectedMinisignKey
 # The end-to-end classes `make test` runs a second time against the release stubs (no failure
@@ -137,9 +155,10 @@ check: deps
 	scripts/format.sh --lint
 
 ## Builds everything in debug and a dev DGMO binary (tests use the debug stubs and tools), then runs every
-## test, among them the DGMO (x64, and arm64 under qemu), release (reproducibility and install), kill, mount and arm64
-## (qemu) tests. In three steps, so a broken set-up fails in minutes: the check tier, then the fresh-machine test
-## (`make demo` from a fresh clone in a clean root: scripts/fresh-machine-test.sh), then the long classes.
+## test, among them the DGMO (x64, and arm64 under qemu), release (reproducibility and install), kill, mount, arm64
+## (qemu) and windows-x64 (wine) tests. In three steps, so a broken set-up fails in minutes: the check tier, then the
+## fresh-machine test (`make demo` from a fresh clone in a clean root: scripts/fresh-machine-test.sh), then the long
+## classes.
 test: deps
 	@scripts/install-deps.sh --release
 	$(STRICT) $(SWIFT) build
@@ -149,10 +168,11 @@ test: deps
 	scripts/platform-compile-check.sh
 	@echo "2/4 a fresh machine: the README's first command from a fresh clone in a clean Debian root"
 	$(STRICT) $(SWIFT) test --disable-swift-testing --filter '\.FreshMachineTests(/|$$)'
-	$(MAKE) --no-print-directory $(DEBUG_ARM64_STUB)
+	$(MAKE) --no-print-directory wine
+	$(MAKE) --no-print-directory $(DEBUG_ARM64_STUB) $(DEBUG_WINDOWS_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	$(DEBUG_BIN)/dgmo-build --target linux-arm64 --stub $(DEBUG_ARM64_STUB) -o $(TEST_DGMO_ARM64)
-	@echo "3/4 the long classes: DGMO (x64, arm64 under qemu), release, kill, mount, multi-user, old systems"
+	@echo "3/4 the long classes: DGMO (x64, arm64 under qemu), release, kill, mount, multi-user, old systems, windows-x64 (wine)"
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) $(STRICT) $(SWIFT) test \
 	  --disable-swift-testing $(ONLY_LONG)
 	@echo "4/4 again against the release stubs (what ships: -Osize on x64, -O on arm64), a subset:"
