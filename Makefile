@@ -26,7 +26,7 @@ DEBUG_ARM64_STUB = $(DEBUG_BIN)/stubs/linux-arm64/bundle-stub
 WINDOWS_STUB       = $(BIN)/stubs/windows-x64/bundle-stub.exe
 DEBUG_WINDOWS_STUB = $(DEBUG_BIN)/stubs/windows-x64/bundle-stub.exe
 
-.PHONY: all deps build stubs stubs-arm64 stubs-windows wine dgmo demo hello check test bench release reproducible install-test clean
+.PHONY: all deps build stubs stubs-arm64 stubs-windows wine dgmo demo hello hello-windows check test bench release reproducible install-test clean
 
 all: build
 
@@ -124,6 +124,19 @@ hello: build
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello "first run" "ünïcödé"
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache HELLO_ENTRY=greet $(DEMO_DIR)/hello you
 	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello --launcher info
+
+## The same example for windows-x64: the C program as a PE (pinned zig), the bundle hello.exe with the
+## release windows-x64 stub, verified here and run under wine 10 (installed into .build-dgmo/wine).
+hello-windows: build $(WINDOWS_STUB) wine
+	@mkdir -p $(DEMO_DIR)/windows-native
+	@bash -c '. scripts/lib/zig-toolchain.sh && zig_toolchain && $$ZIG_CC -target x86_64-windows-gnu -municode -O2 -s \
+	  -o $(DEMO_DIR)/windows-native/hello.exe examples/hello/hello.c' && rm -f $(DEMO_DIR)/windows-native/hello.pdb
+	@test -f $(DEMO_DIR)/demo.key || $(BIN)/bundle-append keygen $(DEMO_DIR)/demo
+	$(BIN)/bundle-append build examples/hello/hello-windows.toml -o $(DEMO_DIR)/hello.exe --key $(DEMO_DIR)/demo.key --target windows-x64
+	$(BIN)/bundle-append verify $(DEMO_DIR)/hello.exe --pubkey $(DEMO_DIR)/demo.pub
+	@bash -c '. scripts/lib/wine-toolchain.sh && wine_toolchain && cd $(DEMO_DIR) && \
+	  HELLO_CACHE_DIR="Z:$(subst /,\\,$(CURDIR)/$(DEMO_DIR)/windows-cache)" "$$WINE" hello.exe "first run" "ünïcödé" </dev/null && \
+	  HELLO_CACHE_DIR="Z:$(subst /,\\,$(CURDIR)/$(DEMO_DIR)/windows-cache)" "$$WINE" hello.exe --launcher info </dev/null'
 
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
 # DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
