@@ -182,6 +182,8 @@ test: deps
 	@echo "2/4 a fresh machine: the README's first command from a fresh clone in a clean Debian root"
 	$(STRICT) $(SWIFT) test --disable-swift-testing --filter '\.FreshMachineTests(/|$$)'
 	$(MAKE) --no-print-directory wine
+	@echo "the platform layer under wine: platform_windows.c's probe and the spawn hand-off's argument table"
+	@bash -c '. scripts/lib/wine-toolchain.sh && wine_toolchain && scripts/platform-compile-check.sh'
 	$(MAKE) --no-print-directory $(DEBUG_ARM64_STUB) $(DEBUG_WINDOWS_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	$(DEBUG_BIN)/dgmo-build --target linux-arm64 --stub $(DEBUG_ARM64_STUB) -o $(TEST_DGMO_ARM64)
