@@ -6,8 +6,8 @@ extension BuildTarget {
     /// build such a bundle, so this catches only a bundle assembled by other means, or an update
     /// file for another platform handed to `--launcher verify-file`).
     ///
-    /// The OS comes from a define that scripts/build-stub.sh passes (`-D DGMO_TARGET_OS_LINUX`, `-D DGMO_TARGET_OS_WINDOWS`),
-    /// not from `os()`: the arm64 launcher is compiled for the bare-metal triple
+    /// The OS comes from a define that scripts/build-stub.sh passes (`-D DGMO_TARGET_OS_LINUX`,
+    /// `-D DGMO_TARGET_OS_WINDOWS`), not from `os()`: the arm64 launcher is compiled for the bare-metal triple
     /// `aarch64-none-none-elf`, where `os(Linux)` is false, and a macOS x86_64 launcher must not
     /// call itself linux-x64 because its CPU is the same.
     static var running: BuildTarget {

@@ -616,7 +616,9 @@ final class WindowsTests: SignedAsGivenTestCase {
         let holder = try startWine(binary, ["--sleep", "60000"], env: env.merging(["PROBE_TOUCH": win(running)]) { a, _ in a })
         defer { if holder.isRunning { holder.terminate() } }
         let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: running) && holder.isRunning && Date() < deadline { usleep(50_000) }
+        while !FileManager.default.fileExists(atPath: running) && holder.isRunning && Date() < deadline {
+            usleep(50_000)
+        }
         XCTAssertTrue(FileManager.default.fileExists(atPath: running) && holder.isRunning, "the sleeping payload runs")
         o = try ops(["cache", "clear"])
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
