@@ -1,8 +1,9 @@
-// libFuzzer target over everything the launcher parses before it trusts anything:
-// the trailer (and a PE file's headers that say where it is), the manifest header (with its frame
-// tables), file tables, frame tables alone, the key slot, path and symlink rules, placeholders and
-// the entry rules (with a safety property for what they accept), the terminal escaping; and the
-// x86 branch filter, which runs over decoded bytes. Compiled together with Sources/BundleFormat and the filter by scripts/fuzz.sh.
+// libFuzzer target over everything the launcher parses before it trusts anything: the trailer (and
+// a PE file's headers that say where it is), the manifest header (with its frame tables), file
+// tables, frame tables alone, the key slot, path and symlink rules, placeholders and the entry
+// rules (with a safety property for what they accept), the terminal escaping; and the x86 branch
+// filter, which runs over decoded bytes. Compiled together with Sources/BundleFormat and the filter
+// by scripts/fuzz.sh.
 //
 // The first input byte chooses the parser (modulo 9); the rest is its input. A crash, trap, hang
 // or sanitizer report is a finding; a thrown BundleError is the expected answer to garbage.
