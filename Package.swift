@@ -40,6 +40,8 @@ let package = Package(
         .systemLibrary(name: "CLZMA", path: "Sources/CLZMA"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        // zlib's inflater behind fixed-width functions: z_stream's layout differs on Windows.
+        .target(name: "CInflate", path: "Sources/CInflate", linkerSettings: [.linkedLibrary("z")]),
         // The launcher's one door to the operating system: fixed-width types, our own constants,
         // one-line wrappers that translate them (docs/security.md, "Platform layer").
         .target(name: "CPlatform", path: "Sources/CPlatform"),
@@ -50,7 +52,7 @@ let package = Package(
         .target(name: "BundleFormat", path: "Sources/BundleFormat", swiftSettings: launcherModuleSettings),
         // Streaming compressors and decompressors (zstd, xz, zlib, none). No Foundation.
         .target(
-            name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib"],
+            name: "BundleCodecs", dependencies: ["BundleFormat", "CZstd", "CLZMA", "CZlib", "CInflate"],
             path: "Sources/BundleCodecs", swiftSettings: launcherModuleSettings),
         // BLAKE2b digests, Ed25519, minisign key and signature formats. No Foundation.
         .target(

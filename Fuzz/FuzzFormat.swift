@@ -1,5 +1,5 @@
 // libFuzzer target over everything the launcher parses before it trusts anything:
-// the trailer, the manifest header (with its frame tables), file tables, frame tables alone, the
+// the trailer (and a PE file's headers that say where it is), the manifest header (with its frame tables), file tables, frame tables alone, the
 // key slot, path and symlink rules, placeholders and the entry rules (with a safety property for
 // what they accept), the terminal escaping; and the x86 branch filter, which runs over decoded
 // bytes. Compiled together with Sources/BundleFormat and the filter by scripts/fuzz.sh.
@@ -22,6 +22,18 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 decoding: UnsafeRawBufferPointer(rebasing: body[(body.count - Trailer.size)...]), fileSize: fileSize)
         } else {
             _ = try? Trailer(decoding: body, fileSize: fileSize)
+        }
+        // The input as a whole file, as BundleFile reads it: where the bundle ends (before a PE
+        // file's certificate table), then the trailer there.
+        let file = Array(body)
+        if let location = try? TrailerLocation(
+            prefix: Array(file.prefix(TrailerLocation.prefixLength)), fileSize: UInt64(file.count))
+        {
+            precondition(location.end <= UInt64(file.count), "the bundle ends past the end of the file")
+            if location.end >= UInt64(Trailer.size) {
+                let end = Int(location.end)
+                _ = try? Trailer(decoding: Array(file[(end - Trailer.size)..<end]), fileSize: location.end)
+            }
         }
     case 1:
         let layersLength = body.count >= 2 ? UInt64(body[0]) * 7 : 0

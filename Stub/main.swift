@@ -20,7 +20,7 @@ func main(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar
 /// The whole launch.
 func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Never {
     let argv0 = argc > 0 ? String(cString: argv[0]!) : "launcher"
-    programName = TerminalText.escaped(String(argv0.split(separator: "/").last.map(String.init) ?? argv0))
+    programName = TerminalText.escaped(argv0.splitBytes(at: UInt8(ascii: "/")).last ?? argv0)
 
     // Past the user's file-size limit a write fails (EFBIG, one line, status 125) instead of killing us;
     // Handoff.run puts the signal back before the runtime starts.
@@ -31,7 +31,7 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     let location: CacheLocation
     do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }
 
-    if argc > 1, String(cString: argv[1]!) == "--launcher" {
+    if argc > 1, String(cString: argv[1]!).bytesEqual("--launcher") {
         Sys.exit(
             Ops.run((2..<argc).map { String(cString: argv[$0]!) }, bundle: bundle, location: location, trust: trust))
     }

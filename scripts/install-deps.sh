@@ -12,6 +12,7 @@ packages=(
   hyperfine time util-linux                          # benchmarks, setpriv, unshare
   passwd                                             # useradd/userdel: tests with a second, hostile user
   osslsigncode                                       # Authenticode signing and verifying (Windows tests)
+  libfreetype6                                       # wine loads it for user32.dll; without it every wine run prints a FreeType warning on stderr
   binutils coreutils                                 # strip (stub, PyInstaller), sha256sum
   ca-certificates                                    # pip's downloads of the pinned toolchain (PyPI)
   debootstrap                                        # the Debian 11 root of OldSystemTests
@@ -26,7 +27,7 @@ fi
 # dgmo-build makes a virtual environment for the pinned toolchain: python3 with venv and pip.
 if ! command -v python3 >/dev/null 2>&1; then
   packages+=(python3 python3-venv python3-pip)
-elif ! python3 -m venv --help >/dev/null 2>&1; then
+elif ! python3 -c 'import ensurepip' >/dev/null 2>&1; then  # venv --help answers without python3-venv
   packages+=(python3-venv)
 fi
 

@@ -27,6 +27,7 @@ public enum BundleAssembler {
             throw BuildError(
                 "the stub's key slot is already filled: pass an unbundled stub (stubs/<target>/bundle-stub)")
         }
+        try checkPEHeaders(stub)
         if stub.count >= Trailer.size, Array(stub.suffix(Trailer.size).prefix(8)) == Trailer.magic {
             throw BuildError("the stub already carries a bundle: pass an unbundled stub (stubs/<target>/bundle-stub)")
         }
@@ -38,6 +39,21 @@ public enum BundleAssembler {
         var out = stub
         out.replaceSubrange(at..<(at + KeySlot.size), with: slot.encoded())
         return out
+    }
+
+    /// A PE stub's headers must be ones every reader can find the trailer behind
+    /// (`PECertificateDirectory`), and the stub must not be Authenticode-signed: its certificate
+    /// table would sit between the stub and the layers, where no signing tool or reader expects it
+    /// (the bundle is signed after it is built, docs/format.md, "Finding the trailer").
+    static func checkPEHeaders(_ stub: [UInt8]) throws(BuildError) {
+        let directory: PECertificateDirectory?
+        do { directory = try PECertificateDirectory(prefix: Array(stub.prefix(TrailerLocation.prefixLength))) } catch {
+            throw BuildError("the stub's \(error.message)")
+        }
+        guard let directory, !directory.isEmpty else { return }
+        throw BuildError(
+            "the stub is Authenticode-signed (a certificate table of \(directory.size) bytes at offset \(directory.offset)): pass the unsigned stub (`osslsigncode remove-signature -in STUB -out UNSIGNED` removes the signature) and sign the bundle after building it"
+        )
     }
 
     /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md), after
@@ -108,9 +124,16 @@ public enum BundleAssembler {
         }
         let layersLength = layers.reduce(0) { $0 + $1.compressed.count }
         let tablesLength = layers.reduce(0) { $0 + $1.storedTable.count }
+        let appended = layersLength + header.count + tablesLength + signatureBlock.count + Trailer.size
+        let bundleLength = patched.count + appended
+        // A PE bundle's length is a multiple of 8, so that an Authenticode certificate table can
+        // follow the trailer without padding: zero bytes at the end of the stub region make it so.
+        let isPE = patched.starts(with: PECertificateDirectory.dosMagic)
+        let alignment = Int(TrailerLocation.peAlignment)
+        let padding = isPE ? (alignment - bundleLength % alignment) % alignment : 0
         var out = patched
-        out.reserveCapacity(
-            patched.count + layersLength + header.count + tablesLength + signatureBlock.count + Trailer.size)
+        out.reserveCapacity(bundleLength + padding)
+        out += [UInt8](repeating: 0, count: padding)
         let layersStart = UInt64(out.count)
         for l in layers { out += l.compressed }
         let headerStart = UInt64(out.count)
@@ -124,6 +147,16 @@ public enum BundleAssembler {
             layers: layersStart..<headerStart, header: headerStart..<tablesStart,
             tables: tablesStart..<sigStart, signature: sigStart..<UInt64(out.count))
         out += trailer.encoded()
+        // Find a PE bundle's trailer as the readers do: a builder bug fails here, not at launch.
+        if isPE {
+            do throws(BundleError) {
+                let location = try TrailerLocation(
+                    prefix: Array(out.prefix(TrailerLocation.prefixLength)), fileSize: UInt64(out.count))
+                guard try Trailer(decoding: Array(out.suffix(Trailer.size)), fileSize: location.end) == trailer else {
+                    throw BundleError(.badTrailer, "the trailer read back differs from the one written")
+                }
+            } catch { throw BuildError("the bundle does not pass the readers' checks: \(error.message)") }
+        }
         return out
     }
 }

@@ -35,7 +35,7 @@ public struct BundleRecord: Sendable {
             case Array("app".utf8): r.app = value
             case Array("version".utf8): r.version = value
             case Array("binary".utf8): r.binary = value
-            case Array("layers".utf8): r.layers = value.split(separator: ",").map(String.init)
+            case Array("layers".utf8): r.layers = value.splitBytes(at: UInt8(ascii: ","))
             default: break
             }
         }
@@ -88,19 +88,5 @@ extension CacheRoot {
     public func removeRecord(_ digest: String) {
         guard let bundles = try? directory(.bundles, create: false) else { return }
         try? Sys.unlinkat(bundles.fd, Array(digest.utf8))
-    }
-}
-
-extension String {
-    /// Substring test on bytes (no Foundation, no canonical equivalence).
-    func containsBytes(_ needle: String) -> Bool {
-        let h = Array(utf8), n = Array(needle.utf8)
-        guard n.count <= h.count else { return false }
-        var i = 0
-        while i + n.count <= h.count {
-            if Array(h[i..<(i + n.count)]) == n { return true }
-            i += 1
-        }
-        return false
     }
 }

@@ -16,6 +16,8 @@ public struct CacheLocation: Sendable {
         case variable = "environment variable"
         case xdg = "XDG_CACHE_HOME"
         case home = "default (~/.cache)"
+        /// Windows: `%LOCALAPPDATA%\<app>`.
+        case localAppData = "default (%LOCALAPPDATA%)"
     }
     /// The directory the environment names: `$<APP>_CACHE_DIR`, `$XDG_CACHE_HOME`, `~/.cache`.
     public let base: String
@@ -38,6 +40,23 @@ public struct CacheLocation: Sendable {
 
     public static func resolve(appName: String) throws(BundleError) -> CacheLocation {
         let variable = Names.environmentPrefix(appName) + "_CACHE_DIR"
+        #if DGMO_TARGET_OS_WINDOWS
+            // Windows: `$<APP>_CACHE_DIR`, else `%LOCALAPPDATA%\<app>` (per user, not roaming).
+            // The walk starts at the directory named (PathWalk.openWindows): its owner and DACL are
+            // judged, and what is made below it is private.
+            if let v = Sys.getenv(variable), !v.isEmpty {
+                guard Sys.isAbsolutePath(v) else {
+                    throw BundleError(.usage, "\(variable) must be an absolute path (like C:\\cache), got '\(v)'")
+                }
+                return CacheLocation(
+                    base: v, leaf: nil, source: .variable, variableName: variable, appName: appName, home: nil)
+            }
+            guard let local = Sys.getenv("LOCALAPPDATA"), Sys.isAbsolutePath(local) else {
+                throw BundleError(.usage, "cannot find a cache directory: set \(variable) or LOCALAPPDATA")
+            }
+            return CacheLocation(
+                base: local, leaf: appName, source: .localAppData, variableName: variable, appName: appName, home: nil)
+        #else
         let home = homeDirectory()
         if let v = Sys.getenv(variable), !v.isEmpty {
             guard Sys.isAbsolutePath(v) else {
@@ -54,12 +73,19 @@ public struct CacheLocation: Sendable {
         return CacheLocation(
             base: Sys.defaultUserCacheBase(home: home), leaf: appName, source: .home, variableName: variable,
             appName: appName, home: home)
+        #endif
     }
 
     static func trimmed(_ p: String) -> String {
-        var p = p
-        while p.utf8.count > 1, p.hasSuffix("/") { p.removeLast() }
-        return p
+        #if DGMO_TARGET_OS_WINDOWS
+            // `C:\` keeps its separator: `C:` alone is the drive's working directory.
+            var bytes = Array(p.utf8)
+            while bytes.count > 3, bytes.last == 0x2F || bytes.last == 0x5C { bytes.removeLast() }
+        #else
+            var bytes = Array(p.utf8)
+            while bytes.count > 1, bytes.last == 0x2F { bytes.removeLast() }
+        #endif
+        return bytes.count == p.utf8.count ? p : String(decoding: bytes, as: UTF8.self)
     }
 
     static func homeDirectory() -> String? {
@@ -98,7 +124,7 @@ public struct CacheLocation: Sendable {
         if Ownership.othersCanWrite(r.stat) {
             throw BundleError(
                 .unsafeCache,
-                "cache directory \(path) is writable by other users (mode \(Ownership.octal(r.stat.mode))): run 'chmod go-w \(path)' or set \(variableName)"
+                "cache directory \(path) is writable by other users (\(Ownership.describe(r.stat))): \(Ownership.privateHint(path)) or set \(variableName)"
             )
         }
         return CacheRoot(fd: r.fd, path: path, location: self)
@@ -124,6 +150,57 @@ public enum PathWalk {
     public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(BundleError)
         -> Opened?
     {
+        #if DGMO_TARGET_OS_WINDOWS
+            return try openWindows(path, create: create, variable: variable)
+        #else
+            return try openPOSIX(path, trustedPrefix: trustedPrefix, create: create, variable: variable)
+        #endif
+    }
+
+    #if DGMO_TARGET_OS_WINDOWS
+        /// Windows: the directory the user named (`$<APP>_CACHE_DIR`, or `%LOCALAPPDATA%`, which
+        /// Windows makes private to the user) is where the walk starts, as `$HOME` is on POSIX; its
+        /// ancestors are not judged (a drive root lets every user add folders, and there is no sticky
+        /// bit to tell that apart). It must be a directory, not a junction or symlink, owned by us
+        /// (or SYSTEM or Administrators) and writable by nobody else (owner SID and DACL, read by
+        /// the platform layer's fstat). When missing it is made, if its parent exists, as a private
+        /// directory (only us, SYSTEM and Administrators: the Windows form of mode 0700).
+        static func openWindows(_ path: String, create: Bool, variable: String) throws(BundleError) -> Opened? {
+            do throws(BundleError) {
+                let fd = try Sys.open(path, .readOnly | .directory | .noFollow)
+                let st = try Sys.fstat(fd)
+                try judge(st, path, variable: variable)
+                return Opened(fd: fd, stat: st)
+            } catch where error.errno == Errno.ENOENT {
+                guard create else { return nil }
+            } catch where error.errno == Errno.ELOOP {
+                throw BundleError(
+                    .unsafeCache, "cache path \(path) is a junction or symlink: set \(variable) to a directory without it",
+                    errno: error.errno)
+            } catch where error.code == .unsafeCache {
+                throw error
+            } catch {
+                throw error.reworded("cache directory \(path): \(error.reason) (set \(variable))")
+            }
+            let bytes = Array(path.utf8)
+            guard let cut = bytes.lastIndex(where: { $0 == 0x2F || $0 == 0x5C }), cut + 1 < bytes.count else {
+                throw BundleError(.usage, "cache directory \(path) does not exist (set \(variable))", errno: Errno.ENOENT)
+            }
+            let parentBytes = bytes.count > 3 && cut == 2 ? Array(bytes[...cut]) : Array(bytes[..<cut])
+            let parent = String(decoding: parentBytes, as: UTF8.self)
+            let parentFD: FileDescriptor
+            do { parentFD = try Sys.open(parent, .readOnly | .directory) } catch {
+                throw error.reworded(
+                    "cannot create cache directory \(path): \(parent): \(error.reason) (set \(variable) to a directory you can write to)"
+                )
+            }
+            return try child(parentFD, Array(bytes[(cut + 1)...]), path: path, create: true, variable: variable)
+        }
+    #endif
+
+    static func openPOSIX(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(BundleError)
+        -> Opened?
+    {
         /// A component still to walk; `fromLink` when it comes from a symlink's target, where
         /// `..` is allowed (it names the parent of the directory holding the link, as for the kernel).
         struct Component { var name: [UInt8]; var fromLink: Bool }
@@ -135,7 +212,9 @@ public enum PathWalk {
         var prefixFD: FileDescriptor? = nil
         /// The trusted prefix the walk started from (nil when it started at `/`).
         var startedAt: [UInt8]? = nil
-        if let prefix = trustedPrefix, prefix != "/", path == prefix || path.hasPrefix(prefix + "/") {
+        if let prefix = trustedPrefix, !prefix.bytesEqual("/"),
+            path.bytesEqual(prefix) || path.hasBytePrefix(prefix + "/")
+        {
             // A home that does not exist yet is made like any other component, from `/`.
             if let fd = try? Sys.open(prefix, .readOnly | .directory) {
                 start = prefix
@@ -191,7 +270,7 @@ public enum PathWalk {
                 // `/..` is `/`.
                 continue
             }
-            let childPath = (shown == "/" ? "" : shown) + "/" + Sys.displayName(component.name)
+            let childPath = (shown.bytesEqual("/") ? "" : shown) + "/" + Sys.displayName(component.name)
             let opened: Opened?
             do throws(BundleError) {
                 opened = try child(current.fd, component.name, path: childPath, create: create, variable: variable)
@@ -281,13 +360,13 @@ public enum PathWalk {
         guard Ownership.isTrusted(st) else {
             throw BundleError(
                 .unsafeCache,
-                "cache directory \(path) is owned by uid \(st.owner), not by you (uid \(Ownership.uid)): remove it or set \(variable) to a directory you own"
+                "cache directory \(path) is owned by \(Ownership.ownerName(st)), not by you\(Ownership.selfName): remove it or set \(variable) to a directory you own"
             )
         }
         if Ownership.othersCanWrite(st) && !Ownership.isShared(st) {
             throw BundleError(
                 .unsafeCache,
-                "cache directory \(path) is writable by other users (mode \(Ownership.octal(st.mode))): run 'chmod go-w \(path)' or set \(variable)"
+                "cache directory \(path) is writable by other users (\(Ownership.describe(st))): \(Ownership.privateHint(path)) or set \(variable)"
             )
         }
     }

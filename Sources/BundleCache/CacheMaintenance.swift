@@ -18,9 +18,9 @@ extension CacheRoot {
     public func layerEntries(records: [BundleRecord]) -> [LayerEntry] {
         guard let layersFD = try? directory(.layers, create: false) else { return [] }
         let locks = try? directory(.locks, create: false)
-        let names = ((try? Sys.listDirectoryBytes(layersFD.fd)) ?? []).map(Sys.displayName).sorted()
+        let names = ((try? Sys.listDirectoryBytes(layersFD.fd)) ?? []).map(Sys.displayName).sortedByBytes()
         return names.map { d in
-            let users = records.filter { $0.layers.contains(d) }
+            let users = records.filter { $0.layers.containsBytes(d) }
             var markerTime: Int64 = 0
             if let fd = try? Sys.openat(layersFD.fd, d, .directoryNoFollow),
                 let st = try? Sys.fstatat(fd, Array(PathRules.markerName.utf8), follow: false)
@@ -168,20 +168,26 @@ extension CacheRoot {
     }
 
     /// gc's choice: layers no recently used bundle needs, whose last use is older than `olderThan`.
-    /// Returns the candidates and the bundles kept.
+    /// Returns the candidates and the bundles kept (each digest once). Names are compared as bytes,
+    /// by linear scans (ByteText.swift): a cache holds few bundles and layers.
     public func gcCandidates(now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord]) -> (
-        candidates: [String], kept: Set<String>
+        candidates: [String], kept: [String]
     ) {
-        var keptBundles = Set<String>()
-        for app in Set(recs.map { $0.app }) {
-            let mine = recs.filter { $0.app == app }.sorted { $0.lastUse > $1.lastUse }
-            for (i, r) in mine.enumerated() where Durations.age(now: now, since: r.lastUse) < olderThan || i < keep {
-                keptBundles.insert(r.digest)
+        var apps: [String] = []
+        for r in recs where !apps.containsBytes(r.app) { apps.append(r.app) }
+        var keptBundles: [String] = []
+        for app in apps {
+            let mine = recs.filter { $0.app.bytesEqual(app) }.sorted { $0.lastUse > $1.lastUse }
+            for (i, r) in mine.enumerated()
+            where (Durations.age(now: now, since: r.lastUse) < olderThan || i < keep)
+                && !keptBundles.containsBytes(r.digest)
+            {
+                keptBundles.append(r.digest)
             }
         }
-        let needed = Set(recs.filter { keptBundles.contains($0.digest) }.flatMap { $0.layers })
+        let needed = recs.filter { keptBundles.containsBytes($0.digest) }.flatMap { $0.layers }
         let candidates = layerEntries(records: recs).filter {
-            !needed.contains($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan
+            !needed.containsBytes($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan
         }
         return (candidates.map { $0.digest }, keptBundles)
     }
@@ -192,14 +198,15 @@ public enum Durations {
     /// Parses `30d`, `12h`, `45m`, `90s`, `2w` into seconds; a value too large to count in
     /// seconds is clamped to `Int64.max` ("older than anything"). nil for what is not a duration.
     public static func parse(_ s: String) -> Int64? {
-        guard let unit = s.last, let n = Int64(s.dropLast()), n >= 0 else { return nil }
+        guard let unit = s.utf8.last, let n = Int64(String(decoding: s.utf8.dropLast(), as: UTF8.self)), n >= 0
+        else { return nil }
         let scale: Int64
         switch unit {
-        case "s": scale = 1
-        case "m": scale = 60
-        case "h": scale = 3600
-        case "d": scale = 86400
-        case "w": scale = 7 * 86400
+        case UInt8(ascii: "s"): scale = 1
+        case UInt8(ascii: "m"): scale = 60
+        case UInt8(ascii: "h"): scale = 3600
+        case UInt8(ascii: "d"): scale = 86400
+        case UInt8(ascii: "w"): scale = 7 * 86400
         default: return nil
         }
         let (v, overflow) = n.multipliedReportingOverflow(by: scale)

@@ -134,7 +134,7 @@ extension CacheRoot {
     /// `<digest16>.<pid>.<random>[.<suffix>]`: the pid lets `removeAbandoned` tell a live
     /// extraction from one whose process died.
     static func temporaryName(_ digestName: String, suffix: String?) -> String {
-        String(digestName.prefix(16)) + "." + String(Sys.processID()) + "." + Hex.encode(Sys.randomBytes(6))
+        digestName.prefixScalars(16) + "." + String(Sys.processID()) + "." + Hex.encode(Sys.randomBytes(6))
             + (suffix.map { "." + $0 } ?? "")
     }
 

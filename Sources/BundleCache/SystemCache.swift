@@ -14,7 +14,7 @@ public enum SystemCache {
     /// A descriptor of the system cache's copy of a layer, or nil when there is no trusted one.
     public static func layer(appName: String, digestName: String) -> FileDescriptor? {
         guard var fd = try? Sys.open("/", .readOnly | .directory), isRootOnly(fd) else { return nil }
-        let below = root(appName: appName).split(separator: "/").map(String.init)
+        let below = root(appName: appName).splitBytes(at: UInt8(ascii: "/"))
         for component in below + ["layers", digestName] {
             guard let next = try? Sys.openat(fd, component, .directoryNoFollow), isRootOnly(next) else { return nil }
             fd = next

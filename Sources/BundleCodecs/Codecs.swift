@@ -9,6 +9,7 @@
 import BundleFormat
 import CZstd
 import CLZMA
+import CInflate
 import CZlib
 
 // Failures are `BundleError`s with one short sentence ("zstd: corrupt data"): `.codec` for
@@ -123,23 +124,21 @@ public final class Decompressor {
         case .zlib(let s):
             let inCount = min(input.count, zlibMaxChunk)
             let outCount = min(output.count, zlibMaxChunk)
-            s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            s.pointee.avail_in = uInt(inCount)
-            s.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            s.pointee.avail_out = uInt(outCount)
-            let r = inflate(s, Z_NO_FLUSH)
-            let consumed = inCount - Int(s.pointee.avail_in)
-            let produced = outCount - Int(s.pointee.avail_out)
-            s.pointee.next_in = nil
-            s.pointee.next_out = nil
+            var inLeft: UInt32 = 0
+            var outLeft: UInt32 = 0
+            let r = cinflate_run(
+                UnsafeMutableRawPointer(s), input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(inCount),
+                output.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(outCount), 0, &inLeft, &outLeft)
+            let consumed = inCount - Int(inLeft)
+            let produced = outCount - Int(outLeft)
             switch r {
-            case Z_OK, Z_BUF_ERROR:  // BUF_ERROR: no progress possible now; not fatal
+            case CINFLATE_OK, CINFLATE_BUF_ERROR:  // BUF_ERROR: no progress possible now; not fatal
                 return (consumed, produced, false)
-            case Z_STREAM_END:
+            case CINFLATE_STREAM_END:
                 ended = true
                 return (consumed, produced, true)
-            case Z_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
-            default: throw BundleError(.codec, "zlib: corrupt data")  // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
+            case CINFLATE_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
+            default: throw BundleError(.codec, "zlib: corrupt data")  // DATA_ERROR, NEED_DICT, STREAM_ERROR
             }
         }
     }
@@ -151,7 +150,8 @@ enum DecoderState {
     case none
     case zstd(OpaquePointer)
     case xz(UnsafeMutablePointer<lzma_stream>)
-    case zlib(UnsafeMutablePointer<z_stream>)
+    /// zlib's inflater through CInflate (its z_stream is the C side's: see CInflate.h).
+    case zlib(OpaquePointer)
 
     static func newZstd() throws(BundleError) -> OpaquePointer {
         guard let ctx = ZSTD_createDCtx() else { throw BundleError(.codec, "zstd: out of memory") }
@@ -175,16 +175,14 @@ enum DecoderState {
     }
 
     /// A zlib inflater for the zlib format (windowBits 15: neither raw deflate nor gzip).
-    static func newZlib() throws(BundleError) -> UnsafeMutablePointer<z_stream> {
-        let strm = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        strm.initialize(to: z_stream())
-        let r = czlib_inflate_init2(strm, 15)
-        guard r == Z_OK else {
-            strm.deallocate()
+    static func newZlib() throws(BundleError) -> OpaquePointer {
+        var inflater: UnsafeMutableRawPointer? = nil
+        let r = cinflate_new(&inflater)
+        guard r == CINFLATE_OK, let inflater else {
             throw BundleError(
-                .codec, r == Z_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
+                .codec, r == CINFLATE_MEM_ERROR ? "zlib: out of memory" : "zlib: cannot start the decoder (\(r))")
         }
-        return strm
+        return OpaquePointer(inflater)
     }
 
     func release() {
@@ -192,7 +190,7 @@ enum DecoderState {
         case .none: break
         case .zstd(let ctx): ZSTD_freeDCtx(ctx)
         case .xz(let s): lzma_end(s); s.deallocate()
-        case .zlib(let s): inflateEnd(s); s.deallocate()
+        case .zlib(let s): cinflate_free(UnsafeMutableRawPointer(s))
         }
     }
 }

@@ -6,7 +6,7 @@
 import BundleFormat
 import CZstd
 import CLZMA
-import CZlib
+import CInflate
 
 /// Decodes whole frames, one at a time, reusing the C library's state between them (one instance
 /// per decoding thread). Every frame must decode to exactly the bytes its record declares and end
@@ -89,18 +89,19 @@ public final class FrameDecompressor {
 
         case .zlib(let s):
             // Frames are at most `Limits.maxFrameSize` bytes, so the counts fit zlib's 32 bits.
-            guard inflateReset(s) == Z_OK else { throw BundleError(.codec, "zlib: cannot reset the decoder") }
-            s.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            s.pointee.avail_in = uInt(input.count)
-            s.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            s.pointee.avail_out = uInt(output.count)
-            let r = inflate(s, Z_FINISH)
-            let inLeft = Int(s.pointee.avail_in)
-            let outLeft = Int(s.pointee.avail_out)
-            s.pointee.next_in = nil
-            s.pointee.next_out = nil
+            let inflater = UnsafeMutableRawPointer(s)
+            guard cinflate_reset(inflater) == CINFLATE_OK else {
+                throw BundleError(.codec, "zlib: cannot reset the decoder")
+            }
+            var inLeft32: UInt32 = 0
+            var outLeft32: UInt32 = 0
+            let r = cinflate_run(
+                inflater, input.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(input.count),
+                output.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(output.count), 1, &inLeft32, &outLeft32)
+            let inLeft = Int(inLeft32)
+            let outLeft = Int(outLeft32)
             switch r {
-            case Z_STREAM_END:
+            case CINFLATE_STREAM_END:
                 guard inLeft == 0 else {
                     throw BundleError(.codec, "zlib: \(inLeft) unexpected bytes after the stream")
                 }
@@ -109,14 +110,14 @@ public final class FrameDecompressor {
                         .codec,
                         "zlib: stream decodes to \(output.count - outLeft) bytes, not the \(output.count) declared")
                 }
-            case Z_OK, Z_BUF_ERROR:
+            case CINFLATE_OK, CINFLATE_BUF_ERROR:
                 throw BundleError(
                     .codec,
                     outLeft == 0
                         ? "zlib: stream decodes to more than the \(output.count) bytes declared"
                         : "zlib: stream is truncated")
-            case Z_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
-            case Z_NEED_DICT: throw BundleError(.codec, "zlib: stream asks for a preset dictionary (not allowed)")
+            case CINFLATE_MEM_ERROR: throw BundleError(.codec, "zlib: out of memory")
+            case CINFLATE_NEED_DICT: throw BundleError(.codec, "zlib: stream asks for a preset dictionary (not allowed)")
             default: throw BundleError(.codec, "zlib: corrupt data")
             }
         }

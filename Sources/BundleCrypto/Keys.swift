@@ -17,23 +17,23 @@ public struct KeyID: Equatable, Hashable, Sendable {
     /// As minisign prints it (`%" PRIX64`): the little-endian value in upper-case hex, without
     /// leading zeros, so our key files and messages match minisign's byte for byte.
     public var displayString: String {
-        let hex = Hex.encode(bytes.reversed(), uppercase: true)
-        let trimmed = hex.drop { $0 == "0" }
-        return trimmed.isEmpty ? "0" : String(trimmed)
+        let digits = Hex.encode(bytes.reversed(), uppercase: true).utf8.drop { $0 == UInt8(ascii: "0") }
+        return digits.isEmpty ? "0" : String(decoding: digits, as: UTF8.self)
     }
 }
 
-/// Splits minisign file text into lines, tolerating CRLF and a missing final newline.
-/// (Swift sees "\r\n" as one Character, hence both separators.)
+/// Splits minisign file text into lines at each LF byte, tolerating CRLF (one CR before the LF is
+/// dropped) and a missing final newline.
 func lines(_ text: String) -> [String] {
-    text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        .map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+    text.splitBytes(at: UInt8(ascii: "\n"), omittingEmpty: false).map {
+        $0.hasByteSuffix("\r") ? String(decoding: $0.utf8.dropLast(), as: UTF8.self) : $0
+    }
 }
 
 /// The first non-empty line that is not an `untrusted comment:` line: the key line of a minisign
 /// key file, or the file itself when it holds only the base64 line.
 private func keyLine(_ text: String) -> String? {
-    lines(text).map { $0.trimmingSpaces() }.first { !$0.isEmpty && !$0.hasPrefix("untrusted comment:") }
+    lines(text).map { $0.trimmingASCIISpaces() }.first { !$0.isEmpty && !$0.hasBytePrefix("untrusted comment:") }
 }
 
 private let ed = SignatureAlgorithm.ed25519
@@ -64,7 +64,7 @@ public struct PublicKey: Equatable, Sendable {
 
     /// The key line of a `.pub` file ("RWQ..."), as `minisign -P` takes it.
     public init(base64 line: String) throws(BundleError) {
-        guard let raw = Base64.decode(line.trimmingSpaces()) else {
+        guard let raw = Base64.decode(line.trimmingASCIISpaces()) else {
             throw BundleError(.badKey, "public key: invalid base64")
         }
         try self.init(slotBytes: raw)
@@ -239,13 +239,3 @@ public enum Ed25519 {
 }
 
 private func le64(_ b: ArraySlice<UInt8>) -> UInt64 { b.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
-
-extension String {
-    /// Spaces, tabs and line ends trimmed from both ends (no Foundation here).
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" || f == "\r\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" || l == "\r\n" { s = s.dropLast() }
-        return String(s)
-    }
-}

@@ -21,13 +21,13 @@ public struct MinisignSignature: Sendable {
         guard ls.count >= 4 else {
             throw BundleError(.badSignature, "signature file: not in minisign format (expected 4 lines)")
         }
-        guard ls[0].hasPrefix(Self.untrustedPrefix) else {
+        guard let untrusted = ls[0].droppingBytePrefix(Self.untrustedPrefix) else {
             throw BundleError(.badSignature, "signature file: line 1 does not start with \"untrusted comment: \"")
         }
-        guard ls[2].hasPrefix(Self.trustedPrefix) else {
+        guard let trusted = ls[2].droppingBytePrefix(Self.trustedPrefix) else {
             throw BundleError(.badSignature, "signature file: line 3 does not start with \"trusted comment: \"")
         }
-        guard let sig = Base64.decode(ls[1].trimmingSpaces()) else {
+        guard let sig = Base64.decode(ls[1].trimmingASCIISpaces()) else {
             throw BundleError(.badSignature, "signature file: signature line is not base64")
         }
         guard sig.count == 74 else {
@@ -39,14 +39,14 @@ public struct MinisignSignature: Sendable {
         else {
             throw BundleError(.badSignature, "signature file: unknown signature algorithm (neither \"ED\" nor \"Ed\")")
         }
-        guard let global = Base64.decode(ls[3].trimmingSpaces()) else {
+        guard let global = Base64.decode(ls[3].trimmingASCIISpaces()) else {
             throw BundleError(.badSignature, "signature file: global signature line is not base64")
         }
         guard global.count == 64 else {
             throw BundleError(.badSignature, "signature file: global signature has \(global.count) bytes, expected 64")
         }
-        untrustedComment = String(ls[0].dropFirst(Self.untrustedPrefix.count))
-        trustedComment = String(ls[2].dropFirst(Self.trustedPrefix.count))
+        untrustedComment = untrusted
+        trustedComment = trusted
         algorithm = Array(sig[0..<2])
         keyID = KeyID(bytes: Array(sig[2..<10]))!
         signature = Array(sig[10..<74])

@@ -67,7 +67,7 @@ public enum BuildTarget: Sendable, Equatable, CaseIterable {
     }
 
     public init?(name: String) {
-        guard let t = BuildTarget.allCases.first(where: { $0.name == name }) else { return nil }
+        guard let t = BuildTarget.allCases.first(where: { $0.name.bytesEqual(name) }) else { return nil }
         self = t
     }
 

@@ -94,7 +94,7 @@ public enum EntryRules {
         var out: [ProgramPath] = []
         for (i, item) in e.argv.enumerated() {
             guard let pieces = try? Placeholders.parse(item), case .placeholder(let layer)? = pieces.first,
-                !out.contains(where: { $0.layer == layer })
+                !out.contains(where: { $0.layer.bytesEqual(layer) })
             else { continue }
             var path: [UInt8] = []
             if pieces.count > 1 {

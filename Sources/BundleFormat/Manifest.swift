@@ -34,8 +34,10 @@ public struct Manifest: Equatable, Sendable {
     public static let digestLength = 32
     public static let keyIDLength = 8
 
-    public func layer(named name: String) -> Int? { layers.firstIndex { $0.name == name } }
-    public func entry(named name: String) -> EntryRecord? { entries.first { $0.name == name } }
+    /// The layer whose name is `name`'s bytes (names are bytes: ByteText.swift).
+    public func layer(named name: String) -> Int? { layers.firstIndex { $0.name.bytesEqual(name) } }
+    /// The entry whose name is `name`'s bytes.
+    public func entry(named name: String) -> EntryRecord? { entries.first { $0.name.bytesEqual(name) } }
     public var defaultEntry: EntryRecord? { entries.first { $0.isDefault } }
 }
 
@@ -176,7 +178,7 @@ extension Manifest {
             guard Names.isValid(name) else {
                 throw BundleError(.badManifest, "manifest: invalid layer name '\(TerminalText.shown(name))'")
             }
-            guard !layers.contains(where: { $0.name == name }) else {
+            guard !layers.contains(where: { $0.name.bytesEqual(name) }) else {
                 throw BundleError(.badManifest, "manifest: duplicate layer '\(name)'")
             }
             // Low four bits: the codec; high four bits: the filter.
@@ -256,7 +258,7 @@ extension Manifest {
             guard Names.isValid(name) else {
                 throw BundleError(.badManifest, "manifest: invalid entry name '\(TerminalText.shown(name))'")
             }
-            guard !entries.contains(where: { $0.name == name }) else {
+            guard !entries.contains(where: { $0.name.bytesEqual(name) }) else {
                 throw BundleError(.badManifest, "manifest: duplicate entry '\(name)'")
             }
             let flags = try r.u8()
@@ -344,7 +346,7 @@ extension Manifest {
             do { names = try Placeholders.names(in: template) } catch {
                 throw BundleError(.badPlaceholder, "manifest: entry '\(e.name)' \(what) has a malformed placeholder")
             }
-            for n in names where !own.contains(n) {
+            for n in names where !own.containsBytes(n) {
                 throw BundleError(
                     .badManifest, "manifest: entry '\(e.name)' \(what) uses {\(n)}, which is not one of its layers")
             }

@@ -57,13 +57,15 @@ public enum PathRules {
 
     /// The OS whose rules this build applies to a bundle for `target`. The tools (bundle-append,
     /// dgmo-build) apply every target's rules. A launcher applies those of the OS it is built for
-    /// (`-D DGMO_TARGET_OS_LINUX`, from scripts/build-stub.sh): it refuses every bundle for
+    /// (`-D DGMO_TARGET_OS_LINUX` or `-D DGMO_TARGET_OS_WINDOWS`, from scripts/build-stub.sh): it refuses every bundle for
     /// another target anyway (`requireRunningTarget`), and the rules are there to protect the
     /// file system it writes to, which is its own OS's. In the linux launcher the Windows and
     /// macOS rules are then dead code and are not linked (docs/format.md, "Name rules per target").
     @inline(__always) public static func rulesOS(_ target: BuildTarget) -> BuildTarget.OperatingSystem {
         #if DGMO_TARGET_OS_LINUX
             return .linux
+        #elseif DGMO_TARGET_OS_WINDOWS
+            return .windows
         #else
             return target.os
         #endif

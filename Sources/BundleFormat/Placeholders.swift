@@ -48,7 +48,7 @@ public enum Placeholders {
     /// The placeholder names a template uses, in order of first use.
     public static func names(in template: String) throws(BundleError) -> [String] {
         var seen: [String] = []
-        for case .placeholder(let name) in try parse(template) where !seen.contains(name) {
+        for case .placeholder(let name) in try parse(template) where !seen.containsBytes(name) {
             seen.append(name)
         }
         return seen

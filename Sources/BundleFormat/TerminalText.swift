@@ -58,6 +58,6 @@ public enum TerminalText {
 
     private static func hex(_ v: UInt32, digits: Int) -> String {
         let h = String(v, radix: 16)
-        return String(repeating: "0", count: max(0, digits - h.count)) + h
+        return String(repeating: "0", count: max(0, digits - h.utf8.count)) + h
     }
 }

@@ -1,4 +1,6 @@
-/// The fixed-size record at the very end of a bundle: where everything else is.
+/// The fixed-size record at the very end of a bundle: where everything else is. The bundle ends
+/// at the end of its file, or for a signed PE file where its certificate table starts
+/// (`TrailerLocation`).
 ///
 /// Layout (docs/format.md, "Trailer"), 96 bytes, little-endian:
 /// ```
@@ -54,7 +56,9 @@ public struct Trailer: Equatable, Sendable {
         return w.bytes
     }
 
-    /// Parses and checks the last `Trailer.size` bytes of a file of `fileSize` bytes.
+    /// Parses and checks the last `Trailer.size` bytes of a bundle that ends at `fileSize`: the
+    /// file's size, or the `end` a `TrailerLocation` found (a signed PE file's certificate table
+    /// follows the bundle).
     public init(decoding bytes: UnsafeRawBufferPointer, fileSize: UInt64) throws(BundleError) {
         try self.init(decoding: Array(bytes), fileSize: fileSize)
     }

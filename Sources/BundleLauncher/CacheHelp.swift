@@ -1,3 +1,5 @@
+import BundleFormat
+
 /// Help for `<app> --launcher cache [COMMAND] --help`: the cache's part of `--launcher help`,
 /// so `cache --help` and `cache list --help` answer (exit 0) instead of failing as unknown options.
 enum CacheHelp {
@@ -17,9 +19,10 @@ enum CacheHelp {
 
     /// The help text when `args` (after `cache`) asks for help, else nil.
     static func text(for args: [String]) -> String? {
-        let wantsHelp = args.contains("--help") || args.contains("-h") || args.first == "help"
+        let wantsHelp =
+            args.containsBytes("--help") || args.containsBytes("-h") || args.first?.bytesEqual("help") == true
         guard args.isEmpty || wantsHelp else { return nil }
-        if let sub = args.first, let c = commands.first(where: { $0.name == sub }) {
+        if let sub = args.first, let c = commands.first(where: { $0.name.bytesEqual(sub) }) {
             return "usage: \(programName) --launcher \(c.usage)\n\n  \(c.what)\n"
         }
         if args.isEmpty || wantsHelp {

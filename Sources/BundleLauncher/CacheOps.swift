@@ -10,7 +10,9 @@ enum CacheOps {
     // MARK: list
 
     static func list(_ cache: CacheRoot?, path: String, json: Bool) -> Int32 {
-        let recs = (cache?.records() ?? []).sorted { ($0.app, $0.lastUse) < ($1.app, $1.lastUse) }
+        let recs = (cache?.records() ?? []).sorted {
+            $0.app.bytesEqual($1.app) ? $0.lastUse < $1.lastUse : $0.app.bytesPrecede($1.app)
+        }
         let ls = cache?.layerEntries(records: recs) ?? []
         if json {
             var o = "{\"cache\":\(jsonString(path)),\"bundles\":["
@@ -30,7 +32,7 @@ enum CacheOps {
         // escaped (a binary path can hold ESC or a newline), so one record is one row.
         for r in recs {
             rows.append(
-                [r.app, r.version, formatTime(r.lastUse), String(r.digest.prefix(16)), r.binary].map(
+                [r.app, r.version, formatTime(r.lastUse), r.digest.prefixScalars(16), r.binary].map(
                     TerminalText.escaped))
         }
         out += recs.isEmpty ? "  (none)\n" : table(rows)
@@ -39,7 +41,7 @@ enum CacheOps {
         for l in ls {
             lrows.append(
                 [
-                    String(l.digest.prefix(16)), formatSize(l.size), formatTime(l.lastUse), l.inUse ? "yes" : "no",
+                    l.digest.prefixScalars(16), formatSize(l.size), formatTime(l.lastUse), l.inUse ? "yes" : "no",
                     l.bundles.map { "\($0.app) \($0.version)" }.joined(separator: ", "),
                 ].map(TerminalText.escaped))
         }
@@ -84,11 +86,11 @@ enum CacheOps {
                 lock.close()
             }
         }
-        let remaining = damagedLayers.filter { !repaired.contains($0.0.name) }
+        let remaining = damagedLayers.filter { !repaired.containsBytes($0.0.name) }
         let path = root?.path ?? location.rootPath()
         if json {
             let items = damagedLayers.map { l, p in
-                "{\"layer\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"cacheName\":\"\(l.cacheName)\",\"problems\":[\(p.map(jsonString).joined(separator: ","))],\"repaired\":\(repaired.contains(l.name))}"
+                "{\"layer\":\(jsonString(l.name)),\"digest\":\"\(Hex.encode(l.digest))\",\"cacheName\":\"\(l.cacheName)\",\"problems\":[\(p.map(jsonString).joined(separator: ","))],\"repaired\":\(repaired.containsBytes(l.name))}"
             }
             writeOut(
                 .output,
@@ -98,7 +100,7 @@ enum CacheOps {
                 "checked \(checked) extracted layer(s) of \(bundle.manifest.appName) \(bundle.manifest.appVersion) in \(TerminalText.escaped(path))\n"
             for (l, problems) in damagedLayers {
                 out +=
-                    "layer '\(l.name)' (\(String(l.cacheName.prefix(16)))): \(problems.count) problem(s)\(repaired.contains(l.name) ? ", repaired" : "")\n"
+                    "layer '\(l.name)' (\(l.cacheName.prefixScalars(16))): \(problems.count) problem(s)\(repaired.containsBytes(l.name) ? ", repaired" : "")\n"
                 for p in problems.prefix(50) { out += "  \(p)\n" }
                 if problems.count > 50 { out += "  ... and \(problems.count - 50) more\n" }
             }
@@ -122,8 +124,9 @@ enum CacheOps {
         let (freed, removed, busy, failed) = cache.remove(candidates, dryRun: dryRun)
         // Forget bundles whose layers are all gone.
         if !dryRun {
-            let remaining = Set(cache.layerEntries(records: []).map { $0.digest })
-            for r in recs where !keptBundles.contains(r.digest) && r.layers.allSatisfy({ !remaining.contains($0) }) {
+            let remaining = cache.layerEntries(records: []).map { $0.digest }
+            for r in recs
+            where !keptBundles.containsBytes(r.digest) && r.layers.allSatisfy({ !remaining.containsBytes($0) }) {
                 cache.removeRecord(r.digest)
             }
             cache.removeAbandoned()
@@ -168,7 +171,7 @@ enum CacheOps {
         }
         var out =
             "\(what): \(dryRun ? "would remove" : "removed") \(removed.count) layer(s), \(dryRun ? "would free" : "freed") \(formatSize(freed))\n"
-        for d in busy { out += "  kept \(TerminalText.escaped(String(d.prefix(16)))): in use by a running process\n" }
+        for d in busy { out += "  kept \(TerminalText.escaped(d.prefixScalars(16))): in use by a running process\n" }
         writeOut(.output, out)
     }
 

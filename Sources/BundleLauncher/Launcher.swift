@@ -137,7 +137,7 @@ public enum Launcher {
                 // .diskFull: ENOSPC or EDQUOT from a write, or the free-space check (whose own
                 // message already says it all and starts with "no space").
                 fail(
-                    error.code == .diskFull && !error.message.hasPrefix("no space")
+                    error.code == .diskFull && !error.message.hasBytePrefix("no space")
                         ? "no space left on device while extracting layer '\(layer.name)' into \(cache.path) (free some space or set \(location.variableName))"
                         : error.code == .diskFull
                             ? error.message
@@ -189,8 +189,12 @@ public enum Launcher {
     )? {
         let name = manifest.layers[layerIndex].name
         for (i, item) in entry.argv.enumerated() {
-            guard let pieces = try? Placeholders.parse(item), case .placeholder(name)? = pieces.first else { continue }
-            guard let relative = try? Placeholders.substitute(item, { $0 == name ? "." : "" }) else { return nil }
+            guard let pieces = try? Placeholders.parse(item), case .placeholder(let first)? = pieces.first,
+                first.bytesEqual(name)
+            else { continue }
+            guard let relative = try? Placeholders.substitute(item, { $0.bytesEqual(name) ? "." : "" }) else {
+                return nil
+            }
             return (relative, i)
         }
         return nil
@@ -209,7 +213,7 @@ public enum Launcher {
         case .regularFile: return
         case .directory where program.argvIndex > 0: return
         case .directory, .missing, .tooManyLinks:
-            let shown = program.relative.hasPrefix("./") ? String(program.relative.dropFirst(2)) : program.relative
+            let shown = program.relative.droppingBytePrefix("./") ?? program.relative
             fail(
                 "entry '\(entry.name)': its program \(shown) is not in layer '\(layer.name)' (the bundle's file table has no such file): the bundle is broken"
             )

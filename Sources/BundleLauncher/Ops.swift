@@ -7,39 +7,40 @@ import BundleCache
 /// `<app> --launcher ...`: what the binary is and what the cache holds, from the binary itself.
 public enum Ops {
     public static func run(_ args: [String], bundle: BundleFile, location: CacheLocation, trust: Trust) -> Int32 {
-        switch args.first {
-        case nil, "help", "--help", "-h":
+        // Commands are matched as bytes (ByteText.swift), as every launcher name is.
+        let command = args.first ?? "help"
+        let rest = Array(args.dropFirst())
+        if ["help", "--help", "-h"].containsBytes(command) {
             writeOut(.output, help(bundle.manifest))
             return 0
-        case "info":
-            writeOut(.output, info(bundle, location: location, json: args.dropFirst().contains("--json")))
+        } else if command.bytesEqual("info") {
+            writeOut(.output, info(bundle, location: location, json: rest.containsBytes("--json")))
             return 0
-        case "cache":
-            return cacheCommand(Array(args.dropFirst()), bundle: bundle, location: location)
-        case "sbom":
-            return Sbom.run(Array(args.dropFirst()), bundle: bundle)
-        case "verify-file":
-            return VerifyFile.run(Array(args.dropFirst()), running: bundle, trust: trust)
-        case "extract":
+        } else if command.bytesEqual("cache") {
+            return cacheCommand(rest, bundle: bundle, location: location)
+        } else if command.bytesEqual("sbom") {
+            return Sbom.run(rest, bundle: bundle)
+        } else if command.bytesEqual("verify-file") {
+            return VerifyFile.run(rest, running: bundle, trust: trust)
+        } else if command.bytesEqual("extract") {
             guard args.count == 2 else { fail("usage: \(programName) --launcher extract DIR") }
             return CacheOps.extract(bundle, to: args[1])
-        case let other?:
-            fail("unknown launcher command '\(other)'; run '\(programName) --launcher help'")
         }
+        fail("unknown launcher command '\(command)'; run '\(programName) --launcher help'")
     }
 
     static func cacheCommand(_ args: [String], bundle: BundleFile, location: CacheLocation) -> Int32 {
-        let json = args.contains("--json")
+        let json = args.containsBytes("--json")
         func value(_ flag: String) -> String? {
-            guard let i = args.firstIndex(of: flag) else { return nil }
+            guard let i = args.firstIndex(where: { $0.bytesEqual(flag) }) else { return nil }
             guard i + 1 < args.count else { fail("\(flag) needs a value") }
             return args[i + 1]
         }
         func allow(_ flags: [String], values: [String] = []) {
             var i = 1
             while i < args.count {
-                if values.contains(args[i]) { i += 2; continue }
-                guard flags.contains(args[i]) else {
+                if values.containsBytes(args[i]) { i += 2; continue }
+                guard flags.containsBytes(args[i]) else {
                     fail("unknown option '\(args[i])' for 'cache \(args[0])'; run '\(programName) --launcher help'")
                 }
                 i += 1
@@ -54,19 +55,19 @@ public enum Ops {
         func root() -> CacheRoot? {
             do { return try location.open(create: false) } catch { fail(error.message) }
         }
-        switch args.first {
-        case "path":
+        let command = args.first ?? ""
+        if command.bytesEqual("path") {
             allow([])
             writeOut(.output, location.rootPath() + "\n")
             return 0
-        case "list":
+        } else if command.bytesEqual("list") {
             allow(["--json"])
             return CacheOps.list(root(), path: location.rootPath(), json: json)
-        case "verify":
+        } else if command.bytesEqual("verify") {
             allow(["--json", "--repair"])
             return CacheOps.verify(
-                bundle, root: root(), location: location, repair: args.contains("--repair"), json: json)
-        case "gc":
+                bundle, root: root(), location: location, repair: args.containsBytes("--repair"), json: json)
+        } else if command.bytesEqual("gc") {
             allow(["--json", "--dry-run"], values: ["--older-than", "--keep"])
             let cache = root()
             let olderText = value("--older-than") ?? "30d"
@@ -75,15 +76,13 @@ public enum Ops {
             }
             let keepText = value("--keep") ?? "1"
             guard let keep = Int(keepText), keep >= 0 else { fail("--keep: '\(keepText)' is not a number") }
-            return CacheOps.gc(cache, olderThan: older, keep: keep, dryRun: args.contains("--dry-run"), json: json)
-        case "clear":
+            return CacheOps.gc(
+                cache, olderThan: older, keep: keep, dryRun: args.containsBytes("--dry-run"), json: json)
+        } else if command.bytesEqual("clear") {
             allow(["--json", "--all"])
-            return CacheOps.clear(bundle, root: root(), all: args.contains("--all"), json: json)
-        default:
-            fail(
-                "usage: \(programName) --launcher cache path|list|verify|gc|clear; run '\(programName) --launcher help'"
-            )
+            return CacheOps.clear(bundle, root: root(), all: args.containsBytes("--all"), json: json)
         }
+        fail("usage: \(programName) --launcher cache path|list|verify|gc|clear; run '\(programName) --launcher help'")
     }
 
     static func help(_ m: Manifest) -> String {
@@ -156,7 +155,7 @@ public enum Ops {
             rows.append([
                 l.name, l.encodingName, formatSize(l.compressedSize), formatSize(l.uncompressedSize),
                 String(l.fileCount),
-                isExtracted(l) ? "yes" : "no", String(l.cacheName.prefix(16)),
+                isExtracted(l) ? "yes" : "no", l.cacheName.prefixScalars(16),
             ])
         }
         out += table(rows)
@@ -213,7 +212,7 @@ func jsonString(_ s: String) -> String {
                 || (0x2066...0x2069).contains(u.value)
             {
                 let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                out += "\\u" + String(repeating: "0", count: 4 - h.utf8.count) + h
             } else {
                 out.unicodeScalars.append(u)
             }
@@ -255,22 +254,24 @@ func formatTime(_ t: Int64) -> String {
     let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
     func pad(_ v: Int64, _ width: Int) -> String {
         let s = String(v)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
+        return String(repeating: "0", count: max(0, width - s.utf8.count)) + s
     }
     return
         "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
 }
 
+/// Rows as aligned columns. A cell's width is its count of Unicode scalars (as many columns as
+/// characters for the ASCII the launcher's own text is; no grapheme tables in the launcher).
 func table(_ rows: [[String]]) -> String {
     guard let first = rows.first else { return "" }
     var widths = [Int](repeating: 0, count: first.count)
-    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.unicodeScalars.count) } }
     var out = ""
     for r in rows {
         var line = "  "
         for (i, c) in r.enumerated() {
             line += c
-            if i < r.count - 1 { line += String(repeating: " ", count: widths[i] - c.count + 2) }
+            if i < r.count - 1 { line += String(repeating: " ", count: widths[i] - c.unicodeScalars.count + 2) }
         }
         out += line + "\n"
     }

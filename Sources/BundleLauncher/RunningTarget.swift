@@ -6,7 +6,7 @@ extension BuildTarget {
     /// build such a bundle, so this catches only a bundle assembled by other means, or an update
     /// file for another platform handed to `--launcher verify-file`).
     ///
-    /// The OS comes from a define that scripts/build-stub.sh passes (`-D DGMO_TARGET_OS_LINUX`),
+    /// The OS comes from a define that scripts/build-stub.sh passes (`-D DGMO_TARGET_OS_LINUX`, `-D DGMO_TARGET_OS_WINDOWS`),
     /// not from `os()`: the arm64 launcher is compiled for the bare-metal triple
     /// `aarch64-none-none-elf`, where `os(Linux)` is false, and a macOS x86_64 launcher must not
     /// call itself linux-x64 because its CPU is the same.
@@ -15,9 +15,11 @@ extension BuildTarget {
             return .linuxX64
         #elseif DGMO_TARGET_OS_LINUX && arch(arm64)
             return .linuxArm64
+        #elseif DGMO_TARGET_OS_WINDOWS && arch(x86_64)
+            return .windowsX64
         #else
             #error(
-                "the launcher is built for linux-x64 and linux-arm64 only: build it with scripts/build-stub.sh, which sets DGMO_TARGET_OS_LINUX"
+                "the launcher is built for linux-x64, linux-arm64 and windows-x64 only: build it with scripts/build-stub.sh, which sets DGMO_TARGET_OS_LINUX or DGMO_TARGET_OS_WINDOWS"
             )
         #endif
     }

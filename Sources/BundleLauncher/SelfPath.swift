@@ -9,8 +9,21 @@ import BundleSystem
 /// since (" (deleted)"), then what argv[0] and PATH name. Without /proc (a chroot, a minimal
 /// container, macOS) the path found that way is opened instead, as before.
 public func openSelf(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String) {
+    #if DGMO_TARGET_OS_WINDOWS
+        // Windows: the path GetModuleFileNameW reports. A running image cannot be overwritten or
+        // deleted there (only renamed), so that path names what runs unless it was renamed since,
+        // in which case the file found is another one and its own signature still decides.
+        // /proc/self/exe must not be tried: under wine it is the Linux file of wine's loader.
+        guard let path = Sys.selfPath() else { fail("cannot find my own executable (GetModuleFileNameW failed)") }
+        do { return (try BundleFile(path: path, trust: trust), path) } catch { fail("\(path): \(error.message)") }
+    #else
+        return openSelfPOSIX(argv0: argv0, trust: trust)
+    #endif
+}
+
+func openSelfPOSIX(argv0: String, trust: Trust) -> (bundle: BundleFile, path: String) {
     let reported = Sys.selfPath()
-    let live = reported.flatMap { $0.hasPrefix("/") && !$0.hasSuffix(" (deleted)") ? $0 : nil }
+    let live = reported.flatMap { $0.hasBytePrefix("/") && !$0.hasByteSuffix(" (deleted)") ? $0 : nil }
     let found = live ?? findSelfWithoutProc(argv0: argv0)  // the PATH search runs only without /proc
     let shown = found ?? reported ?? "/proc/self/exe"
     do {
@@ -39,14 +52,14 @@ func selfPathWithoutProc(argv0: String) -> String {
 func findSelfWithoutProc(argv0: String) -> String? {
     guard !argv0.isEmpty else { return nil }
     if argv0.utf8.contains(UInt8(ascii: "/")) {
-        if argv0.hasPrefix("/") { return argv0 }
-        if let cwd = Sys.workingDirectory() { return (cwd == "/" ? "" : cwd) + "/" + argv0 }
+        if argv0.hasBytePrefix("/") { return argv0 }
+        if let cwd = Sys.workingDirectory() { return (cwd.bytesEqual("/") ? "" : cwd) + "/" + argv0 }
         return argv0
     }
-    for dir in (Sys.getenv("PATH") ?? "/usr/bin:/bin").split(separator: ":", omittingEmptySubsequences: false) {
-        let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + argv0
+    for dir in (Sys.getenv("PATH") ?? "/usr/bin:/bin").splitBytes(at: UInt8(ascii: ":"), omittingEmpty: false) {
+        let candidate = (dir.isEmpty ? "." : dir) + "/" + argv0
         if Sys.isExecutableFile(candidate) {
-            return candidate.hasPrefix("/") ? candidate : findSelfWithoutProc(argv0: candidate)
+            return candidate.hasBytePrefix("/") ? candidate : findSelfWithoutProc(argv0: candidate)
         }
     }
     return nil

@@ -19,15 +19,15 @@ enum VerifyFile {
         var sigPath: String? = nil
         var i = 0
         while i < args.count {
-            switch args[i] {
-            case "--signature":
+            let a = args[i]
+            if a.bytesEqual("--signature") {
                 guard i + 1 < args.count else { fail("--signature needs a value") }
                 sigPath = args[i + 1]; i += 2
-            case let a where a.hasPrefix("-"):
+            } else if a.hasBytePrefix("-") {
                 fail(
                     "unknown option '\(a)' for 'verify-file'; usage: \(programName) --launcher verify-file FILE [--signature SIG]"
                 )
-            case let a:
+            } else {
                 guard file == nil else { fail("usage: \(programName) --launcher verify-file FILE [--signature SIG]") }
                 file = a; i += 1
             }
@@ -53,7 +53,7 @@ enum VerifyFile {
         let other: BundleFile
         do { other = try BundleFile(path: file, trust: trust) } catch { fail("\(file): \(error.message)") }
         requireRunningTarget(other.manifest, file: file)
-        guard other.manifest.appName == running.manifest.appName else {
+        guard other.manifest.appName.bytesEqual(running.manifest.appName) else {
             fail("\(file): is a bundle of '\(other.manifest.appName)', not of '\(running.manifest.appName)'")
         }
         writeOut(

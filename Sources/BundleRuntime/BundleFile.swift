@@ -14,14 +14,17 @@ public enum Trust: Sendable {
 
 /// A bundle file opened and checked: trailer, manifest header, signature.
 ///
-/// Opening reads three small regions (trailer, header, signature block) and verifies the
-/// signature over the header before anything is parsed further, so the warm launch costs a
-/// few `pread`s and one Ed25519 check, never a pass over the layers.
+/// Opening reads four small regions (the file's first 4 KiB, which hold a PE file's headers; the
+/// trailer, the header and the signature block) and verifies the signature over the header before
+/// anything is parsed further, so the warm launch costs a few `pread`s and one Ed25519 check, never
+/// a pass over the layers.
 public final class BundleFile {
     public let fd: FileDescriptor
     public let path: String
     public let fileSize: UInt64
     public let trailer: Trailer
+    /// Where the bundle ends in the file: before a signed PE file's certificate table, if any.
+    public let location: TrailerLocation
     public let headerBytes: [UInt8]
     public let manifest: Manifest
     public let signature: SignatureBlock?
@@ -53,8 +56,14 @@ public final class BundleFile {
             throw BundleError(.badTrailer, "no bundle found: file is only \(size) bytes")
         }
 
-        let trailerBytes = try Sys.pread(fd, count: Trailer.size, at: size - UInt64(Trailer.size), what: "trailer")
-        let trailer = try Trailer(decoding: trailerBytes, fileSize: size)
+        // The file's first bytes say whether it is a PE file, whose Authenticode certificate table
+        // (if any) follows the bundle: the trailer ends where that table starts.
+        let prefix = try Sys.pread(
+            fd, count: Int(min(size, UInt64(TrailerLocation.prefixLength))), at: 0, what: "file header")
+        let location = try TrailerLocation(prefix: prefix, fileSize: size)
+        let trailerBytes = try Sys.pread(
+            fd, count: Trailer.size, at: location.end - UInt64(Trailer.size), what: "trailer")
+        let trailer = try Trailer(decoding: trailerBytes, fileSize: location.end)
 
         let header = try Sys.pread(fd, count: trailer.header.count, at: trailer.header.lowerBound, what: "manifest")
         var signature: SignatureBlock? = nil
@@ -113,6 +122,7 @@ public final class BundleFile {
         self.path = path
         self.fileSize = size
         self.trailer = trailer
+        self.location = location
         self.headerBytes = header
         self.manifest = manifest
         self.signature = signature

@@ -73,10 +73,28 @@ extension Sys {
     /// (`~/.cache`, the XDG default) and the read-only, system-wide cache a distro package can
     /// fill (`/var/cache/<app>`, docs/ops.md).
     public static func defaultUserCacheBase(home: String) -> String { home + "/.cache" }
-    /// Whether `path` names a place without the working directory (`/...` on POSIX): the cache
-    /// refuses a relative root, which would move with the working directory.
-    public static func isAbsolutePath(_ path: String) -> Bool { path.hasPrefix("/") }
-    public static func systemCacheRoot(appName: String) -> String { "/var/cache/" + appName }
+    #if DGMO_TARGET_OS_WINDOWS
+        /// Whether `path` names a place without the working directory: `X:\` or `X:/` (a drive
+        /// and its root) or `\\server\share` (UNC, `\\?\` included). `C:foo` (relative to the
+        /// drive's working directory) and `\foo` (relative to the current drive) are not.
+        public static func isAbsolutePath(_ path: String) -> Bool {
+            let b = Array(path.utf8.prefix(3))
+            func isSeparator(_ c: UInt8) -> Bool { c == 0x2F || c == 0x5C }
+            if b.count >= 2, isSeparator(b[0]), isSeparator(b[1]) { return true }
+            guard b.count == 3, b[1] == 0x3A, isSeparator(b[2]) else { return false }
+            return (b[0] | 0x20) >= 0x61 && (b[0] | 0x20) <= 0x7A
+        }
+        /// `%ProgramData%\<app>`: machine-wide, writable by administrators only (Windows' own ACL).
+        public static func systemCacheRoot(appName: String) -> String {
+            let base = getenv("ProgramData").flatMap { isAbsolutePath($0) ? $0 : nil } ?? "C:\\ProgramData"
+            return base + "\\" + appName
+        }
+    #else
+        /// Whether `path` names a place without the working directory (`/...` on POSIX): the cache
+        /// refuses a relative root, which would move with the working directory.
+        public static func isAbsolutePath(_ path: String) -> Bool { path.utf8.first == 0x2F }
+        public static func systemCacheRoot(appName: String) -> String { "/var/cache/" + appName }
+    #endif
 }
 
 /// The shared layer locks a launch holds: they must outlive the launcher, into the runtime it

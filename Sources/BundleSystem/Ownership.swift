@@ -25,4 +25,24 @@ public enum Ownership {
     public static func isShared(_ st: FileStatus) -> Bool { st.isSticky && isTrusted(st) && othersCanWrite(st) }
 
     public static func octal(_ mode: UInt32) -> String { String(mode & 0o7777, radix: 8) }
+
+    #if DGMO_TARGET_OS_WINDOWS
+        /// What made `st` writable by others, for a message: on Windows, its DACL.
+        public static func describe(_ st: FileStatus) -> String { "its access list lets other users write" }
+        /// How to make `path` private again.
+        public static func privateHint(_ path: String) -> String {
+            "remove other users' access with 'icacls \"\(path)\" /inheritance:r /grant:r %USERNAME%:(OI)(CI)F'"
+        }
+        /// Who owns `st`, for a message (Windows: no uid; the platform layer maps the owner SID).
+        public static func ownerName(_ st: FileStatus) -> String { "another user" }
+        public static var selfName: String { "" }
+    #else
+        /// What made `st` writable by others, for a message: its mode.
+        public static func describe(_ st: FileStatus) -> String { "mode " + octal(st.mode) }
+        /// How to make `path` private again.
+        public static func privateHint(_ path: String) -> String { "run 'chmod go-w \(path)'" }
+        /// Who owns `st`, for a message.
+        public static func ownerName(_ st: FileStatus) -> String { "uid " + String(st.owner) }
+        public static var selfName: String { " (uid " + String(uid) + ")" }
+    #endif
 }

@@ -458,8 +458,7 @@ public enum PasswdFile {
             guard fields.count >= 7, let id = UInt32(String(decoding: fields[2], as: UTF8.self)), id == uid else {
                 continue
             }
-            let home = String(decoding: fields[5], as: UTF8.self)
-            return home.hasPrefix("/") ? home : nil
+            return fields[5].first == UInt8(ascii: "/") ? String(decoding: fields[5], as: UTF8.self) : nil
         }
         return nil
     }

@@ -22,6 +22,8 @@ struct InspectReport {
         var app: String, version: String, formatVersion: UInt32, target: String, bundleDigest: String, signed: Bool,
             keyId: String?
         var launcherKey: String, buildTime: UInt64, stubSize: UInt64, fileSize: UInt64
+        /// The Authenticode certificate table's size in a signed PE file (after the bundle); absent when none.
+        var certificateTableSize: UInt64?
         var layers: [Layer], entries: [Entry]
     }
     let report: Report
@@ -57,7 +59,9 @@ struct InspectReport {
             app: m.appName, version: m.appVersion, formatVersion: bundle.trailer.version, target: m.target.name,
             bundleDigest: Hex.encode(bundle.digest), signed: bundle.isSigned,
             keyId: bundle.isSigned ? KeyID(bytes: m.keyID)?.displayString : nil, launcherKey: slotText,
-            buildTime: m.buildTime, stubSize: bundle.trailer.stubLength, fileSize: bundle.fileSize, layers: layers,
+            buildTime: m.buildTime, stubSize: bundle.trailer.stubLength, fileSize: bundle.fileSize,
+            certificateTableSize: bundle.location.certificateTable.map { $0.upperBound - $0.lowerBound },
+            layers: layers,
             entries: m.entries.map { e in
                 Entry(
                     name: e.name, isDefault: e.isDefault, argv: e.argv,
@@ -94,9 +98,12 @@ struct InspectReport {
             build time:     \(buildTime)
             size:           \(formatBytes(r.fileSize)) (stub \(formatBytes(r.stubSize)))
 
-            layers:
-
             """
+        if let table = r.certificateTableSize {
+            out +=
+                "authenticode:   certificate table of \(formatBytes(table)) after the bundle (not covered by its signature)\n"
+        }
+        out += "\nlayers:\n\n"
         for l in r.layers {
             out +=
                 "  \(l.name)  \(l.filter == "none" ? l.codec : l.codec + "+" + l.filter)  \(formatBytes(l.compressedSize)) -> \(formatBytes(l.size))  \(l.files) files  \(l.frames) frame\(l.frames == 1 ? "" : "s")  cache name \(l.cacheName)\n"
