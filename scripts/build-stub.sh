@@ -260,7 +260,7 @@ if [ "$TARGET" = windows-x64 ]; then
   "${CC[@]}" "${C_OPT[@]}" -fno-sanitize=all -Wl,--gc-sections "${strip_flag[@]}" -o "$W/bundle-stub" \
     "${MODULE_OBJECTS[@]}" "$W"/Stub.o "$W"/platform.o "$W"/keyslot.o "$W"/inflate.o "$W"/windows-compat.o \
     "$LIBDIR/libsodium.a" "$LIBDIR/libzstd.a" "$LIBDIR/liblzma.a" "$LIBDIR/libz.a" \
-    -lbcrypt -ladvapi32 || fail "linking"
+    -ladvapi32 || fail "linking"
 elif [ "$LIBC" = glibc ]; then
   step "link (static, glibc)"
   gcc -static -Wl,--gc-sections -o "$W/bundle-stub" \

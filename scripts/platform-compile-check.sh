@@ -6,8 +6,11 @@
 #   - the guards: each file preprocesses to nothing for the other OS family (SwiftPM compiles
 #     every .c file of the target, so both are in every build);
 #   - the probe (Tests/Fixtures/platform-probe.c, written against CPlatform.h only) linked with
-#     both files: natively, run here; and into a Windows PE (-lbcrypt), run under wine when
-#     WINE names a wine64 (or wine64/wine is on PATH), otherwise linked only.
+#     both files: natively, run here; and into a Windows PE (-ladvapi32), run under wine when
+#     WINE names a wine64 (or wine64/wine is on PATH), otherwise linked only;
+#   - the spawn probe (Tests/Fixtures/spawn-probe.c, the Windows hand-off cplat_spawn_wait) the
+#     same way, with its child Tests/Fixtures/argv-echo.c beside it in the PE case (about 40 s
+#     under wine: it starts some 150 processes).
 # Compile only for macOS: it cannot be run here (no macOS machine; docs/platforms.md), so this
 # proves the macOS branches build against the real SDK headers zig carries, not that they
 # behave. `make check` runs it (a few seconds once zig's cache holds the mingw libraries).
@@ -49,12 +52,21 @@ empty_for() {
   [ "$left" = 0 ] || { echo "$1 is not empty for $2: $left lines after preprocessing"; return 1; }
 }
 
-# links the probe with both files for TARGET into OUTPUT.
+# links a probe (TARGET OUTPUT [PROBE.c] [flags]; the platform probe by default) with both files.
 link_probe() {
-  local target=$1 output=$2
+  local target=$1 output=$2 probe=Tests/Fixtures/platform-probe.c
   shift 2
+  if [ $# -gt 0 ] && [ "${1%.c}" != "$1" ]; then probe=$1; shift; fi
   # shellcheck disable=SC2086
-  $ZIG_CC -target "$target" "${CFLAGS[@]}" Tests/Fixtures/platform-probe.c "${SOURCES[@]}" "$@" -o "$output"
+  $ZIG_CC -target "$target" "${CFLAGS[@]}" "$probe" "${SOURCES[@]}" "$@" -o "$output"
+}
+
+# links the spawn probe with both files, and its child (wmain: -municode), into $out.
+link_spawn_probe_windows() {
+  # shellcheck disable=SC2086
+  $ZIG_CC -target x86_64-windows-gnu "${CFLAGS[@]}" Tests/Fixtures/spawn-probe.c "${SOURCES[@]}" -ladvapi32 \
+    -o "$out/spawn-probe.exe" &&
+    $ZIG_CC -target x86_64-windows-gnu "${CFLAGS[@]}" -municode Tests/Fixtures/argv-echo.c -o "$out/argv-echo.exe"
 }
 
 # runs the probe (with a runner, or none) in a fresh directory; prints only what failed.
@@ -78,14 +90,25 @@ report "platform_windows.c is empty for x86_64-linux-musl" "$out/err" \
 report "probe linked for x86_64-linux-musl" "$out/err" link_probe x86_64-linux-musl "$out/probe"
 [ -x "$out/probe" ] && report "probe run here (platform.c)" "$out/err" run_probe "$out/probe"
 
-report "probe linked for x86_64-windows-gnu (PE, -lbcrypt)" "$out/err" \
-  link_probe x86_64-windows-gnu "$out/probe.exe" -lbcrypt
+report "probe linked for x86_64-windows-gnu (PE, -ladvapi32)" "$out/err" \
+  link_probe x86_64-windows-gnu "$out/probe.exe" -ladvapi32
+
+# The spawn hand-off (cplat_spawn_wait): its probe natively (ENOSYS only), and for Windows with
+# the child it runs (argv-echo.exe, beside it: the probe finds it there).
+report "spawn probe linked for x86_64-linux-musl" "$out/err" \
+  link_probe x86_64-linux-musl "$out/spawn-probe" Tests/Fixtures/spawn-probe.c
+[ -x "$out/spawn-probe" ] && report "spawn probe run here (ENOSYS)" "$out/err" run_probe "$out/spawn-probe"
+report "spawn probe and argv-echo linked for x86_64-windows-gnu" "$out/err" \
+  link_spawn_probe_windows
 wine=${WINE:-$(command -v wine64 || command -v wine || true)}
 if [ ! -f "$out/probe.exe" ]; then
   :
 elif [ -n "$wine" ]; then
   export WINEDEBUG=${WINEDEBUG:--all}
   report "probe run under wine (platform_windows.c)" "$out/err" run_probe "$wine" "$out/probe.exe"
+  [ -f "$out/spawn-probe.exe" ] && [ -f "$out/argv-echo.exe" ] &&
+    report "spawn probe run under wine (cplat_spawn_wait: arguments, exit codes, job, PATH)" "$out/err" \
+      run_probe "$wine" "$out/spawn-probe.exe"
 else
   echo "platform-compile-check: probe for x86_64-windows-gnu: linked, not run (no wine here; WINE=/path/to/wine64 runs it)"
 fi

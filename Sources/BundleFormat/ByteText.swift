@@ -14,6 +14,9 @@
 /// - The launcher links without `libswiftUnicodeDataTables.a` (scripts/build-stub.sh): a launcher
 ///   function reaching the tables fails the link, which is the guard that keeps it this way.
 ///
+/// Not only the obvious calls reach the tables: unoptimised (debug stub) Embedded Swift compares a
+/// `String?` with `nil` by String's `==`, so launcher code tests one with `case .some`/`.none`.
+///
 /// Tool-only code (the builder, the tests) may keep using String's own operations.
 extension String {
     /// Whether the two strings are the same bytes.

@@ -103,7 +103,9 @@ public enum PathRules {
         guard path.count <= Limits.maxPathLength else { throw .tooLong }
         guard path[0] != 0x2F else { throw .absolute }
         guard !path.contains(0) else { throw .nul }
-        guard String(validating: path, as: UTF8.self) != nil else { throw .invalidUTF8 }
+        // `case .some`, not `!= nil`: unoptimised Embedded Swift compares a `String?` with nil by
+        // String's `==`, which reaches the Unicode tables the launcher does not link (ByteText.swift).
+        guard case .some = String(validating: path, as: UTF8.self) else { throw .invalidUTF8 }
         var start = 0
         var first = true
         for i in 0...path.count where i == path.count || path[i] == 0x2F {
@@ -179,7 +181,7 @@ public enum PathRules {
         guard !target.contains(0) else { throw .nul }
         // Targets are text like paths: the launcher creates the link from a String, and a byte
         // string that is not UTF-8 would not survive that unchanged (docs/format.md, "File table").
-        guard String(validating: target, as: UTF8.self) != nil else { throw .targetNotUTF8 }
+        guard case .some = String(validating: target, as: UTF8.self) else { throw .targetNotUTF8 }
         // `..` may only lead the target ("../../lib/x", not "lib/../../x"): after a downward
         // step through a component that may itself be a link, a lexical `..` no longer means
         // what it seems. With that rule every link resolves to an ancestor of its directory

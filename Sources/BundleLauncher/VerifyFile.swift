@@ -28,7 +28,7 @@ enum VerifyFile {
                     "unknown option '\(a)' for 'verify-file'; usage: \(programName) --launcher verify-file FILE [--signature SIG]"
                 )
             } else {
-                guard file == nil else { fail("usage: \(programName) --launcher verify-file FILE [--signature SIG]") }
+                if case .some = file { fail("usage: \(programName) --launcher verify-file FILE [--signature SIG]") }
                 file = a; i += 1
             }
         }

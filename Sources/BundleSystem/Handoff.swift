@@ -5,7 +5,8 @@ import CPlatform
 /// On POSIX this is `execve` (after a PATH search for a program without a `/`): the same
 /// process, so the exit status and signals are the runtime's own, and the shared layer locks in
 /// `locks` pass to the runtime as inherited descriptors. Windows has no exec: there the launcher
-/// will spawn the child, wait with the locks held, and exit with the child's status. The choice is
+/// spawns the child (`cplat_spawn_wait`), waits with the locks held, and exits with the child's
+/// status (docs/platforms.md, "The Windows platform file"). The choice is
 /// a build flag (`DGMO_HANDOFF_SPAWN`, set by scripts/build-stub.sh for Windows), not `os()`:
 /// the arm64 stub is built for a bare-metal triple, where `os(Linux)` is false.
 public enum Handoff {
@@ -26,7 +27,15 @@ public enum Handoff {
         // An ignored SIGXFSZ would stay ignored in the runtime: put back what we were started with.
         Sys.restoreFileSizeSignal()
         #if DGMO_HANDOFF_SPAWN
-            #error("the spawn hand-off (Windows) is not written yet: see docs/platforms.md")
+            // No exec: the runtime runs as our child, in a job object that ends it if we die, with
+            // our standard handles and console (Ctrl+C reaches it; we ignore it from here on). The
+            // locks stay held by this process, alive until the child is gone; then we exit with the
+            // child's code, all 32 bits of it (cplat_exit passes the bit pattern to ExitProcess).
+            let outcome = withExtendedLifetime(locks) { Sys.spawnAndWait(program, argv: argv, env: env) }
+            switch outcome {
+            case .exited(let code): Sys.exit(Int32(bitPattern: code))
+            case .notStarted(let errno): failed(Failure(errno: errno))
+            }
         #else
             // The locks stay open across execve (their descriptors were opened without close-on-exec):
             // `locks` lives until the call returns, which it does only on failure.

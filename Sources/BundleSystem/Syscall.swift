@@ -10,7 +10,7 @@ public enum Syscall: UInt8, CaseIterable, Sendable {
     case mkdirat, renameat, unlinkat, symlinkat, readlinkat, fchmod, utimensat, faccessat
     case fsync, syncfs, syncFileRange, flock
     case mmap, dup, fdopendir, readdir, getcwd
-    case kill, getrandom, selfPath, threadStart, execve, execvpe
+    case kill, getrandom, selfPath, threadStart, execve, execvpe, spawn
 
     /// The word error messages use for the call ("open /x: No such file or directory"): the
     /// wording users and the tests have always seen, shared by a call and its `*at` form.
@@ -44,6 +44,7 @@ public enum Syscall: UInt8, CaseIterable, Sendable {
         case .selfPath: return "readlink /proc/self/exe"
         case .threadStart: return "pthread_create"
         case .execve, .execvpe: return "exec"
+        case .spawn: return "CreateProcess"
         }
     }
 }

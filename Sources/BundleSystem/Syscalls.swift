@@ -408,6 +408,36 @@ public enum Sys {
             }
         }
     }
+
+    /// What a spawn hand-off gave: the child's exit code (any 32-bit value on Windows), or the
+    /// errno of why no child was started.
+    enum SpawnOutcome {
+        case exited(UInt32)
+        case notStarted(Int32)
+    }
+
+    /// Runs `program` as a child (searched on PATH when it has no `/`, `\` or `:`) and waits for it:
+    /// the hand-off where there is no exec (Windows; `cplat_spawn_wait`). `Handoff.run` is the one caller.
+    static func spawnAndWait(
+        _ program: String, argv: [UnsafeMutablePointer<CChar>?], env: [UnsafeMutablePointer<CChar>?]
+    ) -> SpawnOutcome {
+        let separators: [UInt8] = [UInt8(ascii: "/"), UInt8(ascii: "\\"), UInt8(ascii: ":")]
+        let searchPath = !program.utf8.contains { separators.contains($0) }
+        return argv.withUnsafeBufferPointer { a in
+            env.withUnsafeBufferPointer { e in
+                var code: UInt32 = 0
+                let r: Int32
+                if let injected = injectedFailure(.spawn, { program }) {
+                    r = -injected
+                } else if searchPath {
+                    r = cplat_spawnp_wait(program, a.baseAddress!, e.baseAddress!, &code)
+                } else {
+                    r = cplat_spawn_wait(program, a.baseAddress!, e.baseAddress!, &code)
+                }
+                return r == 0 ? .exited(code) : .notStarted(-r)
+            }
+        }
+    }
 }
 
 extension Sys {

@@ -87,7 +87,7 @@ static int lock_op(int32_t op) {
 /* Our errno numbers against the real ones, both directions. */
 static const int errno_table[][2] = {
     {CPLAT_EPERM, EPERM}, {CPLAT_ENOENT, ENOENT}, {CPLAT_ESRCH, ESRCH}, {CPLAT_EINTR, EINTR},
-    {CPLAT_EIO, EIO}, {CPLAT_EBADF, EBADF}, {CPLAT_EAGAIN, EAGAIN}, {CPLAT_ENOMEM, ENOMEM},
+    {CPLAT_EIO, EIO}, {CPLAT_E2BIG, E2BIG}, {CPLAT_EBADF, EBADF}, {CPLAT_EAGAIN, EAGAIN}, {CPLAT_ENOMEM, ENOMEM},
     {CPLAT_EACCES, EACCES}, {CPLAT_EBUSY, EBUSY}, {CPLAT_EEXIST, EEXIST}, {CPLAT_EXDEV, EXDEV},
     {CPLAT_ENOTDIR, ENOTDIR}, {CPLAT_EISDIR, EISDIR}, {CPLAT_EINVAL, EINVAL}, {CPLAT_EMFILE, EMFILE},
     {CPLAT_ETXTBSY, ETXTBSY}, {CPLAT_EFBIG, EFBIG}, {CPLAT_ENOSPC, ENOSPC}, {CPLAT_EROFS, EROFS},
@@ -214,6 +214,16 @@ int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) 
 #else
 int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) { return ret32(execvpe(file, argv, envp)); }
 #endif
+
+/* Windows only: here the launcher execs (Handoff.run). */
+int32_t cplat_spawn_wait(const char *path, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    (void)path; (void)argv; (void)envp; (void)exit_code;
+    return -CPLAT_ENOSYS;
+}
+int32_t cplat_spawnp_wait(const char *file, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    (void)file; (void)argv; (void)envp; (void)exit_code;
+    return -CPLAT_ENOSYS;
+}
 char **cplat_environ(void) { return environ; }
 const char *cplat_getenv(const char *name) { return getenv(name); }
 int32_t cplat_getpid(void) { return getpid(); }

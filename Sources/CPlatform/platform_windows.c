@@ -3,7 +3,7 @@
  * come back through out parameters). Compiled here with `zig cc -target x86_64-windows-gnu`
  * (mingw-w64 headers, UCRT) by scripts/platform-compile-check.sh, and linked into a test program;
  * its behaviour, and everything marked "issue 26" below, belongs to the Windows launcher issue.
- * Link with -lbcrypt (BCryptGenRandom). Windows 10 or later.
+ * Link with -ladvapi32 (RtlGenRandom, security descriptors). Windows 10 or later.
  *
  * Descriptors. The int32 descriptor model of the header is kept: every descriptor is a CRT
  * descriptor made by _open_osfhandle from a Win32 HANDLE, and every call gets the HANDLE back
@@ -17,15 +17,15 @@
  * is not noticed here (TreeWalk's device/inode check notices it; NtCreateFile with a
  * RootDirectory handle would be the true openat, issue 26's choice).
  *
- * Owners. Windows has no uids: files are owned by SIDs and guarded by DACLs. getuid/geteuid/getgid
- * return NO_USER and fstat reports the owner NO_OWNER, two different values none of which is 0
- * (root), so every trust check of Ownership fails closed until the Windows form of Ownership
- * (owner SID and DACL, issue 26) answers it. */
+ * Owners. Windows has no uids: files are owned by SIDs and guarded by DACLs. fstat reads both and
+ * answers Ownership's questions in uid and mode words: the token user is USER_UID (what
+ * getuid/geteuid return), the system and the administrators are 0 (root), anyone else OTHER_UID;
+ * and the group/other write bits say whether anyone else may change the file ("owners", below). */
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
-#include <bcrypt.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <io.h>
 #include <process.h>
@@ -34,8 +34,8 @@
 #include <string.h>
 #include "CPlatform.h"
 
-#define NO_USER  0xFFFFFFFEu   /* our uid and gid: neither root (0) nor NO_OWNER */
-#define NO_OWNER 0xFFFFFFFFu   /* the owner fstat reports: never equal to NO_USER, so never "ours" */
+#define USER_UID  1000u          /* the token user's uid and gid (getuid, geteuid, getgid): neither 0 nor OTHER_UID */
+#define OTHER_UID 0xFFFFFFFFu   /* the owner of what is neither the token user's, nor the system's or administrators' */
 #define SHARE_ALL (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
 #define DT_DIR 4                /* d_type values of cplat_readdir: the Linux and macOS ones */
 #define DT_REG 8
@@ -73,7 +73,8 @@ static const struct { DWORD win; int32_t ours; } win_table[] = {
 static const struct { int32_t ours; int crt; const char *text; } codes[] = {
     {CPLAT_EPERM, EPERM, "Operation not permitted"}, {CPLAT_ENOENT, ENOENT, "No such file or directory"},
     {CPLAT_ESRCH, ESRCH, "No such process"}, {CPLAT_EINTR, EINTR, "Interrupted system call"},
-    {CPLAT_EIO, EIO, "Input/output error"}, {CPLAT_EBADF, EBADF, "Bad file descriptor"},
+    {CPLAT_EIO, EIO, "Input/output error"}, {CPLAT_E2BIG, E2BIG, "Argument list too long"},
+    {CPLAT_EBADF, EBADF, "Bad file descriptor"},
     {CPLAT_EAGAIN, EAGAIN, "Resource temporarily unavailable"}, {CPLAT_ENOMEM, ENOMEM, "Cannot allocate memory"},
     {CPLAT_EACCES, EACCES, "Permission denied"}, {CPLAT_EBUSY, EBUSY, "Device or resource busy"},
     {CPLAT_EEXIST, EEXIST, "File exists"}, {CPLAT_EXDEV, EXDEV, "Invalid cross-device link"},
@@ -260,12 +261,242 @@ static int32_t at_path(int32_t dirfd, const char *name, WCHAR **out) {
     return r;
 }
 
+/* ---- owners: SIDs and DACLs ---- */
+
+/* Windows has no uids: a file has an owner SID and a DACL. stat_handle reads both of the handle
+ * (owner_and_mode; every handle we stat has READ_CONTROL) and says in POSIX words what
+ * Ownership asks (the Windows form of the cache's 0700 rule, docs/security.md):
+ *
+ *   st_uid (and st_gid)  USER_UID when the owner is this process's token user; 0 (root, trusted)
+ *                        when it is LocalSystem, BUILTIN\Administrators or TrustedInstaller: only
+ *                        the system or an administrator can have made it, and an administrator can
+ *                        do anything to the user's files anyway; OTHER_UID for any other owner, and
+ *                        when the owner cannot be read (no READ_CONTROL: an owner always has it, so
+ *                        the file is not ours).
+ *   0o022                set when someone other than the user, the owner and those three may change
+ *                        the file or the names in it: a NULL DACL (everyone has full access) or an
+ *                        unreadable one, or an allow ACE, not inherit-only, giving a write right
+ *                        (WRITE_RIGHTS) to any other SID. CREATOR OWNER and OWNER RIGHTS stand for
+ *                        the owner. Deny ACEs are ignored (they only take rights away), and an allow
+ *                        ACE of a layout other than the plain and callback ones (object, compound,
+ *                        unknown) counts as granting to another, whoever it names.
+ *   S_ISVTX              never: Windows has no sticky bit. A directory where others may add names
+ *                        (a drive root, where Authenticated Users may create folders) reads as
+ *                        group/world-writable, and the cache refuses it.
+ *
+ * The write rights are those that change the file, its names or who may: write or append data (add
+ * a file or a subdirectory), extended attributes, attributes (the read-only bit and the times, which
+ * POSIX leaves to the owner), delete a child, delete or rename it, change its DACL or owner; and the
+ * generic rights that include them (GENERIC_WRITE, GENERIC_ALL, MAXIMUM_ALLOWED). Reading, listing,
+ * executing, READ_CONTROL and SYNCHRONIZE are not.
+ *
+ * The token user's SID and the private directory's security descriptor (cplat_mkdirat) are made
+ * once, at the first use, and kept for the life of the process. */
+#define WRITE_RIGHTS (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES \
+                      | FILE_DELETE_CHILD | DELETE | WRITE_DAC | WRITE_OWNER | GENERIC_WRITE | GENERIC_ALL \
+                      | MAXIMUM_ALLOWED)
+
+/* Well-known SIDs, spelled out (the layout of SID, with room for six sub-authorities). */
+struct known_sid { BYTE revision, count; SID_IDENTIFIER_AUTHORITY authority; DWORD sub[6]; };
+static struct known_sid local_system = {SID_REVISION, 1, {SECURITY_NT_AUTHORITY}, {18}};          /* S-1-5-18 */
+static struct known_sid administrators = {SID_REVISION, 2, {SECURITY_NT_AUTHORITY}, {32, 544}};   /* S-1-5-32-544 */
+static struct known_sid trusted_installer = {SID_REVISION, 6, {SECURITY_NT_AUTHORITY},            /* NT SERVICE\TrustedInstaller */
+    {80, 956008885u, 3418522649u, 1831038044u, 1853292631u, 2271478464u}};
+static struct known_sid creator_owner = {SID_REVISION, 1, {SECURITY_CREATOR_SID_AUTHORITY}, {0}}; /* S-1-3-0 */
+static struct known_sid owner_rights = {SID_REVISION, 1, {SECURITY_CREATOR_SID_AUTHORITY}, {4}};  /* S-1-3-4 */
+
+static PSID user_sid;                      /* the token user, NULL if it could not be read */
+static DWORD user_error;                   /* why not */
+static SECURITY_ATTRIBUTES private_attrs;  /* a private directory's, .lpSecurityDescriptor NULL if not made */
+static PACL private_acl;                   /* its DACL */
+static INIT_ONCE user_once = INIT_ONCE_STATIC_INIT;
+
+/* A private directory: owned by the token user, full control to it, LocalSystem and the
+ * administrators (inherited by everything made inside: OI|CI), and nothing from the parent
+ * (protected), whatever the parent allows. SDDL: O:<user>D:P(A;OICI;FA;;;<user>)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA). */
+static void private_descriptor(PSID user) {
+    static SECURITY_DESCRIPTOR sd;
+    PSID sids[3] = {user, &local_system, &administrators};
+    DWORD size = sizeof(ACL);
+    for (int i = 0; i < 3; i++) size += offsetof(ACCESS_ALLOWED_ACE, SidStart) + GetLengthSid(sids[i]);
+    PACL acl = malloc(size);
+    BOOL ok = acl && InitializeAcl(acl, size, ACL_REVISION);
+    for (int i = 0; ok && i < 3; i++)
+        ok = AddAccessAllowedAceEx(acl, ACL_REVISION, OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE, FILE_ALL_ACCESS, sids[i]);
+    ok = ok && InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) && SetSecurityDescriptorOwner(&sd, user, FALSE)
+         && SetSecurityDescriptorDacl(&sd, TRUE, acl, FALSE)
+         && SetSecurityDescriptorControl(&sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED);
+    if (!ok) { user_error = GetLastError(); free(acl); return; }
+    private_attrs = (SECURITY_ATTRIBUTES){sizeof private_attrs, &sd, FALSE};
+    private_acl = acl;
+}
+
+/* The process token's user (not a thread's: the launcher impersonates no one). */
+static BOOL CALLBACK user_read(PINIT_ONCE once, PVOID param, PVOID *ctx) {
+    (void)once; (void)param; (void)ctx;
+    HANDLE t;
+    DWORD n = 0;
+    TOKEN_USER *u = NULL;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &t)) { user_error = GetLastError(); return TRUE; }
+    if (!GetTokenInformation(t, TokenUser, NULL, 0, &n) && GetLastError() == ERROR_INSUFFICIENT_BUFFER
+        && (u = malloc(n)) && GetTokenInformation(t, TokenUser, u, n, &n)) {
+        DWORD len = GetLengthSid(u->User.Sid);
+        PSID s = malloc(len);
+        if (s && CopySid(len, s, u->User.Sid)) user_sid = s;
+        else { user_error = s ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY; free(s); }
+    } else {
+        user_error = u || n == 0 ? GetLastError() : ERROR_NOT_ENOUGH_MEMORY;
+    }
+    free(u);
+    CloseHandle(t);
+    if (user_sid) private_descriptor(user_sid);
+    if (!user_error && !private_attrs.lpSecurityDescriptor) user_error = ERROR_INVALID_SECURITY_DESCR;
+    return TRUE;
+}
+
+static void read_user(void) { InitOnceExecuteOnce(&user_once, user_read, NULL, NULL); }
+
+/* Trusted like root: the system, the administrators, TrustedInstaller. */
+static int is_system(PSID s) {
+    return EqualSid(s, &local_system) || EqualSid(s, &administrators) || EqualSid(s, &trusted_installer);
+}
+
+static uint32_t owner_uid(PSID owner) {
+    if (!owner || !IsValidSid(owner)) return OTHER_UID;
+    if (user_sid && EqualSid(owner, user_sid)) return USER_UID;
+    return is_system(owner) ? 0 : OTHER_UID;
+}
+
+/* Whether the DACL lets anyone but the user, the owner, the system and the administrators change
+ * the file (the rule above). */
+static int others_can_write(PACL dacl, PSID owner) {
+    if (!dacl) return 1;
+    for (DWORD i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *a;
+        if (!GetAce(dacl, i, (void **)&a)) return 1;
+        /* every ACE type has its access mask right after the header */
+        if ((a->AceFlags & INHERIT_ONLY_ACE) || !(((ACCESS_ALLOWED_ACE *)a)->Mask & WRITE_RIGHTS)) continue;
+        switch (a->AceType) {
+        case ACCESS_DENIED_ACE_TYPE: case ACCESS_DENIED_OBJECT_ACE_TYPE:
+        case ACCESS_DENIED_CALLBACK_ACE_TYPE: case ACCESS_DENIED_CALLBACK_OBJECT_ACE_TYPE:
+            continue;
+        case ACCESS_ALLOWED_ACE_TYPE: case ACCESS_ALLOWED_CALLBACK_ACE_TYPE: {
+            PSID s = &((ACCESS_ALLOWED_ACE *)a)->SidStart;   /* the callback ACE has the same layout */
+            if ((user_sid && EqualSid(s, user_sid)) || (owner && EqualSid(s, owner)) || is_system(s)
+                || EqualSid(s, &creator_owner) || EqualSid(s, &owner_rights)) continue;
+            return 1;
+        }
+        default:
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A handle's owner and DACL (dacl NULL: none, or a NULL DACL; both mean everyone has full access),
+ * read with GetKernelObjectSecurity into a buffer on the stack: one query (GetSecurityInfo makes
+ * two, the size and then the copy, which under wine added a server round trip to every fstat), a
+ * larger buffer only for a descriptor that does not fit. Released by free_security. */
+struct security {
+    union { SECURITY_DESCRIPTOR_RELATIVE sd; void *align; unsigned char bytes[1024]; } buf;
+    PSECURITY_DESCRIPTOR sd;
+    PSID owner;
+    PACL dacl;
+};
+
+static BOOL read_security(HANDLE h, struct security *s) {
+    const SECURITY_INFORMATION what = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    BOOL present = FALSE, defaulted;
+    DWORD n;
+    s->sd = &s->buf;
+    s->owner = NULL;
+    s->dacl = NULL;
+    BOOL ok = GetKernelObjectSecurity(h, what, s->sd, sizeof s->buf, &n);
+    if (!ok && GetLastError() == ERROR_INSUFFICIENT_BUFFER) {
+        if (!(s->sd = malloc(n))) { SetLastError(ERROR_NOT_ENOUGH_MEMORY); return FALSE; }
+        ok = GetKernelObjectSecurity(h, what, s->sd, n, &n);
+    }
+    ok = ok && GetSecurityDescriptorOwner(s->sd, &s->owner, &defaulted)
+         && GetSecurityDescriptorDacl(s->sd, &present, &s->dacl, &defaulted);
+    if (!present) s->dacl = NULL;
+    return ok;
+}
+
+static void free_security(struct security *s) {
+    if (s->sd != &s->buf) free(s->sd);
+    s->sd = NULL;
+}
+
+/* st_uid, st_gid and the 0o022 bits of st_mode from the handle's owner and DACL. A descriptor that
+ * cannot be read (no READ_CONTROL) is another's and writable by others, and so is one of a file
+ * system without security (FAT, exFAT: no owner, no DACL): nothing on it is trusted. */
+static void owner_and_mode(HANDLE h, struct cplat_stat *st) {
+    struct security s;
+    read_user();
+    BOOL ok = read_security(h, &s);
+    st->st_uid = st->st_gid = ok ? owner_uid(s.owner) : OTHER_UID;
+    if (!ok || others_can_write(s.dacl, s.owner)) st->st_mode |= 022;
+    free_security(&s);
+}
+
+/* fchmod without group and other write (the cache tightening what is its own): the DACL loses every
+ * write right others_can_write counts. An allow ACE of another SID keeps its other rights, or goes
+ * if none is left (as does an allow ACE of another layout that grants one); a NULL DACL becomes the
+ * private one. The new DACL is protected and its inherited ACEs become explicit, so the parent's
+ * cannot come back; it is set on this file only (SetKernelObjectSecurity, no propagation to what a
+ * directory holds: each file the cache relies on is checked by itself). Needs WRITE_DAC, which the
+ * owner always has. */
+static int32_t close_to_others(HANDLE h) {
+    struct security s;
+    read_user();
+    if (!read_security(h, &s)) { int32_t r = fail(); free_security(&s); return r; }
+    if (!others_can_write(s.dacl, s.owner)) { free_security(&s); return 0; }
+    PACL from = s.dacl ? s.dacl : private_acl;
+    PACL acl = from ? malloc(from->AclSize) : NULL;
+    int32_t r = from ? (acl ? 0 : -CPLAT_ENOMEM) : -win_code(user_error);
+    if (acl) memcpy(acl, from, from->AclSize);
+    for (DWORD i = acl ? acl->AceCount : 0; r == 0 && i-- > 0;) {   /* from the end: DeleteAce moves the rest */
+        ACE_HEADER *a;
+        if (!GetAce(acl, i, (void **)&a)) { r = fail(); break; }
+        a->AceFlags &= (BYTE)~INHERITED_ACE;
+        ACCESS_MASK *mask = &((ACCESS_ALLOWED_ACE *)a)->Mask;
+        if (!(*mask & WRITE_RIGHTS)) continue;
+        switch (a->AceType) {
+        case ACCESS_DENIED_ACE_TYPE: case ACCESS_DENIED_OBJECT_ACE_TYPE:
+        case ACCESS_DENIED_CALLBACK_ACE_TYPE: case ACCESS_DENIED_CALLBACK_OBJECT_ACE_TYPE:
+            continue;
+        case ACCESS_ALLOWED_ACE_TYPE: case ACCESS_ALLOWED_CALLBACK_ACE_TYPE: {
+            PSID sid = &((ACCESS_ALLOWED_ACE *)a)->SidStart;
+            if ((user_sid && EqualSid(sid, user_sid)) || (s.owner && EqualSid(sid, s.owner)) || is_system(sid)
+                || EqualSid(sid, &creator_owner) || EqualSid(sid, &owner_rights)) continue;
+            if ((*mask &= ~(ACCESS_MASK)WRITE_RIGHTS) != 0) continue;
+            break;
+        }
+        default:
+            break;
+        }
+        if (!DeleteAce(acl, i)) r = fail();
+    }
+    SECURITY_DESCRIPTOR sd;
+    HANDLE w = INVALID_HANDLE_VALUE;
+    if (r == 0 && !(InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) && SetSecurityDescriptorDacl(&sd, TRUE, acl, FALSE)
+                    && SetSecurityDescriptorControl(&sd, SE_DACL_PROTECTED, SE_DACL_PROTECTED)))
+        r = fail();
+    if (r == 0 && (w = ReOpenFile(h, WRITE_DAC, SHARE_ALL, FILE_FLAG_BACKUP_SEMANTICS)) == INVALID_HANDLE_VALUE) r = fail();
+    if (r == 0 && !SetKernelObjectSecurity(w, DACL_SECURITY_INFORMATION, &sd)) r = fail();
+    if (w != INVALID_HANDLE_VALUE) CloseHandle(w);
+    free(acl);
+    free_security(&s);
+    return r;
+}
+
 /* ---- opening and stat, shared by the calls below ---- */
 
 static int writes(int32_t f) { return (f & (CPLAT_O_WRONLY | CPLAT_O_RDWR)) != 0; }
 
+/* READ_CONTROL always: fstat reads the owner and DACL (stat_handle). */
 static DWORD access_for(int32_t f) {
-    DWORD a = FILE_READ_ATTRIBUTES | ((f & CPLAT_O_WRONLY) && !(f & CPLAT_O_RDWR) ? 0 : GENERIC_READ);
+    DWORD a = FILE_READ_ATTRIBUTES | READ_CONTROL | ((f & CPLAT_O_WRONLY) && !(f & CPLAT_O_RDWR) ? 0 : GENERIC_READ);
     /* without FILE_WRITE_DATA every write goes to the end, as O_APPEND */
     if (writes(f)) a |= (f & CPLAT_O_APPEND) ? (FILE_GENERIC_WRITE & ~FILE_WRITE_DATA) : GENERIC_WRITE;
     return a;
@@ -292,7 +523,7 @@ static int32_t check_opened(HANDLE h, int32_t f) {
 
 /* Shared for read, write and delete, as POSIX files are (renamed or unlinked while open).
  * Backup semantics opens directories too. The mode only says read-only or not: the rest of
- * the access is the DACL inherited from the parent (the private-directory rule is issue 26's).
+ * the access is the DACL inherited from the parent (a private one inside cplat_mkdirat's 0700).
  * Without O_CLOEXEC the handle is inheritable; O_NONBLOCK means nothing for files here. */
 static int32_t open_w(const WCHAR *path, int32_t f, uint32_t mode) {
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, !(f & CPLAT_O_CLOEXEC)};
@@ -329,14 +560,15 @@ static void unix_time(FILETIME f, int64_t *sec, int64_t *nsec) {
 }
 
 /* The volume serial and file index are the device and inode (64 bits of the file ID: enough on
- * NTFS; ReFS has 128-bit IDs, FileIdInfo, issue 26). Permission bits are the owner's only (read,
- * write unless read-only, search for directories): the real access is the DACL's. A file being
- * deleted has no name left, as after unlink: nlink 0. */
+ * NTFS; ReFS has 128-bit IDs, FileIdInfo, issue 26). Permission bits are the owner's (read, write
+ * unless read-only, search for directories), and group and other write when the DACL lets anyone
+ * else change it; the owner is read from the owner SID (owner_and_mode, "owners" above). A pipe
+ * or a console is another's. A file being deleted has no name left, as after unlink: nlink 0. */
 static int32_t stat_handle(HANDLE h, struct cplat_stat *st) {
     DWORD type = GetFileType(h);
     if (type == FILE_TYPE_PIPE || type == FILE_TYPE_CHAR) {
         *st = (struct cplat_stat){.st_mode = (type == FILE_TYPE_PIPE ? CPLAT_S_IFIFO : CPLAT_S_IFCHR) | 0600,
-                                  .st_uid = NO_OWNER, .st_gid = NO_OWNER, .st_nlink = 1};
+                                  .st_uid = OTHER_UID, .st_gid = OTHER_UID, .st_nlink = 1};
         return 0;
     }
     BY_HANDLE_FILE_INFORMATION i;
@@ -352,10 +584,11 @@ static int32_t stat_handle(HANDLE h, struct cplat_stat *st) {
     uint32_t perm = 0400 | ((i.dwFileAttributes & FILE_ATTRIBUTE_READONLY) && !dir ? 0 : 0200) | (dir ? 0100 : 0);
     *st = (struct cplat_stat){
         .st_dev = i.dwVolumeSerialNumber, .st_ino = ((uint64_t)i.nFileIndexHigh << 32) | i.nFileIndexLow,
-        .st_mode = kind | perm, .st_uid = NO_OWNER, .st_gid = NO_OWNER,
+        .st_mode = kind | perm,
         .st_nlink = s.DeletePending ? 0 : i.nNumberOfLinks, .st_size = dir ? 0 : s.EndOfFile.QuadPart,
         .st_blocks = (s.AllocationSize.QuadPart + 511) / 512};
     unix_time(i.ftLastWriteTime, &st->st_mtime_sec, &st->st_mtime_nsec);
+    owner_and_mode(h, st);
     return 0;
 }
 
@@ -459,9 +692,14 @@ int32_t cplat_fstat(int32_t fd, struct cplat_stat *st) {
     return r ? r : stat_handle(h, st);
 }
 
+/* With READ_CONTROL for the owner and DACL. A name whose DACL denies us that may still be seen
+ * (the parent lets us read attributes): it is not ours (an owner always has READ_CONTROL), and
+ * stat_handle reports it as another's. */
 int32_t cplat_fstatat(int32_t dirfd, const char *name, struct cplat_stat *st, int32_t flags) {
     HANDLE h;
-    int32_t r = open_at(dirfd, name, FILE_READ_ATTRIBUTES, !(flags & CPLAT_AT_SYMLINK_NOFOLLOW), &h);
+    int follow = !(flags & CPLAT_AT_SYMLINK_NOFOLLOW);
+    int32_t r = open_at(dirfd, name, FILE_READ_ATTRIBUTES | READ_CONTROL, follow, &h);
+    if (r == -CPLAT_EACCES) r = open_at(dirfd, name, FILE_READ_ATTRIBUTES, follow, &h);
     if (r) return r;
     r = stat_handle(h, st);
     CloseHandle(h);
@@ -503,13 +741,21 @@ int32_t cplat_fstatvfs(int32_t fd, struct cplat_statvfs *st) {
     return 0;
 }
 
-/* The mode is not applied: the new directory inherits its parent's DACL (issue 26). */
+/* A mode that gives group and others nothing (the cache's 0700) makes a private directory: owned by
+ * the token user, with a protected DACL giving full control to it, LocalSystem and the
+ * administrators only, inherited by all made inside ("owners", above). Any other mode is not
+ * applied: the new directory inherits its parent's DACL, and its owner is the token's default. */
 int32_t cplat_mkdirat(int32_t dirfd, const char *name, uint32_t mode) {
-    (void)mode;
+    SECURITY_ATTRIBUTES *sa = NULL;
+    if ((mode & 077) == 0) {
+        read_user();
+        if (!private_attrs.lpSecurityDescriptor) return -win_code(user_error);
+        sa = &private_attrs;
+    }
     WCHAR *p;
     int32_t r = at_path(dirfd, name, &p);
     if (r) return r;
-    r = CreateDirectoryW(p, NULL) ? 0 : fail();
+    r = CreateDirectoryW(p, sa) ? 0 : fail();
     free(p);
     return r;
 }
@@ -565,14 +811,17 @@ int64_t cplat_readlinkat(int32_t dirfd, const char *name, char *buf, size_t size
     return -CPLAT_ENOSYS;
 }
 
-/* Only the owner's write bit has a Windows form, the read-only attribute (of files: on a
- * directory it means something else to Explorer). The descriptor may be read-only, so the
- * attribute is set through a second handle with FILE_WRITE_ATTRIBUTES. */
+/* The owner's write bit is the read-only attribute (of files: on a directory it means something
+ * else to Explorer), set through a second handle with FILE_WRITE_ATTRIBUTES since the descriptor
+ * may be read-only. A mode without group and other write takes those rights from everyone else
+ * in the DACL (close_to_others, "owners" above), so the write bits fstat reports go as on POSIX;
+ * a mode with them gives nobody anything. */
 int32_t cplat_fchmod(int32_t fd, uint32_t mode) {
     HANDLE h, w;
     FILE_BASIC_INFO b;
     int32_t r = get_handle(fd, &h);
     if (r) return r;
+    if ((mode & 022) == 0 && (r = close_to_others(h))) return r;
     if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b)) return fail();
     if (b.FileAttributes & FILE_ATTRIBUTE_DIRECTORY) return 0;
     DWORD a = (b.FileAttributes & ~(DWORD)FILE_ATTRIBUTE_READONLY) | ((mode & 0200) ? 0 : FILE_ATTRIBUTE_READONLY);
@@ -765,9 +1014,9 @@ void cplat_closedir(void *dir) {
 
 /* ---- processes and the environment ---- */
 
-/* There is no exec on Windows: Handoff.run (Sources/BundleSystem/Handoff.swift, built with
- * DGMO_HANDOFF_SPAWN) will spawn with CreateProcessW, wait holding the locks, and exit with the
- * child's status (issue 26). */
+/* There is no exec on Windows: Handoff.run (built with DGMO_HANDOFF_SPAWN) calls
+ * cplat_spawn_wait / cplat_spawnp_wait instead, waits holding the locks, and exits with the
+ * child's status. */
 int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) {
     (void)path; (void)argv; (void)envp;
     return -CPLAT_ENOSYS;
@@ -775,6 +1024,280 @@ int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]) {
 int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) {
     (void)file; (void)argv; (void)envp;
     return -CPLAT_ENOSYS;
+}
+
+/* ---- the spawn hand-off ---- */
+
+/* The longest command line CreateProcessW takes, in UTF-16 units with its NUL. */
+#define COMMAND_LINE_MAX 32767
+
+/* Appends argument a (UTF-8) to the command line at out+*n (out NULL: counts only), quoted by the
+ * rules both CommandLineToArgvW and the UCRT's argument parser undo: an argument that is empty or
+ * holds a space, tab, newline, vertical tab or `"` is quoted; inside the quotes a run of
+ * backslashes is literal unless a `"` follows it (the argument's own, written `\"`, or the closing
+ * one), where it is doubled. The quoting characters are ASCII, so quoting the UTF-8 form and
+ * converting the whole line gives the UTF-16 line quoted the same way. */
+static void quote_argument(const char *a, char *out, size_t *n) {
+#define PUT(c) do { char c_ = (c); if (out) out[*n] = c_; (*n)++; } while (0)
+    if (*a && !strpbrk(a, " \t\n\v\"")) {
+        while (*a) PUT(*a++);
+        return;
+    }
+    PUT('"');
+    for (;;) {
+        size_t slashes = 0;
+        while (*a == '\\') { a++; slashes++; }
+        if (*a == 0) { for (size_t i = 0; i < 2 * slashes; i++) PUT('\\'); break; }
+        if (*a == '"') { for (size_t i = 0; i < 2 * slashes + 1; i++) PUT('\\'); }
+        else { for (size_t i = 0; i < slashes; i++) PUT('\\'); }
+        PUT(*a++);
+    }
+    PUT('"');
+#undef PUT
+}
+
+/* The command line of argv as UTF-16 (malloc'd). argv[0] is read by other rules than the rest
+ * (both parsers take a quoted program name up to the next `"`, backslashes and all), so it is
+ * always quoted and may not hold a `"`. */
+static int32_t command_line(char *const argv[], WCHAR **out) {
+    if (!argv || !argv[0] || strchr(argv[0], '"')) return -CPLAT_EINVAL;
+    size_t n = strlen(argv[0]) + 2;
+    for (size_t i = 1; argv[i]; i++) { n++; quote_argument(argv[i], NULL, &n); }
+    /* UTF-8 is never shorter than UTF-16 in units, so a byte count this size fails anyway */
+    if (n > (size_t)INT_MAX / 4) return -CPLAT_E2BIG;
+    char *line = malloc(n + 1);
+    if (!line) return -CPLAT_ENOMEM;
+    size_t k = 0;
+    line[k++] = '"';
+    memcpy(line + k, argv[0], strlen(argv[0]));
+    k += strlen(argv[0]);
+    line[k++] = '"';
+    for (size_t i = 1; argv[i]; i++) { line[k++] = ' '; quote_argument(argv[i], line, &k); }
+    line[k] = 0;
+    int w = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, line, -1, NULL, 0);
+    int32_t r = w <= 0 ? -CPLAT_EINVAL : w > COMMAND_LINE_MAX ? -CPLAT_E2BIG : to_wide(line, out);
+    free(line);
+    return r;
+}
+
+/* The environment block of envp: each `NAME=value` in UTF-16 with its NUL, in the given order,
+ * then one more NUL. CreateProcessW does not need it sorted. A name may start with `=` (the
+ * hidden per-drive directories, `=C:=C:\dir`, kept so the child's relative drive paths resolve
+ * as the launcher's did), so the `=` is looked for from the second byte; an entry without one
+ * (an empty entry would end the block early) is refused. */
+static int32_t environment_block(char *const envp[], WCHAR **out) {
+    size_t total = 1;
+    for (size_t i = 0; envp && envp[i]; i++) {
+        if (!envp[i][0] || !strchr(envp[i] + 1, '=')) return -CPLAT_EINVAL;
+        int w = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, envp[i], -1, NULL, 0);
+        if (w <= 0) return -CPLAT_EINVAL;
+        total += (size_t)w;
+    }
+    WCHAR *block = malloc((total + 1) * sizeof *block), *p = block;
+    if (!block) return -CPLAT_ENOMEM;
+    for (size_t i = 0; envp && envp[i]; i++)
+        p += MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, envp[i], -1, p, (int)(total - (size_t)(p - block)));
+    p[0] = 0;
+    p[1] = 0;   /* an empty environment is two NULs */
+    *out = block;
+    return 0;
+}
+
+/* The program's path for lpApplicationName: made absolute against the working directory; a
+ * path shorter than MAX_PATH is passed plain (the form every Windows program is started by),
+ * a longer one in \\?\ form (a plain one that long depends on the system's long-path opt-in). */
+static int32_t program_path(const char *path, WCHAR **out) {
+    if (!*path) return -CPLAT_ENOENT;
+    WCHAR *w, *full;
+    int32_t r = to_wide(path, &w);
+    if (r) return r;
+    if (wcsncmp(w, L"\\\\?\\", 4) == 0) { *out = w; return 0; }
+    DWORD n = GetFullPathNameW(w, 0, NULL, NULL);
+    if (n == 0) { r = fail(); free(w); return r; }
+    full = malloc(n * sizeof *full);
+    if (!full) { free(w); return -CPLAT_ENOMEM; }
+    DWORD len = GetFullPathNameW(w, n, full, NULL);
+    r = (len == 0 || len >= n) ? (len ? -CPLAT_ENAMETOOLONG : fail()) : 0;
+    free(w);
+    if (r) { free(full); return r; }
+    if (len < MAX_PATH) { *out = full; return 0; }
+    return long_path(full, out);
+}
+
+/* Whether p ends in `.ext` (ASCII case ignored), trailing dots and spaces not counted (Windows
+ * drops them from a name: `x.bat.` is x.bat). */
+static int has_extension(const WCHAR *p, const WCHAR *ext) {
+    size_t n = wcslen(p), e = wcslen(ext);
+    while (n && (p[n - 1] == L'.' || p[n - 1] == L' ')) n--;
+    return n > e && _wcsnicmp(p + n - e, ext, e) == 0;
+}
+
+/* Ctrl+C and Ctrl+Break, once the child runs: the launcher stays (it must hold the locks and
+ * report the child's status) and the child, on the same console, gets the event itself.
+ * SetConsoleCtrlHandler(NULL, TRUE) would be inherited by the child as "ignore Ctrl+C"; a
+ * handler routine is not inherited. Other events (closing the console, logoff) end the
+ * launcher, and the job object ends the child with it. */
+static BOOL WINAPI ignore_interrupt(DWORD event) {
+    return event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT;
+}
+
+/* The job the child runs in: closing its one handle (the launcher exiting, or being killed)
+ * kills every process in it. A process in it may still start one outside it on purpose
+ * (CREATE_BREAKAWAY_FROM_JOB), as a daemon must. */
+static int32_t make_job(HANDLE *job) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION limits = {0};
+    limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_BREAKAWAY_OK;
+    HANDLE j = CreateJobObjectW(NULL, NULL);
+    if (!j) return fail();
+    if (!SetInformationJobObject(j, JobObjectExtendedLimitInformation, &limits, sizeof limits)) {
+        int32_t r = fail();
+        CloseHandle(j);
+        return r;
+    }
+    *job = j;
+    return 0;
+}
+
+/* Runs program (an absolute path, lpApplicationName) and waits for it. The child inherits the
+ * three standard handles and nothing else: inheritable copies of them are made and named in a
+ * PROC_THREAD_ATTRIBUTE_HANDLE_LIST, so the launcher's other inheritable handles (the cache's lock
+ * files, opened without O_CLOEXEC for POSIX's exec) stay the launcher's. It starts suspended, is
+ * put in the job, then resumed, so not one of its instructions runs outside the job. */
+static int32_t spawn_wait(const WCHAR *program, WCHAR *line, WCHAR *env, uint32_t *exit_code) {
+    static const DWORD ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    HANDLE std[3] = {NULL, NULL, NULL}, list[3], job = NULL, self = GetCurrentProcess();
+    DWORD count = 0;
+    SIZE_T size = 0;
+    STARTUPINFOEXW si = {0};
+    PROCESS_INFORMATION pi = {0};
+    int32_t r = 0;
+    for (int i = 0; i < 3 && !r; i++) {
+        HANDLE h = GetStdHandle(ids[i]);
+        if (h == NULL || h == INVALID_HANDLE_VALUE) continue;   /* none: the child has none either */
+        if (!DuplicateHandle(self, h, self, &std[i], 0, TRUE, DUPLICATE_SAME_ACCESS)) { r = fail(); break; }
+        list[count++] = std[i];
+    }
+    si.StartupInfo.cb = sizeof si;
+    si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+    si.StartupInfo.hStdInput = std[0];
+    si.StartupInfo.hStdOutput = std[1];
+    si.StartupInfo.hStdError = std[2];
+    if (!r && count) {
+        InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+        si.lpAttributeList = malloc(size);
+        if (!si.lpAttributeList) r = -CPLAT_ENOMEM;
+        else if (!InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0, &size)) {
+            r = fail();
+            free(si.lpAttributeList);
+            si.lpAttributeList = NULL;
+        } else if (!UpdateProcThreadAttribute(si.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
+                                              count * sizeof *list, NULL, NULL)) r = fail();
+    }
+    if (!r) r = make_job(&job);
+    if (!r) SetConsoleCtrlHandler(ignore_interrupt, TRUE);
+    if (!r && !CreateProcessW(program, line, NULL, NULL, count ? TRUE : FALSE,
+                              CREATE_UNICODE_ENVIRONMENT | CREATE_SUSPENDED | EXTENDED_STARTUPINFO_PRESENT,
+                              env, NULL, &si.StartupInfo, &pi)) r = fail();
+    if (si.lpAttributeList) { DeleteProcThreadAttributeList(si.lpAttributeList); free(si.lpAttributeList); }
+    for (int i = 0; i < 3; i++) if (std[i]) CloseHandle(std[i]);
+    if (!r && !AssignProcessToJobObject(job, pi.hProcess)) {
+        /* no child may run outside the job: it has not run an instruction yet */
+        r = fail();
+        TerminateProcess(pi.hProcess, 1);
+    }
+    if (!r && ResumeThread(pi.hThread) == (DWORD)-1) { r = fail(); TerminateProcess(pi.hProcess, 1); }
+    if (pi.hThread) CloseHandle(pi.hThread);
+    DWORD code = 0;
+    if (!r && WaitForSingleObject(pi.hProcess, INFINITE) == WAIT_FAILED) r = fail();
+    if (!r && !GetExitCodeProcess(pi.hProcess, &code)) r = fail();
+    if (!r) *exit_code = code;
+    if (pi.hProcess) CloseHandle(pi.hProcess);
+    /* the child is gone: closing the job ends what it left in it, as its dying would on Linux
+     * only for a process group; a detached process it wanted had to break away */
+    if (job) CloseHandle(job);
+    return r;
+}
+
+/* Checks what both spawn calls check, then runs program (taken over). */
+static int32_t spawn_program(WCHAR *program, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    WCHAR *line = NULL, *env = NULL;
+    int32_t r = 0;
+    /* cmd.exe reads a batch file's command line by its own rules (`%`, `^`, `&`), not ours */
+    if (has_extension(program, L".bat") || has_extension(program, L".cmd")) r = -CPLAT_EINVAL;
+    if (!r) r = command_line(argv, &line);
+    if (!r) r = environment_block(envp, &env);
+    if (!r) r = spawn_wait(program, line, env, exit_code);
+    free(program);
+    free(line);
+    free(env);
+    return r;
+}
+
+int32_t cplat_spawn_wait(const char *path, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    WCHAR *program;
+    int32_t r = program_path(path, &program);
+    return r ? r : spawn_program(program, argv, envp, exit_code);
+}
+
+/* Whether p names an existing file that is not a directory. */
+static int is_file(const WCHAR *p) {
+    DWORD a = GetFileAttributesW(p);
+    return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+/* A bare name is looked for in each entry of the launcher's PATH in turn (`;`-separated, an
+ * entry may be in `"`s; an empty entry is skipped), as `dir\name.exe` when the name has no
+ * extension and then as `dir\name`; the first existing file is run, and what running it gives is
+ * the answer. Not SearchPathW, and not CreateProcessW's own search: both look in the launcher's
+ * directory and the working directory first, so a file dropped there would be run. The working
+ * directory is searched only where PATH names it (`.`). */
+int32_t cplat_spawnp_wait(const char *file, char *const argv[], char *const envp[], uint32_t *exit_code) {
+    if (strpbrk(file, "/\\:")) return cplat_spawn_wait(file, argv, envp, exit_code);
+    if (!*file) return -CPLAT_ENOENT;
+    const char *path = cplat_getenv("PATH");
+    WCHAR *name, *dirs;
+    int32_t r = to_wide(file, &name);
+    if (r) return r;
+    if ((r = to_wide(path ? path : "", &dirs))) { free(name); return r; }
+    const WCHAR *dot = wcsrchr(name, L'.');
+    int bare = !dot;
+    size_t nlen = wcslen(name);
+    r = -CPLAT_ENOENT;
+    for (WCHAR *p = dirs; *p;) {
+        WCHAR *end = wcschr(p, L';');
+        size_t dlen = end ? (size_t)(end - p) : wcslen(p);
+        WCHAR *next = end ? end + 1 : p + dlen;
+        if (dlen >= 2 && p[0] == L'"' && p[dlen - 1] == L'"') { p++; dlen -= 2; }
+        if (dlen == 0) { p = next; continue; }
+        WCHAR *candidate = malloc((dlen + 1 + nlen + 5) * sizeof *candidate);
+        if (!candidate) { r = -CPLAT_ENOMEM; break; }
+        memcpy(candidate, p, dlen * sizeof *candidate);
+        size_t k = dlen;
+        if (candidate[k - 1] != L'\\' && candidate[k - 1] != L'/') candidate[k++] = L'\\';
+        memcpy(candidate + k, name, (nlen + 1) * sizeof *candidate);
+        int found = 0;
+        if (bare) {
+            wcscpy(candidate + k + nlen, L".exe");
+            found = is_file(candidate);
+            if (!found) candidate[k + nlen] = 0;
+        }
+        if (!found) found = is_file(candidate);
+        if (found) {
+            char *utf8 = NULL;
+            int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, candidate, -1, NULL, 0, NULL, NULL);
+            if (n > 0 && (utf8 = malloc((size_t)n)))
+                WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, candidate, -1, utf8, n, NULL, NULL);
+            free(candidate);
+            r = n <= 0 ? fail() : !utf8 ? -CPLAT_ENOMEM : cplat_spawn_wait(utf8, argv, envp, exit_code);
+            free(utf8);
+            break;
+        }
+        free(candidate);
+        p = next;
+    }
+    free(name);
+    free(dirs);
+    return r;
 }
 
 /* The environment in UTF-8, read once (GetEnvironmentStringsW) at the first use: the CRT's
@@ -825,9 +1348,10 @@ const char *cplat_getenv(const char *name) {
 }
 
 int32_t cplat_getpid(void) { return (int32_t)GetCurrentProcessId(); }
-uint32_t cplat_getuid(void) { return NO_USER; }
-uint32_t cplat_geteuid(void) { return NO_USER; }
-uint32_t cplat_getgid(void) { return NO_USER; }
+/* The token user, whatever its SID: fstat reports what it owns with this uid ("owners", above). */
+uint32_t cplat_getuid(void) { return USER_UID; }
+uint32_t cplat_geteuid(void) { return USER_UID; }
+uint32_t cplat_getgid(void) { return USER_UID; }
 
 /* Signal 0 only (is the process there): there are no signals to send (issue 26 ends a child
  * through its job object). A process that exited with status 259 (STILL_ACTIVE) reads as alive;
@@ -914,12 +1438,15 @@ int64_t cplat_monotonic_ns(void) {
     return (c.QuadPart / f.QuadPart) * 1000000000 + (c.QuadPart % f.QuadPart) * 1000000000 / f.QuadPart;
 }
 
-/* The system RNG fails only on bad parameters; its NTSTATUS is no Win32 error, so any failure is EIO. */
+/* The system RNG: RtlGenRandom (advapi32's SystemFunction036, as libsodium uses), not
+ * BCryptGenRandom: bcrypt.dll is not a KnownDLL, so a static import of it would be looked for in
+ * the executable's own directory first, where a downloaded launcher may have a planted bcrypt.dll
+ * beside it (docs/security.md, "Windows"); advapi32 is a KnownDLL, always system32's. */
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
 int64_t cplat_getrandom(void *buf, size_t len) {
     for (size_t done = 0; done < len;) {
         ULONG n = chunk(len - done);
-        if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, (PUCHAR)buf + done, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
-            return -CPLAT_EIO;
+        if (!SystemFunction036((PUCHAR)buf + done, n)) return -CPLAT_EIO;
         done += n;
     }
     return (int64_t)len;

@@ -15,6 +15,14 @@
 
 #include "CPlatform.h"
 
+/* Static imports are resolved before any code runs: the launcher imports only KnownDLLs
+ * (kernel32, advapi32) and the UCRT's API sets, which Windows takes from system32, never from the
+ * executable's directory (a planted DLL beside a downloaded .exe). For anything loaded later, the
+ * search is narrowed to system32 before main. */
+__attribute__((constructor)) static void dll_search_system32_only(void) {
+    SetDefaultDllDirectories(LOAD_LIBRARY_SEARCH_SYSTEM32);
+}
+
 int dgmo_swift_memalign(void **out, size_t alignment, size_t size);
 void dgmo_swift_free(void *p);
 void arc4random_buf(void *buf, size_t n);

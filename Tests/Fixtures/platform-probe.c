@@ -5,6 +5,12 @@
  * Prints one line per check; exits 1 if any failed. */
 #include <stdio.h>
 #include <string.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <aclapi.h>
+#include <io.h>
+#endif
 #include "CPlatform.h"
 
 static int failures;
@@ -145,6 +151,122 @@ static void files(void) {
     check("unlinkat top", cplat_unlinkat(CPLAT_AT_FDCWD, top, CPLAT_AT_REMOVEDIR), 0);
 }
 
+#ifdef _WIN32
+static void skip(const char *what, const char *why) { printf("skip %s: %s\n", what, why); }
+
+/* Windows only: changes the security of the directory `path` (given with `\`), through a handle
+ * of its own, and checks what fstat of `d` (the same directory) says then. */
+static HANDLE security_handle(const char *path) {
+    return CreateFileA(path, READ_CONTROL | WRITE_DAC | WRITE_OWNER, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                       NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+}
+
+static PSID owner_of(HANDLE h, PSECURITY_DESCRIPTOR *sd) {
+    PSID owner = NULL;
+    return GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL, sd) == ERROR_SUCCESS
+        ? owner : NULL;
+}
+
+static void windows_owners(int32_t d, const char *path) {
+    struct cplat_stat st;
+    HANDLE h = security_handle(path);
+    check("open the directory for its security", h != INVALID_HANDLE_VALUE, 1);
+    if (h == INVALID_HANDLE_VALUE) return;
+    /* Everyone:Modify added to its DACL */
+    union { SID sid; BYTE bytes[SECURITY_MAX_SID_SIZE]; } everyone, admins, stranger;
+    DWORD n = sizeof everyone;
+    PACL old = NULL, wide = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    CreateWellKnownSid(WinWorldSid, NULL, &everyone, &n);
+    EXPLICIT_ACCESS_A ea = {FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE, GRANT_ACCESS, NO_INHERITANCE,
+                            {NULL, NO_MULTIPLE_TRUSTEE, TRUSTEE_IS_SID, TRUSTEE_IS_WELL_KNOWN_GROUP, (LPSTR)(void *)&everyone}};
+    check("read its DACL", GetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &old, NULL, &sd), 0);
+    check("add Everyone:Modify", SetEntriesInAclA(1, &ea, old, &wide), 0);
+    check("set the wider DACL", SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, wide, NULL), 0);
+    check("Everyone:Modify reads as writable by group and others",
+          cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 022 && st.st_uid == cplat_geteuid(), 1);
+    check("fchmod 0755 takes their write rights away", cplat_fchmod(d, 0755), 0);
+    check("closed to others again", cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 0, 1);
+    /* the DACL it had: private again */
+    check("set the old DACL back", SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                                   NULL, NULL, old, NULL), 0);
+    check("private again", cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 0, 1);
+    LocalFree(wide);
+    LocalFree(sd);
+    /* a NULL DACL: everyone has full access */
+    check("set a NULL DACL", SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL), 0);
+    check("a NULL DACL reads as writable by group and others", cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 022, 1);
+    check("fchmod 0700 makes it private", cplat_fchmod(d, 0700), 0);
+    check("closed to others again", cplat_fstat(d, &st) == 0 && (st.st_mode & 022) == 0, 1);
+    SetSecurityInfo(h, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL, old, NULL);
+    /* owned by the administrators: root's. Giving a file to a group needs the group to be one the
+     * token may name as owner (an elevated administrator's), or SeRestorePrivilege. */
+    n = sizeof admins;
+    CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, &admins, &n);
+    PSID owner;
+    if (SetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &admins, NULL, NULL, NULL) != ERROR_SUCCESS)
+        skip("a directory owned by the administrators reads as root's", "this token may not give a file to them");
+    else if (!(owner = owner_of(h, &sd)) || !EqualSid(owner, &admins))
+        skip("a directory owned by the administrators reads as root's", "the owner set was not kept (wine keeps the Unix owner)");
+    else
+        check("a directory owned by the administrators reads as root's", cplat_fstat(d, &st) == 0 && st.st_uid == 0, 1);
+    LocalFree(sd);
+    /* owned by another user (a SID no token here has) */
+    SID_IDENTIFIER_AUTHORITY nt = {SECURITY_NT_AUTHORITY};
+    PSID other;
+    AllocateAndInitializeSid(&nt, 5, 21, 1, 2, 3, 1001, 0, 0, 0, &other);
+    memcpy(&stranger, other, GetLengthSid(other));
+    FreeSid(other);
+    if (SetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &stranger, NULL, NULL, NULL) != ERROR_SUCCESS)
+        skip("a directory owned by another user reads as another's", "this token may not give a file to another user");
+    else if (!(owner = owner_of(h, &sd)) || !EqualSid(owner, &stranger))
+        skip("a directory owned by another user reads as another's", "the owner set was not kept (wine keeps the Unix owner)");
+    else
+        check("a directory owned by another user reads as another's",
+              cplat_fstat(d, &st) == 0 && st.st_uid != cplat_geteuid() && st.st_uid != 0, 1);
+    LocalFree(sd);
+    CloseHandle(h);
+}
+#endif
+
+/* Who owns what the launcher makes, and who else may write it: what Ownership reads of fstat. A
+ * 0700 directory (the cache's) and a 0755 one inside it are ours and closed to others; a file made
+ * inside is ours, or root's when an elevated Windows token gives new files to the administrators. */
+static void owners(void) {
+    char top[64];
+    struct cplat_stat st;
+    uint32_t me = cplat_geteuid();
+    snprintf(top, sizeof top, "owners-%d", (int)cplat_getpid());
+    check("mkdirat 0700", cplat_mkdirat(CPLAT_AT_FDCWD, top, 0700), 0);
+    int32_t d = cplat_open(top, CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_NOFOLLOW | CPLAT_O_CLOEXEC, 0);
+    check("a 0700 directory is ours", cplat_fstat(d, &st) == 0 && st.st_uid == me, 1);
+    check("a 0700 directory: group and others cannot write", st.st_mode & 022, 0);
+    check("a 0700 directory is not sticky", st.st_mode & CPLAT_S_ISVTX, 0);
+    check("mkdirat 0755 inside", cplat_mkdirat(d, "open", 0755), 0);
+    check("a 0755 directory is ours, group and others cannot write",
+          cplat_fstatat(d, "open", &st, CPLAT_AT_SYMLINK_NOFOLLOW) == 0 && st.st_uid == me && (st.st_mode & 022) == 0, 1);
+    int32_t f = cplat_openat(d, "file", CPLAT_O_RDWR | CPLAT_O_CREAT | CPLAT_O_EXCL | CPLAT_O_CLOEXEC, 0644);
+    check("a file made inside is ours or root's, group and others cannot write",
+          cplat_fstat(f, &st) == 0 && (st.st_uid == me || st.st_uid == 0) && (st.st_mode & 022) == 0, 1);
+    cplat_close(f);
+    int32_t o = cplat_openat(d, "open", CPLAT_O_RDONLY | CPLAT_O_DIRECTORY | CPLAT_O_CLOEXEC, 0);
+#ifdef _WIN32
+    char path[80];
+    snprintf(path, sizeof path, "%s\\open", top);
+    windows_owners(o, path);
+#else
+    check("fchmod 0777", cplat_fchmod(o, 0777), 0);
+    check("a 0777 directory reads as writable by group and others", cplat_fstat(o, &st) == 0 && (st.st_mode & 022) == 022, 1);
+    check("fchmod 0755", cplat_fchmod(o, 0755), 0);
+    check("closed to others again", cplat_fstat(o, &st) == 0 && (st.st_mode & 022) == 0, 1);
+#endif
+    cplat_close(o);
+    check("unlinkat the file", cplat_unlinkat(d, "file", 0), 0);
+    check("unlinkat the 0755 directory", cplat_unlinkat(d, "open", CPLAT_AT_REMOVEDIR), 0);
+    cplat_close(d);
+    check("unlinkat the 0700 directory", cplat_unlinkat(CPLAT_AT_FDCWD, top, CPLAT_AT_REMOVEDIR), 0);
+}
+
 static void process(void) {
     char cwd[CPLAT_PATH_MAX + 1], rnd[32] = {0}, zero[32] = {0};
     check("kill(self, 0)", cplat_kill(cplat_getpid(), 0), 0);
@@ -165,6 +287,7 @@ int main(void) {
     self();
     threads();
     files();
+    owners();
     process();
     printf("%s: %d failed\n", failures ? "FAILED" : "passed", failures);
     cplat_flush_stdio();

@@ -69,6 +69,7 @@
 #define CPLAT_ESRCH      3
 #define CPLAT_EINTR      4
 #define CPLAT_EIO        5
+#define CPLAT_E2BIG      7
 #define CPLAT_EBADF      9
 #define CPLAT_EAGAIN     11
 #define CPLAT_ENOMEM     12
@@ -169,6 +170,18 @@ void cplat_closedir(void *dir);
 /* Processes and the environment. The exec calls return only on failure, with the code. */
 int32_t cplat_execve(const char *path, char *const argv[], char *const envp[]);
 int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]);
+/* The hand-off where there is no exec (Windows): runs `path` with argv and envp (NULL-terminated
+ * UTF-8, as execve's) as a child holding the launcher's standard handles and console, in a job
+ * object that kills it if the launcher dies, and waits for it. Ctrl+C and Ctrl+Break are ignored
+ * by the launcher from here on and reach the child. Returns 0 with the child's exit code in
+ * *exit_code (any 32-bit value: 0xC0000005 is an access violation), or -code without a child:
+ * E2BIG for a command line over 32,767 UTF-16 units, EINVAL for invalid UTF-8, an argv[0] with
+ * `"`, an environment entry without a name, or a .bat/.cmd program (cmd.exe parses its command
+ * line by other rules). cplat_spawnp_wait searches PATH (the launcher's) for a `file` without `/`,
+ * `\` or `:`, as execvpe, over the PATH entries only (docs/platforms.md, "The Windows platform
+ * file"). POSIX: both return -CPLAT_ENOSYS (the launcher execs). */
+int32_t cplat_spawn_wait(const char *path, char *const argv[], char *const envp[], uint32_t *exit_code);
+int32_t cplat_spawnp_wait(const char *file, char *const argv[], char *const envp[], uint32_t *exit_code);
 char **cplat_environ(void);
 const char *cplat_getenv(const char *name);
 int32_t cplat_getpid(void);
@@ -184,6 +197,8 @@ void cplat_ignore_file_size_signal(void);
 void cplat_restore_file_size_signal(void);
 int32_t cplat_isatty(int32_t fd);
 void cplat_flush_stdio(void);
+/* exit(status). On Windows the process's exit code is the 32 bits of status (UCRT's exit passes it
+ * to ExitProcess as a UINT), so a child's uint32 code is passed on as its bit pattern. */
 _Noreturn void cplat_exit(int32_t status);
 
 /* Threads (the extraction pipeline): a thread running fn(ctx), joined once; a mutex and a
