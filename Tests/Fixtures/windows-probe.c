@@ -2,6 +2,7 @@
  * `zig cc -target x86_64-windows-gnu -municode`: prints what it was started with, so the tests can
  * check arguments, environment and exit status exactly under wine.
  *
+ *   pid=N, argc=N     its Windows process id (GetCurrentProcessId), its argument count
  *   arg[A]            each argument after the program's name, as UTF-8
  *   NAME=VALUE        PROBE_HOME and the launcher's PROBE_BUNDLE_* variables ("<unset>" if absent)
  *
@@ -75,7 +76,7 @@ int wmain(int argc, wchar_t **argv) {
         else if (wcscmp(argv[i], L"--sleep") == 0 && i + 1 < argc) sleep_ms = wcstoul(argv[i + 1], NULL, 10);
     }
     char line[64];
-    snprintf(line, sizeof line, "argc=%d\n", argc);
+    snprintf(line, sizeof line, "pid=%lu\nargc=%d\n", (unsigned long)GetCurrentProcessId(), argc);
     outs(line);
     for (int i = 1; i < argc; i++) {
         char *a = utf8(argv[i]);
