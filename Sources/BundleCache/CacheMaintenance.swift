@@ -93,9 +93,14 @@ extension CacheRoot {
                             h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                         }
                         if !ok || h.finalize() != f.digest { return "modified (content): \(rel)" }
-                        if LayerExtractor.extractedMode(f.mode, directory: false) != st.mode & 0o7777 {
-                            return "modified (mode): \(rel)"
-                        }
+                        #if DGMO_TARGET_OS_WINDOWS
+                            // Windows keeps one bit of a mode: owner write, as the read-only attribute.
+                            let modeChanged =
+                                (LayerExtractor.extractedMode(f.mode, directory: false) ^ st.mode) & 0o200 != 0
+                        #else
+                            let modeChanged = LayerExtractor.extractedMode(f.mode, directory: false) != st.mode & 0o7777
+                        #endif
+                        if modeChanged { return "modified (mode): \(rel)" }
                         return nil
                     }
                 }
