@@ -389,8 +389,10 @@ final class WindowsTests: SignedAsGivenTestCase {
         for (i, (sent, arrived)) in zip(Self.argumentTable, got).enumerated() where sent != arrived {
             XCTFail("argument \(i) \(sent.debugDescription) arrived as \(arrived.debugDescription)")
         }
-        // Each argument alone too (an empty or space-only argument last on the line is a classic slip).
-        for (i, a) in Self.argumentTable.enumerated() {
+        // Alone, the arguments whose quoting depends on being last on the line (an empty or
+        // space-only argument, trailing backslashes before the closing quote), and one non-ASCII.
+        for a in ["", " ", "\t", "a\\", "\\", "\\\\", "a b\\", "\"", "\\\"", "é"] {
+            let i = try XCTUnwrap(Self.argumentTable.firstIndex(of: a), a.debugDescription)
             let one = try wine(binary, ["--argv-hex", a], env: ["PROBE_CACHE_DIR": win(dir + "/cache")])
             XCTAssertEqual(Self.hexArguments(one.stdout), [a], "argument \(i) \(a.debugDescription) alone: \(one.stderr)")
         }
