@@ -163,29 +163,19 @@ extension CacheRoot {
             let parts = name.split(separator: 0x2E)
             guard parts.count >= 3, let pid = Int32(Sys.displayName(Array(parts[1]))), pid > 0 else { continue }
             #if DGMO_TARGET_OS_WINDOWS
-                // Windows reuses a pid within seconds (under wine a killed launch's pid belonged to
-                // another process at once), so "its process is alive" can be another process. An
-                // extraction holds its layer's lock (shared, or exclusive for a repair) for as long
-                // as its directory exists: a layer whose lock nobody holds has no extraction going.
-                let abandoned = !Sys.isProcessAlive(pid) || layerIsIdle(digestPrefix: Array(parts[0]))
+                // Windows reuses a pid at once (under wine the relaunch after a killed launch got its
+                // pid), so "a process with that pid is alive" can be another process: one that started
+                // after the directory was last changed did not make it.
+                var abandoned = !Sys.isProcessAlive(pid)
+                if !abandoned, let started = Sys.processStartNanoseconds(pid),
+                    let st = try? Sys.fstatat(tmpDir.fd, name, follow: false)
+                {
+                    abandoned = started > st.modifiedSeconds &* 1_000_000_000 &+ st.modifiedNanoseconds
+                }
             #else
                 let abandoned = !Sys.isProcessAlive(pid)
             #endif
             if abandoned { try? TreeWalk.removeTree(tmpDir.fd, name) }
         }
     }
-
-    #if DGMO_TARGET_OS_WINDOWS
-        /// Whether every lock file of the layers whose name starts with `digestPrefix` can be taken
-        /// exclusively now (no launch, extraction or repair holds one); false when there is none.
-        func layerIsIdle(digestPrefix: [UInt8]) -> Bool {
-            guard let locks = try? directory(.locks, create: false) else { return false }
-            var found = false
-            for lockName in (try? Sys.listDirectoryBytes(locks.fd)) ?? [] where lockName.starts(with: digestPrefix) {
-                found = true
-                guard lockExclusive(Sys.displayName(lockName), create: false) != nil else { return false }
-            }
-            return found
-        }
-    #endif
 }

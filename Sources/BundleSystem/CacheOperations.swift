@@ -62,6 +62,13 @@ extension Sys {
         } catch { return error.errno != CPLAT_ESRCH }
     }
 
+    /// When the process `pid` started (nanoseconds since 1970), where the system says (Windows);
+    /// nil elsewhere or when it cannot be told.
+    public static func processStartNanoseconds(_ pid: Int32) -> Int64? {
+        let r = cplat_process_start_ns(pid)
+        return r >= 0 ? r : nil
+    }
+
     /// Whether programs could run from the file system of `fd` (false when mounted noexec);
     /// true when it cannot be told.
     public static func allowsExecution(_ fd: borrowing FileDescriptor, what: String) -> Bool {

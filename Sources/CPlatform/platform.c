@@ -215,6 +215,12 @@ int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) 
 int32_t cplat_execvpe(const char *file, char *const argv[], char *const envp[]) { return ret32(execvpe(file, argv, envp)); }
 #endif
 
+/* Windows only (see the header). */
+int64_t cplat_process_start_ns(int32_t pid) {
+    (void)pid;
+    return -CPLAT_ENOSYS;
+}
+
 /* Windows only: here the launcher execs (Handoff.run). */
 int32_t cplat_spawn_wait(const char *path, char *const argv[], char *const envp[], uint32_t *exit_code) {
     (void)path; (void)argv; (void)envp; (void)exit_code;

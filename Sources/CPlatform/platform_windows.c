@@ -1356,6 +1356,23 @@ uint32_t cplat_getgid(void) { return USER_UID; }
 /* Signal 0 only (is the process there): there are no signals to send (issue 26 ends a child
  * through its job object). A process that exited with status 259 (STILL_ACTIVE) reads as alive;
  * one we may not open is someone else's and alive (EPERM, as kill says). */
+int64_t cplat_process_start_ns(int32_t pid) {
+    if (pid <= 0) return -CPLAT_EINVAL;
+    HANDLE p = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!p) {
+        DWORD e = GetLastError();
+        return e == ERROR_INVALID_PARAMETER ? -CPLAT_ESRCH : e == ERROR_ACCESS_DENIED ? -CPLAT_EPERM : -win_code(e);
+    }
+    FILETIME created, exited, kernel, user;
+    BOOL ok = GetProcessTimes(p, &created, &exited, &kernel, &user);
+    int64_t r = ok ? 0 : fail();
+    CloseHandle(p);
+    if (!ok) return r;
+    /* FILETIME: 100 ns units since 1601. */
+    uint64_t t = ((uint64_t)created.dwHighDateTime << 32) | created.dwLowDateTime;
+    return (int64_t)(t - 116444736000000000ull) * 100;
+}
+
 int32_t cplat_kill(int32_t pid, int32_t signal) {
     if (signal != 0) return -CPLAT_ENOSYS;
     if (pid <= 0) return -CPLAT_EINVAL;

@@ -193,6 +193,11 @@ int32_t cplat_kill(int32_t pid, int32_t signal);
  * kills the process without a word and leaves its temporary directory. The launcher ignores it from
  * its start, so such a write fails with EFBIG (one line, status 125, nothing left), and puts back the
  * disposition it was started with before execve: an ignored signal would stay ignored in the runtime. */
+/* When the process `pid` started, in nanoseconds since 1970 (Windows: GetProcessTimes), or -code
+ * (ESRCH: no such process). Windows reuses a pid at once, so "a process with that pid is alive"
+ * does not say it is the one that made something; a process that started after the thing was
+ * last changed did not make it. POSIX: -CPLAT_ENOSYS (the launcher does not ask there). */
+int64_t cplat_process_start_ns(int32_t pid);
 void cplat_ignore_file_size_signal(void);
 void cplat_restore_file_size_signal(void);
 int32_t cplat_isatty(int32_t fd);
