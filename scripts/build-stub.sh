@@ -244,8 +244,13 @@ if [ "$TARGET" = windows-x64 ]; then
       -c "$W/$name.ll" -o "$W/$name.guard.o" || fail "compiling $name for the Unicode-table check"
     guard_objects+=("$W/$name.guard.o")
   done
-  unicode=$("$LLD" --gc-sections -e main --warn-unresolved-symbols -o "$W/guard.elf" "${guard_objects[@]}" 2>&1 |
-    grep -o 'undefined symbol: _swift_stdlib_[A-Za-z_]*' | sort -u || true)
+  "$LLD" --gc-sections -e main --warn-unresolved-symbols -o "$W/guard.elf" "${guard_objects[@]}" > "$W/guard.log" 2>&1 &&
+    [ -s "$W/guard.elf" ] || { cat "$W/guard.log" >&2; fail "the Unicode-table check's link (ld.lld)"; }
+  unicode=$(grep -o 'undefined symbol: _swift_stdlib_[A-Za-z_]*' "$W/guard.log" | sort -u || true)
+  # The allocator rename must have caught every reference (an address taken, not only a call).
+  if grep -lE '@(free|posix_memalign|malloc|calloc|realloc)\b' "$W"/*.win.ll >/dev/null; then
+    fail "the IR retarget (a reference to the C allocator was not renamed: $(grep -lE '@(free|posix_memalign|malloc|calloc|realloc)\b' "$W"/*.win.ll | tr '\n' ' '))"
+  fi
   [ -z "$unicode" ] || {
     echo "build-stub: live launcher code reaches Swift's Unicode tables ($(echo "$unicode" | tr '\n' ' ')): compare and split text as bytes (Sources/BundleFormat/ByteText.swift)" >&2
     exit 1

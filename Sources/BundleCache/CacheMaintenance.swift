@@ -94,9 +94,10 @@ extension CacheRoot {
                         }
                         if !ok || h.finalize() != f.digest { return "modified (content): \(rel)" }
                         #if DGMO_TARGET_OS_WINDOWS
-                            // Windows keeps one bit of a mode: owner write, as the read-only attribute.
+                            // Windows keeps the write bits of a mode: the owner's as the read-only
+                            // attribute, group and others' as write rights in the DACL.
                             let modeChanged =
-                                (LayerExtractor.extractedMode(f.mode, directory: false) ^ st.mode) & 0o200 != 0
+                                (LayerExtractor.extractedMode(f.mode, directory: false) ^ st.mode) & 0o222 != 0
                         #else
                             let modeChanged = LayerExtractor.extractedMode(f.mode, directory: false) != st.mode & 0o7777
                         #endif

@@ -120,6 +120,10 @@ extension CacheRoot {
     ) throws(BundleError) {
         #if BENCH_SYNCFS
             let perFile = false
+        #elseif DGMO_TARGET_OS_WINDOWS
+            // Windows has no syncfs for an ordinary user (flushing a volume needs administrator
+            // rights): every file and directory is flushed, whatever their number.
+            let perFile = true
         #else
             let perFile = layer.fileCount <= CacheRoot.perFileFlushLimit
         #endif
@@ -166,8 +170,10 @@ extension CacheRoot {
                 // Windows reuses a pid at once (under wine the relaunch after a killed launch got its
                 // pid), so "a process with that pid is alive" can be another process: one that started
                 // after the directory was last changed did not make it.
+                // Only extractions (three parts): a set-aside layer (`.<reason>`, four) keeps the old
+                // mtime of the layer renamed into tmp/, and its owner removes it at once anyway.
                 var abandoned = !Sys.isProcessAlive(pid)
-                if !abandoned, let started = Sys.processStartNanoseconds(pid),
+                if !abandoned, parts.count == 3, let started = Sys.processStartNanoseconds(pid),
                     let st = try? Sys.fstatat(tmpDir.fd, name, follow: false)
                 {
                     abandoned = started > st.modifiedSeconds &* 1_000_000_000 &+ st.modifiedNanoseconds

@@ -70,7 +70,7 @@ int dgmo_swift_memalign(void **out, size_t alignment, size_t size) {
 
 void dgmo_swift_free(void *p) { _aligned_free(p); }
 
-/* The seed of Embedded Swift's Hasher: the system RNG (BCryptGenRandom, through the platform
+/* The seed of Embedded Swift's Hasher: the system RNG (RtlGenRandom, through the platform
  * layer). Like the musl stub's it never aborts: the bytes only seed the launcher's hash tables. */
 void arc4random_buf(void *buf, size_t n) {
     unsigned char *p = buf;

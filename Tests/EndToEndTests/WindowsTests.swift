@@ -526,6 +526,25 @@ final class WindowsTests: SignedAsGivenTestCase {
         XCTAssertEqual(try wine(binary, ["--launcher", "cache", "verify"], env: env).status, 0)
     }
 
+    /// A layer of more than `perFileFlushLimit` (128) entries: on Linux it is made durable by
+    /// syncfs, which Windows has not for an ordinary user, so there every file is flushed. It
+    /// extracts, runs and verifies.
+    func testLayerOfManyFilesExtracts() throws {
+        try requireWineAndStub()
+        var tree: [String: Harness.TreeFile] = ["native/probe.exe": .copy(of: try program("probe"))]
+        for i in 0..<200 { tree["native/data/f\(i).txt"] = .text("file \(i)\n") }
+        let binary = try build(spec: Self.probeSpec, tree: tree, output: "many.exe")
+        let cache = dir + "/cache"
+        let env = ["PROBE_CACHE_DIR": win(cache)]
+        let o = try wine(binary, ["many"], env: env)
+        XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
+        XCTAssertTrue(o.stdout.contains("arg[many]"), o.stdout)
+        let layer = try XCTUnwrap(layerDirs(cache).first)
+        XCTAssertEqual(
+            (try? FileManager.default.contentsOfDirectory(atPath: cache + "/layers/" + layer + "/data"))?.count, 200)
+        XCTAssertEqual(try wine(binary, ["--launcher", "cache", "verify"], env: env).status, 0)
+    }
+
     // MARK: Tamper
 
     /// A flipped byte in the layer data, the manifest, the target's name, the file table or the
