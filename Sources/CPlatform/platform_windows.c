@@ -159,22 +159,36 @@ static int32_t long_path(WCHAR *full, WCHAR **out) {
     return 0;
 }
 
-/* A path of ours (relative to the working directory, or absolute) as an absolute \\?\ path.
- * GetFullPathNameW does what the kernel does for POSIX: `/` and `\`, `.` and `..`. */
-static int32_t full_path(const char *path, WCHAR **out) {
+/* A path of ours (relative to the working directory, or absolute) as an absolute path (malloc'd,
+ * its length in *len): GetFullPathNameW does what the kernel does for POSIX: `/` and `\`, `.` and
+ * `..`. A \\?\ path is taken as it is (*verbatim set). */
+static int32_t absolute_path(const char *path, WCHAR **out, DWORD *len, int *verbatim) {
     if (!*path) return -CPLAT_ENOENT;
     WCHAR *w, *full;
     int32_t r = to_wide(path, &w);
     if (r) return r;
-    if (wcsncmp(w, L"\\\\?\\", 4) == 0) { *out = w; return 0; }
+    *verbatim = wcsncmp(w, L"\\\\?\\", 4) == 0;
+    if (*verbatim) { *out = w; *len = (DWORD)wcslen(w); return 0; }
     DWORD n = GetFullPathNameW(w, 0, NULL, NULL);
     if (n == 0) { r = fail(); free(w); return r; }
     full = malloc(n * sizeof *full);
     if (!full) { free(w); return -CPLAT_ENOMEM; }
-    DWORD len = GetFullPathNameW(w, n, full, NULL);
-    r = (len == 0 || len >= n) ? (len ? -CPLAT_ENAMETOOLONG : fail()) : 0;
+    *len = GetFullPathNameW(w, n, full, NULL);
+    r = (*len == 0 || *len >= n) ? (*len ? -CPLAT_ENAMETOOLONG : fail()) : 0;
     free(w);
     if (r) { free(full); return r; }
+    *out = full;
+    return 0;
+}
+
+/* A path of ours as an absolute \\?\ path. */
+static int32_t full_path(const char *path, WCHAR **out) {
+    WCHAR *full;
+    DWORD len;
+    int verbatim;
+    int32_t r = absolute_path(path, &full, &len, &verbatim);
+    if (r) return r;
+    if (verbatim) { *out = full; return 0; }
     return long_path(full, out);
 }
 
@@ -1107,20 +1121,12 @@ static int32_t environment_block(char *const envp[], WCHAR **out) {
  * path shorter than MAX_PATH is passed plain (the form every Windows program is started by),
  * a longer one in \\?\ form (a plain one that long depends on the system's long-path opt-in). */
 static int32_t program_path(const char *path, WCHAR **out) {
-    if (!*path) return -CPLAT_ENOENT;
-    WCHAR *w, *full;
-    int32_t r = to_wide(path, &w);
+    WCHAR *full;
+    DWORD len;
+    int verbatim;
+    int32_t r = absolute_path(path, &full, &len, &verbatim);
     if (r) return r;
-    if (wcsncmp(w, L"\\\\?\\", 4) == 0) { *out = w; return 0; }
-    DWORD n = GetFullPathNameW(w, 0, NULL, NULL);
-    if (n == 0) { r = fail(); free(w); return r; }
-    full = malloc(n * sizeof *full);
-    if (!full) { free(w); return -CPLAT_ENOMEM; }
-    DWORD len = GetFullPathNameW(w, n, full, NULL);
-    r = (len == 0 || len >= n) ? (len ? -CPLAT_ENAMETOOLONG : fail()) : 0;
-    free(w);
-    if (r) { free(full); return r; }
-    if (len < MAX_PATH) { *out = full; return 0; }
+    if (verbatim || len < MAX_PATH) { *out = full; return 0; }
     return long_path(full, out);
 }
 

@@ -91,17 +91,7 @@ final class Arm64Tests: XCTestCase {
 
     /// Writes the tree and spec and builds a signed linux-arm64 bundle `dir/<output>`.
     func build(spec: String, tree: [String: Harness.TreeFile], output: String = "bundle") throws -> String {
-        for (path, content) in tree.sorted(by: { $0.key < $1.key }) {
-            let full = dir + "/" + path
-            switch content {
-            case .text(let text): try Harness.write(text, to: full)
-            case .script(let text): try Harness.write(text, to: full, mode: 0o755)
-            case .copy(let source):
-                try FileManager.default.createDirectory(
-                    atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: source, toPath: full)
-            }
-        }
+        try Harness.writeTree(tree, in: dir)
         try Harness.write(spec, to: dir + "/spec.toml")
         if !FileManager.default.fileExists(atPath: dir + "/k.key") { try Harness.tool(["keygen", dir + "/k"]) }
         let binary = dir + "/" + output

@@ -93,6 +93,20 @@ enum Harness {
         spec: String, tree: [String: TreeFile], in dir: String, key: String = "key",
         output: String = "bundle", file: StaticString = #filePath, line: UInt = #line
     ) throws -> String {
+        try writeTree(tree, in: dir)
+        try write(spec, to: dir + "/spec.toml")
+        if !FileManager.default.fileExists(atPath: dir + "/" + key + ".key") {
+            try tool(["keygen", dir + "/" + key], file: file, line: line)
+        }
+        let binary = dir + "/" + output
+        try tool(
+            ["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/" + key + ".key", "--stub", stub, "-q"],
+            file: file, line: line)
+        return binary
+    }
+
+    /// Writes `tree`, its paths relative to `dir`, making the directories on the way.
+    static func writeTree(_ tree: [String: TreeFile], in dir: String) throws {
         for (path, content) in tree.sorted(by: { $0.key < $1.key }) {
             let full = dir + "/" + path
             switch content {
@@ -104,15 +118,6 @@ enum Harness {
                 try FileManager.default.copyItem(atPath: source, toPath: full)
             }
         }
-        try write(spec, to: dir + "/spec.toml")
-        if !FileManager.default.fileExists(atPath: dir + "/" + key + ".key") {
-            try tool(["keygen", dir + "/" + key], file: file, line: line)
-        }
-        let binary = dir + "/" + output
-        try tool(
-            ["build", dir + "/spec.toml", "-o", binary, "--key", dir + "/" + key + ".key", "--stub", stub, "-q"],
-            file: file, line: line)
-        return binary
     }
 
     struct SetupError: Error, CustomStringConvertible { let description: String }

@@ -197,17 +197,7 @@ final class WindowsTests: SignedAsGivenTestCase {
         throws -> String
     {
         let src = dir + "/" + subdir
-        for (path, content) in tree.sorted(by: { $0.key < $1.key }) {
-            let full = src + "/" + path
-            switch content {
-            case .text(let text): try Harness.write(text, to: full)
-            case .script(let text): try Harness.write(text, to: full, mode: 0o755)
-            case .copy(let source):
-                try FileManager.default.createDirectory(
-                    atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: source, toPath: full)
-            }
-        }
+        try Harness.writeTree(tree, in: src)
         try Harness.write(spec, to: src + "/spec.toml")
         if !FileManager.default.fileExists(atPath: dir + "/k.key") { try Harness.tool(["keygen", dir + "/k"]) }
         let binary = dir + "/" + output
