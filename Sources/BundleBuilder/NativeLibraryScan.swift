@@ -27,6 +27,20 @@ public enum NativeLibraryScan {
         public var license: String?
         /// How the version was found ("Debian package libbz2-1.0", "file name only").
         public var evidence: String
+
+        public init(
+            fileName: String, location: String, sha256: String, name: String, version: String, purl: String,
+            license: String?, evidence: String
+        ) {
+            self.fileName = fileName
+            self.location = location
+            self.sha256 = sha256
+            self.name = name
+            self.version = version
+            self.purl = purl
+            self.license = license
+            self.evidence = evidence
+        }
     }
 
     /// Every shared library shipped in `roots` (bundle-relative prefix → directory on disk).
@@ -203,7 +217,7 @@ public enum NativeLibraryScan {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ".-_~"))) ?? s
     }
 
-    static func sha256(_ path: String) -> String? {
+    public static func sha256(_ path: String) -> String? {
         run("sha256sum", ["--", path]).flatMap { SHA256SumLine($0.split(separator: "\n").first ?? "")?.digest }
     }
 

@@ -11,7 +11,8 @@ struct Compile {
     let stage: String
     let work: String
     let tools: Toolchain
-    let glibc: BundledGlibc
+    /// The glibc the linux engine carries; nil for windows-x64 (its C runtime is Windows' own).
+    let glibc: BundledGlibc?
     let shell: Shell
     /// The target the runtimes are for. The TypeScript and Go compilers run on this machine for
     /// every target; the Bun binary shipped and the Python engine are the target's own.
@@ -20,6 +21,11 @@ struct Compile {
     var bunRuntime: String? = nil
     /// linux-arm64: the aarch64 CPython build root the engine is built in, under qemu.
     var arm64Python: Arm64Python? = nil
+    /// windows-x64: bun.exe, the embeddable CPython and the engine's wheels.
+    var windows: WindowsRuntimes? = nil
+
+    /// A program's file name on the target (`.exe` on Windows).
+    func executable(_ name: String) -> String { target.os == .windows ? name + ".exe" : name }
 
     var appLayer: String { stage + "/app" }
     var bunLayer: String { stage + "/bun" }
@@ -47,7 +53,8 @@ struct Compile {
                 ], cwd: source)
         }
         try Files.copy(source + "/assets", appLayer + "/embedded-resources/assets")
-        try Files.copy(bunRuntime ?? tools.bun, bunLayer + "/embedded-resources/bun-runtime/bun")
+        try Files.copy(
+            windows?.bunExe ?? bunRuntime ?? tools.bun, bunLayer + "/embedded-resources/bun-runtime/" + executable("bun"))
     }
 
     /// The engine with PyInstaller in onedir mode (onefile would unpack a second time at every
@@ -55,6 +62,15 @@ struct Compile {
     /// depends on changed, because it is the slowest step.
     func python(reuse: Bool, say: (String) -> Void) throws(BuildError) {
         let engine = source + "/engine"
+        if let windows {
+            // No PyInstaller: the embeddable CPython runs the engine package (WindowsRuntimes).
+            try windows.layer(
+                engine: engine + "/dgm", out: pythonLayer + "/embedded-resources/python-runtime", tools: tools,
+                shell: shell)
+            say("embeddable CPython \(windows.pythonVersion), the engine and its packages as .pyc")
+            return
+        }
+        guard let glibc else { throw BuildError("\(target.name): the engine needs a carried glibc") }
         let out = work + "/pyinstaller"
         // linux-arm64 runs PyInstaller inside its build root: the paths it is given are the root's.
         let (pyEngine, pyOut) = arm64Python == nil ? (engine, out) : (Arm64Python.engineInRoot, Arm64Python.outInRoot)
@@ -120,7 +136,7 @@ struct Compile {
         let native = source + "/native"
         _ = try LockCheck.goModule(native)
         let env = [
-            "GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": "linux",
+            "GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": target.os == .windows ? "windows" : "linux",
             "GOARCH": target == .linuxArm64 ? "arm64" : "amd64", "GOPROXY": "off",
             "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local", "GOCACHE": work + "/go-cache",
             "GOPATH": work + "/go-path", "GOENV": "off", "GOTELEMETRY": "off",
@@ -133,7 +149,7 @@ struct Compile {
                 tools.go,
                 [
                     "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=", "-o",
-                    nativeLayer + "/embedded-resources/native/" + name, "./cmd/" + name,
+                    nativeLayer + "/embedded-resources/native/" + executable(name), "./cmd/" + name,
                 ], cwd: native, env: env)
         }
         return commands

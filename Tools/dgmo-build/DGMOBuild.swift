@@ -5,7 +5,8 @@ import BundleCrypto
 import BundleFormat
 import PackagerOptions
 
-/// `dgmo-build`: DGMO's build pipeline, from sources to `dist/dgmo-linux-x64` (or `--target linux-arm64`).
+/// `dgmo-build`: DGMO's build pipeline, from sources to `dist/dgmo-linux-x64` (or `--target linux-arm64`,
+/// `--target windows-x64`: `dist/dgmo-windows-x64.exe`).
 @main
 struct DGMOBuild: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,10 +25,13 @@ struct DGMOBuild: ParsableCommand {
     @Option(help: "The DGMO source tree.")
     var source = "examples/dgmo"
 
-    @Option(help: "The target: linux-x64 or linux-arm64 (cross-built here; its engine is built under qemu).")
+    @Option(
+        help:
+            "The target: linux-x64, linux-arm64 (cross-built here; its engine is built under qemu) or windows-x64 (cross-built; runtimes fetched as files)."
+    )
     var target = "linux-x64"
 
-    @Option(name: .shortAndLong, help: "The binary to write (default: dist/dgmo-TARGET).")
+    @Option(name: .shortAndLong, help: "The binary to write (default: dist/dgmo-TARGET, with .exe for windows-x64).")
     var output: String?
 
     @Option(help: "Working directory for the toolchain, caches and the stage.")
@@ -68,12 +72,12 @@ struct DGMOBuild: ParsableCommand {
                 "unknown --target '\(self.target)' (known: \(BuildTarget.allCases.map(\.name).joined(separator: ", ")))"
             )
         }
-        guard target.os == .linux else {
+        guard target.os != .macos else {
             throw BuildError(
-                "dgmo-build builds linux-x64 and linux-arm64; \(target.name) has no launcher or toolchain here yet (docs/platforms.md)"
+                "dgmo-build builds linux-x64, linux-arm64 and windows-x64; \(target.name) has no launcher or toolchain here yet (docs/platforms.md)"
             )
         }
-        let outputName = self.output ?? "dist/dgmo-\(target.name)"
+        let outputName = self.output ?? "dist/dgmo-\(target.name)" + (target.os == .windows ? ".exe" : "")
         let source = abs(self.source), work = abs(self.work), output = abs(outputName)
         try Files.mkdir(work)
         let log = work + "/build.log"
@@ -110,8 +114,9 @@ struct DGMOBuild: ParsableCommand {
 
         step("preparing the pinned toolchain")
         // The glibc first: a pin Debian stopped serving is reported before minutes of pip installs.
-        let glibc = try BundledGlibc.prepare(
-            lock: glibcLock, work: targetWork, arch: .of(target), shell: shell, say: say)
+        let glibc = try glibcLock.map { lock throws(BuildError) in
+            try BundledGlibc.prepare(lock: lock, work: targetWork, arch: .of(target), shell: shell, say: say)
+        }
         // The host's toolchain runs bun build and go for every target.
         let tools = try Toolchain.prepare(
             work: work, locks: [toolLock, engineLock], hostPython: python, shell: shell, say: say)
@@ -120,12 +125,18 @@ struct DGMOBuild: ParsableCommand {
             target != .linuxArm64
             ? nil
             : try Arm64Python.prepare(
-                debLock: locks.buildRoot!, wheelLocks: [locks.tools!, locks.engine], glibc: glibc,
+                debLock: locks.buildRoot!, wheelLocks: [locks.tools!, locks.engine], glibc: glibc!,
                 work: targetWork, shell: shell, say: say)
         if let arm64Python { versions["python"] = try arm64Python.pythonVersion(shell: shell) }
+        let windows =
+            target != .windowsX64
+            ? nil : try WindowsRuntimes.prepare(locks: locks, tools: tools, work: targetWork, shell: shell, say: say)
+        if let windows { versions["python"] = windows.pythonVersion }
         say(
-            "bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \(glibc.version)"
-        )
+            "bun \(versions["bun"]!), go \(versions["go"]!), python \(versions["python"]!), "
+                + (glibc.map {
+                    "pyinstaller \(tools.pins["pyinstaller"] ?? "?"), glibc (carried by the engine) \($0.version)"
+                } ?? "embeddable CPython for windows-x64 (no PyInstaller)"))
 
         let stage = targetWork + "/stage"
         try Files.fresh(stage)
@@ -133,9 +144,10 @@ struct DGMOBuild: ParsableCommand {
         compile.target = target
         compile.bunRuntime = arm64Python?.bun
         compile.arm64Python = arm64Python
+        compile.windows = windows
         step("TypeScript: bun build (CLI and plugins)")
         try compile.typescript()
-        step("Python: PyInstaller onedir (engine)")
+        step(windows == nil ? "Python: PyInstaller onedir (engine)" : "Python: embeddable CPython (engine)")
         try compile.python(reuse: !rebuild, say: say)
         step("Go: static components")
         let goCommands = try compile.go()
@@ -150,7 +162,7 @@ struct DGMOBuild: ParsableCommand {
         }
         try Metadata.write(
             compile: compile, name: project.name, version: project.version, buildTime: buildTime,
-            versions: versions.merging(["glibc": glibc.version]) { a, _ in a }, pins: tools.pins,
+            versions: versions.merging(glibc.map { ["glibc": $0.version] } ?? [:]) { a, _ in a }, pins: tools.pins,
             engineLock: enginePins, toolLock: toolPins, shell: shell)
         let spec = try Metadata.spec(
             compile: compile, name: project.name, version: project.version,

@@ -44,14 +44,17 @@ enum Metadata {
             (try? FileManager.default.contentsOfDirectory(atPath: root + "/.build-dgmo/zig/lib"))?
             .first.map { root + "/.build-dgmo/zig/lib/" + $0 + "/site-packages/ziglang" } ?? ""
         let launcher =
-            NativeLibraryScan.linked(moduleMaps: NativeLibraryScan.moduleMaps(in: sources))
-            + [NativeLibraryScan.musl(zigRoot: zigRoot, requirements: root + "/packaging/zig/requirements.txt")]
-            .compactMap { $0 }
+            compile.target.os == .windows
+            ? WindowsLauncherLibraries.read(
+                clibs: root + "/.build-dgmo/windows-x64/clibs", requirements: root + "/packaging/zig/requirements.txt")
+            : NativeLibraryScan.linked(moduleMaps: NativeLibraryScan.moduleMaps(in: sources))
+                + [NativeLibraryScan.musl(zigRoot: zigRoot, requirements: root + "/packaging/zig/requirements.txt")]
+                .compactMap { $0 }
         let sbom = SBOM.document(
             name: name, version: version, buildTime: buildTime, versions: versions,
             engineLock: engineLock, toolLock: toolLock, fileDigests: digest,
             pythonLicenses: PythonLicenses.read(engineLock.map(\.name), venv: compile.tools.venv),
-            debArch: compile.glibc.arch.deb,
+            debArch: compile.glibc?.arch.deb ?? "amd64", target: compile.target,
             nativeLibraries: staged, launcherLibraries: launcher)
         try writeJSON(sbom, to: compile.appLayer + "/metadata/sbom.cdx.json")
         lines += try SHA256Sum.lines(root: compile.appLayer, prefix: "", shell: shell)
@@ -76,6 +79,7 @@ enum Metadata {
         release: Bool, work: String
     ) throws(BuildError) -> BundleSpec {
         let engine = "{python}/embedded-resources/python-runtime/dgm-engine"
+        let exe = compile.executable
         // The machine-code layers get the branch filter of the target's processor (docs/format.md,
         // "Filters"): x86 for x86-64 targets, arm64 for arm64 ones.
         let (machineCodeFilter, machineCodeNote) =
@@ -118,25 +122,16 @@ enum Metadata {
             filter = "\(machineCodeFilter)"
 
             [entries.dgmo]
-            exec = ["{bun}/embedded-resources/bun-runtime/bun", "{app}/application-code/cli-entry.js"]
+            exec = ["{bun}/embedded-resources/bun-runtime/\(exe("bun"))", "{app}/application-code/cli-entry.js"]
             default = true
 
-            # The engine runs on the glibc it carries (docs/platforms.md): the PyInstaller bootloader is
-            # started through that glibc's loader, which finds every library in _internal/ (PyInstaller's
-            # and glibc's) without touching the environment. The two _PYI_ variables tell the bootloader
-            # it need not restart itself to set LD_LIBRARY_PATH (it would restart through the system's
-            # loader when /proc is not mounted); if its path does not match, it restarts through this
-            # loader (found via /proc/self/exe) with LD_LIBRARY_PATH=_internal, which also works.
-            [entries.dgmo-engine]
-            exec = ["\(engine)/_internal/\(compile.glibc.loader)", "--library-path", "\(engine)/_internal", "\(engine)/dgm-engine"]
-            env = { _PYI_ARCHIVE_FILE = "\(engine)/dgm-engine", _PYI_PARENT_PROCESS_LEVEL = "-1" }
-
+            \(compile.target.os == .windows ? windowsEngineEntry : linuxEngineEntry(engine: engine, loader: compile.glibc?.loader ?? ""))
             """
         for cmd in goCommands {
             toml += """
 
                 [entries.dgmo-\(cmd)]
-                exec = ["{native}/embedded-resources/native/\(cmd)"]
+                exec = ["{native}/embedded-resources/native/\(exe(cmd))"]
 
                 """
         }
@@ -146,6 +141,30 @@ enum Metadata {
             throw BuildError(error.message)
         }
     }
+
+    /// The engine runs on the glibc it carries (docs/platforms.md): the PyInstaller bootloader is
+    /// started through that glibc's loader, which finds every library in _internal/ (PyInstaller's
+    /// and glibc's) without touching the environment. The two _PYI_ variables tell the bootloader
+    /// it need not restart itself to set LD_LIBRARY_PATH (it would restart through the system's
+    /// loader when /proc is not mounted); if its path does not match, it restarts through this
+    /// loader (found via /proc/self/exe) with LD_LIBRARY_PATH=_internal, which also works.
+    static func linuxEngineEntry(engine: String, loader: String) -> String {
+        """
+        [entries.dgmo-engine]
+        exec = ["\(engine)/_internal/\(loader)", "--library-path", "\(engine)/_internal", "\(engine)/dgm-engine"]
+        env = { _PYI_ARCHIVE_FILE = "\(engine)/dgm-engine", _PYI_PARENT_PROCESS_LEVEL = "-1" }
+        """
+    }
+
+    /// windows-x64: the embeddable CPython runs the engine package. Its ._pth makes it isolated
+    /// (only the paths listed there; no site, no PYTHON* variables); -B because the layer is
+    /// read-only once extracted and holds sourceless .pyc only.
+    static let windowsEngineEntry = """
+        # The embeddable CPython, isolated by its ._pth (only its stdlib zip and site-packages).
+        [entries.dgmo-engine]
+        exec = ["{python}/embedded-resources/python-runtime/python.exe", "-B", "-m", "dgm"]
+        """
+
 }
 
 /// The license each locked Python package declares in its installed metadata (the toolchain's

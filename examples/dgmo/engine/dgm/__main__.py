@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.platform == "win32":
+        # The same bytes on every platform: Windows' text mode would end lines with "\r\n", while
+        # the CLI (Bun) and the Go components write "\n" there too.
+        for stream in (sys.stdout, sys.stderr):
+            stream.reconfigure(newline="\n")
     args = _parser().parse_args(argv)
     try:
         config = EvolutionConfig(

