@@ -4,12 +4,14 @@ CONFIG    ?= release
 BIN        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 DEBUG_BIN  = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 DEMO_DIR   = examples/hello/build
-# The DGMO target: linux-x64 (default) or linux-arm64 (cross-built here, engine built under qemu).
+# The DGMO target: linux-x64 (default), linux-arm64 (cross-built here, engine built under qemu) or
+# windows-x64 (cross-built here, run under wine 10).
 TARGET    ?= linux-x64
-DGMO       = dist/dgmo-$(TARGET)
+DGMO       = dist/dgmo-$(TARGET)$(if $(filter windows-x64,$(TARGET)),.exe)
 # The DGMO binaries the tests run: dev builds (fast zstd) with the debug stubs and tools.
 TEST_DGMO  = .build-dgmo/test/dgmo-linux-x64
 TEST_DGMO_ARM64 = .build-dgmo/test/dgmo-linux-arm64
+TEST_DGMO_WINDOWS = .build-dgmo/test/dgmo-windows-x64.exe
 # The Embedded Swift launcher stub per target (scripts/build-stub.sh), release and debug, beside the
 # tools that look for it there. Rebuilt only when a file it is compiled from changed.
 # The launcher's Swift modules are listed once, in Stub/modules (scripts/build-stub.sh reads it too).
@@ -73,8 +75,15 @@ wine:
 
 ## Builds dist/dgmo-linux-x64 from examples/dgmo (release compression), then runs it: the main job.
 ## TARGET=linux-arm64 builds dist/dgmo-linux-arm64 and runs it under qemu (binfmt_misc registered meanwhile).
+## TARGET=windows-x64 builds dist/dgmo-windows-x64.exe and runs it under wine 10 (installed into .build-dgmo/wine).
 demo: dgmo
-ifeq ($(TARGET),linux-arm64)
+ifeq ($(TARGET),windows-x64)
+	@$(MAKE) --no-print-directory wine
+	@bash -c '. scripts/lib/wine-toolchain.sh && wine_toolchain && \
+	  export DGMO_CACHE_DIR="Z:$(subst /,\\,$(CURDIR)/.build-dgmo/demo-cache-windows)" && \
+	  echo "\$$ $(DGMO) --version" && "$$WINE" $(DGMO) --version </dev/null && \
+	  echo "\$$ $(DGMO) evolve --seed 1 --generations 3" && "$$WINE" $(DGMO) evolve --seed 1 --generations 3 </dev/null'
+else ifeq ($(TARGET),linux-arm64)
 	@bash scripts/lib/qemu-binfmt.sh register $$$$ && \
 	  echo '$$ $(DGMO) --version' && DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache-arm64 $(DGMO) --version && \
 	  echo '$$ $(DGMO) evolve --seed 1 --generations 3' && \
@@ -87,7 +96,10 @@ else
 	@DGMO_CACHE_DIR=$(CURDIR)/.build-dgmo/demo-cache $(DGMO) evolve --seed 1 --generations 3
 endif
 
-ifeq ($(TARGET),linux-arm64)
+ifeq ($(TARGET),windows-x64)
+dgmo: build $(WINDOWS_STUB)
+	$(BIN)/dgmo-build --release --target windows-x64 --stub $(WINDOWS_STUB) -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
+else ifeq ($(TARGET),linux-arm64)
 dgmo: build stubs-arm64
 	$(BIN)/dgmo-build --release --target linux-arm64 --stub $(ARM64_STUB) -o $(DGMO) $(if $(DGMO_RELEASE_KEY),--key $(DGMO_RELEASE_KEY))
 else
@@ -141,7 +153,7 @@ hello-windows: build $(WINDOWS_STUB) wine
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
 # DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
 # take over 30 s each on a loaded 2-core machine.
-SLOW_TESTS = FreshMachineTests DGMOTests DGMOArm64Tests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
+SLOW_TESTS = FreshMachineTests DGMOTests DGMOArm64Tests DGMOWindowsTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \
@@ -187,8 +199,10 @@ test: deps
 	$(MAKE) --no-print-directory $(DEBUG_ARM64_STUB) $(DEBUG_WINDOWS_STUB)
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	$(DEBUG_BIN)/dgmo-build --target linux-arm64 --stub $(DEBUG_ARM64_STUB) -o $(TEST_DGMO_ARM64)
-	@echo "3/4 the long classes: DGMO (x64, arm64 under qemu), release, kill, mount, multi-user, old systems, windows-x64 (wine)"
-	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) $(STRICT) $(SWIFT) test \
+	$(DEBUG_BIN)/dgmo-build --target windows-x64 --stub $(DEBUG_WINDOWS_STUB) -o $(TEST_DGMO_WINDOWS)
+	@echo "3/4 the long classes: DGMO (x64, arm64 under qemu, windows-x64 under wine), release, kill, mount, multi-user, old systems, windows-x64 (wine)"
+	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) \
+	  DGMO_TEST_WINDOWS_BINARY=$(CURDIR)/$(TEST_DGMO_WINDOWS) $(STRICT) $(SWIFT) test \
 	  --disable-swift-testing $(ONLY_LONG)
 	@echo "4/4 again against the release stubs (what ships: -Osize on x64, -O on arm64), a subset:"
 	$(MAKE) --no-print-directory $(STUB) $(ARM64_STUB)

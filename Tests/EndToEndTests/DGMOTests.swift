@@ -14,6 +14,24 @@ class DGMOTests: XCTestCase {
     class var stageWork: String { work }
     /// What `bundle-append build` needs besides the toml to rebuild the binary's bundle (its target and stub).
     class var buildTargetArgs: [String] { [] }
+    /// What `sysinfo` reports as `os` (Go's GOOS of the target).
+    class var expectedOS: String { "linux" }
+    /// The name a running file-watcher has in `/proc/PID/comm` (wine shows Windows programs by file name).
+    class var watcherProcessName: String { "file-watcher" }
+    /// A command that exits 3, for `supervise`.
+    class var failingCommand: [String] { ["/bin/sh", "-c", "exit 3"] }
+    /// The binary's file name when installed (update replaces it).
+    class var installedName: String { "dgmo" }
+
+    /// Runs a DGMO binary: directly here; DGMOWindowsTests runs it under wine.
+    class func launch(
+        _ program: String, _ args: [String], env: [String: String], cwd: String?, timeout: TimeInterval
+    ) throws -> Harness.Output {
+        try Harness.run(program, args, env: env, cwd: cwd, timeout: timeout)
+    }
+
+    /// A path as the binary is given it (under wine: `Z:\...`).
+    class func nativePath(_ path: String) -> String { path }
     static let version: String = {
         let json =
             try? JSONSerialization.jsonObject(
@@ -39,9 +57,9 @@ class DGMOTests: XCTestCase {
         _ args: [String], env: [String: String] = [:], cwd: String? = nil, program: String? = nil,
         timeout: TimeInterval = 120
     ) throws -> Harness.Output {
-        var e = ["DGMO_CACHE_DIR": cache]
+        var e = ["DGMO_CACHE_DIR": Self.nativePath(cache)]
         for (k, v) in env { e[k] = v }
-        return try Harness.run(program ?? Self.binary, args, env: e, cwd: cwd, timeout: timeout)
+        return try Self.launch(program ?? Self.binary, args, env: e, cwd: cwd, timeout: timeout)
     }
 
     func extractedLayers() throws -> Set<String> {
@@ -107,7 +125,7 @@ class DGMOTests: XCTestCase {
         let o = try dgmo(["sysinfo"])
         XCTAssertEqual(o.status, 0, o.stderr)
         let info = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
-        XCTAssertEqual(info?["os"] as? String, "linux")
+        XCTAssertEqual(info?["os"] as? String, Self.expectedOS)
         XCTAssertEqual(info?["dgmo_version"] as? String, Self.version)
         XCTAssertGreaterThan(info?["cpus"] as? Int ?? 0, 0)
         XCTAssertEqual(info?["cpus"] as? Int, ProcessInfo.processInfo.activeProcessorCount)
@@ -182,14 +200,17 @@ class DGMOTests: XCTestCase {
         // runs): wait until a file-watcher process runs, then give it a second for its first scan.
         DispatchQueue.global().async {
             let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline && !Self.processRuns(named: "file-watcher") { usleep(20_000) }
+            while Date() < deadline && !Self.processRuns(named: Self.watcherProcessName) { usleep(20_000) }
             usleep(1_000_000)
             try? Harness.write("hello\n", to: watched + "/new.txt")
         }
-        let w = try dgmo(["watch", "--interval", "100ms", "--count", "1", "--timeout", "20s", watched], timeout: 60)
+        let w = try dgmo(
+            ["watch", "--interval", "100ms", "--count", "1", "--timeout", "20s", Self.nativePath(watched)], timeout: 60)
         XCTAssertEqual(w.status, 0, w.stderr)
-        XCTAssertEqual(w.stdout, "{\"event\":\"created\",\"path\":\"\(watched)/new.txt\"}\n")
-        let s = try dgmo(["supervise", "--restarts", "2", "--delay", "10ms", "--", "/bin/sh", "-c", "exit 3"])
+        // JSON escapes a Windows path's backslashes.
+        let created = Self.nativePath(watched + "/new.txt").replacingOccurrences(of: "\\", with: "\\\\")
+        XCTAssertEqual(w.stdout, "{\"event\":\"created\",\"path\":\"\(created)\"}\n")
+        let s = try dgmo(["supervise", "--restarts", "2", "--delay", "10ms", "--"] + Self.failingCommand)
         XCTAssertEqual(s.status, 3)
         XCTAssertEqual(s.stderr.components(separatedBy: "\"event\":\"started\"").count - 1, 3, s.stderr)
     }
@@ -210,22 +231,22 @@ class DGMOTests: XCTestCase {
 
     func testUpdateInstallsOnlyVerifiedNewerReleases() throws {
         let devKey = Self.work + "/dev-signing.key"
-        let installed = dir + "/dgmo"
+        let installed = dir + "/" + Self.installedName
         XCTAssertEqual(try Harness.run("/bin/cp", [Self.binary, installed]).status, 0)
         let newer = try makeRelease(version: "99.0.0", key: devKey, name: "newer")
         let older = try makeRelease(version: "0.0.1", key: devKey, name: "older")
         try Harness.tool(["keygen", dir + "/mallory"])
         let foreign = try makeRelease(version: "100.0.0", key: dir + "/mallory.key", name: "foreign")
 
-        var o = try dgmo(["update", newer], program: installed)
+        var o = try dgmo(["update", Self.nativePath(newer)], program: installed)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("update available: \(Self.version) -> 99.0.0"), o.stdout)
 
-        o = try dgmo(["update", older, "--apply"], program: installed)
+        o = try dgmo(["update", Self.nativePath(older), "--apply"], program: installed)
         XCTAssertEqual(o.status, 1)
         XCTAssertTrue(o.stderr.contains("0.0.1 is not newer than \(Self.version)"), o.stderr)
 
-        o = try dgmo(["update", foreign, "--apply"], program: installed)
+        o = try dgmo(["update", Self.nativePath(foreign), "--apply"], program: installed)
         XCTAssertEqual(o.status, 1)
         XCTAssertTrue(o.stderr.contains("not by the trusted key"), o.stderr)
 
@@ -236,19 +257,19 @@ class DGMOTests: XCTestCase {
         bytes[4096] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: tampered))
         try FileManager.default.copyItem(atPath: newer + ".minisig", toPath: tampered + ".minisig")
-        o = try dgmo(["update", tampered, "--apply"], program: installed)
+        o = try dgmo(["update", Self.nativePath(tampered), "--apply"], program: installed)
         XCTAssertEqual(o.status, 1)
         XCTAssertTrue(o.stderr.contains("signature verification failed"), o.stderr)
 
         try FileManager.default.removeItem(atPath: newer + ".minisig")
-        o = try dgmo(["update", newer, "--apply"], program: installed)
+        o = try dgmo(["update", Self.nativePath(newer), "--apply"], program: installed)
         XCTAssertEqual(o.status, 1)
         XCTAssertTrue(o.stderr.contains("no signature"), o.stderr)
         XCTAssertEqual(
             try dgmo(["--version"], program: installed).stdout, "DGMO v\(Self.version)\n", "nothing was installed")
 
         try Harness.tool(["sign", newer, "--key", devKey])
-        o = try dgmo(["update", newer, "--apply"], program: installed)
+        o = try dgmo(["update", Self.nativePath(newer), "--apply"], program: installed)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(try dgmo(["--version"], program: installed).stdout, "DGMO v99.0.0\n")
         XCTAssertEqual(
