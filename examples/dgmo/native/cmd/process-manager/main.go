@@ -1,5 +1,6 @@
-// process-manager runs a command, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, restarts it when
-// it fails (up to --restarts times, with a growing delay) and exits with its last status.
+// process-manager runs a command, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it (on Windows,
+// where they cannot be forwarded, it terminates the command instead), restarts it when it fails
+// (up to --restarts times, with a growing delay) and exits with its last status.
 // Each start and exit is reported as a JSON line on stderr. The command never outlives it: on
 // Linux it is started with a parent-death signal (SIGTERM), on Windows it runs in a job object
 // that is killed when process-manager's handle to it closes (child_linux.go, child_windows.go);
