@@ -226,8 +226,8 @@ func TestStopsWhenTheNamedParentIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	childPID, _ := pids(t, dir)
-	child := watchProc(t, childPID)
+	childPID, grandchildPID := pids(t, dir)
+	child, grandchild := watchProc(t, childPID), watchProc(t, grandchildPID)
 	dgmo.Process.Kill()
 	dgmo.Wait()
 	done := make(chan error, 1)
@@ -251,5 +251,8 @@ func TestStopsWhenTheNamedParentIsGone(t *testing.T) {
 	}
 	if !child.gone(10 * time.Second) {
 		t.Error("the command still runs after process-manager stopped")
+	}
+	if runtime.GOOS == "windows" && !grandchild.gone(10*time.Second) {
+		t.Error("the command's child still runs after process-manager stopped (not in the job?)")
 	}
 }
