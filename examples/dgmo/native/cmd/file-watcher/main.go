@@ -12,9 +12,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"syscall"
 	"time"
+
+	"dgmo.dev/native/internal/parent"
 )
 
 type stamp struct {
@@ -53,9 +54,11 @@ func main() {
 	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	// dgmo passes its signals on; should it die without doing so (SIGKILL), the watcher is
-	// re-parented: it notices at the next scan and stops rather than run on unowned.
-	parent := expectedParent()
+	// dgmo passes its signals on; should it die without doing so (SIGKILL, or TerminateProcess on
+	// Windows), the watcher notices at the next scan and stops rather than run on unowned.
+	// (On Windows only os.Interrupt, from Ctrl+C/Ctrl+Break, and SIGTERM, from a console close,
+	// logoff or shutdown, are ever delivered; SIGHUP is a constant that never arrives.)
+	owner := parent.WatchExpected()
 	var deadline <-chan time.Time
 	if *timeout > 0 {
 		deadline = time.After(*timeout)
@@ -73,7 +76,7 @@ func main() {
 			return
 		case <-ticker.C:
 		}
-		if os.Getppid() != parent {
+		if owner.Gone() {
 			return
 		}
 		cur := scan(flag.Args())
@@ -124,15 +127,4 @@ func diff(prev, cur map[string]stamp) []event {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
-}
-
-// expectedParent is the process that started this component: DGMO_PARENT_PID when dgmo set it
-// (the launcher execs the component, so dgmo itself is the parent; if dgmo died before the
-// component started, the component already has another parent and stops at its first check),
-// else the parent at start.
-func expectedParent() int {
-	if pid, err := strconv.Atoi(os.Getenv("DGMO_PARENT_PID")); err == nil && pid > 0 {
-		return pid
-	}
-	return os.Getppid()
 }

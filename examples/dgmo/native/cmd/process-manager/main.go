@@ -1,8 +1,11 @@
-// process-manager runs a command, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, restarts it when
-// it fails (up to --restarts times, with a growing delay) and exits with its last status.
-// Each start and exit is reported as a JSON line on stderr. The command never outlives it: it is
-// started with a parent-death signal (SIGTERM), and should process-manager's own parent die
-// without passing a signal on, process-manager stops the command and exits.
+// process-manager runs a command, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it (on Windows,
+// where they cannot be forwarded, it terminates the command instead), restarts it when it fails
+// (up to --restarts times, with a growing delay) and exits with its last status.
+// Each start and exit is reported as a JSON line on stderr. The command never outlives it: on
+// Linux it is started with a parent-death signal (SIGTERM), on Windows it runs in a job object
+// that is killed when process-manager's handle to it closes (child_linux.go, child_windows.go);
+// and should process-manager's own parent die without passing a signal on, process-manager
+// stops the command and exits (package parent says when).
 package main
 
 import (
@@ -13,9 +16,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
+
+	"dgmo.dev/native/internal/parent"
 )
 
 type report struct {
@@ -44,7 +48,7 @@ func main() {
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	parent := expectedParent()
+	owner := parent.WatchExpected()
 	orphaned := time.NewTicker(500 * time.Millisecond)
 	defer orphaned.Stop()
 	enc := json.NewEncoder(os.Stderr)
@@ -52,10 +56,16 @@ func main() {
 	for attempt := 1; ; attempt++ {
 		cmd := exec.Command(flag.Arg(0), flag.Args()[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		prepare(cmd)
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintf(os.Stderr, "process-manager: cannot start %s: %v\n", flag.Arg(0), err)
 			os.Exit(127)
+		}
+		if err := started(cmd); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			fmt.Fprintf(os.Stderr, "process-manager: cannot supervise %s: %v\n", flag.Arg(0), err)
+			os.Exit(1)
 		}
 		enc.Encode(report{Event: "started", Attempt: attempt, PID: cmd.Process.Pid})
 		done := make(chan error, 1)
@@ -67,11 +77,11 @@ func main() {
 			select {
 			case s := <-sigs:
 				stopped = true
-				cmd.Process.Signal(s)
+				stop(cmd.Process, s)
 			case <-orphaned.C:
-				if !stopped && os.Getppid() != parent {
+				if !stopped && owner.Gone() {
 					stopped = true
-					cmd.Process.Signal(syscall.SIGTERM)
+					stop(cmd.Process, syscall.SIGTERM)
 				}
 			case err = <-done:
 				break waiting
@@ -97,15 +107,4 @@ func main() {
 		time.Sleep(wait)
 		wait *= 2
 	}
-}
-
-// expectedParent is the process that started this component: DGMO_PARENT_PID when dgmo set it
-// (the launcher execs the component, so dgmo itself is the parent; if dgmo died before the
-// component started, the component already has another parent and stops at its first check),
-// else the parent at start.
-func expectedParent() int {
-	if pid, err := strconv.Atoi(os.Getenv("DGMO_PARENT_PID")); err == nil && pid > 0 {
-		return pid
-	}
-	return os.Getppid()
 }

@@ -1,16 +1,16 @@
 // system-info prints facts about the machine as one JSON object.
 // DGMO's `sysinfo` command runs it through the launcher's `dgmo-sysinfo` entry.
+// The keys are the same on every platform; where the facts come from is not: /proc on Linux
+// (facts_proc.go), the Windows API on Windows (facts_windows.go). A fact that cannot be had is
+// empty (0, "" or [] for the load average), never fatal.
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 )
 
 type info struct {
@@ -38,19 +38,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "system-info: unexpected argument %q\n", flag.Arg(0))
 		os.Exit(2)
 	}
-	i := info{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), PID: os.Getpid()}
-	i.Hostname, _ = os.Hostname()
-	i.Kernel = firstLine("/proc/sys/kernel/osrelease")
-	mem := meminfo()
-	i.MemTotalKiB, i.MemAvailKiB = mem["MemTotal"], mem["MemAvailable"]
-	if f := strings.Fields(firstLine("/proc/uptime")); len(f) > 0 {
-		i.UptimeSec, _ = strconv.ParseFloat(f[0], 64)
-	}
-	if f := strings.Fields(firstLine("/proc/loadavg")); len(f) >= 3 {
-		i.LoadAvg = f[:3]
-	} else {
-		i.LoadAvg = []string{}
-	}
+	i := collect()
 	enc := json.NewEncoder(os.Stdout)
 	if *pretty {
 		enc.SetIndent("", "  ")
@@ -61,36 +49,13 @@ func main() {
 	}
 }
 
-// firstLine returns the first line of a file, or "" when it cannot be read
-// (a chroot without /proc, say): missing facts are empty, not fatal.
-func firstLine(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
+// collect gathers the facts: the portable ones here, the rest from the platform (osFacts).
+func collect() info {
+	i := info{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), PID: os.Getpid()}
+	i.Hostname, _ = os.Hostname()
+	osFacts(&i)
+	if i.LoadAvg == nil {
+		i.LoadAvg = []string{}
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	if s.Scan() {
-		return strings.TrimSpace(s.Text())
-	}
-	return ""
-}
-
-func meminfo() map[string]uint64 {
-	out := map[string]uint64{}
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		f := strings.Fields(s.Text())
-		if len(f) >= 2 {
-			if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
-				out[strings.TrimSuffix(f[0], ":")] = v
-			}
-		}
-	}
-	return out
+	return i
 }
