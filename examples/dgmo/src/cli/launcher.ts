@@ -17,17 +17,11 @@ function entryEnv(entry: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.DGMO_ENTRY = entry;
-  if (windows) {
-    // Windows has no exec: the launcher runs the entry as its own child, so this process is the
-    // component's grandparent, and a pid left by an outer dgmo is wrong too. Unset, a component
-    // takes the parent it started with; the job objects (Bun's and the launcher's, both
-    // kill-on-close) end it when dgmo dies, which Linux leaves to this check.
-    delete env.DGMO_PARENT_PID;
-  } else {
-    // The launcher execs the entry, so its parent is this process: a component that finds another
-    // parent (dgmo was killed before or while it started) knows it is orphaned and stops.
-    env.DGMO_PARENT_PID = String(process.pid);
-  }
+  // The launcher execs the entry, so its parent is this process: a component that finds another
+  // parent (dgmo was killed before or while it started) knows it is orphaned and stops. Windows
+  // has no exec: the launcher runs the entry as its child, so dgmo is the grandparent there, and
+  // a component watches this pid through a process handle instead (native/internal/parent).
+  env.DGMO_PARENT_PID = String(process.pid);
   return env;
 }
 
