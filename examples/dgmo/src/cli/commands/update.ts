@@ -113,7 +113,8 @@ options:
         copyFileSync(file, staged);
         // (Windows has no mode bits to set: what runs is decided by the name's .exe.)
         if (!windows) chmodSync(staged, 0o755);
-        const fd = openSync(staged, "r"); fsyncSync(fd); closeSync(fd);
+        // Windows flushes a file only through a handle that may write to it (FlushFileBuffers).
+        const fd = openSync(staged, windows ? "r+" : "r"); fsyncSync(fd); closeSync(fd);
         const again = await verify(staged, signature);
         checkVersion(again);
         if (again.version !== found.version) throw new UsageError(`dgmo update: ${file} changed while updating`, 1);
