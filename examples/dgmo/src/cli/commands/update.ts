@@ -10,7 +10,7 @@ interface Verified { name: string; version: string; key_id: string }
 const windows = process.platform === "win32";
 
 /**
- * Windows cannot replace or delete a file that runs (the target is this very binary), but it can
+ * Windows cannot replace or delete a file that runs (the target usually is: this binary), but it can
  * rename it: the target is moved aside, under a name of this process, and the new binary renamed
  * into its place; should that fail, the old one goes back. The target's name is missing between
  * the two renames, a moment in which a new start of it fails; no reader sees half a binary.
