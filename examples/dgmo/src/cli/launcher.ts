@@ -5,6 +5,8 @@
  */
 import { UsageError } from "./types";
 
+const windows = process.platform === "win32";
+
 export function bundleExe(): string {
   const exe = process.env.DGMO_BUNDLE_EXE;
   if (!exe) throw new UsageError("not started by the DGMO launcher (DGMO_BUNDLE_EXE is not set)", 1);
@@ -16,7 +18,9 @@ function entryEnv(entry: string): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.DGMO_ENTRY = entry;
   // The launcher execs the entry, so its parent is this process: a component that finds another
-  // parent (dgmo was killed before or while it started) knows it is orphaned and stops.
+  // parent (dgmo was killed before or while it started) knows it is orphaned and stops. Windows
+  // has no exec: the launcher runs the entry as its child, so dgmo is the grandparent there, and
+  // a component watches this pid through a process handle instead (native/internal/parent).
   env.DGMO_PARENT_PID = String(process.pid);
   return env;
 }
@@ -28,6 +32,15 @@ function entryEnv(entry: string): Record<string, string> {
  */
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 
+/**
+ * On Windows only Ctrl+C and Ctrl+Break reach a console program as signals (no one can send
+ * SIGTERM or SIGQUIT, and SIGHUP is the console closing, which ends every process on it). The
+ * console gives the event to the child as well (the launcher between stays and waits), so dgmo
+ * only waits for it; a second one ends it, for a child that does not stop. Killing a process
+ * there is TerminateProcess: no signal to pass on and none to end by.
+ */
+const CONSOLE_EVENTS = ["SIGINT", "SIGBREAK"] as const;
+
 type Child = { kill(signal?: number | string): void; exited: Promise<number>; signalCode: string | null };
 
 /**
@@ -37,8 +50,11 @@ type Child = { kill(signal?: number | string): void; exited: Promise<number>; si
  */
 async function supervised(child: Child): Promise<number> {
   let forwarded: string | null = null;
-  const handlers = FORWARDED.map((sig) => {
-    const h = () => { forwarded = sig; try { child.kill(sig); } catch { /* already gone */ } };
+  let interrupts = 0;
+  const handlers = (windows ? CONSOLE_EVENTS : FORWARDED).map((sig) => {
+    const h = windows
+      ? () => { if (++interrupts > 1) try { child.kill(); } catch { /* already gone */ } }
+      : () => { forwarded = sig; try { child.kill(sig); } catch { /* already gone */ } };
     process.on(sig, h);
     return [sig, h] as const;
   });

@@ -1,4 +1,4 @@
-import { copyFileSync, chmodSync, renameSync, unlinkSync, existsSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { copyFileSync, chmodSync, renameSync, unlinkSync, existsSync, openSync, fsyncSync, closeSync, readdirSync } from "node:fs";
 import { dirname, basename, join, resolve } from "node:path";
 import { parseArgs } from "../args";
 import { bundleExe, launcherCommand } from "../launcher";
@@ -6,6 +6,50 @@ import { compareVersions } from "../semver";
 import { UsageError, type Command } from "../types";
 
 interface Verified { name: string; version: string; key_id: string }
+
+const windows = process.platform === "win32";
+
+/**
+ * Windows cannot replace or delete a file that runs (the target usually is: this binary), but it can
+ * rename it: the target is moved aside, under a name of this process, and the new binary renamed
+ * into its place; should that fail, the old one goes back. The target's name is missing between
+ * the two renames, a moment in which a new start of it fails; no reader sees half a binary.
+ */
+function replaceRunning(staged: string, target: string): void {
+  const aside = join(dirname(target), `.${basename(target)}.old-${process.pid}`);
+  renameSync(target, aside);
+  try {
+    renameSync(staged, target);
+  } catch (e) {
+    try { renameSync(aside, target); }
+    catch { throw new UsageError(`dgmo update: cannot replace ${target}: ${(e as Error).message}; the previous binary is ${aside}`, 1); }
+    throw e;
+  }
+  // Fails while it runs (this process's launcher, any other dgmo started before): a later
+  // update removes it.
+  try { unlinkSync(aside); } catch {}
+}
+
+const WINDOWS_NOTE = `
+On Windows, where a running binary cannot be replaced, the old one is renamed aside
+(.NAME.old-PID, beside it) and removed by a later update.`;
+
+/**
+ * Removes what earlier Windows updates set aside beside TARGET (`.NAME.old-PID`). One that still
+ * runs cannot be deleted and stays for the next time. Only `update` does this, not every start:
+ * a leftover costs disk space, not correctness, and a start should not list the directory the
+ * binary was installed in (a shared tools folder, a network share).
+ */
+function removeSetAside(target: string): void {
+  const prefix = `.${basename(target)}.old-`;
+  let names: string[];
+  try { names = readdirSync(dirname(target)); } catch { return; }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^[0-9]+$/.test(name.slice(prefix.length))) {
+      try { unlinkSync(join(dirname(target), name)); } catch {}
+    }
+  }
+}
 
 /**
  * Asks this binary's launcher to verify FILE: the whole file against its minisign signature
@@ -33,7 +77,7 @@ Checks that FILE is a DGMO binary signed with the key this binary trusts (the wh
 against SIG, default FILE.minisig, and the bundle's own signature) and that its version is
 newer than ${version}. Without --apply it only reports. With --apply it copies FILE beside
 the target, verifies that copy again, and renames it over the target. An unverified, older
-or same-version file is never installed.
+or same-version file is never installed.${windows ? WINDOWS_NOTE : ""}
 
 options:
   --signature SIG  minisign signature of FILE (default: FILE.minisig)
@@ -61,17 +105,21 @@ options:
         return 0;
       }
       const target = resolve(String(a.flags.target ?? bundleExe()));
+      if (windows) removeSetAside(target);
       // Copy first, then verify the copy that will be installed: a FILE changed after the first
       // check cannot slip through. The rename is atomic, so the target is always a whole binary.
       const staged = join(dirname(target), `.${basename(target)}.update-${process.pid}`);
       try {
         copyFileSync(file, staged);
-        chmodSync(staged, 0o755);
-        const fd = openSync(staged, "r"); fsyncSync(fd); closeSync(fd);
+        // (Windows has no mode bits to set: what runs is decided by the name's .exe.)
+        if (!windows) chmodSync(staged, 0o755);
+        // Windows flushes a file only through a handle that may write to it (FlushFileBuffers).
+        const fd = openSync(staged, windows ? "r+" : "r"); fsyncSync(fd); closeSync(fd);
         const again = await verify(staged, signature);
         checkVersion(again);
         if (again.version !== found.version) throw new UsageError(`dgmo update: ${file} changed while updating`, 1);
-        renameSync(staged, target);
+        if (windows) replaceRunning(staged, target);
+        else renameSync(staged, target);
       } catch (e) {
         try { unlinkSync(staged); } catch {}
         if (e instanceof UsageError) throw e;
