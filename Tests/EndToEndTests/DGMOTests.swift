@@ -18,6 +18,8 @@ class DGMOTests: XCTestCase {
     class var expectedOS: String { "linux" }
     /// The name a running file-watcher has in `/proc/PID/comm` (wine shows Windows programs by file name).
     class var watcherProcessName: String { "file-watcher" }
+    /// The SBOM component of the Go tools (windows-x64 ships them as one multi-call program).
+    class var goSBOMComponent: String { "dgmo-system-info" }
     /// A command that exits 3, for `supervise`.
     class var failingCommand: [String] { ["/bin/sh", "-c", "exit 3"] }
     /// The binary's file name when installed (update replaces it).
@@ -100,11 +102,11 @@ class DGMOTests: XCTestCase {
         XCTAssertEqual(sbom?["specVersion"] as? String, "1.5")
         let components = sbom?["components"] as? [[String: Any]] ?? []
         let byName = Dictionary(components.map { ($0["name"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
-        for name in ["bun", "cpython", "go", "pydantic", "pydantic-core", "dgmo-system-info"] {
+        for name in ["bun", "cpython", "go", "pydantic", "pydantic-core", Self.goSBOMComponent] {
             XCTAssertNotNil(byName[name], "SBOM lists \(name)")
             XCTAssertFalse((byName[name]?["version"] as? String ?? "").isEmpty, name)
         }
-        for name in ["bun", "cpython", "go", "pydantic", "pydantic-core", "dgmo-system-info"] {
+        for name in ["bun", "cpython", "go", "pydantic", "pydantic-core", Self.goSBOMComponent] {
             let digest = (byName[name]?["hashes"] as? [[String: String]])?.first?["content"]
             XCTAssertEqual(digest?.count, 64, "SBOM gives \(name) a SHA-256")
         }

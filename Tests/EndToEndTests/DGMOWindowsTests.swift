@@ -20,8 +20,10 @@ final class DGMOWindowsTests: DGMOTests {
     override class var stageWork: String { work + "/windows-x64" }
     override class var buildTargetArgs: [String] { ["--target", "windows-x64", "--stub", WindowsTests.stub] }
     override class var expectedOS: String { "windows" }
-    /// wine names a process by its Windows file name; `comm` keeps 15 bytes of it.
-    override class var watcherProcessName: String { "file-watcher.ex" }
+    /// The Go tools are one multi-call program on Windows (dgmo-native.exe file-watcher ...), and
+    /// wine names a process by its Windows file name (`comm` keeps 15 bytes: all of this one).
+    override class var watcherProcessName: String { "dgmo-native.exe" }
+    override class var goSBOMComponent: String { "dgmo-native" }
     override class var failingCommand: [String] { ["C:\\windows\\system32\\cmd.exe", "/c", "exit 3"] }
     override class var installedName: String { "dgmo.exe" }
 
@@ -111,6 +113,34 @@ final class DGMOWindowsTests: DGMOTests {
         XCTAssertNotNil(info?["kernel"] as? String, s.stdout)
         XCTAssertNotEqual(info?["kernel"] as? String, linuxKernel, "a Windows version, not Linux's /proc")
         XCTAssertEqual(info?["load_average"] as? [Double] ?? [0], [], "Windows has no load average: \(s.stdout)")
+    }
+
+    /// Windows cannot replace or delete a running .exe, but it can rename one: `update --apply` sets
+    /// the running binary aside (`.dgmo.exe.old-PID`) and renames the verified copy into its place;
+    /// the next update removes what an earlier one set aside.
+    func testUpdateSetsTheRunningExeAsideAndTheNextUpdateRemovesIt() throws {
+        let devKey = Self.work + "/dev-signing.key"
+        let installed = dir + "/dgmo.exe"
+        XCTAssertEqual(try Harness.run("/bin/cp", [Self.binary, installed]).status, 0)
+        let first = try makeRelease(version: "98.0.0", key: devKey, name: "v98")
+        let second = try makeRelease(version: "99.0.0", key: devKey, name: "v99")
+        func setAside() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".dgmo.exe.old-") }.sorted()
+        }
+        var o = try dgmo(["update", Self.nativePath(first), "--apply"], program: installed)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(try dgmo(["--version"], program: installed).stdout, "DGMO v98.0.0\n")
+        let aside = try setAside()
+        XCTAssertEqual(aside.count, 1, "the replaced binary is set aside: \(aside)")
+        o = try dgmo(["update", Self.nativePath(second), "--apply"], program: installed)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(try dgmo(["--version"], program: installed).stdout, "DGMO v99.0.0\n")
+        let after = try setAside()
+        XCTAssertEqual(after.count, 1, "one set aside by this update: \(after)")
+        XCTAssertFalse(after.contains(aside[0]), "the earlier one was removed: \(after)")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".update-") }, [],
+            "no staged copy left")
     }
 
     /// dgmo-build's checks of locked inputs do not depend on the target: DGMOTests runs them.

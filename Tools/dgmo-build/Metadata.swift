@@ -128,10 +128,14 @@ enum Metadata {
             \(compile.target.os == .windows ? windowsEngineEntry : linuxEngineEntry(engine: engine, loader: compile.glibc?.loader ?? ""))
             """
         for cmd in goCommands {
+            let exec =
+                compile.target.os == .windows
+                ? "[\"{native}/embedded-resources/native/\(exe(Compile.multiCall))\", \"\(cmd)\"]"
+                : "[\"{native}/embedded-resources/native/\(cmd)\"]"
             toml += """
 
                 [entries.dgmo-\(cmd)]
-                exec = ["{native}/embedded-resources/native/\(exe(cmd))"]
+                exec = \(exec)
 
                 """
         }

@@ -102,9 +102,13 @@ enum SBOM {
         where path.hasPrefix("embedded-resources/native/") {
             var tool = (path as NSString).lastPathComponent
             if windows, tool.hasSuffix(".exe") { tool.removeLast(4) }
+            let what =
+                tool == "dgmo-native"
+                ? "DGMO's Go components (file-watcher, process-manager, system-info) as one multi-call program (CGO off, static)"
+                : "DGMO Go component (CGO off, static)"
             components.append([
-                "type": "application", "bom-ref": "dgmo-\(tool)", "name": "dgmo-\(tool)", "version": version,
-                "description": "DGMO Go component (CGO off, static)",
+                "type": "application", "bom-ref": tool == "dgmo-native" ? tool : "dgmo-\(tool)", "name": tool == "dgmo-native" ? tool : "dgmo-\(tool)", "version": version,
+                "description": what,
                 "hashes": [["alg": "SHA-256", "content": digest]],
                 "purl": "pkg:generic/dgmo-\(tool)@\(version)", "licenses": licenses(appLicense),
             ])

@@ -39,6 +39,9 @@ EXCLUDED = {
     "_ssl.pyd", "libssl-3.dll", "libcrypto-3.dll", "_hashlib.pyd", "_sqlite3.pyd", "sqlite3.dll",
     "unicodedata.pyd", "_ctypes.pyd", "libffi-8.dll", "pyexpat.pyd", "_elementtree.pyd", "_asyncio.pyd",
     "_overlapped.pyd", "_multiprocessing.pyd", "_msi.pyd", "winsound.pyd", "pythonw.exe", "python.cat",
+    # bz2 and lzma: zipfile (through importlib.metadata) imports them only if it can, and the engine
+    # opens no compressed archive. python3.dll: the stable-ABI forwarder, for abi3 extensions (none here).
+    "_bz2.pyd", "_lzma.pyd", "python3.dll",
 }
 
 

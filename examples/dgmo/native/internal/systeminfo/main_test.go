@@ -1,7 +1,7 @@
 // Tests of system-info's output: one JSON object with the same keys on every platform (DGMO's
 // sysinfo command merges it as is). The platform facts are checked in facts_proc_test.go and
 // facts_windows_test.go.
-package main
+package systeminfo
 
 import (
 	"encoding/json"
@@ -13,11 +13,11 @@ import (
 	"testing"
 )
 
-// TestMain runs system-info's own main when SI_TEST_MAIN is set, so the test can check what the
+// TestMain runs system-info's own Main when SI_TEST_MAIN is set, so the test can check what the
 // program prints.
 func TestMain(m *testing.M) {
 	if os.Getenv("SI_TEST_MAIN") != "" {
-		main()
+		Main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

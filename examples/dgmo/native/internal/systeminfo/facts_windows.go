@@ -4,7 +4,7 @@
 // "major.minor.build" (e.g. 10.0.19045; RtlGetVersion, unlike GetVersionEx, is not capped by
 // the program's manifest); uptime from GetTickCount64; memory from GlobalMemoryStatusEx.
 // Windows has no load average: load_average stays [] (as on Linux without /proc).
-package main
+package systeminfo
 
 import (
 	"fmt"

@@ -2,7 +2,7 @@
 
 // Linux (and any other non-Windows build): the facts come from /proc. Without /proc (a chroot,
 // say) they stay empty.
-package main
+package systeminfo
 
 import (
 	"bufio"

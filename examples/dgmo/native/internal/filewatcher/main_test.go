@@ -1,7 +1,7 @@
-// Tests of file-watcher as a program (the test binary runs its main when FW_TEST_MAIN is set, and
+// Tests of file-watcher as a program (the test binary runs its Main when FW_TEST_MAIN is set, and
 // sleeps for a minute when FW_TEST_SLEEP is): it reports a created, a modified and a removed
 // file as JSON lines, and stops when its parent is gone, on Linux and under wine.
-package main
+package filewatcher
 
 import (
 	"bufio"
@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv("FW_TEST_MAIN") != "" {
-		main()
+		Main()
 		os.Exit(0)
 	}
 	if os.Getenv("FW_TEST_SLEEP") != "" {

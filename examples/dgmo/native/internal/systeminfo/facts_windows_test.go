@@ -1,6 +1,6 @@
 // On Windows the facts are the Windows API's, never the Linux host's: under wine the Linux
 // /proc is readable (through Z:), and these tests check that none of it leaks in.
-package main
+package systeminfo
 
 import (
 	"os"

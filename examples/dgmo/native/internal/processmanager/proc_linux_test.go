@@ -1,6 +1,6 @@
 // Watching and killing a pid on Linux, for the tests: a process is gone when /proc no longer
 // has it or it is a zombie (re-parented to an init that has not reaped it yet).
-package main
+package processmanager
 
 import (
 	"os"

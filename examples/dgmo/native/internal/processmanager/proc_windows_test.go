@@ -1,6 +1,6 @@
 // Watching and killing a pid on Windows, for the tests: a handle is opened at once (so the pid
 // cannot be reused while the test looks at it) and waited on.
-package main
+package processmanager
 
 import (
 	"syscall"

@@ -1,6 +1,6 @@
 // Linux: the command gets a parent-death signal (SIGTERM), so the kernel stops it should
 // process-manager die by SIGKILL; stopping passes the received signal on unchanged.
-package main
+package processmanager
 
 import (
 	"os"

@@ -1,7 +1,7 @@
 //go:build linux
 
 // On Linux the facts are /proc's.
-package main
+package systeminfo
 
 import (
 	"os"

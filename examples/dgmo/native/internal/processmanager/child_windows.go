@@ -8,7 +8,7 @@
 // There are no signals to pass on: Process.Signal(os.Interrupt) is not supported on Windows (a
 // console Ctrl+C already reaches the command itself, which shares the console), so stopping
 // means terminating the command (exit status 1).
-package main
+package processmanager
 
 import (
 	"fmt"

@@ -2,10 +2,10 @@
 // does not outlive it (killed outright, or when the parent named in DGMO_PARENT_PID goes away).
 // The test binary plays every process the tests need, so no other program is involved and the
 // same tests run on Linux and, cross-compiled, under wine: TestMain looks at PM_TEST_ROLE and
-// becomes the supervisor (process-manager's own main), or one of the commands it supervises.
+// becomes the supervisor (process-manager's own Main), or one of the commands it supervises.
 // The platform parts (watching and killing a pid) are in proc_linux_test.go and
 // proc_windows_test.go.
-package main
+package processmanager
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "supervisor": // process-manager itself, supervising PM_TEST_CHILD_ROLE
 		os.Setenv("PM_TEST_ROLE", os.Getenv("PM_TEST_CHILD_ROLE"))
-		main()
+		Main()
 	case "exit": // a command that exits with PM_TEST_EXIT at once
 		code, _ := strconv.Atoi(os.Getenv("PM_TEST_EXIT"))
 		os.Exit(code)
