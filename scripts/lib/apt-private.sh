@@ -63,3 +63,21 @@ apt_private_get() {
   [ "$(id -u)" -ne 0 ] || opts+=(-o "APT::Sandbox::User=root")
   apt-get "${opts[@]}" "$@"
 }
+
+# apt_private_stamped DIR WANT MESSAGE INSTALL: unless DIR/stamp holds WANT, prints MESSAGE and runs
+# `INSTALL DIR LOG` (LOG: DIR/install.log, emptied first), then writes WANT into the stamp. Callers
+# at the same time wait for each other (flock on DIR/.lock); the second finds the stamp written.
+apt_private_stamped() {
+  local dir=$1 want=$2 message=$3 install=$4
+  [ -f "$dir/stamp" ] && [ "$(< "$dir/stamp")" = "$want" ] && return 0
+  mkdir -p "$dir" || return 1
+  (
+    flock 9
+    [ -f "$dir/stamp" ] && [ "$(< "$dir/stamp")" = "$want" ] && exit 0
+    echo "$message" >&2
+    rm -f "$dir/stamp"
+    : > "$dir/install.log"
+    "$install" "$dir" "$dir/install.log" || exit 1
+    printf '%s\n' "$want" > "$dir/stamp"
+  ) 9> "$dir/.lock"
+}

