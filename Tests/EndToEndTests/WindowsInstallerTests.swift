@@ -97,7 +97,8 @@ final class WindowsInstallerTests: XCTestCase {
     /// stand-in.
     static func sbom(in dir: String) throws -> String {
         if FileManager.default.fileExists(atPath: binary + ".cdx.json") { return binary + ".cdx.json" }
-        try Harness.write(#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}"#, to: dir + "/sbom.json")
+        try Harness.write(
+            #"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}"#, to: dir + "/sbom.json")
         return dir + "/sbom.json"
     }
 
@@ -199,7 +200,8 @@ final class WindowsInstallerTests: XCTestCase {
         get throws {
             let o = try wine(["cmd", "/c", "echo %LOCALAPPDATA%"])
             let local = o.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            try require(o.status == 0 && local.hasPrefix(#"C:\"#), "wine cmd /c echo %LOCALAPPDATA%: \(o.stdout) \(o.stderr)")
+            try require(
+                o.status == 0 && local.hasPrefix(#"C:\"#), "wine cmd /c echo %LOCALAPPDATA%: \(o.stdout) \(o.stderr)")
             return try linux(local + #"\dgmo"#)
         }
     }
@@ -350,7 +352,9 @@ final class WindowsInstallerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: try linux(dir)), "\(dir) is left")
         XCTAssertFalse(FileManager.default.fileExists(atPath: try cacheDir), "/REMOVECACHE kept the cache")
         XCTAssertNil(try registry(Self.uninstallKey))
-        _ = try wine(["reg", "add", Self.environmentKey, "/v", "Path", "/t", "REG_EXPAND_SZ", "/d",
-            before.joined(separator: ";"), "/f"])
+        _ = try wine([
+            "reg", "add", Self.environmentKey, "/v", "Path", "/t", "REG_EXPAND_SZ", "/d",
+            before.joined(separator: ";"), "/f",
+        ])
     }
 }
