@@ -55,7 +55,10 @@ for s in "$SRC" $SRC_ARM64; do
 done
 # The Windows exe does not run here: its version and signature are read with bundle-append.
 if [ -n "$SRC_WINDOWS" ]; then
-  [ "$("$BIN/bundle-append" inspect --json "$SRC_WINDOWS" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['version'] if d['target'] == 'windows-x64' else 'not windows-x64')")" = "$VERSION" ] \
+  win_version=$("$BIN/bundle-append" inspect --json "$SRC_WINDOWS" | python3 -c "import json, sys
+d = json.load(sys.stdin)
+print(d['version'] if d.get('target') == 'windows-x64' else '')" 2>/dev/null) || true
+  [ "$win_version" = "$VERSION" ] \
     || { echo "release: $SRC_WINDOWS is not a windows-x64 DGMO $VERSION (run 'make dgmo TARGET=windows-x64')" >&2; exit 2; }
   "$BIN/bundle-append" verify "$SRC_WINDOWS" --pubkey "${KEY%.key}.pub" >/dev/null \
     || { echo "release: $SRC_WINDOWS is not signed by ${KEY%.key}.pub: build it with the same DGMO_RELEASE_KEY" >&2; exit 2; }
@@ -236,7 +239,7 @@ cp "${KEY%.key}.pub" "$OUT/dgmo.pub"
 
 # --- the table -----------------------------------------------------------------------------
 echo
-printf '%-36s %12s  %s\n' ARTIFACT SIZE SHA-256
+printf '%-44s %12s  %s\n' ARTIFACT SIZE SHA-256
 for f in "$OUT"/*; do
-  printf '%-36s %12s  %s\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)"
+  printf '%-44s %12s  %s\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)"
 done
