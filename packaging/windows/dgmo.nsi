@@ -33,7 +33,7 @@ ManifestDPIAware true
 !define PUBLISHER "The DGMO authors"
 !define UNINSTKEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\DGMO"
 !define ENVKEY "SYSTEM\CurrentControlSet\Control\Session Manager\Environment"
-; A string of NSIS_MAX_STRLEN - 1 characters may have been cut (below).
+; The longest string NSIS holds whole (below).
 !define /math PATH_MAX ${NSIS_MAX_STRLEN} - 1
 
 !include "MUI2.nsh"
@@ -94,14 +94,21 @@ Section "DGMO (required)" SecMain
 SectionEnd
 
 ; The machine's Path (REG_EXPAND_SZ) gets ";$INSTDIR" unless an entry is already $INSTDIR. NSIS
-; strings hold NSIS_MAX_STRLEN characters: a longer Path would come back cut, and writing it would
-; lose entries, so then nothing is changed and the log says so.
+; strings hold NSIS_MAX_STRLEN (1024) characters: ReadRegStr of a longer Path fails (it returns ""),
+; and a longer result would be cut, so then Path is not touched and the log says so (measured under
+; wine: without the check, a 1515-character Path was replaced by the install directory alone).
 Section "Add to PATH" SecPath
   SetRegView 64
+  ClearErrors
   ReadRegStr $0 HKLM "${ENVKEY}" "Path"
+  ; What the uninstaller will need: ";" + Path + ";" + $INSTDIR + ";".
   StrLen $1 $0
-  ${If} $1 >= ${PATH_MAX}
-    DetailPrint "PATH is too long for this installer to edit safely; add $INSTDIR to it yourself"
+  StrLen $2 "$INSTDIR"
+  IntOp $1 $1 + $2
+  IntOp $1 $1 + 3
+  ${If} ${Errors}
+  ${OrIf} $1 > ${PATH_MAX}
+    DetailPrint "PATH is unreadable or too long for this installer to edit safely: add $INSTDIR to it yourself"
     Goto path_done
   ${EndIf}
   ${StrStr} $2 ";$0;" ";$INSTDIR;"
@@ -138,11 +145,14 @@ FunctionEnd
 
 Section "Uninstall"
   SetRegView 64
-  ; PATH: the entries equal to $INSTDIR go (the same length guard as at install).
+  ; PATH: the entries equal to $INSTDIR go (";$0;" must fit whole; the installer made sure it would).
+  ClearErrors
   ReadRegStr $0 HKLM "${ENVKEY}" "Path"
   StrLen $1 $0
-  ${If} $1 >= ${PATH_MAX}
-    DetailPrint "PATH is too long for this uninstaller to edit safely; remove $INSTDIR from it yourself"
+  IntOp $1 $1 + 2
+  ${If} ${Errors}
+  ${OrIf} $1 > ${PATH_MAX}
+    DetailPrint "PATH is unreadable or too long for this uninstaller to edit safely: remove $INSTDIR from it yourself"
   ${Else}
     ${UnStrRep} $2 ";$0;" ";$INSTDIR;" ";"
     ${If} $2 != ";$0;"
