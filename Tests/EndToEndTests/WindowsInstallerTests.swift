@@ -357,4 +357,30 @@ final class WindowsInstallerTests: XCTestCase {
             before.joined(separator: ";"), "/f",
         ])
     }
+
+    /// NSIS strings hold 1024 characters: ReadRegStr of a longer Path returns "" (measured: without
+    /// the installer's check a 1515-character Path became the install directory alone). A Path too
+    /// long to edit whole is left alone by the installer and the uninstaller.
+    func testLongPathIsLeftAlone() throws {
+        let a = try requireArtifacts()
+        let before = try machinePath()
+        let long = before + (1...120).map { String(format: #"C:\dir%03d\bin"#, $0) }
+        let set = { (entries: [String]) in
+            try self.wine([
+                "reg", "add", Self.environmentKey, "/v", "Path", "/t", "REG_EXPAND_SZ", "/d",
+                entries.joined(separator: ";"), "/f",
+            ])
+        }
+        XCTAssertEqual(try set(long).status, 0)
+        XCTAssertGreaterThan(long.joined(separator: ";").count, 1024)
+        XCTAssertEqual(try wine([a.setup, "/S"]).status, 0)
+        try waitForPrefix()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: try linux(Self.installDir + #"\dgmo.exe"#)))
+        XCTAssertEqual(try machinePath(), long, "the installer changed a Path longer than 1024 characters")
+        XCTAssertEqual(try wine([Self.installDir + #"\uninstall.exe"#, "/S"]).status, 0)
+        try waitForPrefix()
+        XCTAssertEqual(try machinePath(), long, "the uninstaller changed a Path longer than 1024 characters")
+        XCTAssertNil(try registry(Self.uninstallKey))
+        XCTAssertEqual(try set(before).status, 0)
+    }
 }
