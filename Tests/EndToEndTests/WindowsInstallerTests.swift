@@ -28,7 +28,7 @@ final class WindowsInstallerTests: XCTestCase {
 
     override class func setUp() {
         super.setUp()
-        wineSetup = WindowsTests.makePrefix(named: "windows-installer-tests")
+        wineSetup = WindowsTests.makePrefix(name: "windows-installer-tests")
     }
 
     override class func tearDown() {

@@ -61,9 +61,8 @@ final class WindowsTests: SignedAsGivenTestCase {
     /// The class's prefix, made by scripts/lib/wine-toolchain.sh: with `WINE` and `WINESERVER` from
     /// the environment when both are set (`wine_prefix`), else with the clone's installed wine
     /// (`wine_toolchain`, which only exports when its stamp matches; it does not download here:
-    /// without a stamp the class fails and says how to install wine). `name` tells the prefixes of
-    /// two classes apart (WindowsInstallerTests makes its own).
-    static func makePrefix(named name: String = "windows-tests") -> Result<Wine, Harness.SetupError> {
+    /// without a stamp the class fails and says how to install wine).
+    static func makePrefix(name: String = "windows-tests") -> Result<Wine, Harness.SetupError> {
         let env = ProcessInfo.processInfo.environment
         let root = Harness.packageRoot.path
         let fromEnvironment = (env["WINE"] ?? "").isEmpty == false && (env["WINESERVER"] ?? "").isEmpty == false
@@ -74,7 +73,7 @@ final class WindowsTests: SignedAsGivenTestCase {
                         "wine is not installed in \(root)/.build-dgmo/wine: run 'make wine' (scripts/lib/wine-toolchain.sh; make test does it), or set WINE and WINESERVER"
                 ))
         }
-        let prefix = NSTemporaryDirectory() + "wine-prefix-" + name + "-" + String(getpid())
+        let prefix = NSTemporaryDirectory() + "wine-prefix-\(name)-" + String(getpid())
         try? FileManager.default.removeItem(atPath: prefix)
         var environment = ["PATH": env["PATH"] ?? "/usr/bin:/bin", "HOME": env["HOME"] ?? NSTemporaryDirectory()]
         if fromEnvironment {
