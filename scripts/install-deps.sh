@@ -18,10 +18,11 @@ packages=(
   debootstrap                                        # the Debian 11 root of OldSystemTests
 )
 
-# `make release` also packages (.deb, .rpm) and checks them with lintian and rpmlint;
-# shellcheck lets actionlint check the workflow's scripts (ReleaseLintTests).
+# `make release` also packages (.deb, .rpm) and checks them with lintian and rpmlint; actionlint
+# checks the workflow's scripts with shellcheck (ReleaseLintTests); scripts/lib/nsis-toolchain.sh
+# checks the makensis it fetches (not installs) with the Debian archive keyring.
 if [ "${1:-}" = "--release" ]; then
-  packages+=(rpm lintian rpmlint dpkg-dev bzip2 shellcheck)
+  packages+=(rpm lintian rpmlint dpkg-dev bzip2 shellcheck debian-archive-keyring)
 fi
 
 # dgmo-build makes a virtual environment for the pinned toolchain: python3 with venv and pip.

@@ -10,6 +10,10 @@
 #   linux-arm64: dgmo-<v>-linux-arm64.tar.gz/.tar.xz, dgmo_<v>-1_arm64.deb, dgmo-<v>-1.aarch64.rpm,
 #   dgmo-<v>-linux-arm64 and dgmo-<v>-linux-arm64.cdx.json (the arm64 binary runs here under qemu,
 #   registered with binfmt_misc for the run: scripts/lib/qemu-binfmt.sh)
+#   windows-x64, when SRC_WINDOWS names it (dist/dgmo-windows-x64.exe, `make dgmo TARGET=windows-x64`,
+#   its SBOM beside it as dgmo-windows-x64.exe.cdx.json): dgmo-<v>-windows-x64.exe,
+#   dgmo-<v>-windows-x64-setup.exe (NSIS), dgmo-<v>-windows-x64.zip and dgmo-<v>-windows-x64.cdx.json
+#   (scripts/windows-installer.sh; Authenticode-signed when DGMO_WINDOWS_CERT names a PKCS#12 file)
 #   checksums.sha256                      `sha256sum -c checksums.sha256`
 #   *.minisig, dgmo.pub                   `minisign -Vm FILE -p dgmo.pub`
 #
@@ -25,9 +29,12 @@ BIN=${BIN:-$(swift build -c release --show-bin-path)}
 KEY=${DGMO_RELEASE_KEY:-.build-dgmo/dev-signing.key}
 SRC=${SRC:-dist/dgmo-linux-x64}
 SRC_ARM64=${SRC_ARM64:-}
+SRC_WINDOWS=${SRC_WINDOWS:-}
 OUT=${OUT:-dist/release}
 [ -x "$SRC" ] || { echo "release: $SRC is missing (run 'make dgmo')" >&2; exit 2; }
 [ -z "$SRC_ARM64" ] || [ -x "$SRC_ARM64" ] || { echo "release: $SRC_ARM64 is missing (run 'make dgmo TARGET=linux-arm64')" >&2; exit 2; }
+[ -z "$SRC_WINDOWS" ] || [ -f "$SRC_WINDOWS" ] || { echo "release: $SRC_WINDOWS is missing (run 'make dgmo TARGET=windows-x64')" >&2; exit 2; }
+[ -z "$SRC_WINDOWS" ] || [ -f "$SRC_WINDOWS.cdx.json" ] || { echo "release: $SRC_WINDOWS.cdx.json (its SBOM) is missing (run 'make dgmo TARGET=windows-x64')" >&2; exit 2; }
 [ -f "$KEY" ] || { echo "release: signing key $KEY not found (set DGMO_RELEASE_KEY)" >&2; exit 2; }
 VERSION=$(python3 -c "import json; print(json.load(open('examples/dgmo/package.json'))['version'])")
 
@@ -46,6 +53,16 @@ for s in "$SRC" $SRC_ARM64; do
   "$BIN/bundle-append" verify "$s" --pubkey "${KEY%.key}.pub" >/dev/null \
     || { echo "release: $s is not signed by ${KEY%.key}.pub: build it with the same DGMO_RELEASE_KEY" >&2; exit 2; }
 done
+# The Windows exe does not run here: its version and signature are read with bundle-append.
+if [ -n "$SRC_WINDOWS" ]; then
+  win_version=$("$BIN/bundle-append" inspect --json "$SRC_WINDOWS" | python3 -c "import json, sys
+d = json.load(sys.stdin)
+print(d['version'] if d.get('target') == 'windows-x64' else '')" 2>/dev/null) || true
+  [ "$win_version" = "$VERSION" ] \
+    || { echo "release: $SRC_WINDOWS is not a windows-x64 DGMO $VERSION (run 'make dgmo TARGET=windows-x64')" >&2; exit 2; }
+  "$BIN/bundle-append" verify "$SRC_WINDOWS" --pubkey "${KEY%.key}.pub" >/dev/null \
+    || { echo "release: $SRC_WINDOWS is not signed by ${KEY%.key}.pub: build it with the same DGMO_RELEASE_KEY" >&2; exit 2; }
+fi
 rm -rf "$OUT"; mkdir -p "$OUT"
 touch_all() { find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }
 # The man page carries the release's version and date (SOURCE_DATE_EPOCH's day).
@@ -200,6 +217,12 @@ for p in $p1 $p2 $p3; do wait "$p" || status=1; done
 }
 release_target linux-x64 "$SRC"
 [ -z "$SRC_ARM64" ] || release_target linux-arm64 "$SRC_ARM64"
+# windows-x64: the exe (Authenticode-signed first when DGMO_WINDOWS_CERT is set), its installer and zip.
+if [ -n "$SRC_WINDOWS" ]; then
+  cp "$SRC_WINDOWS.cdx.json" "$OUT/dgmo-$VERSION-windows-x64.cdx.json"
+  scripts/windows-installer.sh "$SRC_WINDOWS" "$VERSION" "$OUT" "$OUT/dgmo-$VERSION-windows-x64.cdx.json" \
+    || { echo "release: packaging windows-x64 failed" >&2; exit 1; }
+fi
 
 # --- lintian and rpmlint ------------------------------------------------------------------
 # The accepted tags ship inside the .deb (usr/share/lintian/overrides/dgmo) and in
@@ -216,7 +239,7 @@ cp "${KEY%.key}.pub" "$OUT/dgmo.pub"
 
 # --- the table -----------------------------------------------------------------------------
 echo
-printf '%-36s %12s  %s\n' ARTIFACT SIZE SHA-256
+printf '%-44s %12s  %s\n' ARTIFACT SIZE SHA-256
 for f in "$OUT"/*; do
-  printf '%-36s %12s  %s\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)"
+  printf '%-44s %12s  %s\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(sha256sum "$f" | cut -c1-64)"
 done

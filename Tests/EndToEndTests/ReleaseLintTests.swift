@@ -43,7 +43,7 @@ final class ReleaseLintTests: XCTestCase {
             if line.contains("${{ secrets.") {
                 XCTAssertTrue(
                     line.trimmingCharacters(in: .whitespaces).range(
-                        of: #"^[A-Z_]+: \$\{\{ secrets\.[A-Z_]+ \}\}$"#, options: .regularExpression) != nil,
+                        of: #"^[A-Z0-9_]+: \$\{\{ secrets\.[A-Z0-9_]+ \}\}$"#, options: .regularExpression) != nil,
                     "line \(i + 1): a secret used outside env: \(line)")
             }
             if line.contains("apt-get install") {

