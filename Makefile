@@ -108,13 +108,15 @@ dgmo: build
 endif
 
 ## Every release artifact (archives, .deb, .rpm, SBOM, checksums, signatures) of linux-x64 and
-## linux-arm64 in dist/release, with a table.
+## linux-arm64, and windows-x64's exe, zip and NSIS setup.exe (docs/release.md), in dist/release, with a table.
 ## DGMO_RELEASE_KEY=path/to/minisign.key signs with a real key (default: the development key).
-## DGMO_ARM64=prebuilt takes the dist/dgmo-linux-arm64 already there (the workflow's arm64 job built it).
+## DGMO_ARM64=prebuilt takes the dist/dgmo-linux-arm64 already there (the workflow's arm64 job built it);
+## DGMO_WINDOWS=prebuilt likewise dist/dgmo-windows-x64.exe (the windows job's, maybe Authenticode-signed).
 release: dgmo
 	@scripts/install-deps.sh --release
 	$(if $(filter prebuilt,$(DGMO_ARM64)),test -x dist/dgmo-linux-arm64,$(MAKE) --no-print-directory dgmo TARGET=linux-arm64)
-	BIN=$(BIN) SRC_ARM64=dist/dgmo-linux-arm64 scripts/release.sh
+	$(if $(filter prebuilt,$(DGMO_WINDOWS)),test -f dist/dgmo-windows-x64.exe,$(MAKE) --no-print-directory dgmo TARGET=windows-x64)
+	BIN=$(BIN) SRC_ARM64=dist/dgmo-linux-arm64 SRC_WINDOWS=dist/dgmo-windows-x64.exe scripts/release.sh
 
 ## Builds everything twice from scratch, as two plain `make release` runs would, and compares the bytes
 ## (both targets).
@@ -153,7 +155,7 @@ hello-windows: build $(WINDOWS_STUB) wine
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
 # DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
 # take over 30 s each on a loaded 2-core machine.
-SLOW_TESTS = FreshMachineTests DGMOTests DGMOArm64Tests DGMOWindowsTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
+SLOW_TESTS = FreshMachineTests DGMOTests DGMOArm64Tests DGMOWindowsTests WindowsInstallerTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \

@@ -244,7 +244,7 @@ final class WindowsInstallerTests: XCTestCase {
         XCTAssertTrue(lines.last?.hasSuffix(String(exeDigest)) ?? false, "the zip's dgmo.exe is the signed one")
 
         // Same inputs, same bytes (signed without a timestamp server: the signature covers every
-        // other byte, so the unsigned files are the same too; not built twice, makensis's LZMA of
+        // other byte, so the unsigned files are the same too; not built twice, makensis's compression of
         // 70 MB takes a minute).
         let again = a.dir + "/again"
         try Self.build(into: again, sbom: try Self.sbom(in: a.dir), cert: a.p12)

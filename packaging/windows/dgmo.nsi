@@ -17,7 +17,10 @@
 
 Unicode true
 Target amd64-unicode
-SetCompressor /SOLID lzma
+; zlib, not LZMA: dgmo.exe is compressed already (zstd and xz layers). On the release exe LZMA saves
+; 1.3 % and zlib 1.1 % (49,679,936 -> 49,032,704 / 49,131,286 bytes), while LZMA takes about 30 s of
+; CPU to build and more to unpack at install time.
+SetCompressor zlib
 RequestExecutionLevel admin
 ManifestSupportedOS all
 ManifestDPIAware true
