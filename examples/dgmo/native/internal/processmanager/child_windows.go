@@ -5,9 +5,10 @@
 // allowed). The command is created suspended and resumed only once it is in the job, so not
 // even its first instructions can start a process outside it.
 //
-// There are no signals to pass on: Process.Signal(os.Interrupt) is not supported on Windows (a
-// console Ctrl+C already reaches the command itself, which shares the console), so stopping
-// means terminating the command (exit status 1).
+// There are no signals to pass on: Process.Signal(os.Interrupt) is not supported on Windows. A
+// console Ctrl+C or Ctrl+Break already reaches the command itself, which shares the console, so
+// the first one is left to the command (it may clean up and exit, as under a shell); a second one,
+// a close/logoff/shutdown event (SIGTERM) or a parent gone terminates it (exit status 1).
 package processmanager
 
 import (
@@ -118,5 +119,17 @@ func started(cmd *exec.Cmd) error {
 	return nil
 }
 
-// stop terminates the command: whatever s was, Windows cannot deliver it.
-func stop(p *os.Process, s os.Signal) { p.Kill() }
+// interrupts counts the console's Ctrl+C/Ctrl+Break events seen while a command runs.
+var interrupts int
+
+// stop ends the command: Windows cannot deliver s, so it is terminated, except at the first
+// console interrupt, which the command received from the console too.
+func stop(p *os.Process, s os.Signal) {
+	if s == os.Interrupt {
+		interrupts++
+		if interrupts == 1 {
+			return
+		}
+	}
+	p.Kill()
+}

@@ -16,13 +16,17 @@ const windows = process.platform === "win32";
  * the two renames, a moment in which a new start of it fails; no reader sees half a binary.
  */
 function replaceRunning(staged: string, target: string): void {
-  const aside = join(dirname(target), `.${basename(target)}.old-${process.pid}`);
-  renameSync(target, aside);
+  // The pid and a random part: Windows reuses pids soon, and an earlier aside may still run.
+  const aside = join(dirname(target), `.${basename(target)}.old-${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
+  renameRetrying(target, aside);
   try {
-    renameSync(staged, target);
+    renameRetrying(staged, target);
   } catch (e) {
-    try { renameSync(aside, target); }
-    catch { throw new UsageError(`dgmo update: cannot replace ${target}: ${(e as Error).message}; the previous binary is ${aside}`, 1); }
+    try { renameRetrying(aside, target); }
+    catch {
+      throw new RollbackFailed(
+        `dgmo update: cannot replace ${target}: ${(e as Error).message}; the previous binary is ${aside}, the new one ${staged}`);
+    }
     throw e;
   }
   // Fails while it runs (this process's launcher, any other dgmo started before): a later
@@ -30,22 +34,44 @@ function replaceRunning(staged: string, target: string): void {
   try { unlinkSync(aside); } catch {}
 }
 
-const WINDOWS_NOTE = `
-On Windows, where a running binary cannot be replaced, the old one is renamed aside
-(.NAME.old-PID, beside it) and removed by a later update.`;
+/** The target could be neither replaced nor restored: both binaries are kept for the user. */
+class RollbackFailed extends UsageError {
+  constructor(message: string) { super(message, 1); }
+}
 
 /**
- * Removes what earlier Windows updates set aside beside TARGET (`.NAME.old-PID`). One that still
+ * A rename on Windows, tried again for up to about half a second: a virus scanner often holds a
+ * freshly written executable open for a moment, and the rename fails meanwhile (EBUSY/EPERM).
+ */
+function renameRetrying(from: string, to: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try { renameSync(from, to); return; }
+    catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (attempt >= 5 || (code !== "EBUSY" && code !== "EPERM" && code !== "EACCES")) throw e;
+      Bun.sleepSync(100);
+    }
+  }
+}
+
+const WINDOWS_NOTE = `
+On Windows, where a running binary cannot be replaced, the old one is renamed aside
+(.NAME.old-PID-RANDOM, beside it) and removed by a later update.`;
+
+/**
+ * Removes what earlier Windows updates set aside beside TARGET (`.NAME.old-PID-RANDOM`). One that still
  * runs cannot be deleted and stays for the next time. Only `update` does this, not every start:
  * a leftover costs disk space, not correctness, and a start should not list the directory the
  * binary was installed in (a shared tools folder, a network share).
  */
 function removeSetAside(target: string): void {
-  const prefix = `.${basename(target)}.old-`;
+  // Windows names are case-insensitive: the binary may have been started as DGMO.EXE.
+  const prefix = `.${basename(target)}.old-`.toLowerCase();
   let names: string[];
   try { names = readdirSync(dirname(target)); } catch { return; }
   for (const name of names) {
-    if (name.startsWith(prefix) && /^[0-9]+$/.test(name.slice(prefix.length))) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith(prefix) && /^[0-9]+(-[0-9a-f]+)?$/.test(lower.slice(prefix.length))) {
       try { unlinkSync(join(dirname(target), name)); } catch {}
     }
   }
@@ -121,7 +147,8 @@ options:
         if (windows) replaceRunning(staged, target);
         else renameSync(staged, target);
       } catch (e) {
-        try { unlinkSync(staged); } catch {}
+        // Unless neither binary is in place any more: then the verified new one stays for the user.
+        if (!(e instanceof RollbackFailed)) { try { unlinkSync(staged); } catch {} }
         if (e instanceof UsageError) throw e;
         throw new UsageError(`dgmo update: cannot replace ${target}: ${(e as Error).message}`, 1);
       }
