@@ -50,8 +50,16 @@ enum Metadata {
             : NativeLibraryScan.linked(moduleMaps: NativeLibraryScan.moduleMaps(in: sources))
                 + [NativeLibraryScan.musl(zigRoot: zigRoot, requirements: root + "/packaging/zig/requirements.txt")]
                 .compactMap { $0 }
+        var sbomVersions = versions
+        if compile.target.os == .windows {
+            // The Microsoft C runtime python.org's embeddable CPython ships beside python3XY.dll.
+            for dll in ["vcruntime140", "vcruntime140_1"] {
+                sbomVersions[dll] = try WindowsRuntimes.fileVersion(
+                    ofPE: compile.pythonLayer + "/embedded-resources/python-runtime/\(dll).dll")
+            }
+        }
         let sbom = SBOM.document(
-            name: name, version: version, buildTime: buildTime, versions: versions,
+            name: name, version: version, buildTime: buildTime, versions: sbomVersions,
             engineLock: engineLock, toolLock: toolLock, fileDigests: digest,
             pythonLicenses: PythonLicenses.read(engineLock.map(\.name), venv: compile.tools.venv),
             debArch: compile.glibc?.arch.deb ?? "amd64", target: compile.target,

@@ -54,6 +54,16 @@ enum SBOM {
                 "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": licenses("PSF-2.0"),
                 "hashes": hashes(pythonDLL),
             ])
+            for dll in ["vcruntime140", "vcruntime140_1"] {
+                components.append([
+                    "type": "library", "bom-ref": dll, "name": dll, "version": versions[dll] ?? "",
+                    "description":
+                        "Microsoft Visual C++ runtime DLL, shipped by python.org's embeddable CPython beside python3XY.dll (Authenticode-signed by Microsoft)",
+                    "purl": "pkg:generic/microsoft/\(dll)@\(versions[dll] ?? "")",
+                    "licenses": [["license": ["name": "Microsoft Visual C++ Redistributable license"]]],
+                    "hashes": hashes("embedded-resources/python-runtime/\(dll).dll"),
+                ])
+            }
         } else {
             components += [
             [

@@ -8,7 +8,14 @@ import BundleBuilder
 /// as the pinned zig ships it, on top of Windows' UCRT.
 enum WindowsLauncherLibraries {
     static func read(clibs: String, requirements: String) -> [NativeLibraryScan.Library] {
-        guard let stamp = try? String(contentsOfFile: clibs + "/stamp", encoding: .utf8) else { return [] }
+        guard let stamp = try? String(contentsOfFile: clibs + "/stamp", encoding: .utf8) else {
+            // The stub was built elsewhere (or its libraries removed): say so rather than list nothing silently.
+            FileHandle.standardError.write(
+                Data(
+                    "    warning: \(clibs)/stamp is missing: the SBOM cannot name the C libraries linked into the windows-x64 launcher (scripts/lib/windows-clibs.sh)\n"
+                        .utf8))
+            return []
+        }
         // Source package → (library file, SPDX license as Debian's copyright files give it).
         let known: [String: (file: String, name: String, license: String)] = [
             "libsodium": ("libsodium.a", "libsodium", "ISC"),

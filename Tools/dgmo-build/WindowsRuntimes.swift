@@ -9,7 +9,7 @@ import BundleCrypto
 ///
 /// Why the embeddable CPython and not PyInstaller under wine (both ran the engine here,
 /// docs/dgmo.md "windows-x64"): it needs no Windows program at build time (so no wine in the build,
-/// and nothing a wine quirk could change), its files are python.org's signed ones byte for byte, and
+/// and nothing a wine quirk could change), its PE files are python.org's (PSF-signed) unchanged, and
 /// the layer is smaller (no second copy of the stdlib in a PYZ). The engine and its packages are
 /// compiled to `.pyc` by the toolchain's CPython 3.11, the same bytecode version.
 ///
@@ -17,7 +17,7 @@ import BundleCrypto
 /// checked against them again at every build (the files the build uses are unpacked from them anew).
 struct WindowsRuntimes {
     let bunExe: String
-    /// The embeddable CPython, unpacked as python.org ships it.
+    /// The embeddable CPython, unpacked as the sdist carries it.
     let embed: String
     /// The engine's wheels for win_amd64.
     let wheels: String
@@ -86,9 +86,17 @@ struct WindowsRuntimes {
     /// `FileVersion` of python3XY.dll's VS_VERSIONINFO (UTF-16LE "FileVersion", padding, then the
     /// value), e.g. 3.11.9: what the SBOM and version.json name.
     static func pythonDLLVersion(in embed: String) throws(BuildError) -> String {
-        guard let dll = try Files.list(embed).first(where: { $0.hasPrefix("python3") && $0.hasSuffix(".dll") && $0 != "python3.dll" }),
-            let bytes = FileManager.default.contents(atPath: embed + "/" + dll)
+        guard
+            let dll = try Files.list(embed).first(where: {
+                $0.hasPrefix("python3") && $0.hasSuffix(".dll") && $0 != "python3.dll"
+            })
         else { throw BuildError("\(embed): no python3XY.dll in the embeddable CPython") }
+        return try fileVersion(ofPE: embed + "/" + dll)
+    }
+
+    /// The `FileVersion` string of a PE file's version resource (the SBOM names the vcruntime DLLs' too).
+    static func fileVersion(ofPE path: String) throws(BuildError) -> String {
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw BuildError("cannot read \(path)") }
         let key = Array("FileVersion".utf16.flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] })
         let b = [UInt8](bytes)
         var i = 0
@@ -105,6 +113,6 @@ struct WindowsRuntimes {
             }
             i += 1
         }
-        throw BuildError("\(embed)/\(dll): no FileVersion in its version resource")
+        throw BuildError("\(path): no FileVersion in its version resource")
     }
 }
