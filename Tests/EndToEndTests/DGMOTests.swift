@@ -25,11 +25,20 @@ class DGMOTests: XCTestCase {
     /// The binary's file name when installed (update replaces it).
     class var installedName: String { "dgmo" }
 
-    /// Runs a DGMO binary: directly here; DGMOWindowsTests runs it under wine.
+    /// What runs a DGMO binary with ARGS: itself here; DGMOWindowsTests runs it under wine (the
+    /// program is wine, the binary its first argument, and wine's variables are added).
+    class func invocation(_ program: String, _ args: [String]) throws -> (
+        program: String, args: [String], env: [String: String]
+    ) {
+        (program, args, [:])
+    }
+
+    /// Runs a DGMO binary (through `invocation`).
     class func launch(
         _ program: String, _ args: [String], env: [String: String], cwd: String?, timeout: TimeInterval
     ) throws -> Harness.Output {
-        try Harness.run(program, args, env: env, cwd: cwd, timeout: timeout)
+        let run = try invocation(program, args)
+        return try Harness.run(run.program, run.args, env: run.env.merging(env) { _, given in given }, cwd: cwd, timeout: timeout)
     }
 
     /// A path as the binary is given it (under wine: `Z:\...`).
@@ -159,6 +168,21 @@ class DGMOTests: XCTestCase {
         let bad = try dgmo(["evolve", "--generations", "0"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("--generations"), bad.stderr)
+    }
+
+    /// `dgmo evolve | head -n 1`: the engine finds its reader gone (EPIPE on Linux, EINVAL on
+    /// Windows) and stops quietly with 141, as Unix tools do: no traceback.
+    func testEvolveIntoAClosedPipeStopsQuietly() throws {
+        let run = try Self.invocation(Self.binary, ["evolve", "--seed", "1", "--generations", "2000"])
+        var env = run.env
+        env["DGMO_CACHE_DIR"] = Self.nativePath(cache)
+        let o = try Harness.run(
+            "/bin/bash", ["-c", "\"$@\" | head -n 1; echo \"status ${PIPESTATUS[0]}\"", "pipe", run.program] + run.args,
+            env: env, timeout: 300)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertTrue(o.stdout.hasPrefix("generation 1: best score"), o.stdout)
+        XCTAssertTrue(o.stdout.hasSuffix("status 141\n"), o.stdout)
+        XCTAssertEqual(o.stderr, "", "no traceback, no message")
     }
 
     func testInitWritesConfigAndRefusesToOverwrite() throws {

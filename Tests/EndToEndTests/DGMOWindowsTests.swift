@@ -47,20 +47,19 @@ final class DGMOWindowsTests: DGMOTests {
         super.tearDown()
     }
 
-    override class func launch(
-        _ program: String, _ args: [String], env: [String: String], cwd: String?, timeout: TimeInterval
-    ) throws -> Harness.Output {
+    override class func invocation(_ program: String, _ args: [String]) throws -> (
+        program: String, args: [String], env: [String: String]
+    ) {
         // A linux-x64 binary (the comparison with x64) runs directly.
-        guard program.hasSuffix(".exe") else {
-            return try Harness.run(program, args, env: env, cwd: cwd, timeout: timeout)
-        }
+        guard program.hasSuffix(".exe") else { return (program, args, [:]) }
         let w = try wineSetup.get()
-        var e = [
-            "WINEPREFIX": w.prefix, "WINESERVER": w.wineserver, "WINEDEBUG": "-all",
-            "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
-        ]
-        for (k, v) in env { e[k] = v }
-        return try Harness.run(w.wine, [program] + args, env: e, cwd: cwd, timeout: timeout)
+        return (
+            w.wine, [program] + args,
+            [
+                "WINEPREFIX": w.prefix, "WINESERVER": w.wineserver, "WINEDEBUG": "-all",
+                "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
+            ]
+        )
     }
 
     override class func nativePath(_ path: String) -> String { WindowsTests.windowsPath(path) }

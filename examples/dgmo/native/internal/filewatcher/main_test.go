@@ -58,10 +58,23 @@ func TestReportsCreatedModifiedRemoved(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // the first scan is the baseline
+	// Files appear whole (written beside, then renamed in): a scan between a create and its
+	// write would otherwise see an empty file and then a modified one.
+	staging := t.TempDir()
+	put := func(path, text string) {
+		t.Helper()
+		tmp := filepath.Join(staging, filepath.Base(path))
+		if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
 	g := filepath.Join(dir, "b.txt")
-	os.WriteFile(g, []byte("new"), 0o644)
+	put(g, "new")
 	next("created", g)
-	os.WriteFile(f, []byte("longer"), 0o644)
+	put(f, "longer")
 	next("modified", f)
 	os.Remove(g)
 	next("removed", g)
