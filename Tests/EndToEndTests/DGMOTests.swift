@@ -38,7 +38,8 @@ class DGMOTests: XCTestCase {
         _ program: String, _ args: [String], env: [String: String], cwd: String?, timeout: TimeInterval
     ) throws -> Harness.Output {
         let run = try invocation(program, args)
-        return try Harness.run(run.program, run.args, env: run.env.merging(env) { _, given in given }, cwd: cwd, timeout: timeout)
+        return try Harness.run(
+            run.program, run.args, env: run.env.merging(env) { _, given in given }, cwd: cwd, timeout: timeout)
     }
 
     /// A path as the binary is given it (under wine: `Z:\...`).
@@ -177,7 +178,8 @@ class DGMOTests: XCTestCase {
         var env = run.env
         env["DGMO_CACHE_DIR"] = Self.nativePath(cache)
         let o = try Harness.run(
-            "/bin/bash", ["-c", "\"$@\" | head -n 1; echo \"status ${PIPESTATUS[0]}\"", "pipe", run.program] + run.args,
+            "/bin/bash",
+            ["-c", "\"$@\" | head -n 1; echo \"status ${PIPESTATUS[0]}\"", "pipe", run.program] + run.args,
             env: env, timeout: 300)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.hasPrefix("generation 1: best score"), o.stdout)

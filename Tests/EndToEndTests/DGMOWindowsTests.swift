@@ -150,6 +150,7 @@ final class DGMOWindowsTests: DGMOTests {
     /// The clean-machine chroot is a Linux root without wine; a clean Windows is the release
     /// workflow's windows-latest job.
     override func testCleanMachineChroot() throws {
-        throw XCTSkip("a Linux chroot cannot run a Windows binary; the windows-latest workflow job is its clean machine")
+        throw XCTSkip(
+            "a Linux chroot cannot run a Windows binary; the windows-latest workflow job is its clean machine")
     }
 }
