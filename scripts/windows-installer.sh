@@ -27,22 +27,25 @@ export TZ=UTC LC_ALL=C
 
 die() { echo "windows-installer: $*" >&2; exit 1; }
 
-# sign IN OUT: Authenticode (SHA-256) with DGMO_WINDOWS_CERT; OUT may be IN.
-sign() {
-  local in=$1 out=$2 tmp pass
+# sign IN OUT: Authenticode (SHA-256) with DGMO_WINDOWS_CERT; OUT may be IN. Runs in a subshell, so
+# that its EXIT trap removes the temporary directory (and the password file in it) on every way out,
+# a failure under set -e included.
+sign() (
+  local in=$1 out=$2 tmp pass why
   tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
   pass="$tmp/pass"
   (umask 077; printf '%s' "${DGMO_WINDOWS_CERT_PASSWORD:-}" > "$pass")
   local args=(sign -pkcs12 "$DGMO_WINDOWS_CERT" -readpass "$pass" -h sha256 -n DGMO -i https://dgmo.invalid/
               -time "$SOURCE_DATE_EPOCH")
   [ -z "${DGMO_WINDOWS_TIMESTAMP_URL:-}" ] || args+=(-ts "$DGMO_WINDOWS_TIMESTAMP_URL")
   if ! osslsigncode "${args[@]}" -in "$in" -out "$tmp/signed" > "$tmp/log" 2>&1; then
-    rm -rf "$tmp"
-    die "osslsigncode sign $in failed: $(grep -v '^[[:space:]]*$' "$tmp/log" 2>/dev/null | tail -n 1)"
+    # The log is read before the trap removes it.
+    why=$(grep -v '^[[:space:]]*$' "$tmp/log" | tail -n 1 || true)
+    die "osslsigncode sign $in failed: ${why:-(no output)}"
   fi
   cat "$tmp/signed" > "$out"
-  rm -rf "$tmp"
-}
+)
 
 if [ "${1:-}" = "--sign" ]; then
   [ $# -eq 2 ] || die "usage: $0 --sign FILE"

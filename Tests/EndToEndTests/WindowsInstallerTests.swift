@@ -11,8 +11,9 @@ import TestSupport
 ///
 /// What wine cannot tell (docs/release.md): UAC (wine runs everything as an administrator that never
 /// asks), the real ACLs of Program Files and HKLM, SmartScreen and Defender, and whether a real
-/// Explorer picks up the PATH broadcast; release.yml's `windows-x64-installer` job runs the same
-/// steps on real Windows.
+/// Explorer picks up the PATH broadcast, and junctions (wine's `mklink /j` fails, its `rd /s` follows a
+/// unix symlink: the uninstaller's cache removal is not tested against a planted junction);
+/// release.yml's `test-windows-x64` job runs the install steps on real Windows.
 final class WindowsInstallerTests: XCTestCase {
     static let binary =
         ProcessInfo.processInfo.environment["DGMO_TEST_WINDOWS_BINARY"]
@@ -297,6 +298,7 @@ final class WindowsInstallerTests: XCTestCase {
         XCTAssertEqual(key["NoModify"], "0x1")
         XCTAssertEqual(key["NoRepair"], "0x1")
         XCTAssertNotNil(key["EstimatedSize"])
+        XCTAssertEqual(key["PathAdded"], "0x1", "the installer added the Path entry")
         XCTAssertTrue(FileManager.default.fileExists(atPath: try shortcut), "no Start-menu shortcut")
         var path = try machinePath()
         XCTAssertEqual(path.filter { $0 == Self.installDir }.count, 1, "PATH: \(path)")
@@ -382,5 +384,116 @@ final class WindowsInstallerTests: XCTestCase {
         XCTAssertEqual(try machinePath(), long, "the uninstaller changed a Path longer than 1024 characters")
         XCTAssertNil(try registry(Self.uninstallKey))
         XCTAssertEqual(try set(before).status, 0)
+    }
+
+    /// `setup.exe` ARGS through cmd (NSIS wants /D= last and unquoted), the setup copied to
+    /// C:\dgmo-setup.exe (not the name testPathSwitchDirectoryAndRemoveCache copies it to).
+    func setupThroughCmd(_ a: Artifacts, _ args: String) throws -> Harness.Output {
+        let copy = try linux(#"C:\dgmo-setup.exe"#)
+        if !FileManager.default.fileExists(atPath: copy) {
+            try FileManager.default.copyItem(atPath: a.setup, toPath: copy)
+        }
+        let o = try wine(["cmd", "/c", #"C:\dgmo-setup.exe "# + args])
+        try waitForPrefix()
+        return o
+    }
+
+    /// A Path entry that was there before the install stays after the uninstall: with /PATH=0, and with
+    /// /PATH=1 (the installer finds the entry, adds nothing and records no PathAdded).
+    func testExistingPathEntryIsKept() throws {
+        let a = try requireArtifacts()
+        let before = try machinePath()
+        let dir = #"C:\Already On Path"#
+        let set = { (entries: [String]) in
+            try self.wine([
+                "reg", "add", Self.environmentKey, "/v", "Path", "/t", "REG_EXPAND_SZ", "/d",
+                entries.joined(separator: ";"), "/f",
+            ])
+        }
+        XCTAssertEqual(try set(before + [dir]).status, 0)
+        defer { _ = try? set(before) }
+        for args in ["/S /PATH=0 /D=" + dir, "/S /D=" + dir] {
+            let setup = try setupThroughCmd(a, args)
+            XCTAssertEqual(setup.status, 0, "setup.exe \(args): \(setup.stdout) \(setup.stderr)")
+            XCTAssertEqual(try registry(Self.uninstallKey)?["InstallLocation"], dir)
+            XCTAssertNil(try registry(Self.uninstallKey)?["PathAdded"], "\(args): PathAdded for an entry already there")
+            XCTAssertEqual(try machinePath(), before + [dir], args)
+            XCTAssertEqual(try wine([dir + #"\uninstall.exe"#, "/S"]).status, 0)
+            try waitForPrefix()
+            XCTAssertFalse(FileManager.default.fileExists(atPath: try linux(dir)), "\(args): \(dir) is left")
+            XCTAssertEqual(
+                try machinePath(), before + [dir], "\(args): the uninstaller removed an entry it did not add")
+        }
+    }
+
+    /// A directory with other files (here another program's README.txt and uninstall.exe, which ours
+    /// would overwrite and the uninstaller delete) is refused: exit code 2, nothing written.
+    func testForeignDirectoryIsRefused() throws {
+        let a = try requireArtifacts()
+        let dir = #"C:\Other Tools"#
+        let linuxDir = try linux(dir)
+        try FileManager.default.createDirectory(atPath: linuxDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: linuxDir) }
+        try Harness.write("theirs", to: linuxDir + "/README.txt")
+        try Harness.write("theirs", to: linuxDir + "/uninstall.exe")
+        let setup = try setupThroughCmd(a, "/S /D=" + dir)
+        XCTAssertEqual(setup.status, 2, "setup.exe into a foreign directory: \(setup.stdout) \(setup.stderr)")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: linuxDir).sorted(), ["README.txt", "uninstall.exe"])
+        XCTAssertEqual(try String(contentsOfFile: linuxDir + "/README.txt", encoding: .utf8), "theirs")
+        XCTAssertNil(try registry(Self.uninstallKey), "a refused install registered itself")
+    }
+
+    /// An upgrade while the installed dgmo.exe runs: the running image is renamed aside
+    /// (.dgmo.exe.old-setup), the new dgmo.exe written, exit code 0; after it ends, the uninstaller
+    /// removes that and a `dgmo update` leftover (.dgmo.exe.update-*) with the directory.
+    func testUpgradeWhileRunning() throws {
+        let a = try requireArtifacts()
+        let w = try requireWine()
+        XCTAssertEqual(try wine([a.setup, "/S", "/PATH=0"]).status, 0)
+        try waitForPrefix()
+        let installed = try linux(Self.installDir)
+        let watched = try TempDir.make("windows-installer-watch")
+        defer { try? FileManager.default.removeItem(atPath: watched) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: w.wine)
+        p.arguments = [
+            Self.installDir + #"\dgmo.exe"#, "watch", "--timeout", "40s",
+            "Z:" + watched.replacingOccurrences(of: "/", with: #"\"#),
+        ]
+        p.environment = [
+            "WINEPREFIX": w.prefix, "WINESERVER": w.wineserver, "WINEDEBUG": "-all",
+            "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
+        ]
+        p.currentDirectoryURL = URL(fileURLWithPath: w.prefix)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Running once wine shows it as a process of its own (its command line is the Windows one).
+        var running = false
+        for _ in 0..<60 where !running {
+            Thread.sleep(forTimeInterval: 1)
+            let ps = try Harness.run("/bin/ps", ["-eo", "args"])
+            running = ps.stdout.split(separator: "\n").contains {
+                $0.hasPrefix(#"C:\Program Files\DGMO\dgmo.exe watch"#)
+            }
+        }
+        try require(running, "the installed dgmo.exe watch did not start")
+        Thread.sleep(forTimeInterval: 2)
+        let upgrade = try wine([a.setup, "/S", "/PATH=0"])
+        XCTAssertEqual(upgrade.status, 0, "setup.exe /S while dgmo.exe runs: \(upgrade.stdout) \(upgrade.stderr)")
+        XCTAssertEqual(try Harness.bytes(installed + "/dgmo.exe"), try Harness.bytes(a.exe))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: installed + "/.dgmo.exe.old-setup"),
+            "the running dgmo.exe was not moved aside")
+        p.waitUntilExit()
+        try waitForPrefix()
+        try Harness.write("", to: installed + "/.dgmo.exe.update-1234")
+        XCTAssertEqual(try wine([Self.installDir + #"\uninstall.exe"#, "/S"]).status, 0)
+        try waitForPrefix()
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: installed),
+            "\(installed) is left: \((try? FileManager.default.contentsOfDirectory(atPath: installed)) ?? [])")
+        XCTAssertNil(try registry(Self.uninstallKey))
     }
 }
