@@ -97,9 +97,20 @@ public enum NativeLibraryScan {
         guard
             let header = try? String(
                 contentsOfFile: zigRoot + "/lib/libc/musl/src/internal/version.h", encoding: .utf8),
-            let pin = try? String(contentsOfFile: requirements, encoding: .utf8)
+            let (zig, wheel) = zigPin(requirements: requirements)
         else { return nil }
         let version = header.split(separator: "\"").dropFirst().first.map(String.init) ?? ""
+        guard !version.isEmpty else { return nil }
+        return Library(
+            fileName: "libc.a", location: "musl \(version) from the ziglang \(zig) wheel (PyPI)", sha256: wheel,
+            name: "musl", version: version, purl: "pkg:generic/musl@\(version)", license: "MIT",
+            evidence: "zig \(zig) (packaging/zig/requirements.txt; sha256 is the wheel's) ships musl \(version)")
+    }
+
+    /// The pinned zig (`ziglang==VERSION --hash=sha256:WHEEL` in `requirements`,
+    /// packaging/zig/requirements.txt): its version and its wheel's SHA-256, or nil.
+    public static func zigPin(requirements: String) -> (version: String, wheelSHA256: String)? {
+        guard let pin = try? String(contentsOfFile: requirements, encoding: .utf8) else { return nil }
         let zig =
             pin.split(separator: "\n").compactMap { line -> String? in
                 let t = line.trimmingCharacters(in: .whitespaces)
@@ -107,11 +118,7 @@ public enum NativeLibraryScan {
                     ? String(t.dropFirst("ziglang==".count).prefix { $0 != " " && $0 != "\\" }) : nil
             }.first ?? ""
         let wheel = pin.components(separatedBy: "--hash=sha256:").dropFirst().first.map { String($0.prefix(64)) } ?? ""
-        guard !version.isEmpty, !zig.isEmpty else { return nil }
-        return Library(
-            fileName: "libc.a", location: "musl \(version) from the ziglang \(zig) wheel (PyPI)", sha256: wheel,
-            name: "musl", version: version, purl: "pkg:generic/musl@\(version)", license: "MIT",
-            evidence: "zig \(zig) (packaging/zig/requirements.txt; sha256 is the wheel's) ships musl \(version)")
+        return zig.isEmpty ? nil : (zig, wheel)
     }
 
     /// The module maps of the C modules under `sourcesDirectory` (Sources/C*/module.modulemap).

@@ -36,13 +36,7 @@ final class DGMOWindowsTests: DGMOTests {
     }
 
     override class func tearDown() {
-        if case .success(let w) = wineSetup {
-            for flag in ["-k", "-w"] {
-                _ = try? ProcessRunner.run(
-                    w.wineserver, [flag], environment: ["WINEPREFIX": w.prefix, "PATH": "/usr/bin:/bin"], timeout: 60)
-            }
-            try? FileManager.default.removeItem(atPath: w.prefix)
-        }
+        if case .success(let w) = wineSetup { w.remove() }
         wineSetup = .failure(Harness.SetupError(description: "the class tear-down ran"))
         super.tearDown()
     }
@@ -53,13 +47,7 @@ final class DGMOWindowsTests: DGMOTests {
         // A linux-x64 binary (the comparison with x64) runs directly.
         guard program.hasSuffix(".exe") else { return (program, args, [:]) }
         let w = try wineSetup.get()
-        return (
-            w.wine, [program] + args,
-            [
-                "WINEPREFIX": w.prefix, "WINESERVER": w.wineserver, "WINEDEBUG": "-all",
-                "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
-            ]
-        )
+        return (w.wine, [program] + args, w.environment)
     }
 
     override class func nativePath(_ path: String) -> String { WindowsTests.windowsPath(path) }

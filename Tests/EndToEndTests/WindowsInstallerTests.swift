@@ -33,12 +33,7 @@ final class WindowsInstallerTests: XCTestCase {
     }
 
     override class func tearDown() {
-        if case .success(let w) = wineSetup {
-            let env = ["WINEPREFIX": w.prefix, "PATH": "/usr/bin:/bin"]
-            _ = try? ProcessRunner.run(w.wineserver, ["-k"], environment: env, timeout: 60)
-            _ = try? ProcessRunner.run(w.wineserver, ["-w"], environment: env, timeout: 60)
-            try? FileManager.default.removeItem(atPath: w.prefix)
-        }
+        if case .success(let w) = wineSetup { w.remove() }
         wineSetup = .failure(Harness.SetupError(description: "the class tear-down ran"))
         if case .success(let a) = artifacts { try? FileManager.default.removeItem(atPath: a.dir) }
         super.tearDown()
@@ -144,12 +139,7 @@ final class WindowsInstallerTests: XCTestCase {
     @discardableResult
     func wine(_ args: [String], timeout: TimeInterval = 600) throws -> Harness.Output {
         let w = try requireWine()
-        return try Harness.run(
-            w.wine, args,
-            env: [
-                "WINEPREFIX": w.prefix, "WINESERVER": w.wineserver, "WINEDEBUG": "-all",
-                "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
-            ], cwd: w.prefix, timeout: timeout)
+        return try Harness.run(w.wine, args, env: w.environment, cwd: w.prefix, timeout: timeout)
     }
 
     /// Waits until every process of the prefix has ended: an NSIS uninstaller copies itself to
@@ -461,10 +451,7 @@ final class WindowsInstallerTests: XCTestCase {
             Self.installDir + #"\dgmo.exe"#, "watch", "--timeout", "40s",
             "Z:" + watched.replacingOccurrences(of: "/", with: #"\"#),
         ]
-        p.environment = [
-            "WINEPREFIX": w.prefix, "WINESERVER": w.wineserver, "WINEDEBUG": "-all",
-            "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
-        ]
+        p.environment = w.environment
         p.currentDirectoryURL = URL(fileURLWithPath: w.prefix)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice

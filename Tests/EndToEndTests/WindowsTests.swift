@@ -35,6 +35,25 @@ final class WindowsTests: SignedAsGivenTestCase {
         var wine: String
         var wineserver: String
         var prefix: String
+
+        /// What every wine run of the tests gets: the prefix, no debug output, no Mono or Gecko
+        /// prompts, UTF-8 for non-ASCII arguments.
+        var environment: [String: String] {
+            [
+                "WINEPREFIX": prefix, "WINESERVER": wineserver, "WINEDEBUG": "-all",
+                "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
+            ]
+        }
+
+        /// Stops the prefix's wineserver and every wine process in it (a test that failed midway
+        /// may have left one), then removes the prefix: each class's tear-down.
+        func remove() {
+            for flag in ["-k", "-w"] {
+                _ = try? ProcessRunner.run(
+                    wineserver, [flag], environment: ["WINEPREFIX": prefix, "PATH": "/usr/bin:/bin"], timeout: 60)
+            }
+            try? FileManager.default.removeItem(atPath: prefix)
+        }
     }
     nonisolated(unsafe) static var wineSetup: Result<Wine, Harness.SetupError> = .failure(
         Harness.SetupError(description: "the class set-up did not run"))
@@ -45,15 +64,7 @@ final class WindowsTests: SignedAsGivenTestCase {
     }
 
     override class func tearDown() {
-        if case .success(let w) = wineSetup {
-            // Stops the class's wineserver and every wine process of its prefix (a test that failed
-            // midway may have left one), then removes the prefix.
-            _ = try? ProcessRunner.run(
-                w.wineserver, ["-k"], environment: ["WINEPREFIX": w.prefix, "PATH": "/usr/bin:/bin"], timeout: 60)
-            _ = try? ProcessRunner.run(
-                w.wineserver, ["-w"], environment: ["WINEPREFIX": w.prefix, "PATH": "/usr/bin:/bin"], timeout: 60)
-            try? FileManager.default.removeItem(atPath: w.prefix)
-        }
+        if case .success(let w) = wineSetup { w.remove() }
         wineSetup = .failure(Harness.SetupError(description: "the class tear-down ran"))
         super.tearDown()
     }
@@ -124,12 +135,8 @@ final class WindowsTests: SignedAsGivenTestCase {
         _ program: String, _ args: [String] = [], env: [String: String] = [:], timeout: TimeInterval = 180
     ) throws -> Harness.Output {
         let w = try wineSetup.get()
-        var e = [
-            "WINEPREFIX": w.prefix, "WINESERVER": w.wineserver, "WINEDEBUG": "-all",
-            "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
-        ]
-        for (k, v) in env { e[k] = v }
-        return try Harness.run(w.wine, [program] + args, env: e, timeout: timeout)
+        return try Harness.run(
+            w.wine, [program] + args, env: w.environment.merging(env) { _, given in given }, timeout: timeout)
     }
 
     func wine(_ program: String, _ args: [String] = [], env: [String: String] = [:], timeout: TimeInterval = 180)
@@ -144,12 +151,9 @@ final class WindowsTests: SignedAsGivenTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: w.wine)
         p.arguments = [program] + args
-        var e = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "WINEPREFIX": w.prefix,
-            "WINESERVER": w.wineserver, "WINEDEBUG": "-all", "WINEDLLOVERRIDES": "mscoree,mshtml=", "LANG": "C.UTF-8",
-        ]
-        for (k, v) in env { e[k] = v }
-        p.environment = e
+        p.environment = w.environment.merging(
+            ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": NSTemporaryDirectory()].merging(env) { _, given in given }
+        ) { _, given in given }
         p.standardInput = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice

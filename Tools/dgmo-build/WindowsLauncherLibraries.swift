@@ -39,16 +39,8 @@ enum WindowsLauncherLibraries {
                         "built for x86_64-windows-gnu from Debian's source package \(parts[1]) \(version) by scripts/lib/windows-clibs.sh"
                 ))
         }
-        if let pin = try? String(contentsOfFile: requirements, encoding: .utf8) {
-            let zig =
-                pin.split(separator: "\n").compactMap { line -> String? in
-                    let t = line.trimmingCharacters(in: .whitespaces)
-                    return t.hasPrefix("ziglang==")
-                        ? String(t.dropFirst("ziglang==".count).prefix { $0 != " " && $0 != "\\" }) : nil
-                }.first ?? ""
-            let wheel =
-                pin.components(separatedBy: "--hash=sha256:").dropFirst().first.map { String($0.prefix(64)) } ?? ""
-            if !zig.isEmpty, !wheel.isEmpty {
+        if let (zig, wheel) = NativeLibraryScan.zigPin(requirements: requirements) {
+            if !wheel.isEmpty {
                 out.append(
                     NativeLibraryScan.Library(
                         fileName: "libmingw32.a", location: "mingw-w64 from the ziglang \(zig) wheel (PyPI)",
