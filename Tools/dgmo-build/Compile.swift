@@ -129,13 +129,13 @@ struct Compile {
         say("carries glibc \(glibc.version): \(carried.joined(separator: ", "))")
     }
 
+    /// The multi-call program windows-x64 ships instead of the separate tools.
+    static let multiCall = "dgmo-native"
+
     /// Each `native/cmd/<name>` (windows-x64: only the multi-call `cmd/dgmo-native`) as a static Go
     /// binary; returns the tools' names (the entries). Standard library only, CGO off, no proxy,
     /// module graph read-only, paths trimmed, symbols stripped, no build id and no VCS stamp
     /// (Go would otherwise embed the commit and whether the tree is dirty: not reproducible).
-    /// The multi-call program windows-x64 ships instead of the separate tools.
-    static let multiCall = "dgmo-native"
-
     func go() throws(BuildError) -> [String] {
         let native = source + "/native"
         _ = try LockCheck.goModule(native)
