@@ -59,18 +59,7 @@ final class DGMOArm64Tests: DGMOTests {
 
     /// The same program on both targets: the same seed gives the same scores, to the last digit.
     func testEvolveScoresEqualTheX64Binary() throws {
-        try Harness.requireDGMOBinary()
-        for args in [
-            ["evolve", "--seed", "1", "--generations", "3"],
-            ["evolve", "--seed", "7", "--generations", "10", "--json"],
-        ] {
-            let arm = try dgmo(args)
-            XCTAssertEqual(arm.status, 0, arm.stderr)
-            let x64 = try dgmo(args, env: ["DGMO_CACHE_DIR": dir + "/cache-x64"], program: Self.x64Binary)
-            XCTAssertEqual(x64.status, 0, x64.stderr)
-            XCTAssertFalse(arm.stdout.isEmpty)
-            XCTAssertEqual(arm.stdout, x64.stdout, "linux-arm64 and linux-x64 print the same for \(args)")
-        }
+        try assertEvolvePrintsWhatX64Prints("linux-arm64")
     }
 
     func testTheBinaryAndWhatItRunsAreArm64() throws {

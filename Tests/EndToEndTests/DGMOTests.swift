@@ -74,6 +74,23 @@ class DGMOTests: XCTestCase {
         return try Self.launch(program ?? Self.binary, args, env: e, cwd: cwd, timeout: timeout)
     }
 
+    /// The binary under test prints what the linux-x64 binary prints for two `evolve` runs (the
+    /// same seed gives the same scores, to the last digit): DGMOArm64Tests and DGMOWindowsTests.
+    func assertEvolvePrintsWhatX64Prints(_ target: String) throws {
+        try Harness.requireDGMOBinary()
+        for args in [
+            ["evolve", "--seed", "7", "--generations", "10", "--json"],
+            ["evolve", "--seed", "1", "--generations", "3"],
+        ] {
+            let other = try dgmo(args)
+            XCTAssertEqual(other.status, 0, other.stderr)
+            let x64 = try dgmo(args, env: ["DGMO_CACHE_DIR": dir + "/cache-x64"], program: Self.x64Binary)
+            XCTAssertEqual(x64.status, 0, x64.stderr)
+            XCTAssertFalse(other.stdout.isEmpty)
+            XCTAssertEqual(other.stdout, x64.stdout, "\(target) and linux-x64 print the same for \(args)")
+        }
+    }
+
     func extractedLayers() throws -> Set<String> {
         let o = try dgmo(["--launcher", "info", "--json"])
         let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]

@@ -69,18 +69,7 @@ final class DGMOWindowsTests: DGMOTests {
     /// The same program on both targets: the same seed gives the same bytes (the engine writes
     /// "\n" on Windows too), to the last digit.
     func testEvolvePrintsExactlyWhatLinuxX64Prints() throws {
-        try Harness.requireDGMOBinary()
-        for args in [
-            ["evolve", "--seed", "7", "--generations", "10", "--json"],
-            ["evolve", "--seed", "1", "--generations", "3"],
-        ] {
-            let win = try dgmo(args)
-            XCTAssertEqual(win.status, 0, win.stderr)
-            let x64 = try dgmo(args, env: ["DGMO_CACHE_DIR": dir + "/cache-x64"], program: Self.x64Binary)
-            XCTAssertEqual(x64.status, 0, x64.stderr)
-            XCTAssertFalse(win.stdout.isEmpty)
-            XCTAssertEqual(win.stdout, x64.stdout, "windows-x64 and linux-x64 print the same for \(args)")
-        }
+        try assertEvolvePrintsWhatX64Prints("windows-x64")
     }
 
     /// What runs is Windows code reporting Windows facts: the launcher says windows-x64, and
