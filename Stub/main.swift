@@ -48,7 +48,7 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     let (bundle, exePath) = openSelf(argv0: argv0, trust: trust)
     requireRunningTarget(bundle.manifest, file: exePath)
     let location: CacheLocation
-    do { location = try CacheLocation.resolve(appName: bundle.manifest.appName) } catch { fail(error.message) }
+    do { location = try CacheLocation.resolve(bundle.manifest) } catch { fail(error.message) }
 
     if argc > 1, String(cString: argv[1]!).bytesEqual("--launcher") {
         Sys.exit(

@@ -95,7 +95,7 @@ public enum BundleAssembler {
         }
         let manifest = Manifest(
             appName: spec.name, appVersion: spec.version, buildTime: buildTime, keyID: keyID,
-            layers: layerRecords, entries: entries, target: target)
+            layers: layerRecords, entries: entries, target: target, properties: spec.properties)
         let header = manifest.encoded()
         guard UInt64(header.count) <= Limits.maxHeaderLength else {
             throw BuildError("manifest header is larger than \(Limits.maxHeaderLength) bytes")

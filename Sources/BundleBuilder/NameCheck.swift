@@ -20,7 +20,7 @@ enum NameCheck {
                     EntryRecord(
                         name: e.name, isDefault: e.isDefault, argv: e.exec,
                         env: e.env.map { .init(key: $0.key, value: $0.value) }, layers: []),
-                    appName: spec.name, target: target,
+                    environmentPrefix: spec.environmentPrefix, target: target,
                     fieldName: { field in
                         switch field {
                         case .argv(let i): return "\(key).exec[\(i)]"

@@ -73,6 +73,16 @@ public struct BundleSpec: Equatable, Sendable {
     public var layers: [LayerSpec]
     /// Sorted by name.
     public var entries: [EntrySpec]
+    /// What the manifest stores beyond name and version: the launcher's names as the spec sets
+    /// them or defaults them (`<APP>_LAUNCHER`, `<app>-launcher`), left out where they equal the
+    /// names a bundle without properties has (the app name's: DGMO's `DGMO_CACHE_DIR`), and the
+    /// metadata the spec gives.
+    public var properties: BundleProperties = BundleProperties()
+
+    /// The prefix of the launcher's variables in the bundle this spec makes.
+    public var environmentPrefix: String { properties.environmentPrefix ?? Names.environmentPrefix(name) }
+    /// The name of the bundle's cache directory.
+    public var cacheName: String { properties.cacheName ?? name }
 
     public static func load(path: String) throws(SpecError) -> BundleSpec {
         let bytes: [UInt8]
@@ -161,7 +171,7 @@ private struct SpecParser {
         try checkKeys(root, "", allowed: ["bundle", "layers", "entries"])
 
         let bundle = try table(root["bundle"], "bundle")
-        try checkKeys(bundle, "bundle", allowed: ["name", "version"])
+        try checkKeys(bundle, "bundle", allowed: ["name", "version"] + BundleProperties.keys)
         let name = try string(bundle["name"], "bundle.name")!
         guard Names.isValid(name) else {
             throw fail(
@@ -178,6 +188,22 @@ private struct SpecParser {
         }
 
         let layersTable = try table(root["layers"], "layers")
+        var properties = BundleProperties(
+            environmentPrefix: BundleProperties.defaultEnvironmentPrefix(appName: name),
+            cacheName: BundleProperties.defaultCacheName(appName: name))
+        for key in BundleProperties.keys {
+            guard let value = try string(bundle[key], "bundle.\(key)", required: false) else { continue }
+            if let problem = BundleProperties.problem(
+                key: key, value: value, appName: name, layers: layersTable.keys.sorted())
+            {
+                throw fail("bundle.\(key)", problem)
+            }
+            _ = properties.set(key, value)
+        }
+        // The names a bundle without properties has are written by leaving them out (docs/format.md).
+        if properties.environmentPrefix == Names.environmentPrefix(name) { properties.environmentPrefix = nil }
+        if properties.cacheName == name { properties.cacheName = nil }
+        let environmentPrefix = properties.environmentPrefix ?? Names.environmentPrefix(name)
         var layers: [LayerSpec] = []
         for layerName in layersTable.keys.sorted() {
             let key = "layers.\(layerName)"
@@ -284,7 +310,7 @@ private struct SpecParser {
                     EntryRecord(
                         name: entryName, isDefault: false, argv: exec,
                         env: env.map { .init(key: $0.key, value: $0.value) }, layers: []),
-                    appName: name,
+                    environmentPrefix: environmentPrefix,
                     fieldName: { field in
                         switch field {
                         case .argv(let i): return "\(key).exec[\(i)]"
@@ -307,6 +333,6 @@ private struct SpecParser {
         }
         guard !entries.isEmpty else { throw fail("entries", "at least one entry is required") }
         if entries.count == 1 { entries[0].isDefault = true }
-        return BundleSpec(name: name, version: version, layers: layers, entries: entries)
+        return BundleSpec(name: name, version: version, layers: layers, entries: entries, properties: properties)
     }
 }

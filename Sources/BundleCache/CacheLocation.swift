@@ -4,8 +4,9 @@ import BundleSystem
 
 /// Where the per-user cache lives, and why (shown by `--launcher info`).
 ///
-/// `$<APP>_CACHE_DIR`, else `$XDG_CACHE_HOME/<app>`, else `$HOME/.cache/<app>` (home from the
-/// password database when `$HOME` is unset). Relative paths are refused: a cache that moves
+/// `$<PREFIX>_CACHE_DIR`, else `$XDG_CACHE_HOME/<cache-name>`, else `$HOME/.cache/<cache-name>` (home
+/// from the password database when `$HOME` is unset). `<PREFIX>` and `<cache-name>` are the
+/// bundle's (`Manifest.environmentPrefix`, `Manifest.cacheName`). Relative paths are refused: a cache that moves
 /// with the working directory would be re-extracted everywhere.
 ///
 /// The configured directory (`base`) is never used as the cache root when other users can write
@@ -25,21 +26,30 @@ public struct CacheLocation: Sendable {
     public let leaf: String?
     public let source: Source
     public let variableName: String
-    public let appName: String
+    /// The cache directory's name (`Manifest.cacheName`): the leaf below a shared base, and the
+    /// start of the private root made in a shared one.
+    public let cacheName: String
     /// Trusted like the user: `$HOME` (as the kernel resolves it) when the cache is below it.
     public let home: String?
 
-    public init(base: String, leaf: String?, source: Source, variableName: String, appName: String, home: String?) {
+    public init(base: String, leaf: String?, source: Source, variableName: String, cacheName: String, home: String?) {
         self.base = CacheLocation.trimmed(base)
         self.leaf = leaf
         self.source = source
         self.variableName = variableName
-        self.appName = appName
+        self.cacheName = cacheName
         self.home = home.map(CacheLocation.trimmed)
     }
 
-    public static func resolve(appName: String) throws(BundleError) -> CacheLocation {
-        let variable = Names.environmentPrefix(appName) + "_CACHE_DIR"
+    /// Where `manifest`'s bundle keeps its cache.
+    public static func resolve(_ manifest: Manifest) throws(BundleError) -> CacheLocation {
+        try resolve(cacheName: manifest.cacheName, environmentPrefix: manifest.environmentPrefix)
+    }
+
+    public static func resolve(cacheName: String, environmentPrefix: String) throws(BundleError)
+        -> CacheLocation
+    {
+        let variable = environmentPrefix + "_CACHE_DIR"
         #if DGMO_TARGET_OS_WINDOWS
             // Windows: `$<APP>_CACHE_DIR`, else `%LOCALAPPDATA%\<app>` (per user, not roaming).
             // The walk starts at the directory named (PathWalk.openWindows): its owner and DACL are
@@ -49,30 +59,31 @@ public struct CacheLocation: Sendable {
                     throw BundleError(.usage, "\(variable) must be an absolute path (like C:\\cache), got '\(v)'")
                 }
                 return CacheLocation(
-                    base: v, leaf: nil, source: .variable, variableName: variable, appName: appName, home: nil)
+                    base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: nil)
             }
             guard let local = Sys.getenv("LOCALAPPDATA"), Sys.isAbsolutePath(local) else {
                 throw BundleError(.usage, "cannot find a cache directory: set \(variable) or LOCALAPPDATA")
             }
             return CacheLocation(
-                base: local, leaf: appName, source: .localAppData, variableName: variable, appName: appName, home: nil)
+                base: local, leaf: cacheName, source: .localAppData, variableName: variable, cacheName: cacheName,
+                home: nil)
         #else
-        let home = homeDirectory()
-        if let v = Sys.getenv(variable), !v.isEmpty {
-            guard Sys.isAbsolutePath(v) else {
-                throw BundleError(.usage, "\(variable) must be an absolute path, got '\(v)'")
+            let home = homeDirectory()
+            if let v = Sys.getenv(variable), !v.isEmpty {
+                guard Sys.isAbsolutePath(v) else {
+                    throw BundleError(.usage, "\(variable) must be an absolute path, got '\(v)'")
+                }
+                return CacheLocation(
+                    base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: home)
             }
+            if let x = Sys.getenv("XDG_CACHE_HOME"), Sys.isAbsolutePath(x) {
+                return CacheLocation(
+                    base: x, leaf: cacheName, source: .xdg, variableName: variable, cacheName: cacheName, home: home)
+            }
+            guard let home else { throw BundleError(.usage, "cannot find a cache directory: set \(variable) or HOME") }
             return CacheLocation(
-                base: v, leaf: nil, source: .variable, variableName: variable, appName: appName, home: home)
-        }
-        if let x = Sys.getenv("XDG_CACHE_HOME"), Sys.isAbsolutePath(x) {
-            return CacheLocation(
-                base: x, leaf: appName, source: .xdg, variableName: variable, appName: appName, home: home)
-        }
-        guard let home else { throw BundleError(.usage, "cannot find a cache directory: set \(variable) or HOME") }
-        return CacheLocation(
-            base: Sys.defaultUserCacheBase(home: home), leaf: appName, source: .home, variableName: variable,
-            appName: appName, home: home)
+                base: Sys.defaultUserCacheBase(home: home), leaf: cacheName, source: .home, variableName: variable,
+                cacheName: cacheName, home: home)
         #endif
     }
 
@@ -94,7 +105,7 @@ public struct CacheLocation: Sendable {
     }
 
     /// The private directory made inside a shared `base`.
-    public var perUserName: String { appName + "-" + String(Ownership.uid) }
+    public var perUserName: String { cacheName + "-" + String(Ownership.uid) }
 
     /// The cache root's path as it would be used now (for `cache path` and messages): looks at
     /// `base` without creating anything.
@@ -171,20 +182,22 @@ public enum PathWalk {
                 let st = try Sys.fstat(fd)
                 try judge(st, path, variable: variable)
                 return Opened(fd: fd, stat: st)
-            } catch where error.errno == Errno.ENOENT {
+            } catch  where error.errno == Errno.ENOENT {
                 guard create else { return nil }
-            } catch where error.errno == Errno.ELOOP {
+            } catch  where error.errno == Errno.ELOOP {
                 throw BundleError(
-                    .unsafeCache, "cache path \(path) is a junction or symlink: set \(variable) to a directory without it",
+                    .unsafeCache,
+                    "cache path \(path) is a junction or symlink: set \(variable) to a directory without it",
                     errno: error.errno)
-            } catch where error.code == .unsafeCache {
+            } catch  where error.code == .unsafeCache {
                 throw error
             } catch {
                 throw error.reworded("cache directory \(path): \(error.reason) (set \(variable))")
             }
             let bytes = Array(path.utf8)
             guard let cut = bytes.lastIndex(where: { $0 == 0x2F || $0 == 0x5C }), cut + 1 < bytes.count else {
-                throw BundleError(.usage, "cache directory \(path) does not exist (set \(variable))", errno: Errno.ENOENT)
+                throw BundleError(
+                    .usage, "cache directory \(path) does not exist (set \(variable))", errno: Errno.ENOENT)
             }
             let parentBytes = bytes.count > 3 && cut == 2 ? Array(bytes[...cut]) : Array(bytes[..<cut])
             let parent = String(decoding: parentBytes, as: UTF8.self)

@@ -9,12 +9,12 @@ import BundleSystem
 /// is walked from `/` with `O_NOFOLLOW` (so no component, the layer included, may be a symlink),
 /// and every directory, and the marker, must be owned by root and not writable by group or others.
 public enum SystemCache {
-    public static func root(appName: String) -> String { Sys.systemCacheRoot(appName: appName) }
+    public static func root(cacheName: String) -> String { Sys.systemCacheRoot(cacheName: cacheName) }
 
     /// A descriptor of the system cache's copy of a layer, or nil when there is no trusted one.
-    public static func layer(appName: String, digestName: String) -> FileDescriptor? {
+    public static func layer(cacheName: String, digestName: String) -> FileDescriptor? {
         guard var fd = try? Sys.open("/", .readOnly | .directory), isRootOnly(fd) else { return nil }
-        let below = root(appName: appName).splitBytes(at: UInt8(ascii: "/"))
+        let below = root(cacheName: cacheName).splitBytes(at: UInt8(ascii: "/"))
         for component in below + ["layers", digestName] {
             guard let next = try? Sys.openat(fd, component, .directoryNoFollow), isRootOnly(next) else { return nil }
             fd = next
@@ -30,7 +30,7 @@ public enum SystemCache {
         return Ownership.isRootOnly(st)
     }
 
-    public static func layerPath(appName: String, digestName: String) -> String {
-        root(appName: appName) + "/layers/" + digestName
+    public static func layerPath(cacheName: String, digestName: String) -> String {
+        root(cacheName: cacheName) + "/layers/" + digestName
     }
 }

@@ -34,7 +34,7 @@ public enum EntryRules {
     /// name a sibling of the layer's directory (`{a}x`, `{a}..`), not something inside it.
     public static let separators: [UInt8] = [0x3A, 0x3B, 0x2C, 0x20, 0x27, 0x22]  // : ; , space ' "
 
-    /// Checks one entry of the bundle `appName` built for `target`. Rules, in order:
+    /// Checks one entry of a bundle built for `target`, whose launcher variables start with `prefix`. Rules, in order:
     /// 1. the program (`argv[0]`) is `{layer}/path` (a path the layer may hold, `PathRules` for
     ///    `target`), an absolute path, or a bare name looked up in `PATH` (no `/`); never relative
     ///    to the working directory (`bin/sh`, `./x`, `../x`). For Windows an absolute path has a
@@ -48,7 +48,7 @@ public enum EntryRules {
     /// 4. env keys are unique and leave the launcher's own variables alone: `<APP>_ENTRY` and
     ///    every `<APP>_BUNDLE_*`. For Windows, whose environment ignores case, both ignore case.
     public static func check(
-        _ e: EntryRecord, appName: String, target: BuildTarget = .default,
+        _ e: EntryRecord, environmentPrefix prefix: String, target: BuildTarget = .default,
         fieldName name: FieldName = { $0.description }
     ) throws(BundleError) {
         let windows = PathRules.rulesOS(target) == .windows
@@ -61,7 +61,6 @@ public enum EntryRules {
         _ = try programPaths(e, target: target, fieldName: name)
         // Env names are ASCII (`Manifest.isValidEnvName`), so folding A-Z is Windows' whole rule.
         func key(_ s: String) -> [UInt8] { windows ? s.utf8.map(PathRules.asciiLowercase) : Array(s.utf8) }
-        let prefix = Names.environmentPrefix(appName)
         let entryKey = key(prefix + "_ENTRY"), bundlePrefix = key(prefix + "_BUNDLE_")
         var seen: [[UInt8]] = []
         for v in e.env {

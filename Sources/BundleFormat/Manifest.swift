@@ -16,11 +16,14 @@ public struct Manifest: Equatable, Sendable {
     /// when it is not `linux-x64`, so a linux-x64 header has no target field, as before targets
     /// existed, and such a header reads as linux-x64 (docs/format.md).
     public var target: BuildTarget
+    /// The launcher's own names and the bundle's metadata (`[bundle]` beyond name and version).
+    /// Encoded after the target only when one is set (docs/format.md, "Properties").
+    public var properties: BundleProperties
 
     public init(
         appName: String, appVersion: String, buildTime: UInt64, keyID: [UInt8], layers: [LayerRecord],
         entries: [EntryRecord],
-        target: BuildTarget = .default
+        target: BuildTarget = .default, properties: BundleProperties = BundleProperties()
     ) {
         self.appName = appName
         self.appVersion = appVersion
@@ -29,7 +32,16 @@ public struct Manifest: Equatable, Sendable {
         self.layers = layers
         self.entries = entries
         self.target = target
+        self.properties = properties
     }
+
+    /// The prefix of the launcher's variables: `env-prefix`, else the app name's (`my-app` →
+    /// `MY_APP`), which is what a bundle without the property has always used.
+    public var environmentPrefix: String {
+        properties.environmentPrefix ?? Names.environmentPrefix(appName)
+    }
+    /// The cache directory's name: `cache-name`, else the app name (bundles without the property).
+    public var cacheName: String { properties.cacheName ?? appName }
 
     public static let digestLength = 32
     public static let keyIDLength = 8
@@ -141,7 +153,13 @@ extension Manifest {
             w.u32(UInt32(e.layers.count))
             for i in e.layers { w.u32(UInt32(i)) }
         }
-        if target != .default { w.string(target.name) }
+        // The target is written when it is not linux-x64, and always when properties follow it.
+        let pairs = properties.pairs
+        if target != .default || !pairs.isEmpty { w.string(target.name) }
+        if !pairs.isEmpty {
+            w.u32(UInt32(pairs.count))
+            for (k, v) in pairs { w.string(k); w.string(v) }
+        }
         return w.bytes
     }
 
@@ -298,15 +316,18 @@ extension Manifest {
             try Manifest.checkPlaceholders(entry, layers: layers)
             entries.append(entry)
         }
-        // The target: absent means linux-x64 (one encoding per manifest, so "linux-x64" itself is
-        // refused). Anything after the entries that is not exactly one string is stray bytes.
+        // The target: absent means linux-x64. When properties follow, it is always there (linux-x64
+        // included); without them linux-x64 is written by leaving it out, so each header has one
+        // encoding. Anything else after the entries is stray bytes.
         var target = BuildTarget.default
+        var properties = BundleProperties()
         if !r.isAtEnd {
             let stray = r.remaining
-            guard let name = try? r.string(limit: Names.maximumLength, field: "target"), r.isAtEnd else {
+            guard let name = try? r.string(limit: Names.maximumLength, field: "target") else {
                 throw BundleError(
                     .badManifest,
-                    "manifest: \(stray) unexpected bytes after the entries (only a target name may follow them)")
+                    "manifest: \(stray) unexpected bytes after the entries (only a target name and properties may follow them)"
+                )
             }
             guard let named = BuildTarget(name: name) else {
                 throw BundleError(
@@ -314,20 +335,69 @@ extension Manifest {
                     "manifest: unknown target '\(TerminalText.shown(name))' (this reader knows linux-x64, linux-arm64, windows-x64, macos-x64 and macos-arm64)"
                 )
             }
-            guard named != .default else {
-                throw BundleError(.badManifest, "manifest: target \(name) is written by leaving the field out")
-            }
             target = named
+            if r.isAtEnd {
+                guard named != .default else {
+                    throw BundleError(.badManifest, "manifest: target \(name) is written by leaving the field out")
+                }
+            } else {
+                properties = try Manifest.decodeProperties(
+                    &r, appName: appName, layers: layers.map { $0.name })
+            }
         }
         // The entry rules depend on the target, which follows the entries.
         for entry in entries {
-            do { try EntryRules.check(entry, appName: appName, target: target) } catch {
+            let prefix = properties.environmentPrefix ?? Names.environmentPrefix(appName)
+            do { try EntryRules.check(entry, environmentPrefix: prefix, target: target) } catch {
                 throw error.prefixed("manifest: entry '\(entry.name)' ")
             }
         }
         self.layers = layers
         self.entries = entries
         self.target = target
+        self.properties = properties
+    }
+
+    /// The properties after the target: a u32 count (1-16), then that many (key, value) strings,
+    /// keys known and in ascending order, each value valid for its key and unequal to its default
+    /// (which is written by leaving the key out); nothing may follow them.
+    static func decodeProperties(_ r: inout ByteReader, appName: String, layers: [String]) throws(BundleError)
+        -> BundleProperties
+    {
+        let count = try r.count(limit: 16, field: "property count")
+        guard count > 0 else {
+            throw BundleError(.badManifest, "manifest: a property count of 0 is written by leaving the field out")
+        }
+        var properties = BundleProperties()
+        var previous: [UInt8]? = nil
+        for i in 0..<count {
+            let key = try r.string(limit: Names.maximumLength, field: "property \(i) key")
+            let value = try r.string(limit: 1024, field: "property \(TerminalText.shown(key))")
+            let keyBytes = Array(key.utf8)
+            if let previous, !previous.lexicographicallyPrecedes(keyBytes) {
+                throw BundleError(
+                    .badManifest, "manifest: property '\(TerminalText.shown(key))' is out of order or repeated")
+            }
+            previous = keyBytes
+            guard properties.set(key, value) else {
+                throw BundleError(
+                    .badManifest,
+                    "manifest: unknown property '\(TerminalText.shown(key))' (this reader knows \(BundleProperties.keys.joined(separator: ", ")))"
+                )
+            }
+            if let problem = BundleProperties.problem(key: key, value: value, appName: appName, layers: layers) {
+                throw BundleError(.badManifest, "manifest: property \(key): \(problem)")
+            }
+        }
+        if properties.environmentPrefix.map({ $0.bytesEqual(Names.environmentPrefix(appName)) }) ?? false
+            || properties.cacheName.map({ $0.bytesEqual(appName) }) ?? false
+        {
+            throw BundleError(.badManifest, "manifest: a property equal to its default is written by leaving it out")
+        }
+        guard r.isAtEnd else {
+            throw BundleError(.badManifest, "manifest: \(r.remaining) unexpected bytes after the properties")
+        }
+        return properties
     }
 
     /// `[A-Za-z_][A-Za-z0-9_]*`

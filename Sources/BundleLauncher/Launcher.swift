@@ -31,7 +31,7 @@ public enum Launcher {
     /// `$<APP>_ENTRY`, else the entry named like the program (a symlink `dgm -> dgmo` runs `dgm`),
     /// else the default entry; fails with one line when none applies.
     public static func selectEntry(_ manifest: Manifest) -> EntryRecord {
-        let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
+        let variable = manifest.environmentPrefix + "_ENTRY"
         do { return try chooseEntry(manifest, requested: Sys.getenv(variable), invokedAs: programName) } catch {
             fail(error.message)
         }
@@ -42,7 +42,7 @@ public enum Launcher {
     static func chooseEntry(_ manifest: Manifest, requested: String?, invokedAs: String) throws(BundleError)
         -> EntryRecord
     {
-        let variable = Names.environmentPrefix(manifest.appName) + "_ENTRY"
+        let variable = manifest.environmentPrefix + "_ENTRY"
         let names = manifest.entries.map { $0.name }.joined(separator: ", ")
         if let wanted = requested, !wanted.isEmpty {
             guard let e = manifest.entry(named: wanted) else {
@@ -105,9 +105,9 @@ public enum Launcher {
                     }
                 }
             } catch { fail(error.message) }
-            if !damaged, let fd = SystemCache.layer(appName: manifest.appName, digestName: name) {
+            if !damaged, let fd = SystemCache.layer(cacheName: manifest.cacheName, digestName: name) {
                 if programIsPresent(entry, layerIndex: index, layerFD: fd, manifest: manifest) {
-                    paths[index] = SystemCache.layerPath(appName: manifest.appName, digestName: name)
+                    paths[index] = SystemCache.layerPath(cacheName: manifest.cacheName, digestName: name)
                     continue
                 }
                 requireProgramInTable(entry, layerIndex: index, bundle: bundle)
@@ -289,7 +289,7 @@ struct RuntimeEnvironment {
         manifest: Manifest, entry: EntryRecord, exePath: String, cachePath: String,
         entryVariables: [(String, String)]
     ) {
-        let prefix = Names.environmentPrefix(manifest.appName)
+        let prefix = manifest.environmentPrefix
         let overrides =
             entryVariables + [
                 (prefix + "_BUNDLE_EXE", exePath),

@@ -86,7 +86,7 @@ public enum Ops {
     }
 
     static func help(_ m: Manifest) -> String {
-        let prefix = Names.environmentPrefix(m.appName)
+        let prefix = m.environmentPrefix
         return """
             \(programName) --launcher COMMAND: launcher commands of the \(m.appName) \(m.appVersion) bundle
 
@@ -112,7 +112,7 @@ public enum Ops {
             Every other invocation runs the bundled program; its arguments are passed on unchanged.
 
             Environment:
-              \(prefix)_CACHE_DIR   cache directory (default: $XDG_CACHE_HOME/\(m.appName) or ~/.cache/\(m.appName))
+              \(prefix)_CACHE_DIR   cache directory (default: $XDG_CACHE_HOME/\(m.cacheName) or ~/.cache/\(m.cacheName))
               \(prefix)_ENTRY       run this entry instead of the one named like the program or the default
 
             The launcher's own failures exit with status \(launcherFailureStatus) and one line on stderr.

@@ -91,16 +91,16 @@ extension Sys {
             guard b.count == 3, b[1] == 0x3A, isSeparator(b[2]) else { return false }
             return (b[0] | 0x20) >= 0x61 && (b[0] | 0x20) <= 0x7A
         }
-        /// `%ProgramData%\<app>`: machine-wide, writable by administrators only (Windows' own ACL).
-        public static func systemCacheRoot(appName: String) -> String {
+        /// `%ProgramData%\<cache-name>`: machine-wide, writable by administrators only (Windows' own ACL).
+        public static func systemCacheRoot(cacheName: String) -> String {
             let base = getenv("ProgramData").flatMap { isAbsolutePath($0) ? $0 : nil } ?? "C:\\ProgramData"
-            return base + "\\" + appName
+            return base + "\\" + cacheName
         }
     #else
         /// Whether `path` names a place without the working directory (`/...` on POSIX): the cache
         /// refuses a relative root, which would move with the working directory.
         public static func isAbsolutePath(_ path: String) -> Bool { path.utf8.first == 0x2F }
-        public static func systemCacheRoot(appName: String) -> String { "/var/cache/" + appName }
+        public static func systemCacheRoot(cacheName: String) -> String { "/var/cache/" + cacheName }
     #endif
 }
 

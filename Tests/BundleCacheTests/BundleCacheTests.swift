@@ -448,14 +448,14 @@ final class BundleCacheTests: CacheTestCase {
         try FileManager.default.createSymbolicLink(atPath: home + "/.cache", withDestinationPath: "data/../data/x/..")
         try FileManager.default.createSymbolicLink(atPath: home + "/up", withDestinationPath: "../outside")
         let below = CacheLocation(
-            base: home + "/.cache", leaf: "app", source: .home, variableName: "T_CACHE_DIR", appName: "app", home: home)
+            base: home + "/.cache", leaf: "app", source: .home, variableName: "T_CACHE_DIR", cacheName: "app", home: home)
         XCTAssertNil(try below.open(create: false))
         try FileManager.default.createDirectory(atPath: home + "/data/x", withIntermediateDirectories: true)
         let opened = try XCTUnwrap(try below.open(create: true))
         XCTAssertEqual(opened.path, home + "/.cache/app")
         XCTAssertTrue(FileManager.default.fileExists(atPath: home + "/data/app"))
         let above = CacheLocation(
-            base: home + "/up/c", leaf: nil, source: .variable, variableName: "T_CACHE_DIR", appName: "app", home: home)
+            base: home + "/up/c", leaf: nil, source: .variable, variableName: "T_CACHE_DIR", cacheName: "app", home: home)
         XCTAssertNotNil(try above.open(create: true))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/outside/c"))
         XCTAssertThrowsError(try location(home + "/../home/c").open(create: true)) { e in

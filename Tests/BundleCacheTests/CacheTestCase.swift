@@ -127,7 +127,7 @@ class CacheTestCase: XCTestCase {
 
     func location(_ path: String) -> CacheLocation {
         CacheLocation(
-            base: path, leaf: nil, source: .variable, variableName: "UNIT_CACHE_DIR", appName: "unit", home: nil)
+            base: path, leaf: nil, source: .variable, variableName: "UNIT_CACHE_DIR", cacheName: "unit", home: nil)
     }
 
     func openCache(_ path: String? = nil) throws -> CacheRoot {

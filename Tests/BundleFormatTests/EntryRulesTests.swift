@@ -17,7 +17,7 @@ final class EntryRulesTests: XCTestCase {
         var named: EntryRules.Field? = nil
         do {
             try EntryRules.check(
-                entry(argv, env: env), appName: app,
+                entry(argv, env: env), environmentPrefix: Names.environmentPrefix(app),
                 fieldName: {
                     named = $0; return $0.description
                 })

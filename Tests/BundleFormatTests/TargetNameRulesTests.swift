@@ -219,7 +219,7 @@ final class TargetNameRulesTests: XCTestCase {
     func entryVerdict(_ argv: [String], env: [(String, String)] = [], _ target: BuildTarget) -> String? {
         let e = EntryRecord(
             name: "e", isDefault: true, argv: argv, env: env.map { .init(key: $0.0, value: $0.1) }, layers: [])
-        do { try EntryRules.check(e, appName: "hello", target: target); return nil } catch { return error.message }
+        do { try EntryRules.check(e, environmentPrefix: "HELLO", target: target); return nil } catch { return error.message }
     }
 
     /// Entries and whether each is accepted on the base targets and on windows-x64; a refusal is
