@@ -1,5 +1,6 @@
 import Foundation
 import BundleBuilder
+import BundleFormat
 
 /// `metadata/version.json`, `metadata/checksums.sha256` and the bundle spec of the staged tree.
 enum Metadata {
@@ -99,6 +100,10 @@ enum Metadata {
             [bundle]
             name = "\(name)"
             version = "\(version)"
+            # DGMO keeps the launcher names every DGMO release had (DGMO_CACHE_DIR, DGMO_ENTRY,
+            # ~/.cache/dgmo): the app name's, so the manifest stores neither (docs/spec.md).
+            env-prefix = "\(Names.environmentPrefix(name))"
+            cache-name = "\(name)"
 
             # The CLI, its plugins, metadata and assets: what every command needs.
             [layers.app]
