@@ -51,7 +51,7 @@ public enum SpecChecks {
         let windows = target.os == .windows
         for e in spec.entries {
             guard let program = e.exec.first, isBareName(program, windows: windows) else { continue }
-            var found: [(layer: String, path: String, depth: Int)] = []
+            var found: [(layer: String, path: String, name: String, depth: Int)] = []
             for l in layers {
                 for f in l.files {
                     let r = f.record
@@ -64,14 +64,14 @@ public enum SpecChecks {
                         windows
                         ? [program.lowercased(), program.lowercased() + ".exe"].contains(base.lowercased())
                         : base == program
-                    if matches { found.append((l.layer.name, path, path.split(separator: "/").count)) }
+                    if matches { found.append((l.layer.name, path, base, path.split(separator: "/").count)) }
                 }
             }
             guard let first = found.min(by: { $0.depth < $1.depth }) else { continue }
             let more = found.count - 1
             let shown = TerminalText.shown(program)
             throw BuildError(
-                "\(spec.keyPrefix)entries.\(e.name).exec[0]: '\(shown)' is a bare name looked up in PATH at run time, but layer '\(first.layer)' holds \(shown) (at \(TerminalText.shown(first.path))\(more > 0 ? "; \(more) more in the layers" : "")): write \"{\(first.layer)}/\(TerminalText.shown(first.path))\" to run it, or an absolute path to run the system's"
+                "\(spec.keyPrefix)entries.\(e.name).exec[0]: '\(shown)' is a bare name looked up in PATH at run time, but layer '\(first.layer)' holds \(TerminalText.shown(first.name)) (at \(TerminalText.shown(first.path))\(more > 0 ? "; \(more) more in the layers" : "")): write \"{\(first.layer)}/\(TerminalText.shown(first.path))\" to run it, or an absolute path to run the system's"
             )
         }
     }
