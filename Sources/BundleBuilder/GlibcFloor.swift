@@ -36,9 +36,14 @@ public struct GlibcFloor: Sendable, Equatable {
         guard let info = ElfScan.scan(order) else { return nil }
         var needs: [Need] = []
         var carried: String? = nil
+        var carriedIsLibc = false
         for path in order {
             guard let i = info[path] else { continue }
-            if carried == nil, i.defines.contains(where: { ElfScan.glibcVersion($0) != nil }) { carried = shown[path] }
+            // Named by its libc.so.6 when it has one (its other libraries define versions too).
+            if i.defines.contains(where: { ElfScan.glibcVersion($0) != nil }) {
+                let isLibc = (path as NSString).lastPathComponent.hasPrefix("libc.so")
+                if carried == nil || (isLibc && !carriedIsLibc) { (carried, carriedIsLibc) = (shown[path], isLibc) }
+            }
             if let symbol = ElfScan.newest(i.needs), let v = ElfScan.glibcVersion(symbol) {
                 needs.append(Need(file: shown[path]!, symbol: symbol, version: v))
             }

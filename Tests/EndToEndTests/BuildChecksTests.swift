@@ -110,6 +110,16 @@ final class BuildChecksTests: XCTestCase {
         XCTAssertTrue(
             o.stdout.contains("glibc floor: \(floor) (newest symbol \(newest) needed by app/hello)\n"), o.stdout)
 
+        // A layer carrying a glibc of its own (this system's libc.so.6) is named in the report.
+        let libc = "/lib/x86_64-linux-gnu/libc.so.6"
+        if FileManager.default.fileExists(atPath: libc) {
+            try FileManager.default.createDirectory(atPath: dir + "/app/lib", withIntermediateDirectories: true)
+            try Harness.writeBytes(try Harness.bytes(libc), to: dir + "/app/lib/libc.so.6")
+            let carried = try build("carried")
+            XCTAssertTrue(carried.stdout.contains("; the layers carry a glibc (app/lib/libc.so.6): "), carried.stdout)
+            try FileManager.default.removeItem(atPath: dir + "/app/lib")
+        }
+
         let refused = try build("refused", ["--min-glibc", "2.17"])
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(
