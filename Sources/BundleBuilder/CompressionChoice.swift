@@ -94,6 +94,17 @@ public enum CompressionChoice {
         return .built(chosen)
     }
 
+    /// Where a plain `bundle-append build SPEC` looks for a recorded choice: beside the spec,
+    /// named after it (`hello.toml` → `hello.compression.toml`). A build without
+    /// `--compression`, `--level` or `--choose-compression` uses the record there when it names
+    /// every layer, so a committed record needs no flag to be used.
+    public static func recordPath(forSpec spec: String) -> String {
+        let dir = PathText.directory(of: spec)
+        var name = (spec as NSString).lastPathComponent
+        if name.hasSuffix(".toml") { name.removeLast(5) }
+        return (dir.isEmpty ? "" : dir == "/" ? "/" : dir + "/") + name + ".compression.toml"
+    }
+
     /// The recorded decision (an app's build keeps it in its source tree and commits it),
     /// so two release builds of the same inputs make the same bytes: timing never varies the
     /// output. nil when the file is missing or lacks a layer (measure again).

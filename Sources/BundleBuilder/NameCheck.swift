@@ -27,7 +27,7 @@ enum NameCheck {
                         case .env(let k): return "\(key).env.\(k)"
                         }
                     })
-            } catch { throw BuildError("\(error.message) (target \(target.name))") }
+            } catch { throw BuildError("\(spec.keyPrefix)\(error.message) (target \(target.name))") }
         }
         for (layer, record) in zip(layers, records) {
             try checkLayer(layer, target: target)

@@ -54,7 +54,7 @@ public enum NativeLibraryScan {
                 if lstat(full, &st) == 0, st.st_mode & S_IFMT == S_IFREG { files[prefix + rel] = full }
             }
         }
-        let elf = files.filter { isELF($0.value) }
+        let elf = files.filter { ElfScan.isELF($0.value) }
         var wanted = Set(elf.keys.filter { isLibraryName(($0 as NSString).lastPathComponent) })
         let byName = Dictionary(
             elf.map { (($0.key as NSString).lastPathComponent, $0.key) }, uniquingKeysWith: { a, _ in a })
@@ -136,12 +136,6 @@ public enum NativeLibraryScan {
     }
 
     static func isLibraryName(_ n: String) -> Bool { n.hasPrefix("lib") && n.contains(".so") }
-
-    static func isELF(_ path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        return (try? h.read(upToCount: 4)) == Data([0x7F, 0x45, 0x4C, 0x46])
-    }
 
     /// `DT_NEEDED` entries (`readelf -d`, binutils).
     static func neededLibraries(_ path: String) -> [String] {

@@ -7,21 +7,23 @@ import BundleFormat
 public enum OutputCheck {
     public static func refuseClobbering(output: String, spec: String, layers: [LayerSpec]) throws(BuildError) {
         let out = resolved(output)
+        // Both refusals are about the spec (its file, a layer it names): they start with its name.
+        let specName = (spec as NSString).lastPathComponent
         if let specPath = realpathString(spec), out == specPath {
-            throw BuildError("-o \(output) is the spec file itself; choose another output path")
+            throw BuildError("\(specName): -o \(output) is the spec file itself; choose another output path")
         }
         for layer in layers {
             guard let dir = realpathString(layer.directory) else { continue }
             if out == dir || out.hasPrefix(dir == "/" ? "/" : dir + "/") {
                 throw BuildError(
-                    "-o \(output) is inside layer '\(layer.name)' (\(layer.directory)); the output would be bundled by the next build: write it elsewhere"
+                    "\(specName): layers.\(layer.name).path: -o \(output) is inside layer '\(layer.name)' (\(layer.directory)); the output would be bundled by the next build: write it elsewhere"
                 )
             }
         }
     }
 
     /// The output's absolute path with its directory's symlinks resolved (the file itself may not exist yet).
-    static func resolved(_ path: String) -> String {
+    public static func resolved(_ path: String) -> String {
         if let r = realpathString(path) { return r }
         let abs = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let dir = PathText.directory(of: abs), name = (abs as NSString).lastPathComponent
@@ -48,9 +50,14 @@ public enum LargeFiles {
 
     /// Warnings to print; throws for a file over the limit without `allowLarge`.
     public static func check(_ layers: [LayerSpec], allowLarge: Bool) throws(BuildError) -> [String] {
+        try check(try LayerFiles.scan(layers), allowLarge: allowLarge)
+    }
+
+    /// The same, over layers scanned already.
+    public static func check(_ scanned: [LayerFiles], allowLarge: Bool) throws(BuildError) -> [String] {
         var warnings: [String] = []
-        for layer in layers {
-            for f in try TreeScanner.scan(layer.directory, layerName: layer.name) where f.record.kind == .regular {
+        for (layer, files) in scanned.map({ ($0.layer, $0.files) }) {
+            for f in files where f.record.kind == .regular {
                 let size = f.record.size
                 let shown = "layer '\(layer.name)': \(f.record.pathString)"
                 let sparse = size >= sparseMinimum && f.allocated < size / 2

@@ -12,13 +12,13 @@ enum ProgramCheck {
             let paths: [EntryRules.ProgramPath]
             do {
                 paths = try EntryRules.programPaths(record, fieldName: { "entries.\(e.name).exec[\(argvIndex($0))]" })
-            } catch { throw BuildError(error.message) }
+            } catch { throw BuildError(spec.keyPrefix + error.message) }
             for p in paths {
                 guard let layer = layers.first(where: { $0.name == p.layer }) else { continue }
                 if trees[p.layer] == nil {
                     trees[p.layer] = Dictionary(layer.records.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
                 }
-                let key = "entries.\(e.name).exec[\(p.argvIndex)]"
+                let key = "\(spec.keyPrefix)entries.\(e.name).exec[\(p.argvIndex)]"
                 let item = TerminalText.shown(e.exec[p.argvIndex])
                 let directory = spec.layers.first { $0.name == p.layer }?.directory ?? p.layer
                 let found: Found

@@ -67,6 +67,9 @@ public struct EntrySpec: Equatable, Sendable {
 
 /// The packager's description of a bundle (docs/spec.md).
 public struct BundleSpec: Equatable, Sendable {
+    /// The spec file's name (`hello.toml`), set by `parse`: errors found after parsing (a program
+    /// missing from its layer, a name another target refuses) start with it, as the parser's do.
+    public var fileName = ""
     public var name: String
     public var version: String
     /// Sorted by name.
@@ -98,7 +101,9 @@ public struct BundleSpec: Equatable, Sendable {
 
     public static func parse(toml: String, baseDirectory: String, fileName: String) throws(SpecError) -> BundleSpec {
         var p = SpecParser(file: fileName, base: baseDirectory)
-        return try p.parse(toml)
+        var spec = try p.parse(toml)
+        spec.fileName = fileName
+        return spec
     }
 
     /// Every layer compressed with `codec` (at `level`, else the codec's default).

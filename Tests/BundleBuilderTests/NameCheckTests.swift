@@ -102,6 +102,12 @@ final class NameCheckTests: XCTestCase {
         assertOnlyWindowsRefuses(
             l, spec(["{l}/run", "{l}/a\\..\\..\\x"]), mentions: ["entries.hello.exec[1]", "'..'"])
         XCTAssertNil(verdict(l, spec(["C:\\tools\\x.exe"]), .windowsX64))
+        // A spec read from a file: the message starts with its name, as the parser's do.
+        var named = spec(["{l}/run"], env: [("hello_bundle_dir", "x")])
+        named.fileName = "hello.toml"
+        XCTAssertTrue(
+            verdict(l, named, .windowsX64)?.hasPrefix("hello.toml: entries.hello.env.hello_bundle_dir: ") ?? false,
+            verdict(l, named, .windowsX64) ?? "accepted")
     }
 
     /// Through `BundleAssembler.assemble`, before any stub patching: the check is on the build path.

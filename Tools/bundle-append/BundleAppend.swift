@@ -55,7 +55,13 @@ struct Build: ParsableCommand {
             The same inputs give a byte-identical output: the build time is SOURCE_DATE_EPOCH, else the \
             last commit's time of the git repository holding the spec, else the clock. A file over \
             \(formatBytes(LargeFiles.limit)) in a layer is refused without --allow-large (the format has no \
-            holes: every user's first run writes its full size); a sparse file is warned about.
+            holes: every user's first run writes its full size); a sparse file is warned about. A layer no \
+            entry uses is warned about; an entry whose program is a bare name (looked up in PATH) that a \
+            layer also holds is refused, with the {layer}/path to write instead. For linux targets the \
+            build reports the glibc floor: the newest GLIBC_x.y symbol version the layers' ELF files \
+            need (read with readelf, from binutils). A per-layer codec choice recorded beside the spec \
+            (SPEC.compression.toml for SPEC.toml, written by --choose-compression) is used when it names \
+            every layer and neither --compression nor --level is given.
             """)
 
     @Argument(help: "The bundle spec (TOML); see docs/spec.md.")
@@ -90,7 +96,8 @@ struct Build: ParsableCommand {
                 the smallest output is kept unless a command's cold start (its layers and the default entry's) \
                 would decode for longer than --decode-budget. The choice is written to FILE and read from it \
                 while it names every layer, so later builds are reproducible (commit FILE; delete it to \
-                measure again).
+                measure again). Name FILE after the spec (SPEC.compression.toml beside SPEC.toml) and later \
+                builds use it without this option.
                 """, valueName: "FILE"))
     var chooseCompression: String?
 
@@ -100,6 +107,15 @@ struct Build: ParsableCommand {
     @Flag(
         help: "Bundle files larger than \(formatBytes(LargeFiles.limit)) (each user's first run writes them in full).")
     var allowLarge = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Refuse a layer whose ELF files need a glibc newer than VERSION (2.17, say).",
+            discussion: """
+                Linux targets only. The error names the file and the GLIBC_x.y symbol version it needs. \
+                Needs readelf (binutils).
+                """, valueName: "VERSION"))
+    var minGlibc: String?
 
     @Flag(name: .shortAndLong, help: "Print nothing but errors and warnings.")
     var quiet = false
@@ -118,10 +134,22 @@ struct Build: ParsableCommand {
         if let compression, Codec(name: compression) == nil {
             throw ValidationError("--compression must be zstd, xz, zlib or none, not '\(compression)'")
         }
+        if let minGlibc {
+            guard GlibcFloor.parseVersion(minGlibc) != nil else {
+                throw ValidationError("--min-glibc must be a glibc version such as 2.17, not '\(minGlibc)'")
+            }
+            guard targetOption.buildTarget.os == .linux else {
+                throw ValidationError("--min-glibc is for linux targets: \(targetOption.target) programs use no glibc")
+            }
+        }
     }
 
     func run() throws {
+        // Every time printed is measured from here: the whole build, whatever it spent its time on.
+        let started = Date()
         let target = targetOption.buildTarget
+        let say: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) } }
+        let warn: (String) -> Void = { FileHandle.standardError.write(Data("bundle-append: warning: \($0)\n".utf8)) }
         var parsed = try BundleSpec.load(path: spec)
         if let compression, let codec = Codec(name: compression) {
             parsed = parsed.withCompression(codec, level: level)
@@ -135,8 +163,10 @@ struct Build: ParsableCommand {
         }
         // Before anything is read or written: the output must not overwrite the spec or land in a layer.
         try OutputCheck.refuseClobbering(output: output, spec: spec, layers: parsed.layers)
-        let warnings = try LargeFiles.check(parsed.layers, allowLarge: allowLarge)
-        for w in warnings { FileHandle.standardError.write(Data("bundle-append: warning: \(w)\n".utf8)) }
+        let scanned = try LayerFiles.scan(parsed.layers)
+        for w in try LargeFiles.check(scanned, allowLarge: allowLarge) + SpecChecks.unusedLayers(parsed) { warn(w) }
+        try SpecChecks.bareProgramNames(parsed, layers: scanned, target: target)
+        let glibc = target.os == .linux ? try glibcFloor(scanned, warn: warn) : nil
         let specDir = PathText.directory(of: spec)
         let buildTime = try BuildTime.resolve(inputsIn: specDir.isEmpty ? "." : specDir).time
         let signing: Signing = try keyOptions.secretKey().map { .key($0) } ?? .unsigned
@@ -148,17 +178,40 @@ struct Build: ParsableCommand {
                     "timestamp:\(buildTime)\tfile:\((output as NSString).lastPathComponent)\tapp:\(parsed.name)\tversion:\(parsed.version)",
                 publicKeyPath: output + ".pub") : nil
         var layers: BundleBuild.Layers? = nil
+        var measuring: TimeInterval = 0
+        let conventional = CompressionChoice.recordPath(forSpec: spec)
         if let record = chooseCompression {
-            let say: (String) -> Void = { line in if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) } }
+            let t0 = Date()
             layers = try CompressionChoice.layers(
                 for: parsed, recorded: try CompressionChoice.load(record, layers: parsed.layers), record: record,
                 budget: decodeBudget,
                 header:
                     "# Per-layer codecs chosen by `bundle-append build --choose-compression` (decode time measured).\n",
                 say: say)
+            if case .built? = layers {
+                measuring = Date().timeIntervalSince(t0)
+                if OutputCheck.resolved(record) != OutputCheck.resolved(conventional) {
+                    say(
+                        "a build without --choose-compression reads only \(conventional): pass --choose-compression \(record) again to use this record, or name it so"
+                    )
+                }
+            } else {
+                say("compression: per-layer codecs recorded in \(record) (delete it to measure again)")
+            }
+        } else if compression == nil && level == nil && FileManager.default.fileExists(atPath: conventional) {
+            // A committed record beside the spec is used without a flag (docs/spec.md).
+            if let recorded = try CompressionChoice.load(conventional, layers: parsed.layers) {
+                layers = .compress(recorded)
+                say(
+                    "compression: per-layer codecs recorded in \(conventional) (--compression overrides it; delete it or pass --choose-compression \(conventional) to measure again)"
+                )
+            } else {
+                warn(
+                    "\(conventional) names no codec for some layer: built with the spec's compression; pass --choose-compression \(conventional) to measure again"
+                )
+            }
         }
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, label: "compressing layers")
-        let started = Date()
         let result = try BundleBuild(
             spec: parsed, stub: .path(stubPath), outputPath: output, signing: signing, target: target,
             buildTime: buildTime, layers: layers, detachedSignature: detached,
@@ -170,14 +223,30 @@ struct Build: ParsableCommand {
             print(
                 "built \(output): \(parsed.name) \(parsed.version) for \(target.name), \(formatBytes(UInt64(result.size))), \(result.layers.count) layer(s), "
                     + (unsigned ? "UNSIGNED" : "signed by key \(signing.keyIDText)")
-                    + String(format: " in %.1f s", secs))
+                    + String(format: " in %.1f s", secs)
+                    + (measuring > 0 ? String(format: " (%.1f s of it choosing codecs)", measuring) : ""))
             for l in result.layers {
                 let ratio = l.uncompressedSize == 0 ? 0 : Double(l.compressed.count) / Double(l.uncompressedSize) * 100
                 print(
                     "  \(l.name): \(l.records.count) files, \(formatBytes(l.uncompressedSize)) -> \(formatBytes(UInt64(l.compressed.count))) \(l.codec.name)\(l.filter == .none ? "" : "+" + l.filter.name) (\(String(format: "%.0f", ratio))%)"
                 )
             }
+            if let glibc { print(glibc.report) }
         }
+    }
+
+    /// The layers' glibc floor (`GlibcFloor`), checked against `--min-glibc`. Without readelf the
+    /// floor is unknown: a warning, or an error when `--min-glibc` asks for a check.
+    func glibcFloor(_ scanned: [LayerFiles], warn: (String) -> Void) throws -> GlibcFloor? {
+        guard let floor = GlibcFloor.measure(scanned) else {
+            if minGlibc != nil {
+                throw ToolFailure("--min-glibc needs readelf to read the layers' ELF files: install binutils")
+            }
+            warn("glibc floor not measured: readelf is not installed (it comes with binutils)")
+            return nil
+        }
+        if let minGlibc, let minimum = GlibcFloor.parseVersion(minGlibc) { try floor.check(minimum: minimum) }
+        return floor
     }
 }
 
