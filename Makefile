@@ -112,11 +112,16 @@ endif
 ## DGMO_RELEASE_KEY=path/to/minisign.key signs with a real key (default: the development key).
 ## DGMO_ARM64=prebuilt takes the dist/dgmo-linux-arm64 already there (the workflow's arm64 job built it);
 ## DGMO_WINDOWS=prebuilt likewise dist/dgmo-windows-x64.exe (the windows job's, maybe Authenticode-signed).
-release: dgmo
+## bundle-append's own archive for linux-x64 (static, with the stubs of all three targets: scripts/tool-archive.sh)
+## is made too; BUNDLE_APPEND_ARM64=prebuilt adds linux-arm64's from dist/bundle-append-linux-arm64 (the
+## workflow's arm64 job built it: no arm64 Swift toolchain here).
+release: dgmo $(ARM64_STUB) $(WINDOWS_STUB)
 	@scripts/install-deps.sh --release
 	$(if $(filter prebuilt,$(DGMO_ARM64)),test -x dist/dgmo-linux-arm64,$(MAKE) --no-print-directory dgmo TARGET=linux-arm64)
 	$(if $(filter prebuilt,$(DGMO_WINDOWS)),test -f dist/dgmo-windows-x64.exe,$(MAKE) --no-print-directory dgmo TARGET=windows-x64)
-	BIN=$(BIN) SRC_ARM64=dist/dgmo-linux-arm64 SRC_WINDOWS=dist/dgmo-windows-x64.exe scripts/release.sh
+	scripts/tool-archive.sh build dist/bundle-append-linux-x64
+	BIN=$(BIN) SRC_ARM64=dist/dgmo-linux-arm64 SRC_WINDOWS=dist/dgmo-windows-x64.exe TOOL_X64=dist/bundle-append-linux-x64 \
+	  $(if $(filter prebuilt,$(BUNDLE_APPEND_ARM64)),TOOL_ARM64=dist/bundle-append-linux-arm64) scripts/release.sh
 
 ## Builds everything twice from scratch, as two plain `make release` runs would, and compares the bytes
 ## (both targets).
@@ -155,7 +160,7 @@ hello-windows: build $(WINDOWS_STUB) wine
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
 # DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or
 # take over 30 s each on a loaded 2-core machine.
-SLOW_TESTS = FreshMachineTests DGMOTests DGMOArm64Tests DGMOWindowsTests WindowsInstallerTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
+SLOW_TESTS = FreshMachineTests ToolReleaseTests DGMOTests DGMOArm64Tests DGMOWindowsTests WindowsInstallerTests SignalTests GlibcFloorTests OldSystemTests ReleaseTests ReleaseLintTests Arm64Tests \
              MultiUserCacheTests ReliabilityTests FirstRunNoticeTests \
              HostileManifestTests/testLargestFileTableInBoundedMemory \
              ToolTests/testProgressBarOnlyOnATerminal ToolTests/testPasswordProtectedMinisignKeyBuilds \

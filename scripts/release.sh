@@ -14,6 +14,10 @@
 #   its SBOM beside it as dgmo-windows-x64.exe.cdx.json): dgmo-<v>-windows-x64.exe,
 #   dgmo-<v>-windows-x64-setup.exe (NSIS), dgmo-<v>-windows-x64.zip and dgmo-<v>-windows-x64.cdx.json
 #   (scripts/windows-installer.sh; Authenticode-signed when DGMO_WINDOWS_CERT names a PKCS#12 file)
+#   bundle-append-<tv>-linux-x64.tar.gz   the packager's tool with its stubs, when TOOL_X64 names the
+#                                         binary (scripts/tool-archive.sh build; `make release` does);
+#   bundle-append-<tv>-linux-arm64.tar.gz likewise TOOL_ARM64 (built by the release workflow only).
+#                                         Their stubs come from $BIN/stubs/<target>/ (all three targets).
 #   checksums.sha256                      `sha256sum -c checksums.sha256`
 #   *.minisig, dgmo.pub                   `minisign -Vm FILE -p dgmo.pub`
 #
@@ -30,11 +34,16 @@ KEY=${DGMO_RELEASE_KEY:-.build-dgmo/dev-signing.key}
 SRC=${SRC:-dist/dgmo-linux-x64}
 SRC_ARM64=${SRC_ARM64:-}
 SRC_WINDOWS=${SRC_WINDOWS:-}
+TOOL_X64=${TOOL_X64:-}
+TOOL_ARM64=${TOOL_ARM64:-}
 OUT=${OUT:-dist/release}
 [ -x "$SRC" ] || { echo "release: $SRC is missing (run 'make dgmo')" >&2; exit 2; }
 [ -z "$SRC_ARM64" ] || [ -x "$SRC_ARM64" ] || { echo "release: $SRC_ARM64 is missing (run 'make dgmo TARGET=linux-arm64')" >&2; exit 2; }
 [ -z "$SRC_WINDOWS" ] || [ -f "$SRC_WINDOWS" ] || { echo "release: $SRC_WINDOWS is missing (run 'make dgmo TARGET=windows-x64')" >&2; exit 2; }
 [ -z "$SRC_WINDOWS" ] || [ -f "$SRC_WINDOWS.cdx.json" ] || { echo "release: $SRC_WINDOWS.cdx.json (its SBOM) is missing (run 'make dgmo TARGET=windows-x64')" >&2; exit 2; }
+for t in $TOOL_X64 $TOOL_ARM64; do
+  [ -f "$t" ] || { echo "release: the bundle-append binary $t is missing (scripts/tool-archive.sh build $t)" >&2; exit 2; }
+done
 [ -f "$KEY" ] || { echo "release: signing key $KEY not found (set DGMO_RELEASE_KEY)" >&2; exit 2; }
 VERSION=$(python3 -c "import json; print(json.load(open('examples/dgmo/package.json'))['version'])")
 
@@ -223,6 +232,12 @@ if [ -n "$SRC_WINDOWS" ]; then
   scripts/windows-installer.sh "$SRC_WINDOWS" "$VERSION" "$OUT" "$OUT/dgmo-$VERSION-windows-x64.cdx.json" \
     || { echo "release: packaging windows-x64 failed" >&2; exit 1; }
 fi
+
+# bundle-append itself, with the launcher stubs of every target (scripts/tool-archive.sh).
+for t in $TOOL_X64 $TOOL_ARM64; do
+  scripts/tool-archive.sh pack "$t" "$BIN/stubs" "$OUT" >/dev/null \
+    || { echo "release: packing bundle-append ($t) failed" >&2; exit 1; }
+done
 
 # --- lintian and rpmlint ------------------------------------------------------------------
 # The accepted tags ship inside the .deb (usr/share/lintian/overrides/dgmo) and in

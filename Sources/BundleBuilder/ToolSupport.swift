@@ -119,33 +119,70 @@ public enum KeyLoading {
 }
 
 public enum StubLocation {
-    /// The launcher stub for `target` when no `--stub` is given: `$BUNDLE_APPEND_STUB` (only for
-    /// the default target, linux-x64), else `stubs/<target>/bundle-stub` (`bundle-stub.exe` for
-    /// windows-x64) in the directory of this executable, where the Makefile's `stubs`,
-    /// `stubs-arm64` and `stubs-windows` targets put them. No launcher is built for the macOS
-    /// targets yet: for them this finds nothing unless one was put there, and says so.
+    /// The launcher stub for `target` when no `--stub` is given, first found of:
+    /// `$BUNDLE_APPEND_STUB` (only for the default target, linux-x64: one file cannot serve every
+    /// target), then `stubs/<target>/bundle-stub` (`bundle-stub.exe` for windows-x64) in
+    /// `<dir>`, `<dir>/..` and `<dir>/../lib/bundle-append`, where `<dir>` is the directory of
+    /// this executable with every symlink resolved. `<dir>` itself is where the Makefile's
+    /// `stubs`, `stubs-arm64` and `stubs-windows` targets put them in a source build; `<dir>/..`
+    /// is the release archive's layout (`bin/bundle-append` beside `stubs/`), so a symlink such as
+    /// `/usr/local/bin/bundle-append` to the unpacked archive finds them; `../lib/bundle-append`
+    /// is for a packager installing into /usr. No launcher is built for the macOS targets yet: for
+    /// them this finds nothing unless one was put there, and says so.
     public static func `default`(for target: BuildTarget = .default) throws(BuildError) -> String {
         if target == .default, let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty {
             return env
         }
+        let candidates = self.candidates(for: target)
+        for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
+        throw BuildError(notFoundMessage(target: target, looked: candidates))
+    }
+
+    /// The paths `default(for:)` tries after `$BUNDLE_APPEND_STUB`, in order, without repeats.
+    public static func candidates(for target: BuildTarget) -> [String] {
+        var dirs: [URL] = []
+        // /proc/self/exe is the running file whatever argv[0] says; argv[0] is the fallback where
+        // /proc is not mounted (a chroot). Both are resolved through every symlink.
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            dirs.append(URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent())
+        }
+        if let me = invokedPath() {
+            dirs.append(URL(fileURLWithPath: me).resolvingSymlinksInPath().deletingLastPathComponent())
+        }
         let relative = "stubs/\(target.name)/" + fileName(target)
         var candidates: [String] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(
-                URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent(relative).path)
+        for dir in dirs {
+            for prefix in ["", "../", "../lib/bundle-append/"] {
+                let path = dir.appendingPathComponent(prefix + relative).standardizedFileURL.path
+                if !candidates.contains(path) { candidates.append(path) }
+            }
         }
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let beside = me.deletingLastPathComponent().appendingPathComponent(relative).path
-        if !candidates.contains(beside) { candidates.append(beside) }
-        for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
+        return candidates
+    }
+
+    /// argv[0] as a path: as given when it holds a `/`, else the first executable of that name on
+    /// `$PATH` (a shell that found the tool there passes the bare name).
+    static func invokedPath() -> String? {
+        guard let arg0 = CommandLine.arguments.first, !arg0.isEmpty else { return nil }
+        if arg0.contains("/") { return arg0 }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for dir in path.split(separator: ":") where !dir.isEmpty {
+            let candidate = String(dir) + "/" + arg0
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// One line naming every way out: the paths looked at, `--stub`, `$BUNDLE_APPEND_STUB` where it
+    /// applies, and the Makefile target for a source build.
+    static func notFoundMessage(target: BuildTarget, looked: [String]) -> String {
+        let head = "cannot find the \(target.name) launcher stub (looked for \(looked.joined(separator: ", ")))"
         guard let make = makeTarget(target) else {
-            throw BuildError(
-                "cannot find the \(target.name) launcher stub (looked for \(candidates[0])): no \(target.name) launcher is built yet (docs/platforms.md); pass one with --stub"
-            )
+            return head + ": no \(target.name) launcher is built yet (docs/platforms.md); pass one with --stub FILE"
         }
-        throw BuildError(
-            "cannot find the \(target.name) launcher stub (looked for \(candidates[0])); build it with 'make \(make)' or pass --stub"
-        )
+        let env = target == .default ? ", set BUNDLE_APPEND_STUB=FILE" : ""
+        return head
+            + "; pass --stub FILE\(env), unpack the release archive with its stubs/ directory beside bin/, or in a source tree build it with 'make \(make)'"
     }
 
     /// The stub's file name in `stubs/<target>/`: Windows runs only files named `.exe` by default.

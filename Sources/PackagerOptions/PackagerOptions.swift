@@ -30,7 +30,7 @@ public struct KeyOptions: ParsableArguments {
 public struct StubOption: ParsableArguments {
     @Option(
         help:
-            "Launcher stub to use (default: stubs/<target>/bundle-stub next to this tool; for linux-x64, $BUNDLE_APPEND_STUB first). One with symbol tables (a debug stub) is stripped."
+            "Launcher stub to use. Default: for linux-x64 $BUNDLE_APPEND_STUB, then stubs/<target>/bundle-stub (.exe for windows-x64) in this tool's directory (a source build), its parent (the release archive: bin/ beside stubs/) or ../lib/bundle-append, symlinks to the tool resolved. One with symbol tables (a debug stub) is stripped."
     )
     public var stub: String?
 

@@ -15,6 +15,10 @@ struct BundleAppend: ParsableCommand {
         discussion: """
             A bundle is a launcher stub with compressed layers, a manifest and an Ed25519 signature \
             appended. See docs/format.md for the bytes and docs/spec.md for the spec file.
+
+            build looks for the launcher stub in --stub, then (linux-x64) $BUNDLE_APPEND_STUB, then \
+            stubs/<target>/ in this tool's directory, its parent (the release archive) and \
+            ../lib/bundle-append, with symlinks to the tool resolved.
             """,
         version: "bundle-append \(ToolVersion.text)",
         subcommands: [Keygen.self, Build.self, Sign.self, Inspect.self, Verify.self, Extract.self])
