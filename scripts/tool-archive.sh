@@ -7,6 +7,9 @@
 #                                              liblzma, zlib, libzstd, libstdc++ and libgcc static too)
 #                                              into the file OUT, and checks that it needs only the C
 #                                              library (libc, libm, ld-linux) at run time
+#                                              TOOL_CONFIG=debug builds it unoptimised, in about half
+#                                              the time (ToolReleaseTests: what it checks is the link
+#                                              and the layout, which do not depend on optimisation)
 #   scripts/tool-archive.sh pack TOOL STUBS OUTDIR
 #                                              packs TOOL (a binary from `build`, x86-64 or aarch64) and
 #                                              STUBS/<target>/bundle-stub[.exe] for every target into
@@ -64,10 +67,12 @@ cmd_build() {
   ln -s "$cxx" "$static/"
   # Its own scratch path: these flags differ from `swift build -c release`'s, and sharing .build
   # would rebuild everything each time one or the other ran.
-  swift build -c release --product bundle-append --scratch-path .build/static-tool --static-swift-stdlib \
+  local config=${TOOL_CONFIG:-release}
+  case $config in release | debug) ;; *) die "TOOL_CONFIG must be release or debug, not '$config'" 2 ;; esac
+  swift build -c "$config" --product bundle-append --scratch-path .build/static-tool --static-swift-stdlib \
     -Xlinker -L"$static" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc >&2
   local bin
-  bin=$(swift build -c release --scratch-path .build/static-tool --show-bin-path)/bundle-append
+  bin=$(swift build -c "$config" --scratch-path .build/static-tool --show-bin-path)/bundle-append
   check_needed "$bin"
   mkdir -p "$(dirname "$out")"
   cp "$bin" "$out"
