@@ -21,9 +21,12 @@ public struct GlibcFloor: Sendable, Equatable {
     /// A file in the layers that defines glibc symbol versions (a glibc the layers carry, as
     /// DGMO's do): programs started through its loader need nothing from the system's glibc.
     public var carriedGlibc: String?
+    /// Files that start like ELF but could not be read (`layer/path: why`), counted as needing
+    /// nothing: `build` warns about each, since a damaged file may hide a need.
+    public var damaged: [String] = []
 
-    /// Reads every ELF file of `layers`; nil when `readelf` (binutils) is not installed.
-    public static func measure(_ layers: [LayerFiles]) -> GlibcFloor? {
+    /// Reads every ELF file of `layers` (`ElfScan`, built in: no binutils needed).
+    public static func measure(_ layers: [LayerFiles]) -> GlibcFloor {
         var shown: [String: String] = [:]  // disk path -> layer/path
         var order: [String] = []
         for l in layers {
@@ -33,7 +36,7 @@ public struct GlibcFloor: Sendable, Equatable {
                 order.append(source)
             }
         }
-        guard let info = ElfScan.scan(order) else { return nil }
+        let (info, damaged) = ElfScan.scan(order)
         var needs: [Need] = []
         var carried: String? = nil
         var carriedIsLibc = false
@@ -53,7 +56,9 @@ public struct GlibcFloor: Sendable, Equatable {
             a.element.version == b.element.version
                 ? a.offset < b.offset : b.element.version.lexicographicallyPrecedes(a.element.version)
         }.map(\.element)
-        return GlibcFloor(needs: sorted, elfFiles: order.count, carriedGlibc: carried)
+        return GlibcFloor(
+            needs: sorted, elfFiles: order.count, carriedGlibc: carried,
+            damaged: order.compactMap { p in damaged[p].map { "\(shown[p]!): \($0)" } })
     }
 
     /// "2.34", or nil when no file needs glibc.

@@ -137,14 +137,10 @@ public enum NativeLibraryScan {
 
     static func isLibraryName(_ n: String) -> Bool { n.hasPrefix("lib") && n.contains(".so") }
 
-    /// `DT_NEEDED` entries (`readelf -d`, binutils).
+    /// `DT_NEEDED` entries (`ElfReader`); none for a file it cannot read.
     static func neededLibraries(_ path: String) -> [String] {
-        guard let out = run("readelf", ["-d", "-W", path]) else { return [] }
-        return out.split(separator: "\n").compactMap { line in
-            guard line.contains("(NEEDED)"), let open = line.firstIndex(of: "["), let close = line.lastIndex(of: "]")
-            else { return nil }
-            return String(line[line.index(after: open)..<close])
-        }
+        guard case .success(let info)? = ElfReader.read(path: path) else { return [] }
+        return info.needed
     }
 
     static func describe(fileName: String, location: String, disk: String) -> Library {

@@ -4,8 +4,8 @@ import XCTest
 import BundleFormat
 import TestSupport
 
-/// The build-time checks of a spec against its layers (`SpecChecks`), the glibc floor's reading of
-/// readelf's output (`ElfScan.parse`, `GlibcFloor`), and the spec file's name at the start of
+/// The build-time checks of a spec against its layers (`SpecChecks`), the glibc floor's report and
+/// check (`GlibcFloor`; its reader is ElfReaderTests'), and the spec file's name at the start of
 /// errors found after parsing (`BundleSpec.keyPrefix`).
 final class SpecChecksTests: XCTestCase {
     var dir = ""
@@ -78,39 +78,6 @@ final class SpecChecksTests: XCTestCase {
         var s = try spec(["{a}/run"])
         s.layers[1].name = "bundle-metadata"
         XCTAssertEqual(SpecChecks.unusedLayers(s), [])
-    }
-
-    /// readelf's output for two files: a dynamic program and a static one.
-    func testReadelfOutputGivesEachFilesNeeds() {
-        let out = """
-
-            File: /t/hello
-
-            Dynamic section at offset 0x2dc8 contains 27 entries:
-              Tag        Type                         Name/Value
-             0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]
-
-            Version symbols section '.gnu.version' contains 7 entries:
-             Addr: 0x0000000000000516  Offset: 0x000516  Link: 6 (.dynsym)
-              000:   0 (*local*)       2 (GLIBC_2.34)    3 (GLIBC_2.2.5)
-
-            Version needs section '.gnu.version_r' contains 1 entry:
-             Addr: 0x0000000000000528  Offset: 0x000528  Link: 7 (.dynstr)
-              000000: Version: 1  File: libc.so.6  Cnt: 2
-              0x0010:   Name: GLIBC_2.2.5  Flags: none  Version: 3
-              0x0020:   Name: GLIBC_2.34  Flags: none  Version: 2
-
-            File: /t/static
-
-            There is no dynamic section in this file.
-
-            No version information found in this file.
-            """
-        let info = ElfScan.parse(out, paths: ["/t/hello", "/t/static"])
-        XCTAssertEqual(info["/t/hello"]?.needed, ["libc.so.6"])
-        XCTAssertEqual(info["/t/hello"]?.needs, ["GLIBC_2.2.5", "GLIBC_2.34"])
-        XCTAssertEqual(info["/t/static"], ElfScan.Info())
-        XCTAssertEqual(ElfScan.newest(["GLIBC_2.2.5", "GLIBC_2.34", "GLIBC_PRIVATE", "GCC_3.0"]), "GLIBC_2.34")
     }
 
     func testGlibcFloorReportAndCheck() throws {

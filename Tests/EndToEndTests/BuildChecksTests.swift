@@ -137,6 +137,17 @@ final class BuildChecksTests: XCTestCase {
             alone.stdout.contains("glibc floor: none (no glibc symbols needed by the layers' 1 ELF file)"),
             alone.stdout)
         XCTAssertEqual(try Harness.run(dir + "/static", [], env: try home()).stdout, "hi\n")
+        // A damaged ELF file (a program cut short) is a warning naming it and why; the build goes on.
+        try Harness.writeBytes(
+            Array(try Harness.bytes(dir + "/data/hello-static").prefix(100)), to: dir + "/data/cut.so")
+        let damaged = try build("damaged", ["-q"])
+        XCTAssertEqual(damaged.status, 0, damaged.stderr)
+        let warning = try XCTUnwrap(warnings(damaged).first, damaged.stderr)
+        XCTAssertTrue(
+            warning.hasPrefix(
+                "bundle-append: warning: glibc floor: cannot read ELF file data/cut.so: the section header table (offset "
+            ) && warning.hasSuffix("is past the end of the file; it counts as needing no glibc"), warning)
+        XCTAssertEqual(warnings(damaged).count, 1, damaged.stderr)
         let windows = try build("w", ["--min-glibc", "2.17", "--target", "windows-x64"])
         XCTAssertNotEqual(windows.status, 0)
         XCTAssertTrue(windows.stderr.contains("--min-glibc is for linux targets"), windows.stderr)

@@ -63,9 +63,10 @@ struct Build: ParsableCommand {
             entry uses is warned about; an entry whose program is a bare name (looked up in PATH) that a \
             layer also holds is refused, with the {layer}/path to write instead. For linux targets the \
             build reports the glibc floor: the newest GLIBC_x.y symbol version the layers' ELF files \
-            need (read with readelf, from binutils). A per-layer codec choice recorded beside the spec \
-            (SPEC.compression.toml for SPEC.toml, written by --choose-compression) is used when it names \
-            every layer and neither --compression nor --level is given.
+            need (their .gnu.version_r, read by bundle-append itself: no binutils needed). A per-layer \
+            codec choice recorded beside the spec (SPEC.compression.toml for SPEC.toml, written by \
+            --choose-compression) is used when it names every layer and neither --compression nor \
+            --level is given.
             """)
 
     @Argument(help: "The bundle spec (TOML); see docs/spec.md.")
@@ -116,8 +117,7 @@ struct Build: ParsableCommand {
         help: ArgumentHelp(
             "Refuse a layer whose ELF files need a glibc newer than VERSION (2.17, say).",
             discussion: """
-                Linux targets only. The error names the file and the GLIBC_x.y symbol version it needs. \
-                Needs readelf (binutils).
+                Linux targets only. The error names the file and the GLIBC_x.y symbol version it needs.
                 """, valueName: "VERSION"))
     var minGlibc: String?
 
@@ -239,16 +239,11 @@ struct Build: ParsableCommand {
         }
     }
 
-    /// The layers' glibc floor (`GlibcFloor`), checked against `--min-glibc`. Without readelf the
-    /// floor is unknown: a warning, or an error when `--min-glibc` asks for a check.
-    func glibcFloor(_ scanned: [LayerFiles], warn: (String) -> Void) throws -> GlibcFloor? {
-        guard let floor = GlibcFloor.measure(scanned) else {
-            if minGlibc != nil {
-                throw ToolFailure("--min-glibc needs readelf to read the layers' ELF files: install binutils")
-            }
-            warn("glibc floor not measured: readelf is not installed (it comes with binutils)")
-            return nil
-        }
+    /// The layers' glibc floor (`GlibcFloor`), checked against `--min-glibc`; an ELF file that
+    /// cannot be read is warned about (it counts as needing nothing).
+    func glibcFloor(_ scanned: [LayerFiles], warn: (String) -> Void) throws -> GlibcFloor {
+        let floor = GlibcFloor.measure(scanned)
+        for d in floor.damaged { warn("glibc floor: cannot read ELF file \(d); it counts as needing no glibc") }
         if let minGlibc, let minimum = GlibcFloor.parseVersion(minGlibc) { try floor.check(minimum: minimum) }
         return floor
     }

@@ -116,11 +116,11 @@ struct BundledGlibc {
         let elves = ElfScan.files(under: tree)
         guard !elves.isEmpty else { throw BuildError("\(tree) holds no ELF file") }
         let bundled = Set(elves.map { ($0 as NSString).lastPathComponent })
-        let treeInfo = try ElfScan.scan(elves.map { tree + "/" + $0 }, shell: shell)
+        let treeInfo = try ElfScan.scanAll(elves.map { tree + "/" + $0 })
         // This glibc's own libraries (real files; the package's symlinks resolved).
         let available = try Files.list(libDir).filter { $0.contains(".so") }
         let libPaths = available.map { (libDir + "/" + $0 as NSString).resolvingSymlinksInPath }
-        let libInfo = try ElfScan.scan(Array(Set(libPaths)).sorted(), shell: shell)
+        let libInfo = try ElfScan.scanAll(Array(Set(libPaths)).sorted())
         func info(_ name: String) -> ElfScan.Info? {
             libInfo[(libDir + "/" + name as NSString).resolvingSymlinksInPath]
         }

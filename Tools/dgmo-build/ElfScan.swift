@@ -2,8 +2,7 @@ import Foundation
 import BundleBuilder
 
 /// dgmo-build's use of the shared reader (`ElfScan` in BundleBuilder): the ELF files of a staged
-/// tree, and readelf run through the build's `Shell`, so it is logged with the other commands and
-/// a failure stops the build.
+/// tree, and a file it cannot read stops the build (the build must know every library it needs).
 extension ElfScan {
     /// Every regular ELF file under `root` (relative paths; symlinks are skipped, their targets are scanned).
     static func files(under root: String) -> [String] {
@@ -13,9 +12,12 @@ extension ElfScan {
         }
     }
 
-    /// `parse` over one `readelf -d -V -W` run on all of `paths` (one process instead of two per file).
-    static func scan(_ paths: [String], shell: Shell) throws(BuildError) -> [String: Info] {
-        guard !paths.isEmpty else { return [:] }
-        return parse(try shell.run("readelf", readelfArguments + paths, capture: true), paths: paths)
+    /// Each of `paths`' `Info`; fails on the first file that cannot be read.
+    static func scanAll(_ paths: [String]) throws(BuildError) -> [String: Info] {
+        let (info, damaged) = scan(paths)
+        if let (path, e) = damaged.min(by: { $0.key < $1.key }) {
+            throw BuildError("cannot read ELF file \(path): \(e)")
+        }
+        return info
     }
 }
