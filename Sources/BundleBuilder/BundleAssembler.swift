@@ -58,8 +58,8 @@ public enum BundleAssembler {
 
     /// Lays out `stub | layers | header | tables | signature | trailer` (docs/format.md), after
     /// checking that the stub and the layers' programs are for `target`, that the names suit it
-    /// (`NameCheck`), that each entry's program is in its layer and that the manifest passes the
-    /// launcher's own checks.
+    /// (`NameCheck`), that each entry's program and the icon are in their layers (`ProgramCheck`,
+    /// `IconCheck`) and that the manifest passes the launcher's own checks.
     public static func assemble(
         stub: [UInt8], spec: BundleSpec, layers: [BuiltLayer], buildTime: UInt64, signing: Signing,
         target: BuildTarget = .default
@@ -67,6 +67,7 @@ public enum BundleAssembler {
         try ArchitectureCheck.checkStub(stub, target: target)
         try ArchitectureCheck.checkLayers(layers, target: target)
         try ProgramCheck.check(spec, layers: layers)
+        try IconCheck.check(spec, layers: layers)
         var layerRecords: [LayerRecord] = []
         var offset: UInt64 = 0
         var tableOffset: UInt64 = 0

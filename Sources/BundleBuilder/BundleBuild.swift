@@ -43,13 +43,17 @@ public struct BundleBuild {
     /// Drop the stub's symbol tables when it has any (`StubStripping`).
     public var stripStub: Bool
     public var detachedSignature: DetachedSignature?
+    /// Add the SBOM `BundleSBOM` makes, in a layer `bundle-metadata`, when no layer carries
+    /// `metadata/sbom.cdx.json` already (`bundle-append build` does, unless `--no-sbom`).
+    public var addSBOM: Bool
     /// Called from worker threads with (bytes done, bytes total) while layers compress.
     public var progress: (@Sendable (UInt64, UInt64) -> Void)?
 
     public init(
         spec: BundleSpec, stub: Stub, outputPath: String, signing: Signing, target: BuildTarget = .default,
         buildTime: UInt64 = BundleBuild.defaultBuildTime(), layers: Layers? = nil, stripStub: Bool = true,
-        detachedSignature: DetachedSignature? = nil, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        detachedSignature: DetachedSignature? = nil, addSBOM: Bool = false,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) {
         self.spec = spec
         self.stub = stub
@@ -60,6 +64,7 @@ public struct BundleBuild {
         self.buildTime = buildTime
         self.stripStub = stripStub
         self.detachedSignature = detachedSignature
+        self.addSBOM = addSBOM
         self.progress = progress
     }
 
@@ -76,6 +81,14 @@ public struct BundleBuild {
         /// The stub's size in the bundle (after stripping).
         public var stubSize: Int
         public var layers: [BuiltLayer]
+        /// The SBOM the bundle carries: the layer holding it, whether the build made it, and its bytes.
+        public var sbom: SBOM?
+    }
+
+    public struct SBOM: Sendable {
+        public var layer: String
+        public var generated: Bool
+        public var document: [UInt8]
     }
 
     /// Compresses the layers in parallel, assembles, and writes the output atomically
@@ -96,11 +109,17 @@ public struct BundleBuild {
         if detachedSignature != nil, case .unsigned = signing {
             throw BuildError("a detached signature needs a signing key")
         }
-        let built: [BuiltLayer]
+        if addSBOM, spec.layers.contains(where: { $0.name == BundleSBOM.layerName }) {
+            throw BuildError(
+                "\(spec.keyPrefix)layers.\(BundleSBOM.layerName): layer name '\(BundleSBOM.layerName)' is reserved for the generated SBOM; rename it or pass --no-sbom"
+            )
+        }
+        var built: [BuiltLayer]
         switch layers ?? .compress(spec.layers) {
         case .compress(let specs): built = try BundleBuild.buildLayers(specs, progress: progress)
         case .built(let l): built = l
         }
+        let sbom = try attachSBOM(to: &built)
         let bytes = try BundleAssembler.assemble(
             stub: stub, spec: spec, layers: built, buildTime: buildTime, signing: signing, target: target)
         try BundleBuild.writeAtomically(bytes, to: outputPath, mode: 0o755)
@@ -111,7 +130,29 @@ public struct BundleBuild {
             try SigningFiles.writeSignature(sig, to: outputPath + ".minisig")
             try SigningFiles.writePublicKey(key.publicKey, to: detachedSignature.publicKeyPath)
         }
-        return Result(outputPath: outputPath, size: bytes.count, stubSize: stub.count, layers: built)
+        return Result(outputPath: outputPath, size: bytes.count, stubSize: stub.count, layers: built, sbom: sbom)
+    }
+
+    /// The SBOM a layer carries (read from the directory it was built from), else, with `addSBOM`,
+    /// a generated one in a `bundle-metadata` layer appended after the spec's: the spec's layers
+    /// keep their places, and no entry uses it, so it is never extracted.
+    func attachSBOM(to built: inout [BuiltLayer]) throws(BuildError) -> SBOM? {
+        if let carrier = BundleSBOM.carrier(built) {
+            guard let directory = spec.layers.first(where: { $0.name == carrier.name })?.directory else { return nil }
+            let file = directory + "/" + BundleSBOM.path
+            do { return SBOM(layer: carrier.name, generated: false, document: try FileBytes.read(file)) } catch {
+                throw BuildError("cannot read \(file): \(error.message)")
+            }
+        }
+        guard addSBOM else { return nil }
+        let document = try BundleSBOM.document(spec: spec, layers: built, target: target, buildTime: buildTime)
+        let scratch = NSTemporaryDirectory() + "bundle-sbom-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard mkdir(scratch, 0o700) == 0 else {
+            throw BuildError("cannot create \(scratch): \(String(cString: strerror(errno)))")
+        }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        built.append(try BundleSBOM.layer(document, scratch: scratch))
+        return SBOM(layer: BundleSBOM.layerName, generated: true, document: document)
     }
 
     /// Compresses layers in parallel (one job per layer), in the order given.

@@ -141,6 +141,14 @@ public enum Ops {
         var out = ""
         out += "app:            \(m.appName)\n"
         out += "version:        \(TerminalText.escaped(m.appVersion))\n"
+        for (label, value) in metadata(m) {
+            var padded = label + ":"
+            while padded.utf8.count < 16 { padded += " " }
+            out += padded + TerminalText.escaped(value) + "\n"
+        }
+        let prefix = m.environmentPrefix
+        out += "env prefix:     \(prefix) (\(prefix)_CACHE_DIR, \(prefix)_ENTRY)\n"
+        out += "cache name:     \(TerminalText.escaped(m.cacheName))\n"
         out += "format version: \(bundle.trailer.version)\n"
         out += "target:         \(m.target.name)\n"
         out += "bundle digest:  \(Hex.encode(bundle.digest))\n"
@@ -177,6 +185,9 @@ public enum Ops {
         let m = bundle.manifest
         var o = "{"
         o += "\"app\":\(jsonString(m.appName)),\"version\":\(jsonString(m.appVersion)),"
+        o += "\"metadata\":{\(metadata(m).map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ","))},"
+        o +=
+            "\"launcherNames\":{\"envPrefix\":\(jsonString(m.environmentPrefix)),\"cacheName\":\(jsonString(m.cacheName))},"
         o +=
             "\"formatVersion\":\(bundle.trailer.version),\"target\":\"\(m.target.name)\",\"bundleDigest\":\"\(Hex.encode(bundle.digest))\","
         o +=
@@ -194,6 +205,18 @@ public enum Ops {
         o += "]}\n"
         return o
     }
+}
+
+/// The `[bundle]` metadata the manifest holds, as (key, value) in the order `info` shows them.
+func metadata(_ m: Manifest) -> [(String, String)] {
+    let p = m.properties
+    var out: [(String, String)] = []
+    if let v = p.description { out.append(("description", v)) }
+    if let v = p.homepage { out.append(("homepage", v)) }
+    if let v = p.license { out.append(("license", v)) }
+    if let v = p.vendor { out.append(("vendor", v)) }
+    if let v = p.icon { out.append(("icon", v)) }
+    return out
 }
 
 func jsonString(_ s: String) -> String {

@@ -121,10 +121,26 @@ struct Build: ParsableCommand {
                 """, valueName: "VERSION"))
     var minGlibc: String?
 
+    @Flag(
+        help: ArgumentHelp(
+            "Add no SBOM.",
+            discussion: """
+                Without it, a bundle none of whose layers holds metadata/sbom.cdx.json gets a layer \
+                bundle-metadata with a CycloneDX 1.5 SBOM there (the bundle, its layers, the Python and Node \
+                packages they declare), which --launcher sbom prints (docs/spec.md, "SBOM").
+                """))
+    var noSbom = false
+
+    @Option(help: ArgumentHelp("Also write the SBOM the bundle carries to FILE.", valueName: "FILE"))
+    var sbomOut: String?
+
     @Flag(name: .shortAndLong, help: "Print nothing but errors and warnings.")
     var quiet = false
 
     func validate() throws {
+        if noSbom && sbomOut != nil {
+            throw ValidationError("--sbom-out writes the SBOM the build adds: drop --no-sbom")
+        }
         if keyOptions.key == nil && !unsigned {
             throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature")
         }
@@ -218,10 +234,15 @@ struct Build: ParsableCommand {
         let bar = ProgressBar(enabled: !quiet && isatty(2) == 1, label: "compressing layers")
         let result = try BundleBuild(
             spec: parsed, stub: .path(stubPath), outputPath: output, signing: signing, target: target,
-            buildTime: buildTime, layers: layers, detachedSignature: detached,
+            buildTime: buildTime, layers: layers, detachedSignature: detached, addSBOM: !noSbom,
             progress: { done, total in bar.update(done, total) }
         ).run()
         bar.finish()
+        if let sbomOut {
+            // With SBOMs on there is always one: the build's, or the one a layer carries.
+            guard let sbom = result.sbom else { throw ToolFailure("--sbom-out: the bundle carries no SBOM") }
+            try BundleBuild.writeAtomically(sbom.document, to: sbomOut, mode: 0o644)
+        }
         if !quiet {
             let secs = Date().timeIntervalSince(started)
             print(
@@ -236,6 +257,13 @@ struct Build: ParsableCommand {
                 )
             }
             if let glibc { print(glibc.report) }
+            if let sbom = result.sbom {
+                print(
+                    sbom.generated
+                        ? "  SBOM: generated in layer \(sbom.layer) (metadata/sbom.cdx.json)\(sbomOut.map { ", written to \($0)" } ?? "")"
+                        : "  SBOM: layer \(sbom.layer) carries metadata/sbom.cdx.json (none generated)\(sbomOut.map { ", written to \($0)" } ?? "")"
+                )
+            }
         }
     }
 

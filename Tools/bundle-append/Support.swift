@@ -18,9 +18,18 @@ struct InspectReport {
     struct Entry: Encodable {
         var name: String, isDefault: Bool, argv: [String], env: [String: String], layers: [String]
     }
+    /// The `[bundle]` metadata the manifest holds (absent keys are left out of the JSON).
+    struct Metadata: Encodable {
+        var description: String?, homepage: String?, license: String?, vendor: String?, icon: String?
+    }
+    /// The launcher's own names: `<envPrefix>_CACHE_DIR`, `~/.cache/<cacheName>`.
+    struct LauncherNames: Encodable {
+        var envPrefix: String, cacheName: String
+    }
     struct Report: Encodable {
         var app: String, version: String, formatVersion: UInt32, target: String, bundleDigest: String, signed: Bool,
             keyId: String?
+        var metadata: Metadata, launcherNames: LauncherNames
         var launcherKey: String, buildTime: UInt64, stubSize: UInt64, fileSize: UInt64
         /// The Authenticode certificate table's size in a signed PE file (after the bundle); absent when none.
         var certificateTableSize: UInt64?
@@ -58,7 +67,12 @@ struct InspectReport {
         report = Report(
             app: m.appName, version: m.appVersion, formatVersion: bundle.trailer.version, target: m.target.name,
             bundleDigest: Hex.encode(bundle.digest), signed: bundle.isSigned,
-            keyId: bundle.isSigned ? KeyID(bytes: m.keyID)?.displayString : nil, launcherKey: slotText,
+            keyId: bundle.isSigned ? KeyID(bytes: m.keyID)?.displayString : nil,
+            metadata: Metadata(
+                description: m.properties.description, homepage: m.properties.homepage, license: m.properties.license,
+                vendor: m.properties.vendor, icon: m.properties.icon),
+            launcherNames: LauncherNames(envPrefix: m.environmentPrefix, cacheName: m.cacheName),
+            launcherKey: slotText,
             buildTime: m.buildTime, stubSize: bundle.trailer.stubLength, fileSize: bundle.fileSize,
             certificateTableSize: bundle.location.certificateTable.map { $0.upperBound - $0.lowerBound },
             layers: layers,
@@ -88,8 +102,21 @@ struct InspectReport {
     func text() -> String {
         let r = report
         let buildTime = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(r.buildTime)))
-        var out = """
-            app:            \(r.app) \(r.version)
+        var out = "app:            \(r.app) \(r.version)\n"
+        // Checked by every reader (`BundleProperties.problem`) and escaped all the same: one line each.
+        for (label, value) in [
+            ("description", r.metadata.description), ("homepage", r.metadata.homepage),
+            ("license", r.metadata.license), ("vendor", r.metadata.vendor), ("icon", r.metadata.icon),
+        ] {
+            if let value {
+                out +=
+                    "\((label + ":").padding(toLength: 16, withPad: " ", startingAt: 0))\(TerminalText.escaped(value))\n"
+            }
+        }
+        let prefix = r.launcherNames.envPrefix
+        out += """
+            env prefix:     \(prefix) (\(prefix)_CACHE_DIR, \(prefix)_ENTRY)
+            cache name:     \(r.launcherNames.cacheName)
             format version: \(r.formatVersion)
             target:         \(r.target)
             bundle digest:  \(r.bundleDigest)

