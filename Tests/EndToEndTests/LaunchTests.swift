@@ -170,19 +170,20 @@ final class LaunchTests: XCTestCase {
                     ($0["name"] as? String ?? "", $0["extracted"] as? Bool ?? false)
                 })
         }
-        XCTAssertEqual(extracted(json), ["native": false, "scripts": false])
+        // The generated SBOM's layer is listed, and no run extracts it.
+        XCTAssertEqual(extracted(json), ["native": false, "scripts": false, "bundle-metadata": false])
         // Format version 3: each layer's frames digest (64 hex digits) and frame count; no data digest.
         for layer in json?["layers"] as? [[String: Any]] ?? [] {
             XCTAssertEqual((layer["framesDigest"] as? String)?.count, 64, "\(layer)")
             XCTAssertGreaterThanOrEqual(layer["frames"] as? Int ?? 0, 1, "\(layer)")
             XCTAssertNil(layer["dataDigest"], "\(layer)")
         }
-        XCTAssertEqual((json?["layers"] as? [[String: Any]])?.count, 2)
+        XCTAssertEqual((json?["layers"] as? [[String: Any]])?.count, 3)
         XCTAssertEqual(try launch().status, 0)  // the default entry needs `native` only
         json =
             try JSONSerialization.jsonObject(with: Data(try launch(["--launcher", "info", "--json"]).stdout.utf8))
             as? [String: Any]
-        XCTAssertEqual(extracted(json), ["native": true, "scripts": false])
+        XCTAssertEqual(extracted(json), ["native": true, "scripts": false, "bundle-metadata": false])
         o = try launch(["--launcher", "info"])
         XCTAssertTrue(
             o.stdout.contains("format version: \(Trailer.currentVersion)")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import BundleFormat
 import TestSupport
 
 /// The `[bundle]` metadata (description, homepage, license, vendor, icon) as `inspect` and
@@ -333,6 +334,31 @@ final class MetadataTests: XCTestCase {
         let none = try build(spec(Self.fullBundle), files: ["app/metadata/sbom.cdx.json": own], args: ["--no-sbom"])
         XCTAssertEqual(none.status, 0, none.stderr)
         XCTAssertEqual(try Harness.bytes(dir + "/out"), withOwn)
+    }
+
+    /// The SBOM's layer is signed like any other: a flipped byte in it is refused by `--launcher
+    /// sbom` and `verify`, although a run, which never reads that layer, goes on.
+    func testATamperedSBOMLayerIsRefused() throws {
+        let b = try build(spec(Self.fullBundle))
+        XCTAssertEqual(b.status, 0, b.stderr)
+        var bytes = try Harness.bytes(dir + "/out")
+        let t = try Harness.trailer(bytes)
+        let manifest = try Manifest(
+            decoding: Array(bytes[Int(t.header.lowerBound)..<Int(t.header.upperBound)]),
+            layersLength: UInt64(t.layers.count), tablesLength: UInt64(t.tables.count))
+        let layer = try XCTUnwrap(manifest.layers.last)
+        XCTAssertEqual(layer.name, "bundle-metadata")
+        bytes[Int(t.layers.lowerBound + layer.offset + layer.compressedSize / 2)] ^= 0x10
+        try Harness.writeBytes(bytes, to: dir + "/out")
+        let sbom = try launcher(["sbom"])
+        XCTAssertEqual(sbom.status, 125)
+        XCTAssertEqual(sbom.stdout, "")
+        XCTAssertTrue(sbom.stderr.contains("layer 'bundle-metadata': frame 0 does not match its digest"), sbom.stderr)
+        let verify = try Harness.run(Harness.tool, ["verify", dir + "/out", "--pubkey", dir + "/k.pub"])
+        XCTAssertNotEqual(verify.status, 0)
+        XCTAssertTrue(verify.stderr.contains("bundle-metadata"), verify.stderr)
+        let run = try Harness.run(dir + "/out", [], env: ["META_LAUNCHER_CACHE_DIR": dir + "/cache"])
+        XCTAssertEqual(run.stdout, "meta ran\n", run.stderr)
     }
 
     func testTheGeneratedLayersNameIsReserved() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import BundleFormat
 import TestSupport
 
 /// `<app> --launcher cache ...` and `extract`, run against real caches and a live process.
@@ -305,11 +306,15 @@ final class OpsTests: XCTestCase {
     /// A layer's frames are checked against their signed digests as they are read, the last one
     /// after the files before it were written, so `extract` writes it under a hidden partial name
     /// first: a tampered layer never appears under its name, and its partial tree is removed.
-    /// Layer `b` is stored last; its bytes are flipped.
+    /// Layer `b`'s last bytes are flipped (it is stored after `a`, before the generated SBOM's layer).
     func testExtractOfATamperedLayerLeavesNothingOfIt() throws {
         var bytes = try Harness.bytes(binary)
         let t = try Harness.trailer(bytes)
-        bytes[Int(t.layers.upperBound) - 8] ^= 0x20
+        let manifest = try Manifest(
+            decoding: Array(bytes[Int(t.header.lowerBound)..<Int(t.header.upperBound)]),
+            layersLength: UInt64(t.layers.count), tablesLength: UInt64(t.tables.count))
+        let b = try XCTUnwrap(manifest.layers.first { $0.name == "b" })
+        bytes[Int(t.layers.lowerBound + b.offset + b.compressedSize) - 8] ^= 0x20
         let tampered = dir + "/tampered"
         try Harness.writeBytes(bytes, to: tampered)
         let o = try Harness.run(tampered, ["--launcher", "extract", dir + "/out"], env: ["OPS_CACHE_DIR": cache])
