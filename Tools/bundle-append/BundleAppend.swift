@@ -141,6 +141,13 @@ struct Build: ParsableCommand {
         if noSbom && sbomOut != nil {
             throw ValidationError("--sbom-out writes the SBOM the build adds: drop --no-sbom")
         }
+        if let sbomOut,
+            URL(fileURLWithPath: sbomOut).standardizedFileURL.path
+                == URL(fileURLWithPath: output).standardizedFileURL.path
+        {
+            throw ValidationError(
+                "--sbom-out \(sbomOut) is the output itself: name another file (like \(output).cdx.json)")
+        }
         if keyOptions.key == nil && !unsigned {
             throw ValidationError("pass --key KEY to sign the bundle, or --unsigned to build it without a signature")
         }
