@@ -10,7 +10,9 @@ import BundleSystem
 /// cannot get it leaves the collection to the other), sets the stamp's mtime to now first (a
 /// collection that fails is not retried at every launch), then runs gc's own code: the same
 /// exclusive layer locks, so a layer a running process holds is never removed, and the same
-/// rename into `tmp/` before deleting, so no launch ever sees half a layer.
+/// rename into `tmp/` before deleting, so no launch ever sees half a layer. Deleting is what takes
+/// time (seconds for a 54 MiB layer on a busy disk, docs/benchmarks.md): the launch only renames,
+/// and a detached process deletes (`Sys.detach`), so the app starts at once.
 extension CacheRoot {
     /// The stamp's name in the cache root.
     public static let collectionStampName = "gc-stamp"
@@ -53,8 +55,36 @@ extension CacheRoot {
         guard age < 0 || age >= CacheRoot.collectionInterval else { return nil }
         guard (try? Sys.touchat(fd, CacheRoot.collectionStampName)) != nil else { return nil }
         let (_, removed, _, failed) = collect(
-            now: now, olderThan: olderThan, keep: 0, dryRun: false, measure: false, sparing: sparing)
+            now: now, olderThan: olderThan, keep: 0, dryRun: false, measure: false, sparing: sparing,
+            deferring: true)
         stamp.close()
+        if !removed.isEmpty { deleteSetAsideDetached() }
         return (removed, failed)
+    }
+
+    /// Deletes the layers this process set aside (`tmp/<name16>.<our pid>.<random>.auto`) in a
+    /// detached grandchild, which then exits; here when none can be started (Windows).
+    func deleteSetAsideDetached() {
+        let pid = String(Sys.processID())
+        guard let tmpDir = try? directory(.tmp, create: false) else { return }
+        switch Sys.detach(keeping: tmpDir.fd) {
+        case .caller: return
+        case .grandchild:
+            deleteSetAside(pid: pid)
+            Sys.exit(0)
+        case .failed: deleteSetAside(pid: pid)
+        }
+    }
+
+    /// Deletes `tmp/<name16>.<pid>.<random>.auto` of the given pid (the launch that set them aside).
+    public func deleteSetAside(pid: String) {
+        guard let tmpDir = try? directory(.tmp, create: false) else { return }
+        for name in (try? Sys.listDirectoryBytes(tmpDir.fd)) ?? [] {
+            let parts = name.split(separator: 0x2E)
+            guard parts.count == 4, Array(parts[1]) == Array(pid.utf8), Array(parts[3]) == Array("auto".utf8) else {
+                continue
+            }
+            try? TreeWalk.removeTree(tmpDir.fd, name)
+        }
     }
 }

@@ -136,7 +136,9 @@ extension CacheRoot {
     /// removed digests, digests skipped because they are in use, and one line for each layer
     /// that could not be removed (a read-only cache, a tree we cannot delete): those are
     /// reported, never counted as removed nor silently skipped.
-    public func remove(_ digests: [String], dryRun: Bool, measure: Bool = true) -> (
+    /// With `deferring`, a removed layer is only renamed into `tmp/` (`<name16>.<pid>.<random>.auto`),
+    /// for `deleteSetAside` to delete.
+    public func remove(_ digests: [String], dryRun: Bool, measure: Bool = true, deferring: Bool = false) -> (
         freed: UInt64, removed: [String], busy: [String], failed: [String]
     ) {
         guard let layersFD = try? directory(.layers, create: false) else { return (0, [], [], []) }
@@ -157,7 +159,7 @@ extension CacheRoot {
             }
             let size = measure ? TreeWalk.diskUsage(layersFD.fd, d) : 0
             if !dryRun {
-                do { try setAside(d, reason: "gc") } catch {
+                do { try setAside(d, reason: deferring ? "auto" : "gc", deleting: !deferring) } catch {
                     failed.append(
                         "cannot remove layer \(path)/layers/\(d): "
                             + (error.errno == Errno.EROFS ? "the cache is read-only" : error.message))
@@ -205,12 +207,14 @@ extension CacheRoot {
     /// layers); unless `dryRun`, then forgets bundle records whose layers are all gone and deletes
     /// abandoned temporary directories.
     public func collect(
-        now: Int64, olderThan: Int64, keep: Int, dryRun: Bool, measure: Bool = true, sparing: [String] = []
+        now: Int64, olderThan: Int64, keep: Int, dryRun: Bool, measure: Bool = true, sparing: [String] = [],
+        deferring: Bool = false
     ) -> (freed: UInt64, removed: [String], busy: [String], failed: [String]) {
         let recs = records()
         let (found, keptBundles) = gcCandidates(
             now: now, olderThan: olderThan, keep: keep, records: recs, measure: measure)
-        let result = remove(found.filter { !sparing.containsBytes($0) }, dryRun: dryRun, measure: measure)
+        let result = remove(
+            found.filter { !sparing.containsBytes($0) }, dryRun: dryRun, measure: measure, deferring: deferring)
         if !dryRun {
             let remaining = layerEntries(records: [], measure: false).map { $0.digest }
             for r in recs

@@ -1,4 +1,5 @@
 import BundleFormat
+import BundleCrypto
 import BundleRuntime
 import BundleCache
 import BundleSystem

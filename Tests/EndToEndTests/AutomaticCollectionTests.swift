@@ -109,6 +109,14 @@ final class AutomaticCollectionTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/locks/" + a), "its lock file went with it")
         XCTAssertEqual(records(), [opsRecord, otherRecord], "ops's record stays while its layer b does")
         XCTAssertLessThan(abs(try mtime(stamp).timeIntervalSinceNow), 60, "the stamp is the collection's time")
+        // The launch only renamed a into tmp/; a detached process deletes it there.
+        let deadline = Date().addingTimeInterval(20)
+        while !((try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? []).isEmpty,
+            Date() < deadline
+        {
+            usleep(20_000)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [], "deleted")
 
         // The holder ends: b is unused and old, but the stamp is fresh: nothing more today.
         holder.terminate()
