@@ -32,7 +32,10 @@ final class AutomaticCollectionTests: XCTestCase {
                 "a/run.sh": .script("#!/bin/sh\necho run\n"),
                 "b/hold.sh": .script("#!/bin/sh\necho holding; exec sleep 60\n"),
             ], in: dir, key: "k", output: "ops")
-        try Harness.write("#!/bin/sh\necho other\n", to: dir + "/c/x.sh", mode: 0o755)
+        // Also says which children it has: the collection's deleting process must not be one.
+        try Harness.write(
+            "#!/bin/sh\necho other\nread -r kids < /proc/$$/task/$$/children; echo \"children: $kids\" >&2\n",
+            to: dir + "/c/x.sh", mode: 0o755)
         try Harness.write(
             "[bundle]\nname = \"other\"\nversion = \"1\"\n[layers.c]\npath = \"c\"\n"
                 + "[entries.other]\nexec = [\"/bin/sh\", \"{c}/x.sh\"]\n", to: dir + "/other.toml")
@@ -61,6 +64,7 @@ final class AutomaticCollectionTests: XCTestCase {
         for (k, v) in env { e[k] = v }
         let o = try Harness.run(other, [], env: e)
         XCTAssertEqual(o.stdout, "other\n", o.stderr)
+        XCTAssertTrue(o.stderr.hasSuffix("children: \n"), "the app has no child of the launcher's: " + o.stderr)
         return o
     }
 
@@ -104,7 +108,7 @@ final class AutomaticCollectionTests: XCTestCase {
         try setMtime(cache + "/bundles/" + opsRecord, daysAgo: 40)
         try setMtime(stamp, daysAgo: 2)
         let o = try runOther()
-        XCTAssertEqual(o.stderr, "", "a collection says nothing")
+        XCTAssertEqual(o.stderr, "children: \n", "a collection says nothing")
         XCTAssertEqual(layerDirs(), [b, c], "a (aged) collected; b (held by a running process) and c (in use) kept")
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/locks/" + a), "its lock file went with it")
         XCTAssertEqual(records(), [opsRecord, otherRecord], "ops's record stays while its layer b does")
@@ -169,10 +173,11 @@ final class AutomaticCollectionTests: XCTestCase {
         var o = try runOther(["OTHER_CACHE_GC": "soon"])
         XCTAssertEqual(
             o.stderr,
-            "other: OTHER_CACHE_GC=soon is neither off, 0 nor a duration like 30d: collecting layers unused for 30d\n")
+            "other: OTHER_CACHE_GC=soon is neither off, 0 nor a duration like 30d: collecting layers unused for 30d\n"
+                + "children: \n")
         XCTAssertTrue(layerDirs().isSuperset(of: opsLayers), "3 days unused is kept by the 30-day default")
         o = try runOther(["OTHER_CACHE_GC": "soon"])
-        XCTAssertEqual(o.stderr, "", "not due: the value is not even read")
+        XCTAssertEqual(o.stderr, "children: \n", "not due: the value is not even read")
         try setMtime(stamp, daysAgo: 2)
         try runOther(["OTHER_CACHE_GC": "2d"])
         XCTAssertTrue(layerDirs().isDisjoint(with: opsLayers), "3 days unused is collected with 2d")
