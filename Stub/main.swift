@@ -62,6 +62,8 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     let locks = HeldLocks()
     let (layerPaths, cache) = Launcher.ensureLayers(
         for: entry, bundle: bundle, location: location, root: root, exePath: exePath, locks: locks)
+    // Once a day at most, with this launch's layers locked: layers no bundle used for 30 days go.
+    Launcher.collectIfDue(cache, bundle: bundle)
     let run = Launcher.invocation(
         entry, layerPaths: layerPaths, bundle: bundle, cachePath: cache?.path ?? location.rootPath(), exePath: exePath,
         userArguments: UnsafeBufferPointer(start: argv + 1, count: max(argc - 1, 0)))

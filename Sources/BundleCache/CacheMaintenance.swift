@@ -14,8 +14,10 @@ extension CacheRoot {
         public var inUse: Bool
     }
 
-    /// Every layer directory with its size, last use, users and in-use state.
-    public func layerEntries(records: [BundleRecord]) -> [LayerEntry] {
+    /// Every layer directory with its size, last use, users and in-use state. Without `measure`
+    /// every size is 0: the automatic collection at a launch needs none, and walking every tree
+    /// to sum its files is most of what a gc costs.
+    public func layerEntries(records: [BundleRecord], measure: Bool = true) -> [LayerEntry] {
         guard let layersFD = try? directory(.layers, create: false) else { return [] }
         let locks = try? directory(.locks, create: false)
         let names = ((try? Sys.listDirectoryBytes(layersFD.fd)) ?? []).map(Sys.displayName).sortedByBytes()
@@ -33,7 +35,7 @@ extension CacheRoot {
                 inUse = lockExclusive(d, create: false) == nil
             }
             return LayerEntry(
-                digest: d, size: TreeWalk.diskUsage(layersFD.fd, d),
+                digest: d, size: measure ? TreeWalk.diskUsage(layersFD.fd, d) : 0,
                 lastUse: users.map { $0.lastUse }.max() ?? markerTime,
                 bundles: users, inUse: inUse)
         }
@@ -134,7 +136,9 @@ extension CacheRoot {
     /// removed digests, digests skipped because they are in use, and one line for each layer
     /// that could not be removed (a read-only cache, a tree we cannot delete): those are
     /// reported, never counted as removed nor silently skipped.
-    public func remove(_ digests: [String], dryRun: Bool) -> (
+    /// With `deferring`, a removed layer is only renamed into `tmp/` (`<name16>.<pid>.<random>.auto`),
+    /// for `deleteSetAside` to delete.
+    public func remove(_ digests: [String], dryRun: Bool, measure: Bool = true, deferring: Bool = false) -> (
         freed: UInt64, removed: [String], busy: [String], failed: [String]
     ) {
         guard let layersFD = try? directory(.layers, create: false) else { return (0, [], [], []) }
@@ -153,9 +157,9 @@ extension CacheRoot {
                 }
                 continue
             }
-            let size = TreeWalk.diskUsage(layersFD.fd, d)
+            let size = measure ? TreeWalk.diskUsage(layersFD.fd, d) : 0
             if !dryRun {
-                do { try setAside(d, reason: "gc") } catch {
+                do { try setAside(d, reason: deferring ? "auto" : "gc", deleting: !deferring) } catch {
                     failed.append(
                         "cannot remove layer \(path)/layers/\(d): "
                             + (error.errno == Errno.EROFS ? "the cache is read-only" : error.message))
@@ -176,9 +180,9 @@ extension CacheRoot {
     /// gc's choice: layers no recently used bundle needs, whose last use is older than `olderThan`.
     /// Returns the candidates and the bundles kept (each digest once). Names are compared as bytes,
     /// by linear scans (ByteText.swift): a cache holds few bundles and layers.
-    public func gcCandidates(now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord]) -> (
-        candidates: [String], kept: [String]
-    ) {
+    public func gcCandidates(
+        now: Int64, olderThan: Int64, keep: Int, records recs: [BundleRecord], measure: Bool = true
+    ) -> (candidates: [String], kept: [String]) {
         var apps: [String] = []
         for r in recs where !apps.containsBytes(r.app) { apps.append(r.app) }
         var keptBundles: [String] = []
@@ -192,10 +196,34 @@ extension CacheRoot {
             }
         }
         let needed = recs.filter { keptBundles.containsBytes($0.digest) }.flatMap { $0.layers }
-        let candidates = layerEntries(records: recs).filter {
+        let candidates = layerEntries(records: recs, measure: measure).filter {
             !needed.containsBytes($0.digest) && Durations.age(now: now, since: $0.lastUse) >= olderThan
         }
         return (candidates.map { $0.digest }, keptBundles)
+    }
+
+    /// A whole gc: `cache gc` and the automatic collection at a launch (AutomaticCollection.swift).
+    /// Removes the candidates no process holds, never one of `sparing` (the launching bundle's
+    /// layers); unless `dryRun`, then forgets bundle records whose layers are all gone and deletes
+    /// abandoned temporary directories.
+    public func collect(
+        now: Int64, olderThan: Int64, keep: Int, dryRun: Bool, measure: Bool = true, sparing: [String] = [],
+        deferring: Bool = false
+    ) -> (freed: UInt64, removed: [String], busy: [String], failed: [String]) {
+        let recs = records()
+        let (found, keptBundles) = gcCandidates(
+            now: now, olderThan: olderThan, keep: keep, records: recs, measure: measure)
+        let result = remove(
+            found.filter { !sparing.containsBytes($0) }, dryRun: dryRun, measure: measure, deferring: deferring)
+        if !dryRun {
+            let remaining = layerEntries(records: [], measure: false).map { $0.digest }
+            for r in recs
+            where !keptBundles.containsBytes(r.digest) && r.layers.allSatisfy({ !remaining.containsBytes($0) }) {
+                removeRecord(r.digest)
+            }
+            removeAbandoned()
+        }
+        return result
     }
 }
 

@@ -145,14 +145,15 @@ extension CacheRoot {
     /// Moves `layers/<digest>` into `tmp/` (one atomic rename, so no launch sees it half
     /// deleted) and deletes it there. Repair, gc and clear all remove layers this way; a launch
     /// killed in between leaves it in `tmp/`, where `removeAbandoned` finds it. A missing layer
-    /// is not an error.
-    public func setAside(_ digestName: String, reason: String) throws(BundleError) {
+    /// is not an error. Without `deleting` the tree is left in `tmp/` (the automatic collection
+    /// deletes it away from the launch: `deleteSetAside`).
+    public func setAside(_ digestName: String, reason: String, deleting: Bool = true) throws(BundleError) {
         let trash = CacheRoot.temporaryName(digestName, suffix: reason)
         let tmpDir = try requireDirectory(.tmp)
         guard let layersDir = try directory(.layers, create: false) else { return }
         do {
             try Sys.renameat(layersDir.fd, Array(digestName.utf8), tmpDir.fd, Array(trash.utf8))
-            try TreeWalk.removeTree(tmpDir.fd, trash)
+            if deleting { try TreeWalk.removeTree(tmpDir.fd, trash) }
         } catch  where error.errno == Errno.ENOENT {
             // Another launch repaired or removed it first.
         }

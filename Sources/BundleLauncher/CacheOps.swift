@@ -118,19 +118,8 @@ enum CacheOps {
             report("gc", freed: 0, removed: [], busy: [], failed: [], dryRun: dryRun, json: json)
             return 0
         }
-        let now = Sys.now()
-        let recs = cache.records()
-        let (candidates, keptBundles) = cache.gcCandidates(now: now, olderThan: olderThan, keep: keep, records: recs)
-        let (freed, removed, busy, failed) = cache.remove(candidates, dryRun: dryRun)
-        // Forget bundles whose layers are all gone.
-        if !dryRun {
-            let remaining = cache.layerEntries(records: []).map { $0.digest }
-            for r in recs
-            where !keptBundles.containsBytes(r.digest) && r.layers.allSatisfy({ !remaining.containsBytes($0) }) {
-                cache.removeRecord(r.digest)
-            }
-            cache.removeAbandoned()
-        }
+        let (freed, removed, busy, failed) = cache.collect(
+            now: Sys.now(), olderThan: olderThan, keep: keep, dryRun: dryRun)
         report("gc", freed: freed, removed: removed, busy: busy, failed: failed, dryRun: dryRun, json: json)
         return failed.isEmpty ? 0 : 1
     }

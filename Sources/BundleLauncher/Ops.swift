@@ -114,6 +114,7 @@ public enum Ops {
             Environment:
               \(prefix)_CACHE_DIR   cache directory (default: $XDG_CACHE_HOME/\(m.cacheName) or ~/.cache/\(m.cacheName))
               \(prefix)_ENTRY       run this entry instead of the one named like the program or the default
+              \(prefix)_CACHE_GC    off or 0: no automatic gc; 7d: remove layers unused 7 days (default 30d, daily)
 
             The launcher's own failures exit with status \(launcherFailureStatus) and one line on stderr.
 

@@ -151,6 +151,18 @@ public enum DescriptorLedger {
             openCount -= 1
         }
 
+        /// After `Sys.detach`, in the grandchild: every descriptor but `fd` was closed behind the
+        /// ledger's back.
+        static func keepOnly(_ fd: Int32) {
+            monitor?.lock()
+            defer { monitor?.unlock() }
+            let i = Int(fd)
+            let kept = i < open.count && open[i]
+            open = [Bool](repeating: false, count: open.count)
+            if kept { open[i] = true }
+            openCount = kept ? 1 : 0
+        }
+
         /// How many descriptors `FileDescriptor` values (and tables) hold now: a test compares it
         /// before and after an operation, so a leak fails the test.
         public static var count: Int {
@@ -161,5 +173,6 @@ public enum DescriptorLedger {
     #else
         @inline(__always) static func opened(_ fd: Int32) {}
         @inline(__always) static func closed(_ fd: Int32) {}
+        @inline(__always) static func keepOnly(_ fd: Int32) {}
     #endif
 }

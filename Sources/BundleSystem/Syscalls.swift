@@ -289,6 +289,22 @@ public enum Sys {
     // Calls that cannot fail (no errno to read), here so that no module calls libc directly.
 
     public static func processID() -> Int32 { cplat_getpid() }
+
+    /// Which side of `detach` this is.
+    public enum DetachedSide: Sendable { case grandchild, caller, failed }
+
+    /// A detached grandchild (`cplat_detach`) that keeps only `keep` of our descriptors, for work the
+    /// launch must not wait for. The grandchild ends with `exit`; `.failed` (always on Windows):
+    /// do the work here.
+    public static func detach(keeping keep: borrowing FileDescriptor) -> DetachedSide {
+        switch cplat_detach(keep.raw) {
+        case 0:
+            DescriptorLedger.keepOnly(keep.raw)
+            return .grandchild
+        case 1: return .caller
+        default: return .failed
+        }
+    }
     public static func effectiveUserID() -> UInt32 { cplat_geteuid() }
     public static func userID() -> UInt32 { cplat_getuid() }
     public static func isTerminal(_ stream: StandardStream) -> Bool { cplat_isatty(stream.rawValue) == 1 }

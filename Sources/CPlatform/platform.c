@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __APPLE__
@@ -233,6 +234,30 @@ int32_t cplat_spawnp_wait(const char *file, char *const argv[], char *const envp
 char **cplat_environ(void) { return environ; }
 const char *cplat_getenv(const char *name) { return getenv(name); }
 int32_t cplat_getpid(void) { return getpid(); }
+int32_t cplat_detach(int32_t keep) {
+    pid_t child = fork();
+    if (child < 0) return -1;
+    if (child > 0) {
+        int status = 0;
+        pid_t r;
+        do r = waitpid(child, &status, 0); while (r < 0 && errno == EINTR);
+        return r == child && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : -1;
+    }
+    (void)setsid();
+    pid_t grandchild = fork();
+    if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; fd++) {
+        if (null >= 0 && null != fd) dup2(null, fd);
+        else if (null < 0) close(fd);
+    }
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536) max = 65536;
+    for (int fd = 3; fd < max; fd++) {
+        if (fd != keep) close(fd);
+    }
+    return 0;
+}
 uint32_t cplat_getuid(void) { return getuid(); }
 uint32_t cplat_geteuid(void) { return geteuid(); }
 uint32_t cplat_getgid(void) { return getgid(); }

@@ -1354,6 +1354,7 @@ const char *cplat_getenv(const char *name) {
 }
 
 int32_t cplat_getpid(void) { return (int32_t)GetCurrentProcessId(); }
+int32_t cplat_detach(int32_t keep) { (void)keep; return -1; }
 /* The token user, whatever its SID: fstat reports what it owns with this uid ("owners", above). */
 uint32_t cplat_getuid(void) { return USER_UID; }
 uint32_t cplat_geteuid(void) { return USER_UID; }

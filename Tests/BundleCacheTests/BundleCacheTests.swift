@@ -352,6 +352,60 @@ final class BundleCacheTests: CacheTestCase {
         XCTAssertEqual(st.st_mode & S_IFMT, S_IFREG, "replaced by a regular lock file")
     }
 
+    /// The automatic collection's stamp (AutomaticCollection.swift): missing, it is made and not
+    /// due; a day old or dated in the future, due; a FIFO or a symlink there is never due, never
+    /// blocks and is left as it is (collectNow refuses it too); a held stamp is left to its holder.
+    func testTheCollectionStampDecidesWhenACollectionIsDue() throws {
+        let cache = try openCache()
+        let stamp = cache.path + "/gc-stamp"
+        let now = Int64(Date().timeIntervalSince1970)
+        func age(_ seconds: Int64) {
+            var t = [
+                timespec(tv_sec: Int(now - seconds), tv_nsec: 0), timespec(tv_sec: Int(now - seconds), tv_nsec: 0),
+            ]
+            XCTAssertEqual(utimensat(AT_FDCWD, stamp, &t, AT_SYMLINK_NOFOLLOW), 0)
+        }
+        XCTAssertFalse(cache.collectionIsDue(now: now))
+        var st = stat()
+        XCTAssertEqual(lstat(stamp, &st), 0, "made by the first look")
+        XCTAssertEqual(st.st_mode & 0o7777, 0o600)
+        XCTAssertFalse(cache.collectionIsDue(now: now))
+        age(86399)
+        XCTAssertFalse(cache.collectionIsDue(now: now), "younger than a day")
+        age(86400)
+        XCTAssertTrue(cache.collectionIsDue(now: now))
+        age(-3600)
+        XCTAssertTrue(cache.collectionIsDue(now: now), "a stamp from the future (a clock set back)")
+
+        // Held by another launch: this one leaves the collection to it and leaves the stamp alone.
+        age(2 * 86400)
+        let holder = open(stamp, O_RDONLY)
+        XCTAssertEqual(flock(holder, LOCK_EX), 0)
+        XCTAssertNil(cache.collectNow(now: now, olderThan: 0, sparing: []))
+        XCTAssertEqual(lstat(stamp, &st), 0)
+        XCTAssertEqual(Int64(st.st_mtim.tv_sec), now - 2 * 86400)
+        close(holder)
+        XCTAssertNotNil(cache.collectNow(now: now, olderThan: 0, sparing: []))
+        XCTAssertFalse(cache.collectionIsDue(now: now), "renewed by the collection")
+        XCTAssertNil(cache.collectNow(now: now, olderThan: 0, sparing: []), "not twice a day")
+
+        for plant in ["fifo", "symlink"] {
+            XCTAssertEqual(unlink(stamp), 0)
+            if plant == "fifo" {
+                XCTAssertEqual(mkfifo(stamp, 0o600), 0)
+            } else {
+                XCTAssertEqual(symlink(dir + "/elsewhere", stamp), 0)
+            }
+            let started = Date()
+            XCTAssertFalse(cache.collectionIsDue(now: now), plant)
+            XCTAssertNil(cache.collectNow(now: now, olderThan: 0, sparing: []), plant)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+            XCTAssertEqual(lstat(stamp, &st), 0)
+            XCTAssertEqual(st.st_mode & S_IFMT, plant == "fifo" ? S_IFIFO : S_IFLNK, "left as it is")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/elsewhere"), "nothing made through it")
+        }
+    }
+
     func testPublishedDirectoryMustBeTheOneWeExtracted() throws {
         let cache = try openCache()
         let bundle = try makeBundle()

@@ -131,12 +131,36 @@ final class LauncherLogicTests: XCTestCase {
         for c in CacheHelp.commands { XCTAssertTrue(all.contains(c.usage), c.name) }
     }
 
+    /// `<APP>_CACHE_GC`: unset or empty is the 30-day default, `off` and `0` turn the automatic
+    /// collection off, a duration sets the period, anything else is one complaint and the default.
+    func testTheCollectionVariableTurnsItOffOrSetsThePeriod() {
+        XCTAssertEqual(Launcher.collectionVariable(manifest()), "DGMO_CACHE_GC")
+        let v = "DGMO_CACHE_GC"
+        for (value, age) in [(nil, 30 * 86400), ("", 30 * 86400), ("7d", 7 * 86400), ("0s", 0)] as [(String?, Int64)] {
+            let s = Launcher.collectionSetting(value, variable: v)
+            XCTAssertEqual(s.age, age, "\(value ?? "unset")")
+            XCTAssertNil(s.complaint)
+        }
+        for off in ["off", "0"] {
+            let s = Launcher.collectionSetting(off, variable: v)
+            XCTAssertNil(s.age, off)
+            XCTAssertNil(s.complaint)
+        }
+        for odd in ["OFF", "soon", "7", "-1d"] {
+            let s = Launcher.collectionSetting(odd, variable: v)
+            XCTAssertEqual(s.age, 30 * 86400, odd)
+            XCTAssertEqual(
+                s.complaint,
+                "DGMO_CACHE_GC=\(odd) is neither off, 0 nor a duration like 30d: collecting layers unused for 30d")
+        }
+    }
+
     func testHelpNamesTheBundleTheLauncherCommandsAndItsVariables() {
         programName = "dgmo"
         let text = Ops.help(manifest())
         XCTAssertTrue(text.hasPrefix("dgmo --launcher COMMAND: launcher commands of the dgmo 1.2.3 bundle\n"), text)
         for c in CacheHelp.commands { XCTAssertTrue(text.contains(c.usage), "\(c.usage) in:\n\(text)") }
-        for word in ["info [--json]", "DGMO_CACHE_DIR", "DGMO_ENTRY", "exit with status 125"] {
+        for word in ["info [--json]", "DGMO_CACHE_DIR", "DGMO_ENTRY", "DGMO_CACHE_GC", "exit with status 125"] {
             XCTAssertTrue(text.contains(word), "\(word) in:\n\(text)")
         }
     }

@@ -185,6 +185,12 @@ int32_t cplat_spawnp_wait(const char *file, char *const argv[], char *const envp
 char **cplat_environ(void);
 const char *cplat_getenv(const char *name);
 int32_t cplat_getpid(void);
+/* Starts a detached grandchild for work the launch must not wait for (the automatic collection's
+ * deletions): in its own session, its parent gone at once (so the runtime the caller becomes never
+ * sees a child it did not start), stdin/stdout/stderr on /dev/null, every other descriptor but
+ * `keep` closed (no pipe a caller waits on stays open). Returns 0 in the grandchild, 1 in the
+ * caller, -1 when it could not (the caller does the work itself). Windows: always -1. */
+int32_t cplat_detach(int32_t keep);
 uint32_t cplat_getuid(void);
 uint32_t cplat_geteuid(void);
 uint32_t cplat_getgid(void);
