@@ -12,7 +12,7 @@ extension Launcher {
     /// `<APP>_CACHE_GC`: `off` or `0` turns the collection off; a duration (`7d`) sets how long a
     /// layer must have gone unused. The one place that names the variable's prefix.
     public static func collectionVariable(_ manifest: Manifest) -> String {
-        Names.environmentPrefix(manifest.appName) + "_CACHE_GC"
+        manifest.environmentPrefix + "_CACHE_GC"
     }
 
     /// What `<APP>_CACHE_GC` asks for: `age` nil when off; `complaint` set for a value that is
