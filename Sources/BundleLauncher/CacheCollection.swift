@@ -38,7 +38,7 @@ extension Launcher {
         if let value, value.bytesEqual("off") || value.bytesEqual("0") { return }
         let now = Sys.now()
         guard cache.collectionIsDue(now: now),
-            !cache.path.bytesEqual(SystemCache.root(appName: manifest.appName))
+            !cache.path.bytesEqual(SystemCache.root(cacheName: manifest.cacheName))
         else { return }
         let setting = collectionSetting(value, variable: variable)
         if let complaint = setting.complaint {
