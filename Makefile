@@ -140,9 +140,9 @@ hello: build
 	@test -f $(DEMO_DIR)/demo.key || $(BIN)/bundle-append keygen $(DEMO_DIR)/demo
 	$(BIN)/bundle-append build examples/hello/hello.toml -o $(DEMO_DIR)/hello --key $(DEMO_DIR)/demo.key
 	$(BIN)/bundle-append verify $(DEMO_DIR)/hello --pubkey $(DEMO_DIR)/demo.pub
-	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello "first run" "ünïcödé"
-	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache HELLO_ENTRY=greet $(DEMO_DIR)/hello you
-	HELLO_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello --launcher info
+	HELLO_LAUNCHER_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello "first run" "ünïcödé"
+	HELLO_LAUNCHER_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache HELLO_LAUNCHER_ENTRY=greet $(DEMO_DIR)/hello you
+	HELLO_LAUNCHER_CACHE_DIR=$(CURDIR)/$(DEMO_DIR)/cache $(DEMO_DIR)/hello --launcher info
 
 ## The same example for windows-x64: the C program as a PE (pinned zig), the bundle hello.exe with the
 ## release windows-x64 stub, verified here and run under wine 10 (installed into .build-dgmo/wine).
@@ -154,8 +154,8 @@ hello-windows: build $(WINDOWS_STUB) wine
 	$(BIN)/bundle-append build examples/hello/hello-windows.toml -o $(DEMO_DIR)/hello.exe --key $(DEMO_DIR)/demo.key --target windows-x64
 	$(BIN)/bundle-append verify $(DEMO_DIR)/hello.exe --pubkey $(DEMO_DIR)/demo.pub
 	@bash -c '. scripts/lib/wine-toolchain.sh && wine_toolchain && cd $(DEMO_DIR) && \
-	  HELLO_CACHE_DIR="Z:$(subst /,\\,$(CURDIR)/$(DEMO_DIR)/windows-cache)" "$$WINE" hello.exe "first run" "ünïcödé" </dev/null && \
-	  HELLO_CACHE_DIR="Z:$(subst /,\\,$(CURDIR)/$(DEMO_DIR)/windows-cache)" "$$WINE" hello.exe --launcher info </dev/null'
+	  HELLO_LAUNCHER_CACHE_DIR="Z:$(subst /,\\,$(CURDIR)/$(DEMO_DIR)/windows-cache)" "$$WINE" hello.exe "first run" "ünïcödé" </dev/null && \
+	  HELLO_LAUNCHER_CACHE_DIR="Z:$(subst /,\\,$(CURDIR)/$(DEMO_DIR)/windows-cache)" "$$WINE" hello.exe --launcher info </dev/null'
 
 # Test classes (and single tests, Class/test) `make check` leaves to `make test`: they need the
 # DGMO binary, change the machine (users, mounts, chroots, binfmt_misc), write hundreds of MiB, run scrypt or

@@ -49,6 +49,7 @@ func launch(argc: Int, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>)
     requireRunningTarget(bundle.manifest, file: exePath)
     let location: CacheLocation
     do { location = try CacheLocation.resolve(bundle.manifest) } catch { fail(error.message) }
+    if let warning = location.warning { warn(warning) }
 
     if argc > 1, String(cString: argv[1]!).bytesEqual("--launcher") {
         Sys.exit(

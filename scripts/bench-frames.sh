@@ -59,7 +59,7 @@ SPEC
   t1=$(date +%s.%N)
   stored=$("$BIN/bundle-append" inspect "$W/b-$size" --json | python3 -c 'import json,sys; l=json.load(sys.stdin)["layers"][0]; print(l["compressedSize"], l["frames"])')
   echo "## frame size $size: layer stored in ${stored% *} bytes, ${stored#* } frames (zstd $LEVEL+x86; built in $(python3 -c "print('%.1f' % ($t1 - $t0))") s)"
-  B=(env FRAMES_CACHE_DIR="$W/c-$size" "$W/b-$size")
+  B=(env FRAMES_LAUNCHER_CACHE_DIR="$W/c-$size" "$W/b-$size")
   $P "$RUNS" "cold extraction, frames $size, all cores: launcher (A) vs zstd -d -T0 + sync -f (B)" -- "${B[@]}" -- "${REF[@]}" -- rm -rf "$W/c-$size" -- "${REF_PREP[@]}"
   load
   $P "$RUNS" "cold extraction, frames $size, one core: launcher (A) vs zstd -d -T0 + sync -f (B)" -- taskset -c 0 "${B[@]}" -- taskset -c 0 "${REF[@]}" -- rm -rf "$W/c-$size" -- "${REF_PREP[@]}"

@@ -34,7 +34,7 @@ EOF
 "$BIN/bundle-append" keygen "$W/k" >/dev/null
 "$BIN/bundle-append" build "$W/spec.toml" -o "$W/hello-bundle.exe" --key "$W/k.key" --target windows-x64 --stub "$STUB" -q
 cache="Z:${W//\//\\}\\cache"
-export HELLO_CACHE_DIR="$cache"
+export HELLO_LAUNCHER_CACHE_DIR="$cache"
 "$WINE" "$W/hello-bundle.exe" warm-up </dev/null >/dev/null   # starts the wineserver, fills the cache
 echo "stub: $STUB ($(stat -c %s "$STUB") bytes)"
 # One --prepare per command, in order: only the cold one empties the cache.

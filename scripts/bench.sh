@@ -77,10 +77,14 @@ while total < mb * 1024 * 1024:
 print(f"tree: {i} files, {total / 1048576:.1f} MiB", file=sys.stderr)
 PY
 
+# The app-named launcher names (BENCH_CACHE_DIR, ~/.cache/bench), which keep the manifest as older
+# stubs read it (docs/format.md, "Properties"): the baseline stub (REF) runs the same bundles.
 cat > "$W/small.toml" <<T
 [bundle]
 name = "bench"
 version = "1.0.0"
+env-prefix = "BENCH"
+cache-name = "bench"
 [layers.native]
 path = "native"
 [entries.true]
@@ -90,6 +94,8 @@ cat > "$W/big.toml" <<T
 [bundle]
 name = "bigbench"
 version = "1.0.0"
+env-prefix = "BIGBENCH"
+cache-name = "bigbench"
 [layers.data]
 path = "data"
 compression = "zstd"

@@ -6,8 +6,14 @@ import BundleSystem
 ///
 /// `$<PREFIX>_CACHE_DIR`, else `$XDG_CACHE_HOME/<cache-name>`, else `$HOME/.cache/<cache-name>` (home
 /// from the password database when `$HOME` is unset). `<PREFIX>` and `<cache-name>` are the
-/// bundle's (`Manifest.environmentPrefix`, `Manifest.cacheName`). Relative paths are refused: a cache that moves
-/// with the working directory would be re-extracted everywhere.
+/// bundle's (`Manifest.environmentPrefix`, `Manifest.cacheName`). A relative `$<PREFIX>_CACHE_DIR` is
+/// not used (a cache that moves with the working directory would be re-extracted everywhere): it
+/// costs one line on stderr (`warning`) and the default applies, so the app still runs.
+///
+/// POSIX: when there is no usable home (none at all, `/nonexistent`, not a directory, or not
+/// writable where the cache would be made) and neither variable is set, the cache is a private
+/// directory `<tmp>/<cache-name>-<uid>` in `$TMPDIR` (when absolute) or `/tmp`, where a one-file
+/// tool would unpack too; `fallbackReason` says why.
 ///
 /// The configured directory (`base`) is never used as the cache root when other users can write
 /// to it (a sticky `/tmp`, `/var/tmp`, `/dev/shm`): the root is then a private directory
@@ -19,6 +25,8 @@ public struct CacheLocation: Sendable {
         case home = "default (~/.cache)"
         /// Windows: `%LOCALAPPDATA%\<app>`.
         case localAppData = "default (%LOCALAPPDATA%)"
+        /// POSIX, no usable home: `<tmp>/<cache-name>-<uid>`.
+        case temporary = "temporary directory (no usable home)"
     }
     /// The directory the environment names: `$<APP>_CACHE_DIR`, `$XDG_CACHE_HOME`, `~/.cache`.
     public let base: String
@@ -31,6 +39,11 @@ public struct CacheLocation: Sendable {
     public let cacheName: String
     /// Trusted like the user: `$HOME` (as the kernel resolves it) when the cache is below it.
     public let home: String?
+    /// One line for stderr when the cache variable was set but could not be used (relative):
+    /// the launcher says so and goes on with this location.
+    public internal(set) var warning: String? = nil
+    /// Why the cache is in the temporary directory (`source == .temporary`): what is wrong with the home.
+    public internal(set) var fallbackReason: String? = nil
 
     public init(base: String, leaf: String?, source: Source, variableName: String, cacheName: String, home: String?) {
         self.base = CacheLocation.trimmed(base)
@@ -54,38 +67,93 @@ public struct CacheLocation: Sendable {
             // Windows: `$<APP>_CACHE_DIR`, else `%LOCALAPPDATA%\<app>` (per user, not roaming).
             // The walk starts at the directory named (PathWalk.openWindows): its owner and DACL are
             // judged, and what is made below it is private.
+            var ignored: String? = nil
             if let v = Sys.getenv(variable), !v.isEmpty {
-                guard Sys.isAbsolutePath(v) else {
-                    throw BundleError(.usage, "\(variable) must be an absolute path (like C:\\cache), got '\(v)'")
+                if Sys.isAbsolutePath(v) {
+                    return CacheLocation(
+                        base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: nil)
                 }
-                return CacheLocation(
-                    base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: nil)
+                ignored = "\(variable)='\(v)' is not an absolute path (like C:\\cache), so it is ignored"
             }
             guard let local = Sys.getenv("LOCALAPPDATA"), Sys.isAbsolutePath(local) else {
                 throw BundleError(.usage, "cannot find a cache directory: set \(variable) or LOCALAPPDATA")
             }
-            return CacheLocation(
+            var location = CacheLocation(
                 base: local, leaf: cacheName, source: .localAppData, variableName: variable, cacheName: cacheName,
                 home: nil)
+            location.warning = ignored.map { $0 + ": the cache is in " + location.rootPath() }
+            return location
         #else
             let home = homeDirectory()
+            var ignored: String? = nil
             if let v = Sys.getenv(variable), !v.isEmpty {
-                guard Sys.isAbsolutePath(v) else {
-                    throw BundleError(.usage, "\(variable) must be an absolute path, got '\(v)'")
+                if Sys.isAbsolutePath(v) {
+                    return CacheLocation(
+                        base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: home)
                 }
-                return CacheLocation(
-                    base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: home)
+                ignored = "\(variable)='\(v)' is not an absolute path, so it is ignored"
             }
+            var location: CacheLocation
             if let x = Sys.getenv("XDG_CACHE_HOME"), Sys.isAbsolutePath(x) {
-                return CacheLocation(
+                location = CacheLocation(
                     base: x, leaf: cacheName, source: .xdg, variableName: variable, cacheName: cacheName, home: home)
+            } else if let home, let problem = homeProblem(home, cacheName: cacheName) {
+                location = temporary(cacheName: cacheName, variable: variable)
+                location.fallbackReason = problem
+            } else if let home {
+                location = CacheLocation(
+                    base: Sys.defaultUserCacheBase(home: home), leaf: cacheName, source: .home, variableName: variable,
+                    cacheName: cacheName, home: home)
+            } else {
+                location = temporary(cacheName: cacheName, variable: variable)
+                location.fallbackReason =
+                    "there is no home directory (HOME is not set and uid \(Ownership.uid) has none)"
             }
-            guard let home else { throw BundleError(.usage, "cannot find a cache directory: set \(variable) or HOME") }
-            return CacheLocation(
-                base: Sys.defaultUserCacheBase(home: home), leaf: cacheName, source: .home, variableName: variable,
-                cacheName: cacheName, home: home)
+            location.warning = ignored.map { $0 + ": the cache is in " + location.rootPath() }
+            return location
         #endif
     }
+
+    #if !DGMO_TARGET_OS_WINDOWS
+        /// The private root in the temporary directory: `$TMPDIR` when absolute, else `/tmp`. Named
+        /// `<cache-name>-<uid>` whether or not the directory is shared, so it is one name to look for.
+        static func temporary(cacheName: String, variable: String) -> CacheLocation {
+            let tmp = Sys.getenv("TMPDIR").flatMap { Sys.isAbsolutePath($0) ? $0 : nil } ?? "/tmp"
+            return CacheLocation(
+                base: tmp, leaf: cacheName + "-" + String(Ownership.uid), source: .temporary, variableName: variable,
+                cacheName: cacheName, home: nil)
+        }
+
+        /// Why `home` cannot hold the cache (`~/.cache/<cache-name>`), or nil when it can, as far as
+        /// looking tells (whether it is safe is judged when it is opened: `PathWalk`). The warm path
+        /// pays one `open`: the cache directory exists. Otherwise the nearest directory that exists on
+        /// the way must be one we may write to (a home not yet made is made, as before).
+        static func homeProblem(_ home: String, cacheName: String) -> String? {
+            // Debian's and others' "this user has no home" (the user nobody).
+            if home.bytesEqual("/nonexistent") || home.hasBytePrefix("/nonexistent/") {
+                return "the home directory \(home) does not exist"
+            }
+            let base = Sys.defaultUserCacheBase(home: home)
+            if (try? Sys.open(base + "/" + cacheName, .readOnly | .directory)) != nil { return nil }
+            var path = base
+            while true {
+                do {
+                    let fd = try Sys.open(path, .readOnly | .directory)
+                    if Sys.canWrite(fd) { return nil }
+                    return path.bytesEqual(base) || path.bytesEqual(home)
+                        ? "\(path) is not writable" : "the home directory \(home) does not exist and cannot be made"
+                } catch {
+                    if error.errno == Errno.ENOTDIR { return "\(path) is not a directory" }
+                    guard error.errno == Errno.ENOENT else { return "\(path): \(error.reason)" }
+                }
+                let bytes = Array(path.utf8)
+                guard let cut = bytes.lastIndex(of: 0x2F), cut > 0 else {
+                    return "the home directory \(home) does not exist"
+                }
+                path = String(decoding: bytes[..<cut], as: UTF8.self)
+            }
+        }
+    #endif
 
     static func trimmed(_ p: String) -> String {
         #if DGMO_TARGET_OS_WINDOWS
@@ -127,18 +195,67 @@ public struct CacheLocation: Sendable {
         }
         var name = leaf
         if Ownership.isShared(b.stat) { name = perUserName }
-        guard let name else { return CacheRoot(fd: b.fd, path: base, location: self) }
+        guard let name else { return CacheRoot(fd: b.fd, path: base, location: self, created: b.created) }
         let path = base + "/" + name
         guard let r = try PathWalk.child(b.fd, name, path: path, create: create, variable: variableName) else {
             return nil
         }
+        let created = r.created
         if Ownership.othersCanWrite(r.stat) {
             throw BundleError(
                 .unsafeCache,
                 "cache directory \(path) is writable by other users (\(Ownership.describe(r.stat))): \(Ownership.privateHint(path)) or set \(variableName)"
             )
         }
-        return CacheRoot(fd: r.fd, path: path, location: self)
+        return CacheRoot(fd: r.fd, path: path, location: self, created: created)
+    }
+
+    /// Before the cache root is made: refuses (`.noExec`) when the nearest directory that exists on
+    /// the way to it is on a filesystem mounted noexec, so a refusal leaves no empty directory
+    /// behind (what is made below it would be on the same filesystem).
+    public func checkExecAllowedBeforeCreating() throws(BundleError) {
+        var path = rootPath()
+        while true {
+            if let fd = try? Sys.open(path, .readOnly | .directory) {
+                guard Sys.allowsExecution(fd, what: path) else {
+                    let device = (try? Sys.fstat(fd))?.device
+                    throw BundleError(.noExec, noExecMessage(path, device: device))
+                }
+                return
+            }
+            let bytes = Array(path.utf8)
+            guard let cut = bytes.lastIndex(where: { $0 == 0x2F || $0 == 0x5C }), cut > 0 else { return }
+            path = String(decoding: bytes[..<cut], as: UTF8.self)
+        }
+    }
+
+    /// The refusal for a cache on a noexec filesystem (`path` is on it, `device` its `st_dev`),
+    /// with a place that would work: the first of the usual cache and temporary directories that
+    /// is on another device, allows execution and is writable. Suggesting `$HOME` when `$HOME` is
+    /// the noexec mount would send the user round in a circle.
+    func noExecMessage(_ path: String, device: UInt64?) -> String {
+        var candidates: [String] = []
+        #if !DGMO_TARGET_OS_WINDOWS
+            if let x = Sys.getenv("XDG_CACHE_HOME"), Sys.isAbsolutePath(x) { candidates.append(x) }
+            if let h = CacheLocation.homeDirectory() {
+                candidates.append(Sys.defaultUserCacheBase(home: h))
+                candidates.append(h)
+            }
+            if let t = Sys.getenv("TMPDIR"), Sys.isAbsolutePath(t) { candidates.append(t) }
+            candidates += ["/var/tmp", "/tmp", "/dev/shm"]
+        #endif
+        var example: String? = nil
+        for c in candidates {
+            guard let fd = try? Sys.open(c, .readOnly | .directory), let st = try? Sys.fstat(fd) else { continue }
+            if let device, st.device == device { continue }
+            if Sys.allowsExecution(fd, what: c), Sys.canWrite(fd) {
+                example = c
+                break
+            }
+        }
+        let hint = example.map { " (for example \($0)/\(cacheName))" } ?? ""
+        return
+            "cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(variableName) to a directory on a filesystem mounted without noexec\(hint)"
     }
 }
 
@@ -156,6 +273,8 @@ public enum PathWalk {
     public struct Opened: ~Copyable {
         public let fd: FileDescriptor
         public let stat: FileStatus
+        /// Made by this call (`mkdirat`), so a refusal that follows can take it away again.
+        public var created = false
     }
 
     public static func open(_ path: String, trustedPrefix: String?, create: Bool, variable: String) throws(BundleError)
@@ -342,12 +461,16 @@ public enum PathWalk {
         _ dirfd: borrowing FileDescriptor, _ name: [UInt8], path: String, create: Bool, variable: String
     ) throws(BundleError) -> Opened? {
         var opened: FileDescriptor? = nil
+        var created = false
         for attempt in 0..<2 {
             do {
                 opened = try Sys.openat(dirfd, name, .directoryNoFollow)
                 break
             } catch  where error.errno == Errno.ENOENT && create && attempt == 0 {
-                do { try Sys.mkdirat(dirfd, name, 0o700) } catch  where error.errno == Errno.EEXIST {} catch {
+                do {
+                    try Sys.mkdirat(dirfd, name, 0o700)
+                    created = true
+                } catch  where error.errno == Errno.EEXIST {} catch {
                     throw error.reworded(
                         "cannot create cache directory \(path): \(error.reason) (set \(variable) to a directory you can write to)"
                     )
@@ -365,7 +488,7 @@ public enum PathWalk {
         guard let fd = consume opened else { return nil }
         let st = try Sys.fstat(fd)
         try judge(st, path, variable: variable)
-        return Opened(fd: fd, stat: st)
+        return Opened(fd: fd, stat: st, created: created)
     }
 
     /// Owned by us or root; not writable by others unless a sticky directory of root or ours.

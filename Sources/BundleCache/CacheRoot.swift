@@ -26,12 +26,18 @@ public final class CacheRoot {
     public let fd: FileDescriptor
     public let path: String
     public let location: CacheLocation
+    /// Whether this process made the root (the first run into it: the temporary-directory
+    /// fallback says so once, then).
+    public let created: Bool
     private var subdirectories: [Directory?] = [nil, nil, nil, nil]
+    /// The subdirectories this process made, in order (taken away again on a noexec refusal).
+    private var createdSubdirectories: [Subdirectory] = []
 
-    init(fd: consuming FileDescriptor, path: String, location: CacheLocation) {
+    init(fd: consuming FileDescriptor, path: String, location: CacheLocation, created: Bool = false) {
         self.fd = fd
         self.path = path
         self.location = location
+        self.created = created
     }
 
     /// One of the cache's own directories, open for as long as the root is.
@@ -47,6 +53,7 @@ public final class CacheRoot {
         let p = path + "/" + sub.name
         guard let opened = try PathWalk.child(fd, sub.name, path: p, create: create, variable: location.variableName)
         else { return nil }
+        if opened.created { createdSubdirectories.append(sub) }
         // Unlike a directory on the way to the root, the cache's own directories may not be
         // shared even when sticky: a root such as `/` or `/var` (for root) already holds a
         // sticky `tmp/`, where extractions would mix with other users' files and the clean-up
@@ -78,11 +85,22 @@ public final class CacheRoot {
     /// noexec constantly; we say so before extracting rather than fail at `execve`.
     public func checkExecAllowed() throws(BundleError) {
         if !Sys.allowsExecution(fd, what: path) {
-            throw BundleError(
-                .noExec,
-                "cache directory \(path) is on a filesystem mounted noexec, so extracted programs could not run: set \(location.variableName) to a directory on another filesystem (for example under $HOME)"
-            )
+            throw BundleError(.noExec, location.noExecMessage(path, device: (try? Sys.fstat(fd))?.device))
         }
+    }
+
+    /// After a refusal before anything was extracted (noexec): takes away what this process made
+    /// in an existing root, so nothing is left behind: the lock files `lockNames` when it made
+    /// `locks/` (then every file in it is this run's), and the subdirectories it made, if empty.
+    public func removeWhatThisRunMade(lockNames: [String]) {
+        for sub in createdSubdirectories.reversed() {
+            if sub == .locks, let locks = subdirectories[sub.rawValue] {
+                for name in lockNames { try? Sys.unlinkat(locks.fd, name) }
+            }
+            subdirectories[sub.rawValue] = nil
+            try? Sys.unlinkat(fd, sub.name, directory: true)
+        }
+        createdSubdirectories = []
     }
 
     /// Before extracting `bytes` (a layer's declared size) and `files` entries: refuses when the

@@ -113,18 +113,31 @@ public enum Launcher {
                 requireProgramInTable(entry, layerIndex: index, bundle: bundle)
             }
             let cache: CacheRoot
-            do {
+            do throws(BundleError) {
                 if let root {
                     cache = root
                 } else {
+                    // A noexec refusal before anything is made leaves no empty directory behind.
+                    try location.checkExecAllowedBeforeCreating()
                     guard let opened = try location.open(create: true) else {
                         fail("cannot create the cache directory \(location.rootPath())")
                     }
                     cache = opened
                     root = opened
+                    if opened.created, location.source == .temporary, Sys.isTerminal(.error) {
+                        notice.finish()
+                        writeOut(
+                            .error,
+                            TerminalText.escaped(
+                                "\(programName): \(location.fallbackReason ?? "there is no usable home directory"), so the cache is in \(opened.path); set \(location.variableName) to choose another directory"
+                            ) + "\n")
+                    }
                 }
                 if !extracted {
-                    try cache.checkExecAllowed()
+                    do throws(BundleError) { try cache.checkExecAllowed() } catch {
+                        cache.removeWhatThisRunMade(lockNames: entry.layers.map { manifest.layers[$0].cacheName })
+                        throw error
+                    }
                     cache.removeAbandoned()
                     extracted = true
                 }

@@ -20,6 +20,12 @@ public func fail(_ message: String) -> Never {
     Sys.exit(launcherFailureStatus)
 }
 
+/// Prints `<program>: <message>` as one line on stderr and goes on: for what the launcher works
+/// around (a cache variable it cannot use), which the user should still hear about.
+public func warn(_ message: String) {
+    writeOut(.error, TerminalText.escaped("\(programName): \(message)") + "\n")
+}
+
 func writeOut(_ stream: StandardStream, _ s: String) {
     var s = s
     s.withUTF8 { b in try? Sys.write(stream, UnsafeRawBufferPointer(b)) }

@@ -29,7 +29,10 @@ final class EntryRulesAgreementTests: XCTestCase {
             }
             let exec = (0..<Int.random(in: 1...3, using: &rng)).map { _ in template() }
             var env: [(String, String)] = []
-            for key in ["A", "APP_BUNDLE_X", "APP_ENTRY", "Z"] where Int.random(in: 0..<4, using: &rng) == 0 {
+            // The launcher's own names (the spec's default env-prefix APP_LAUNCHER), and the app's
+            // (APP_ENTRY), which an entry may set.
+            for key in ["A", "APP_ENTRY", "APP_LAUNCHER_BUNDLE_X", "APP_LAUNCHER_ENTRY", "Z"]
+            where Int.random(in: 0..<4, using: &rng) == 0 {
                 env.append((key, template()))
             }
             let spec = """
@@ -60,7 +63,10 @@ final class EntryRulesAgreementTests: XCTestCase {
             let sortedEnv = env.sorted { $0.0 < $1.0 }.map { EntryRecord.EnvVar(key: $0.0, value: $0.1) }
             let m = Manifest(
                 appName: "app", appVersion: "1", buildTime: 0, keyID: [UInt8](repeating: 0, count: 8), layers: layers,
-                entries: [EntryRecord(name: "e", isDefault: true, argv: exec, env: sortedEnv, layers: [0, 1])])
+                entries: [EntryRecord(name: "e", isDefault: true, argv: exec, env: sortedEnv, layers: [0, 1])],
+                properties: BundleProperties(
+                    environmentPrefix: BundleProperties.defaultEnvironmentPrefix(appName: "app"),
+                    cacheName: BundleProperties.defaultCacheName(appName: "app")))
             let launcherAccepts = (try? Manifest(decoding: m.encoded(), layersLength: 0, tablesLength: 0)) != nil
             XCTAssertEqual(builderAccepts, launcherAccepts, "round \(round): exec \(exec) env \(env)")
             if builderAccepts && launcherAccepts {

@@ -200,21 +200,22 @@ final class Arm64Tests: XCTestCase {
         )
 
         let cache = dir + "/cache"
-        let first = try qemu(binary, ["first run", "ünïcödé"], env: ["HELLO_CACHE_DIR": cache])
+        let first = try qemu(binary, ["first run", "ünïcödé"], env: ["HELLO_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(first.status, 0, first.stderr)
         XCTAssertTrue(first.stdout.contains("hello from a bundled static C program (2 arguments)"), first.stdout)
         XCTAssertTrue(first.stdout.contains("argv[2] = [ünïcödé]"), first.stdout)
         XCTAssertTrue(first.stdout.contains("HELLO_HOME=\(cache)/layers/"), first.stdout)
-        let warm = try qemu(binary, ["again"], env: ["HELLO_CACHE_DIR": cache])
+        let warm = try qemu(binary, ["again"], env: ["HELLO_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(warm.status, 0, warm.stderr)
         XCTAssertTrue(warm.stdout.contains("(1 argument)"), warm.stdout)
 
-        let greet = try qemu(binary, ["you"], env: ["HELLO_CACHE_DIR": cache, "HELLO_ENTRY": "greet"])
+        let greet = try qemu(
+            binary, ["you"], env: ["HELLO_LAUNCHER_CACHE_DIR": cache, "HELLO_LAUNCHER_ENTRY": "greet"])
         XCTAssertEqual(greet.status, 0, greet.stderr)
         XCTAssertFalse(greet.stdout.isEmpty, "the script printed something")
         XCTAssertEqual(layerDirs(cache).count, 2, "both layers extracted once")
         // arm64 launcher -> the system's x86-64 /bin/sh -> an arm64 program of the bundle (binfmt_misc again).
-        let chain = try qemu(binary, [], env: ["HELLO_CACHE_DIR": cache, "HELLO_ENTRY": "chain"])
+        let chain = try qemu(binary, [], env: ["HELLO_LAUNCHER_CACHE_DIR": cache, "HELLO_LAUNCHER_ENTRY": "chain"])
         XCTAssertEqual(chain.status, 0, chain.stderr)
         XCTAssertTrue(
             chain.stdout.contains("hello from a bundled static C program (1 argument)")
@@ -257,7 +258,7 @@ final class Arm64Tests: XCTestCase {
             let path = dir + "/tampered"
             try Harness.writeBytes(x, to: path)
             let cache = dir + "/cache-" + UUID().uuidString
-            let o = try qemu(path, ["arg"], env: ["PROBE_CACHE_DIR": cache, "PROBE_TOUCH": touched])
+            let o = try qemu(path, ["arg"], env: ["PROBE_LAUNCHER_CACHE_DIR": cache, "PROBE_TOUCH": touched])
             XCTAssertEqual(o.status, 125, "\(what): \(o.stdout) \(o.stderr)")
             XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, "\(what): one line: \(o.stderr)")
             XCTAssertTrue(
@@ -268,9 +269,11 @@ final class Arm64Tests: XCTestCase {
             XCTAssertEqual(tmp, [], "\(what): temporary files were left")
         }
         // The untampered bundle runs, so the refusals above are the tampering's.
-        let ok = try qemu(binary, ["arg"], env: ["PROBE_CACHE_DIR": dir + "/cache-ok", "PROBE_TOUCH": touched])
+        let ok = try qemu(
+            binary, ["arg"], env: ["PROBE_LAUNCHER_CACHE_DIR": dir + "/cache-ok", "PROBE_TOUCH": touched])
         XCTAssertEqual(ok.status, 0, ok.stderr)
-        XCTAssertTrue(ok.stdout.contains("arg[arg]") && ok.stdout.contains("PROBE_BUNDLE_VERSION=2.0.0"), ok.stdout)
+        XCTAssertTrue(
+            ok.stdout.contains("arg[arg]") && ok.stdout.contains("PROBE_LAUNCHER_BUNDLE_VERSION=2.0.0"), ok.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: touched))
     }
 
@@ -283,7 +286,8 @@ final class Arm64Tests: XCTestCase {
         let count = 6
         let results = ConcurrentResults(count: count)
         DispatchQueue.concurrentPerform(iterations: count) { i in
-            results.set(i, Result { try Arm64Tests.qemu(binary, ["run-\(i)"], env: ["PROBE_CACHE_DIR": cache]) })
+            results.set(
+                i, Result { try Arm64Tests.qemu(binary, ["run-\(i)"], env: ["PROBE_LAUNCHER_CACHE_DIR": cache]) })
         }
         for (i, r) in results.all().enumerated() {
             let o = try XCTUnwrap(r, "launch \(i) did not report").get()
@@ -301,7 +305,7 @@ final class Arm64Tests: XCTestCase {
         try requireStub()
         let binary = try probeBundle()
         let cache = dir + "/cache"
-        let env = ["PROBE_CACHE_DIR": cache]
+        let env = ["PROBE_LAUNCHER_CACHE_DIR": cache]
         func ops(_ args: [String]) throws -> Harness.Output { try qemu(binary, ["--launcher"] + args, env: env) }
 
         var o = try ops(["info"])
@@ -354,10 +358,11 @@ final class Arm64Tests: XCTestCase {
                 exec = ["{native}/probe", "from-second"]
                 """, tree: ["native/probe": .copy(of: try program("probe"))])
         let cache = dir + "/cache"
-        var o = try Harness.run(binary, ["direct"], env: ["PROBE_CACHE_DIR": cache])
+        var o = try Harness.run(binary, ["direct"], env: ["PROBE_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("arg[direct]") && o.stdout.contains("PROBE_BUNDLE_ENTRY=probe"), o.stdout)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=\(binary)"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("arg[direct]") && o.stdout.contains("PROBE_LAUNCHER_BUNDLE_ENTRY=probe"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_EXE=\(binary)"), o.stdout)
         // An entry the system registered without P (left alone by qemu-binfmt.sh) replaces argv[0] by the path.
         let entry = (try? String(contentsOfFile: "/proc/sys/fs/binfmt_misc/qemu-aarch64", encoding: .utf8)) ?? ""
         // A skip, not a failure: what is missing is neither root nor a tool but a choice of this machine's
@@ -370,9 +375,10 @@ final class Arm64Tests: XCTestCase {
             )
         }
         o = try Harness.run(
-            "/bin/bash", ["-c", "exec -a second \"$0\" direct", binary], env: ["PROBE_CACHE_DIR": cache])
+            "/bin/bash", ["-c", "exec -a second \"$0\" direct", binary], env: ["PROBE_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("arg[from-second]") && o.stdout.contains("PROBE_BUNDLE_ENTRY=second"), o.stdout)
+        XCTAssertTrue(
+            o.stdout.contains("arg[from-second]") && o.stdout.contains("PROBE_LAUNCHER_BUNDLE_ENTRY=second"), o.stdout)
     }
 }
 

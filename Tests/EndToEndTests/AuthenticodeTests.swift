@@ -198,7 +198,7 @@ final class AuthenticodeTests: XCTestCase {
         try Harness.tool([
             "build", dir + "/lin.toml", "-o", launcher, "--key", dir + "/k.key", "--stub", Harness.stub, "-q",
         ])
-        let env = ["WIN_CACHE_DIR": dir + "/cache"]
+        let env = ["WIN_LAUNCHER_CACHE_DIR": dir + "/cache"]
         assertFailed(
             try Harness.run(launcher, ["--launcher", "verify-file", signed], env: env), status: 125,
             mentioning: "is a bundle for windows-x64, and this launcher is for linux-x64")

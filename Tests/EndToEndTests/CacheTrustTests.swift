@@ -17,7 +17,9 @@ final class CacheTrustTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
-    func launch(cache: String) throws -> Harness.Output { try Harness.run(binary, [], env: ["TRUST_CACHE_DIR": cache]) }
+    func launch(cache: String) throws -> Harness.Output {
+        try Harness.run(binary, [], env: ["TRUST_LAUNCHER_CACHE_DIR": cache])
+    }
 
     func testWorldWritableCacheRootIsRefused() throws {
         let cache = dir + "/open"

@@ -40,7 +40,7 @@ final class FirstRunNoticeTests: XCTestCase {
     /// Runs the bundle with stderr (and stdin) on a pseudo-terminal and stdout in a file;
     /// returns (what the terminal showed, what stdout got).
     func runOnTerminal(cache: String) throws -> (terminal: String, stdout: String, status: Int32) {
-        let command = "FIRSTRUN_CACHE_DIR='\(cache)' taskset -c 0 '\(dir)/firstrun' > '\(dir)/stdout.txt'"
+        let command = "FIRSTRUN_LAUNCHER_CACHE_DIR='\(cache)' taskset -c 0 '\(dir)/firstrun' > '\(dir)/stdout.txt'"
         let o = try Harness.run("/usr/bin/script", ["-qefc", command, dir + "/typescript"], timeout: 300)
         let terminal = (try? String(contentsOfFile: dir + "/typescript", encoding: .utf8)) ?? ""
         let stdout = (try? String(contentsOfFile: dir + "/stdout.txt", encoding: .utf8)) ?? ""
@@ -78,7 +78,7 @@ final class FirstRunNoticeTests: XCTestCase {
     }
 
     func testNothingWhenStderrIsNotATerminal() throws {
-        let o = try Harness.run(dir + "/firstrun", [], env: ["FIRSTRUN_CACHE_DIR": dir + "/c2"], timeout: 300)
+        let o = try Harness.run(dir + "/firstrun", [], env: ["FIRSTRUN_LAUNCHER_CACHE_DIR": dir + "/c2"], timeout: 300)
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(o.stdout, "app-output\n")
         XCTAssertEqual(o.stderr, "app-says-on-stderr\n", "a cold run with stderr in a file prints nothing of its own")

@@ -455,10 +455,15 @@ final class HostileManifestTests: SignedAsGivenTestCase {
         assertBuildRefused(try build(#"["bin/sh"]"#), "entries.hostile.exec[0]", "relative program")
         assertBuildRefused(try build(#"["./run.sh"]"#), "relative program")
         assertBuildRefused(
-            try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_BUNDLE_EXE = "/x""#), "entries.hostile.env.HOSTILE_BUNDLE_EXE",
-            "launcher's own")
+            try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_LAUNCHER_BUNDLE_EXE = "/x""#),
+            "entries.hostile.env.HOSTILE_LAUNCHER_BUNDLE_EXE", "launcher's own")
         assertBuildRefused(
-            try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_ENTRY = "x""#), "entries.hostile.env.HOSTILE_ENTRY")
+            try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_LAUNCHER_ENTRY = "x""#),
+            "entries.hostile.env.HOSTILE_LAUNCHER_ENTRY")
+        // The app-named variables are the app's own in a bundle built from a spec (env-prefix
+        // defaults to HOSTILE_LAUNCHER), so an entry may set them.
+        XCTAssertEqual(try build(#"["{l}/run.sh"]"#, env: #"HOSTILE_ENTRY = "x""#).status, 0)
+        try FileManager.default.removeItem(atPath: dir + "/out")
         assertBuildRefused(
             try build(#"["{l}/run.sh"]"#, env: #"X = "{l}x""#), "entries.hostile.env.X", "must be followed by '/'")
         assertBuildRefused(try build(#"["{l}/run.sh"]"#, version: #"1\u001b[31m"#), "bundle.version", "\\x1b[31m")
@@ -488,7 +493,7 @@ final class HostileManifestTests: SignedAsGivenTestCase {
             try FileManager.default.createSymbolicLink(atPath: layer + "/bin", withDestinationPath: "real")
         }
         XCTAssertEqual(o.status, 0, o.stderr)
-        let run = try Harness.run(dir + "/out", [], env: ["HOSTILE_CACHE_DIR": dir + "/cache"])
+        let run = try Harness.run(dir + "/out", [], env: ["HOSTILE_LAUNCHER_CACHE_DIR": dir + "/cache"])
         XCTAssertEqual(run.stdout, "PAYLOAD\n", run.stderr)
     }
 

@@ -46,7 +46,7 @@ final class LaunchTests: XCTestCase {
     }
 
     func launch(_ args: [String] = [], env: [String: String] = [:], program: String? = nil) throws -> Harness.Output {
-        var e = ["PROBE_CACHE_DIR": cache]
+        var e = ["PROBE_LAUNCHER_CACHE_DIR": cache]
         for (k, v) in env { e[k] = v }
         return try Harness.run(program ?? binary, args, env: e)
     }
@@ -64,18 +64,27 @@ final class LaunchTests: XCTestCase {
     func testNonUTF8BytesPassUnchanged() throws {
         let o = try Harness.run(
             "/bin/sh", ["-c", "'\(binary)' \"$(printf 'a\\377b')\" | od -An -tx1 | tr -d ' \\n'"],
-            env: ["PROBE_CACHE_DIR": cache])
+            env: ["PROBE_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("5b61ff625d"), "arg[a\\xffb] expected in \(o.stdout)")  // "[a\xffb]"
     }
 
     func testEnvironmentVariablesAreSet() throws {
-        let o = try launch(env: ["PROBE_ENTRY": "probe"])
+        let o = try launch(env: ["PROBE_LAUNCHER_ENTRY": "probe"])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=\(binary)\n"), o.stdout)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_VERSION=2.3.4\n"))
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_ENTRY=probe\n"))
-        XCTAssertTrue(o.stdout.contains("PROBE_ENTRY=<unset>\n"), "the entry selector must not leak to the runtime")
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_EXE=\(binary)\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_VERSION=2.3.4\n"))
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_ENTRY=probe\n"))
+        XCTAssertTrue(
+            o.stdout.contains("PROBE_LAUNCHER_ENTRY=<unset>\n"), "the entry selector must not leak to the runtime")
+        // The app-named variables are the app's own: the launcher neither sets nor reads them.
+        for name in ["PROBE_BUNDLE_EXE", "PROBE_BUNDLE_VERSION", "PROBE_BUNDLE_ENTRY"] {
+            XCTAssertTrue(o.stdout.contains("\(name)=<unset>\n"), o.stdout)
+        }
+        let theirs = try launch(env: ["PROBE_ENTRY": "script", "PROBE_CACHE_DIR": "relative/theirs"])
+        XCTAssertEqual(theirs.status, 0, theirs.stderr)
+        XCTAssertTrue(theirs.stdout.contains("PROBE_ENTRY=script\n"), "passed on to the app: \(theirs.stdout)")
+        XCTAssertEqual(theirs.stderr, "", "the app's own variables are not the launcher's business")
         XCTAssertTrue(o.stdout.contains("PROBE_HOME=\(cache)/layers/"), o.stdout)
     }
 
@@ -89,7 +98,7 @@ final class LaunchTests: XCTestCase {
 
     /// The runtime writes to the caller's stdout and stderr directly (no pipe in between).
     func testStdoutAndStderrAreTheRuntimes() throws {
-        let o = try launch(["a"], env: ["PROBE_ENTRY": "script"])
+        let o = try launch(["a"], env: ["PROBE_LAUNCHER_ENTRY": "script"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(o.stdout, "script: 1 args: a\n")
         XCTAssertEqual(o.stderr, "to stderr\n")
@@ -119,7 +128,7 @@ final class LaunchTests: XCTestCase {
         defer { _ = try? Harness.run("/bin/chmod", ["-R", "u+w", dir]) }
         let o = try Harness.run(
             "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
-            env: ["PROBE_CACHE_DIR": cache])
+            env: ["PROBE_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
         let after = try FileManager.default.attributesOfItem(atPath: marker)
         XCTAssertEqual(before[.systemFileNumber] as? Int, after[.systemFileNumber] as? Int)
@@ -127,15 +136,15 @@ final class LaunchTests: XCTestCase {
     }
 
     func testEntryChosenByVariableAndBySymlinkName() throws {
-        var o = try launch(["x"], env: ["PROBE_ENTRY": "script"])
+        var o = try launch(["x"], env: ["PROBE_LAUNCHER_ENTRY": "script"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(o.stdout, "script: 1 args: x\n")
         try FileManager.default.createSymbolicLink(atPath: dir + "/script", withDestinationPath: binary)
         o = try launch(["y", "z"], program: dir + "/script")
         XCTAssertEqual(o.stdout, "script: 2 args: y z\n", o.stderr)
-        o = try launch(env: ["PROBE_ENTRY": "nope"])
+        o = try launch(env: ["PROBE_LAUNCHER_ENTRY": "nope"])
         XCTAssertEqual(o.status, 125)
-        XCTAssertTrue(o.stderr.contains("PROBE_ENTRY=nope names no entry"), o.stderr)
+        XCTAssertTrue(o.stderr.contains("PROBE_LAUNCHER_ENTRY=nope names no entry"), o.stderr)
         XCTAssertEqual(o.stderr.split(separator: "\n").count, 1)
     }
 
@@ -150,7 +159,7 @@ final class LaunchTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: cache + "/layers"), "info must not extract")
         o = try launch(["--launcher", "help"])
         XCTAssertEqual(o.status, 0)
-        XCTAssertTrue(o.stdout.contains("PROBE_CACHE_DIR"))
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_CACHE_DIR"))
         o = try launch(["--launcher", "bogus"])
         XCTAssertEqual(o.status, 125)
         o = try launch(["--launcher", "info", "--json"])
@@ -193,15 +202,38 @@ final class LaunchTests: XCTestCase {
     func testCacheRootFallsBackToXDGAndHome() throws {
         let xdg = dir + "/xdg"
         var o = try Harness.run(binary, ["--launcher", "cache", "path"], env: ["XDG_CACHE_HOME": xdg])
-        XCTAssertEqual(o.stdout, xdg + "/probe\n")
+        XCTAssertEqual(o.stdout, xdg + "/probe-launcher\n")
         o = try Harness.run(binary, [], env: ["HOME": dir + "/home"])
         XCTAssertEqual(o.status, 0, o.stderr)
         var st = stat()
-        XCTAssertEqual(stat(dir + "/home/.cache/probe", &st), 0)
+        XCTAssertEqual(stat(dir + "/home/.cache/probe-launcher", &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o700)
-        o = try Harness.run(binary, [], env: ["PROBE_CACHE_DIR": "relative/path"])
-        XCTAssertEqual(o.status, 125)
-        XCTAssertTrue(o.stderr.contains("must be an absolute path"))
+        XCTAssertNotEqual(stat(dir + "/home/.cache/probe", &st), 0, "~/.cache/probe is the app's")
+    }
+
+    /// A cache variable the launcher cannot use (relative, or empty) costs one line on stderr
+    /// naming it, and the launch goes on with the default location.
+    func testUnusableCacheVariableFallsBackToTheDefault() throws {
+        let home = dir + "/home"
+        for value in ["relative/path", "./cache", "~/cache"] {
+            let o = try Harness.run(
+                binary, ["x"], env: ["PROBE_LAUNCHER_CACHE_DIR": value, "HOME": home], cwd: dir)
+            XCTAssertEqual(o.status, 0, o.stderr)
+            XCTAssertTrue(o.stdout.contains("arg[x]"), o.stdout)
+            XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
+            XCTAssertTrue(
+                o.stderr.contains("PROBE_LAUNCHER_CACHE_DIR") && o.stderr.contains("not an absolute path")
+                    && o.stderr.contains(home + "/.cache/probe-launcher"), o.stderr)
+            XCTAssertTrue(o.stdout.contains("PROBE_HOME=\(home)/.cache/probe-launcher/layers/"), o.stdout)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/relative"), "nothing made relative to cwd")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/cache"), "nothing made relative to cwd")
+        }
+        // The launcher's own commands go on too, and say where the cache is.
+        let path = try Harness.run(
+            binary, ["--launcher", "cache", "path"], env: ["PROBE_LAUNCHER_CACHE_DIR": "rel", "HOME": home])
+        XCTAssertEqual(path.status, 0, path.stderr)
+        XCTAssertEqual(path.stdout, home + "/.cache/probe-launcher\n")
+        XCTAssertTrue(path.stderr.contains("PROBE_LAUNCHER_CACHE_DIR"), path.stderr)
     }
 
     /// The runtime gets the terminal itself: run under a pseudo-terminal (`script`), the program
@@ -217,7 +249,7 @@ final class LaunchTests: XCTestCase {
             "build", dir + "/tty.toml", "-o", dir + "/ttybin", "--key", dir + "/key.key", "--stub", Harness.stub, "-q",
         ])
         let o = try Harness.run(
-            "/usr/bin/script", ["-qec", dir + "/ttybin", "/dev/null"], env: ["TTY_CACHE_DIR": cache])
+            "/usr/bin/script", ["-qec", dir + "/ttybin", "/dev/null"], env: ["TTY_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(
             o.stdout.contains("stdin-tty") && o.stdout.contains("stdout-tty") && o.stdout.contains("stderr-tty"),
@@ -242,12 +274,12 @@ final class LaunchTests: XCTestCase {
             "build", dir + "/filt.toml", "-o", bin, "--key", dir + "/key.key", "--stub", Harness.stub,
         ])
         XCTAssertTrue(built.stdout.contains("zstd+x86"), built.stdout)
-        let o = try Harness.run(bin, ["x y"], env: ["FILT_CACHE_DIR": cache])
+        let o = try Harness.run(bin, ["x y"], env: ["FILT_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("arg[x y]"), o.stdout)
         XCTAssertTrue(try Harness.tool(["inspect", bin]).stdout.contains("zstd+x86"))
         try Harness.tool(["verify", bin, "--pubkey", dir + "/key.pub"])
-        let info = try Harness.run(bin, ["--launcher", "info", "--json"], env: ["FILT_CACHE_DIR": cache])
+        let info = try Harness.run(bin, ["--launcher", "info", "--json"], env: ["FILT_LAUNCHER_CACHE_DIR": cache])
         XCTAssertTrue(info.stdout.contains("\"filter\":\"x86\""), info.stdout)
         try Harness.tool(["extract", bin, dir + "/out"])
         let layerDir = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: cache + "/layers").first)
@@ -295,7 +327,7 @@ final class LaunchTests: XCTestCase {
         let stored = try Harness.bytes(bin)
         let call = originals["c1"]![((256 << 10) - 17)..<((256 << 10) + 20)]  // filler, the call, filler
         XCTAssertNil(stored.firstRange(of: call), "the operand is stored transformed")
-        let o = try Harness.run(bin, [], env: ["CUT_CACHE_DIR": cache])
+        let o = try Harness.run(bin, [], env: ["CUT_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 0, o.stderr)
         let layers = try FileManager.default.contentsOfDirectory(atPath: cache + "/layers")
         XCTAssertEqual(layers.count, 4)

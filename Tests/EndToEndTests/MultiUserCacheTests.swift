@@ -14,6 +14,8 @@ final class MultiUserCacheTests: XCTestCase {
     var victim = User(name: "", uid: 0, gid: 0)
     var attacker = User(name: "", uid: 0, gid: 0)
     let app = "mucache"
+    /// The cache directory's name a bundle built from a spec without `cache-name` has.
+    let cacheName = "mucache-launcher"
     var v1 = "", v2 = ""
     var background: [Process] = []
 
@@ -76,12 +78,13 @@ final class MultiUserCacheTests: XCTestCase {
 
     /// The victim launches with the shared directory as its cache.
     func launch(_ binary: String, timeout: TimeInterval = 60) throws -> Harness.Output {
-        try asUser(victim, binary, env: ["MUCACHE_CACHE_DIR": shared], timeout: timeout)
+        try asUser(victim, binary, env: ["MUCACHE_LAUNCHER_CACHE_DIR": shared], timeout: timeout)
     }
 
     /// The layer's directory name in a cache (its cache name, `--launcher info --json`).
     func layerDigest(_ binary: String) throws -> String {
-        let o = try Harness.run(binary, ["--launcher", "info", "--json"], env: ["MUCACHE_CACHE_DIR": dir + "/unused"])
+        let o = try Harness.run(
+            binary, ["--launcher", "info", "--json"], env: ["MUCACHE_LAUNCHER_CACHE_DIR": dir + "/unused"])
         let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
         let layers = json?["layers"] as? [[String: Any]]
         return try XCTUnwrap(layers?.first?["cacheName"] as? String)
@@ -159,7 +162,7 @@ final class MultiUserCacheTests: XCTestCase {
         var outputs: [String] = []
         for _ in 0..<30 {
             resetVictimCache(owner: 0)
-            let o = try Harness.run(v1, [], env: ["MUCACHE_CACHE_DIR": shared])
+            let o = try Harness.run(v1, [], env: ["MUCACHE_LAUNCHER_CACHE_DIR": shared])
             outputs.append(o.stdout + o.stderr)
         }
         XCTAssertFalse(
@@ -180,7 +183,7 @@ final class MultiUserCacheTests: XCTestCase {
         let o = try launch(v1)
         XCTAssertEqual(o.stdout, "v1\n", o.stderr)
         // The victim's private root is out of the attacker's reach altogether.
-        let root = shared + "/\(app)-\(victim.uid)"
+        let root = shared + "/\(cacheName)-\(victim.uid)"
         XCTAssertNotEqual(try asUser(attacker, "/bin/ls", [root]).status, 0, "the attacker can list the victim's cache")
         var st = stat()
         XCTAssertEqual(lstat(root, &st), 0)
@@ -220,7 +223,7 @@ final class MultiUserCacheTests: XCTestCase {
     /// The attacker creates the victim's per-user directory first: it is checked by descriptor,
     /// found to be someone else's, and refused with one line; nothing of the attacker's runs.
     func testSquattedPerUserDirectoryIsRefusedWithOneLine() throws {
-        let root = try attackerDirectory("\(app)-\(victim.uid)")
+        let root = try attackerDirectory("\(cacheName)-\(victim.uid)")
         XCTAssertEqual(try asUser(attacker, "/bin/sh", ["-c", "mkdir -m 777 \(root)/layers \(root)/tmp"]).status, 0)
         let o = try launch(v1)
         XCTAssertEqual(o.status, 125, o.stdout)
@@ -234,9 +237,9 @@ final class MultiUserCacheTests: XCTestCase {
     func testSystemCacheNotOwnedByRootAtEveryLevelIsNotUsed() throws {
         // Fill a cache as root, then lay it out as the system cache with an attacker-owned layers/.
         let filled = dir + "/filled"
-        XCTAssertEqual(try Harness.run(v1, [], env: ["MUCACHE_CACHE_DIR": filled]).stdout, "v1\n")
-        XCTAssertEqual(try Harness.run(v2, [], env: ["MUCACHE_CACHE_DIR": filled]).stdout, "v2\n")
-        let system = "/var/cache/\(app)"
+        XCTAssertEqual(try Harness.run(v1, [], env: ["MUCACHE_LAUNCHER_CACHE_DIR": filled]).stdout, "v1\n")
+        XCTAssertEqual(try Harness.run(v2, [], env: ["MUCACHE_LAUNCHER_CACHE_DIR": filled]).stdout, "v2\n")
+        let system = "/var/cache/\(cacheName)"
         try? FileManager.default.removeItem(atPath: system)
         defer { try? FileManager.default.removeItem(atPath: system) }
         try FileManager.default.createDirectory(atPath: system + "/layers", withIntermediateDirectories: true)
@@ -250,7 +253,7 @@ final class MultiUserCacheTests: XCTestCase {
             attacker, "/bin/sh",
             ["-c", "mv \(system)/layers/\(d1) \(system)/layers/old; mv \(system)/layers/\(d2) \(system)/layers/\(d1)"])
         // The victim cannot create a cache of its own, so only the system cache could serve it.
-        let o = try asUser(victim, v1, env: ["MUCACHE_CACHE_DIR": "/proc/no-such-dir/cache"])
+        let o = try asUser(victim, v1, env: ["MUCACHE_LAUNCHER_CACHE_DIR": "/proc/no-such-dir/cache"])
         XCTAssertFalse(o.stdout.contains("v2"), "v1 ran v2's tree from an untrusted system cache")
         XCTAssertEqual(o.status, 125, o.stdout)
     }
@@ -273,13 +276,13 @@ final class MultiUserCacheTests: XCTestCase {
         ])
         chmod(binary, 0o755)
         XCTAssertEqual(try launch(binary).stdout, "locked\n")
-        let env = ["MUCACHE_CACHE_DIR": shared]
+        let env = ["MUCACHE_LAUNCHER_CACHE_DIR": shared]
         let verify = try asUser(victim, binary, ["--launcher", "cache", "verify"], env: env)
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
         let clear = try asUser(victim, binary, ["--launcher", "cache", "clear"], env: env)
         XCTAssertEqual(clear.status, 0, clear.stdout + clear.stderr)
         XCTAssertTrue(clear.stdout.contains("removed 1 layer"), clear.stdout)
-        let root = shared + "/\(app)-\(victim.uid)"
+        let root = shared + "/\(cacheName)-\(victim.uid)"
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root + "/layers"), [])
         XCTAssertEqual(
             try FileManager.default.contentsOfDirectory(atPath: root + "/tmp"), [], "a layer was left behind in tmp/")
@@ -319,7 +322,7 @@ final class MultiUserCacheTests: XCTestCase {
         XCTAssertTrue(
             FileManager.default.createFile(atPath: root + "/tmp/report.999999.txt", contents: Data("theirs".utf8)))
         XCTAssertEqual(chown(root + "/tmp/report.999999.txt", uid_t(attacker.uid), gid_t(attacker.gid)), 0)
-        let o = try asUser(victim, v1, env: ["MUCACHE_CACHE_DIR": root])
+        let o = try asUser(victim, v1, env: ["MUCACHE_LAUNCHER_CACHE_DIR": root])
         XCTAssertEqual(o.status, 125, o.stdout)
         XCTAssertTrue(o.stderr.contains(root + "/tmp is writable by other users"), o.stderr)
         XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)

@@ -30,14 +30,15 @@ final class NoProcTests: XCTestCase {
     /// Runs `argv0` inside the chroot (chroot(8) execs it with PATH=/bin, so a bare name is found
     /// there and reaches the launcher as that bare name).
     private func runInChroot(_ argv0: String, _ args: [String] = []) throws -> Harness.Output {
-        try Harness.run("/usr/sbin/chroot", [root, argv0] + args, env: ["PATH": "/bin", "PROBE_CACHE_DIR": "/cache"])
+        try Harness.run(
+            "/usr/sbin/chroot", [root, argv0] + args, env: ["PATH": "/bin", "PROBE_LAUNCHER_CACHE_DIR": "/cache"])
     }
 
     func testLaunchesInAChrootWithoutProcByAbsolutePath() throws {
         let o = try runInChroot("/bin/probe-app", ["one", "two"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("arg[one]\narg[two]\n"), o.stdout)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
         // The layer was extracted into the chroot's cache, and a second run uses it.
         let again = try runInChroot("/bin/probe-app")
         XCTAssertEqual(again.status, 0, again.stderr)
@@ -47,14 +48,14 @@ final class NoProcTests: XCTestCase {
         let o = try runInChroot("probe-app", ["x"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(o.stdout.contains("arg[x]\n"), o.stdout)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
     }
 
     func testRelativeArgv0IsMadeAbsoluteWithoutProc() throws {
         // chroot(8) starts in the new root, so ./bin/probe-app is relative to "/".
         let o = try runInChroot("./bin/probe-app")
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/./bin/probe-app\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_EXE=/./bin/probe-app\n"), o.stdout)
     }
 
     /// PATH is searched in order: a directory without the name (or missing) is skipped.
@@ -62,9 +63,10 @@ final class NoProcTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root + "/sbin", withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: root + "/bin/probe-app", toPath: root + "/sbin/probe-app")
         let o = try Harness.run(
-            "/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/missing:/bin:/sbin", "PROBE_CACHE_DIR": "/cache"])
+            "/usr/sbin/chroot", [root, "probe-app"],
+            env: ["PATH": "/missing:/bin:/sbin", "PROBE_LAUNCHER_CACHE_DIR": "/cache"])
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/sbin/probe-app\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_EXE=/sbin/probe-app\n"), o.stdout)
     }
 
     /// As a shell does, the PATH search takes only a regular file: an executable-looking directory
@@ -74,9 +76,10 @@ final class NoProcTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: root + "/f1", withIntermediateDirectories: true)
         XCTAssertEqual(mkfifo(root + "/f1/probe-app", 0o755), 0)
         let o = try Harness.run(
-            "/usr/sbin/chroot", [root, "probe-app"], env: ["PATH": "/d1:/f1:/bin", "PROBE_CACHE_DIR": "/cache"],
+            "/usr/sbin/chroot", [root, "probe-app"],
+            env: ["PATH": "/d1:/f1:/bin", "PROBE_LAUNCHER_CACHE_DIR": "/cache"],
             timeout: 60)
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertTrue(o.stdout.contains("PROBE_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("PROBE_LAUNCHER_BUNDLE_EXE=/bin/probe-app\n"), o.stdout)
     }
 }

@@ -38,7 +38,7 @@ final class OpsTests: XCTestCase {
 
     @discardableResult
     func ops(_ args: [String], env: [String: String] = [:]) throws -> Harness.Output {
-        var e = ["OPS_CACHE_DIR": cache]
+        var e = ["OPS_LAUNCHER_CACHE_DIR": cache]
         for (k, v) in env { e[k] = v }
         return try Harness.run(binary, ["--launcher"] + args, env: e)
     }
@@ -51,7 +51,7 @@ final class OpsTests: XCTestCase {
     func startHolder() throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
-        p.environment = ["OPS_CACHE_DIR": cache, "OPS_ENTRY": "hold", "PATH": "/usr/bin:/bin"]
+        p.environment = ["OPS_LAUNCHER_CACHE_DIR": cache, "OPS_LAUNCHER_ENTRY": "hold", "PATH": "/usr/bin:/bin"]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -73,7 +73,7 @@ final class OpsTests: XCTestCase {
     }
 
     func testListShowsBundlesLayersAndUse() throws {
-        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         let o = try ops(["cache", "list", "--json"])
         let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
         let bundles = json?["bundles"] as? [[String: Any]]
@@ -94,7 +94,7 @@ final class OpsTests: XCTestCase {
     func testBinaryNameWithControlCharactersNeitherForgesRecordLinesNorReachesTheTerminal() throws {
         let odd = dir + "/ops\u{1b}[31m\napp=forged"
         XCTAssertEqual(link(binary, odd), 0)
-        XCTAssertEqual(try Harness.run(odd, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(odd, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         let text = try ops(["cache", "list"]).stdout
         XCTAssertFalse(text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, text)
         XCTAssertFalse(text.contains("forged  "), text)
@@ -109,7 +109,7 @@ final class OpsTests: XCTestCase {
     /// Fills the cache with one launch, then runs `body` with a read-only bind mount of it
     /// (even root cannot write there), unmounted afterwards.
     func withReadOnlyCache(_ body: (String) throws -> Void) throws {
-        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         let ro = dir + "/ro"
         try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
         guard try Harness.run("/bin/mount", ["--bind", cache, ro]).status == 0 else {
@@ -129,7 +129,7 @@ final class OpsTests: XCTestCase {
             for withLocks in [true, false] {
                 if !withLocks { try Harness.run("/bin/sh", ["-c", "rm -f '\(cache)'/locks/*"]) }
                 for args in [["cache", "clear"], ["cache", "gc", "--older-than", "0s", "--keep", "0"]] {
-                    let o = try ops(args, env: ["OPS_CACHE_DIR": ro])
+                    let o = try ops(args, env: ["OPS_LAUNCHER_CACHE_DIR": ro])
                     XCTAssertEqual(o.status, 1, "\(args) locks: \(withLocks): \(o.stdout)")
                     XCTAssertTrue(o.stderr.contains("cannot remove layer") && o.stderr.contains("read-only"), o.stderr)
                     XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
@@ -144,33 +144,33 @@ final class OpsTests: XCTestCase {
     /// a read-only cache lacking the entry's layer, and a cache directory that cannot be created.
     func testALaunchThatCannotWriteItsCacheSaysHowToFixIt() throws {
         try withReadOnlyCache { ro in
-            let o = try Harness.run(binary, [], env: ["OPS_CACHE_DIR": ro, "OPS_ENTRY": "hold"])
+            let o = try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": ro, "OPS_LAUNCHER_ENTRY": "hold"])
             XCTAssertEqual(o.status, 125, o.stdout)
             XCTAssertTrue(
                 o.stderr.contains("Read-only file system")
-                    && o.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), o.stderr)
+                    && o.stderr.contains("set OPS_LAUNCHER_CACHE_DIR to a directory you can write to"), o.stderr)
             XCTAssertEqual(o.stderr.filter { $0 == "\n" }.count, 1, o.stderr)
         }
 
         chmod(dir, 0o755)
         let c = try Harness.run(
             "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
-            env: ["OPS_CACHE_DIR": dir + "/not-yours/cache", "HOME": "/nonexistent"])
+            env: ["OPS_LAUNCHER_CACHE_DIR": dir + "/not-yours/cache", "HOME": "/nonexistent"])
         XCTAssertEqual(c.status, 125, c.stdout)
         XCTAssertTrue(
             c.stderr.contains("cannot create cache directory")
-                && c.stderr.contains("set OPS_CACHE_DIR to a directory you can write to"), c.stderr)
+                && c.stderr.contains("set OPS_LAUNCHER_CACHE_DIR to a directory you can write to"), c.stderr)
         XCTAssertEqual(c.stderr.filter { $0 == "\n" }.count, 1, c.stderr)
     }
 
     func testLastUseIsRecordedOnEveryLaunch() throws {
-        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache])
         let records = try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles")
         XCTAssertEqual(records.count, 1)
         let path = cache + "/bundles/" + records[0]
         var old = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
         XCTAssertEqual(utimensat(AT_FDCWD, path, &old, 0), 0)
-        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache])
         let mtime =
             (try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)?.timeIntervalSince1970
             ?? 0
@@ -178,7 +178,7 @@ final class OpsTests: XCTestCase {
     }
 
     func testVerifyFindsDamageAndRepairFixesIt() throws {
-        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(try ops(["cache", "verify"]).status, 0)
         let layer = cache + "/layers/" + layerDirs()[0]
         try Harness.write("data b\n", to: layer + "/data.txt")  // same size, other content
@@ -199,7 +199,7 @@ final class OpsTests: XCTestCase {
     }
 
     func testGcNeverRemovesALayerInUse() throws {
-        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache])
         let holder = try startHolder()
         defer { if holder.isRunning { holder.terminate() } }
         XCTAssertEqual(layerDirs().count, 2)
@@ -213,7 +213,8 @@ final class OpsTests: XCTestCase {
         XCTAssertTrue(o.stdout.contains("removed 1 layer(s)"), o.stdout)
         XCTAssertEqual(layerDirs(), [])
         XCTAssertEqual(
-            try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n", "a later launch extracts again")
+            try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n",
+            "a later launch extracts again")
     }
 
     /// Two apps share one cache root and one layer: `cache list` shows both bundles and who uses
@@ -228,8 +229,8 @@ final class OpsTests: XCTestCase {
         try Harness.tool([
             "build", dir + "/other.toml", "-o", other, "--key", dir + "/k.key", "--stub", Harness.stub, "-q",
         ])
-        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
-        XCTAssertEqual(try Harness.run(other, [], env: ["OTHER_CACHE_DIR": cache]).stdout, "other\n")
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(other, [], env: ["OTHER_LAUNCHER_CACHE_DIR": cache]).stdout, "other\n")
         XCTAssertEqual(layerDirs().count, 2, "layer a is shared, so only a and c are extracted")
 
         let list = try ops(["cache", "list", "--json"])
@@ -259,7 +260,7 @@ final class OpsTests: XCTestCase {
             try FileManager.default.contentsOfDirectory(atPath: cache + "/locks"), [], "no lock files left or made")
 
         // A layer no record names counts from its extraction: kept by the 30-day default.
-        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         for r in try FileManager.default.contentsOfDirectory(atPath: cache + "/bundles") {
             try FileManager.default.removeItem(atPath: cache + "/bundles/" + r)
         }
@@ -269,7 +270,7 @@ final class OpsTests: XCTestCase {
     }
 
     func testGcKeepsRecentlyUsedBundles() throws {
-        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache])
         let o = try ops(["cache", "gc"])  // default: 30 days, keep 1
         XCTAssertTrue(o.stdout.contains("removed 0 layer(s)"), o.stdout)
         XCTAssertEqual(layerDirs().count, 1)
@@ -280,7 +281,7 @@ final class OpsTests: XCTestCase {
     }
 
     func testClearRespectsInUseAndReportsSpace() throws {
-        try Harness.run(binary, [], env: ["OPS_CACHE_DIR": cache])
+        try Harness.run(binary, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache])
         let holder = try startHolder()
         defer { if holder.isRunning { holder.terminate() } }
         var o = try ops(["cache", "clear"])
@@ -317,7 +318,8 @@ final class OpsTests: XCTestCase {
         bytes[Int(t.layers.lowerBound + b.offset + b.compressedSize) - 8] ^= 0x20
         let tampered = dir + "/tampered"
         try Harness.writeBytes(bytes, to: tampered)
-        let o = try Harness.run(tampered, ["--launcher", "extract", dir + "/out"], env: ["OPS_CACHE_DIR": cache])
+        let o = try Harness.run(
+            tampered, ["--launcher", "extract", dir + "/out"], env: ["OPS_LAUNCHER_CACHE_DIR": cache])
         XCTAssertEqual(o.status, 125, o.stderr)
         XCTAssertTrue(o.stderr.contains("/out/b"), o.stderr)
         XCTAssertEqual(

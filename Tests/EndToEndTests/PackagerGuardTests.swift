@@ -178,7 +178,8 @@ final class PackagerGuardTests: XCTestCase {
     func testLauncherCacheHelpExitsZero() throws {
         try Harness.tool(["build", dir + "/app.toml", "-o", dir + "/guard", "--unsigned", "--stub", Harness.stub, "-q"])
         for args in [["cache", "--help"], ["cache"], ["cache", "-h"]] {
-            let o = try Harness.run(dir + "/guard", ["--launcher"] + args, env: ["GUARD_CACHE_DIR": dir + "/cache"])
+            let o = try Harness.run(
+                dir + "/guard", ["--launcher"] + args, env: ["GUARD_LAUNCHER_CACHE_DIR": dir + "/cache"])
             XCTAssertEqual(o.status, 0, "\(args): \(o.stderr)")
             XCTAssertTrue(o.stdout.hasPrefix("usage: guard --launcher cache COMMAND"), o.stdout)
             for c in ["cache path", "cache list [--json]", "cache verify", "cache gc", "cache clear"] {
@@ -187,7 +188,8 @@ final class PackagerGuardTests: XCTestCase {
         }
         for sub in ["path", "list", "verify", "gc", "clear"] {
             let o = try Harness.run(
-                dir + "/guard", ["--launcher", "cache", sub, "--help"], env: ["GUARD_CACHE_DIR": dir + "/cache"])
+                dir + "/guard", ["--launcher", "cache", sub, "--help"],
+                env: ["GUARD_LAUNCHER_CACHE_DIR": dir + "/cache"])
             XCTAssertEqual(o.status, 0, "\(sub): \(o.stderr)")
             XCTAssertTrue(o.stdout.hasPrefix("usage: guard --launcher cache \(sub)"), o.stdout)
             XCTAssertEqual(o.stderr, "")
@@ -195,7 +197,8 @@ final class PackagerGuardTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/cache/layers"), "help extracts nothing")
         // An unknown option still fails.
         let bad = try Harness.run(
-            dir + "/guard", ["--launcher", "cache", "list", "--frob"], env: ["GUARD_CACHE_DIR": dir + "/cache"])
+            dir + "/guard", ["--launcher", "cache", "list", "--frob"], env: ["GUARD_LAUNCHER_CACHE_DIR": dir + "/cache"]
+        )
         XCTAssertEqual(bad.status, 125)
     }
 }

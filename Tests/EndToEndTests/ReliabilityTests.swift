@@ -34,7 +34,7 @@ final class ReliabilityTests: XCTestCase {
     }
 
     func launch(cache: String, _ args: [String] = [], stdin: String? = nil) throws -> Harness.Output {
-        try Harness.run(binary, args, env: ["REL_CACHE_DIR": cache], stdin: stdin)
+        try Harness.run(binary, args, env: ["REL_LAUNCHER_CACHE_DIR": cache], stdin: stdin)
     }
 
     /// The extracted layer is byte-for-byte the source tree, and nothing else is in the cache.
@@ -66,7 +66,7 @@ final class ReliabilityTests: XCTestCase {
         for _ in 0..<32 {
             group.enter()
             Thread.detachNewThread { [binary] in
-                if let o = try? Harness.run(binary, [], env: ["REL_CACHE_DIR": cache]) {
+                if let o = try? Harness.run(binary, [], env: ["REL_LAUNCHER_CACHE_DIR": cache]) {
                     results.mutate { $0.append(o) }
                 }
                 group.leave()
@@ -100,7 +100,7 @@ final class ReliabilityTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: cache + "/layers")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
-            p.environment = ["REL_CACHE_DIR": cache, "PATH": "/usr/bin:/bin"]
+            p.environment = ["REL_LAUNCHER_CACHE_DIR": cache, "PATH": "/usr/bin:/bin"]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
@@ -123,7 +123,7 @@ final class ReliabilityTests: XCTestCase {
         try FileManager.default.removeItem(atPath: cache + "/layers")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
-        p.environment = ["REL_CACHE_DIR": cache]
+        p.environment = ["REL_LAUNCHER_CACHE_DIR": cache]
         try p.run(); usleep(useconds_t(span * 500_000)); kill(p.processIdentifier, SIGKILL); p.waitUntilExit()
         XCTAssertEqual(try launch(cache: cache).stdout, "ok 0\n")
         XCTAssertEqual(
@@ -150,7 +150,7 @@ final class ReliabilityTests: XCTestCase {
         let mnt = try mount("size=64m,noexec,mode=0700")
         let o = try launch(cache: mnt + "/cache")
         XCTAssertEqual(o.status, 125)
-        XCTAssertTrue(o.stderr.contains("noexec") && o.stderr.contains("REL_CACHE_DIR"), o.stderr)
+        XCTAssertTrue(o.stderr.contains("noexec") && o.stderr.contains("REL_LAUNCHER_CACHE_DIR"), o.stderr)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: mnt + "/cache/layers")) ?? [], [])
     }
 
@@ -170,7 +170,7 @@ final class ReliabilityTests: XCTestCase {
         let cache = dir + "/filled"
         XCTAssertEqual(try launch(cache: cache).status, 0)
         let layer = try FileManager.default.contentsOfDirectory(atPath: cache + "/layers")[0]
-        let system = "/var/cache/\(app)"
+        let system = "/var/cache/\(app)-launcher"
         try? FileManager.default.removeItem(atPath: system)
         defer { try? FileManager.default.removeItem(atPath: system) }
         try FileManager.default.createDirectory(atPath: system + "/layers", withIntermediateDirectories: true)
@@ -180,7 +180,7 @@ final class ReliabilityTests: XCTestCase {
         // An unprivileged user whose cache directory cannot even be created.
         let o = try Harness.run(
             "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary],
-            env: ["REL_CACHE_DIR": "/proc/no-such-dir/cache"])
+            env: ["REL_LAUNCHER_CACHE_DIR": "/proc/no-such-dir/cache"])
         XCTAssertEqual(o.stdout, "ok 0\n", o.stderr)
     }
 

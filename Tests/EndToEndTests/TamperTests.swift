@@ -33,7 +33,7 @@ final class TamperTests: XCTestCase {
         let path = dir + "/tampered-" + UUID().uuidString
         try Harness.writeBytes(bytes, to: path)
         let cache = dir + "/cache-" + UUID().uuidString
-        let o = try Harness.run(path, ["arg"], env: ["PROBE_CACHE_DIR": cache, "PROBE_TOUCH": touched])
+        let o = try Harness.run(path, ["arg"], env: ["PROBE_LAUNCHER_CACHE_DIR": cache, "PROBE_TOUCH": touched])
         XCTAssertEqual(
             o.status, 125, "expected refusal, got \(o.status): \(o.stdout) \(o.stderr)", file: file, line: line)
         XCTAssertFalse(FileManager.default.fileExists(atPath: touched), "the payload ran", file: file, line: line)
@@ -50,7 +50,7 @@ final class TamperTests: XCTestCase {
     }
 
     func testUntouchedBinaryRuns() throws {
-        let o = try Harness.run(binary, [], env: ["PROBE_CACHE_DIR": dir + "/cache", "PROBE_TOUCH": touched])
+        let o = try Harness.run(binary, [], env: ["PROBE_LAUNCHER_CACHE_DIR": dir + "/cache", "PROBE_TOUCH": touched])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: touched))
     }
@@ -207,8 +207,8 @@ final class TamperTests: XCTestCase {
         let stubLength = Int(try Harness.trailer(a).stubLength)
         try assertRefused(Array(a[..<stubLength]) + Array(u[stubLength...]), ["bundle is unsigned"])
         // The unsigned build itself runs, and says so.
-        let o = try Harness.run(unsigned, ["--launcher", "info"], env: ["PROBE_CACHE_DIR": dir + "/c"])
+        let o = try Harness.run(unsigned, ["--launcher", "info"], env: ["PROBE_LAUNCHER_CACHE_DIR": dir + "/c"])
         XCTAssertTrue(o.stdout.contains("UNSIGNED"), o.stdout)
-        XCTAssertEqual(try Harness.run(unsigned, [], env: ["PROBE_CACHE_DIR": dir + "/c"]).status, 0)
+        XCTAssertEqual(try Harness.run(unsigned, [], env: ["PROBE_LAUNCHER_CACHE_DIR": dir + "/c"]).status, 0)
     }
 }

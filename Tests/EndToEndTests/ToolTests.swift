@@ -151,7 +151,7 @@ final class ToolTests: XCTestCase {
         try Harness.tool([
             "build", dir + "/big.toml", "-o", dir + "/bigbin", "--key", dir + "/k.key", "--stub", Harness.stub, "-q",
         ])
-        let o = try Harness.run(dir + "/bigbin", [], env: ["BIG_CACHE_DIR": dir + "/cache"])
+        let o = try Harness.run(dir + "/bigbin", [], env: ["BIG_LAUNCHER_CACHE_DIR": dir + "/cache"])
         XCTAssertEqual(o.stdout, "big ok\n", o.stderr)
         let layer = try FileManager.default.contentsOfDirectory(atPath: dir + "/cache/layers")[0]
         let diff = try Harness.run("/usr/bin/diff", ["-r", "-x", ".dgmo-layer", big, dir + "/cache/layers/" + layer])
@@ -242,7 +242,7 @@ final class ToolTests: XCTestCase {
 
     func testBuiltBundleRuns() throws {
         try build(dir + "/b")
-        let o = try Harness.run(dir + "/b", [], env: ["TREE_CACHE_DIR": dir + "/cache"])
+        let o = try Harness.run(dir + "/b", [], env: ["TREE_LAUNCHER_CACHE_DIR": dir + "/cache"])
         XCTAssertEqual(o.status, 0, o.stderr)
         XCTAssertEqual(o.stdout, "tree ok\n")
     }
@@ -250,7 +250,7 @@ final class ToolTests: XCTestCase {
     func testCompressionOverrides() throws {
         for codec in ["zstd", "xz", "zlib", "none"] {
             try build(dir + "/b-" + codec, ["--compression", codec])
-            let o = try Harness.run(dir + "/b-" + codec, [], env: ["TREE_CACHE_DIR": dir + "/cache-" + codec])
+            let o = try Harness.run(dir + "/b-" + codec, [], env: ["TREE_LAUNCHER_CACHE_DIR": dir + "/cache-" + codec])
             XCTAssertEqual(o.stdout, "tree ok\n", codec + ": " + o.stderr)
         }
     }

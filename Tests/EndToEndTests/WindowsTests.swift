@@ -108,7 +108,8 @@ final class WindowsTests: SignedAsGivenTestCase {
         guard o.status == 0, lines.count == 2 else {
             return .failure(
                 Harness.SetupError(
-                    description: "making a wine prefix with scripts/lib/wine-toolchain.sh failed: \(o.stdout) \(o.stderr)"
+                    description:
+                        "making a wine prefix with scripts/lib/wine-toolchain.sh failed: \(o.stdout) \(o.stderr)"
                 ))
         }
         return .success(Wine(wine: lines[0], wineserver: lines[1], prefix: prefix))
@@ -251,7 +252,9 @@ final class WindowsTests: SignedAsGivenTestCase {
 
     /// The probe's `NAME=VALUE` line for `name`.
     static func value(_ name: String, in stdout: String) -> String? {
-        unix(stdout).split(separator: "\n").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+        unix(stdout).split(separator: "\n").first { $0.hasPrefix(name + "=") }.map {
+            String($0.dropFirst(name.count + 1))
+        }
     }
 
     // MARK: Launch
@@ -282,13 +285,13 @@ final class WindowsTests: SignedAsGivenTestCase {
         XCTAssertTrue(verified.contains("OK — hello 1.0.0 for windows-x64"), verified)
 
         let cache = dir + "/cache"
-        let env = ["HELLO_CACHE_DIR": win(cache)]
+        let env = ["HELLO_LAUNCHER_CACHE_DIR": win(cache)]
         let first = try wine(binary, ["first run", "ünïcödé"], env: env)
         XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
         let out = Self.unix(first.stdout)
         XCTAssertTrue(out.contains("hello from a bundled static C program (2 arguments)\n"), out)
         XCTAssertTrue(out.contains("  argv[1] = [first run]\n  argv[2] = [ünïcödé]\n"), out)
-        XCTAssertTrue(out.contains("HELLO_BUNDLE_VERSION=1.0.0\n"), out)
+        XCTAssertTrue(out.contains("HELLO_LAUNCHER_BUNDLE_VERSION=1.0.0\n"), out)
         XCTAssertEqual(layerDirs(cache).count, 1, "the layer was extracted and published once")
         let layer = try XCTUnwrap(layerDirs(cache).first)
         let home = try XCTUnwrap(Self.value("HELLO_HOME", in: out), out)
@@ -310,19 +313,19 @@ final class WindowsTests: SignedAsGivenTestCase {
         XCTAssertTrue(text.contains("version:        1.0.0"), text)
     }
 
-    /// The probe's launch: the launcher's variables (`PROBE_BUNDLE_EXE` is the bundle's own Windows
+    /// The probe's launch: the launcher's variables (`PROBE_LAUNCHER_BUNDLE_EXE` is the bundle's own Windows
     /// path, from GetModuleFileNameW), the entry's env, and standard output passed through.
     func testLauncherVariablesAndSelfPath() throws {
         try requireWineAndStub()
         let binary = try probeBundle()
         let cache = dir + "/cache"
-        let o = try wine(binary, ["x"], env: ["PROBE_CACHE_DIR": win(cache)])
+        let o = try wine(binary, ["x"], env: ["PROBE_LAUNCHER_CACHE_DIR": win(cache)])
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
         XCTAssertTrue(o.stdout.contains("argc=2\narg[x]\n"), o.stdout)
-        XCTAssertEqual(Self.value("PROBE_BUNDLE_VERSION", in: o.stdout), "2.0.0")
-        XCTAssertEqual(Self.value("PROBE_BUNDLE_ENTRY", in: o.stdout), "probe")
-        XCTAssertEqual(Self.value("PROBE_BUNDLE_EXE", in: o.stdout).map(Self.normalized), win(binary))
-        XCTAssertEqual(Self.value("PROBE_BUNDLE_CACHE", in: o.stdout).map(Self.normalized), win(cache))
+        XCTAssertEqual(Self.value("PROBE_LAUNCHER_BUNDLE_VERSION", in: o.stdout), "2.0.0")
+        XCTAssertEqual(Self.value("PROBE_LAUNCHER_BUNDLE_ENTRY", in: o.stdout), "probe")
+        XCTAssertEqual(Self.value("PROBE_LAUNCHER_BUNDLE_EXE", in: o.stdout).map(Self.normalized), win(binary))
+        XCTAssertEqual(Self.value("PROBE_LAUNCHER_BUNDLE_CACHE", in: o.stdout).map(Self.normalized), win(cache))
         let layer = try XCTUnwrap(layerDirs(cache).first)
         XCTAssertEqual(Self.value("PROBE_HOME", in: o.stdout).map(Self.normalized), win(cache) + "\\layers\\" + layer)
     }
@@ -376,7 +379,8 @@ final class WindowsTests: SignedAsGivenTestCase {
         // Through the launcher: one run with the whole table, so the quoting of every argument
         // beside every other one is exercised too.
         let binary = try probeBundle()
-        let o = try wine(binary, ["--argv-hex"] + Self.argumentTable, env: ["PROBE_CACHE_DIR": win(dir + "/cache")])
+        let o = try wine(
+            binary, ["--argv-hex"] + Self.argumentTable, env: ["PROBE_LAUNCHER_CACHE_DIR": win(dir + "/cache")])
         XCTAssertEqual(o.status, 0, o.stderr)
         let got = Self.hexArguments(o.stdout)
         XCTAssertEqual(got.count, Self.argumentTable.count, "argument count: \(o.stdout)")
@@ -387,8 +391,9 @@ final class WindowsTests: SignedAsGivenTestCase {
         // space-only argument, trailing backslashes before the closing quote), and one non-ASCII.
         for a in ["", " ", "\t", "a\\", "\\", "\\\\", "a b\\", "\"", "\\\"", "é"] {
             let i = try XCTUnwrap(Self.argumentTable.firstIndex(of: a), a.debugDescription)
-            let one = try wine(binary, ["--argv-hex", a], env: ["PROBE_CACHE_DIR": win(dir + "/cache")])
-            XCTAssertEqual(Self.hexArguments(one.stdout), [a], "argument \(i) \(a.debugDescription) alone: \(one.stderr)")
+            let one = try wine(binary, ["--argv-hex", a], env: ["PROBE_LAUNCHER_CACHE_DIR": win(dir + "/cache")])
+            XCTAssertEqual(
+                Self.hexArguments(one.stdout), [a], "argument \(i) \(a.debugDescription) alone: \(one.stderr)")
         }
     }
 
@@ -402,13 +407,14 @@ final class WindowsTests: SignedAsGivenTestCase {
     func testExitCodesArriveWhole() throws {
         try requireWineAndStub()
         let binary = try probeBundle()
-        let env = ["PROBE_CACHE_DIR": win(dir + "/cache")]
+        let env = ["PROBE_LAUNCHER_CACHE_DIR": win(dir + "/cache")]
         let cases: [(code: UInt32, unix: Int32)] = [(0, 0), (1, 1), (255, 255), (256, 1), (3_221_225_477, 5)]
         for (code, unixStatus) in cases {
             let linux = try wine(binary, ["--exit", String(code)], env: env)
             XCTAssertEqual(linux.status, unixStatus, "exit \(code) as wine's unix status: \(linux.stderr)")
             XCTAssertTrue(linux.stderr.isEmpty, "exit \(code): the launcher said something: \(linux.stderr)")
-            let windows = try wine(try program("probe"), ["--spawn", win(binary) + " --exit " + String(code)], env: env)
+            let windows = try wine(
+                try program("probe"), ["--spawn", win(binary) + " --exit " + String(code)], env: env)
             XCTAssertEqual(windows.status, 0, windows.stderr)
             XCTAssertTrue(
                 Self.unix(windows.stdout).hasSuffix("exit=\(code)\n"),
@@ -433,7 +439,11 @@ final class WindowsTests: SignedAsGivenTestCase {
         let cacheEnv = win(cache)
         DispatchQueue.concurrentPerform(iterations: count) { i in
             results.set(
-                i, Result { try WindowsTests.wine(binary, ["run-\(i)"], env: ["PROBE_CACHE_DIR": cacheEnv], timeout: 300) })
+                i,
+                Result {
+                    try WindowsTests.wine(
+                        binary, ["run-\(i)"], env: ["PROBE_LAUNCHER_CACHE_DIR": cacheEnv], timeout: 300)
+                })
         }
         for (i, r) in results.all().enumerated() {
             let o = try XCTUnwrap(r, "launch \(i) did not report").get()
@@ -444,7 +454,8 @@ final class WindowsTests: SignedAsGivenTestCase {
         XCTAssertEqual(tmpEntries(cache), [])
         let layer = try XCTUnwrap(layerDirs(cache).first)
         XCTAssertTrue(FileManager.default.fileExists(atPath: cache + "/layers/" + layer + "/.dgmo-layer"))
-        XCTAssertEqual(try String(contentsOfFile: cache + "/layers/" + layer + "/data.txt", encoding: .utf8), Self.dataText)
+        XCTAssertEqual(
+            try String(contentsOfFile: cache + "/layers/" + layer + "/data.txt", encoding: .utf8), Self.dataText)
     }
 
     /// A launch killed during the extraction of a large layer (200 MiB of incompressible data), the
@@ -462,7 +473,7 @@ final class WindowsTests: SignedAsGivenTestCase {
             spec: Self.probeSpec, tree: ["native/probe.exe": .copy(of: try program("probe"))], output: "victim.exe")
         try? FileManager.default.removeItem(atPath: dir + "/src")
         let cache = dir + "/cache"
-        let env = ["PROBE_CACHE_DIR": win(cache)]
+        let env = ["PROBE_LAUNCHER_CACHE_DIR": win(cache)]
         let touched = dir + "/payload-ran"
         let p = try startWine(binary, ["first"], env: env.merging(["PROBE_TOUCH": win(touched)]) { a, _ in a })
         // Wait until the extraction is under way: part of noise.bin written in the cache's tmp.
@@ -477,7 +488,8 @@ final class WindowsTests: SignedAsGivenTestCase {
             }
             if !inProgress { usleep(20_000) }
         }
-        XCTAssertTrue(inProgress, "the extraction was seen under way (tmp: \(tmpEntries(cache)), running: \(p.isRunning))")
+        XCTAssertTrue(
+            inProgress, "the extraction was seen under way (tmp: \(tmpEntries(cache)), running: \(p.isRunning))")
         let kill = try wine("taskkill", ["/F", "/IM", "victim.exe"], timeout: 60)
         XCTAssertEqual(kill.status, 0, "taskkill: \(kill.stdout) \(kill.stderr)")
         let killDeadline = Date().addingTimeInterval(60)
@@ -497,7 +509,8 @@ final class WindowsTests: SignedAsGivenTestCase {
         // that has it started after the directory last changed: Windows reuses pids at once.)
         XCTAssertEqual(
             tmpEntries(cache), [],
-            "the killed launch's temporary directory was cleaned up (relaunch's payload: \(Self.value("pid", in: again.stdout) ?? "?"))")
+            "the killed launch's temporary directory was cleaned up (relaunch's payload: \(Self.value("pid", in: again.stdout) ?? "?"))"
+        )
         let layer = try XCTUnwrap(layerDirs(cache).first)
         let size = try FileManager.default.attributesOfItem(atPath: cache + "/layers/" + layer + "/noise.bin")[.size]
         XCTAssertEqual(size as? UInt64, 200 << 20)
@@ -510,12 +523,13 @@ final class WindowsTests: SignedAsGivenTestCase {
         try requireWineAndStub()
         let binary = try probeBundle()
         let cache = dir + "/cache dir ünï 中文"
-        let env = ["PROBE_CACHE_DIR": win(cache)]
+        let env = ["PROBE_LAUNCHER_CACHE_DIR": win(cache)]
         let o = try wine(binary, ["x"], env: env)
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
         let layer = try XCTUnwrap(layerDirs(cache).first, "extracted into \(cache)")
         XCTAssertEqual(Self.value("PROBE_HOME", in: o.stdout).map(Self.normalized), win(cache) + "\\layers\\" + layer)
-        XCTAssertEqual(Self.unix(try wine(binary, ["--launcher", "cache", "path"], env: env).stdout), win(cache) + "\n")
+        XCTAssertEqual(
+            Self.unix(try wine(binary, ["--launcher", "cache", "path"], env: env).stdout), win(cache) + "\n")
         XCTAssertEqual(try wine(binary, ["y"], env: env).status, 0, "warm")
         XCTAssertEqual(try wine(binary, ["--launcher", "cache", "verify"], env: env).status, 0)
     }
@@ -529,7 +543,7 @@ final class WindowsTests: SignedAsGivenTestCase {
         for i in 0..<200 { tree["native/data/f\(i).txt"] = .text("file \(i)\n") }
         let binary = try build(spec: Self.probeSpec, tree: tree, output: "many.exe")
         let cache = dir + "/cache"
-        let env = ["PROBE_CACHE_DIR": win(cache)]
+        let env = ["PROBE_LAUNCHER_CACHE_DIR": win(cache)]
         let o = try wine(binary, ["many"], env: env)
         XCTAssertEqual(o.status, 0, o.stdout + o.stderr)
         XCTAssertTrue(o.stdout.contains("arg[many]"), o.stdout)
@@ -562,7 +576,7 @@ final class WindowsTests: SignedAsGivenTestCase {
             let path = dir + "/tampered.exe"
             try Harness.writeBytes(x, to: path)
             let cache = dir + "/cache-" + UUID().uuidString
-            let o = try wine(path, ["arg"], env: ["PROBE_CACHE_DIR": win(cache), "PROBE_TOUCH": win(touched)])
+            let o = try wine(path, ["arg"], env: ["PROBE_LAUNCHER_CACHE_DIR": win(cache), "PROBE_TOUCH": win(touched)])
             XCTAssertEqual(o.status, 125, "\(what): \(o.stdout) \(o.stderr)")
             XCTAssertEqual(Self.unix(o.stderr).filter { $0 == "\n" }.count, 1, "\(what): one line: \(o.stderr)")
             XCTAssertTrue(
@@ -573,9 +587,11 @@ final class WindowsTests: SignedAsGivenTestCase {
             XCTAssertEqual(tmpEntries(cache), [], "\(what): temporary files were left")
         }
         // The untampered bundle runs, so the refusals above are the tampering's.
-        let ok = try wine(binary, ["arg"], env: ["PROBE_CACHE_DIR": win(dir + "/cache-ok"), "PROBE_TOUCH": win(touched)])
+        let ok = try wine(
+            binary, ["arg"], env: ["PROBE_LAUNCHER_CACHE_DIR": win(dir + "/cache-ok"), "PROBE_TOUCH": win(touched)])
         XCTAssertEqual(ok.status, 0, ok.stderr)
-        XCTAssertTrue(ok.stdout.contains("arg[arg]") && ok.stdout.contains("PROBE_BUNDLE_VERSION=2.0.0"), ok.stdout)
+        XCTAssertTrue(
+            ok.stdout.contains("arg[arg]") && ok.stdout.contains("PROBE_LAUNCHER_BUNDLE_VERSION=2.0.0"), ok.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: touched))
     }
 
@@ -587,7 +603,7 @@ final class WindowsTests: SignedAsGivenTestCase {
         try requireWineAndStub()
         let binary = try probeBundle()
         let cache = dir + "/cache"
-        let env = ["PROBE_CACHE_DIR": win(cache)]
+        let env = ["PROBE_LAUNCHER_CACHE_DIR": win(cache)]
         func ops(_ args: [String]) throws -> Harness.Output {
             var o = try wine(binary, ["--launcher"] + args, env: env)
             o.stdout = Self.unix(o.stdout)
@@ -632,7 +648,8 @@ final class WindowsTests: SignedAsGivenTestCase {
         // A payload still running holds its layer (the launcher's lock, and its open image): clear
         // skips it and says so; once it ended, clear removes it.
         let running = dir + "/payload-runs"
-        let holder = try startWine(binary, ["--sleep", "60000"], env: env.merging(["PROBE_TOUCH": win(running)]) { a, _ in a })
+        let holder = try startWine(
+            binary, ["--sleep", "60000"], env: env.merging(["PROBE_TOUCH": win(running)]) { a, _ in a })
         defer { if holder.isRunning { holder.terminate() } }
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: running) && holder.isRunning && Date() < deadline {
@@ -699,7 +716,8 @@ final class WindowsTests: SignedAsGivenTestCase {
             let o = try wine(bundle, [], env: ["HOSTILE_CACHE_DIR": win(cache), "PROBE_TOUCH": win(touched)])
             return (o, cache)
         }
-        let (ok, okCache) = try launch(try signedWindows([("probe.exe", probe), ("readme.txt", [0x61])], entries: [hostileEntry(run)]))
+        let (ok, okCache) = try launch(
+            try signedWindows([("probe.exe", probe), ("readme.txt", [0x61])], entries: [hostileEntry(run)]))
         XCTAssertEqual(ok.status, 0, "the honest bundle runs: \(ok.stdout) \(ok.stderr)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: touched), "the honest payload ran")
         XCTAssertEqual(layerDirs(okCache).count, 1)
@@ -764,10 +782,10 @@ final class WindowsTests: SignedAsGivenTestCase {
         XCTAssertEqual(ours.status, 0, "bundle-append verify of the signed bundle: \(ours.stderr)")
 
         let cache = dir + "/cache"
-        let o = try wine(signed, ["signed"], env: ["PROBE_CACHE_DIR": win(cache)])
+        let o = try wine(signed, ["signed"], env: ["PROBE_LAUNCHER_CACHE_DIR": win(cache)])
         XCTAssertEqual(o.status, 0, "the signed bundle runs: \(o.stdout) \(o.stderr)")
         XCTAssertTrue(o.stdout.contains("arg[signed]\n"), o.stdout)
-        XCTAssertEqual(Self.value("PROBE_BUNDLE_EXE", in: o.stdout).map(Self.normalized), win(signed))
+        XCTAssertEqual(Self.value("PROBE_LAUNCHER_BUNDLE_EXE", in: o.stdout).map(Self.normalized), win(signed))
 
         // A payload byte flipped in the signed file (signing moved nothing: the layers are where
         // the unsigned bundle's trailer says).
@@ -778,7 +796,7 @@ final class WindowsTests: SignedAsGivenTestCase {
         try Harness.writeBytes(tampered, to: path)
         let touched = dir + "/payload-ran"
         let refused = try wine(
-            path, ["x"], env: ["PROBE_CACHE_DIR": win(dir + "/cache-tampered"), "PROBE_TOUCH": win(touched)])
+            path, ["x"], env: ["PROBE_LAUNCHER_CACHE_DIR": win(dir + "/cache-tampered"), "PROBE_TOUCH": win(touched)])
         XCTAssertEqual(refused.status, 125, "\(refused.stdout) \(refused.stderr)")
         XCTAssertEqual(Self.unix(refused.stderr).filter { $0 == "\n" }.count, 1, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("layer 'native'"), refused.stderr)

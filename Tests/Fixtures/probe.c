@@ -12,7 +12,12 @@ int main(int argc, char **argv) {
     printf("pid=%d\n", (int)getpid());
     printf("argc=%d\n", argc);
     for (int i = 1; i < argc; i++) printf("arg[%s]\n", argv[i]);
-    const char *names[] = {"PROBE_HOME", "PROBE_BUNDLE_EXE", "PROBE_BUNDLE_VERSION", "PROBE_BUNDLE_ENTRY", "PROBE_ENTRY", 0};
+    /* The launcher's variables as a spec-built bundle names them (env-prefix PROBE_LAUNCHER), and the
+     * app-named ones a bundle without that property uses (built in code), which a spec-built bundle
+     * must leave unset: they are the app's. */
+    const char *names[] = {"PROBE_HOME", "PROBE_LAUNCHER_BUNDLE_EXE", "PROBE_LAUNCHER_BUNDLE_VERSION",
+                           "PROBE_LAUNCHER_BUNDLE_ENTRY", "PROBE_LAUNCHER_ENTRY", "PROBE_BUNDLE_EXE",
+                           "PROBE_BUNDLE_VERSION", "PROBE_BUNDLE_ENTRY", "PROBE_ENTRY", 0};
     for (int i = 0; names[i]; i++) { const char *v = getenv(names[i]); printf("%s=%s\n", names[i], v ? v : "<unset>"); }
     fflush(stdout);
     const char *sig = getenv("PROBE_SIGNAL");

@@ -95,8 +95,10 @@ int wmain(int argc, wchar_t **argv) {
         }
         free(a);
     }
-    static const wchar_t *names[] = {L"PROBE_HOME", L"PROBE_BUNDLE_EXE", L"PROBE_BUNDLE_VERSION",
-                                     L"PROBE_BUNDLE_ENTRY", L"PROBE_BUNDLE_CACHE", NULL};
+    /* A spec-built bundle's names (env-prefix PROBE_LAUNCHER), then a code-built one's. */
+    static const wchar_t *names[] = {L"PROBE_HOME", L"PROBE_LAUNCHER_BUNDLE_EXE", L"PROBE_LAUNCHER_BUNDLE_VERSION",
+                                     L"PROBE_LAUNCHER_BUNDLE_ENTRY", L"PROBE_LAUNCHER_BUNDLE_CACHE", L"PROBE_BUNDLE_EXE",
+                                     L"PROBE_BUNDLE_VERSION", L"PROBE_BUNDLE_ENTRY", L"PROBE_BUNDLE_CACHE", NULL};
     for (int i = 0; names[i]; i++) {
         const wchar_t *v = _wgetenv(names[i]);
         char *n = utf8(names[i]);

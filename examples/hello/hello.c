@@ -20,13 +20,13 @@ int wmain(int argc, wchar_t **wargv) {
     char **argv = malloc(sizeof(char *) * (argc + 1));
     for (int i = 0; i < argc; i++) argv[i] = utf8(wargv[i]);
     argv[argc] = NULL;
-    const char *home = utf8(_wgetenv(L"HELLO_HOME")), *ver = utf8(_wgetenv(L"HELLO_BUNDLE_VERSION"));
+    const char *home = utf8(_wgetenv(L"HELLO_HOME")), *ver = utf8(_wgetenv(L"HELLO_LAUNCHER_BUNDLE_VERSION"));
 #else
 int main(int argc, char **argv) {
-    const char *home = getenv("HELLO_HOME"), *ver = getenv("HELLO_BUNDLE_VERSION");
+    const char *home = getenv("HELLO_HOME"), *ver = getenv("HELLO_LAUNCHER_BUNDLE_VERSION");
 #endif
     printf("hello from a bundled static C program (%d argument%s)\n", argc - 1, argc == 2 ? "" : "s");
     for (int i = 1; i < argc; i++) printf("  argv[%d] = [%s]\n", i, argv[i]);
-    printf("HELLO_HOME=%s\nHELLO_BUNDLE_VERSION=%s\n", home ? home : "(unset)", ver ? ver : "(unset)");
+    printf("HELLO_HOME=%s\nHELLO_LAUNCHER_BUNDLE_VERSION=%s\n", home ? home : "(unset)", ver ? ver : "(unset)");
     return 0;
 }
