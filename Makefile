@@ -209,6 +209,8 @@ test: deps
 	$(DEBUG_BIN)/dgmo-build --target windows-x64 --stub $(DEBUG_WINDOWS_STUB) -o $(TEST_DGMO_WINDOWS)
 	@echo "DGMO's Go components: their tests on linux and, under wine, on windows (scripts/go-tests.sh)"
 	scripts/go-tests.sh
+	@echo "docs/recipes.md's Python recipe, followed literally with the debug bundle-append (scripts/recipe-python-test.sh)"
+	BUNDLE_APPEND=$(DEBUG_BIN)/bundle-append BUNDLE_APPEND_STUB=$(DEBUG_STUB) scripts/recipe-python-test.sh
 	@echo "3/4 the long classes: DGMO (x64, arm64 under qemu, windows-x64 under wine), release, kill, mount, multi-user, old systems, windows-x64 (wine)"
 	DGMO_TEST_BINARY=$(CURDIR)/$(TEST_DGMO) DGMO_TEST_ARM64_BINARY=$(CURDIR)/$(TEST_DGMO_ARM64) \
 	  DGMO_TEST_WINDOWS_BINARY=$(CURDIR)/$(TEST_DGMO_WINDOWS) $(STRICT) $(SWIFT) test \
