@@ -3,8 +3,8 @@
 # literally: its commands are read from the doc (scripts/lib/recipe-doc.sh) and run in an empty
 # directory, with the bundle-append under test first on PATH. Then checks that the bundle prints
 # what the onedir prints when run directly (--version, and text drawn with fonts from the layer),
-# that `verify` and `inspect` accept it, and that `--launcher info` shows the layer extracted
-# into the cache the test gave it.
+# that `verify` and `inspect` accept it, that `--launcher info` shows the spec's metadata and the
+# layer extracted into the cache the test gave it, and that the SBOM names pyfiglet.
 #
 # Downloads come from PyPI, pinned by the doc's hashes, and stay in the clone
 # (.build-dgmo/pip-cache; PyInstaller's own cache in .build-dgmo/pyinstaller-recipe), so later
@@ -67,4 +67,7 @@ info=$(./pyfiglet --launcher info) || die "--launcher info failed"
 grep -Eq '^app: +pyfiglet' <<<"$info" || die "--launcher info does not name the app: $info"
 grep -Eq "^cache: +$work/cache/" <<<"$info" || die "--launcher info shows another cache than \$XDG_CACHE_HOME's: $info"
 grep -Eq '^ *app +zstd\+x86 .* yes ' <<<"$info" || die "--launcher info does not show layer 'app' extracted: $info"
+grep -q 'https://github.com/pwaller/pyfiglet' <<<"$info" || die "--launcher info does not show the spec's homepage: $info"
+grep -q '"purl" *: *"pkg:pypi/pyfiglet@1.0.4"' pyfiglet.cdx.json \
+  || die "the SBOM (--launcher sbom > pyfiglet.cdx.json) does not name pkg:pypi/pyfiglet@1.0.4"
 echo "recipe-python-test: ok: the bundle ($(stat -c %s pyfiglet) bytes) prints what the onedir prints; verify, inspect and --launcher info agree"
