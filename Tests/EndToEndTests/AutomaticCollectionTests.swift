@@ -60,7 +60,7 @@ final class AutomaticCollectionTests: XCTestCase {
     /// Runs `other` (its layer c) with `env`, and checks it ran.
     @discardableResult
     func runOther(_ env: [String: String] = [:]) throws -> Harness.Output {
-        var e = ["OTHER_CACHE_DIR": cache]
+        var e = ["OTHER_LAUNCHER_CACHE_DIR": cache]
         for (k, v) in env { e[k] = v }
         let o = try Harness.run(other, [], env: e)
         XCTAssertEqual(o.stdout, "other\n", o.stderr)
@@ -81,7 +81,7 @@ final class AutomaticCollectionTests: XCTestCase {
     func startHolder() throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ops)
-        p.environment = ["OPS_CACHE_DIR": cache, "OPS_ENTRY": "hold", "PATH": "/usr/bin:/bin"]
+        p.environment = ["OPS_LAUNCHER_CACHE_DIR": cache, "OPS_LAUNCHER_ENTRY": "hold", "PATH": "/usr/bin:/bin"]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -93,7 +93,7 @@ final class AutomaticCollectionTests: XCTestCase {
     /// process holds is kept however old, the stamp stops a second collection within the day, the
     /// variable turns it off, and the next due launch collects what the running process let go.
     func testAnAgedLayerIsCollectedWhileARunningOneIsKept() throws {
-        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         XCTAssertTrue(FileManager.default.fileExists(atPath: stamp), "the first launch starts the clock")
         let a = try XCTUnwrap(layerDirs().first)
         let holder = try startHolder()
@@ -132,8 +132,8 @@ final class AutomaticCollectionTests: XCTestCase {
         // Due again, but turned off (both spellings): nothing collected, the stamp left as it is.
         try setMtime(stamp, daysAgo: 2)
         for off in ["off", "0"] {
-            try runOther(["OTHER_CACHE_GC": off])
-            XCTAssertEqual(layerDirs(), [b, c], "OTHER_CACHE_GC=\(off)")
+            try runOther(["OTHER_LAUNCHER_CACHE_GC": off])
+            XCTAssertEqual(layerDirs(), [b, c], "OTHER_LAUNCHER_CACHE_GC=\(off)")
         }
         XCTAssertGreaterThan(abs(try mtime(stamp).timeIntervalSinceNow), 86400)
 
@@ -142,44 +142,44 @@ final class AutomaticCollectionTests: XCTestCase {
         XCTAssertEqual(layerDirs(), [c])
         XCTAssertEqual(records(), [otherRecord])
         // ops itself extracts again at its next launch.
-        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         XCTAssertEqual(layerDirs(), [a, c])
     }
 
     /// A launch due to collect never collects its own layers, though its record was 40 days old
     /// until this launch; a layer no record names counts from its extraction (the marker's mtime).
     func testTheLaunchingBundleKeepsItsOwnLayersHoweverLongUnused() throws {
-        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         try runOther()
         let before = layerDirs()
         for r in records() { try setMtime(cache + "/bundles/" + r, daysAgo: 40) }
         try setMtime(stamp, daysAgo: 2)
-        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         XCTAssertEqual(layerDirs().count, 1, "other's layer went")
         XCTAssertTrue(before.isSuperset(of: layerDirs()), "ops's own layer stayed")
-        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         XCTAssertEqual(layerDirs().count, 1, "and was not extracted again")
     }
 
     /// The variable can set the period; a value that is neither off nor a duration is one line
     /// on stderr (only at a launch due to collect) and the 30-day default applies.
     func testTheVariableSetsThePeriodAndAnUnknownValueIsOneLine() throws {
-        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         let opsLayers = layerDirs()
         let opsRecord = try XCTUnwrap(records().first)
         try runOther()
         try setMtime(cache + "/bundles/" + opsRecord, daysAgo: 3)
         try setMtime(stamp, daysAgo: 2)
-        var o = try runOther(["OTHER_CACHE_GC": "soon"])
+        var o = try runOther(["OTHER_LAUNCHER_CACHE_GC": "soon"])
         XCTAssertEqual(
             o.stderr,
-            "other: OTHER_CACHE_GC=soon is neither off, 0 nor a duration like 30d: collecting layers unused for 30d\n"
+            "other: OTHER_LAUNCHER_CACHE_GC=soon is neither off, 0 nor a duration like 30d: collecting layers unused for 30d\n"
                 + "children: \n")
         XCTAssertTrue(layerDirs().isSuperset(of: opsLayers), "3 days unused is kept by the 30-day default")
-        o = try runOther(["OTHER_CACHE_GC": "soon"])
+        o = try runOther(["OTHER_LAUNCHER_CACHE_GC": "soon"])
         XCTAssertEqual(o.stderr, "children: \n", "not due: the value is not even read")
         try setMtime(stamp, daysAgo: 2)
-        try runOther(["OTHER_CACHE_GC": "2d"])
+        try runOther(["OTHER_LAUNCHER_CACHE_GC": "2d"])
         XCTAssertTrue(layerDirs().isDisjoint(with: opsLayers), "3 days unused is collected with 2d")
     }
 
@@ -188,7 +188,7 @@ final class AutomaticCollectionTests: XCTestCase {
     func testALaunchWithAFreshStampDoesNoCollectionWork() throws {
         guard let strace = ["/usr/bin/strace", "/bin/strace"].first(where: FileManager.default.isExecutableFile)
         else { throw XCTSkip("strace is not installed") }
-        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_CACHE_DIR": cache]).stdout, "run\n")
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
         let opsRecord = try XCTUnwrap(records().first)
         try runOther()
         // ops's layer is old enough to go, but the stamp is an hour old: nothing is collected.
@@ -198,7 +198,7 @@ final class AutomaticCollectionTests: XCTestCase {
         let before = layerDirs()
         func trace(_ env: [String: String]) throws -> [String] {
             let log = dir + "/trace"
-            var e = ["OTHER_CACHE_DIR": cache]
+            var e = ["OTHER_LAUNCHER_CACHE_DIR": cache]
             for (k, v) in env { e[k] = v }
             let o = try Harness.run(strace, ["-o", log, other], env: e)
             XCTAssertEqual(o.stdout, "other\n", o.stderr)
@@ -211,7 +211,7 @@ final class AutomaticCollectionTests: XCTestCase {
         XCTAssertFalse(lines.contains { $0.hasPrefix("getdents") }, "no directory is read")
         XCTAssertEqual(layerDirs(), before)
         XCTAssertEqual(try mtime(stamp), stampTime)
-        let off = try trace(["OTHER_CACHE_GC": "off"])
+        let off = try trace(["OTHER_LAUNCHER_CACHE_GC": "off"])
         XCTAssertFalse(off.contains { $0.contains("gc-stamp") }, off.joined(separator: "\n"))
         XCTAssertEqual(layerDirs(), before)
     }
