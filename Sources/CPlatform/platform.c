@@ -27,6 +27,9 @@
 #else
 #include <sys/random.h>
 #endif
+#ifdef __linux__
+#include <sys/prctl.h>     /* PR_GET_CHILD_SUBREAPER */
+#endif
 #include "CPlatform.h"
 
 /* The one file for POSIX systems: Linux (glibc, musl) and macOS, which differ in these places only
@@ -235,12 +238,31 @@ char **cplat_environ(void) { return environ; }
 const char *cplat_getenv(const char *name) { return getenv(name); }
 int32_t cplat_getpid(void) { return getpid(); }
 int32_t cplat_detach(int32_t keep) {
+    /* An orphan is given to the nearest subreaper, else to the namespace's init: when that is this
+     * process (PID 1 of a container, or a subreaper), the grandchild would become a child of the
+     * app it execs, unreaped and killed with it. The caller then does the work itself. */
+    if (getpid() == 1) return -1;
+#ifdef __linux__
+    int subreaper = 0;
+    if (prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0) == 0 && subreaper) return -1;
+#endif
+    /* SIGCHLD ignored (inherited through exec) reaps the child by itself and waitpid fails with
+     * ECHILD: the caller would delete too, in the launch. The default action for the wait only. */
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    if (sigaction(SIGCHLD, &dfl, &old) != 0) return -1;
     pid_t child = fork();
-    if (child < 0) return -1;
+    if (child < 0) {
+        (void)sigaction(SIGCHLD, &old, NULL);
+        return -1;
+    }
     if (child > 0) {
         int status = 0;
         pid_t r;
         do r = waitpid(child, &status, 0); while (r < 0 && errno == EINTR);
+        (void)sigaction(SIGCHLD, &old, NULL);
         return r == child && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : -1;
     }
     (void)setsid();
