@@ -215,4 +215,70 @@ final class AutomaticCollectionTests: XCTestCase {
         XCTAssertFalse(off.contains { $0.contains("gc-stamp") }, off.joined(separator: "\n"))
         XCTAssertEqual(layerDirs(), before)
     }
+
+    /// Ages ops's record and the stamp after both apps ran once: the next launch of `other` collects.
+    func ageForACollection() throws -> Set<String> {
+        XCTAssertEqual(try Harness.run(ops, [], env: ["OPS_LAUNCHER_CACHE_DIR": cache]).stdout, "run\n")
+        let opsRecord = try XCTUnwrap(records().first)
+        let opsLayers = layerDirs()
+        try runOther()
+        try setMtime(cache + "/bundles/" + opsRecord, daysAgo: 40)
+        try setMtime(stamp, daysAgo: 2)
+        return opsLayers
+    }
+
+    func waitForEmptyTmp() {
+        let deadline = Date().addingTimeInterval(20)
+        while !((try? FileManager.default.contentsOfDirectory(atPath: cache + "/tmp")) ?? []).isEmpty,
+            Date() < deadline
+        {
+            usleep(20_000)
+        }
+    }
+
+    /// A caller that ignores SIGCHLD (inherited through exec: Python's subprocess users, nohup-like
+    /// wrappers) must not make the launch delete the layers itself: the detaching fork waits with
+    /// SIGCHLD at its default, so the deletion stays in the detached process (review finding).
+    func testIgnoredSIGCHLDLeavesTheDeletionToTheDetachedProcess() throws {
+        guard let strace = ["/usr/bin/strace", "/bin/strace"].first(where: FileManager.default.isExecutableFile)
+        else { throw XCTSkip("strace is not installed") }
+        let opsLayers = try ageForACollection()
+        let log = dir + "/trace"
+        // strace without -f: only the launcher's own process, which execs the app in place.
+        let o = try Harness.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])",
+                strace, "-o", log, other,
+            ], env: ["OTHER_LAUNCHER_CACHE_DIR": cache, "PATH": "/usr/bin:/bin"])
+        XCTAssertEqual(o.stdout, "other\n", o.stderr)
+        XCTAssertTrue(layerDirs().isDisjoint(with: opsLayers), "ops's aged layer was collected")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        // The launch removes the collected layer's lock file (locks/<name>), never the layer's own files.
+        let deletions = lines.filter { $0.hasPrefix("unlinkat") || $0.hasPrefix("rmdir") }
+        XCTAssertFalse(
+            deletions.contains { $0.contains("run.sh") || $0.contains(".dgmo-layer") },
+            "the launch itself deleted none of the layer's files: " + deletions.joined(separator: "\n"))
+        waitForEmptyTmp()
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [], "deleted in the background")
+    }
+
+    /// As PID 1 of a PID namespace (a container's entry point) an orphan would become the app's own
+    /// child, never reaped, and what it had not deleted when the container stopped would stay in
+    /// tmp/ for good: the launch deletes in place instead, and the app has no child of the launcher's.
+    func testAsPIDOneTheLaunchDeletesInPlace() throws {
+        guard getuid() == 0 else { throw XCTSkip("unshare --pid needs root") }
+        let opsLayers = try ageForACollection()
+        let o = try Harness.run(
+            "/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", other],
+            env: ["OTHER_LAUNCHER_CACHE_DIR": cache, "PATH": "/usr/bin:/bin"])
+        XCTAssertEqual(o.stdout, "other\n", o.stderr)
+        XCTAssertTrue(o.stderr.hasSuffix("children: \n"), "the app (PID 1) has no child of the launcher's: " + o.stderr)
+        XCTAssertTrue(layerDirs().isDisjoint(with: opsLayers), "ops's aged layer was collected")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: cache + "/tmp"), [],
+            "deleted before the app started: nothing left when the namespace ends")
+    }
 }
