@@ -134,8 +134,42 @@ public enum StubLocation {
             return env
         }
         let candidates = self.candidates(for: target)
-        for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
-        throw BuildError(notFoundMessage(target: target, looked: candidates))
+        var skipped: [String] = []
+        for c in candidates where FileManager.default.isExecutableFile(atPath: c) {
+            // The stub becomes the launcher of what the user signs: one another user could have put
+            // there (a tool unpacked into /tmp finds /tmp/stubs) is skipped, and the message says why.
+            if let problem = untrusted(c) {
+                skipped.append("\(c) (\(problem))")
+                continue
+            }
+            return c
+        }
+        throw BuildError(notFoundMessage(target: target, looked: candidates, skipped: skipped))
+    }
+
+    /// Why a stub found beside the tool cannot be trusted, or nil: the file and every directory
+    /// above it (symlinks resolved) must be owned by root or by us, and writable by nobody else
+    /// (group write only for our own group); a sticky directory (/tmp) may be writable by others,
+    /// since they cannot replace what we or root own in it, and what is below it is checked.
+    static func untrusted(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return "cannot resolve it" }
+        var current = String(cString: resolved)
+        free(resolved)
+        let uid = geteuid(), gid = getegid()
+        while true {
+            var st = stat()
+            guard lstat(current, &st) == 0 else { return "\(current): \(String(cString: strerror(errno)))" }
+            guard st.st_uid == 0 || st.st_uid == uid else {
+                return "\(current) is owned by uid \(st.st_uid), not by you or root"
+            }
+            let sticky = st.st_mode & S_IFMT == S_IFDIR && st.st_mode & S_ISVTX != 0
+            if !sticky && (st.st_mode & 0o002 != 0 || (st.st_mode & 0o020 != 0 && st.st_gid != gid)) {
+                return "\(current) is writable by other users"
+            }
+            if current == "/" { return nil }
+            current = (current as NSString).deletingLastPathComponent
+            if current.isEmpty { current = "/" }
+        }
     }
 
     /// The paths `default(for:)` tries after `$BUNDLE_APPEND_STUB`, in order, without repeats.
@@ -175,8 +209,10 @@ public enum StubLocation {
 
     /// One line naming every way out: the paths looked at, `--stub`, `$BUNDLE_APPEND_STUB` where it
     /// applies, and the Makefile target for a source build.
-    static func notFoundMessage(target: BuildTarget, looked: [String]) -> String {
-        let head = "cannot find the \(target.name) launcher stub (looked for \(looked.joined(separator: ", ")))"
+    static func notFoundMessage(target: BuildTarget, looked: [String], skipped: [String] = []) -> String {
+        let refused = skipped.isEmpty ? "" : "; skipped \(skipped.joined(separator: ", "))"
+        let head =
+            "cannot find the \(target.name) launcher stub (looked for \(looked.joined(separator: ", "))\(refused))"
         guard let make = makeTarget(target) else {
             return head + ": no \(target.name) launcher is built yet (docs/platforms.md); pass one with --stub FILE"
         }

@@ -88,6 +88,11 @@ public struct CacheLocation: Sendable {
             var ignored: String? = nil
             if let v = Sys.getenv(variable), !v.isEmpty {
                 if Sys.isAbsolutePath(v) {
+                    // Refused before anything is made on the way (the walk refuses it too, but only
+                    // once it reaches the `..`, after making the directories before it).
+                    if v.splitBytes(at: 0x2F).contains(where: { $0.bytesEqual("..") }) {
+                        throw BundleError(.usage, "cache path \(v) must not contain '..' (set \(variable))")
+                    }
                     return CacheLocation(
                         base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: home)
                 }

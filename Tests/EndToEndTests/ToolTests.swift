@@ -85,6 +85,35 @@ final class ToolTests: XCTestCase {
             unknown.stderr)
     }
 
+    /// A stub found beside the tool becomes the launcher of what the user signs: one that another
+    /// user owns, or could have replaced (a directory others can write to, not sticky), is skipped
+    /// and named, never used (review of issue 28: a tool unpacked into /tmp found /tmp/stubs).
+    func testAStubAnotherUserCouldHavePlantedIsNotUsed() throws {
+        guard getuid() == 0 else { throw XCTSkip("chown to another user needs root") }
+        let home = dir + "/tool"
+        try FileManager.default.createDirectory(atPath: home + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home + "/stubs/linux-x64", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Harness.tool, toPath: home + "/bin/bundle-append")
+        let stub = home + "/stubs/linux-x64/bundle-stub"
+        try FileManager.default.copyItem(atPath: Harness.stub, toPath: stub)
+        let build = ["build", dir + "/tree.toml", "-o", dir + "/planted", "--key", dir + "/k.key", "-q"]
+        func attempt() throws -> Harness.Output { try Harness.run(home + "/bin/bundle-append", build) }
+
+        XCTAssertEqual(try attempt().status, 0, "ours, in directories only we can write: used")
+        try FileManager.default.removeItem(atPath: dir + "/planted")
+        XCTAssertEqual(chown(home + "/stubs", 65534, 65534), 0)
+        var o = try attempt()
+        assertFailed(
+            o, status: 1, mentioning: "skipped \(stub) (\(home)/stubs is owned by uid 65534, not by you or root)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/planted"))
+        XCTAssertEqual(chown(home + "/stubs", 0, 0), 0)
+        XCTAssertEqual(chmod(home + "/stubs/linux-x64", 0o777), 0)
+        o = try attempt()
+        assertFailed(o, status: 1, mentioning: "(\(home)/stubs/linux-x64 is writable by other users)")
+        XCTAssertEqual(chmod(home + "/stubs/linux-x64", 0o1777), 0)
+        XCTAssertEqual(try attempt().status, 0, "sticky, like /tmp: others cannot replace our stub in it")
+    }
+
     func testBuildIsDeterministic() throws {
         try build(dir + "/one", env: ["SOURCE_DATE_EPOCH": "1700000000"])
         try build(dir + "/two", env: ["SOURCE_DATE_EPOCH": "1700000000"])
