@@ -16,8 +16,8 @@ public enum BundleSBOM {
     public static let layerName = "bundle-metadata"
     /// Where the launcher looks in every layer (`Sbom.path` in the launcher).
     public static let path = "metadata/sbom.cdx.json"
-    /// Package metadata files larger than this are not read (a real METADATA or package.json is a
-    /// few KiB; a file this large is not one).
+    /// A package.json larger than this is skipped with a warning (a real one is a few KiB); of a
+    /// METADATA only this much is read, which holds its headers whatever its body's length.
     static let largestMetadataFile: UInt64 = 4 << 20
 
     /// A package a layer declares.
@@ -81,7 +81,7 @@ public enum BundleSBOM {
     public static func packages(in layer: BuiltLayer, directory: String) -> [Package] {
         var out: [Package] = []
         var seen: Set<String> = []
-        for r in layer.records where r.kind == .regular && r.size <= largestMetadataFile {
+        for r in layer.records where r.kind == .regular {
             let components = r.path.split(separator: 0x2F, omittingEmptySubsequences: false)
             guard let last = components.last else { continue }
             // `<name>-<version>.dist-info/METADATA`, at any depth (site-packages, _internal, ...).
@@ -90,7 +90,26 @@ public enum BundleSBOM {
                 && String(decoding: components[components.count - 2], as: UTF8.self).hasSuffix(".dist-info")
             let isNode = Array(last) == Array("package.json".utf8)
             guard isPython || isNode else { continue }
-            guard let bytes = try? FileBytes.read(directory + "/" + r.pathString) else { continue }
+            // METADATA's headers come first and are small: its body (a long description, a bundled
+            // changelog) is never needed, so only the start is read, whatever the file's size.
+            let bytes: [UInt8]
+            if isPython {
+                guard let handle = FileHandle(forReadingAtPath: directory + "/" + r.pathString),
+                    let head = try? handle.read(upToCount: Int(largestMetadataFile))
+                else { continue }
+                try? handle.close()
+                bytes = Array(head)
+            } else {
+                guard r.size <= largestMetadataFile else {
+                    FileHandle.standardError.write(
+                        Data(
+                            "bundle-append: warning: SBOM: \(layer.name)/\(r.pathString) is over \(largestMetadataFile >> 20) MiB, so its package is not listed\n"
+                                .utf8))
+                    continue
+                }
+                guard let all = try? FileBytes.read(directory + "/" + r.pathString) else { continue }
+                bytes = all
+            }
             let found =
                 isPython
                 ? python(metadata: String(decoding: bytes, as: UTF8.self), layer: layer.name, path: r.pathString)

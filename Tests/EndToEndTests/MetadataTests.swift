@@ -171,9 +171,21 @@ final class MetadataTests: XCTestCase {
                 #"{"name": "legacy", "version": "0.1.0", "licenses": [{"type": "MIT"}, {"type": "GPL-2.0"}]}"#.utf8),
             "app/node_modules/pad-module/package.json": Data(#"{"type": "module"}"#.utf8),
             "app/node_modules/broken/package.json": Data("{not json".utf8),
+            // Over 4 MiB: a METADATA's body is not read (its headers are listed); a package.json is
+            // skipped with a warning naming it (review of issue 28).
+            "app/lib/site-packages/big-2.0.dist-info/METADATA": Data(
+                ("Metadata-Version: 2.1\nName: big\nVersion: 2.0\n\n" + String(repeating: "changelog\n", count: 500_000))
+                    .utf8),
+            "app/node_modules/huge/package.json": Data(
+                (#"{"name": "huge", "version": "1.0.0", "description": ""# + String(repeating: "x", count: 5 << 20)
+                    + #""}"#).utf8),
         ]
         let b = try build(spec(Self.fullBundle), files: files, args: ["--sbom-out", dir + "/out.cdx.json"])
         XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertTrue(
+            b.stderr.contains(
+                "bundle-append: warning: SBOM: app/node_modules/huge/package.json is over 4 MiB, so its package is not listed"
+            ), b.stderr)
         XCTAssertTrue(
             b.stdout.contains("SBOM: generated in layer bundle-metadata (metadata/sbom.cdx.json), written to"),
             b.stdout)
@@ -219,7 +231,7 @@ final class MetadataTests: XCTestCase {
             Set(packages.keys),
             [
                 "pkg:pypi/fancy-table-lib@0.9.0%2Blocal", "pkg:pypi/old@1.0", "pkg:npm/%40scope/pad@1.3.0",
-                "pkg:npm/legacy@0.1.0",
+                "pkg:npm/legacy@0.1.0", "pkg:pypi/big@2.0",
             ])
         let fancy = try XCTUnwrap(packages["pkg:pypi/fancy-table-lib@0.9.0%2Blocal"])
         XCTAssertEqual(fancy["name"] as? String, "Fancy_Table.Lib")
