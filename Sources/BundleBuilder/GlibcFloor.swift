@@ -94,7 +94,10 @@ public struct GlibcFloor: Sendable, Equatable {
 
     /// "2.17" → [2, 17]; nil for anything else.
     public static func parseVersion(_ text: String) -> [Int]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        let pieces = text.split(separator: ".", omittingEmptySubsequences: false)
+        // Digits only: `Int` alone would take `+17`.
+        guard pieces.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) }) else { return nil }
+        let parts = pieces.map { Int($0) }
         guard parts.count >= 2, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
         return parts.map { $0! }
     }

@@ -100,7 +100,7 @@ final class SpecChecksTests: XCTestCase {
             GlibcFloor(needs: [], elfFiles: 1, carriedGlibc: nil).report,
             "glibc floor: none (no glibc symbols needed by the layers' 1 ELF file)")
         XCTAssertEqual(GlibcFloor.parseVersion("2.17"), [2, 17])
-        for bad in ["2", "2.", "x.17", "2.-1", ""] { XCTAssertNil(GlibcFloor.parseVersion(bad), bad) }
+        for bad in ["2", "2.", "x.17", "2.-1", "", "2.+17", " 2.17"] { XCTAssertNil(GlibcFloor.parseVersion(bad), bad) }
     }
 
     func testRecordPathIsNamedAfterTheSpec() {
