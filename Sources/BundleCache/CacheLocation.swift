@@ -220,6 +220,7 @@ public struct CacheLocation: Sendable {
     /// behind (what is made below it would be on the same filesystem).
     public func checkExecAllowedBeforeCreating() throws(BundleError) {
         var path = rootPath()
+        var links = 0
         while true {
             if let fd = try? Sys.open(path, .readOnly | .directory) {
                 guard Sys.allowsExecution(fd, what: path) else {
@@ -230,7 +231,21 @@ public struct CacheLocation: Sendable {
             }
             let bytes = Array(path.utf8)
             guard let cut = bytes.lastIndex(where: { $0 == 0x2F || $0 == 0x5C }), cut > 0 else { return }
-            path = String(decoding: bytes[..<cut], as: UTF8.self)
+            let parent = String(decoding: bytes[..<cut], as: UTF8.self)
+            // A symlink whose target does not exist yet: the walk will make the target, so the
+            // target's filesystem is the one to judge, not the link's (review of issue 28).
+            let name = Array(bytes[(cut + 1)...])
+            if links < 40, !name.isEmpty, let dir = try? Sys.open(parent, .readOnly | .directory),
+                let st = try? Sys.fstatat(dir, name, follow: false), st.type == .symlink,
+                let target = try? Sys.readlinkat(dir, name), !target.isEmpty
+            {
+                links += 1
+                path =
+                    target.first == 0x2F
+                    ? String(decoding: target, as: UTF8.self) : parent + "/" + String(decoding: target, as: UTF8.self)
+                continue
+            }
+            path = parent
         }
     }
 

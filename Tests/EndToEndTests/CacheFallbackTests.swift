@@ -218,5 +218,15 @@ final class CacheFallbackTests: XCTestCase {
         let fresh = try run(uid: 0, gid: 0, env: ["HOME": dir, "FALLBACK_LAUNCHER_CACHE_DIR": mnt + "/a/b"])
         XCTAssertEqual(fresh.status, 125, fresh.stdout)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mnt), ["cache"])
+        // Through a symlink whose target does not exist yet (review of issue 28): the target's
+        // filesystem is judged, so nothing is made there either.
+        let home = dir + "/linkhome"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: home + "/.cache", withDestinationPath: mnt + "/later")
+        let linked = try run(uid: 0, gid: 0, env: ["HOME": home, "TMPDIR": tmp])
+        XCTAssertEqual(linked.status, 125, linked.stdout)
+        XCTAssertTrue(linked.stderr.contains("noexec"), linked.stderr)
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: mnt), ["cache"], "nothing made through the link")
     }
 }
