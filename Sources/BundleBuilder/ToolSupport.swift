@@ -133,12 +133,13 @@ public enum StubLocation {
         if target == .default, let env = ProcessInfo.processInfo.environment["BUNDLE_APPEND_STUB"], !env.isEmpty {
             return env
         }
-        let candidates = self.candidates(for: target)
+        let found = located(for: target)
+        let candidates = found.map(\.path)
         var skipped: [String] = []
-        for c in candidates where FileManager.default.isExecutableFile(atPath: c) {
+        for (c, toolDir) in found where FileManager.default.isExecutableFile(atPath: c) {
             // The stub becomes the launcher of what the user signs: one another user could have put
             // there (a tool unpacked into /tmp finds /tmp/stubs) is skipped, and the message says why.
-            if let problem = untrusted(c) {
+            if let problem = untrusted(c, toolDirectory: toolDir) {
                 skipped.append("\(c) (\(problem))")
                 continue
             }
@@ -148,32 +149,39 @@ public enum StubLocation {
     }
 
     /// Why a stub found beside the tool cannot be trusted, or nil: the file and every directory
-    /// above it (symlinks resolved) must be owned by root or by us, and writable by nobody else
-    /// (group write only for our own group); a sticky directory (/tmp) may be writable by others,
-    /// since they cannot replace what we or root own in it, and what is below it is checked.
-    static func untrusted(_ path: String) -> String? {
+    /// above it (symlinks resolved), up to the first that also holds the tool, must be owned by root
+    /// or by us, and not writable by every user; a sticky directory (/tmp) may be, since others
+    /// cannot replace what we or root own in it. The directories that hold the tool too are not
+    /// judged: whoever controls them can replace the tool itself, so a stub there gives them
+    /// nothing more (and a clone owned by a CI runner's user, built as root, stays usable).
+    static func untrusted(_ path: String, toolDirectory: String) -> String? {
         guard let resolved = realpath(path, nil) else { return "cannot resolve it" }
         var current = String(cString: resolved)
         free(resolved)
-        let uid = geteuid(), gid = getegid()
-        while true {
+        let tool = toolDirectory.hasSuffix("/") ? toolDirectory : toolDirectory + "/"
+        let uid = geteuid()
+        while !tool.hasPrefix(current == "/" ? "/" : current + "/") {
             var st = stat()
             guard lstat(current, &st) == 0 else { return "\(current): \(String(cString: strerror(errno)))" }
             guard st.st_uid == 0 || st.st_uid == uid else {
                 return "\(current) is owned by uid \(st.st_uid), not by you or root"
             }
             let sticky = st.st_mode & S_IFMT == S_IFDIR && st.st_mode & S_ISVTX != 0
-            if !sticky && (st.st_mode & 0o002 != 0 || (st.st_mode & 0o020 != 0 && st.st_gid != gid)) {
-                return "\(current) is writable by other users"
+            if !sticky && st.st_mode & 0o002 != 0 {
+                return "\(current) is writable by every user"
             }
             if current == "/" { return nil }
             current = (current as NSString).deletingLastPathComponent
             if current.isEmpty { current = "/" }
         }
+        return nil
     }
 
     /// The paths `default(for:)` tries after `$BUNDLE_APPEND_STUB`, in order, without repeats.
-    public static func candidates(for target: BuildTarget) -> [String] {
+    public static func candidates(for target: BuildTarget) -> [String] { located(for: target).map(\.path) }
+
+    /// Each candidate with the directory of the tool it was found from (symlinks resolved).
+    static func located(for target: BuildTarget) -> [(path: String, toolDirectory: String)] {
         var dirs: [URL] = []
         // /proc/self/exe is the running file whatever argv[0] says; argv[0] is the fallback where
         // /proc is not mounted (a chroot). Both are resolved through every symlink.
@@ -184,11 +192,13 @@ public enum StubLocation {
             dirs.append(URL(fileURLWithPath: me).resolvingSymlinksInPath().deletingLastPathComponent())
         }
         let relative = "stubs/\(target.name)/" + fileName(target)
-        var candidates: [String] = []
+        var candidates: [(path: String, toolDirectory: String)] = []
         for dir in dirs {
             for prefix in ["", "../", "../lib/bundle-append/"] {
                 let path = dir.appendingPathComponent(prefix + relative).standardizedFileURL.path
-                if !candidates.contains(path) { candidates.append(path) }
+                if !candidates.contains(where: { $0.path == path }) {
+                    candidates.append((path, dir.standardizedFileURL.path))
+                }
             }
         }
         return candidates

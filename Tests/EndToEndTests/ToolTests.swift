@@ -109,7 +109,7 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(chown(home + "/stubs", 0, 0), 0)
         XCTAssertEqual(chmod(home + "/stubs/linux-x64", 0o777), 0)
         o = try attempt()
-        assertFailed(o, status: 1, mentioning: "(\(home)/stubs/linux-x64 is writable by other users)")
+        assertFailed(o, status: 1, mentioning: "(\(home)/stubs/linux-x64 is writable by every user)")
         XCTAssertEqual(chmod(home + "/stubs/linux-x64", 0o1777), 0)
         XCTAssertEqual(try attempt().status, 0, "sticky, like /tmp: others cannot replace our stub in it")
     }
