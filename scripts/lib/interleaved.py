@@ -18,14 +18,16 @@ def split(args):
             cur.append(a)
     return groups
 
-def timed(argv, devnull):
+def timed(argv, devnull, env=None, who="interleaved"):
+    """Seconds from posix_spawn to waitpid, stdout and stderr to devnull; exits naming a command
+    that failed. Also used by recipe-bench.py (with its own environment)."""
     t0 = time.perf_counter()
-    pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+    pid = os.posix_spawnp(argv[0], argv, os.environ if env is None else env, file_actions=[
         (os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
     _, status = os.waitpid(pid, 0)
     t = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"interleaved: {' '.join(argv)} exited with {os.waitstatus_to_exitcode(status)}")
+        sys.exit(f"{who}: {' '.join(argv)} exited with {os.waitstatus_to_exitcode(status)}")
     return t
 
 def fmt(xs):
@@ -53,4 +55,5 @@ def main():
           f"median of pair ratios {statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}); "
           f"harness spawn /bin/true {statistics.median(spawn) * 1000:.2f} ms")
 
-main()
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,9 @@ with a fresh _MEI directory (the page cache is not dropped for either: that woul
 other job on a shared machine, and a user's second run of the day finds it warm too)."""
 import fcntl, hashlib, os, shutil, signal, stat, statistics, sys, termios, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import interleaved  # noqa: E402  (its timing, shared: scripts/lib/interleaved.py)
+
 def groups(argv):
     out, cur = [], []
     for a in argv:
@@ -33,14 +36,7 @@ env = dict(os.environ, XDG_CACHE_HOME=cache, TMPDIR=tmp)
 devnull = os.open(os.devnull, os.O_WRONLY)
 
 def timed(argv):
-    t0 = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env, file_actions=[
-        (os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
-    _, status = os.waitpid(pid, 0)
-    t = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"recipe-bench: {' '.join(argv)} exited with {os.waitstatus_to_exitcode(status)}")
-    return t
+    return interleaved.timed(argv, devnull, env, "recipe-bench")
 
 def empty(d):
     shutil.rmtree(d, ignore_errors=True)
