@@ -23,17 +23,10 @@ command -v python3 >/dev/null || die "python3 is needed"
 
 tool=${BUNDLE_APPEND:-$(swift build -c release --show-bin-path)/bundle-append}
 [ -x "$tool" ] || die "no bundle-append at $tool (swift build -c release && make stubs, or set BUNDLE_APPEND)"
-tool=$(cd "$(dirname "$tool")" && pwd)/$(basename "$tool")
-
 work=$root/.build-dgmo/recipe-bench
-rm -rf "$work"
-mkdir -p "$work/bin" "$work/app"
-ln -s "$tool" "$work/bin/bundle-append"
 # shellcheck source=scripts/lib/recipe-doc.sh
 . scripts/lib/recipe-doc.sh
-recipe_script python > "$work/recipe.sh"
-export PATH=$work/bin:$PATH PIP_CACHE_DIR=$root/.build-dgmo/pip-cache
-export PYINSTALLER_CONFIG_DIR=$root/.build-dgmo/pyinstaller-recipe XDG_CACHE_HOME=$work/cache
+recipe_workspace "$tool" "$work" python
 echo "bench-recipe: building the recipe's bundle and PyInstaller --onefile in $work/app" >&2
 (cd "$work/app" && bash -euo pipefail "$work/recipe.sh") > "$work/build.log" 2>&1 \
   || { tail -n 30 "$work/build.log" >&2; die "the recipe failed (log: $work/build.log)"; }

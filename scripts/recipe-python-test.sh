@@ -21,21 +21,11 @@ die() { echo "recipe-python-test: $*" >&2; exit 1; }
 
 tool=${BUNDLE_APPEND:-$(swift build --show-bin-path)/bundle-append}
 [ -x "$tool" ] || die "no bundle-append at $tool (run swift build, or set BUNDLE_APPEND)"
-tool=$(cd "$(dirname "$tool")" && pwd)/$(basename "$tool")
-
 work=$root/.build-dgmo/recipe-python
-rm -rf "$work"
-mkdir -p "$work/bin" "$work/app"
-ln -s "$tool" "$work/bin/bundle-append"
 # shellcheck source=scripts/lib/recipe-doc.sh
 . scripts/lib/recipe-doc.sh
-recipe_script python > "$work/recipe.sh"
+recipe_workspace "$tool" "$work" python
 grep -q 'bundle-append build' "$work/recipe.sh" || die "docs/recipes.md's python recipe has no build step"
-
-export PATH=$work/bin:$PATH PIP_CACHE_DIR=$root/.build-dgmo/pip-cache
-export PYINSTALLER_CONFIG_DIR=$root/.build-dgmo/pyinstaller-recipe
-# The bundle's cache, whatever the launcher's variable is called: $XDG_CACHE_HOME/<its name>.
-export XDG_CACHE_HOME=$work/cache
 echo "recipe-python-test: running docs/recipes.md's python recipe in $work/app ($(grep -c . "$work/recipe.sh") lines)"
 if ! (cd "$work/app" && bash -euo pipefail "$work/recipe.sh") > "$work/recipe.log" 2>&1; then
   tail -n 30 "$work/recipe.log" >&2

@@ -20,3 +20,20 @@ recipe_script() {
       if (fence) { print "recipe-doc: an unclosed code block in " FILENAME > "/dev/stderr"; exit 1 }
     }' "$doc"
 }
+
+# `recipe_workspace TOOL WORK NAME`: an empty WORK with `bin/bundle-append` (a link to TOOL, so the
+# recipe's commands find the tool by name, as a user with the release archive's bin/ on PATH does),
+# `app/` to run in, and `recipe.sh` (recipe NAME); exports PATH, the pinned downloads' caches in
+# the clone (.build-dgmo) and XDG_CACHE_HOME=WORK/cache, the bundle's cache whatever its launcher's
+# variable is called. For scripts/recipe-python-test.sh and scripts/bench-recipe.sh.
+recipe_workspace() {
+  local tool=$1 work=$2 name=$3 root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  tool=$(cd "$(dirname "$tool")" && pwd)/$(basename "$tool")
+  rm -rf "$work"
+  mkdir -p "$work/bin" "$work/app"
+  ln -s "$tool" "$work/bin/bundle-append"
+  recipe_script "$name" > "$work/recipe.sh"
+  export PATH=$work/bin:$PATH PIP_CACHE_DIR=$root/.build-dgmo/pip-cache
+  export PYINSTALLER_CONFIG_DIR=$root/.build-dgmo/pyinstaller-recipe XDG_CACHE_HOME=$work/cache
+}
