@@ -7,8 +7,11 @@ import BundleSystem
 /// `$<PREFIX>_CACHE_DIR`, else `$XDG_CACHE_HOME/<cache-name>`, else `$HOME/.cache/<cache-name>` (home
 /// from the password database when `$HOME` is unset). `<PREFIX>` and `<cache-name>` are the
 /// bundle's (`Manifest.environmentPrefix`, `Manifest.cacheName`). A relative `$<PREFIX>_CACHE_DIR` is
-/// not used (a cache that moves with the working directory would be re-extracted everywhere): it
-/// costs one line on stderr (`warning`) and the default applies, so the app still runs.
+/// not used (a cache that moves with the working directory would be re-extracted everywhere), nor
+/// an absolute one with a `..` component (the walk refuses those): either costs one line on stderr
+/// (`warning`) and the default applies, so the app still runs. A variable naming a directory that
+/// is unsafe (another user's, writable by others) stays a refusal: the user chose that place, and
+/// it may be an attack, so the launch says so instead of quietly caching elsewhere.
 ///
 /// POSIX: when there is no usable home (none at all, `/nonexistent`, not a directory, or not
 /// writable where the cache would be made) and neither variable is set, the cache is a private
@@ -87,16 +90,16 @@ public struct CacheLocation: Sendable {
             let home = homeDirectory()
             var ignored: String? = nil
             if let v = Sys.getenv(variable), !v.isEmpty {
-                if Sys.isAbsolutePath(v) {
-                    // Refused before anything is made on the way (the walk refuses it too, but only
-                    // once it reaches the `..`, after making the directories before it).
-                    if v.splitBytes(at: 0x2F).contains(where: { $0.bytesEqual("..") }) {
-                        throw BundleError(.usage, "cache path \(v) must not contain '..' (set \(variable))")
-                    }
+                if !Sys.isAbsolutePath(v) {
+                    ignored = "\(variable)='\(v)' is not an absolute path, so it is ignored"
+                } else if v.splitBytes(at: 0x2F).contains(where: { $0.bytesEqual("..") }) {
+                    // Like a relative one: the walk would refuse it only on reaching the `..`, after
+                    // making the directories before it, so it is set aside before anything is made.
+                    ignored = "\(variable)='\(v)' contains '..', so it is ignored"
+                } else {
                     return CacheLocation(
                         base: v, leaf: nil, source: .variable, variableName: variable, cacheName: cacheName, home: home)
                 }
-                ignored = "\(variable)='\(v)' is not an absolute path, so it is ignored"
             }
             var location: CacheLocation
             if let x = Sys.getenv("XDG_CACHE_HOME"), Sys.isAbsolutePath(x) {

@@ -32,9 +32,11 @@ final class ReleaseTests: XCTestCase {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let bin = try XCTUnwrap(
             try FileManager.default.contentsOfDirectory(atPath: keep).first { $0.hasSuffix("-linux-x64") })
+        let cache = (keep as NSString).deletingLastPathComponent + "/cache"
         let info = try Harness.run(
-            keep + "/" + bin, ["--launcher", "info", "--json"], env: ["DGMO_CACHE_DIR": keep + "/../cache"])
-        XCTAssertTrue(info.stdout.contains("\"buildTime\":\(commitTime),"), info.stdout)
+            keep + "/" + bin, ["--launcher", "info", "--json"], env: ["DGMO_CACHE_DIR": cache])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("\"buildTime\":\(commitTime),"), info.stdout + info.stderr)
         XCTAssertTrue(repro.stdout.contains("identical  dgmo-linux-arm64\n"), repro.stdout)
         for kind in [".deb", ".rpm", ".tar.gz", ".tar.xz", "cdx.json"] {
             XCTAssertTrue(
