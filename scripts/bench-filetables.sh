@@ -60,7 +60,8 @@ cold() {
   local b="$1" name="$2" rss=() secs=()
   for _ in $(seq "$RUNS"); do
     rm -rf "$W/cache"
-    env "${name}_CACHE_DIR=$W/cache" /usr/bin/time -f "%M %e" -o "$W/time.txt" "$b"
+    # The old launcher's variable is <NAME>_CACHE_DIR; since issue 28 the default is <NAME>_LAUNCHER_CACHE_DIR.
+    env "${name}_CACHE_DIR=$W/cache" "${name}_LAUNCHER_CACHE_DIR=$W/cache" /usr/bin/time -f "%M %e" -o "$W/time.txt" "$b"
     read -r r s < "$W/time.txt"; rss+=("$r"); secs+=("$s")
   done
   printf '%s\n' "${rss[@]}" | sort -n | awk '{a[NR]=$1} END {printf "peak RSS median %.1f MiB (%.1f-%.1f)", a[int((NR+1)/2)]/1024, a[1]/1024, a[NR]/1024}'
