@@ -671,6 +671,70 @@ final class WindowsTests: SignedAsGivenTestCase {
         XCTAssertEqual(try ops(["cache", "bogus"]).status, 125)
     }
 
+    // MARK: Automatic collection
+
+    /// The automatic collection (docs/ops.md, "Automatic collection") on Windows, where no process
+    /// can be detached (no fork): a due launch deletes what it collected itself, before its app
+    /// starts. Another bundle's layer unused for 40 days is kept while that bundle's payload runs
+    /// (its lock), and goes at the next due launch once the payload ended; nothing stays in `tmp/`.
+    func testAutomaticCollectionDeletesInPlaceAndKeepsAHeldLayer() throws {
+        try requireWineAndStub()
+        let cache = dir + "/cache"
+        let env = ["PROBE_LAUNCHER_CACHE_DIR": win(cache)]
+        let records = { Set((try? FileManager.default.contentsOfDirectory(atPath: cache + "/bundles")) ?? []) }
+        func age(_ path: String, days: Double) throws {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date().addingTimeInterval(-days * 86400)], ofItemAtPath: path)
+        }
+        let current = try probeBundle()
+        let old = try build(
+            spec: Self.probeSpec.replacingOccurrences(of: "version = \"2.0.0\"", with: "version = \"1.0.0\""),
+            tree: ["native/probe.exe": .copy(of: try program("probe")), "native/data.txt": .text("old data\n")],
+            output: "old.exe", subdir: "old")
+
+        // old's payload keeps running, holding its layer.
+        let running = dir + "/old-runs"
+        let holder = try startWine(
+            old, ["--sleep", "60000"], env: env.merging(["PROBE_TOUCH": win(running)]) { a, _ in a })
+        defer { if holder.isRunning { holder.terminate() } }
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: running) && holder.isRunning && Date() < deadline {
+            usleep(50_000)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: running) && holder.isRunning, "old's payload runs")
+        let oldLayer = try XCTUnwrap(layerDirs(cache).first)
+        let oldRecord = try XCTUnwrap(records().first)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cache + "/gc-stamp"), "the first launch starts the clock")
+        XCTAssertEqual(try wine(current, [], env: env).status, 0)
+        let currentLayer = try XCTUnwrap(layerDirs(cache).first { $0 != oldLayer })
+
+        // old was last used 40 days ago and the last collection was 2 days ago, but it still runs.
+        try age(cache + "/bundles/" + oldRecord, days: 40)
+        try age(cache + "/gc-stamp", days: 2)
+        var o = try wine(current, [], env: env)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(layerDirs(cache), [oldLayer, currentLayer].sorted(), "a layer held by a running payload stays")
+        let stampAge = try XCTUnwrap(
+            try FileManager.default.attributesOfItem(atPath: cache + "/gc-stamp")[.modificationDate] as? Date)
+        XCTAssertLessThan(abs(stampAge.timeIntervalSinceNow), 120, "the stamp is the collection's time")
+
+        // The payload ends (the job object takes it down with its launcher); the next due launch collects.
+        let kill = try wine("taskkill", ["/F", "/IM", "old.exe"], timeout: 60)
+        XCTAssertEqual(kill.status, 0, kill.stdout + kill.stderr)
+        holder.waitUntilExit()
+        try age(cache + "/bundles/" + oldRecord, days: 40)
+        try age(cache + "/gc-stamp", days: 2)
+        o = try wine(current, [], env: env)
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertEqual(Self.unix(o.stderr), "", "a collection says nothing")
+        XCTAssertEqual(layerDirs(cache), [currentLayer], "old's layer collected, the launching bundle's kept")
+        XCTAssertEqual(tmpEntries(cache), [], "deleted by the launch itself: nothing left in tmp/")
+        XCTAssertFalse(records().contains(oldRecord), "old's record went with its last layer")
+        // old extracts again at its next launch.
+        XCTAssertEqual(try wine(old, [], env: env).status, 0)
+        XCTAssertEqual(layerDirs(cache), [oldLayer, currentLayer].sorted())
+    }
+
     // MARK: Hostile manifests
 
     /// A signed windows-x64 bundle of app `hostile` whose one layer `l` holds exactly `files` (in
