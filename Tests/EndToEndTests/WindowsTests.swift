@@ -162,6 +162,20 @@ final class WindowsTests: SignedAsGivenTestCase {
         return p
     }
 
+    /// Starts `$WINE binary --sleep 60000` (the probe sleeps a minute in its payload, holding its
+    /// layer) and waits until the payload has touched `touchFile`; the caller stops it.
+    func startSleepingPayload(_ binary: String, env: [String: String], touchFile: String) throws -> Process {
+        let holder = try startWine(
+            binary, ["--sleep", "60000"], env: env.merging(["PROBE_TOUCH": win(touchFile)]) { a, _ in a })
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: touchFile) && holder.isRunning && Date() < deadline {
+            usleep(50_000)
+        }
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: touchFile) && holder.isRunning, "the sleeping payload runs")
+        return holder
+    }
+
     /// Windows output with `\r\n` line ends (a C program's stdout in text mode) read as Linux's.
     static func unix(_ s: String) -> String { s.replacingOccurrences(of: "\r\n", with: "\n") }
 
@@ -647,15 +661,8 @@ final class WindowsTests: SignedAsGivenTestCase {
 
         // A payload still running holds its layer (the launcher's lock, and its open image): clear
         // skips it and says so; once it ended, clear removes it.
-        let running = dir + "/payload-runs"
-        let holder = try startWine(
-            binary, ["--sleep", "60000"], env: env.merging(["PROBE_TOUCH": win(running)]) { a, _ in a })
+        let holder = try startSleepingPayload(binary, env: env, touchFile: dir + "/payload-runs")
         defer { if holder.isRunning { holder.terminate() } }
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: running) && holder.isRunning && Date() < deadline {
-            usleep(50_000)
-        }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: running) && holder.isRunning, "the sleeping payload runs")
         o = try ops(["cache", "clear"])
         XCTAssertEqual(o.status, 1, "a layer in use remains (as on Linux): \(o.stdout) \(o.stderr)")
         XCTAssertTrue(o.stdout.contains("removed 0 layer(s)") && o.stdout.contains("in use"), o.stdout)
@@ -693,15 +700,8 @@ final class WindowsTests: SignedAsGivenTestCase {
             output: "old.exe", subdir: "old")
 
         // old's payload keeps running, holding its layer.
-        let running = dir + "/old-runs"
-        let holder = try startWine(
-            old, ["--sleep", "60000"], env: env.merging(["PROBE_TOUCH": win(running)]) { a, _ in a })
+        let holder = try startSleepingPayload(old, env: env, touchFile: dir + "/old-runs")
         defer { if holder.isRunning { holder.terminate() } }
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: running) && holder.isRunning && Date() < deadline {
-            usleep(50_000)
-        }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: running) && holder.isRunning, "old's payload runs")
         let oldLayer = try XCTUnwrap(layerDirs(cache).first)
         let oldRecord = try XCTUnwrap(records().first)
         XCTAssertTrue(FileManager.default.fileExists(atPath: cache + "/gc-stamp"), "the first launch starts the clock")
