@@ -95,11 +95,11 @@ public struct GlibcFloor: Sendable, Equatable {
     /// "2.17" → [2, 17]; nil for anything else.
     public static func parseVersion(_ text: String) -> [Int]? {
         let pieces = text.split(separator: ".", omittingEmptySubsequences: false)
-        // Digits only: `Int` alone would take `+17`.
-        guard pieces.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) }) else { return nil }
-        let parts = pieces.map { Int($0) }
-        guard parts.count >= 2, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
-        return parts.map { $0! }
+        // Digits only: `Int` alone would take `+17`. What is left of nil is an overflow.
+        guard pieces.count >= 2, pieces.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) })
+        else { return nil }
+        let parts = pieces.compactMap { Int($0) }
+        return parts.count == pieces.count ? parts : nil
     }
 
     static func dotted(_ v: [Int]) -> String { v.map(String.init).joined(separator: ".") }
